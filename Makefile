@@ -1,0 +1,47 @@
+# Every target runs on the embedded local stack by default (settings: .env, else .env.example; a
+# variable set in the environment wins). Point the *_ENDPOINT variables at nothing to use AWS.
+SHELL := /bin/bash
+ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
+NODE_OPTS := --env-file=$(ENV_FILE) --disable-warning=NodeVersionSupportWarning
+TSX := node $(NODE_OPTS) --import tsx
+
+.PHONY: install up down clean status query backfill bench test test-unit test-integration demo typecheck
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+## Local stack: kinesalite, s3rver, dynalite in the background (data under DATA_DIR), provisioned.
+up: install
+	$(TSX) infra/local/stack.ts up
+
+down:
+	$(TSX) infra/local/stack.ts down
+
+status:
+	$(TSX) infra/local/stack.ts status
+
+clean: down
+	rm -rf "$${DATA_DIR:-.data}" .cache
+
+## SQL over the lake: make query SQL="SELECT ..."  (ENGINE=athena to run on Athena)
+query: install
+	$(TSX) processors/query/cli.ts "$$SQL"
+
+## Replay [FROM, TO) through the lake processor: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
+backfill: install
+	$(TSX) processors/lake/backfill-cli.ts --from "$(FROM)" --to "$(TO)"
+
+bench: install
+	node $(NODE_OPTS) --import tsx --expose-gc test/bench/bench.ts
+
+typecheck: install
+	npx tsc --noEmit -p .
+
+test: install typecheck
+	npx vitest run
+
+demo: up
+	$(TSX) scripts/demo.ts

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { RecordBase } from './record-base.js';
+import { Channel } from './status.js';
+
+/**
+ * A person acknowledged the incident: stops escalation.
+ * Example:
+ * {"v":1,"kind":"ack","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ *  "event_time":"2026-11-28T10:01:30.000Z","channel":"sms","via":"sms_reply","person":"alice","recipient":"+15551230001"}
+ */
+export const AckRecord = RecordBase.extend({
+  kind: z.literal('ack'),
+  channel: Channel,
+  via: z.enum(['sms_reply', 'whatsapp_reply', 'email_link', 'api']),
+  person: z.string().optional(),
+  recipient: z.string().optional(),
+  message_id: z.string().optional(),
+});
+export type AckRecordIn = z.input<typeof AckRecord>;
+export type AckRecord = z.output<typeof AckRecord>;

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { RecordBase } from './record-base.js';
+import { Channel, Provider, Severity } from './status.js';
+import { Timestamp } from './time.js';
+
+/**
+ * One page sent (or that failed to send) to one person on one channel at one escalation level.
+ * Example:
+ * {"v":1,"kind":"dispatch","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ *  "event_time":"2026-11-28T10:00:01.000Z","message_id":"SM0123…","channel":"sms","provider":"twilio",
+ *  "recipient":"+15551230001","person":"alice","level":1,"alarm_name":"api-cpu","severity":"P1",
+ *  "outcome":"sent","escalate_at":"2026-11-28T10:05:01.000Z"}
+ */
+export const DispatchRecord = RecordBase.extend({
+  kind: z.literal('dispatch'),
+  /** Twilio MessageSid or Resend email id; null when the provider refused the request. */
+  message_id: z.string().min(1).nullable(),
+  channel: Channel,
+  provider: Provider,
+  recipient: z.string().min(1),
+  person: z.string().optional(),
+  level: z.number().int().min(1),
+  alarm_name: z.string().optional(),
+  severity: Severity.optional(),
+  outcome: z.enum(['sent', 'failed']),
+  error_code: z.string().optional(),
+  error_message: z.string().optional(),
+  /** When this level escalates if no page of it is confirmed or acknowledged. */
+  escalate_at: Timestamp.optional(),
+});
+export type DispatchRecordIn = z.input<typeof DispatchRecord>;
+export type DispatchRecord = z.output<typeof DispatchRecord>;

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { RecordBase } from './record-base.js';
+import { Channel } from './status.js';
+
+/**
+ * The loop escalated: a level's deadline passed unconfirmed (`deadline`), or a page failed and the
+ * person is tried on another channel (`failover`). `event_time` is the escalation time.
+ * Example:
+ * {"v":1,"kind":"escalation","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ *  "event_time":"2026-11-28T10:05:01.000Z","reason":"deadline","from_level":1,"to_level":2}
+ */
+export const EscalationRecord = RecordBase.extend({
+  kind: z.literal('escalation'),
+  reason: z.enum(['deadline', 'failover']),
+  from_level: z.number().int().min(1),
+  to_level: z.number().int().min(1),
+  from_channel: Channel.optional(),
+  to_channel: Channel.optional(),
+  message_id: z.string().optional(),
+  person: z.string().optional(),
+});
+export type EscalationRecordIn = z.input<typeof EscalationRecord>;
+export type EscalationRecord = z.output<typeof EscalationRecord>;
