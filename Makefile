@@ -2,7 +2,7 @@
 # variable set in the environment wins). Point the *_ENDPOINT variables at nothing to use AWS.
 SHELL := /bin/bash
 ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
-NODE_OPTS := --env-file=$(ENV_FILE) --disable-warning=NodeVersionSupportWarning
+NODE_OPTS := --env-file=$(ENV_FILE)
 TSX := node $(NODE_OPTS) --import tsx
 
 .PHONY: install up down clean status query backfill bench test test-unit test-integration demo typecheck

@@ -1,0 +1,328 @@
+/**
+ * Idempotent creation of the stream, bucket and tables the product uses. Safe to run any number of
+ * times, concurrently too (a create that loses a race is treated as "already exists"). Works against
+ * the local engines and AWS alike; an existing resource is never modified.
+ */
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  type KeySchemaElement,
+  type AttributeDefinition,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import type { Config } from '../config.js';
+import type { AwsClients } from '../aws.js';
+
+export class ProvisionError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProvisionError';
+  }
+}
+
+export interface WaitOptions {
+  /** How long to wait for a resource to become ACTIVE. Default 60 s. */
+  timeoutMs?: number;
+  /** Poll interval. Default 100 ms. */
+  pollMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function errName(err: unknown): string {
+  const e = err as { name?: string; Code?: string; code?: string } | undefined;
+  return e?.name ?? e?.Code ?? e?.code ?? 'Error';
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/** Adds what failed and, for connection errors, a hint that the engine is not running. */
+function describeFailure(what: string, err: unknown): ProvisionError {
+  const name = errName(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const unreachable =
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    /ECONNREFUSED|socket hang up|connect ETIMEDOUT/.test(msg);
+  const hint = unreachable ? ' (is the engine running? `make up` starts the local stack)' : '';
+  return new ProvisionError(`${what} failed: ${name}: ${msg}${hint}`, { cause: err });
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 60_000, pollMs = 100 }: WaitOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new ProvisionError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(pollMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kinesis
+
+export interface StreamInfo {
+  name: string;
+  created: boolean;
+  status: string;
+  /** Open shards now; may differ from the requested count for a stream that already existed. */
+  openShardCount: number;
+  arn?: string;
+}
+
+async function describeStream(kinesis: KinesisClient, name: string) {
+  try {
+    const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
+    return out.StreamDescriptionSummary;
+  } catch (err) {
+    if (errName(err) === 'ResourceNotFoundException') return undefined;
+    throw describeFailure(`DescribeStreamSummary ${name}`, err);
+  }
+}
+
+/** Creates the stream when missing and waits until it is ACTIVE. */
+export async function ensureStream(
+  kinesis: KinesisClient,
+  name: string,
+  shardCount: number,
+  wait: WaitOptions = {},
+): Promise<StreamInfo> {
+  if (!Number.isInteger(shardCount) || shardCount < 1) {
+    throw new ProvisionError(`ensureStream ${name}: shardCount must be a positive integer, got ${shardCount}`);
+  }
+  let created = false;
+  let summary = await describeStream(kinesis, name);
+  if (summary?.StreamStatus === 'DELETING') {
+    await until(`stream ${name} to finish deleting`, async () =>
+      (await describeStream(kinesis, name)) === undefined ? true : undefined, wait);
+    summary = undefined;
+  }
+  if (!summary) {
+    try {
+      await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shardCount }));
+      created = true;
+    } catch (err) {
+      // lost a race with another provisioner: fine
+      if (errName(err) !== 'ResourceInUseException') throw describeFailure(`CreateStream ${name} (${shardCount} shards)`, err);
+    }
+  }
+  const active = await until(
+    `stream ${name} to become ACTIVE`,
+    async () => {
+      const s = await describeStream(kinesis, name);
+      return s?.StreamStatus === 'ACTIVE' ? s : undefined;
+    },
+    wait,
+  );
+  return {
+    name,
+    created,
+    status: active.StreamStatus ?? 'ACTIVE',
+    openShardCount: active.OpenShardCount ?? shardCount,
+    arn: active.StreamARN,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// S3
+
+export interface BucketInfo {
+  name: string;
+  created: boolean;
+}
+
+async function bucketExists(s3: S3Client, name: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: name }));
+    return true;
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status === 404 || errName(err) === 'NotFound' || errName(err) === 'NoSuchBucket') return false;
+    if (status === 403) {
+      throw new ProvisionError(
+        `bucket ${name} exists but this account cannot access it (403); bucket names are global on AWS, pick another LAKE_BUCKET`,
+        { cause: err },
+      );
+    }
+    throw describeFailure(`HeadBucket ${name}`, err);
+  }
+}
+
+/** Creates the bucket when missing. */
+export async function ensureBucket(s3: S3Client, name: string): Promise<BucketInfo> {
+  if (await bucketExists(s3, name)) return { name, created: false };
+  const region = await s3.config.region();
+  try {
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: name,
+        // us-east-1 is the one region that rejects an explicit LocationConstraint
+        ...(region && region !== 'us-east-1'
+          ? { CreateBucketConfiguration: { LocationConstraint: region as never } }
+          : {}),
+      }),
+    );
+    return { name, created: true };
+  } catch (err) {
+    if (errName(err) === 'BucketAlreadyOwnedByYou' || errName(err) === 'BucketAlreadyExists') {
+      if (await bucketExists(s3, name)) return { name, created: false };
+    }
+    throw describeFailure(`CreateBucket ${name}`, err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DynamoDB
+
+export interface TableSpec {
+  name: string;
+  keySchema: KeySchemaElement[];
+  attributes: AttributeDefinition[];
+}
+
+export interface TableInfo {
+  name: string;
+  created: boolean;
+  status: string;
+}
+
+/** Checkpoints: one item per (consumer group + stream, shard): HASH pk (S), RANGE sk (S). */
+export function checkpointTableSpec(name: string): TableSpec {
+  return {
+    name,
+    keySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    attributes: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+  };
+}
+
+/** Dispatch ledger: HASH pk (S). */
+export function ledgerTableSpec(name: string): TableSpec {
+  return {
+    name,
+    keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    attributes: [{ AttributeName: 'pk', AttributeType: 'S' }],
+  };
+}
+
+async function describeTable(dynamodb: DynamoDBClient, name: string): Promise<TableDescription | undefined> {
+  try {
+    return (await dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table;
+  } catch (err) {
+    if (errName(err) === 'ResourceNotFoundException') return undefined;
+    throw describeFailure(`DescribeTable ${name}`, err);
+  }
+}
+
+function keyString(keys: KeySchemaElement[] | undefined, attrs: AttributeDefinition[] | undefined): string {
+  const type = (n?: string) => attrs?.find((a) => a.AttributeName === n)?.AttributeType ?? '?';
+  return (keys ?? []).map((k) => `${k.KeyType} ${k.AttributeName} (${type(k.AttributeName)})`).join(' + ');
+}
+
+/** Creates the table (PAY_PER_REQUEST) when missing, waits for ACTIVE; fails if the keys differ. */
+export async function ensureTable(dynamodb: DynamoDBClient, spec: TableSpec, wait: WaitOptions = {}): Promise<TableInfo> {
+  if (spec.name.length < 3) throw new ProvisionError(`table name "${spec.name}" is too short (DynamoDB needs >= 3 characters)`);
+  let created = false;
+  let table = await describeTable(dynamodb, spec.name);
+  if (!table) {
+    try {
+      await dynamodb.send(
+        new CreateTableCommand({
+          TableName: spec.name,
+          KeySchema: spec.keySchema,
+          AttributeDefinitions: spec.attributes,
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      created = true;
+    } catch (err) {
+      if (errName(err) !== 'ResourceInUseException') throw describeFailure(`CreateTable ${spec.name}`, err);
+    }
+  }
+  table = await until(
+    `table ${spec.name} to become ACTIVE`,
+    async () => {
+      const t = await describeTable(dynamodb, spec.name);
+      return t?.TableStatus === 'ACTIVE' ? t : undefined;
+    },
+    wait,
+  );
+  const want = keyString(spec.keySchema, spec.attributes);
+  const have = keyString(table.KeySchema, table.AttributeDefinitions);
+  if (want !== have) {
+    throw new ProvisionError(
+      `table ${spec.name} exists with key schema [${have}], expected [${want}]; delete it or use another table name`,
+    );
+  }
+  return { name: spec.name, created, status: table.TableStatus ?? 'ACTIVE' };
+}
+
+export async function ensureTables(
+  dynamodb: DynamoDBClient,
+  names: { checkpointTable: string; ledgerTable: string },
+  wait: WaitOptions = {},
+): Promise<{ checkpoint: TableInfo; ledger: TableInfo }> {
+  if (names.checkpointTable === names.ledgerTable) {
+    throw new ProvisionError(`checkpoint and ledger tables must differ (both are "${names.ledgerTable}")`);
+  }
+  const [checkpoint, ledger] = await Promise.all([
+    ensureTable(dynamodb, checkpointTableSpec(names.checkpointTable), wait),
+    ensureTable(dynamodb, ledgerTableSpec(names.ledgerTable), wait),
+  ]);
+  return { checkpoint, ledger };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ProvisionSummary {
+  stream: StreamInfo;
+  bucket: BucketInfo;
+  tables: { checkpoint: TableInfo; ledger: TableInfo };
+}
+
+/** Stream, bucket and tables named in the config, all in parallel. */
+export async function provisionAll(
+  config: Pick<Config, 'STREAM_NAME' | 'STREAM_SHARDS' | 'LAKE_BUCKET' | 'CHECKPOINT_TABLE' | 'LEDGER_TABLE'>,
+  clients: AwsClients,
+  wait: WaitOptions = {},
+): Promise<ProvisionSummary> {
+  const results = await Promise.allSettled([
+    ensureStream(clients.kinesis, config.STREAM_NAME, config.STREAM_SHARDS, wait),
+    ensureBucket(clients.s3, config.LAKE_BUCKET),
+    ensureTables(clients.dynamodb, { checkpointTable: config.CHECKPOINT_TABLE, ledgerTable: config.LEDGER_TABLE }, wait),
+  ]);
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    throw new ProvisionError(
+      `provisioning failed:\n${failures.map((f) => `  - ${f instanceof Error ? f.message : String(f)}`).join('\n')}`,
+      { cause: failures },
+    );
+  }
+  const [stream, bucket, tables] = results as [
+    PromiseFulfilledResult<StreamInfo>,
+    PromiseFulfilledResult<BucketInfo>,
+    PromiseFulfilledResult<{ checkpoint: TableInfo; ledger: TableInfo }>,
+  ];
+  return { stream: stream.value, bucket: bucket.value, tables: tables.value };
+}

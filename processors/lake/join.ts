@@ -1,0 +1,434 @@
+import type { StreamRecord } from '../../schemas/envelope.js';
+import type { EventRow } from '../../schemas/lake.js';
+import type { DispatchRecord } from '../../schemas/dispatch-record.js';
+import { MinHeap } from './min-heap.js';
+
+/**
+ * The windowed join of dispatches and receipts, in event time, for one shard (every record of an
+ * incident is on one shard: the partition key is the alarm ARN). Semantics (README "Join semantics"):
+ *
+ * - Watermark = the largest event time seen − `allowedLatenessMs`. A record whose event time is below
+ *   the watermark when it arrives is *late*. Nothing is dropped for being late.
+ * - Duplicates: a record whose `event_id` was seen within the window is dropped (counted). Ids are
+ *   remembered for `windowMs` of event time past their own event time.
+ * - A dispatch is emitted at once and stays joinable for `windowMs` past its event time.
+ * - A receipt (or ack, or escalation naming a message) whose dispatch is known is emitted at once,
+ *   enriched (`join_status = matched`). A receipt whose dispatch is not known yet waits, in event-time
+ *   order, until its dispatch arrives (matched) or the watermark passes its event time, when every
+ *   dispatch that could precede it has arrived (`unmatched`). A late receipt that finds no dispatch is
+ *   emitted at once as `late`. Acks and escalations never wait.
+ * - State is bounded: entries past the window are dropped (counted as `expired`); above
+ *   `maxStateEntries` the oldest are evicted first (counted as `evicted`; a pending receipt evicted is
+ *   emitted `unmatched`, never lost).
+ *
+ * The output is a pure function of the record sequence: batch boundaries do not change it, which is
+ * what makes a replay or a restart rewrite the same objects.
+ */
+export interface JoinOptions {
+  /** Event-time span a dispatch stays joinable and an event id is remembered. Default 24 h. */
+  windowMs?: number;
+  /** How far behind the newest event time the watermark trails. Default 5 min. */
+  allowedLatenessMs?: number;
+  /** Bound on remembered ids + indexed dispatches + incidents + waiting receipts. Default 200,000. */
+  maxStateEntries?: number;
+}
+
+export const JOIN_DEFAULTS: Required<JoinOptions> = {
+  windowMs: 24 * 3600_000,
+  allowedLatenessMs: 5 * 60_000,
+  maxStateEntries: 200_000,
+};
+
+export interface RecordMeta {
+  shardId: string;
+  sequenceNumber: string;
+  arrivalTime: number;
+}
+
+export interface JoinCounters {
+  records: number;
+  duplicates: number;
+  matched: number;
+  unmatched: number;
+  late: number;
+  expired: number;
+  evicted: number;
+}
+
+interface DispatchInfo {
+  t: number;
+  alarm_name: string | null;
+  severity: string | null;
+  channel: string;
+  provider: string;
+  recipient: string;
+  person: string | null;
+  level: number;
+  escalate_at: number | null;
+}
+
+interface IncidentInfo {
+  t: number;
+  alarm_name: string | null;
+  severity: string | null;
+}
+
+interface Pending {
+  key: string;
+  row: EventRow;
+}
+
+/** Serializable join state (JSON-safe), carried across flushes, restarts and reshards. */
+export interface JoinSnapshot {
+  v: 1;
+  maxEventTime: number | null;
+  seen: [string, number][];
+  dispatches: [string, DispatchInfo][];
+  incidents: [string, IncidentInfo][];
+  pending: Pending[];
+  counters: JoinCounters;
+}
+
+const joinKey = (incidentId: string, messageId: string) => `${incidentId}\u0000${messageId}`;
+
+const byEventTime = (a: Pending, b: Pending) =>
+  a.row.timestamp < b.row.timestamp ||
+  (a.row.timestamp === b.row.timestamp && compareSeq(a.row.sequence_number, b.row.sequence_number) < 0);
+
+/** Kinesis sequence numbers are decimal strings of varying length: compare numerically. */
+export function compareSeq(a: string, b: string): number {
+  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+}
+
+function baseRow(r: StreamRecord, meta: RecordMeta): EventRow {
+  return {
+    event_id: r.event_id,
+    kind: r.kind,
+    incident_id: r.incident_id,
+    alarm_arn: r.alarm_arn,
+    alarm_name: null,
+    severity: null,
+    channel: null,
+    provider: null,
+    message_id: null,
+    recipient: null,
+    person: null,
+    level: null,
+    status: '',
+    provider_status: null,
+    error_code: null,
+    error_message: null,
+    reason: null,
+    timestamp: r.event_time,
+    dispatched_at: null,
+    escalate_at: null,
+    to_level: null,
+    join_status: 'none',
+    detail: null,
+    shard_id: meta.shardId,
+    sequence_number: meta.sequenceNumber,
+    arrival_time: meta.arrivalTime,
+  };
+}
+
+export class EventJoin {
+  readonly options: Required<JoinOptions>;
+  readonly counters: JoinCounters = { records: 0, duplicates: 0, matched: 0, unmatched: 0, late: 0, expired: 0, evicted: 0 };
+  private readonly seen = new Map<string, number>();
+  private readonly dispatches = new Map<string, DispatchInfo>();
+  private readonly incidents = new Map<string, IncidentInfo>();
+  private readonly pending = new MinHeap<Pending>(byEventTime);
+  private readonly pendingByKey = new Map<string, Pending[]>();
+  private maxEventTime = -Infinity;
+  private out: EventRow[] = [];
+
+  constructor(options: JoinOptions = {}) {
+    this.options = { ...JOIN_DEFAULTS, ...options };
+  }
+
+  get watermark(): number {
+    return this.maxEventTime - this.options.allowedLatenessMs;
+  }
+
+  /** Entries held: remembered ids, dispatches, incidents and waiting receipts. */
+  get stateSize(): number {
+    return this.seen.size + this.dispatches.size + this.incidents.size + this.pending.size;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Feeds one decoded record. Rows that are ready collect until `drain()`. */
+  push(record: StreamRecord, meta: RecordMeta): void {
+    this.counters.records++;
+    const wm = this.watermark;
+    const seenAt = this.seen.get(record.event_id);
+    if (seenAt !== undefined && seenAt + this.options.windowMs >= wm) {
+      this.counters.duplicates++;
+      return;
+    }
+    if (seenAt !== undefined) this.seen.delete(record.event_id); // keep insertion order ≈ event order
+    this.seen.set(record.event_id, record.event_time);
+    const late = record.event_time < wm;
+    if (record.event_time > this.maxEventTime) this.maxEventTime = record.event_time;
+
+    const row = baseRow(record, meta);
+    switch (record.kind) {
+      case 'alarm':
+        row.status = record.state.toLowerCase();
+        row.alarm_name = record.alarm_name;
+        row.severity = record.severity ?? null;
+        row.reason = record.reason || null;
+        row.detail = JSON.stringify(record.event);
+        this.rememberIncident(record.incident_id, record.event_time, record.alarm_name, record.severity ?? null);
+        this.out.push(row);
+        break;
+      case 'dispatch':
+        this.onDispatch(record, row);
+        break;
+      case 'receipt':
+        row.status = record.status;
+        row.provider_status = record.provider_status;
+        row.channel = record.channel;
+        row.provider = record.provider;
+        row.message_id = record.message_id;
+        row.recipient = record.recipient ?? null;
+        row.error_code = record.error_code ?? null;
+        row.error_message = record.error_message ?? null;
+        row.detail = record.raw ?? null;
+        this.onReceipt(row, late);
+        break;
+      case 'ack':
+        row.status = 'acked';
+        row.channel = record.channel;
+        row.reason = record.via;
+        row.person = record.person ?? null;
+        row.recipient = record.recipient ?? null;
+        row.message_id = record.message_id ?? null;
+        this.emitEnriched(row);
+        break;
+      case 'escalation':
+        row.status = 'escalated';
+        row.reason = record.reason;
+        row.level = record.from_level;
+        row.to_level = record.to_level;
+        row.channel = record.from_channel ?? null;
+        row.person = record.person ?? null;
+        row.message_id = record.message_id ?? null;
+        this.emitEnriched(row);
+        break;
+    }
+    if (this.maxEventTime - this.options.allowedLatenessMs > wm) this.advance();
+    this.enforceBound();
+  }
+
+  /** Rows ready since the last drain, in emission order. */
+  drain(): EventRow[] {
+    const rows = this.out;
+    this.out = [];
+    return rows;
+  }
+
+  private onDispatch(d: DispatchRecord, row: EventRow): void {
+    row.status = d.outcome;
+    row.message_id = d.message_id;
+    row.channel = d.channel;
+    row.provider = d.provider;
+    row.recipient = d.recipient;
+    row.person = d.person ?? null;
+    row.level = d.level;
+    row.alarm_name = d.alarm_name ?? null;
+    row.severity = d.severity ?? null;
+    row.error_code = d.error_code ?? null;
+    row.error_message = d.error_message ?? null;
+    row.dispatched_at = d.event_time;
+    row.escalate_at = d.escalate_at ?? null;
+    this.rememberIncident(d.incident_id, d.event_time, row.alarm_name, row.severity);
+    this.out.push(row);
+    if (d.message_id === null) return;
+    const key = joinKey(d.incident_id, d.message_id);
+    const info: DispatchInfo = {
+      t: d.event_time,
+      alarm_name: row.alarm_name,
+      severity: row.severity,
+      channel: d.channel,
+      provider: d.provider,
+      recipient: d.recipient,
+      person: row.person,
+      level: d.level,
+      escalate_at: row.escalate_at,
+    };
+    this.dispatches.delete(key);
+    this.dispatches.set(key, info);
+    const waiting = this.pendingByKey.get(key);
+    if (waiting) {
+      this.pendingByKey.delete(key);
+      const ids = new Set(waiting);
+      this.pending.removeWhere((p) => ids.has(p));
+      for (const p of waiting) {
+        this.enrich(p.row, info);
+        p.row.join_status = 'matched';
+        this.counters.matched++;
+        this.out.push(p.row);
+      }
+    }
+  }
+
+  private onReceipt(row: EventRow, late: boolean): void {
+    const key = joinKey(row.incident_id, row.message_id!);
+    const info = this.liveDispatch(key);
+    if (info) {
+      this.enrich(row, info);
+      row.join_status = 'matched';
+      this.counters.matched++;
+      this.out.push(row);
+    } else if (late) {
+      this.enrichFromIncident(row);
+      row.join_status = 'late';
+      this.counters.late++;
+      this.out.push(row);
+    } else {
+      const p: Pending = { key, row };
+      this.pending.push(p);
+      const list = this.pendingByKey.get(key);
+      if (list) list.push(p);
+      else this.pendingByKey.set(key, [p]);
+    }
+  }
+
+  /** Acks and escalations: joined to their message's dispatch when they name one, never held. */
+  private emitEnriched(row: EventRow): void {
+    const info = row.message_id !== null ? this.liveDispatch(joinKey(row.incident_id, row.message_id)) : undefined;
+    if (info) {
+      const level = row.level;
+      this.enrich(row, info);
+      if (level !== null) row.level = level;
+      row.join_status = 'matched';
+      this.counters.matched++;
+    } else {
+      this.enrichFromIncident(row);
+    }
+    this.out.push(row);
+  }
+
+  private liveDispatch(key: string): DispatchInfo | undefined {
+    const info = this.dispatches.get(key);
+    return info && info.t + this.options.windowMs >= this.watermark ? info : undefined;
+  }
+
+  private enrich(row: EventRow, d: DispatchInfo): void {
+    row.alarm_name = d.alarm_name;
+    row.severity = d.severity;
+    row.channel ??= d.channel;
+    row.provider ??= d.provider;
+    row.recipient ??= d.recipient;
+    row.person ??= d.person;
+    row.level = d.level;
+    row.dispatched_at = d.t;
+    row.escalate_at = d.escalate_at;
+  }
+
+  private enrichFromIncident(row: EventRow): void {
+    const inc = this.incidents.get(row.incident_id);
+    if (inc && inc.t + this.options.windowMs >= this.watermark) {
+      row.alarm_name ??= inc.alarm_name;
+      row.severity ??= inc.severity;
+    }
+  }
+
+  private rememberIncident(id: string, t: number, alarmName: string | null, severity: string | null): void {
+    const prev = this.incidents.get(id);
+    if (prev && prev.alarm_name && prev.severity) return;
+    this.incidents.delete(id);
+    this.incidents.set(id, { t: Math.max(t, prev?.t ?? t), alarm_name: alarmName ?? prev?.alarm_name ?? null, severity: severity ?? prev?.severity ?? null });
+  }
+
+  /** The watermark moved: release receipts it passed, drop state it expired. */
+  private advance(): void {
+    const wm = this.watermark;
+    for (let p = this.pending.peek(); p && p.row.timestamp < wm; p = this.pending.peek()) {
+      this.pending.pop();
+      this.releaseUnmatched(p);
+    }
+    const horizon = wm - this.options.windowMs;
+    this.counters.expired += expireOldest(this.seen, (t) => t < horizon);
+    this.counters.expired += expireOldest(this.dispatches, (d) => d.t < horizon);
+    this.counters.expired += expireOldest(this.incidents, (d) => d.t < horizon);
+  }
+
+  private releaseUnmatched(p: Pending): void {
+    const list = this.pendingByKey.get(p.key);
+    if (list) {
+      const i = list.indexOf(p);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.pendingByKey.delete(p.key);
+    }
+    this.enrichFromIncident(p.row);
+    p.row.join_status = 'unmatched';
+    this.counters.unmatched++;
+    this.out.push(p.row);
+  }
+
+  private enforceBound(): void {
+    let over = this.stateSize - this.options.maxStateEntries;
+    while (over > 0) {
+      // Oldest first: remembered ids, then dispatches and incidents, then waiting receipts (emitted, never lost).
+      const map = this.seen.size > 0 ? this.seen : this.dispatches.size > 0 ? this.dispatches : this.incidents.size > 0 ? this.incidents : null;
+      if (map) {
+        map.delete(map.keys().next().value!);
+      } else {
+        const p = this.pending.pop();
+        if (!p) break;
+        this.releaseUnmatched(p);
+      }
+      this.counters.evicted++;
+      over--;
+    }
+  }
+
+  snapshot(): JoinSnapshot {
+    return {
+      v: 1,
+      maxEventTime: Number.isFinite(this.maxEventTime) ? this.maxEventTime : null,
+      seen: [...this.seen],
+      dispatches: [...this.dispatches],
+      incidents: [...this.incidents],
+      pending: this.pending.toArray().sort((a, b) => (byEventTime(a, b) ? -1 : byEventTime(b, a) ? 1 : 0)),
+      counters: { ...this.counters },
+    };
+  }
+
+  /**
+   * Rebuilds a join from snapshots: one on restart, several when a shard's parents (split or merge)
+   * hand their state to it. Rows not drained before the snapshot are not part of it (drain first).
+   */
+  static restore(snapshots: readonly JoinSnapshot[], options: JoinOptions = {}): EventJoin {
+    const join = new EventJoin(options);
+    for (const s of snapshots) {
+      if (s.maxEventTime !== null && s.maxEventTime > join.maxEventTime) join.maxEventTime = s.maxEventTime;
+      for (const [k, v] of s.seen) join.seen.set(k, Math.max(v, join.seen.get(k) ?? v));
+      for (const [k, v] of s.dispatches) join.dispatches.set(k, v);
+      for (const [k, v] of s.incidents) join.incidents.set(k, v);
+      for (const p of s.pending) {
+        join.pending.push(p);
+        const list = join.pendingByKey.get(p.key);
+        if (list) list.push(p);
+        else join.pendingByKey.set(p.key, [p]);
+      }
+      if (snapshots.length === 1) Object.assign(join.counters, s.counters);
+    }
+    return join;
+  }
+}
+
+/** Deletes entries from the front of an insertion-ordered map while they are expired. */
+function expireOldest<V>(map: Map<string, V>, expired: (v: V) => boolean): number {
+  let n = 0;
+  for (const [k, v] of map) {
+    if (!expired(v)) break;
+    map.delete(k);
+    n++;
+  }
+  return n;
+}

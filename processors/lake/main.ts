@@ -1,0 +1,47 @@
+import { loadConfig } from '../../infra/config.js';
+import { awsClients } from '../../infra/aws.js';
+import { createLogger } from '../../infra/logger.js';
+import { CheckpointStore } from '../consumer/checkpoint-store.js';
+import { LakeProcessor } from './lake-processor.js';
+import { LakeStore } from './lake-store.js';
+
+/**
+ * The lake processor service: `node --import tsx processors/lake/main.ts`. SIGTERM/SIGINT drain it:
+ * stop reading, flush and checkpoint every shard, exit 0.
+ */
+const config = loadConfig();
+const log = createLogger('lake-processor', config.LOG_LEVEL);
+const clients = awsClients(config);
+const processor = new LakeProcessor({
+  kinesis: clients.kinesis,
+  streamName: config.STREAM_NAME,
+  store: new LakeStore(clients.s3, config.LAKE_BUCKET),
+  checkpoints: new CheckpointStore({ dynamodb: clients.dynamodb, table: config.CHECKPOINT_TABLE }),
+  group: config.CONSUMER_GROUP,
+  flushIntervalMs: config.FLUSH_INTERVAL_S * 1000,
+  flushMaxRecords: config.FLUSH_MAX_ROWS,
+  join: { windowMs: config.JOIN_WINDOW_S * 1000, allowedLatenessMs: config.ALLOWED_LATENESS_S * 1000, maxStateEntries: config.MAX_STATE_ENTRIES },
+  logger: log,
+});
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'draining: flushing and checkpointing every shard');
+  processor.stop().then(
+    () => process.exit(0),
+    (err) => {
+      log.error({ err }, 'drain failed; the next start resumes from the last checkpoint');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+
+log.info({ stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, flushIntervalS: config.FLUSH_INTERVAL_S }, 'lake processor starting');
+processor.run().catch((err) => {
+  log.fatal({ err }, 'lake processor stopped on an error; nothing past the last checkpoint was acknowledged');
+  process.exit(1);
+});

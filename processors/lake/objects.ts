@@ -1,0 +1,68 @@
+import { ERROR_PREFIX, EVENTS_TABLE, RAW_TABLE, type EventRow, type RawRow } from '../../schemas/lake.js';
+import { utcDate } from '../../schemas/time.js';
+import { encodeParquet } from './parquet.js';
+import { compareSeq } from './join.js';
+import type { ErrorLine, FlushBatch } from './shard-pipeline.js';
+
+export interface LakeObject {
+  key: string;
+  body: Uint8Array;
+  contentType: string;
+  rows: number;
+}
+
+/**
+ * The object name of one flush in one partition: the shard and the sequence range it covers. A retry
+ * or a replay of the same range yields the same name (and, rows being sorted, the same bytes): it
+ * overwrites, never adds a second copy.
+ */
+export function objectName(shardId: string, firstSeq: string, lastSeq: string): string {
+  return `${shardId}-${firstSeq}-${lastSeq}`;
+}
+
+const NAME_RE = /^(shardId-\d+)-(\d+)-(\d+)\.[a-z]+$/;
+
+/** Parses a lake key written by `objectsOf` back into its partition, shard and range. */
+export function parseObjectKey(key: string): { prefix: string; dt: string; shardId: string; firstSeq: string; lastSeq: string } | undefined {
+  const m = /^(.*\/)dt=(\d{4}-\d{2}-\d{2})\/([^/]+)$/.exec(key);
+  if (!m) return undefined;
+  const n = NAME_RE.exec(m[3]);
+  if (!n) return undefined;
+  return { prefix: m[1], dt: m[2], shardId: n[1], firstSeq: n[2], lastSeq: n[3] };
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    const g = groups.get(k);
+    if (g) g.push(item);
+    else groups.set(k, [item]);
+  }
+  return new Map([...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const byTimeThenId = (a: EventRow, b: EventRow) =>
+  a.timestamp - b.timestamp || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0);
+
+/**
+ * The objects one flush writes: event rows by event day, raw records and error lines by arrival day.
+ * Pure: the same batch always yields the same keys and bytes.
+ */
+export function objectsOf(batch: FlushBatch): LakeObject[] {
+  const name = objectName(batch.shardId, batch.firstSeq, batch.lastSeq);
+  const out: LakeObject[] = [];
+  for (const [dt, rows] of groupBy(batch.events, (r) => utcDate(r.timestamp))) {
+    rows.sort(byTimeThenId);
+    out.push({ key: `${EVENTS_TABLE.prefix}dt=${dt}/${name}.parquet`, body: encodeParquet(EVENTS_TABLE, rows), contentType: 'application/vnd.apache.parquet', rows: rows.length });
+  }
+  for (const [dt, rows] of groupBy(batch.raw, (r: RawRow) => utcDate(r.arrival_time))) {
+    rows.sort((a, b) => compareSeq(a.sequence_number, b.sequence_number));
+    out.push({ key: `${RAW_TABLE.prefix}dt=${dt}/${name}.parquet`, body: encodeParquet(RAW_TABLE, rows), contentType: 'application/vnd.apache.parquet', rows: rows.length });
+  }
+  for (const [dt, lines] of groupBy(batch.errors, (e: ErrorLine) => e.arrival_time.slice(0, 10))) {
+    const body = new TextEncoder().encode(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    out.push({ key: `${ERROR_PREFIX}dt=${dt}/${name}.jsonl`, body, contentType: 'application/x-ndjson', rows: lines.length });
+  }
+  return out;
+}

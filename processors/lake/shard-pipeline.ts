@@ -1,0 +1,107 @@
+import { decodeRecord } from '../../schemas/envelope.js';
+import { RecordDecodeError } from '../../schemas/errors.js';
+import type { EventRow, RawRow } from '../../schemas/lake.js';
+import { EventJoin } from './join.js';
+
+/** A record as read from a shard (bytes already base64-decoded by the SDK). */
+export interface LakeInputRecord {
+  shardId: string;
+  sequenceNumber: string;
+  partitionKey: string;
+  data: Uint8Array;
+  arrivalTime: number;
+}
+
+/** A record that failed validation, as written under the error prefix (one JSON line each). */
+export interface ErrorLine {
+  reason: string;
+  path: string;
+  shard_id: string;
+  sequence_number: string;
+  partition_key: string;
+  arrival_time: string;
+  data_base64: string;
+}
+
+/** Everything one flush of one shard writes: the records in [firstSeq, lastSeq] and the rows they released. */
+export interface FlushBatch {
+  shardId: string;
+  firstSeq: string;
+  lastSeq: string;
+  records: number;
+  events: EventRow[];
+  raw: RawRow[];
+  errors: ErrorLine[];
+}
+
+/**
+ * One shard's path from records to rows: archive every record, decode and validate it (bad ones to the
+ * error lines with the reason, never stopping), feed the join, and collect what a flush must write.
+ */
+export class ShardPipeline {
+  private raw: RawRow[] = [];
+  private errors: ErrorLine[] = [];
+  private firstSeq: string | undefined;
+  private lastSeq: string | undefined;
+
+  constructor(
+    readonly shardId: string,
+    readonly join: EventJoin,
+  ) {}
+
+  /** Records taken in since the last `take()`. */
+  get buffered(): number {
+    return this.raw.length;
+  }
+
+  get lastSequenceNumber(): string | undefined {
+    return this.lastSeq;
+  }
+
+  push(r: LakeInputRecord): void {
+    this.firstSeq ??= r.sequenceNumber;
+    this.lastSeq = r.sequenceNumber;
+    this.raw.push({
+      shard_id: r.shardId,
+      sequence_number: r.sequenceNumber,
+      partition_key: r.partitionKey,
+      arrival_time: r.arrivalTime,
+      data: r.data,
+    });
+    let record;
+    try {
+      record = decodeRecord(r.data);
+    } catch (err) {
+      const e = err instanceof RecordDecodeError ? err : new RecordDecodeError(String(err), []);
+      this.errors.push({
+        reason: e.message,
+        path: e.path,
+        shard_id: r.shardId,
+        sequence_number: r.sequenceNumber,
+        partition_key: r.partitionKey,
+        arrival_time: new Date(r.arrivalTime).toISOString(),
+        data_base64: Buffer.from(r.data).toString('base64'),
+      });
+      return;
+    }
+    this.join.push(record, r);
+  }
+
+  /** Takes what a flush writes; undefined when no record came in since the last take. */
+  take(): FlushBatch | undefined {
+    if (this.firstSeq === undefined || this.lastSeq === undefined) return undefined;
+    const batch: FlushBatch = {
+      shardId: this.shardId,
+      firstSeq: this.firstSeq,
+      lastSeq: this.lastSeq,
+      records: this.raw.length,
+      events: this.join.drain(),
+      raw: this.raw,
+      errors: this.errors,
+    };
+    this.raw = [];
+    this.errors = [];
+    this.firstSeq = this.lastSeq = undefined;
+    return batch;
+  }
+}

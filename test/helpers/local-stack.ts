@@ -1,0 +1,121 @@
+/**
+ * A throw-away local stack for integration tests: kinesalite (or kinesis-local as a child process),
+ * s3rver and dynalite on free ports, in memory (s3rver in a temp dir), provisioned with unique names.
+ *
+ *   const stack = await startLocalStack();            // kinesalite, 2 shards
+ *   const { config, clients } = stack;                // config.STREAM_NAME etc. are unique
+ *   ...
+ *   await stack.stop();
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../infra/config.js';
+import { awsClients, type AwsClients } from '../../infra/aws.js';
+import {
+  startDynalite,
+  startKinesalite,
+  startKinesisLocal,
+  startS3rver,
+  type RunningEngine,
+} from '../../infra/local/engines.js';
+import { provisionAll, type ProvisionSummary } from '../../infra/local/provision.js';
+
+export interface LocalStackOptions {
+  /** Kinesis engine. Default 'kinesalite'. */
+  kinesis?: 'kinesalite' | 'kinesis-local';
+  /** Shards of the provisioned stream. Default 2. */
+  shards?: number;
+  /** Create the stream, bucket and tables. Default true. */
+  provision?: boolean;
+  /** Extra config overrides (applied after the generated endpoints and names). */
+  overrides?: Partial<Config>;
+  /** Environment loadConfig reads. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LocalStack {
+  config: Config;
+  clients: AwsClients;
+  engines: { kinesis: RunningEngine; s3: RunningEngine; dynamodb: RunningEngine };
+  /** Undefined when `provision: false`. */
+  provisioned?: ProvisionSummary;
+  /** Temp directory holding s3rver's objects (removed by stop()). */
+  s3Directory: string;
+  /** Destroys the clients, stops the engines, removes temp files. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** A short random suffix usable in stream, bucket and table names. */
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
+  process.env.AWS_ACCESS_KEY_ID ||= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ||= 'local';
+
+  const s3Directory = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-s3-'));
+  const started: RunningEngine[] = [];
+  const track = async (p: Promise<RunningEngine>) => {
+    const e = await p;
+    started.push(e);
+    return e;
+  };
+  const cleanup = async () => {
+    await Promise.allSettled(started.map((e) => e.close()));
+    fs.rmSync(s3Directory, { recursive: true, force: true });
+  };
+
+  let engines: LocalStack['engines'];
+  try {
+    const [kinesis, s3, dynamodb] = await Promise.all([
+      track(opts.kinesis === 'kinesis-local' ? startKinesisLocal() : startKinesalite()),
+      track(startS3rver({ directory: s3Directory })),
+      track(startDynalite()),
+    ]);
+    engines = { kinesis, s3, dynamodb };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const id = uniqueSuffix();
+  const config = loadConfig(opts.env ?? process.env, {
+    KINESIS_ENDPOINT: engines.kinesis.endpoint,
+    S3_ENDPOINT: engines.s3.endpoint,
+    DYNAMODB_ENDPOINT: engines.dynamodb.endpoint,
+    STREAM_NAME: `pagetrail-events-${id}`,
+    STREAM_SHARDS: opts.shards ?? 2,
+    LAKE_BUCKET: `pagetrail-lake-${id}`,
+    CHECKPOINT_TABLE: `pagetrail-checkpoints-${id}`,
+    LEDGER_TABLE: `pagetrail-ledger-${id}`,
+    QUERY_CACHE_DIR: path.join(s3Directory, '..', `pagetrail-cache-${id}`),
+    ...opts.overrides,
+  });
+  const clients = awsClients(config);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      clients.kinesis.destroy();
+      clients.s3.destroy();
+      clients.dynamodb.destroy();
+      await cleanup();
+      fs.rmSync(config.QUERY_CACHE_DIR, { recursive: true, force: true });
+    })());
+
+  let provisioned: ProvisionSummary | undefined;
+  if (opts.provision !== false) {
+    try {
+      provisioned = await provisionAll(config, clients, { timeoutMs: 20_000 });
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+
+  return { config, clients, engines, provisioned, s3Directory, stop };
+}
