@@ -43,5 +43,5 @@ typecheck: install
 test: install typecheck
 	npx vitest run
 
-demo: up
-	$(TSX) scripts/demo.ts
+demo: install
+	$(TSX) infra/local/demo.ts

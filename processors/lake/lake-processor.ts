@@ -2,9 +2,8 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Logger } from '../../infra/logger.js';
 import { silentLogger } from '../../infra/logger.js';
 import { CheckpointStore, type Checkpoint } from '../consumer/checkpoint-store.js';
-import { StreamConsumer } from '../consumer/stream-consumer.js';
+import { StreamConsumer, type ConsumerStart } from '../consumer/stream-consumer.js';
 import { listShards } from '../consumer/shards.js';
-import type { StartPosition } from '../consumer/shard-reader.js';
 import { EventJoin, compareSeq, type JoinOptions, type JoinSnapshot } from './join.js';
 import { LakeStore } from './lake-store.js';
 import { objectsOf } from './objects.js';
@@ -93,7 +92,7 @@ export class LakeProcessor {
     }
   }
 
-  private async startFor(shardId: string): Promise<StartPosition> {
+  private async startFor(shardId: string): Promise<ConsumerStart> {
     const cp = await this.opts.checkpoints.get(this.group, shardId);
     const data = (cp?.data ?? {}) as { stateKey?: string; pendingEnd?: string };
     let snapshots: JoinSnapshot[] = [];
@@ -111,7 +110,8 @@ export class LakeProcessor {
       lastFlushAt: Date.now(),
     };
     this.shards.set(shardId, run);
-    this.log.info({ shardId, checkpoint: cp?.sequenceNumber, pendingEnd: data.pendingEnd, restoredState: snapshots.length }, 'shard start');
+    this.log.info({ shardId, checkpoint: cp?.sequenceNumber, ended: cp?.ended, pendingEnd: data.pendingEnd, restoredState: snapshots.length }, 'shard start');
+    if (cp?.ended) return { type: 'SHARD_END' };
     if (cp?.sequenceNumber) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: cp.sequenceNumber };
     return this.opts.initialPosition === 'LATEST' ? { type: 'LATEST' } : { type: 'TRIM_HORIZON' };
   }
@@ -185,7 +185,7 @@ export class LakeProcessor {
   }
 
   private async checkpoint(shardId: string, run: ShardRun, cp: Omit<Checkpoint, 'version' | 'updatedAt'>): Promise<void> {
-    const saved = await this.opts.checkpoints.put(this.group, shardId, cp, run.version);
+    const saved = await this.opts.checkpoints.put(this.group, shardId, cp, run.version > 0 ? run.version : undefined);
     run.version = saved.version;
   }
 }

@@ -28,7 +28,7 @@ export async function queryDuckDb(sql: string, opts: { s3: S3Client; bucket: str
   const cache = new LakeCache(opts.s3, opts.bucket, opts.cacheDir);
   const needed = tablesOf(sql);
   const filter = dtFilter(sql);
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2), TimeZone: 'UTC' });
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn = await instance.connect();
   try {
     let fetched = 0;
