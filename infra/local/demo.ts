@@ -19,14 +19,15 @@ import { demoScenario } from './demo-scenario.js';
  */
 export const SEED_QUERY = "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
 
+const after = (col: string) => `COALESCE('+' || CAST(epoch(${col}) - epoch(i.opened_at) AS INTEGER) || 's', '-')`;
 const verdictQuery = (ids: string[]) => `
 SELECT i.incident_id, i.alarm_name AS alarm, i.severity AS sev,
   (SELECT string_agg(DISTINCT e.person || ':' || e.channel || '@L' || e."level", ' ' ORDER BY e.person || ':' || e.channel || '@L' || e."level")
      FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch') AS paged,
-  '+' || CAST(epoch(i.first_delivered_at) - epoch(i.opened_at) AS INTEGER) || 's' AS delivered,
-  '+' || CAST(epoch(i.first_opened_at) - epoch(i.opened_at) AS INTEGER) || 's' AS opened,
-  '+' || CAST(epoch(i.acknowledged_at) - epoch(i.opened_at) AS INTEGER) || 's' AS acked,
-  '+' || CAST(epoch(i.escalated_at) - epoch(i.opened_at) AS INTEGER) || 's' AS escalated,
+  ${after('i.first_delivered_at')} AS delivered,
+  ${after('i.first_opened_at')} AS opened,
+  ${after('i.acknowledged_at')} AS acked,
+  ${after('i.escalated_at')} AS escalated,
   i.failed_deliveries AS failed,
   CASE WHEN i.first_opened_at IS NOT NULL AND (i.escalated_at IS NULL OR i.first_opened_at < i.escalated_at) THEN 'yes'
        WHEN i.first_opened_at IS NULL AND i.escalated_at IS NULL AND i.first_delivered_at IS NOT NULL THEN 'no (delivered, no read receipt)'
