@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * How a provider callback finds its page: every message carries the incident id, the alarm ARN (the
+ * stream partition key) and the dispatch id — in the Twilio StatusCallback URL's query and in the
+ * Resend email's tags. Resend tag values allow only ASCII letters, digits, `_` and `-`, so the ARN
+ * travels base64url-encoded.
+ */
+export interface PageRef {
+  incidentId: string;
+  alarmArn: string;
+  /** The dispatch record's event id (one page of one step). */
+  dispatchId: string;
+}
+
+const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+const unb64url = (s: string) => Buffer.from(s, 'base64url').toString('utf8');
+
+const Ref = z.object({
+  incidentId: z.string().regex(/^[A-Za-z0-9_-]{4,128}$/),
+  alarmArn: z.string().startsWith('arn:'),
+  dispatchId: z.string().regex(/^[A-Za-z0-9_-]{4,128}$/),
+});
+
+/** `<PUBLIC_BASE_URL>/webhooks/twilio?incident=…&alarm=…&dispatch=…` */
+export function twilioStatusCallbackUrl(publicBaseUrl: string, ref: PageRef): string {
+  const url = new URL('/webhooks/twilio', publicBaseUrl);
+  url.searchParams.set('incident', ref.incidentId);
+  url.searchParams.set('alarm', ref.alarmArn);
+  url.searchParams.set('dispatch', ref.dispatchId);
+  return url.toString();
+}
+
+/** The page a Twilio status callback is about, from its URL query; undefined when absent or malformed. */
+export function pageRefFromQuery(query: URLSearchParams): PageRef | undefined {
+  const parsed = Ref.safeParse({ incidentId: query.get('incident'), alarmArn: query.get('alarm'), dispatchId: query.get('dispatch') });
+  return parsed.success ? parsed.data : undefined;
+}
+
+export const TAG = { incident: 'incident_id', alarm: 'alarm_arn_b64', dispatch: 'dispatch_id', severity: 'severity' } as const;
+
+/** Resend `tags` for a page (name/value pairs as the emails API takes them). */
+export function resendTags(ref: PageRef & { severity?: string }): { name: string; value: string }[] {
+  const tags: { name: string; value: string }[] = [
+    { name: TAG.incident, value: ref.incidentId },
+    { name: TAG.alarm, value: b64url(ref.alarmArn) },
+    { name: TAG.dispatch, value: ref.dispatchId },
+  ];
+  if (ref.severity) tags.push({ name: TAG.severity, value: ref.severity });
+  return tags;
+}
+
+/** The page a Resend webhook is about, from `data.tags` (an object in webhook payloads). */
+export function pageRefFromTags(tags: Record<string, string> | undefined): PageRef | undefined {
+  if (!tags) return undefined;
+  let alarmArn: string | undefined;
+  try {
+    alarmArn = tags[TAG.alarm] ? unb64url(tags[TAG.alarm]) : undefined;
+  } catch {
+    return undefined;
+  }
+  const parsed = Ref.safeParse({ incidentId: tags[TAG.incident], alarmArn, dispatchId: tags[TAG.dispatch] });
+  return parsed.success ? parsed.data : undefined;
+}
