@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { ConfigError } from '../../infra/config.js';
+
+/**
+ * Settings of the paging processor, from the environment (names and local defaults in `.env.example`,
+ * section "Paging processor"). A missing or invalid setting stops start-up naming the variable;
+ * values (several are secrets) are never echoed.
+ */
+const optionalUrl = z.url().optional();
+
+export const PagingConfigSchema = z.object({
+  ONCALL_FILE: z.string().min(1).default('infra/local/oncall/demo.json'),
+  PUBLIC_BASE_URL: z.url(),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-f]{32}$/, 'must be an Account SID (AC + 32 hex)'),
+  TWILIO_AUTH_TOKEN: z.string().min(16, 'required'),
+  /** Local simulator only; unset in production. */
+  TWILIO_API_BASE_URL: optionalUrl,
+  RESEND_API_KEY: z.string().startsWith('re_', 'must be a Resend API key (re_...)'),
+  RESEND_BASE_URL: optionalUrl,
+  ACK_LINK_SECRET: z.string().min(32, 'required, at least 32 characters'),
+  ACK_LINK_TTL_S: z.coerce.number().int().positive().default(86_400),
+  PAGING_GROUP: z.string().min(1).default('paging'),
+  PAGING_TICK_MS: z.coerce.number().int().positive().default(1000),
+  PAGING_MAX_ALARM_AGE_S: z.coerce.number().int().positive().default(3600),
+});
+export type PagingConfig = z.infer<typeof PagingConfigSchema>;
+
+export function loadPagingConfig(env: NodeJS.ProcessEnv = process.env): PagingConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = PagingConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      return { name, message: cleaned[name] === undefined ? 'required' : i.message };
+    }));
+  }
+  return parsed.data;
+}

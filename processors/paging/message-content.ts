@@ -1,0 +1,59 @@
+/**
+ * What a page says, per channel: a short SMS, WhatsApp template variables, and a branded HTML email
+ * (severity, alarm, metric, reason, runbook and acknowledge links). Pure functions.
+ */
+export interface PageContent {
+  incidentId: string;
+  alarmName: string;
+  severity: string;
+  namespace?: string;
+  metric?: string;
+  reason: string;
+  personName: string;
+  level: number;
+  ackCode: string;
+  ackUrl: string;
+  runbookUrl?: string;
+  openedAt: number;
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function smsBody(c: PageContent): string {
+  return clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) + ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId}`;
+}
+
+/** ContentVariables of the approved WhatsApp template: 1 severity, 2 alarm, 3 reason, 4 ack code. */
+export function whatsappVariables(c: PageContent): Record<string, string> {
+  return { '1': c.severity, '2': c.alarmName, '3': clip(c.reason, 200), '4': c.ackCode };
+}
+
+export function emailSubject(c: PageContent): string {
+  return `[${c.severity}] ${c.alarmName} is in ALARM`;
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+
+const COLORS: Record<string, string> = { P1: '#b42318', P2: '#c4320a', P3: '#b54708', P4: '#475467' };
+
+export function emailHtml(c: PageContent): string {
+  const color = COLORS[c.severity] ?? '#475467';
+  const row = (k: string, v: string) => `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
+  return `<!doctype html>
+<html><body style="margin:0;background:#f2f4f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">
+<table role="presentation" width="560" cellpadding="0" cellspacing="0" style="background:#fff;border-radius:8px;overflow:hidden">
+<tr><td style="background:${color};color:#fff;padding:16px 24px;font-size:18px;font-weight:600">${esc(c.severity)} · ${esc(c.alarmName)} is in ALARM</td></tr>
+<tr><td style="padding:20px 24px">
+<p style="margin:0 0 12px">${esc(c.personName)}, you are on call (level ${c.level}).</p>
+<p style="margin:0 0 16px;color:#344054">${esc(c.reason)}</p>
+<table role="presentation" cellpadding="0" cellspacing="0" style="font-size:14px">
+${row('Incident', c.incidentId)}${row('Alarm', c.alarmName)}${c.namespace ? row('Metric', `${c.namespace}${c.metric ? ` ${c.metric}` : ''}`) : ''}${row('Opened', new Date(c.openedAt).toISOString())}
+</table>
+<p style="margin:24px 0 8px"><a href="${esc(c.ackUrl)}" style="display:inline-block;background:${color};color:#fff;text-decoration:none;padding:10px 18px;border-radius:6px;font-weight:600">Acknowledge</a>
+${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">Runbook</a>` : ''}</p>
+<p style="margin:16px 0 0;font-size:12px;color:#667085">Or reply <b>ACK ${esc(c.ackCode)}</b> to the SMS. Until someone acknowledges, this page escalates.</p>
+</td></tr></table>
+<p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting</p>
+</td></tr></table></body></html>`;
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { Severity } from '../../schemas/status.js';
+import { OnCallConfigError } from './errors.js';
+
+/**
+ * The on-call configuration: people and their addresses, teams, and an escalation policy per severity.
+ * Example: infra/local/oncall/demo.json. Validated at start-up; an error names the file and the path of
+ * the bad field (`escalation.P1.levels[0].channels[1]: …`).
+ */
+export const PageChannel = z.enum(['sms', 'whatsapp', 'email']);
+export type PageChannel = z.infer<typeof PageChannel>;
+
+const Person = z.strictObject({
+  name: z.string().min(1),
+  sms: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001').optional(),
+  whatsapp: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'whatsapp:+<E.164 number>').optional(),
+  email: z.email().optional(),
+});
+
+const Level = z.strictObject({
+  /** People ids, or `team:<id>` for every member of a team. */
+  targets: z.array(z.string().min(1)).min(1),
+  /** Channels tried at once, for each target that has the address. */
+  channels: z.array(PageChannel).min(1),
+  /** Seconds after the level is paged before it escalates, unless stopped. */
+  deadline_s: z.number().int().positive(),
+  /**
+   * What stops the level's deadline: a page delivered, a page opened/read, or only an ack.
+   * Default `ack`. (Delivered does not mean seen: a P1 should wait for an ack.)
+   */
+  stop_on: z.enum(['delivered', 'opened', 'ack']).default('ack'),
+});
+export type Level = z.infer<typeof Level>;
+
+const Policy = z.strictObject({
+  levels: z.array(Level).min(1),
+  /** When a page fails (undelivered, bounced…), the next channel of this list the person has. */
+  failover: z.array(PageChannel).default(['sms', 'whatsapp', 'email']),
+});
+export type Policy = z.infer<typeof Policy>;
+
+const Team = z.strictObject({
+  members: z.array(z.string()).default([]),
+  /** Escalation policy per severity. */
+  escalation: z.partialRecord(Severity, Policy),
+});
+
+const Route = z.strictObject({
+  /** Metric namespace of the alarm (AWS/ECS, AWS/RDS). */
+  namespace: z.string().optional(),
+  /** Alarm name prefix. */
+  alarm_prefix: z.string().optional(),
+  team: z.string(),
+});
+
+export const OnCallConfig = z
+  .strictObject({
+    people: z.record(z.string().regex(/^[a-z0-9_.-]+$/, 'lowercase id'), Person),
+    teams: z.record(z.string(), Team),
+    /** First match wins; an alarm tag `team` overrides; else `default_team`. */
+    routes: z.array(Route).default([]),
+    default_team: z.string(),
+    twilio: z.strictObject({
+      sms_from: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
+      whatsapp_from: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/).optional(),
+      messaging_service_sid: z.string().regex(/^MG[0-9a-f]{32}$/).optional(),
+    }),
+    /** Approved WhatsApp content templates per severity (business-initiated messages need one). */
+    whatsapp_templates: z.partialRecord(Severity, z.strictObject({ content_sid: z.string().regex(/^HX[0-9a-f]{32}$/, 'a Content SID like HX + 32 hex') })).default({}),
+    email: z.strictObject({ from: z.string().min(3), reply_to: z.string().optional() }),
+    /** Runbook links by alarm name prefix (longest match wins). */
+    runbooks: z.record(z.string(), z.url()).default({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const teamKnown = (t: string, path: PropertyKey[]) => {
+      if (!(t in cfg.teams)) ctx.addIssue({ code: 'custom', path, message: `unknown team "${t}"` });
+    };
+    teamKnown(cfg.default_team, ['default_team']);
+    cfg.routes.forEach((r, i) => teamKnown(r.team, ['routes', i, 'team']));
+    for (const [team, def] of Object.entries(cfg.teams)) {
+      def.members.forEach((m, j) => {
+        if (!(m in cfg.people)) ctx.addIssue({ code: 'custom', path: ['teams', team, 'members', j], message: `unknown person "${m}"` });
+      });
+      for (const [sev, policy] of Object.entries(def.escalation)) {
+        policy?.levels.forEach((level, i) => {
+          level.targets.forEach((t, j) => {
+            const known = t.startsWith('team:') ? t.slice(5) in cfg.teams : t in cfg.people;
+            if (!known) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'levels', i, 'targets', j], message: `unknown ${t.startsWith('team:') ? 'team' : 'person'} "${t}"` });
+          });
+          if (level.channels.includes('whatsapp') && !cfg.whatsapp_templates[sev as Severity]) {
+            ctx.addIssue({ code: 'custom', path: ['whatsapp_templates', sev], message: `team ${team} pages ${sev} on WhatsApp: an approved content template is required` });
+          }
+        });
+      }
+    }
+  });
+export type OnCallConfig = z.infer<typeof OnCallConfig>;
+
+const pathOf = (path: readonly PropertyKey[]) =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(root)';
+
+export function parseOnCallConfig(json: unknown, source = 'on-call config'): OnCallConfig {
+  const parsed = OnCallConfig.safeParse(json);
+  if (!parsed.success) {
+    throw new OnCallConfigError(source, parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`));
+  }
+  return parsed.data;
+}
+
+export function loadOnCallConfig(file: string): OnCallConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new OnCallConfigError(file, [`cannot read JSON: ${cause instanceof Error ? cause.message : String(cause)}`], { cause });
+  }
+  return parseOnCallConfig(json, file);
+}
+
+/** The people a level pages (teams expanded, each once, in order). */
+export function levelPeople(cfg: OnCallConfig, level: Level): string[] {
+  const out: string[] = [];
+  for (const t of level.targets) for (const p of t.startsWith('team:') ? cfg.teams[t.slice(5)].members : [t]) if (!out.includes(p)) out.push(p);
+  return out;
+}
+
+/** The team an alarm pages: its `team` tag, else the first matching route, else the default team. */
+export function teamFor(cfg: OnCallConfig, alarm: { alarmName: string; namespace?: string; tags?: Record<string, string> }): string {
+  const tagged = alarm.tags?.team;
+  if (tagged && tagged in cfg.teams) return tagged;
+  const route = cfg.routes.find((r) => (!r.namespace || r.namespace === alarm.namespace) && (!r.alarm_prefix || alarm.alarmName.startsWith(r.alarm_prefix)));
+  return route?.team ?? cfg.default_team;
+}
+
+/** The escalation policy for an alarm of a severity; undefined when its team does not page that severity. */
+export function policyFor(cfg: OnCallConfig, team: string, severity: Severity): Policy | undefined {
+  return cfg.teams[team]?.escalation[severity];
+}
+
+export function addressOf(cfg: OnCallConfig, person: string, channel: PageChannel): string | undefined {
+  return cfg.people[person]?.[channel];
+}
+
+export function runbookFor(cfg: OnCallConfig, alarmName: string): string | undefined {
+  let best: string | undefined;
+  for (const prefix of Object.keys(cfg.runbooks)) if (alarmName.startsWith(prefix) && (!best || prefix.length > best.length)) best = prefix;
+  return best ? cfg.runbooks[best] : undefined;
+}
