@@ -1,6 +1,7 @@
 import { loadConfig } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
+import { startHealthServer } from '../../infra/health.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { LakeProcessor } from './lake-processor.js';
 import { LakeStore } from './lake-store.js';
@@ -40,8 +41,13 @@ const shutdown = (signal: string) => {
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 
-log.info({ stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, flushIntervalS: config.FLUSH_INTERVAL_S }, 'lake processor starting');
-processor.run().catch((err) => {
-  log.fatal({ err }, 'lake processor stopped on an error; nothing past the last checkpoint was acknowledged');
-  process.exit(1);
-});
+const healthPort = Number(process.env.LAKE_HEALTH_PORT ?? 8081);
+await startHealthServer(healthPort, () => ({ healthy: !stopping }));
+log.info({ healthPort, stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, flushIntervalS: config.FLUSH_INTERVAL_S }, 'lake processor starting');
+processor.run().then(
+  () => process.exit(0),
+  (err) => {
+    log.fatal({ err }, 'lake processor stopped on an error; nothing past the last checkpoint was acknowledged');
+    process.exit(1);
+  },
+);
