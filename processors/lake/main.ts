@@ -45,7 +45,9 @@ const healthPort = Number(process.env.LAKE_HEALTH_PORT ?? 8081);
 await startHealthServer(healthPort, () => ({ healthy: !stopping }));
 log.info({ healthPort, stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, flushIntervalS: config.FLUSH_INTERVAL_S }, 'lake processor starting');
 processor.run().then(
-  () => process.exit(0),
+  () => {
+    if (!stopping) process.exit(0); // else the drain exits when it is done
+  },
   (err) => {
     log.fatal({ err }, 'lake processor stopped on an error; nothing past the last checkpoint was acknowledged');
     process.exit(1);

@@ -71,7 +71,9 @@ const healthPort = Number(process.env.PAGING_HEALTH_PORT ?? 8082);
 await startHealthServer(healthPort, () => ({ healthy: !stopping, openIncidents: processor.incidents().length }));
 log.info({ stream: config.STREAM_NAME, oncall: paging.ONCALL_FILE, healthPort }, 'paging processor starting');
 processor.run().then(
-  () => process.exit(0),
+  () => {
+    if (!stopping) process.exit(0); // else the drain exits when it is done
+  },
   (err) => {
     log.fatal({ err }, 'paging processor stopped on an error');
     process.exit(1);
