@@ -23,9 +23,9 @@ export function smsBody(c: PageContent): string {
   return clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) + ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId}`;
 }
 
-/** ContentVariables of the approved WhatsApp template: 1 severity, 2 alarm, 3 reason, 4 ack code. */
+/** ContentVariables of the approved WhatsApp template: 1 severity, 2 alarm, 3 reason, 4 "ACK <code>" ("Reply {{4}} to acknowledge"). */
 export function whatsappVariables(c: PageContent): Record<string, string> {
-  return { '1': c.severity, '2': c.alarmName, '3': clip(c.reason, 200), '4': c.ackCode };
+  return { '1': c.severity, '2': c.alarmName, '3': clip(c.reason, 200), '4': `ACK ${c.ackCode}` };
 }
 
 export function emailSubject(c: PageContent): string {

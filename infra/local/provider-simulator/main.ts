@@ -1,0 +1,70 @@
+/**
+ * The provider simulator as a process:
+ *
+ *   node --import tsx infra/local/provider-simulator/main.ts
+ *
+ * Env: SIMULATOR_PORT (default 4580), TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, RESEND_API_KEY,
+ * RESEND_WEBHOOK_SECRET, RECEIVER_URL (where callbacks go; default http://127.0.0.1:$PORT, PORT
+ * default 8080), PUBLIC_BASE_URL (what Twilio signs over; default RECEIVER_URL), SIMULATOR_BEHAVIOURS
+ * (optional path to a behaviours JSON file), SIMULATOR_STEP_DELAY_MS (default 200), LOG_LEVEL.
+ * SIGTERM/SIGINT close it and exit 0.
+ */
+import { createLogger } from '../../logger.js';
+import { loadBehavioursFile } from './behaviours.js';
+import { startProviderSimulator } from './server.js';
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name]?.trim();
+  if (!v) throw new Error(`${name} is required (see .env.example)`);
+  return v;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
+  const raw = env[name]?.trim();
+  if (!raw) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > 65535 * 1000) throw new Error(`${name}=${raw} is not a valid integer`);
+  return n;
+}
+
+async function main() {
+  const env = process.env;
+  const log = createLogger('provider-simulator');
+  const receiverBaseUrl = env.RECEIVER_URL?.trim() || `http://127.0.0.1:${env.PORT?.trim() || '8080'}`;
+  const behavioursPath = env.SIMULATOR_BEHAVIOURS?.trim();
+  const sim = await startProviderSimulator({
+    port: int(env, 'SIMULATOR_PORT', 4580),
+    host: env.SIMULATOR_HOST?.trim() || '127.0.0.1',
+    accountSid: required(env, 'TWILIO_ACCOUNT_SID'),
+    twilioAuthToken: required(env, 'TWILIO_AUTH_TOKEN'),
+    resendApiKey: required(env, 'RESEND_API_KEY'),
+    resendWebhookSecret: required(env, 'RESEND_WEBHOOK_SECRET'),
+    receiverBaseUrl,
+    publicBaseUrl: env.PUBLIC_BASE_URL?.trim() || receiverBaseUrl,
+    behaviours: behavioursPath ? loadBehavioursFile(behavioursPath) : undefined,
+    stepDelayMs: int(env, 'SIMULATOR_STEP_DELAY_MS', 200),
+    logger: log,
+  });
+  log.info({ url: sim.url, behaviours: behavioursPath ?? '(default: delivered)' }, 'provider simulator ready');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    sim.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(`provider simulator: ${(err as Error).message}`);
+  process.exit(1);
+});
