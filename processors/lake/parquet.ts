@@ -1,0 +1,352 @@
+/**
+ * Lake rows → Parquet bytes, for DuckDB (local) and Athena (Glue tables) to read.
+ *
+ * Path: rows → one Arrow IPC stream (schema + one record batch) → parquet-wasm (arrow-rs's Parquet
+ * writer compiled to WebAssembly) → bytes. The IPC stream is assembled by hand, straight from the
+ * rows into one reused buffer, with no Arrow builders and no intermediate copies:
+ *  - pass 1 reads each column with a loop generated once per table and column (a plain property
+ *    load per row instead of a megamorphic `row[name]`), validates the values, computes offsets
+ *    and null bitmaps, and concatenates a string column into one string as it goes;
+ *  - `Buffer.byteLength` of that string tells an ASCII column (bytes === UTF-16 units, so the
+ *    offsets are already byte offsets) at memory speed; other columns get per-value lengths;
+ *  - pass 2 UTF-8 encodes each string column once (TextEncoder.encodeInto) into its place in the
+ *    stream; validity bitmaps only for columns that hold nulls; timestamps as (low, high) 32-bit
+ *    words (no BigInt per value).
+ * Only the flatbuffer metadata comes from apache-arrow. Choices and measured figures:
+ * docs/adr/0001-parquet-writer.md.
+ *
+ * Deterministic: the output is a pure function of (table, rows, options). parquet-wasm writes no
+ * clock time and no random ids, and `created_by` is fixed here (parquet.test.ts checks it, also
+ * across processes).
+ */
+import * as arrow from 'apache-arrow';
+import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+// The package's `node` export is the wasm-bindgen Node build: it compiles and instantiates the wasm
+// synchronously at import (~40 ms once), so encodeParquet is a plain synchronous function.
+import { Compression, EnabledStatistics, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from 'parquet-wasm';
+import type { ColumnDef, RowOf, TableDef } from '../../schemas/lake.js';
+
+export type ParquetCompression = 'zstd' | 'snappy' | 'lz4_raw' | 'gzip' | 'none';
+
+/** Chosen by measurement (docs/adr/0001-parquet-writer.md); Athena (engine v3) and DuckDB read it. */
+export const DEFAULT_COMPRESSION: ParquetCompression = 'snappy';
+
+/** Max rows per row group. A processor flush (≤ FLUSH_MAX_ROWS rows) is one row group. */
+export const DEFAULT_ROW_GROUP_ROWS = 128 * 1024;
+
+export interface ParquetOptions {
+  compression?: ParquetCompression;
+  /** Max rows per row group (default DEFAULT_ROW_GROUP_ROWS). */
+  rowGroupRows?: number;
+}
+
+const CODECS: Record<ParquetCompression, Compression> = {
+  zstd: Compression.ZSTD,
+  snappy: Compression.SNAPPY,
+  lz4_raw: Compression.LZ4_RAW,
+  gzip: Compression.GZIP,
+  none: Compression.UNCOMPRESSED,
+};
+
+/** Parquet `created_by`: fixed, so the bytes do not depend on the library's version string. */
+export const CREATED_BY = 'pagetrail-lake parquet-wasm 0.8';
+
+function arrowType(column: ColumnDef): arrow.DataType {
+  switch (column.type) {
+    case 'string':
+      return new arrow.Utf8();
+    case 'int':
+      return new arrow.Int32();
+    case 'bigint':
+      return new arrow.Int64();
+    case 'timestamp':
+      // The timezone makes arrow-rs write isAdjustedToUTC=true: an instant, not a wall-clock time.
+      return new arrow.TimestampMillisecond('UTC');
+    case 'binary':
+      return new arrow.Binary();
+  }
+}
+
+/** A row that does not fit its table's definition. */
+export class ParquetRowError extends TypeError {
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    readonly row: number,
+    problem: string,
+  ) {
+    super(`${table}.${column} row ${row}: ${problem}`);
+    this.name = 'ParquetRowError';
+  }
+}
+
+/** Pass 1 over the rows, per column: validity, offsets, the joined strings, fixed-width data. */
+interface Scanned {
+  nullCount: number;
+  /** Validity bitmap (bit set = value present), only when nullCount > 0. */
+  validity: Uint8Array | null;
+  /** Utf8/Binary value offsets (Utf8: in UTF-16 units until the column is known to be ASCII). */
+  offsets: Int32Array | null;
+  /** Utf8: every value concatenated (nulls are empty). */
+  joined: string;
+  /** Utf8: UTF-16 units; Binary: bytes. */
+  chars: number;
+  /** Int32 / Int64 / Timestamp (as low, high Int32 words) values. */
+  data: Int32Array | BigInt64Array | null;
+}
+
+type Scan = (rows: readonly unknown[], n: number, firstNull: (i: number, n: number) => Uint8Array, bad: (column: number, row: number, value: unknown) => never) => Scanned;
+
+interface Compiled {
+  schema: arrow.Schema;
+  /** The framed IPC schema message (continuation, length, flatbuffer, padding). */
+  schemaMessage: Uint8Array;
+  /** Pass 1, one function per column. */
+  scans: Scan[];
+}
+
+const compiled = new WeakMap<TableDef, Compiled>();
+
+/**
+ * The pass-1 function of a column, generated once per table: a loop over the rows with the
+ * property name as a literal, so every load is a plain (monomorphic) property load rather than a
+ * megamorphic `row[name]`. Strings are concatenated as they are measured (V8 builds a rope, which
+ * the caller flattens at once): each value is touched once, faster than collecting then join().
+ * Column by column rather than all columns in one loop: one rope alive at a time keeps the young
+ * generation small (22 ropes of 190 K cons cells at once made scavenges copy them all).
+ */
+function scanSource(col: ColumnDef, j: number): string {
+  const head: string[] = [];
+  const body: string[] = [];
+  const out: string[] = [];
+  {
+    const key = JSON.stringify(col.name);
+    const valid = col.nullable ? `if (nb${j} !== null) nb${j}[i >> 3] |= 1 << (i & 7);` : '';
+    const onNull = col.nullable ? `{ if (nb${j} === null) nb${j} = firstNull(i, n); nc${j}++; }` : `bad(${j}, i, v);`;
+    head.push(`let nb${j} = null, nc${j} = 0;`);
+    let test: string;
+    let store: string;
+    let after = '';
+    let offsets = 'null';
+    let joined = "''";
+    let chars = '0';
+    let data = 'null';
+    switch (col.type) {
+      case 'string':
+        head.push(`const o${j} = new Int32Array(n + 1); let s${j} = '', c${j} = 0;`);
+        test = `typeof v === 'string'`;
+        store = `c${j} += v.length; s${j} += v;`;
+        after = `o${j}[i + 1] = c${j};`;
+        [offsets, joined, chars] = [`o${j}`, `s${j}`, `c${j}`];
+        break;
+      case 'binary':
+        head.push(`const o${j} = new Int32Array(n + 1); let c${j} = 0;`);
+        test = `v instanceof Uint8Array`;
+        store = `c${j} += v.byteLength;`;
+        after = `o${j}[i + 1] = c${j};`;
+        [offsets, chars] = [`o${j}`, `c${j}`];
+        break;
+      case 'int':
+        head.push(`const d${j} = new Int32Array(n);`);
+        test = `typeof v === 'number' && (v | 0) === v`;
+        store = `d${j}[i] = v;`;
+        data = `d${j}`;
+        break;
+      case 'bigint':
+        head.push(`const d${j} = new BigInt64Array(n);`);
+        test = `(typeof v === 'bigint' && BigInt.asIntN(64, v) === v) || (typeof v === 'number' && Number.isSafeInteger(v))`;
+        store = `d${j}[i] = typeof v === 'bigint' ? v : BigInt(v);`;
+        data = `d${j}`;
+        break;
+      case 'timestamp':
+        // Int64 little-endian as (low, high) words: exact for every integer ms within ±2^53, no BigInt.
+        head.push(`const d${j} = new Int32Array(2 * n);`);
+        test = `typeof v === 'number' && v >= -8.64e15 && v <= 8.64e15`;
+        store = `const ms = Math.floor(v), hi = Math.floor(ms / 4294967296); d${j}[2 * i] = ms - hi * 4294967296; d${j}[2 * i + 1] = hi;`;
+        data = `d${j}`;
+        break;
+    }
+    body.push(`  v = r[${key}];\n  if (${test}) { ${store} ${valid} }\n  else if (v === null || v === undefined) ${onNull}\n  else bad(${j}, i, v);\n  ${after}`);
+    out.push(`{ nullCount: nc${j}, validity: nb${j}, offsets: ${offsets}, joined: ${joined}, chars: ${chars}, data: ${data} }`);
+  }
+  return `'use strict';\n${head.join('\n')}\nlet v;\nfor (let i = 0; i < n; i++) {\n  const r = rows[i];\n${body.join('\n')}\n}\nreturn ${out[0]};`;
+}
+
+function compile(table: TableDef): Compiled {
+  let c = compiled.get(table);
+  if (c) return c;
+  const schema = new arrow.Schema(table.columns.map((col) => new arrow.Field(col.name, arrowType(col), col.nullable)));
+  // Column names go into the source as JSON string literals only: any name is safe.
+  const scans = table.columns.map((col, j) => new Function('rows', 'n', 'firstNull', 'bad', scanSource(col, j)) as Scan);
+  c = { schema, schemaMessage: frame(Message.encode(Message.from(schema))), scans };
+  compiled.set(table, c);
+  return c;
+}
+
+/** The Arrow schema of a lake table (built once per table). */
+export function arrowSchema(table: TableDef): arrow.Schema {
+  return compile(table).schema;
+}
+
+/** An IPC message: continuation marker, metadata length, flatbuffer, zero padding to 8 bytes. */
+function frame(flatbuffer: Uint8Array): Uint8Array {
+  const size = (flatbuffer.byteLength + 8 + 7) & ~7;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, size - 8, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+const pad8 = (n: number) => (n + 7) & ~7;
+const encoder = new TextEncoder();
+
+/** A validity bitmap for a column whose first null is row i: rows 0..i-1 are valid. */
+function firstNull(i: number, n: number): Uint8Array {
+  const bitmap = new Uint8Array(pad8((n + 7) >> 3));
+  bitmap.fill(0xff, 0, i >> 3);
+  for (let k = i & ~7; k < i; k++) bitmap[k >> 3] |= 1 << (k & 7);
+  return bitmap;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'object' && v !== null) return v.constructor?.name ?? 'object';
+  return `${typeof v} ${String(v)}`;
+}
+
+const EXPECTED: Record<ColumnDef['type'], string> = {
+  string: 'a string',
+  int: 'a 32-bit integer',
+  bigint: 'a 64-bit bigint',
+  timestamp: 'epoch milliseconds',
+  binary: 'a Uint8Array',
+};
+
+/**
+ * The IPC stream is assembled in a buffer kept between calls: parquet-wasm copies it into wasm
+ * memory at once, and reusing it saves the page faults of a fresh allocation (~0.7 ms per MB
+ * here). Every byte of the used part is written on each call (padding explicitly zeroed).
+ */
+let scratch = new Uint8Array(0);
+
+function scratchOf(size: number): Uint8Array<ArrayBuffer> {
+  if (scratch.length < size || scratch.length > 4 * size + (64 << 20)) scratch = new Uint8Array(Math.ceil(size / 65536) * 65536);
+  return scratch.subarray(0, size);
+}
+
+/**
+ * Rows of a lake table as an Arrow IPC stream (schema message, one record batch, end-of-stream).
+ * Throws ParquetRowError for a value that does not fit its column (type, or null in NOT NULL).
+ */
+export function encodeArrowIpc<T extends TableDef>(table: T, rows: readonly RowOf<T>[]): Uint8Array {
+  return ipcStream(table, rows).slice();
+}
+
+/** As encodeArrowIpc, into the shared scratch buffer: valid until the next call. */
+function ipcStream<T extends TableDef>(table: T, rows: readonly RowOf<T>[]): Uint8Array {
+  const { schemaMessage, scans } = compile(table);
+  const n = rows.length;
+  const cols = table.columns;
+  const bad = (j: number, i: number, v: unknown): never => {
+    const c = cols[j];
+    throw new ParquetRowError(table.name, c.name, i, v === null || v === undefined ? 'null in a NOT NULL column' : `expected ${EXPECTED[c.type]}, got ${describe(v)}`);
+  };
+  // Pass 1 and buffer sizes, in IPC order per column: validity, [offsets], data.
+  const scanned: Scanned[] = [];
+  const sizes: number[][] = [];
+  const perValue: boolean[] = [];
+  cols.forEach((c, j) => {
+    const s = scans[j](rows as readonly unknown[], n, firstNull, bad);
+    scanned.push(s);
+    const validity = s.nullCount > 0 ? (n + 7) >> 3 : 0;
+    perValue.push(false);
+    if (c.type === 'string') {
+      let bytes = s.chars === 0 ? 0 : Buffer.byteLength(s.joined, 'utf8');
+      if (bytes !== s.chars) {
+        // Not ASCII: UTF-8 lengths value by value (the rare path; a keyed read is fine here).
+        const offsets = s.offsets!;
+        let at = 0;
+        for (let i = 0; i < n; i++) {
+          const v = (rows[i] as Record<string, unknown>)[c.name];
+          if (typeof v === 'string') at += Buffer.byteLength(v, 'utf8');
+          offsets[i + 1] = at;
+        }
+        // Lone surrogates at value boundaries would pair up in the joined string.
+        perValue[j] = at !== bytes;
+        bytes = at;
+      }
+      sizes.push([validity, 4 * (n + 1), bytes]);
+    } else if (c.type === 'binary') sizes.push([validity, 4 * (n + 1), s.chars]);
+    else sizes.push([validity, s.data!.byteLength]);
+  });
+
+  // Layout: every buffer 8-byte aligned in the body.
+  const nodes: FieldNode[] = [];
+  const regions: BufferRegion[] = [];
+  const starts: number[][] = [];
+  let bodyLength = 0;
+  cols.forEach((_, j) => {
+    nodes.push(new FieldNode(n, scanned[j].nullCount));
+    starts.push(
+      sizes[j].map((size) => {
+        regions.push(new BufferRegion(bodyLength, size));
+        const at = bodyLength;
+        bodyLength += pad8(size);
+        return at;
+      }),
+    );
+  });
+  const batchMessage = frame(Message.encode(Message.from(new RecordBatchHeader(n, nodes, regions, null), bodyLength)));
+  const bodyStart = schemaMessage.length + batchMessage.length;
+  const total = bodyStart + bodyLength + 8;
+  const stream = scratchOf(total);
+  stream.set(schemaMessage, 0);
+  stream.set(batchMessage, schemaMessage.length);
+
+  // Pass 2: every buffer in place.
+  cols.forEach((c, j) => {
+    const s = scanned[j];
+    const at = starts[j].map((x) => bodyStart + x);
+    sizes[j].forEach((size, k) => stream.fill(0, at[k] + size, at[k] + pad8(size)));
+    if (s.validity) stream.set(s.validity.subarray(0, sizes[j][0]), at[0]);
+    if (c.type === 'string' || c.type === 'binary') {
+      const offsets = s.offsets!;
+      new Int32Array(stream.buffer, at[1], n + 1).set(offsets);
+      const dest = stream.subarray(at[2], at[2] + sizes[j][2]);
+      if (c.type === 'string' && !perValue[j]) {
+        const { read, written } = encoder.encodeInto(s.joined, dest);
+        if (read !== s.joined.length || written !== dest.length) throw new Error(`${table.name}.${c.name}: UTF-8 length mismatch`);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = (rows[i] as Record<string, unknown>)[c.name];
+          if (typeof v === 'string') encoder.encodeInto(v, dest.subarray(offsets[i], offsets[i + 1]));
+          else if (v instanceof Uint8Array) dest.set(v, offsets[i]);
+        }
+      }
+      s.joined = '';
+    } else {
+      const data = s.data!;
+      stream.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at[1]);
+    }
+  });
+  // End-of-stream marker.
+  const view = new DataView(stream.buffer, stream.byteOffset, total);
+  view.setInt32(total - 8, -1, true);
+  view.setInt32(total - 4, 0, true);
+  return stream;
+}
+
+/** Parquet bytes of rows of a lake table (one row group per `rowGroupRows` rows). */
+export function encodeParquet<T extends TableDef>(table: T, rows: readonly RowOf<T>[], opts: ParquetOptions = {}): Uint8Array {
+  const ipc = ipcStream(table, rows);
+  const props = new WriterPropertiesBuilder()
+    .setCompression(CODECS[opts.compression ?? DEFAULT_COMPRESSION])
+    .setMaxRowGroupSize(opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
+    .setWriterVersion(WriterVersion.V1)
+    .setStatisticsEnabled(EnabledStatistics.Chunk)
+    .setCreatedBy(CREATED_BY)
+    .build();
+  return writeParquet(WasmTable.fromIPCStream(ipc), props);
+}
