@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../infra/config.js';
+import { loadAlarmIntakeSettings, loadReceiverConfig } from './config.js';
+import { TEST_ENV } from './testing.js';
+
+const configError = (env: NodeJS.ProcessEnv): ConfigError => {
+  try {
+    loadReceiverConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadReceiverConfig', () => {
+  it('parses the settings with their defaults', () => {
+    const { BODY_LIMIT_BYTES: _limit, ...env } = TEST_ENV;
+    expect(loadReceiverConfig(env)).toEqual({
+      PUBLIC_BASE_URL: 'https://alerts.example.com',
+      PORT: 8080,
+      TWILIO_AUTH_TOKEN: TEST_ENV.TWILIO_AUTH_TOKEN,
+      RESEND_WEBHOOK_SECRET: TEST_ENV.RESEND_WEBHOOK_SECRET,
+      API_KEY: TEST_ENV.API_KEY,
+      ACK_LINK_SECRET: TEST_ENV.ACK_LINK_SECRET,
+      BODY_LIMIT_BYTES: 256 * 1024,
+      ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS'],
+      SEVERITY_DEFAULT: 'P2',
+      SEVERITY_MAP: {},
+    });
+  });
+
+  it('reads lists, maps and numbers', () => {
+    const c = loadReceiverConfig({ ...TEST_ENV, PORT: '9000', ALARM_NAMESPACES: ' AWS/ECS , AWS/Lambda ', SEVERITY_DEFAULT: 'P3', SEVERITY_MAP: '{"api-":"P1"}', PUBLIC_BASE_URL: 'https://alerts.example.com/' });
+    expect(c).toMatchObject({ PORT: 9000, ALARM_NAMESPACES: ['AWS/ECS', 'AWS/Lambda'], SEVERITY_DEFAULT: 'P3', SEVERITY_MAP: { 'api-': 'P1' }, PUBLIC_BASE_URL: 'https://alerts.example.com' });
+  });
+
+  it('names every missing variable', () => {
+    const err = configError({});
+    expect(err.issues.map((i) => i.name).sort()).toEqual(['ACK_LINK_SECRET', 'API_KEY', 'PUBLIC_BASE_URL', 'RESEND_WEBHOOK_SECRET', 'TWILIO_AUTH_TOKEN']);
+    expect(err.issues.every((i) => i.message === 'required')).toBe(true);
+  });
+
+  it.each([
+    ['PUBLIC_BASE_URL', 'not a url'],
+    ['PUBLIC_BASE_URL', 'ftp://alerts.example.com'],
+    ['PUBLIC_BASE_URL', 'https://alerts.example.com/prefix'],
+    ['RESEND_WEBHOOK_SECRET', 'whsec_!!notbase64!!'],
+    ['RESEND_WEBHOOK_SECRET', 'whsec_c2hvcnQ='],
+    ['API_KEY', 'short'],
+    ['ACK_LINK_SECRET', 'too-short-secret'],
+    ['BODY_LIMIT_BYTES', '-1'],
+    ['PORT', 'eighty'],
+    ['SEVERITY_DEFAULT', 'P9'],
+    ['SEVERITY_MAP', '{"api-":"urgent"}'],
+    ['SEVERITY_MAP', 'not json'],
+  ])('rejects %s=%j, naming it and not echoing the value', (name, value) => {
+    const err = configError({ ...TEST_ENV, [name]: value });
+    expect(err.issues.map((i) => i.name)).toEqual([name]);
+    expect(err.message).toContain(name);
+    if (value.length > 6) expect(err.message).not.toContain(value);
+  });
+
+  it('never prints secret values', () => {
+    const err = configError({ ...TEST_ENV, ACK_LINK_SECRET: 'short-secret-value', PUBLIC_BASE_URL: 'nope' });
+    expect(err.message).not.toContain('short-secret-value');
+    expect(err.message).not.toContain(TEST_ENV.TWILIO_AUTH_TOKEN);
+  });
+
+  it('the alarm settings load without any secret', () => {
+    expect(loadAlarmIntakeSettings({})).toEqual({ ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS'], SEVERITY_DEFAULT: 'P2', SEVERITY_MAP: {} });
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * The receiver's failures, one class per HTTP outcome (app.ts maps them):
+ * SignatureError → 401 (nothing written), BodyTooLargeError → 413, PayloadError → 400 (the raw body
+ * goes to the error sink), StreamWriteError / UnavailableError → 503 (the provider retries).
+ */
+
+/** The request is not authentic: missing/forged/altered/expired signature, wrong API key, bad link. */
+export class SignatureError extends Error {
+  constructor(readonly reason: string) {
+    super(`verification failed: ${reason}`);
+    this.name = 'SignatureError';
+  }
+}
+
+/** The body is over BODY_LIMIT_BYTES (by Content-Length or by the bytes actually read). */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body over ${limit} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/** One failing field of one record of a batch (ingest API). */
+export interface PayloadIssue {
+  index?: number;
+  path: string;
+  message: string;
+}
+
+/** An authentic request whose payload cannot become a record. `path` points at the failing field. */
+export class PayloadError extends Error {
+  readonly path: string;
+  /** Every failing field, when the payload held several records. */
+  readonly issues?: PayloadIssue[];
+  constructor(
+    readonly reason: string,
+    path: readonly PropertyKey[] | string = [],
+    options?: { cause?: unknown; issues?: PayloadIssue[] },
+  ) {
+    const where = typeof path === 'string' ? path : path.map(String).join('.');
+    super(where ? `invalid payload at ${where}: ${reason}` : `invalid payload: ${reason}`, options);
+    this.name = 'PayloadError';
+    this.path = where;
+    this.issues = options?.issues;
+  }
+}
+
+/** A provider status word we do not know (kept as a 400, never mapped to a silent default). */
+export class UnknownStatusError extends PayloadError {
+  constructor(
+    readonly provider: string,
+    readonly status: string,
+    path: string,
+  ) {
+    super(`unknown ${provider} status ${JSON.stringify(status)}`, path);
+    this.name = 'UnknownStatusError';
+  }
+}
+
+/** A dependency (stream, ack-code ledger) failed: answer 503 so the sender retries. */
+export class UnavailableError extends Error {
+  constructor(
+    readonly dependency: string,
+    options: { cause: unknown },
+  ) {
+    super(`${dependency} failed: ${(options.cause as Error | undefined)?.message ?? String(options.cause)}`, options);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** The stream did not acknowledge the records: answer 503 so the sender retries. */
+export class StreamWriteError extends UnavailableError {
+  constructor(options: { cause: unknown }) {
+    super('stream write', options);
+    this.name = 'StreamWriteError';
+  }
+}

@@ -1,0 +1,159 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
+import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
+import type { AckCodeEntry } from '../../processors/paging/ack-codes.js';
+import type { ReceiverConfig } from './config.js';
+import { safeHeaders, type ErrorSink } from './error-sink.js';
+import { BodyTooLargeError, PayloadError, SignatureError, StreamWriteError, UnavailableError } from './errors.js';
+
+/** Shared plumbing of every route: dependencies, body reading, the stream write, error → response. */
+
+/** The stream writer (KinesisProducer in production): resolves only once every record is durable. */
+export interface StreamWriter {
+  putStreamRecords(records: readonly StreamRecordIn[]): Promise<unknown>;
+}
+
+export interface AckCodeResolver {
+  resolve(code: string): Promise<AckCodeEntry | undefined>;
+}
+
+/** pino-compatible. */
+export interface ReceiverLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AppDeps {
+  config: ReceiverConfig;
+  producer: StreamWriter;
+  ackCodes: AckCodeResolver;
+  errorSink: ErrorSink;
+  logger: ReceiverLogger;
+  /** Clock, epoch ms (tests). Default Date.now. */
+  now?: () => number;
+}
+
+export type RouteDeps = AppDeps & { now: () => number };
+
+/**
+ * The request body, at most `limit` bytes: a Content-Length over the limit is refused before reading,
+ * and the bytes actually read are counted (a missing or lying Content-Length does not get past).
+ */
+export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) throw new BodyTooLargeError(limit);
+  if (!req.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export const utf8 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
+/** Path and query of the request as received. */
+export function pathAndQuery(c: Context): string {
+  const url = new URL(c.req.url);
+  return url.pathname + url.search;
+}
+
+/** Constant-time comparison of a presented secret with the expected one (hashes first: equal lengths). */
+export function secretEquals(presented: string | undefined, expected: string): boolean {
+  if (presented === undefined) return false;
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The `x-api-key` check of the API routes; throws SignatureError (401). */
+export function requireApiKey(c: Context, expected: string): void {
+  const key = c.req.header('x-api-key');
+  if (!key) throw new SignatureError('missing x-api-key');
+  if (!secretEquals(key, expected)) throw new SignatureError('wrong x-api-key');
+}
+
+/**
+ * Validates every record (nothing is written if one is invalid: a PayloadError), then writes them all
+ * and waits until the stream acknowledged them (a StreamWriteError otherwise).
+ */
+export async function writeRecords(deps: RouteDeps, records: readonly StreamRecordIn[]): Promise<void> {
+  records.forEach((r, i) => {
+    const parsed = StreamRecord.safeParse(r);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new PayloadError(`would not be a valid ${r.kind} record: ${issue.message}`, records.length > 1 ? [i, ...issue.path] : issue.path);
+    }
+  });
+  if (records.length === 0) return;
+  try {
+    await deps.producer.putStreamRecords(records);
+  } catch (cause) {
+    throw new StreamWriteError({ cause });
+  }
+}
+
+export type Handler = (c: Context, body: Uint8Array) => Promise<Response>;
+
+/**
+ * Runs a POST handler over the size-limited raw body and maps its failures:
+ * SignatureError → 401 (nothing written), BodyTooLargeError → 413, PayloadError → 400 after the raw
+ * body reached the error sink (503 if the sink fails, so the sender retries), StreamWriteError and
+ * UnavailableError → 503. Anything else → 500.
+ */
+export function guarded(deps: RouteDeps, route: string, handler: Handler): (c: Context) => Promise<Response> {
+  return async (c) => {
+    const receivedAt = deps.now();
+    let body: Uint8Array | undefined;
+    try {
+      body = await readBody(c.req.raw, deps.config.BODY_LIMIT_BYTES);
+      return await handler(c, body);
+    } catch (err) {
+      return errorResponse(c, deps, route, err, body, receivedAt);
+    }
+  };
+}
+
+async function errorResponse(c: Context, deps: RouteDeps, route: string, err: unknown, body: Uint8Array | undefined, receivedAt: number): Promise<Response> {
+  const log = deps.logger;
+  if (err instanceof SignatureError) {
+    log.warn({ route, reason: err.reason }, 'rejected: not authentic');
+    return c.json({ error: 'unauthorized' }, 401);
+  }
+  if (err instanceof BodyTooLargeError) {
+    log.warn({ route, limit: err.limit }, 'rejected: body too large');
+    return c.json({ error: 'payload too large', limit: err.limit }, 413);
+  }
+  if (err instanceof PayloadError) {
+    try {
+      await deps.errorSink.put(err.reason, body ?? new Uint8Array(0), {
+        route,
+        path: err.path || undefined,
+        url: pathAndQuery(c),
+        headers: safeHeaders(c.req.raw.headers),
+        receivedAt,
+      });
+    } catch (sinkErr) {
+      log.error({ route, reason: err.reason, err: (sinkErr as Error).message }, 'error sink failed; asking the sender to retry');
+      return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
+    }
+    log.warn({ route, reason: err.reason, path: err.path }, 'rejected: invalid payload (kept in the error sink)');
+    return c.json({ error: err.reason, path: err.path || undefined, issues: err.issues }, 400);
+  }
+  if (err instanceof UnavailableError) {
+    log.error({ route, dependency: err.dependency, err: (err.cause as Error | undefined)?.message }, 'dependency failed; asking the sender to retry');
+    return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
+  }
+  log.error({ route, err: (err as Error | undefined)?.message }, 'unexpected error');
+  return c.json({ error: 'internal error' }, 500);
+}

@@ -1,0 +1,72 @@
+/**
+ * The receiver service: `node --env-file=.env.example --import tsx producers/receiver/main.ts`.
+ * Serves createApp() on PORT (default 8080). On SIGTERM/SIGINT it stops accepting connections,
+ * lets in-flight requests finish (their stream writes included), then exits; a second signal or
+ * DRAIN_TIMEOUT_MS (default 25 s) forces the exit.
+ */
+import { serve } from '@hono/node-server';
+import { loadConfig } from '../../infra/config.js';
+import { awsClients } from '../../infra/aws.js';
+import { createLogger } from '../../infra/logger.js';
+import { KinesisProducer } from '../kinesis-producer.js';
+import { AckCodes } from '../../processors/paging/ack-codes.js';
+import { createApp } from './app.js';
+import { loadReceiverConfig } from './config.js';
+import { S3ErrorSink } from './error-sink.js';
+
+const logger = createLogger('receiver');
+
+function main(): void {
+  const infra = loadConfig();
+  const config = loadReceiverConfig();
+  const clients = awsClients(infra);
+  // Fewer, shorter retries than the producer's defaults: a webhook sender times out after ~15 s and
+  // retries on 503 anyway, so answer within a few seconds.
+  const producer = new KinesisProducer({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger, maxAttempts: 4, maxDelayMs: 1000 });
+  const app = createApp({
+    config,
+    producer,
+    ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: infra.LEDGER_TABLE }),
+    errorSink: new S3ErrorSink({ s3: clients.s3, bucket: infra.LAKE_BUCKET }),
+    logger,
+  });
+
+  const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
+    logger.info({ port: info.port, stream: infra.STREAM_NAME, publicBaseUrl: config.PUBLIC_BASE_URL }, 'receiver listening');
+  });
+
+  let draining = false;
+  const drain = (signal: string) => {
+    if (draining) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    draining = true;
+    const timeoutMs = Number(process.env.DRAIN_TIMEOUT_MS ?? 25_000);
+    logger.info({ signal, timeoutMs }, 'draining: no new connections, finishing in-flight requests');
+    const timer = setTimeout(() => {
+      logger.warn({ timeoutMs }, 'drain timeout: exiting with requests in flight');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    server.close((err) => {
+      clients.kinesis.destroy();
+      clients.s3.destroy();
+      clients.dynamodb.destroy();
+      logger.info({}, 'drained');
+      process.exit(err ? 1 : 0);
+    });
+    // Idle keep-alive connections would hold close() open.
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  };
+  process.on('SIGTERM', () => drain('SIGTERM'));
+  process.on('SIGINT', () => drain('SIGINT'));
+}
+
+try {
+  main();
+} catch (err) {
+  // ConfigError names the variables, never their values.
+  logger.fatal({ err: (err as Error).message }, 'receiver failed to start');
+  process.exit(1);
+}

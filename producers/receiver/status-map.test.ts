@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { DeliveryStatus } from '../../schemas/status.js';
+import { UnknownStatusError } from './errors.js';
+import { RESEND_STATUS, TWILIO_STATUS, resendStatus, twilioStatus } from './status-map.js';
+
+describe('Twilio statuses', () => {
+  const table: [string, DeliveryStatus][] = [
+    ['queued', 'queued'],
+    ['sending', 'queued'],
+    ['sent', 'sent'],
+    ['failed', 'failed'],
+    ['delivered', 'delivered'],
+    ['undelivered', 'undelivered'],
+    ['receiving', 'received'],
+    ['received', 'received'],
+    ['accepted', 'queued'],
+    ['scheduled', 'queued'],
+    ['read', 'opened'],
+    ['partially_delivered', 'delivered'],
+    ['canceled', 'canceled'],
+  ];
+
+  it.each(table)('%s → %s, raw word kept', (word, status) => {
+    expect(twilioStatus(word)).toEqual({ status, provider_status: word });
+  });
+
+  it('covers every status twilio-node knows, and nothing else', () => {
+    expect(Object.keys(TWILIO_STATUS).sort()).toEqual(table.map(([w]) => w).sort());
+    for (const s of Object.values(TWILIO_STATUS)) expect(DeliveryStatus.options).toContain(s);
+  });
+
+  it('is case-insensitive but keeps the word as sent', () => {
+    expect(twilioStatus('Delivered')).toEqual({ status: 'delivered', provider_status: 'Delivered' });
+  });
+
+  it.each(['', 'READ_BY_ALIEN', 'opened', 'constructor', '__proto__'])('rejects the unknown status %j with a clear error', (word) => {
+    expect(() => twilioStatus(word)).toThrow(UnknownStatusError);
+    expect(() => twilioStatus(word)).toThrow(/unknown twilio status/);
+  });
+});
+
+describe('Resend event types', () => {
+  const table: [string, DeliveryStatus][] = [
+    ['email.sent', 'sent'],
+    ['email.scheduled', 'queued'],
+    ['email.delivered', 'delivered'],
+    ['email.delivery_delayed', 'delayed'],
+    ['email.complained', 'complained'],
+    ['email.bounced', 'bounced'],
+    ['email.opened', 'opened'],
+    ['email.clicked', 'clicked'],
+    ['email.received', 'received'],
+    ['email.failed', 'failed'],
+    ['email.suppressed', 'suppressed'],
+  ];
+
+  it.each(table)('%s → %s, raw type kept', (type, status) => {
+    expect(resendStatus(type)).toEqual({ status, provider_status: type });
+  });
+
+  it('covers every email.* event type, and nothing else', () => {
+    expect(Object.keys(RESEND_STATUS).sort()).toEqual(table.map(([t]) => t).sort());
+  });
+
+  it.each(['email.unknown', 'contact.created', 'opened', 'EMAIL.OPENED', 'toString'])('rejects %j with a clear error', (type) => {
+    const err = (() => {
+      try {
+        resendStatus(type);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(UnknownStatusError);
+    expect((err as UnknownStatusError).path).toBe('type');
+  });
+});
