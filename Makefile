@@ -5,7 +5,7 @@ ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 NODE_OPTS := --env-file=$(ENV_FILE)
 TSX := node $(NODE_OPTS) --import tsx
 
-.PHONY: install up down clean status query backfill bench test test-unit test-integration demo typecheck
+.PHONY: install up down clean status query backfill bench test demo typecheck send-alarm run
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
@@ -33,6 +33,14 @@ query: install
 ## Replay [FROM, TO) through the lake processor: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
 backfill: install
 	$(TSX) processors/lake/backfill-cli.ts --from "$(FROM)" --to "$(TO)"
+
+## Post a CloudWatch alarm event file to the running alarm endpoint (DIRECT=1 writes it to the stream)
+send-alarm: install
+	$(TSX) producers/receiver/send-alarm.ts "$(FILE)" $(if $(DIRECT),--direct)
+
+## The services in the foreground against whatever the environment points at (what a container runs)
+run: install
+	$(TSX) infra/run.ts
 
 bench: install
 	node $(NODE_OPTS) --import tsx --expose-gc test/bench/bench.ts

@@ -121,13 +121,32 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
 }
 
 /**
- * App services, started after the engines are up and provisioned. Example:
- *
- *   { name: 'receiver', stage: 'app', ...tsxCommand('producers/receiver/main.ts'),
- *     endpoint: 'http://127.0.0.1:8080', health: () => httpAnswers('http://127.0.0.1:8080/healthz', { status: 200 }) }
+ * App services, started after the engines are up and provisioned, stopped first (SIGTERM: each drains
+ * and checkpoints). The provider simulator stands in for Twilio and Resend locally.
  */
-export function appProcesses(_ctx: StackContext): ManagedProcess[] {
-  return [];
+export function appProcesses(ctx: StackContext): ManagedProcess[] {
+  const port = (name: string, def: number) => Number(ctx.env[name] || def);
+  const local = (p: number) => `http://127.0.0.1:${p}`;
+  const service = (name: string, script: string, healthUrl: string, endpoint?: string): ManagedProcess => ({
+    name,
+    stage: 'app',
+    ...tsxCommand(script),
+    env: SDK_QUIET,
+    endpoint,
+    health: () => httpAnswers(healthUrl, { status: 200 }),
+    stopTimeoutMs: 15_000,
+    match: script.split('/').slice(-2).join('/'),
+  });
+  const receiver = port('PORT', 8080);
+  const simulator = port('SIMULATOR_PORT', 4580);
+  const lake = port('LAKE_HEALTH_PORT', 8081);
+  const paging = port('PAGING_HEALTH_PORT', 8082);
+  return [
+    service('simulator', 'infra/local/provider-simulator/main.ts', `${local(simulator)}/__sim/health`, `${local(simulator)} (Twilio + Resend APIs)`),
+    service('receiver', 'producers/receiver/main.ts', `${local(receiver)}/healthz`, `${local(receiver)} (webhooks, alarm intake, ingest API)`),
+    service('lake', 'processors/lake/main.ts', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`),
+    service('paging', 'processors/paging/main.ts', `${local(paging)}/healthz`, `health ${local(paging)}/healthz`),
+  ];
 }
 
 export function managedProcesses(ctx: StackContext): ManagedProcess[] {
