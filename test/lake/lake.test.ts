@@ -10,7 +10,7 @@ import { LakeProcessor, type LakeProcessorOptions } from '../../processors/lake/
 import { LakeStore } from '../../processors/lake/lake-store.js';
 import { backfill } from '../../processors/lake/backfill.js';
 import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
-import { demoScenario } from '../../infra/local/demo-scenario.js';
+import { demoScenario } from '../fixtures/lake-scenario.js';
 import type { FlushBatch } from '../../processors/lake/shard-pipeline.js';
 
 /**
