@@ -49,7 +49,9 @@ typecheck: install
 	npx tsc --noEmit -p .
 
 test: install typecheck
-	npx vitest run
+	@mkdir -p .cache
+	npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-results.json
+	@node -e 'const r=require("./.cache/vitest-results.json"); console.log(`$${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'
 
 demo: install
 	$(TSX) infra/local/demo.ts
