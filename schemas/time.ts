@@ -5,8 +5,8 @@ import { z } from 'zod';
  * (offset without a colon), which `Date.parse` rejects on some engines: normalize it first.
  */
 export function parseTimestamp(value: string): number {
-  const normalized = value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
-  const ms = Date.parse(normalized);
+  // Fast path: most timestamps are `…Z` (what this product writes); only others need normalizing.
+  const ms = Date.parse(value.endsWith('Z') ? value : value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
   if (Number.isNaN(ms)) throw new RangeError(`not a timestamp: ${JSON.stringify(value)}`);
   return ms;
 }
