@@ -1,13 +1,13 @@
 import { loadConfig } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
-import { startHealthServer } from '../../infra/health.js';
+import { runService } from '../../infra/service.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { LakeProcessor } from './lake-processor.js';
 import { LakeStore } from './lake-store.js';
 
 /**
- * The lake processor service: `node --import tsx processors/lake/main.ts`. SIGTERM/SIGINT drain it:
+ * The lake processor service: `node --import tsx processors/lake/main.ts` (infra/service.ts: health, drain). SIGTERM/SIGINT drain it:
  * stop reading, flush and checkpoint every shard, exit 0.
  */
 const config = loadConfig();
@@ -25,31 +25,5 @@ const processor = new LakeProcessor({
   logger: log,
 });
 
-let stopping = false;
-const shutdown = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'draining: flushing and checkpointing every shard');
-  processor.stop().then(
-    () => process.exit(0),
-    (err) => {
-      log.error({ err }, 'drain failed; the next start resumes from the last checkpoint');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
-
-const healthPort = Number(process.env.LAKE_HEALTH_PORT ?? 8081);
-await startHealthServer(healthPort, () => ({ healthy: !stopping }));
-log.info({ healthPort, stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, flushIntervalS: config.FLUSH_INTERVAL_S }, 'lake processor starting');
-processor.run().then(
-  () => {
-    if (!stopping) process.exit(0); // else the drain exits when it is done
-  },
-  (err) => {
-    log.fatal({ err }, 'lake processor stopped on an error; nothing past the last checkpoint was acknowledged');
-    process.exit(1);
-  },
-);
+log.info({ stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, flushIntervalS: config.FLUSH_INTERVAL_S }, 'lake processor configured');
+await runService({ name: 'lake processor', healthPort: Number(process.env.LAKE_HEALTH_PORT ?? 8081), run: () => processor.run(), stop: () => processor.stop() }, log);

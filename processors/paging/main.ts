@@ -1,7 +1,7 @@
 import { loadConfig } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
-import { startHealthServer } from '../../infra/health.js';
+import { runService } from '../../infra/service.js';
 import { twilioClient } from '../../infra/providers/twilio.js';
 import { resendClient } from '../../infra/providers/resend.js';
 import { KinesisProducer } from '../../producers/kinesis-producer.js';
@@ -51,31 +51,8 @@ const processor = new PagingProcessor({
   logger: log,
 });
 
-let stopping = false;
-const shutdown = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'draining the paging processor');
-  processor.stop().then(
-    () => process.exit(0),
-    (err) => {
-      log.error({ err }, 'drain failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
-
-const healthPort = Number(process.env.PAGING_HEALTH_PORT ?? 8082);
-await startHealthServer(healthPort, () => ({ healthy: !stopping, openIncidents: processor.incidents().length }));
-log.info({ stream: config.STREAM_NAME, oncall: paging.ONCALL_FILE, healthPort }, 'paging processor starting');
-processor.run().then(
-  () => {
-    if (!stopping) process.exit(0); // else the drain exits when it is done
-  },
-  (err) => {
-    log.fatal({ err }, 'paging processor stopped on an error');
-    process.exit(1);
-  },
+log.info({ stream: config.STREAM_NAME, oncall: paging.ONCALL_FILE }, 'paging processor configured');
+await runService(
+  { name: 'paging processor', healthPort: Number(process.env.PAGING_HEALTH_PORT ?? 8082), run: () => processor.run(), stop: () => processor.stop(), status: () => ({ openIncidents: processor.incidents().length }) },
+  log,
 );
