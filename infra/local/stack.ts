@@ -127,10 +127,11 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
 export function appProcesses(ctx: StackContext): ManagedProcess[] {
   const port = (name: string, def: number) => Number(ctx.env[name] || def);
   const local = (p: number) => `http://127.0.0.1:${p}`;
-  const service = (name: string, script: string, healthUrl: string, endpoint?: string): ManagedProcess => ({
+  const service = (name: string, script: string, healthUrl: string, endpoint?: string, nodeArgs: string[] = []): ManagedProcess => ({
     name,
     stage: 'app',
-    ...tsxCommand(script),
+    command: process.execPath,
+    args: [...nodeArgs, ...tsxCommand(script).args],
     env: SDK_QUIET,
     endpoint,
     health: () => httpAnswers(healthUrl, { status: 200 }),
@@ -144,7 +145,7 @@ export function appProcesses(ctx: StackContext): ManagedProcess[] {
   return [
     service('simulator', 'infra/local/provider-simulator/main.ts', `${local(simulator)}/__sim/health`, `${local(simulator)} (Twilio + Resend APIs)`),
     service('receiver', 'producers/receiver/main.ts', `${local(receiver)}/healthz`, `${local(receiver)} (webhooks, alarm intake, ingest API)`),
-    service('lake', 'processors/lake/main.ts', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`),
+    service('lake', 'processors/lake/main.ts', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`, ['--max-semi-space-size=64']),
     service('paging', 'processors/paging/main.ts', `${local(paging)}/healthz`, `health ${local(paging)}/healthz`),
   ];
 }
