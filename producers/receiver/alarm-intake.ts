@@ -4,7 +4,7 @@ import { CloudWatchAlarmEvent, alarmNamespace } from '../../schemas/cloudwatch-a
 import { Severity } from '../../schemas/status.js';
 import type { AlarmIntakeSettings } from './config.js';
 import { PayloadError, type PayloadIssue } from './errors.js';
-import { guarded, requireApiKey, utf8, writeRecords, type RouteDeps } from './http.js';
+import { guarded, requireApiKey, jsonBody, writeRecords, type RouteDeps } from './http.js';
 
 /**
  * POST /events/cloudwatch (x-api-key) — what an EventBridge API destination sends: one CloudWatch
@@ -74,12 +74,7 @@ export function alarmRoutes(app: Hono, deps: RouteDeps): void {
     route,
     guarded(deps, route, async (c, body) => {
       requireApiKey(c, deps.config.API_KEY);
-      let json: unknown;
-      try {
-        json = JSON.parse(utf8(body));
-      } catch (cause) {
-        throw new PayloadError('body is not JSON', [], { cause });
-      }
+      const json = jsonBody(body);
       const { records, ignored } = alarmRecordsFrom(json, deps.config);
       for (const i of ignored) deps.logger.info({ route, alarm: i.alarm, reason: i.reason }, 'alarm ignored');
       if (records.length === 0) {

@@ -60,6 +60,15 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   return Buffer.concat(chunks, size);
 }
 
+/** The body as JSON, or a PayloadError (400) saying it is not JSON. */
+export function jsonBody(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8(body));
+  } catch (cause) {
+    throw new PayloadError('body is not JSON', [], { cause });
+  }
+}
+
 export const utf8 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /** Path and query of the request as received. */

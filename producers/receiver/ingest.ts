@@ -5,7 +5,7 @@ import { eventId } from '../../schemas/ids.js';
 import { Channel, DeliveryStatus } from '../../schemas/status.js';
 import { parseTimestamp } from '../../schemas/time.js';
 import { PayloadError, type PayloadIssue } from './errors.js';
-import { guarded, requireApiKey, utf8, writeRecords, type RouteDeps } from './http.js';
+import { guarded, requireApiKey, jsonBody, writeRecords, type RouteDeps } from './http.js';
 
 /**
  * POST /api/v1/ingest/events (x-api-key) — already-normalized delivery events from other systems
@@ -93,12 +93,7 @@ export function ingestRoutes(app: Hono, deps: RouteDeps): void {
     route,
     guarded(deps, route, async (c, body) => {
       requireApiKey(c, deps.config.API_KEY);
-      let json: unknown;
-      try {
-        json = JSON.parse(utf8(body));
-      } catch (cause) {
-        throw new PayloadError('body is not JSON', [], { cause });
-      }
+      const json = jsonBody(body);
       const records = ingestRecordsFrom(json);
       await writeRecords(deps, records);
       deps.logger.info({ route, written: records.length }, 'ingested events written');
