@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { levelPeople, loadOnCallConfig, parseOnCallConfig, policyFor, teamFor } from './oncall-config.js';
+import { OnCallConfigError } from './errors.js';
+
+const demoPath = new URL('../../infra/local/oncall/demo.json', import.meta.url).pathname;
+const demo = () => JSON.parse(readFileSync(demoPath, 'utf8'));
+
+describe('on-call configuration', () => {
+  it('loads the demo file and routes alarms to teams', () => {
+    const cfg = loadOnCallConfig(demoPath);
+    expect(teamFor(cfg, { alarmName: 'billing-db-connections', namespace: 'AWS/RDS' })).toBe('db');
+    expect(teamFor(cfg, { alarmName: 'x', namespace: 'AWS/ECS' })).toBe('app');
+    expect(teamFor(cfg, { alarmName: 'x', namespace: 'AWS/ECS', tags: { team: 'db' } })).toBe('db');
+    expect(levelPeople(cfg, policyFor(cfg, 'db', 'P1')!.levels[1])).toEqual(['carol']);
+  });
+
+  it.each([
+    ['a bad phone number', (c: any) => (c.people.alice.sms = '555-1234'), 'people.alice.sms: an E.164 phone number'],
+    ['an unknown channel', (c: any) => (c.teams.app.escalation.P1.levels[0].channels[1] = 'pager'), 'teams.app.escalation.P1.levels[0].channels[1]'],
+    ['an unknown person in a level', (c: any) => (c.teams.db.escalation.P1.levels[1].targets = ['zoe']), 'teams.db.escalation.P1.levels[1].targets[0]: unknown person "zoe"'],
+    ['an unknown team in a route', (c: any) => (c.routes[0].team = 'dba'), 'routes[0].team: unknown team "dba"'],
+    ['WhatsApp without a template', (c: any) => delete c.whatsapp_templates.P1, 'whatsapp_templates.P1'],
+    ['a negative deadline', (c: any) => (c.teams.app.escalation.P2.levels[0].deadline_s = -5), 'teams.app.escalation.P2.levels[0].deadline_s'],
+    ['a typo in a field name', (c: any) => (c.teams.app.escalation.P2.levels[0].deadline = 5), 'teams.app.escalation.P2.levels[0]'],
+  ])('rejects %s with the path of the bad field', (_name, mutate, where) => {
+    const cfg = demo();
+    mutate(cfg);
+    let err: unknown;
+    try {
+      parseOnCallConfig(cfg, 'oncall.json');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OnCallConfigError);
+    expect((err as Error).message).toContain('oncall.json');
+    expect((err as Error).message).toContain(where);
+  });
+
+  it('names the file when it is not JSON', () => {
+    expect(() => loadOnCallConfig('/nonexistent/oncall.json')).toThrow(/\/nonexistent\/oncall.json: invalid on-call configuration/);
+  });
+});
