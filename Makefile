@@ -24,7 +24,7 @@ status:
 	$(TSX) infra/local/stack.ts status
 
 clean: down
-	rm -rf "$${DATA_DIR:-.data}" .cache
+	rm -rf "$${DATA_DIR:-.data}" .cache cdk.out
 
 ## SQL over the lake: make query SQL="SELECT ..."  (ENGINE=athena to run on Athena)
 query: install
@@ -57,3 +57,14 @@ test: install typecheck
 
 demo: install
 	$(TSX) infra/local/demo.ts
+
+## AWS deployment (infra/cdk, see infra/cdk/README.md). CDK_CONTEXT passes context, e.g.
+## make deploy CDK_CONTEXT="-c stage=prod -c certificateArn=arn:aws:acm:... -c domain=pagetrail.example.com"
+.PHONY: synth deploy
+CDK := CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
+synth: install
+	$(CDK) synth --quiet --no-notices $(CDK_CONTEXT)
+	@echo "templates in cdk.out/"
+
+deploy: install
+	$(CDK) deploy --no-notices --require-approval broadening $(CDK_CONTEXT)

@@ -7,7 +7,7 @@ import { parseTimestamp } from './time.js';
 
 /**
  * An alarm on the stream: the raw EventBridge event, wrapped by the rule's input transformer
- * (`{"v":1,"kind":"alarm","event":<aws.events.event>}`) or by the alarm endpoint, which may add the
+ * (`{"v":1,"kind":"alarm","event":<aws.events.event.json>}`) or by the alarm endpoint, which may add the
  * severity it resolved. Ids are derived here by pure functions, never trusted from the wire.
  * Example: {"v":1,"kind":"alarm","severity":"P1","event":<fixtures/cloudwatch-alarm-state-change.json>}
  */

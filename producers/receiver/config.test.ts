@@ -24,7 +24,7 @@ describe('loadReceiverConfig', () => {
       API_KEY: TEST_ENV.API_KEY,
       ACK_LINK_SECRET: TEST_ENV.ACK_LINK_SECRET,
       BODY_LIMIT_BYTES: 256 * 1024,
-      ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS'],
+      ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'],
       SEVERITY_DEFAULT: 'P2',
       SEVERITY_MAP: {},
     });
@@ -68,6 +68,6 @@ describe('loadReceiverConfig', () => {
   });
 
   it('the alarm settings load without any secret', () => {
-    expect(loadAlarmIntakeSettings({})).toEqual({ ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS'], SEVERITY_DEFAULT: 'P2', SEVERITY_MAP: {} });
+    expect(loadAlarmIntakeSettings({})).toEqual({ ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'], SEVERITY_DEFAULT: 'P2', SEVERITY_MAP: {} });
   });
 });

@@ -47,7 +47,7 @@ const SeverityMap = z
 
 /** Settings the alarm intake needs (also used by `send-alarm.ts --direct`). */
 export const AlarmIntakeSettingsSchema = z.object({
-  ALARM_NAMESPACES: csv.default(['AWS/ECS', 'AWS/RDS']),
+  ALARM_NAMESPACES: csv.default(['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights']),
   SEVERITY_DEFAULT: Severity.default('P2'),
   SEVERITY_MAP: SeverityMap.default({}),
 });

@@ -1,0 +1,57 @@
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import { Construct } from 'constructs';
+
+/**
+ * Metric namespaces whose alarms enter the loop. AWS/ECS and AWS/RDS are the product's scope;
+ * ECS/ContainerInsights is added because the estate's "running tasks below desired" alarm
+ * (estate-alarms.ts) can only be built from Container Insights metrics. The receiver's intake gets the
+ * same list (ALARM_NAMESPACES).
+ */
+export const ALARM_NAMESPACES = ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'] as const;
+
+/**
+ * The record envelope the rule writes: what the stream's alarm records look like (schemas/envelope.ts).
+ * `<aws.events.event.json>` is EventBridge's reserved variable for the WHOLE original event as JSON;
+ * the similar `<aws.events.event>` omits the `detail` field (the alarm itself), so it must not be used.
+ */
+export const ENVELOPE_TEMPLATE = '{"v":1,"kind":"alarm","event":<aws.events.event.json>}';
+
+/** A raw InputTransformer template with no InputPathsMap (CDK's fromObject would add a variable). */
+class RawTemplateInput extends events.RuleTargetInput {
+  constructor(private readonly template: string) {
+    super();
+  }
+  bind(_rule: events.IRule): events.RuleTargetInputProperties {
+    return { inputTemplate: this.template };
+  }
+}
+
+export interface AlarmRuleProps {
+  readonly stream: kinesis.IStream;
+  readonly namespaces?: readonly string[];
+}
+
+/** CloudWatch alarm state changes → the stream, keyed by alarm ARN (every record of an incident on one shard). */
+export class AlarmRule extends Construct {
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: AlarmRuleProps) {
+    super(scope, id);
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'CloudWatch alarm state changes (ECS, RDS) to the pagetrail stream',
+      eventPattern: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: { configuration: { metrics: { metricStat: { metric: { namespace: [...(props.namespaces ?? ALARM_NAMESPACES)] } } } } },
+      },
+    });
+    this.rule.addTarget(
+      new targets.KinesisStream(props.stream, {
+        partitionKeyPath: '$.resources[0]',
+        message: new RawTemplateInput(ENVELOPE_TEMPLATE),
+      }),
+    );
+  }
+}

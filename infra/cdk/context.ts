@@ -1,0 +1,46 @@
+import type { App } from 'aws-cdk-lib';
+import type { EstateEcsService, EstateRdsInstance } from './estate-alarms.js';
+import type { PagetrailStackProps } from './stack.js';
+
+/**
+ * Stack settings from CDK context (`-c key=value` or cdk.json "context"):
+ *   stage            name suffix of the stack and its named resources (default "dev")
+ *   shardCount       provisioned shards; absent = on-demand stream
+ *   certificateArn   ACM certificate of the receiver; absent = CloudFormation parameter CertificateArn
+ *   domain           public host of the receiver (PUBLIC_BASE_URL = https://<domain>)
+ *   twilioAccountSid Twilio Account SID; absent = CloudFormation parameter TwilioAccountSid
+ *   oncallFile       path of the on-call file inside the image
+ *   estate           JSON: {"ecsServices":[{"cluster","service","severity"?}],"rdsInstances":[{"instanceId","severity"?,"replica"?,"vcpus"?,"allocatedStorageGiB"?,"maxConnections"?}]}
+ *   account, region  target environment (default: the CLI's CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION)
+ */
+export function stackPropsFromContext(app: App): PagetrailStackProps & { stackName: string } {
+  const ctx = (k: string): unknown => app.node.tryGetContext(k);
+  const str = (k: string): string | undefined => {
+    const v = ctx(k);
+    return v === undefined || v === null || v === '' ? undefined : String(v);
+  };
+  const stage = str('stage') ?? 'dev';
+  const shards = str('shardCount');
+  const shardCount = shards === undefined ? undefined : Number(shards);
+  if (shardCount !== undefined && (!Number.isInteger(shardCount) || shardCount < 1)) {
+    throw new Error(`context shardCount must be a positive integer, got ${shards}`);
+  }
+  const rawEstate = ctx('estate');
+  const estate = (typeof rawEstate === 'string' ? JSON.parse(rawEstate) : rawEstate) as
+    | { ecsServices?: EstateEcsService[]; rdsInstances?: EstateRdsInstance[] }
+    | undefined;
+  return {
+    stackName: `pagetrail-${stage}`,
+    stage,
+    shardCount,
+    certificateArn: str('certificateArn'),
+    domain: str('domain'),
+    twilioAccountSid: str('twilioAccountSid'),
+    oncallFile: str('oncallFile'),
+    estate,
+    env: {
+      account: str('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
+      region: str('region') ?? process.env.CDK_DEFAULT_REGION,
+    },
+  };
+}

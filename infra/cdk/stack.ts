@@ -1,0 +1,81 @@
+import { CfnOutput, CfnParameter, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Construct } from 'constructs';
+import { ALARM_NAMESPACES, AlarmRule } from './alarm-rule.js';
+import { AthenaQueries } from './athena.js';
+import { EstateAlarms, type EstateEcsService, type EstateRdsInstance } from './estate-alarms.js';
+import { LakeCatalog } from './lake-catalog.js';
+import { PipelineAlarms } from './pipeline-alarms.js';
+import { Services } from './services.js';
+import { Storage } from './storage.js';
+
+export interface PagetrailStackProps extends StackProps {
+  readonly stage: string;
+  /** Provisioned shard count; undefined = on-demand stream. */
+  readonly shardCount?: number;
+  /** ACM certificate of the receiver; undefined = a CloudFormation parameter `CertificateArn`. */
+  readonly certificateArn?: string;
+  readonly domain?: string;
+  readonly twilioAccountSid?: string;
+  readonly oncallFile?: string;
+  readonly estate?: { ecsServices?: EstateEcsService[]; rdsInstances?: EstateRdsInstance[] };
+  /** Override the container image (tests); default: built from the repo's Dockerfile. */
+  readonly image?: ecs.ContainerImage;
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Names of the Glue database and Athena workgroup for a stage (Glue names: lowercase, underscores). */
+export const databaseName = (stage: string) => `pagetrail_${stage.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
+export const workGroupName = (stage: string) => `pagetrail-${stage}`;
+
+export class PagetrailStack extends Stack {
+  readonly storage: Storage;
+  readonly services: Services;
+
+  constructor(scope: Construct, id: string, props: PagetrailStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+
+    this.storage = new Storage(this, 'Storage', { shardCount: props.shardCount, removalPolicy: props.removalPolicy });
+    const { stream, bucket } = this.storage;
+
+    new AlarmRule(this, 'AlarmRule', { stream, namespaces: ALARM_NAMESPACES });
+
+    const db = databaseName(stage);
+    new LakeCatalog(this, 'Catalog', { bucket, databaseName: db });
+    new AthenaQueries(this, 'Athena', { bucket, workGroupName: workGroupName(stage), databaseName: db });
+
+    const certificateArn =
+      props.certificateArn ??
+      new CfnParameter(this, 'CertificateArn', { type: 'String', description: 'ACM certificate ARN of the receiver HTTPS listener' }).valueAsString;
+    const twilioAccountSid =
+      props.twilioAccountSid ??
+      new CfnParameter(this, 'TwilioAccountSid', { type: 'String', description: 'Twilio Account SID (AC + 32 hex)', allowedPattern: '^AC[0-9a-f]{32}$' }).valueAsString;
+
+    this.services = new Services(this, 'Services', {
+      stage,
+      storage: this.storage,
+      certificateArn,
+      domain: props.domain,
+      twilioAccountSid,
+      oncallFile: props.oncallFile,
+      alarmNamespaces: ALARM_NAMESPACES,
+      image: props.image,
+    });
+
+    const pipeline = new PipelineAlarms(this, 'PipelineAlarms', { stream, bucket, loadBalancer: this.services.receiver.loadBalancer });
+
+    if (props.estate && ((props.estate.ecsServices?.length ?? 0) > 0 || (props.estate.rdsInstances?.length ?? 0) > 0)) {
+      new EstateAlarms(this, 'Estate', { ecsServices: props.estate.ecsServices, rdsInstances: props.estate.rdsInstances });
+    }
+
+    new CfnOutput(this, 'StreamName', { value: stream.streamName });
+    new CfnOutput(this, 'LakeBucket', { value: bucket.bucketName });
+    new CfnOutput(this, 'CheckpointTable', { value: this.storage.checkpoints.tableName });
+    new CfnOutput(this, 'LedgerTable', { value: this.storage.ledger.tableName });
+    new CfnOutput(this, 'AthenaDatabase', { value: db });
+    new CfnOutput(this, 'AthenaWorkgroup', { value: workGroupName(stage) });
+    new CfnOutput(this, 'ReceiverUrl', { value: `https://${props.domain ?? this.services.receiver.loadBalancer.loadBalancerDnsName}` });
+    new CfnOutput(this, 'PipelineAlarmTopic', { value: pipeline.topic.topicArn });
+  }
+}

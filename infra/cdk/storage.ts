@@ -1,0 +1,84 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { ERROR_PREFIX, RAW_TABLE } from '../../schemas/lake.js';
+
+export const STATE_PREFIX = 'state/';
+export const ATHENA_RESULTS_PREFIX = 'athena-results/';
+/** The S3 request-metrics filter on the error prefix (CloudWatch dimension FilterId). */
+export const ERRORS_METRICS_FILTER_ID = 'errors';
+
+export interface StorageProps {
+  /** Undefined: on-demand capacity. A number: provisioned with that many shards. */
+  readonly shardCount?: number;
+  /** Days the raw archive (raw/) is kept (default 400). */
+  readonly rawRetentionDays?: number;
+  readonly errorRetentionDays?: number;
+  readonly stateRetentionDays?: number;
+  /** RETAIN (default) keeps the data when the stack is deleted. */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The stream, the lake bucket and the two DynamoDB tables. */
+export class Storage extends Construct {
+  readonly stream: kinesis.Stream;
+  readonly bucket: s3.Bucket;
+  readonly checkpoints: dynamodb.Table;
+  readonly ledger: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: StorageProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.stream = new kinesis.Stream(this, 'Stream', {
+      // KMS with the AWS-managed key aws/kinesis: no key policy to maintain, and producers/consumers
+      // need no kms: permissions (a customer key would need kms:GenerateDataKey/Decrypt grants).
+      encryption: kinesis.StreamEncryption.MANAGED,
+      ...(props.shardCount === undefined
+        ? { streamMode: kinesis.StreamMode.ON_DEMAND }
+        : { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: props.shardCount }),
+      retentionPeriod: Duration.hours(24 * 7),
+      removalPolicy,
+    });
+
+    this.bucket = new s3.Bucket(this, 'LakeBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: false,
+      removalPolicy,
+      // Request metrics on the error prefix: AWS/S3 PutRequests{BucketName, FilterId=errors} counts
+      // the objects written there (the pipeline alarm on it is in pipeline-alarms.ts).
+      metrics: [{ id: ERRORS_METRICS_FILTER_ID, prefix: ERROR_PREFIX }],
+      lifecycleRules: [
+        { id: 'raw-archive', prefix: RAW_TABLE.prefix, expiration: Duration.days(props.rawRetentionDays ?? 400) },
+        { id: 'errors', prefix: ERROR_PREFIX, expiration: Duration.days(props.errorRetentionDays ?? 90) },
+        // Join-state snapshots are rewritten at every checkpoint; only the latest is read.
+        { id: 'state', prefix: STATE_PREFIX, expiration: Duration.days(props.stateRetentionDays ?? 30) },
+        { id: 'athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(30) },
+        { id: 'abort-multipart', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+
+    const tableDefaults = {
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy,
+    } as const;
+    // Consumer checkpoints and shard leases (processors/consumer/checkpoint-store.ts).
+    this.checkpoints = new dynamodb.Table(this, 'Checkpoints', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
+    // Dispatch ledger and ack codes (processors/paging/ledger.ts, ack-codes.ts); items expire via `ttl`.
+    this.ledger = new dynamodb.Table(this, 'DispatchLedger', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'ttl',
+    });
+  }
+}
