@@ -40,8 +40,10 @@ export interface BackfillOptions {
 export interface BackfillReport {
   shards: number;
   records: number;
-  fromStream: number;
-  fromArchive: number;
+  /** Records read from the raw archive (what the stream no longer holds, and the ranges' heads). */
+  inArchive: number;
+  /** Records only the stream held (never archived yet). */
+  onlyInStream: number;
   rows: number;
   errors: number;
   objectsWritten: number;
@@ -97,7 +99,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     log.warn({ err: cause }, 'cannot list the stream shards; replaying from the raw archive only');
   }
   const shardIds = [...new Set([...streamShards.map((s) => s.ShardId!), ...ranges.keys()])].sort();
-  const report: BackfillReport = { shards: 0, records: 0, fromStream: 0, fromArchive: 0, rows: 0, errors: 0, objectsWritten: 0, objectsDeleted: 0, keys: [] };
+  const report: BackfillReport = { shards: 0, records: 0, inArchive: 0, onlyInStream: 0, rows: 0, errors: 0, objectsWritten: 0, objectsDeleted: 0, keys: [] };
 
   for (const shardId of shardIds) {
     const shardRanges = [...(ranges.get(shardId)?.values() ?? [])].sort((a, b) => compareSeq(a.firstSeq, b.firstSeq));
@@ -158,6 +160,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
 
     // 5. Replay with the same boundaries; write; remember every key written per range.
     const written = new Set<string>();
+    let replayed = 0;
     const rangeNames = new Set<string>();
     const eventDays = new Set<string>();
     const flush = async () => {
@@ -174,11 +177,12 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
       report.rows += batch.events.length;
       report.errors += batch.errors.length;
       report.objectsWritten += objects.length;
-      say(`  ${shardId}: ${report.records + pipeline.buffered}/${replay.length} records replayed, ${objects.length} objects written (${batch.firstSeq.slice(-8)}..${batch.lastSeq.slice(-8)})`);
+      say(`  ${shardId}: ${replayed}/${replay.length} records replayed, ${objects.length} objects written (${batch.firstSeq.slice(-8)}..${batch.lastSeq.slice(-8)})`);
     };
     let sinceCut = 0;
     for (const rec of replay) {
       pipeline.push(rec);
+      replayed++;
       sinceCut++;
       if (cuts.has(rec.sequenceNumber) || sinceCut >= flushMax) {
         await flush();
@@ -187,8 +191,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     }
     await flush();
     report.records += replay.length;
-    report.fromStream += fromStream;
-    report.fromArchive += Math.max(0, replay.length - fromStream);
+    report.onlyInStream += fromStream;
+    report.inArchive += archived;
     report.shards++;
     for (const k of written) report.keys.push(k);
     say(`${shardId}: replayed ${replay.length} records (${archived} in the archive, ${fromStream} only in the stream)`);

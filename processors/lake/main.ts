@@ -1,4 +1,4 @@
-import { loadConfig } from '../../infra/config.js';
+import { loadConfig, type Config } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
 import { runService } from '../../infra/service.js';
@@ -7,11 +7,17 @@ import { LakeProcessor } from './lake-processor.js';
 import { LakeStore } from './lake-store.js';
 
 /**
- * The lake processor service: `node --import tsx processors/lake/main.ts` (infra/service.ts: health, drain). SIGTERM/SIGINT drain it:
- * stop reading, flush and checkpoint every shard, exit 0.
+ * The lake processor service: `node --import tsx processors/lake/main.ts` (infra/service.ts: health,
+ * drain). SIGTERM/SIGINT drain it: stop reading, flush and checkpoint every shard, exit 0.
  */
-const config = loadConfig();
-const log = createLogger('lake-processor', config.LOG_LEVEL);
+const log = createLogger('lake-processor');
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  log.fatal(err instanceof Error ? err.message : String(err)); // names the bad variables, never their values
+  process.exit(2);
+}
 const clients = awsClients(config);
 const processor = new LakeProcessor({
   kinesis: clients.kinesis,

@@ -160,7 +160,8 @@ describe('lake processor on the local stack', () => {
     const from = new Date(Date.now() - 3600_000);
     const to = new Date(Date.now() + 60_000);
     const report = await backfill({ kinesis: stack.clients.kinesis, streamName: 'no-such-stream', store, from, to, flushMaxRecords: 7, join: { allowedLatenessMs: 60_000 } });
-    expect(report.fromStream).toBe(0);
+    expect(report.onlyInStream).toBe(0);
+    expect(report.inArchive).toBe(written.length);
     expect(report.records).toBe(written.length);
     expect(await lakeSnapshot()).toEqual(firstRun);
   });
