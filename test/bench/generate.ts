@@ -14,12 +14,14 @@
  * (the first 2,000 and every 500th) goes through `encodeRecord` so the schemas validate the shapes.
  */
 import { createHash } from 'node:crypto';
-import { decodeRecord, encodeRecord, type StreamRecordIn } from '../../schemas/envelope.js';
+import { encodeRecord, type StreamRecordIn } from '../../schemas/envelope.js';
+import { EventJoin } from '../../processors/lake/join.js';
+import { ShardPipeline } from '../../processors/lake/shard-pipeline.js';
 import type { EventRow } from '../../schemas/lake.js';
 import { incidentId } from '../../schemas/ids.js';
 import type { Channel, DeliveryStatus, Severity } from '../../schemas/status.js';
 import type { AlarmRecordIn } from '../../schemas/alarm-record.js';
-import type { DispatchRecord, DispatchRecordIn } from '../../schemas/dispatch-record.js';
+import type { DispatchRecordIn } from '../../schemas/dispatch-record.js';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
 import type { AckRecordIn } from '../../schemas/ack-record.js';
 
@@ -521,111 +523,15 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
 }
 
 /**
- * Lake rows (EVENTS_TABLE) of generated records, for benchmarks and tests of the writers: decoded
- * with the stream schema, deduplicated by event_id, receipts enriched from their dispatch when it
- * was seen before them. A simple stand-in for the lake processor, not its join semantics.
+ * Lake rows (EVENTS_TABLE) of generated records, for benchmarks of the writers: the lake processor's
+ * own pipeline (decode, dedupe, join) per shard, drained once at the end (no flush boundaries).
  */
 export function toEventRows(records: readonly GeneratedRecord[]): EventRow[] {
-  const rows: EventRow[] = [];
-  const seen = new Set<string>();
-  const dispatches = new Map<string, DispatchRecord>();
+  const pipelines = new Map<string, ShardPipeline>();
   for (const r of records) {
-    const rec = decodeRecord(r.data);
-    if (seen.has(rec.event_id)) continue;
-    seen.add(rec.event_id);
-    const row: EventRow = {
-      event_id: rec.event_id,
-      kind: rec.kind,
-      incident_id: rec.incident_id,
-      alarm_arn: rec.alarm_arn,
-      alarm_name: null,
-      severity: null,
-      channel: null,
-      provider: null,
-      message_id: null,
-      recipient: null,
-      person: null,
-      level: null,
-      status: '',
-      provider_status: null,
-      error_code: null,
-      error_message: null,
-      reason: null,
-      timestamp: rec.event_time,
-      dispatched_at: null,
-      escalate_at: null,
-      to_level: null,
-      join_status: 'none',
-      detail: null,
-      shard_id: r.shardId,
-      sequence_number: r.sequenceNumber,
-      arrival_time: r.arrivalTime,
-    };
-    switch (rec.kind) {
-      case 'alarm':
-        row.alarm_name = rec.alarm_name;
-        row.severity = rec.severity ?? null;
-        row.status = rec.state.toLowerCase();
-        row.reason = rec.reason;
-        row.detail = JSON.stringify(rec.event);
-        break;
-      case 'dispatch':
-        dispatches.set(`${rec.incident_id}\u001f${rec.message_id}`, rec);
-        row.alarm_name = rec.alarm_name ?? null;
-        row.severity = rec.severity ?? null;
-        row.channel = rec.channel;
-        row.provider = rec.provider;
-        row.message_id = rec.message_id;
-        row.recipient = rec.recipient;
-        row.person = rec.person ?? null;
-        row.level = rec.level;
-        row.status = rec.outcome;
-        row.error_code = rec.error_code ?? null;
-        row.error_message = rec.error_message ?? null;
-        row.dispatched_at = rec.event_time;
-        row.escalate_at = rec.escalate_at ?? null;
-        break;
-      case 'receipt': {
-        const d = dispatches.get(`${rec.incident_id}\u001f${rec.message_id}`);
-        row.channel = rec.channel;
-        row.provider = rec.provider;
-        row.message_id = rec.message_id;
-        row.recipient = rec.recipient ?? null;
-        row.status = rec.status;
-        row.provider_status = rec.provider_status;
-        row.error_code = rec.error_code ?? null;
-        row.error_message = rec.error_message ?? null;
-        row.detail = rec.raw ?? null;
-        row.join_status = d ? 'matched' : 'unmatched';
-        if (d) {
-          row.alarm_name = d.alarm_name ?? null;
-          row.severity = d.severity ?? null;
-          row.person = d.person ?? null;
-          row.level = d.level;
-          row.dispatched_at = d.event_time;
-          row.escalate_at = d.escalate_at ?? null;
-        }
-        break;
-      }
-      case 'ack':
-        row.channel = rec.channel;
-        row.recipient = rec.recipient ?? null;
-        row.person = rec.person ?? null;
-        row.message_id = rec.message_id ?? null;
-        row.status = 'acked';
-        row.reason = rec.via;
-        break;
-      case 'escalation':
-        row.level = rec.from_level;
-        row.to_level = rec.to_level;
-        row.channel = rec.from_channel ?? null;
-        row.message_id = rec.message_id ?? null;
-        row.person = rec.person ?? null;
-        row.status = 'escalated';
-        row.reason = rec.reason;
-        break;
-    }
-    rows.push(row);
+    let p = pipelines.get(r.shardId);
+    if (!p) pipelines.set(r.shardId, (p = new ShardPipeline(r.shardId, new EventJoin())));
+    p.push(r);
   }
-  return rows;
+  return [...pipelines.values()].flatMap((p) => p.take()?.events ?? []);
 }
