@@ -35,24 +35,36 @@ LEFT JOIN level_esc l ON l.incident_id = d.incident_id AND l."level" = d."level"
 LEFT JOIN first_esc f ON f.incident_id = d.incident_id
 WHERE d.kind <> 'alarm'`;
 
+/**
+ * `opened_before_escalation`, the product's question per incident: `yes` when a page was opened/read
+ * before the incident escalated (or it never had to); `no (delivered, no read receipt)` when it was
+ * delivered on channels that report no reads (SMS) and never escalated; else `no`.
+ */
 export const INCIDENTS_VIEW = `CREATE OR REPLACE VIEW incidents AS
-WITH d AS (${DEDUPED_EVENTS})
-SELECT
-  incident_id,
-  MAX(alarm_arn) AS alarm_arn,
-  MAX(alarm_name) AS alarm_name,
-  MAX(severity) AS severity,
-  MIN(CASE WHEN kind = 'alarm' AND status = 'alarm' THEN "timestamp" END) AS opened_at,
-  MIN(CASE WHEN kind = 'dispatch' AND status = 'sent' THEN "timestamp" END) AS first_paged_at,
-  MIN(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN "timestamp" END) AS first_delivered_at,
-  MIN(CASE WHEN kind = 'receipt' AND status IN ('opened', 'clicked') THEN "timestamp" END) AS first_opened_at,
-  MIN(CASE WHEN kind = 'ack' THEN "timestamp" END) AS acknowledged_at,
-  MIN(CASE WHEN kind = 'escalation' AND reason = 'deadline' THEN "timestamp" END) AS escalated_at,
-  MIN(CASE WHEN kind = 'alarm' AND status = 'ok' THEN "timestamp" END) AS resolved_at,
-  COUNT(CASE WHEN kind = 'dispatch' THEN 1 END) AS pages,
-  COUNT(CASE WHEN kind = 'receipt' AND status IN ('undelivered', 'failed', 'bounced', 'suppressed', 'canceled') THEN 1 END) AS failed_deliveries,
-  MAX(CASE WHEN kind = 'escalation' THEN to_level END) AS max_level
-FROM d
-GROUP BY incident_id`;
+WITH d AS (${DEDUPED_EVENTS}),
+agg AS (
+  SELECT
+    incident_id,
+    MAX(alarm_arn) AS alarm_arn,
+    MAX(alarm_name) AS alarm_name,
+    MAX(severity) AS severity,
+    MIN(CASE WHEN kind = 'alarm' AND status = 'alarm' THEN "timestamp" END) AS opened_at,
+    MIN(CASE WHEN kind = 'dispatch' AND status = 'sent' THEN "timestamp" END) AS first_paged_at,
+    MIN(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN "timestamp" END) AS first_delivered_at,
+    MIN(CASE WHEN kind = 'receipt' AND status IN ('opened', 'clicked') THEN "timestamp" END) AS first_opened_at,
+    MIN(CASE WHEN kind = 'ack' THEN "timestamp" END) AS acknowledged_at,
+    MIN(CASE WHEN kind = 'escalation' AND reason = 'deadline' THEN "timestamp" END) AS escalated_at,
+    MIN(CASE WHEN kind = 'alarm' AND status = 'ok' THEN "timestamp" END) AS resolved_at,
+    COUNT(CASE WHEN kind = 'dispatch' THEN 1 END) AS pages,
+    COUNT(CASE WHEN kind = 'receipt' AND status IN ('undelivered', 'failed', 'bounced', 'suppressed', 'canceled') THEN 1 END) AS failed_deliveries,
+    MAX(CASE WHEN kind = 'escalation' THEN to_level END) AS max_level
+  FROM d
+  GROUP BY incident_id
+)
+SELECT agg.*,
+  CASE WHEN first_opened_at IS NOT NULL AND (escalated_at IS NULL OR first_opened_at < escalated_at) THEN 'yes'
+       WHEN first_opened_at IS NULL AND escalated_at IS NULL AND first_delivered_at IS NOT NULL THEN 'no (delivered, no read receipt)'
+       ELSE 'no' END AS opened_before_escalation
+FROM agg`;
 
 export const VIEWS = { alert_events: ALERT_EVENTS_VIEW, incidents: INCIDENTS_VIEW } as const;

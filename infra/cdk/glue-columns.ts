@@ -54,6 +54,7 @@ export const VIEW_COLUMNS: Record<'alert_events' | 'incidents', ViewColumn[]> = 
     { name: 'pages', type: 'bigint' },
     { name: 'failed_deliveries', type: 'bigint' },
     { name: 'max_level', type: 'integer' },
+    { name: 'opened_before_escalation', type: 'varchar' },
   ],
 };
 

@@ -20,9 +20,7 @@ SELECT i.incident_id, i.alarm_name AS alarm, i.severity AS sev,
   ${after('i.acknowledged_at')} AS acked,
   ${after('i.escalated_at')} AS escalated,
   i.failed_deliveries AS failed,
-  CASE WHEN i.first_opened_at IS NOT NULL AND (i.escalated_at IS NULL OR i.first_opened_at < i.escalated_at) THEN 'yes'
-       WHEN i.first_opened_at IS NULL AND i.escalated_at IS NULL AND i.first_delivered_at IS NOT NULL THEN 'no (delivered, no read receipt)'
-       ELSE 'no' END AS opened_before_escalation
+  i.opened_before_escalation
 FROM incidents i
 WHERE i.incident_id IN (${ids.map((id) => `'${id}'`).join(', ')})
 ORDER BY i.opened_at`;
