@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseTimestamp } from './time.js';
 import type { CloudWatchAlarmEvent } from './cloudwatch-alarm.js';
 
+/** sha256 hex of the parts, each followed by U+001F (unit separator), truncated. One-shot: hot path. */
 function digest(parts: readonly string[], length: number): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\u001f');
-  return h.digest('hex').slice(0, length);
+  let joined = '';
+  for (const p of parts) joined += p + '\u001f';
+  return hash('sha256', joined, 'hex').slice(0, length);
 }
 
 /** Deterministic event id: the same provider event always yields the same id (the dedupe key). */

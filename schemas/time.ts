@@ -18,12 +18,14 @@ const digit = (s: string, i: number) => {
 };
 
 /**
- * `YYYY-MM-DDTHH:MM:SS.sssZ` — what `Date.prototype.toISOString` writes and every record this product
- * produces carries — parsed without Date.parse (this runs for every record on the stream). Anything
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` (or `…sss+0000`, as CloudWatch writes it) — what `Date.prototype.toISOString`
+ * writes and every record this product produces carries — parsed without Date.parse (this runs for every record on the stream). Anything
  * else, and days past the 28th (month lengths), returns undefined for the general parser.
  */
 function parseCanonicalUtc(v: string): number | undefined {
-  if (v.length !== 24 || v.charCodeAt(23) !== 90 /* Z */ || v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':' || v[19] !== '.') return undefined;
+  // CloudWatch writes the same instant as `…sss+0000`.
+  const utc = (v.length === 24 && v.charCodeAt(23) === 90) /* Z */ || (v.length === 28 && v.endsWith('+0000'));
+  if (!utc || v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':' || v[19] !== '.') return undefined;
   const year = digit(v, 0) * 1000 + digit(v, 1) * 100 + digit(v, 2) * 10 + digit(v, 3);
   const month = digit(v, 5) * 10 + digit(v, 6);
   const day = digit(v, 8) * 10 + digit(v, 9);
