@@ -48,10 +48,7 @@ export function alarmRecordsFrom(json: unknown, settings: AlarmIntakeSettings): 
     if (parsed.success) events.push(parsed.data);
     else for (const i of parsed.error.issues) issues.push({ ...(batch ? { index } : {}), path: i.path.map(String).join('.'), message: i.message });
   });
-  if (issues.length > 0) {
-    const first = issues[0];
-    throw new PayloadError(first.message, [first.index, first.path].filter((p) => p !== undefined && p !== '').join('.'), { issues });
-  }
+  if (issues.length > 0) throw PayloadError.ofIssues(issues);
   const result: IntakeResult = { records: [], ignored: [] };
   events.forEach((event, index) => {
     const namespace = alarmNamespace(event);

@@ -43,6 +43,12 @@ export class PayloadError extends Error {
     this.path = where;
     this.issues = options?.issues;
   }
+
+  /** The error for a batch that failed validation: named after its first issue, carrying all of them. */
+  static ofIssues(issues: PayloadIssue[]): PayloadError {
+    const first = issues[0];
+    return new PayloadError(first.message, [first.index, first.path].filter((p) => p !== undefined && p !== '').join('.'), { issues });
+  }
 }
 
 /** A provider status word we do not know (kept as a 400, never mapped to a silent default). */

@@ -80,10 +80,7 @@ export function ingestRecordsFrom(json: unknown): ReceiptRecordIn[] {
       }
     }
   });
-  if (issues.length > 0) {
-    const first = issues[0];
-    throw new PayloadError(first.message, [first.index, first.path].filter((p) => p !== undefined && p !== '').join('.'), { issues });
-  }
+  if (issues.length > 0) throw PayloadError.ofIssues(issues);
   return records;
 }
 
