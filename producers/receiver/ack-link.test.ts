@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { eventId } from '../../schemas/ids.js';
 import { ackLinkUrl, verifyAckLink } from './ack-link.js';
 import { SignatureError } from './errors.js';
-import { PAGE, TEST_ENV, testApp } from './testing.js';
+import { PAGE, TEST_ENV, testApp, thrown } from './testing.js';
 
 const SECRET = TEST_ENV.ACK_LINK_SECRET;
 const NOW = Date.parse('2026-11-28T10:00:10.000Z');
@@ -10,14 +10,7 @@ const EXP = NOW + 3_600_000;
 const ref = { incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, person: 'alice' };
 const link = () => new URL(ackLinkUrl(TEST_ENV.PUBLIC_BASE_URL, ref, SECRET, EXP));
 
-const reject = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-};
+const reject = thrown;
 
 describe('ackLinkUrl / verifyAckLink', () => {
   it('signs a link on the public base that verifies to its claims', () => {

@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { PayloadError, SignatureError } from './errors.js';
 import { ResendVerifier, type SvixHeaders } from './resend-signature.js';
-import { jsonFixture, svixHeaders } from './testing.js';
+import { jsonFixture, svixHeaders, thrown } from './testing.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const body = JSON.stringify(jsonFixture('resend/email.delivered.json'));
 const verifier = new ResendVerifier(SECRET);
 const MIN = 60_000;
 
-const reject = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-};
+const reject = thrown;
 
 describe('ResendVerifier', () => {
   it('accepts a Svix-signed body and returns svix-id and the payload', () => {

@@ -127,3 +127,13 @@ export function svixHeaders(body: string, opts: { secret?: string; id?: string; 
 export function resendRequest(body: string, opts: { secret?: string; id?: string; date?: Date } = {}): RequestInit & { url: string } {
   return { url: '/webhooks/resend', method: 'POST', headers: { 'content-type': 'application/json', ...svixHeaders(body, opts) }, body };
 }
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}

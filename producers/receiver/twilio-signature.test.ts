@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PayloadError, SignatureError } from './errors.js';
-import { fixture, formBody, pageQuery, twilioSignature } from './testing.js';
+import { fixture, formBody, pageQuery, twilioSignature, thrown } from './testing.js';
 import { twilioSignedUrl, verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
 
 const TOKEN = 'twilio-auth-token-for-tests';
@@ -18,14 +18,7 @@ function verify(over: { signature?: string | undefined; pathAndQuery?: string; b
   });
 }
 
-const reject = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-};
+const reject = thrown;
 
 describe('verifyTwilioRequest (form bodies)', () => {
   it('accepts the signature Twilio computes over the public URL and every posted field', () => {
