@@ -121,13 +121,16 @@ export class CheckpointStore {
         }),
       );
     } catch (err) {
-      if (isConditionFailed(err)) {
-        const actual = await this.get(group, shardId).catch(() => undefined);
-        throw new CheckpointConflictError(group, shardId, expectedVersion, actual?.version, { cause: err });
-      }
-      throw err;
+      throw await this.conflictOr(err, group, shardId, expectedVersion);
     }
     return stored;
+  }
+
+  /** A failed condition becomes a CheckpointConflictError naming the stored version; other errors pass through. */
+  private async conflictOr(err: unknown, group: string, shardId: string, expectedVersion: number | undefined): Promise<unknown> {
+    if (!isConditionFailed(err)) return err;
+    const actual = await this.get(group, shardId).catch(() => undefined);
+    return new CheckpointConflictError(group, shardId, expectedVersion, actual?.version, { cause: err });
   }
 
   /** Deletes the checkpoint (e.g. of a shard trimmed past retention), conditionally on its version. */
@@ -143,11 +146,7 @@ export class CheckpointStore {
         }),
       );
     } catch (err) {
-      if (isConditionFailed(err)) {
-        const actual = await this.get(group, shardId).catch(() => undefined);
-        throw new CheckpointConflictError(group, shardId, expectedVersion, actual?.version, { cause: err });
-      }
-      throw err;
+      throw await this.conflictOr(err, group, shardId, expectedVersion);
     }
   }
 }
