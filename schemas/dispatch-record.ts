@@ -25,6 +25,13 @@ export const DispatchRecord = RecordBase.extend({
   outcome: z.enum(['sent', 'failed']),
   error_code: z.string().optional(),
   error_message: z.string().optional(),
+  /** Repeat round of the policy (0 = first pass). */
+  round: z.number().int().min(0).optional(),
+  /**
+   * The send's outcome was unknown after a crash or a timeout and the provider lookup could not rule
+   * out an earlier copy: the page was sent again and may have reached the person twice.
+   */
+  possible_duplicate: z.boolean().optional(),
   /** When this level escalates if no page of it is confirmed or acknowledged. */
   escalate_at: Timestamp.optional(),
 });

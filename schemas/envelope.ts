@@ -4,14 +4,15 @@ import { DispatchRecord } from './dispatch-record.js';
 import { ReceiptRecord } from './receipt-record.js';
 import { AckRecord } from './ack-record.js';
 import { EscalationRecord } from './escalation-record.js';
+import { DeadlineRecord } from './deadline-record.js';
 import { RecordDecodeError } from './errors.js';
 
 /** Every record on the stream: one envelope, discriminated by `kind`. */
-export const StreamRecord = z.discriminatedUnion('kind', [AlarmRecord, DispatchRecord, ReceiptRecord, AckRecord, EscalationRecord]);
+export const StreamRecord = z.discriminatedUnion('kind', [AlarmRecord, DispatchRecord, ReceiptRecord, AckRecord, EscalationRecord, DeadlineRecord]);
 export type StreamRecord = z.output<typeof StreamRecord>;
 export type StreamRecordIn = z.input<typeof StreamRecord>;
 export type RecordKind = StreamRecord['kind'];
-export const RECORD_KINDS = ['alarm', 'dispatch', 'receipt', 'ack', 'escalation'] as const satisfies readonly RecordKind[];
+export const RECORD_KINDS = ['alarm', 'dispatch', 'receipt', 'ack', 'escalation', 'deadline'] as const satisfies readonly RecordKind[];
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

@@ -3,15 +3,19 @@ import { RecordBase } from './record-base.js';
 import { Channel } from './status.js';
 
 /**
- * The loop escalated: a level's deadline passed unconfirmed (`deadline`), or a page failed and the
- * person is tried on another channel (`failover`). `event_time` is the escalation time.
+ * The loop escalated: a level's deadline passed unconfirmed (`deadline`), a page failed and the
+ * person is tried on another channel (`failover`), the last level ran out and the policy starts again
+ * (`repeat`, to level 1 of round `round`), or the policy ran out after its repeats (`exhausted`: the
+ * fallback target, if any, is paged; nobody else is). `event_time` is the escalation time.
  * Example:
  * {"v":1,"kind":"escalation","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
  *  "event_time":"2026-11-28T10:05:01.000Z","reason":"deadline","from_level":1,"to_level":2}
  */
 export const EscalationRecord = RecordBase.extend({
   kind: z.literal('escalation'),
-  reason: z.enum(['deadline', 'failover']),
+  reason: z.enum(['deadline', 'failover', 'repeat', 'exhausted']),
+  /** Repeat round the escalation leads into (0 = first pass). */
+  round: z.number().int().min(0).optional(),
   from_level: z.number().int().min(1),
   to_level: z.number().int().min(1),
   from_channel: Channel.optional(),

@@ -15,6 +15,8 @@ export const ReceiptRecord = RecordBase.extend({
   provider: Provider,
   channel: Channel,
   message_id: z.string().min(1),
+  /** The dispatch (page) the provider event is about, from the page reference (callback URL, tags). */
+  dispatch_id: z.string().min(4).max(128).optional(),
   status: DeliveryStatus,
   provider_status: z.string().min(1),
   recipient: z.string().optional(),

@@ -218,6 +218,12 @@ export class EventJoin {
         row.message_id = record.message_id ?? null;
         this.emitEnriched(row);
         break;
+      case 'deadline':
+        row.status = 'due';
+        row.reason = record.purpose;
+        row.level = record.level;
+        this.out.push(row);
+        break;
     }
     if (this.maxEventTime - this.options.allowedLatenessMs > wm) this.advance();
     this.enforceBound();

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { RecordBase } from './record-base.js';
+import { Timestamp } from './time.js';
+
+/**
+ * A deadline came due: written to the stream by the scheduler (EventBridge Scheduler on AWS, its local
+ * emulator under `make up`) from the one-time schedule the paging handler created when it paged a
+ * level. The paging handler escalates when it reads one whose level is still current and unconfirmed;
+ * any other (stale, already escalated, acked, resolved) is a no-op. `purpose: settle` wakes the
+ * handler to settle a send whose outcome was unknown (a provider call that timed out).
+ * `event_time` is when the deadline was due (not when it fired: AWS fires within a minute of it).
+ * Example:
+ * {"v":1,"kind":"deadline","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ *  "event_time":"2026-11-28T10:05:01.000Z","purpose":"level","round":0,"level":1}
+ */
+export const DeadlineRecord = RecordBase.extend({
+  kind: z.literal('deadline'),
+  purpose: z.enum(['level', 'settle']).default('level'),
+  /** Repeat round of the policy (0 = first pass). */
+  round: z.number().int().min(0).default(0),
+  level: z.number().int().min(1),
+  /** When the schedule was created (to measure how late it fired). */
+  scheduled_at: Timestamp.optional(),
+});
+export type DeadlineRecordIn = z.input<typeof DeadlineRecord>;
+export type DeadlineRecord = z.output<typeof DeadlineRecord>;
