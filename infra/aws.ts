@@ -3,6 +3,7 @@ import https from 'node:https';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from './config.js';
 
@@ -51,6 +52,19 @@ export function dynamoClient(config: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPO
     endpoint: config.DYNAMODB_ENDPOINT,
     requestHandler: handler(),
   });
+}
+
+export function schedulerClient(config: Pick<Config, 'AWS_REGION' | 'SCHEDULER_ENDPOINT'>): SchedulerClient {
+  return new SchedulerClient({
+    region: config.AWS_REGION,
+    endpoint: config.SCHEDULER_ENDPOINT,
+    requestHandler: handler(),
+  });
+}
+
+/** The stream's ARN: STREAM_ARN, else built from the name, region and account. */
+export function streamArn(config: Pick<Config, 'STREAM_ARN' | 'STREAM_NAME' | 'AWS_REGION' | 'AWS_ACCOUNT_ID'>): string {
+  return config.STREAM_ARN ?? `arn:aws:kinesis:${config.AWS_REGION}:${config.AWS_ACCOUNT_ID}:stream/${config.STREAM_NAME}`;
 }
 
 export function awsClients(config: Config): AwsClients {

@@ -23,6 +23,16 @@ export const ConfigSchema = z.object({
   LAKE_BUCKET: z.string().min(3).default('pagetrail-lake'),
   CHECKPOINT_TABLE: z.string().min(3).default('pagetrail-checkpoints'),
   LEDGER_TABLE: z.string().min(3).default('pagetrail-dispatch-ledger'),
+  /** Paging state: one item per incident (HASH `pk`), TTL attribute `ttl`. */
+  INCIDENTS_TABLE: z.string().min(3).default('pagetrail-incidents'),
+  /** EventBridge Scheduler (deadlines); locally the emulator `make up` starts. Empty = AWS. */
+  SCHEDULER_ENDPOINT: optionalUrl,
+  SCHEDULER_GROUP: z.string().min(1).default('pagetrail-deadlines'),
+  /** The role the Scheduler assumes to put deadline records on the stream (PutRecord on it only). */
+  SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').default('arn:aws:iam::000000000000:role/pagetrail-scheduler'),
+  /** The stream's ARN (the Scheduler target); default: built from STREAM_NAME, AWS_REGION and AWS_ACCOUNT_ID. */
+  STREAM_ARN: z.string().startsWith('arn:').optional(),
+  AWS_ACCOUNT_ID: z.string().regex(/^\d{12}$/).default('000000000000'),
   CONSUMER_GROUP: z.string().min(1).default('lake'),
   FLUSH_INTERVAL_S: positiveInt(60),
   FLUSH_MAX_ROWS: positiveInt(50_000),
