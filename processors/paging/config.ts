@@ -20,7 +20,14 @@ export const PagingConfigSchema = z.object({
   ACK_LINK_SECRET: z.string().min(32, 'required, at least 32 characters'),
   ACK_LINK_TTL_S: z.coerce.number().int().positive().default(86_400),
   PAGING_GROUP: z.string().min(1).default('paging'),
-  PAGING_TICK_MS: z.coerce.number().int().positive().default(1000),
+  /** How long the handler waits for one send before leaving it to a settle wake-up (ms). */
+  PAGING_SEND_BUDGET_MS: z.coerce.number().int().positive().default(1000),
+  /** The longest one send can take, all attempts (ms): an open claim is settled only after it. */
+  PAGING_MAX_SEND_MS: z.coerce.number().int().positive().default(10_000),
+  /** Local runner: batch size, batching window and idle poll of the paging mapping. */
+  PAGING_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
+  PAGING_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(300_000).default(0),
+  PAGING_POLL_MS: z.coerce.number().int().positive().default(100),
   PAGING_MAX_ALARM_AGE_S: z.coerce.number().int().positive().default(3600),
 });
 export type PagingConfig = z.infer<typeof PagingConfigSchema>;

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EscalationEngine, type Action, type IncidentState } from './escalation.js';
-import { loadOnCallConfig } from './oncall-config.js';
+import { EscalationEngine, pageStepKey } from './escalation.js';
+import type { IncidentState } from './incident-state.js';
+import { loadOnCallConfig, parseOnCallConfig } from './oncall-config.js';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId, incidentId } from '../../schemas/ids.js';
 import { alarmEvent, iso } from '../../test/fixtures/records.js';
@@ -11,91 +12,135 @@ const RDS_ARN = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:billing-db-conn
 const INC = incidentId(RDS_ARN, T0);
 
 const decode = (r: StreamRecordIn) => StreamRecord.parse(r);
-const pages = (as: Action[]) => as.filter((a) => a.type === 'page').map((a) => (a.type === 'page' ? `L${a.level}:${a.person}:${a.channel}` : ''));
 const base = { v: 1 as const, incident_id: INC, alarm_arn: RDS_ARN };
 
-function rdsAlarm(severity: 'P1' | 'P3' = 'P1') {
-  const a = alarmEvent({ arn: RDS_ARN, at: T0, namespace: 'AWS/RDS' });
+function rdsAlarm(severity: 'P1' | 'P3' = 'P1', state: 'ALARM' | 'OK' = 'ALARM') {
+  const a = state === 'ALARM' ? alarmEvent({ arn: RDS_ARN, at: T0, namespace: 'AWS/RDS' }) : alarmEvent({ arn: RDS_ARN, state, at: T0 + 60_000, enteredAt: T0, namespace: 'AWS/RDS' });
   if (a.kind === 'alarm') a.severity = severity;
   return decode(a);
 }
-const dispatched = (level: number, person: string, channel: 'sms' | 'email' | 'whatsapp', messageId: string, outcome: 'sent' | 'failed' = 'sent') =>
-  decode({ ...base, kind: 'dispatch', event_id: eventId('d', messageId), event_time: iso(T0 + 1000), message_id: messageId, channel, provider: channel === 'email' ? 'resend' : 'twilio', recipient: 'x', person, level, outcome });
-const receipt = (messageId: string, status: 'delivered' | 'opened' | 'undelivered' | 'bounced', at = T0 + 2000) =>
-  decode({ ...base, kind: 'receipt', event_id: eventId('r', messageId, status), event_time: iso(at), provider: 'twilio', channel: 'sms', message_id: messageId, status, provider_status: status });
+const receipt = (dispatchId: string, messageId: string, status: 'delivered' | 'opened' | 'undelivered' | 'bounced', at = T0 + 2000) =>
+  decode({ ...base, kind: 'receipt', event_id: eventId('r', messageId, status), event_time: iso(at), provider: 'twilio', channel: 'sms', message_id: messageId, dispatch_id: dispatchId, status, provider_status: status });
 const ack = (at: number) => decode({ ...base, kind: 'ack', event_id: eventId('a', String(at)), event_time: iso(at), channel: 'sms', via: 'sms_reply', person: 'bob' });
+const deadline = (round: number, level: number, at: number, id = eventId('deadline', INC, String(round), String(level))) =>
+  decode({ ...base, kind: 'deadline', event_id: id, event_time: iso(at), purpose: 'level', round, level });
 
-describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → carol whatsapp+sms)', () => {
+/** Takes the outbox (as the handler does once effects are carried out) and describes it. */
+function drain(state: IncidentState): string[] {
+  const out = state.outbox.map((e) =>
+    e.type === 'page' ? `page r${e.round} L${e.level} ${e.person}:${e.channel}` : e.type === 'schedule' ? `schedule ${(e.record as { level: number }).level}@${e.at - T0}` : `record ${(e.record as { reason: string }).reason}`,
+  );
+  state.outbox = [];
+  return out;
+}
+
+describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → carol whatsapp+sms 20 s)', () => {
   let engine: EscalationEngine;
-  let states: Map<string, IncidentState>;
+  let state: IncidentState;
   beforeEach(() => {
     engine = new EscalationEngine(cfg);
-    states = new Map();
+    state = engine.apply(undefined, rdsAlarm(), T0).state!;
   });
 
-  it('pages level 1 on every channel at once when the alarm opens, once', () => {
-    expect(pages(engine.onRecord(states, rdsAlarm(), T0))).toEqual(['L1:bob:sms', 'L1:bob:email']);
-    expect(engine.onRecord(states, rdsAlarm(), T0)).toEqual([]); // the same alarm again (replay, retry)
+  it('an ALARM opens the incident: level 1 pages on every channel and its deadline is scheduled, in one decision', () => {
+    expect(drain(state)).toEqual(['page r0 L1 bob:sms', 'page r0 L1 bob:email', 'schedule 1@8000']);
+    expect(engine.apply(state, rdsAlarm(), T0 + 5).state!.outbox).toEqual([]); // the same record again
   });
 
-  it('escalates at the deadline when level 1 was delivered but never opened', () => {
-    engine.onRecord(states, rdsAlarm(), T0);
-    engine.onRecord(states, dispatched(1, 'bob', 'sms', 'SM1'), T0 + 1000);
-    engine.onRecord(states, receipt('SM1', 'delivered'), T0 + 2000);
-    expect(engine.onTick(states, T0 + 7999)).toEqual([]);
-    const acts = engine.onTick(states, T0 + 8000);
-    expect(acts[0]).toMatchObject({ type: 'escalate', reason: 'deadline', fromLevel: 1, toLevel: 2, at: T0 + 8000 });
-    expect(pages(acts)).toEqual(['L2:carol:whatsapp', 'L2:carol:sms']);
-    expect(engine.onTick(states, T0 + 9000)).toEqual([]); // not twice
+  it('a deadline of the current level escalates and pages the next level in the same decision (no tick needed)', () => {
+    drain(state);
+    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8100);
+    expect(drain(state)).toEqual(['record deadline', 'page r0 L2 carol:whatsapp', 'page r0 L2 carol:sms', 'schedule 2@28100']);
+    expect(state.level).toBe(2);
+    // the same deadline again, or the previous level's, is stale
+    engine.apply(state, deadline(0, 1, T0 + 8000, eventId('x', 'other')), T0 + 9000);
+    expect(drain(state)).toEqual([]);
   });
 
-  it('does not escalate once a level-1 page is opened (stop_on: opened)', () => {
-    engine.onRecord(states, rdsAlarm(), T0);
-    engine.onRecord(states, dispatched(1, 'bob', 'email', 're_1'), T0 + 1000);
-    engine.onRecord(states, receipt('re_1', 'opened'), T0 + 3000);
-    expect(engine.onTick(states, T0 + 60_000)).toEqual([]);
+  it('a level confirmed by its stop_on (opened) does not escalate at its deadline', () => {
+    drain(state);
+    const sms = state.pages[pageStepKey(INC, 0, 1, 'bob', 'sms')];
+    engine.apply(state, receipt(sms.dispatchId, 'SM1', 'opened'), T0 + 3000);
+    const applied = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
+    expect(drain(state)).toEqual([]);
+    expect(applied.note).toMatch(/confirmed/);
   });
 
-  it('an ack stops escalation', () => {
-    engine.onRecord(states, rdsAlarm(), T0);
-    engine.onRecord(states, ack(T0 + 5000), T0 + 5000);
-    expect(engine.onTick(states, T0 + 60_000)).toEqual([]);
+  it('a receipt finds its page by the dispatch id even when no dispatch record was ever read (failover still fires)', () => {
+    const p3 = engine.apply(undefined, rdsAlarm('P3'), T0).state!; // erin by email, failover [email, sms]
+    drain(p3);
+    const email = p3.pages[pageStepKey(INC, 0, 1, 'erin', 'email')];
+    engine.apply(p3, receipt(email.dispatchId, 're_9', 'bounced'), T0 + 2000);
+    expect(drain(p3)).toEqual(['record failover', 'page r0 L1 erin:sms']);
+    expect(p3.messages.re_9).toBe(email.stepKey);
+    // bob (P1) has sms and email already paged and no WhatsApp: nothing left to fail over to
+    drain(state);
+    const sms = state.pages[pageStepKey(INC, 0, 1, 'bob', 'sms')];
+    expect(engine.apply(state, receipt(sms.dispatchId, 'SM9', 'undelivered'), T0 + 2000).note).toMatch(/no channel is left/);
+    expect(drain(state)).toEqual([]);
   });
 
-  it('a bounced email fails over at once to the next channel the person has', () => {
-    const p3 = rdsAlarm('P3'); // erin: email, failover [email, sms]
-    expect(pages(engine.onRecord(states, p3, T0))).toEqual(['L1:erin:email']);
-    engine.onRecord(states, dispatched(1, 'erin', 'email', 're_9'), T0 + 1000);
-    const acts = engine.onRecord(states, receipt('re_9', 'bounced'), T0 + 3000);
-    expect(acts[0]).toMatchObject({ type: 'escalate', reason: 'failover', fromChannel: 'email', toChannel: 'sms', person: 'erin', messageId: 're_9' });
-    expect(pages(acts)).toEqual(['L1:erin:sms']);
-    expect(engine.onRecord(states, receipt('re_9', 'bounced', T0 + 4000), T0 + 4000)).toEqual([]); // a second failure report: no second failover
+  it('an ack stops everything: its deadline is a no-op', () => {
+    drain(state);
+    engine.apply(state, ack(T0 + 4000), T0 + 4000);
+    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
+    expect(drain(state)).toEqual([]);
+    expect(state.ackedBy).toBe('bob');
   });
 
-  it('a dispatch the provider refused fails over too', () => {
-    engine.onRecord(states, rdsAlarm(), T0);
-    const acts = engine.onRecord(states, dispatched(1, 'bob', 'sms', 'SMx', 'failed'), T0 + 1000);
-    expect(acts).toEqual([{ type: 'note', incidentId: INC, message: 'bob: sms failed and no channel is left to fail over to' }]); // bob has no whatsapp; email was paged already
+  it('OK resolves: later deadlines are no-ops', () => {
+    drain(state);
+    engine.apply(state, rdsAlarm('P1', 'OK'), T0 + 60_000);
+    expect(state.resolvedAt).toBe(T0 + 60_000);
+    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 61_000);
+    expect(drain(state)).toEqual([]);
   });
 
-  it('after the last level it says the policy is exhausted, once', () => {
-    engine.onRecord(states, rdsAlarm(), T0);
-    engine.onTick(states, T0 + 8000);
-    const acts = engine.onTick(states, T0 + 8000 + 20_000);
-    expect(acts).toEqual([{ type: 'note', incidentId: INC, message: expect.stringMatching(/exhausted/) }]);
-    expect(engine.onTick(states, T0 + 100_000)).toEqual([]);
+  it('after the last level: exhausted, written once; nobody else paged without a fallback', () => {
+    drain(state);
+    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
+    drain(state);
+    engine.apply(state, deadline(0, 2, T0 + 28_000), T0 + 28_000);
+    expect(drain(state)).toEqual(['record exhausted']);
+    engine.apply(state, deadline(0, 2, T0 + 28_000, eventId('again')), T0 + 29_000);
+    expect(drain(state)).toEqual([]);
+  });
+});
+
+describe('repeat and fallback', () => {
+  const json = JSON.parse(JSON.stringify(cfg)) as Record<string, any>;
+  json.teams.db.escalation.P1.repeat = 1;
+  json.teams.db.escalation.P1.fallback = { targets: ['erin'], channels: ['sms'] };
+  const repeating = parseOnCallConfig(json);
+
+  it('runs the policy again `repeat` times, then writes exhausted and pages the fallback once', () => {
+    const engine = new EscalationEngine(repeating);
+    const state = engine.apply(undefined, rdsAlarm(), T0).state!;
+    drain(state);
+    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
+    drain(state);
+    engine.apply(state, deadline(0, 2, T0 + 28_000), T0 + 28_000);
+    expect(drain(state)).toEqual(['record repeat', 'page r1 L1 bob:sms', 'page r1 L1 bob:email', 'schedule 1@36000']);
+    expect(state.pages[pageStepKey(INC, 1, 1, 'bob', 'sms')].dispatchId).toBe(eventId('dispatch', `${INC}|r1|L1|bob|sms`));
+    engine.apply(state, deadline(1, 1, T0 + 36_000), T0 + 36_000);
+    drain(state);
+    engine.apply(state, deadline(1, 2, T0 + 56_000), T0 + 56_000);
+    expect(drain(state)).toEqual(['record exhausted', 'page r1 L99 erin:sms']);
+    expect(state.exhaustedAt).toBe(T0 + 56_000);
   });
 
-  it('does not page an alarm older than the paging horizon (a replay never pages)', () => {
-    const acts = engine.onRecord(states, rdsAlarm(), T0 + 2 * 3600_000);
-    expect(pages(acts)).toEqual([]);
-    expect(states.size).toBe(0);
+  it('rejects a fallback naming an unknown person, with the path', () => {
+    const bad = JSON.parse(JSON.stringify(json));
+    bad.teams.db.escalation.P1.fallback.targets = ['zed'];
+    expect(() => parseOnCallConfig(bad)).toThrow(/teams\.db\.escalation\.P1\.fallback\.targets\[0\]: unknown person "zed"/);
   });
+});
 
-  it('resolving the alarm (OK) stops escalation', () => {
-    engine.onRecord(states, rdsAlarm(), T0);
-    const ok = alarmEvent({ arn: RDS_ARN, state: 'OK', at: T0 + 4000, enteredAt: T0, namespace: 'AWS/RDS' });
-    engine.onRecord(states, decode(ok), T0 + 4000);
-    expect(engine.onTick(states, T0 + 60_000)).toEqual([]);
+describe('paging horizon', () => {
+  it('an alarm older than maxAlarmAgeMs opens nothing (a replay never pages)', () => {
+    const engine = new EscalationEngine(cfg, { maxAlarmAgeMs: 60_000 });
+    const applied = engine.apply(undefined, rdsAlarm(), T0 + 120_000);
+    expect(applied.state).toBeUndefined();
+    expect(applied.note).toMatch(/older than the paging horizon/);
   });
 });

@@ -1,91 +1,36 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
-import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity } from '../../schemas/status.js';
+import { eventId } from '../../schemas/ids.js';
+import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus } from '../../schemas/status.js';
+import { isActive, PAGES_CAP, remember, type Effect, type IncidentState, type PageEffect, type PageState } from './incident-state.js';
 import { addressOf, levelPeople, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from './oncall-config.js';
+import { deadlineScheduleName } from './deadlines.js';
 
 /**
- * The escalation policy as a pure state machine: records from the stream and clock ticks in, actions
- * (pages to send, escalations to record) out. No I/O, no clock of its own: tests drive it with any
- * `now`, and the paging processor executes the actions (at most once per step, through the ledger).
+ * The escalation policy as a pure state machine: a record of the incident in, the new state out with
+ * the effects it decided appended to the state's outbox. No I/O and no clock of its own: tests drive
+ * it with any `now`; the paging handler saves the state, then carries out the outbox.
  *
- * - An ALARM opens an incident and pages every target of level 1 on every channel of the level.
- * - A page that fails (undelivered, failed, bounced, suppressed…) fails over at once to the next channel
- *   of the policy's failover list that the person has and was not paged on at this level.
- * - A level stops escalating when its `stop_on` is met: a page delivered, or opened/read, or an ack.
- * - At the level's deadline, unless stopped, acked or resolved, the incident escalates to the next level.
+ * - An ALARM opens an incident: pages every target of level 1 on every channel of the level and
+ *   schedules the level's deadline. An ALARM of an incident already open (re-evaluation) does nothing.
+ * - A page that fails (undelivered, failed, bounced…) fails over at once to the next channel of the
+ *   policy's failover list that the person has and was not paged on at this level.
+ * - A level is confirmed when its `stop_on` is met: a page delivered, or opened/read, or an ack.
+ * - A `deadline` record of the current round and level, unconfirmed: escalate to the next level (pages
+ *   it, schedules its deadline); after the last level, repeat the policy `repeat` times from level 1;
+ *   then write an `exhausted` escalation and page the policy's fallback once. Any other deadline
+ *   (stale, acked, resolved, confirmed) is a no-op.
  * - An ack stops everything; OK resolves the incident.
  */
-export interface PageState {
-  stepKey: string;
-  level: number;
-  person: string;
-  channel: PageChannel;
-  messageId?: string;
-  status: 'pending' | 'sent' | 'failed' | DeliveryStatus;
-  failedOver?: boolean;
-}
-
-export interface IncidentState {
-  incidentId: string;
-  alarmArn: string;
-  alarmName: string;
-  severity: Severity;
-  team: string;
-  namespace?: string;
-  metric?: string;
-  reason: string;
-  openedAt: number;
-  level: number;
-  deadlineAt: number;
-  /** The current level's stop_on condition was met. */
-  levelStopped: boolean;
-  pages: Record<string, PageState>;
-  /** message id → step key */
-  messages: Record<string, string>;
-  ackedAt?: number;
-  resolvedAt?: number;
-  exhausted?: boolean;
-  /** Event ids applied (records come back from the stream after the processor applied them). */
-  seen: string[];
-}
-
-export interface PageAction {
-  type: 'page';
-  incidentId: string;
-  stepKey: string;
-  level: number;
-  person: string;
-  channel: PageChannel;
-  address: string;
-  reason: 'level' | 'failover';
-  escalateAt: number;
-}
-
-export interface EscalateAction {
-  type: 'escalate';
-  incidentId: string;
-  stepKey: string;
-  reason: 'deadline' | 'failover';
-  fromLevel: number;
-  toLevel: number;
-  fromChannel?: PageChannel;
-  toChannel?: PageChannel;
-  messageId?: string;
-  person?: string;
-  at: number;
-}
-
-/** Something worth a log line (no page is sent for it). */
-export interface NoteAction {
-  type: 'note';
-  incidentId: string;
-  message: string;
-}
-
-export type Action = PageAction | EscalateAction | NoteAction;
-
 export interface EngineOptions {
   /** Alarms older than this when read are recorded but not paged (a replay must not page). Default 1 h. */
   maxAlarmAgeMs?: number;
+}
+
+export interface Applied {
+  /** Undefined when the record concerns no incident this engine pages (nothing to save). */
+  state?: IncidentState;
+  /** Something worth a log line. */
+  note?: string;
 }
 
 const STOP_RANK: Record<Level['stop_on'], (s: PageState['status']) => boolean> = {
@@ -94,7 +39,14 @@ const STOP_RANK: Record<Level['stop_on'], (s: PageState['status']) => boolean> =
   ack: () => false,
 };
 
-export const pageStepKey = (incidentId: string, level: number, person: string, channel: string) => `${incidentId}|L${level}|${person}|${channel}`;
+/** The ledger key of one page: round 0 keeps the original form (dispatch ids stay stable). */
+export const pageStepKey = (incidentId: string, round: number, level: number, person: string, channel: string) =>
+  round === 0 ? `${incidentId}|L${level}|${person}|${channel}` : `${incidentId}|r${round}|L${level}|${person}|${channel}`;
+
+export const dispatchIdOf = (stepKey: string) => eventId('dispatch', stepKey);
+
+/** The fallback pages after exhaustion sit on a pseudo-level after the policy's last one. */
+export const FALLBACK_LEVEL = 99;
 
 export class EscalationEngine {
   private readonly maxAlarmAgeMs: number;
@@ -110,88 +62,72 @@ export class EscalationEngine {
     return policyFor(this.cfg, state.team, state.severity);
   }
 
-  /** Applies one record; returns what to do now. `states` holds the open incidents of the shard. */
-  onRecord(states: Map<string, IncidentState>, r: StreamRecord, now: number): Action[] {
-    const state = states.get(r.incident_id);
-    if (state) {
-      if (state.seen.includes(r.event_id)) return [];
-      state.seen.push(r.event_id);
+  /** Applies one record to the incident's state (undefined: none yet). Idempotent per event id. */
+  apply(state: IncidentState | undefined, r: StreamRecord, now: number): Applied {
+    if (state?.seen.includes(r.event_id)) return { state };
+    if (!state) {
+      if (r.kind !== 'alarm' || r.state !== 'ALARM') return {};
+      return this.open(r, now);
     }
+    remember(state, r.event_id);
     switch (r.kind) {
-      case 'alarm': {
-        if (r.state === 'ALARM') return state ? [] : this.open(states, r, now);
-        if (state && r.previous_state === 'ALARM') {
+      case 'alarm':
+        if (r.state !== 'ALARM' && r.previous_state === 'ALARM' && state.resolvedAt === undefined) {
           state.resolvedAt = r.event_time;
-          return [{ type: 'note', incidentId: state.incidentId, message: `resolved (${r.state})` }];
+          return { state, note: `resolved (${r.state})` };
         }
-        return [];
-      }
+        return { state };
       case 'dispatch': {
-        if (!state || !r.person) return [];
-        const key = pageStepKey(r.incident_id, r.level, r.person, r.channel);
-        const page = (state.pages[key] ??= { stepKey: key, level: r.level, person: r.person, channel: r.channel as PageChannel, status: 'pending' });
-        if (r.message_id) {
-          page.messageId = r.message_id;
-          state.messages[r.message_id] = key;
-        }
-        if (page.status === 'pending') page.status = r.outcome;
-        return r.outcome === 'failed' ? this.failover(state, page, r.event_time) : [];
+        const page = state.pages[state.dispatches[r.event_id] ?? ''];
+        if (!page) return { state };
+        return { state, note: this.dispatched(state, page, r.message_id ?? undefined, r.outcome, r.event_time) };
       }
       case 'receipt': {
-        if (!state) return [];
-        const key = state.messages[r.message_id];
+        const key = (r.dispatch_id && state.dispatches[r.dispatch_id]) || state.messages[r.message_id];
         const page = key ? state.pages[key] : undefined;
-        if (!page) return [];
+        if (!page) return { state };
+        if (!page.messageId) this.bindMessage(state, page, r.message_id);
         page.status = r.status;
-        if (FAILED_STATUSES.has(r.status)) return this.failover(state, page, now);
+        if (FAILED_STATUSES.has(r.status)) return { state, note: this.failover(state, page, now) };
         const level = this.levelOf(state, page.level);
-        if (level && page.level === state.level && STOP_RANK[level.stop_on](r.status)) state.levelStopped = true;
-        return [];
+        if (level && page.level === state.level && page.round === state.round && STOP_RANK[level.stop_on](r.status)) state.levelStopped = true;
+        return { state };
       }
-      case 'ack': {
-        if (!state || state.ackedAt !== undefined) return [];
+      case 'ack':
+        if (state.ackedAt !== undefined) return { state };
         state.ackedAt = r.event_time;
-        return [{ type: 'note', incidentId: state.incidentId, message: `acknowledged by ${r.person ?? r.recipient ?? 'someone'} via ${r.via}` }];
-      }
-      case 'escalation': {
-        if (state && r.reason === 'deadline' && r.to_level > state.level) this.enterLevel(state, r.to_level, r.event_time);
-        return [];
-      }
+        state.ackedBy = r.person ?? undefined;
+        return { state, note: `acknowledged by ${r.person ?? 'someone'} via ${r.via}` };
+      case 'escalation':
+        return { state }; // our own records coming back: the decision is already in the state
+      case 'deadline':
+        return { state, note: r.purpose === 'level' ? this.deadline(state, r.round, r.level, now) : undefined };
     }
   }
 
-  /** Deadlines: escalates every incident whose current level ran out unconfirmed. */
-  onTick(states: Map<string, IncidentState>, now: number): Action[] {
-    const actions: Action[] = [];
-    for (const state of states.values()) {
-      if (!this.active(state) || state.levelStopped || state.exhausted || now < state.deadlineAt) continue;
-      const policy = this.policyOf(state);
-      const from = state.level;
-      if (!policy || from >= policy.levels.length) {
-        state.exhausted = true;
-        actions.push({ type: 'note', incidentId: state.incidentId, message: `level ${from} deadline passed with no further level: escalation policy exhausted` });
-        continue;
-      }
-      actions.push({ type: 'escalate', incidentId: state.incidentId, stepKey: `${state.incidentId}|esc|L${from}>L${from + 1}`, reason: 'deadline', fromLevel: from, toLevel: from + 1, at: now });
-      this.enterLevel(state, from + 1, now);
-      actions.push(...this.pageLevel(state, now));
-    }
-    return actions;
+  /**
+   * The outcome of a page this engine decided (the send's result, or its dispatch record read back):
+   * binds the message id, and fails over at once when the provider refused it.
+   */
+  dispatched(state: IncidentState, page: PageState, messageId: string | undefined, outcome: 'sent' | 'failed', at: number): string | undefined {
+    if (messageId) this.bindMessage(state, page, messageId);
+    if (page.status === 'pending') page.status = outcome;
+    return outcome === 'failed' ? this.failover(state, page, at) : undefined;
   }
 
-  /** Incidents that can still page (not acked, not resolved). */
-  active(state: IncidentState): boolean {
-    return state.ackedAt === undefined && state.resolvedAt === undefined;
+  private bindMessage(state: IncidentState, page: PageState, messageId: string): void {
+    page.messageId = messageId;
+    state.messages[messageId] = page.stepKey;
   }
 
-  private open(states: Map<string, IncidentState>, r: Extract<StreamRecord, { kind: 'alarm' }>, now: number): Action[] {
+  private open(r: Extract<StreamRecord, { kind: 'alarm' }>, now: number): Applied {
     const severity = r.severity ?? 'P2';
     const team = teamFor(this.cfg, { alarmName: r.alarm_name, namespace: r.namespace, tags: r.event.detail.alarmTags });
     if (now - r.event_time > this.maxAlarmAgeMs) {
-      return [{ type: 'note', incidentId: r.incident_id, message: `alarm from ${new Date(r.event_time).toISOString()} is older than the paging horizon: not paged` }];
+      return { note: `alarm from ${new Date(r.event_time).toISOString()} is older than the paging horizon: not paged` };
     }
     const policy = policyFor(this.cfg, team, severity);
-    if (!policy) return [{ type: 'note', incidentId: r.incident_id, message: `team ${team} has no ${severity} policy: not paged` }];
+    if (!policy) return { note: `team ${team} has no ${severity} policy: not paged` };
     const state: IncidentState = {
       incidentId: r.incident_id,
       alarmArn: r.alarm_arn,
@@ -199,76 +135,140 @@ export class EscalationEngine {
       severity,
       team,
       namespace: r.namespace,
-      metric: r.event.detail.configuration.metrics.find((m) => m.metricStat)?.metricStat?.metric.name,
+      metric: r.event.detail.configuration?.metrics?.find((m) => m.metricStat)?.metricStat?.metric.name,
       reason: r.reason,
       openedAt: r.event_time,
-      level: 1,
-      deadlineAt: now + policy.levels[0].deadline_s * 1000,
+      round: 0,
+      level: 0,
+      deadlineAt: now,
       levelStopped: false,
       pages: {},
+      dispatches: {},
       messages: {},
       seen: [r.event_id],
+      outbox: [],
     };
-    states.set(r.incident_id, state);
-    return this.pageLevel(state, now);
+    const note = this.enterLevel(state, 0, 1, now);
+    return { state, note };
   }
 
   private levelOf(state: IncidentState, level: number): Level | undefined {
     return this.policyOf(state)?.levels[level - 1];
   }
 
-  private enterLevel(state: IncidentState, level: number, at: number): void {
+  /** A deadline record arrived: escalate if it is the current level's and the level is unconfirmed. */
+  private deadline(state: IncidentState, round: number, level: number, now: number): string | undefined {
+    if (!isActive(state) || state.exhaustedAt !== undefined) return undefined;
+    if (round !== state.round || level !== state.level) return `stale deadline (round ${round} level ${level}; now round ${state.round} level ${state.level}): ignored`;
+    if (state.levelStopped) return `level ${level} was confirmed before its deadline: no escalation`;
+    const policy = this.policyOf(state);
+    const from = state.level;
+    if (policy && from < policy.levels.length) {
+      const r = state.round;
+      this.record(state, `${state.incidentId}|esc|${r ? `r${r}|` : ''}L${from}>L${from + 1}`, { reason: 'deadline', from, to: from + 1, round: r, at: now });
+      return this.enterLevel(state, state.round, from + 1, now);
+    }
+    if (policy && state.round < policy.repeat) {
+      this.record(state, `${state.incidentId}|repeat|r${state.round + 1}`, { reason: 'repeat', from, to: 1, round: state.round + 1, at: now });
+      return this.enterLevel(state, state.round + 1, 1, now);
+    }
+    state.exhaustedAt = now;
+    this.record(state, `${state.incidentId}|exhausted`, { reason: 'exhausted', from, to: from, round: state.round, at: now });
+    const fallback = policy?.fallback;
+    if (!fallback) return `escalation policy exhausted after ${state.round + 1} round(s); no fallback configured`;
+    const pages = this.pageTargets(state, fallback, state.round, FALLBACK_LEVEL, 'fallback', now, now);
+    return `escalation policy exhausted after ${state.round + 1} round(s): paging the fallback (${pages} page(s))`;
+  }
+
+  /** Queues an escalation record; `key` makes its event id (deterministic: a redo is a no-op). */
+  private record(state: IncidentState, key: string, e: { reason: 'deadline' | 'repeat' | 'exhausted' | 'failover'; from: number; to: number; round: number; at: number; extra?: Record<string, unknown> }): void {
+    state.outbox.push({
+      type: 'record',
+      record: {
+        v: 1,
+        kind: 'escalation',
+        event_id: eventId('escalation', key),
+        incident_id: state.incidentId,
+        alarm_arn: state.alarmArn,
+        event_time: new Date(e.at).toISOString(),
+        reason: e.reason,
+        from_level: e.from,
+        to_level: e.to,
+        ...(e.round > 0 ? { round: e.round } : {}),
+        ...e.extra,
+      },
+    });
+  }
+
+  /** Enters a level: pages its targets on its channels and schedules its deadline. */
+  private enterLevel(state: IncidentState, round: number, level: number, now: number): string | undefined {
     const def = this.levelOf(state, level);
+    state.round = round;
     state.level = level;
     state.levelStopped = false;
-    state.deadlineAt = at + (def?.deadline_s ?? 0) * 1000;
+    state.deadlineAt = now + (def?.deadline_s ?? 0) * 1000;
+    if (!def) return `level ${level} is not defined`;
+    const pages = this.pageTargets(state, def, round, level, 'level', state.deadlineAt, now);
+    state.outbox.push({
+      type: 'schedule',
+      name: deadlineScheduleName(`${state.incidentId}|r${round}|L${level}`),
+      at: state.deadlineAt,
+      record: {
+        v: 1,
+        kind: 'deadline',
+        event_id: eventId('deadline', state.incidentId, String(round), String(level)),
+        incident_id: state.incidentId,
+        alarm_arn: state.alarmArn,
+        event_time: new Date(state.deadlineAt).toISOString(),
+        purpose: 'level',
+        round,
+        level,
+        scheduled_at: new Date(now).toISOString(),
+      },
+    });
+    return pages === 0 ? `level ${level}: no target has an address on ${def.channels.join('/')}` : undefined;
   }
 
-  private pageLevel(state: IncidentState, now: number): Action[] {
-    const level = this.levelOf(state, state.level);
-    if (!level) return [];
-    const actions: Action[] = [];
-    for (const person of levelPeople(this.cfg, level)) {
-      for (const channel of level.channels) {
+  private pageTargets(state: IncidentState, targets: Pick<Level, 'targets' | 'channels'>, round: number, level: number, reason: PageEffect['reason'], escalateAt: number, now: number): number {
+    let n = 0;
+    for (const person of levelPeople(this.cfg, targets)) {
+      for (const channel of targets.channels) {
         const address = addressOf(this.cfg, person, channel);
         if (!address) continue;
-        actions.push(this.page(state, person, channel, address, 'level'));
+        if (this.page(state, { round, level, person, channel, address, reason, escalateAt, decidedAt: now })) n++;
       }
     }
-    if (actions.length === 0) actions.push({ type: 'note', incidentId: state.incidentId, message: `level ${state.level}: no target has an address on ${level.channels.join('/')}` });
-    return actions;
+    return n;
   }
 
-  private page(state: IncidentState, person: string, channel: PageChannel, address: string, reason: PageAction['reason']): PageAction {
-    const stepKey = pageStepKey(state.incidentId, state.level, person, channel);
-    state.pages[stepKey] ??= { stepKey, level: state.level, person, channel, status: 'pending' };
-    return { type: 'page', incidentId: state.incidentId, stepKey, level: state.level, person, channel, address, reason, escalateAt: state.deadlineAt };
+  private page(state: IncidentState, p: Omit<PageEffect, 'type' | 'stepKey' | 'dispatchId'>): boolean {
+    const stepKey = pageStepKey(state.incidentId, p.round, p.level, p.person, p.channel);
+    if (state.pages[stepKey] || Object.keys(state.pages).length >= PAGES_CAP) return false;
+    const dispatchId = dispatchIdOf(stepKey);
+    state.pages[stepKey] = { stepKey, dispatchId, round: p.round, level: p.level, person: p.person, channel: p.channel, status: 'pending' };
+    state.dispatches[dispatchId] = stepKey;
+    const effect: Effect = { type: 'page', stepKey, dispatchId, ...p };
+    state.outbox.push(effect);
+    return true;
   }
 
-  private failover(state: IncidentState, page: PageState, now: number): Action[] {
-    if (page.failedOver || !this.active(state)) return [];
+  private failover(state: IncidentState, page: PageState, now: number): string | undefined {
+    if (page.failedOver || !isActive(state)) return undefined;
     page.failedOver = true;
     const policy = this.policyOf(state);
-    const tried = new Set(Object.values(state.pages).filter((p) => p.level === page.level && p.person === page.person).map((p) => p.channel));
+    const tried = new Set(Object.values(state.pages).filter((p) => p.round === page.round && p.level === page.level && p.person === page.person).map((p) => p.channel));
     const next = policy?.failover.find((c) => !tried.has(c) && addressOf(this.cfg, page.person, c));
-    if (!next) return [{ type: 'note', incidentId: state.incidentId, message: `${page.person}: ${page.channel} failed and no channel is left to fail over to` }];
-    const escalate: EscalateAction = {
-      type: 'escalate',
-      incidentId: state.incidentId,
-      stepKey: `${state.incidentId}|failover|${page.stepKey}`,
+    if (!next) return `${page.person}: ${page.channel} failed and no channel is left to fail over to`;
+    this.record(state, `${state.incidentId}|failover|${page.stepKey}`, {
       reason: 'failover',
-      fromLevel: page.level,
-      toLevel: page.level,
-      fromChannel: page.channel,
-      toChannel: next,
-      messageId: page.messageId,
-      person: page.person,
+      from: page.level,
+      to: page.level,
+      round: page.round,
       at: now,
-    };
-    const level = state.level;
-    state.level = page.level; // the failover page belongs to the failed page's level
-    const pageAction = this.page(state, page.person, next, addressOf(this.cfg, page.person, next)!, 'failover');
-    state.level = level;
-    return [escalate, pageAction];
+      extra: { from_channel: page.channel, to_channel: next, ...(page.messageId ? { message_id: page.messageId } : {}), person: page.person },
+    });
+    const escalateAt = page.level === state.level && page.round === state.round ? state.deadlineAt : now;
+    this.page(state, { round: page.round, level: page.level, person: page.person, channel: next as PageChannel, address: addressOf(this.cfg, page.person, next)!, reason: 'failover', escalateAt, decidedAt: now });
+    return `${page.person}: ${page.channel} failed; failing over to ${next}`;
   }
 }

@@ -1,58 +1,49 @@
 import { loadConfig } from '../../infra/config.js';
-import { awsClients } from '../../infra/aws.js';
+import { awsClients, streamArn } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
 import { runService } from '../../infra/service.js';
-import { twilioClient } from '../../infra/providers/twilio.js';
-import { resendClient } from '../../infra/providers/resend.js';
-import { KinesisProducer } from '../../producers/kinesis-producer.js';
-import { ackLinkUrl } from '../../producers/receiver/ack-link.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
-import { AckCodes } from './ack-codes.js';
+import { LocalEventSourceMapping } from '../runtime/event-source-mapping.js';
 import { loadPagingConfig } from './config.js';
-import { Dispatcher } from './dispatcher.js';
-import { DispatchLedger } from './ledger.js';
-import { loadOnCallConfig } from './oncall-config.js';
-import { PagingProcessor } from './paging-processor.js';
+import { pagingHandlerFromEnv } from './wiring.js';
 
 /**
- * The paging processor service: `node --import tsx processors/paging/main.ts`. SIGTERM/SIGINT drain
- * it (finish the step in flight, checkpoint, exit 0). A bad setting or on-call file stops start-up
- * with a message naming it.
+ * The paging handler on the local stack: `node --import tsx processors/paging/main.ts`. The local
+ * event source mapping (processors/runtime/event-source-mapping.ts) stands in for Lambda's: it reads
+ * every shard (parents before children), calls the same handler the Lambda function exports with
+ * the same events, and checkpoints after each batch in DynamoDB. SIGTERM/SIGINT drain it (the batch
+ * in flight finishes and is checkpointed). A bad setting or on-call file stops start-up naming it;
+ * an outage of Kinesis, DynamoDB or a provider never stops it (it backs off and says so on /healthz).
  */
-const log = createLogger('paging-processor');
-let config, paging, oncall;
+const log = createLogger('paging');
+let handler, config, paging;
 try {
   config = loadConfig();
   paging = loadPagingConfig();
-  oncall = loadOnCallConfig(paging.ONCALL_FILE);
+  handler = pagingHandlerFromEnv(process.env, log);
 } catch (err) {
   log.fatal(err instanceof Error ? err.message : String(err));
   process.exit(2);
 }
 const clients = awsClients(config);
-const processor = new PagingProcessor({
+const mapping = new LocalEventSourceMapping({
   kinesis: clients.kinesis,
   streamName: config.STREAM_NAME,
+  streamArn: streamArn(config),
+  region: config.AWS_REGION,
+  functionName: 'pagetrail-paging',
   checkpoints: new CheckpointStore({ dynamodb: clients.dynamodb, table: config.CHECKPOINT_TABLE }),
   group: paging.PAGING_GROUP,
-  producer: new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, logger: log }),
-  ledger: new DispatchLedger(clients.dynamodb, config.LEDGER_TABLE),
-  dispatcher: new Dispatcher({
-    twilio: twilioClient({ accountSid: paging.TWILIO_ACCOUNT_SID, authToken: paging.TWILIO_AUTH_TOKEN, apiBaseUrl: paging.TWILIO_API_BASE_URL }),
-    resend: resendClient({ apiKey: paging.RESEND_API_KEY, baseUrl: paging.RESEND_BASE_URL }),
-    oncall,
-    publicBaseUrl: paging.PUBLIC_BASE_URL,
-  }),
-  ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
-  ackLink: (ref) => ackLinkUrl(paging.PUBLIC_BASE_URL, ref, paging.ACK_LINK_SECRET, Date.now() + paging.ACK_LINK_TTL_S * 1000),
-  oncall,
-  engine: { maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000 },
-  tickMs: paging.PAGING_TICK_MS,
+  handler,
+  batchSize: paging.PAGING_BATCH_SIZE,
+  maximumBatchingWindowMs: paging.PAGING_BATCH_WINDOW_MS,
+  pollIntervalMs: paging.PAGING_POLL_MS,
+  startingPosition: 'TRIM_HORIZON',
   logger: log,
 });
 
-log.info({ stream: config.STREAM_NAME, oncall: paging.ONCALL_FILE }, 'paging processor configured');
+log.info({ stream: config.STREAM_NAME, oncall: paging.ONCALL_FILE }, 'paging handler on the local event source mapping');
 await runService(
-  { name: 'paging processor', healthPort: Number(process.env.PAGING_HEALTH_PORT ?? 8082), run: () => processor.run(), stop: () => processor.stop(), status: () => ({ openIncidents: processor.incidents().length }) },
+  { name: 'paging', healthPort: Number(process.env.PAGING_HEALTH_PORT ?? 8082), run: () => mapping.run(), stop: () => mapping.stop(), status: () => ({ ...mapping.status() }) },
   log,
 );

@@ -37,6 +37,18 @@ const Policy = z.strictObject({
   levels: z.array(Level).min(1),
   /** When a page fails (undelivered, bounced…), the next channel of this list the person has. */
   failover: z.array(PageChannel).default(['sms', 'whatsapp', 'email']),
+  /** Times the whole policy runs again after its last level's deadline (PagerDuty's "repeat this policy"). Default 0. */
+  repeat: z.number().int().min(0).max(10).default(0),
+  /**
+   * Who is paged, once, when the policy has run out (after its repeats): e.g. an engineering manager
+   * or a NOC. Without it an exhausted policy only writes its `exhausted` record.
+   */
+  fallback: z
+    .strictObject({
+      targets: z.array(z.string().min(1)).min(1),
+      channels: z.array(PageChannel).min(1),
+    })
+    .optional(),
 });
 export type Policy = z.infer<typeof Policy>;
 
@@ -92,6 +104,10 @@ export const OnCallConfig = z
             ctx.addIssue({ code: 'custom', path: ['whatsapp_templates', sev], message: `team ${team} pages ${sev} on WhatsApp: an approved content template is required` });
           }
         });
+        policy?.fallback?.targets.forEach((t, j) => {
+          const known = t.startsWith('team:') ? t.slice(5) in cfg.teams : t in cfg.people;
+          if (!known) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'fallback', 'targets', j], message: `unknown ${t.startsWith('team:') ? 'team' : 'person'} "${t}"` });
+        });
       }
     }
   });
@@ -118,8 +134,8 @@ export function loadOnCallConfig(file: string): OnCallConfig {
   return parseOnCallConfig(json, file);
 }
 
-/** The people a level pages (teams expanded, each once, in order). */
-export function levelPeople(cfg: OnCallConfig, level: Level): string[] {
+/** The people a level (or a policy's fallback) pages (teams expanded, each once, in order). */
+export function levelPeople(cfg: OnCallConfig, level: Pick<Level, 'targets'>): string[] {
   const out: string[] = [];
   for (const t of level.targets) for (const p of t.startsWith('team:') ? cfg.teams[t.slice(5)].members : [t]) if (!out.includes(p)) out.push(p);
   return out;

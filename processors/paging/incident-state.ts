@@ -1,0 +1,116 @@
+import type { DeliveryStatus, Severity } from '../../schemas/status.js';
+import type { StreamRecordIn } from '../../schemas/envelope.js';
+import type { PageChannel } from './oncall-config.js';
+
+/**
+ * The paging state of one incident: what the escalation engine decided, and the effects it decided
+ * but that are not yet known to be done (the outbox). One DynamoDB item per incident
+ * (incident-store.ts), written with a version condition, so no state is tied to a shard: a reshard,
+ * a restart or a second worker reads the same item.
+ *
+ * The outbox is the exactly-once hinge: a decision and its effects are saved together before any
+ * effect is carried out, and every effect is idempotent (a page is claimed in the dispatch ledger and
+ * settled through the provider when its outcome is unknown; a record has a deterministic event id; a
+ * schedule has a deterministic name). Whatever line a crash hits, the next delivery of any record of
+ * the incident finds the effects still in the outbox and carries them out again.
+ */
+export interface PageState {
+  stepKey: string;
+  dispatchId: string;
+  round: number;
+  level: number;
+  person: string;
+  channel: PageChannel;
+  messageId?: string;
+  status: 'pending' | 'sent' | 'failed' | DeliveryStatus;
+  failedOver?: boolean;
+}
+
+/** Send one page (claimed in the ledger first; settled through the provider if its outcome is unknown). */
+export interface PageEffect {
+  type: 'page';
+  stepKey: string;
+  dispatchId: string;
+  round: number;
+  level: number;
+  person: string;
+  channel: PageChannel;
+  address: string;
+  reason: 'level' | 'failover' | 'fallback';
+  /** When the page's level escalates (shown in the message, recorded on the dispatch). */
+  escalateAt: number;
+  /** When the decision was made (the dispatch record's time if the send happens on a retry). */
+  decidedAt: number;
+}
+
+/** Put a record on the stream (escalation, exhausted): its event id is deterministic, so a redo is a no-op. */
+export interface RecordEffect {
+  type: 'record';
+  record: StreamRecordIn;
+}
+
+/** Schedule a `deadline` record for `at` (EventBridge Scheduler; a deterministic name makes it once). */
+export interface ScheduleEffect {
+  type: 'schedule';
+  name: string;
+  at: number;
+  record: StreamRecordIn;
+}
+
+export type Effect = PageEffect | RecordEffect | ScheduleEffect;
+
+export interface IncidentState {
+  incidentId: string;
+  alarmArn: string;
+  alarmName: string;
+  severity: Severity;
+  team: string;
+  namespace?: string;
+  metric?: string;
+  reason: string;
+  openedAt: number;
+  /** Repeat round of the policy (0 = first pass). */
+  round: number;
+  level: number;
+  deadlineAt: number;
+  /** The current level's stop_on condition was met. */
+  levelStopped: boolean;
+  /** step key → page */
+  pages: Record<string, PageState>;
+  /** dispatch id → step key (receipts name their dispatch; known before the send) */
+  dispatches: Record<string, string>;
+  /** provider message id → step key */
+  messages: Record<string, string>;
+  /** The incident's SMS/WhatsApp acknowledge code (allocated before its first page). */
+  ackCode?: string;
+  ackedAt?: number;
+  ackedBy?: string;
+  resolvedAt?: number;
+  exhaustedAt?: number;
+  /** Event ids applied, newest last (bounded: SEEN_CAP). */
+  seen: string[];
+  /** Settle wake-ups scheduled so far (names each one). */
+  settleAttempts?: number;
+  /** Effects decided and not yet known to be done, in order. */
+  outbox: Effect[];
+}
+
+/** Bounds that keep one incident's item far below DynamoDB's 400 KB. */
+export const SEEN_CAP = 256;
+export const PAGES_CAP = 400;
+
+export function remember(state: IncidentState, eventId: string): void {
+  state.seen.push(eventId);
+  if (state.seen.length > SEEN_CAP) state.seen.splice(0, state.seen.length - SEEN_CAP);
+}
+
+/** Incidents that can still page (not acked, not resolved). */
+export function isActive(state: IncidentState): boolean {
+  return state.ackedAt === undefined && state.resolvedAt === undefined;
+}
+
+/** When an incident stopped paging for good (acked or resolved); undefined while it is open. */
+export function closedAt(state: IncidentState): number | undefined {
+  if (state.ackedAt === undefined && state.resolvedAt === undefined) return undefined;
+  return Math.max(state.ackedAt ?? -Infinity, state.resolvedAt ?? -Infinity);
+}

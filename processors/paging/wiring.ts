@@ -1,0 +1,51 @@
+import { loadConfig } from '../../infra/config.js';
+import { awsClients, schedulerClient, streamArn } from '../../infra/aws.js';
+import { createLogger, type Logger } from '../../infra/logger.js';
+import { twilioClient } from '../../infra/providers/twilio.js';
+import { resendClient } from '../../infra/providers/resend.js';
+import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { ackLinkUrl } from '../../producers/receiver/ack-link.js';
+import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
+import { AckCodes } from './ack-codes.js';
+import { loadPagingConfig } from './config.js';
+import { EventBridgeDeadlines } from './deadlines.js';
+import { Dispatcher } from './dispatcher.js';
+import { EffectRunner } from './effects.js';
+import { EscalationEngine } from './escalation.js';
+import { createPagingHandler } from './handler.js';
+import { IncidentStore } from './incident-store.js';
+import { DispatchLedger } from './ledger.js';
+import { loadOnCallConfig } from './oncall-config.js';
+
+/**
+ * The paging handler built from the environment (infra/config.ts + processors/paging/config.ts), for
+ * the AWS Lambda entry (processors/paging/lambda.ts) and the local runner (main.ts) alike. Throws a
+ * ConfigError / OnCallConfigError naming the bad setting or field.
+ */
+export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger('paging')): KinesisBatchHandler {
+  const config = loadConfig(env);
+  const paging = loadPagingConfig(env);
+  const oncall = loadOnCallConfig(paging.ONCALL_FILE);
+  const clients = awsClients(config);
+  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000 });
+  const dispatcher = new Dispatcher({
+    twilio: twilioClient({ accountSid: paging.TWILIO_ACCOUNT_SID, authToken: paging.TWILIO_AUTH_TOKEN, apiBaseUrl: paging.TWILIO_API_BASE_URL }),
+    resend: resendClient({ apiKey: paging.RESEND_API_KEY, baseUrl: paging.RESEND_BASE_URL }),
+    oncall,
+    publicBaseUrl: paging.PUBLIC_BASE_URL,
+  });
+  const effects = new EffectRunner({
+    engine,
+    oncall,
+    ledger: new DispatchLedger(clients.dynamodb, config.LEDGER_TABLE),
+    dispatcher,
+    producer: new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, logger }),
+    deadlines: new EventBridgeDeadlines({ client: schedulerClient(config), groupName: config.SCHEDULER_GROUP, streamArn: streamArn(config), roleArn: config.SCHEDULER_ROLE_ARN }),
+    ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
+    ackLink: (ref) => ackLinkUrl(paging.PUBLIC_BASE_URL, ref, paging.ACK_LINK_SECRET, Date.now() + paging.ACK_LINK_TTL_S * 1000),
+    sendBudgetMs: paging.PAGING_SEND_BUDGET_MS,
+    maxSendMs: paging.PAGING_MAX_SEND_MS,
+    logger,
+  });
+  return createPagingHandler({ store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }), engine, effects, logger });
+}

@@ -1,0 +1,23 @@
+/**
+ * Fault injection for the crash-matrix test: a named step boundary where the process kills itself
+ * with SIGKILL — a real kill, nothing flushed, no handler run — when `PAGETRAIL_CRASH_AT` names it.
+ *
+ *   PAGETRAIL_CRASH_AT=after-send        the first time the boundary is reached
+ *   PAGETRAIL_CRASH_AT=after-send:3      the third time
+ *
+ * Unset (always, in production) a crashpoint is one string comparison. The boundaries of the paging
+ * path are listed in CRASH_POINTS so the test can walk every one.
+ */
+export const CRASH_POINTS = ['after-decision', 'after-claim', 'after-send', 'after-dispatch-record', 'after-escalation-record', 'after-deadline-record'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+const spec = process.env.PAGETRAIL_CRASH_AT?.trim();
+const [target, nth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? 1)] : [undefined, 0];
+let reached = 0;
+
+export function crashpoint(name: CrashPoint): void {
+  if (target !== name) return;
+  if (++reached < nth) return;
+  process.stderr.write(`crashpoint ${name}#${reached}: SIGKILL\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
