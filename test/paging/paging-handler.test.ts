@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
+import { DispatchLedger } from '../../processors/paging/ledger.js';
+import { IncidentStore } from '../../processors/paging/incident-store.js';
+import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
+import { EscalationEngine } from '../../processors/paging/escalation.js';
+import { EffectRunner } from '../../processors/paging/effects.js';
+import { createPagingHandler } from '../../processors/paging/handler.js';
+import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
+import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
+import { ProviderError } from '../../processors/paging/errors.js';
+import { toKinesisStreamRecord, type KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
+import { encodeRecord, partitionKeyOf, StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
+import { eventId } from '../../schemas/ids.js';
+import { DEMO_STORIES, demoAlarmArn, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
+
+/**
+ * The paging handler on the real DynamoDB engine (incident items, ledger, ack codes) with a fake
+ * provider, a fake scheduler and an in-memory stream, under a driven clock: every decision and every
+ * effect is checked, including what happens when a delivery fails half-way and is delivered again.
+ */
+let stack: LocalStack;
+let clock = 0;
+let seq = 0;
+const T0 = Date.parse('2026-11-28T10:00:00.000Z');
+/** Each test's alarms enter ALARM at their own time: their own incidents, ledger steps and items. */
+let t0 = T0;
+const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
+const BILLING = DEMO_STORIES[1]; // db P1: bob (sms, email; 8 s, stop_on opened) → carol (whatsapp, sms; 20 s)
+const REPORTS = DEMO_STORIES[3]; // db P3: erin email → failover sms
+
+/** A provider that records what reached it; `plan` decides per request. */
+class FakeProvider {
+  reached: (PageRequest & { messageId: string })[] = [];
+  plan: (req: PageRequest) => 'ok' | 'refuse' | 'hang' | 'throw' = () => 'ok';
+  private hung: (() => void)[] = [];
+  async send(req: PageRequest): Promise<PageResult> {
+    const provider = req.channel === 'email' ? 'resend' : 'twilio';
+    const what = this.plan(req);
+    if (what === 'throw') throw new Error('simulated crash mid-send');
+    if (what === 'refuse') return { ok: false, provider, error: new ProviderError(provider, '21211', 400, false, 'invalid To') };
+    const messageId = `SM${String(this.reached.length + 1).padStart(32, '0')}`;
+    this.reached.push({ ...req, messageId });
+    if (what === 'hang') await new Promise<void>((r) => this.hung.push(r));
+    return { ok: true, messageId, provider };
+  }
+  async find(req: PageRequest): Promise<string | undefined> {
+    return this.reached.find((r) => r.dispatchId === req.dispatchId)?.messageId;
+  }
+  release() {
+    for (const r of this.hung.splice(0)) r();
+  }
+  pages() {
+    return this.reached.map((r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}@L${r.content.level}`);
+  }
+}
+
+class FakeScheduler implements DeadlineScheduler {
+  schedules = new Map<string, DeadlineRequest>();
+  async schedule(req: DeadlineRequest) {
+    if (this.schedules.has(req.name)) return 'exists' as const;
+    this.schedules.set(req.name, req);
+    return 'created' as const;
+  }
+  async cancel(name: string) {
+    this.schedules.delete(name);
+  }
+  /** Schedules due at the clock, removed (ActionAfterCompletion DELETE). */
+  due(): StreamRecordIn[] {
+    const out: StreamRecordIn[] = [];
+    for (const [name, s] of this.schedules) if (s.at <= clock) (out.push(s.record), this.schedules.delete(name));
+    return out;
+  }
+}
+
+let provider: FakeProvider;
+let scheduler: FakeScheduler;
+let stream: StreamRecordIn[];
+let handler: KinesisBatchHandler;
+let read = 0;
+let failPut: ((r: StreamRecordIn) => boolean) | undefined;
+
+function build(opts: { sendBudgetMs?: number } = {}) {
+  const { clients, config } = stack;
+  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
+  const effects = new EffectRunner({
+    engine,
+    oncall,
+    ledger: new DispatchLedger(clients.dynamodb, config.LEDGER_TABLE),
+    dispatcher: provider,
+    producer: {
+      putStreamRecords: async (rs) => {
+        if (rs.some((r) => failPut?.(r))) throw new Error('simulated crash: stream write lost');
+        stream.push(...rs);
+      },
+    },
+    deadlines: scheduler,
+    ackCodes: { allocate: async () => 'ABC234', addRecipients: async () => undefined },
+    ackLink: () => 'https://alerts.example.com/ack',
+    sendBudgetMs: opts.sendBudgetMs ?? 5000,
+    maxSendMs: 2000,
+    now: () => clock,
+  });
+  handler = createPagingHandler({ store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }), engine, effects, now: () => clock });
+}
+
+const event = (records: StreamRecordIn[]) => ({
+  Records: records.map((r) =>
+    toKinesisStreamRecord(
+      { shardId: 'shardId-000000000000', sequenceNumber: String(++seq).padStart(20, '0'), partitionKey: partitionKeyOf(r), data: encodeRecord(r), arrivalTime: clock },
+      { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/test', region: 'us-east-1' },
+    ),
+  ),
+});
+
+/** Delivers everything on the stream not yet delivered (records the handler writes come back, as on Kinesis). */
+async function pump(): Promise<void> {
+  while (read < stream.length) {
+    const batch = stream.slice(read);
+    read = stream.length;
+    const res = await handler(event(batch));
+    expect(res.batchItemFailures).toEqual([]);
+  }
+}
+
+const alarm = (story = BILLING) => ({ v: 1, kind: 'alarm', severity: story.severity, event: demoAlarmEvent(story, 'ALARM', t0, t0) }) as StreamRecordIn;
+const kinds = (k: string) => stream.filter((r) => r.kind === k);
+
+beforeAll(async () => {
+  stack = await startLocalStack({ shards: 1 });
+});
+afterAll(async () => stack?.stop());
+beforeEach(async () => {
+  // a fresh incident per test: shift the clock so incident ids (alarm ARN + time) differ
+  t0 += 86_400_000;
+  clock = t0 + 1000;
+  provider = new FakeProvider();
+  scheduler = new FakeScheduler();
+  stream = [];
+  read = 0;
+  failPut = undefined;
+  build();
+});
+
+describe('paging handler', () => {
+
+  it('pages level 1, escalates when its deadline record arrives, stops on an ack; redelivering everything sends nothing', async () => {
+    const incident = demoIncidentId(BILLING, t0);
+    stream.push(alarm());
+    await pump();
+    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
+    expect(provider.reached[0]).toMatchObject({ incidentId: incident, alarmArn: demoAlarmArn(BILLING.alarmName), dispatchId: eventId('dispatch', `${incident}|L1|bob|sms`) });
+    expect([...scheduler.schedules.values()].map((s) => s.at - clock)).toEqual([8000]);
+    expect(kinds('dispatch')).toHaveLength(2);
+
+    clock += 8000;
+    stream.push(...scheduler.due());
+    await pump();
+    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
+    expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['deadline']);
+
+    stream.push({ v: 1, kind: 'ack', event_id: eventId('ack', incident), incident_id: incident, alarm_arn: demoAlarmArn(BILLING.alarmName), event_time: new Date(clock + 1000).toISOString(), channel: 'whatsapp', via: 'whatsapp_reply', person: 'carol' });
+    await pump();
+    clock += 20_000;
+    stream.push(...scheduler.due());
+    await pump();
+    expect(provider.reached).toHaveLength(4);
+
+    // the whole stream again (a replay, a retry of everything): no page, no record, no schedule
+    const before = stream.length;
+    const res = await handler(event(stream.slice(0, before)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(provider.reached).toHaveLength(4);
+    expect(stream.length).toBe(before);
+  });
+
+  it('an escalation decided before a crash pages the next level when the deadline is delivered again', async () => {
+    stream.push(alarm());
+    await pump();
+    clock += 8000;
+    const due = scheduler.due();
+    failPut = (r) => r.kind === 'escalation'; // the process "dies" after deciding, before any effect of it
+    const failed = await handler(event(due));
+    expect(failed.batchItemFailures).toHaveLength(1);
+    expect(provider.reached).toHaveLength(2);
+    failPut = undefined;
+    const retried = await handler(event(due)); // the mapping retries the record
+    expect(retried.batchItemFailures).toEqual([]);
+    await pump();
+    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
+  });
+
+  it('a step claimed but never completed is settled through the provider: sent once, whatever the crash hit', async () => {
+    // crash after the provider accepted the send: claim open, provider has it
+    let first = true;
+    provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
+    build({ sendBudgetMs: 50 });
+    stream.push(alarm());
+    await pump();
+    expect(provider.reached).toHaveLength(2); // sms hung (left to settle), email sent
+    const settle = [...scheduler.schedules.values()].find((s) => (s.record as { purpose?: string }).purpose === 'settle')!;
+    expect(settle).toBeDefined();
+    provider.release();
+    clock = settle.at;
+    stream.push(...scheduler.due());
+    await pump();
+    expect(provider.reached).toHaveLength(2); // found by its reference: not sent again
+    expect(kinds('dispatch').map((d) => (d as { message_id: string }).message_id).sort()).toEqual(provider.reached.map((r) => r.messageId).sort());
+  });
+
+  it('a claimed step the provider never got is sent on settlement (the last level is never lost)', async () => {
+    stream.push(alarm());
+    await pump();
+    clock += 8000;
+    const due = scheduler.due();
+    let calls = 0;
+    provider.plan = (req) => (req.content.level === 2 && req.channel === 'whatsapp' && calls++ === 0 ? 'throw' : 'ok');
+    expect((await handler(event(due))).batchItemFailures).toHaveLength(1);
+    // redelivered at once: the claim is younger than maxSendMs → left open, a settle wake-up scheduled
+    await handler(event(due));
+    expect(provider.pages().filter((p) => p.startsWith('carol:whatsapp'))).toHaveLength(0);
+    clock += 3000;
+    stream.push(...scheduler.due());
+    await pump();
+    expect(provider.pages().filter((p) => p.startsWith('carol:whatsapp'))).toHaveLength(1);
+  });
+
+  it('a refused page fails over at once; a refusal is a dispatch record with the code', async () => {
+    provider.plan = (req) => (req.channel === 'email' ? 'refuse' : 'ok');
+    stream.push(alarm(REPORTS));
+    await pump();
+    expect(provider.pages()).toEqual(['erin:sms@L1']);
+    const dispatches = kinds('dispatch') as Extract<StreamRecord, { kind: 'dispatch' }>[];
+    expect(dispatches.map((d) => `${d.channel}:${d.outcome}:${d.error_code ?? ''}`)).toEqual(['email:failed:21211', 'sms:sent:']);
+    expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['failover']);
+  });
+
+  it('one failing incident reports its lowest record and does not hold up another', async () => {
+    provider.plan = (req) => (req.incidentId === demoIncidentId(REPORTS, t0) ? 'throw' : 'ok');
+    const res = await handler(event([alarm(REPORTS), alarm(BILLING)]));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: String(seq - 1).padStart(20, '0') }]);
+    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
+  });
+
+  it('an invalid record is skipped, the batch succeeds', async () => {
+    const bad = toKinesisStreamRecord(
+      { shardId: 'shardId-000000000000', sequenceNumber: '1', partitionKey: 'x', data: new TextEncoder().encode('{"v":1,"kind":"nope"}'), arrivalTime: clock },
+      { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/test', region: 'us-east-1' },
+    );
+    expect(await handler({ Records: [bad] })).toEqual({ batchItemFailures: [] });
+  });
+});
