@@ -1,9 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient } from '../../infra/aws.js';
-import { startDynalite, type RunningEngine } from '../../infra/local/engines.js';
-import { ensureTable, ledgerTableSpec } from '../../infra/local/provision.js';
-import { ACK_ALPHABET, AckCodeConflictError, AckCodes, ackCodeFor, normalizeAckCode } from './ack-codes.js';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startLocalStack, type LocalStack } from '../../test/helpers/local-stack.js';
+import {
+  ACK_ALPHABET,
+  ACK_CODE_ATTEMPTS,
+  AckCodeConflictError,
+  AckCodeNotHeldError,
+  AckCodes,
+  AckCodesExhaustedError,
+  ackCodeFor,
+  normalizeAckCode,
+} from './ack-codes.js';
 
 describe('ackCodeFor', () => {
   it('is deterministic, 6 uppercase symbols of the unambiguous alphabet', () => {
@@ -12,6 +19,19 @@ describe('ackCodeFor', () => {
     expect(code).toMatch(/^[2-9A-HJ-NP-Z]{6}$/);
     expect(ACK_ALPHABET).toHaveLength(32);
     expect(ACK_ALPHABET).not.toMatch(/[01IO]/);
+  });
+
+  it('attempt 0 is the first release code (sha256 of "ack-code␟<id>"), so codes already sent stay valid', () => {
+    // Pinned value of the first release's function (computed independently with node:crypto): changing attempt 0 would orphan every link and code in flight.
+    expect(ackCodeFor('inc_0123456789abcdef0123', 0)).toBe(ackCodeFor('inc_0123456789abcdef0123'));
+    expect(ackCodeFor('inc_0123456789abcdef0123')).toBe('U6PGYZ');
+  });
+
+  it('gives each attempt a different code', () => {
+    const codes = new Set(Array.from({ length: ACK_CODE_ATTEMPTS }, (_, a) => ackCodeFor('inc_x', a)));
+    expect(codes.size).toBe(ACK_CODE_ATTEMPTS);
+    expect(() => ackCodeFor('inc_x', -1)).toThrow(RangeError);
+    expect(() => ackCodeFor('inc_x', 1.5)).toThrow(RangeError);
   });
 
   it('spreads incidents over the code space', () => {
@@ -27,56 +47,154 @@ describe('ackCodeFor', () => {
 });
 
 describe('AckCodes on dynalite', () => {
-  let engine: RunningEngine;
+  let stack: LocalStack;
   let dynamodb: DynamoDBClient;
-  const table = 'pagetrail-ledger-test';
+  let table: string;
   let now = Date.parse('2026-11-28T10:00:00.000Z');
   let codes: AckCodes;
-  const entry = { incidentId: 'inc_aaaaaaaaaaaaaaaaaaaa', alarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-cpu-high', expiresAt: now + 86_400_000 };
+  const alarmArn = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-cpu-high';
+  let n = 0;
+  /** A fresh incident per test (tests share the table). */
+  const incident = () => ({ incidentId: `inc_${(++n).toString().padStart(20, '0')}`, alarmArn, expiresAt: now + 86_400_000 });
+
+  /** Another incident holding `code` until `expiresAt` (a collision seeded directly in the table). */
+  async function seedHeld(code: string, incidentId: string, expiresAt: number, recipients?: string[]) {
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          pk: { S: `ack#${code}` },
+          incidentId: { S: incidentId },
+          alarmArn: { S: alarmArn },
+          expiresAt: { N: String(expiresAt) },
+          ttl: { N: String(Math.ceil(expiresAt / 1000)) },
+          ...(recipients ? { recipients: { SS: recipients } } : {}),
+        },
+      }),
+    );
+  }
 
   beforeAll(async () => {
-    engine = await startDynalite();
-    dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
-    await ensureTable(dynamodb, ledgerTableSpec(table));
+    stack = await startLocalStack();
+    dynamodb = stack.clients.dynamodb;
+    table = stack.config.LEDGER_TABLE;
     codes = new AckCodes({ dynamodb, table, now: () => now });
   });
   afterAll(async () => {
-    dynamodb?.destroy();
-    await engine?.close();
+    await stack?.stop();
   });
 
-  it('registers a code and resolves it, whatever the case and spacing', async () => {
-    const code = ackCodeFor(entry.incidentId);
-    await codes.register(code, { ...entry, person: 'alice' });
-    expect(await codes.resolve(` ${code.toLowerCase()} `)).toEqual({ ...entry, person: 'alice' });
+  it('allocates attempt 0 when it is free, and resolves it whatever the case and spacing', async () => {
+    const entry = incident();
+    const code = await codes.allocate({ ...entry, person: 'alice' });
+    expect(code).toBe(ackCodeFor(entry.incidentId, 0));
+    expect(await codes.resolve(` ${code.toLowerCase()} `)).toEqual({ ...entry, person: 'alice', recipients: [] });
     const raw = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `ack#${code}` } } }));
     expect(raw.Item?.ttl?.N).toBe(String(entry.expiresAt / 1000));
   });
 
-  it('is idempotent for the same incident', async () => {
+  it('a forced collision: attempt 0 held by another live incident → attempt 1, and both resolve to their own incident', async () => {
+    const entry = incident();
+    const other = 'inc_ffffffffffffffffffff';
+    await seedHeld(ackCodeFor(entry.incidentId, 0), other, now + 3_600_000);
+    const code = await codes.allocate(entry);
+    expect(code).toBe(ackCodeFor(entry.incidentId, 1));
+    expect((await codes.resolve(code))?.incidentId).toBe(entry.incidentId);
+    expect((await codes.resolve(ackCodeFor(entry.incidentId, 0)))?.incidentId).toBe(other);
+  });
+
+  it('is idempotent: a retry returns the code the incident holds, even after an earlier candidate was freed', async () => {
+    const entry = incident();
+    await seedHeld(ackCodeFor(entry.incidentId, 0), 'inc_eeeeeeeeeeeeeeeeeeee', now + 1000);
+    const first = await codes.allocate(entry);
+    expect(first).toBe(ackCodeFor(entry.incidentId, 1));
+    await codes.addRecipients(first, entry.incidentId, ['+15551230001']);
+    now += 2000; // attempt 0 expires
+    expect(await codes.allocate(entry)).toBe(first);
+    expect((await codes.resolve(first))?.recipients).toEqual([{ address: '+15551230001' }]); // kept
+    expect(await codes.resolve(ackCodeFor(entry.incidentId, 0))).toBeUndefined(); // not taken a second time
+  });
+
+  it('concurrent allocations of one incident agree on one code', async () => {
+    const entry = incident();
+    await seedHeld(ackCodeFor(entry.incidentId, 0), 'inc_dddddddddddddddddddd', now + 3_600_000);
+    const got = await Promise.all(Array.from({ length: 5 }, () => codes.allocate(entry)));
+    expect(new Set(got)).toEqual(new Set([ackCodeFor(entry.incidentId, 1)]));
+  });
+
+  it('reuses an expired code of another incident, without its recipients', async () => {
+    const entry = incident();
+    const code0 = ackCodeFor(entry.incidentId, 0);
+    await seedHeld(code0, 'inc_cccccccccccccccccccc', now - 1, ['+15559990000']);
+    expect(await codes.allocate(entry)).toBe(code0);
+    expect(await codes.resolve(code0)).toEqual({ ...entry, recipients: [] });
+  });
+
+  it('extends a held code when a retry asks for a later expiry, never shortens it', async () => {
+    const entry = incident();
+    const code = await codes.allocate(entry);
+    await codes.allocate({ ...entry, expiresAt: entry.expiresAt + 60_000 });
+    expect((await codes.resolve(code))?.expiresAt).toBe(entry.expiresAt + 60_000);
+    await codes.allocate({ ...entry, expiresAt: entry.expiresAt - 60_000 });
+    expect((await codes.resolve(code))?.expiresAt).toBe(entry.expiresAt + 60_000);
+  });
+
+  it('throws AckCodesExhaustedError (with the incident id) only when all 16 candidates are held by live incidents', async () => {
+    const entry = incident();
+    for (let a = 0; a < ACK_CODE_ATTEMPTS - 1; a++) await seedHeld(ackCodeFor(entry.incidentId, a), `inc_other_${a}`, now + 3_600_000);
+    // 15 of 16 held: the last one is still found.
+    expect(await codes.allocate(entry)).toBe(ackCodeFor(entry.incidentId, ACK_CODE_ATTEMPTS - 1));
+
+    const blocked = incident();
+    for (let a = 0; a < ACK_CODE_ATTEMPTS; a++) await seedHeld(ackCodeFor(blocked.incidentId, a), `inc_other_${a}`, now + 3_600_000);
+    const err = await codes.allocate(blocked).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AckCodesExhaustedError);
+    expect(err).toMatchObject({ incidentId: blocked.incidentId });
+    expect((err as AckCodesExhaustedError).codes).toHaveLength(ACK_CODE_ATTEMPTS);
+  });
+
+  it('addRecipients: a normalized set with optional person, returned by resolve()', async () => {
+    const entry = incident();
+    const code = await codes.allocate(entry);
+    await codes.addRecipients(code, entry.incidentId, [{ address: '+1 (555) 123-0001', person: 'alice' }, 'Alice@Example.com']);
+    await codes.addRecipients(code, entry.incidentId, [{ address: 'whatsapp:+15551230001', person: 'alice' }, { address: 'whatsapp:+15551230003', person: 'carol' }]);
+    await codes.addRecipients(code, entry.incidentId, []); // no-op
+    const resolved = await codes.resolve(code);
+    expect(resolved?.recipients).toHaveLength(3);
+    expect(resolved?.recipients).toEqual(
+      expect.arrayContaining([{ address: '+15551230001', person: 'alice' }, { address: 'alice@example.com' }, { address: '+15551230003', person: 'carol' }]),
+    );
+  });
+
+  it('addRecipients refuses a code the incident does not hold, and what is not an address', async () => {
+    const entry = incident();
+    const held = ackCodeFor(entry.incidentId, 0);
+    await seedHeld(held, 'inc_bbbbbbbbbbbbbbbbbbbb', now + 3_600_000);
+    await expect(codes.addRecipients(held, entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(AckCodeNotHeldError);
+    await expect(codes.addRecipients('ZZZZZZ', entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(AckCodeNotHeldError);
+    expect((await codes.resolve(held))?.recipients).toEqual([]);
+    const code = await codes.allocate(entry);
+    await expect(codes.addRecipients(code, entry.incidentId, ['not a number'])).rejects.toBeInstanceOf(RangeError);
+    await expect(codes.addRecipients(code, entry.incidentId, [{ address: '+15551230001', person: 'Bad|Id' }])).rejects.toBeInstanceOf(RangeError);
+    await expect(codes.addRecipients('abc', entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it('register (deprecated) still refuses another live incident with a narrow error', async () => {
+    const entry = incident();
     const code = ackCodeFor(entry.incidentId);
     await codes.register(code, entry);
     await codes.register(code, entry);
+    await expect(codes.register(code, { ...entry, incidentId: 'inc_aaaaaaaaaaaaaaaaaaaa' })).rejects.toBeInstanceOf(AckCodeConflictError);
     expect((await codes.resolve(code))?.incidentId).toBe(entry.incidentId);
+    await expect(codes.register('abc', entry)).rejects.toBeInstanceOf(RangeError);
   });
 
-  it('refuses the code for another incident with a narrow error', async () => {
-    const code = ackCodeFor(entry.incidentId);
-    await expect(codes.register(code, { ...entry, incidentId: 'inc_bbbbbbbbbbbbbbbbbbbb' })).rejects.toBeInstanceOf(AckCodeConflictError);
-    expect((await codes.resolve(code))?.incidentId).toBe(entry.incidentId);
-  });
-
-  it('unknown codes and expired codes do not resolve; an expired code can be reused', async () => {
+  it('unknown codes and expired codes do not resolve', async () => {
     expect(await codes.resolve('ZZZZZZ')).toBeUndefined();
     expect(await codes.resolve('not a code')).toBeUndefined();
-    await codes.register('HHHHHH', { ...entry, expiresAt: now + 1000 });
+    const entry = { ...incident(), expiresAt: now + 1000 };
+    const code = await codes.allocate(entry);
     now += 2000;
-    expect(await codes.resolve('HHHHHH')).toBeUndefined();
-    await codes.register('HHHHHH', { ...entry, incidentId: 'inc_cccccccccccccccccccc', expiresAt: now + 60_000 });
-    expect((await codes.resolve('HHHHHH'))?.incidentId).toBe('inc_cccccccccccccccccccc');
-  });
-
-  it('rejects a malformed code at registration', async () => {
-    await expect(codes.register('abc', entry)).rejects.toBeInstanceOf(RangeError);
+    expect(await codes.resolve(code)).toBeUndefined();
   });
 });

@@ -1,20 +1,39 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { normalizeAddress } from '../../schemas/address.js';
 
 /**
- * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor registers
- * the code of each incident in the ledger table; the receiver resolves a reply's code to the
- * incident. Item: `pk = 'ack#' + code`, incidentId, alarmArn, expiresAt (epoch ms), ttl (epoch s, for
- * DynamoDB TTL), person (optional).
+ * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor allocates a
+ * code per incident in the ledger table and records every address it paged with that code; the
+ * receiver resolves a reply's code to the incident and checks that the reply came from a paged address.
+ *
+ * Item: `pk = 'ack#' + code`, incidentId, alarmArn, expiresAt (epoch ms), ttl (epoch s, for DynamoDB
+ * TTL), person (optional), recipients (string set, optional: `<address>` or `<address>|<person>`, the
+ * address normalized by schemas/address.ts).
  */
 
 /** 32 symbols without 0/O and 1/I: nothing to confuse when typed from a phone screen. */
 export const ACK_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
 export const ACK_CODE_LENGTH = 6;
+/** Candidate codes per incident (attempts 0..15). 16 live codes all held by others: ~(N/2^30)^16. */
+export const ACK_CODE_ATTEMPTS = 16;
 
-/** The incident's code: 6 symbols (30 bits) of sha256(incidentId). Deterministic, so replays agree. */
-export function ackCodeFor(incidentId: string): string {
-  const digest = createHash('sha256').update(`ack-code\u001f${incidentId}`).digest();
+/**
+ * The incident's code for `attempt`: 6 symbols (30 bits) of sha256. Deterministic, so replays agree.
+ * Attempt 0 is the code of the first release (links and codes already sent stay valid).
+ */
+export function ackCodeFor(incidentId: string, attempt = 0): string {
+  if (!Number.isInteger(attempt) || attempt < 0) throw new RangeError(`ack code attempt must be a non-negative integer: ${attempt}`);
+  const input = attempt === 0 ? `ack-code\u001f${incidentId}` : `ack-code\u001f${incidentId}\u001f${attempt}`;
+  const digest = createHash('sha256').update(input).digest();
   let code = '';
   for (let i = 0; i < ACK_CODE_LENGTH; i++) code += ACK_ALPHABET[digest[i] & 31];
   return code;
@@ -36,6 +55,17 @@ export interface AckCodeEntry {
   person?: string;
 }
 
+/** An address paged with the code (normalized: E.164 phone number or lowercased email), and whose it is. */
+export interface AckRecipient {
+  address: string;
+  person?: string;
+}
+
+/** What `resolve()` returns: the entry plus every address paged with the code. */
+export interface ResolvedAckCode extends AckCodeEntry {
+  recipients: AckRecipient[];
+}
+
 /** The code is registered (and not expired) for another incident: pick another code or fail. */
 export class AckCodeConflictError extends Error {
   constructor(readonly code: string) {
@@ -44,13 +74,53 @@ export class AckCodeConflictError extends Error {
   }
 }
 
+/** Every candidate code of the incident is held by another live incident (practically never). */
+export class AckCodesExhaustedError extends Error {
+  constructor(
+    readonly incidentId: string,
+    readonly codes: readonly string[],
+  ) {
+    super(`all ${codes.length} candidate ack codes of incident ${incidentId} are held by other live incidents`);
+    this.name = 'AckCodesExhaustedError';
+  }
+}
+
+/** addRecipients on a code that is not (or no longer) the incident's. */
+export class AckCodeNotHeldError extends Error {
+  constructor(
+    readonly code: string,
+    readonly incidentId: string,
+  ) {
+    super(`ack code ${code} is not held by incident ${incidentId}`);
+    this.name = 'AckCodeNotHeldError';
+  }
+}
+
 export interface AckCodesOptions {
   dynamodb: Pick<DynamoDBClient, 'send'>;
   /** The ledger table (HASH key `pk` (S)). */
   table: string;
-  /** Clock (tests). */
+  /** Clock (tests). Default Date.now. */
   now?: () => number;
 }
+
+const PERSON = /^[a-z0-9_.-]+$/;
+
+/** `address` or `address|person` (person ids are `[a-z0-9_.-]+`, so the last `|` splits). */
+function encodeRecipient(r: AckRecipient): string {
+  return r.person ? `${r.address}|${r.person}` : r.address;
+}
+
+function decodeRecipient(s: string): AckRecipient {
+  const bar = s.lastIndexOf('|');
+  if (bar > 0 && PERSON.test(s.slice(bar + 1))) return { address: s.slice(0, bar), person: s.slice(bar + 1) };
+  return { address: s };
+}
+
+const isConditionFailure = (err: unknown) =>
+  err instanceof ConditionalCheckFailedException || (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
+
+type Item = Record<string, AttributeValue>;
 
 export class AckCodes {
   private readonly dynamodb: Pick<DynamoDBClient, 'send'>;
@@ -68,48 +138,179 @@ export class AckCodes {
   }
 
   /**
+   * The incident's code: the first of its candidate codes (attempts 0..15) that it already holds, else
+   * the first that is free or expired, claimed with a conditional write. Idempotent: a retry (or a
+   * second worker) gets the code the incident already holds — looked for among all candidates first, so
+   * a candidate freed later does not give the incident a second code. A held code's expiry is only ever
+   * extended. Throws AckCodesExhaustedError when all candidates are held by other live incidents.
+   * Cost: one BatchGetItem, plus one PutItem when the incident holds no code yet.
+   */
+  async allocate(entry: AckCodeEntry): Promise<string> {
+    const codes = Array.from({ length: ACK_CODE_ATTEMPTS }, (_, attempt) => ackCodeFor(entry.incidentId, attempt));
+    const items = await this.getMany(codes);
+    const now = this.now();
+    const live = (item: Item | undefined) => item !== undefined && Number(item.expiresAt?.N) > now;
+
+    const own = codes.find((code) => live(items.get(code)) && items.get(code)!.incidentId?.S === entry.incidentId);
+    if (own) {
+      await this.extend(own, entry, Number(items.get(own)!.expiresAt!.N));
+      return own;
+    }
+    for (const code of codes) {
+      if (live(items.get(code))) continue; // another incident's
+      if (await this.claim(code, entry)) return code;
+      // Lost a race: someone claimed it since the read. Ours (a concurrent allocate)? Then it is the answer.
+      const now2 = await this.getOne(code);
+      if (now2?.incidentId?.S === entry.incidentId && Number(now2.expiresAt?.N) > this.now()) return code;
+    }
+    throw new AckCodesExhaustedError(entry.incidentId, codes);
+  }
+
+  /**
    * Registers `code` for the incident. Idempotent for the same incident (a retry overwrites its own
-   * item); throws AckCodeConflictError when the code belongs to another incident that has not expired.
+   * item, recipients included); throws AckCodeConflictError when the code belongs to another incident
+   * that has not expired.
+   * @deprecated use allocate(): it picks another candidate code instead of failing, and keeps recipients.
    */
   async register(code: string, entry: AckCodeEntry): Promise<void> {
     const canonical = normalizeAckCode(code);
     if (!canonical) throw new RangeError(`not an ack code: ${JSON.stringify(code)}`);
-    const item: Record<string, { S: string } | { N: string }> = {
-      pk: { S: AckCodes.key(canonical) },
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: this.item(canonical, entry),
+          ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :inc OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':inc': { S: entry.incidentId }, ':now': { N: String(this.now()) } },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new AckCodeConflictError(canonical);
+      throw err;
+    }
+  }
+
+  /**
+   * Records addresses paged with the code (a string or `{address, person}`; phone numbers with or
+   * without `whatsapp:`, emails). Idempotent (a set). Throws AckCodeNotHeldError when the code is not
+   * the incident's, RangeError for something that is not an address.
+   */
+  async addRecipients(code: string, incidentId: string, addresses: readonly (string | AckRecipient)[]): Promise<void> {
+    const canonical = normalizeAckCode(code);
+    if (!canonical) throw new RangeError(`not an ack code: ${JSON.stringify(code)}`);
+    const values = new Set<string>();
+    for (const a of addresses) {
+      const r = typeof a === 'string' ? { address: a } : a;
+      const address = normalizeAddress(r.address);
+      if (!address) throw new RangeError('not a phone number or email address (value withheld)');
+      if (r.person !== undefined && !PERSON.test(r.person)) throw new RangeError(`not a person id: ${JSON.stringify(r.person)}`);
+      values.add(encodeRecipient({ address, person: r.person }));
+    }
+    if (values.size === 0) return; // DynamoDB refuses an empty set
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: AckCodes.key(canonical) } },
+          UpdateExpression: 'ADD recipients :r',
+          ConditionExpression: 'incidentId = :inc',
+          ExpressionAttributeValues: { ':r': { SS: [...values] }, ':inc': { S: incidentId } },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new AckCodeNotHeldError(canonical, incidentId);
+      throw err;
+    }
+  }
+
+  /** The incident of a code (as typed: case and spaces do not matter); undefined if unknown or expired. */
+  async resolve(code: string): Promise<ResolvedAckCode | undefined> {
+    const canonical = normalizeAckCode(code);
+    if (!canonical) return undefined;
+    const item = await this.getOne(canonical);
+    if (!item?.incidentId?.S || !item.alarmArn?.S || !item.expiresAt?.N) return undefined;
+    const expiresAt = Number(item.expiresAt.N);
+    if (!(expiresAt > this.now())) return undefined;
+    return {
+      incidentId: item.incidentId.S,
+      alarmArn: item.alarmArn.S,
+      expiresAt,
+      ...(item.person?.S ? { person: item.person.S } : {}),
+      recipients: (item.recipients?.SS ?? []).map(decodeRecipient),
+    };
+  }
+
+  private item(code: string, entry: AckCodeEntry): Item {
+    const item: Item = {
+      pk: { S: AckCodes.key(code) },
       incidentId: { S: entry.incidentId },
       alarmArn: { S: entry.alarmArn },
       expiresAt: { N: String(Math.trunc(entry.expiresAt)) },
       ttl: { N: String(Math.ceil(entry.expiresAt / 1000)) },
     };
     if (entry.person) item.person = { S: entry.person };
+    return item;
+  }
+
+  /** A fresh item for `code` if it is free or expired; false when another write holds it. */
+  private async claim(code: string, entry: AckCodeEntry): Promise<boolean> {
     try {
       await this.dynamodb.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :inc OR expiresAt < :now',
-          ExpressionAttributeValues: { ':inc': { S: entry.incidentId }, ':now': { N: String(this.now()) } },
+          Item: this.item(code, entry),
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': { N: String(this.now()) } },
         }),
       );
+      return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as Error | undefined)?.name === 'ConditionalCheckFailedException') {
-        throw new AckCodeConflictError(canonical);
-      }
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }
 
-  /** The incident of a code (as typed: case and spaces do not matter); undefined if unknown or expired. */
-  async resolve(code: string): Promise<AckCodeEntry | undefined> {
-    const canonical = normalizeAckCode(code);
-    if (!canonical) return undefined;
-    const out = await this.dynamodb.send(
-      new GetItemCommand({ TableName: this.table, Key: { pk: { S: AckCodes.key(canonical) } }, ConsistentRead: true }),
-    );
-    const item = out.Item;
-    if (!item?.incidentId?.S || !item.alarmArn?.S || !item.expiresAt?.N) return undefined;
-    const expiresAt = Number(item.expiresAt.N);
-    if (!(expiresAt > this.now())) return undefined;
-    return { incidentId: item.incidentId.S, alarmArn: item.alarmArn.S, expiresAt, person: item.person?.S };
+  /** Pushes a held code's expiry out to the entry's, if later (never shortens; recipients kept). */
+  private async extend(code: string, entry: AckCodeEntry, storedExpiresAt: number): Promise<void> {
+    if (!(entry.expiresAt > storedExpiresAt)) return;
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: AckCodes.key(code) } },
+          UpdateExpression: 'SET expiresAt = :exp, #ttl = :ttl',
+          ConditionExpression: 'incidentId = :inc AND expiresAt < :exp',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':exp': { N: String(Math.trunc(entry.expiresAt)) },
+            ':ttl': { N: String(Math.ceil(entry.expiresAt / 1000)) },
+            ':inc': { S: entry.incidentId },
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err; // a concurrent extend got there first
+    }
+  }
+
+  private async getOne(code: string): Promise<Item | undefined> {
+    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: AckCodes.key(code) } }, ConsistentRead: true }));
+    return out.Item;
+  }
+
+  /** Consistent reads of the codes' items (one BatchGetItem, retrying unprocessed keys), by code. */
+  private async getMany(codes: readonly string[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    let keys: Record<string, AttributeValue>[] = [...new Set(codes)].map((code) => ({ pk: { S: AckCodes.key(code) } }));
+    for (let round = 0; keys.length > 0; round++) {
+      if (round >= 5) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${round} rounds`);
+      if (round > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
+      const out = await this.dynamodb.send(
+        new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, incidentId, expiresAt' } } }),
+      );
+      for (const item of out.Responses?.[this.table] ?? []) found.set(item.pk!.S!.slice('ack#'.length), item);
+      keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+    }
+    return found;
   }
 }

@@ -38,7 +38,7 @@ export interface EffectRunnerOptions {
   deadlines: DeadlineScheduler;
   ackCodes: {
     allocate(entry: { incidentId: string; alarmArn: string; expiresAt: number }): Promise<string>;
-    addRecipients(code: string, incidentId: string, addresses: string[]): Promise<unknown>;
+    addRecipients(code: string, incidentId: string, addresses: { address: string; person?: string }[]): Promise<unknown>;
   };
   /** The signed acknowledge link for a person's email. */
   ackLink: (ref: { incidentId: string; alarmArn: string; person: string }) => string;
@@ -180,7 +180,7 @@ export class EffectRunner {
     if (!state.ackCode) {
       state.ackCode = await this.opts.ackCodes.allocate({ incidentId: state.incidentId, alarmArn: state.alarmArn, expiresAt: this.now() + (this.opts.ackCodeTtlMs ?? 7 * 86_400_000) });
     }
-    if (e.channel !== 'email') await this.opts.ackCodes.addRecipients(state.ackCode, state.incidentId, [e.address]);
+    if (e.channel !== 'email') await this.opts.ackCodes.addRecipients(state.ackCode, state.incidentId, [{ address: e.address, person: e.person }]);
     const person = this.opts.oncall.people[e.person];
     return {
       incidentId: state.incidentId,

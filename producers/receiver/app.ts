@@ -6,7 +6,7 @@ import { ingestRoutes } from './ingest.js';
 import { resendRoutes } from './resend-webhook.js';
 import { twilioRoutes } from './twilio-webhook.js';
 
-export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamWriter } from './http.js';
+export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamHealth, StreamReachability, StreamWriter } from './http.js';
 
 /**
  * The receiver as one hono app (tests call `app.request(...)` in-process; main.ts serves it):
@@ -18,7 +18,7 @@ export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamWriter } from './h
  * | POST /events/cloudwatch | x-api-key | alarm |
  * | POST /api/v1/ingest/events | x-api-key | receipts |
  * | GET /ack, POST /ack | signed link | ack (POST only) |
- * | GET /healthz | — | — |
+ * | GET /healthz | — | — (200 `{status: 'ok'|'degraded', stream: {reachable, checkedAt, error?}}`) |
  *
  * 2xx only after the stream acknowledged the records; 401 (nothing written) when not authentic; 413
  * over BODY_LIMIT_BYTES; 400 for an authentic but malformed payload (kept in the error sink); 503
@@ -27,7 +27,15 @@ export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamWriter } from './h
 export function createApp(deps: AppDeps): Hono {
   const routeDeps: RouteDeps = { ...deps, now: deps.now ?? Date.now };
   const app = new Hono();
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  // Always 200 while the process serves: the ALB target group (infra/cdk/services.ts, healthyHttpCodes
+  // '200') would otherwise deregister and ECS replace every healthy receiver during a Kinesis outage,
+  // which fixes nothing and drops the requests in flight; the receiver's own 503s on failed writes
+  // already tell Twilio and Resend to retry. `degraded` is for people and dashboards.
+  app.get('/healthz', async (c) => {
+    if (!deps.streamHealth) return c.json({ status: 'ok' });
+    const stream = await deps.streamHealth.check();
+    return c.json({ status: stream.reachable ? 'ok' : 'degraded', stream }, 200);
+  });
   twilioRoutes(app, routeDeps);
   resendRoutes(app, routeDeps);
   alarmRoutes(app, routeDeps);

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
-import type { AckCodeEntry } from '../../processors/paging/ack-codes.js';
+import type { ResolvedAckCode } from '../../processors/paging/ack-codes.js';
 import type { ReceiverConfig } from './config.js';
 import { safeHeaders, type ErrorSink } from './error-sink.js';
 import { BodyTooLargeError, PayloadError, SignatureError, StreamWriteError, UnavailableError } from './errors.js';
@@ -14,7 +14,21 @@ export interface StreamWriter {
 }
 
 export interface AckCodeResolver {
-  resolve(code: string): Promise<AckCodeEntry | undefined>;
+  /** The code's incident and the addresses paged with it; undefined if unknown or expired. */
+  resolve(code: string): Promise<ResolvedAckCode | undefined>;
+}
+
+/** Whether the stream answers (GET /healthz); see stream-health.ts. */
+export interface StreamHealth {
+  check(): Promise<StreamReachability>;
+}
+
+export interface StreamReachability {
+  reachable: boolean;
+  /** ISO time of the check the answer comes from (answers are cached for a few seconds). */
+  checkedAt: string;
+  /** Why it is not reachable (error name and message; never credentials). */
+  error?: string;
 }
 
 /** pino-compatible. */
@@ -30,6 +44,8 @@ export interface AppDeps {
   ackCodes: AckCodeResolver;
   errorSink: ErrorSink;
   logger: ReceiverLogger;
+  /** Stream reachability for GET /healthz. Without it /healthz reports the process only. */
+  streamHealth?: StreamHealth;
   /** Clock, epoch ms (tests). Default Date.now. */
   now?: () => number;
 }

@@ -13,6 +13,7 @@ import { AckCodes } from '../../processors/paging/ack-codes.js';
 import { createApp } from './app.js';
 import { loadReceiverConfig } from './config.js';
 import { S3ErrorSink } from './error-sink.js';
+import { StreamHealthCheck } from './stream-health.js';
 
 const logger = createLogger('receiver');
 
@@ -28,6 +29,7 @@ function main(): void {
     producer,
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: infra.LEDGER_TABLE }),
     errorSink: new S3ErrorSink({ s3: clients.s3, bucket: infra.LAKE_BUCKET }),
+    streamHealth: new StreamHealthCheck({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger }),
     logger,
   });
 

@@ -52,6 +52,7 @@ describe('POST /webhooks/resend', () => {
       provider: 'resend',
       channel: 'email',
       message_id: '56761188-7520-42d8-8898-ff6fc54ce618',
+      dispatch_id: PAGE.dispatchId,
       provider_status: type,
       recipient: 'alice@example.com',
       raw: b,
@@ -76,7 +77,7 @@ describe('POST /webhooks/resend', () => {
       o.data.tags = Object.entries(o.data.tags).map(([name, value]) => ({ name, value }));
     });
     expect((await post(app, resendRequest(b))).status).toBe(200);
-    expect(producer.records[0]).toMatchObject({ incident_id: PAGE.incidentId });
+    expect(producer.records[0]).toMatchObject({ incident_id: PAGE.incidentId, dispatch_id: PAGE.dispatchId });
   });
 
   it('non-email events are acknowledged and ignored (202), nothing written', async () => {

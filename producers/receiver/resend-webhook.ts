@@ -81,6 +81,7 @@ export function resendReceipt(svixId: string, payload: unknown, rawBody: string)
     provider: 'resend',
     channel: 'email',
     message_id: event.data.email_id,
+    dispatch_id: page.dispatchId,
     status,
     provider_status,
     recipient: event.data.to[0],

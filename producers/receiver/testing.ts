@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import twilio from 'twilio';
 import { Webhook } from 'svix';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
-import type { AckCodeEntry } from '../../processors/paging/ack-codes.js';
+import type { AckCodeEntry, AckRecipient, ResolvedAckCode } from '../../processors/paging/ack-codes.js';
 import { silentLogger } from '../../infra/logger.js';
 import { ReceiverConfigSchema, type ReceiverConfig } from './config.js';
 import type { ErrorMeta, ErrorSink } from './error-sink.js';
 import { createApp } from './app.js';
-import type { AppDeps } from './http.js';
+import type { AppDeps, StreamHealth } from './http.js';
 
 export const TEST_ENV = {
   PUBLIC_BASE_URL: 'https://alerts.example.com',
@@ -55,21 +55,23 @@ export class FakeErrorSink implements ErrorSink {
   }
 }
 
+/** Ack codes by code; `recipients` are normalized addresses (as AckCodes.addRecipients stores them). */
 export class FakeAckCodes {
-  constructor(readonly entries: Record<string, AckCodeEntry> = {}) {}
+  constructor(readonly entries: Record<string, AckCodeEntry & { recipients?: AckRecipient[] }> = {}) {}
   failWith?: Error;
-  async resolve(code: string): Promise<AckCodeEntry | undefined> {
+  async resolve(code: string): Promise<ResolvedAckCode | undefined> {
     if (this.failWith) throw this.failWith;
-    return this.entries[code.trim().toUpperCase()];
+    const entry = this.entries[code.trim().toUpperCase()];
+    return entry && { ...entry, recipients: entry.recipients ?? [] };
   }
 }
 
-export function testApp(opts: { config?: Partial<ReceiverConfig>; ackCodes?: FakeAckCodes; now?: () => number } = {}) {
+export function testApp(opts: { config?: Partial<ReceiverConfig>; ackCodes?: FakeAckCodes; streamHealth?: StreamHealth; now?: () => number } = {}) {
   const producer = new FakeProducer();
   const errorSink = new FakeErrorSink();
   const ackCodes = opts.ackCodes ?? new FakeAckCodes();
   const config = testConfig(opts.config);
-  const deps: AppDeps = { config, producer, errorSink, ackCodes, logger: silentLogger, now: opts.now };
+  const deps: AppDeps = { config, producer, errorSink, ackCodes, streamHealth: opts.streamHealth, logger: silentLogger, now: opts.now };
   return { app: createApp(deps), producer, errorSink, ackCodes, config };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { partitionKeyOf } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { FakeAckCodes, PAGE, fixture, pageQuery, testApp, twilioRequest } from './testing.js';
-import { isInboundMessage, parseAckReply } from './twilio-webhook.js';
+import { isInboundMessage, notPagedMessage, paged, parseAckReply } from './twilio-webhook.js';
 
 const NOW = Date.parse('2026-11-28T10:00:05.000Z');
 const PATH = `/webhooks/twilio?${pageQuery()}`;
@@ -41,6 +41,7 @@ describe('POST /webhooks/twilio: status callbacks', () => {
       event_time: new Date(NOW).toISOString(),
       provider: 'twilio',
       message_id: params.MessageSid,
+      dispatch_id: PAGE.dispatchId,
       recipient: params.To,
       ...expected,
     });
@@ -164,7 +165,13 @@ describe('POST /webhooks/twilio: status callbacks', () => {
 });
 
 describe('POST /webhooks/twilio: inbound replies', () => {
-  const entry = { incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, expiresAt: NOW + 3_600_000, person: 'alice' };
+  // alice was paged on +15551230001 (SMS and WhatsApp: the fixtures' From), carol on another number.
+  const recipients = [
+    { address: '+15551230001', person: 'alice' },
+    { address: 'alice@example.com', person: 'alice' },
+    { address: '+15551230003', person: 'carol' },
+  ];
+  const entry = { incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, expiresAt: NOW + 3_600_000, recipients };
   const codes = () => new FakeAckCodes({ '7KQ2MX': entry });
 
   it('parses ACK replies tolerantly', () => {
@@ -204,6 +211,53 @@ describe('POST /webhooks/twilio: inbound replies', () => {
         message_id: params.MessageSid,
       },
     ]);
+  });
+
+  it.each([
+    ['an unknown number', '+15559990000'],
+    ['a paged number, but on another incident', '+15551230002'],
+    ['an email address in From', 'alice@example.com'],
+    ['no usable number', 'PAGETRAIL'],
+  ])('ACK from %s → 200 TwiML saying it was not paged, nothing written', async (_name, from) => {
+    const { app, producer, errorSink } = testApp({ ackCodes: codes(), now: () => NOW });
+    const res = await post(app, twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), From: from, Body: 'ACK 7KQ2MX' }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
+    const text = await res.text();
+    expect(text).toContain(`<Message>This number was not paged for incident ${PAGE.incidentId}; reply from the phone that was paged, or use the link in the email.</Message>`);
+    expect(text).toContain(notPagedMessage(PAGE.incidentId));
+    expect(producer.calls).toHaveLength(0);
+    expect(errorSink.calls).toHaveLength(0);
+  });
+
+  it('a code with no recipients recorded counts no reply', async () => {
+    const ackCodes = new FakeAckCodes({ '7KQ2MX': { ...entry, recipients: [] } });
+    const { app, producer } = testApp({ ackCodes });
+    const res = await post(app, twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' }));
+    expect(await res.text()).toContain('This number was not paged');
+    expect(producer.calls).toHaveLength(0);
+  });
+
+  it('an ack from a paged number whose entry names nobody has no person', async () => {
+    const ackCodes = new FakeAckCodes({ '7KQ2MX': { ...entry, recipients: [{ address: '+15551230001' }] } });
+    const { app, producer } = testApp({ ackCodes });
+    const params: Record<string, string> = { ...fixture('twilio/inbound-whatsapp.json'), Body: 'ACK 7KQ2MX' };
+    const res = await post(app, twilioRequest('/webhooks/twilio', params));
+    expect(await res.text()).toContain('Acknowledged: api-cpu-high.');
+    expect(producer.records).toHaveLength(1);
+    expect(producer.records[0]).toMatchObject({ kind: 'ack', via: 'whatsapp_reply', recipient: 'whatsapp:+15551230001' });
+    expect(producer.records[0]).not.toHaveProperty('person');
+  });
+
+  it('paged(): compares normalized numbers and names the person only when it is unambiguous', () => {
+    const base = { incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, expiresAt: NOW };
+    expect(paged({ ...base, recipients }, 'whatsapp:+1 555 123 0001')).toEqual({ person: 'alice' });
+    expect(paged({ ...base, recipients }, '+15551230003')).toEqual({ person: 'carol' });
+    expect(paged({ ...base, recipients }, '+15551230009')).toBeUndefined();
+    expect(paged({ ...base, recipients }, undefined)).toBeUndefined();
+    const shared = [{ address: '+15551230001', person: 'alice' }, { address: '+15551230001', person: 'bob' }];
+    expect(paged({ ...base, recipients: shared }, '+15551230001')).toEqual({});
+    expect(paged({ ...base, person: 'dave', recipients: [{ address: '+15551230001' }] }, '+15551230001')).toEqual({ person: 'dave' });
   });
 
   it('the same reply delivered twice yields the same event_id', async () => {

@@ -1,7 +1,9 @@
 import type { Context, Hono } from 'hono';
 import type { AckRecordIn } from '../../schemas/ack-record.js';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
+import { normalizeAddress } from '../../schemas/address.js';
 import { pageRefFromQuery } from '../../schemas/correlation.js';
+import type { ResolvedAckCode } from '../../processors/paging/ack-codes.js';
 import { eventId } from '../../schemas/ids.js';
 import { PayloadError, UnavailableError } from './errors.js';
 import { guarded, pathAndQuery, utf8, writeRecords, type RouteDeps } from './http.js';
@@ -10,9 +12,10 @@ import { verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
 
 /**
  * POST /webhooks/twilio — status callbacks of the pages we sent (→ receipt records) and inbound
- * replies (`ACK <code>` → ack record). Twilio's status callbacks carry no event timestamp
- * (RawDlrDoneDate is the carrier's minute-precision time without a time zone, kept in `raw` only),
- * so event_time is the time the callback arrived.
+ * replies (`ACK <code>` → ack record, counted only when the reply comes from a number paged with that
+ * code: the code's `recipients`; a code is short enough to be guessed or forwarded). Twilio's status
+ * callbacks carry no event timestamp (RawDlrDoneDate is the carrier's minute-precision time without a
+ * time zone, kept in `raw` only), so event_time is the time the callback arrived.
  */
 
 const one = (params: TwilioParams, name: string): string | undefined => {
@@ -58,6 +61,7 @@ export function twilioReceipt(params: TwilioParams, query: URLSearchParams, nowM
     provider: 'twilio',
     channel: isWhatsApp(params) ? 'whatsapp' : 'sms',
     message_id: sid,
+    dispatch_id: page.dispatchId,
     status,
     provider_status,
     recipient: one(params, 'To'),
@@ -84,6 +88,26 @@ export function twiml(c: Context, message?: string): Response {
 
 const alarmName = (arn: string) => arn.split(':alarm:')[1] ?? arn;
 
+/**
+ * Who acknowledges when `from` replies with the code: undefined when `from` was not paged with it
+ * (compared normalized: `whatsapp:` stripped, E.164). `person` is named when the recipients entries
+ * agree on one person (else the code's own person, if any).
+ */
+export function paged(entry: ResolvedAckCode, from: string | undefined): { person?: string } | undefined {
+  const address = normalizeAddress(from);
+  if (!address?.startsWith('+')) return undefined; // a reply comes from a phone number, never an email address
+  const matches = entry.recipients.filter((r) => r.address === address);
+  if (matches.length === 0) return undefined;
+  const people = new Set(matches.flatMap((r) => (r.person ? [r.person] : [])));
+  if (people.size === 1) return { person: [...people][0] };
+  if (people.size === 0 && entry.person) return { person: entry.person };
+  return {};
+}
+
+/** The answer to an ACK from a number that was not paged for the incident. */
+export const notPagedMessage = (incidentId: string) =>
+  `This number was not paged for incident ${incidentId}; reply from the phone that was paged, or use the link in the email.`;
+
 async function inboundReply(c: Context, deps: RouteDeps, params: TwilioParams, nowMs: number): Promise<Response> {
   const typed = parseAckReply(one(params, 'Body') ?? '');
   if (!typed) return twiml(c);
@@ -98,6 +122,13 @@ async function inboundReply(c: Context, deps: RouteDeps, params: TwilioParams, n
     deps.logger.info({ route: '/webhooks/twilio', message_id: sid }, 'ack reply with an unknown or expired code');
     return twiml(c, `Unknown or expired ack code ${typed.toUpperCase()}.`);
   }
+  const from = one(params, 'From');
+  const who = paged(entry, from);
+  if (!who) {
+    // A verified message: 200 (a retry cannot change the answer). The number itself is never logged.
+    deps.logger.warn({ route: '/webhooks/twilio', incident_id: entry.incidentId, message_id: sid }, 'ack reply from a number not paged for the incident: not counted');
+    return twiml(c, notPagedMessage(entry.incidentId));
+  }
   const whatsapp = isWhatsApp(params);
   const ack: AckRecordIn = {
     v: 1,
@@ -108,8 +139,8 @@ async function inboundReply(c: Context, deps: RouteDeps, params: TwilioParams, n
     event_time: new Date(nowMs).toISOString(),
     channel: whatsapp ? 'whatsapp' : 'sms',
     via: whatsapp ? 'whatsapp_reply' : 'sms_reply',
-    ...(entry.person ? { person: entry.person } : {}),
-    recipient: one(params, 'From'),
+    ...(who.person ? { person: who.person } : {}),
+    recipient: from,
     message_id: sid,
   };
   await writeRecords(deps, [ack]);

@@ -1,8 +1,9 @@
 /**
  * The receiver on the real local engines, over real HTTP (@hono/node-server on a free port, reached
  * as a TLS proxy would: the signatures are over PUBLIC_BASE_URL, not the socket address):
- * signed Twilio and Resend webhooks and an `ACK <code>` reply → records on the Kinesis stream
- * (kinesalite) keyed by the alarm ARN; a verified but malformed payload → the S3 error sink (s3rver).
+ * signed Twilio and Resend webhooks and an `ACK <code>` reply from a paged number → records on the
+ * Kinesis stream (kinesalite) keyed by the alarm ARN (an ACK from another number → nothing); a
+ * verified but malformed payload → the S3 error sink (s3rver); /healthz asks kinesalite.
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,8 @@ import { KinesisProducer } from '../../producers/kinesis-producer.js';
 import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { silentLogger } from '../../infra/logger.js';
-import { AckCodes, ackCodeFor } from '../../processors/paging/ack-codes.js';
+import { AckCodes } from '../../processors/paging/ack-codes.js';
+import { StreamHealthCheck } from '../../producers/receiver/stream-health.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { S3ErrorSink, errorObjectKey } from '../../producers/receiver/error-sink.js';
 import { PAGE, fixture, jsonFixture, pageQuery, resendRequest, testConfig, twilioRequest } from '../../producers/receiver/testing.js';
@@ -30,6 +32,7 @@ beforeAll(async () => {
     producer: new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME }),
     ackCodes: new AckCodes({ dynamodb: stack.clients.dynamodb, table: stack.config.LEDGER_TABLE }),
     errorSink: new S3ErrorSink({ s3: stack.clients.s3, bucket: stack.config.LAKE_BUCKET }),
+    streamHealth: new StreamHealthCheck({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME }),
     logger: silentLogger,
   });
   server = await new Promise<ServerType>((resolve) => {
@@ -77,13 +80,17 @@ describe('receiver on the local stack', () => {
     const resendRes = await send(resendRequest(opened, { id: 'msg_integration_opened' }));
     expect(resendRes.status).toBe(200);
 
-    const code = ackCodeFor(PAGE.incidentId);
-    await new AckCodes({ dynamodb: stack.clients.dynamodb, table: stack.config.LEDGER_TABLE }).register(code, {
-      incidentId: PAGE.incidentId,
-      alarmArn: PAGE.alarmArn,
-      expiresAt: Date.now() + 3_600_000,
-      person: 'alice',
-    });
+    const ackCodes = new AckCodes({ dynamodb: stack.clients.dynamodb, table: stack.config.LEDGER_TABLE });
+    const code = await ackCodes.allocate({ incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, expiresAt: Date.now() + 3_600_000 });
+    await ackCodes.addRecipients(code, PAGE.incidentId, [{ address: 'whatsapp:+15551230001', person: 'alice' }]);
+
+    // From a number that was not paged: answered, not counted.
+    const stranger: Record<string, string> = { ...fixture('twilio/inbound-sms.json'), From: '+15559990000', MessageSid: 'SM00000000000000000000000000000099', Body: `ACK ${code}` };
+    const strangerRes = await send(twilioRequest('/webhooks/twilio', stranger));
+    expect(strangerRes.status).toBe(200);
+    expect(await strangerRes.text()).toContain(`This number was not paged for incident ${PAGE.incidentId}`);
+
+    // From alice's number (paged on WhatsApp, replying by SMS: the same number).
     const reply: Record<string, string> = { ...fixture('twilio/inbound-sms.json'), Body: `ack ${code.toLowerCase()}` };
     const ackRes = await send(twilioRequest('/webhooks/twilio', reply));
     expect(ackRes.status).toBe(200);
@@ -104,9 +111,21 @@ describe('receiver on the local stack', () => {
     for (const r of onStream) expect(r.partitionKey).toBe(PAGE.alarmArn);
     expect(new Set(onStream.map((r) => r.shardId)).size).toBe(1); // one incident, one shard
     const byKind = Object.fromEntries(onStream.map((r) => [`${r.record.kind}:${'status' in r.record ? r.record.status : ''}`, r.record]));
-    expect(byKind['receipt:undelivered']).toMatchObject({ channel: 'sms', error_code: '30003', incident_id: PAGE.incidentId });
+    expect(byKind['receipt:undelivered']).toMatchObject({ channel: 'sms', error_code: '30003', incident_id: PAGE.incidentId, dispatch_id: PAGE.dispatchId });
+    expect(onStream.filter((r) => r.record.kind === 'receipt').every((r) => (r.record as { dispatch_id?: string }).dispatch_id === PAGE.dispatchId)).toBe(true);
     expect(byKind['receipt:opened']).toBeDefined();
     expect(byKind['ack:']).toMatchObject({ via: 'sms_reply', person: 'alice', recipient: reply.From });
+  });
+
+  it('GET /healthz: the stream is reachable (DescribeStreamSummary on kinesalite)', async () => {
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', stream: { reachable: true } });
+  });
+
+  it('GET /healthz: a missing stream → 200, degraded', async () => {
+    const check = new StreamHealthCheck({ kinesis: stack.clients.kinesis, streamName: 'pagetrail-no-such-stream' });
+    expect(await check.check()).toMatchObject({ reachable: false, error: 'ResourceNotFoundException' });
   });
 
   it('a verified but malformed payload is kept in the S3 error sink, not on the stream', async () => {
