@@ -31,8 +31,9 @@ query: install
 	$(TSX) processors/query/cli.ts "$$SQL"
 
 ## Replay [FROM, TO) through the lake processor: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
+## Replay the batches the lake's event source mapping gave up on (failures/lake/): make backfill FAILURES=1
 backfill: install
-	$(TSX) processors/lake/backfill-cli.ts --from "$(FROM)" --to "$(TO)"
+	$(TSX) processors/lake/backfill-cli.ts $(if $(FAILURES),--failures $(if $(FAILURES_PREFIX),--failures-prefix "$(FAILURES_PREFIX)"),--from "$(FROM)" --to "$(TO)")
 
 ## Post a CloudWatch alarm event file to the running alarm endpoint (DIRECT=1 writes it to the stream)
 send-alarm: install
@@ -68,3 +69,8 @@ synth: install
 
 deploy: install
 	$(CDK) deploy --no-notices --require-approval broadening $(CDK_CONTEXT)
+
+## The paging path under an alert storm with faults (a benchmark; prints a RESULT line)
+.PHONY: storm
+storm: install
+	node $(NODE_OPTS) --import tsx test/bench/storm.ts

@@ -230,7 +230,7 @@ describe('paging handler', () => {
     stream.push(alarm(REPORTS));
     await pump();
     expect(provider.pages()).toEqual(['erin:sms@L1']);
-    const dispatches = kinds('dispatch') as Extract<StreamRecord, { kind: 'dispatch' }>[];
+    const dispatches = kinds('dispatch') as Extract<StreamRecordIn, { kind: 'dispatch' }>[];
     expect(dispatches.map((d) => `${d.channel}:${d.outcome}:${d.error_code ?? ''}`)).toEqual(['email:failed:21211', 'sms:sent:']);
     expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['failover']);
   });

@@ -1,0 +1,196 @@
+/**
+ * The whole closed loop on throw-away local engines, for end-to-end and fault tests: kinesalite,
+ * s3rver, dynalite and the Scheduler emulator (test/helpers/local-stack.ts), the receiver (in-process,
+ * on a free port), the provider simulator (in-process, the demo's behaviours) — and the stream
+ * handlers behind the local event source mapping, either in-process or as a real child process
+ * (`processors/paging/main.ts`, `processors/lake/main.ts`) that a test can SIGKILL.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { serve } from '@hono/node-server';
+import { startLocalStack, type LocalStack } from './local-stack.js';
+import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from '../../infra/local/provider-simulator/server.js';
+import { loadBehavioursFile } from '../../infra/local/provider-simulator/behaviours.js';
+import { streamArn } from '../../infra/aws.js';
+import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { createApp } from '../../producers/receiver/app.js';
+import { ReceiverConfigSchema } from '../../producers/receiver/config.js';
+import { S3ErrorSink } from '../../producers/receiver/error-sink.js';
+import { AckCodes } from '../../processors/paging/ack-codes.js';
+import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
+import { LocalEventSourceMapping } from '../../processors/runtime/event-source-mapping.js';
+import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
+import { pagingHandlerFromEnv } from '../../processors/paging/wiring.js';
+import { lakeHandlerFromEnv } from '../../processors/lake/wiring.js';
+import { silentLogger } from '../../infra/logger.js';
+
+export const SECRETS = {
+  accountSid: 'AC0123456789abcdef0123456789abcdef',
+  authToken: 'e2e-twilio-auth-token-0123456789',
+  resendApiKey: 're_e2e_key',
+  webhookSecret: 'whsec_' + Buffer.from('e2e-resend-webhook-secret!').toString('base64'),
+  apiKey: 'e2e-api-key-0123456789',
+  ackSecret: 'e2e-ack-link-secret-0123456789abcdef',
+};
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export interface ClosedLoopOptions {
+  shards?: number;
+  oncallFile?: string;
+  behavioursFile?: string;
+  /** Spacing of the simulator's behaviour steps. Default 100 ms. */
+  stepDelayMs?: number;
+  /** Extra environment for the handlers (both in-process and child processes). */
+  env?: Record<string, string>;
+  /** Simulator options over the defaults (behaviours, hangFraction, hangMs, seed…). */
+  simulator?: Partial<ProviderSimulatorOptions>;
+}
+
+export interface Mapping {
+  mapping: LocalEventSourceMapping;
+  stop(): Promise<void>;
+}
+
+export interface ChildRunner {
+  proc: ChildProcess;
+  /** Resolves when the process ends (SIGKILLed by a crashpoint, or stopped). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface ClosedLoop {
+  stack: LocalStack;
+  sim: ProviderSimulator;
+  receiverUrl: string;
+  /** The environment the handlers read (endpoints, names, secrets, on-call file). */
+  env: NodeJS.ProcessEnv;
+  /** A handler's mapping in this process. */
+  startMapping(role: 'paging' | 'lake', opts?: { group?: string; handler?: KinesisBatchHandler }): Mapping;
+  /** A handler's local service as a child process (`processors/<role>/main.ts`). */
+  startChild(role: 'paging' | 'lake', env?: Record<string, string>): ChildRunner;
+  stop(): Promise<void>;
+}
+
+export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<ClosedLoop> {
+  const stack = await startLocalStack({ shards: opts.shards ?? 2, scheduler: true });
+  const { clients, config } = stack;
+  let app: ReturnType<typeof createApp> | undefined;
+  const receiver = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' }) as http.Server;
+  await new Promise((r) => receiver.once('listening', r));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  app = createApp({
+    config: ReceiverConfigSchema.parse({ PUBLIC_BASE_URL: receiverUrl, PORT: '1', TWILIO_AUTH_TOKEN: SECRETS.authToken, RESEND_WEBHOOK_SECRET: SECRETS.webhookSecret, API_KEY: SECRETS.apiKey, ACK_LINK_SECRET: SECRETS.ackSecret }),
+    producer: new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME }),
+    ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
+    errorSink: new S3ErrorSink({ s3: clients.s3, bucket: config.LAKE_BUCKET }),
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+  });
+  const sim = await startProviderSimulator({
+    accountSid: SECRETS.accountSid,
+    twilioAuthToken: SECRETS.authToken,
+    resendApiKey: SECRETS.resendApiKey,
+    resendWebhookSecret: SECRETS.webhookSecret,
+    receiverBaseUrl: receiverUrl,
+    behaviours: loadBehavioursFile(opts.behavioursFile ?? 'infra/local/oncall/demo-behaviours.json'),
+    stepDelayMs: opts.stepDelayMs ?? 100,
+    ...opts.simulator,
+  });
+
+  const env: NodeJS.ProcessEnv = {
+    AWS_REGION: config.AWS_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    KINESIS_ENDPOINT: config.KINESIS_ENDPOINT,
+    S3_ENDPOINT: config.S3_ENDPOINT,
+    DYNAMODB_ENDPOINT: config.DYNAMODB_ENDPOINT,
+    SCHEDULER_ENDPOINT: config.SCHEDULER_ENDPOINT,
+    SCHEDULER_GROUP: config.SCHEDULER_GROUP,
+    STREAM_NAME: config.STREAM_NAME,
+    LAKE_BUCKET: config.LAKE_BUCKET,
+    CHECKPOINT_TABLE: config.CHECKPOINT_TABLE,
+    LEDGER_TABLE: config.LEDGER_TABLE,
+    INCIDENTS_TABLE: config.INCIDENTS_TABLE,
+    ONCALL_FILE: opts.oncallFile ?? 'infra/local/oncall/demo.json',
+    PUBLIC_BASE_URL: receiverUrl,
+    TWILIO_ACCOUNT_SID: SECRETS.accountSid,
+    TWILIO_AUTH_TOKEN: SECRETS.authToken,
+    TWILIO_API_BASE_URL: sim.url,
+    RESEND_API_KEY: SECRETS.resendApiKey,
+    RESEND_BASE_URL: sim.url,
+    ACK_LINK_SECRET: SECRETS.ackSecret,
+    FLUSH_INTERVAL_S: '1',
+    PAGING_POLL_MS: '50',
+    LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+
+  const mappings: Mapping[] = [];
+  const children: ChildRunner[] = [];
+
+  function startMapping(role: 'paging' | 'lake', o: { group?: string; handler?: KinesisBatchHandler } = {}): Mapping {
+    const handler = o.handler ?? (role === 'paging' ? pagingHandlerFromEnv(env, silentLogger) : lakeHandlerFromEnv(env));
+    const mapping = new LocalEventSourceMapping({
+      kinesis: clients.kinesis,
+      streamName: config.STREAM_NAME,
+      streamArn: streamArn(config),
+      region: config.AWS_REGION,
+      functionName: `pagetrail-${role}`,
+      checkpoints: new CheckpointStore({ dynamodb: clients.dynamodb, table: config.CHECKPOINT_TABLE }),
+      group: o.group ?? role,
+      handler: handler as KinesisBatchHandler,
+      batchSize: role === 'paging' ? 100 : 10_000,
+      maximumBatchingWindowMs: role === 'paging' ? 0 : 300,
+      pollIntervalMs: 50,
+      retryBaseDelayMs: 50,
+      retryMaxDelayMs: 500,
+    });
+    const running = mapping.run();
+    const m: Mapping = { mapping, stop: async () => (await mapping.stop(), await running) };
+    mappings.push(m);
+    return m;
+  }
+
+  function startChild(role: 'paging' | 'lake', extra: Record<string, string> = {}): ChildRunner {
+    let out = '';
+    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'processors', role, 'main.ts')], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, ...env, [`${role.toUpperCase()}_HEALTH_PORT`]: '0', ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const child: ChildRunner = {
+      proc,
+      exited,
+      output: () => out,
+      stop: async () => {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+        await exited;
+      },
+    };
+    children.push(child);
+    return child;
+  }
+
+  return {
+    stack,
+    sim,
+    receiverUrl,
+    env,
+    startMapping,
+    startChild,
+    stop: async () => {
+      await Promise.allSettled(children.map((c) => c.stop()));
+      await Promise.allSettled(mappings.map((m) => m.stop()));
+      await sim.close();
+      await new Promise((r) => receiver.close(r));
+      await stack.stop();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { listShards } from '../../processors/consumer/shards.js';
+import { ShardReader } from '../../processors/consumer/shard-reader.js';
+import { decodeRecord } from '../../schemas/envelope.js';
+
+/** Every record of every shard (closed parents included) from TRIM_HORIZON to the tip, decoded where valid. */
+export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<{ shardId: string; sequenceNumber: string; valid: boolean; eventId?: string; kind?: string }[]> {
+  const out: { shardId: string; sequenceNumber: string; valid: boolean; eventId?: string; kind?: string }[] = [];
+  for (const shard of await listShards(kinesis, streamName)) {
+    const reader = new ShardReader({ kinesis, streamName, shardId: shard.ShardId!, start: { type: 'TRIM_HORIZON' }, minCallIntervalMs: 0, idleDelayMs: 0 });
+    for (;;) {
+      const batch = await reader.next();
+      for (const r of batch.records) {
+        try {
+          const rec = decodeRecord(r.data);
+          out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: true, eventId: rec.event_id, kind: rec.kind });
+        } catch {
+          out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: false });
+        }
+      }
+      if (batch.ended || (batch.records.length === 0 && (batch.millisBehindLatest ?? 0) === 0)) break;
+    }
+  }
+  return out;
+}
