@@ -12,9 +12,15 @@ export interface TwilioClientOptions {
   authToken: string;
   /** e.g. http://127.0.0.1:4580 (an optional path prefix is kept: http://host/twilio → /twilio/2010-04-01/…). */
   apiBaseUrl?: string;
-  /** Request timeout (ms); the SDK default is 30 s. */
+  /**
+   * Timeout (ms) of every request the SDK makes (axios request timeout and socket timeout of the
+   * SDK's RequestClient). Default 8000 (the SDK's own default is 30 s). On a timeout the SDK rejects
+   * with an AxiosError `ECONNABORTED`: the request may have reached Twilio.
+   */
   timeoutMs?: number;
 }
+
+export const DEFAULT_TWILIO_TIMEOUT_MS = 8_000;
 
 /** A RequestClient that sends every Twilio API request to another base URL. */
 export class BaseUrlRequestClient extends twilio.RequestClient {
@@ -46,10 +52,10 @@ export type TwilioClient = ReturnType<typeof twilio>;
 export function twilioClient(opts: TwilioClientOptions): TwilioClient {
   if (!/^AC[0-9a-fA-F]{32}$/.test(opts.accountSid)) throw new Error('TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits');
   if (!opts.authToken) throw new Error('TWILIO_AUTH_TOKEN is required');
+  const timeout = opts.timeoutMs ?? DEFAULT_TWILIO_TIMEOUT_MS;
+  if (!Number.isInteger(timeout) || timeout <= 0) throw new Error(`Twilio timeoutMs must be a positive integer, got ${timeout}`);
   const base = opts.apiBaseUrl?.trim();
-  const httpClient = base ? new BaseUrlRequestClient(base, { timeout: opts.timeoutMs }) : undefined;
-  return twilio(opts.accountSid, opts.authToken, {
-    ...(httpClient ? { httpClient } : {}),
-    ...(opts.timeoutMs && !httpClient ? { timeout: opts.timeoutMs } : {}),
-  });
+  const httpClient = base ? new BaseUrlRequestClient(base, { timeout }) : undefined;
+  // `timeout` is also passed with every request (BaseTwilio → RequestClient.request), custom client or not.
+  return twilio(opts.accountSid, opts.authToken, { ...(httpClient ? { httpClient } : {}), timeout });
 }

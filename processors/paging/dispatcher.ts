@@ -1,108 +1,336 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Twilio } from 'twilio';
 import type { Resend } from 'resend';
 import { resendTags, twilioStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
+import { silentLogger, type Logger } from '../../infra/logger.js';
 import type { OnCallConfig, PageChannel } from './oncall-config.js';
-import { emailHtml, emailSubject, smsBody, whatsappVariables, type PageContent } from './message-content.js';
-import { ProviderError } from './errors.js';
+import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, whatsappVariables, type PageContent } from './message-content.js';
+import { PageLookupError, ProviderError } from './errors.js';
+
+export { pageReference } from './message-content.js';
 
 /**
- * Sends one page with the official SDKs: SMS and WhatsApp through `twilio` (StatusCallback carries
- * the page reference; WhatsApp goes out as the approved content template of the severity), email
- * through `resend` (tags carry the page reference; the dispatch id is the idempotency key).
- * Throttling (429), 5xx and network errors are retried with backoff; other refusals are returned as a
- * failed dispatch with the provider's code.
+ * Sends one page with the official SDKs and never loses or blindly duplicates it.
+ *
+ * SMS and WhatsApp go through `twilio` (the StatusCallback URL carries the page's PageRef; WhatsApp as
+ * the approved content template of the severity), email through `resend` (tags carry the PageRef; the
+ * dispatch id is the idempotency key). Every message carries the page reference
+ * (`pageReference(dispatchId)`, "Ref 7Q2M9XKD"): SMS body, WhatsApp variable 5, email text/HTML and tag
+ * `page_ref`.
+ *
+ * Outcomes of `send`:
+ * - `{ ok: true, messageId }`: the provider has the message (created now, or found after an unknown
+ *   outcome).
+ * - `{ ok: false, error }`: definitely not sent: a refusal (4xx other than 429), or every attempt was
+ *   throttled / never reached the provider (ECONNREFUSED, DNS).
+ * - `{ ok: false, unknown: true, error }`: it may have gone out (a timeout, a connection reset, a 5xx)
+ *   and could not be settled within the budget. Settle it later with `find(req, sinceMs)`.
+ *
+ * Retries: 429 and never-reached errors are retried with backoff. An unknown Twilio outcome is never
+ * retried blindly: after the backoff, `find()` looks the page up by its reference; found → that is the
+ * result; not found → sending again is safe (Twilio did not create it). Email is re-sent with the same
+ * idempotency key, which Resend answers with the first result for 24 h (409
+ * `concurrent_idempotent_requests` while the first is still in progress: retried).
+ * Residual risk (Twilio): a request still being processed at Twilio when the lookup runs is not yet
+ * listed; the backoff before the lookup narrows that window, it cannot close it.
+ *
+ * Time bound: every provider call is bounded by `timeoutMs` (the SDK clients' own timeouts, plus a
+ * backstop here that ignores a late answer: a late answer of a timed-out attempt is never taken for
+ * the result of another; the message it created is what `find` finds), a lookup by `findTimeoutMs`. A
+ * call or lookup is started only when it can end within `budgetMs` of the start of `send`, so `send`
+ * resolves within `budgetMs` (default 30 s; with the defaults: at most 3 calls of ≤ 8 s, backoff
+ * 300/600 ms, lookups ≤ 16 s, whichever the budget admits first).
+ *
+ * Content must be a pure function of the dispatch: Resend compares the payload of a request that
+ * reuses an idempotency key (another payload → 409 `invalid_idempotent_request`, returned as a
+ * definite failure with that code: an email under that key did go out but its id cannot be had).
  */
 export interface DispatcherOptions {
-  twilio: Twilio;
-  resend: Resend;
+  twilio: Pick<Twilio, 'messages'>;
+  resend: Pick<Resend, 'emails'>;
   oncall: OnCallConfig;
   publicBaseUrl: string;
-  /** Attempts per page for retryable errors. Default 4. */
+  /** Timeout of one provider call (ms). Default 8000. */
+  timeoutMs?: number;
+  /** Timeout of one lookup (`find`, all its list pages) (ms). Default 2 × timeoutMs. */
+  findTimeoutMs?: number;
+  /** Provider calls per `send` (lookups not counted). Default 3. */
   maxAttempts?: number;
-  /** Backoff base (doubles each attempt). Default 300 ms. */
+  /** Backoff before attempt n+1: baseDelayMs · 2^(n-1), jittered 50–100 %, at most maxDelayMs. Default 300 ms. */
   baseDelayMs?: number;
+  /** Default 2000 ms. */
+  maxDelayMs?: number;
+  /** Upper bound of one `send` (ms). Default 30000. */
+  budgetMs?: number;
+  /** Page size of the Twilio message list in `find`. Default 100. */
+  findPageSize?: number;
+  /** Most recent messages of the recipient examined for a page not yet sent (no date_sent). Default 20. */
+  findRecentLimit?: number;
+  logger?: Logger;
 }
 
 export interface PageRequest extends PageRef {
   channel: PageChannel;
   address: string;
+  /** Must be a pure function of the dispatch (see DispatcherOptions). */
   content: PageContent;
 }
 
-export type PageResult = { ok: true; messageId: string; provider: 'twilio' | 'resend' } | { ok: false; error: ProviderError; provider: 'twilio' | 'resend' };
+export type Provider = 'twilio' | 'resend';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export type PageResult =
+  | { ok: true; messageId: string; provider: Provider }
+  | { ok: false; unknown?: false; error: ProviderError; provider: Provider }
+  | { ok: false; unknown: true; error: ProviderError; provider: Provider };
 
-function twilioError(err: unknown): ProviderError {
-  const e = err as { status?: number; code?: number; message?: string };
-  const status = typeof e.status === 'number' ? e.status : undefined;
-  const retryable = status === undefined || status === 429 || status >= 500;
-  return new ProviderError('twilio', String(e.code ?? status ?? 'network'), status, retryable, e.message ?? String(err), { cause: err });
+/** What one provider call came to. */
+type Attempt =
+  | { kind: 'ok'; id: string }
+  /** Definitely not created; trying again cannot help. */
+  | { kind: 'refused'; error: ProviderError }
+  /** Definitely not created (429, never reached); try again. */
+  | { kind: 'retry'; error: ProviderError }
+  /** May have been created (timeout, reset, 5xx). */
+  | { kind: 'unknown'; error: ProviderError };
+
+/** The request certainly never reached the provider. */
+const NEVER_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_INVALID_URL']);
+
+class CallTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'CallTimeout';
+  }
 }
 
-function resendError(error: { name?: string; message?: string; statusCode?: number | null }): ProviderError {
+/** Resolves as `p`, or rejects with CallTimeout after `ms`; a late settlement of `p` is dropped. */
+async function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  p.catch(() => undefined);
+  const ac = new AbortController();
+  try {
+    return await Promise.race([p, delay(ms, undefined, { signal: ac.signal }).then(() => Promise.reject(new CallTimeout(ms)))]);
+  } finally {
+    ac.abort();
+  }
+}
+
+function twilioAttempt(err: unknown): Attempt {
+  if (err instanceof CallTimeout) return { kind: 'unknown', error: new ProviderError('twilio', 'timeout', undefined, true, err.message, { cause: err }) };
+  const e = err as { status?: number; code?: number | string; message?: string };
+  const status = typeof e.status === 'number' ? e.status : undefined;
+  const message = e.message ?? String(err);
+  if (status !== undefined) {
+    const code = String(e.code ?? status);
+    if (status === 429) return { kind: 'retry', error: new ProviderError('twilio', code, status, true, message, { cause: err }) };
+    if (status >= 500) return { kind: 'unknown', error: new ProviderError('twilio', code, status, true, message, { cause: err }) };
+    return { kind: 'refused', error: new ProviderError('twilio', code, status, false, message, { cause: err }) };
+  }
+  const raw = typeof e.code === 'string' ? e.code : 'network';
+  // The SDK's own timeout (axios ECONNABORTED / ETIMEDOUT) reads the same as the backstop's.
+  const code = raw === 'ECONNABORTED' || raw === 'ETIMEDOUT' ? 'timeout' : raw;
+  return { kind: NEVER_REACHED.has(code) ? 'retry' : 'unknown', error: new ProviderError('twilio', code, undefined, true, message, { cause: err }) };
+}
+
+function resendAttempt(error: { name?: string; message?: string; statusCode?: number | null }, timedOut: boolean): Attempt {
   const status = error.statusCode ?? undefined;
-  const retryable = status === undefined || status === 429 || status >= 500 || ['rate_limit_exceeded', 'internal_server_error', 'application_error', 'concurrent_idempotent_requests'].includes(error.name ?? '');
-  return new ProviderError('resend', error.name ?? 'error', status, retryable, error.message ?? 'unknown error');
+  const name = timedOut ? 'timeout' : (error.name ?? 'error');
+  const message = timedOut ? 'no answer in time' : (error.message ?? 'unknown error');
+  const err = (retryable: boolean) => new ProviderError('resend', name, status, retryable, message);
+  // statusCode null: the SDK's fetch failed (timeout, reset, refused): it may have reached Resend.
+  if (status === undefined || status >= 500 || name === 'concurrent_idempotent_requests') return { kind: 'unknown', error: err(true) };
+  if (status === 429) return { kind: 'retry', error: err(true) };
+  return { kind: 'refused', error: err(false) };
 }
 
 export class Dispatcher {
+  private readonly timeoutMs: number;
+  private readonly findTimeoutMs: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly budgetMs: number;
+  private readonly findPageSize: number;
+  private readonly findRecentLimit: number;
+  private readonly log: Logger;
 
   constructor(private readonly opts: DispatcherOptions) {
-    this.maxAttempts = opts.maxAttempts ?? 4;
+    this.timeoutMs = opts.timeoutMs ?? 8_000;
+    this.findTimeoutMs = opts.findTimeoutMs ?? 2 * this.timeoutMs;
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
     this.baseDelayMs = opts.baseDelayMs ?? 300;
+    this.maxDelayMs = opts.maxDelayMs ?? 2_000;
+    this.budgetMs = opts.budgetMs ?? 30_000;
+    this.findPageSize = opts.findPageSize ?? 100;
+    this.findRecentLimit = opts.findRecentLimit ?? 20;
+    this.log = opts.logger ?? silentLogger;
   }
 
   async send(req: PageRequest): Promise<PageResult> {
-    const provider = req.channel === 'email' ? 'resend' : 'twilio';
+    const provider: Provider = req.channel === 'email' ? 'resend' : 'twilio';
+    const started = Date.now();
+    const deadline = started + this.budgetMs;
+    const fits = (ms: number) => Date.now() + ms <= deadline;
+    const logRef = { dispatchId: req.dispatchId, channel: req.channel, reference: pageReference(req.dispatchId) };
+    /** The last attempt whose outcome is unsettled (it may have created the message). */
+    let unsettled: ProviderError | undefined;
     let last: ProviderError | undefined;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+
+    const result = (): PageResult =>
+      unsettled ? { ok: false, unknown: true, error: unsettled, provider } : { ok: false, error: last!, provider };
+
+    /** Twilio: looks an unsettled attempt up; a message id, or undefined when it was not created. */
+    const settle = async (): Promise<string | undefined | 'failed'> => {
       try {
-        const messageId = req.channel === 'email' ? await this.email(req) : await this.message(req);
-        return { ok: true, messageId, provider };
+        const found = await this.find(req, started);
+        this.log.info({ ...logRef, found: !!found }, 'unknown send outcome looked up');
+        return found;
       } catch (err) {
-        last = err instanceof ProviderError ? err : provider === 'twilio' ? twilioError(err) : new ProviderError('resend', 'network', undefined, true, String(err), { cause: err });
-        if (!last.retryable) break;
-        if (attempt < this.maxAttempts) await sleep(this.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+        // Not the error object itself: its cause (an AxiosError) carries the request URL with the recipient.
+        const e = err as PageLookupError;
+        this.log.warn({ ...logRef, code: e.code, retryable: e.retryable }, 'lookup of an unknown send outcome failed');
+        return 'failed';
       }
+    };
+
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      if (attempt > 1) {
+        const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 2)) * (0.5 + Math.random() / 2);
+        if (!fits(backoff)) break;
+        await delay(backoff);
+        if (provider === 'twilio' && unsettled) {
+          if (!fits(this.findTimeoutMs)) break;
+          const found = await settle();
+          if (found === 'failed') break;
+          if (found) return { ok: true, messageId: found, provider };
+          unsettled = undefined; // not created: sending again is safe
+        }
+      }
+      if (!fits(this.timeoutMs)) break;
+      const a = req.channel === 'email' ? await this.emailOnce(req) : await this.messageOnce(req);
+      if (a.kind === 'ok') return { ok: true, messageId: a.id, provider };
+      last = a.error;
+      if (a.kind === 'refused') {
+        this.log.info({ ...logRef, code: a.error.code, status: a.error.status }, 'page refused by the provider');
+        // Resend: a refusal of a re-send does not undo an earlier unknown attempt (e.g. invalid_idempotent_request).
+        return unsettled && provider === 'resend' ? { ok: false, unknown: true, error: a.error, provider } : { ok: false, error: a.error, provider };
+      }
+      if (a.kind === 'unknown') unsettled = a.error;
+      this.log.warn({ ...logRef, attempt, outcome: a.kind, code: a.error.code, status: a.error.status }, 'page send attempt did not succeed');
     }
-    return { ok: false, error: last!, provider };
+    if (provider === 'twilio' && unsettled && fits(this.findTimeoutMs)) {
+      const found = await settle();
+      if (found && found !== 'failed') return { ok: true, messageId: found, provider };
+      if (found === undefined) return { ok: false, error: unsettled, provider };
+    }
+    return result();
   }
 
-  private async message(req: PageRequest): Promise<string> {
+  /**
+   * Settles a send whose outcome is unknown (a crash between claim and completion, a timeout): the
+   * provider's id of the page's message, or undefined when the provider has no such message (sending
+   * it again is then safe). `sinceMs`: when the first send of this page may have started (the claim's
+   * time); the search reaches back 60 s before it. Throws PageLookupError when the lookup itself
+   * failed (try again later).
+   *
+   * Twilio: lists the recipient's messages sent since then (`to`, `dateSentAfter`, up to 100, paged)
+   * and, for a page not sent yet (queued/accepted: no date_sent, so no date filter matches it), the
+   * recipient's `findRecentLimit` most recent messages created since then; a message matches when
+   * its body (for WhatsApp the rendered template) carries the page reference. Several matches → the
+   * oldest.
+   *
+   * Resend has no search by tag: this IS a re-send with the same payload and idempotency key (the
+   * dispatch id), which Resend answers with the first email's id when it got through (within 24 h),
+   * and which sends the email when it did not: it returns an id either way, undefined only when
+   * Resend refuses the payload. Past 23 h of `sinceMs` it throws (the key may have expired).
+   */
+  async find(req: PageRequest, sinceMs: number): Promise<string | undefined> {
+    return req.channel === 'email' ? this.findEmail(req, sinceMs) : this.findMessage(req, sinceMs);
+  }
+
+  private async findMessage(req: PageRequest, sinceMs: number): Promise<string | undefined> {
+    const reference = pageReference(req.dispatchId);
+    const cutoff = sinceMs - 60_000;
+    type Listed = Awaited<ReturnType<Twilio['messages']['list']>>[number];
+    const ours = (m: Listed) => String(m.direction).startsWith('outbound') && carriesReference(m.body, reference);
+    const lookup = async () => {
+      const sent = await this.opts.twilio.messages.list({ to: req.address, dateSentAfter: new Date(cutoff), limit: 100, pageSize: this.findPageSize });
+      let hits = sent.filter(ours);
+      if (!hits.length) {
+        const recent = await this.opts.twilio.messages.list({ to: req.address, limit: this.findRecentLimit, pageSize: Math.min(this.findPageSize, this.findRecentLimit) });
+        hits = recent.filter((m) => m.dateCreated && m.dateCreated.getTime() >= cutoff && ours(m));
+      }
+      hits.sort((a, b) => (a.dateCreated?.getTime() ?? 0) - (b.dateCreated?.getTime() ?? 0));
+      return hits[0]?.sid;
+    };
+    try {
+      return await bounded(lookup(), this.findTimeoutMs);
+    } catch (err) {
+      const e = err as { status?: number; code?: number | string; message?: string };
+      const code = err instanceof CallTimeout ? 'timeout' : String(e.code ?? e.status ?? 'network');
+      throw new PageLookupError('twilio', req.dispatchId, code, true, e.message ?? String(err), { cause: err });
+    }
+  }
+
+  private async findEmail(req: PageRequest, sinceMs: number): Promise<string | undefined> {
+    if (Date.now() - sinceMs > 23 * 3600_000) {
+      throw new PageLookupError('resend', req.dispatchId, 'idempotency_expired', false, 'the Resend idempotency key may have expired (24 h): a re-send could send the email twice');
+    }
+    const a = await this.emailOnce(req);
+    if (a.kind === 'ok') return a.id;
+    if (a.kind === 'refused') {
+      if (a.error.code === 'invalid_idempotent_request') {
+        throw new PageLookupError('resend', req.dispatchId, a.error.code, false, 'an email with this idempotency key went out with another payload; its id cannot be had', { cause: a.error });
+      }
+      return undefined;
+    }
+    throw new PageLookupError('resend', req.dispatchId, a.error.code, true, a.error.message, { cause: a.error });
+  }
+
+  /** One Twilio create call. */
+  private async messageOnce(req: PageRequest): Promise<Attempt> {
     const { oncall } = this.opts;
+    const reference = pageReference(req.dispatchId);
     const statusCallback = twilioStatusCallbackUrl(this.opts.publicBaseUrl, req);
     const sender = oncall.twilio.messaging_service_sid
       ? { messagingServiceSid: oncall.twilio.messaging_service_sid }
       : { from: req.channel === 'whatsapp' ? oncall.twilio.whatsapp_from! : oncall.twilio.sms_from! };
     const content =
       req.channel === 'whatsapp'
-        ? { contentSid: oncall.whatsapp_templates[req.content.severity as keyof OnCallConfig['whatsapp_templates']]!.content_sid, contentVariables: JSON.stringify(whatsappVariables(req.content)) }
-        : { body: smsBody(req.content) };
+        ? {
+            contentSid: oncall.whatsapp_templates[req.content.severity as keyof OnCallConfig['whatsapp_templates']]!.content_sid,
+            contentVariables: JSON.stringify(whatsappVariables(req.content, reference)),
+          }
+        : { body: smsBody(req.content, reference) };
     try {
-      const msg = await this.opts.twilio.messages.create({ to: req.address, statusCallback, ...sender, ...content });
-      return msg.sid;
+      const msg = await bounded(this.opts.twilio.messages.create({ to: req.address, statusCallback, ...sender, ...content }), this.timeoutMs);
+      return { kind: 'ok', id: msg.sid };
     } catch (err) {
-      throw twilioError(err);
+      return twilioAttempt(err);
     }
   }
 
-  private async email(req: PageRequest): Promise<string> {
+  /** One Resend POST /emails (idempotency key: the dispatch id). */
+  private async emailOnce(req: PageRequest): Promise<Attempt> {
     const { oncall } = this.opts;
-    const { data, error } = await this.opts.resend.emails.send(
-      {
-        from: oncall.email.from,
-        to: [req.address],
-        subject: emailSubject(req.content),
-        html: emailHtml(req.content),
-        replyTo: oncall.email.reply_to,
-        tags: resendTags({ ...req, severity: req.content.severity }),
-      },
-      { idempotencyKey: req.dispatchId },
-    );
-    if (error) throw resendError(error);
-    return data.id;
+    const reference = pageReference(req.dispatchId);
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const payload = {
+      from: oncall.email.from,
+      to: [req.address],
+      subject: emailSubject(req.content),
+      html: emailHtml(req.content, reference),
+      text: emailText(req.content, reference),
+      replyTo: oncall.email.reply_to,
+      tags: [...resendTags({ ...req, severity: req.content.severity }), { name: 'page_ref', value: reference }],
+    };
+    try {
+      // The signal aborts the fetch; the backstop (a little later) covers a client that ignores it.
+      const { data, error } = await bounded(this.opts.resend.emails.send(payload, { idempotencyKey: req.dispatchId, signal }), this.timeoutMs + 250);
+      if (error) return resendAttempt(error, signal.aborted);
+      return { kind: 'ok', id: data.id };
+    } catch (err) {
+      const timeout = err instanceof CallTimeout || signal.aborted;
+      return { kind: 'unknown', error: new ProviderError('resend', timeout ? 'timeout' : 'network', undefined, true, (err as Error).message ?? String(err), { cause: err }) };
+    }
   }
 }

@@ -40,8 +40,14 @@ export interface EffectRunnerOptions {
     allocate(entry: { incidentId: string; alarmArn: string; expiresAt: number }): Promise<string>;
     addRecipients(code: string, incidentId: string, addresses: { address: string; person?: string }[]): Promise<unknown>;
   };
-  /** The signed acknowledge link for a person's email. */
-  ackLink: (ref: { incidentId: string; alarmArn: string; person: string }) => string;
+  /**
+   * The signed acknowledge link for a person's email. `expiresAt` derives from the decision time, so
+   * every send of one page renders the same email (Resend refuses a reused idempotency key with
+   * another payload).
+   */
+  ackLink: (ref: { incidentId: string; alarmArn: string; person: string; expiresAt: number }) => string;
+  /** Acknowledge links stay valid this long after the page was decided. Default 24 h. */
+  ackLinkTtlMs?: number;
   /** How long the handler waits for one send before leaving it to a settle wake-up. Default 1000 ms. */
   sendBudgetMs?: number;
   /**
@@ -198,7 +204,7 @@ export class EffectRunner {
         personName: person?.name ?? e.person,
         level: e.level,
         ackCode: state.ackCode,
-        ackUrl: this.opts.ackLink({ incidentId: state.incidentId, alarmArn: state.alarmArn, person: e.person }),
+        ackUrl: this.opts.ackLink({ incidentId: state.incidentId, alarmArn: state.alarmArn, person: e.person, expiresAt: e.decidedAt + (this.opts.ackLinkTtlMs ?? 86_400_000) }),
         runbookUrl: runbookFor(this.opts.oncall, state.alarmName),
         openedAt: state.openedAt,
       },

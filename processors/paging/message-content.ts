@@ -1,6 +1,14 @@
+import { createHash } from 'node:crypto';
+
 /**
  * What a page says, per channel: a short SMS, WhatsApp template variables, and a branded HTML email
  * (severity, alarm, metric, reason, runbook and acknowledge links). Pure functions.
+ *
+ * Every message carries the page reference (`pageReference(dispatchId)`, "Ref 7Q2M9XKD"): it is how a
+ * send whose outcome is unknown (a timeout, a crash between claim and completion) is found again at
+ * the provider (Dispatcher.find). The content must be a pure function of the dispatch: the same
+ * dispatch rendered twice must give the same message (Resend compares the payload of an idempotent
+ * re-send, see dispatcher.ts).
  */
 export interface PageContent {
   incidentId: string;
@@ -17,15 +25,48 @@ export interface PageContent {
   openedAt: number;
 }
 
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** Crockford base32: no I, L, O, U (nothing to misread when a person reads it out). */
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** Length of a page reference: 8 characters = 40 bits. */
+export const PAGE_REFERENCE_LENGTH = 8;
 
-export function smsBody(c: PageContent): string {
-  return clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) + ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId}`;
+/**
+ * The short, human-safe reference of a page (one dispatch): 8 Crockford base32 characters of
+ * SHA-256(dispatchId), e.g. `7Q2M9XKD`. Deterministic, so it can be recomputed from the dispatch id
+ * after a crash. 40 bits: two pages to the same address within a lookup window collide with a
+ * probability of about n²/2⁴¹.
+ */
+export function pageReference(dispatchId: string): string {
+  const h = createHash('sha256').update(dispatchId, 'utf8').digest();
+  let bits = 0n;
+  for (let i = 0; i < 5; i++) bits = (bits << 8n) | BigInt(h[i]);
+  let out = '';
+  for (let i = PAGE_REFERENCE_LENGTH - 1; i >= 0; i--) out += CROCKFORD[Number((bits >> BigInt(5 * i)) & 31n)];
+  return out;
 }
 
-/** ContentVariables of the approved WhatsApp template: 1 severity, 2 alarm, 3 reason, 4 "ACK <code>" ("Reply {{4}} to acknowledge"). */
-export function whatsappVariables(c: PageContent): Record<string, string> {
-  return { '1': c.severity, '2': c.alarmName, '3': clip(c.reason, 200), '4': `ACK ${c.ackCode}` };
+/** True when `text` carries `reference` as a whole token (not inside a longer run of letters/digits). */
+export function carriesReference(text: string | null | undefined, reference: string): boolean {
+  if (!text) return false;
+  return new RegExp(`(?:^|[^0-9A-Za-z])${reference}(?:$|[^0-9A-Za-z])`).test(text);
+}
+
+/** "Ref 7Q2M9XKD" as it appears in every message. */
+export const referenceText = (reference: string) => `Ref ${reference}`;
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function smsBody(c: PageContent, reference: string): string {
+  return clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) + ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId} ${referenceText(reference)}`;
+}
+
+/**
+ * ContentVariables of the approved WhatsApp template: 1 severity, 2 alarm, 3 reason, 4 "ACK <code>"
+ * ("Reply {{4}} to acknowledge"), 5 "Ref <reference>" (the template ends with "{{5}}"; the rendered
+ * body is what Twilio's message list returns and what Dispatcher.find matches).
+ */
+export function whatsappVariables(c: PageContent, reference: string): Record<string, string> {
+  return { '1': c.severity, '2': c.alarmName, '3': clip(c.reason, 200), '4': `ACK ${c.ackCode}`, '5': referenceText(reference) };
 }
 
 export function emailSubject(c: PageContent): string {
@@ -36,7 +77,27 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '
 
 const COLORS: Record<string, string> = { P1: '#b42318', P2: '#c4320a', P3: '#b54708', P4: '#475467' };
 
-export function emailHtml(c: PageContent): string {
+/** The plain-text part of the email (sent with the HTML). */
+export function emailText(c: PageContent, reference: string): string {
+  return [
+    `${c.severity} · ${c.alarmName} is in ALARM`,
+    '',
+    `${c.personName}, you are on call (level ${c.level}).`,
+    c.reason,
+    '',
+    `Incident: ${c.incidentId}`,
+    ...(c.namespace ? [`Metric: ${c.namespace}${c.metric ? ` ${c.metric}` : ''}`] : []),
+    `Opened: ${new Date(c.openedAt).toISOString()}`,
+    '',
+    `Acknowledge: ${c.ackUrl}`,
+    ...(c.runbookUrl ? [`Runbook: ${c.runbookUrl}`] : []),
+    `Or reply ACK ${c.ackCode} to the SMS. Until someone acknowledges, this page escalates.`,
+    '',
+    referenceText(reference),
+  ].join('\n');
+}
+
+export function emailHtml(c: PageContent, reference: string): string {
   const color = COLORS[c.severity] ?? '#475467';
   const row = (k: string, v: string) => `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
   return `<!doctype html>
@@ -54,6 +115,6 @@ ${row('Incident', c.incidentId)}${row('Alarm', c.alarmName)}${c.namespace ? row(
 ${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">Runbook</a>` : ''}</p>
 <p style="margin:16px 0 0;font-size:12px;color:#667085">Or reply <b>ACK ${esc(c.ackCode)}</b> to the SMS. Until someone acknowledges, this page escalates.</p>
 </td></tr></table>
-<p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting</p>
+<p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting · ${esc(referenceText(reference))}</p>
 </td></tr></table></body></html>`;
 }

@@ -33,6 +33,10 @@ export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logge
     resend: resendClient({ apiKey: paging.RESEND_API_KEY, baseUrl: paging.RESEND_BASE_URL }),
     oncall,
     publicBaseUrl: paging.PUBLIC_BASE_URL,
+    // every call of one send ends within PAGING_MAX_SEND_MS: an open claim is settled only after it
+    budgetMs: paging.PAGING_MAX_SEND_MS,
+    timeoutMs: Math.min(8000, paging.PAGING_MAX_SEND_MS),
+    logger,
   });
   const effects = new EffectRunner({
     engine,
@@ -42,7 +46,8 @@ export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logge
     producer: new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, logger }),
     deadlines: new EventBridgeDeadlines({ client: schedulerClient(config), groupName: config.SCHEDULER_GROUP, streamArn: streamArn(config), roleArn: config.SCHEDULER_ROLE_ARN }),
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
-    ackLink: (ref) => ackLinkUrl(paging.PUBLIC_BASE_URL, ref, paging.ACK_LINK_SECRET, Date.now() + paging.ACK_LINK_TTL_S * 1000),
+    ackLink: (ref) => ackLinkUrl(paging.PUBLIC_BASE_URL, ref, paging.ACK_LINK_SECRET, ref.expiresAt),
+    ackLinkTtlMs: paging.ACK_LINK_TTL_S * 1000,
     sendBudgetMs: paging.PAGING_SEND_BUDGET_MS,
     maxSendMs: paging.PAGING_MAX_SEND_MS,
     logger,

@@ -51,7 +51,10 @@ describe('crash matrix: the paging service SIGKILLed at every step boundary', ()
     for (const point of [...CRASH_POINTS, ...CRASH_POINTS]) {
       if (allSent()) break;
       child = loop.startChild('paging', { PAGETRAIL_CRASH_AT: point });
-      const done = waitFor(allSent, 90_000, 'every page').then(() => 'done' as const);
+      const done = waitFor(allSent, 90_000, 'every page').then(
+        () => 'done' as const,
+        (err: Error) => Promise.reject(new Error(`${err.message} (crashpoint ${point}; sent ${sends().map(label).sort().join(' ')}):\n${child!.output().slice(-3000)}`)),
+      );
       const ended = await Promise.race([child.exited, done]);
       if (ended === 'done') break;
       expect(ended.signal, child.output()).toBe('SIGKILL');

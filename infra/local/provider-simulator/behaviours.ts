@@ -29,6 +29,14 @@ import { z } from 'zod';
  *                 then POST of the form's fields
  * - `link_scan`   a mail security scanner pre-fetches the acknowledge link (GET only: must not ack)
  * - `no_answer`   nothing more
+ *
+ * Either channel:
+ * - `hang`        not a delivery step: the API *accepts* every message to this recipient (the message is
+ *                 created and its other steps run as scripted) but its HTTP answer is delayed `afterMs`
+ *                 (else the simulator's `hangMs`, else 5 s): "it went out but we never heard back".
+ *
+ * One-shot API faults (`faults` option, `injectFaults`, `PUT /__sim/faults/{recipient}`) act on the
+ * next API requests that send to a recipient, one fault per request, in order (see ApiFault).
  */
 export const STEP_NAMES = [
   'delivered',
@@ -44,6 +52,7 @@ export const STEP_NAMES = [
   'clicked',
   'click_ack',
   'link_scan',
+  'hang',
 ] as const;
 
 export const StepName = z.enum(STEP_NAMES);
@@ -57,6 +66,23 @@ export type Behaviour = z.infer<typeof Behaviour>;
 
 export const Behaviours = z.record(z.string().min(1), Behaviour);
 export type Behaviours = z.infer<typeof Behaviours>;
+
+/**
+ * A one-shot fault of the next API request that sends to a recipient (Twilio create message, Resend
+ * POST /emails):
+ * - `hang`   accepted (created, callbacks follow), the answer delayed `ms` (default: the simulator's
+ *            `hangMs`, else 5 s)
+ * - `error`  answered with `status` (Twilio: code 20000+status; Resend: the matching error name);
+ *            `accepted: true` creates the message first (a 5xx after the fact), default false
+ * - `reset`  the connection is destroyed without an answer; `accepted` as for `error`
+ */
+export const ApiFault = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hang'), ms: z.number().int().positive().optional() }),
+  z.strictObject({ type: z.literal('error'), status: z.number().int().min(400).max(599), accepted: z.boolean().default(false) }),
+  z.strictObject({ type: z.literal('reset'), accepted: z.boolean().default(false) }),
+]);
+export type ApiFault = z.input<typeof ApiFault>;
+export const ApiFaults = z.array(ApiFault);
 
 export const DEFAULT_BEHAVIOUR: Behaviour = ['delivered'];
 

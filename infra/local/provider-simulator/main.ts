@@ -7,6 +7,9 @@
  * RESEND_WEBHOOK_SECRET, RECEIVER_URL (where callbacks go; default http://127.0.0.1:$PORT, PORT
  * default 8080), PUBLIC_BASE_URL (what Twilio signs over; default RECEIVER_URL), SIMULATOR_BEHAVIOURS
  * (optional path to a behaviours JSON file), SIMULATOR_STEP_DELAY_MS (default 200), LOG_LEVEL.
+ * Hanging sends (fault tests, storm benchmark): SIMULATOR_HANG_FRACTION (0..1, default 0) of the
+ * sending requests are accepted but answered SIMULATOR_HANG_MS late (default 0), chosen
+ * deterministically from SIMULATOR_SEED (default 0).
  * SIGTERM/SIGINT close it and exit 0.
  */
 import { createLogger } from '../../logger.js';
@@ -17,6 +20,14 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name]?.trim();
   if (!v) throw new Error(`${name} is required (see .env.example)`);
   return v;
+}
+
+function fraction(env: NodeJS.ProcessEnv, name: string): number {
+  const raw = env[name]?.trim();
+  if (!raw) return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`${name}=${raw} is not a number within 0..1`);
+  return n;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -43,9 +54,15 @@ async function main() {
     publicBaseUrl: env.PUBLIC_BASE_URL?.trim() || receiverBaseUrl,
     behaviours: behavioursPath ? loadBehavioursFile(behavioursPath) : undefined,
     stepDelayMs: int(env, 'SIMULATOR_STEP_DELAY_MS', 200),
+    hangFraction: fraction(env, 'SIMULATOR_HANG_FRACTION'),
+    hangMs: int(env, 'SIMULATOR_HANG_MS', 0),
+    seed: env.SIMULATOR_SEED?.trim() || '0',
     logger: log,
   });
-  log.info({ url: sim.url, behaviours: behavioursPath ?? '(default: delivered)' }, 'provider simulator ready');
+  log.info(
+    { url: sim.url, behaviours: behavioursPath ?? '(default: delivered)', hangFraction: fraction(env, 'SIMULATOR_HANG_FRACTION'), hangMs: int(env, 'SIMULATOR_HANG_MS', 0) },
+    'provider simulator ready',
+  );
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -3,10 +3,27 @@
  * webhook receiver:
  *
  * - Twilio Messages API: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (form body, HTTP Basic
- *   AccountSid:AuthToken) → 201 message resource; `GET …/Messages/{Sid}.json`. Then status callbacks
- *   (form-encoded, `X-Twilio-Signature` over the StatusCallback URL as given) and inbound replies.
+ *   AccountSid:AuthToken) → 201 message resource; `GET …/Messages/{Sid}.json`; `GET …/Messages.json`
+ *   (list: `To`, `From`, `DateSent`, `DateSent<`, `DateSent>` (inclusive, second precision; a date-only
+ *   value means the whole UTC day; messages not yet sent have no date_sent and do not match a date
+ *   filter), `PageSize` (default 50), `PageToken`; newest first, unsent ones first; Twilio's page
+ *   shape, so twilio-node's `list()`/`each()` page through it). Then status callbacks (form-encoded,
+ *   `X-Twilio-Signature` over the StatusCallback URL as given) and inbound replies. A template message
+ *   (ContentSid) gets its `body` rendered from `contentTemplates`, else the content variables joined.
  * - Resend emails API: `POST /emails` (JSON, `Authorization: Bearer <key>`, `Idempotency-Key`) → 200
  *   `{ id }`; `GET /emails/{id}`. Then Svix-signed webhooks (`svix-id` stable across retries).
+ *   Idempotency as Resend documents: the same key within 24 h returns the first id (no new email, no
+ *   new webhooks); the same key with another payload → 409 `invalid_idempotent_request`; the same key
+ *   while the first request has not been answered yet (a hung answer) → 409
+ *   `concurrent_idempotent_requests`.
+ *
+ * Faults: `hangFraction` of the sending requests (seeded, deterministic: SHA-256 of seed, the page's
+ * dispatch id or idempotency key, and how many times that page was sent before) are accepted but
+ * answered `hangMs` late; the behaviour step `hang` does that for a recipient; one-shot `faults` per
+ * recipient answer 5xx/429 (before or after creating the message), reset the connection, or hang.
+ * Hangs and faults apply to requests that would create a message or email; an idempotent replay
+ * answers at once. Every API request is recorded with its receive and answer times (epoch ms) and,
+ * for sends, the recipient, the page reference and the dispatch id.
  *
  * Callbacks are signed over the *public* URL (what Twilio/Resend would call: the receiver's
  * PUBLIC_BASE_URL) and delivered to `receiverBaseUrl` + the same path and query. A 5xx (Twilio) or
@@ -20,13 +37,27 @@ import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import type { z } from 'zod';
 import { Webhook } from 'svix';
 import twilio from 'twilio';
 import { silentLogger, type Logger } from '../../logger.js';
-import { Behaviour, DEFAULT_BEHAVIOUR, normalizeBehaviours, recipientKey, stepOf, type Behaviours, type StepName } from './behaviours.js';
+import type { HttpBindings } from '@hono/node-server';
+import { ApiFault, ApiFaults, Behaviour, DEFAULT_BEHAVIOUR, normalizeBehaviours, recipientKey, stepOf, type Behaviours, type StepName } from './behaviours.js';
 import { findAckLink, forms, links } from './html.js';
 
-export type { Behaviour, Behaviours, StepName } from './behaviours.js';
+export type { ApiFault, Behaviour, Behaviours, StepName } from './behaviours.js';
+
+/** "Ref 7Q2M9XKD": the page reference as messages carry it (Crockford base32, 8–10 characters). */
+const REF_RE = /(?:^|[^0-9A-Za-z])Ref\s+([0-9A-HJKMNP-TV-Z]{8,10})(?![0-9A-Za-z])/;
+export const referenceIn = (...texts: (string | null | undefined)[]): string | undefined => {
+  for (const t of texts) {
+    const m = t ? REF_RE.exec(t) : null;
+    if (m) return m[1];
+  }
+  return undefined;
+};
+/** Default answer delay of a `hang` step or fault when hangMs is 0. */
+const DEFAULT_HANG_MS = 5_000;
 
 export interface ProviderSimulatorOptions {
   /** 0 (default) picks a free port. */
@@ -60,11 +91,23 @@ export interface ProviderSimulatorOptions {
    * in the last 24 h is accepted, then fails with 63016, as on Twilio. Default true.
    */
   whatsappSessionRule?: boolean;
+  /** Fraction (0..1) of sending requests that hang (accepted, answer delayed hangMs). Default 0. */
+  hangFraction?: number;
+  /** How late a hung request is answered (ms). Default 0 (the `hang` step and faults then use 5 s). */
+  hangMs?: number;
+  /** Seed of the deterministic hang choice. Default 0. */
+  seed?: string | number;
+  /** One-shot API faults per recipient (consumed in order, one per sending request). */
+  faults?: Record<string, ApiFault[]>;
   logger?: Logger;
 }
 
 export interface ApiRequestRecord {
   at: string;
+  /** When the request was received (epoch ms). */
+  receivedAt: number;
+  /** When it was answered (epoch ms); absent while a hung answer is pending or after a reset. */
+  answeredAt?: number;
   api: 'twilio' | 'resend';
   method: string;
   path: string;
@@ -79,6 +122,19 @@ export interface ApiRequestRecord {
   /** True when an Idempotency-Key replay returned an earlier result. */
   replayed?: boolean;
   error?: { code: number | string; message: string };
+  /** Sending requests: the recipient (To / first email `to`). */
+  recipient?: string;
+  /** Sending requests: the page reference found in the message ("Ref XXXXXXXX"). */
+  reference?: string;
+  /** Sending requests: the dispatch id (StatusCallback `dispatch` query / `dispatch_id` tag). */
+  dispatchId?: string;
+  /** The answer was delayed this long (hang). */
+  hungMs?: number;
+  /** A one-shot fault applied to this request (`hang`, `error 500`, `reset`, …). */
+  fault?: string;
+  /** List requests: the query parameters and how many items the page returned. */
+  query?: Record<string, string>;
+  count?: number;
 }
 
 export type CallbackKind = 'twilio.status' | 'twilio.inbound' | 'resend.webhook' | 'ack.get' | 'ack.post' | 'link.scan';
@@ -116,10 +172,12 @@ export interface ProviderSimulator {
   requests(): ApiRequestRecord[];
   callbacks(): CallbackRecord[];
   setBehaviour(recipient: string, behaviour: Behaviour): void;
-  /** Resolves when every scheduled step and callback (with its retries) has run. */
+  /** Resolves when every scheduled step and callback (with its retries) has run (not answers held back by a hang: close() releases those). */
   idle(): Promise<void>;
   /** Forgets the recorded requests and callbacks. */
   clearRecords(): void;
+  /** Queues one-shot API faults for a recipient's next sending requests. */
+  injectFaults(recipient: string, faults: ApiFault[]): void;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -224,6 +282,14 @@ function render(template: string, vars: Record<string, string> | null): string {
   return template.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (_, k: string) => vars?.[k] ?? '');
 }
 
+/** The body of a template message whose template is not configured: the variables in key order. */
+function renderDefault(vars: Record<string, string> | null): string {
+  return Object.keys(vars ?? {})
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .map((k) => vars![k])
+    .join(' · ');
+}
+
 /** The ACK code a person would type back: from the Body, the rendered template, or the content variables. */
 export function ackCodeOf(text: { body?: string | null; rendered?: string | null; variables?: Record<string, string> | null }): string | undefined {
   for (const t of [text.body, text.rendered, ...Object.values(text.variables ?? {})]) {
@@ -308,9 +374,25 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   const callbackRecords: CallbackRecord[] = [];
   const messages = new Map<string, TwilioMessage>();
   const emails = new Map<string, Email>();
-  const idempotency = new Map<string, { hash: string; id: string; at: number }>();
+  /** Idempotency keys → the first request's payload hash and email; `answered` false while its answer hangs. */
+  const idempotency = new Map<string, { hash: string; id: string; at: number; answered: boolean }>();
   /** WhatsApp customer-service windows: recipient → time of their last inbound message. */
   const sessions = new Map<string, number>();
+
+  const hangFraction = opts.hangFraction ?? 0;
+  if (!(hangFraction >= 0 && hangFraction <= 1)) throw new Error(`hangFraction must be within 0..1, got ${hangFraction}`);
+  const hangMs = opts.hangMs ?? 0;
+  if (!(Number.isFinite(hangMs) && hangMs >= 0)) throw new Error(`hangMs must be >= 0, got ${hangMs}`);
+  const seed = String(opts.seed ?? 0);
+  type Fault = z.output<typeof ApiFault>;
+  const faults = new Map<string, Fault[]>();
+  const injectFaults = (recipient: string, list: ApiFault[]) => {
+    const key = recipientKey(recipient);
+    faults.set(key, [...(faults.get(key) ?? []), ...ApiFaults.parse(list)]);
+  };
+  for (const [k, v] of Object.entries(opts.faults ?? {})) injectFaults(k, v);
+  /** How many sending requests each page (dispatch id / idempotency key / content) made: the draw index. */
+  const sendCounts = new Map<string, number>();
 
   const closing = new AbortController();
   setMaxListeners(0, closing.signal);
@@ -552,7 +634,9 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
 
   async function runTwilio(m: TwilioMessage) {
     const whatsapp = m.to.startsWith('whatsapp:');
-    const steps = behaviourFor(m.to).map(stepOf);
+    const steps = behaviourFor(m.to)
+      .map(stepOf)
+      .filter((s) => s.step !== 'hang');
     if (m.messagingServiceSid) {
       await sleep(stepDelayMs / 2);
       await statusCallback(m, 'queued');
@@ -812,7 +896,9 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
 
   async function runEmail(e: Email) {
     const recipient = e.to.find((t) => behaviours.has(recipientKey(t))) ?? e.to[0];
-    const steps = behaviourFor(recipient).map(stepOf);
+    const steps = behaviourFor(recipient)
+      .map(stepOf)
+      .filter((s) => s.step !== 'hang');
     await sleep(stepDelayMs);
     await resendEvent(e, 'email.sent');
     for (const s of steps) {
@@ -905,21 +991,108 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   }
 
   // -------------------------------------------------------------------------------------------------
+  // Faults: what happens to a request that would create a message
+
+  interface Plan {
+    /** Create the message (its callbacks follow). */
+    create: boolean;
+    /** Answer late (ms). */
+    delayMs: number;
+    /** Answer with this error status instead of the result. */
+    errorStatus?: number;
+    /** Destroy the connection instead of answering. */
+    reset?: boolean;
+    fault?: string;
+  }
+
+  /** Deterministic: SHA-256(seed, page key, how many times this page was sent before) < hangFraction. */
+  function seededHang(pageKey: string): number {
+    const n = sendCounts.get(pageKey) ?? 0;
+    sendCounts.set(pageKey, n + 1);
+    if (hangFraction <= 0 || hangMs <= 0) return 0;
+    const h = createHash('sha256').update(`${seed}\0${pageKey}\0${n}`).digest();
+    return h.readUInt32BE(0) / 2 ** 32 < hangFraction ? hangMs : 0;
+  }
+
+  function planFor(recipient: string, pageKey: string): Plan {
+    const seeded = seededHang(pageKey);
+    const f = faults.get(recipientKey(recipient))?.shift();
+    if (f?.type === 'error') return { create: f.accepted, delayMs: 0, errorStatus: f.status, fault: `error ${f.status}${f.accepted ? ' after accepting' : ''}` };
+    if (f?.type === 'reset') return { create: f.accepted, delayMs: 0, reset: true, fault: `reset${f.accepted ? ' after accepting' : ''}` };
+    if (f?.type === 'hang') return { create: true, delayMs: f.ms ?? (hangMs || DEFAULT_HANG_MS), fault: 'hang' };
+    const step = behaviourFor(recipient)
+      .map(stepOf)
+      .find((s) => s.step === 'hang');
+    if (step) return { create: true, delayMs: step.afterMs ?? (hangMs || DEFAULT_HANG_MS) };
+    return { create: true, delayMs: seeded };
+  }
+
+  /** Waits ms, or until the simulator closes (never rejects). */
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (closing.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(t);
+        closing.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      closing.signal.addEventListener('abort', done, { once: true });
+    });
+
+  /** Applies the plan's delay / reset to an answer; stamps answeredAt. */
+  async function answer(c: Context<{ Bindings: HttpBindings }>, record: ApiRequestRecord, plan: Plan, respond: () => Response): Promise<Response> {
+    if (plan.delayMs > 0) {
+      record.hungMs = plan.delayMs;
+      log.info({ api: record.api, id: record.id, ms: plan.delayMs }, 'answer held back (hang)');
+      await hold(plan.delayMs);
+    }
+    if (plan.reset) {
+      record.status = 0;
+      record.error = { code: 'reset', message: 'connection reset by the simulator' };
+      c.env.incoming.socket.destroy();
+      return c.body(null, 500);
+    }
+    record.answeredAt = Date.now();
+    return respond();
+  }
+
+  // -------------------------------------------------------------------------------------------------
   // HTTP
 
-  const app = new Hono();
-  const now = () => new Date().toISOString();
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  const newRecord = (api: 'twilio' | 'resend', method: string, path: string, extra: Partial<ApiRequestRecord> = {}): ApiRequestRecord => {
+    const receivedAt = Date.now();
+    const record: ApiRequestRecord = { at: new Date(receivedAt).toISOString(), receivedAt, api, method, path, status: 0, ...extra };
+    apiRequests.push(record);
+    return record;
+  };
+  const dispatchOf = (statusCallback: string | null): string | undefined => {
+    if (!statusCallback) return undefined;
+    try {
+      return new URL(statusCallback).searchParams.get('dispatch') ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
 
   app.post(`/${API_VERSION}/Accounts/:accountSid/Messages.json`, async (c) => {
     const path = new URL(c.req.url).pathname;
     const form = new URLSearchParams(await c.req.text());
     const params: Record<string, string> = {};
     for (const k of new Set(form.keys())) params[k] = form.getAll(k).join(',');
-    const record: ApiRequestRecord = { at: now(), api: 'twilio', method: 'POST', path, status: 0, params };
-    apiRequests.push(record);
+    const dispatchId = dispatchOf(form.get('StatusCallback'));
+    const bodyRef = referenceIn(form.get('Body'));
+    const record = newRecord('twilio', 'POST', path, {
+      params,
+      ...(form.get('To') ? { recipient: form.get('To')! } : {}),
+      ...(dispatchId ? { dispatchId } : {}),
+      ...(bodyRef ? { reference: bodyRef } : {}),
+    });
     const fail = (e: TwilioError) => {
       record.status = e.status;
       record.error = { code: e.code, message: e.message };
+      record.answeredAt = Date.now();
       log.info({ api: 'twilio', path, status: e.status, code: e.code }, 'api request rejected');
       return twilioErrorResponse(c, e);
     };
@@ -939,43 +1112,141 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
     const contentVariables = form.get('ContentVariables') ? (JSON.parse(form.get('ContentVariables')!) as Record<string, unknown>) : null;
     const vars = contentVariables ? Object.fromEntries(Object.entries(contentVariables).map(([k, v]) => [k, String(v)])) : null;
     const template = contentSid ? opts.contentTemplates?.[contentSid] : undefined;
-    const created = new Date();
-    const m: TwilioMessage = {
-      sid: sid('SM'),
-      accountSid: opts.accountSid,
-      to,
-      from: from ?? null,
-      sender: from ?? (whatsapp ? senders.whatsapp : senders.sms),
-      messagingServiceSid: mg ?? null,
-      body: form.get('Body') ?? (template ? render(template, vars) : ''),
-      contentSid: contentSid ?? null,
-      contentVariables: vars,
-      statusCallback: form.get('StatusCallback'),
-      status: from ? 'queued' : 'accepted',
-      direction: 'outbound-api',
-      errorCode: null,
-      errorMessage: null,
-      numMedia: form.getAll('MediaUrl').length,
-      dateCreated: created,
-      dateUpdated: created,
-      dateSent: null,
+    const body = form.get('Body') ?? (template ? render(template, vars) : contentSid ? renderDefault(vars) : '');
+    const reference = referenceIn(body);
+    if (reference) record.reference = reference;
+
+    const plan = planFor(to, dispatchId ?? `${to}\0${body}`);
+    if (plan.fault) record.fault = plan.fault;
+    let json: ReturnType<typeof messageJson> | undefined;
+    if (plan.create) {
+      const created = new Date();
+      const m: TwilioMessage = {
+        sid: sid('SM'),
+        accountSid: opts.accountSid,
+        to,
+        from: from ?? null,
+        sender: from ?? (whatsapp ? senders.whatsapp : senders.sms),
+        messagingServiceSid: mg ?? null,
+        body,
+        contentSid: contentSid ?? null,
+        contentVariables: vars,
+        statusCallback: form.get('StatusCallback'),
+        status: from ? 'queued' : 'accepted',
+        direction: 'outbound-api',
+        errorCode: null,
+        errorMessage: null,
+        numMedia: form.getAll('MediaUrl').length,
+        dateCreated: created,
+        dateUpdated: created,
+        dateSent: null,
+      };
+      messages.set(m.sid, m);
+      record.status = 201;
+      record.id = m.sid;
+      log.info({ api: 'twilio', messageId: m.sid, channel: whatsapp ? 'whatsapp' : 'sms', template: !!contentSid, fault: plan.fault }, 'message accepted');
+      json = messageJson(m);
+      spawn(`twilio ${m.sid}`, () => runTwilio(m));
+    }
+    if (plan.errorStatus) {
+      const st = plan.errorStatus;
+      const e = twilioError(st, st === 429 ? 20429 : 20000 + st, st === 429 ? 'Too Many Requests' : st >= 500 ? 'Service unavailable (simulated)' : 'Simulated error');
+      return answer(c, record, plan, () => fail(e));
+    }
+    return answer(c, record, plan, () => c.json(json!, 201));
+  });
+
+  /** A DateSent filter value: a date-only value covers the whole UTC day; else second precision. */
+  function dateRange(v: string): { from: number; to: number } | undefined {
+    if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
+      const from = Date.parse(`${v}T00:00:00Z`);
+      return Number.isNaN(from) ? undefined : { from, to: from + 86_400_000 - 1 };
+    }
+    const t = Date.parse(v);
+    if (Number.isNaN(t)) return undefined;
+    const s = Math.floor(t / 1000) * 1000;
+    return { from: s, to: s + 999 };
+  }
+
+  app.get(`/${API_VERSION}/Accounts/:accountSid/Messages.json`, (c) => {
+    const u = new URL(c.req.url);
+    const q = u.searchParams;
+    const record = newRecord('twilio', 'GET', u.pathname, { query: Object.fromEntries(q) });
+    const fail = (e: TwilioError) => {
+      record.status = e.status;
+      record.error = { code: e.code, message: e.message };
+      record.answeredAt = Date.now();
+      return twilioErrorResponse(c, e);
     };
-    messages.set(m.sid, m);
-    record.status = 201;
-    record.id = m.sid;
-    log.info({ api: 'twilio', messageId: m.sid, channel: whatsapp ? 'whatsapp' : 'sms', template: !!contentSid }, 'message accepted');
-    const json = messageJson(m);
-    spawn(`twilio ${m.sid}`, () => runTwilio(m));
-    return c.json(json, 201);
+    if (!twilioAuthOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
+    if (c.req.param('accountSid') !== opts.accountSid) return fail(twilioError(404, 20404, `The requested resource ${u.pathname} was not found`));
+    const pageSize = q.has('PageSize') ? Number(q.get('PageSize')) : 50;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) return fail(twilioError(400, 20001, `Invalid PageSize ${q.get('PageSize')}`));
+    const filters: ((m: TwilioMessage) => boolean)[] = [];
+    if (q.get('To')) filters.push((m) => m.to === q.get('To'));
+    if (q.get('From')) filters.push((m) => (m.from ?? m.sender) === q.get('From'));
+    for (const [key, test] of [
+      ['DateSent', (t: number, r: { from: number; to: number }) => t >= r.from && t <= r.to],
+      ['DateSent>', (t: number, r: { from: number }) => t >= r.from],
+      ['DateSent<', (t: number, r: { to: number }) => t <= r.to],
+    ] as const) {
+      const v = q.get(key);
+      if (v === null) continue;
+      const r = dateRange(v);
+      if (!r) return fail(twilioError(400, 20001, `Invalid ${key} value ${v}`));
+      filters.push((m) => m.dateSent !== null && test(m.dateSent.getTime(), r));
+    }
+    // Newest first: not yet sent (no date_sent) first, then by date_sent, then by creation (insertion order breaks ties).
+    const all = [...messages.values()].map((m, i) => ({ m, i })).filter(({ m }) => filters.every((f) => f(m)));
+    all.sort((a, b) => {
+      const as = a.m.dateSent?.getTime() ?? Infinity;
+      const bs = b.m.dateSent?.getTime() ?? Infinity;
+      if (as !== bs) return bs - as;
+      return b.m.dateCreated.getTime() - a.m.dateCreated.getTime() || b.i - a.i;
+    });
+    const list = all.map(({ m }) => m);
+    const page = Math.max(0, Number(q.get('Page') ?? 0) || 0);
+    const token = q.get('PageToken');
+    let start = page * pageSize;
+    if (token) {
+      const after = list.findIndex((m) => `PA${m.sid}` === token);
+      if (after < 0) return fail(twilioError(400, 20001, `Invalid PageToken ${token}`));
+      start = after + 1;
+    }
+    const items = list.slice(start, start + pageSize);
+    const base = `/${API_VERSION}/Accounts/${opts.accountSid}/Messages.json`;
+    const filterParams = new URLSearchParams([...q].filter(([k]) => !['Page', 'PageSize', 'PageToken'].includes(k)));
+    const uriOf = (p: number, tok?: string) => {
+      const sp = new URLSearchParams(filterParams);
+      sp.set('PageSize', String(pageSize));
+      sp.set('Page', String(p));
+      if (tok) sp.set('PageToken', tok);
+      return `${base}?${sp}`;
+    };
+    const more = start + items.length < list.length;
+    record.status = 200;
+    record.count = items.length;
+    record.answeredAt = Date.now();
+    return c.json({
+      end: start + Math.max(items.length, 1) - 1,
+      first_page_uri: uriOf(0),
+      messages: items.map(messageJson),
+      next_page_uri: more ? uriOf(page + 1, `PA${items[items.length - 1].sid}`) : null,
+      page,
+      page_size: pageSize,
+      previous_page_uri: page > 0 ? uriOf(page - 1) : null,
+      start,
+      uri: uriOf(page, token ?? undefined),
+    });
   });
 
   app.get(`/${API_VERSION}/Accounts/:accountSid/Messages/:file`, (c) => {
     const path = new URL(c.req.url).pathname;
-    const record: ApiRequestRecord = { at: now(), api: 'twilio', method: 'GET', path, status: 0 };
-    apiRequests.push(record);
+    const record = newRecord('twilio', 'GET', path);
     const fail = (e: TwilioError) => {
       record.status = e.status;
       record.error = { code: e.code, message: e.message };
+      record.answeredAt = Date.now();
       return twilioErrorResponse(c, e);
     };
     if (!twilioAuthOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
@@ -983,17 +1254,20 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
     if (c.req.param('accountSid') !== opts.accountSid || !m) return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
     record.status = 200;
     record.id = m.sid;
+    record.answeredAt = Date.now();
     return c.json(messageJson(m));
   });
+
+  const RESEND_ERROR_NAMES: Record<number, string> = { 429: 'rate_limit_exceeded', 500: 'internal_server_error' };
 
   app.post('/emails', async (c) => {
     const path = '/emails';
     const key = c.req.header('idempotency-key');
-    const record: ApiRequestRecord = { at: now(), api: 'resend', method: 'POST', path, status: 0, ...(key !== undefined ? { idempotencyKey: key } : {}) };
-    apiRequests.push(record);
+    const record = newRecord('resend', 'POST', path, key !== undefined ? { idempotencyKey: key } : {});
     const fail = (e: ResendErrorBody) => {
       record.status = e.statusCode;
       record.error = { code: e.name, message: e.message };
+      record.answeredAt = Date.now();
       log.info({ api: 'resend', path, status: e.statusCode, name: e.name }, 'api request rejected');
       return c.json(e, e.statusCode as 400);
     };
@@ -1008,60 +1282,87 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
       return fail(resendError(422, 'validation_error', 'The request body must be a JSON object.'));
     }
     record.body = body;
+    const tags: Record<string, string> = {};
+    if (Array.isArray(body.tags)) for (const t of body.tags as { name?: unknown; value?: unknown }[]) if (typeof t?.name === 'string') tags[t.name] = typeof t.value === 'string' ? t.value : '';
+    const recipient = asList(body.to)?.[0];
+    if (recipient) record.recipient = recipient;
+    if (tags.dispatch_id) record.dispatchId = tags.dispatch_id;
+    const reference = referenceIn(typeof body.text === 'string' ? body.text : null, typeof body.html === 'string' ? body.html : null, typeof body.subject === 'string' ? body.subject : null, tags.page_ref ? `Ref ${tags.page_ref}` : null);
+    if (reference) record.reference = reference;
     if (key !== undefined && (key.length < 1 || key.length > 256)) return fail(resendError(400, 'invalid_idempotency_key', 'The key must be between 1-256 chars.'));
     const hash = createHash('sha256').update(raw).digest('hex');
     if (key !== undefined) {
       const prev = idempotency.get(key);
       if (prev && Date.now() - prev.at < 24 * 3600_000) {
         if (prev.hash !== hash) return fail(resendError(409, 'invalid_idempotent_request', 'Same idempotency key used with a different request payload.'));
+        if (!prev.answered) {
+          return fail(resendError(409, 'concurrent_idempotent_requests', 'Same idempotency key used while original request is still in progress.'));
+        }
         record.status = 200;
         record.id = prev.id;
         record.replayed = true;
+        record.answeredAt = Date.now();
         log.info({ api: 'resend', emailId: prev.id }, 'idempotent replay');
         return c.json({ id: prev.id });
       }
     }
     const invalid = validateEmail(body);
     if (invalid) return fail(invalid);
-    const tags: Record<string, string> = {};
-    for (const t of (body.tags as { name: string; value?: string }[] | undefined) ?? []) tags[t.name] = t.value ?? '';
-    const e: Email = {
-      id: randomUUID(),
-      from: String(body.from),
-      to: asList(body.to)!,
-      subject: String(body.subject),
-      html: typeof body.html === 'string' ? body.html : undefined,
-      text: typeof body.text === 'string' ? body.text : undefined,
-      cc: asList(body.cc),
-      bcc: asList(body.bcc),
-      replyTo: asList(body.reply_to),
-      tags,
-      createdAt: new Date(),
-      lastEvent: 'queued',
-    };
-    emails.set(e.id, e);
-    if (key !== undefined) idempotency.set(key, { hash, id: e.id, at: Date.now() });
-    record.status = 200;
-    record.id = e.id;
-    log.info({ api: 'resend', emailId: e.id }, 'email accepted');
-    spawn(`resend ${e.id}`, () => runEmail(e));
-    return c.json({ id: e.id });
+    const plan = planFor(recipient!, key ?? hash);
+    if (plan.fault) record.fault = plan.fault;
+    let entry: { hash: string; id: string; at: number; answered: boolean } | undefined;
+    if (plan.create) {
+      const e: Email = {
+        id: randomUUID(),
+        from: String(body.from),
+        to: asList(body.to)!,
+        subject: String(body.subject),
+        html: typeof body.html === 'string' ? body.html : undefined,
+        text: typeof body.text === 'string' ? body.text : undefined,
+        cc: asList(body.cc),
+        bcc: asList(body.bcc),
+        replyTo: asList(body.reply_to),
+        tags,
+        createdAt: new Date(),
+        lastEvent: 'queued',
+      };
+      emails.set(e.id, e);
+      if (key !== undefined) {
+        entry = { hash, id: e.id, at: Date.now(), answered: false };
+        idempotency.set(key, entry);
+      }
+      record.status = 200;
+      record.id = e.id;
+      log.info({ api: 'resend', emailId: e.id, fault: plan.fault }, 'email accepted');
+      spawn(`resend ${e.id}`, () => runEmail(e));
+    }
+    try {
+      if (plan.errorStatus) {
+        const st = plan.errorStatus;
+        const err = resendError(st, RESEND_ERROR_NAMES[st] ?? 'application_error', 'Simulated error');
+        return await answer(c, record, plan, () => fail(err));
+      }
+      return await answer(c, record, plan, () => c.json({ id: record.id }));
+    } finally {
+      if (entry) entry.answered = true;
+    }
   });
 
   app.get('/emails/:id', (c) => {
     const path = new URL(c.req.url).pathname;
-    const record: ApiRequestRecord = { at: now(), api: 'resend', method: 'GET', path, status: 0 };
-    apiRequests.push(record);
+    const record = newRecord('resend', 'GET', path);
     const authErr = resendAuth(c.req.header('authorization'));
     const e = emails.get(c.req.param('id'));
     const err = authErr ?? (e ? undefined : resendError(404, 'not_found', 'Email not found'));
     if (err || !e) {
       record.status = err!.statusCode;
       record.error = { code: err!.name, message: err!.message };
+      record.answeredAt = Date.now();
       return c.json(err, err!.statusCode as 400);
     }
     record.status = 200;
     record.id = e.id;
+    record.answeredAt = Date.now();
     return c.json({
       object: 'email',
       id: e.id,
@@ -1085,6 +1386,12 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   app.delete('/__sim/records', (c) => {
     apiRequests.length = 0;
     callbackRecords.length = 0;
+    return c.body(null, 204);
+  });
+  app.put('/__sim/faults/:recipient', async (c) => {
+    const parsed = ApiFaults.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
+    injectFaults(decodeURIComponent(c.req.param('recipient')), parsed.data);
     return c.body(null, 204);
   });
   app.put('/__sim/behaviours/:recipient', async (c) => {
@@ -1118,6 +1425,7 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
     setBehaviour(recipient, behaviour) {
       behaviours.set(recipient === 'default' ? recipient : recipientKey(recipient), Behaviour.parse(behaviour));
     },
+    injectFaults,
     async idle() {
       while (tasks.size) await Promise.allSettled([...tasks]);
     },

@@ -366,3 +366,185 @@ describe('provider simulator with the official SDKs', () => {
     expect(statusesOf(msg.sid)).toEqual(['sent']);
   });
 });
+
+describe('provider simulator: list API, idempotency, hangs and faults', () => {
+  let receiver: Receiver;
+  let sim: ProviderSimulator;
+  let tw: ReturnType<typeof twilioClient>;
+  let resend: ReturnType<typeof resendClient>;
+  const cb = (dispatchId: string) => twilioStatusCallbackUrl(PUBLIC_BASE, { ...ref, dispatchId });
+
+  beforeAll(async () => {
+    receiver = await startFakeReceiver();
+    sim = await startProviderSimulator({
+      accountSid: ACCOUNT_SID,
+      twilioAuthToken: AUTH_TOKEN,
+      resendApiKey: RESEND_KEY,
+      resendWebhookSecret: WEBHOOK_SECRET,
+      receiverBaseUrl: receiver.url,
+      publicBaseUrl: PUBLIC_BASE,
+      stepDelayMs: 5,
+      retry: { attempts: 2, baseDelayMs: 5 },
+      hangMs: 400,
+      contentTemplates: { HX00000000000000000000000000000009: 'Alarm {{1}}: reply {{2}}. {{3}}' },
+      behaviours: { '+15551239901': ['hang', 'delivered'], 'hang@example.com': ['hang', 'delivered'] },
+    });
+    tw = twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url });
+    resend = resendClient({ apiKey: RESEND_KEY, baseUrl: sim.url });
+  });
+
+  afterAll(async () => {
+    await sim?.close();
+    await receiver?.close();
+  });
+
+  it('lists messages by To and DateSent> in Twilio page shape; twilio-node pages through it', async () => {
+    const to = '+15551239801';
+    const sids: string[] = [];
+    for (let i = 0; i < 5; i++) sids.push((await tw.messages.create({ to, from: SMS_FROM, body: `P1 page ${i} Ref ABCDEFG${i}`, statusCallback: cb(`dsp_list_${i}`) })).sid);
+    await tw.messages.create({ to: '+15551239802', from: SMS_FROM, body: 'someone else' });
+    await sim.idle(); // every message is sent: date_sent set
+
+    const all = await tw.messages.list({ to, pageSize: 2 });
+    expect(all.map((m) => m.sid).sort()).toEqual([...sids].sort());
+    expect(all[0].sid).toBe(sids[4]); // newest first
+    const pages = sim.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/Messages.json') && r.query?.To === to);
+    expect(pages.map((p) => p.count)).toEqual([2, 2, 1]);
+    expect(pages[1].query).toMatchObject({ PageSize: '2', Page: '1', PageToken: `PA${sids[3]}` });
+
+    const limited = await tw.messages.list({ to, limit: 3, pageSize: 2 });
+    expect(limited).toHaveLength(3);
+    const m = all.find((x) => x.sid === sids[2])!;
+    expect(m).toMatchObject({ to, from: SMS_FROM, status: 'delivered', body: 'P1 page 2 Ref ABCDEFG2', direction: 'outbound-api' });
+    expect(m.dateSent).toBeInstanceOf(Date);
+
+    expect(await tw.messages.list({ to, dateSentAfter: new Date(Date.now() + 5_000) })).toEqual([]);
+    expect((await tw.messages.list({ to, dateSentAfter: new Date(Date.now() - 60_000), dateSentBefore: new Date(Date.now() + 60_000) })).length).toBe(5);
+    const today = new Date().toISOString().slice(0, 10);
+    const raw = await fetch(`${sim.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json?To=${encodeURIComponent(to)}&DateSent=${today}&PageSize=50`, {
+      headers: { authorization: 'Basic ' + Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64') },
+    });
+    const page = (await raw.json()) as Record<string, unknown> & { messages: { sid: string; date_sent: string }[] };
+    expect(page).toMatchObject({ page: 0, page_size: 50, next_page_uri: null, start: 0, previous_page_uri: null });
+    expect(String(page.uri)).toContain('/Messages.json?');
+    expect(page.messages).toHaveLength(5);
+    expect(page.messages[0].date_sent).toMatch(/\+0000$/);
+    const bad = await tw.messages.list({ to, pageSize: 2000 }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ status: 400 });
+  });
+
+  it('a template message gets its rendered body (or the variables joined) in the list', async () => {
+    const to = 'whatsapp:+15551239803';
+    await tw.messages.create({ to, from: WA_FROM, contentSid: 'HX00000000000000000000000000000009', contentVariables: JSON.stringify({ 1: 'orders-5xx', 2: 'ACK 7KQ2MX', 3: 'Ref 7Q2M9XKD' }) });
+    await tw.messages.create({ to, from: WA_FROM, contentSid: 'HX0000000000000000000000000000000a', contentVariables: JSON.stringify({ 2: 'b', 1: 'a', 10: 'Ref 8R3N0YMA' }) });
+    const bodies = (await tw.messages.list({ to })).map((m) => m.body);
+    expect(bodies).toContain('Alarm orders-5xx: reply ACK 7KQ2MX. Ref 7Q2M9XKD');
+    expect(bodies).toContain('a · b · Ref 8R3N0YMA');
+    const recs = sim.requests().filter((r) => r.method === 'POST' && r.recipient === to);
+    expect(recs.map((r) => r.reference).sort()).toEqual(['7Q2M9XKD', '8R3N0YMA']);
+    await sim.idle();
+  });
+
+  it('records receive time, recipient, reference and dispatch id of every send', async () => {
+    const before = Date.now();
+    const msg = await tw.messages.create({ to: '+15551239804', from: SMS_FROM, body: 'P1 x. Ref 9S4P1ZNB', statusCallback: cb('dsp_rec_1') });
+    const email = await resend.emails.send(
+      { from: 'alerts@pagetrail.example', to: 'rec@example.com', subject: 'P1', text: 'P1 x\nRef 9S4P1ZNC', tags: resendTags({ ...ref, dispatchId: 'dsp_rec_2' }) },
+      { idempotencyKey: 'dsp_rec_2' },
+    );
+    const r1 = sim.requests().find((r) => r.id === msg.sid)!;
+    expect(r1).toMatchObject({ recipient: '+15551239804', reference: '9S4P1ZNB', dispatchId: 'dsp_rec_1', status: 201 });
+    expect(r1.receivedAt).toBeGreaterThanOrEqual(before);
+    expect(r1.answeredAt).toBeGreaterThanOrEqual(r1.receivedAt);
+    expect(sim.requests().find((r) => r.id === email.data!.id)).toMatchObject({ recipient: 'rec@example.com', reference: '9S4P1ZNC', dispatchId: 'dsp_rec_2' });
+    const served = (await (await fetch(`${sim.url}/__sim/requests`)).json()) as { id?: string; receivedAt: number }[];
+    expect(served.find((r) => r.id === msg.sid)?.receivedAt).toBe(r1.receivedAt);
+    await sim.idle();
+  });
+
+  it('hang step: the message is created and its callbacks follow, but the API answer comes hangMs late', async () => {
+    const quick = twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url, timeoutMs: 100 });
+    const err = await quick.messages.create({ to: '+15551239901', from: SMS_FROM, body: 'P1 hang. Ref 0HANGSMS', statusCallback: cb('dsp_hang_1') }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ECONNABORTED' });
+    const listed = await tw.messages.list({ to: '+15551239901' });
+    expect(listed).toHaveLength(1);
+    expect(listed[0].body).toContain('Ref 0HANGSMS');
+    const rec = sim.requests().find((r) => r.id === listed[0].sid)!;
+    expect(rec).toMatchObject({ hungMs: 400, status: 201 });
+    await sim.idle();
+    expect(receiver.got.filter((g) => g.params?.MessageSid === listed[0].sid).map((g) => g.params!.MessageStatus)).toEqual(['sent', 'delivered']);
+  });
+
+  it('idempotency: a re-send while the first answer hangs is 409 concurrent_idempotent_requests; after it, the same id; one email, one set of webhooks', async () => {
+    const payload = { from: 'alerts@pagetrail.example', to: 'hang@example.com', subject: 'P1 hang', text: 'Ref 0HANGEML' };
+    const first = resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
+    await expect.poll(() => sim.requests().filter((r) => r.idempotencyKey === 'dsp_hang_mail').length).toBe(1);
+    const concurrent = await resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
+    expect(concurrent.error).toMatchObject({ statusCode: 409, name: 'concurrent_idempotent_requests' });
+    const a = await first; // answered after hangMs
+    const b = await resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
+    expect(b.data!.id).toBe(a.data!.id);
+    const conflict = await resend.emails.send({ ...payload, text: 'other' }, { idempotencyKey: 'dsp_hang_mail' });
+    expect(conflict.error).toMatchObject({ statusCode: 409, name: 'invalid_idempotent_request' });
+    await sim.idle();
+    const created = sim.requests().filter((r) => r.idempotencyKey === 'dsp_hang_mail' && r.status === 200 && !r.replayed);
+    expect(created).toHaveLength(1);
+    expect(receiver.got.filter((g) => g.payload?.data.email_id === a.data!.id).map((g) => g.payload!.type)).toEqual(['email.sent', 'email.delivered']);
+  });
+
+  it('one-shot faults: 500 after accepting, 429 before, a reset; then normal', async () => {
+    const to = '+15551239805';
+    sim.injectFaults(to, [{ type: 'error', status: 500, accepted: true }, { type: 'error', status: 429 }, { type: 'reset' }]);
+    const e1 = await tw.messages.create({ to, from: SMS_FROM, body: 'Ref 1FAULTAA' }).catch((e: unknown) => e);
+    expect(e1).toMatchObject({ status: 500, code: 20500 });
+    const e2 = await tw.messages.create({ to, from: SMS_FROM, body: 'Ref 1FAULTAB' }).catch((e: unknown) => e);
+    expect(e2).toMatchObject({ status: 429, code: 20429 });
+    const e3 = await tw.messages.create({ to, from: SMS_FROM, body: 'Ref 1FAULTAC' }).catch((e: unknown) => e);
+    expect(e3).toMatchObject({ code: 'ECONNRESET' });
+    const ok = await tw.messages.create({ to, from: SMS_FROM, body: 'Ref 1FAULTAD' });
+    expect((await tw.messages.list({ to })).map((m) => m.sid).sort()).toEqual([ok.sid, sim.requests().find((r) => r.fault === 'error 500 after accepting')!.id!].sort());
+    expect(sim.requests().filter((r) => r.recipient === to).map((r) => r.fault)).toEqual(['error 500 after accepting', 'error 429', 'reset', undefined]);
+    const put = await fetch(`${sim.url}/__sim/faults/${encodeURIComponent(to)}`, { method: 'PUT', body: JSON.stringify([{ type: 'explode' }]) });
+    expect(put.status).toBe(400);
+    await sim.idle();
+  });
+});
+
+describe('provider simulator: seeded hang fraction', () => {
+  async function hungSet(seed: string): Promise<string[]> {
+    const receiver = await startFakeReceiver();
+    const sim = await startProviderSimulator({
+      accountSid: ACCOUNT_SID,
+      twilioAuthToken: AUTH_TOKEN,
+      resendApiKey: RESEND_KEY,
+      resendWebhookSecret: WEBHOOK_SECRET,
+      receiverBaseUrl: receiver.url,
+      publicBaseUrl: PUBLIC_BASE,
+      stepDelayMs: 1,
+      hangFraction: 0.5,
+      hangMs: 1,
+      seed,
+    });
+    try {
+      const tw = twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url });
+      await Promise.all(Array.from({ length: 24 }, (_, i) => tw.messages.create({ to: '+15551239900', from: SMS_FROM, body: `p${i}`, statusCallback: twilioStatusCallbackUrl(PUBLIC_BASE, { ...ref, dispatchId: `dsp_seed_${i}` }) })));
+      await sim.idle();
+      return sim
+        .requests()
+        .filter((r) => r.hungMs)
+        .map((r) => r.dispatchId!)
+        .sort();
+    } finally {
+      await sim.close();
+      await receiver.close();
+    }
+  }
+
+  it('the same seed hangs the same pages, whatever the arrival order; another seed others', async () => {
+    const a = await hungSet('s1');
+    expect(a.length).toBeGreaterThan(3);
+    expect(a.length).toBeLessThan(21);
+    expect(await hungSet('s1')).toEqual(a);
+    expect(await hungSet('s2')).not.toEqual(a);
+  });
+});
