@@ -33,6 +33,12 @@ export const ConfigSchema = z.object({
   /** The stream's ARN (the Scheduler target); default: built from STREAM_NAME, AWS_REGION and AWS_ACCOUNT_ID. */
   STREAM_ARN: z.string().startsWith('arn:').optional(),
   AWS_ACCOUNT_ID: z.string().regex(/^\d{12}$/).default('000000000000'),
+  /** Every AWS SDK call (infra/aws.ts): TCP/TLS connect deadline, ms. */
+  AWS_CONNECTION_TIMEOUT_MS: positiveInt(2_000),
+  /** Kinesis, DynamoDB and Scheduler: deadline until the response starts, and the longest silence of a socket, ms. */
+  AWS_REQUEST_TIMEOUT_MS: positiveInt(5_000),
+  /** S3 (Parquet objects of several MB): the same deadline for S3 calls, ms. */
+  S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
   CONSUMER_GROUP: z.string().min(1).default('lake'),
   FLUSH_INTERVAL_S: positiveInt(60),
   FLUSH_MAX_ROWS: positiveInt(50_000),

@@ -1,7 +1,8 @@
 /**
- * Idempotent creation of the stream, bucket and tables the product uses. Safe to run any number of
- * times, concurrently too (a create that loses a race is treated as "already exists"). Works against
- * the local engines and AWS alike; an existing resource is never modified.
+ * Idempotent creation of the stream, bucket, tables and schedule group the product uses. Safe to run
+ * any number of times, concurrently too (a create that loses a race is treated as "already exists").
+ * Works against the local engines and AWS alike; an existing resource is never modified, except that
+ * TTL is turned on for the incidents table when it is off.
  */
 import {
   CreateStreamCommand,
@@ -16,7 +17,10 @@ import {
   type KeySchemaElement,
   type AttributeDefinition,
   type TableDescription,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { CreateScheduleGroupCommand, GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Config } from '../config.js';
 import type { AwsClients } from '../aws.js';
 
@@ -199,6 +203,8 @@ export interface TableInfo {
   name: string;
   created: boolean;
   status: string;
+  /** For tables with a TTL attribute: 'enabled', or 'unsupported' by the engine (dynalite). */
+  ttl?: 'enabled' | 'unsupported';
 }
 
 /** Checkpoints: one item per (consumer group + stream, shard): HASH pk (S), RANGE sk (S). */
@@ -223,6 +229,43 @@ export function ledgerTableSpec(name: string): TableSpec {
     keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
     attributes: [{ AttributeName: 'pk', AttributeType: 'S' }],
   };
+}
+
+/** Paging state, one item per incident: HASH pk (S); TTL attribute `ttl` (epoch seconds). */
+export function incidentsTableSpec(name: string): TableSpec & { ttlAttribute: string } {
+  return {
+    name,
+    keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    attributes: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    ttlAttribute: 'ttl',
+  };
+}
+
+/**
+ * Turns on TTL on `attribute` unless it already is. dynalite 4 has no UpdateTimeToLive (it answers
+ * UnknownOperationException): 'unsupported', and items simply never expire locally.
+ */
+export async function ensureTimeToLive(dynamodb: DynamoDBClient, table: string, attribute: string): Promise<'enabled' | 'unsupported'> {
+  try {
+    const d = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table }));
+    const ttl = d.TimeToLiveDescription;
+    if ((ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING') && ttl.AttributeName === attribute) return 'enabled';
+    if (ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING') {
+      throw new ProvisionError(`table ${table} has TTL on "${ttl.AttributeName}", expected "${attribute}"; change it or use another table name`);
+    }
+  } catch (err) {
+    if (err instanceof ProvisionError) throw err;
+    if (errName(err) !== 'UnknownOperationException') throw describeFailure(`DescribeTimeToLive ${table}`, err);
+  }
+  try {
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }),
+    );
+    return 'enabled';
+  } catch (err) {
+    if (errName(err) === 'UnknownOperationException') return 'unsupported';
+    throw describeFailure(`UpdateTimeToLive ${table}`, err);
+  }
 }
 
 async function describeTable(dynamodb: DynamoDBClient, name: string): Promise<TableDescription | undefined> {
@@ -279,17 +322,48 @@ export async function ensureTable(dynamodb: DynamoDBClient, spec: TableSpec, wai
 
 export async function ensureTables(
   dynamodb: DynamoDBClient,
-  names: { checkpointTable: string; ledgerTable: string },
+  names: { checkpointTable: string; ledgerTable: string; incidentsTable: string },
   wait: WaitOptions = {},
-): Promise<{ checkpoint: TableInfo; ledger: TableInfo }> {
-  if (names.checkpointTable === names.ledgerTable) {
-    throw new ProvisionError(`checkpoint and ledger tables must differ (both are "${names.ledgerTable}")`);
+): Promise<{ checkpoint: TableInfo; ledger: TableInfo; incidents: TableInfo }> {
+  const all = [names.checkpointTable, names.ledgerTable, names.incidentsTable];
+  if (new Set(all).size !== all.length) {
+    throw new ProvisionError(`checkpoint, ledger and incidents tables must differ (${all.join(', ')})`);
   }
-  const [checkpoint, ledger] = await Promise.all([
+  const incidentsSpec = incidentsTableSpec(names.incidentsTable);
+  const [checkpoint, ledger, incidents] = await Promise.all([
     ensureTable(dynamodb, checkpointTableSpec(names.checkpointTable), wait),
     ensureTable(dynamodb, ledgerTableSpec(names.ledgerTable), wait),
+    ensureTable(dynamodb, incidentsSpec, wait),
   ]);
-  return { checkpoint, ledger };
+  incidents.ttl = await ensureTimeToLive(dynamodb, incidentsSpec.name, incidentsSpec.ttlAttribute);
+  return { checkpoint, ledger, incidents };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventBridge Scheduler
+
+export interface ScheduleGroupInfo {
+  name: string;
+  created: boolean;
+  arn?: string;
+}
+
+/** Creates the schedule group (deadlines) when missing. */
+export async function ensureScheduleGroup(scheduler: SchedulerClient, name: string): Promise<ScheduleGroupInfo> {
+  try {
+    const g = await scheduler.send(new GetScheduleGroupCommand({ Name: name }));
+    return { name, created: false, arn: g.Arn };
+  } catch (err) {
+    if (errName(err) !== 'ResourceNotFoundException') throw describeFailure(`GetScheduleGroup ${name}`, err);
+  }
+  try {
+    const out = await scheduler.send(new CreateScheduleGroupCommand({ Name: name }));
+    return { name, created: true, arn: out.ScheduleGroupArn };
+  } catch (err) {
+    // lost a race with another provisioner: fine
+    if (errName(err) === 'ConflictException') return { name, created: false };
+    throw describeFailure(`CreateScheduleGroup ${name}`, err);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,19 +371,29 @@ export async function ensureTables(
 export interface ProvisionSummary {
   stream: StreamInfo;
   bucket: BucketInfo;
-  tables: { checkpoint: TableInfo; ledger: TableInfo };
+  tables: { checkpoint: TableInfo; ledger: TableInfo; incidents: TableInfo };
+  /** Present when a scheduler client was given. */
+  scheduleGroup?: ScheduleGroupInfo;
 }
 
-/** Stream, bucket and tables named in the config, all in parallel. */
+/**
+ * Stream, bucket and tables named in the config, all in parallel; with `clients.scheduler`, the
+ * deadlines' schedule group (SCHEDULER_GROUP) too.
+ */
 export async function provisionAll(
-  config: Pick<Config, 'STREAM_NAME' | 'STREAM_SHARDS' | 'LAKE_BUCKET' | 'CHECKPOINT_TABLE' | 'LEDGER_TABLE'>,
-  clients: AwsClients,
+  config: Pick<Config, 'STREAM_NAME' | 'STREAM_SHARDS' | 'LAKE_BUCKET' | 'CHECKPOINT_TABLE' | 'LEDGER_TABLE' | 'INCIDENTS_TABLE' | 'SCHEDULER_GROUP'>,
+  clients: AwsClients & { scheduler?: SchedulerClient },
   wait: WaitOptions = {},
 ): Promise<ProvisionSummary> {
   const results = await Promise.allSettled([
     ensureStream(clients.kinesis, config.STREAM_NAME, config.STREAM_SHARDS, wait),
     ensureBucket(clients.s3, config.LAKE_BUCKET),
-    ensureTables(clients.dynamodb, { checkpointTable: config.CHECKPOINT_TABLE, ledgerTable: config.LEDGER_TABLE }, wait),
+    ensureTables(
+      clients.dynamodb,
+      { checkpointTable: config.CHECKPOINT_TABLE, ledgerTable: config.LEDGER_TABLE, incidentsTable: config.INCIDENTS_TABLE },
+      wait,
+    ),
+    clients.scheduler ? ensureScheduleGroup(clients.scheduler, config.SCHEDULER_GROUP) : Promise.resolve(undefined),
   ]);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length === 1) throw failures[0];
@@ -319,10 +403,11 @@ export async function provisionAll(
       { cause: failures },
     );
   }
-  const [stream, bucket, tables] = results as [
+  const [stream, bucket, tables, group] = results as [
     PromiseFulfilledResult<StreamInfo>,
     PromiseFulfilledResult<BucketInfo>,
-    PromiseFulfilledResult<{ checkpoint: TableInfo; ledger: TableInfo }>,
+    PromiseFulfilledResult<ProvisionSummary['tables']>,
+    PromiseFulfilledResult<ScheduleGroupInfo | undefined>,
   ];
-  return { stream: stream.value, bucket: bucket.value, tables: tables.value };
+  return { stream: stream.value, bucket: bucket.value, tables: tables.value, ...(group.value ? { scheduleGroup: group.value } : {}) };
 }

@@ -14,7 +14,9 @@
  *
  * Settings: the env (the Makefile loads .env or .env.example): KINESIS_PORT, S3_PORT, DYNAMODB_PORT,
  * DATA_DIR, the *_ENDPOINT variables and resource names (infra/config.ts). KINESIS_ENGINE=kinesis-local
- * runs kinesis-local (kinesis-mock) instead of kinesalite on KINESIS_PORT.
+ * runs kinesis-local (kinesis-mock) instead of kinesalite on KINESIS_PORT. The EventBridge Scheduler
+ * emulator (infra/local/scheduler, deadlines) runs with the engines on SCHEDULER_PORT (schedules under
+ * $DATA_DIR/scheduler); provisioning creates SCHEDULER_GROUP in it.
  *
  * To manage another process (receiver, processors, ...), add an entry to `appProcesses()`.
  */
@@ -25,8 +27,9 @@ import { fileURLToPath } from 'node:url';
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { loadConfig, type Config } from '../config.js';
-import { awsClients, type AwsClients } from '../aws.js';
+import { awsClients, schedulerClient, type AwsClients } from '../aws.js';
 import { httpAnswers, kinesisLocalEnv, kinesisLocalPackageDir } from './engines.js';
 import { dataDir as resolveDataDir, enginePort } from './engine-main.js';
 import { provisionAll, type ProvisionSummary } from './provision.js';
@@ -117,7 +120,24 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
   } else {
     throw new Error(`KINESIS_ENGINE=${kinesisEngine}: expected kinesalite or kinesis-local`);
   }
-  return [kinesis, engine('s3'), engine('dynamodb')];
+  const schedulerPort = schedulerPortOf(ctx.env);
+  const scheduler: ManagedProcess = {
+    name: 'scheduler',
+    stage: 'engine',
+    ...tsxCommand('infra/local/scheduler/main.ts'),
+    env: SDK_QUIET,
+    endpoint: `${local(schedulerPort)} (EventBridge Scheduler emulator)`,
+    health: () => httpAnswers(`${local(schedulerPort)}/__scheduler/health`, { status: 200 }),
+    match: 'scheduler/main.ts',
+  };
+  return [kinesis, engine('s3'), engine('dynamodb'), scheduler];
+}
+
+function schedulerPortOf(env: NodeJS.ProcessEnv): number {
+  const raw = env.SCHEDULER_PORT?.trim();
+  const port = raw ? Number(raw) : 4581;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`SCHEDULER_PORT=${raw} is not a valid port`);
+  return port;
 }
 
 /**
@@ -375,6 +395,7 @@ function warnOnEndpointMismatch(config: Config, ctx: StackContext) {
     ['KINESIS_ENDPOINT', config.KINESIS_ENDPOINT, 'KINESIS_PORT', enginePort('kinesis', ctx.env)],
     ['S3_ENDPOINT', config.S3_ENDPOINT, 'S3_PORT', enginePort('s3', ctx.env)],
     ['DYNAMODB_ENDPOINT', config.DYNAMODB_ENDPOINT, 'DYNAMODB_PORT', enginePort('dynamodb', ctx.env)],
+    ['SCHEDULER_ENDPOINT', config.SCHEDULER_ENDPOINT, 'SCHEDULER_PORT', schedulerPortOf(ctx.env)],
   ] as const;
   for (const [ev, url, pv, port] of pairs) {
     if (url && new URL(url).port !== String(port)) {
@@ -383,17 +404,21 @@ function warnOnEndpointMismatch(config: Config, ctx: StackContext) {
   }
 }
 
-function clientsFor(config: Config): AwsClients {
+type StackClients = AwsClients & { scheduler?: SchedulerClient };
+
+/** The SDK clients; a scheduler client only when SCHEDULER_ENDPOINT is local (set). */
+function clientsFor(config: Config): StackClients {
   // the local engines accept any credentials; the SDK insists on some
   process.env.AWS_ACCESS_KEY_ID ||= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ||= 'local';
-  return awsClients(config);
+  return { ...awsClients(config), ...(config.SCHEDULER_ENDPOINT ? { scheduler: schedulerClient(config) } : {}) };
 }
 
-function destroy(clients: AwsClients) {
+function destroy(clients: StackClients) {
   clients.kinesis.destroy();
   clients.s3.destroy();
   clients.dynamodb.destroy();
+  clients.scheduler?.destroy();
 }
 
 export async function up(ctx: StackContext = stackContext(), procs = managedProcesses(ctx)): Promise<ProvisionSummary> {
@@ -405,6 +430,9 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
 
   report(await all(procs.filter((p) => p.stage === 'engine'), (p) => startOne(ctx, p)));
 
+  if (!config.SCHEDULER_ENDPOINT) {
+    console.warn('warning: SCHEDULER_ENDPOINT is empty (AWS): the schedule group is not created locally; the emulator runs unused');
+  }
   const clients = clientsFor(config);
   let summary: ProvisionSummary;
   try {
@@ -422,8 +450,12 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
   console.log(`  S3        ${config.S3_ENDPOINT}  bucket ${s.bucket.name} (${mark(s.bucket.created)})`);
   console.log(
     `  DynamoDB  ${config.DYNAMODB_ENDPOINT}  tables ${s.tables.checkpoint.name} (${mark(s.tables.checkpoint.created)}), ` +
-      `${s.tables.ledger.name} (${mark(s.tables.ledger.created)})`,
+      `${s.tables.ledger.name} (${mark(s.tables.ledger.created)}), ` +
+      `${s.tables.incidents.name} (${mark(s.tables.incidents.created)}${s.tables.incidents.ttl === 'unsupported' ? ', TTL not emulated' : ''})`,
   );
+  if (s.scheduleGroup) {
+    console.log(`  Scheduler ${config.SCHEDULER_ENDPOINT}  group ${s.scheduleGroup.name} (${mark(s.scheduleGroup.created)})`);
+  }
   for (const p of procs.filter((q) => q.stage === 'app')) console.log(`  ${p.name.padEnd(9)} ${p.endpoint ?? ''}`);
   if (s.stream.openShardCount !== config.STREAM_SHARDS) {
     console.warn(`warning: stream ${s.stream.name} has ${s.stream.openShardCount} open shards, STREAM_SHARDS=${config.STREAM_SHARDS} (not resharded)`);
@@ -474,7 +506,15 @@ async function resourceStatus(config: Config, answering: Set<string>): Promise<s
         await clients.s3.send(new HeadBucketCommand({ Bucket: config.LAKE_BUCKET }));
         return ok(`bucket ${config.LAKE_BUCKET}: present`);
       }),
-      ...[config.CHECKPOINT_TABLE, config.LEDGER_TABLE].map((table) =>
+      ...(clients.scheduler
+        ? [
+            check('scheduler', `schedule group ${config.SCHEDULER_GROUP}`, async () => {
+              const g = await clients.scheduler!.send(new GetScheduleGroupCommand({ Name: config.SCHEDULER_GROUP }));
+              return ok(`schedule group ${config.SCHEDULER_GROUP}: ${g.State}`);
+            }),
+          ]
+        : []),
+      ...[config.CHECKPOINT_TABLE, config.LEDGER_TABLE, config.INCIDENTS_TABLE].map((table) =>
         check('dynamodb', `table ${table}`, async () => {
           const t = await clients.dynamodb.send(new DescribeTableCommand({ TableName: table }));
           return ok(`table ${table}: ${t.Table?.TableStatus}`);

@@ -6,13 +6,18 @@
  *   const { config, clients } = stack;                // config.STREAM_NAME etc. are unique
  *   ...
  *   await stack.stop();
+ *
+ * `startLocalStack({ scheduler: true })` also runs the EventBridge Scheduler emulator in-process (free
+ * port, temp data dir, putting due schedules on the stack's kinesalite), points
+ * `config.SCHEDULER_ENDPOINT` at it and creates the schedule group; `stack.scheduler` is the emulator,
+ * `stack.schedulerClient` a SchedulerClient for it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../infra/config.js';
-import { awsClients, type AwsClients } from '../../infra/aws.js';
+import { awsClients, schedulerClient as makeSchedulerClient, type AwsClients } from '../../infra/aws.js';
 import {
   startDynalite,
   startKinesalite,
@@ -21,6 +26,8 @@ import {
   type RunningEngine,
 } from '../../infra/local/engines.js';
 import { provisionAll, type ProvisionSummary } from '../../infra/local/provision.js';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { startSchedulerEmulator, type SchedulerEmulator } from '../../infra/local/scheduler/server.js';
 
 export interface LocalStackOptions {
   /** Kinesis engine. Default 'kinesalite'. */
@@ -33,6 +40,8 @@ export interface LocalStackOptions {
   overrides?: Partial<Config>;
   /** Environment loadConfig reads. Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Run the Scheduler emulator in-process and create SCHEDULER_GROUP (needs provision). Default false. */
+  scheduler?: boolean;
 }
 
 export interface LocalStack {
@@ -43,6 +52,9 @@ export interface LocalStack {
   provisioned?: ProvisionSummary;
   /** Temp directory holding s3rver's objects (removed by stop()). */
   s3Directory: string;
+  /** With `scheduler: true`: the emulator (its data under a temp dir removed by stop()) and a client. */
+  scheduler?: SchedulerEmulator;
+  schedulerClient?: SchedulerClient;
   /** Destroys the clients, stops the engines, removes temp files. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -92,14 +104,22 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     LAKE_BUCKET: `pagetrail-lake-${id}`,
     CHECKPOINT_TABLE: `pagetrail-checkpoints-${id}`,
     LEDGER_TABLE: `pagetrail-ledger-${id}`,
+    INCIDENTS_TABLE: `pagetrail-incidents-${id}`,
     QUERY_CACHE_DIR: path.join(s3Directory, '..', `pagetrail-cache-${id}`),
     ...opts.overrides,
   });
   const clients = awsClients(config);
 
+  let scheduler: SchedulerEmulator | undefined;
+  let schedulerClient: SchedulerClient | undefined;
+  const schedulerDir = path.join(s3Directory, '..', `pagetrail-scheduler-${id}`);
+
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      await scheduler?.close();
+      schedulerClient?.destroy();
+      fs.rmSync(schedulerDir, { recursive: true, force: true });
       clients.kinesis.destroy();
       clients.s3.destroy();
       clients.dynamodb.destroy();
@@ -107,15 +127,31 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       fs.rmSync(config.QUERY_CACHE_DIR, { recursive: true, force: true });
     })());
 
-  let provisioned: ProvisionSummary | undefined;
-  if (opts.provision !== false) {
+  if (opts.scheduler) {
     try {
-      provisioned = await provisionAll(config, clients, { timeoutMs: 20_000 });
+      scheduler = await startSchedulerEmulator({
+        dataDir: schedulerDir,
+        kinesis: clients.kinesis,
+        region: config.AWS_REGION,
+        accountId: config.AWS_ACCOUNT_ID,
+      });
+      config.SCHEDULER_ENDPOINT = scheduler.url;
+      schedulerClient = makeSchedulerClient(config);
     } catch (err) {
       await stop();
       throw err;
     }
   }
 
-  return { config, clients, engines, provisioned, s3Directory, stop };
+  let provisioned: ProvisionSummary | undefined;
+  if (opts.provision !== false) {
+    try {
+      provisioned = await provisionAll(config, { ...clients, scheduler: schedulerClient }, { timeoutMs: 20_000 });
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+
+  return { config, clients, engines, provisioned, s3Directory, scheduler, schedulerClient, stop };
 }

@@ -1,0 +1,72 @@
+/**
+ * The EventBridge Scheduler emulator as a process (what `make up` starts in the background):
+ *
+ *   node --import tsx infra/local/scheduler/main.ts
+ *
+ * Env: SCHEDULER_PORT (default 4581), SCHEDULER_HOST (default 127.0.0.1), DATA_DIR (schedules under
+ * $DATA_DIR/scheduler), KINESIS_ENDPOINT (where due schedules are put; required: the emulator only
+ * targets the local stream), AWS_REGION, AWS_ACCOUNT_ID, LOG_LEVEL. Health: GET /__scheduler/health.
+ * A Kinesis outage never stops it: puts are retried (health says `ok: false` meanwhile).
+ * SIGTERM/SIGINT close it and exit 0; schedules stay on disk and fire on the next start.
+ */
+import path from 'node:path';
+import { loadConfig } from '../../config.js';
+import { kinesisClient } from '../../aws.js';
+import { createLogger } from '../../logger.js';
+import { dataDir } from '../engine-main.js';
+import { startSchedulerEmulator } from './server.js';
+
+function port(env: NodeJS.ProcessEnv): number {
+  const raw = env.SCHEDULER_PORT?.trim();
+  if (!raw) return 4581;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`SCHEDULER_PORT=${raw} is not a valid port`);
+  return n;
+}
+
+async function main() {
+  const env = process.env;
+  const log = createLogger('scheduler');
+  const config = loadConfig(env);
+  if (!config.KINESIS_ENDPOINT) {
+    throw new Error('KINESIS_ENDPOINT is empty: the scheduler emulator puts deadlines on the local stream only (see .env.example)');
+  }
+  env.AWS_ACCESS_KEY_ID ||= 'local';
+  env.AWS_SECRET_ACCESS_KEY ||= 'local';
+  const kinesis = kinesisClient(config);
+  const dir = path.join(dataDir(env), 'scheduler');
+  const sched = await startSchedulerEmulator({
+    port: port(env),
+    host: env.SCHEDULER_HOST?.trim() || '127.0.0.1',
+    dataDir: dir,
+    kinesis,
+    region: config.AWS_REGION,
+    accountId: config.AWS_ACCOUNT_ID,
+    logger: log,
+  });
+  log.info({ url: sched.url, dataDir: dir, kinesis: config.KINESIS_ENDPOINT }, 'scheduler emulator ready');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    sched.close().then(
+      () => {
+        kinesis.destroy();
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(`scheduler emulator: ${(err as Error).message}`);
+  process.exit(1);
+});
