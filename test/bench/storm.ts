@@ -119,7 +119,7 @@ async function main() {
 
   // wait for the pages owed: 3 per incident; give up 120 s after the last would be due
   const expected = posted.size * 3;
-  const sends = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300);
+  const sends = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
   const end = Date.now() + (2 * DEADLINE_S + 30 + 60) * 1000;
   while (new Set(sends().map((r) => r.dispatchId)).size < expected && Date.now() < end) await new Promise((r) => setTimeout(r, 500));
   for (const t of timers) clearTimeout(t);
