@@ -24,7 +24,7 @@ status:
 	$(TSX) infra/local/stack.ts status
 
 clean: down
-	rm -rf "$${DATA_DIR:-.data}" .cache cdk.out
+	rm -rf "$${DATA_DIR:-.data}" .cache cdk.out dist
 
 ## SQL over the lake: make query SQL="SELECT ..."  (ENGINE=athena to run on Athena)
 query: install
@@ -61,13 +61,18 @@ demo: install
 
 ## AWS deployment (infra/cdk, see infra/cdk/README.md). CDK_CONTEXT passes context, e.g.
 ## make deploy CDK_CONTEXT="-c stage=prod -c certificateArn=arn:aws:acm:... -c domain=pagetrail.example.com"
-.PHONY: synth deploy
+## `lambdas` bundles the two Lambda functions with esbuild into dist/lambda/<name>/index.mjs (offline,
+## no Docker); synth and deploy build them first and the stack uses them as they are.
+.PHONY: lambdas synth deploy
 CDK := CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
-synth: install
+lambdas: install
+	node --import tsx infra/lambda/build.ts
+
+synth: install lambdas
 	$(CDK) synth --quiet --no-notices $(CDK_CONTEXT)
 	@echo "templates in cdk.out/"
 
-deploy: install
+deploy: install lambdas
 	$(CDK) deploy --no-notices --require-approval broadening $(CDK_CONTEXT)
 
 ## The paging path under an alert storm with faults (a benchmark; prints a RESULT line)

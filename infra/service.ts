@@ -11,6 +11,7 @@ export interface Service {
   healthPort: number;
   run(): Promise<void>;
   stop(): Promise<void>;
+  /** Shown on /healthz; `status: 'degraded'` (an event source mapping's status()) answers 503. */
   status?(): Record<string, unknown>;
 }
 
@@ -30,7 +31,10 @@ export async function runService(svc: Service, log: Logger): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await startHealthServer(svc.healthPort, () => ({ healthy: !stopping, ...svc.status?.() }));
+  await startHealthServer(svc.healthPort, () => {
+    const status = svc.status?.() ?? {};
+    return { ...status, healthy: !stopping && status.status !== 'degraded' }; // 503 while draining or degraded
+  });
   log.info({ healthPort: svc.healthPort }, `${svc.name} starting`);
   svc.run().then(
     () => {

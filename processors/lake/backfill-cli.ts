@@ -1,34 +1,50 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../infra/config.js';
-import { kinesisClient, s3Client } from '../../infra/aws.js';
+import { dynamoClient, kinesisClient, s3Client } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
+import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { backfill } from './backfill.js';
+import { FAILURE_PREFIX } from './failures.js';
 import { LakeStore } from './lake-store.js';
+import { replayFailures } from './replay-failures.js';
+import { batchSizeOf, headGroupOf, joinOptionsOf } from './wiring.js';
 
-/** `make backfill FROM=<ISO> TO=<ISO>` */
+const USAGE = `usage: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z  (ISO-8601 times; TO exclusive)
+       make backfill FAILURES=1 [FAILURES_PREFIX=${FAILURE_PREFIX}]  (replay the batches the mapping gave up on)`;
+
+/** `make backfill FROM=<ISO> TO=<ISO>` or `make backfill FAILURES=1` */
 async function main() {
-  const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } } });
-  const from = new Date(values.from ?? '');
-  const to = new Date(values.to ?? '');
-  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
-    console.error('usage: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z  (ISO-8601 times; TO exclusive)');
-    process.exit(2);
-  }
+  const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, failures: { type: 'boolean' }, 'failures-prefix': { type: 'string' } } });
   const config = loadConfig();
   const started = Date.now();
-  console.log(`backfill ${from.toISOString()} → ${to.toISOString()} from stream ${config.STREAM_NAME} and s3://${config.LAKE_BUCKET}/raw/`);
-  const report = await backfill({
+  const common = {
     kinesis: kinesisClient(config),
     streamName: config.STREAM_NAME,
     store: new LakeStore(s3Client(config), config.LAKE_BUCKET),
-    from,
-    to,
-    group: config.CONSUMER_GROUP,
-    flushMaxRecords: config.FLUSH_MAX_ROWS,
-    join: { windowMs: config.JOIN_WINDOW_S * 1000, allowedLatenessMs: config.ALLOWED_LATENESS_S * 1000, maxStateEntries: config.MAX_STATE_ENTRIES },
+    heads: new CheckpointStore({ dynamodb: dynamoClient(config), table: config.CHECKPOINT_TABLE }),
+    group: headGroupOf(config),
+    join: joinOptionsOf(config),
     logger: createLogger('backfill', config.LOG_LEVEL),
-    progress: (line) => console.log(line),
-  });
+    progress: (line: string) => console.log(line),
+  };
+
+  if (values.failures) {
+    const prefix = values['failures-prefix'] || FAILURE_PREFIX;
+    console.log(`replaying the on-failure records under s3://${config.LAKE_BUCKET}/${prefix} from stream ${config.STREAM_NAME}`);
+    const replays = await replayFailures({ ...common, prefix });
+    const replayed = replays.filter((r) => r.firstSeq !== undefined);
+    console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify({ failures: replays.length, replayed: replayed.length, records: replayed.reduce((n, r) => n + r.records - r.committed, 0), rows: replayed.reduce((n, r) => n + r.rows, 0), objectsWritten: replayed.reduce((n, r) => n + r.keys.length, 0) })}`);
+    return;
+  }
+
+  const from = new Date(values.from ?? '');
+  const to = new Date(values.to ?? '');
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  console.log(`backfill ${from.toISOString()} → ${to.toISOString()} from stream ${config.STREAM_NAME} and s3://${config.LAKE_BUCKET}/raw/`);
+  const report = await backfill({ ...common, from, to, flushMaxRecords: batchSizeOf(config) });
   const { keys, ...summary } = report;
   console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(summary)}`);
   void keys;

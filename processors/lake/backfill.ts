@@ -3,33 +3,47 @@ import { EVENTS_TABLE, ERROR_PREFIX, RAW_TABLE } from '../../schemas/lake.js';
 import { utcDate } from '../../schemas/time.js';
 import type { Logger } from '../../infra/logger.js';
 import { silentLogger } from '../../infra/logger.js';
+import type { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { listShards } from '../consumer/shards.js';
 import { ShardReader } from '../consumer/shard-reader.js';
-import { EventJoin, compareSeq, type JoinOptions, type JoinSnapshot } from './join.js';
+import { flushRecords } from './flush.js';
+import { DEFAULT_HEAD_GROUP } from './handler.js';
+import { HeadStore } from './head.js';
+import { compareSeq, type JoinOptions } from './join.js';
 import { LakeStore } from './lake-store.js';
-import { objectsOf, parseObjectKey } from './objects.js';
+import { ShardLineage } from './lineage.js';
+import { parseObjectKey } from './objects.js';
 import { readRawArchive } from './raw-reader.js';
-import { ShardPipeline, type LakeInputRecord } from './shard-pipeline.js';
+import { ReplayStart } from './replay-start.js';
+import type { LakeInputRecord } from './shard-pipeline.js';
 import { BackfillError } from './errors.js';
 
 /**
- * Backfill: replay what arrived in [from, to) through the lake processor and rewrite what it wrote.
+ * Backfill: replay what arrived in [from, to) through the lake handler's flush code and rewrite what
+ * the live path wrote.
  *
  * Records come from the stream (AT_TIMESTAMP `from`) and, for what the stream no longer holds, from
- * the raw archive. The replay is widened to whole flush ranges (the live processor's boundaries,
- * known from the raw archive's keys) and starts from the join state the live processor saved at the
- * range before, so each rewritten object gets the same key and, for unchanged code, the same bytes;
- * a range never flushed before is cut every `flushMaxRecords` records from its start. Objects of a
- * replayed range that the replay no longer produces (rows moved to another day) are deleted.
- * Running it twice leaves the lake identical. It pages nobody: it only runs the lake processor.
+ * the raw archive. The replay is widened to whole flush ranges (the live handler's batch ranges, known
+ * from the raw archive's keys) and starts from the join state the live handler committed at the flush
+ * before (or, for a child shard's first flush, from its parents' states filtered to its hash range,
+ * as the handler starts it), so each rewritten object gets the same key and, for unchanged code, the
+ * same bytes. With the heads, the replay stops at each shard's head: records past it are the live
+ * path's to write (a backfill writing them in other ranges would duplicate them). A shard with no head
+ * (never processed live) is cut every `flushMaxRecords` records. Objects of a replayed range that the
+ * replay no longer produces (rows moved to another day) are deleted. Running it twice leaves the lake
+ * identical. It writes no head and no state, and pages nobody.
  */
 export interface BackfillOptions {
-  kinesis: KinesisClient;
+  kinesis: Pick<KinesisClient, 'send'>;
   streamName: string;
   store: LakeStore;
   from: Date;
   to: Date;
+  /** The heads' group (state objects under `state/<group>/`). Default 'lake-head'. */
   group?: string;
+  /** The checkpoint table holding the heads (committed ranges, a child's parents). Strongly recommended. */
+  heads?: CheckpointStore;
+  /** Records per flush where no live flush range is known (the live batch size). Default 10,000. */
   flushMaxRecords?: number;
   join?: JoinOptions;
   logger?: Logger;
@@ -70,8 +84,16 @@ const within = (seq: string, r: { firstSeq: string; lastSeq: string }) => compar
 export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
   const log = opts.logger ?? silentLogger;
   const say = opts.progress ?? (() => {});
-  const group = opts.group ?? 'lake';
-  const flushMax = opts.flushMaxRecords ?? 50_000;
+  const group = opts.group ?? DEFAULT_HEAD_GROUP;
+  const flushMax = opts.flushMaxRecords ?? 10_000;
+  const start0 = new ReplayStart({
+    store: opts.store,
+    group,
+    heads: opts.heads ? new HeadStore(opts.heads, group) : undefined,
+    lineage: new ShardLineage(opts.kinesis, opts.streamName),
+    join: opts.join,
+    logger: log,
+  });
   const from = opts.from.getTime();
   const to = opts.to.getTime();
   if (!(from < to)) throw new BackfillError(`FROM (${opts.from.toISOString()}) must be before TO (${opts.to.toISOString()})`);
@@ -132,8 +154,11 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
       }
     }
 
-    // 3. The window, widened to whole flush ranges.
-    const all = [...bySeq.values()].sort((a, b) => compareSeq(a.sequenceNumber, b.sequenceNumber));
+    // 3. The window, widened to whole flush ranges, up to what the live path committed.
+    const head = await start0.head(shardId);
+    const all = [...bySeq.values()]
+      .filter((r) => !head || head.version === 0 || (head.lastSeq !== undefined && compareSeq(r.sequenceNumber, head.lastSeq) <= 0))
+      .sort((a, b) => compareSeq(a.sequenceNumber, b.sequenceNumber));
     const inWindow = all.filter((r) => r.arrivalTime >= from && r.arrivalTime < to);
     if (inWindow.length === 0) continue;
     const firstRange = shardRanges.find((r) => within(inWindow[0].sequenceNumber, r));
@@ -145,17 +170,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
       throw new BackfillError(`shard ${shardId}: the records of range ${firstRange.firstSeq}-${firstRange.lastSeq} are neither in the stream nor in the raw archive`);
     }
 
-    // 4. The join state the live processor had before the first replayed record.
-    const before = shardRanges.filter((r) => compareSeq(r.lastSeq, start) < 0).at(-1);
-    let snapshots: JoinSnapshot[] = [];
-    if (before) {
-      try {
-        snapshots = [await opts.store.getState(opts.store.stateKey(group, shardId, before.lastSeq))];
-      } catch {
-        log.warn({ shardId, before: before.lastSeq }, 'no join state saved before the window: receipts of earlier dispatches replay unmatched');
-      }
-    }
-    const pipeline = new ShardPipeline(shardId, EventJoin.restore(snapshots, opts.join));
+    // 4. The join state the live handler had before the first replayed record.
+    const join = await start0.before(shardId, start, shardRanges.map((r) => r.lastSeq));
     const cuts = new Set(shardRanges.map((r) => r.lastSeq));
 
     // 5. Replay with the same boundaries; write; remember every key written per range.
@@ -163,10 +179,11 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     let replayed = 0;
     const rangeNames = new Set<string>();
     const eventDays = new Set<string>();
+    let buffered: LakeInputRecord[] = [];
     const flush = async () => {
-      const batch = pipeline.take();
-      if (!batch) return;
-      const objects = objectsOf(batch);
+      if (buffered.length === 0) return;
+      const { batch, objects } = flushRecords(shardId, join, buffered);
+      buffered = [];
       await opts.store.putAll(objects);
       rangeNames.add(`${batch.shardId}-${batch.firstSeq}-${batch.lastSeq}`);
       for (const o of objects) {
@@ -181,7 +198,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     };
     let sinceCut = 0;
     for (const rec of replay) {
-      pipeline.push(rec);
+      buffered.push(rec);
       replayed++;
       sinceCut++;
       if (cuts.has(rec.sequenceNumber) || sinceCut >= flushMax) {

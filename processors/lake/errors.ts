@@ -27,3 +27,38 @@ export class BackfillError extends Error {
     this.name = 'BackfillError';
   }
 }
+
+/** A shard's lake head item holds data this code cannot read: committing over it could lose output. */
+export class HeadCorruptError extends Error {
+  constructor(
+    readonly group: string,
+    readonly shardId: string,
+    reason: string,
+  ) {
+    super(`lake head ${group}/${shardId} is corrupt: ${reason}`);
+    this.name = 'HeadCorruptError';
+  }
+}
+
+/** A shard that delivered records is not in the stream's shard listing, even after a refresh. */
+export class ShardNotListedError extends Error {
+  constructor(
+    readonly streamName: string,
+    readonly shardId: string,
+  ) {
+    super(`shard ${shardId} is not listed in stream ${streamName}`);
+    this.name = 'ShardNotListedError';
+  }
+}
+
+/** An on-failure record under the failures prefix that is not AWS's Kinesis on-failure JSON. */
+export class FailureRecordError extends Error {
+  constructor(
+    readonly key: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`on-failure record s3 key ${key} cannot be read: ${reason}`, options);
+    this.name = 'FailureRecordError';
+  }
+}

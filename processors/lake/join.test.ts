@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventJoin } from './join.js';
 import { ShardPipeline } from './shard-pipeline.js';
-import { T0, ack, alarmEvent, asShardRecords, decoded, dispatch, escalation, receipt } from '../../test/fixtures/records.js';
+import { ALARM_ARN, T0, ack, alarmEvent, asShardRecords, decoded, dispatch, escalation, receipt } from '../../test/fixtures/records.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 
 const meta = (i: number) => ({ shardId: 'shardId-000000000000', sequenceNumber: String(1000 + i), arrivalTime: T0 + i });
@@ -137,6 +137,40 @@ describe('EventJoin', () => {
     child.push(decoded(receipt('SM1', 'delivered', T0 + 20)), meta(2));
     child.push(decoded(receipt('SM2', 'delivered', T0 + 30)), meta(3));
     expect(child.drain().map((r) => r.join_status)).toEqual(['matched', 'matched']);
+  });
+
+  it('keeps a waiting receipt\'s partition key (snapshot v2) and restores only those a filter keeps', () => {
+    const parent = new EventJoin({ allowedLatenessMs: 60_000 });
+    parent.push(decoded(receipt('SM1', 'delivered', T0)), { ...meta(0), partitionKey: 'pk-a' });
+    parent.push(decoded(receipt('SM2', 'delivered', T0 + 1)), { ...meta(1), partitionKey: 'pk-b' });
+    const snap = parent.snapshot();
+    expect(snap.v).toBe(2);
+    expect(snap.pending.map((p) => p.pk)).toEqual(['pk-a', 'pk-b']);
+    const child = EventJoin.restore([JSON.parse(JSON.stringify(snap))], { allowedLatenessMs: 60_000 }, (pk) => pk === 'pk-b');
+    expect(child.pendingCount).toBe(1);
+    child.push(decoded(dispatch('SM1', T0 - 10)), meta(2));
+    child.push(decoded(dispatch('SM2', T0 - 5)), meta(3));
+    expect(child.drain().filter((r) => r.kind === 'receipt').map((r) => [r.message_id, r.join_status])).toEqual([['SM2', 'matched']]);
+  });
+
+  it('reads a v1 snapshot (no partition keys: a waiting receipt is filtered by its alarm ARN)', () => {
+    const j = new EventJoin({ allowedLatenessMs: 60_000 });
+    j.push(decoded(receipt('SM1', 'delivered', T0)), meta(0));
+    const v1 = { ...j.snapshot(), v: 1 as const, pending: j.snapshot().pending.map(({ key, row }) => ({ key, row })) };
+    expect(EventJoin.restore([v1]).pendingCount).toBe(1);
+    expect(EventJoin.restore([v1], {}, (pk) => pk === ALARM_ARN).pendingCount).toBe(1);
+    expect(EventJoin.restore([v1], {}, (pk) => pk !== ALARM_ARN).pendingCount).toBe(0);
+    expect(() => EventJoin.restore([{ ...v1, v: 3 as never }])).toThrow(/unknown join snapshot version 3/);
+  });
+
+  it('releases waiting receipts on demand (a replay that ends), unmatched', () => {
+    const j = new EventJoin({ allowedLatenessMs: 60_000 });
+    j.push(decoded(receipt('SM1', 'delivered', T0)), meta(0));
+    j.push(decoded(receipt('SM2', 'delivered', T0 + 1)), meta(1));
+    expect(j.waiting((r) => r.message_id === 'SM2')).toBe(1);
+    j.releaseWaiting((r) => r.message_id === 'SM2');
+    expect(j.drain().map((r) => [r.message_id, r.join_status])).toEqual([['SM2', 'unmatched']]);
+    expect(j.pendingCount).toBe(1);
   });
 });
 

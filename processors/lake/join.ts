@@ -43,6 +43,8 @@ export interface RecordMeta {
   shardId: string;
   sequenceNumber: string;
   arrivalTime: number;
+  /** The record's Kinesis partition key: kept with a waiting receipt, so a reshard hands it to one child. */
+  partitionKey?: string;
 }
 
 export interface JoinCounters {
@@ -76,11 +78,17 @@ interface IncidentInfo {
 interface Pending {
   key: string;
   row: EventRow;
+  /** Partition key of the record (snapshot v2; absent in v1, where the alarm ARN stands in for it). */
+  pk?: string;
 }
 
-/** Serializable join state (JSON-safe), carried across flushes, restarts and reshards. */
+/**
+ * Serializable join state (JSON-safe), carried across flushes, restarts and reshards.
+ * v1: waiting receipts without their partition key. v2 (written now): each waiting receipt carries
+ * `pk`, its record's partition key. Both are read.
+ */
 export interface JoinSnapshot {
-  v: 1;
+  v: 1 | 2;
   maxEventTime: number | null;
   seen: [string, number][];
   dispatches: [string, DispatchInfo][];
@@ -88,6 +96,12 @@ export interface JoinSnapshot {
   pending: Pending[];
   counters: JoinCounters;
 }
+
+/** Which waiting receipts a restore keeps, by their record's partition key (a reshard child: its hash range). */
+export type PartitionKeyFilter = (partitionKey: string) => boolean;
+
+/** The partition key of a waiting receipt: recorded (v2), else its alarm ARN (the producers' partition key). */
+const pendingPartitionKey = (p: Pending): string => p.pk ?? p.row.alarm_arn;
 
 const joinKey = (incidentId: string, messageId: string) => `${incidentId}\u0000${messageId}`;
 
@@ -197,7 +211,7 @@ export class EventJoin {
         row.error_code = record.error_code ?? null;
         row.error_message = record.error_message ?? null;
         row.detail = record.raw ?? null;
-        this.onReceipt(row, late);
+        this.onReceipt(row, late, meta.partitionKey);
         break;
       case 'ack':
         row.status = 'acked';
@@ -227,6 +241,22 @@ export class EventJoin {
     }
     if (this.maxEventTime - this.options.allowedLatenessMs > wm) this.advance();
     this.enforceBound();
+  }
+
+  /** Waiting receipts whose row satisfies `which` (default: all). */
+  waiting(which: (row: EventRow) => boolean = () => true): number {
+    return this.pending.toArray().filter((p) => which(p.row)).length;
+  }
+
+  /**
+   * Releases the waiting receipts whose row satisfies `which` now, as `unmatched` (in event-time
+   * order): for a replay that ends where no later record will come to release them.
+   */
+  releaseWaiting(which: (row: EventRow) => boolean = () => true): void {
+    const release = this.pending.toArray().filter((p) => which(p.row)).sort((a, b) => (byEventTime(a, b) ? -1 : byEventTime(b, a) ? 1 : 0));
+    const set = new Set(release);
+    this.pending.removeWhere((p) => set.has(p));
+    for (const p of release) this.releaseUnmatched(p);
   }
 
   /** Rows ready since the last drain, in emission order. */
@@ -281,7 +311,7 @@ export class EventJoin {
     }
   }
 
-  private onReceipt(row: EventRow, late: boolean): void {
+  private onReceipt(row: EventRow, late: boolean, pk: string | undefined): void {
     const key = joinKey(row.incident_id, row.message_id!);
     const info = this.liveDispatch(key);
     if (info) {
@@ -295,7 +325,7 @@ export class EventJoin {
       this.counters.late++;
       this.out.push(row);
     } else {
-      const p: Pending = { key, row };
+      const p: Pending = pk === undefined ? { key, row } : { key, row, pk };
       this.pending.push(p);
       const list = this.pendingByKey.get(key);
       if (list) list.push(p);
@@ -395,7 +425,7 @@ export class EventJoin {
 
   snapshot(): JoinSnapshot {
     return {
-      v: 1,
+      v: 2,
       maxEventTime: Number.isFinite(this.maxEventTime) ? this.maxEventTime : null,
       seen: [...this.seen],
       dispatches: [...this.dispatches],
@@ -408,15 +438,22 @@ export class EventJoin {
   /**
    * Rebuilds a join from snapshots: one on restart, several when a shard's parents (split or merge)
    * hand their state to it. Rows not drained before the snapshot are not part of it (drain first).
+   *
+   * `keepPending` (a reshard child) keeps only the waiting receipts whose partition key it will read:
+   * each waiting receipt goes to exactly one child, the one that reads its dispatch, so it is written
+   * once. The rest of the state (seen ids, dispatches, incidents) is looked up only by records of its
+   * own partition key, so a copy in the other child is never used and expires with the window.
    */
-  static restore(snapshots: readonly JoinSnapshot[], options: JoinOptions = {}): EventJoin {
+  static restore(snapshots: readonly JoinSnapshot[], options: JoinOptions = {}, keepPending?: PartitionKeyFilter): EventJoin {
     const join = new EventJoin(options);
     for (const s of snapshots) {
+      if (s.v !== 1 && s.v !== 2) throw new RangeError(`unknown join snapshot version ${String(s.v)}`);
       if (s.maxEventTime !== null && s.maxEventTime > join.maxEventTime) join.maxEventTime = s.maxEventTime;
       for (const [k, v] of s.seen) join.seen.set(k, Math.max(v, join.seen.get(k) ?? v));
       for (const [k, v] of s.dispatches) join.dispatches.set(k, v);
       for (const [k, v] of s.incidents) join.incidents.set(k, v);
       for (const p of s.pending) {
+        if (keepPending && !keepPending(pendingPartitionKey(p))) continue;
         join.pending.push(p);
         const list = join.pendingByKey.get(p.key);
         if (list) list.push(p);

@@ -1,35 +1,33 @@
+import { z } from 'zod';
 import { loadConfig, type Config } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
 import { runService } from '../../infra/service.js';
-import { CheckpointStore } from '../consumer/checkpoint-store.js';
-import { LakeProcessor } from './lake-processor.js';
-import { LakeStore } from './lake-store.js';
+import { createLakeService } from './service.js';
+import { batchSizeOf, batchingWindowMsOf, headGroupOf } from './wiring.js';
 
 /**
- * The lake processor service: `node --import tsx processors/lake/main.ts` (infra/service.ts: health,
- * drain). SIGTERM/SIGINT drain it: stop reading, flush and checkpoint every shard, exit 0.
+ * The lake on the local stack: `node --import tsx processors/lake/main.ts` (infra/service.ts: health,
+ * drain). The local event source mapping calls the lake handler — the same one the Lambda function
+ * exports — with the same events; each batch is one flush. SIGTERM/SIGINT drain it (the batch in
+ * flight finishes and is checkpointed). /healthz answers 503 while the mapping is degraded (an outage
+ * of Kinesis, S3 or DynamoDB: it backs off and retries, it never stops on one).
+ *
+ * LAKE_MAX_RETRY_ATTEMPTS (default -1: retry a failing batch until it succeeds) bounds the retries;
+ * a batch given up on goes to `failures/lake/` (AWS's on-failure JSON), replayed by
+ * `make backfill FAILURES=1`.
  */
-const log = createLogger('lake-processor');
+const log = createLogger('lake');
 let config: Config;
+let retries: number;
 try {
   config = loadConfig();
+  retries = z.coerce.number().int().min(-1).default(-1).parse(process.env.LAKE_MAX_RETRY_ATTEMPTS || undefined);
 } catch (err) {
   log.fatal(err instanceof Error ? err.message : String(err)); // names the bad variables, never their values
   process.exit(2);
 }
-const clients = awsClients(config);
-const processor = new LakeProcessor({
-  kinesis: clients.kinesis,
-  streamName: config.STREAM_NAME,
-  store: new LakeStore(clients.s3, config.LAKE_BUCKET),
-  checkpoints: new CheckpointStore({ dynamodb: clients.dynamodb, table: config.CHECKPOINT_TABLE }),
-  group: config.CONSUMER_GROUP,
-  flushIntervalMs: config.FLUSH_INTERVAL_S * 1000,
-  flushMaxRecords: config.FLUSH_MAX_ROWS,
-  join: { windowMs: config.JOIN_WINDOW_S * 1000, allowedLatenessMs: config.ALLOWED_LATENESS_S * 1000, maxStateEntries: config.MAX_STATE_ENTRIES },
-  logger: log,
-});
+const { mapping } = createLakeService({ config, clients: awsClients(config), logger: log, mapping: { maximumRetryAttempts: retries } });
 
-log.info({ stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, flushIntervalS: config.FLUSH_INTERVAL_S }, 'lake processor configured');
-await runService({ name: 'lake processor', healthPort: Number(process.env.LAKE_HEALTH_PORT ?? 8081), run: () => processor.run(), stop: () => processor.stop() }, log);
+log.info({ stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, headGroup: headGroupOf(config), batchSize: batchSizeOf(config), batchingWindowMs: batchingWindowMsOf(config), maximumRetryAttempts: retries }, 'lake handler on the local event source mapping');
+await runService({ name: 'lake', healthPort: Number(process.env.LAKE_HEALTH_PORT ?? 8081), run: () => mapping.run(), stop: () => mapping.stop(), status: () => ({ ...mapping.status() }) }, log);

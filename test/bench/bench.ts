@@ -3,7 +3,9 @@
  * batch and against @dsnp/parquetjs writing the same rows.
  *
  *   (a) processor  processInMemory: stream records (as read from Kinesis) → decode, validate, join →
- *                  Parquet objects in memory (events + raw archive), as the live processor writes them.
+ *                  Parquet objects in memory (events + raw archive), through the lake handler's flush
+ *                  code (`flushRecords`), in batches of 10,000 records per shard as the event source
+ *                  mapping delivers them (one batch = one flush).
  *       (a1, a2)   the Parquet encoder alone on the same rows (EVENTS_TABLE, RAW_TABLE).
  *   (b) duckdb     the same records → NDJSON file → read_json, dedupe by event_id, join receipts to
  *                  dispatches on (incident_id, message_id), COPY events and raw to Hive-partitioned

@@ -1,21 +1,24 @@
-import { createHash } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
+import type { Config } from '../../infra/config.js';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { KinesisProducer, type PutResult } from '../../producers/kinesis-producer.js';
 import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { compareSeq } from '../../processors/lake/join.js';
-import { LakeProcessor, type LakeProcessorOptions } from '../../processors/lake/lake-processor.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
 import { backfill } from '../../processors/lake/backfill.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
+import { replayFailures } from '../../processors/lake/replay-failures.js';
+import { FAILURE_PREFIX } from '../../processors/lake/failures.js';
+import { createLakeService, type LakeServiceOptions } from '../../processors/lake/service.js';
 import { demoScenario } from '../fixtures/lake-scenario.js';
-import type { FlushBatch } from '../../processors/lake/shard-pipeline.js';
+import { lakeSnapshot, queryLake } from './helpers.js';
 
 /**
- * The event backbone end to end on the real engines: producer → Kinesis (kinesalite) → lake
- * processor → S3 (s3rver) with checkpoints in DynamoDB (dynalite) → SQL on DuckDB.
+ * The event backbone end to end on the real engines: producer → Kinesis (kinesalite) → the local
+ * event source mapping → lake handler → S3 (s3rver), heads and checkpoints in DynamoDB (dynalite) →
+ * SQL on DuckDB; then the backfill (byte-identical to the live path) and the replay of a batch the
+ * mapping gave up on (its on-failure record under failures/lake/).
  */
 const SEED = "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
 
@@ -24,6 +27,7 @@ let store: LakeStore;
 let checkpoints: CheckpointStore;
 let producer: KinesisProducer;
 const T0 = Date.parse('2026-11-27T23:50:00.000Z'); // crosses midnight: two dt partitions
+const JOIN = { allowedLatenessMs: 60_000 };
 
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 2 });
@@ -43,54 +47,37 @@ async function put(records: (StreamRecordIn | RawEntry)[]): Promise<PutResult[]>
   return producer.putRecords(records.map((r) => (isRaw(r) ? { data: r.raw, partitionKey: r.key } : { data: encodeRecord(r), partitionKey: partitionKeyOf(r) })));
 }
 
-function processor(group: string, extra: Partial<LakeProcessorOptions> = {}) {
-  return new LakeProcessor({
-    kinesis: stack.clients.kinesis,
-    streamName: stack.config.STREAM_NAME,
-    store,
-    checkpoints,
-    group,
-    flushIntervalMs: 100,
-    flushMaxRecords: 7, // small, so one run makes many objects and boundaries
-    join: { allowedLatenessMs: 60_000 },
+/** The lake service on the test stack: batches of 7 (many objects and boundaries), fast polls. */
+function service(config: Partial<Config> = {}, extra: Omit<LakeServiceOptions, 'config' | 'clients'> = {}) {
+  return createLakeService({
+    config: { ...stack.config, FLUSH_MAX_ROWS: 7, ...config },
+    clients: stack.clients,
     ...extra,
+    handler: { join: JOIN, ...extra.handler },
+    mapping: { pollIntervalMs: 20, maximumBatchingWindowMs: 0, retryBaseDelayMs: 10, retryMaxDelayMs: 50, ...extra.mapping },
   });
 }
 
-/** Runs a processor until every written record is flushed, then drains it. */
-async function runUntilFlushed(p: LakeProcessor, written: PutResult[], flushed: FlushBatch[]) {
-  const need = new Map<string, string>();
-  for (const w of written) if (!need.has(w.shardId) || compareSeq(w.sequenceNumber, need.get(w.shardId)!) > 0) need.set(w.shardId, w.sequenceNumber);
-  const running = p.run();
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    for (const [shard, seq] of need) if (flushed.some((b) => b.shardId === shard && compareSeq(b.lastSeq, seq) >= 0)) need.delete(shard);
-    if (need.size === 0) break;
-    await Promise.race([running, new Promise((r) => setTimeout(r, 50))]);
+async function runUntilCaughtUp(s: ReturnType<typeof service>) {
+  const running = s.mapping.run();
+  try {
+    await s.mapping.waitCaughtUp(30_000);
+  } finally {
+    await s.mapping.stop();
+    await running;
   }
-  await p.stop();
-  await running;
-  expect(need.size).toBe(0);
 }
 
-async function lakeSnapshot(of = store): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const prefix of ['tables/', 'raw/', 'errors/']) for (const { key } of await of.list(prefix)) out.set(key, createHash('sha256').update(await of.getBytes(key)).digest('hex'));
-  return out;
-}
-
-const query = (sql: string) => queryDuckDb(sql, { s3: stack.clients.s3, bucket: stack.config.LAKE_BUCKET, cacheDir: `${stack.s3Directory}-cache` });
-
-describe('lake processor on the local stack', () => {
+describe('lake handler behind the local event source mapping', () => {
   const { records, incidents } = demoScenario(T0);
   const bad = { raw: new TextEncoder().encode('{"v":1,"kind":"receipt","note":"no ids"}'), key: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-api-cpu-high' };
   let written: PutResult[] = [];
   let firstRun: Map<string, string>;
+  const query = (sql: string) => queryLake(stack, stack.config.LAKE_BUCKET, sql);
 
   it('writes every event once, enriched, partitioned by day, and answers the seed query', async () => {
     written = await put([...records, records[3], bad]); // a redelivered record and a malformed one
-    const flushed: FlushBatch[] = [];
-    await runUntilFlushed(processor('lake', { onFlush: (b) => flushed.push(b) }), written, flushed);
+    await runUntilCaughtUp(service());
 
     const counts = await query('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events');
     expect(counts.rows[0]).toEqual([String(records.length - 1), String(records.length - 1)]); // the scenario's own duplicate and the redelivery are dropped
@@ -115,54 +102,76 @@ describe('lake processor on the local stack', () => {
 
     const raw = await query('SELECT count(*) FROM raw_records');
     expect(raw.rows[0][0]).toBe(String(written.length));
-    firstRun = await lakeSnapshot();
-  });
-
-  it('a crash between the S3 write and the checkpoint loses nothing and duplicates nothing', async () => {
-    // The same stream, read by a second group into a second, empty lake: it must come out identical.
-    const bucket = `${stack.config.LAKE_BUCKET}-crash`;
-    await stack.clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const crashLake = new LakeStore(stack.clients.s3, bucket);
-    const crashing = processor('lake-crash', {
-      store: crashLake,
-      beforeCheckpoint: (b) => {
-        if (b.records > 0) throw new Error('simulated crash after the objects were written');
-      },
-    });
-    await expect(crashing.run()).rejects.toThrow(/simulated crash/);
-    const afterCrash = await checkpoints.get('lake-crash', written[0].shardId);
-    expect(afterCrash?.data).toMatchObject({ pendingEnd: expect.any(String) });
-
-    const flushed: FlushBatch[] = [];
-    const beforeRestart = await lakeSnapshot(crashLake);
-    expect(beforeRestart.size).toBeGreaterThan(0); // the crashed flush's objects are there, unacknowledged
-    await runUntilFlushed(processor('lake-crash', { store: crashLake, onFlush: (b) => flushed.push(b) }), written, flushed);
-    expect(flushed.some((b) => b.firstSeq === written.find((w) => w.shardId === b.shardId)!.sequenceNumber)).toBe(true); // redone from the start
-    expect(await lakeSnapshot(crashLake)).toEqual(firstRun); // same keys, same bytes: nothing added, nothing lost
+    expect((await checkpoints.list('lake-head')).size).toBe(2);
+    expect(await store.list(FAILURE_PREFIX)).toEqual([]);
+    firstRun = await lakeSnapshot(store);
   });
 
   it('a backfill rewrites the same objects; twice leaves the lake identical', async () => {
     const from = new Date(Date.now() - 3600_000);
     const to = new Date(Date.now() + 60_000);
-    const opts = { kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME, store, from, to, flushMaxRecords: 7, join: { allowedLatenessMs: 60_000 } };
+    const opts = { kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME, store, heads: checkpoints, from, to, flushMaxRecords: 7, join: JOIN };
     const lines: string[] = [];
     const first = await backfill({ ...opts, progress: (l) => lines.push(l) });
     expect(first.records).toBe(written.length);
     expect(lines.length).toBeGreaterThan(0);
-    const once = await lakeSnapshot();
+    const once = await lakeSnapshot(store);
     const second = await backfill(opts);
     expect(second.keys).toEqual(first.keys);
-    expect(await lakeSnapshot()).toEqual(once);
-    expect(once).toEqual(firstRun); // and the same bytes the live processor wrote
+    expect(await lakeSnapshot(store)).toEqual(once);
+    expect(once).toEqual(firstRun); // and the same bytes the live path wrote
   });
 
   it('a backfill past the stream retention replays from the raw archive', async () => {
     const from = new Date(Date.now() - 3600_000);
     const to = new Date(Date.now() + 60_000);
-    const report = await backfill({ kinesis: stack.clients.kinesis, streamName: 'no-such-stream', store, from, to, flushMaxRecords: 7, join: { allowedLatenessMs: 60_000 } });
+    const report = await backfill({ kinesis: stack.clients.kinesis, streamName: 'no-such-stream', store, heads: checkpoints, from, to, flushMaxRecords: 7, join: JOIN });
     expect(report.onlyInStream).toBe(0);
     expect(report.inArchive).toBe(written.length);
     expect(report.records).toBe(written.length);
-    expect(await lakeSnapshot()).toEqual(firstRun);
+    expect(await lakeSnapshot(store)).toEqual(firstRun);
+  });
+
+  it('a batch the mapping gives up on goes to failures/lake/ and `backfill FAILURES` replays exactly it', async () => {
+    const bucket = `${stack.config.LAKE_BUCKET}-failing`;
+    await stack.clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const lake = new LakeStore(stack.clients.s3, bucket);
+    const poison = written[10];
+    const failing = service(
+      { LAKE_BUCKET: bucket, CONSUMER_GROUP: 'lake-failing' },
+      {
+        handler: {
+          beforeCommit: async (b) => {
+            if (b.shardId === poison.shardId && compareSeq(b.firstSeq, poison.sequenceNumber) <= 0 && compareSeq(poison.sequenceNumber, b.lastSeq) <= 0) throw new Error('simulated persistent failure');
+          },
+        },
+        mapping: { maximumRetryAttempts: 1 },
+      },
+    );
+    await runUntilCaughtUp(failing);
+
+    const failures = await lake.list(FAILURE_PREFIX);
+    expect(failures).toHaveLength(1);
+    const record = JSON.parse(new TextDecoder().decode(await lake.getBytes(failures[0].key)));
+    expect(record).toMatchObject({ version: '1.0', requestContext: { condition: 'RetryAttemptsExhausted' }, KinesisBatchInfo: { shardId: poison.shardId } });
+    const info = record.KinesisBatchInfo;
+    expect(failures[0].key).toBe(`${FAILURE_PREFIX}${info.shardId}-${info.startSequenceNumber}-${info.endSequenceNumber}.json`);
+    const name = `${info.shardId}-${info.startSequenceNumber}-${info.endSequenceNumber}`;
+    const before = await lakeSnapshot(lake);
+    expect([...before.keys()].some((k) => k.includes(name))).toBe(false); // the abandoned flush's objects were deleted
+    const missing = await queryLake(stack, bucket, 'SELECT count(*) FROM raw_records');
+    expect(Number(missing.rows[0][0])).toBe(written.length - info.batchSize);
+
+    const opts = { kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME, store: lake, heads: checkpoints, group: 'lake-failing-head', join: JOIN };
+    const [replay] = await replayFailures(opts);
+    expect(replay).toMatchObject({ shardId: info.shardId, records: info.batchSize, committed: 0, firstSeq: info.startSequenceNumber, lastSeq: info.endSequenceNumber });
+    expect(replay.keys.every((k) => k.includes(name))).toBe(true);
+    const raw = await queryLake(stack, bucket, 'SELECT count(*), count(DISTINCT sequence_number) FROM raw_records');
+    expect(raw.rows[0]).toEqual([String(written.length), String(written.length)]);
+    const ids = async (b: string) => (await queryLake(stack, b, 'SELECT DISTINCT event_id FROM events ORDER BY 1')).rows.map((r) => r[0]);
+    expect(await ids(bucket)).toEqual(await ids(stack.config.LAKE_BUCKET)); // nothing lost
+    const once = await lakeSnapshot(lake);
+    await replayFailures(opts);
+    expect(await lakeSnapshot(lake)).toEqual(once); // a second replay rewrites the same bytes
   });
 });
