@@ -1,17 +1,23 @@
-# One image for the three services (receiver, paging processor, lake processor); the ECS task picks the
-# entry point with its command, e.g. `node --import tsx producers/receiver/main.ts`.
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production \
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
-WORKDIR /app
+# The receiver image (the stream processors are Lambda functions: infra/cdk/processors.ts).
+# Stage 1 bundles producers/receiver/main.ts with esbuild into one self-contained ES module
+# (infra/lambda/bundle.ts, the same bundler as the Lambda functions); stage 2 is node + that file.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
 COPY package.json package-lock.json ./
-# tsx runs the TypeScript sources, so the dev dependencies stay (tsx is one); no build step.
-RUN npm ci --no-audit --no-fund --include=dev && npm cache clean --force
+# Install scripts are not needed: esbuild runs from its platform package (@esbuild/linux-*).
+RUN npm ci --no-audit --no-fund --include=dev --ignore-scripts
+COPY tsconfig.json ./
 COPY schemas ./schemas
 COPY producers ./producers
 COPY processors ./processors
 COPY infra ./infra
-COPY tsconfig.json ./
+RUN node --import tsx infra/lambda/build.ts receiver --out /src/dist
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+WORKDIR /app
+COPY --from=build /src/dist/receiver/ ./
 USER node
 EXPOSE 8080
-CMD ["node", "--import", "tsx", "infra/run.ts"]
+CMD ["node", "index.mjs"]

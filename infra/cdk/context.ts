@@ -9,7 +9,10 @@ import type { PagetrailStackProps } from './stack.js';
  *   certificateArn   ACM certificate of the receiver; absent = CloudFormation parameter CertificateArn
  *   domain           public host of the receiver (PUBLIC_BASE_URL = https://<domain>)
  *   twilioAccountSid Twilio Account SID; absent = CloudFormation parameter TwilioAccountSid
- *   oncallFile       path of the on-call file inside the image
+ *   oncallFile       on-call file in the repository, bundled with the paging function (default infra/local/oncall/demo.json)
+ *   schedulerGroup   EventBridge Scheduler group of the escalation deadlines (default pagetrail-deadlines)
+ *   flushIntervalS   lake flush interval and the lake mapping's batching window, 1..300 s (default 60)
+ *   receiverMaxTasks receiver autoscaling ceiling (default 10; the floor is 2)
  *   estate           JSON: {"ecsServices":[{"cluster","service","severity"?}],"rdsInstances":[{"instanceId","severity"?,"replica"?,"vcpus"?,"allocatedStorageGiB"?,"maxConnections"?}]}
  *   account, region  target environment (default: the CLI's CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION)
  */
@@ -25,6 +28,13 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
   if (shardCount !== undefined && (!Number.isInteger(shardCount) || shardCount < 1)) {
     throw new Error(`context shardCount must be a positive integer, got ${shards}`);
   }
+  const int = (k: string, min: number, max: number): number | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`context ${k} must be an integer in [${min}, ${max}], got ${v}`);
+    return n;
+  };
   const rawEstate = ctx('estate');
   const estate = (typeof rawEstate === 'string' ? JSON.parse(rawEstate) : rawEstate) as
     | { ecsServices?: EstateEcsService[]; rdsInstances?: EstateRdsInstance[] }
@@ -37,6 +47,9 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
     domain: str('domain'),
     twilioAccountSid: str('twilioAccountSid'),
     oncallFile: str('oncallFile'),
+    schedulerGroup: str('schedulerGroup'),
+    flushIntervalS: int('flushIntervalS', 1, 300),
+    receiverMaxTasks: int('receiverMaxTasks', 2, 1000),
     estate,
     env: {
       account: str('account') ?? process.env.CDK_DEFAULT_ACCOUNT,

@@ -2,18 +2,23 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ERRORS_METRICS_FILTER_ID } from './storage.js';
+import { ERRORS_METRICS_FILTER_ID, FAILURES_METRICS_FILTER_ID } from './storage.js';
 
 export interface PipelineAlarmsProps {
-  readonly stream: kinesis.IStream;
   readonly bucket: s3.IBucket;
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-  /** Iterator age above which the consumers are lagging (default 5 minutes). */
-  readonly maxIteratorAge?: Duration;
+  /** The stream processors (Lambda functions behind Kinesis event source mappings). */
+  readonly processors: { readonly paging: lambda.IFunction; readonly lake: lambda.IFunction };
+  /** IteratorAge above which the paging function lags (default 1 minute: pages are late). */
+  readonly pagingMaxIteratorAge?: Duration;
+  /** IteratorAge above which the lake function lags (default 5 minutes past its flush interval). */
+  readonly lakeMaxIteratorAge?: Duration;
+  /** The lake's batching window, s (default 60): the lake's iterator age includes it. */
+  readonly flushIntervalS?: number;
 }
 
 /**
@@ -22,42 +27,70 @@ export interface PipelineAlarmsProps {
  */
 export class PipelineAlarms extends Construct {
   readonly topic: sns.Topic;
-  readonly iteratorAge: cloudwatch.Alarm;
+  /** Per function: IteratorAge (lag) and Errors (invocations that failed as a whole). */
+  readonly iteratorAge: { paging: cloudwatch.Alarm; lake: cloudwatch.Alarm };
+  readonly errors: { paging: cloudwatch.Alarm; lake: cloudwatch.Alarm };
   readonly errorObjects: cloudwatch.Alarm;
+  readonly failureObjects: cloudwatch.Alarm;
   readonly receiver5xx: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
     super(scope, id);
     this.topic = new sns.Topic(this, 'Topic', { displayName: 'pagetrail pipeline alarms', enforceSSL: true });
     const action = new actions.SnsAction(this.topic);
+    const { paging, lake } = props.processors;
 
-    // Consumers (paging, lake) falling behind: AWS/Kinesis GetRecords.IteratorAgeMilliseconds, Maximum.
-    this.iteratorAge = props.stream
-      .metricGetRecordsIteratorAgeMilliseconds({ statistic: 'Maximum', period: Duration.minutes(1) })
-      .createAlarm(this, 'IteratorAge', {
-        alarmDescription: 'A stream consumer lags: oldest unread record older than the threshold',
-        threshold: (props.maxIteratorAge ?? Duration.minutes(5)).toMilliseconds(),
+    // A processor falling behind: AWS/Lambda IteratorAge (age of the last record of each batch), Maximum.
+    const lagging = (fn: lambda.IFunction, sid: string, name: string, threshold: Duration) =>
+      fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }).createAlarm(this, sid, {
+        alarmDescription: `The ${name} function lags: records older than ${threshold.toHumanString()} when it reads them`,
+        threshold: threshold.toMilliseconds(),
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+    const flushS = props.flushIntervalS ?? 60;
+    this.iteratorAge = {
+      paging: lagging(paging, 'PagingIteratorAge', 'paging', props.pagingMaxIteratorAge ?? Duration.minutes(1)),
+      lake: lagging(lake, 'LakeIteratorAge', 'lake', props.lakeMaxIteratorAge ?? Duration.seconds(flushS + 300)),
+    };
 
+    // Invocations that threw or timed out (the whole batch is retried; partial failures are not Errors).
+    const failing = (fn: lambda.IFunction, sid: string, name: string) =>
+      fn.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) }).createAlarm(this, sid, {
+        alarmDescription: `The ${name} function fails whole batches (see its log group)`,
+        threshold: 1,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.errors = { paging: failing(paging, 'PagingErrors', 'paging'), lake: failing(lake, 'LakeErrors', 'lake') };
+
+    const objectsWritten = (sid: string, filterId: string, description: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/S3',
+        metricName: 'PutRequests',
+        dimensionsMap: { BucketName: props.bucket.bucketName, FilterId: filterId },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }).createAlarm(this, sid, {
+        alarmDescription: description,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
     // Objects written under errors/: S3 request metrics of the bucket's `errors` filter
     // (AWS/S3 PutRequests{BucketName, FilterId=errors}, published per minute once the filter exists).
-    this.errorObjects = new cloudwatch.Metric({
-      namespace: 'AWS/S3',
-      metricName: 'PutRequests',
-      dimensionsMap: { BucketName: props.bucket.bucketName, FilterId: ERRORS_METRICS_FILTER_ID },
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-    }).createAlarm(this, 'ErrorObjects', {
-      alarmDescription: 'Records failed validation and were written to errors/ (see README "Errors")',
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.errorObjects = objectsWritten('ErrorObjects', ERRORS_METRICS_FILTER_ID, 'Records failed validation and were written to errors/ (see README "Errors")');
+    // Batches a mapping gave up on (record age or retries exhausted): on-failure records under aws/lambda/.
+    this.failureObjects = objectsWritten(
+      'FailureObjects',
+      FAILURES_METRICS_FILTER_ID,
+      'A stream processor gave up on records: on-failure records (shard, sequence range, records) under aws/lambda/ in the lake bucket',
+    );
 
     // Webhook receiver answering 5xx (providers retry, but a sustained rate loses receipts).
     this.receiver5xx = props.loadBalancer.metrics
@@ -70,7 +103,8 @@ export class PipelineAlarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
 
-    for (const a of [this.iteratorAge, this.errorObjects, this.receiver5xx]) {
+    const all = [this.iteratorAge.paging, this.iteratorAge.lake, this.errors.paging, this.errors.lake, this.errorObjects, this.failureObjects, this.receiver5xx];
+    for (const a of all) {
       a.addAlarmAction(action);
       a.addOkAction(action);
     }

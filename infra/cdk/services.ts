@@ -10,23 +10,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ERROR_PREFIX, EVENTS_TABLE, RAW_TABLE } from '../../schemas/lake.js';
+import { ERROR_PREFIX } from '../../schemas/lake.js';
 import type { Storage } from './storage.js';
-import { STATE_PREFIX } from './storage.js';
 
 /** The Docker build context: the repository root (its .dockerignore keeps node_modules and data out). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const RECEIVER_PORT = 8080;
-export const LAKE_HEALTH_PORT = 8081;
-export const PAGING_HEALTH_PORT = 8082;
-
-/** Container command of each service (what `make run` spawns per service, see infra/run.ts). */
-export const COMMANDS = {
-  receiver: ['node', '--import', 'tsx', 'producers/receiver/main.ts'],
-  paging: ['node', '--import', 'tsx', 'processors/paging/main.ts'],
-  lake: ['node', '--import', 'tsx', 'processors/lake/main.ts'],
-} as const;
 
 /** Secrets Manager names the operator creates before deploying (values from the providers). */
 export const PROVIDER_SECRET_NAMES = (stage: string) => ({
@@ -42,45 +32,48 @@ export interface ServicesProps {
   readonly certificateArn: string;
   /** Public host name of the receiver (PUBLIC_BASE_URL = https://domain); default: the ALB's DNS name. */
   readonly domain?: string;
-  readonly twilioAccountSid: string;
-  /** Path of the on-call file inside the image (default: the demo rota). */
-  readonly oncallFile?: string;
   /** Alarm namespaces the receiver's intake accepts (ALARM_NAMESPACES). */
   readonly alarmNamespaces: readonly string[];
-  /** The image; default: built from the repo's Dockerfile at deploy time. */
+  /** The image; default: built from the repo's Dockerfile at deploy time (the receiver bundle). */
   readonly image?: ecs.ContainerImage;
-  readonly receiverDesiredCount?: number;
+  /** Tasks at all times (default 2, at least 2: one per AZ, and a deploy never drops below it). */
+  readonly receiverMinCount?: number;
+  /** Autoscaling ceiling (default 10). */
+  readonly receiverMaxCount?: number;
+  /** Target CPU utilisation of the receiver's tasks, % (default 60). */
+  readonly receiverCpuTarget?: number;
+  /** Target ALB requests per task per minute (default 3000). */
+  readonly receiverRequestsPerTarget?: number;
 }
 
-/** `node` health probe (the image has no curl): GET http://127.0.0.1:<port>/healthz must answer 2xx. */
-const nodeHealthCheck = (port: number): ecs.HealthCheck => ({
-  command: [
-    'CMD',
-    'node',
-    '-e',
-    `fetch('http://127.0.0.1:${port}/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-  ],
-  interval: Duration.seconds(30),
-  timeout: Duration.seconds(5),
-  retries: 3,
-  startPeriod: Duration.seconds(30),
-});
-
 /**
- * The Fargate cluster and the three services, each with its own task role holding only the actions
- * its code calls (see the SDK commands in producers/ and processors/), and only the secrets it reads.
+ * The webhook receiver on ECS Fargate behind an HTTPS ALB (the stream processors are Lambda functions,
+ * processors.ts), and the secrets: provider credentials the operator creates, plus the API key and the
+ * ack-link key generated here. The receiver's task role holds only the actions its code calls.
+ * Construct ids are those of the earlier three-service layout, so an update keeps the VPC, the ALB
+ * (and its DNS name) and the named secrets instead of replacing them.
  */
 export class Services extends Construct {
   readonly cluster: ecs.Cluster;
   readonly receiver: ecsPatterns.ApplicationLoadBalancedFargateService;
-  readonly paging: ecs.FargateService;
-  readonly lake: ecs.FargateService;
+  readonly scaling: ecs.ScalableTaskCount;
+  /** https://<domain or ALB DNS name>: what Twilio and Resend call, and the base of ack links. */
+  readonly publicBaseUrl: string;
+  readonly secrets: {
+    readonly twilioAuthToken: secretsmanager.ISecret;
+    readonly resendApiKey: secretsmanager.ISecret;
+    readonly resendWebhookSecret: secretsmanager.ISecret;
+    readonly apiKey: secretsmanager.ISecret;
+    readonly ackLinkSecret: secretsmanager.ISecret;
+  };
 
   constructor(scope: Construct, id: string, props: ServicesProps) {
     super(scope, id);
     const { storage, stage } = props;
-    const { stream, bucket, checkpoints, ledger } = storage;
+    const { stream, bucket, ledger } = storage;
     const region = Stack.of(this).region;
+    const minCount = Math.max(2, props.receiverMinCount ?? 2);
+    const maxCount = Math.max(minCount, props.receiverMaxCount ?? 10);
 
     const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
@@ -100,41 +93,36 @@ export class Services extends Construct {
       });
     const apiKey = generated('ApiKey', 'api-key', 'x-api-key of POST /events/cloudwatch and /api/v1/ingest/events');
     const ackLinkSecret = generated('AckLinkSecret', 'ack-link-secret', 'HMAC key of the signed acknowledge links');
+    this.secrets = { twilioAuthToken, resendApiKey, resendWebhookSecret, apiKey, ackLinkSecret };
 
-    const common: Record<string, string> = {
-      AWS_REGION: region,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // KINESIS_ENDPOINT, S3_ENDPOINT, DYNAMODB_ENDPOINT unset: the SDK uses AWS and the task role.
-      STREAM_NAME: stream.streamName,
-      LAKE_BUCKET: bucket.bucketName,
-      CHECKPOINT_TABLE: checkpoints.tableName,
-      LEDGER_TABLE: ledger.tableName,
-      LOG_LEVEL: 'info',
-    };
-    const logDriver = (prefix: string) =>
-      ecs.LogDrivers.awsLogs({ streamPrefix: prefix, logRetention: logs.RetentionDays.ONE_MONTH });
-
-    // ---- receiver: behind an HTTPS ALB --------------------------------------------------------------
     this.receiver = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Receiver', {
       cluster: this.cluster,
       cpu: 512,
       memoryLimitMiB: 1024,
-      desiredCount: props.receiverDesiredCount ?? 2,
+      desiredCount: minCount,
       protocol: elbv2.ApplicationProtocol.HTTPS,
       certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
       sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
       redirectHTTP: true,
       publicLoadBalancer: true,
       circuitBreaker: { rollback: true },
+      // Rolling deploys start new tasks before stopping old ones: never below the running count.
       minHealthyPercent: 100,
+      maxHealthyPercent: 200,
       taskImageOptions: {
         image,
         containerName: 'receiver',
         containerPort: RECEIVER_PORT,
-        command: [...COMMANDS.receiver],
-        logDriver: logDriver('receiver'),
+        // The image's CMD runs the bundled receiver (Dockerfile).
+        logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: 'receiver', logRetention: logs.RetentionDays.ONE_MONTH }),
         environment: {
-          ...common,
+          AWS_REGION: region,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          // KINESIS_ENDPOINT, S3_ENDPOINT, DYNAMODB_ENDPOINT unset: the SDK uses AWS and the task role.
+          STREAM_NAME: stream.streamName,
+          LAKE_BUCKET: bucket.bucketName,
+          LEDGER_TABLE: ledger.tableName,
+          LOG_LEVEL: 'info',
           PORT: String(RECEIVER_PORT),
           PUBLIC_BASE_URL: 'PLACEHOLDER', // set below (needs the load balancer)
           ALARM_NAMESPACES: props.alarmNamespaces.join(','),
@@ -149,84 +137,30 @@ export class Services extends Construct {
         },
       },
     });
-    const publicBaseUrl = props.domain ? `https://${props.domain}` : `https://${this.receiver.loadBalancer.loadBalancerDnsName}`;
-    this.receiver.taskDefinition.defaultContainer!.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
+    this.publicBaseUrl = props.domain ? `https://${props.domain}` : `https://${this.receiver.loadBalancer.loadBalancerDnsName}`;
+    this.receiver.taskDefinition.defaultContainer!.addEnvironment('PUBLIC_BASE_URL', this.publicBaseUrl);
     this.receiver.targetGroup.configureHealthCheck({ path: '/healthz', healthyHttpCodes: '200', interval: Duration.seconds(15) });
+
+    // Autoscaling: at least minCount tasks; target tracking on CPU and on ALB requests per task.
+    this.scaling = this.receiver.service.autoScaleTaskCount({ minCapacity: minCount, maxCapacity: maxCount });
+    this.scaling.scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: props.receiverCpuTarget ?? 60,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.minutes(5),
+    });
+    this.scaling.scaleOnRequestCount('Requests', {
+      requestsPerTarget: props.receiverRequestsPerTarget ?? 3000,
+      targetGroup: this.receiver.targetGroup,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.minutes(5),
+    });
+
     const receiverRole = this.receiver.taskDefinition.taskRole;
     stream.grant(receiverRole, 'kinesis:PutRecord', 'kinesis:PutRecords');
+    stream.grant(receiverRole, 'kinesis:DescribeStreamSummary'); // GET /healthz (producers/receiver/stream-health.ts)
     ledger.grant(receiverRole, 'dynamodb:GetItem'); // ack codes typed back by SMS (AckCodes.resolve)
     receiverRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`${ERROR_PREFIX}*`)] }),
-    );
-
-    // ---- the stream processors: no load balancer, container health checks ---------------------------
-    const processor = (sid: string, name: 'paging' | 'lake', healthPort: number, environment: Record<string, string>, secrets: Record<string, ecs.Secret>) => {
-      const task = new ecs.FargateTaskDefinition(this, `${sid}Task`, { cpu: 512, memoryLimitMiB: 1024 });
-      task.addContainer(name, {
-        image,
-        command: [...COMMANDS[name]],
-        environment: { ...common, ...environment },
-        secrets,
-        logging: logDriver(name),
-        healthCheck: nodeHealthCheck(healthPort),
-        stopTimeout: Duration.seconds(60), // drain: flush and checkpoint every shard
-      });
-      const service = new ecs.FargateService(this, sid, {
-        cluster: this.cluster,
-        taskDefinition: task,
-        desiredCount: 1,
-        circuitBreaker: { rollback: true },
-        // One consumer at a time per group during deploys (shard leases hand over on stop).
-        minHealthyPercent: 0,
-        maxHealthyPercent: 100,
-      });
-      return service;
-    };
-
-    this.paging = processor('Paging', 'paging', PAGING_HEALTH_PORT, {
-      PUBLIC_BASE_URL: publicBaseUrl,
-      TWILIO_ACCOUNT_SID: props.twilioAccountSid,
-      ONCALL_FILE: props.oncallFile ?? 'infra/local/oncall/demo.json',
-      PAGING_GROUP: 'paging',
-      PAGING_HEALTH_PORT: String(PAGING_HEALTH_PORT),
-      ACK_LINK_TTL_S: '86400',
-      PAGING_MAX_ALARM_AGE_S: '3600',
-    }, {
-      TWILIO_AUTH_TOKEN: ecs.Secret.fromSecretsManager(twilioAuthToken),
-      RESEND_API_KEY: ecs.Secret.fromSecretsManager(resendApiKey),
-      ACK_LINK_SECRET: ecs.Secret.fromSecretsManager(ackLinkSecret),
-    });
-    const pagingRole = this.paging.taskDefinition.taskRole;
-    const KINESIS_READ = ['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards'];
-    stream.grant(pagingRole, ...KINESIS_READ);
-    stream.grant(pagingRole, 'kinesis:PutRecords'); // dispatch / escalation records
-    ledger.grant(pagingRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    checkpoints.grant(pagingRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
-
-    this.lake = processor('Lake', 'lake', LAKE_HEALTH_PORT, {
-      CONSUMER_GROUP: 'lake',
-      LAKE_HEALTH_PORT: String(LAKE_HEALTH_PORT),
-      FLUSH_INTERVAL_S: '60',
-      FLUSH_MAX_ROWS: '50000',
-      JOIN_WINDOW_S: '86400',
-      ALLOWED_LATENESS_S: '300',
-      MAX_STATE_ENTRIES: '200000',
-    }, {});
-    const lakeRole = this.lake.taskDefinition.taskRole;
-    stream.grant(lakeRole, ...KINESIS_READ);
-    checkpoints.grant(lakeRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
-    const lakePrefixes = [EVENTS_TABLE.prefix, RAW_TABLE.prefix, ERROR_PREFIX, STATE_PREFIX];
-    lakeRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: lakePrefixes.map((p) => bucket.arnForObjects(`${p}*`)) }),
-    );
-    // Old join-state snapshots are deleted after a newer one is durable (processors/lake/lake-store.ts).
-    lakeRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [bucket.arnForObjects(`${STATE_PREFIX}*`)] }));
-    lakeRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': lakePrefixes.map((p) => `${p}*`) } },
-      }),
     );
   }
 }

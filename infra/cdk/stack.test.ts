@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -11,17 +11,22 @@ import { ENVELOPE_TEMPLATE } from './alarm-rule.js';
 import { stackPropsFromContext } from './context.js';
 import { glueColumns, viewSelect, VIEW_COLUMNS } from './glue-columns.js';
 import { AUDIT_QUERY } from './queries.js';
-import { PagetrailStack } from './stack.js';
+import { MAX_RECORD_AGE } from './processors.js';
+import { PagetrailStack, type PagetrailStackProps } from './stack.js';
 
 /**
  * Synthesizes the stack once (offline: the container image asset is only staged, never built) and
  * asserts the properties that matter. Synthesis takes a few seconds, so it happens in beforeAll.
+ * The Lambda code assets point at a bundle directory made here: the template does not depend on the
+ * bundles' content (the real bundles are built and cold-started in infra/lambda/build.test.ts).
  */
 const CERT = 'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000';
 let template: Template;
 let stack: PagetrailStack;
 let outdir: string;
+let bundleDir: string;
 let synthMs = 0;
+const propsOf = (app: App): PagetrailStackProps => ({ ...stackPropsFromContext(app), lambdaBundleDir: bundleDir });
 
 type Json = Record<string, any>;
 const resources = (type: string): [string, Json][] => Object.entries(template.findResources(type));
@@ -32,8 +37,20 @@ const only = (type: string): Json => {
 };
 const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
+/**
+ * CDK's built-in CloudFormation validation (cfn-lint rules, reported as warnings) takes ~90 % of a
+ * synthesis here and cannot fail a test; `make synth` keeps it and shows its warnings.
+ */
+const validationBefore = process.env.CDK_VALIDATION;
+
 beforeAll(() => {
+  process.env.CDK_VALIDATION = 'false';
   outdir = mkdtempSync(path.join(os.tmpdir(), 'pagetrail-cdk-'));
+  bundleDir = path.join(outdir, 'bundles');
+  for (const name of ['paging', 'lake']) {
+    mkdirSync(path.join(bundleDir, name), { recursive: true });
+    writeFileSync(path.join(bundleDir, name, 'index.mjs'), `// ${name}: template-test asset\nexport const handler = async () => ({ batchItemFailures: [] });\n`);
+  }
   const started = Date.now();
   const app = new App({
     outdir,
@@ -50,12 +67,14 @@ beforeAll(() => {
       }),
     },
   });
-  stack = new PagetrailStack(app, 'PagetrailStack', stackPropsFromContext(app));
+  stack = new PagetrailStack(app, 'PagetrailStack', propsOf(app));
   template = Template.fromStack(stack);
   synthMs = Date.now() - started;
 }, 60_000);
 
 afterAll(() => {
+  if (validationBefore === undefined) delete process.env.CDK_VALIDATION;
+  else process.env.CDK_VALIDATION = validationBefore;
   rmSync(outdir, { recursive: true, force: true });
   console.log(`synth: ${synthMs} ms`);
 });
@@ -71,7 +90,7 @@ describe('storage', () => {
 
   it('a shardCount context gives a provisioned stream', () => {
     const app = new App({ outdir, context: { stage: 'p', shardCount: '4', certificateArn: CERT } });
-    const s = new PagetrailStack(app, 'P', stackPropsFromContext(app));
+    const s = new PagetrailStack(app, 'P', propsOf(app));
     Template.fromStack(s).hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 4, StreamModeDetails: { StreamMode: 'PROVISIONED' } });
   });
 
@@ -84,9 +103,10 @@ describe('storage', () => {
     expect(byPrefix(RAW_TABLE.prefix)).toMatchObject({ Status: 'Enabled', ExpirationInDays: 400 });
     expect(byPrefix(ERROR_PREFIX)).toMatchObject({ Status: 'Enabled', ExpirationInDays: 90 });
     expect(byPrefix('state/')).toMatchObject({ Status: 'Enabled', ExpirationInDays: 30 });
+    expect(byPrefix('aws/lambda/')).toMatchObject({ Status: 'Enabled', ExpirationInDays: 90 }); // on-failure records
     expect(rules.find((r) => r.AbortIncompleteMultipartUpload)).toMatchObject({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } });
     expect(rules.find((r) => r.Prefix === EVENTS_TABLE.prefix)).toBeUndefined(); // the lake itself never expires
-    expect(b.MetricsConfigurations).toEqual([{ Id: 'errors', Prefix: ERROR_PREFIX }]);
+    expect(b.MetricsConfigurations).toEqual([{ Id: 'errors', Prefix: ERROR_PREFIX }, { Id: 'failures', Prefix: 'aws/lambda/' }]);
 
     const policy = only('AWS::S3::BucketPolicy').PolicyDocument.Statement as Json[];
     expect(policy).toContainEqual(
@@ -95,18 +115,19 @@ describe('storage', () => {
   });
 
   it('the DynamoDB tables: key schemas, TTL, on-demand, point-in-time recovery', () => {
-    const tables = resources('AWS::DynamoDB::Table').map(([, r]) => r.Properties);
-    expect(tables).toHaveLength(2);
-    for (const t of tables) {
+    const tables = Object.fromEntries(resources('AWS::DynamoDB::Table').map(([id, r]) => [id.replace(/^Storage|[0-9A-F]{8}$/g, ''), r.Properties]));
+    expect(Object.keys(tables).sort()).toEqual(['Checkpoints', 'DispatchLedger', 'Incidents']);
+    for (const t of Object.values(tables)) {
       expect(t.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     }
-    const checkpoints = tables.find((t) => t.KeySchema.length === 2)!;
-    expect(checkpoints.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
-    expect(checkpoints.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }]);
-    const ledger = tables.find((t) => t.KeySchema.length === 1)!;
-    expect(ledger.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(ledger.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+    expect(tables.Checkpoints.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    expect(tables.Checkpoints.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }]);
+    for (const name of ['DispatchLedger', 'Incidents']) {
+      expect(tables[name].KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+      expect(tables[name].AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+      expect(tables[name].TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+    }
   });
 });
 
@@ -206,60 +227,197 @@ describe('Athena', () => {
   });
 });
 
-describe('ECS services', () => {
+describe('receiver (ECS Fargate)', () => {
   const containers = (): Record<string, Json> =>
     Object.fromEntries(resources('AWS::ECS::TaskDefinition').map(([, r]) => [r.Properties.ContainerDefinitions[0].Name, r.Properties.ContainerDefinitions[0]]));
 
-  it('runs the three services on Fargate with their commands', () => {
+  it('is the only ECS service: no paging or lake service is left', () => {
     expect(resources('AWS::ECS::Cluster')).toHaveLength(1);
-    expect(resources('AWS::ECS::Service')).toHaveLength(3);
-    for (const [, s] of resources('AWS::ECS::Service')) expect(s.Properties.LaunchType).toBe('FARGATE');
-    const c = containers();
-    expect(Object.keys(c).sort()).toEqual(['lake', 'paging', 'receiver']);
-    expect(c.receiver.Command).toEqual(['node', '--import', 'tsx', 'producers/receiver/main.ts']);
-    expect(c.paging.Command).toEqual(['node', '--import', 'tsx', 'processors/paging/main.ts']);
-    expect(c.lake.Command).toEqual(['node', '--import', 'tsx', 'processors/lake/main.ts']);
-    // The image is the repo's Dockerfile (an asset, built on deploy).
-    expect(JSON.stringify(c.receiver.Image)).toContain('cdk-hnb659fds-container-assets');
+    expect(resources('AWS::ECS::Service')).toHaveLength(1);
+    expect(Object.keys(containers())).toEqual(['receiver']);
+    const c = containers().receiver;
+    // The image is the repo's Dockerfile (an asset, built on deploy); its CMD runs the bundled receiver.
+    expect(JSON.stringify(c.Image)).toContain('cdk-hnb659fds-container-assets');
+    expect(c.Command).toBeUndefined();
   });
 
-  it('the receiver is behind HTTPS with /healthz; the processors have container health checks', () => {
+  it('runs at least 2 tasks, never below 100 % healthy during a deploy, with a rollback circuit breaker', () => {
+    const svc = only('AWS::ECS::Service');
+    expect(svc.LaunchType).toBe('FARGATE');
+    expect(svc.DesiredCount).toBeGreaterThanOrEqual(2);
+    expect(svc.DeploymentConfiguration).toMatchObject({ MinimumHealthyPercent: 100, MaximumPercent: 200, DeploymentCircuitBreaker: { Enable: true, Rollback: true } });
+  });
+
+  it('autoscales from 2 tasks on CPU and on ALB requests per target', () => {
+    const target = only('AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(target).toMatchObject({ ScalableDimension: 'ecs:service:DesiredCount', ServiceNamespace: 'ecs' });
+    expect(target.MinCapacity).toBeGreaterThanOrEqual(2);
+    expect(target.MaxCapacity).toBeGreaterThan(target.MinCapacity);
+    const policies = resources('AWS::ApplicationAutoScaling::ScalingPolicy').map(([, r]) => r.Properties);
+    expect(policies).toHaveLength(2);
+    for (const p of policies) expect(p.PolicyType).toBe('TargetTrackingScaling');
+    const metrics = policies.map((p) => p.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType).sort();
+    expect(metrics).toEqual(['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
+    const requests = policies.find((p) => p.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType === 'ALBRequestCountPerTarget')!;
+    expect(requests.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.ResourceLabel).toBeDefined();
+  });
+
+  it('is behind HTTPS with /healthz', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: CERT }] });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP', Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect' })] });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/healthz', TargetType: 'ip' });
     template.hasResourceProperties('AWS::ECS::Service', { LoadBalancers: [Match.objectLike({ ContainerName: 'receiver', ContainerPort: 8080 })] });
-    const c = containers();
-    expect(c.receiver.PortMappings).toEqual([expect.objectContaining({ ContainerPort: 8080 })]);
-    expect(c.paging.HealthCheck.Command.join(' ')).toContain('http://127.0.0.1:8082/healthz');
-    expect(c.lake.HealthCheck.Command.join(' ')).toContain('http://127.0.0.1:8081/healthz');
+    expect(containers().receiver.PortMappings).toEqual([expect.objectContaining({ ContainerPort: 8080 })]);
   });
 
-  it('each service gets the environment its code reads, endpoints unset', () => {
-    const env = (name: string) => Object.fromEntries((containers()[name].Environment as Json[]).map((e) => [e.Name, e.Value]));
-    for (const name of ['receiver', 'paging', 'lake']) {
-      const e = env(name);
-      for (const k of ['STREAM_NAME', 'LAKE_BUCKET', 'CHECKPOINT_TABLE', 'LEDGER_TABLE', 'AWS_REGION']) expect(e[k], `${name} ${k}`).toBeDefined();
-      for (const k of ['KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT']) expect(e[k]).toBeUndefined();
+  it('gets the environment its code reads (endpoints unset) and its secrets from Secrets Manager', () => {
+    const c = containers().receiver;
+    const env = Object.fromEntries((c.Environment as Json[]).map((e) => [e.Name, e.Value]));
+    for (const k of ['STREAM_NAME', 'LAKE_BUCKET', 'LEDGER_TABLE', 'AWS_REGION']) expect(env[k], k).toBeDefined();
+    for (const k of ['KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT']) expect(env[k]).toBeUndefined();
+    expect(env).toMatchObject({ PORT: '8080', PUBLIC_BASE_URL: 'https://pagetrail.example.com', ALARM_NAMESPACES: 'AWS/ECS,AWS/RDS,ECS/ContainerInsights' });
+    expect(((c.Secrets ?? []) as Json[]).map((s) => s.Name).sort()).toEqual(['ACK_LINK_SECRET', 'API_KEY', 'RESEND_WEBHOOK_SECRET', 'TWILIO_AUTH_TOKEN']);
+    for (const s of c.Secrets as Json[]) expect(JSON.stringify(s.ValueFrom)).toMatch(/secretsmanager|Ref/);
+    for (const n of ['TWILIO_AUTH_TOKEN', 'RESEND_API_KEY', 'RESEND_WEBHOOK_SECRET', 'API_KEY', 'ACK_LINK_SECRET']) expect(env[n]).toBeUndefined();
+  });
+});
+
+/** The function whose logical id starts with Processors<name>, and its id. */
+const fnOf = (name: 'Paging' | 'Lake'): [string, Json] => {
+  const found = resources('AWS::Lambda::Function').filter(([id]) => new RegExp(`^Processors${name}[0-9A-F]{8}$`).test(id));
+  expect(found).toHaveLength(1);
+  return [found[0][0], found[0][1].Properties];
+};
+const envOf = (name: 'Paging' | 'Lake'): Json => fnOf(name)[1].Environment.Variables;
+const mappingOf = (name: 'Paging' | 'Lake'): Json => {
+  const [id] = fnOf(name);
+  const m = resources('AWS::Lambda::EventSourceMapping').filter(([, r]) => r.Properties.FunctionName.Ref === id);
+  expect(m).toHaveLength(1);
+  return m[0][1].Properties;
+};
+const streamId = () => resources('AWS::Kinesis::Stream')[0][0];
+const bucketId = () => resources('AWS::S3::Bucket')[0][0];
+
+describe('stream processors (Lambda)', () => {
+  it('two functions, Node 20 on arm64, handler index.handler, timeouts, memory, log retention', () => {
+    const paging = fnOf('Paging')[1];
+    const lake = fnOf('Lake')[1];
+    for (const f of [paging, lake]) {
+      expect(f).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(f.ReservedConcurrentExecutions).toBeUndefined();
+      expect(f.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^Processors(Paging|Lake)Logs/) });
     }
-    expect(env('receiver')).toMatchObject({ PORT: '8080', PUBLIC_BASE_URL: 'https://pagetrail.example.com', ALARM_NAMESPACES: 'AWS/ECS,AWS/RDS,ECS/ContainerInsights' });
-    expect(env('paging')).toMatchObject({ PUBLIC_BASE_URL: 'https://pagetrail.example.com', TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef', PAGING_HEALTH_PORT: '8082' });
-    expect(env('paging').TWILIO_API_BASE_URL).toBeUndefined();
-    expect(env('paging').RESEND_BASE_URL).toBeUndefined();
-    expect(env('lake')).toMatchObject({ LAKE_HEALTH_PORT: '8081', CONSUMER_GROUP: 'lake' });
+    expect(paging).toMatchObject({ Timeout: 60, MemorySize: 1024 });
+    expect(lake).toMatchObject({ Timeout: 300, MemorySize: 2048 });
+    for (const [, g] of resources('AWS::Logs::LogGroup').filter(([id]) => id.startsWith('Processors'))) expect(g.Properties.RetentionInDays).toBe(30);
   });
 
-  it('each service gets only the secrets it uses, from Secrets Manager', () => {
-    const secrets = (name: string) => ((containers()[name].Secrets ?? []) as Json[]).map((s) => s.Name).sort();
-    expect(secrets('receiver')).toEqual(['ACK_LINK_SECRET', 'API_KEY', 'RESEND_WEBHOOK_SECRET', 'TWILIO_AUTH_TOKEN']);
-    expect(secrets('paging')).toEqual(['ACK_LINK_SECRET', 'RESEND_API_KEY', 'TWILIO_AUTH_TOKEN']);
-    expect(secrets('lake')).toEqual([]);
-    for (const s of containers().receiver.Secrets as Json[]) expect(JSON.stringify(s.ValueFrom)).toMatch(/secretsmanager|Ref/);
-    // No secret value in any plain environment variable.
-    for (const c of Object.values(containers())) {
-      const names = ((c.Environment ?? []) as Json[]).map((e) => e.Name);
-      expect(names).not.toEqual(expect.arrayContaining(['TWILIO_AUTH_TOKEN']));
-      for (const n of ['RESEND_API_KEY', 'RESEND_WEBHOOK_SECRET', 'API_KEY', 'ACK_LINK_SECRET']) expect(names).not.toContain(n);
+  it('the paging code asset carries the on-call file at ONCALL_FILE', () => {
+    const key = JSON.stringify(fnOf('Paging')[1].Code.S3Key);
+    const hash = /([0-9a-f]{64})\.zip/.exec(key)![1];
+    const staged = path.join(outdir, `asset.${hash}`);
+    expect(existsSync(path.join(staged, 'index.mjs'))).toBe(true);
+    expect(readFileSync(path.join(staged, 'oncall.json'), 'utf8')).toBe(readFileSync(path.resolve('infra/local/oncall/demo.json'), 'utf8'));
+    expect(envOf('Paging').ONCALL_FILE).toBe('/var/task/oncall.json');
+  });
+
+  it('the environment names what infra/config.ts and processors/paging/config.ts read', () => {
+    for (const name of ['Paging', 'Lake'] as const) {
+      const e = envOf(name);
+      for (const k of ['STREAM_NAME', 'STREAM_ARN', 'LAKE_BUCKET', 'CHECKPOINT_TABLE', 'LEDGER_TABLE', 'INCIDENTS_TABLE', 'SCHEDULER_GROUP', 'SCHEDULER_ROLE_ARN', 'AWS_ACCOUNT_ID']) {
+        expect(e[k], `${name} ${k}`).toBeDefined();
+      }
+      // Lambda sets AWS_REGION itself (a reserved variable); no local endpoints.
+      for (const k of ['AWS_REGION', 'KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT', 'SCHEDULER_ENDPOINT']) expect(e[k], `${name} ${k}`).toBeUndefined();
+      expect(e.STREAM_ARN).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
+      expect(e.SCHEDULER_GROUP).toBe('pagetrail-deadlines');
+      expect(e.SCHEDULER_ROLE_ARN).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DeadlinesSchedulerRole/), 'Arn'] });
+      expect(e.INCIDENTS_TABLE).toEqual({ Ref: expect.stringMatching(/^StorageIncidents/) });
     }
+    expect(envOf('Paging')).toMatchObject({ PUBLIC_BASE_URL: 'https://pagetrail.example.com', TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef' });
+    expect(envOf('Paging').TWILIO_API_BASE_URL).toBeUndefined();
+    expect(envOf('Paging').RESEND_BASE_URL).toBeUndefined();
+    expect(envOf('Lake')).toMatchObject({ FLUSH_INTERVAL_S: '60', CONSUMER_GROUP: 'lake' });
+    for (const k of ['FLUSH_MAX_ROWS', 'JOIN_WINDOW_S', 'ALLOWED_LATENESS_S', 'MAX_STATE_ENTRIES']) expect(envOf('Lake')[k]).toMatch(/^\d+$/);
+  });
+
+  it('no secret value in any environment: secret ARNs only', () => {
+    const SECRET_NAMES = ['TWILIO_AUTH_TOKEN', 'RESEND_API_KEY', 'RESEND_WEBHOOK_SECRET', 'API_KEY', 'ACK_LINK_SECRET'];
+    const secretIds = new Set(resources('AWS::SecretsManager::Secret').map(([id]) => id));
+    for (const name of ['Paging', 'Lake'] as const) {
+      const e = envOf(name);
+      for (const n of SECRET_NAMES) expect(e[n], `${name} ${n}`).toBeUndefined();
+      for (const [k, v] of Object.entries(e)) {
+        if (!k.endsWith('_SECRET_ARN')) continue;
+        const isRef = typeof v === 'object' && secretIds.has((v as Json).Ref);
+        expect(isRef || JSON.stringify(v).includes(':secretsmanager:'), `${name} ${k}`).toBe(true);
+      }
+    }
+    expect(Object.keys(envOf('Paging')).filter((k) => k.endsWith('_SECRET_ARN')).sort()).toEqual([
+      'ACK_LINK_SECRET_SECRET_ARN', 'RESEND_API_KEY_SECRET_ARN', 'TWILIO_AUTH_TOKEN_SECRET_ARN',
+    ]);
+    expect(Object.keys(envOf('Lake')).filter((k) => k.endsWith('_SECRET_ARN'))).toEqual([]);
+  });
+
+  it('event source mappings: TRIM_HORIZON, one batch per shard, item failures, bisect, long retries, S3 on-failure', () => {
+    for (const name of ['Paging', 'Lake'] as const) {
+      const m = mappingOf(name);
+      expect(m.EventSourceArn).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
+      expect(m).toMatchObject({
+        StartingPosition: 'TRIM_HORIZON',
+        ParallelizationFactor: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: -1,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [bucketId(), 'Arn'] } } },
+      });
+      expect(m.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(86_400);
+      expect(m.MaximumRecordAgeInSeconds).toBeLessThan(7 * 86_400); // recorded before the stream's retention drops it
+    }
+    expect(mappingOf('Paging')).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 0, MaximumRecordAgeInSeconds: MAX_RECORD_AGE.paging.toSeconds() });
+    expect(mappingOf('Lake')).toMatchObject({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 60, MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds() });
+  });
+
+  it('flushIntervalS sets the lake window and FLUSH_INTERVAL_S; more than 300 s is refused', () => {
+    const app = new App({ outdir, context: { stage: 'f', certificateArn: CERT, twilioAccountSid: 'AC0123456789abcdef0123456789abcdef', flushIntervalS: '120', schedulerGroup: 'deadlines-f' } });
+    const t = Template.fromStack(new PagetrailStack(app, 'F', propsOf(app)));
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10_000, MaximumBatchingWindowInSeconds: 120 });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ FLUSH_INTERVAL_S: '120' }) } });
+    t.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'deadlines-f' });
+    const bad = new App({ outdir, context: { stage: 'g', certificateArn: CERT, flushIntervalS: '301' } });
+    expect(() => stackPropsFromContext(bad)).toThrow(/flushIntervalS/);
+  });
+
+  it('a missing bundle stops synthesis with a message naming make lambdas', () => {
+    const app = new App({ outdir, context: { stage: 'm', certificateArn: CERT, twilioAccountSid: 'AC0123456789abcdef0123456789abcdef' } });
+    expect(() => new PagetrailStack(app, 'M', { ...stackPropsFromContext(app), lambdaBundleDir: path.join(outdir, 'nowhere') })).toThrow(/make lambdas/);
+  });
+});
+
+describe('deadlines (EventBridge Scheduler)', () => {
+  it('a schedule group named from context (default pagetrail-deadlines)', () => {
+    expect(only('AWS::Scheduler::ScheduleGroup')).toEqual({ Name: 'pagetrail-deadlines' });
+  });
+
+  it("the Scheduler's role: trusted by scheduler.amazonaws.com of this account, PutRecord on this stream only", () => {
+    const [roleId, role] = resources('AWS::IAM::Role').find(([id]) => id.startsWith('DeadlinesSchedulerRole'))!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '111111111111' },
+          ArnLike: { 'aws:SourceArn': expect.anything() },
+        },
+      },
+    ]);
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnLike)).toContain(':schedule-group/pagetrail-deadlines');
+    const stmts = resources('AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+    // The stream uses the AWS-managed key: no kms statement is needed.
+    expect(stmts).toEqual([{ Effect: 'Allow', Action: 'kinesis:PutRecord', Resource: { 'Fn::GetAtt': [streamId(), 'Arn'] } }]);
   });
 });
 
@@ -298,56 +456,103 @@ describe('IAM', () => {
     }
   });
 
-  const roleStatements = (container: string): Stmt[] => {
-    const td = resources('AWS::ECS::TaskDefinition').find(([, r]) => r.Properties.ContainerDefinitions[0].Name === container)!;
+  const receiverStatements = (): Stmt[] => {
+    const td = resources('AWS::ECS::TaskDefinition').find(([, r]) => r.Properties.ContainerDefinitions[0].Name === 'receiver')!;
     const roleId = (td[1].Properties.TaskRoleArn as Json)['Fn::GetAtt'][0] as string;
     return statementsByRole().get(roleId) ?? [];
   };
-  const actionsOf = (stmts: Stmt[]) => stmts.flatMap((s) => asArray(s.Action)).sort();
+  const functionStatements = (name: 'Paging' | 'Lake'): Stmt[] => statementsByRole().get(fnOf(name)[1].Role['Fn::GetAtt'][0]) ?? [];
+  const actionsOf = (stmts: Stmt[]) => [...new Set(stmts.flatMap((s) => asArray(s.Action)))].sort();
   const resourceOf = (stmts: Stmt[], action: string) => JSON.stringify(stmts.filter((s) => asArray(s.Action).includes(action)).map((s) => s.Resource));
+  const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'];
 
-  it('receiver: PutRecord(s), ledger GetItem, PutObject on errors/ only', () => {
-    const st = roleStatements('receiver');
-    expect(actionsOf(st)).toEqual(['dynamodb:GetItem', 'kinesis:PutRecord', 'kinesis:PutRecords', 's3:PutObject']);
+  it('receiver: PutRecord(s), DescribeStreamSummary (health), ledger GetItem, PutObject on errors/ only', () => {
+    const st = receiverStatements();
+    expect(actionsOf(st)).toEqual(['dynamodb:GetItem', 'kinesis:DescribeStreamSummary', 'kinesis:PutRecord', 'kinesis:PutRecords', 's3:PutObject']);
     expect(resourceOf(st, 's3:PutObject')).toContain('/errors/*');
     expect(resourceOf(st, 'dynamodb:GetItem')).toContain('StorageDispatchLedger');
   });
 
-  it('paging: stream read + PutRecords, ledger and checkpoints items; no S3', () => {
-    const st = roleStatements('paging');
+  it('paging: stream read (mapping) + PutRecords, ledger and incidents items, its schedules, PassRole, its secrets; no checkpoints', () => {
+    const st = functionStatements('Paging');
     const actions = actionsOf(st);
-    expect(actions).toEqual(expect.arrayContaining(['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards', 'kinesis:PutRecords', 'dynamodb:UpdateItem', 'dynamodb:Query']));
-    expect(actions.some((a) => a.startsWith('s3:'))).toBe(false);
+    expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'kinesis:PutRecords', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'secretsmanager:GetSecretValue']));
+    expect(resourceOf(st, 'kinesis:GetRecords')).toBe(JSON.stringify([{ 'Fn::GetAtt': [streamId(), 'Arn'] }]));
     expect(resourceOf(st, 'dynamodb:UpdateItem')).toContain('StorageDispatchLedger');
-    expect(resourceOf(st, 'dynamodb:Query')).toContain('StorageCheckpoints');
+    expect(resourceOf(st, 'dynamodb:UpdateItem')).not.toContain('StorageIncidents');
+    const incidentActions = st.filter((s) => JSON.stringify(s.Resource).includes('StorageIncidents')).flatMap((s) => asArray(s.Action)).sort();
+    expect(incidentActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(JSON.stringify(st)).not.toContain('StorageCheckpoints');
+    // Only the on-failure prefix of the bucket.
+    expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:ListBucket', 's3:PutObject']);
+    expect(resourceOf(st, 's3:PutObject')).toContain('/aws/lambda/*');
+    expect(resourceOf(st, 's3:PutObject')).not.toMatch(/tables|raw\/|errors\/|state\//);
+    // Secrets: exactly the three it resolves.
+    const secretResources = st.filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource));
+    expect(secretResources).toHaveLength(3);
+    expect(secretResources.join()).toMatch(/twilio-auth-token-\?{6}/);
+    expect(secretResources.join()).toMatch(/resend-api-key-\?{6}/);
+    expect(secretResources.join()).not.toMatch(/resend-webhook-secret|ApiKey/);
   });
 
-  it('lake: stream read, its prefixes, checkpoints; no ledger, no stream writes', () => {
-    const st = roleStatements('lake');
+  it('paging: scheduler Create/Delete/Get on schedules of its group only, PassRole of the Scheduler role to the Scheduler only', () => {
+    const st = functionStatements('Paging');
+    const sched = st.filter((s) => asArray(s.Action).some((a) => a.startsWith('scheduler:')));
+    expect(sched).toHaveLength(1);
+    expect(asArray(sched[0].Action).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule']);
+    expect(JSON.stringify(sched[0].Resource)).toContain(':schedule/pagetrail-deadlines/*');
+    const pass = st.filter((s) => asArray(s.Action).includes('iam:PassRole'));
+    expect(pass).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeadlinesSchedulerRole/), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  it('lake: stream read (mapping), its prefixes, checkpoints; no ledger, incidents, stream writes, scheduler or secrets', () => {
+    const st = functionStatements('Lake');
     const actions = actionsOf(st);
-    expect(actions).not.toContain('kinesis:PutRecords');
-    expect(actions).not.toContain('dynamodb:UpdateItem');
-    expect(JSON.stringify(st)).not.toContain('StorageDispatchLedger');
+    expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'dynamodb:Query']));
+    for (const a of ['kinesis:PutRecord', 'kinesis:PutRecords', 'dynamodb:UpdateItem', 'iam:PassRole', 'secretsmanager:GetSecretValue']) expect(actions).not.toContain(a);
+    expect(actions.some((a) => a.startsWith('scheduler:'))).toBe(false);
+    expect(JSON.stringify(st)).not.toMatch(/StorageDispatchLedger|StorageIncidents/);
+    expect(resourceOf(st, 'dynamodb:Query')).toContain('StorageCheckpoints');
     const objects = resourceOf(st, 's3:PutObject');
-    for (const p of ['tables/events/', 'raw/', 'errors/', 'state/']) expect(objects).toContain(`/${p}*`);
+    for (const p of ['tables/events/', 'raw/', 'errors/', 'state/', 'aws/lambda/']) expect(objects).toContain(`/${p}*`);
+    expect(resourceOf(st, 's3:GetObject')).not.toContain('aws/lambda');
     expect(resourceOf(st, 's3:DeleteObject')).toContain('/state/*');
     expect(resourceOf(st, 's3:DeleteObject')).not.toContain('/tables/');
-    const list = st.find((s) => asArray(s.Action).includes('s3:ListBucket'))!;
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['tables/events/*', 'raw/*', 'errors/*', 'state/*'] } });
   });
 });
 
 describe('alarms', () => {
   const alarms = () => resources('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
 
-  it('watch the pipeline: iterator age, error objects, receiver 5xx', () => {
+  it('watch the pipeline: per-function iterator age and errors, on-failure and error objects, receiver 5xx', () => {
     const a = alarms();
-    expect(a.find((x) => x.MetricName === 'GetRecords.IteratorAgeMilliseconds')).toMatchObject({ Namespace: 'AWS/Kinesis', Statistic: 'Maximum' });
-    expect(a.find((x) => x.MetricName === 'PutRequests')).toMatchObject({
-      Namespace: 'AWS/S3',
-      Dimensions: expect.arrayContaining([{ Name: 'FilterId', Value: 'errors' }]),
-    });
+    for (const name of ['Paging', 'Lake'] as const) {
+      const [fnId] = fnOf(name);
+      const dims = [{ Name: 'FunctionName', Value: { Ref: fnId } }];
+      expect(a.find((x) => x.MetricName === 'IteratorAge' && JSON.stringify(x.Dimensions) === JSON.stringify(dims)), `${name} IteratorAge`).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Maximum',
+      });
+      expect(a.find((x) => x.MetricName === 'Errors' && JSON.stringify(x.Dimensions) === JSON.stringify(dims)), `${name} Errors`).toMatchObject({ Namespace: 'AWS/Lambda' });
+    }
+    for (const filter of ['errors', 'failures']) {
+      expect(a.find((x) => x.MetricName === 'PutRequests' && x.Dimensions.some((d: Json) => d.Name === 'FilterId' && d.Value === filter)), filter).toMatchObject({
+        Namespace: 'AWS/S3',
+        Threshold: 1,
+      });
+    }
     expect(a.find((x) => x.MetricName === 'HTTPCode_Target_5XX_Count')).toMatchObject({ Namespace: 'AWS/ApplicationELB' });
+    // The Kinesis-consumer (ECS) iterator-age alarm is gone.
+    expect(a.find((x) => x.MetricName === 'GetRecords.IteratorAgeMilliseconds')).toBeUndefined();
+    const pipeline = a.filter((x) => !(x.Tags as Json[] | undefined)?.some((t) => t.Key === 'pagetrail'));
+    for (const x of pipeline) expect(x.AlarmActions).toHaveLength(1);
   });
 
   it('instrument the estate with severity-tagged standard alarms', () => {

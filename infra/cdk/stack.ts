@@ -5,7 +5,9 @@ import { ALARM_NAMESPACES, AlarmRule } from './alarm-rule.js';
 import { AthenaQueries } from './athena.js';
 import { EstateAlarms, type EstateEcsService, type EstateRdsInstance } from './estate-alarms.js';
 import { LakeCatalog } from './lake-catalog.js';
+import { Deadlines } from './deadlines.js';
 import { PipelineAlarms } from './pipeline-alarms.js';
+import { Processors } from './processors.js';
 import { Services } from './services.js';
 import { Storage } from './storage.js';
 
@@ -17,10 +19,19 @@ export interface PagetrailStackProps extends StackProps {
   readonly certificateArn?: string;
   readonly domain?: string;
   readonly twilioAccountSid?: string;
+  /** On-call file in the repository, bundled with the paging function. */
   readonly oncallFile?: string;
+  /** EventBridge Scheduler group of the deadlines (default pagetrail-deadlines). */
+  readonly schedulerGroup?: string;
+  /** Lake flush interval, s (1..300, default 60). */
+  readonly flushIntervalS?: number;
+  /** Receiver autoscaling ceiling (default 10). */
+  readonly receiverMaxTasks?: number;
   readonly estate?: { ecsServices?: EstateEcsService[]; rdsInstances?: EstateRdsInstance[] };
   /** Override the container image (tests); default: built from the repo's Dockerfile. */
   readonly image?: ecs.ContainerImage;
+  /** Root of the prebuilt Lambda bundles (default dist/lambda, `make lambdas`). */
+  readonly lambdaBundleDir?: string;
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -31,6 +42,8 @@ export const workGroupName = (stage: string) => `pagetrail-${stage}`;
 export class PagetrailStack extends Stack {
   readonly storage: Storage;
   readonly services: Services;
+  readonly deadlines: Deadlines;
+  readonly processors: Processors;
 
   constructor(scope: Construct, id: string, props: PagetrailStackProps) {
     super(scope, id, props);
@@ -57,13 +70,29 @@ export class PagetrailStack extends Stack {
       storage: this.storage,
       certificateArn,
       domain: props.domain,
-      twilioAccountSid,
-      oncallFile: props.oncallFile,
       alarmNamespaces: ALARM_NAMESPACES,
       image: props.image,
+      receiverMaxCount: props.receiverMaxTasks,
     });
 
-    const pipeline = new PipelineAlarms(this, 'PipelineAlarms', { stream, bucket, loadBalancer: this.services.receiver.loadBalancer });
+    this.deadlines = new Deadlines(this, 'Deadlines', { stream, groupName: props.schedulerGroup });
+    this.processors = new Processors(this, 'Processors', {
+      storage: this.storage,
+      deadlines: this.deadlines,
+      secrets: this.services.secrets,
+      publicBaseUrl: this.services.publicBaseUrl,
+      twilioAccountSid,
+      oncallFile: props.oncallFile,
+      flushIntervalS: props.flushIntervalS,
+      bundleDir: props.lambdaBundleDir,
+    });
+
+    const pipeline = new PipelineAlarms(this, 'PipelineAlarms', {
+      bucket,
+      loadBalancer: this.services.receiver.loadBalancer,
+      processors: this.processors,
+      flushIntervalS: props.flushIntervalS,
+    });
 
     if (props.estate && ((props.estate.ecsServices?.length ?? 0) > 0 || (props.estate.rdsInstances?.length ?? 0) > 0)) {
       new EstateAlarms(this, 'Estate', { ecsServices: props.estate.ecsServices, rdsInstances: props.estate.rdsInstances });
@@ -73,6 +102,10 @@ export class PagetrailStack extends Stack {
     new CfnOutput(this, 'LakeBucket', { value: bucket.bucketName });
     new CfnOutput(this, 'CheckpointTable', { value: this.storage.checkpoints.tableName });
     new CfnOutput(this, 'LedgerTable', { value: this.storage.ledger.tableName });
+    new CfnOutput(this, 'IncidentsTable', { value: this.storage.incidents.tableName });
+    new CfnOutput(this, 'SchedulerGroup', { value: this.deadlines.groupName });
+    new CfnOutput(this, 'PagingFunction', { value: this.processors.paging.functionName });
+    new CfnOutput(this, 'LakeFunction', { value: this.processors.lake.functionName });
     new CfnOutput(this, 'AthenaDatabase', { value: db });
     new CfnOutput(this, 'AthenaWorkgroup', { value: workGroupName(stage) });
     new CfnOutput(this, 'ReceiverUrl', { value: `https://${props.domain ?? this.services.receiver.loadBalancer.loadBalancerDnsName}` });

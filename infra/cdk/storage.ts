@@ -7,8 +7,16 @@ import { ERROR_PREFIX, RAW_TABLE } from '../../schemas/lake.js';
 
 export const STATE_PREFIX = 'state/';
 export const ATHENA_RESULTS_PREFIX = 'athena-results/';
+/**
+ * Where Lambda writes the stream processors' on-failure records (the event source mappings' S3
+ * destination): `aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/<timestamp>-<uuid>`. The prefix is
+ * fixed by Lambda (the API takes a bucket ARN, no prefix).
+ */
+export const FAILURES_PREFIX = 'aws/lambda/';
 /** The S3 request-metrics filter on the error prefix (CloudWatch dimension FilterId). */
 export const ERRORS_METRICS_FILTER_ID = 'errors';
+/** The S3 request-metrics filter on the on-failure prefix. */
+export const FAILURES_METRICS_FILTER_ID = 'failures';
 
 export interface StorageProps {
   /** Undefined: on-demand capacity. A number: provisioned with that many shards. */
@@ -17,16 +25,19 @@ export interface StorageProps {
   readonly rawRetentionDays?: number;
   readonly errorRetentionDays?: number;
   readonly stateRetentionDays?: number;
+  /** Days the on-failure records (aws/lambda/) are kept (default 90). */
+  readonly failureRetentionDays?: number;
   /** RETAIN (default) keeps the data when the stack is deleted. */
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The stream, the lake bucket and the two DynamoDB tables. */
+/** The stream, the lake bucket and the DynamoDB tables (checkpoints, dispatch ledger, incidents). */
 export class Storage extends Construct {
   readonly stream: kinesis.Stream;
   readonly bucket: s3.Bucket;
   readonly checkpoints: dynamodb.Table;
   readonly ledger: dynamodb.Table;
+  readonly incidents: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
@@ -51,12 +62,17 @@ export class Storage extends Construct {
       removalPolicy,
       // Request metrics on the error prefix: AWS/S3 PutRequests{BucketName, FilterId=errors} counts
       // the objects written there (the pipeline alarm on it is in pipeline-alarms.ts).
-      metrics: [{ id: ERRORS_METRICS_FILTER_ID, prefix: ERROR_PREFIX }],
+      // Same for the processors' on-failure records (FailureObjects alarm).
+      metrics: [
+        { id: ERRORS_METRICS_FILTER_ID, prefix: ERROR_PREFIX },
+        { id: FAILURES_METRICS_FILTER_ID, prefix: FAILURES_PREFIX },
+      ],
       lifecycleRules: [
         { id: 'raw-archive', prefix: RAW_TABLE.prefix, expiration: Duration.days(props.rawRetentionDays ?? 400) },
         { id: 'errors', prefix: ERROR_PREFIX, expiration: Duration.days(props.errorRetentionDays ?? 90) },
         // Join-state snapshots are rewritten at every checkpoint; only the latest is read.
         { id: 'state', prefix: STATE_PREFIX, expiration: Duration.days(props.stateRetentionDays ?? 30) },
+        { id: 'failures', prefix: FAILURES_PREFIX, expiration: Duration.days(props.failureRetentionDays ?? 90) },
         { id: 'athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(30) },
         { id: 'abort-multipart', abortIncompleteMultipartUploadAfter: Duration.days(7) },
       ],
@@ -68,7 +84,7 @@ export class Storage extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy,
     } as const;
-    // Consumer checkpoints and shard leases (processors/consumer/checkpoint-store.ts).
+    // Checkpoints (processors/consumer/checkpoint-store.ts): the lake's per-shard heads.
     this.checkpoints = new dynamodb.Table(this, 'Checkpoints', {
       ...tableDefaults,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -76,6 +92,12 @@ export class Storage extends Construct {
     });
     // Dispatch ledger and ack codes (processors/paging/ledger.ts, ack-codes.ts); items expire via `ttl`.
     this.ledger = new dynamodb.Table(this, 'DispatchLedger', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'ttl',
+    });
+    // Paging state, one item per incident (processors/paging/incident-store.ts); items expire via `ttl`.
+    this.incidents = new dynamodb.Table(this, 'Incidents', {
       ...tableDefaults,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'ttl',

@@ -133,7 +133,12 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
   const children: ChildRunner[] = [];
 
   function startMapping(role: 'paging' | 'lake', o: { group?: string; handler?: KinesisBatchHandler } = {}): Mapping {
-    const handler = o.handler ?? (role === 'paging' ? pagingHandlerFromEnv(env, silentLogger) : lakeHandlerFromEnv(env));
+    let handler = o.handler;
+    if (!handler && role === 'paging') handler = pagingHandlerFromEnv(env, silentLogger);
+    if (!handler) {
+      const lake = lakeHandlerFromEnv(env);
+      handler = async (event) => (await lake)(event);
+    }
     const mapping = new LocalEventSourceMapping({
       kinesis: clients.kinesis,
       streamName: config.STREAM_NAME,
@@ -142,7 +147,7 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
       functionName: `pagetrail-${role}`,
       checkpoints: new CheckpointStore({ dynamodb: clients.dynamodb, table: config.CHECKPOINT_TABLE }),
       group: o.group ?? role,
-      handler: handler as KinesisBatchHandler,
+      handler,
       batchSize: role === 'paging' ? 100 : 10_000,
       maximumBatchingWindowMs: role === 'paging' ? 0 : 300,
       pollIntervalMs: 50,

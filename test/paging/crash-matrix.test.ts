@@ -46,39 +46,62 @@ describe('crash matrix: the paging service SIGKILLed at every step boundary', ()
       });
       expect(res.status).toBeLessThan(300);
     }
-    const allSent = () => new Set(sends().map((r) => r.dispatchId)).size >= EXPECTED.length;
+    // When every page owed so far went out before a boundary was reached, one more alarm (a new
+    // episode of the P3 story: email bounces → failover to SMS → 2 pages, a failover record, a
+    // deadline) gives every boundary a new occurrence.
+    let extra = 0;
+    const owed = () => EXPECTED.length + 2 * extra;
+    const allSent = () => new Set(sends().map((r) => r.dispatchId)).size >= owed();
     const kills: string[] = [];
     let child: ChildRunner | undefined;
     for (const point of [...CRASH_POINTS, ...CRASH_POINTS]) {
-      if (allSent()) break;
-      child = loop.startChild('paging', { PAGETRAIL_CRASH_AT: point });
-      const done = waitFor(allSent, 90_000, 'every page').then(
-        () => 'done' as const,
-        (err: Error) => Promise.reject(new Error(`${err.message} (crashpoint ${point}; sent ${sends().map(label).sort().join(' ')}):\n${child!.output().slice(-3000)}`)),
-      );
-      const ended = await Promise.race([child.exited, done]);
-      if (ended === 'done') break;
-      expect(ended.signal, child.output()).toBe('SIGKILL');
-      kills.push(point);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (allSent()) {
+          extra++;
+          const at = Date.now();
+          const res = await fetch(new URL('/events/cloudwatch', loop.receiverUrl), { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': SECRETS.apiKey }, body: JSON.stringify(demoAlarmEvent(DEMO_STORIES[3], 'ALARM', at, at)) });
+          expect(res.status).toBeLessThan(300);
+        }
+        child = loop.startChild('paging', { PAGETRAIL_CRASH_AT: point });
+        const done = waitFor(allSent, 90_000, 'every page').then(
+          () => 'done' as const,
+          (err: Error) => Promise.reject(new Error(`${err.message} (crashpoint ${point}; sent ${sends().map(label).sort().join(' ')}):\n${child!.output().slice(-3000)}`)),
+        );
+        const ended = await Promise.race([child.exited, done]);
+        if (ended === 'done') {
+          await child.stop();
+          continue; // the boundary did not come before everything was sent: once more with a new alarm
+        }
+        expect(ended.signal, child.output()).toBe('SIGKILL');
+        kills.push(point);
+        break;
+      }
     }
-    if (!allSent()) {
-      child = loop.startChild('paging');
-      await waitFor(allSent, 90_000, 'every page after the last restart');
-    }
-    // the stories run to their end (acks, escalation) with the last process alive
+    child = loop.startChild('paging');
+    await waitFor(allSent, 90_000, 'every page after the last restart');
+    // the stories run to their end with the last process alive, until the lake holds a dispatch
+    // record for every page that reached the provider (a page settled after a crash gets its record
+    // only once its settle wake-up ran)
     await loop.sim.idle();
-    await child?.stop();
+    const { clients, config } = loop.stack;
+    const lakeRows = () => queryDuckDb("SELECT event_id, kind FROM events WHERE kind IN ('dispatch', 'escalation')", { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` });
+    await waitFor(async () => {
+      const rows = await lakeRows();
+      const have = new Set(rows.rows.filter((r) => r[1] === 'dispatch').map((r) => String(r[0])));
+      return sends().every((r) => have.has(r.dispatchId!));
+    }, 60_000, 'a dispatch record in the lake for every page sent');
+    await child.stop();
 
-    expect(kills.length).toBeGreaterThanOrEqual(CRASH_POINTS.length);
+    expect(new Set(kills)).toEqual(new Set(CRASH_POINTS));
+    expect(kills.length).toBe(2 * CRASH_POINTS.length);
     const byDispatch = new Map<string, number>();
     for (const r of sends()) byDispatch.set(r.dispatchId!, (byDispatch.get(r.dispatchId!) ?? 0) + 1);
     const twice = [...byDispatch].filter(([, n]) => n > 1).map(([d]) => d);
     expect(twice, `pages sent twice (kills: ${kills.join(', ')}): ${JSON.stringify(sends().filter((r) => twice.includes(r.dispatchId!)).map((r) => ({ to: r.recipient, at: r.receivedAt, id: r.id, api: r.api, replayed: r.replayed })))}`).toEqual([]);
-    expect(sends().map(label).sort()).toEqual(EXPECTED);
+    expect(sends().map(label).sort()).toEqual([...EXPECTED, ...Array.from({ length: extra }, () => ['erin:email', 'erin:sms']).flat()].sort());
 
     await lake.mapping.waitCaughtUp(30_000);
-    const { clients, config } = loop.stack;
-    const rows = await queryDuckDb("SELECT event_id, kind FROM events WHERE kind IN ('dispatch', 'escalation')", { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` });
+    const rows = await lakeRows();
     const dispatchRows = rows.rows.filter((r) => r[1] === 'dispatch').map((r) => String(r[0]));
     expect(new Set(dispatchRows).size, 'each dispatch once in events').toBe(dispatchRows.length);
     expect(new Set(dispatchRows)).toEqual(new Set(byDispatch.keys()));

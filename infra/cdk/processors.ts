@@ -1,0 +1,227 @@
+import { cpSync, copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ERROR_PREFIX, EVENTS_TABLE, RAW_TABLE } from '../../schemas/lake.js';
+import { lambdaBundleDir, REPO_ROOT } from '../lambda/bundle.js';
+import type { Deadlines } from './deadlines.js';
+import { FAILURES_PREFIX, STATE_PREFIX, type Storage } from './storage.js';
+
+/** Where the paging function finds the on-call file: bundled beside index.mjs (LAMBDA_TASK_ROOT). */
+export const ONCALL_PATH_IN_FUNCTION = '/var/task/oncall.json';
+export const DEFAULT_ONCALL_FILE = 'infra/local/oncall/demo.json';
+export const DEFAULT_FLUSH_INTERVAL_S = 60;
+/**
+ * nodejs22.x. The bundles target node20 (the language level of this repo's toolchain and tests) and
+ * run unchanged on 22; AWS deprecated nodejs20.x on 2026-04-30 (no new functions from 2027-02-01, no
+ * updates from 2027-03-03), so a stack deployed from now on must not be created on it.
+ */
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/**
+ * Record-age limits of the event source mappings (MaximumRetryAttempts is -1: a failing batch is
+ * retried, bisected, until its records reach this age; then the batch's shard and sequence range — and,
+ * with an S3 destination, its records — are written under aws/lambda/ and the shard moves on).
+ * - paging, 1 day: transient failures (throttling, an AWS or provider outage) are retried for a day;
+ *   by then the page is moot (ack links live ACK_LINK_TTL_S = 1 day, alarms older than
+ *   PAGING_MAX_ALARM_AGE_S are not paged), and one stuck record must not hold the incidents that share
+ *   its shard for longer.
+ * - lake, 6 days: just under the stream's 7-day retention, so the audit trail is retried as long as the
+ *   stream holds it and nothing ages out of the stream unrecorded.
+ */
+export const MAX_RECORD_AGE = { paging: Duration.days(1), lake: Duration.days(6) } as const;
+
+export interface ProcessorsProps {
+  readonly storage: Storage;
+  readonly deadlines: Deadlines;
+  readonly secrets: {
+    readonly twilioAuthToken: secretsmanager.ISecret;
+    readonly resendApiKey: secretsmanager.ISecret;
+    readonly ackLinkSecret: secretsmanager.ISecret;
+  };
+  /** https://<receiver host> (ack links, provider callbacks). */
+  readonly publicBaseUrl: string;
+  readonly twilioAccountSid: string;
+  /** On-call file in the repository, bundled with the paging function (default: the demo rota). */
+  readonly oncallFile?: string;
+  /** Lake flush interval, s: FLUSH_INTERVAL_S and the lake mapping's batching window (default 60, at most 300). */
+  readonly flushIntervalS?: number;
+  /** Root of the prebuilt bundles (default dist/lambda, written by `make lambdas`). */
+  readonly bundleDir?: string;
+}
+
+/**
+ * The S3 on-failure destination with least privilege: CDK's S3OnFailureDestination grants the function
+ * read/write on the whole bucket; Lambda needs only s3:PutObject (under its fixed aws/lambda/ prefix)
+ * and s3:ListBucket.
+ */
+class ScopedS3OnFailure implements lambda.IEventSourceDlq {
+  constructor(private readonly bucket: s3.IBucket) {}
+  bind(_target: lambda.IEventSourceMapping, fn: lambda.IFunction): lambda.DlqDestinationConfig {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${FAILURES_PREFIX}*`)] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
+    return { destination: this.bucket.bucketArn };
+  }
+}
+
+/**
+ * The stream processors as Lambda functions (Node 20, arm64) behind Kinesis event source mappings: one
+ * batch per shard at a time (ParallelizationFactor 1: per-shard, hence per-incident, order),
+ * ReportBatchItemFailures, bisect on error, TRIM_HORIZON, on-failure records to the lake bucket.
+ * Code: the bundles `make lambdas` writes (infra/lambda/bundle.ts), used as they are.
+ */
+export class Processors extends Construct {
+  readonly paging: lambda.Function;
+  readonly lake: lambda.Function;
+  readonly pagingMapping: lambda.EventSourceMapping;
+  readonly lakeMapping: lambda.EventSourceMapping;
+
+  constructor(scope: Construct, id: string, props: ProcessorsProps) {
+    super(scope, id);
+    const { storage, deadlines, secrets } = props;
+    const { stream, bucket, checkpoints, ledger, incidents } = storage;
+    const flushIntervalS = props.flushIntervalS ?? DEFAULT_FLUSH_INTERVAL_S;
+    if (!Number.isInteger(flushIntervalS) || flushIntervalS < 1 || flushIntervalS > 300) {
+      throw new RangeError(`flushIntervalS must be an integer in [1, 300] (the batching window limit), got ${flushIntervalS}`);
+    }
+
+    // What infra/config.ts reads, for both functions (AWS_REGION is set by Lambda itself).
+    const common: Record<string, string> = {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      LOG_LEVEL: 'info',
+      AWS_ACCOUNT_ID: Stack.of(this).account,
+      STREAM_NAME: stream.streamName,
+      STREAM_ARN: stream.streamArn,
+      LAKE_BUCKET: bucket.bucketName,
+      CHECKPOINT_TABLE: checkpoints.tableName,
+      LEDGER_TABLE: ledger.tableName,
+      INCIDENTS_TABLE: incidents.tableName,
+      SCHEDULER_GROUP: deadlines.groupName,
+      SCHEDULER_ROLE_ARN: deadlines.role.roleArn,
+    };
+    const bundleDir = (name: string) => lambdaBundleDir(name, props.bundleDir);
+    const fn = (sid: string, code: lambda.Code, o: { memoryMiB: number; timeout: Duration; environment: Record<string, string>; description: string }) =>
+      new lambda.Function(this, sid, {
+        description: o.description,
+        runtime: LAMBDA_RUNTIME,
+        architecture: lambda.Architecture.ARM_64,
+        handler: 'index.handler',
+        code,
+        memorySize: o.memoryMiB,
+        timeout: o.timeout,
+        environment: { ...common, ...o.environment },
+        logGroup: new logs.LogGroup(this, `${sid}Logs`, { retention: logs.RetentionDays.ONE_MONTH }),
+      });
+
+    // ---- paging ---------------------------------------------------------------------------------------
+    const oncallSource = path.resolve(REPO_ROOT, props.oncallFile ?? DEFAULT_ONCALL_FILE);
+    const pagingDir = bundleDir('paging');
+    // The prebuilt bundle plus the on-call file, assembled in-process (local bundling: never Docker).
+    const pagingCode = lambda.Code.fromAsset(pagingDir, {
+      bundling: {
+        image: LAMBDA_RUNTIME.bundlingImage, // required by the API; never pulled (local bundling succeeds)
+        local: {
+          tryBundle(outputDir: string): boolean {
+            cpSync(pagingDir, outputDir, { recursive: true });
+            copyFileSync(oncallSource, path.join(outputDir, path.basename(ONCALL_PATH_IN_FUNCTION)));
+            return true;
+          },
+        },
+      },
+    });
+    this.paging = fn('Paging', pagingCode, {
+      description: 'pagetrail paging loop (Kinesis event source mapping)',
+      memoryMiB: 1024,
+      timeout: Duration.seconds(60),
+      environment: {
+        PUBLIC_BASE_URL: props.publicBaseUrl,
+        TWILIO_ACCOUNT_SID: props.twilioAccountSid,
+        ONCALL_FILE: ONCALL_PATH_IN_FUNCTION,
+        ACK_LINK_TTL_S: '86400',
+        PAGING_MAX_ALARM_AGE_S: '3600',
+        // Secret references, resolved at cold start (infra/lambda/secrets.ts); never the values.
+        TWILIO_AUTH_TOKEN_SECRET_ARN: secrets.twilioAuthToken.secretArn,
+        RESEND_API_KEY_SECRET_ARN: secrets.resendApiKey.secretArn,
+        ACK_LINK_SECRET_SECRET_ARN: secrets.ackLinkSecret.secretArn,
+      },
+    });
+    for (const s of [secrets.twilioAuthToken, secrets.resendApiKey, secrets.ackLinkSecret]) {
+      this.paging.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArnPattern(s)] }));
+    }
+    stream.grant(this.paging, 'kinesis:PutRecords'); // dispatch and escalation records (KinesisProducer)
+    ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'); // ledger + ack codes
+    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem'); // IncidentStore (conditional put on version)
+    deadlines.grantManageSchedules(this.paging);
+    this.pagingMapping = this.mapping(this.paging, {
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(0), // invoke as soon as records are read (the poll is ~1/s per shard)
+      maxRecordAge: MAX_RECORD_AGE.paging,
+    }, bucket, stream);
+
+    // ---- lake -----------------------------------------------------------------------------------------
+    this.lake = fn('Lake', lambda.Code.fromAsset(bundleDir('lake')), {
+      description: 'pagetrail lake writer (Kinesis event source mapping)',
+      // Parquet encoding of up to 10,000 records per batch plus the join state; CPU scales with memory.
+      memoryMiB: 2048,
+      timeout: Duration.seconds(300),
+      environment: {
+        CONSUMER_GROUP: 'lake',
+        FLUSH_INTERVAL_S: String(flushIntervalS),
+        FLUSH_MAX_ROWS: '50000',
+        JOIN_WINDOW_S: '86400',
+        ALLOWED_LATENESS_S: '300',
+        MAX_STATE_ENTRIES: '200000',
+        // A larger young generation halves scavenge time for the short-lived rows (docs/adr/0001-parquet-writer.md).
+        NODE_OPTIONS: '--max-semi-space-size=64',
+      },
+    });
+    // Shard heads (processors/lake/wiring.ts), lineage (ListShards via the mapping's read grant).
+    checkpoints.grant(this.lake, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    const lakePrefixes = [EVENTS_TABLE.prefix, RAW_TABLE.prefix, ERROR_PREFIX, STATE_PREFIX];
+    this.lake.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: lakePrefixes.map((p) => bucket.arnForObjects(`${p}*`)) }));
+    // Old join-state snapshots are deleted after a newer one is durable (processors/lake/lake-store.ts).
+    this.lake.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [bucket.arnForObjects(`${STATE_PREFIX}*`)] }));
+    this.lakeMapping = this.mapping(this.lake, {
+      batchSize: 10_000,
+      maxBatchingWindow: Duration.seconds(flushIntervalS),
+      maxRecordAge: MAX_RECORD_AGE.lake,
+    }, bucket, stream);
+  }
+
+  private mapping(
+    fn: lambda.Function,
+    o: { batchSize: number; maxBatchingWindow: Duration; maxRecordAge: Duration },
+    bucket: s3.IBucket,
+    stream: Storage['stream'],
+  ): lambda.EventSourceMapping {
+    // KinesisEventSource also grants the function's role the stream read actions the mapping uses
+    // (DescribeStream*, GetRecords, GetShardIterator, ListShards…) on this stream.
+    const source = new sources.KinesisEventSource(stream, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: o.batchSize,
+      maxBatchingWindow: o.maxBatchingWindow,
+      parallelizationFactor: 1,
+      reportBatchItemFailures: true,
+      bisectBatchOnError: true,
+      retryAttempts: -1,
+      maxRecordAge: o.maxRecordAge,
+      onFailure: new ScopedS3OnFailure(bucket),
+    });
+    fn.addEventSource(source);
+    return fn.node.children.find((c): c is lambda.EventSourceMapping => c instanceof lambda.EventSourceMapping)!;
+  }
+}
+
+/**
+ * The IAM resource of a secret: imported-by-name secrets have a partial ARN (no random suffix), so the
+ * grant needs the `-??????` wildcard that stands for the suffix; secrets created here have a full ARN.
+ */
+function secretArnPattern(secret: secretsmanager.ISecret): string {
+  return (secret as { secretFullArn?: string }).secretFullArn ?? `${secret.secretArn}-??????`;
+}

@@ -1,0 +1,35 @@
+/**
+ * `make lambdas`: node --import tsx infra/lambda/build.ts [NAME ...] [--out DIR]
+ *   NAME: paging, lake (default: both) or receiver (the container entry, built by the Dockerfile).
+ *   --out: output root (default dist/lambda); each bundle lands in <out>/<NAME>/index.mjs.
+ */
+import path from 'node:path';
+import { BundleError } from './errors.js';
+import { buildBundles, DEFAULT_OUT_DIR, LAMBDA_BUNDLES, RECEIVER_BUNDLE, type BundleSpec } from './bundle.js';
+
+const KNOWN: Record<string, BundleSpec> = { ...LAMBDA_BUNDLES, receiver: RECEIVER_BUNDLE };
+
+const args = process.argv.slice(2);
+let outDir = DEFAULT_OUT_DIR;
+const names: string[] = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--out') outDir = path.resolve(args[++i] ?? '');
+  else names.push(args[i]);
+}
+const wanted = names.length > 0 ? names : Object.keys(LAMBDA_BUNDLES);
+const unknown = wanted.filter((n) => !(n in KNOWN));
+if (unknown.length > 0) {
+  console.error(`unknown bundle(s): ${unknown.join(', ')} (known: ${Object.keys(KNOWN).join(', ')})`);
+  process.exit(2);
+}
+
+try {
+  const built = await buildBundles({ outDir, bundles: Object.fromEntries(wanted.map((n) => [n, KNOWN[n]])) });
+  for (const b of built) {
+    const extra = b.files.length > 0 ? ` + ${b.files.join(', ')}` : '';
+    console.log(`${path.relative(process.cwd(), b.file)}  ${(b.bytes / 1024 / 1024).toFixed(1)} MiB${extra}  ${b.ms} ms`);
+  }
+} catch (err) {
+  console.error(err instanceof BundleError ? err.message : err);
+  process.exit(1);
+}
