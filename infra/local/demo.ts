@@ -6,15 +6,14 @@ import { appProcesses, down, engineProcesses, stackContext, up } from './stack.j
 import { SEED_QUERY, runDemo } from './demo-run.js';
 
 /**
- * `make demo`: start the local stack and the services (receiver and alarm endpoint, paging processor,
- * lake processor, provider simulator) unless they run already, play the demo scenario
+ * `make demo`: start the local stack and the services (receiver and alarm endpoint, the paging and
+ * lake handlers behind the local event source mapping, the Scheduler emulator, provider simulator) unless they run already, play the demo scenario
  * (infra/local/demo-alarms.ts), print the seed query and the per-incident verdicts from the lake, and
  * stop what it started.
  */
 async function main() {
   // Demo pacing for the services this command starts (already-running services keep their settings).
   process.env.FLUSH_INTERVAL_S = process.env.DEMO_FLUSH_INTERVAL_S ?? '2';
-  process.env.PAGING_TICK_MS = process.env.DEMO_PAGING_TICK_MS ?? '500';
   process.env.SIMULATOR_BEHAVIOURS ||= 'infra/local/oncall/demo-behaviours.json';
   process.env.LOG_LEVEL = process.env.DEMO_LOG_LEVEL ?? 'info';
 

@@ -50,7 +50,7 @@ describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → car
   it('a deadline of the current level escalates and pages the next level in the same decision (no tick needed)', () => {
     drain(state);
     engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8100);
-    expect(drain(state)).toEqual(['record deadline', 'page r0 L2 carol:whatsapp', 'page r0 L2 carol:sms', 'schedule 2@28100']);
+    expect(drain(state)).toEqual(['record deadline', 'page r0 L2 carol:whatsapp', 'page r0 L2 carol:sms', 'schedule 2@29000']); // whole seconds, rounded up
     expect(state.level).toBe(2);
     // the same deadline again, or the previous level's, is stale
     engine.apply(state, deadline(0, 1, T0 + 8000, eventId('x', 'other')), T0 + 9000);

@@ -29,6 +29,8 @@ export interface EngineOptions {
 export interface Applied {
   /** Undefined when the record concerns no incident this engine pages (nothing to save). */
   state?: IncidentState;
+  /** The record changed the state (a new incident, a decision, a page's status…): save it. */
+  changed?: boolean;
   /** Something worth a log line. */
   note?: string;
 }
@@ -62,14 +64,26 @@ export class EscalationEngine {
     return policyFor(this.cfg, state.team, state.severity);
   }
 
-  /** Applies one record to the incident's state (undefined: none yet). Idempotent per event id. */
+  /**
+   * Applies one record to the incident's state (undefined: none yet). Idempotent: a record applied
+   * before (its event id remembered), or one that changes nothing (our own records read back, a
+   * duplicate receipt, a stale deadline), leaves the state as it was and `changed` false, so the
+   * handler writes nothing for it.
+   */
   apply(state: IncidentState | undefined, r: StreamRecord, now: number): Applied {
-    if (state?.seen.includes(r.event_id)) return { state };
+    if (state?.seen.includes(r.event_id)) return { state, changed: false };
     if (!state) {
       if (r.kind !== 'alarm' || r.state !== 'ALARM') return {};
-      return this.open(r, now);
+      return { ...this.open(r, now), changed: true };
     }
-    remember(state, r.event_id);
+    const before = JSON.stringify(state);
+    const applied = this.applyTo(state, r, now);
+    const changed = JSON.stringify(state) !== before;
+    if (changed) remember(state, r.event_id);
+    return { ...applied, changed };
+  }
+
+  private applyTo(state: IncidentState, r: StreamRecord, now: number): Applied {
     switch (r.kind) {
       case 'alarm':
         if (r.state !== 'ALARM' && r.previous_state === 'ALARM' && state.resolvedAt === undefined) {
@@ -206,7 +220,9 @@ export class EscalationEngine {
     state.round = round;
     state.level = level;
     state.levelStopped = false;
-    state.deadlineAt = now + (def?.deadline_s ?? 0) * 1000;
+    // whole seconds: EventBridge Scheduler's at() has no finer resolution, so the deadline a person is
+    // promised is the one the schedule can keep
+    state.deadlineAt = Math.ceil((now + (def?.deadline_s ?? 0) * 1000) / 1000) * 1000;
     if (!def) return `level ${level} is not defined`;
     const pages = this.pageTargets(state, def, round, level, 'level', state.deadlineAt, now);
     state.outbox.push({

@@ -6,7 +6,7 @@ import { crashpoint } from '../runtime/crashpoint.js';
 import { fromKinesisStreamRecord, type KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import type { EffectRunner } from './effects.js';
 import type { EscalationEngine } from './escalation.js';
-import type { IncidentStore } from './incident-store.js';
+import type { IncidentStore, StoredIncident } from './incident-store.js';
 
 /**
  * The paging handler (Lambda Kinesis event contract): one batch of one shard in, the records that
@@ -43,20 +43,22 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
   const now = opts.now ?? Date.now;
   const concurrency = opts.concurrency ?? 32;
 
-  async function handle(record: StreamRecord): Promise<void> {
-    const stored = await opts.store.get(record.incident_id);
+  /** One record; `known` is the incident as the previous record of this batch left it (saves a read). */
+  async function handle(record: StreamRecord, known?: StoredIncident): Promise<StoredIncident | undefined> {
+    const stored = known ?? (await opts.store.get(record.incident_id));
     let version = stored?.version;
-    const { state, note } = opts.engine.apply(stored?.state, record, now());
+    const { state, note, changed } = opts.engine.apply(stored?.state, record, now());
     if (note) log.info({ incidentId: record.incident_id, kind: record.kind }, note);
-    if (!state) return;
-    const changed = !stored || stored.state !== state || state.seen[state.seen.length - 1] === record.event_id;
+    if (!state) return undefined;
     if (changed) {
       version = await opts.store.put(state, version);
       crashpoint('after-decision');
     }
-    if (state.outbox.length === 0) return;
-    await opts.effects.run(state);
-    await opts.store.put(state, version);
+    if (state.outbox.length > 0) {
+      await opts.effects.run(state);
+      version = await opts.store.put(state, version);
+    }
+    return { state, version: version! };
   }
 
   return async (event) => {
@@ -79,9 +81,10 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     const queue = [...byIncident.values()];
     const worker = async () => {
       for (let items = queue.shift(); items; items = queue.shift()) {
+        let known: StoredIncident | undefined;
         for (const it of items) {
           try {
-            await handle(it.record);
+            known = await handle(it.record, known);
           } catch (err) {
             log.warn({ err, incidentId: it.record.incident_id, kind: it.record.kind, sequenceNumber: it.seq }, 'paging step failed; the record is retried');
             failed.push(it.seq); // the incident's later records wait for the retry (order per incident)

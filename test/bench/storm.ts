@@ -13,7 +13,8 @@
  *   RESULT pages_expected=… pages_sent=… lost=… duplicated=… alarm_to_first_page_p99_ms=…
  *          deadline_lag_p99_ms=… lake_rows_lost=… lake_rows_duplicated=…
  * Targets (local): lost 0, duplicated 0, alarm → first page p99 < 1 s, deadline lag p99 < 2 s.
- * Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5), STORM_SEED.
+ * Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5), STORM_HANG_FRACTION
+ * (0.05), STORM_SEED.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -72,7 +73,7 @@ async function main() {
     shards: 2,
     oncallFile: oncallFile(dir),
     env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '12000', PAGING_POLL_MS: '50', FLUSH_INTERVAL_S: '2' },
-    simulator: { behaviours: { default: ['delivered'] }, hangFraction: 0.05, hangMs: 30_000, seed: 11, stepDelayMs: 200 },
+    simulator: { behaviours: { default: ['delivered'] }, hangFraction: Number(process.env.STORM_HANG_FRACTION ?? 0.05), hangMs: 30_000, seed: 11, stepDelayMs: 200 },
   });
   const { clients, config } = loop.stack;
   const children: Record<'paging' | 'lake', ChildRunner> = { paging: loop.startChild('paging'), lake: loop.startChild('lake') };
@@ -156,15 +157,23 @@ async function main() {
   const lags = lag.rows.map((r) => Number(r[0]));
 
   // the lake against the stream: every valid record once in `events`
-  const streamIds = new Set((await readStream(clients.kinesis, config.STREAM_NAME)).flatMap((r) => (r.eventId ? [r.eventId] : [])));
+  const streamRecords = await readStream(clients.kinesis, config.STREAM_NAME);
+  const streamIds = new Set(streamRecords.flatMap((r) => (r.eventId ? [r.eventId] : [])));
   const lakeRows = await q('SELECT event_id, count(*) FROM events GROUP BY event_id');
   const inLake = new Map(lakeRows.rows.map((r) => [String(r[0]), Number(r[1])]));
   const lakeLost = [...streamIds].filter((id) => !inLake.has(id)).length;
   const lakeDup = [...inLake.values()].reduce((a, n) => a + n - 1, 0);
+  if (lakeLost > 0) {
+    const lost = streamRecords.filter((r) => r.eventId && !inLake.has(r.eventId));
+    const byKind = new Map<string, number>();
+    for (const r of lost) byKind.set(`${r.kind}@${r.shardId}`, (byKind.get(`${r.kind}@${r.shardId}`) ?? 0) + 1);
+    log(`not in the lake: ${JSON.stringify(Object.fromEntries(byKind))}`);
+  }
 
   await loop.stop();
   fs.rmSync(dir, { recursive: true, force: true });
   log(`incidents=${posted.size} sends=${sends().length} unique=${pagesSent} escalations_measured=${lags.length} stream_records=${streamIds.size}`);
+  log(`alarm→first page ms p50=${pct(alarmToPage, 50)} p90=${pct(alarmToPage, 90)} p99=${pct(alarmToPage, 99)} max=${pct(alarmToPage, 100)}; deadline lag ms p50=${pct(lags, 50)} p90=${pct(lags, 90)} p99=${pct(lags, 99)}`);
   console.log(
     `RESULT pages_expected=${expected} pages_sent=${pagesSent} lost=${Math.max(0, expected - pagesSent)} duplicated=${duplicated} alarm_to_first_page_p99_ms=${Math.round(pct(alarmToPage, 99))} deadline_lag_p99_ms=${Math.round(pct(lags, 99))} lake_rows_lost=${lakeLost} lake_rows_duplicated=${lakeDup}`,
   );
