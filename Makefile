@@ -78,4 +78,5 @@ deploy: install lambdas
 ## The paging path under an alert storm with faults (a benchmark; prints a RESULT line)
 .PHONY: storm
 storm: install
+	node --import tsx infra/lambda/build.ts paging-service lake-service --out dist/local
 	node $(NODE_OPTS) --import tsx test/bench/storm.ts

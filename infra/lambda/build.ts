@@ -1,13 +1,14 @@
 /**
  * `make lambdas`: node --import tsx infra/lambda/build.ts [NAME ...] [--out DIR]
- *   NAME: paging, lake (default: both) or receiver (the container entry, built by the Dockerfile).
+ *   NAME: paging, lake (default: both), receiver (the container entry, built by the Dockerfile), or
+ *   paging-service, lake-service (the local services, for fast restarts in make storm).
  *   --out: output root (default dist/lambda); each bundle lands in <out>/<NAME>/index.mjs.
  */
 import path from 'node:path';
 import { BundleError } from './errors.js';
-import { buildBundles, DEFAULT_OUT_DIR, LAMBDA_BUNDLES, RECEIVER_BUNDLE, type BundleSpec } from './bundle.js';
+import { buildBundles, DEFAULT_OUT_DIR, LAMBDA_BUNDLES, LOCAL_SERVICE_BUNDLES, RECEIVER_BUNDLE, type BundleSpec } from './bundle.js';
 
-const KNOWN: Record<string, BundleSpec> = { ...LAMBDA_BUNDLES, receiver: RECEIVER_BUNDLE };
+const KNOWN: Record<string, BundleSpec> = { ...LAMBDA_BUNDLES, ...LOCAL_SERVICE_BUNDLES, receiver: RECEIVER_BUNDLE };
 
 const args = process.argv.slice(2);
 let outDir = DEFAULT_OUT_DIR;

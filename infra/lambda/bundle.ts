@@ -32,6 +32,15 @@ export type LambdaName = keyof typeof LAMBDA_BUNDLES;
 export const RECEIVER_BUNDLE: BundleSpec = { entry: 'producers/receiver/main.ts' };
 
 /**
+ * The local services behind the local event source mapping (`processors/<role>/main.ts`), built so a
+ * restart costs a module load instead of a TypeScript compile (`make storm` kills and restarts them).
+ */
+export const LOCAL_SERVICE_BUNDLES = {
+  'paging-service': { entry: 'processors/paging/main.ts' },
+  'lake-service': { entry: 'processors/lake/main.ts' },
+} as const satisfies Record<string, BundleSpec>;
+
+/**
  * Files a bundled package reads from disk next to its own module at run time: when the bundle contains
  * `input`, `file` is copied beside index.mjs (the banner points `__dirname` there).
  */

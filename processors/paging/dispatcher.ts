@@ -253,7 +253,9 @@ export class Dispatcher {
     type Listed = Awaited<ReturnType<Twilio['messages']['list']>>[number];
     const ours = (m: Listed) => String(m.direction).startsWith('outbound') && carriesReference(m.body, reference);
     const lookup = async () => {
-      const sent = await this.opts.twilio.messages.list({ to: req.address, dateSentAfter: new Date(cutoff), limit: 100, pageSize: this.findPageSize });
+      // the window around the claim: a minute before it (clock skew), until now; newest first, so a
+      // busy number (an alert storm) needs more than one page
+      const sent = await this.opts.twilio.messages.list({ to: req.address, dateSentAfter: new Date(cutoff), limit: 1000, pageSize: this.findPageSize });
       let hits = sent.filter(ours);
       if (!hits.length) {
         const recent = await this.opts.twilio.messages.list({ to: req.address, limit: this.findRecentLimit, pageSize: Math.min(this.findPageSize, this.findRecentLimit) });

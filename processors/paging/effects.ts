@@ -59,6 +59,8 @@ export interface EffectRunnerOptions {
   maxSendMs?: number;
   /** Ack codes stay valid this long. Default 7 days. */
   ackCodeTtlMs?: number;
+  /** Failed provider lookups of one page before it is sent again as a possible duplicate. Default 5. */
+  maxLookupFailures?: number;
   /** Resend keeps an idempotency key 24 h: an email claim older than this is re-sent as a possible duplicate. */
   emailIdempotencyMs?: number;
   now?: () => number;
@@ -102,8 +104,10 @@ export class EffectRunner {
     }
     if (unsettled.length === 0) return;
     state.outbox.push(...unsettled);
+    if (state.settleDueAt !== undefined && state.settleDueAt > this.now()) return; // a wake-up is already on its way
     const attempt = (state.settleAttempts = (state.settleAttempts ?? 0) + 1);
     const at = this.now() + this.maxSendMs + 1000;
+    state.settleDueAt = at;
     await this.schedule(deadlineScheduleName(`${state.incidentId}|settle|${attempt}`), at, {
       v: 1,
       kind: 'deadline',
@@ -126,7 +130,7 @@ export class EffectRunner {
   /** One page; false when its outcome is still unknown (left for a settle wake-up). */
   private async page(state: IncidentState, e: PageEffect): Promise<boolean> {
     const page = state.pages[e.stepKey];
-    if (page && page.status !== 'pending') return true; // its result is already in the state
+    if (page?.dispatched) return true; // its dispatch record is already out
     const req = await this.request(state, e);
     const claim = await this.opts.ledger.claim(e.stepKey, this.now());
     let result: PageResult | typeof BUDGET;
@@ -141,13 +145,15 @@ export class EffectRunner {
     } else {
       const claimedAt = Date.parse(claim.claimedAt) || this.now();
       if (this.now() - claimedAt < this.maxSendMs) return false; // its call may still be in flight: settle after it
-      const found = await this.opts.dispatcher.find(req, claimedAt);
-      if (found) {
-        this.log.info({ incidentId: state.incidentId, stepKey: e.stepKey, messageId: found }, 'settled an unknown send: the provider has it');
-        result = { ok: true, messageId: found, provider: req.channel === 'email' ? 'resend' : 'twilio' };
+      // a receipt naming this dispatch already came back: the provider has it, under this message id
+      const lookup = page?.messageId ? { found: page.messageId, possibleDuplicate: false } : await this.lookup(state, e, req, claimedAt);
+      if (lookup === 'later') return false;
+      if (lookup.found) {
+        this.log.info({ incidentId: state.incidentId, stepKey: e.stepKey, messageId: lookup.found }, 'settled an unknown send: the provider has it');
+        result = { ok: true, messageId: lookup.found, provider: req.channel === 'email' ? 'resend' : 'twilio' };
       } else {
-        possibleDuplicate = req.channel === 'email' && this.now() - claimedAt > (this.opts.emailIdempotencyMs ?? 23 * 3600_000);
-        this.log.warn({ incidentId: state.incidentId, stepKey: e.stepKey, possibleDuplicate }, 'settled an unknown send: not at the provider, sending it now');
+        possibleDuplicate = lookup.possibleDuplicate || (req.channel === 'email' && this.now() - claimedAt > (this.opts.emailIdempotencyMs ?? 23 * 3600_000));
+        this.log.warn({ incidentId: state.incidentId, stepKey: e.stepKey, possibleDuplicate }, possibleDuplicate ? 'unknown send could not be settled: sending it again, recorded as a possible duplicate' : 'settled an unknown send: not at the provider, sending it now');
         result = await this.withinBudget(this.opts.dispatcher.send(req));
       }
     }
@@ -160,6 +166,26 @@ export class EffectRunner {
     await this.opts.ledger.complete(e.stepKey, { record: JSON.stringify(record) });
     await this.report(state, e, record);
     return true;
+  }
+
+  /**
+   * Looks an unknown send up at the provider. A lookup that fails (the provider's list API down or
+   * slow, an email whose first request is still in progress) is retried at the next wake-up — the
+   * record itself succeeds, so the shard is not held up; after `maxLookupFailures` such failures,
+   * or one the provider says cannot succeed, the page is sent again and recorded as a possible
+   * duplicate: losing a page is never the answer.
+   */
+  private async lookup(state: IncidentState, e: PageEffect, req: PageRequest, claimedAt: number): Promise<'later' | { found?: string; possibleDuplicate: boolean }> {
+    try {
+      return { found: await this.opts.dispatcher.find(req, claimedAt), possibleDuplicate: false };
+    } catch (err) {
+      const page = state.pages[e.stepKey];
+      const failures = page ? (page.lookupFailures = (page.lookupFailures ?? 0) + 1) : Infinity;
+      const retryable = (err as { retryable?: boolean }).retryable !== false;
+      const giveUp = !retryable || failures >= (this.opts.maxLookupFailures ?? 5);
+      this.log.warn({ incidentId: state.incidentId, stepKey: e.stepKey, failures, retryable, err: (err as Error).message }, giveUp ? 'provider lookup failed for good' : 'provider lookup failed: settling at the next wake-up');
+      return giveUp ? { possibleDuplicate: true } : 'later';
+    }
   }
 
   /** Puts the dispatch record on the stream and applies its outcome (a refusal fails over at once). */

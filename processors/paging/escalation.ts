@@ -125,6 +125,7 @@ export class EscalationEngine {
    */
   dispatched(state: IncidentState, page: PageState, messageId: string | undefined, outcome: 'sent' | 'failed', at: number): string | undefined {
     if (messageId) this.bindMessage(state, page, messageId);
+    page.dispatched = true;
     if (page.status === 'pending') page.status = outcome;
     return outcome === 'failed' ? this.failover(state, page, at) : undefined;
   }

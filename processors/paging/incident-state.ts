@@ -24,6 +24,10 @@ export interface PageState {
   messageId?: string;
   status: 'pending' | 'sent' | 'failed' | DeliveryStatus;
   failedOver?: boolean;
+  /** Its dispatch record is on the stream (the send's outcome is settled). */
+  dispatched?: boolean;
+  /** Provider lookups of this page (an unknown send) that failed so far. */
+  lookupFailures?: number;
 }
 
 /** Send one page (claimed in the ledger first; settled through the provider if its outcome is unknown). */
@@ -89,8 +93,9 @@ export interface IncidentState {
   exhaustedAt?: number;
   /** Event ids applied, newest last (bounded: SEEN_CAP). */
   seen: string[];
-  /** Settle wake-ups scheduled so far (names each one). */
+  /** Settle wake-ups scheduled so far (names each one), and when the pending one is due. */
   settleAttempts?: number;
+  settleDueAt?: number;
   /** Effects decided and not yet known to be done, in order. */
   outbox: Effect[];
 }

@@ -13,7 +13,8 @@
  *   RESULT pages_expected=… pages_sent=… lost=… duplicated=… alarm_to_first_page_p99_ms=…
  *          deadline_lag_p99_ms=… lake_rows_lost=… lake_rows_duplicated=…
  * Targets (local): lost 0, duplicated 0, alarm → first page p99 < 1 s, deadline lag p99 < 2 s.
- * Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5), STORM_HANG_FRACTION
+ * The services run from their esbuild bundles (dist/local, built by `make storm`; STORM_BUILT=0 runs
+ * them through tsx). Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5), STORM_HANG_FRACTION
  * (0.05), STORM_SEED.
  */
 import fs from 'node:fs';
@@ -72,15 +73,17 @@ async function main() {
   const loop: ClosedLoop = await startClosedLoop({
     shards: 2,
     oncallFile: oncallFile(dir),
-    env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '12000', PAGING_POLL_MS: '50', FLUSH_INTERVAL_S: '2' },
+    env: { PAGING_SEND_BUDGET_MS: process.env.PAGING_SEND_BUDGET_MS ?? '300', PAGING_MAX_SEND_MS: '12000', PAGING_POLL_MS: '50', FLUSH_INTERVAL_S: '2' },
     simulator: { behaviours: { default: ['delivered'] }, hangFraction: Number(process.env.STORM_HANG_FRACTION ?? 0.05), hangMs: 30_000, seed: 11, stepDelayMs: 200 },
   });
   const { clients, config } = loop.stack;
-  const children: Record<'paging' | 'lake', ChildRunner> = { paging: loop.startChild('paging'), lake: loop.startChild('lake') };
+  const built = process.env.STORM_BUILT !== '0';
+  const start = (role: 'paging' | 'lake') => loop.startChild(role, {}, { built });
+  const children: Record<'paging' | 'lake', ChildRunner> = { paging: start('paging'), lake: start('lake') };
   const restart = async (role: 'paging' | 'lake') => {
     children[role].proc.kill('SIGKILL');
     await children[role].exited;
-    children[role] = loop.startChild(role);
+    children[role] = start(role);
   };
 
   // the plan: alarm times, kill times, split time
@@ -136,6 +139,22 @@ async function main() {
   const pagesSent = byDispatch.size;
   const duplicated = [...byDispatch.values()].reduce((a, d) => a + d.n - 1, 0);
 
+  // a send left to settle (hung past the budget) gets its dispatch record only when its wake-up
+  // comes: wait until every page at the provider has its dispatch record on the stream
+  const settleEnd = Date.now() + 90_000;
+  for (;;) {
+    const onStream = new Set((await readStream(clients.kinesis, config.STREAM_NAME)).filter((r) => r.kind === 'dispatch').map((r) => r.eventId));
+    const missing = [...byDispatch.keys()].filter((d) => !onStream.has(d)).length;
+    if (missing === 0) break;
+    if (Date.now() > settleEnd) {
+      log(`${missing} pages still without a dispatch record`);
+      const lines = children.paging.output().split('\n').filter((l) => /settl|lookup|unknown|fail/i.test(l));
+      log(`paging log (${lines.length} lines about settling):\n${lines.slice(-12).join('\n')}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+
   // alarm → first provider call, and deadline lag, from the lake (dispatch and deadline/escalation rows)
   await children.paging.stop();
   await new Promise((r) => setTimeout(r, 5000)); // the lake takes the last records (FLUSH_INTERVAL_S=2)
@@ -168,6 +187,11 @@ async function main() {
     const byKind = new Map<string, number>();
     for (const r of lost) byKind.set(`${r.kind}@${r.shardId}`, (byKind.get(`${r.kind}@${r.shardId}`) ?? 0) + 1);
     log(`not in the lake: ${JSON.stringify(Object.fromEntries(byKind))}`);
+    for (const r of lost.slice(0, 3)) {
+      const rec = r.record as Extract<typeof r.record, { kind: 'receipt' }>;
+      const same = streamRecords.filter((x) => x.record?.incident_id === rec?.incident_id).map((x) => `${x.kind}@${x.shardId}#${x.sequenceNumber.slice(-6)}${x.record?.kind === 'receipt' || x.record?.kind === 'dispatch' ? `:${(x.record as { message_id?: string }).message_id}` : ''}${inLake.has(x.eventId!) ? '' : ' (not in lake)'}`);
+      log(`  lost ${rec?.kind} ${rec?.message_id} ${rec?.status} dispatch=${rec?.dispatch_id}: incident records ${same.join(', ')}`);
+    }
   }
 
   await loop.stop();

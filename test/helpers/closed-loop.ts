@@ -69,8 +69,11 @@ export interface ClosedLoop {
   env: NodeJS.ProcessEnv;
   /** A handler's mapping in this process. */
   startMapping(role: 'paging' | 'lake', opts?: { group?: string; handler?: KinesisBatchHandler }): Mapping;
-  /** A handler's local service as a child process (`processors/<role>/main.ts`). */
-  startChild(role: 'paging' | 'lake', env?: Record<string, string>): ChildRunner;
+  /**
+   * A handler's local service as a child process: `processors/<role>/main.ts` through tsx, or with
+   * `built` the esbuild bundle `dist/local/<role>-service/index.mjs` (make storm builds it first).
+   */
+  startChild(role: 'paging' | 'lake', env?: Record<string, string>, opts?: { built?: boolean }): ChildRunner;
   stop(): Promise<void>;
 }
 
@@ -160,9 +163,10 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
     return m;
   }
 
-  function startChild(role: 'paging' | 'lake', extra: Record<string, string> = {}): ChildRunner {
+  function startChild(role: 'paging' | 'lake', extra: Record<string, string> = {}, o: { built?: boolean } = {}): ChildRunner {
     let out = '';
-    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'processors', role, 'main.ts')], {
+    const args = o.built ? [path.join(REPO_ROOT, 'dist', 'local', `${role}-service`, 'index.mjs')] : ['--import', 'tsx', path.join(REPO_ROOT, 'processors', role, 'main.ts')];
+    const proc = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH, ...env, [`${role.toUpperCase()}_HEALTH_PORT`]: '0', ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,11 +1,20 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { listShards } from '../../processors/consumer/shards.js';
 import { ShardReader } from '../../processors/consumer/shard-reader.js';
-import { decodeRecord } from '../../schemas/envelope.js';
+import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
+
+export interface StreamEntry {
+  shardId: string;
+  sequenceNumber: string;
+  valid: boolean;
+  eventId?: string;
+  kind?: string;
+  record?: StreamRecord;
+}
 
 /** Every record of every shard (closed parents included) from TRIM_HORIZON to the tip, decoded where valid. */
-export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<{ shardId: string; sequenceNumber: string; valid: boolean; eventId?: string; kind?: string }[]> {
-  const out: { shardId: string; sequenceNumber: string; valid: boolean; eventId?: string; kind?: string }[] = [];
+export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<StreamEntry[]> {
+  const out: StreamEntry[] = [];
   for (const shard of await listShards(kinesis, streamName)) {
     const reader = new ShardReader({ kinesis, streamName, shardId: shard.ShardId!, start: { type: 'TRIM_HORIZON' }, minCallIntervalMs: 0, idleDelayMs: 0 });
     for (;;) {
@@ -13,7 +22,7 @@ export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamNam
       for (const r of batch.records) {
         try {
           const rec = decodeRecord(r.data);
-          out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: true, eventId: rec.event_id, kind: rec.kind });
+          out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: true, eventId: rec.event_id, kind: rec.kind, record: rec });
         } catch {
           out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: false });
         }

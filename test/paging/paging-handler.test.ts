@@ -44,7 +44,9 @@ class FakeProvider {
     if (what === 'hang') await new Promise<void>((r) => this.hung.push(r));
     return { ok: true, messageId, provider };
   }
+  finds = 0;
   async find(req: PageRequest): Promise<string | undefined> {
+    this.finds++;
     return this.reached.find((r) => r.dispatchId === req.dispatchId)?.messageId;
   }
   release() {
@@ -206,6 +208,27 @@ describe('paging handler', () => {
     await pump();
     expect(provider.reached).toHaveLength(2); // found by its reference: not sent again
     expect(kinds('dispatch').map((d) => (d as { message_id: string }).message_id).sort()).toEqual(provider.reached.map((r) => r.messageId).sort());
+  });
+
+  it('a hung send whose receipt came back first still gets its dispatch record, with the receipt\'s message id', async () => {
+    let first = true;
+    provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
+    build({ sendBudgetMs: 50 });
+    stream.push(alarm());
+    await pump();
+    const hung = provider.reached[0];
+    // the provider's status callback (it names its dispatch) arrives before the send is settled
+    stream.push({ v: 1, kind: 'receipt', event_id: eventId('receipt', hung.messageId, 'delivered'), incident_id: hung.incidentId, alarm_arn: hung.alarmArn, event_time: new Date(clock).toISOString(), provider: 'twilio', channel: 'sms', message_id: hung.messageId, dispatch_id: hung.dispatchId, status: 'delivered', provider_status: 'delivered' });
+    await pump();
+    expect(kinds('dispatch').map((d) => (d as { event_id: string }).event_id)).not.toContain(hung.dispatchId);
+    const settle = [...scheduler.schedules.values()].find((x) => (x.record as { purpose?: string }).purpose === 'settle')!;
+    clock = settle.at;
+    stream.push(...scheduler.due());
+    await pump();
+    const d = kinds('dispatch').find((x) => (x as { event_id: string }).event_id === hung.dispatchId) as { message_id: string } | undefined;
+    expect(d?.message_id).toBe(hung.messageId);
+    expect(provider.finds).toBe(0);
+    expect(provider.reached).toHaveLength(2);
   });
 
   it('a claimed step the provider never got is sent on settlement (the last level is never lost)', async () => {
