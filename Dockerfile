@@ -14,8 +14,10 @@ COPY infra ./infra
 RUN node --import tsx infra/lambda/build.ts receiver --out /src/dist
 
 FROM node:20-bookworm-slim
+# HOST: the receiver listens on 127.0.0.1 unless told otherwise; in a container it must take the task's interface.
 ENV NODE_ENV=production \
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true \
+    HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /src/dist/receiver/ ./
 USER node

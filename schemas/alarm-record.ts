@@ -2,13 +2,17 @@ import { z } from 'zod';
 import { SCHEMA_VERSION } from './record-base.js';
 import { CloudWatchAlarmEvent, alarmNamespace } from './cloudwatch-alarm.js';
 import { Severity } from './status.js';
+import { taggedSeverity } from './alarm-routing.js';
 import { alarmEpisodeStart, alarmEventId, incidentIdOf } from './ids.js';
 import { parseTimestamp } from './time.js';
 
 /**
  * An alarm on the stream: the raw EventBridge event, wrapped by the rule's input transformer
  * (`{"v":1,"kind":"alarm","event":<aws.events.event.json>}`) or by the alarm endpoint, which may add the
- * severity it resolved. Ids are derived here by pure functions, never trusted from the wire.
+ * severity it resolved (schemas/alarm-routing.ts). Ids are derived here by pure functions, never trusted
+ * from the wire. `severity` here is the record's own or the alarm's `severity` tag (case-insensitive);
+ * a record with neither gets its severity when the paging engine opens the incident (SEVERITY_MAP,
+ * SEVERITY_DEFAULT: the same `resolveSeverity` the intake uses).
  * Example: {"v":1,"kind":"alarm","severity":"P1","event":<fixtures/cloudwatch-alarm-state-change.json>}
  */
 export const AlarmRecord = z
@@ -32,7 +36,7 @@ export const AlarmRecord = z
       previous_state: e.detail.previousState?.value,
       reason: e.detail.state.reason,
       namespace: alarmNamespace(e),
-      severity: r.severity ?? (Severity.safeParse(e.detail.alarmTags?.severity).data),
+      severity: r.severity ?? taggedSeverity(e.detail.alarmTags),
       episode_start: alarmEpisodeStart(e),
       event: e,
     };

@@ -37,6 +37,16 @@ function parseCanonicalUtc(v: string): number | undefined {
   return Date.UTC(year, month - 1, day, hour, minute, second, milli);
 }
 
+/** Whether `value` is a timestamp parseTimestamp accepts (for schemas that keep the string). */
+export function isTimestamp(value: string): boolean {
+  try {
+    parseTimestamp(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** An ISO-8601 timestamp string that parses, as epoch milliseconds. */
 export const Timestamp = z.string().transform((value, ctx) => {
   try {

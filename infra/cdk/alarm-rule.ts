@@ -4,7 +4,8 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { Construct } from 'constructs';
 
 /**
- * Metric namespaces whose alarms enter the loop. AWS/ECS and AWS/RDS are the product's scope;
+ * Metric namespaces whose metric alarms enter the loop (composite and Metrics Insights alarms name
+ * none and always enter: see `alarmEventPattern`). AWS/ECS and AWS/RDS are the product's scope;
  * ECS/ContainerInsights is added because the estate's "running tasks below desired" alarm
  * (estate-alarms.ts) can only be built from Container Insights metrics. The receiver's intake gets the
  * same list (ALARM_NAMESPACES).
@@ -28,6 +29,30 @@ class RawTemplateInput extends events.RuleTargetInput {
   }
 }
 
+/**
+ * The rule's pattern: CloudWatch alarm state changes of
+ *   - metric alarms (and metric-math alarms over named metrics) of the given namespaces, or
+ *   - alarms whose metrics name no namespace: Metrics Insights / expression-only alarms, and composite
+ *     alarms (no `configuration.metrics` at all), or
+ *   - composite alarms, by their `configuration.alarmRule`.
+ * The receiver's intake applies the same filter (producers/receiver/alarm-intake.ts `ignoredBecause`).
+ * EventBridge matches an array field when any element matches, and `exists: false` only when no
+ * element has the field: a metric-math alarm over an AWS/EC2 metric is still filtered out.
+ */
+export function alarmEventPattern(namespaces: readonly string[] = ALARM_NAMESPACES): events.EventPattern {
+  return {
+    source: ['aws.cloudwatch'],
+    detailType: ['CloudWatch Alarm State Change'],
+    detail: {
+      $or: [
+        { configuration: { metrics: { metricStat: { metric: { namespace: [...namespaces] } } } } },
+        { configuration: { metrics: { metricStat: { metric: { namespace: events.Match.doesNotExist() } } } } },
+        { configuration: { alarmRule: events.Match.exists() } },
+      ],
+    },
+  };
+}
+
 export interface AlarmRuleProps {
   readonly stream: kinesis.IStream;
   readonly namespaces?: readonly string[];
@@ -40,12 +65,8 @@ export class AlarmRule extends Construct {
   constructor(scope: Construct, id: string, props: AlarmRuleProps) {
     super(scope, id);
     this.rule = new events.Rule(this, 'Rule', {
-      description: 'CloudWatch alarm state changes (ECS, RDS) to the pagetrail stream',
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: { configuration: { metrics: { metricStat: { metric: { namespace: [...(props.namespaces ?? ALARM_NAMESPACES)] } } } } },
-      },
+      description: 'CloudWatch alarm state changes (ECS, RDS metric alarms; composite and Metrics Insights alarms) to the pagetrail stream',
+      eventPattern: alarmEventPattern(props.namespaces ?? ALARM_NAMESPACES),
     });
     this.rule.addTarget(
       new targets.KinesisStream(props.stream, {

@@ -57,3 +57,10 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
     },
   };
 }
+
+/**
+ * How an alarm's severity is resolved when it has no `severity` tag (schemas/alarm-routing.ts). The
+ * receiver's alarm intake and the paging function both read it, so both paths give an alarm the same
+ * severity.
+ */
+export const SEVERITY_SETTINGS = { SEVERITY_DEFAULT: 'P2', SEVERITY_MAP: '{}' } as const;

@@ -31,14 +31,22 @@ export interface EstateAlarmsProps {
 }
 
 /**
- * Standard alarms on the user's own ECS services and RDS instances, each tagged `severity` (the alarm
- * intake reads `detail.alarmTags.severity`). Their state changes reach the loop through the alarm rule
+ * Standard alarms on the user's own ECS services and RDS instances, each tagged `severity`, with tag
+ * propagation enabled (`ActionConfiguration.AlarmTagsPropagation.Enabled`): without it CloudWatch
+ * leaves the tags out of the EventBridge event and a P1 alarm would page at SEVERITY_MAP/DEFAULT's
+ * severity. Creating or updating such an alarm needs `cloudwatch:ListTagsForResource` on it: the
+ * default CDK bootstrap execution role (AdministratorAccess) has it; a narrowed one must allow it. Their state changes reach the loop through the alarm rule
  * (namespaces AWS/ECS, AWS/RDS, ECS/ContainerInsights).
  *
  * DBLoad is a Performance Insights metric: it only exists on instances with Performance Insights
  * enabled, which this construct cannot switch on for instances it does not own. It emits a warning
  * annotation and a stack output listing the instances to check.
  */
+/** Puts the alarm's tags into its state-change events (`detail.alarmTags`): the L2 Alarm has no prop for it. */
+export function propagateTags(alarm: cloudwatch.Alarm): void {
+  (alarm.node.defaultChild as cloudwatch.CfnAlarm).actionConfiguration = { alarmTagsPropagation: { enabled: true } };
+}
+
 export class EstateAlarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
 
@@ -48,6 +56,7 @@ export class EstateAlarms extends Construct {
     const tag = (alarm: cloudwatch.Alarm, severity: Severity) => {
       Tags.of(alarm).add('severity', severity);
       Tags.of(alarm).add('pagetrail', 'estate');
+      propagateTags(alarm);
       this.alarms.push(alarm);
       return alarm;
     };

@@ -1,3 +1,4 @@
+import { SEVERITY_SETTINGS } from './context.js';
 import { cpSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -145,6 +146,7 @@ export class Processors extends Construct {
         ONCALL_FILE: ONCALL_PATH_IN_FUNCTION,
         ACK_LINK_TTL_S: '86400',
         PAGING_MAX_ALARM_AGE_S: '3600',
+        ...SEVERITY_SETTINGS,
         // Secret references, resolved at cold start (infra/lambda/secrets.ts); never the values.
         TWILIO_AUTH_TOKEN_SECRET_ARN: secrets.twilioAuthToken.secretArn,
         RESEND_API_KEY_SECRET_ARN: secrets.resendApiKey.secretArn,
@@ -156,7 +158,7 @@ export class Processors extends Construct {
     }
     stream.grant(this.paging, 'kinesis:PutRecords'); // dispatch and escalation records (KinesisProducer)
     ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'); // ledger + ack codes
-    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem'); // IncidentStore (conditional put on version)
+    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'); // IncidentStore (conditional puts on version; the alarm's open-incident pointer is deleted on resolve)
     deadlines.grantManageSchedules(this.paging);
     this.pagingMapping = this.mapping(this.paging, {
       batchSize: 100,

@@ -1,3 +1,4 @@
+import { SEVERITY_SETTINGS } from './context.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -126,7 +127,7 @@ export class Services extends Construct {
           PORT: String(RECEIVER_PORT),
           PUBLIC_BASE_URL: 'PLACEHOLDER', // set below (needs the load balancer)
           ALARM_NAMESPACES: props.alarmNamespaces.join(','),
-          SEVERITY_DEFAULT: 'P2',
+          ...SEVERITY_SETTINGS,
           BODY_LIMIT_BYTES: '262144',
         },
         secrets: {

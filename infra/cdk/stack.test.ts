@@ -132,13 +132,35 @@ describe('storage', () => {
 });
 
 describe('alarm rule', () => {
-  it('matches CloudWatch alarm state changes of the ECS and RDS namespaces', () => {
+  it('matches metric alarms of the ECS and RDS namespaces, composite alarms and Metrics Insights alarms', () => {
     const rule = only('AWS::Events::Rule');
     expect(rule.EventPattern.source).toEqual(['aws.cloudwatch']);
     expect(rule.EventPattern['detail-type']).toEqual(['CloudWatch Alarm State Change']);
-    const namespaces = rule.EventPattern.detail.configuration.metrics.metricStat.metric.namespace;
-    expect(namespaces).toEqual(expect.arrayContaining(['AWS/ECS', 'AWS/RDS']));
-    expect(namespaces).toContain('ECS/ContainerInsights'); // the running-task alarm's namespace
+    expect(rule.EventPattern.detail).toEqual({
+      $or: [
+        { configuration: { metrics: { metricStat: { metric: { namespace: ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'] } } } } },
+        { configuration: { metrics: { metricStat: { metric: { namespace: [{ exists: false }] } } } } },
+        { configuration: { alarmRule: [{ exists: true }] } },
+      ],
+    });
+    // The user guide's examples, through a small model of EventBridge's matching (arrays match when
+    // any element does; exists:false when no element has the field).
+    const fixture = (f: string) => JSON.parse(readFileSync(new URL(`../../schemas/fixtures/${f}`, import.meta.url), 'utf8'));
+    const ecs = fixture('cloudwatch-alarm-state-change.json');
+    ecs.detail.configuration.metrics[0].metricStat.metric.namespace = 'AWS/ECS';
+    const insights = fixture('cloudwatch-alarm-metric-math.json');
+    insights.detail.configuration.metrics = [{ id: 'q1', expression: 'SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)', period: 60, returnData: true }];
+    const ecsMath = fixture('cloudwatch-alarm-metric-math.json');
+    ecsMath.detail.configuration.metrics[2].metricStat.metric.namespace = 'AWS/ECS';
+    const cases: [string, Json, boolean][] = [
+      ['ECS metric alarm', ecs, true],
+      ['composite alarm', fixture('cloudwatch-alarm-composite.json'), true],
+      ['Metrics Insights alarm', insights, true],
+      ['metric math over an ECS metric', ecsMath, true],
+      ['EC2 metric alarm', fixture('cloudwatch-alarm-state-change.json'), false],
+      ['metric math over EC2 metrics', fixture('cloudwatch-alarm-metric-math.json'), false],
+    ];
+    for (const [name, event, expected] of cases) expect(matchesPattern(rule.EventPattern, event), name).toBe(expected);
   });
 
   it('targets the stream keyed by the alarm ARN, wrapping the whole event in the envelope', () => {
@@ -481,7 +503,7 @@ describe('IAM', () => {
     expect(resourceOf(st, 'dynamodb:UpdateItem')).toContain('StorageDispatchLedger');
     expect(resourceOf(st, 'dynamodb:UpdateItem')).not.toContain('StorageIncidents');
     const incidentActions = st.filter((s) => JSON.stringify(s.Resource).includes('StorageIncidents')).flatMap((s) => asArray(s.Action)).sort();
-    expect(incidentActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(incidentActions).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']); // DeleteItem: the alarm's open-incident pointer
     expect(JSON.stringify(st)).not.toContain('StorageCheckpoints');
     // Only the on-failure prefix of the bucket.
     expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:ListBucket', 's3:PutObject']);
@@ -568,6 +590,8 @@ describe('alarms', () => {
     expect(sev('ecs-prod-api-cpu-high')).toBe('P1');
     expect(sev('rds-orders-db-db-load-high')).toBe('P1');
     expect(sev('rds-orders-db-replica-replica-lag')).toBe('P2');
+    // tags reach the EventBridge event (detail.alarmTags) only with tag propagation enabled
+    for (const x of estate) expect(x.ActionConfiguration, x.AlarmName).toEqual({ AlarmTagsPropagation: { Enabled: true } });
     expect(byName['rds-orders-db-db-load-high']).toMatchObject({ Namespace: 'AWS/RDS', MetricName: 'DBLoad' });
     expect(byName['ecs-prod-api-memory-high']).toMatchObject({ Namespace: 'AWS/ECS', MetricName: 'MemoryUtilization' });
     const running = byName['ecs-prod-api-running-below-desired'].Metrics as Json[];
@@ -581,3 +605,19 @@ describe('alarms', () => {
 it('synthesizes in reasonable time', () => {
   expect(synthMs).toBeLessThan(30_000);
 });
+
+/** A small model of EventBridge pattern matching (values, arrays, exists, $or) for the alarm rule's test. */
+function matchesPattern(pattern: Json, event: Json): boolean {
+  const values = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v.flatMap(values) : [v]);
+  const field = (node: unknown, key: string): unknown => (Array.isArray(node) ? node.map((n) => field(n, key)).flat() : node && typeof node === 'object' ? (node as Json)[key] : undefined);
+  return Object.entries(pattern).every(([key, want]) => {
+    if (key === '$or') return (want as Json[]).some((p) => matchesPattern(p, event));
+    const got = field(event, key);
+    if (!Array.isArray(want)) return matchesPattern(want as Json, got as Json);
+    const leaves = values(got);
+    return (want as unknown[]).some((w) => {
+      if (w && typeof w === 'object' && 'exists' in (w as Json)) return (w as Json).exists === leaves.length > 0;
+      return leaves.includes(w);
+    });
+  });
+}

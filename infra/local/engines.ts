@@ -8,7 +8,8 @@
  * - dynalite 4.0.0 (DynamoDB): in memory, or LevelDB under `path`.
  * - s3rver 3.7.1 (S3): files under `directory`, plus a middleware for conditional writes
  *   (`If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload), which s3rver ignores
- *   and AWS S3 honours.
+ *   and AWS S3 honours, and one that pages ListObjectsV2 past 1,000 keys (s3rver builds its
+ *   continuation tokens with DES, which Node 20's OpenSSL 3 refuses: a 500 on any truncated page).
  * - kinesis-local 0.6.2 (kinesis-mock, the engine LocalStack ships): a child process, plain HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -248,15 +249,23 @@ interface S3rverApp {
   callback(): http.RequestListener;
   logger?: { exceptions?: { unhandle(): void }; close?(): void };
 }
+interface S3rverStore {
+  existsObject(bucket: string, key: string): Promise<boolean>;
+  getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
+  listObjects(bucket: string, options: Record<string, unknown>): Promise<S3rverListing>;
+}
+interface S3rverListing {
+  objects: { key: string }[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+}
 interface KoaContext {
   method: string;
   path: string;
   query: Record<string, unknown>;
   get(header: string): string;
-  store: {
-    existsObject(bucket: string, key: string): Promise<boolean>;
-    getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
-  };
+  store: S3rverStore;
+  body?: unknown;
 }
 type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<unknown>;
 type S3ErrorCtor = new (code: string, message: string, detail?: Record<string, string>) => Error;
@@ -333,6 +342,74 @@ export function conditionalWriteMiddleware(S3Error: S3ErrorCtor): KoaMiddleware 
   };
 }
 
+const LIST_TOKEN_PREFIX = 'pagetrail-local/v1/';
+
+/** The continuation token this stack hands out: opaque to clients, `start-after` in disguise. */
+export function encodeListToken(bucket: string, startAfter: string): string {
+  return Buffer.from(`${LIST_TOKEN_PREFIX}${bucket}/${startAfter}`, 'utf8').toString('base64url');
+}
+
+/** The key a token says to start after, or undefined when it is not a token of this stack for `bucket`. */
+export function decodeListToken(bucket: string, token: string): string | undefined {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  const head = `${LIST_TOKEN_PREFIX}${bucket}/`;
+  return text.startsWith(head) && text.length > head.length ? text.slice(head.length) : undefined;
+}
+
+/**
+ * ListObjectsV2 past 1,000 keys. s3rver builds (and reads) its continuation tokens with DES, which
+ * OpenSSL 3 refuses, so every truncated page (and every page after it) answered 500. Here, for
+ * `GET /bucket?list-type=2`: a continuation token of ours becomes `start-after`; s3rver's listing
+ * runs with its store told to report "not truncated" (so it never builds a DES token); then the
+ * answer gets the real `IsTruncated`, our `NextContinuationToken` (after the page's last key) and the
+ * token it was asked for. Authentication, bucket checks, `max-keys` and the XML stay s3rver's.
+ */
+export function listObjectsV2Middleware(S3Error: S3ErrorCtor): KoaMiddleware {
+  return async (ctx, next) => {
+    const m = /^\/([^/]+)\/?$/.exec(ctx.path);
+    if (ctx.method !== 'GET' || !m || ctx.query['list-type'] !== '2') return next();
+    const bucket = decodeURIComponent(m[1]);
+    const query = { ...ctx.query };
+    const token = typeof query['continuation-token'] === 'string' ? query['continuation-token'] : undefined;
+    if (token) {
+      const startAfter = decodeListToken(bucket, token);
+      if (startAfter === undefined) {
+        throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+      }
+      delete query['continuation-token'];
+      query['start-after'] = startAfter;
+      ctx.query = query;
+    }
+    const store = ctx.store;
+    let truncated = false;
+    ctx.store = Object.create(store, {
+      listObjects: {
+        value: async (b: string, options: Record<string, unknown>) => {
+          const result = await store.listObjects(b, options);
+          truncated = result.isTruncated;
+          return { ...result, isTruncated: false };
+        },
+      },
+    }) as S3rverStore;
+    try {
+      await next();
+    } finally {
+      ctx.store = store;
+    }
+    const result = (ctx.body as { ListBucketResult?: Record<string, unknown> } | undefined)?.ListBucketResult;
+    if (!result) return;
+    const contents = (result.Contents as { Key: string }[] | undefined) ?? [];
+    if (token) {
+      result.ContinuationToken = token;
+      result.StartAfter = undefined;
+    }
+    if (truncated && contents.length > 0) {
+      result.IsTruncated = true;
+      result.NextContinuationToken = encodeListToken(bucket, contents[contents.length - 1].Key);
+    }
+  };
+}
+
 let anyAccessKey = false;
 /**
  * s3rver knows one access key (S3RVER/S3RVER) and answers 403 InvalidAccessKeyId to any other,
@@ -366,7 +443,7 @@ export async function startS3rver(opts: S3rverOptions): Promise<RunningEngine> {
   });
   // s3rver's own stack ends with its router; the conditional check goes right before it (after the
   // vhost rewrite, so ctx.path is `/bucket/key`).
-  app.middleware.splice(app.middleware.length - 1, 0, conditionalWriteMiddleware(S3Error));
+  app.middleware.splice(app.middleware.length - 1, 0, conditionalWriteMiddleware(S3Error), listObjectsV2Middleware(S3Error));
 
   // Serve with our own http.Server (s3rver.run() binds `localhost`, which may resolve to ::1).
   const server = http.createServer(app.callback());

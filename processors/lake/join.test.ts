@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventJoin } from './join.js';
+import { EventJoin, eventTimeError, joinOptions } from './join.js';
 import { ShardPipeline } from './shard-pipeline.js';
 import { ALARM_ARN, T0, ack, alarmEvent, asShardRecords, decoded, dispatch, escalation, receipt } from '../../test/fixtures/records.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
@@ -75,11 +75,11 @@ describe('EventJoin', () => {
     expect(join.pendingCount).toBe(0);
   });
 
-  it('expires dispatches and remembered ids past the window, and counts them', () => {
+  it('expires dispatches past the window (event time), and counts them', () => {
     const join = new EventJoin({ allowedLatenessMs: 0, windowMs: 60_000 });
     join.push(decoded(dispatch('SM1', T0)), meta(0));
     join.push(decoded(dispatch('SM2', T0 + 120_000)), meta(1));
-    expect(join.counters.expired).toBeGreaterThanOrEqual(2); // SM1's id and its dispatch entry
+    expect(join.counters.expired).toBe(2); // SM1's dispatch and incident entries (its id is remembered by arrival time)
     join.push(decoded(receipt('SM1', 'delivered', T0 + 130_000)), meta(2));
     join.push(decoded(dispatch('SM3', T0 + 200_000)), meta(3));
     const receiptRow = join.drain().find((r) => r.kind === 'receipt')!;
@@ -144,7 +144,7 @@ describe('EventJoin', () => {
     parent.push(decoded(receipt('SM1', 'delivered', T0)), { ...meta(0), partitionKey: 'pk-a' });
     parent.push(decoded(receipt('SM2', 'delivered', T0 + 1)), { ...meta(1), partitionKey: 'pk-b' });
     const snap = parent.snapshot();
-    expect(snap.v).toBe(2);
+    expect(snap.v).toBe(3);
     expect(snap.pending.map((p) => p.pk)).toEqual(['pk-a', 'pk-b']);
     const child = EventJoin.restore([JSON.parse(JSON.stringify(snap))], { allowedLatenessMs: 60_000 }, (pk) => pk === 'pk-b');
     expect(child.pendingCount).toBe(1);
@@ -160,7 +160,7 @@ describe('EventJoin', () => {
     expect(EventJoin.restore([v1]).pendingCount).toBe(1);
     expect(EventJoin.restore([v1], {}, (pk) => pk === ALARM_ARN).pendingCount).toBe(1);
     expect(EventJoin.restore([v1], {}, (pk) => pk !== ALARM_ARN).pendingCount).toBe(0);
-    expect(() => EventJoin.restore([{ ...v1, v: 3 as never }])).toThrow(/unknown join snapshot version 3/);
+    expect(() => EventJoin.restore([{ ...v1, v: 4 as never }])).toThrow(/unknown join snapshot version 4/);
   });
 
   it('releases waiting receipts on demand (a replay that ends), unmatched', () => {
@@ -189,5 +189,115 @@ describe('ShardPipeline', () => {
     expect(Buffer.from(batch.errors[0].data_base64, 'base64').toString()).toBe('{"v":1,"kind":"receipt","event_id":"x"}');
     expect(batch.errors[1].reason).toMatch(/not UTF-8 JSON/);
     expect(p.take()).toBeUndefined();
+  });
+
+  it('rejects event times out of bounds of the arrival time, with the reason, and keeps going', () => {
+    const p = new ShardPipeline('shardId-000000000000', new EventJoin({ allowedLatenessMs: 60_000 }));
+    const far = Date.parse('2099-01-01T00:00:00Z');
+    const recs = asShardRecords([dispatch('SM1', T0), receipt('SM1', 'delivered', far), receipt('SM1', 'opened', T0 - 9 * 86_400_000), receipt('SM1', 'sent', T0 + 1)]);
+    for (const r of recs) p.push(r);
+    const batch = p.take()!;
+    expect(batch.events.map((r) => [r.kind, r.status, r.join_status])).toEqual([
+      ['dispatch', 'sent', 'none'],
+      ['receipt', 'sent', 'matched'],
+    ]);
+    expect(batch.errors.map((e) => [e.path, e.sequence_number])).toEqual([
+      ['event_time', recs[1].sequenceNumber],
+      ['event_time', recs[2].sequenceNumber],
+    ]);
+    expect(batch.errors[0].reason).toMatch(/^event_time 2099-01-01T00:00:00.000Z is .* h after the record's arrival 2026-11-28T10:00:00.001Z \(more than 24.0 h ahead\)$/);
+    expect(batch.errors[1].reason).toMatch(/before the record's arrival .* \(more than 192.0 h behind\)$/);
+    expect(Buffer.from(batch.errors[0].data_base64, 'base64').equals(Buffer.from(recs[1].data))).toBe(true);
+    expect(p.join.watermark).toBe(T0 + 1 - 60_000); // the 2099 record never moved it
+  });
+});
+
+describe('eventTimeError', () => {
+  const o = joinOptions();
+  it('bounds event times by the arrival time: 1 day ahead, retention (7 d) + window (1 d) behind', () => {
+    expect(o.maxAheadMs).toBe(86_400_000);
+    expect(o.maxBehindMs).toBe(8 * 86_400_000);
+    expect(eventTimeError(T0 + 86_400_000, T0, o)).toBeUndefined();
+    expect(eventTimeError(T0 + 86_400_001, T0, o)).toMatch(/ahead/);
+    expect(eventTimeError(T0 - 8 * 86_400_000, T0, o)).toBeUndefined();
+    expect(eventTimeError(T0 - 8 * 86_400_000 - 1, T0, o)).toMatch(/behind/);
+    expect(eventTimeError(Number.NaN, T0, o)).toMatch(/not a finite time/);
+    expect(joinOptions({ windowMs: 3600_000 }).maxBehindMs).toBe(7 * 86_400_000 + 3600_000);
+  });
+});
+
+describe('deduplication whatever the event times', () => {
+  const DAY = 86_400_000;
+  /** Records through a pipeline, arriving 1 s apart from T0 (optionally batch by batch with snapshot/restore). */
+  function lake(records: ReturnType<typeof dispatch>[], opts: { arrivals?: number[]; restartEvery?: number } = {}) {
+    const join0 = { allowedLatenessMs: 60_000 };
+    let join = new EventJoin(join0);
+    const rows = [];
+    const errors = [];
+    const shard = asShardRecords(records).map((r, i) => ({ ...r, arrivalTime: opts.arrivals?.[i] ?? T0 + i * 1000 }));
+    for (let i = 0; i < shard.length; i++) {
+      const p = new ShardPipeline(shard[i].shardId, join);
+      p.push(shard[i]);
+      const b = p.take()!;
+      rows.push(...b.events);
+      errors.push(...b.errors);
+      if (opts.restartEvery && (i + 1) % opts.restartEvery === 0) join = EventJoin.restore([JSON.parse(JSON.stringify(join.snapshot()))], join0);
+    }
+    return { rows, errors, join };
+  }
+  const ids = (rows: { event_id: string }[]) => rows.map((r) => r.event_id);
+
+  it('a 2099 event neither moves the watermark nor switches deduplication off', () => {
+    const recs = [dispatch('SM1', T0), receipt('SM9', 'delivered', Date.parse('2099-06-01T00:00:00Z')), receipt('SM1', 'delivered', T0 + 1), receipt('SM1', 'delivered', T0 + 1), dispatch('SM1', T0)];
+    const { rows, errors, join } = lake(recs, { restartEvery: 2 });
+    expect(ids(rows)).toEqual([decoded(recs[0]).event_id, decoded(recs[2]).event_id]);
+    expect(errors).toHaveLength(1);
+    expect(join.counters.duplicates).toBe(2);
+  });
+
+  it('an event a day ahead (within bounds) does not switch deduplication off for what follows', () => {
+    const recs = [dispatch('SM1', T0), receipt('SM8', 'delivered', T0 + DAY - 1000), receipt('SM1', 'delivered', T0 + 5), receipt('SM1', 'delivered', T0 + 5), dispatch('SM1', T0)];
+    const { rows, join } = lake(recs);
+    expect(rows.map((r) => [r.kind, r.message_id, r.join_status])).toEqual([
+      ['dispatch', 'SM1', 'none'],
+      ['receipt', 'SM1', 'matched'],
+    ]);
+    expect(join.pendingCount).toBe(1); // SM8 waits for its dispatch
+    expect(join.counters.duplicates).toBe(2);
+  });
+
+  it('deduplicates records whose event time is older than the window (a provider retrying for a day)', () => {
+    const old = T0 - 3 * DAY;
+    const recs = [dispatch('SM2', T0), receipt('SM1', 'delivered', old), receipt('SM1', 'delivered', old)];
+    const { rows, join } = lake(recs, { arrivals: [T0, T0 + 1000, T0 + 20 * 3600_000] });
+    expect(rows.map((r) => [r.message_id, r.join_status])).toEqual([
+      ['SM2', 'none'],
+      ['SM1', 'late'],
+    ]);
+    expect(join.counters.duplicates).toBe(1);
+  });
+
+  it('remembers ids for the dedupe window of arrival time, then expires them (counted)', () => {
+    const recs = [dispatch('SM1', T0), dispatch('SM2', T0 + 10), dispatch('SM1', T0)];
+    const { rows, join } = lake(recs, { arrivals: [T0, T0 + DAY + 1, T0 + DAY + 2] });
+    expect(rows.filter((r) => r.message_id === 'SM1')).toHaveLength(2); // remembered a day, not for ever
+    expect(join.counters.expired).toBeGreaterThanOrEqual(1);
+    expect(join.stateSize).toBeLessThan(10);
+  });
+
+  it('reads a v2 snapshot (seen by event time) as arrival times, and still deduplicates', () => {
+    const j = new EventJoin({ allowedLatenessMs: 60_000 });
+    j.push(decoded(dispatch('SM1', T0)), meta(0));
+    j.push(decoded(receipt('SM2', 'delivered', Date.parse('2099-01-01T00:00:00Z'))), meta(1)); // a v2 lake may hold one
+    const { maxArrivalTime, ...rest } = j.snapshot();
+    void maxArrivalTime;
+    const v2 = { ...rest, v: 2 as const, seen: rest.seen.map(([id], k) => [id, k === 0 ? T0 : Date.parse('2099-01-01T00:00:00Z')] as [string, number]) };
+    const restored = EventJoin.restore([JSON.parse(JSON.stringify(v2))], { allowedLatenessMs: 60_000 });
+    restored.push(decoded(dispatch('SM1', T0)), meta(2));
+    restored.push(decoded(dispatch('SM3', T0 + 2 * DAY)), { ...meta(3), arrivalTime: T0 + 2 * DAY });
+    restored.push(decoded(dispatch('SM3', T0 + 2 * DAY)), { ...meta(4), arrivalTime: T0 + 2 * DAY });
+    expect(restored.counters.duplicates).toBe(2);
+    // The 2099 time was clamped to the first arrival after the restore, so it expired with SM1 instead of blocking expiry.
+    expect(restored.snapshot().seen.map(([, t]) => t)).toEqual([T0 + 2 * DAY]);
   });
 });

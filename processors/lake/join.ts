@@ -9,8 +9,13 @@ import { MinHeap } from './min-heap.js';
  *
  * - Watermark = the largest event time seen − `allowedLatenessMs`. A record whose event time is below
  *   the watermark when it arrives is *late*. Nothing is dropped for being late.
- * - Duplicates: a record whose `event_id` was seen within the window is dropped (counted). Ids are
- *   remembered for `windowMs` of event time past their own event time.
+ * - Event times are bounded by the record's arrival time (ApproximateArrivalTimestamp): more than
+ *   `maxAheadMs` after it or more than `maxBehindMs` before it, the record is rejected to the error
+ *   lines with the reason (`eventTimeError`, applied by the shard pipeline), so one bad clock cannot
+ *   drag the watermark years ahead. The rule reads only the record: a replay rejects the same ones.
+ * - Duplicates: a record whose `event_id` is remembered is dropped (counted). Ids are remembered for
+ *   `dedupeWindowMs` of *arrival* time past their first arrival, whatever their event times: an
+ *   event time far ahead or far behind can neither expire the memory nor slip past it.
  * - A dispatch is emitted at once and stays joinable for `windowMs` past its event time.
  * - A receipt (or ack, or escalation naming a message) whose dispatch is known is emitted at once,
  *   enriched (`join_status = matched`). A receipt whose dispatch is not known yet waits, in event-time
@@ -31,13 +36,46 @@ export interface JoinOptions {
   allowedLatenessMs?: number;
   /** Bound on remembered ids + indexed dispatches + incidents + waiting receipts. Default 200,000. */
   maxStateEntries?: number;
+  /** Arrival-time span an event id is remembered for deduplication. Default: `windowMs`. */
+  dedupeWindowMs?: number;
+  /** Reject a record whose event time is more than this after its arrival time. Default 1 day. */
+  maxAheadMs?: number;
+  /** Reject a record whose event time is more than this before its arrival time. Default: the stream's 7-day retention + `windowMs`. */
+  maxBehindMs?: number;
 }
 
-export const JOIN_DEFAULTS: Required<JoinOptions> = {
+/** The stream's retention (infra/cdk/storage.ts): no record can honestly be older than this when read, plus the join window. */
+export const STREAM_RETENTION_MS = 7 * 24 * 3600_000;
+
+export const JOIN_DEFAULTS: Omit<Required<JoinOptions>, 'dedupeWindowMs' | 'maxBehindMs'> = {
   windowMs: 24 * 3600_000,
   allowedLatenessMs: 5 * 60_000,
   maxStateEntries: 200_000,
+  maxAheadMs: 24 * 3600_000,
 };
+
+/** The options with every default filled in. */
+export function joinOptions(options: JoinOptions = {}): Required<JoinOptions> {
+  const o = { ...JOIN_DEFAULTS, ...options };
+  return { ...o, dedupeWindowMs: options.dedupeWindowMs ?? o.windowMs, maxBehindMs: options.maxBehindMs ?? STREAM_RETENTION_MS + o.windowMs };
+}
+
+/**
+ * Why a record's event time is out of bounds relative to its arrival time, or undefined when it is
+ * within them. Pure: reads only the record, so a replay rejects exactly the records the live path did.
+ */
+export function eventTimeError(eventTime: number, arrivalTime: number, options: Pick<Required<JoinOptions>, 'maxAheadMs' | 'maxBehindMs'>): string | undefined {
+  const iso = (t: number) => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t));
+  if (!Number.isFinite(eventTime)) return `event_time ${String(eventTime)} is not a finite time`;
+  const hours = (ms: number) => `${(ms / 3600_000).toFixed(1)} h`;
+  if (eventTime - arrivalTime > options.maxAheadMs) {
+    return `event_time ${iso(eventTime)} is ${hours(eventTime - arrivalTime)} after the record's arrival ${iso(arrivalTime)} (more than ${hours(options.maxAheadMs)} ahead)`;
+  }
+  if (arrivalTime - eventTime > options.maxBehindMs) {
+    return `event_time ${iso(eventTime)} is ${hours(arrivalTime - eventTime)} before the record's arrival ${iso(arrivalTime)} (more than ${hours(options.maxBehindMs)} behind)`;
+  }
+  return undefined;
+}
 
 export interface RecordMeta {
   shardId: string;
@@ -84,12 +122,16 @@ interface Pending {
 
 /**
  * Serializable join state (JSON-safe), carried across flushes, restarts and reshards.
- * v1: waiting receipts without their partition key. v2 (written now): each waiting receipt carries
- * `pk`, its record's partition key. Both are read.
+ * v1: waiting receipts without their partition key. v2: each waiting receipt carries `pk`, its
+ * record's partition key. v3 (written now): `seen` holds each id's first *arrival* time (v1/v2: its
+ * event time) and `maxArrivalTime` the newest arrival. All three are read (a v1/v2 `seen` time is
+ * taken as an arrival time, ordered, and expires once arrivals pass it by the dedupe window).
  */
 export interface JoinSnapshot {
-  v: 1 | 2;
+  v: 1 | 2 | 3;
   maxEventTime: number | null;
+  /** v3: the newest arrival time seen (absent before v3). */
+  maxArrivalTime?: number | null;
   seen: [string, number][];
   dispatches: [string, DispatchInfo][];
   incidents: [string, IncidentInfo][];
@@ -147,6 +189,7 @@ function baseRow(r: StreamRecord, meta: RecordMeta): EventRow {
 
 export class EventJoin {
   readonly options: Required<JoinOptions>;
+  /** Event id → arrival time of its first sighting, in arrival order. */
   readonly counters: JoinCounters = { records: 0, duplicates: 0, matched: 0, unmatched: 0, late: 0, expired: 0, evicted: 0 };
   private readonly seen = new Map<string, number>();
   private readonly dispatches = new Map<string, DispatchInfo>();
@@ -154,10 +197,11 @@ export class EventJoin {
   private readonly pending = new MinHeap<Pending>(byEventTime);
   private readonly pendingByKey = new Map<string, Pending[]>();
   private maxEventTime = -Infinity;
+  private maxArrivalTime = -Infinity;
   private out: EventRow[] = [];
 
   constructor(options: JoinOptions = {}) {
-    this.options = { ...JOIN_DEFAULTS, ...options };
+    this.options = joinOptions(options);
   }
 
   get watermark(): number {
@@ -176,14 +220,20 @@ export class EventJoin {
   /** Feeds one decoded record. Rows that are ready collect until `drain()`. */
   push(record: StreamRecord, meta: RecordMeta): void {
     this.counters.records++;
+    if (meta.arrivalTime > this.maxArrivalTime) {
+      // First record after restoring a v1/v2 snapshot (ids by event time, maybe far ahead): none later than now.
+      if (this.maxArrivalTime === -Infinity) for (const [k, t] of this.seen) if (t > meta.arrivalTime) this.seen.set(k, meta.arrivalTime);
+      this.maxArrivalTime = meta.arrivalTime;
+      const horizon = this.maxArrivalTime - this.options.dedupeWindowMs;
+      this.counters.expired += expireOldest(this.seen, (t) => t < horizon);
+    }
     const wm = this.watermark;
-    const seenAt = this.seen.get(record.event_id);
-    if (seenAt !== undefined && seenAt + this.options.windowMs >= wm) {
+    if (this.seen.has(record.event_id)) {
       this.counters.duplicates++;
       return;
     }
-    if (seenAt !== undefined) this.seen.delete(record.event_id); // keep insertion order ≈ event order
-    this.seen.set(record.event_id, record.event_time);
+    // The newest arrival so far (≥ this record's): the map stays in arrival order even if arrival times step back.
+    this.seen.set(record.event_id, this.maxArrivalTime);
     const late = record.event_time < wm;
     if (record.event_time > this.maxEventTime) this.maxEventTime = record.event_time;
 
@@ -388,7 +438,6 @@ export class EventJoin {
       this.releaseUnmatched(p);
     }
     const horizon = wm - this.options.windowMs;
-    this.counters.expired += expireOldest(this.seen, (t) => t < horizon);
     this.counters.expired += expireOldest(this.dispatches, (d) => d.t < horizon);
     this.counters.expired += expireOldest(this.incidents, (d) => d.t < horizon);
   }
@@ -425,8 +474,9 @@ export class EventJoin {
 
   snapshot(): JoinSnapshot {
     return {
-      v: 2,
+      v: 3,
       maxEventTime: Number.isFinite(this.maxEventTime) ? this.maxEventTime : null,
+      maxArrivalTime: Number.isFinite(this.maxArrivalTime) ? this.maxArrivalTime : null,
       seen: [...this.seen],
       dispatches: [...this.dispatches],
       incidents: [...this.incidents],
@@ -446,10 +496,12 @@ export class EventJoin {
    */
   static restore(snapshots: readonly JoinSnapshot[], options: JoinOptions = {}, keepPending?: PartitionKeyFilter): EventJoin {
     const join = new EventJoin(options);
+    const seen = new Map<string, number>();
     for (const s of snapshots) {
-      if (s.v !== 1 && s.v !== 2) throw new RangeError(`unknown join snapshot version ${String(s.v)}`);
+      if (s.v !== 1 && s.v !== 2 && s.v !== 3) throw new RangeError(`unknown join snapshot version ${String(s.v)}`);
       if (s.maxEventTime !== null && s.maxEventTime > join.maxEventTime) join.maxEventTime = s.maxEventTime;
-      for (const [k, v] of s.seen) join.seen.set(k, Math.max(v, join.seen.get(k) ?? v));
+      if (s.v === 3 && s.maxArrivalTime != null && s.maxArrivalTime > join.maxArrivalTime) join.maxArrivalTime = s.maxArrivalTime;
+      for (const [k, v] of s.seen) seen.set(k, Math.min(v, seen.get(k) ?? v));
       for (const [k, v] of s.dispatches) join.dispatches.set(k, v);
       for (const [k, v] of s.incidents) join.incidents.set(k, v);
       for (const p of s.pending) {
@@ -461,6 +513,8 @@ export class EventJoin {
       }
       if (snapshots.length === 1) Object.assign(join.counters, s.counters);
     }
+    // Arrival order, so expiry from the front works (several parents interleave; v1/v2 held event times).
+    for (const [k, v] of [...seen].sort((a, b) => a[1] - b[1])) join.seen.set(k, v);
     return join;
   }
 }

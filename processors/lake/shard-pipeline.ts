@@ -1,7 +1,7 @@
 import { decodeRecord } from '../../schemas/envelope.js';
 import { RecordDecodeError } from '../../schemas/errors.js';
 import type { EventRow, RawRow } from '../../schemas/lake.js';
-import { EventJoin } from './join.js';
+import { EventJoin, eventTimeError } from './join.js';
 
 /** A record as read from a shard (bytes already base64-decoded by the SDK). */
 export interface LakeInputRecord {
@@ -35,8 +35,9 @@ export interface FlushBatch {
 }
 
 /**
- * One shard's path from records to rows: archive every record, decode and validate it (bad ones to the
- * error lines with the reason, never stopping), feed the join, and collect what a flush must write.
+ * One shard's path from records to rows: archive every record, decode and validate it (bad ones, and
+ * ones whose event time is out of bounds of their arrival time, to the error lines with the reason,
+ * never stopping), feed the join, and collect what a flush must write.
  */
 export class ShardPipeline {
   private raw: RawRow[] = [];
@@ -73,18 +74,28 @@ export class ShardPipeline {
       record = decodeRecord(r.data);
     } catch (err) {
       const e = err instanceof RecordDecodeError ? err : new RecordDecodeError(String(err), []);
-      this.errors.push({
-        reason: e.message,
-        path: e.path,
-        shard_id: r.shardId,
-        sequence_number: r.sequenceNumber,
-        partition_key: r.partitionKey,
-        arrival_time: new Date(r.arrivalTime).toISOString(),
-        data_base64: Buffer.from(r.data).toString('base64'),
-      });
+      this.reject(r, e.message, e.path);
+      return;
+    }
+    // Out-of-bounds event times (relative to the arrival time, so a replay decides the same) go to the errors.
+    const timeError = eventTimeError(record.event_time, r.arrivalTime, this.join.options);
+    if (timeError) {
+      this.reject(r, timeError, 'event_time');
       return;
     }
     this.join.push(record, r);
+  }
+
+  private reject(r: LakeInputRecord, reason: string, path: string): void {
+    this.errors.push({
+      reason,
+      path,
+      shard_id: r.shardId,
+      sequence_number: r.sequenceNumber,
+      partition_key: r.partitionKey,
+      arrival_time: new Date(r.arrivalTime).toISOString(),
+      data_base64: Buffer.from(r.data).toString('base64'),
+    });
   }
 
   /** Takes what a flush writes; undefined when no record came in since the last take. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../../infra/config.js';
+import { SeverityEnvShape } from '../../schemas/alarm-routing.js';
 
 /**
  * Settings of the paging processor, from the environment (names and local defaults in `.env.example`,
@@ -29,6 +30,8 @@ export const PagingConfigSchema = z.object({
   PAGING_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(300_000).default(0),
   PAGING_POLL_MS: z.coerce.number().int().positive().default(100),
   PAGING_MAX_ALARM_AGE_S: z.coerce.number().int().positive().default(3600),
+  /** SEVERITY_DEFAULT, SEVERITY_MAP: shared with the receiver (schemas/alarm-routing.ts), for alarm records that carry no severity. */
+  ...SeverityEnvShape,
 });
 export type PagingConfig = z.infer<typeof PagingConfigSchema>;
 

@@ -1,9 +1,11 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
-import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus } from '../../schemas/status.js';
+import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity } from '../../schemas/status.js';
 import { isActive, PAGES_CAP, remember, type Effect, type IncidentState, type PageEffect, type PageState } from './incident-state.js';
 import { addressOf, levelPeople, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from './oncall-config.js';
 import { deadlineScheduleName } from './deadlines.js';
+import { DEFAULT_SEVERITY_SETTINGS, routeAlarm, type SeveritySettings } from '../../schemas/alarm-routing.js';
+import { alarmMetricName } from '../../schemas/cloudwatch-alarm.js';
 
 /**
  * The escalation policy as a pure state machine: a record of the incident in, the new state out with
@@ -11,7 +13,11 @@ import { deadlineScheduleName } from './deadlines.js';
  * it with any `now`; the paging handler saves the state, then carries out the outbox.
  *
  * - An ALARM opens an incident: pages every target of level 1 on every channel of the level and
- *   schedules the level's deadline. An ALARM of an incident already open (re-evaluation) does nothing.
+ *   schedules the level's deadline. Its severity is the record's (the intake resolved it), else
+ *   `resolveSeverity` (schemas/alarm-routing.ts: tag > SEVERITY_MAP > SEVERITY_DEFAULT) — the same
+ *   answer for a record the EventBridge rule wrote; its team is the `team` tag, else the on-call
+ *   routes, else the default team. An ALARM applied to an incident already open (a re-evaluation:
+ *   the handler brings an ALARM → ALARM record to the alarm's open incident) is recorded, never paged.
  * - A page that fails (undelivered, failed, bounced…) fails over at once to the next channel of the
  *   policy's failover list that the person has and was not paged on at this level.
  * - A level is confirmed when its `stop_on` is met: a page delivered, or opened/read, or an ack.
@@ -24,6 +30,8 @@ import { deadlineScheduleName } from './deadlines.js';
 export interface EngineOptions {
   /** Alarms older than this when read are recorded but not paged (a replay must not page). Default 1 h. */
   maxAlarmAgeMs?: number;
+  /** SEVERITY_MAP / SEVERITY_DEFAULT (shared with the receiver) for records that carry no severity. Default: no map, P2. */
+  severity?: SeveritySettings;
 }
 
 export interface Applied {
@@ -52,12 +60,22 @@ export const FALLBACK_LEVEL = 99;
 
 export class EscalationEngine {
   private readonly maxAlarmAgeMs: number;
+  private readonly severity: SeveritySettings;
 
   constructor(
     private readonly cfg: OnCallConfig,
     opts: EngineOptions = {},
   ) {
     this.maxAlarmAgeMs = opts.maxAlarmAgeMs ?? 3600_000;
+    this.severity = opts.severity ?? DEFAULT_SEVERITY_SETTINGS;
+  }
+
+  /** The severity and team an alarm record pages with (both paths: intake and EventBridge rule). */
+  routing(r: Extract<StreamRecord, { kind: 'alarm' }>): { severity: Severity; team: string } {
+    const hint = routeAlarm(r.event, this.severity);
+    const severity = r.severity ?? hint.severity;
+    const team = teamFor(this.cfg, { alarmName: r.alarm_name, namespace: r.namespace, tags: hint.team ? { team: hint.team } : undefined });
+    return { severity, team };
   }
 
   policyOf(state: IncidentState): Policy | undefined {
@@ -89,6 +107,12 @@ export class EscalationEngine {
         if (r.state !== 'ALARM' && r.previous_state === 'ALARM' && state.resolvedAt === undefined) {
           state.resolvedAt = r.event_time;
           return { state, note: `resolved (${r.state})` };
+        }
+        if (r.state === 'ALARM' && r.previous_state === 'ALARM') {
+          // a re-evaluation brought here by the handler: recorded on the incident, no page
+          state.reevaluations = (state.reevaluations ?? 0) + 1;
+          state.reevaluatedAt = Math.max(state.reevaluatedAt ?? 0, r.event_time);
+          return { state, note: `re-evaluated (ALARM → ALARM): no new incident, no page` };
         }
         return { state };
       case 'dispatch': {
@@ -136,8 +160,7 @@ export class EscalationEngine {
   }
 
   private open(r: Extract<StreamRecord, { kind: 'alarm' }>, now: number): Applied {
-    const severity = r.severity ?? 'P2';
-    const team = teamFor(this.cfg, { alarmName: r.alarm_name, namespace: r.namespace, tags: r.event.detail.alarmTags });
+    const { severity, team } = this.routing(r);
     if (now - r.event_time > this.maxAlarmAgeMs) {
       return { note: `alarm from ${new Date(r.event_time).toISOString()} is older than the paging horizon: not paged` };
     }
@@ -150,7 +173,7 @@ export class EscalationEngine {
       severity,
       team,
       namespace: r.namespace,
-      metric: r.event.detail.configuration?.metrics?.find((m) => m.metricStat)?.metricStat?.metric.name,
+      metric: alarmMetricName(r.event),
       reason: r.reason,
       openedAt: r.event_time,
       round: 0,

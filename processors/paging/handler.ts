@@ -1,4 +1,5 @@
 import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
+import { parseTimestamp } from '../../schemas/time.js';
 import type { Logger } from '../../infra/logger.js';
 import { silentLogger } from '../../infra/logger.js';
 import { compareSequenceNumbers } from '../consumer/shard-reader.js';
@@ -12,8 +13,12 @@ import type { IncidentStore, StoredIncident } from './incident-store.js';
  * The paging handler (Lambda Kinesis event contract): one batch of one shard in, the records that
  * failed out (ReportBatchItemFailures: the lowest failed sequence number; the mapping retries from it).
  *
- * Records are grouped by incident; incidents run concurrently (a slow one never holds up another),
- * each incident's records in shard order. For each record:
+ * Records are grouped by alarm (the partition key every record carries); alarms run concurrently (a
+ * slow one never holds up another), each alarm's records in shard order. For each record:
+ *   0. find its incident: the record's own, or — for an alarm record whose previous state is ALARM
+ *      (an ALARM → ALARM re-evaluation gets an incident id of its own, and so does the OK after it) —
+ *      the incident the alarm has open (the store's pointer, opened no later than the record's
+ *      previous state), remembered as an alias of the record's own id so a replay goes the same way;
  *   1. read the incident's item (state + version);
  *   2. apply the record (escalation.ts): the decision and its effects land in the state's outbox;
  *   3. save the state (version condition) — the decision is durable before any effect;
@@ -24,10 +29,10 @@ import type { IncidentStore, StoredIncident } from './incident-store.js';
  * reading the same stream, keeps it under `errors/` with the reason), so a shard never stalls on it.
  */
 export interface PagingHandlerOptions {
-  store: Pick<IncidentStore, 'get' | 'put'>;
+  store: Pick<IncidentStore, 'get' | 'put' | 'find' | 'alias' | 'openIncidentOf' | 'markOpen' | 'clearOpen'>;
   engine: EscalationEngine;
   effects: Pick<EffectRunner, 'run'>;
-  /** Incidents of one batch handled at once. Default 32. */
+  /** Alarms (with their incidents) of one batch handled at once. Default 32. */
   concurrency?: number;
   now?: () => number;
   logger?: Logger;
@@ -43,26 +48,58 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
   const now = opts.now ?? Date.now;
   const concurrency = opts.concurrency ?? 32;
 
-  /** One record; `known` is the incident as the previous record of this batch left it (saves a read). */
-  async function handle(record: StreamRecord, known?: StoredIncident): Promise<StoredIncident | undefined> {
-    const stored = known ?? (await opts.store.get(record.incident_id));
+  /**
+   * The incident a record applies to, and its item if any (`known`: the items this batch already read
+   * or wrote, by incident id; saves reads).
+   */
+  async function incidentOf(record: StreamRecord, known: Map<string, StoredIncident>): Promise<{ id: string; stored?: StoredIncident }> {
+    const own = record.incident_id;
+    if (known.has(own)) return { id: own, stored: known.get(own) };
+    const found = await opts.store.find(own);
+    if (found && 'aliasOf' in found) {
+      const id = found.aliasOf;
+      return { id, stored: known.get(id) ?? (await opts.store.get(id)) };
+    }
+    if (found) return { id: own, stored: found };
+    const previous = record.kind === 'alarm' ? record.event.detail.previousState : undefined;
+    if (record.kind !== 'alarm' || previous?.value !== 'ALARM') return { id: own };
+    // A re-evaluation (ALARM → ALARM), or the OK after one: the alarm's open incident, if it opened
+    // no later than this record's previous state (a stale record never lands on a newer episode).
+    const open = await opts.store.openIncidentOf(record.alarm_arn);
+    if (!open || open.incidentId === own || open.openedAt > parseTimestamp(previous.timestamp)) return { id: own };
+    const stored = known.get(open.incidentId) ?? (await opts.store.get(open.incidentId));
+    if (!stored || stored.state.resolvedAt !== undefined) return { id: own };
+    await opts.store.alias(own, stored.state);
+    log.info({ incidentId: open.incidentId, alias: own, state: record.state }, 'alarm record of the open incident (re-evaluation)');
+    return { id: open.incidentId, stored };
+  }
+
+  /** One record, applied to its incident. */
+  async function handle(record: StreamRecord, known: Map<string, StoredIncident>): Promise<void> {
+    const { id, stored } = await incidentOf(record, known);
     let version = stored?.version;
     const { state, note, changed } = opts.engine.apply(stored?.state, record, now());
-    if (note) log.info({ incidentId: record.incident_id, kind: record.kind }, note);
-    if (!state) return undefined;
+    if (note) log.info({ incidentId: id, kind: record.kind }, note);
+    if (!state) return;
     if (changed) {
       version = await opts.store.put(state, version);
       crashpoint('after-decision');
     }
+    known.set(state.incidentId, { state, version: version! });
+    if (record.kind === 'alarm') {
+      // the alarm's "open incident" pointer follows the incident: set while open, removed once resolved
+      if (state.resolvedAt !== undefined) await opts.store.clearOpen(state.alarmArn, state.incidentId);
+      else if (record.state === 'ALARM') await opts.store.markOpen(state);
+    }
     if (state.outbox.length > 0) {
       await opts.effects.run(state);
       version = await opts.store.put(state, version);
+      known.set(state.incidentId, { state, version });
     }
-    return { state, version: version! };
   }
 
   return async (event) => {
-    const byIncident = new Map<string, Item[]>();
+    const byAlarm = new Map<string, Item[]>();
     for (const r of event.Records) {
       const sr = fromKinesisStreamRecord(r);
       let record: StreamRecord;
@@ -72,22 +109,22 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
         log.warn({ shardId: sr.shardId, sequenceNumber: sr.sequenceNumber, reason: (err as Error).message }, 'invalid record skipped (the lake keeps it under errors/)');
         continue;
       }
-      const items = byIncident.get(record.incident_id);
+      const items = byAlarm.get(record.alarm_arn);
       if (items) items.push({ seq: sr.sequenceNumber, record });
-      else byIncident.set(record.incident_id, [{ seq: sr.sequenceNumber, record }]);
+      else byAlarm.set(record.alarm_arn, [{ seq: sr.sequenceNumber, record }]);
     }
 
     const failed: string[] = [];
-    const queue = [...byIncident.values()];
+    const queue = [...byAlarm.values()];
     const worker = async () => {
       for (let items = queue.shift(); items; items = queue.shift()) {
-        let known: StoredIncident | undefined;
+        const known = new Map<string, StoredIncident>();
         for (const it of items) {
           try {
-            known = await handle(it.record, known);
+            await handle(it.record, known);
           } catch (err) {
             log.warn({ err, incidentId: it.record.incident_id, kind: it.record.kind, sequenceNumber: it.seq }, 'paging step failed; the record is retried');
-            failed.push(it.seq); // the incident's later records wait for the retry (order per incident)
+            failed.push(it.seq); // the alarm's later records wait for the retry (order per alarm)
             break;
           }
         }

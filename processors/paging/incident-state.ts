@@ -91,6 +91,9 @@ export interface IncidentState {
   ackedBy?: string;
   resolvedAt?: number;
   exhaustedAt?: number;
+  /** ALARM → ALARM re-evaluations applied to this incident (no page), and the latest one's time. */
+  reevaluations?: number;
+  reevaluatedAt?: number;
   /** Event ids applied, newest last (bounded: SEEN_CAP). */
   seen: string[];
   /** Settle wake-ups scheduled so far (names each one), and when the pending one is due. */

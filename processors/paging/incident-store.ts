@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { closedAt, type IncidentState } from './incident-state.js';
 import { IncidentConflictError, IncidentCorruptError } from './errors.js';
 
@@ -7,6 +7,12 @@ import { IncidentConflictError, IncidentCorruptError } from './errors.js';
  * `version` (N) for optimistic concurrency, `state` (S, JSON), `ttl` (N, epoch s, DynamoDB TTL).
  * Nothing is tied to a shard. An item expires `retainClosedS` after the incident was acked or
  * resolved, and `maxOpenS` after it opened in any case (an incident nobody closes stops costing).
+ *
+ * Beside them, one "open incident of this alarm" pointer per alarm (`pk` = `alarm#<alarm ARN>`,
+ * `incidentId`, `openedAt`, same TTL bound): written when an incident opens, removed when it resolves,
+ * both with conditions (a newer episode replaces an older pointer, never the reverse; only the
+ * incident it names removes it). The paging handler reads it to bring an ALARM → ALARM
+ * re-evaluation, and the OK that follows it, to the incident the alarm already has open.
  */
 export interface IncidentStoreOptions {
   dynamodb: Pick<DynamoDBClient, 'send'>;
@@ -16,6 +22,17 @@ export interface IncidentStoreOptions {
   /** Seconds an incident is kept at most. Default 30 days. */
   maxOpenS?: number;
 }
+
+export interface OpenIncidentPointer {
+  incidentId: string;
+  openedAt: number;
+}
+
+/** The pointer item's key for an alarm. */
+export const openPointerKey = (alarmArn: string) => `alarm#${alarmArn}`;
+
+const isConditionFailure = (err: unknown) =>
+  err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export interface StoredIncident {
   state: IncidentState;
@@ -36,8 +53,15 @@ export class IncidentStore {
   }
 
   async get(incidentId: string): Promise<StoredIncident | undefined> {
+    const found = await this.find(incidentId);
+    return found && 'state' in found ? found : undefined;
+  }
+
+  /** The incident's item, or the incident an alias names (see `alias`), or undefined. */
+  async find(incidentId: string): Promise<StoredIncident | { aliasOf: string } | undefined> {
     const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: incidentId } }, ConsistentRead: true }));
     if (!out.Item) return undefined;
+    if (out.Item.aliasOf?.S && !out.Item.state) return { aliasOf: out.Item.aliasOf.S };
     try {
       return { state: JSON.parse(out.Item.state!.S!) as IncidentState, version: Number(out.Item.version!.N) };
     } catch (cause) {
@@ -67,11 +91,84 @@ export class IncidentStore {
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException') {
-        throw new IncidentConflictError(state.incidentId, expectedVersion, { cause: err });
-      }
+      if (isConditionFailure(err)) throw new IncidentConflictError(state.incidentId, expectedVersion, { cause: err });
       throw err;
     }
     return version;
+  }
+
+  /**
+   * Records that the records of incident id `incidentId` (an ALARM → ALARM re-evaluation's own id,
+   * which the OK after it also names) belong to incident `target`. Write-once (a redo is a no-op), so
+   * a replay finds the same incident whatever the alarm's pointer says by then.
+   */
+  async alias(incidentId: string, target: Pick<IncidentState, 'incidentId' | 'openedAt'>): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: { S: incidentId },
+            aliasOf: { S: target.incidentId },
+            ttl: { N: String(Math.ceil(target.openedAt / 1000 + this.maxOpenS)) },
+            updatedAt: { S: new Date().toISOString() },
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** The incident the alarm has open (its pointer), if any. */
+  async openIncidentOf(alarmArn: string): Promise<OpenIncidentPointer | undefined> {
+    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: openPointerKey(alarmArn) } }, ConsistentRead: true }));
+    const item = out.Item;
+    if (!item?.incidentId?.S) return undefined;
+    return { incidentId: item.incidentId.S, openedAt: Number(item.openedAt?.N ?? 0) };
+  }
+
+  /**
+   * Points the alarm at an open incident. Idempotent; an older episode never replaces a newer one's
+   * pointer (returns false then).
+   */
+  async markOpen(state: Pick<IncidentState, 'alarmArn' | 'incidentId' | 'openedAt'>): Promise<boolean> {
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            pk: { S: openPointerKey(state.alarmArn) },
+            incidentId: { S: state.incidentId },
+            openedAt: { N: String(state.openedAt) },
+            ttl: { N: String(Math.ceil(state.openedAt / 1000 + this.maxOpenS)) },
+            updatedAt: { S: new Date().toISOString() },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :id OR openedAt < :at',
+          ExpressionAttributeValues: { ':id': { S: state.incidentId }, ':at': { N: String(state.openedAt) } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Removes the alarm's pointer if it still names this incident (idempotent). */
+  async clearOpen(alarmArn: string, incidentId: string): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: openPointerKey(alarmArn) } },
+          ConditionExpression: 'incidentId = :id',
+          ExpressionAttributeValues: { ':id': { S: incidentId } },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 }

@@ -27,7 +27,7 @@ export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logge
   const paging = loadPagingConfig(env);
   const oncall = loadOnCallConfig(paging.ONCALL_FILE);
   const clients = awsClients(config);
-  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000 });
+  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000, severity: paging });
   const dispatcher = new Dispatcher({
     twilio: twilioClient({ accountSid: paging.TWILIO_ACCOUNT_SID, authToken: paging.TWILIO_AUTH_TOKEN, apiBaseUrl: paging.TWILIO_API_BASE_URL }),
     resend: resendClient({ apiKey: paging.RESEND_API_KEY, baseUrl: paging.RESEND_BASE_URL }),

@@ -8,7 +8,18 @@ import { resolveSeverity } from './alarm-intake.js';
 import { loadAlarmIntakeSettings } from './config.js';
 import { TEST_ENV, testApp } from './testing.js';
 
-const example = (): any => JSON.parse(readFileSync(new URL('../../schemas/fixtures/cloudwatch-alarm-state-change.json', import.meta.url), 'utf8'));
+const fixture = (name: string): any => JSON.parse(readFileSync(new URL(`../../schemas/fixtures/${name}`, import.meta.url), 'utf8'));
+const example = (): any => fixture('cloudwatch-alarm-state-change.json');
+/** The user guide's composite alarm example (alarmRule, no metrics). */
+const composite = (): any => fixture('cloudwatch-alarm-composite.json');
+/** The user guide's metric-math example (an expression over two AWS/EC2 metrics). */
+const metricMath = (): any => fixture('cloudwatch-alarm-metric-math.json');
+/** A Metrics Insights alarm: the metric-math example with only a query expression (no metricStat, no namespace). */
+const metricsInsights = (): any => {
+  const e = metricMath();
+  e.detail.configuration.metrics = [{ id: 'q1', expression: 'SELECT AVG(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)', period: 60, returnData: true }];
+  return e;
+};
 
 function event(opts: { name?: string; namespace?: string; severityTag?: string; arn?: string } = {}) {
   const e = example();
@@ -37,6 +48,8 @@ describe('resolveSeverity', () => {
     ['a shorter prefix', ev('orders-worker-mem'), 'P2'],
     ['an exact name', ev('billing-db-cpu'), 'P1'],
     ['no match → default', ev('search-latency'), 'P3'],
+    ['a lowercase tag value', ev('search-latency', 'p1'), 'P1'],
+    ['a tag value with spaces', ev('search-latency', ' P2 '), 'P2'],
   ])('%s', (_name, e, expected) => {
     expect(resolveSeverity(e, settings)).toBe(expected);
   });
@@ -73,12 +86,31 @@ describe('POST /events/cloudwatch', () => {
     expect(producer.calls).toHaveLength(0);
   });
 
-  it('ignores alarms without a metric namespace (composite, expression-only)', async () => {
-    const { app, producer } = testApp();
-    const e = event();
-    e.detail.configuration.metrics = [{ id: 'e1', expression: 'm1+m2', returnData: true }];
+  it('writes composite alarms (no metrics, no namespace): severity from the map, the event as received', async () => {
+    const { app, producer } = testApp({ config: { SEVERITY_MAP: { 'ServiceAggregated': 'P1' } } });
+    const e = composite();
     const res = await post(app, e);
+    expect(res.status).toBe(200);
+    expect(producer.records).toEqual([{ v: 1, kind: 'alarm', severity: 'P1', event: e }]);
+    expect(AlarmRecord.parse(producer.records[0])).toMatchObject({ alarm_name: 'ServiceAggregatedAlarm', state: 'ALARM', namespace: undefined });
+  });
+
+  it('writes Metrics Insights alarms (an expression only): severity from a tag whose key and value are in any case', async () => {
+    const { app, producer } = testApp();
+    const e = metricsInsights();
+    e.detail.alarmTags = { Severity: 'p1', Team: 'db' };
+    expect((await post(app, e)).status).toBe(200);
+    expect(producer.records.map((r) => (r as { severity?: string }).severity)).toEqual(['P1']);
+  });
+
+  it('keeps ALARM_NAMESPACES for metric-math alarms that name a namespace', async () => {
+    const { app, producer } = testApp();
+    const res = await post(app, metricMath()); // AWS/EC2 metrics
     expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ ignored: 'namespace AWS/EC2 is not in ALARM_NAMESPACES' });
+    const allowed = testApp({ config: { ALARM_NAMESPACES: ['AWS/RDS', 'AWS/EC2'] } });
+    expect((await post(allowed.app, metricMath())).status).toBe(200);
+    expect(allowed.producer.records).toHaveLength(1);
     expect(producer.calls).toHaveLength(0);
   });
 

@@ -1,16 +1,21 @@
 import type { Hono } from 'hono';
 import { AlarmRecord, type AlarmRecordIn } from '../../schemas/alarm-record.js';
-import { CloudWatchAlarmEvent, alarmNamespace } from '../../schemas/cloudwatch-alarm.js';
-import { Severity } from '../../schemas/status.js';
+import { routeAlarm } from '../../schemas/alarm-routing.js';
+import { CloudWatchAlarmEvent, alarmKind, alarmNamespaces } from '../../schemas/cloudwatch-alarm.js';
+import type { Severity } from '../../schemas/status.js';
 import type { AlarmIntakeSettings } from './config.js';
 import { PayloadError, type PayloadIssue } from './errors.js';
 import { guarded, requireApiKey, jsonBody, writeRecords, type RouteDeps } from './http.js';
 
 /**
  * POST /events/cloudwatch (x-api-key) — what an EventBridge API destination sends: one CloudWatch
- * "Alarm State Change" event, or an array of them. Alarms of namespaces outside ALARM_NAMESPACES are
- * acknowledged and ignored (202); the others become `{v:1, kind:'alarm', severity, event}` records
- * keyed by the alarm ARN. The event is written as received (unknown fields kept).
+ * "Alarm State Change" event, or an array of them, of any alarm kind: metric, metric-math, Metrics
+ * Insights or composite. A metric alarm that names a namespace outside ALARM_NAMESPACES is
+ * acknowledged and ignored (202); composite and expression-only alarms name none and always pass
+ * (they are routed by their `team` tag, the on-call routes' alarm prefixes or the default team). The
+ * others become `{v:1, kind:'alarm', severity, event}` records keyed by the alarm ARN, the severity
+ * resolved by schemas/alarm-routing.ts (the same function the paging engine applies to records the
+ * EventBridge rule writes). The event is written as received (unknown fields kept).
  */
 
 export interface IgnoredAlarm {
@@ -24,16 +29,19 @@ export interface IntakeResult {
   ignored: IgnoredAlarm[];
 }
 
-/** Severity: the alarm's `severity` tag > SEVERITY_MAP (exact name, then the longest prefix) > SEVERITY_DEFAULT. */
+/** Severity of an alarm event: schemas/alarm-routing.ts `routeAlarm` (tag > SEVERITY_MAP > SEVERITY_DEFAULT). */
 export function resolveSeverity(event: CloudWatchAlarmEvent, settings: AlarmIntakeSettings): Severity {
-  const tagged = Severity.safeParse(event.detail.alarmTags?.severity?.trim().toUpperCase());
-  if (tagged.success) return tagged.data;
-  const name = event.detail.alarmName;
-  if (Object.hasOwn(settings.SEVERITY_MAP, name)) return settings.SEVERITY_MAP[name];
-  const prefix = Object.keys(settings.SEVERITY_MAP)
-    .filter((k) => name.startsWith(k))
-    .sort((a, b) => b.length - a.length)[0];
-  return prefix !== undefined ? settings.SEVERITY_MAP[prefix] : settings.SEVERITY_DEFAULT;
+  return routeAlarm(event, settings).severity;
+}
+
+/**
+ * Why an alarm is not taken, or undefined when it is: only an alarm whose metrics name namespaces,
+ * none of them in ALARM_NAMESPACES, is left out (as the EventBridge rule does, infra/cdk/alarm-rule.ts).
+ */
+export function ignoredBecause(event: CloudWatchAlarmEvent, settings: Pick<AlarmIntakeSettings, 'ALARM_NAMESPACES'>): string | undefined {
+  if (alarmKind(event) !== 'metric') return undefined; // composite / Metrics Insights: no namespace to filter on
+  const named = alarmNamespaces(event);
+  return named.some((n) => settings.ALARM_NAMESPACES.includes(n)) ? undefined : `namespace ${named.join(', ')} is not in ALARM_NAMESPACES`;
 }
 
 /** A parsed JSON body (one event or an array) → alarm records and ignored alarms. All-or-nothing. */
@@ -51,12 +59,10 @@ export function alarmRecordsFrom(json: unknown, settings: AlarmIntakeSettings): 
   if (issues.length > 0) throw PayloadError.ofIssues(issues);
   const result: IntakeResult = { records: [], ignored: [] };
   events.forEach((event, index) => {
-    const namespace = alarmNamespace(event);
     const alarm = event.detail.alarmName;
-    if (namespace === undefined) {
-      result.ignored.push({ id: event.id, alarm, reason: 'the alarm names no metric namespace' });
-    } else if (!settings.ALARM_NAMESPACES.includes(namespace)) {
-      result.ignored.push({ id: event.id, alarm, reason: `namespace ${namespace} is not in ALARM_NAMESPACES` });
+    const reason = ignoredBecause(event, settings);
+    if (reason !== undefined) {
+      result.ignored.push({ id: event.id, alarm, reason });
     } else {
       // The raw item, not the parsed one: defaults are not invented into the evidence.
       result.records.push({ v: 1, kind: 'alarm', severity: resolveSeverity(event, settings), event: items[index] as AlarmRecordIn['event'] });

@@ -21,8 +21,13 @@ export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamHealth, StreamReac
  * | GET /healthz | — | — (200 `{status: 'ok'|'degraded', stream: {reachable, checkedAt, error?}}`) |
  *
  * 2xx only after the stream acknowledged the records; 401 (nothing written) when not authentic; 413
- * over BODY_LIMIT_BYTES; 400 for an authentic but malformed payload (kept in the error sink); 503
- * when the stream or a dependency fails (the sender retries). Duplicates get the same event_id.
+ * over BODY_LIMIT_BYTES; for an authentic but malformed payload (kept in the error sink; JSON nested
+ * over 64 levels included, body-parse.ts): 400 on the API-key routes, 202 `{kept: 'errors'}` on the
+ * provider webhooks (Twilio and Svix retry any non-2xx for a day or more; a verified event that is not
+ * one of our pages is 202 `{ignored}`, webhook-outcome.ts); 503 only when the stream, the error sink or
+ * a dependency fails (the sender retries). Never a 5xx for a bad body: whatever a handler did not
+ * expect becomes a logged 400, or 202 on a verified webhook (http.ts `guarded`). Duplicates get the same event_id. Test/receiver/fuzz.test.ts
+ * holds every POST route to this.
  */
 export function createApp(deps: AppDeps): Hono {
   const routeDeps: RouteDeps = { ...deps, now: deps.now ?? Date.now };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../../infra/config.js';
-import { Severity } from '../../schemas/status.js';
+import { SeverityEnvShape } from '../../schemas/alarm-routing.js';
 
 /**
  * Settings of the receiver (webhooks, alarm intake, ingest API, ack links), read from the environment.
@@ -31,25 +31,11 @@ const csv = z
   .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
   .pipe(z.array(z.string()).min(1, { message: 'must list at least one namespace' }));
 
-/** `{"alarm-name-or-prefix": "P1"}`; a longer key wins over a shorter matching prefix. */
-const SeverityMap = z
-  .string()
-  .transform((s, ctx) => {
-    if (s.trim() === '') return {};
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(z.string().min(1), Severity, { message: 'must map alarm names or prefixes to P1..P4' }));
-
 /** Settings the alarm intake needs (also used by `send-alarm.ts --direct`). */
 export const AlarmIntakeSettingsSchema = z.object({
   ALARM_NAMESPACES: csv.default(['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights']),
-  SEVERITY_DEFAULT: Severity.default('P2'),
-  SEVERITY_MAP: SeverityMap.default({}),
+  // SEVERITY_DEFAULT, SEVERITY_MAP: shared with the paging processor (schemas/alarm-routing.ts)
+  ...SeverityEnvShape,
 });
 export type AlarmIntakeSettings = z.infer<typeof AlarmIntakeSettingsSchema>;
 
@@ -57,6 +43,12 @@ export const ReceiverConfigSchema = AlarmIntakeSettingsSchema.extend({
   PUBLIC_BASE_URL: PublicBaseUrl,
   PORT: z.coerce.number().int().min(1).max(65_535).default(8080),
   TWILIO_AUTH_TOKEN: z.string().min(1, { message: 'required' }),
+  /**
+   * The SharedKey secret of a Twilio Webhooks Setting, for webhooks Twilio signs with it (they carry
+   * X-Twilio-Webhooks-Signature-Settings naming the key and its algorithm, HMAC_SHA256 or HMAC_SHA1).
+   * Unset (the default): only Auth Token signatures (HMAC-SHA1) are accepted.
+   */
+  TWILIO_WEBHOOK_SHARED_KEY_SECRET: z.string().min(16, { message: 'must be the SharedKey secret (at least 16 characters)' }).optional(),
   RESEND_WEBHOOK_SECRET: SvixSecret,
   API_KEY: z.string().min(16, { message: 'required, at least 16 characters' }),
   ACK_LINK_SECRET: z.string().min(32, { message: 'required, at least 32 characters' }),

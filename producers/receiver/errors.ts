@@ -1,7 +1,8 @@
 /**
  * The receiver's failures, one class per HTTP outcome (app.ts maps them):
- * SignatureError → 401 (nothing written), BodyTooLargeError → 413, PayloadError → 400 (the raw body
- * goes to the error sink), StreamWriteError / UnavailableError → 503 (the provider retries).
+ * SignatureError → 401 (nothing written), BodyTooLargeError → 413, BodyReadError → 408,
+ * PayloadError → 400 (the raw body goes to the error sink), StreamWriteError / UnavailableError → 503
+ * (the provider retries). Anything else thrown while handling a body → 400 (http.ts `guarded`).
  */
 
 /** The request is not authentic: missing/forged/altered/expired signature, wrong API key, bad link. */
@@ -17,6 +18,14 @@ export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`request body over ${limit} bytes`);
     this.name = 'BodyTooLargeError';
+  }
+}
+
+/** The body could not be read to its end: the client aborted, or the server cut it off (REQUEST_TIMEOUT_MS). */
+export class BodyReadError extends Error {
+  constructor(options: { cause: unknown }) {
+    super(`request body not received: ${(options.cause as Error | undefined)?.message ?? String(options.cause)}`, options);
+    this.name = 'BodyReadError';
   }
 }
 

@@ -3,8 +3,11 @@ import type { Context } from 'hono';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import type { ResolvedAckCode } from '../../processors/paging/ack-codes.js';
 import type { ReceiverConfig } from './config.js';
+import { RecordDecodeError } from '../../schemas/errors.js';
+import { InvalidRecordError, RecordTooLargeError } from '../errors.js';
+import { parseJson } from './body-parse.js';
 import { safeHeaders, type ErrorSink } from './error-sink.js';
-import { BodyTooLargeError, PayloadError, SignatureError, StreamWriteError, UnavailableError } from './errors.js';
+import { BodyReadError, BodyTooLargeError, PayloadError, SignatureError, StreamWriteError, UnavailableError } from './errors.js';
 
 /** Shared plumbing of every route: dependencies, body reading, the stream write, error → response. */
 
@@ -64,7 +67,14 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   let size = 0;
   const reader = req.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (cause) {
+      // The client went away or the server cut it off (REQUEST_TIMEOUT_MS): nobody to answer.
+      throw new BodyReadError({ cause });
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -76,13 +86,9 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   return Buffer.concat(chunks, size);
 }
 
-/** The body as JSON, or a PayloadError (400) saying it is not JSON. */
+/** The body as JSON, or a PayloadError (400): not JSON, or nested deeper than MAX_JSON_DEPTH. */
 export function jsonBody(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(utf8(body));
-  } catch (cause) {
-    throw new PayloadError('body is not JSON', [], { cause });
-  }
+  return parseJson(utf8(body));
 }
 
 export const utf8 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
@@ -101,16 +107,32 @@ export function secretEquals(presented: string | undefined, expected: string): b
   return timingSafeEqual(a, b);
 }
 
-/** The `x-api-key` check of the API routes; throws SignatureError (401). */
+const verifiedRequests = new WeakSet<Request>();
+
+/**
+ * Marks the request as authentic (call it right after the signature or key check passed): an
+ * unexpected failure later in the handler then keeps the body in the error sink; before it, nothing
+ * of an unverified request is ever written.
+ */
+export function markVerified(c: Context): void {
+  verifiedRequests.add(c.req.raw);
+}
+
+export const isVerified = (c: Context): boolean => verifiedRequests.has(c.req.raw);
+
+/** The `x-api-key` check of the API routes; throws SignatureError (401), else marks the request verified. */
 export function requireApiKey(c: Context, expected: string): void {
   const key = c.req.header('x-api-key');
   if (!key) throw new SignatureError('missing x-api-key');
   if (!secretEquals(key, expected)) throw new SignatureError('wrong x-api-key');
+  markVerified(c);
 }
 
 /**
  * Validates every record (nothing is written if one is invalid: a PayloadError), then writes them all
- * and waits until the stream acknowledged them (a StreamWriteError otherwise).
+ * and waits until the stream acknowledged them (a StreamWriteError otherwise). A record the producer
+ * refuses before sending (too large, partition key over 256 characters, not encodable) is the body's
+ * fault, not the stream's: a PayloadError, so the sender does not retry it forever.
  */
 export async function writeRecords(deps: RouteDeps, records: readonly StreamRecordIn[]): Promise<void> {
   records.forEach((r, i) => {
@@ -124,6 +146,9 @@ export async function writeRecords(deps: RouteDeps, records: readonly StreamReco
   try {
     await deps.producer.putStreamRecords(records);
   } catch (cause) {
+    if (cause instanceof InvalidRecordError || cause instanceof RecordTooLargeError || cause instanceof RecordDecodeError) {
+      throw new PayloadError(`the stream refuses the record: ${cause.message}`, [], { cause });
+    }
     throw new StreamWriteError({ cause });
   }
 }
@@ -132,9 +157,11 @@ export type Handler = (c: Context, body: Uint8Array) => Promise<Response>;
 
 /**
  * Runs a POST handler over the size-limited raw body and maps its failures:
- * SignatureError → 401 (nothing written), BodyTooLargeError → 413, PayloadError → 400 after the raw
- * body reached the error sink (503 if the sink fails, so the sender retries), StreamWriteError and
- * UnavailableError → 503. Anything else → 500.
+ * SignatureError → 401 (nothing written), BodyTooLargeError → 413, BodyReadError → 408 (the client
+ * went away or was cut off), PayloadError → 400 after the raw body reached the error sink (503 if the
+ * sink fails, so the sender retries), StreamWriteError and UnavailableError → 503. Anything else is a
+ * body the handler could not cope with (the last line: never a 500 for a bad body) → 400, logged as
+ * an error, and kept in the error sink when the request was verified (markVerified).
  */
 export function guarded(deps: RouteDeps, route: string, handler: Handler): (c: Context) => Promise<Response> {
   return async (c) => {
@@ -159,15 +186,15 @@ async function errorResponse(c: Context, deps: RouteDeps, route: string, err: un
     log.warn({ route, limit: err.limit }, 'rejected: body too large');
     return c.json({ error: 'payload too large', limit: err.limit }, 413);
   }
+  if (err instanceof BodyReadError) {
+    log.warn({ route, err: (err.cause as Error | undefined)?.name }, 'request body not received (client gone or timed out)');
+    return c.json({ error: 'request body not received' }, 408, { connection: 'close' });
+  }
+  const keep = (reason: string, path: string | undefined) =>
+    deps.errorSink.put(reason, body ?? new Uint8Array(0), { route, path, url: pathAndQuery(c), headers: safeHeaders(c.req.raw.headers), receivedAt });
   if (err instanceof PayloadError) {
     try {
-      await deps.errorSink.put(err.reason, body ?? new Uint8Array(0), {
-        route,
-        path: err.path || undefined,
-        url: pathAndQuery(c),
-        headers: safeHeaders(c.req.raw.headers),
-        receivedAt,
-      });
+      await keep(err.reason, err.path || undefined);
     } catch (sinkErr) {
       log.error({ route, reason: err.reason, err: (sinkErr as Error).message }, 'error sink failed; asking the sender to retry');
       return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
@@ -179,6 +206,24 @@ async function errorResponse(c: Context, deps: RouteDeps, route: string, err: un
     log.error({ route, dependency: err.dependency, err: (err.cause as Error | undefined)?.message }, 'dependency failed; asking the sender to retry');
     return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
   }
-  log.error({ route, err: (err as Error | undefined)?.message }, 'unexpected error');
-  return c.json({ error: 'internal error' }, 500);
+  // The last line: a body some code path did not expect. Only the error's name is logged (its message
+  // may quote the body); the message goes with the body into the error sink.
+  const name = err instanceof Error ? err.name : typeof err;
+  const verified = isVerified(c);
+  if (verified) {
+    try {
+      await keep(`unexpected error while handling the body: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, undefined);
+    } catch (sinkErr) {
+      log.error({ route, err: name, sinkErr: (sinkErr as Error).message }, 'error sink failed; asking the sender to retry');
+      return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
+    }
+  }
+  // A provider retries every non-2xx for a day or more (Svix: ~28 h, then disables the endpoint): a
+  // verified webhook that is kept is answered 202, as the webhook routes answer a payload they keep.
+  if (verified && route.startsWith('/webhooks/')) {
+    log.error({ route, err: name }, 'unexpected error handling a verified webhook: 202 (kept in the error sink)');
+    return c.json({ kept: 'errors', error: 'unexpected error while handling the body' }, 202);
+  }
+  log.error({ route, err: name, verified }, verified ? 'unexpected error handling a verified body: 400 (kept in the error sink)' : 'unexpected error handling an unverified body: 400');
+  return c.json({ error: 'malformed request' }, 400);
 }

@@ -1,10 +1,10 @@
 /**
  * The receiver service: `node --env-file=.env.example --import tsx producers/receiver/main.ts`.
- * Serves createApp() on PORT (default 8080). On SIGTERM/SIGINT it stops accepting connections,
- * lets in-flight requests finish (their stream writes included), then exits; a second signal or
- * DRAIN_TIMEOUT_MS (default 25 s) forces the exit.
+ * Serves createApp() on HOST:PORT (default 127.0.0.1:8080; the container sets HOST=0.0.0.0); a client
+ * must send its whole request within REQUEST_TIMEOUT_MS (default 10 s; server.ts). On SIGTERM/SIGINT
+ * it stops accepting connections, lets in-flight requests finish (their stream writes included), then
+ * exits; a second signal or DRAIN_TIMEOUT_MS (default 25 s) forces the exit.
  */
-import { serve } from '@hono/node-server';
 import { loadConfig } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
@@ -13,13 +13,15 @@ import { AckCodes } from '../../processors/paging/ack-codes.js';
 import { createApp } from './app.js';
 import { loadReceiverConfig } from './config.js';
 import { S3ErrorSink } from './error-sink.js';
+import { loadServerSettings, serveReceiver } from './server.js';
 import { StreamHealthCheck } from './stream-health.js';
 
 const logger = createLogger('receiver');
 
-function main(): void {
+async function main(): Promise<void> {
   const infra = loadConfig();
   const config = loadReceiverConfig();
+  const settings = loadServerSettings();
   const clients = awsClients(infra);
   // Fewer, shorter retries than the producer's defaults: a webhook sender times out after ~15 s and
   // retries on 503 anyway, so answer within a few seconds.
@@ -33,9 +35,11 @@ function main(): void {
     logger,
   });
 
-  const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
-    logger.info({ port: info.port, stream: infra.STREAM_NAME, publicBaseUrl: config.PUBLIC_BASE_URL }, 'receiver listening');
-  });
+  const { server, address } = await serveReceiver(app.fetch, { ...settings, PORT: config.PORT });
+  logger.info(
+    { host: address.address, port: address.port, requestTimeoutMs: settings.REQUEST_TIMEOUT_MS, stream: infra.STREAM_NAME, publicBaseUrl: config.PUBLIC_BASE_URL },
+    'receiver listening',
+  );
 
   let draining = false;
   const drain = (signal: string) => {
@@ -65,10 +69,8 @@ function main(): void {
   process.on('SIGINT', () => drain('SIGINT'));
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   // ConfigError names the variables, never their values.
   logger.fatal({ err: (err as Error).message }, 'receiver failed to start');
   process.exit(1);
-}
+});

@@ -1,4 +1,5 @@
 import { Webhook, WebhookVerificationError } from 'svix';
+import { assertJsonDepth } from './body-parse.js';
 import { PayloadError, SignatureError } from './errors.js';
 
 export const SVIX_HEADERS = ['svix-id', 'svix-timestamp', 'svix-signature'] as const;
@@ -44,6 +45,7 @@ export class ResendVerifier {
       throw new PayloadError('body is not JSON', [], { cause: err });
     }
     if (payload === undefined) throw new PayloadError('empty body');
+    assertJsonDepth(payload); // PayloadError 'nested too deep': nothing after this recurses unbounded
     return { id, payload };
   }
 }

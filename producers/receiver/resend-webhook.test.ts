@@ -80,13 +80,27 @@ describe('POST /webhooks/resend', () => {
     expect(producer.records[0]).toMatchObject({ incident_id: PAGE.incidentId, dispatch_id: PAGE.dispatchId });
   });
 
-  it('non-email events are acknowledged and ignored (202), nothing written', async () => {
-    const { app, producer, errorSink } = testApp();
-    const b = JSON.stringify({ type: 'contact.created', created_at: '2026-11-28T10:00:00Z', data: { id: 'x' } });
-    const res = await post(app, resendRequest(b));
-    expect(res.status).toBe(202);
-    expect(producer.calls).toHaveLength(0);
-    expect(errorSink.calls).toHaveLength(0);
+  describe('202 ignored: verified, but not one of our pages (nothing written, nothing kept)', () => {
+    const variants: [string, string, string][] = [
+      ['contact.created (documented example)', body('resend/docs-example-contact.created.json'), 'not a page: event type contact.created is not about an email'],
+      ['domain.updated', JSON.stringify({ type: 'domain.updated', created_at: '2026-11-28T10:00:00Z', data: { id: 'd91cd9bd-1176-453e-8fc1-35364d380206', status: 'verified' } }), 'not a page: event type domain.updated is not about an email'],
+      ['a future event family', JSON.stringify({ type: 'broadcast.sent', created_at: '2026-11-28T10:00:00Z', data: {} }), 'not a page: event type broadcast.sent is not about an email'],
+      ['email.received (documented example: inbound mail)', body('resend/docs-example-email.received.json'), 'not a page: email.received is inbound mail'],
+      ['email.received even with page tags', body('resend/email.delivered.json', (o) => (o.type = 'email.received')), 'not a page: email.received is inbound mail'],
+      ['mail sent outside this product (documented email.bounced: other tags)', body('resend/docs-example-email.bounced.json'), 'not a page: no page tags'],
+      ['mail sent outside this product (documented email.sent: no tags)', body('resend/docs-example-email.sent.json'), 'not a page: no page tags'],
+      ['our fixture without tags', body('resend/email.delivered.json', (o) => delete o.data.tags), 'not a page: no page tags'],
+      ['an unknown future email.* type without page tags', body('resend/docs-example-email.sent.json', (o) => (o.type = 'email.teleported')), 'not a page: no page tags'],
+      ['tags as a list without page tags', body('resend/email.delivered.json', (o) => (o.data.tags = [{ name: 'category', value: 'newsletter' }])), 'not a page: no page tags'],
+    ];
+    it.each(variants)('%s', async (_name, b, reason) => {
+      const { app, producer, errorSink } = testApp();
+      const res = await post(app, resendRequest(b));
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ ignored: reason });
+      expect(producer.calls).toHaveLength(0);
+      expect(errorSink.calls).toHaveLength(0);
+    });
   });
 
   describe('401: nothing written', () => {
@@ -111,28 +125,40 @@ describe('POST /webhooks/resend', () => {
     });
   });
 
-  describe('400: authentic but unusable → error sink, no record', () => {
+  describe('202 kept: verified, ours, but unusable → error sink with the reason, no record', () => {
     const variants: [string, string, string][] = [
-      ['unknown email event type', body('resend/email.delivered.json', (o) => (o.type = 'email.teleported')), 'type'],
-      ['the documented example (no page tags)', body('resend/docs-example-email.bounced.json'), 'data.tags'],
-      ['no tags', body('resend/email.delivered.json', (o) => delete o.data.tags), 'data.tags'],
+      ['unknown email event type (with page tags)', body('resend/email.delivered.json', (o) => (o.type = 'email.teleported')), 'type'],
+      ['a malformed page tag', body('resend/email.delivered.json', (o) => (o.data.tags.alarm_arn_b64 = 'bm90LWFuLWFybg')), 'data.tags'],
+      ['a page tag missing', body('resend/email.delivered.json', (o) => delete o.data.tags.dispatch_id), 'data.tags'],
       ['no email_id', body('resend/email.delivered.json', (o) => delete o.data.email_id), 'data.email_id'],
       ['empty to', body('resend/email.delivered.json', (o) => (o.data.to = [])), 'data.to'],
       ['bad created_at', body('resend/email.delivered.json', (o) => (o.created_at = 'yesterday')), 'created_at'],
+      ['no type', body('resend/email.delivered.json', (o) => delete o.type), 'type'],
       ['not JSON', 'this is not json', ''],
     ];
     it.each(variants)('%s', async (_name, b, path) => {
       const { app, producer, errorSink } = testApp();
       const res = await post(app, resendRequest(b));
-      expect(res.status).toBe(400);
-      const json = (await res.json()) as { path?: string };
+      expect(res.status).toBe(202);
+      const json = (await res.json()) as { kept?: string; error?: string; path?: string };
+      expect(json.kept).toBe('errors');
+      expect(json.error).toBe(errorSink.calls[0]?.reason);
       expect(json.path ?? '').toBe(path);
       expect(producer.calls).toHaveLength(0);
       expect(errorSink.calls).toHaveLength(1);
       expect(errorSink.calls[0].body).toBe(b);
-      expect(errorSink.calls[0].meta.route).toBe('/webhooks/resend');
+      expect(errorSink.calls[0].meta).toMatchObject({ route: '/webhooks/resend', url: '/webhooks/resend' });
+      expect(errorSink.calls[0].meta.path ?? '').toBe(path);
       expect(errorSink.calls[0].meta.headers).not.toHaveProperty('svix-signature');
       expect(errorSink.calls[0].meta.headers).toHaveProperty('svix-id');
+    });
+
+    it('503 when the error sink cannot keep it (Svix retries; nothing is lost)', async () => {
+      const { app, producer, errorSink } = testApp();
+      errorSink.failWith = new Error('s3 down');
+      const res = await post(app, resendRequest(body('resend/email.delivered.json', (o) => (o.type = 'email.teleported'))));
+      expect(res.status).toBe(503);
+      expect(producer.calls).toHaveLength(0);
     });
   });
 

@@ -1,19 +1,27 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
-import { pageRefFromTags } from '../../schemas/correlation.js';
+import { TAG, pageRefFromTags } from '../../schemas/correlation.js';
 import { eventId } from '../../schemas/ids.js';
 import { parseTimestamp } from '../../schemas/time.js';
 import { PayloadError } from './errors.js';
-import { guarded, utf8, writeRecords, type RouteDeps } from './http.js';
+import { guarded, markVerified, pathAndQuery, utf8, writeRecords, type RouteDeps } from './http.js';
 import { ResendVerifier } from './resend-signature.js';
 import { resendStatus } from './status-map.js';
+import { ignored, keptOnPayloadError } from './webhook-outcome.js';
 
 /**
  * POST /webhooks/resend — Resend email events (Svix-signed) → receipt records.
  * Payload (Resend docs, "Event Types"; examples in fixtures/resend/):
  * `{type, created_at, data:{email_id, to[], subject, tags:{k:v}, bounce?, failed?, suppressed?, click?}}`.
  * The event id is derived from svix-id, which Svix keeps across retries (the dedupe key).
+ *
+ * Answers (Svix retries any non-2xx ~8 times over ~28 h and disables an endpoint failing for 5 days,
+ * so a verified event is never bounced): 200 `{event_id}` once the receipt is on the stream; 202
+ * `{ignored}` for a verified event that is not one of our pages (see `notAPage`); 202 `{kept, error,
+ * path}` for a verified event of ours that cannot become a receipt (unknown `email.*` type, malformed
+ * page tags, missing field, not JSON), kept under `errors/` with the reason; 401 when not authentic;
+ * 503 when the stream or the error sink fails.
  */
 
 /** Tags arrive as an object in webhook payloads; the docs also describe a `[{name, value}]` list. */
@@ -90,28 +98,57 @@ export function resendReceipt(svixId: string, payload: unknown, rawBody: string)
   };
 }
 
+const PAGE_TAGS: readonly string[] = [TAG.incident, TAG.alarm, TAG.dispatch];
+
+/** The tag names of `data.tags` (object or `[{name, value}]`); undefined when there are none. */
+function tagNames(tags: unknown): string[] | undefined {
+  if (Array.isArray(tags)) return tags.flatMap((t) => (t && typeof (t as { name?: unknown }).name === 'string' ? [(t as { name: string }).name] : []));
+  if (tags && typeof tags === 'object') return Object.keys(tags);
+  return undefined;
+}
+
+/**
+ * Why a verified Resend event is not one of our pages (to be acknowledged and ignored), or undefined
+ * when it is ours (it then becomes a receipt, or is kept under errors/ when it cannot):
+ * - a non-email event (`contact.*`, `domain.*`, any future family);
+ * - `email.received`: inbound mail, never a page we sent;
+ * - an email without any page tag: mail the account sends outside this product.
+ * An email carrying at least one page tag is ours, even when the tags or the type are broken.
+ */
+export function notAPage(payload: unknown): string | undefined {
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  const { type, data } = payload as { type?: unknown; data?: unknown };
+  if (typeof type !== 'string') return undefined;
+  if (!type.startsWith('email.')) return `not a page: event type ${type} is not about an email`;
+  if (type === 'email.received') return 'not a page: email.received is inbound mail';
+  const names = tagNames(data && typeof data === 'object' ? (data as { tags?: unknown }).tags : undefined) ?? [];
+  if (!names.some((n) => PAGE_TAGS.includes(n))) return 'not a page: no page tags';
+  return undefined;
+}
+
 export function resendRoutes(app: Hono, deps: RouteDeps): void {
   const route = '/webhooks/resend';
   const verifier = new ResendVerifier(deps.config.RESEND_WEBHOOK_SECRET);
   app.post(
     route,
     guarded(deps, route, async (c, body) => {
+      const req = { c, route, body, url: pathAndQuery(c), receivedAt: deps.now() };
       const text = utf8(body);
-      const { id, payload } = verifier.verify(text, {
-        'svix-id': c.req.header('svix-id'),
-        'svix-timestamp': c.req.header('svix-timestamp'),
-        'svix-signature': c.req.header('svix-signature'),
+      return keptOnPayloadError(deps, req, async () => {
+        // SignatureError → 401; a verified body that is not JSON → PayloadError → kept.
+        const { id, payload } = verifier.verify(text, {
+          'svix-id': c.req.header('svix-id'),
+          'svix-timestamp': c.req.header('svix-timestamp'),
+          'svix-signature': c.req.header('svix-signature'),
+        });
+        markVerified(c); // authentic: an unexpected failure below keeps the body in the error sink
+        const reason = notAPage(payload);
+        if (reason) return ignored(deps, req, reason, { svix_id: id, type: (payload as { type?: unknown }).type });
+        const record = resendReceipt(id, payload, text);
+        await writeRecords(deps, [record]);
+        deps.logger.info({ route, event_id: record.event_id, status: record.status }, 'receipt written');
+        return c.json({ event_id: record.event_id }, 200);
       });
-      // Non-email events (contact.*, domain.*...) are not about a page: acknowledged and ignored.
-      const type = (payload as { type?: unknown } | null)?.type;
-      if (typeof type === 'string' && !type.startsWith('email.')) {
-        deps.logger.info({ route, type }, 'ignored: not an email event');
-        return c.json({ ignored: `event type ${type} is not an email event` }, 202);
-      }
-      const record = resendReceipt(id, payload, text);
-      await writeRecords(deps, [record]);
-      deps.logger.info({ route, event_id: record.event_id, status: record.status }, 'receipt written');
-      return c.json({ event_id: record.event_id }, 200);
     }),
   );
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { partitionKeyOf } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
-import { FakeAckCodes, PAGE, fixture, pageQuery, testApp, twilioRequest } from './testing.js';
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { SignatureError } from './errors.js';
+import { FakeAckCodes, PAGE, TEST_ENV, fixture, formBody, pageQuery, testApp, thrown, twilioRequest, twilioSignature } from './testing.js';
+import { verifyTwilioRequest } from './twilio-signature.js';
 import { isInboundMessage, notPagedMessage, paged, parseAckReply } from './twilio-webhook.js';
 
 const NOW = Date.parse('2026-11-28T10:00:05.000Z');
@@ -87,11 +93,11 @@ describe('POST /webhooks/twilio: status callbacks', () => {
     });
   });
 
-  describe('400: authentic but unusable → error sink, no record', () => {
+  describe('202 kept: verified but unusable → error sink with the reason, no record (a retry cannot help)', () => {
     const params = fixture('twilio/sms-delivered.json');
     const variants: [string, string, Record<string, string>, string | undefined][] = [
       ['unknown status', PATH, { ...params, MessageStatus: 'exploded', SmsStatus: 'exploded' }, 'MessageStatus'],
-      ['no page reference in the URL', '/webhooks/twilio', params, 'query'],
+      ['no page reference in the URL (not one of our pages)', '/webhooks/twilio', params, 'query'],
       ['malformed page reference', `/webhooks/twilio?incident=inc_0123456789abcdef0123&alarm=not-an-arn&dispatch=${PAGE.dispatchId}`, params, 'query'],
       ['no MessageSid', PATH, Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'MessageSid')), 'MessageSid'],
       ['no status', PATH, Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'MessageStatus' && k !== 'SmsStatus')), 'MessageStatus'],
@@ -100,14 +106,39 @@ describe('POST /webhooks/twilio: status callbacks', () => {
       const { app, producer, errorSink } = testApp({ now: () => NOW });
       const req = twilioRequest(path, p);
       const res = await post(app, req);
-      expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ path: field });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toMatchObject({ kept: 'errors', path: field, error: errorSink.calls[0]?.reason });
       expect(producer.calls).toHaveLength(0);
       expect(errorSink.calls).toHaveLength(1);
       const [call] = errorSink.calls;
       expect(call.body).toBe(req.body);
-      expect(call.meta).toMatchObject({ route: '/webhooks/twilio', path: field, receivedAt: NOW });
+      expect(call.meta).toMatchObject({ route: '/webhooks/twilio', path: field, url: path, receivedAt: NOW });
       expect(call.meta.headers).not.toHaveProperty('x-twilio-signature');
+    });
+
+    it('a verified JSON body that is not an object is kept too', async () => {
+      const { app, producer, errorSink } = testApp();
+      const text = '[1,2]';
+      const path = `${PATH}&bodySHA256=${createHash('sha256').update(text).digest('hex')}`;
+      const res = await app.request(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-twilio-signature': twilioSignature(TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.PUBLIC_BASE_URL + path, {}) },
+        body: text,
+      });
+      expect(res.status).toBe(202);
+      expect(producer.calls).toHaveLength(0);
+      expect(errorSink.calls.map((c) => c.body)).toEqual([text]);
+    });
+
+    it('an inbound ACK without MessageSid is kept and answered with empty TwiML', async () => {
+      const { app, producer, errorSink } = testApp({ ackCodes: new FakeAckCodes() });
+      const p = Object.fromEntries(Object.entries({ ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' }).filter(([k]) => k !== 'MessageSid'));
+      const res = await post(app, twilioRequest('/webhooks/twilio', p));
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+      expect(producer.calls).toHaveLength(0);
+      expect(errorSink.calls).toHaveLength(1);
+      expect(errorSink.calls[0].meta.path).toBe('MessageSid');
     });
 
     it('503 when the error sink cannot keep the payload (so Twilio may retry)', async () => {
@@ -303,5 +334,87 @@ describe('POST /webhooks/twilio: inbound replies', () => {
     const t = testApp({ ackCodes: codes() });
     t.producer.failWith = new Error('kinesis down');
     expect((await post(t.app, twilioRequest('/webhooks/twilio', params))).status).toBe(503);
+  });
+});
+
+describe('POST /webhooks/twilio: SharedKey signatures (HMAC-SHA256)', () => {
+  const SECRET = 'whsk_test_shared_key_secret_0123';
+  const SETTINGS = 'key=webhooks_sharedkey_0123456789abcdef,algorithm=HMAC_SHA256';
+  const params = fixture('twilio/sms-undelivered-30003.json');
+  // Known answer for PUBLIC_BASE_URL + PATH and this fixture, computed with OpenSSL:
+  // printf '%s' "$URL$(sorted name+value pairs)" | openssl dgst -sha256 -hmac "$SECRET" -binary | base64
+  const KNOWN = 'SivuXhvbf5vWDK+jNZ+EZzk773fe+2hCvqYbLiwE2DY=';
+  const request = (settings?: string) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': KNOWN, ...(settings ? { 'x-twilio-webhooks-signature-settings': settings } : {}) },
+    body: formBody(params),
+  });
+
+  it('accepted when TWILIO_WEBHOOK_SHARED_KEY_SECRET is set → receipt written', async () => {
+    const { app, producer } = testApp({ config: { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET } });
+    const res = await app.request(PATH, request(SETTINGS));
+    expect(res.status).toBe(200);
+    expect(producer.records).toMatchObject([{ kind: 'receipt', status: 'undelivered', error_code: '30003', incident_id: PAGE.incidentId }]);
+  });
+
+  it.each([
+    ['the setting is off (the default)', {}, SETTINGS],
+    ['another secret configured', { TWILIO_WEBHOOK_SHARED_KEY_SECRET: `${SECRET}x` }, SETTINGS],
+    ['the settings header dropped (checked as an Auth Token signature)', { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET }, undefined],
+    ['the header names HMAC_SHA1', { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET }, SETTINGS.replace('HMAC_SHA256', 'HMAC_SHA1')],
+  ])('401 when %s, nothing written', async (_name, config, settings) => {
+    const { app, producer, errorSink } = testApp({ config });
+    const res = await app.request(PATH, request(settings));
+    expect(res.status).toBe(401);
+    expect(producer.calls).toHaveLength(0);
+    expect(errorSink.calls).toHaveLength(0);
+  });
+});
+
+describe('POST /webhooks/twilio: the URL exactly as requested', () => {
+  // Characters `new URL()` re-encodes (' " | ^) or that the legacy fallbacks turn into others (+):
+  // Twilio signs the URL with the characters it requested.
+  const rawPath = `${PATH}&note=it's+a|"b"^c`;
+  const params = fixture('twilio/sms-delivered.json');
+  const signature = twilioSignature(TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.PUBLIC_BASE_URL + rawPath, params);
+
+  it('in process: the raw request target handed over by @hono/node-server (env.incoming.url)', async () => {
+    const { app, producer } = testApp();
+    const init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: formBody(params) };
+    expect((await app.request(rawPath, init, { incoming: { url: rawPath } })).status).toBe(200);
+    expect(producer.records).toHaveLength(1);
+  });
+
+  it('over real HTTP (@hono/node-server): raw quote, plus, pipe and double quote in the query → 200', async () => {
+    const { app, producer } = testApp();
+    const server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    try {
+      const { port } = server.address() as AddressInfo;
+      const body = formBody(params);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'POST', path: rawPath, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), 'x-twilio-signature': signature } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(status).toBe(200);
+      expect(producer.records).toMatchObject([{ kind: 'receipt', status: 'delivered', incident_id: PAGE.incidentId }]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('the re-encoded URL (new URL(), what was verified before) does not verify the raw signature', () => {
+    const url = new URL(TEST_ENV.PUBLIC_BASE_URL + rawPath);
+    expect(url.search).toContain('%27'); // ' and " re-encoded
+    const err = thrown(() => verifyTwilioRequest(TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.PUBLIC_BASE_URL, { pathAndQuery: url.pathname + url.search, signature, body: formBody(params) }));
+    expect(err).toBeInstanceOf(SignatureError);
   });
 });

@@ -6,9 +6,10 @@ import { pageRefFromQuery } from '../../schemas/correlation.js';
 import type { ResolvedAckCode } from '../../processors/paging/ack-codes.js';
 import { eventId } from '../../schemas/ids.js';
 import { PayloadError, UnavailableError } from './errors.js';
-import { guarded, pathAndQuery, utf8, writeRecords, type RouteDeps } from './http.js';
+import { guarded, markVerified, utf8, writeRecords, type RouteDeps } from './http.js';
 import { twilioStatus } from './status-map.js';
-import { verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
+import { SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
+import { keepInErrors, keptOnPayloadError, type VerifiedRequest } from './webhook-outcome.js';
 
 /**
  * POST /webhooks/twilio — status callbacks of the pages we sent (→ receipt records) and inbound
@@ -16,6 +17,11 @@ import { verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
  * code: the code's `recipients`; a code is short enough to be guessed or forwarded). Twilio's status
  * callbacks carry no event timestamp (RawDlrDoneDate is the carrier's minute-precision time without a
  * time zone, kept in `raw` only), so event_time is the time the callback arrived.
+ *
+ * Answers: 401 when not authentic (nothing written, nothing kept); a verified callback that cannot
+ * become a record (no or a malformed page reference, unknown status, missing MessageSid) is kept under
+ * `errors/` with the reason and answered 202 `{kept, error, path}` (TwiML for an inbound message): a
+ * retry could not change it. 503 when the stream, the ack-code ledger or the error sink fails.
  */
 
 const one = (params: TwilioParams, name: string): string | undefined => {
@@ -34,6 +40,19 @@ const isWhatsApp = (params: TwilioParams) =>
 
 /** The status word: MessageStatus, or SmsStatus (older payloads). */
 const statusWord = (params: TwilioParams) => one(params, 'MessageStatus') ?? one(params, 'SmsStatus');
+
+/**
+ * Path and query exactly as the client sent them: Twilio signs the URL with the characters it
+ * requested (a raw `'` or `+` in the query included), and `new URL()` would re-encode some of them.
+ * Under @hono/node-server the raw request target is `c.env.incoming.url`; otherwise (in-process
+ * requests) the request URL's text after its origin, not re-parsed.
+ */
+export function rawPathAndQuery(c: Context): string {
+  const incoming = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming?.url;
+  if (typeof incoming === 'string' && incoming.startsWith('/')) return incoming;
+  const rest = c.req.url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
 
 /** An inbound message (a reply), as opposed to a status callback of a message we sent. */
 export function isInboundMessage(params: TwilioParams): boolean {
@@ -108,10 +127,17 @@ export function paged(entry: ResolvedAckCode, from: string | undefined): { perso
 export const notPagedMessage = (incidentId: string) =>
   `This number was not paged for incident ${incidentId}; reply from the phone that was paged, or use the link in the email.`;
 
-async function inboundReply(c: Context, deps: RouteDeps, params: TwilioParams, nowMs: number): Promise<Response> {
+async function inboundReply(c: Context, deps: RouteDeps, req: VerifiedRequest, params: TwilioParams, nowMs: number): Promise<Response> {
   const typed = parseAckReply(one(params, 'Body') ?? '');
   if (!typed) return twiml(c);
-  const sid = required(params, 'MessageSid');
+  let sid: string;
+  try {
+    sid = required(params, 'MessageSid');
+  } catch (err) {
+    if (!(err instanceof PayloadError)) throw err;
+    await keepInErrors(deps, req, err);
+    return twiml(c);
+  }
   let entry;
   try {
     entry = await deps.ackCodes.resolve(typed);
@@ -150,20 +176,28 @@ async function inboundReply(c: Context, deps: RouteDeps, params: TwilioParams, n
 
 export function twilioRoutes(app: Hono, deps: RouteDeps): void {
   const route = '/webhooks/twilio';
+  const keys = { authToken: deps.config.TWILIO_AUTH_TOKEN, sharedKeySecret: deps.config.TWILIO_WEBHOOK_SHARED_KEY_SECRET };
   app.post(
     route,
     guarded(deps, route, async (c, body) => {
-      const params = verifyTwilioRequest(deps.config.TWILIO_AUTH_TOKEN, deps.config.PUBLIC_BASE_URL, {
-        pathAndQuery: pathAndQuery(c),
-        signature: c.req.header('x-twilio-signature'),
-        body: utf8(body),
+      const url = rawPathAndQuery(c);
+      const req: VerifiedRequest = { c, route, body, url, receivedAt: deps.now() };
+      return keptOnPayloadError(deps, req, async () => {
+        // SignatureError → 401; a verified JSON body that is not an object → PayloadError → kept.
+        const params = verifyTwilioRequest(keys, deps.config.PUBLIC_BASE_URL, {
+          pathAndQuery: url,
+          signature: c.req.header(SIGNATURE_HEADER),
+          signatureSettings: c.req.header(SIGNATURE_SETTINGS_HEADER),
+          body: utf8(body),
+        });
+        markVerified(c); // authentic: an unexpected failure below keeps the body in the error sink
+        const nowMs = deps.now();
+        if (isInboundMessage(params)) return inboundReply(c, deps, req, params, nowMs);
+        const record = twilioReceipt(params, new URL(c.req.url).searchParams, nowMs);
+        await writeRecords(deps, [record]);
+        deps.logger.info({ route, event_id: record.event_id, status: record.status }, 'receipt written');
+        return c.body(null, 200);
       });
-      const nowMs = deps.now();
-      if (isInboundMessage(params)) return inboundReply(c, deps, params, nowMs);
-      const record = twilioReceipt(params, new URL(c.req.url).searchParams, nowMs);
-      await writeRecords(deps, [record]);
-      deps.logger.info({ route, event_id: record.event_id, status: record.status }, 'receipt written');
-      return c.body(null, 200);
     }),
   );
 }

@@ -14,13 +14,18 @@
  *
  * Every stage is warmed up once (on the first min(N, 50,000) inputs), then timed BENCH_RUNS times
  * (default 3); the median is reported. Run with --expose-gc to collect before each timed run.
+ * Then (not timed) the outputs of (a) and (b) are checked to hold the same rows: the same event ids,
+ * each once, with the same key columns (CHECK_COLUMNS) and the same dt partition. A difference, or a
+ * stage that fails, prints what went wrong and exits 1 (after the RESULT line, whose figures for a
+ * failed stage are 0).
  * Settings: BENCH_EVENTS (default 200,000), BENCH_RUNS, BENCH_SEED.
  * The last line is machine-readable:
  *   RESULT processor_events_per_s=<n> duckdb_events_per_s=<n> parquetjs_rows_per_s=<n> ratio_vs_duckdb=<r> peak_rss_mb=<n>
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { DuckDBInstance } from '@duckdb/node-api';
 import parquetjs, { type ParquetCompression, type SchemaDefinition } from '@dsnp/parquetjs';
@@ -210,6 +215,71 @@ async function runDuckdb(records: readonly GeneratedRecord[], work: string) {
   }
 }
 
+// ---- (a) = (b): the same rows ------------------------------------------------------------------
+
+/**
+ * The columns both outputs must agree on, per event id (plus the dt partition). Not `join_status`:
+ * the SQL is a batch join without the processor's watermark (its late receipts are `matched`, its
+ * acks never join), so that column is counted (`joinStatusDiffers`), not required to agree.
+ */
+export const CHECK_COLUMNS = ['event_id', 'kind', 'incident_id', 'alarm_arn', 'message_id', 'status', 'timestamp', 'shard_id', 'sequence_number'] as const;
+
+export interface SameRows {
+  processorRows: number;
+  duckdbRows: number;
+  /** Event ids written more than once, per side. */
+  processorDuplicateIds: number;
+  duckdbDuplicateIds: number;
+  /** Rows (key columns + dt) only in one side's output. */
+  onlyInProcessor: number;
+  onlyInDuckdb: number;
+  /** Event ids whose join_status differs (informational). */
+  joinStatusDiffers: number;
+  samples: string[];
+}
+
+export const sameRowsOk = (r: SameRows) =>
+  r.processorRows > 0 && r.processorRows === r.duckdbRows && r.processorDuplicateIds === 0 && r.duckdbDuplicateIds === 0 && r.onlyInProcessor === 0 && r.onlyInDuckdb === 0;
+
+/** Compares the processor's event objects (key → Parquet bytes) with DuckDB's events/ output directory. */
+export async function compareOutputs(processorObjects: ReadonlyMap<string, Uint8Array>, duckdbEventsDir: string, work: string): Promise<SameRows> {
+  const procDir = path.join(work, 'processor');
+  for (const [key, body] of processorObjects) {
+    if (!key.startsWith(EVENTS_TABLE.prefix)) continue;
+    const file = path.join(procDir, key.slice(EVENTS_TABLE.prefix.length));
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, body);
+  }
+  const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  const cols = [...CHECK_COLUMNS.map((c) => `"${c}"`), 'dt', 'join_status'].join(', ');
+  const keyCols = [...CHECK_COLUMNS.map((c) => `"${c}"`), 'dt'].join(', ');
+  const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const conn = await db.connect();
+  try {
+    const read = (dir: string) => `SELECT ${cols} FROM read_parquet(${q(path.join(dir, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'dt': VARCHAR})`;
+    await conn.run(`CREATE TEMP TABLE p AS ${read(procDir)}`);
+    await conn.run(`CREATE TEMP TABLE d AS ${read(duckdbEventsDir)}`);
+    const one = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRows()[0][0]);
+    const dupes = (t: string) => one(`SELECT count(*) FROM (SELECT event_id FROM ${t} GROUP BY event_id HAVING count(*) > 1)`);
+    const sample = async (a: string, b: string, label: string) =>
+      (await conn.runAndReadAll(`SELECT * FROM (SELECT ${keyCols} FROM ${a} EXCEPT ALL SELECT ${keyCols} FROM ${b}) ORDER BY event_id LIMIT 3`)).getRowsJson().map((r) => `${label}: ${JSON.stringify(r)}`);
+    return {
+      processorRows: await one('SELECT count(*) FROM p'),
+      duckdbRows: await one('SELECT count(*) FROM d'),
+      processorDuplicateIds: await dupes('p'),
+      duckdbDuplicateIds: await dupes('d'),
+      onlyInProcessor: await one(`SELECT count(*) FROM (SELECT ${keyCols} FROM p EXCEPT ALL SELECT ${keyCols} FROM d)`),
+      onlyInDuckdb: await one(`SELECT count(*) FROM (SELECT ${keyCols} FROM d EXCEPT ALL SELECT ${keyCols} FROM p)`),
+      joinStatusDiffers: await one('SELECT count(*) FROM p JOIN d USING (event_id) WHERE p.join_status IS DISTINCT FROM d.join_status'),
+      samples: [...(await sample('p', 'd', 'only in processor')), ...(await sample('d', 'p', 'only in duckdb'))],
+    };
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+    rmSync(procDir, { recursive: true, force: true });
+  }
+}
+
 // ---- (c) parquetjs -----------------------------------------------------------------------------
 
 const PARQUETJS_TYPE = { string: 'UTF8', int: 'INT32', bigint: 'INT64', timestamp: 'TIMESTAMP_MILLIS', binary: 'BYTE_ARRAY' } as const;
@@ -247,6 +317,7 @@ async function main(): Promise<void> {
   console.log(`generated ${fmt(records.length)} records (${(inputBytes / 1e6).toFixed(1)} MB of JSON) in ${fmt(performance.now() - t0)} ms`);
   const warmRecords = records.slice(0, WARMUP);
   const figures: Figure[] = [];
+  const failures: string[] = [];
 
   // (a)
   const a = await timed(() => runProcessor(warmRecords), () => runProcessor(records));
@@ -265,7 +336,7 @@ async function main(): Promise<void> {
   const a2 = await timed(() => encodeParquet(RAW_TABLE, rawRows.slice(0, WARMUP)), () => encodeParquet(RAW_TABLE, rawRows).byteLength);
   figures.push({ stage: '(a2) encoder: RAW_TABLE rows → Parquet', inputs: rawRows.length, unit: 'rows', ms: a2.ms, bytes: a2.result, note: 'one file' });
 
-  // (b)
+  // (b), then (a) = (b)
   const work = mkdtempSync(path.join(tmpdir(), 'pagetrail-bench-'));
   let b: Awaited<ReturnType<typeof timed<Awaited<ReturnType<typeof runDuckdb>>>>> | undefined;
   try {
@@ -280,9 +351,23 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     console.error('duckdb stage failed:', err);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
+    failures.push(`(b) duckdb failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (b) {
+    try {
+      const same = await compareOutputs(a.result.objects, path.join(work, 'run', 'events'), work);
+      const { samples, ...counts } = same;
+      console.log(`(a) = (b): ${JSON.stringify(counts)}`);
+      if (!sameRowsOk(same)) {
+        for (const line of samples) console.error(`  ${line}`);
+        failures.push(`(a) and (b) do not hold the same rows (key columns ${CHECK_COLUMNS.join(', ')}, dt): ${JSON.stringify(counts)}`);
+      }
+    } catch (err) {
+      console.error('output comparison failed:', err);
+      failures.push(`(a) = (b) comparison failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
 
   // (c)
   let c: Awaited<ReturnType<typeof timed<number>>> | undefined;
@@ -291,6 +376,7 @@ async function main(): Promise<void> {
     figures.push({ stage: '(c) @dsnp/parquetjs: EVENTS_TABLE rows → Parquet', inputs: rows.length, unit: 'rows', ms: c.ms, bytes: c.result, note: 'ParquetWriter.openStream to memory' });
   } catch (err) {
     console.error('parquetjs stage failed:', err);
+    failures.push(`(c) parquetjs failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   const w = [58, 10, 9, 14, 8];
@@ -309,6 +395,14 @@ async function main(): Promise<void> {
   console.log(
     `RESULT processor_events_per_s=${Math.round(processorRate)} duckdb_events_per_s=${Math.round(duckRate)} parquetjs_rows_per_s=${Math.round(pjsRate)} ratio_vs_duckdb=${duckRate ? (processorRate / duckRate).toFixed(2) : '0.00'} peak_rss_mb=${Math.round(peakRssMb)}`,
   );
+  if (a.result.errors > 0) failures.push(`(a) processor: ${a.result.errors} records went to the error lines (the generated workload is valid)`);
+  for (const f of failures) console.error(`bench FAILED: ${f}`);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main().catch((err: unknown) => {
+    console.error('bench failed:', err);
+    process.exitCode = 1;
+  });
+}

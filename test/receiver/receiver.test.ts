@@ -133,7 +133,7 @@ describe('receiver on the local stack', () => {
     const body = JSON.stringify({ ...jsonFixture<Record<string, unknown>>('resend/email.opened.json'), type: 'email.teleported' });
     const receivedAt = Date.now();
     const res = await send(resendRequest(body, { id: 'msg_integration_bad' }));
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(202); // verified: kept under errors/, acknowledged (Svix never retries it)
     const obj = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.config.LAKE_BUCKET, Key: errorObjectKey(new TextEncoder().encode(body), receivedAt) }));
     const doc = JSON.parse(await obj.Body!.transformToString());
     expect(doc).toMatchObject({ reason: 'unknown resend status "email.teleported"', path: 'type', route: '/webhooks/resend', body_encoding: 'utf8', body });

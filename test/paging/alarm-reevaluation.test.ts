@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
+import { DispatchLedger } from '../../processors/paging/ledger.js';
+import { IncidentStore, openPointerKey } from '../../processors/paging/incident-store.js';
+import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
+import { EscalationEngine } from '../../processors/paging/escalation.js';
+import { EffectRunner } from '../../processors/paging/effects.js';
+import { createPagingHandler } from '../../processors/paging/handler.js';
+import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
+import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
+import { toKinesisStreamRecord, type KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
+import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
+import { incidentId } from '../../schemas/ids.js';
+
+/**
+ * ALARM → ALARM (a re-evaluation: a composite alarm whose triggering children change, a metric alarm
+ * whose reason changes) gets an incident id of its own, and so does the OK after it. On dynalite with
+ * the real paging handler: it continues the alarm's open incident (recorded, never paged), the OK
+ * after it resolves that incident, a replay of everything changes nothing, and a stale record never
+ * lands on a newer episode. The alarms are raw EventBridge-rule records of the user guide's composite
+ * alarm example, tagged `severity=p1`, `team=db` (db P1: bob on sms + email).
+ */
+let stack: LocalStack;
+let store: IncidentStore;
+let handler: KinesisBatchHandler;
+let reached: PageRequest[];
+let stream: StreamRecordIn[];
+let read: number;
+let seq = 0;
+let clock = 0;
+let arn = '';
+let n = 0;
+const T0 = Date.parse('2026-11-28T10:00:00.000Z');
+const composite = JSON.parse(readFileSync(new URL('../../schemas/fixtures/cloudwatch-alarm-composite.json', import.meta.url), 'utf8'));
+
+function alarm(state: 'ALARM' | 'OK', at: number, previous: 'ALARM' | 'OK', previousAt: number): StreamRecordIn {
+  const e = structuredClone(composite);
+  e.resources = [arn];
+  e.detail.alarmTags = { severity: 'p1', team: 'db' };
+  e.detail.state = { ...e.detail.state, value: state, timestamp: new Date(at).toISOString() };
+  e.detail.previousState = { ...e.detail.previousState, value: previous, timestamp: new Date(previousAt).toISOString() };
+  return { v: 1, kind: 'alarm', event: e };
+}
+
+const event = (records: StreamRecordIn[]) => ({
+  Records: records.map((r) =>
+    toKinesisStreamRecord(
+      { shardId: 'shardId-000000000000', sequenceNumber: String(++seq).padStart(20, '0'), partitionKey: partitionKeyOf(r), data: encodeRecord(r), arrivalTime: clock },
+      { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/test', region: 'us-east-1' },
+    ),
+  ),
+});
+
+/** Delivers what is on the stream and not yet delivered (the records the handler writes come back). */
+async function pump(): Promise<void> {
+  while (read < stream.length) {
+    const batch = stream.slice(read);
+    read = stream.length;
+    expect((await handler(event(batch))).batchItemFailures).toEqual([]);
+  }
+}
+
+const pointer = async () =>
+  (await stack.clients.dynamodb.send(new GetItemCommand({ TableName: stack.config.INCIDENTS_TABLE, Key: { pk: { S: openPointerKey(arn) } }, ConsistentRead: true }))).Item?.incidentId?.S;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ shards: 1 });
+});
+afterAll(async () => stack?.stop());
+beforeEach(() => {
+  arn = `arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServiceAggregatedAlarm-${++n}`;
+  clock = T0 + 1000;
+  reached = [];
+  stream = [];
+  read = 0;
+  const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
+  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
+  const scheduler: DeadlineScheduler = { schedule: async (_r: DeadlineRequest) => 'created' as const, cancel: async () => undefined };
+  const effects = new EffectRunner({
+    engine,
+    oncall,
+    ledger: new DispatchLedger(stack.clients.dynamodb, stack.config.LEDGER_TABLE),
+    dispatcher: {
+      send: async (req: PageRequest): Promise<PageResult> => {
+        reached.push(req);
+        return { ok: true, messageId: `SM${String(reached.length).padStart(32, '0')}`, provider: req.channel === 'email' ? 'resend' : 'twilio' };
+      },
+      find: async () => undefined,
+    },
+    producer: { putStreamRecords: async (rs) => void stream.push(...rs) },
+    deadlines: scheduler,
+    ackCodes: { allocate: async () => 'ABC234', addRecipients: async () => undefined },
+    ackLink: () => 'https://alerts.example.com/ack',
+    sendBudgetMs: 5000,
+    maxSendMs: 2000,
+    now: () => clock,
+  });
+  store = new IncidentStore({ dynamodb: stack.clients.dynamodb, table: stack.config.INCIDENTS_TABLE });
+  handler = createPagingHandler({ store, engine, effects, now: () => clock });
+});
+
+describe('ALARM → ALARM re-evaluations', () => {
+  it('continue the open incident without a page; the OK after them resolves it; a replay changes nothing', async () => {
+    const first = incidentId(arn, T0);
+    stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000));
+    await pump();
+    expect(reached.map((r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}`)).toEqual(['bob:sms', 'bob:email']);
+    expect(reached[0].incidentId).toBe(first);
+    expect(await pointer()).toBe(first);
+
+    // two re-evaluations, the second in the same batch as the OK that follows it
+    clock += 30_000;
+    stream.push(alarm('ALARM', T0 + 30_000, 'ALARM', T0));
+    await pump();
+    clock += 30_000;
+    stream.push(alarm('ALARM', T0 + 60_000, 'ALARM', T0 + 30_000), alarm('OK', T0 + 90_000, 'ALARM', T0 + 60_000));
+    await pump();
+
+    expect(reached).toHaveLength(2); // no second incident, no page
+    const s = (await store.get(first))!.state;
+    expect(s).toMatchObject({ reevaluations: 2, reevaluatedAt: T0 + 60_000, resolvedAt: T0 + 90_000, severity: 'P1', team: 'db' });
+    expect(await store.get(incidentId(arn, T0 + 30_000))).toBeUndefined(); // an alias, not an incident
+    expect(await pointer()).toBeUndefined(); // cleared on resolve
+
+    // everything again (a replay): no page, nothing new on the stream
+    const before = stream.length;
+    expect((await handler(event(stream.slice(0, before)))).batchItemFailures).toEqual([]);
+    expect(reached).toHaveLength(2);
+    expect(stream.length).toBe(before);
+  });
+
+  it('a new episode opens a new incident; a stale record of the old episode never lands on it', async () => {
+    stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000), alarm('ALARM', T0 + 30_000, 'ALARM', T0), alarm('OK', T0 + 60_000, 'ALARM', T0 + 30_000));
+    await pump();
+    expect(reached).toHaveLength(2);
+    const episodes = stream.slice(0, 3);
+
+    clock = T0 + 600_000;
+    const second = incidentId(arn, T0 + 600_000);
+    stream.push(alarm('ALARM', T0 + 600_000, 'OK', T0 + 60_000));
+    await pump();
+    expect(reached).toHaveLength(4);
+    expect(reached[2].incidentId).toBe(second);
+    expect(await pointer()).toBe(second);
+
+    // the first episode's records again: the OK must not resolve the second incident
+    expect((await handler(event(episodes))).batchItemFailures).toEqual([]);
+    expect((await store.get(second))!.state.resolvedAt).toBeUndefined();
+    expect(reached).toHaveLength(4);
+    // and a re-evaluation of the second episode still joins it
+    clock += 30_000;
+    stream.push(alarm('ALARM', T0 + 630_000, 'ALARM', T0 + 600_000));
+    await pump();
+    expect(reached).toHaveLength(4);
+    expect((await store.get(second))!.state.reevaluations).toBe(1);
+  });
+
+  it('without an open incident (none was paged), a re-evaluation is paged as its own incident', async () => {
+    stream.push(alarm('ALARM', T0 + 30_000, 'ALARM', T0));
+    clock = T0 + 31_000;
+    await pump();
+    expect(reached.map((r) => r.incidentId)).toEqual([incidentId(arn, T0 + 30_000), incidentId(arn, T0 + 30_000)]);
+    expect(await pointer()).toBe(incidentId(arn, T0 + 30_000));
+  });
+});
