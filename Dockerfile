@@ -11,6 +11,7 @@ COPY schemas ./schemas
 COPY producers ./producers
 COPY processors ./processors
 COPY infra ./infra
+COPY shared ./shared
 RUN node --import tsx infra/lambda/build.ts receiver --out /src/dist
 
 FROM node:20-bookworm-slim

@@ -8,7 +8,8 @@ import {
   type PutRecordsCommandOutput,
 } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, type ProducerEntry } from './kinesis-producer.js';
-import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError, backoffDelay } from './errors.js';
+import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from './errors.js';
+import { backoffDelay } from '../shared/aws-errors.js';
 import { decodeRecord, type StreamRecordIn } from '../schemas/envelope.js';
 import { RecordDecodeError } from '../schemas/errors.js';
 import { eventId, incidentId } from '../schemas/ids.js';

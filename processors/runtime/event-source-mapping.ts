@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient, Shard } from '@aws-sdk/client-kinesis';
-import { backoffDelay } from '../../producers/errors.js';
+import { backoffDelay } from '../../shared/aws-errors.js';
 import { silentLogger } from '../../infra/logger.js';
 import { listShards, readyShards } from '../consumer/shards.js';
 import type { CheckpointStore } from '../consumer/checkpoint-store.js';

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { AckRecordIn } from '../../schemas/ack-record.js';
 import { eventId } from '../../schemas/ids.js';
-import { ackLinkFields, verifyAckLink, type AckLinkClaims } from './ack-link.js';
+import { ackLinkFields, verifyAckLink, type AckLinkClaims } from '../../shared/ack-links.js';
 import { SignatureError } from './errors.js';
 import { guarded, utf8, writeRecords, type RouteDeps } from './http.js';
 

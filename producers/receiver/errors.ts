@@ -5,13 +5,7 @@
  * (the provider retries). Anything else thrown while handling a body → 400 (http.ts `guarded`).
  */
 
-/** The request is not authentic: missing/forged/altered/expired signature, wrong API key, bad link. */
-export class SignatureError extends Error {
-  constructor(readonly reason: string) {
-    super(`verification failed: ${reason}`);
-    this.name = 'SignatureError';
-  }
-}
+export { SignatureError } from '../../shared/errors.js';
 
 /** The body is over BODY_LIMIT_BYTES (by Content-Length or by the bytes actually read). */
 export class BodyTooLargeError extends Error {

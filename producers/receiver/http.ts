@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
-import type { ResolvedAckCode } from '../../processors/paging/ack-codes.js';
+import type { ResolvedAckCode } from '../../shared/ack-codes.js';
 import type { ReceiverConfig } from './config.js';
 import { RecordDecodeError } from '../../schemas/errors.js';
 import { InvalidRecordError, RecordTooLargeError } from '../errors.js';

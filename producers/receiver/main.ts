@@ -9,7 +9,7 @@ import { loadConfig } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
 import { KinesisProducer } from '../kinesis-producer.js';
-import { AckCodes } from '../../processors/paging/ack-codes.js';
+import { AckCodes } from '../../shared/ack-codes.js';
 import { createApp } from './app.js';
 import { loadReceiverConfig } from './config.js';
 import { S3ErrorSink } from './error-sink.js';

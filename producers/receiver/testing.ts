@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import twilio from 'twilio';
 import { Webhook } from 'svix';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
-import type { AckCodeEntry, AckRecipient, ResolvedAckCode } from '../../processors/paging/ack-codes.js';
+import type { AckCodeEntry, AckRecipient, ResolvedAckCode } from '../../shared/ack-codes.js';
 import { silentLogger } from '../../infra/logger.js';
 import { ReceiverConfigSchema, type ReceiverConfig } from './config.js';
 import type { ErrorMeta, ErrorSink } from './error-sink.js';

@@ -3,7 +3,7 @@ import type { AckRecordIn } from '../../schemas/ack-record.js';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
 import { normalizeAddress } from '../../schemas/address.js';
 import { pageRefFromQuery } from '../../schemas/correlation.js';
-import type { ResolvedAckCode } from '../../processors/paging/ack-codes.js';
+import type { ResolvedAckCode } from '../../shared/ack-codes.js';
 import { eventId } from '../../schemas/ids.js';
 import { PayloadError, UnavailableError } from './errors.js';
 import { guarded, markVerified, utf8, writeRecords, type RouteDeps } from './http.js';

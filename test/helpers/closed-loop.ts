@@ -17,7 +17,7 @@ import { KinesisProducer } from '../../producers/kinesis-producer.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { ReceiverConfigSchema } from '../../producers/receiver/config.js';
 import { S3ErrorSink } from '../../producers/receiver/error-sink.js';
-import { AckCodes } from '../../processors/paging/ack-codes.js';
+import { AckCodes } from '../../shared/ack-codes.js';
 import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { LocalEventSourceMapping } from '../../processors/runtime/event-source-mapping.js';
 import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { encodeRecord, decodeRecord } from '../../schemas/envelope.js';
 import { parseForm } from '../../producers/receiver/body-parse.js';
-import { ackLinkUrl } from '../../producers/receiver/ack-link.js';
+import { ackLinkUrl } from '../../shared/ack-links.js';
 import { PAGE, TEST_ENV, fixture, formBody, jsonFixture, pageQuery, svixHeaders, testApp } from '../../producers/receiver/testing.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_128);

@@ -15,7 +15,7 @@ import { KinesisProducer } from '../../producers/kinesis-producer.js';
 import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { silentLogger } from '../../infra/logger.js';
-import { AckCodes } from '../../processors/paging/ack-codes.js';
+import { AckCodes } from '../../shared/ack-codes.js';
 import { StreamHealthCheck } from '../../producers/receiver/stream-health.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { S3ErrorSink, errorObjectKey } from '../../producers/receiver/error-sink.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { eventId } from '../../schemas/ids.js';
-import { ackLinkUrl, verifyAckLink } from './ack-link.js';
+import { eventId } from '../schemas/ids.js';
+import { ackLinkUrl, verifyAckLink } from './ack-links.js';
 import { SignatureError } from './errors.js';
-import { PAGE, TEST_ENV, testApp, thrown } from './testing.js';
+import { PAGE, TEST_ENV, testApp, thrown } from '../producers/receiver/testing.js';
 
 const SECRET = TEST_ENV.ACK_LINK_SECRET;
 const NOW = Date.parse('2026-11-28T10:00:10.000Z');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startLocalStack, type LocalStack } from '../../test/helpers/local-stack.js';
+import { startLocalStack, type LocalStack } from '../test/helpers/local-stack.js';
 import {
   ACK_ALPHABET,
   ACK_CODE_ATTEMPTS,

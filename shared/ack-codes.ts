@@ -8,7 +8,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { normalizeAddress } from '../../schemas/address.js';
+import { normalizeAddress } from '../schemas/address.js';
 
 /**
  * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor allocates a
