@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
+import { TestStream } from '../helpers/test-stream.js';
 import { DispatchLedger } from '../../processors/paging/ledger.js';
 import { IncidentStore, openPointerKey } from '../../processors/paging/incident-store.js';
 import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
@@ -10,8 +11,8 @@ import { EffectRunner } from '../../processors/paging/effects.js';
 import { createPagingHandler } from '../../processors/paging/handler.js';
 import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
 import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
-import { toKinesisStreamRecord, type KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
-import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
+import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
+import type { StreamRecordIn } from '../../schemas/envelope.js';
 import { incidentId } from '../../schemas/ids.js';
 
 /**
@@ -26,9 +27,7 @@ let stack: LocalStack;
 let store: IncidentStore;
 let handler: KinesisBatchHandler;
 let reached: PageRequest[];
-let stream: StreamRecordIn[];
-let read: number;
-let seq = 0;
+let stream: TestStream;
 let clock = 0;
 let arn = '';
 let n = 0;
@@ -44,23 +43,8 @@ function alarm(state: 'ALARM' | 'OK', at: number, previous: 'ALARM' | 'OK', prev
   return { v: 1, kind: 'alarm', event: e };
 }
 
-const event = (records: StreamRecordIn[]) => ({
-  Records: records.map((r) =>
-    toKinesisStreamRecord(
-      { shardId: 'shardId-000000000000', sequenceNumber: String(++seq).padStart(20, '0'), partitionKey: partitionKeyOf(r), data: encodeRecord(r), arrivalTime: clock },
-      { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/test', region: 'us-east-1' },
-    ),
-  ),
-});
-
-/** Delivers what is on the stream and not yet delivered (the records the handler writes come back). */
-async function pump(): Promise<void> {
-  while (read < stream.length) {
-    const batch = stream.slice(read);
-    read = stream.length;
-    expect((await handler(event(batch))).batchItemFailures).toEqual([]);
-  }
-}
+const event = (records: StreamRecordIn[]) => stream.event(records);
+const pump = () => stream.pump(handler);
 
 const pointer = async () =>
   (await stack.clients.dynamodb.send(new GetItemCommand({ TableName: stack.config.INCIDENTS_TABLE, Key: { pk: { S: openPointerKey(arn) } }, ConsistentRead: true }))).Item?.incidentId?.S;
@@ -73,8 +57,7 @@ beforeEach(() => {
   arn = `arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServiceAggregatedAlarm-${++n}`;
   clock = T0 + 1000;
   reached = [];
-  stream = [];
-  read = 0;
+  stream = new TestStream(() => clock);
   const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
   const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
   const scheduler: DeadlineScheduler = { schedule: async (_r: DeadlineRequest) => 'created' as const, cancel: async () => undefined };
@@ -125,17 +108,17 @@ describe('ALARM → ALARM re-evaluations', () => {
     expect(await pointer()).toBeUndefined(); // cleared on resolve
 
     // everything again (a replay): no page, nothing new on the stream
-    const before = stream.length;
-    expect((await handler(event(stream.slice(0, before)))).batchItemFailures).toEqual([]);
+    const before = stream.records.length;
+    expect((await handler(event(stream.records.slice(0, before)))).batchItemFailures).toEqual([]);
     expect(reached).toHaveLength(2);
-    expect(stream.length).toBe(before);
+    expect(stream.records.length).toBe(before);
   });
 
   it('a new episode opens a new incident; a stale record of the old episode never lands on it', async () => {
     stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000), alarm('ALARM', T0 + 30_000, 'ALARM', T0), alarm('OK', T0 + 60_000, 'ALARM', T0 + 30_000));
     await pump();
     expect(reached).toHaveLength(2);
-    const episodes = stream.slice(0, 3);
+    const episodes = stream.records.slice(0, 3);
 
     clock = T0 + 600_000;
     const second = incidentId(arn, T0 + 600_000);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
+import { TestStream } from '../helpers/test-stream.js';
 import { DispatchLedger } from '../../processors/paging/ledger.js';
 import { IncidentStore } from '../../processors/paging/incident-store.js';
 import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
@@ -10,7 +11,7 @@ import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging
 import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
 import { ProviderError } from '../../processors/paging/errors.js';
 import { toKinesisStreamRecord, type KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
-import { encodeRecord, partitionKeyOf, StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
+import type { StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { DEMO_STORIES, demoAlarmArn, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
 
@@ -21,7 +22,6 @@ import { DEMO_STORIES, demoAlarmArn, demoAlarmEvent, demoIncidentId } from '../.
  */
 let stack: LocalStack;
 let clock = 0;
-let seq = 0;
 const T0 = Date.parse('2026-11-28T10:00:00.000Z');
 /** Each test's alarms enter ALARM at their own time: their own incidents, ledger steps and items. */
 let t0 = T0;
@@ -77,9 +77,8 @@ class FakeScheduler implements DeadlineScheduler {
 
 let provider: FakeProvider;
 let scheduler: FakeScheduler;
-let stream: StreamRecordIn[];
+let stream: TestStream;
 let handler: KinesisBatchHandler;
-let read = 0;
 let failPut: ((r: StreamRecordIn) => boolean) | undefined;
 
 function build(opts: { sendBudgetMs?: number } = {}) {
@@ -106,27 +105,10 @@ function build(opts: { sendBudgetMs?: number } = {}) {
   handler = createPagingHandler({ store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }), engine, effects, now: () => clock });
 }
 
-const event = (records: StreamRecordIn[]) => ({
-  Records: records.map((r) =>
-    toKinesisStreamRecord(
-      { shardId: 'shardId-000000000000', sequenceNumber: String(++seq).padStart(20, '0'), partitionKey: partitionKeyOf(r), data: encodeRecord(r), arrivalTime: clock },
-      { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/test', region: 'us-east-1' },
-    ),
-  ),
-});
-
-/** Delivers everything on the stream not yet delivered (records the handler writes come back, as on Kinesis). */
-async function pump(): Promise<void> {
-  while (read < stream.length) {
-    const batch = stream.slice(read);
-    read = stream.length;
-    const res = await handler(event(batch));
-    expect(res.batchItemFailures).toEqual([]);
-  }
-}
-
+const event = (records: StreamRecordIn[]) => stream.event(records);
+const pump = () => stream.pump(handler);
 const alarm = (story = BILLING) => ({ v: 1, kind: 'alarm', severity: story.severity, event: demoAlarmEvent(story, 'ALARM', t0, t0) }) as StreamRecordIn;
-const kinds = (k: string) => stream.filter((r) => r.kind === k);
+const kinds = (k: StreamRecordIn['kind']) => stream.kinds(k);
 
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });
@@ -138,8 +120,7 @@ beforeEach(async () => {
   clock = t0 + 1000;
   provider = new FakeProvider();
   scheduler = new FakeScheduler();
-  stream = [];
-  read = 0;
+  stream = new TestStream(() => clock);
   failPut = undefined;
   build();
 });
@@ -169,11 +150,11 @@ describe('paging handler', () => {
     expect(provider.reached).toHaveLength(4);
 
     // the whole stream again (a replay, a retry of everything): no page, no record, no schedule
-    const before = stream.length;
-    const res = await handler(event(stream.slice(0, before)));
+    const before = stream.records.length;
+    const res = await handler(event(stream.records.slice(0, before)));
     expect(res.batchItemFailures).toEqual([]);
     expect(provider.reached).toHaveLength(4);
-    expect(stream.length).toBe(before);
+    expect(stream.records.length).toBe(before);
   });
 
   it('an escalation decided before a crash pages the next level when the deadline is delivered again', async () => {
@@ -260,8 +241,9 @@ describe('paging handler', () => {
 
   it('one failing incident reports its lowest record and does not hold up another', async () => {
     provider.plan = (req) => (req.incidentId === demoIncidentId(REPORTS, t0) ? 'throw' : 'ok');
-    const res = await handler(event([alarm(REPORTS), alarm(BILLING)]));
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: String(seq - 1).padStart(20, '0') }]);
+    const batch = event([alarm(REPORTS), alarm(BILLING)]);
+    const res = await handler(batch);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: batch.Records[0].kinesis.sequenceNumber }]);
     expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
   });
 
