@@ -5,7 +5,7 @@ ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 NODE_OPTS := --env-file=$(ENV_FILE)
 TSX := node $(NODE_OPTS) --import tsx
 
-.PHONY: install up down clean status query backfill bench test demo typecheck send-alarm run
+.PHONY: install up down clean logs status query backfill bench test demo typecheck send-alarm run
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
@@ -23,12 +23,38 @@ down:
 status:
 	$(TSX) infra/local/stack.ts status
 
-clean: down
-	rm -rf "$${DATA_DIR:-.data}" .cache cdk.out dist
+## DATA_DIR and QUERY_CACHE_DIR as the services see them (environment, else $(ENV_FILE), else the defaults)
+setting = $$(node $(NODE_OPTS) -p 'process.env.$(1) || "$(2)"')
 
-## SQL over the lake: make query SQL="SELECT ..."  (ENGINE=athena to run on Athena)
+clean: down
+	@data="$(call setting,DATA_DIR,.data)"; cache="$(call setting,QUERY_CACHE_DIR,.cache/lake)"; \
+	for d in "$$data" "$$cache"; do \
+	  case "$$(realpath -m -- "$$d")" in /|"$$(pwd)"|"$$HOME"|"$$(realpath -m ..)") echo "clean: refusing to remove $$d" >&2; exit 1;; esac; \
+	done; \
+	rm -rf -- "$$data" "$$cache" .cache cdk.out dist && echo "removed $$data $$cache .cache cdk.out dist"
+
+## The local services' logs ($$DATA_DIR/logs), pretty-printed and followed: make logs [SERVICE=paging] [LINES=50] [FOLLOW=0]
+logs: install
+	@dir="$(call setting,DATA_DIR,.data)/logs"; \
+	files=$$(ls "$$dir"/$(if $(SERVICE),$(SERVICE),*).log 2>/dev/null) || { echo "no logs under $$dir$(if $(SERVICE), for $(SERVICE)) (make up starts the services)" >&2; exit 1; }; \
+	tail -n $(or $(LINES),50) $(if $(filter 0,$(FOLLOW)),,-F) $$files | node_modules/.bin/pino-pretty --translateTime SYS:HH:MM:ss.l --ignore pid,hostname
+
+## SQL over the lake: make query SQL="SELECT ..." | NAME=<named query>|list  [FORMAT=table|csv|json]  (ENGINE=athena to run on Athena)
 query: install
-	$(TSX) processors/query/cli.ts "$$SQL"
+	$(TSX) processors/query/cli.ts --name="$$NAME" --format="$$FORMAT" -- "$$SQL"
+
+## An incident's timeline in words, then its verdicts: make incident ID=<incident id or alarm name>
+## (an alarm name picks its latest incident; FORMAT=json for JSON; TZ=Europe/Paris for local times, default UTC)
+.PHONY: incident
+incident: install
+	$(TSX) processors/query/incident-cli.ts "$(ID)" $(if $(FORMAT),--format "$(FORMAT)") $(if $(TZ),--tz "$(TZ)")
+
+## Static HTML report (overview + one page per incident, inline SVG charts) of the incidents opened in
+## [FROM, TO) (ISO 8601; default the last 7 days), under OUT (default .cache/report/<timestamp>/); prints the folder.
+## Times in TZ (default UTC). make report FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
+.PHONY: report
+report: install
+	@REPORT_FROM="$(FROM)" REPORT_TO="$(TO)" REPORT_OUT="$(OUT)" $(TSX) processors/report/cli.ts
 
 ## Replay [FROM, TO) through the lake processor: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
 ## Replay the batches the lake's event source mapping gave up on (failures/lake/): make backfill FAILURES=1

@@ -24,16 +24,39 @@ beforeAll(async () => {
   conn = await (await DuckDBInstance.create(':memory:')).connect();
   await conn.run(`CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, dt VARCHAR)`);
   const rows = [
-    // inc_1: opened at T, email opened at +40 s, level-1 deadline +300 s, acked: never escalated.
+    // inc_1: opened at T, email opened at +40 s, level-1 deadline +300 s, never escalated.
     row({ event_id: 'a1', kind: 'alarm', status: 'alarm', channel: null, level: null }),
     row({ event_id: 'd1', kind: 'dispatch', status: 'sent', channel: 'email', message_id: 're_1', timestamp: T + 1000, escalate_at: T + 300_000 }),
-    row({ event_id: 'r1', status: 'opened', channel: 'email', message_id: 're_1', timestamp: T + 40_000, escalate_at: T + 300_000 }),
-    row({ event_id: 'r1', status: 'opened', channel: 'email', message_id: 're_1', timestamp: T + 40_000, escalate_at: T + 300_000, sequence_number: '9' }), // a second copy (backfill overlap)
-    // inc_2: delivered, never opened, escalated at +300 s; the secondary reads at +330 s.
+    row({ event_id: 'r1', status: 'opened', channel: 'email', message_id: 're_1', timestamp: T + 40_000, dispatched_at: T + 1000, escalate_at: T + 300_000 }),
+    row({ event_id: 'r1', status: 'opened', channel: 'email', message_id: 're_1', timestamp: T + 40_000, dispatched_at: T + 1000, escalate_at: T + 300_000, sequence_number: '9' }), // a second copy (backfill overlap)
+    // inc_2 (the demo's billing-db): bob's SMS delivered, never opened, escalated at +300 s; carol
+    // reads at +330 s and acks by a WhatsApp reply that names no person (mapped from her address).
     row({ event_id: 'a2', incident_id: 'inc_2', kind: 'alarm', status: 'alarm', level: null }),
-    row({ event_id: 'r2', incident_id: 'inc_2', status: 'delivered', escalate_at: T + 300_000 }),
-    row({ event_id: 'x2', incident_id: 'inc_2', kind: 'escalation', status: 'escalated', reason: 'deadline', level: 1, to_level: 2, timestamp: T + 300_000 }),
-    row({ event_id: 'r3', incident_id: 'inc_2', status: 'opened', channel: 'whatsapp', level: 2, timestamp: T + 330_000, escalate_at: T + 600_000 }),
+    row({ event_id: 'd2', incident_id: 'inc_2', kind: 'dispatch', status: 'sent', person: 'bob', recipient: '+2', timestamp: T + 1000, escalate_at: T + 300_000 }),
+    row({ event_id: 'r2', incident_id: 'inc_2', status: 'delivered', person: 'bob', recipient: '+2', timestamp: T + 5000, dispatched_at: T + 1000, escalate_at: T + 300_000 }),
+    row({ event_id: 'x2', incident_id: 'inc_2', kind: 'escalation', status: 'escalated', reason: 'deadline', level: 1, to_level: 2, channel: null, message_id: null, person: null, timestamp: T + 300_000 }),
+    row({ event_id: 'd3', incident_id: 'inc_2', kind: 'dispatch', status: 'sent', channel: 'whatsapp', message_id: 'SMW', person: 'carol', recipient: 'whatsapp:+3', level: 2, timestamp: T + 301_000, escalate_at: T + 600_000 }),
+    row({ event_id: 'r3', incident_id: 'inc_2', status: 'opened', channel: 'whatsapp', message_id: 'SMW', person: 'carol', level: 2, timestamp: T + 330_000, dispatched_at: T + 301_000, escalate_at: T + 600_000 }),
+    row({ event_id: 'k2', incident_id: 'inc_2', kind: 'ack', status: 'acked', channel: 'whatsapp', reason: 'whatsapp_reply', message_id: 'SMreply', person: null, recipient: 'whatsapp:+3', level: null, timestamp: T + 340_000 }),
+    // inc_3: erin's SMS delivered; still open, level 1 not yet due: pending.
+    row({ event_id: 'a3', incident_id: 'inc_3', kind: 'alarm', status: 'alarm', level: null }),
+    row({ event_id: 'd4', incident_id: 'inc_3', kind: 'dispatch', status: 'sent', message_id: 'SM4', person: 'erin', timestamp: T + 1000, escalate_at: T + 60_000 }),
+    row({ event_id: 'r4', incident_id: 'inc_3', status: 'delivered', message_id: 'SM4', person: 'erin', timestamp: T + 3000, dispatched_at: T + 1000, escalate_at: T + 60_000 }),
+    // inc_4: the same, but level 1's deadline came due without an escalation (confirmed on delivery).
+    row({ event_id: 'a4', incident_id: 'inc_4', kind: 'alarm', status: 'alarm', level: null }),
+    row({ event_id: 'd5', incident_id: 'inc_4', kind: 'dispatch', status: 'sent', message_id: 'SM5', person: 'erin', timestamp: T + 1000, escalate_at: T + 60_000 }),
+    row({ event_id: 'r5', incident_id: 'inc_4', status: 'delivered', message_id: 'SM5', person: 'erin', timestamp: T + 3000, dispatched_at: T + 1000, escalate_at: T + 60_000 }),
+    row({ event_id: 'l5', incident_id: 'inc_4', kind: 'deadline', status: 'due', reason: 'level', level: 1, channel: null, message_id: null, person: null, recipient: null, timestamp: T + 60_000 }),
+    // inc_5: dave acks by SMS reply (no read receipts on SMS): the ack proves he saw it.
+    row({ event_id: 'a5', incident_id: 'inc_5', kind: 'alarm', status: 'alarm', level: null }),
+    row({ event_id: 'd6', incident_id: 'inc_5', kind: 'dispatch', status: 'sent', message_id: 'SM6', person: 'dave', recipient: '+4', timestamp: T + 1000, escalate_at: T + 60_000 }),
+    row({ event_id: 'k5', incident_id: 'inc_5', kind: 'ack', status: 'acked', reason: 'sms_reply', message_id: 'SMreply5', person: 'dave', recipient: '+4', level: null, timestamp: T + 20_000 }),
+    // inc_6: a one-level policy exhausted (the email bounced), then resolved: no.
+    row({ event_id: 'a6', incident_id: 'inc_6', kind: 'alarm', status: 'alarm', level: null }),
+    row({ event_id: 'd7', incident_id: 'inc_6', kind: 'dispatch', status: 'sent', channel: 'email', message_id: 're_7', person: 'erin', timestamp: T + 1000, escalate_at: T + 60_000 }),
+    row({ event_id: 'r7', incident_id: 'inc_6', status: 'bounced', channel: 'email', message_id: 're_7', person: 'erin', timestamp: T + 2000, dispatched_at: T + 1000, escalate_at: T + 60_000 }),
+    row({ event_id: 'x7', incident_id: 'inc_6', kind: 'escalation', status: 'escalated', reason: 'exhausted', level: 1, to_level: 1, channel: null, message_id: null, person: null, timestamp: T + 60_000 }),
+    row({ event_id: 'o6', incident_id: 'inc_6', kind: 'alarm', status: 'ok', level: null, channel: null, message_id: null, timestamp: T + 90_000 }),
   ];
   for (const r of rows) {
     const vals = EVENTS_TABLE.columns.map((c) => {
@@ -51,7 +74,7 @@ const q = async (sql: string) => (await conn.runAndReadAll(sql)).getRowsJson();
 
 describe('views', () => {
   it('reads each event once, and escalation_time is the level escalation or else its deadline', async () => {
-    expect(await q("SELECT event_id, epoch(escalation_time) - epoch(timestamp '2026-11-28 10:00:00+00') FROM alert_events WHERE kind = 'receipt' ORDER BY event_id")).toEqual([
+    expect(await q("SELECT event_id, epoch(escalation_time) - epoch(timestamp '2026-11-28 10:00:00+00') FROM alert_events WHERE kind = 'receipt' AND incident_id IN ('inc_1', 'inc_2') ORDER BY event_id")).toEqual([
       ['r1', 300],
       ['r2', 300],
       ['r3', 600],
@@ -65,11 +88,39 @@ describe('views', () => {
     ]);
   });
 
-  it('gives the verdict per incident', async () => {
-    expect(await q('SELECT incident_id, opened_before_escalation, pages FROM incidents ORDER BY incident_id')).toEqual([
-      ['inc_1', 'yes', '1'],
-      ['inc_2', 'no', '0'],
+  it('gives each page its own verdict, on every row of the page', async () => {
+    expect(await q("SELECT event_id, opened_before_this_page_escalated FROM alert_events WHERE incident_id IN ('inc_1', 'inc_2') ORDER BY event_id")).toEqual([
+      ['d1', 'yes'],
+      ['d2', 'no'], // bob's page escalated unopened
+      ['d3', 'yes'], // carol read hers before level 2's deadline
+      ['k2', null], // an ack by reply is no page
+      ['r1', 'yes'],
+      ['r2', 'no'],
+      ['r3', 'yes'],
+      ['x2', null],
     ]);
+  });
+
+  it('names the person of an ack by reply from the address paged', async () => {
+    expect(await q("SELECT event_id, person FROM alert_events WHERE kind = 'ack' ORDER BY event_id")).toEqual([
+      ['k2', 'carol'],
+      ['k5', 'dave'],
+    ]);
+  });
+
+  it('gives the verdicts per incident: first responder, any responder, pending while undecided', async () => {
+    expect(await q('SELECT incident_id, first_responder_opened_before_escalation, any_responder_opened_before_escalation, acknowledged_by, pages FROM incidents ORDER BY incident_id')).toEqual([
+      ['inc_1', 'yes', 'yes', null, '1'],
+      ['inc_2', 'no', 'yes', 'carol', '2'], // bob never opened; carol read hers before her level escalated
+      ['inc_3', 'pending', 'pending', null, '1'], // open, not escalated, level 1 not yet due
+      ['inc_4', 'no (delivered, no read receipt)', 'no (delivered, no read receipt)', null, '1'],
+      ['inc_5', 'yes', 'yes', 'dave', '1'],
+      ['inc_6', 'no', 'no', null, '1'],
+    ]);
+  });
+
+  it('counts an exhausted policy as an escalation', async () => {
+    expect(await q("SELECT epoch(escalated_at) - epoch(opened_at) FROM incidents WHERE incident_id = 'inc_6'")).toEqual([[60]]);
   });
 
   it.each(Object.keys(VIEW_COLUMNS) as (keyof typeof VIEW_COLUMNS)[])('the Glue columns of %s are the columns its SQL yields', async (view) => {

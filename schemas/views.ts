@@ -5,43 +5,133 @@ import { EVENTS_TABLE } from './lake.js';
  * table (schemas/lake.ts). Both views read each event once (by event id) even while a backfill's
  * rewritten object and the object it replaces are both present.
  *
- * `alert_events.escalation_time`: when the page's level escalated (the `deadline` escalation from that
- * level), or, if it never did, the level's deadline (`escalate_at`, set at dispatch). For rows without
- * a level (an ack that names no message): the incident's first escalation. So
- * `status = 'opened' AND timestamp < escalation_time` reads "seen before the loop escalated (or would have)".
+ * Vocabulary (README "What the verdicts mean"):
+ * - a *page* is one message (incident_id, message_id) sent to one person on one channel at one level;
+ * - a page *escalated* when its level's deadline passed unconfirmed: the first escalation from that
+ *   level (reason `deadline`, `repeat` or `exhausted`; never `failover`) at or after the page was sent;
+ * - a page was *opened* when the provider reported it opened/read/clicked, or the person acknowledged
+ *   on the page's channel (an SMS/WhatsApp reply or the email's link proves the page was seen);
+ * - a verdict is `pending` while it can still change: the incident is neither acknowledged nor
+ *   resolved, and the page's level has neither escalated nor come to its deadline (a `deadline` row).
+ *
+ * `alert_events.escalation_time`: when the page's level escalated or, if it never did, the level's
+ * deadline (`escalate_at`, set at dispatch). For rows without a level (an ack that names no message):
+ * the incident's first escalation. So `status = 'opened' AND timestamp < escalation_time` reads "seen
+ * before the loop escalated (or would have)".
  */
-const eventColumns = EVENTS_TABLE.columns.map((c) => `d."${c.name}"`).join(', ');
+const eventColumns = EVENTS_TABLE.columns.map((c) => (c.name === 'person' ? 'COALESCE(d.person, ap.person) AS person' : `d."${c.name}"`)).join(', ');
 
 export const DEDUPED_EVENTS = `SELECT * FROM (
     SELECT e.*, row_number() OVER (PARTITION BY e.event_id ORDER BY e.arrival_time, e.sequence_number) AS rn__
     FROM events e
   ) t WHERE rn__ = 1`;
 
+/** Reasons of an escalation that means "the level's deadline passed unconfirmed". */
+const LEVEL_ESCALATION = "kind = 'escalation' AND reason IN ('deadline', 'repeat', 'exhausted')";
+
+/**
+ * CTEs shared by both views (after `d`, the deduplicated events): `pages` (one row per message),
+ * `acks` (each ack with the person it names: the record's, else the page of its message, else the
+ * page sent to its sender's address), `page_verdicts` (one verdict per page).
+ */
+const PAGE_CTES = `pages AS (
+  SELECT incident_id, message_id,
+    MAX(person) AS person, MAX("level") AS page_level, MAX(channel) AS channel, MAX(recipient) AS recipient,
+    COALESCE(MIN(dispatched_at), MIN(CASE WHEN kind = 'dispatch' THEN "timestamp" END), MIN("timestamp")) AS sent_at,
+    MIN(CASE WHEN kind = 'receipt' AND status IN ('opened', 'clicked') THEN "timestamp" END) AS read_at,
+    MAX(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN 1 ELSE 0 END) AS delivered
+  FROM d WHERE kind IN ('dispatch', 'receipt') AND message_id IS NOT NULL
+  GROUP BY incident_id, message_id
+),
+addresses AS (
+  SELECT DISTINCT incident_id, recipient, person FROM pages WHERE recipient IS NOT NULL AND person IS NOT NULL
+),
+acks AS (
+  SELECT a.incident_id, a.message_id, a.channel, a."timestamp", a.event_id, COALESCE(a.person, pm.person, pr.person) AS person
+  FROM d a
+  LEFT JOIN pages pm ON pm.incident_id = a.incident_id AND pm.message_id = a.message_id
+  LEFT JOIN addresses pr ON pr.incident_id = a.incident_id AND pr.recipient = a.recipient
+  WHERE a.kind = 'ack'
+),
+incident_state AS (
+  SELECT incident_id,
+    MIN(CASE WHEN kind = 'ack' THEN "timestamp" END) AS acked_at,
+    MIN(CASE WHEN kind = 'alarm' AND status = 'ok' THEN "timestamp" END) AS ok_at,
+    MIN(CASE WHEN ${LEVEL_ESCALATION} THEN "timestamp" END) AS first_escalated_at
+  FROM d GROUP BY incident_id
+),
+page_facts AS (
+  SELECT p.incident_id, p.message_id, p.person, p.page_level, p.channel, p.sent_at, p.read_at, p.delivered,
+    MIN(CASE WHEN x.kind = 'escalation' AND x.reason IN ('deadline', 'repeat', 'exhausted') THEN x."timestamp" END) AS escalated_at,
+    MIN(CASE WHEN x.kind = 'deadline' AND x.reason = 'level' THEN x."timestamp" END) AS due_at
+  FROM pages p
+  LEFT JOIN d x ON x.incident_id = p.incident_id AND x."level" = p.page_level AND x."timestamp" >= p.sent_at AND x.kind IN ('escalation', 'deadline')
+  GROUP BY p.incident_id, p.message_id, p.person, p.page_level, p.channel, p.sent_at, p.read_at, p.delivered
+),
+page_seen AS (
+  SELECT f.incident_id, f.message_id, f.person, f.page_level, f.channel, f.sent_at, f.read_at, f.delivered, f.escalated_at, f.due_at,
+    MIN(a."timestamp") AS acked_at
+  FROM page_facts f
+  LEFT JOIN acks a ON a.incident_id = f.incident_id AND a."timestamp" >= f.sent_at
+    AND (a.message_id = f.message_id OR (a.person = f.person AND a.channel = f.channel))
+  GROUP BY f.incident_id, f.message_id, f.person, f.page_level, f.channel, f.sent_at, f.read_at, f.delivered, f.escalated_at, f.due_at
+),
+page_verdicts AS (
+  SELECT s.*, LEAST(COALESCE(s.read_at, s.acked_at), COALESCE(s.acked_at, s.read_at)) AS seen_at,
+    CASE WHEN COALESCE(s.read_at, s.acked_at) IS NOT NULL AND (s.escalated_at IS NULL OR s.read_at < s.escalated_at OR s.acked_at < s.escalated_at) THEN 'yes'
+         WHEN s.escalated_at IS NOT NULL THEN 'no'
+         WHEN st.acked_at IS NULL AND st.ok_at IS NULL AND s.due_at IS NULL THEN 'pending'
+         WHEN s.delivered = 1 THEN 'no (delivered, no read receipt)'
+         ELSE 'no' END AS verdict
+  FROM page_seen s JOIN incident_state st ON st.incident_id = s.incident_id
+)`;
+
+/** Orders verdicts: the best answer of a set of pages wins (yes, then pending, then delivered, then no). */
+const RANK = `CASE verdict WHEN 'yes' THEN 1 WHEN 'pending' THEN 2 WHEN 'no (delivered, no read receipt)' THEN 3 ELSE 4 END`;
+const UNRANK = (x: string) => `CASE ${x} WHEN 1 THEN 'yes' WHEN 2 THEN 'pending' WHEN 3 THEN 'no (delivered, no read receipt)' WHEN 4 THEN 'no' END`;
+
+/**
+ * `opened_before_this_page_escalated` (per page: every row of a message carries its page's verdict;
+ * rows of no page, such as deadlines or an ack by reply, carry NULL).
+ */
 export const ALERT_EVENTS_VIEW = `CREATE OR REPLACE VIEW alert_events AS
 WITH d AS (${DEDUPED_EVENTS}),
+${PAGE_CTES},
 level_esc AS (
   SELECT incident_id, "level", MIN("timestamp") AS escalated_at
-  FROM d WHERE kind = 'escalation' AND reason = 'deadline' GROUP BY incident_id, "level"
+  FROM d WHERE ${LEVEL_ESCALATION} GROUP BY incident_id, "level"
 ),
-first_esc AS (
-  SELECT incident_id, MIN("timestamp") AS escalated_at
-  FROM d WHERE kind = 'escalation' AND reason = 'deadline' GROUP BY incident_id
+ack_person AS (
+  SELECT event_id, MAX(person) AS person FROM acks GROUP BY event_id
 )
 SELECT ${eventColumns},
-  CASE WHEN d."level" IS NULL THEN f.escalated_at ELSE COALESCE(l.escalated_at, d.escalate_at) END AS escalation_time,
+  CASE WHEN d."level" IS NULL THEN st.first_escalated_at
+       WHEN pv.message_id IS NOT NULL THEN COALESCE(pv.escalated_at, d.escalate_at)
+       ELSE COALESCE(l.escalated_at, d.escalate_at) END AS escalation_time,
+  pv.verdict AS opened_before_this_page_escalated,
   d.dt
 FROM d
 LEFT JOIN level_esc l ON l.incident_id = d.incident_id AND l."level" = d."level"
-LEFT JOIN first_esc f ON f.incident_id = d.incident_id
+LEFT JOIN incident_state st ON st.incident_id = d.incident_id
+LEFT JOIN page_verdicts pv ON pv.incident_id = d.incident_id AND pv.message_id = d.message_id
+LEFT JOIN ack_person ap ON ap.event_id = d.event_id AND d.kind = 'ack'
 WHERE d.kind <> 'alarm'`;
 
 /**
- * `opened_before_escalation`, the product's question per incident: `yes` when a page was opened/read
- * before the incident escalated (or it never had to); `no (delivered, no read receipt)` when it was
- * delivered on channels that report no reads (SMS) and never escalated; else `no`.
+ * One row per incident, with the central question answered twice:
+ * - `first_responder_opened_before_escalation`: did a level-1 target open their page before the
+ *   incident escalated (the first escalation, which is always level 1's)? The best verdict over the
+ *   level-1 pages sent before that escalation.
+ * - `any_responder_opened_before_escalation`: did anyone paged open their page before *that page's*
+ *   level escalated? The best verdict over every page. (billing-db in the demo: bob, level 1, never
+ *   opened (`no`); carol, level 2, read hers before level 2's deadline (`yes`).)
+ * An incident with no page yet is `pending` while open, else `no`. `acknowledged_by`: the person of
+ * the first ack (an SMS/WhatsApp reply is mapped to the person paged at the replying address).
+ * `escalated_at`: the first time a level's deadline passed unconfirmed (deadline, repeat or exhausted).
  */
 export const INCIDENTS_VIEW = `CREATE OR REPLACE VIEW incidents AS
 WITH d AS (${DEDUPED_EVENTS}),
+${PAGE_CTES},
 agg AS (
   SELECT
     incident_id,
@@ -53,18 +143,32 @@ agg AS (
     MIN(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN "timestamp" END) AS first_delivered_at,
     MIN(CASE WHEN kind = 'receipt' AND status IN ('opened', 'clicked') THEN "timestamp" END) AS first_opened_at,
     MIN(CASE WHEN kind = 'ack' THEN "timestamp" END) AS acknowledged_at,
-    MIN(CASE WHEN kind = 'escalation' AND reason = 'deadline' THEN "timestamp" END) AS escalated_at,
+    MIN(CASE WHEN ${LEVEL_ESCALATION} THEN "timestamp" END) AS escalated_at,
     MIN(CASE WHEN kind = 'alarm' AND status = 'ok' THEN "timestamp" END) AS resolved_at,
     COUNT(CASE WHEN kind = 'dispatch' THEN 1 END) AS pages,
     COUNT(CASE WHEN kind = 'receipt' AND status IN ('undelivered', 'failed', 'bounced', 'suppressed', 'canceled') THEN 1 END) AS failed_deliveries,
     MAX(CASE WHEN kind = 'escalation' THEN to_level END) AS max_level
   FROM d
   GROUP BY incident_id
+),
+ack_by AS (
+  SELECT incident_id, min_by(person, "timestamp") AS acknowledged_by FROM acks GROUP BY incident_id
+),
+first_rank AS (
+  SELECT v.incident_id, MIN(${RANK}) AS r
+  FROM page_verdicts v JOIN agg a ON a.incident_id = v.incident_id
+  WHERE v.page_level = 1 AND (a.escalated_at IS NULL OR v.sent_at < a.escalated_at)
+  GROUP BY v.incident_id
+),
+any_rank AS (
+  SELECT incident_id, MIN(${RANK}) AS r FROM page_verdicts GROUP BY incident_id
 )
-SELECT agg.*,
-  CASE WHEN first_opened_at IS NOT NULL AND (escalated_at IS NULL OR first_opened_at < escalated_at) THEN 'yes'
-       WHEN first_opened_at IS NULL AND escalated_at IS NULL AND first_delivered_at IS NOT NULL THEN 'no (delivered, no read receipt)'
-       ELSE 'no' END AS opened_before_escalation
-FROM agg`;
+SELECT agg.*, ack_by.acknowledged_by,
+  COALESCE(${UNRANK('fr.r')}, CASE WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END) AS first_responder_opened_before_escalation,
+  COALESCE(${UNRANK('ar.r')}, CASE WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END) AS any_responder_opened_before_escalation
+FROM agg
+LEFT JOIN ack_by ON ack_by.incident_id = agg.incident_id
+LEFT JOIN first_rank fr ON fr.incident_id = agg.incident_id
+LEFT JOIN any_rank ar ON ar.incident_id = agg.incident_id`;
 
 export const VIEWS = { alert_events: ALERT_EVENTS_VIEW, incidents: INCIDENTS_VIEW } as const;

@@ -37,6 +37,7 @@ export const VIEW_COLUMNS: Record<'alert_events' | 'incidents', ViewColumn[]> = 
   alert_events: [
     ...EVENTS_TABLE.columns.map((c) => ({ name: c.name, type: prestoType(c.type) })),
     { name: 'escalation_time', type: 'timestamp' },
+    { name: 'opened_before_this_page_escalated', type: 'varchar' },
     { name: 'dt', type: 'varchar' },
   ],
   incidents: [
@@ -54,7 +55,9 @@ export const VIEW_COLUMNS: Record<'alert_events' | 'incidents', ViewColumn[]> = 
     { name: 'pages', type: 'bigint' },
     { name: 'failed_deliveries', type: 'bigint' },
     { name: 'max_level', type: 'integer' },
-    { name: 'opened_before_escalation', type: 'varchar' },
+    { name: 'acknowledged_by', type: 'varchar' },
+    { name: 'first_responder_opened_before_escalation', type: 'varchar' },
+    { name: 'any_responder_opened_before_escalation', type: 'varchar' },
   ],
 };
 

@@ -224,8 +224,8 @@ describe('Glue catalog', () => {
       expect(def).toMatchObject({ catalog: 'awsdatacatalog', schema: 'pagetrail_test', columns: VIEW_COLUMNS[name] });
       expect(v.StorageDescriptor.Columns.map((c: Json) => c.Name)).toEqual(VIEW_COLUMNS[name].map((c) => c.name));
     }
-    // alert_events: every events column, then escalation_time and dt.
-    expect(VIEW_COLUMNS.alert_events.map((c) => c.name)).toEqual([...EVENTS_TABLE.columns.map((c) => c.name), 'escalation_time', 'dt']);
+    // alert_events: every events column, then escalation_time, the page's verdict and dt.
+    expect(VIEW_COLUMNS.alert_events.map((c) => c.name)).toEqual([...EVENTS_TABLE.columns.map((c) => c.name), 'escalation_time', 'opened_before_this_page_escalated', 'dt']);
   });
 });
 

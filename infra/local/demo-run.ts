@@ -1,4 +1,5 @@
 import type { QueryResult } from '../../processors/query/result.js';
+import { auditQuery, SEED_QUERY } from '../../processors/query/named-queries.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from './demo-alarms.js';
 
 /**
@@ -7,23 +8,10 @@ import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from './demo-alarms.js';
  * every story told, then answer the seed query and the per-incident verdicts. Used by `make demo`
  * (background services) and by the end-to-end test (the same services in-process).
  */
-export const SEED_QUERY = "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
+export { SEED_QUERY } from '../../processors/query/named-queries.js';
 
-const after = (col: string) => `COALESCE('+' || CAST(round(epoch(${col}) - epoch(i.opened_at)) AS INTEGER) || 's', '-')`;
-
-export const verdictQuery = (ids: string[]) => `
-SELECT i.incident_id, i.alarm_name AS alarm, i.severity AS sev,
-  (SELECT string_agg(DISTINCT e.person || ':' || e.channel || '@L' || e."level", ' ' ORDER BY e.person || ':' || e.channel || '@L' || e."level")
-     FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch') AS paged,
-  ${after('i.first_delivered_at')} AS delivered,
-  ${after('i.first_opened_at')} AS opened,
-  ${after('i.acknowledged_at')} AS acked,
-  ${after('i.escalated_at')} AS escalated,
-  i.failed_deliveries AS failed,
-  i.opened_before_escalation
-FROM incidents i
-WHERE i.incident_id IN (${ids.map((id) => `'${id}'`).join(', ')})
-ORDER BY i.opened_at`;
+/** The per-incident audit of this run's incidents: the named query `incident-audit`, filtered. */
+export const verdictQuery = (ids: string[]) => auditQuery({ incidentIds: ids });
 
 export interface DemoRunOptions {
   /** Where the alarm endpoint listens (POST /events/cloudwatch). */

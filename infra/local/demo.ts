@@ -2,33 +2,73 @@ import { loadConfig } from '../config.js';
 import { s3Client } from '../aws.js';
 import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
 import { formatTable } from '../../processors/query/result.js';
-import { appProcesses, down, engineProcesses, stackContext, up } from './stack.js';
+import { appProcesses, down, engineProcesses, processEnv, runningPid, stackContext, up, type ManagedProcess, type StackContext } from './stack.js';
 import { SEED_QUERY, runDemo } from './demo-run.js';
 
 /**
- * `make demo`: start the local stack and the services (receiver and alarm endpoint, the paging and
- * lake handlers behind the local event source mapping, the Scheduler emulator, provider simulator) unless they run already, play the demo scenario
+ * `make demo`: bring the local stack to the state the demo needs, play the demo scenario
  * (infra/local/demo-alarms.ts), print the seed query and the per-incident verdicts from the lake, and
- * stop what it started.
+ * put the stack back as it was.
+ *
+ * The demo needs its own settings in the services (`demoSettings`): the demo on-call file and
+ * simulator behaviours, a lake flushing every few seconds, and every page going to the provider
+ * simulator (never to real people). A service already running (`make up`) with other settings is
+ * restarted with the demo's for the demo and restarted with its own settings afterwards; what the demo
+ * started, it stops.
  */
-async function main() {
-  // Demo pacing for the services this command starts (already-running services keep their settings).
-  process.env.FLUSH_INTERVAL_S = process.env.DEMO_FLUSH_INTERVAL_S ?? '2';
-  process.env.SIMULATOR_BEHAVIOURS ||= 'infra/local/oncall/demo-behaviours.json';
-  process.env.LOG_LEVEL = process.env.DEMO_LOG_LEVEL ?? 'info';
 
-  const ctx = stackContext();
+/** What the services must run with for the demo, by service. */
+export function demoSettings(env: NodeJS.ProcessEnv): Record<string, Record<string, string>> {
+  const simulator = `http://127.0.0.1:${env.SIMULATOR_PORT?.trim() || '4580'}`;
+  return {
+    simulator: { SIMULATOR_BEHAVIOURS: 'infra/local/oncall/demo-behaviours.json', SIMULATOR_HANG_FRACTION: '0' },
+    lake: { FLUSH_INTERVAL_S: env.DEMO_FLUSH_INTERVAL_S ?? '2' },
+    paging: { ONCALL_FILE: 'infra/local/oncall/demo.json', TWILIO_API_BASE_URL: simulator, RESEND_BASE_URL: simulator },
+  };
+}
+
+/** The settings of a running service that differ from what the demo needs ('' when unknown). */
+function differences(pid: number, wanted: Record<string, string>): string[] | undefined {
+  const env = processEnv(pid);
+  if (!env) return undefined;
+  return Object.entries(wanted)
+    .filter(([k, v]) => (env[k] ?? '') !== v)
+    .map(([k, v]) => `${k}=${env[k] ?? '(unset)'}, demo needs ${v}`);
+}
+
+async function main() {
+  const wanted = demoSettings(process.env);
+  const demoEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info' };
+  for (const settings of Object.values(wanted)) Object.assign(demoEnv, settings);
+
+  const ctx = stackContext(process.env);
+  const demoCtx = stackContext(demoEnv);
   const procs = [...engineProcesses(ctx), ...appProcesses(ctx)];
-  const wasUp = (await Promise.all(procs.map((p) => p.health()))).every(Boolean);
-  await up(ctx);
+  const before = new Set(procs.filter((p) => runningPid(ctx, p) !== undefined).map((p) => p.name));
+
+  // services running with other settings: restart them with the demo's
+  const restarted: ManagedProcess[] = [];
+  for (const p of appProcesses(ctx)) {
+    const pid = runningPid(ctx, p);
+    const need = wanted[p.name];
+    if (pid === undefined || !need) continue;
+    const diff = differences(pid, need);
+    if (diff && diff.length === 0) continue;
+    console.log(`${p.name} runs with other settings (${diff ? diff.join('; ') : 'its environment is unreadable'}): restarting it with the demo's for the demo`);
+    restarted.push(p);
+  }
+  if (restarted.length) await down(ctx, restarted);
+
+  let failed = false;
   try {
-    const config = loadConfig();
+    await up(demoCtx);
+    const config = loadConfig(demoEnv);
     const s3 = s3Client(config);
     const query = (sql: string) => queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
     console.log('\nplaying the demo: four CloudWatch alarms (ECS and RDS) posted to the alarm endpoint');
     const result = await runDemo({
-      receiverUrl: `http://127.0.0.1:${process.env.PORT ?? 8080}`,
-      apiKey: process.env.API_KEY ?? '',
+      receiverUrl: `http://127.0.0.1:${demoEnv.PORT ?? 8080}`,
+      apiKey: demoEnv.API_KEY ?? '',
       query,
       timeoutMs: 100_000,
       log: (line) => console.log(line),
@@ -37,9 +77,31 @@ async function main() {
     console.log(formatTable(result.seed));
     console.log('\nper-incident verdict (times after the alarm opened):');
     console.log(formatTable(result.verdicts));
-    console.log(`\nscenario told in ${result.seconds.toFixed(1)} s. The system ${wasUp ? 'keeps running' : 'stops now'}; to keep it: make up, then make query SQL="SELECT * FROM incidents"`);
+    console.log(`\nscenario told in ${result.seconds.toFixed(1)} s.`);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    if (!wasUp) await down(ctx);
+    await restore(ctx, procs, before, restarted, failed);
+  }
+}
+
+/** Stops what the demo started; restarts with their own settings the services it restarted. */
+async function restore(ctx: StackContext, procs: ManagedProcess[], before: Set<string>, restarted: ManagedProcess[], failed: boolean) {
+  const again = new Set(restarted.map((p) => p.name));
+  const started = procs.filter((p) => !before.has(p.name) || again.has(p.name));
+  if (before.size === 0) {
+    await down(ctx, procs);
+    if (!failed) console.log('The stack stops now; to keep it: make up, then make query SQL="SELECT * FROM incidents"');
+    return;
+  }
+  await down(ctx, started);
+  if (restarted.length === 0) return;
+  console.log(`restarting ${restarted.map((p) => p.name).join(', ')} with their own settings`);
+  try {
+    await up(ctx, procs.filter((p) => before.has(p.name)));
+  } catch (err) {
+    console.error(`could not restart them (${err instanceof Error ? err.message : String(err)}): run make up`);
   }
 }
 

@@ -22,6 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
@@ -49,6 +50,11 @@ export interface ManagedProcess {
   env?: Record<string, string>;
   /** Shown by `up` and `status`. */
   endpoint?: string;
+  /**
+   * The TCP port it listens on and the setting that chooses it: `up` checks the port is free before it
+   * starts the process, and names both in one line when it is not.
+   */
+  port?: { number: number; variable: string };
   /** True once the process serves (called repeatedly while starting, and by `status`). */
   health(): Promise<boolean>;
   /** Default 30 s. */
@@ -96,6 +102,7 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
       ...tsxCommand('infra/local/engine-main.ts', kind),
       env: SDK_QUIET,
       endpoint: local(port),
+      port: { number: port, variable: `${kind.toUpperCase()}_PORT` },
       health: () => httpAnswers(local(port)),
       match: 'engine-main.ts',
     };
@@ -113,6 +120,7 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
       args: [path.join(kinesisLocalPackageDir(), 'main.js')],
       env: kinesisLocalEnv({ port: kinesisPort, tlsPort, persistPath: path.join(ctx.dataDir, 'kinesis-local') }),
       endpoint: local(kinesisPort),
+      port: { number: kinesisPort, variable: 'KINESIS_PORT' },
       health: () => httpAnswers(`${local(kinesisPort)}/healthcheck`, { status: 200 }),
       stopTimeoutMs: 3000,
       match: 'kinesis-local',
@@ -127,6 +135,7 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
     ...tsxCommand('infra/local/scheduler/main.ts'),
     env: SDK_QUIET,
     endpoint: `${local(schedulerPort)} (EventBridge Scheduler emulator)`,
+    port: { number: schedulerPort, variable: 'SCHEDULER_PORT' },
     health: () => httpAnswers(`${local(schedulerPort)}/__scheduler/health`, { status: 200 }),
     match: 'scheduler/main.ts',
   };
@@ -147,13 +156,14 @@ function schedulerPortOf(env: NodeJS.ProcessEnv): number {
 export function appProcesses(ctx: StackContext): ManagedProcess[] {
   const port = (name: string, def: number) => Number(ctx.env[name] || def);
   const local = (p: number) => `http://127.0.0.1:${p}`;
-  const service = (name: string, script: string, healthUrl: string, endpoint?: string, nodeArgs: string[] = []): ManagedProcess => ({
+  const service = (name: string, script: string, portVar: string, healthUrl: string, endpoint?: string, nodeArgs: string[] = []): ManagedProcess => ({
     name,
     stage: 'app',
     command: process.execPath,
     args: [...nodeArgs, ...tsxCommand(script).args],
     env: SDK_QUIET,
     endpoint,
+    port: { number: Number(new URL(healthUrl).port), variable: portVar },
     health: () => httpAnswers(healthUrl, { status: 200 }),
     stopTimeoutMs: 15_000,
     match: script.split('/').slice(-2).join('/'),
@@ -163,10 +173,10 @@ export function appProcesses(ctx: StackContext): ManagedProcess[] {
   const lake = port('LAKE_HEALTH_PORT', 8081);
   const paging = port('PAGING_HEALTH_PORT', 8082);
   return [
-    service('simulator', 'infra/local/provider-simulator/main.ts', `${local(simulator)}/__sim/health`, `${local(simulator)} (Twilio + Resend APIs)`),
-    service('receiver', 'producers/receiver/main.ts', `${local(receiver)}/healthz`, `${local(receiver)} (webhooks, alarm intake, ingest API)`),
-    service('lake', 'processors/lake/main.ts', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`, ['--max-semi-space-size=64']),
-    service('paging', 'processors/paging/main.ts', `${local(paging)}/healthz`, `health ${local(paging)}/healthz`),
+    service('simulator', 'infra/local/provider-simulator/main.ts', 'SIMULATOR_PORT', `${local(simulator)}/__sim/health`, `${local(simulator)} (Twilio + Resend APIs)`),
+    service('receiver', 'producers/receiver/main.ts', 'PORT', `${local(receiver)}/healthz`, `${local(receiver)} (webhooks, alarm intake, ingest API)`),
+    service('lake', 'processors/lake/main.ts', 'LAKE_HEALTH_PORT', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`, ['--max-semi-space-size=64']),
+    service('paging', 'processors/paging/main.ts', 'PAGING_HEALTH_PORT', `${local(paging)}/healthz`, `health ${local(paging)}/healthz`),
   ];
 }
 
@@ -240,13 +250,94 @@ function inspect(ctx: StackContext, p: ManagedProcess): ProcState {
   return { pid, running, stalePidFile: !running };
 }
 
-function logTail(file: string, lines = 15): string {
+/** The pid of `p` when a process this stack started runs it (its pid file names a live process of ours). */
+export function runningPid(ctx: StackContext, p: ManagedProcess): number | undefined {
+  const state = inspect(ctx, p);
+  return state.running ? state.pid : undefined;
+}
+
+/** The environment a running process started with (/proc/<pid>/environ), or undefined where unreadable. */
+export function processEnv(pid: number): Record<string, string> | undefined {
   try {
-    const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-    return text.slice(-lines).map((l) => `    | ${l}`).join('\n');
+    const raw = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+    const env: Record<string, string> = {};
+    for (const entry of raw.split('\0')) {
+      const i = entry.indexOf('=');
+      if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
+    }
+    return env;
   } catch {
-    return '    | (no log)';
+    return undefined;
   }
+}
+
+/** A pino JSON line as `LEVEL msg (err)`; any other line as it is. */
+function readable(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const o = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } | string; reason?: string };
+    const level = ({ 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' } as Record<number, string>)[o.level ?? 30] ?? 'INFO';
+    const err = typeof o.err === 'string' ? o.err : o.err?.message;
+    return `${level} ${o.msg ?? ''}${err ? ` (${err})` : o.reason ? ` (${o.reason})` : ''}`;
+  } catch {
+    return line;
+  }
+}
+
+/**
+ * The lines this run wrote to an append-only log (from byte `offset`, where the run started): the
+ * warnings and errors among them and the last lines, at most `lines`.
+ */
+export function runLogLines(file: string, offset: number, lines = 15): string[] {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.max(0, size - offset));
+      fs.readSync(fd, buf, 0, buf.length, offset);
+      text = buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+  const all = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('=== '));
+  const important = (l: string) => !l.startsWith('{') || /"level":(4|5|6)0/.test(l);
+  // too long: without stack frames (the error's headline stays), then the warnings and errors and the end
+  let picked = all.length <= lines ? all : all.filter((l) => !/^\s+at /.test(l));
+  if (picked.length > lines) {
+    const tail = Math.ceil(lines / 2);
+    picked = [...picked.slice(0, -tail).filter(important).slice(-(lines - tail)), ...picked.slice(-tail)];
+  }
+  return picked.map(readable);
+}
+
+function logExcerpt(file: string, offset: number): string {
+  const lines = runLogLines(file, offset);
+  return lines.length ? lines.map((l) => `    | ${l}`).join('\n') : '    | (nothing logged)';
+}
+
+/** A port a managed process needs is taken by a process this stack did not start. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly process: string,
+    readonly port: number,
+    readonly variable: string,
+  ) {
+    super(`port ${port} (${process}) is in use by another process: stop it or set ${variable}`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** True when nothing listens on `port` (a listen on 127.0.0.1 succeeds). */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRINUSE' && err.code !== 'EACCES'));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,6 +348,7 @@ async function waitHealthy(
   p: ManagedProcess,
   pid: number,
   exited: () => string | undefined,
+  logOffset = 0,
 ): Promise<void> {
   const timeoutMs = p.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
@@ -266,7 +358,7 @@ async function waitHealthy(
     if (exit || Date.now() > deadline) {
       const log = logFile(ctx, p);
       const why = exit ? `${exit} while starting` : `did not answer${p.endpoint ? ` on ${p.endpoint}` : ''} within ${timeoutMs / 1000} s`;
-      throw new Error(`${p.name} (pid ${pid}) ${why}; see ${rel(log)}:\n${logTail(log)}`);
+      throw new Error(`${p.name} (pid ${pid}) ${why}; this run's lines of ${rel(log)}:\n${logExcerpt(log, logOffset)}`);
     }
     await sleep(150);
   }
@@ -282,6 +374,7 @@ async function startOne(ctx: StackContext, p: ManagedProcess): Promise<StartResu
     return { name: p.name, pid: state.pid, started: false };
   }
   if (state.stalePidFile) fs.rmSync(pidFile(ctx, p), { force: true });
+  if (p.port && !(await portFree(p.port.number))) throw new PortInUseError(p.name, p.port.number, p.port.variable);
   if (await p.health()) {
     throw new Error(
       `${p.name}: something already answers on ${p.endpoint ?? 'its port'} but it is not a process this stack started ` +
@@ -292,6 +385,7 @@ async function startOne(ctx: StackContext, p: ManagedProcess): Promise<StartResu
   fs.mkdirSync(ctx.logDir, { recursive: true });
   const log = logFile(ctx, p);
   const fd = fs.openSync(log, 'a');
+  const logOffset = fs.fstatSync(fd).size;
   fs.writeSync(fd, `\n=== ${new Date().toISOString()} starting ${p.name}: ${[p.command, ...p.args].join(' ')}\n`);
   let exitInfo: string | undefined;
   try {
@@ -310,7 +404,7 @@ async function startOne(ctx: StackContext, p: ManagedProcess): Promise<StartResu
     }
     writePid(pidFile(ctx, p), child.pid);
     try {
-      await waitHealthy(ctx, p, child.pid, () => exitInfo);
+      await waitHealthy(ctx, p, child.pid, () => exitInfo, logOffset);
     } catch (err) {
       await stopPid(child.pid, 2000);
       fs.rmSync(pidFile(ctx, p), { force: true });
@@ -427,21 +521,37 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
   const t0 = Date.now();
   const report = (rs: StartResult[]) =>
     rs.forEach((r) => console.log(`  ${r.name.padEnd(10)} ${r.started ? 'started' : 'already running'} (pid ${r.pid})`));
+  /** What this run started: a failed `up` stops these (and leaves what ran before alone). */
+  const startedNow: ManagedProcess[] = [];
+  const start = async (p: ManagedProcess) => {
+    const r = await startOne(ctx, p);
+    if (r.started) startedNow.push(p);
+    return r;
+  };
 
-  report(await all(procs.filter((p) => p.stage === 'engine'), (p) => startOne(ctx, p)));
-
-  if (!config.SCHEDULER_ENDPOINT) {
-    console.warn('warning: SCHEDULER_ENDPOINT is empty (AWS): the schedule group is not created locally; the emulator runs unused');
-  }
-  const clients = clientsFor(config);
   let summary: ProvisionSummary;
   try {
-    summary = await provisionAll(config, clients, { timeoutMs: 30_000 });
-  } finally {
-    destroy(clients);
-  }
+    report(await all(procs.filter((p) => p.stage === 'engine'), start));
 
-  report(await all(procs.filter((p) => p.stage === 'app'), (p) => startOne(ctx, p)));
+    if (!config.SCHEDULER_ENDPOINT) {
+      console.warn('warning: SCHEDULER_ENDPOINT is empty (AWS): the schedule group is not created locally; the emulator runs unused');
+    }
+    const clients = clientsFor(config);
+    try {
+      summary = await provisionAll(config, clients, { timeoutMs: 30_000 });
+    } finally {
+      destroy(clients);
+    }
+
+    report(await all(procs.filter((p) => p.stage === 'app'), start));
+  } catch (err) {
+    if (startedNow.length) {
+      const stopped = await Promise.allSettled(startedNow.reverse().map((p) => stopOne(ctx, p)));
+      const names = startedNow.filter((_p, i) => stopped[i].status === 'fulfilled').map((p) => p.name);
+      if (names.length) console.error(`make up failed: stopped what this run started (${names.join(', ')})`);
+    }
+    throw err;
+  }
 
   const mark = (created: boolean) => (created ? 'created' : 'exists');
   const s = summary;

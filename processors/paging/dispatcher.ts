@@ -170,7 +170,8 @@ export class Dispatcher {
     const started = Date.now();
     const deadline = started + this.budgetMs;
     const fits = (ms: number) => Date.now() + ms <= deadline;
-    const logRef = { dispatchId: req.dispatchId, channel: req.channel, reference: pageReference(req.dispatchId) };
+    // every line about a page names the incident, the person, the channel and the message (none yet: null)
+    const logRef = { incidentId: req.incidentId, person: req.content.personName, channel: req.channel, messageId: null, dispatchId: req.dispatchId, reference: pageReference(req.dispatchId) };
     /** The last attempt whose outcome is unsettled (it may have created the message). */
     let unsettled: ProviderError | undefined;
     let last: ProviderError | undefined;
@@ -182,7 +183,7 @@ export class Dispatcher {
     const settle = async (): Promise<string | undefined | 'failed'> => {
       try {
         const found = await this.find(req, started);
-        this.log.info({ ...logRef, found: !!found }, 'unknown send outcome looked up');
+        this.log.info({ ...logRef, messageId: found ?? null, found: !!found }, 'unknown send outcome looked up');
         return found;
       } catch (err) {
         // Not the error object itself: its cause (an AxiosError) carries the request URL with the recipient.
@@ -210,7 +211,7 @@ export class Dispatcher {
       if (a.kind === 'ok') return { ok: true, messageId: a.id, provider };
       last = a.error;
       if (a.kind === 'refused') {
-        this.log.info({ ...logRef, code: a.error.code, status: a.error.status }, 'page refused by the provider');
+        this.log.warn({ ...logRef, code: a.error.code, status: a.error.status }, 'page refused by the provider');
         // Resend: a refusal of a re-send does not undo an earlier unknown attempt (e.g. invalid_idempotent_request).
         return unsettled && provider === 'resend' ? { ok: false, unknown: true, error: a.error, provider } : { ok: false, error: a.error, provider };
       }

@@ -149,17 +149,17 @@ export class EffectRunner {
       const lookup = page?.messageId ? { found: page.messageId, possibleDuplicate: false } : await this.lookup(state, e, req, claimedAt);
       if (lookup === 'later') return false;
       if (lookup.found) {
-        this.log.info({ incidentId: state.incidentId, stepKey: e.stepKey, messageId: lookup.found }, 'settled an unknown send: the provider has it');
+        this.log.info({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: lookup.found, stepKey: e.stepKey }, 'settled an unknown send: the provider has it');
         result = { ok: true, messageId: lookup.found, provider: req.channel === 'email' ? 'resend' : 'twilio' };
       } else {
         possibleDuplicate = lookup.possibleDuplicate || (req.channel === 'email' && this.now() - claimedAt > (this.opts.emailIdempotencyMs ?? 23 * 3600_000));
-        this.log.warn({ incidentId: state.incidentId, stepKey: e.stepKey, possibleDuplicate }, possibleDuplicate ? 'unknown send could not be settled: sending it again, recorded as a possible duplicate' : 'settled an unknown send: not at the provider, sending it now');
+        this.log.warn({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey, possibleDuplicate }, possibleDuplicate ? 'unknown send could not be settled: sending it again, recorded as a possible duplicate' : 'settled an unknown send: not at the provider, sending it now');
         result = await this.withinBudget(this.opts.dispatcher.send(req));
       }
     }
     crashpoint('after-send');
     if (result === BUDGET || (!result.ok && 'unknown' in result && result.unknown)) {
-      this.log.warn({ incidentId: state.incidentId, stepKey: e.stepKey, channel: e.channel }, 'send outcome unknown (slow or timed out): settling it later through the provider');
+      this.log.warn({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey }, 'send outcome unknown (slow or timed out): settling it later through the provider');
       return false;
     }
     const record = this.dispatchRecord(state, e, result, possibleDuplicate);
@@ -183,7 +183,7 @@ export class EffectRunner {
       const failures = page ? (page.lookupFailures = (page.lookupFailures ?? 0) + 1) : Infinity;
       const retryable = (err as { retryable?: boolean }).retryable !== false;
       const giveUp = !retryable || failures >= (this.opts.maxLookupFailures ?? 5);
-      this.log.warn({ incidentId: state.incidentId, stepKey: e.stepKey, failures, retryable, err: (err as Error).message }, giveUp ? 'provider lookup failed for good' : 'provider lookup failed: settling at the next wake-up');
+      this.log.warn({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: page?.messageId ?? null, stepKey: e.stepKey, failures, retryable, err: (err as Error).message }, giveUp ? 'provider lookup failed for good' : 'provider lookup failed: settling at the next wake-up');
       return giveUp ? { possibleDuplicate: true } : 'later';
     }
   }
@@ -197,7 +197,8 @@ export class EffectRunner {
     if (!page) return;
     const note = this.opts.engine.dispatched(state, page, record.message_id ?? undefined, record.outcome, this.now());
     const log = record.outcome === 'failed' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
-    log({ incidentId: state.incidentId, person: e.person, channel: e.channel, level: e.level, round: e.round, reason: e.reason, outcome: record.outcome, messageId: record.message_id, errorCode: record.error_code }, note ? `page; ${note}` : 'page');
+    // `escalationLevel`, not `level`: pino's own `level` field would be overwritten
+    log({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: record.message_id, escalationLevel: e.level, round: e.round, reason: e.reason, outcome: record.outcome, errorCode: record.error_code }, note ? `page; ${note}` : 'page');
   }
 
   private withinBudget(p: Promise<PageResult>): Promise<PageResult | typeof BUDGET> {
@@ -233,6 +234,8 @@ export class EffectRunner {
         ackUrl: this.opts.ackLink({ incidentId: state.incidentId, alarmArn: state.alarmArn, person: e.person, expiresAt: e.decidedAt + (this.opts.ackLinkTtlMs ?? 86_400_000) }),
         runbookUrl: runbookFor(this.opts.oncall, state.alarmName),
         openedAt: state.openedAt,
+        escalateAt: e.escalateAt,
+        alarmArn: state.alarmArn,
       },
     };
   }

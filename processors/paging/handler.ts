@@ -79,7 +79,16 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     const { id, stored } = await incidentOf(record, known);
     let version = stored?.version;
     const { state, note, changed } = opts.engine.apply(stored?.state, record, now());
-    if (note) log.info({ incidentId: id, kind: record.kind }, note);
+    if (note) {
+      // a receipt's note is a failover (undelivered, bounced, failed); a deadline's may be an exhausted policy: warnings
+      const key = record.kind === 'receipt' && state ? (record.dispatch_id && state.dispatches[record.dispatch_id]) || state.messages[record.message_id] : undefined;
+      const page = key ? state?.pages[key] : undefined;
+      const fields = record.kind === 'receipt'
+        ? { incidentId: id, kind: record.kind, person: page?.person, channel: record.channel, messageId: record.message_id, status: record.status, providerStatus: record.provider_status, errorCode: record.error_code }
+        : { incidentId: id, kind: record.kind };
+      if (record.kind === 'receipt' || note.includes('exhausted')) log.warn(fields, note);
+      else log.info(fields, note);
+    }
     if (!state) return;
     if (changed) {
       version = await opts.store.put(state, version);

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 /**
- * What a page says, per channel: a short SMS, WhatsApp template variables, and a branded HTML email
- * (severity, alarm, metric, reason, runbook and acknowledge links). Pure functions.
+ * What a page says, per channel: a short SMS, WhatsApp template variables, and a branded email, HTML
+ * with a plain-text part (severity, alarm, metric, reason, when it escalates, acknowledge, runbook and
+ * CloudWatch console links). Pure functions.
  *
  * Every message carries the page reference (`pageReference(dispatchId)`, "Ref 7Q2M9XKD"): it is how a
  * send whose outcome is unknown (a timeout, a crash between claim and completion) is found again at
@@ -23,7 +24,28 @@ export interface PageContent {
   ackUrl: string;
   runbookUrl?: string;
   openedAt: number;
+  /** When this page escalates unless someone acknowledges (epoch ms; the page's deadline). */
+  escalateAt?: number;
+  /** The alarm's ARN: the email links to the alarm in the CloudWatch console. */
+  alarmArn?: string;
 }
+
+/**
+ * The alarm's page in the CloudWatch console, from its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`);
+ * undefined for anything else.
+ */
+export function cloudWatchAlarmUrl(alarmArn: string | undefined): string | undefined {
+  const m = alarmArn ? /^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):\d*:alarm:(.+)$/.exec(alarmArn) : null;
+  if (!m) return undefined;
+  const [, region, name] = m;
+  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(name)}`;
+}
+
+/** "2026-11-28 10:05:00 UTC": times in messages are UTC, said so. */
+export const utcTime = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
+/** "Escalates at 2026-11-28 10:05:00 UTC unless acknowledged." (empty without a deadline) */
+const escalationLine = (c: PageContent) => (c.escalateAt !== undefined && c.escalateAt > c.openedAt ? `Escalates at ${utcTime(c.escalateAt)} unless acknowledged.` : '');
 
 /** Crockford base32: no I, L, O, U (nothing to misread when a person reads it out). */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -75,7 +97,8 @@ export function emailSubject(c: PageContent): string {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
-const COLORS: Record<string, string> = { P1: '#b42318', P2: '#c4320a', P3: '#b54708', P4: '#475467' };
+/** Severity colours of the email (the ack page uses the same). */
+export const COLORS: Record<string, string> = { P1: '#b42318', P2: '#c4320a', P3: '#b54708', P4: '#475467' };
 
 /** The plain-text part of the email (sent with the HTML). */
 export function emailText(c: PageContent, reference: string): string {
@@ -87,10 +110,12 @@ export function emailText(c: PageContent, reference: string): string {
     '',
     `Incident: ${c.incidentId}`,
     ...(c.namespace ? [`Metric: ${c.namespace}${c.metric ? ` ${c.metric}` : ''}`] : []),
-    `Opened: ${new Date(c.openedAt).toISOString()}`,
+    `Opened: ${utcTime(c.openedAt)}`,
+    ...(escalationLine(c) ? [escalationLine(c)] : []),
     '',
     `Acknowledge: ${c.ackUrl}`,
     ...(c.runbookUrl ? [`Runbook: ${c.runbookUrl}`] : []),
+    ...(cloudWatchAlarmUrl(c.alarmArn) ? [`Alarm in CloudWatch: ${cloudWatchAlarmUrl(c.alarmArn)}`] : []),
     `Or reply ACK ${c.ackCode} to the SMS. Until someone acknowledges, this page escalates.`,
     '',
     referenceText(reference),
@@ -99,6 +124,7 @@ export function emailText(c: PageContent, reference: string): string {
 
 export function emailHtml(c: PageContent, reference: string): string {
   const color = COLORS[c.severity] ?? '#475467';
+  const console = cloudWatchAlarmUrl(c.alarmArn);
   const row = (k: string, v: string) => `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
   return `<!doctype html>
 <html><body style="margin:0;background:#f2f4f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
@@ -109,10 +135,10 @@ export function emailHtml(c: PageContent, reference: string): string {
 <p style="margin:0 0 12px">${esc(c.personName)}, you are on call (level ${c.level}).</p>
 <p style="margin:0 0 16px;color:#344054">${esc(c.reason)}</p>
 <table role="presentation" cellpadding="0" cellspacing="0" style="font-size:14px">
-${row('Incident', c.incidentId)}${row('Alarm', c.alarmName)}${c.namespace ? row('Metric', `${c.namespace}${c.metric ? ` ${c.metric}` : ''}`) : ''}${row('Opened', new Date(c.openedAt).toISOString())}
+${row('Incident', c.incidentId)}${row('Alarm', c.alarmName)}${c.namespace ? row('Metric', `${c.namespace}${c.metric ? ` ${c.metric}` : ''}`) : ''}${row('Opened', utcTime(c.openedAt))}${c.escalateAt !== undefined && c.escalateAt > c.openedAt ? row('Escalates', `${utcTime(c.escalateAt)} unless acknowledged`) : ''}
 </table>
 <p style="margin:24px 0 8px"><a href="${esc(c.ackUrl)}" style="display:inline-block;background:${color};color:#fff;text-decoration:none;padding:10px 18px;border-radius:6px;font-weight:600">Acknowledge</a>
-${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">Runbook</a>` : ''}</p>
+${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">Runbook</a>` : ''}${console ? `&nbsp; <a href="${esc(console)}" style="color:${color}">Alarm in CloudWatch</a>` : ''}</p>
 <p style="margin:16px 0 0;font-size:12px;color:#667085">Or reply <b>ACK ${esc(c.ackCode)}</b> to the SMS. Until someone acknowledges, this page escalates.</p>
 </td></tr></table>
 <p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting · ${esc(referenceText(reference))}</p>

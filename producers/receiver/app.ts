@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
-import { ackRoutes } from './ack-page.js';
+import { ackRoutes, type AckPageDeps } from './ack-page.js';
 import { alarmRoutes } from './alarm-intake.js';
 import type { AppDeps, RouteDeps } from './http.js';
 import { ingestRoutes } from './ingest.js';
 import { resendRoutes } from './resend-webhook.js';
 import { twilioRoutes } from './twilio-webhook.js';
 
+export type { AckPageDeps, IncidentLookup } from './ack-page.js';
 export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamHealth, StreamReachability, StreamWriter } from './http.js';
 
 /**
@@ -29,8 +30,8 @@ export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamHealth, StreamReac
  * expect becomes a logged 400, or 202 on a verified webhook (http.ts `guarded`). Duplicates get the same event_id. Test/receiver/fuzz.test.ts
  * holds every POST route to this.
  */
-export function createApp(deps: AppDeps): Hono {
-  const routeDeps: RouteDeps = { ...deps, now: deps.now ?? Date.now };
+export function createApp(deps: AppDeps & AckPageDeps): Hono {
+  const routeDeps: RouteDeps & AckPageDeps = { ...deps, now: deps.now ?? Date.now };
   const app = new Hono();
   // Always 200 while the process serves: the ALB target group (infra/cdk/services.ts, healthyHttpCodes
   // '200') would otherwise deregister and ECS replace every healthy receiver during a Kinesis outage,

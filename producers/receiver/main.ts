@@ -10,6 +10,7 @@ import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
 import { KinesisProducer } from '../kinesis-producer.js';
 import { AckCodes } from '../../shared/ack-codes.js';
+import { IncidentStore } from '../../processors/paging/incident-store.js';
 import { createApp } from './app.js';
 import { loadReceiverConfig } from './config.js';
 import { S3ErrorSink } from './error-sink.js';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: infra.LEDGER_TABLE }),
     errorSink: new S3ErrorSink({ s3: clients.s3, bucket: infra.LAKE_BUCKET }),
     streamHealth: new StreamHealthCheck({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger }),
+    // the ack page says when the incident was already acknowledged or escalated (read-only)
+    incidents: new IncidentStore({ dynamodb: clients.dynamodb, table: infra.INCIDENTS_TABLE }),
     logger,
   });
 

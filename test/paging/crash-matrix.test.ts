@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClosedLoop, SECRETS, type ClosedLoop, type ChildRunner } from '../helpers/closed-loop.js';
 import { CRASH_POINTS } from '../../processors/runtime/crashpoint.js';
@@ -30,10 +33,21 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what:
   }
 }
 
+let dir: string;
 beforeAll(async () => {
-  loop = await startClosedLoop({ shards: 2, env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '1500' } });
+  // The demo's on-call file, but alice's level (app P1) waits 10 minutes: twelve restarts on a busy
+  // machine can delay her page past its 20 s deadline, and the escalation to dave that follows would
+  // be right, but not the pages this test counts. Bob's 8 s escalation to carol stays.
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-crash-'));
+  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
+  oncall.teams.app.escalation.P1.levels[0].deadline_s = 600;
+  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
+  loop = await startClosedLoop({ shards: 2, oncallFile: path.join(dir, 'oncall.json'), env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '1500' } });
 }, 60_000);
-afterAll(async () => loop?.stop());
+afterAll(async () => {
+  await loop?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 describe('crash matrix: the paging service SIGKILLed at every step boundary', () => {
   it('every policy step reaches the provider exactly once, and the lake shows each', async () => {

@@ -1,0 +1,130 @@
+/**
+ * One simulator's state, passed to every module (no module-level state: several simulators run in one
+ * process): the resolved settings, the records, the message/email stores, behaviours and faults, and
+ * the lifecycle of its background work.
+ */
+import type { HttpBindings } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { Webhook } from 'svix';
+import { silentLogger, type Logger } from '../../logger.js';
+import { DEFAULT_BEHAVIOUR, normalizeBehaviours, recipientKey, type Behaviour } from './behaviours.js';
+import { createFaultBook, type FaultBook } from './faults.js';
+import { createLifecycle, type Lifecycle } from './lifecycle.js';
+import type { ProviderSimulatorOptions } from './options.js';
+import { createRecords, type Records } from './records.js';
+import type { Email } from './resend-model.js';
+import type { TwilioMessage } from './twilio-model.js';
+
+export type SimApp = Hono<{ Bindings: HttpBindings }>;
+
+/** The options with their defaults applied. */
+export interface Settings {
+  stepDelayMs: number;
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  callbackTimeoutMs: number;
+  /** Where callbacks go (no trailing slash). */
+  receiverBase: string;
+  /** What they are signed over (no trailing slash). */
+  publicBase: string;
+  resendWebhookPath: string;
+  twilioInboundPath: string;
+  senders: { sms: string; whatsapp: string };
+  whatsappSessionRule: boolean;
+}
+
+/** What each recipient does (keys: recipientKey, or `default`). */
+export interface BehaviourBook {
+  /** Whether this recipient has a behaviour of its own. */
+  has(recipient: string): boolean;
+  /** The recipient's behaviour, else the `default` one, else `['delivered']`. */
+  of(recipient: string): Behaviour;
+  set(recipient: string, behaviour: Behaviour): void;
+}
+
+export interface IdempotencyEntry {
+  hash: string;
+  id: string;
+  at: number;
+  /** False while the first request's answer hangs. */
+  answered: boolean;
+}
+
+export interface SimContext {
+  opts: ProviderSimulatorOptions;
+  log: Logger;
+  settings: Settings;
+  /** Signs the Resend (Svix) webhooks. */
+  svix: Webhook;
+  behaviours: BehaviourBook;
+  records: Records;
+  twilio: {
+    messages: Map<string, TwilioMessage>;
+    /** WhatsApp customer-service windows: recipient → time of their last inbound message. */
+    sessions: Map<string, number>;
+  };
+  resend: {
+    emails: Map<string, Email>;
+    /** Idempotency keys → the first request's payload hash and email. */
+    idempotency: Map<string, IdempotencyEntry>;
+  };
+  faults: FaultBook;
+  life: Lifecycle;
+  /** The receiver URL for a public URL (same path and query); other URLs are used as they are. */
+  toReceiver(url: string): string;
+}
+
+function trimBase(u: string): string {
+  return new URL(u).toString().replace(/\/+$/, '');
+}
+
+/** The path of a URL (for logs); the text itself when it is not a URL. */
+export const pathOnly = (url: string) => {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+};
+
+function createBehaviourBook(initial: Map<string, Behaviour>): BehaviourBook {
+  return {
+    has: (recipient) => initial.has(recipientKey(recipient)),
+    of: (recipient) => initial.get(recipientKey(recipient)) ?? initial.get('default') ?? DEFAULT_BEHAVIOUR,
+    set(recipient, behaviour) {
+      initial.set(recipient === 'default' ? recipient : recipientKey(recipient), behaviour);
+    },
+  };
+}
+
+/** Resolves the options (throws on invalid ones) and creates the empty state. */
+export function createContext(opts: ProviderSimulatorOptions): SimContext {
+  const log = opts.logger ?? silentLogger;
+  const settings: Settings = {
+    stepDelayMs: opts.stepDelayMs ?? 200,
+    attempts: Math.max(1, opts.retry?.attempts ?? 5),
+    baseDelayMs: opts.retry?.baseDelayMs ?? 100,
+    maxDelayMs: opts.retry?.maxDelayMs ?? 2_000,
+    callbackTimeoutMs: opts.callbackTimeoutMs ?? 10_000,
+    receiverBase: trimBase(opts.receiverBaseUrl),
+    publicBase: trimBase(opts.publicBaseUrl ?? opts.receiverBaseUrl),
+    resendWebhookPath: opts.resendWebhookPath ?? '/webhooks/resend',
+    twilioInboundPath: opts.twilioInboundPath ?? '/webhooks/twilio',
+    senders: { sms: opts.senders?.sms ?? '+15550000000', whatsapp: opts.senders?.whatsapp ?? 'whatsapp:+15550000000' },
+    whatsappSessionRule: opts.whatsappSessionRule ?? true,
+  };
+  const svix = new Webhook(opts.resendWebhookSecret);
+  const behaviours = createBehaviourBook(normalizeBehaviours(opts.behaviours ?? {}));
+  const records = createRecords();
+  const twilio = { messages: new Map<string, TwilioMessage>(), sessions: new Map<string, number>() };
+  const resend = { emails: new Map<string, Email>(), idempotency: new Map<string, IdempotencyEntry>() };
+  const faults = createFaultBook(opts, behaviours);
+  const life = createLifecycle(log);
+  const { publicBase, receiverBase } = settings;
+  const toReceiver = (url: string): string => {
+    if (url.startsWith(publicBase) && ['', '/', '?', '#'].includes(url.charAt(publicBase.length))) return receiverBase + url.slice(publicBase.length);
+    return url;
+  };
+  return { opts, log, settings, svix, behaviours, records, twilio, resend, faults, life, toReceiver };
+}

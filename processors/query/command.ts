@@ -1,0 +1,88 @@
+import type { Config } from '../../infra/config.js';
+import { s3Client } from '../../infra/aws.js';
+import { queryAthena } from './athena-engine.js';
+import { isShowTables } from './catalog.js';
+import { queryDuckDb } from './duckdb-engine.js';
+import { UnknownNamedQueryError } from './errors.js';
+import { formatFreshness, lakeFreshness } from './freshness.js';
+import { LakeCache } from './lake-cache.js';
+import { NAMED_QUERIES, namedQuery } from './named-queries.js';
+import { FORMATS, formatResult, type Format, type QueryResult } from './result.js';
+
+export interface QueryCommandOptions {
+  /** The SQL to run (`SQL=`), or */
+  sql?: string;
+  /** a named query (`NAME=`; `list` lists them). */
+  name?: string;
+  /** `FORMAT=` table (default; long values cut at 60 characters) | csv | json (never cut). */
+  format?: string;
+  config: Config;
+  /** Where the answer goes (stdout), and the notes about it (stderr). */
+  out: (text: string) => void;
+  err: (line: string) => void;
+}
+
+export const USAGE =
+  'usage: make query SQL="SELECT … FROM incidents" | NAME=<named query>|list  [FORMAT=table|csv|json] [ENGINE=athena]\n' +
+  '  tables: events, raw_records, errors; views: alert_events, incidents (SQL="SHOW TABLES")';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(`${message}\n${USAGE}`);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * `make query`: runs SQL or a named query on DuckDB over the lake's local cache (default) or on Athena
+ * (ENGINE=athena), prints the answer in the chosen format on `out`, and on `err` where the answer came
+ * from (objects fetched or cached; the cache alone when S3 is unreachable) and how fresh the lake is.
+ * Throws UsageError, UnknownNamedQueryError, UnknownTableError, or the engine's error.
+ */
+export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> {
+  const format = (opts.format?.trim() || 'table') as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`unknown FORMAT "${opts.format}"`);
+  const name = opts.name?.trim();
+  const given = opts.sql?.trim();
+  if (name && given) throw new UsageError('give SQL or NAME, not both');
+  if (name === 'list') {
+    opts.out(formatResult({ columns: ['name', 'description'], rows: NAMED_QUERIES.map((q) => [q.name, q.description]) }, format));
+    return;
+  }
+  let sql = given;
+  if (name) {
+    const q = namedQuery(name);
+    if (!q) throw new UnknownNamedQueryError(name, NAMED_QUERIES.map((n) => n.name));
+    sql = q.sql;
+  }
+  if (!sql) throw new UsageError('no query');
+
+  const { config } = opts;
+  const s3 = s3Client(config);
+  const cache = new LakeCache(s3, config.LAKE_BUCKET, config.QUERY_CACHE_DIR);
+  try {
+    let result: QueryResult;
+    if (config.ENGINE === 'athena') {
+      if (!config.ATHENA_WORKGROUP) throw new UsageError('ENGINE=athena needs ATHENA_WORKGROUP (and ATHENA_DATABASE)');
+      result = await queryAthena(sql, { region: config.AWS_REGION, workgroup: config.ATHENA_WORKGROUP, database: config.ATHENA_DATABASE, outputLocation: config.ATHENA_OUTPUT });
+    } else {
+      const r = await queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR, cache });
+      result = r;
+      if (r.offline) {
+        const skipped = r.offline.missing > 0 ? `; ${r.offline.missing} listed object(s) not in the cache were skipped` : '';
+        opts.err(`S3 unreachable (${r.offline.reason}): answered from the local cache (${config.QUERY_CACHE_DIR}), ${r.cached} object(s), as of its last listing${skipped}`);
+      } else if (!isShowTables(sql)) {
+        opts.err(`lake objects: ${r.fetched} fetched, ${r.cached} from cache (${config.QUERY_CACHE_DIR})`);
+      }
+    }
+    opts.out(formatResult(result, format));
+    if (isShowTables(sql)) return;
+    try {
+      opts.err(formatFreshness(await lakeFreshness(cache)));
+    } catch (err) {
+      opts.err(`lake freshness unknown: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } finally {
+    s3.destroy();
+  }
+}

@@ -1,0 +1,94 @@
+import { barSpec, funnelSpec, percentileSpec, renderSvg } from './charts.js';
+import type { LakeData } from './data.js';
+import { Html, html, page, table, verdictBadge } from './html.js';
+import { failureReasons, funnel, latencies, mttaPerTeam, notOpenedBeforeEscalation, percentileRows } from './stats.js';
+import { formatDuration, formatTime } from './values.js';
+
+export interface OverviewOptions {
+  from: number;
+  to: number;
+  timeZone: string;
+  /** The file name of an incident's page (relative to index.html). */
+  hrefOf: (incidentId: string) => string;
+  /** When the report was made. */
+  generatedAt: number;
+  /** People of the on-call file (names); ids are shown for anyone not in it. */
+  people?: Record<string, { name: string }>;
+}
+
+/** index.html: the time range at a glance. */
+export async function renderOverview(data: LakeData, opts: OverviewOptions): Promise<string> {
+  const t = (ms: number | undefined) => formatTime(ms, opts.timeZone);
+  const name = (id: string | undefined) => (id === undefined ? undefined : (opts.people?.[id]?.name ?? id));
+  const link = (id: string, text: string) => html`<a href="${opts.hrefOf(id)}">${text}</a>`;
+  const sections: Html[] = [];
+
+  sections.push(html`<section id="incidents"><h2>Incidents (${data.incidents.length})</h2>
+<p class="note">First responder: did a level-1 target open their page before the incident escalated? Any responder: did anyone paged open their page before that page's level escalated? <code>pending</code>: the incident is still open and nothing escalated yet.</p>
+${table(
+  ['opened', 'alarm', 'sev', 'team', 'pages', 'acknowledged', 'first responder opened before escalation', 'any responder opened before escalation'],
+  data.incidents.map((i) => [
+    t(i.opened_at ?? i.first_paged_at),
+    link(i.incident_id, i.alarm_name ?? i.incident_id),
+    i.severity ?? '—',
+    i.team,
+    i.pages,
+    i.acknowledged_at !== undefined ? `${name(i.acknowledged_by) ?? 'someone'} after ${formatDuration((i.acknowledged_at - (i.opened_at ?? i.first_paged_at ?? i.acknowledged_at)) / 1000)}` : 'not acknowledged',
+    verdictBadge(i.first_responder_opened_before_escalation),
+    verdictBadge(i.any_responder_opened_before_escalation),
+  ]),
+  { id: 'incident-list', cls: [undefined, undefined, undefined, undefined, 'num'], empty: 'No incident opened in this range.' },
+)}</section>`);
+
+  const f = funnel(data.pages);
+  sections.push(html`<section id="funnel"><h2>Delivery funnel per channel</h2>
+<p class="note">Pages sent on each channel, and how many the provider reported delivered, opened/read (email open, WhatsApp read; SMS reports no reads) and were acknowledged.</p>
+${f.length ? await renderSvg(funnelSpec(f), { label: 'delivery funnel per channel' }) : html`<p class="empty">No page sent in this range.</p>`}</section>`);
+
+  const lat = latencies(data.pages);
+  const pr = percentileRows(lat);
+  sections.push(html`<section id="latency"><h2>Time to deliver, open and acknowledge</h2>
+<p class="note">Seconds from the page's send, per channel and severity: p50 / p90 / p99 (n = pages with that step).</p>
+${pr.length ? await renderSvg(percentileSpec(pr), { label: 'latency percentiles per channel and severity' }) : ''}
+${table(
+  ['channel', 'severity', 'step', 'n', 'p50', 'p90', 'p99'],
+  lat.filter((r) => r.n > 0).map((r) => [r.channel, r.severity, r.metric, r.n, formatDuration(r.p50), formatDuration(r.p90), formatDuration(r.p99)]),
+  { id: 'latency-table', cls: [undefined, undefined, undefined, 'num', 'num', 'num', 'num'], empty: 'No delivery, open or ack reported in this range.' },
+)}</section>`);
+
+  const mtta = mttaPerTeam(data.incidents);
+  const mttaRows = mtta.filter((m) => m.mtta !== undefined).map((m) => ({ label: m.team, value: Math.round(m.mtta!) }));
+  sections.push(html`<section id="mtta"><h2>Mean time to acknowledge per team</h2>
+<p class="note">From the alarm to the first acknowledgement, over the team's acknowledged incidents (team: the alarm's <code>team</code> tag, else the on-call file's routes).</p>
+${mttaRows.length ? await renderSvg(barSpec(mttaRows, { title: 'MTTA (seconds)' }), { label: 'mean time to acknowledge per team' }) : ''}
+${table(
+  ['team', 'incidents', 'acknowledged', 'MTTA', 'median'],
+  mtta.map((m) => [m.team, m.incidents, m.acked, formatDuration(m.mtta), formatDuration(m.p50)]),
+  { id: 'mtta-table', cls: [undefined, 'num', 'num', 'num', 'num'], empty: 'No incident in this range.' },
+)}</section>`);
+
+  const reasons = failureReasons(data.failures);
+  sections.push(html`<section id="failures"><h2>Failure reasons by provider code</h2>
+${reasons.length ? await renderSvg(barSpec(reasons.map((r) => ({ label: `${r.provider} ${r.code}${r.label ? ` · ${r.label}` : ''}`, value: r.count, color: r.provider })), { title: 'failed pages', colorTitle: 'provider' }), { label: 'failures by provider code' }) : ''}
+${table(
+  ['provider', 'code', 'status', 'pages', 'what it means'],
+  reasons.map((r) => [r.provider, html`<span class="code">${r.code}</span>`, r.status, r.count, r.label ? html`<strong>${r.label}</strong>: ${r.detail}` : (r.example ?? 'unknown code')]),
+  { id: 'failure-table', cls: [undefined, undefined, undefined, 'num', 'explain'], empty: 'No page failed in this range.' },
+)}</section>`);
+
+  const missed = notOpenedBeforeEscalation(data.incidents);
+  sections.push(html`<section id="not-opened"><h2>Escalated before the first responder opened the page (${missed.length})</h2>
+${table(
+  ['opened', 'alarm', 'sev', 'team', 'escalated', 'any responder opened before escalation', 'acknowledged by'],
+  missed.map((i) => [t(i.opened_at), link(i.incident_id, i.alarm_name ?? i.incident_id), i.severity ?? '—', i.team, t(i.escalated_at), verdictBadge(i.any_responder_opened_before_escalation), name(i.acknowledged_by) ?? '—']),
+  { id: 'not-opened-table', empty: 'Every first responder opened the page before escalation (or nothing escalated).' },
+)}</section>`);
+
+  return page({
+    title: 'pagetrail report',
+    heading: 'pagetrail · delivery report',
+    sub: html`${data.incidents.length} incidents, ${data.pages.length} pages, ${data.failures.length} failures · ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}`,
+    body: sections,
+  });
+}
+

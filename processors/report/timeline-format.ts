@@ -1,0 +1,153 @@
+import { FALLBACK_LEVEL } from '../paging/escalation.js';
+import type { PagedChannel, Timeline, TimelineStep } from './timeline.js';
+
+/**
+ * A timeline in words (`make incident`) and as JSON (`FORMAT=json`): one sentence per step, with
+ * times in one time zone said once in the header. `describeStep` is the sentence alone, for any view
+ * (the HTML report uses it for its tooltips).
+ */
+export interface FormatOptions {
+  /** IANA time zone of the times shown. Default `UTC`. A bad name throws RangeError. */
+  timeZone?: string;
+}
+
+const CHANNEL: Record<string, string> = { sms: 'SMS', whatsapp: 'WhatsApp', email: 'email', voice: 'voice', webhook: 'webhook' };
+const PROVIDER: Record<string, string> = { twilio: 'Twilio', resend: 'Resend', external: 'provider' };
+const VIA: Record<string, string> = { sms_reply: 'SMS reply', whatsapp_reply: 'WhatsApp reply', email_link: 'email link', api: 'API' };
+
+const channelName = (c: string | null) => (c === null ? 'an unknown channel' : (CHANNEL[c] ?? c));
+const levelName = (l: number | null) => (l === null ? 'level ?' : l === FALLBACK_LEVEL ? 'fallback' : `level ${l}`);
+
+/** A clock in a time zone: `time` HH:MM:SS, `day` YYYY-MM-DD, `iso` with the zone's offset. */
+export function clock(timeZone = 'UTC') {
+  const fmt = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'longOffset',
+  });
+  const parts = (ms: number) => Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value])) as Record<string, string>;
+  const offsetOf = (p: Record<string, string>) => (p.timeZoneName === 'GMT' ? '+00:00' : p.timeZoneName.replace('GMT', ''));
+  return {
+    timeZone,
+    time: (ms: number) => {
+      const p = parts(ms);
+      return `${p.hour}:${p.minute}:${p.second}`;
+    },
+    day: (ms: number) => {
+      const p = parts(ms);
+      return `${p.year}-${p.month}-${p.day}`;
+    },
+    iso: (ms: number) => {
+      const p = parts(ms);
+      const frac = String(((ms % 1000) + 1000) % 1000).padStart(3, '0');
+      return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}.${frac}${offsetOf(p)}`;
+    },
+    offset: (ms: number) => offsetOf(parts(ms)),
+  };
+}
+export type Clock = ReturnType<typeof clock>;
+
+function errorText(provider: string | null, code: string | null, message: string | null): string {
+  const who = provider ? (PROVIDER[provider] ?? provider) : '';
+  const head = [who, code].filter(Boolean).join(' ');
+  if (!head && !message) return '';
+  return ` (${[head, message].filter(Boolean).join(': ')})`;
+}
+
+function channelText(ch: PagedChannel, time: (ms: number) => string): string {
+  const by = `by ${channelName(ch.channel)}`;
+  if (ch.outcome === 'failed') return `${by} → failed to send${errorText(ch.provider, ch.errorCode, ch.errorMessage)}`;
+  if (ch.events.length === 0) return `${by} → sent, no report yet`;
+  const evs = ch.events.map((e) => `${e.word} ${time(e.at)}${e.failed ? errorText(ch.provider, e.errorCode, e.errorMessage) : ''}`);
+  return `${by} → ${evs.join(', ')}`;
+}
+
+/** The sentence of a step, without its time. */
+export function describeStep(step: TimelineStep, time: (ms: number) => string): string {
+  switch (step.kind) {
+    case 'alarm':
+      return `alarm ${step.alarmName ?? '?'}${step.severity ? ` (${step.severity})` : ''} went to ALARM: incident opened`;
+    case 'paged':
+      return `paged ${step.person.name} (${levelName(step.level)}) ${step.channels.map((c) => channelText(c, time)).join('; ')}`;
+    case 'failover':
+      return `${step.person.name}'s ${channelName(step.fromChannel)} page failed: failing over to the next channel`;
+    case 'escalated':
+      if (step.reason === 'deadline') return `escalated to ${levelName(step.toLevel)} (deadline: ${levelName(step.fromLevel)} not confirmed)`;
+      if (step.reason === 'repeat') return `${levelName(step.fromLevel)} not confirmed, last level: the policy repeats from ${levelName(step.toLevel)} (repeat)`;
+      return `${levelName(step.fromLevel)} not confirmed: escalation policy exhausted, only the fallback (if any) is paged (exhausted)`;
+    case 'deadline':
+      return `${levelName(step.level)} deadline came due: already confirmed, no escalation`;
+    case 'acknowledged':
+      return `acknowledged by ${step.person?.name ?? 'someone unknown'}${step.via ? ` (${VIA[step.via] ?? step.via})` : ''}`;
+    case 'receipt': {
+      const e = step.event;
+      return `${channelName(step.channel)} message ${step.messageId ?? '?'} (no page found for it) → ${e.word}${e.failed ? errorText(null, e.errorCode, e.errorMessage) : ''}`;
+    }
+    case 'resolved':
+      return 'alarm back to OK: incident resolved';
+  }
+}
+
+const zoneLabel = (c: Clock, at: number) => (c.timeZone === 'UTC' ? 'UTC' : `${c.timeZone} (UTC${c.offset(at)})`);
+
+/** `make incident`: a header (times' zone said once), one line per step, then the verdicts. */
+export function formatTimelineText(t: Timeline, opts: FormatOptions = {}): string {
+  const c = clock(opts.timeZone);
+  const first = t.steps[0]?.at ?? t.openedAt ?? 0;
+  const lines: string[] = [];
+  lines.push(`Incident ${t.incidentId} · alarm ${t.alarmName ?? '?'} · ${t.severity ?? 'no severity'} · ${c.day(first)} · times in ${zoneLabel(c, first)}`);
+  lines.push('');
+  let day = c.day(first);
+  for (const s of t.steps) {
+    const d = c.day(s.at);
+    if (d !== day) {
+      lines.push(`-- ${d}`);
+      day = d;
+    }
+    lines.push(`${c.time(s.at)}  ${describeStep(s, c.time)}`);
+  }
+  if (t.steps.length === 0) lines.push('(no events in the lake yet)');
+  const v = t.verdicts;
+  lines.push('');
+  lines.push('Verdicts (README: "What the verdicts mean")');
+  lines.push(`  first responder opened before escalation: ${v.firstResponderOpenedBeforeEscalation ?? '-'}`);
+  lines.push(`  any responder opened before escalation:   ${v.anyResponderOpenedBeforeEscalation ?? '-'}`);
+  lines.push(`  acknowledged by:                          ${v.acknowledgedBy?.name ?? '-'}`);
+  if (v.pages.length) {
+    lines.push('  per page, opened before this page escalated:');
+    for (const p of v.pages) lines.push(`    ${c.time(p.at)}  ${p.person.name} (${levelName(p.level)}) by ${channelName(p.channel)}: ${p.verdict ?? '-'}`);
+  }
+  return lines.join('\n');
+}
+
+/** `FORMAT=json`: the timeline with times as ISO 8601 in the zone, and each step's sentence. */
+export function timelineJson(t: Timeline, opts: FormatOptions = {}): unknown {
+  const c = clock(opts.timeZone);
+  const iso = (ms: number | null) => (ms === null ? null : c.iso(ms));
+  return {
+    incidentId: t.incidentId,
+    alarmName: t.alarmName,
+    alarmArn: t.alarmArn,
+    severity: t.severity,
+    timeZone: c.timeZone,
+    openedAt: iso(t.openedAt),
+    acknowledgedAt: iso(t.acknowledgedAt),
+    escalatedAt: iso(t.escalatedAt),
+    resolvedAt: iso(t.resolvedAt),
+    steps: t.steps.map((s) => ({ ...withIsoTimes(s, c), text: describeStep(s, c.time) })),
+    verdicts: { ...t.verdicts, pages: t.verdicts.pages.map((p) => ({ ...p, at: c.iso(p.at) })) },
+  };
+}
+
+function withIsoTimes(s: TimelineStep, c: Clock): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...s, at: c.iso(s.at) };
+  if (s.kind === 'paged') out.channels = s.channels.map((ch) => ({ ...ch, at: c.iso(ch.at), events: ch.events.map((e) => ({ ...e, at: c.iso(e.at) })) }));
+  if (s.kind === 'receipt') out.event = { ...s.event, at: c.iso(s.event.at) };
+  return out;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { buildTimeline, toEpochMs } from './timeline.js';
+import { BILLING, EXHAUSTED, PEOPLE, T } from './timeline.fixtures.js';
+
+/** The timeline builder on fixed lake rows: every step kind, names from the on-call people, masking. */
+describe('buildTimeline', () => {
+  it('tells the billing-db story step by step, with names', () => {
+    const t = buildTimeline(BILLING, PEOPLE);
+    expect(t.steps.map((x) => [x.kind, (x.at - T) / 1000])).toEqual([
+      ['alarm', 0],
+      ['paged', 3],
+      ['escalated', 303],
+      ['paged', 304],
+      ['failover', 306],
+      ['acknowledged', 370],
+      ['deadline', 604], // level 2 came due, confirmed (acked): said; level 1's led to the escalation: not repeated
+      ['resolved', 900],
+    ]);
+    const bob = t.steps[1];
+    expect(bob).toMatchObject({ kind: 'paged', person: { id: 'bob', name: 'Bob Diaz' }, level: 1 });
+    if (bob.kind !== 'paged') throw new Error('not a page');
+    expect(bob.channels.map((c) => [c.channel, c.events.map((e) => e.word), c.verdict])).toEqual([
+      ['sms', ['delivered'], 'no'], // `sent` says nothing to a reader
+      ['email', ['delivered'], 'no'],
+    ]);
+    const carol = t.steps[3];
+    if (carol.kind !== 'paged') throw new Error('not a page');
+    expect(carol.channels.map((c) => [c.channel, c.events.map((e) => `${e.word}${e.errorCode ? `:${e.errorCode}` : ''}`)])).toEqual([
+      ['whatsapp', ['delivered', 'read']],
+      ['sms', ['undelivered:30003']],
+    ]);
+    expect(t.steps[4]).toMatchObject({ kind: 'failover', person: { name: 'Carol Otieno' }, fromChannel: 'sms' });
+    // the reply names no person: mapped from the address paged
+    expect(t.steps[5]).toMatchObject({ kind: 'acknowledged', person: { id: 'carol', name: 'Carol Otieno' }, via: 'whatsapp_reply' });
+    expect(t.verdicts).toMatchObject({ firstResponderOpenedBeforeEscalation: 'no', anyResponderOpenedBeforeEscalation: 'yes', acknowledgedBy: { id: 'carol', name: 'Carol Otieno' } });
+    expect(t.verdicts.pages.map((p) => `${p.person.id}:${p.channel}:${p.verdict}`)).toEqual(['bob:sms:no', 'bob:email:no', 'carol:whatsapp:yes', 'carol:sms:no']);
+  });
+
+  it('holds no phone number or email address in clear', () => {
+    const json = JSON.stringify([buildTimeline(BILLING, PEOPLE), buildTimeline(EXHAUSTED, PEOPLE)]);
+    expect(json).not.toMatch(/\+1555\d{7}|[a-z]+@example\.com/);
+    expect(json).toContain('*');
+  });
+
+  it('repeat, exhausted, the fallback, a refused send and a receipt of no page', () => {
+    const t = buildTimeline(EXHAUSTED, PEOPLE);
+    expect(t.steps.map((x) => [x.kind, (x.at - T) / 1000])).toEqual([
+      ['alarm', 0],
+      ['paged', 1],
+      ['escalated', 60],
+      ['paged', 61],
+      ['escalated', 121],
+      ['paged', 122],
+      ['paged', 122],
+      ['receipt', 125],
+    ]);
+    const first = t.steps[1];
+    if (first.kind !== 'paged') throw new Error('not a page');
+    expect(first.channels.map((c) => [c.channel, c.outcome, c.errorCode])).toEqual([
+      ['sms', 'failed', '21211'],
+      ['email', 'sent', null],
+    ]);
+    expect(t.steps[2]).toMatchObject({ reason: 'repeat', fromLevel: 1, toLevel: 1 });
+    expect(t.steps[4]).toMatchObject({ reason: 'exhausted' });
+    expect(t.steps[5]).toMatchObject({ person: { name: 'Erin Rossi' }, level: 99 });
+    expect(t.steps[6]).toMatchObject({ person: { id: null, name: '+*********00' } }); // an address no person owns, masked
+    expect(t.steps[7]).toMatchObject({ kind: 'receipt', messageId: 'SMx', event: { word: 'delivered' } });
+  });
+
+  it('shows ids when the on-call file does not know the person', () => {
+    expect(buildTimeline(BILLING, {}).verdicts.acknowledgedBy).toEqual({ id: 'carol', name: 'carol' });
+  });
+});
+
+describe('toEpochMs', () => {
+  it.each([
+    ['2026-11-28 12:00:00+00', T],
+    ['2026-11-28 12:00:00.250+00', T + 250],
+    ['2026-11-28 13:00:00+01:00', T],
+    ['2026-11-28 12:00:00.000 UTC', T],
+    ['2026-11-28T12:00:00Z', T],
+    [new Date(T), T],
+    [T, T],
+    [null, null],
+  ])('%s', (v, want) => expect(toEpochMs(v)).toBe(want));
+
+  it('refuses what is no timestamp', () => expect(() => toEpochMs('soon')).toThrow(/not a timestamp/));
+});

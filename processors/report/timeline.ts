@@ -1,0 +1,289 @@
+import { maskPii } from '../../infra/logger.js';
+import type { QueryResult } from '../query/result.js';
+
+/**
+ * An incident's timeline, built from lake rows: what `make incident` prints and what the HTML report
+ * draws. Two calls:
+ *
+ * - `incidentRows(query, id)` reads the incident from the lake through any engine (`query` is
+ *   `queryDuckDb` or `queryAthena` bound to its options): its `incidents` row and its `alert_events`
+ *   rows. `id` is an incident id or an alarm name (then the alarm's latest incident). Undefined when
+ *   nothing matches.
+ * - `buildTimeline(rows, people)` turns them into `Timeline`: steps in time order, each with the
+ *   people's names from the on-call file (`people`: OnCallConfig['people'], or {} to show ids). Pure.
+ *
+ * Steps: `alarm` (opened), `paged` (one person at one level at one moment, with every channel paged and
+ * what each channel's provider reported: delivered, read, opened, undelivered with its code…),
+ * `failover`, `escalated` (deadline | repeat | exhausted), `deadline` (a level's deadline came due
+ * without an escalation: the level was confirmed or acknowledged), `acknowledged`, `receipt` (a
+ * provider report for a message no dispatch row names), `resolved`. Times are epoch milliseconds;
+ * addresses are masked (`maskPii`): a timeline never holds a phone number or an email in clear.
+ */
+
+/** A person as the timeline names them: the on-call id and the display name (the id if unknown). */
+export interface PersonRef {
+  id: string | null;
+  name: string;
+}
+
+/** What a provider reported for one message. `word`: the provider's own word where it is clearer (WhatsApp `read`). */
+export interface ChannelEvent {
+  at: number;
+  status: string;
+  word: string;
+  failed: boolean;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+/** One message of a `paged` step: one channel. */
+export interface PagedChannel {
+  channel: string;
+  provider: string | null;
+  messageId: string | null;
+  /** Masked. */
+  recipient: string | null;
+  at: number;
+  outcome: 'sent' | 'failed';
+  errorCode: string | null;
+  errorMessage: string | null;
+  events: ChannelEvent[];
+  /** `opened_before_this_page_escalated` of the page (alert_events). */
+  verdict: string | null;
+}
+
+export type TimelineStep =
+  | { kind: 'alarm'; at: number; alarmName: string | null; severity: string | null }
+  | { kind: 'paged'; at: number; person: PersonRef; level: number | null; channels: PagedChannel[] }
+  | { kind: 'failover'; at: number; person: PersonRef; level: number | null; fromChannel: string | null }
+  | { kind: 'escalated'; at: number; reason: 'deadline' | 'repeat' | 'exhausted'; fromLevel: number | null; toLevel: number | null }
+  | { kind: 'deadline'; at: number; level: number | null }
+  | { kind: 'acknowledged'; at: number; person: PersonRef | null; via: string | null; channel: string | null }
+  | { kind: 'receipt'; at: number; channel: string | null; messageId: string | null; recipient: string | null; event: ChannelEvent }
+  | { kind: 'resolved'; at: number };
+
+export interface Verdicts {
+  /** incidents.first_responder_opened_before_escalation: yes | no | pending | no (delivered, no read receipt). */
+  firstResponderOpenedBeforeEscalation: string | null;
+  /** incidents.any_responder_opened_before_escalation. */
+  anyResponderOpenedBeforeEscalation: string | null;
+  acknowledgedBy: PersonRef | null;
+  /** One per page (message), in the order sent. */
+  pages: { at: number; person: PersonRef; level: number | null; channel: string; verdict: string | null }[];
+}
+
+export interface Timeline {
+  incidentId: string;
+  alarmName: string | null;
+  alarmArn: string | null;
+  severity: string | null;
+  openedAt: number | null;
+  acknowledgedAt: number | null;
+  escalatedAt: number | null;
+  resolvedAt: number | null;
+  steps: TimelineStep[];
+  verdicts: Verdicts;
+}
+
+/** A lake row as an engine answers it: column → value (timestamps as strings, Dates or epoch ms). */
+export type LakeRow = Record<string, unknown>;
+
+export interface IncidentRows {
+  /** The `incidents` view's row. */
+  incident: LakeRow;
+  /** The incident's `alert_events` rows (any order). */
+  events: LakeRow[];
+}
+
+/** `people` of the on-call file (only `name` is read). */
+export type People = Record<string, { name: string }>;
+
+export type QueryFn = (sql: string) => Promise<QueryResult>;
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** Rows of a result as objects keyed by column. */
+export function rowObjects(result: QueryResult): LakeRow[] {
+  return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]])));
+}
+
+/**
+ * The incident `id` names (an incident id, else the latest incident of the alarm so named) and its
+ * `alert_events` rows; undefined when the lake has neither. SQL both engines run.
+ */
+export async function incidentRows(query: QueryFn, id: string): Promise<IncidentRows | undefined> {
+  const v = sqlString(id);
+  const incidents = rowObjects(
+    await query(
+      `SELECT * FROM incidents WHERE incident_id = ${v} OR alarm_name = ${v} ORDER BY CASE WHEN incident_id = ${v} THEN 0 ELSE 1 END, opened_at DESC NULLS LAST, first_paged_at DESC NULLS LAST LIMIT 1`,
+    ),
+  );
+  const incident = incidents[0];
+  if (!incident) return undefined;
+  const events = rowObjects(await query(`SELECT * FROM alert_events WHERE incident_id = ${sqlString(String(incident.incident_id))} ORDER BY "timestamp", event_id`));
+  return { incident, events };
+}
+
+/**
+ * Epoch ms of a timestamp as DuckDB (`2026-11-28 10:00:00.123+00`), Athena (`2026-11-28 10:00:00.123 UTC`),
+ * JSON (ISO 8601) or a driver (Date, number, bigint) gives it; null for null.
+ */
+export function toEpochMs(v: unknown): number | null {
+  if (v === null || v === undefined || v === '') return null;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.getTime();
+  const s = String(v).trim();
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/.exec(s);
+  if (!m) {
+    const t = Date.parse(s);
+    if (Number.isNaN(t)) throw new TypeError(`not a timestamp: ${s}`);
+    return t;
+  }
+  let zone = m[3] ?? 'Z';
+  if (zone === 'UTC') zone = 'Z';
+  else if (/^[+-]\d{2}$/.test(zone)) zone += ':00';
+  else if (/^[+-]\d{4}$/.test(zone)) zone = `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const t = Date.parse(`${m[1]}T${m[2]}${zone}`);
+  if (Number.isNaN(t)) throw new TypeError(`not a timestamp: ${s}`);
+  return t;
+}
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const int = (v: unknown): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
+const masked = (v: unknown): string | null => (v === null || v === undefined ? null : maskPii(String(v)));
+
+const personRef = (people: People, id: string | null): PersonRef => ({ id, name: id === null ? 'someone' : (people[id]?.name ?? id) });
+
+/** Receipt statuses shown on a page's channel (queued/sent/received say nothing to a reader). */
+const SHOWN = new Set(['delivered', 'delayed', 'opened', 'clicked', 'undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled']);
+const FAILED = new Set(['undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled']);
+
+function channelEvent(r: LakeRow): ChannelEvent {
+  const status = String(r.status);
+  const ps = str(r.provider_status);
+  const word = status === 'opened' && ps === 'read' ? 'read' : status;
+  return { at: toEpochMs(r.timestamp)!, status, word, failed: FAILED.has(status), errorCode: str(r.error_code), errorMessage: masked(r.error_message) };
+}
+
+/** Dispatches of one person at one level this close together are one `paged` step. */
+const SAME_MOMENT_MS = 5000;
+
+export function buildTimeline(rows: IncidentRows, people: People): Timeline {
+  const inc = rows.incident;
+  const events = rows.events
+    .map((r) => ({ r, at: toEpochMs(r.timestamp)! }))
+    .sort((a, b) => a.at - b.at || kindOrder(a.r) - kindOrder(b.r)); // stable: ties keep the rows' order
+
+  // Person of an address paged in this incident (an ack by reply carries the sender's address).
+  const byAddress = new Map<string, string>();
+  for (const { r } of events) if (r.kind === 'dispatch' && r.recipient && r.person) byAddress.set(String(r.recipient), String(r.person));
+
+  const steps: TimelineStep[] = [];
+  const openedAt = toEpochMs(inc.opened_at);
+  if (openedAt !== null) steps.push({ kind: 'alarm', at: openedAt, alarmName: str(inc.alarm_name), severity: str(inc.severity) });
+
+  // Every page first: a receipt can carry an earlier time than its dispatch (two clocks).
+  const channelsByMessage = new Map<string, PagedChannel>();
+  const channelOf = new Map<LakeRow, PagedChannel>();
+  const personOf = new Map<LakeRow, PersonRef>();
+  for (const { r, at } of events) {
+    if (r.kind !== 'dispatch') continue;
+    const id = str(r.person);
+    const ch: PagedChannel = {
+      channel: str(r.channel) ?? 'unknown channel',
+      provider: str(r.provider),
+      messageId: str(r.message_id),
+      recipient: masked(r.recipient),
+      at,
+      outcome: r.status === 'failed' ? 'failed' : 'sent',
+      errorCode: str(r.error_code),
+      errorMessage: masked(r.error_message),
+      events: [],
+      verdict: str(r.opened_before_this_page_escalated),
+    };
+    channelOf.set(r, ch);
+    // a page to an address no person owns is named by the masked address
+    personOf.set(r, id === null && r.recipient ? { id: null, name: maskPii(String(r.recipient)) } : personRef(people, id));
+    if (ch.messageId) channelsByMessage.set(ch.messageId, ch);
+  }
+  const pages: Verdicts['pages'] = [];
+  let lastPaged: Extract<TimelineStep, { kind: 'paged' }> | undefined;
+  const escalatedFrom: { level: number | null; at: number }[] = [];
+
+  for (const { r, at } of events) {
+    switch (r.kind) {
+      case 'dispatch': {
+        const ch = channelOf.get(r)!;
+        const person = personOf.get(r)!;
+        const level = int(r.level);
+        pages.push({ at, person, level, channel: ch.channel, verdict: ch.verdict });
+        if (lastPaged && steps[steps.length - 1] === lastPaged && lastPaged.person.id === person.id && lastPaged.level === level && at - lastPaged.at <= SAME_MOMENT_MS) {
+          lastPaged.channels.push(ch);
+        } else {
+          lastPaged = { kind: 'paged', at, person, level, channels: [ch] };
+          steps.push(lastPaged);
+        }
+        break;
+      }
+      case 'receipt': {
+        if (!SHOWN.has(String(r.status))) break;
+        const ev = channelEvent(r);
+        const ch = r.message_id ? channelsByMessage.get(String(r.message_id)) : undefined;
+        if (ch) ch.events.push(ev);
+        else steps.push({ kind: 'receipt', at, channel: str(r.channel), messageId: str(r.message_id), recipient: masked(r.recipient), event: ev });
+        break;
+      }
+      case 'ack': {
+        const id = str(r.person) ?? (r.recipient ? (byAddress.get(String(r.recipient)) ?? null) : null);
+        steps.push({ kind: 'acknowledged', at, person: id === null ? null : personRef(people, id), via: str(r.reason), channel: str(r.channel) });
+        break;
+      }
+      case 'escalation': {
+        const reason = String(r.reason);
+        if (reason === 'failover') {
+          steps.push({ kind: 'failover', at, person: personRef(people, str(r.person)), level: int(r.level), fromChannel: str(r.channel) });
+        } else if (reason === 'deadline' || reason === 'repeat' || reason === 'exhausted') {
+          steps.push({ kind: 'escalated', at, reason, fromLevel: int(r.level), toLevel: int(r.to_level) });
+          escalatedFrom.push({ level: int(r.level), at });
+        }
+        break;
+      }
+      case 'deadline': {
+        if (r.reason !== 'level') break; // `settle` wakes the handler for an unsettled send: not a step
+        steps.push({ kind: 'deadline', at, level: int(r.level) });
+        break;
+      }
+    }
+  }
+  // A deadline that led to an escalation is said by the escalation.
+  const shown = steps.filter((s) => s.kind !== 'deadline' || !escalatedFrom.some((e) => e.level === s.level && e.at >= s.at && e.at - s.at < 120_000));
+  const resolvedAt = toEpochMs(inc.resolved_at);
+  if (resolvedAt !== null) shown.push({ kind: 'resolved', at: resolvedAt });
+  shown.sort((a, b) => a.at - b.at);
+  for (const ch of channelsByMessage.values()) ch.events.sort((a, b) => a.at - b.at);
+
+  const ackBy = str(inc.acknowledged_by);
+  return {
+    incidentId: String(inc.incident_id),
+    alarmName: str(inc.alarm_name),
+    alarmArn: str(inc.alarm_arn),
+    severity: str(inc.severity),
+    openedAt,
+    acknowledgedAt: toEpochMs(inc.acknowledged_at),
+    escalatedAt: toEpochMs(inc.escalated_at),
+    resolvedAt,
+    steps: shown,
+    verdicts: {
+      firstResponderOpenedBeforeEscalation: str(inc.first_responder_opened_before_escalation),
+      anyResponderOpenedBeforeEscalation: str(inc.any_responder_opened_before_escalation),
+      acknowledgedBy: ackBy === null ? null : personRef(people, ackBy),
+      pages,
+    },
+  };
+}
+
+/** At the same millisecond: dispatches before what they cause or answer. */
+function kindOrder(r: LakeRow): number {
+  return { dispatch: 0, receipt: 1, escalation: 2, deadline: 2, ack: 3 }[String(r.kind)] ?? 4;
+}

@@ -1,0 +1,37 @@
+/** Reading query answers (engine-independent) and writing times for people. */
+import { rowObjects, toEpochMs } from './timeline.js';
+
+/** Epoch ms of a timestamp cell as any engine answers it (timeline.ts `toEpochMs`), undefined for null. */
+export const toMs = (v: unknown): number | undefined => toEpochMs(v) ?? undefined;
+
+export const toNum = (v: unknown): number | undefined => (v === null || v === undefined || v === '' ? undefined : Number(v));
+export const toStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+/** The rows of a query answer as objects keyed by column name. */
+export const records = rowObjects;
+
+/** `2026-11-27 23:50:03` in the time zone (no zone suffix: the report says the zone once). */
+export function formatTime(ms: number | undefined, timeZone: string): string {
+  if (ms === undefined) return '—';
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(ms);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
+}
+
+/** `45 s`, `5 min 12 s`, `2 h 03 min`. */
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined || Number.isNaN(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** Percentile by linear interpolation between closest ranks (as DuckDB's quantile_cont). */
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const pos = (sorted.length - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
