@@ -83,7 +83,7 @@ a AS (
 pa AS (
   SELECT p.incident_id, p.message_id, MIN(a."timestamp") AS acked_at
   FROM p JOIN a ON a.incident_id = p.incident_id AND a."timestamp" >= p.sent_at
-    AND (a.message_id = p.message_id OR (a.message_id IS NULL AND a.person = p.person AND a.channel = p.channel))
+    AND (a.message_id = p.message_id OR (a.person = p.person AND a.channel = p.channel))
   GROUP BY p.incident_id, p.message_id
 )
 SELECT p.incident_id, p.message_id, p.channel, p.provider, p.person, p.severity, p.page_level, p.sent_at,

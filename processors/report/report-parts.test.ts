@@ -86,6 +86,6 @@ describe('stats', () => {
   });
 
   it('durations read as a person says them', () => {
-    expect([formatDuration(45), formatDuration(312), formatDuration(7380), formatDuration(undefined)]).toEqual(['45 s', '5 min 12 s', '2 h 03 min', '—']);
+    expect([formatDuration(0.42), formatDuration(9.96), formatDuration(45), formatDuration(312), formatDuration(7380), formatDuration(undefined)]).toEqual(['0.4 s', '10.0 s', '45 s', '5 min 12 s', '2 h 03 min', '—']);
   });
 });
