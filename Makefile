@@ -106,3 +106,13 @@ deploy: install lambdas
 storm: install
 	node --import tsx infra/lambda/build.ts paging-service lake-service --out dist/local
 	node $(NODE_OPTS) --import tsx test/bench/storm.ts
+
+## Who is on call for each team and escalation level at AT (ISO 8601, default now), schedules resolved:
+## make oncall [AT=2026-12-24T20:00:00+01:00] [FILE=infra/local/oncall/example-teams.json] (default ONCALL_FILE)
+.PHONY: oncall oncall-check
+oncall: install
+	@$(TSX) processors/paging/schedules/oncall-cli.ts --at "$(or $(AT),now)" $(if $(FILE),--file "$(FILE)")
+
+## Validate the on-call file without starting anything; every problem at once, one line each (file: path: problem)
+oncall-check: install
+	@$(TSX) processors/paging/schedules/check-cli.ts $(if $(FILE),--file "$(FILE)")

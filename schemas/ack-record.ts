@@ -11,7 +11,8 @@ import { Channel } from './status.js';
 export const AckRecord = RecordBase.extend({
   kind: z.literal('ack'),
   channel: Channel,
-  via: z.enum(['sms_reply', 'whatsapp_reply', 'email_link', 'api']),
+  /** `voice_key`: the person pressed 1 during a voice page (TwiML Gather). */
+  via: z.enum(['sms_reply', 'whatsapp_reply', 'email_link', 'voice_key', 'api']),
   person: z.string().optional(),
   recipient: z.string().optional(),
   message_id: z.string().optional(),

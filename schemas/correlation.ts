@@ -31,6 +31,23 @@ export function twilioStatusCallbackUrl(publicBaseUrl: string, ref: PageRef): st
   return url.toString();
 }
 
+/** Where a voice page's status callbacks go: `<PUBLIC_BASE_URL>/webhooks/twilio/voice?incident=…&alarm=…&dispatch=…` */
+export function twilioVoiceStatusCallbackUrl(publicBaseUrl: string, ref: PageRef): string {
+  return withRef(new URL('/webhooks/twilio/voice', publicBaseUrl), ref);
+}
+
+/** The action of a voice page's `<Gather>` (the key press): `<PUBLIC_BASE_URL>/webhooks/twilio/voice/gather?incident=…&alarm=…&dispatch=…` */
+export function twilioVoiceGatherUrl(publicBaseUrl: string, ref: PageRef): string {
+  return withRef(new URL('/webhooks/twilio/voice/gather', publicBaseUrl), ref);
+}
+
+function withRef(url: URL, ref: PageRef): string {
+  url.searchParams.set('incident', ref.incidentId);
+  url.searchParams.set('alarm', ref.alarmArn);
+  url.searchParams.set('dispatch', ref.dispatchId);
+  return url.toString();
+}
+
 /** The page a Twilio status callback is about, from its URL query; undefined when absent or malformed. */
 export function pageRefFromQuery(query: URLSearchParams): PageRef | undefined {
   const parsed = Ref.safeParse({ incidentId: query.get('incident'), alarmArn: query.get('alarm'), dispatchId: query.get('dispatch') });

@@ -32,6 +32,15 @@ export const DispatchRecord = RecordBase.extend({
    * out an earlier copy: the page was sent again and may have reached the person twice.
    */
   possible_duplicate: z.boolean().optional(),
+  /** Why this person was paged: the on-call schedule, its layer, and whether an override decided it. */
+  resolved_by: z
+    .object({
+      schedule: z.string().min(1),
+      layer: z.union([z.number().int().min(0), z.string().min(1)]),
+      source: z.enum(['override', 'rotation', 'ical']),
+      override: z.boolean().optional(),
+    })
+    .optional(),
   /** When this level escalates if no page of it is confirmed or acknowledged. */
   escalate_at: Timestamp.optional(),
 });

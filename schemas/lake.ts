@@ -52,7 +52,7 @@ export const EVENTS_TABLE = {
     c('escalate_at', 'timestamp', true, "deadline of the page's level (joined from the dispatch)"),
     c('to_level', 'int', true, 'escalations: the level escalated to'),
     c('join_status', 'string', false, 'matched | unmatched | late | none (rows that join nothing)'),
-    c('detail', 'string', true, 'verified provider payload or alarm event, JSON (evidence)'),
+    c('detail', 'string', true, 'verified provider payload or alarm event, JSON (evidence); dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate}'),
     c('shard_id', 'string', false, 'Kinesis shard the record came from'),
     c('sequence_number', 'string', false, 'Kinesis sequence number'),
     c('arrival_time', 'timestamp', false, 'Kinesis approximate arrival time (UTC)'),

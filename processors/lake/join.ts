@@ -330,6 +330,8 @@ export class EventJoin {
     row.error_message = d.error_message ?? null;
     row.dispatched_at = d.event_time;
     row.escalate_at = d.escalate_at ?? null;
+    // why this person (the on-call schedule, layer, override) and whether the page may be a duplicate
+    if (d.resolved_by || d.possible_duplicate) row.detail = JSON.stringify({ ...(d.resolved_by ? { resolved_by: d.resolved_by } : {}), ...(d.possible_duplicate ? { possible_duplicate: true } : {}) });
     this.rememberIncident(d.incident_id, d.event_time, row.alarm_name, row.severity);
     this.out.push(row);
     if (d.message_id === null) return;

@@ -318,3 +318,68 @@ describe('Dispatcher.find for a page not yet sent (queued, no date_sent)', () =>
     }
   });
 });
+
+describe('Dispatcher: voice pages through the Calls API', () => {
+  const VOICE_FROM = '+15550000009';
+  const voiceOncall = { ...oncall, twilio: { ...oncall.twilio, voice_from: VOICE_FROM } };
+  const voice = (o: Partial<DispatcherOptions> = {}) => dispatcher({ oncall: voiceOncall, ...o });
+  const callPosts = (dispatchId: string) => posts(dispatchId).filter((p) => p.path.endsWith('/Calls.json'));
+
+  it('calls with TwiML that reads the alarm and gathers one key; AMD on; the PageRef in the StatusCallback and the Gather action', async () => {
+    const r = req('voice', '+15551230031');
+    const res = await voice().send(r);
+    expect(res).toMatchObject({ ok: true, provider: 'twilio', messageId: expect.stringMatching(/^CA[0-9a-f]{32}$/) });
+    const [p] = callPosts(r.dispatchId);
+    expect(p.params).toMatchObject({ To: r.address, From: VOICE_FROM, MachineDetection: 'Enable', StatusCallbackMethod: 'POST', StatusCallbackEvent: 'initiated,ringing,answered,completed' });
+    const page = { incidentId: r.incidentId, alarmArn: ALARM, dispatchId: r.dispatchId };
+    const status = new URL(p.params!.StatusCallback);
+    expect(status.pathname).toBe('/webhooks/twilio/voice');
+    expect(pageRefFromQuery(status.searchParams)).toEqual(page);
+    const twiml = p.params!.Twiml;
+    expect(twiml).toMatch(/<Gather numDigits="1" action="[^"]+" method="POST"/);
+    const action = new URL(/action="([^"]+)"/.exec(twiml)![1].replace(/&amp;/g, '&'));
+    expect(action.origin + action.pathname).toBe(`${PUBLIC_BASE}/webhooks/twilio/voice/gather`);
+    expect(pageRefFromQuery(action.searchParams)).toEqual(page);
+    expect(twiml).toContain('orders api cpu high is in alarm');
+    expect(twiml).toContain('Press 1 to acknowledge.');
+    expect(twiml).toMatch(/<\/Gather><Say>No key was pressed\.[^<]*<\/Say><Hangup\/><\/Response>$/);
+    // the same dispatch renders the same call (pure content)
+    expect(voice().voiceTwiml(r)).toBe(twiml);
+  });
+
+  it('a 500 after the call was accepted: find settles it by recipient and time; no second call', async () => {
+    const r = req('voice', '+15551230032');
+    sim.injectFaults(r.address, [{ type: 'error', status: 500, accepted: true }]);
+    const res = await voice().send(r);
+    expect(callPosts(r.dispatchId)).toHaveLength(1);
+    const [made] = created(r.dispatchId);
+    expect(res).toEqual({ ok: true, provider: 'twilio', messageId: made.id });
+  });
+
+  it('a 503 before accepting: find finds no call, the page is called once', async () => {
+    const r = req('voice', '+15551230033');
+    sim.injectFaults(r.address, [{ type: 'error', status: 503 }]);
+    const res = await voice().send(r);
+    expect(callPosts(r.dispatchId)).toHaveLength(2);
+    expect(created(r.dispatchId)).toHaveLength(1);
+    expect(res).toMatchObject({ ok: true, messageId: created(r.dispatchId)[0].id });
+  });
+
+  it('find: undefined with no call in the window; the call; ambiguous (not retryable) with two calls to the number', async () => {
+    const r = req('voice', '+15551230034');
+    const since = Date.now();
+    expect(await voice().find(r, since)).toBeUndefined();
+    const first = await voice().send(r);
+    expect(await voice().find(r, since)).toBe(first.ok && first.messageId);
+    // calls made before the window (a minute before the claim) do not count
+    expect(await voice().find(r, Date.now() + 120_000)).toBeUndefined();
+    await voice().send(req('voice', r.address));
+    await expect(voice().find(r, since)).rejects.toMatchObject({ name: 'PageLookupError', code: 'ambiguous', retryable: false });
+  });
+
+  it('without twilio.voice_from a voice page is refused at once (no request)', async () => {
+    const r = req('voice', '+15551230035');
+    expect(await dispatcher().send(r)).toMatchObject({ ok: false, error: { code: 'no_voice_from', retryable: false } });
+    expect(callPosts(r.dispatchId)).toHaveLength(0);
+  });
+});

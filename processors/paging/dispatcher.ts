@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Twilio } from 'twilio';
+import twilioSdk, { type Twilio } from 'twilio';
 import type { Resend } from 'resend';
-import { resendTags, twilioStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
+import { resendTags, twilioStatusCallbackUrl, twilioVoiceGatherUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
 import { silentLogger, type Logger } from '../../infra/logger.js';
 import type { OnCallConfig, PageChannel } from './oncall-config.js';
-import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, whatsappVariables, type PageContent } from './message-content.js';
+import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, voiceScript, whatsappVariables, type PageContent } from './message-content.js';
 import { PageLookupError, ProviderError } from './errors.js';
 
 export { pageReference } from './message-content.js';
@@ -13,7 +13,8 @@ export { pageReference } from './message-content.js';
  * Sends one page with the official SDKs and never loses or blindly duplicates it.
  *
  * SMS and WhatsApp go through `twilio` (the StatusCallback URL carries the page's PageRef; WhatsApp as
- * the approved content template of the severity), email through `resend` (tags carry the PageRef; the
+ * the approved content template of the severity), voice through the `twilio` Calls API (inline TwiML that reads the alarm and gathers one key, answering-machine detection,
+ * status callbacks to /webhooks/twilio/voice with the PageRef; the message id is the CallSid), email through `resend` (tags carry the PageRef; the
  * dispatch id is the idempotency key). Every message carries the page reference
  * (`pageReference(dispatchId)`, "Ref 7Q2M9XKD"): SMS body, WhatsApp variable 5, email text/HTML and tag
  * `page_ref`.
@@ -46,7 +47,7 @@ export { pageReference } from './message-content.js';
  * definite failure with that code: an email under that key did go out but its id cannot be had).
  */
 export interface DispatcherOptions {
-  twilio: Pick<Twilio, 'messages'>;
+  twilio: Pick<Twilio, 'messages' | 'calls'>;
   resend: Pick<Resend, 'emails'>;
   oncall: OnCallConfig;
   publicBaseUrl: string;
@@ -66,6 +67,10 @@ export interface DispatcherOptions {
   findPageSize?: number;
   /** Most recent messages of the recipient examined for a page not yet sent (no date_sent). Default 20. */
   findRecentLimit?: number;
+  /** Seconds a voice page rings before Twilio gives up (`no-answer`). Default 30. */
+  voiceRingTimeoutS?: number;
+  /** Seconds the voice page waits for the key press after its prompt. Default 8. */
+  voiceGatherTimeoutS?: number;
   logger?: Logger;
 }
 
@@ -207,7 +212,7 @@ export class Dispatcher {
         }
       }
       if (!fits(this.timeoutMs)) break;
-      const a = req.channel === 'email' ? await this.emailOnce(req) : await this.messageOnce(req);
+  const a = req.channel === 'email' ? await this.emailOnce(req) : req.channel === 'voice' ? await this.callOnce(req) : await this.messageOnce(req);
       if (a.kind === 'ok') return { ok: true, messageId: a.id, provider };
       last = a.error;
       if (a.kind === 'refused') {
@@ -245,6 +250,7 @@ export class Dispatcher {
    * Resend refuses the payload. Past 23 h of `sinceMs` it throws (the key may have expired).
    */
   async find(req: PageRequest, sinceMs: number): Promise<string | undefined> {
+    if (req.channel === 'voice') return this.findCall(req, sinceMs);
     return req.channel === 'email' ? this.findEmail(req, sinceMs) : this.findMessage(req, sinceMs);
   }
 
@@ -272,6 +278,35 @@ export class Dispatcher {
       const code = err instanceof CallTimeout ? 'timeout' : String(e.code ?? e.status ?? 'network');
       throw new PageLookupError('twilio', req.dispatchId, code, true, e.message ?? String(err), { cause: err });
     }
+  }
+
+  /**
+   * A call carries no text the Calls list returns (twilio-node CallInstance: sid, to, from, status,
+   * direction, dateCreated, startTime, answeredBy…; neither the TwiML nor the StatusCallback URL), so
+   * the page reference cannot be matched: the call is found by recipient and time instead — the
+   * recipient's `findRecentLimit` most recent outbound-api calls created since a minute before the
+   * claim (a queued call has no start time yet, so no `startTimeAfter` filter). One → it; none →
+   * undefined; several (two pages to one number within the window) → PageLookupError `ambiguous`,
+   * not retryable: guessing could tie the page to another page's call.
+   */
+  private async findCall(req: PageRequest, sinceMs: number): Promise<string | undefined> {
+    const cutoff = sinceMs - 60_000;
+    const lookup = async () => {
+      const recent = await this.opts.twilio.calls.list({ to: req.address, limit: this.findRecentLimit, pageSize: Math.min(this.findPageSize, this.findRecentLimit) });
+      return recent.filter((c) => String(c.direction).startsWith('outbound-api') && c.dateCreated && c.dateCreated.getTime() >= cutoff);
+    };
+    let hits;
+    try {
+      hits = await bounded(lookup(), this.findTimeoutMs);
+    } catch (err) {
+      const e = err as { status?: number; code?: number | string; message?: string };
+      const code = err instanceof CallTimeout ? 'timeout' : String(e.code ?? e.status ?? 'network');
+      throw new PageLookupError('twilio', req.dispatchId, code, true, e.message ?? String(err), { cause: err });
+    }
+    if (hits.length > 1) {
+      throw new PageLookupError('twilio', req.dispatchId, 'ambiguous', false, `${hits.length} calls to the recipient within the window: the page's call cannot be told apart`);
+    }
+    return hits[0]?.sid;
   }
 
   private async findEmail(req: PageRequest, sinceMs: number): Promise<string | undefined> {
@@ -307,6 +342,44 @@ export class Dispatcher {
     try {
       const msg = await bounded(this.opts.twilio.messages.create({ to: req.address, statusCallback, ...sender, ...content }), this.timeoutMs);
       return { kind: 'ok', id: msg.sid };
+    } catch (err) {
+      return twilioAttempt(err);
+    }
+  }
+
+  /** The TwiML of a voice page: the alarm and the prompt inside a one-digit `<Gather>`, then a goodbye. */
+  voiceTwiml(req: PageRequest): string {
+    const script = voiceScript(req.content, pageReference(req.dispatchId));
+    const r = new twilioSdk.twiml.VoiceResponse();
+    const gather = r.gather({ numDigits: 1, action: twilioVoiceGatherUrl(this.opts.publicBaseUrl, req), method: 'POST', timeout: this.opts.voiceGatherTimeoutS ?? 8, actionOnEmptyResult: false });
+    gather.say(script.intro);
+    gather.say(script.prompt);
+    r.say(script.noKey);
+    r.hangup();
+    return r.toString();
+  }
+
+  /** One Twilio Calls create. */
+  private async callOnce(req: PageRequest): Promise<Attempt> {
+    const from = this.opts.oncall.twilio.voice_from;
+    if (!from) return { kind: 'refused', error: new ProviderError('twilio', 'no_voice_from', undefined, false, 'twilio.voice_from is not configured') };
+    try {
+      const call = await bounded(
+        this.opts.twilio.calls.create({
+          to: req.address,
+          from,
+          twiml: this.voiceTwiml(req),
+          statusCallback: twilioVoiceStatusCallbackUrl(this.opts.publicBaseUrl, req),
+          statusCallbackMethod: 'POST',
+          statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+          // Synchronous detection: the TwiML starts once Twilio knows who answered, and AnsweredBy
+          // comes with the answered / completed status callbacks (asyncAmd would send it elsewhere).
+          machineDetection: 'Enable',
+          timeout: this.opts.voiceRingTimeoutS ?? 30,
+        }),
+        this.timeoutMs,
+      );
+      return { kind: 'ok', id: call.sid };
     } catch (err) {
       return twilioAttempt(err);
     }

@@ -260,6 +260,7 @@ export class EffectRunner {
       ...(result.ok ? {} : { error_code: result.error.code, error_message: result.error.message }),
       ...(e.round > 0 ? { round: e.round } : {}),
       ...(possibleDuplicate ? { possible_duplicate: true } : {}),
+      ...(e.resolvedBy ? { resolved_by: e.resolvedBy } : {}),
       escalate_at: new Date(e.escalateAt).toISOString(),
     };
   }

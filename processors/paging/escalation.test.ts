@@ -144,3 +144,34 @@ describe('paging horizon', () => {
     expect(applied.note).toMatch(/older than the paging horizon/);
   });
 });
+
+describe('schedules as targets', () => {
+  const json = JSON.parse(JSON.stringify(cfg)) as Record<string, any>;
+  json.schedules = {
+    'db-primary': {
+      time_zone: 'Europe/Berlin',
+      layers: [{ name: 'weekly', participants: ['bob', 'erin'], rotation: 'weekly', handoff: '09:00', handoff_day: 'monday', start: '2026-11-23' }],
+      overrides: [{ person: 'carol', from: '2026-11-28T12:00:00+01:00', to: '2026-11-28T14:00:00+01:00' }],
+    },
+  };
+  json.teams.db.escalation.P1.levels[0].targets = ['schedule:db-primary'];
+  const scheduled = parseOnCallConfig(json);
+
+  it('pages whoever the schedule has on call at the decision time, and records why', () => {
+    const engine = new EscalationEngine(scheduled);
+    // 2026-11-28 is in the week starting Monday 2026-11-23 09:00 Berlin: bob's week
+    const state = engine.apply(undefined, rdsAlarm(), T0).state!;
+    const pages = state.outbox.filter((e) => e.type === 'page');
+    expect(pages.map((p) => (p.type === 'page' ? `${p.person}:${p.channel}` : ''))).toEqual(['bob:sms', 'bob:email']);
+    expect(pages[0].type === 'page' && pages[0].resolvedBy).toEqual({ schedule: 'db-primary', layer: 'weekly', source: 'rotation' });
+  });
+
+  it('an override in force wins, and says so', () => {
+    const engine = new EscalationEngine(scheduled);
+    const at = Date.parse('2026-11-28T12:30:00+01:00');
+    const a = alarmEvent({ arn: RDS_ARN, at, namespace: 'AWS/RDS' });
+    const state = engine.apply(undefined, decode(a), at).state!;
+    const first = state.outbox.find((e) => e.type === 'page');
+    expect(first?.type === 'page' && [first.person, first.resolvedBy?.override]).toEqual(['carol', true]);
+  });
+});

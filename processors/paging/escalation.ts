@@ -1,8 +1,10 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity } from '../../schemas/status.js';
-import { isActive, PAGES_CAP, remember, type Effect, type IncidentState, type PageEffect, type PageState } from './incident-state.js';
-import { addressOf, levelPeople, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from './oncall-config.js';
+import { isActive, PAGES_CAP, remember, type Effect, type IncidentState, type PageEffect, type PageState, type ResolvedBy } from './incident-state.js';
+import { addressOf, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from './oncall-config.js';
+import { resolveLevel } from './schedules/resolve.js';
+import type { IcalCalendar } from './schedules/ical.js';
 import { deadlineScheduleName } from './deadlines.js';
 import { DEFAULT_SEVERITY_SETTINGS, routeAlarm, type SeveritySettings } from '../../schemas/alarm-routing.js';
 import { alarmMetricName } from '../../schemas/cloudwatch-alarm.js';
@@ -32,6 +34,8 @@ export interface EngineOptions {
   maxAlarmAgeMs?: number;
   /** SEVERITY_MAP / SEVERITY_DEFAULT (shared with the receiver) for records that carry no severity. Default: no map, P2. */
   severity?: SeveritySettings;
+  /** The iCalendar layers' calendars as last loaded (schedules/ical-feed.ts); without them an iCalendar layer has nobody. */
+  calendars?: () => ReadonlyMap<string, IcalCalendar> | undefined;
 }
 
 export interface Applied {
@@ -60,6 +64,7 @@ export const FALLBACK_LEVEL = 99;
 
 export class EscalationEngine {
   private readonly maxAlarmAgeMs: number;
+  private readonly calendars?: () => ReadonlyMap<string, IcalCalendar> | undefined;
   private readonly severity: SeveritySettings;
 
   constructor(
@@ -68,6 +73,7 @@ export class EscalationEngine {
   ) {
     this.maxAlarmAgeMs = opts.maxAlarmAgeMs ?? 3600_000;
     this.severity = opts.severity ?? DEFAULT_SEVERITY_SETTINGS;
+    this.calendars = opts.calendars;
   }
 
   /** The severity and team an alarm record pages with (both paths: intake and EventBridge rule). */
@@ -271,11 +277,14 @@ export class EscalationEngine {
 
   private pageTargets(state: IncidentState, targets: Pick<Level, 'targets' | 'channels'>, round: number, level: number, reason: PageEffect['reason'], escalateAt: number, now: number): number {
     let n = 0;
-    for (const person of levelPeople(this.cfg, targets)) {
+    // who is paged is decided now (a schedule's on-call person at the decision time) and saved with
+    // the decision, so a redo after a crash pages the same people
+    for (const { person, schedule } of resolveLevel(this.cfg, targets, now, this.calendars?.())) {
+      const resolvedBy: ResolvedBy | undefined = schedule ? { schedule: schedule.id, layer: schedule.layer, source: schedule.source, ...(schedule.override ? { override: true as const } : {}) } : undefined;
       for (const channel of targets.channels) {
         const address = addressOf(this.cfg, person, channel);
         if (!address) continue;
-        if (this.page(state, { round, level, person, channel, address, reason, escalateAt, decidedAt: now })) n++;
+        if (this.page(state, { round, level, person, channel, address, reason, escalateAt, decidedAt: now, ...(resolvedBy ? { resolvedBy } : {}) })) n++;
       }
     }
     return n;

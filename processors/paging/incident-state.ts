@@ -45,6 +45,15 @@ export interface PageEffect {
   escalateAt: number;
   /** When the decision was made (the dispatch record's time if the send happens on a retry). */
   decidedAt: number;
+  /** Why this person: the schedule, layer and override that resolved them (absent for a named person). */
+  resolvedBy?: ResolvedBy;
+}
+
+export interface ResolvedBy {
+  schedule: string;
+  layer: number | string;
+  source: 'override' | 'rotation' | 'ical';
+  override?: true;
 }
 
 /** Put a record on the stream (escalation, exhausted): its event id is deterministic, so a redo is a no-op. */

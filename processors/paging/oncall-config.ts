@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Severity } from '../../schemas/status.js';
 import { OnCallConfigError } from './errors.js';
+import { Schedule, unknownPeopleIn } from './schedules/schema.js';
 
 /**
  * The on-call configuration: people and their addresses, teams, and an escalation policy per severity.
  * Example: infra/local/oncall/demo.json. Validated at start-up; an error names the file and the path of
  * the bad field (`escalation.P1.levels[0].channels[1]: …`).
  */
-export const PageChannel = z.enum(['sms', 'whatsapp', 'email']);
+export const PageChannel = z.enum(['sms', 'whatsapp', 'email', 'voice']);
 export type PageChannel = z.infer<typeof PageChannel>;
 
 const Person = z.strictObject({
@@ -16,10 +17,12 @@ const Person = z.strictObject({
   sms: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001').optional(),
   whatsapp: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'whatsapp:+<E.164 number>').optional(),
   email: z.email().optional(),
+  /** The number a voice page calls (Twilio Calls API). */
+  voice: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001').optional(),
 });
 
 const Level = z.strictObject({
-  /** People ids, or `team:<id>` for every member of a team. */
+  /** People ids, `team:<id>` for every member of a team, or `schedule:<id>` for whoever is on call in a schedule. */
   targets: z.array(z.string().min(1)).min(1),
   /** Channels tried at once, for each target that has the address. */
   channels: z.array(PageChannel).min(1),
@@ -70,6 +73,8 @@ export const OnCallConfig = z
   .strictObject({
     people: z.record(z.string().regex(/^[a-z0-9_.-]+$/, 'lowercase id'), Person),
     teams: z.record(z.string(), Team),
+    /** Who is on call when (processors/paging/schedules): targeted as `schedule:<id>`. */
+    schedules: z.record(z.string().regex(/^[a-z0-9_.-]+$/, 'lowercase id'), Schedule).default({}),
     /** First match wins; an alarm tag `team` overrides; else `default_team`. */
     routes: z.array(Route).default([]),
     default_team: z.string(),
@@ -77,6 +82,8 @@ export const OnCallConfig = z
       sms_from: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
       whatsapp_from: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/).optional(),
       messaging_service_sid: z.string().regex(/^MG[0-9a-f]{32}$/).optional(),
+      /** The caller id of voice pages (a Twilio number, E.164); required when a policy pages by voice. */
+      voice_from: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
     }),
     /** Approved WhatsApp content templates per severity (business-initiated messages need one). */
     whatsapp_templates: z.partialRecord(Severity, z.strictObject({ content_sid: z.string().regex(/^HX[0-9a-f]{32}$/, 'a Content SID like HX + 32 hex') })).default({}),
@@ -89,6 +96,14 @@ export const OnCallConfig = z
       if (!(t in cfg.teams)) ctx.addIssue({ code: 'custom', path, message: `unknown team "${t}"` });
     };
     teamKnown(cfg.default_team, ['default_team']);
+    for (const [id, schedule] of Object.entries(cfg.schedules)) {
+      for (const issue of unknownPeopleIn(schedule, cfg.people)) ctx.addIssue({ code: 'custom', path: ['schedules', id, ...issue.path], message: issue.message });
+    }
+    const targetProblem = (t: string): string | undefined => {
+      if (t.startsWith('team:')) return t.slice(5) in cfg.teams ? undefined : `unknown team "${t.slice(5)}"`;
+      if (t.startsWith('schedule:')) return t.slice(9) in cfg.schedules ? undefined : `unknown schedule "${t.slice(9)}"`;
+      return t in cfg.people ? undefined : `unknown person "${t}"`;
+    };
     cfg.routes.forEach((r, i) => teamKnown(r.team, ['routes', i, 'team']));
     for (const [team, def] of Object.entries(cfg.teams)) {
       def.members.forEach((m, j) => {
@@ -97,16 +112,19 @@ export const OnCallConfig = z
       for (const [sev, policy] of Object.entries(def.escalation)) {
         policy?.levels.forEach((level, i) => {
           level.targets.forEach((t, j) => {
-            const known = t.startsWith('team:') ? t.slice(5) in cfg.teams : t in cfg.people;
-            if (!known) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'levels', i, 'targets', j], message: `unknown ${t.startsWith('team:') ? 'team' : 'person'} "${t}"` });
+            const problem = targetProblem(t);
+            if (problem) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'levels', i, 'targets', j], message: problem });
           });
           if (level.channels.includes('whatsapp') && !cfg.whatsapp_templates[sev as Severity]) {
             ctx.addIssue({ code: 'custom', path: ['whatsapp_templates', sev], message: `team ${team} pages ${sev} on WhatsApp: an approved content template is required` });
           }
+          if (level.channels.includes('voice') && !cfg.twilio.voice_from) {
+            ctx.addIssue({ code: 'custom', path: ['twilio', 'voice_from'], message: `team ${team} pages ${sev} by voice: a caller id (twilio.voice_from) is required` });
+          }
         });
         policy?.fallback?.targets.forEach((t, j) => {
-          const known = t.startsWith('team:') ? t.slice(5) in cfg.teams : t in cfg.people;
-          if (!known) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'fallback', 'targets', j], message: `unknown ${t.startsWith('team:') ? 'team' : 'person'} "${t}"` });
+          const problem = targetProblem(t);
+          if (problem) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'fallback', 'targets', j], message: problem });
         });
       }
     }

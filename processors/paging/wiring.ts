@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { loadConfig } from '../../infra/config.js';
 import { awsClients, schedulerClient, streamArn } from '../../infra/aws.js';
 import { createLogger, type Logger } from '../../infra/logger.js';
@@ -16,6 +17,8 @@ import { createPagingHandler } from './handler.js';
 import { IncidentStore } from './incident-store.js';
 import { DispatchLedger } from './ledger.js';
 import { loadOnCallConfig } from './oncall-config.js';
+import { loadIcalFeeds } from './schedules/ical-feed.js';
+import type { IcalCalendar } from './schedules/ical.js';
 
 /**
  * The paging handler built from the environment (infra/config.ts + processors/paging/config.ts), for
@@ -27,7 +30,20 @@ export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logge
   const paging = loadPagingConfig(env);
   const oncall = loadOnCallConfig(paging.ONCALL_FILE);
   const clients = awsClients(config);
-  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000, severity: paging });
+  // iCalendar layers: loaded now and every 15 minutes; a feed that cannot be read keeps its last good
+  // copy (schedules/ical-feed.ts). Until the first load, such a layer has nobody (a lower layer answers).
+  let calendars: Map<string, IcalCalendar> | undefined;
+  const hasFeeds = Object.values(oncall.schedules).some((sch) => sch.layers.some((l) => 'ical' in l));
+  if (hasFeeds) {
+    const load = () =>
+      loadIcalFeeds(oncall, { baseDir: path.dirname(paging.ONCALL_FILE), onWarning: (w) => logger.warn(w, w.usedCache ? 'iCalendar feed unreadable: using its last good copy' : 'iCalendar feed unreadable and no copy: its layer has nobody') }).then(
+        (c) => void (calendars = c),
+        (err) => logger.warn({ err: (err as Error).message }, 'iCalendar feeds could not be loaded; keeping what was loaded before'),
+      );
+    void load();
+    setInterval(load, 15 * 60_000).unref();
+  }
+  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000, calendars: () => calendars, severity: paging });
   const dispatcher = new Dispatcher({
     twilio: twilioClient({ accountSid: paging.TWILIO_ACCOUNT_SID, authToken: paging.TWILIO_AUTH_TOKEN, apiBaseUrl: paging.TWILIO_API_BASE_URL }),
     resend: resendClient({ apiKey: paging.RESEND_API_KEY, baseUrl: paging.RESEND_BASE_URL }),

@@ -5,6 +5,7 @@ import type { AppDeps, RouteDeps } from './http.js';
 import { ingestRoutes } from './ingest.js';
 import { resendRoutes } from './resend-webhook.js';
 import { twilioRoutes } from './twilio-webhook.js';
+import { twilioVoiceRoutes } from './twilio-voice.js';
 
 export type { AckPageDeps, IncidentLookup } from './ack-page.js';
 export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamHealth, StreamReachability, StreamWriter } from './http.js';
@@ -15,6 +16,7 @@ export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamHealth, StreamReac
  * | route | auth | writes |
  * |---|---|---|
  * | POST /webhooks/twilio | X-Twilio-Signature | receipt (status callback) or ack (`ACK <code>` reply) |
+ * | POST /webhooks/twilio/voice, …/voice/gather | X-Twilio-Signature | receipt (call status) / ack (key 1) |
  * | POST /webhooks/resend | Svix signature | receipt |
  * | POST /events/cloudwatch | x-api-key | alarm |
  * | POST /api/v1/ingest/events | x-api-key | receipts |
@@ -43,6 +45,7 @@ export function createApp(deps: AppDeps & AckPageDeps): Hono {
     return c.json({ status: stream.reachable ? 'ok' : 'degraded', stream }, 200);
   });
   twilioRoutes(app, routeDeps);
+  twilioVoiceRoutes(app, routeDeps);
   resendRoutes(app, routeDeps);
   alarmRoutes(app, routeDeps);
   ingestRoutes(app, routeDeps);

@@ -25,6 +25,51 @@ export const TWILIO_STATUS: Readonly<Record<string, DeliveryStatus>> = {
   received: 'received',
 };
 
+/**
+ * Every Twilio CallStatus (voice pages). `ringing`: the phone rang, the page reached the device
+ * (`delivered`, as a delivery receipt). `in-progress` and `completed` depend on AnsweredBy (twilioCallStatus).
+ */
+export const TWILIO_CALL_STATUS: Readonly<Record<string, DeliveryStatus>> = {
+  queued: 'queued',
+  initiated: 'sent', // dialling: handed to the carrier
+  ringing: 'delivered',
+  'in-progress': 'delivered', // answered, AnsweredBy not (yet) known: reached, not proven seen
+  completed: 'delivered',
+  busy: 'undelivered',
+  'no-answer': 'undelivered',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+/** AnsweredBy (answering-machine detection) on an answered / completed call. */
+export const TWILIO_ANSWERED_BY: Readonly<Record<string, DeliveryStatus>> = {
+  human: 'opened', // a person picked up: the page was heard
+  unknown: 'delivered', // detection could not tell: reached, not proven a person
+  machine_start: 'undelivered', // voicemail: not reached, fail over
+  machine_end_beep: 'undelivered',
+  machine_end_silence: 'undelivered',
+  machine_end_other: 'undelivered',
+  fax: 'undelivered',
+};
+
+/**
+ * A Twilio CallStatus (+ AnsweredBy, when present on in-progress / completed) → status.
+ * `provider_status`: `in-progress`, or `in-progress:human` with AnsweredBy.
+ */
+export function twilioCallStatus(word: string, answeredBy?: string): MappedStatus {
+  const w = word.trim().toLowerCase();
+  let status = lookup(TWILIO_CALL_STATUS, w);
+  if (!status) throw new UnknownStatusError('twilio', word, 'CallStatus');
+  const by = answeredBy?.trim().toLowerCase();
+  if (by && (w === 'in-progress' || w === 'completed')) {
+    const mapped = lookup(TWILIO_ANSWERED_BY, by);
+    if (!mapped) throw new UnknownStatusError('twilio', answeredBy!, 'AnsweredBy');
+    status = mapped;
+    return { status, provider_status: `${word}:${answeredBy}` };
+  }
+  return { status, provider_status: word };
+}
+
 /** Every Resend `email.*` webhook event type. */
 export const RESEND_STATUS: Readonly<Record<string, DeliveryStatus>> = {
   'email.scheduled': 'queued',

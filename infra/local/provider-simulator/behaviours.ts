@@ -30,6 +30,15 @@ import { z } from 'zod';
  * - `link_scan`   a mail security scanner pre-fetches the acknowledge link (GET only: must not ack)
  * - `no_answer`   nothing more
  *
+ * Voice (Twilio Calls API; twilio-voice.ts): the first of these steps decides the call, else a person
+ * answers and presses nothing:
+ * - `answer_ack`  initiated → ringing → in-progress (AnsweredBy human) → the Gather callback with
+ *                 Digits=1 → completed
+ * - `no_answer`   initiated → ringing → no-answer
+ * - `busy`        initiated → busy
+ * - `voicemail`   initiated → ringing → in-progress (AnsweredBy machine_end_beep) → completed
+ * - `failed`      initiated → failed
+ *
  * Either channel:
  * - `hang`        not a delivery step: the API *accepts* every message to this recipient (the message is
  *                 created and its other steps run as scripted) but its HTTP answer is delayed `afterMs`
@@ -53,6 +62,9 @@ export const STEP_NAMES = [
   'click_ack',
   'link_scan',
   'hang',
+  'answer_ack',
+  'busy',
+  'voicemail',
 ] as const;
 
 export const StepName = z.enum(STEP_NAMES);

@@ -10,6 +10,10 @@
  *   shape, so twilio-node's `list()`/`each()` page through it). Then status callbacks (form-encoded,
  *   `X-Twilio-Signature` over the StatusCallback URL as given) and inbound replies. A template message
  *   (ContentSid) gets its `body` rendered from `contentTemplates`, else the content variables joined.
+ * - Twilio Calls API: `POST …/Calls.json` (To, From, Twiml/Url, StatusCallback, StatusCallbackEvent,
+ *   MachineDetection) → 201 call resource; `GET …/Calls/{Sid}.json`; `GET …/Calls.json` (To, From,
+ *   Status; newest first). Then the scripted call (behaviours `answer_ack`, `no_answer`, `busy`,
+ *   `voicemail`): signed call status callbacks with AnsweredBy, and the `<Gather action>` key press.
  * - Resend emails API: `POST /emails` (JSON, `Authorization: Bearer <key>`, `Idempotency-Key`) → 200
  *   `{ id }`; `GET /emails/{id}`. Then Svix-signed webhooks (`svix-id` stable across retries).
  *   Idempotency as Resend documents: the same key within 24 h returns the first id (no new email, no
@@ -32,8 +36,8 @@
  * What each recipient does is set by behaviours (see behaviours.ts). Every API call and every callback
  * attempt is recorded (`requests()`, `callbacks()`, `GET /__sim/requests`, `GET /__sim/callbacks`).
  *
- * Layout: context.ts (per-simulator state), twilio-api.ts / twilio-list.ts and resend-api.ts (the
- * provider routes), faults.ts (hangs, one-shot faults), scripts.ts (behaviour steps),
+ * Layout: context.ts (per-simulator state), twilio-api.ts / twilio-list.ts, twilio-voice.ts (calls, and
+ * their script and callbacks) and resend-api.ts (the provider routes), faults.ts (hangs, one-shot faults), scripts.ts (behaviour steps),
  * twilio-callbacks.ts / resend-webhooks.ts / callbacks.ts (signed callback delivery), browser.ts (ack
  * links), records.ts, control.ts (`/__sim/*`), lifecycle.ts (timers and background tasks).
  */
@@ -46,6 +50,7 @@ import { registerControl } from './control.js';
 import type { ProviderSimulator, ProviderSimulatorOptions } from './options.js';
 import { registerResendApi } from './resend-api.js';
 import { registerTwilioApi } from './twilio-api.js';
+import { registerTwilioVoice } from './twilio-voice.js';
 
 export type { ApiFault, Behaviour, Behaviours, StepName } from './behaviours.js';
 export { ackCodeOf, referenceIn } from './message-text.js';
@@ -59,6 +64,7 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
 
   const app = new Hono<{ Bindings: HttpBindings }>();
   registerTwilioApi(app, ctx);
+  registerTwilioVoice(app, ctx);
   registerResendApi(app, ctx);
   registerControl(app, ctx);
   app.notFound((c) => c.json({ statusCode: 404, name: 'not_found', message: `no simulated route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));

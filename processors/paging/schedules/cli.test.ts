@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkOnCallFile, onCallReport } from './cli.js';
+
+const examplePath = new URL('../../../infra/local/oncall/example-teams.json', import.meta.url).pathname;
+
+describe('on-call CLIs', () => {
+  it('reports who is on call per team and level, with the schedule, layer or override', () => {
+    const { cfg } = checkOnCallFile(examplePath);
+    const xmas = onCallReport(cfg!, Date.parse('2026-12-25T10:00:00+01:00'), new Map());
+    expect(xmas).toContain('  P1 level 1: dave (schedule payments-primary, override 0)  [sms, email; escalates after 300 s]');
+    // Tuesday 2026-12-01 12:00 New York: inside the business-hours restriction, erin's first week.
+    const tuesday = onCallReport(cfg!, Date.parse('2026-12-01T12:00:00-05:00'), new Map());
+    expect(tuesday).toContain('  P1 level 1: erin (schedule platform-primary, layer business-hours, rotation)  [sms, email; escalates after 300 s]');
+    expect(tuesday).toContain('  P1 level 1: alice (schedule payments-primary, layer weekly, rotation)  [sms, email; escalates after 300 s]');
+    // Before any rotation starts, the level says so.
+    const early = onCallReport(cfg!, Date.parse('2026-01-01T00:00:00Z'), new Map());
+    expect(early).toContain('  P2 level 1: nobody on call in schedule:platform-primary  [sms; escalates after 900 s]');
+  });
+
+  it('check gives one readable line per problem, each naming the file and the path', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oncall-check-'));
+    try {
+      const file = path.join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify({ people: {}, teams: {}, default_team: 'x', twilio: {}, email: { from: 'a@b.c' }, schedules: { s: { time_zone: 'Nowhere/City', layers: [{ participants: ['zoe'], rotation: 'daily', start: '2026-12-01' }] } } }));
+      const { cfg, errors } = checkOnCallFile(file);
+      expect(cfg).toBeUndefined();
+      expect(errors).toEqual([
+        `${file}: schedules.s.time_zone: an IANA time zone like Europe/Berlin`,
+        `${file}: default_team: unknown team "x"`,
+        `${file}: schedules.s.layers[0].participants[0]: unknown person "zoe"`,
+      ]);
+      expect(errors.every((e) => !e.includes('\n'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
