@@ -5,10 +5,10 @@ import { pageRefFromQuery } from '../../schemas/correlation.js';
 import { eventId } from '../../schemas/ids.js';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
 import { PayloadError } from './errors.js';
-import { guarded, markVerified, utf8, writeRecords, type RouteDeps } from './http.js';
+import { guarded, writeRecords, type RouteDeps } from './http.js';
 import { twilioCallStatus } from './status-map.js';
-import { rawPathAndQuery } from './twilio-webhook.js';
-import { SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
+import type { TwilioParams } from './twilio-signature.js';
+import { param, rawPathAndQuery, requiredParam, twilioStatusReceipt, verifiedTwilioParams } from './twilio-request.js';
 import { keptOnPayloadError, type VerifiedRequest } from './webhook-outcome.js';
 
 /**
@@ -30,16 +30,8 @@ export const VOICE_OTHER_KEY = 'That key is not 1.';
 export const VOICE_GOODBYE = 'Not acknowledged. This page escalates unless acknowledged. Goodbye.';
 export const VOICE_MACHINE = 'This is pagetrail with an urgent alarm. Please check your other channels. Goodbye.';
 
-const one = (params: TwilioParams, name: string): string | undefined => {
-  const v = params[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-
-const required = (params: TwilioParams, name: string): string => {
-  const v = one(params, name);
-  if (!v) throw new PayloadError('required', name);
-  return v;
-};
+const one = param;
+const required = requiredParam;
 
 const isMachine = (answeredBy: string | undefined) => !!answeredBy && (answeredBy.startsWith('machine') || answeredBy === 'fax');
 
@@ -48,28 +40,7 @@ export function twilioCallReceipt(params: TwilioParams, query: URLSearchParams, 
   const sid = required(params, 'CallSid');
   const word = required(params, 'CallStatus');
   const { status, provider_status } = twilioCallStatus(word, one(params, 'AnsweredBy'));
-  const page = pageRefFromQuery(query);
-  if (!page) throw new PayloadError('missing or malformed page reference (incident, alarm, dispatch) in the callback URL', 'query');
-  const errorCode = one(params, 'ErrorCode');
-  const errorMessage = one(params, 'ErrorMessage');
-  return {
-    v: 1,
-    kind: 'receipt',
-    event_id: eventId('receipt', 'twilio', sid, provider_status),
-    incident_id: page.incidentId,
-    alarm_arn: page.alarmArn,
-    event_time: new Date(nowMs).toISOString(),
-    provider: 'twilio',
-    channel: 'voice',
-    message_id: sid,
-    dispatch_id: page.dispatchId,
-    status,
-    provider_status,
-    recipient: one(params, 'To'),
-    ...(errorCode ? { error_code: errorCode } : {}),
-    ...(errorMessage ? { error_message: errorMessage } : {}),
-    raw: JSON.stringify(params),
-  };
+  return twilioStatusReceipt(params, query, nowMs, { sid, channel: 'voice', status, provider_status, errorCode: one(params, 'ErrorCode'), errorMessage: one(params, 'ErrorMessage') });
 }
 
 const voiceXml = (c: Context, r: InstanceType<typeof twilio.twiml.VoiceResponse>) => c.body(r.toString(), 200, { 'content-type': 'text/xml; charset=utf-8' });
@@ -126,20 +97,13 @@ async function gather(c: Context, deps: RouteDeps, params: TwilioParams, url: st
 }
 
 export function twilioVoiceRoutes(app: Hono, deps: RouteDeps): void {
-  const keys = { authToken: deps.config.TWILIO_AUTH_TOKEN, sharedKeySecret: deps.config.TWILIO_WEBHOOK_SHARED_KEY_SECRET };
   /** `twimlOnKept`: a kept (unusable) request is answered with TwiML that ends the call, as Twilio needs TwiML there. */
   const verified = (route: string, handle: (c: Context, params: TwilioParams, url: string, nowMs: number) => Promise<Response>, twimlOnKept = false) =>
     guarded(deps, route, async (c, body) => {
       const url = rawPathAndQuery(c);
       const req: VerifiedRequest = { c, route, body, url, receivedAt: deps.now() };
       return keptOnPayloadError(deps, req, async () => {
-        const params = verifyTwilioRequest(keys, deps.config.PUBLIC_BASE_URL, {
-          pathAndQuery: url,
-          signature: c.req.header(SIGNATURE_HEADER),
-          signatureSettings: c.req.header(SIGNATURE_SETTINGS_HEADER),
-          body: utf8(body),
-        });
-        markVerified(c);
+        const params = verifiedTwilioParams(c, deps, body, url);
         return handle(c, params, url, deps.now());
       }, twimlOnKept ? () => sayAndHangUp(c, VOICE_GOODBYE) : undefined);
     });

@@ -2,13 +2,13 @@ import type { Context, Hono } from 'hono';
 import type { AckRecordIn } from '../../schemas/ack-record.js';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
 import { normalizeAddress } from '../../schemas/address.js';
-import { pageRefFromQuery } from '../../schemas/correlation.js';
 import type { ResolvedAckCode } from '../../shared/ack-codes.js';
 import { eventId } from '../../schemas/ids.js';
 import { PayloadError, UnavailableError } from './errors.js';
-import { guarded, markVerified, utf8, writeRecords, type RouteDeps } from './http.js';
+import { guarded, writeRecords, type RouteDeps } from './http.js';
 import { twilioStatus } from './status-map.js';
-import { SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
+import type { TwilioParams } from './twilio-signature.js';
+import { param, rawPathAndQuery, requiredParam, twilioStatusReceipt, verifiedTwilioParams } from './twilio-request.js';
 import { keepInErrors, keptOnPayloadError, type VerifiedRequest } from './webhook-outcome.js';
 
 /**
@@ -24,16 +24,8 @@ import { keepInErrors, keptOnPayloadError, type VerifiedRequest } from './webhoo
  * retry could not change it. 503 when the stream, the ack-code ledger or the error sink fails.
  */
 
-const one = (params: TwilioParams, name: string): string | undefined => {
-  const v = params[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-
-const required = (params: TwilioParams, name: string): string => {
-  const v = one(params, name);
-  if (!v) throw new PayloadError('required', name);
-  return v;
-};
+const one = param;
+const required = requiredParam;
 
 const isWhatsApp = (params: TwilioParams) =>
   [one(params, 'To'), one(params, 'From')].some((a) => a?.toLowerCase().startsWith('whatsapp:')) || one(params, 'ChannelPrefix') === 'whatsapp';
@@ -41,18 +33,7 @@ const isWhatsApp = (params: TwilioParams) =>
 /** The status word: MessageStatus, or SmsStatus (older payloads). */
 const statusWord = (params: TwilioParams) => one(params, 'MessageStatus') ?? one(params, 'SmsStatus');
 
-/**
- * Path and query exactly as the client sent them: Twilio signs the URL with the characters it
- * requested (a raw `'` or `+` in the query included), and `new URL()` would re-encode some of them.
- * Under @hono/node-server the raw request target is `c.env.incoming.url`; otherwise (in-process
- * requests) the request URL's text after its origin, not re-parsed.
- */
-export function rawPathAndQuery(c: Context): string {
-  const incoming = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming?.url;
-  if (typeof incoming === 'string' && incoming.startsWith('/')) return incoming;
-  const rest = c.req.url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
-  return rest.startsWith('/') ? rest : `/${rest}`;
-}
+export { rawPathAndQuery };
 
 /** An inbound message (a reply), as opposed to a status callback of a message we sent. */
 export function isInboundMessage(params: TwilioParams): boolean {
@@ -66,28 +47,14 @@ export function twilioReceipt(params: TwilioParams, query: URLSearchParams, nowM
   const word = statusWord(params);
   if (!word) throw new PayloadError('required', 'MessageStatus');
   const { status, provider_status } = twilioStatus(word);
-  const page = pageRefFromQuery(query);
-  if (!page) throw new PayloadError('missing or malformed page reference (incident, alarm, dispatch) in the callback URL', 'query');
-  const errorCode = one(params, 'ErrorCode');
-  const errorMessage = one(params, 'ErrorMessage') ?? one(params, 'ChannelStatusMessage');
-  return {
-    v: 1,
-    kind: 'receipt',
-    event_id: eventId('receipt', 'twilio', sid, provider_status),
-    incident_id: page.incidentId,
-    alarm_arn: page.alarmArn,
-    event_time: new Date(nowMs).toISOString(),
-    provider: 'twilio',
+  return twilioStatusReceipt(params, query, nowMs, {
+    sid,
     channel: isWhatsApp(params) ? 'whatsapp' : 'sms',
-    message_id: sid,
-    dispatch_id: page.dispatchId,
     status,
     provider_status,
-    recipient: one(params, 'To'),
-    ...(errorCode ? { error_code: errorCode } : {}),
-    ...(errorMessage ? { error_message: errorMessage } : {}),
-    raw: JSON.stringify(params),
-  };
+    errorCode: one(params, 'ErrorCode'),
+    errorMessage: one(params, 'ErrorMessage') ?? one(params, 'ChannelStatusMessage'),
+  });
 }
 
 /** `ACK <code>` (case-insensitive, spaces, `:` or `#` tolerated) → the code as typed; else undefined. */
@@ -176,7 +143,6 @@ async function inboundReply(c: Context, deps: RouteDeps, req: VerifiedRequest, p
 
 export function twilioRoutes(app: Hono, deps: RouteDeps): void {
   const route = '/webhooks/twilio';
-  const keys = { authToken: deps.config.TWILIO_AUTH_TOKEN, sharedKeySecret: deps.config.TWILIO_WEBHOOK_SHARED_KEY_SECRET };
   app.post(
     route,
     guarded(deps, route, async (c, body) => {
@@ -184,13 +150,7 @@ export function twilioRoutes(app: Hono, deps: RouteDeps): void {
       const req: VerifiedRequest = { c, route, body, url, receivedAt: deps.now() };
       return keptOnPayloadError(deps, req, async () => {
         // SignatureError → 401; a verified JSON body that is not an object → PayloadError → kept.
-        const params = verifyTwilioRequest(keys, deps.config.PUBLIC_BASE_URL, {
-          pathAndQuery: url,
-          signature: c.req.header(SIGNATURE_HEADER),
-          signatureSettings: c.req.header(SIGNATURE_SETTINGS_HEADER),
-          body: utf8(body),
-        });
-        markVerified(c); // authentic: an unexpected failure below keeps the body in the error sink
+        const params = verifiedTwilioParams(c, deps, body, url);
         const nowMs = deps.now();
         if (isInboundMessage(params)) return inboundReply(c, deps, req, params, nowMs);
         const record = twilioReceipt(params, new URL(c.req.url).searchParams, nowMs);
