@@ -12,6 +12,7 @@
  * deterministically from SIMULATOR_SEED (default 0).
  * SIGTERM/SIGINT close it and exit 0.
  */
+import { closeOnSignal } from '../close-on-signal.js';
 import { createLogger } from '../../logger.js';
 import { loadBehavioursFile } from './behaviours.js';
 import { startProviderSimulator } from './server.js';
@@ -64,21 +65,7 @@ async function main() {
     'provider simulator ready',
   );
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    sim.close().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'close failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  closeOnSignal(log, () => sim.close());
 }
 
 main().catch((err) => {

@@ -9,6 +9,7 @@
  * A Kinesis outage never stops it: puts are retried (health says `ok: false` meanwhile).
  * SIGTERM/SIGINT close it and exit 0; schedules stay on disk and fire on the next start.
  */
+import { closeOnSignal } from '../close-on-signal.js';
 import path from 'node:path';
 import { loadConfig } from '../../config.js';
 import { kinesisClient } from '../../aws.js';
@@ -46,24 +47,10 @@ async function main() {
   });
   log.info({ url: sched.url, dataDir: dir, kinesis: config.KINESIS_ENDPOINT }, 'scheduler emulator ready');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    sched.close().then(
-      () => {
-        kinesis.destroy();
-        process.exit(0);
-      },
-      (err) => {
-        log.error({ err }, 'close failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  closeOnSignal(log, async () => {
+    await sched.close();
+    kinesis.destroy();
+  });
 }
 
 main().catch((err) => {

@@ -24,34 +24,23 @@
  *   await sched.close();
  */
 import type { AddressInfo } from 'node:net';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import type { ZodType } from 'zod';
-import { silentLogger, type Logger } from '../../logger.js';
-import { SchedulerEngine, type SchedulerHealth } from './engine.js';
+import { silentLogger } from '../../logger.js';
+import { SchedulerEngine, type SchedulerEngineOptions, type SchedulerHealth } from './engine.js';
 import { SchedulerApiError, validationError } from './errors.js';
 import { CreateGroupBody, CreateScheduleBody, describeIssues, type StoredGroup, type StoredSchedule } from './model.js';
 import { ScheduleStore } from './store.js';
 
-export interface SchedulerEmulatorOptions {
+/** The engine's options (firing clock, retries, Kinesis client, ARNs: engine.ts), and where to listen and persist. */
+export interface SchedulerEmulatorOptions extends Omit<SchedulerEngineOptions, 'store'> {
   /** 0 (default) picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
   /** Where schedules and groups are persisted (created if missing), e.g. `$DATA_DIR/scheduler`. */
   dataDir: string;
-  /** The client records are put with (a KinesisClient pointed at KINESIS_ENDPOINT). */
-  kinesis: Pick<KinesisClient, 'send'>;
-  /** Region and account of the ARNs it returns. Defaults us-east-1 / 000000000000. */
-  region?: string;
-  accountId?: string;
-  /** Firing clock and retries (see engine.ts). Defaults 100 ms, 5000 ms, 200 ms, 5000 ms. */
-  tickMs?: number;
-  putTimeoutMs?: number;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  logger?: Logger;
 }
 
 export interface SchedulerEmulator {
