@@ -41,6 +41,10 @@ export const DispatchRecord = RecordBase.extend({
       override: z.boolean().optional(),
     })
     .optional(),
+  /** Not a page: a notice to someone already paged that the incident was acknowledged or resolved. */
+  notice: z.enum(['ack', 'resolve']).optional(),
+  /** The team's quiet hours chose this channel (a low severity at night). */
+  quiet_hours: z.boolean().optional(),
   /** When this level escalates if no page of it is confirmed or acknowledged. */
   escalate_at: Timestamp.optional(),
 });

@@ -6,22 +6,30 @@ import { Channel } from './status.js';
  * The loop escalated: a level's deadline passed unconfirmed (`deadline`), a page failed and the
  * person is tried on another channel (`failover`), the last level ran out and the policy starts again
  * (`repeat`, to level 1 of round `round`), or the policy ran out after its repeats (`exhausted`: the
- * fallback target, if any, is paged; nobody else is). `event_time` is the escalation time.
+ * fallback target, if any, is paged; nobody else is). Keeping quiet: an alarm that opened inside a
+ * maintenance window (`suppressed`, levels 0: nobody was paged), and an alarm that flapped back to
+ * ALARM soon after its OK and continued the incident (`retrigger`, no new page). `event_time` is the
+ * escalation time.
  * Example:
  * {"v":1,"kind":"escalation","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
  *  "event_time":"2026-11-28T10:05:01.000Z","reason":"deadline","from_level":1,"to_level":2}
  */
 export const EscalationRecord = RecordBase.extend({
   kind: z.literal('escalation'),
-  reason: z.enum(['deadline', 'failover', 'repeat', 'exhausted']),
+  reason: z.enum(['deadline', 'failover', 'repeat', 'exhausted', 'suppressed', 'retrigger']),
   /** Repeat round the escalation leads into (0 = first pass). */
   round: z.number().int().min(0).optional(),
-  from_level: z.number().int().min(1),
-  to_level: z.number().int().min(1),
+  /** 0: no level was paged (a suppressed incident). */
+  from_level: z.number().int().min(0),
+  to_level: z.number().int().min(0),
   from_channel: Channel.optional(),
   to_channel: Channel.optional(),
   message_id: z.string().optional(),
   person: z.string().optional(),
+  /** `suppressed`: the maintenance window's name. */
+  maintenance_window: z.string().min(1).optional(),
+  /** `suppressed`, `retrigger`: the event id of the alarm record (its own incident id is the record's). */
+  alarm_event_id: z.string().min(1).optional(),
 });
 export type EscalationRecordIn = z.input<typeof EscalationRecord>;
 export type EscalationRecord = z.output<typeof EscalationRecord>;

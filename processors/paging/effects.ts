@@ -198,7 +198,7 @@ export class EffectRunner {
     const note = this.opts.engine.dispatched(state, page, record.message_id ?? undefined, record.outcome, this.now());
     const log = record.outcome === 'failed' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
     // `escalationLevel`, not `level`: pino's own `level` field would be overwritten
-    log({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: record.message_id, escalationLevel: e.level, round: e.round, reason: e.reason, outcome: record.outcome, errorCode: record.error_code }, note ? `page; ${note}` : 'page');
+    log({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: record.message_id, escalationLevel: e.level, round: e.round, reason: e.reason, outcome: record.outcome, errorCode: record.error_code }, note ? `${e.notice ? 'notice' : 'page'}; ${note}` : e.notice ? 'notice' : 'page');
   }
 
   private withinBudget(p: Promise<PageResult>): Promise<PageResult | typeof BUDGET> {
@@ -213,7 +213,8 @@ export class EffectRunner {
     if (!state.ackCode) {
       state.ackCode = await this.opts.ackCodes.allocate({ incidentId: state.incidentId, alarmArn: state.alarmArn, expiresAt: this.now() + (this.opts.ackCodeTtlMs ?? 7 * 86_400_000) });
     }
-    if (e.channel !== 'email') await this.opts.ackCodes.addRecipients(state.ackCode, state.incidentId, [{ address: e.address, person: e.person }]);
+    // a notice asks for nothing: its number is not one that may acknowledge
+    if (e.channel !== 'email' && !e.notice) await this.opts.ackCodes.addRecipients(state.ackCode, state.incidentId, [{ address: e.address, person: e.person }]);
     const person = this.opts.oncall.people[e.person];
     return {
       incidentId: state.incidentId,
@@ -234,8 +235,9 @@ export class EffectRunner {
         ackUrl: this.opts.ackLink({ incidentId: state.incidentId, alarmArn: state.alarmArn, person: e.person, expiresAt: e.decidedAt + (this.opts.ackLinkTtlMs ?? 86_400_000) }),
         runbookUrl: runbookFor(this.opts.oncall, state.alarmName),
         openedAt: state.openedAt,
-        escalateAt: e.escalateAt,
+        escalateAt: e.notice ? undefined : e.escalateAt,
         alarmArn: state.alarmArn,
+        ...(e.notice ? { notice: { kind: e.notice.kind, at: e.notice.at, ...(e.notice.by ? { byName: this.opts.oncall.people[e.notice.by]?.name ?? e.notice.by } : {}) } } : {}),
       },
     };
   }
@@ -261,7 +263,8 @@ export class EffectRunner {
       ...(e.round > 0 ? { round: e.round } : {}),
       ...(possibleDuplicate ? { possible_duplicate: true } : {}),
       ...(e.resolvedBy ? { resolved_by: e.resolvedBy } : {}),
-      escalate_at: new Date(e.escalateAt).toISOString(),
+      ...(e.quietHours ? { quiet_hours: true } : {}),
+      ...(e.notice ? { notice: e.notice.kind } : { escalate_at: new Date(e.escalateAt).toISOString() }),
     };
   }
 }

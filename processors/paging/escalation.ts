@@ -1,7 +1,8 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity } from '../../schemas/status.js';
-import { isActive, PAGES_CAP, remember, type Effect, type IncidentState, type PageEffect, type PageState, type ResolvedBy } from './incident-state.js';
+import { isActive, PAGES_CAP, remember, type Effect, type IncidentState, type NoticeKind, type PageEffect, type PageState, type ResolvedBy } from './incident-state.js';
+import { maintenanceFor, quietChannels } from './quiet/windows.js';
 import { addressOf, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from './oncall-config.js';
 import { resolveLevel } from './schedules/resolve.js';
 import type { IcalCalendar } from './schedules/ical.js';
@@ -27,7 +28,13 @@ import { alarmMetricName } from '../../schemas/cloudwatch-alarm.js';
  *   it, schedules its deadline); after the last level, repeat the policy `repeat` times from level 1;
  *   then write an `exhausted` escalation and page the policy's fallback once. Any other deadline
  *   (stale, acked, resolved, confirmed) is a no-op.
- * - An ack stops everything; OK resolves the incident.
+ * - An ack stops everything; OK resolves the incident. With the policy's `notify`, the people already
+ *   paged are told (once each, on the channels they were paged on): notices are dispatches like pages.
+ * - Keeping quiet (quiet/): an ALARM inside a maintenance window opens an incident that is recorded as
+ *   `suppressed` and never pages; a team's quiet hours narrow a low severity's channels (P3 by email
+ *   at night); an ALARM within the flapping window after the OK (the handler brings it here) reopens
+ *   the incident it resolved: a `retrigger` record, no new page, and the current level's deadline
+ *   re-armed unless the incident was acknowledged or its level confirmed.
  */
 export interface EngineOptions {
   /** Alarms older than this when read are recorded but not paged (a replay must not page). Default 1 h. */
@@ -112,7 +119,11 @@ export class EscalationEngine {
       case 'alarm':
         if (r.state !== 'ALARM' && r.previous_state === 'ALARM' && state.resolvedAt === undefined) {
           state.resolvedAt = r.event_time;
-          return { state, note: `resolved (${r.state})` };
+          const told = this.notify(state, 'resolve', now);
+          return { state, note: `resolved (${r.state})${told ? `; telling ${told} page(s)` : ''}` };
+        }
+        if (r.state === 'ALARM' && r.previous_state !== 'ALARM' && this.flapsBack(state, r.event_time)) {
+          return { state, note: this.retrigger(state, r.event_id, r.event_time, now) };
         }
         if (r.state === 'ALARM' && r.previous_state === 'ALARM') {
           // a re-evaluation brought here by the handler: recorded on the incident, no page
@@ -134,14 +145,18 @@ export class EscalationEngine {
         page.status = r.status;
         if (FAILED_STATUSES.has(r.status)) return { state, note: this.failover(state, page, now) };
         const level = this.levelOf(state, page.level);
-        if (level && page.level === state.level && page.round === state.round && STOP_RANK[level.stop_on](r.status)) state.levelStopped = true;
+        if (level && !page.notice && page.level === state.level && page.round === state.round && STOP_RANK[level.stop_on](r.status)) state.levelStopped = true;
         return { state };
       }
-      case 'ack':
+      case 'ack': {
         if (state.ackedAt !== undefined) return { state };
         state.ackedAt = r.event_time;
-        state.ackedBy = r.person ?? undefined;
-        return { state, note: `acknowledged by ${r.person ?? 'someone'} via ${r.via}` };
+        // a key press on a call names no person: the call it was made on does
+        const by = r.person ?? (r.message_id ? state.pages[state.messages[r.message_id] ?? '']?.person : undefined);
+        state.ackedBy = by;
+        const told = this.notify(state, 'ack', now, by);
+        return { state, note: `acknowledged by ${by ?? 'someone'} via ${r.via}${told ? `; telling ${told} page(s)` : ''}` };
+      }
       case 'escalation':
         return { state }; // our own records coming back: the decision is already in the state
       case 'deadline':
@@ -192,8 +207,80 @@ export class EscalationEngine {
       seen: [r.event_id],
       outbox: [],
     };
+    const window = maintenanceFor(this.cfg.maintenance, { alarmName: r.alarm_name, team, tags: r.event.detail.alarmTags }, r.event_time);
+    if (window) {
+      state.suppressedBy = window.name;
+      this.record(state, `${state.incidentId}|suppressed`, { reason: 'suppressed', from: 0, to: 0, round: 0, at: now, extra: { maintenance_window: window.name, alarm_event_id: r.event_id } });
+      return { state, note: `inside maintenance window "${window.name}": recorded as suppressed, not paged` };
+    }
     const note = this.enterLevel(state, 0, 1, now);
     return { state, note };
+  }
+
+  /** The flapping window of the incident's alarm (ms); 0 when off. */
+  flapWindowMs(): number {
+    return this.cfg.flapping.window_s * 1000;
+  }
+
+  /**
+   * Whether an ALARM at `at` continues this resolved incident: it came after the OK, within the
+   * flapping window, and the incident paged (a suppressed one is left to a fresh maintenance check).
+   */
+  flapsBack(state: IncidentState, at: number): boolean {
+    if (state.resolvedAt === undefined || state.suppressedBy !== undefined) return false;
+    return at >= state.resolvedAt && at - state.resolvedAt <= this.flapWindowMs();
+  }
+
+  /** The alarm flapped back: reopen the incident without paging anew; re-arm the current level's deadline if it can still escalate. */
+  private retrigger(state: IncidentState, alarmEventId: string, at: number, now: number): string {
+    const after = Math.round((at - state.resolvedAt!) / 1000);
+    state.resolvedAt = undefined;
+    state.retriggers = (state.retriggers ?? 0) + 1;
+    state.retriggeredAt = at;
+    this.record(state, `${state.incidentId}|retrigger|${alarmEventId}`, { reason: 'retrigger', from: state.level, to: state.level, round: state.round, at: now, extra: { alarm_event_id: alarmEventId } });
+    const note = `re-triggered ${after} s after OK (flapping): same incident, no new page`;
+    if (state.ackedAt !== undefined || state.exhaustedAt !== undefined || state.levelStopped) return note;
+    const def = this.levelOf(state, state.level);
+    if (!def) return note;
+    state.deadlineAt = Math.ceil((now + def.deadline_s * 1000) / 1000) * 1000;
+    this.scheduleDeadline(state, `t${state.retriggers}`, now);
+    return `${note}; level ${state.level} escalates at ${new Date(state.deadlineAt).toISOString()} unless confirmed`;
+  }
+
+  /**
+   * Tells the people already paged (pages not failed; on an ack, not the person who acked) and the
+   * policy's `notify.also` that the incident was acknowledged or resolved: once per kind, person and
+   * channel. Returns the notices queued.
+   */
+  private notify(state: IncidentState, kind: NoticeKind, now: number, by?: string): number {
+    const notify = this.policyOf(state)?.notify;
+    if (!notify?.on.includes(kind)) return 0;
+    const paged = new Map<string, { level: number; channels: Set<string> }>();
+    for (const p of Object.values(state.pages)) {
+      if (p.notice || p.status === 'failed' || FAILED_STATUSES.has(p.status as DeliveryStatus)) continue;
+      if (kind === 'ack' && p.person === by) continue;
+      const seen = paged.get(p.person) ?? { level: p.level, channels: new Set<string>() };
+      seen.level = Math.min(seen.level, p.level);
+      seen.channels.add(p.channel);
+      paged.set(p.person, seen);
+    }
+    // `also`: told though never paged (e.g. the rest of the team), at the first notice channel they have
+    for (const { person } of resolveLevel(this.cfg, { targets: notify.also }, now, this.calendars?.())) {
+      if (!paged.has(person) && !(kind === 'ack' && person === by)) paged.set(person, { level: Math.max(state.level, 1), channels: new Set() });
+    }
+    const at = (kind === 'ack' ? state.ackedAt : state.resolvedAt) ?? now;
+    let n = 0;
+    for (const [person, { level, channels }] of paged) {
+      const has = (c: PageChannel) => addressOf(this.cfg, person, c) !== undefined;
+      let on: PageChannel[] = notify.channels.filter((c) => channels.has(c) && has(c));
+      if (on.length === 0) on = notify.channels.filter(has).slice(0, 1);
+      for (const channel of on) {
+        const stepKey = `${state.incidentId}|notice|${kind}|${person}|${channel}`;
+        const notice = { kind, at, ...(kind === 'ack' && by ? { by } : {}) };
+        if (this.page(state, { round: 0, level, person, channel, address: addressOf(this.cfg, person, channel)!, reason: 'notice', escalateAt: at, decidedAt: now, notice }, stepKey)) n++;
+      }
+    }
+    return n;
   }
 
   private levelOf(state: IncidentState, level: number): Level | undefined {
@@ -225,7 +312,7 @@ export class EscalationEngine {
   }
 
   /** Queues an escalation record; `key` makes its event id (deterministic: a redo is a no-op). */
-  private record(state: IncidentState, key: string, e: { reason: 'deadline' | 'repeat' | 'exhausted' | 'failover'; from: number; to: number; round: number; at: number; extra?: Record<string, unknown> }): void {
+  private record(state: IncidentState, key: string, e: { reason: 'deadline' | 'repeat' | 'exhausted' | 'failover' | 'suppressed' | 'retrigger'; from: number; to: number; round: number; at: number; extra?: Record<string, unknown> }): void {
     state.outbox.push({
       type: 'record',
       record: {
@@ -255,14 +342,22 @@ export class EscalationEngine {
     state.deadlineAt = Math.ceil((now + (def?.deadline_s ?? 0) * 1000) / 1000) * 1000;
     if (!def) return `level ${level} is not defined`;
     const pages = this.pageTargets(state, def, round, level, 'level', state.deadlineAt, now);
+    this.scheduleDeadline(state, undefined, now);
+    return pages === 0 ? `level ${level}: no target has an address on ${def.channels.join('/')}` : undefined;
+  }
+
+  /** Schedules the current level's deadline at `state.deadlineAt`; `again` names a re-armed one (after a re-trigger). */
+  private scheduleDeadline(state: IncidentState, again: string | undefined, now: number): void {
+    const { round, level } = state;
+    const key = [state.incidentId, `r${round}`, `L${level}`, ...(again ? [again] : [])];
     state.outbox.push({
       type: 'schedule',
-      name: deadlineScheduleName(`${state.incidentId}|r${round}|L${level}`),
+      name: deadlineScheduleName(key.join('|')),
       at: state.deadlineAt,
       record: {
         v: 1,
         kind: 'deadline',
-        event_id: eventId('deadline', state.incidentId, String(round), String(level)),
+        event_id: eventId('deadline', state.incidentId, String(round), String(level), ...(again ? [again] : [])),
         incident_id: state.incidentId,
         alarm_arn: state.alarmArn,
         event_time: new Date(state.deadlineAt).toISOString(),
@@ -272,29 +367,30 @@ export class EscalationEngine {
         scheduled_at: new Date(now).toISOString(),
       },
     });
-    return pages === 0 ? `level ${level}: no target has an address on ${def.channels.join('/')}` : undefined;
   }
 
   private pageTargets(state: IncidentState, targets: Pick<Level, 'targets' | 'channels'>, round: number, level: number, reason: PageEffect['reason'], escalateAt: number, now: number): number {
     let n = 0;
+    // quiet hours: a low severity at night goes out only on the team's quiet channels
+    const quiet = quietChannels<PageChannel>(this.cfg.teams[state.team]?.quiet_hours, state.severity, now);
+    const channels = quiet ?? targets.channels;
     // who is paged is decided now (a schedule's on-call person at the decision time) and saved with
     // the decision, so a redo after a crash pages the same people
     for (const { person, schedule } of resolveLevel(this.cfg, targets, now, this.calendars?.())) {
       const resolvedBy: ResolvedBy | undefined = schedule ? { schedule: schedule.id, layer: schedule.layer, source: schedule.source, ...(schedule.override ? { override: true as const } : {}) } : undefined;
-      for (const channel of targets.channels) {
+      for (const channel of channels) {
         const address = addressOf(this.cfg, person, channel);
         if (!address) continue;
-        if (this.page(state, { round, level, person, channel, address, reason, escalateAt, decidedAt: now, ...(resolvedBy ? { resolvedBy } : {}) })) n++;
+        if (this.page(state, { round, level, person, channel, address, reason, escalateAt, decidedAt: now, ...(resolvedBy ? { resolvedBy } : {}), ...(quiet ? { quietHours: true as const } : {}) })) n++;
       }
     }
     return n;
   }
 
-  private page(state: IncidentState, p: Omit<PageEffect, 'type' | 'stepKey' | 'dispatchId'>): boolean {
-    const stepKey = pageStepKey(state.incidentId, p.round, p.level, p.person, p.channel);
+  private page(state: IncidentState, p: Omit<PageEffect, 'type' | 'stepKey' | 'dispatchId'>, stepKey = pageStepKey(state.incidentId, p.round, p.level, p.person, p.channel)): boolean {
     if (state.pages[stepKey] || Object.keys(state.pages).length >= PAGES_CAP) return false;
     const dispatchId = dispatchIdOf(stepKey);
-    state.pages[stepKey] = { stepKey, dispatchId, round: p.round, level: p.level, person: p.person, channel: p.channel, status: 'pending' };
+    state.pages[stepKey] = { stepKey, dispatchId, round: p.round, level: p.level, person: p.person, channel: p.channel, status: 'pending', ...(p.notice ? { notice: p.notice.kind } : {}) };
     state.dispatches[dispatchId] = stepKey;
     const effect: Effect = { type: 'page', stepKey, dispatchId, ...p };
     state.outbox.push(effect);
@@ -302,11 +398,12 @@ export class EscalationEngine {
   }
 
   private failover(state: IncidentState, page: PageState, now: number): string | undefined {
-    if (page.failedOver || !isActive(state)) return undefined;
+    if (page.failedOver || page.notice || !isActive(state)) return undefined;
     page.failedOver = true;
     const policy = this.policyOf(state);
-    const tried = new Set(Object.values(state.pages).filter((p) => p.round === page.round && p.level === page.level && p.person === page.person).map((p) => p.channel));
-    const next = policy?.failover.find((c) => !tried.has(c) && addressOf(this.cfg, page.person, c));
+    const tried = new Set(Object.values(state.pages).filter((p) => !p.notice && p.round === page.round && p.level === page.level && p.person === page.person).map((p) => p.channel));
+    const quiet = quietChannels<PageChannel>(this.cfg.teams[state.team]?.quiet_hours, state.severity, now);
+    const next = policy?.failover.find((c) => !tried.has(c) && (!quiet || quiet.includes(c)) && addressOf(this.cfg, page.person, c));
     if (!next) return `${page.person}: ${page.channel} failed and no channel is left to fail over to`;
     this.record(state, `${state.incidentId}|failover|${page.stepKey}`, {
       reason: 'failover',

@@ -19,6 +19,7 @@ import type { IncidentStore, StoredIncident } from './incident-store.js';
  *      (an ALARM → ALARM re-evaluation gets an incident id of its own, and so does the OK after it) —
  *      the incident the alarm has open (the store's pointer, opened no later than the record's
  *      previous state), remembered as an alias of the record's own id so a replay goes the same way;
+ *      likewise an ALARM after an OK within the flapping window: the incident that OK resolved;
  *   1. read the incident's item (state + version);
  *   2. apply the record (escalation.ts): the decision and its effects land in the state's outbox;
  *   3. save the state (version condition) — the decision is durable before any effect;
@@ -29,7 +30,7 @@ import type { IncidentStore, StoredIncident } from './incident-store.js';
  * reading the same stream, keeps it under `errors/` with the reason), so a shard never stalls on it.
  */
 export interface PagingHandlerOptions {
-  store: Pick<IncidentStore, 'get' | 'put' | 'find' | 'alias' | 'openIncidentOf' | 'markOpen' | 'clearOpen'>;
+  store: Pick<IncidentStore, 'get' | 'put' | 'find' | 'alias' | 'openIncidentOf' | 'markOpen' | 'markResolved'>;
   engine: EscalationEngine;
   effects: Pick<EffectRunner, 'run'>;
   /** Alarms (with their incidents) of one batch handled at once. Default 32. */
@@ -61,8 +62,9 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
       return { id, stored: known.get(id) ?? (await opts.store.get(id)) };
     }
     if (found) return { id: own, stored: found };
-    const previous = record.kind === 'alarm' ? record.event.detail.previousState : undefined;
-    if (record.kind !== 'alarm' || previous?.value !== 'ALARM') return { id: own };
+    if (record.kind !== 'alarm') return { id: own };
+    const previous = record.event.detail.previousState;
+    if (previous?.value !== 'ALARM') return record.state === 'ALARM' ? flappedBack(record, own, known) : { id: own };
     // A re-evaluation (ALARM → ALARM), or the OK after one: the alarm's open incident, if it opened
     // no later than this record's previous state (a stale record never lands on a newer episode).
     const open = await opts.store.openIncidentOf(record.alarm_arn);
@@ -72,6 +74,18 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     await opts.store.alias(own, stored.state);
     log.info({ incidentId: open.incidentId, alias: own, state: record.state }, 'alarm record of the open incident (re-evaluation)');
     return { id: open.incidentId, stored };
+  }
+
+  /** An ALARM after an OK: the incident that OK resolved, if the alarm flapped back within the window. */
+  async function flappedBack(record: Extract<StreamRecord, { kind: 'alarm' }>, own: string, known: Map<string, StoredIncident>): Promise<{ id: string; stored?: StoredIncident }> {
+    if (opts.engine.flapWindowMs() <= 0) return { id: own };
+    const latest = await opts.store.openIncidentOf(record.alarm_arn);
+    if (!latest || latest.incidentId === own || latest.resolvedAt === undefined) return { id: own };
+    const stored = known.get(latest.incidentId) ?? (await opts.store.get(latest.incidentId));
+    if (!stored || !opts.engine.flapsBack(stored.state, record.event_time)) return { id: own };
+    await opts.store.alias(own, stored.state);
+    log.info({ incidentId: latest.incidentId, alias: own, afterOkS: Math.round((record.event_time - stored.state.resolvedAt!) / 1000) }, 'alarm flapped back to ALARM: continues the incident it resolved');
+    return { id: latest.incidentId, stored };
   }
 
   /** One record, applied to its incident. */
@@ -96,8 +110,8 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     }
     known.set(state.incidentId, { state, version: version! });
     if (record.kind === 'alarm') {
-      // the alarm's "open incident" pointer follows the incident: set while open, removed once resolved
-      if (state.resolvedAt !== undefined) await opts.store.clearOpen(state.alarmArn, state.incidentId);
+      // the alarm's pointer follows the incident: open while open, marked resolved once resolved
+      if (state.resolvedAt !== undefined) await opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt);
       else if (record.state === 'ALARM') await opts.store.markOpen(state);
     }
     if (state.outbox.length > 0) {

@@ -28,6 +28,19 @@ export interface PageState {
   dispatched?: boolean;
   /** Provider lookups of this page (an unknown send) that failed so far. */
   lookupFailures?: number;
+  /** Not a page but a notice to someone already paged: the incident was acknowledged or resolved. */
+  notice?: NoticeKind;
+}
+
+export type NoticeKind = 'ack' | 'resolve';
+
+/** What a notice tells (rendered by message-content.ts). */
+export interface Notice {
+  kind: NoticeKind;
+  /** When it happened (epoch ms). */
+  at: number;
+  /** Who acknowledged (a person id), when known. */
+  by?: string;
 }
 
 /** Send one page (claimed in the ledger first; settled through the provider if its outcome is unknown). */
@@ -40,13 +53,17 @@ export interface PageEffect {
   person: string;
   channel: PageChannel;
   address: string;
-  reason: 'level' | 'failover' | 'fallback';
+  reason: 'level' | 'failover' | 'fallback' | 'notice';
   /** When the page's level escalates (shown in the message, recorded on the dispatch). */
   escalateAt: number;
   /** When the decision was made (the dispatch record's time if the send happens on a retry). */
   decidedAt: number;
   /** Why this person: the schedule, layer and override that resolved them (absent for a named person). */
   resolvedBy?: ResolvedBy;
+  /** The team's quiet hours chose the channel (a low severity at night). */
+  quietHours?: true;
+  /** A notice (reason `notice`): what it tells. */
+  notice?: Notice;
 }
 
 export interface ResolvedBy {
@@ -100,6 +117,11 @@ export interface IncidentState {
   ackedBy?: string;
   resolvedAt?: number;
   exhaustedAt?: number;
+  /** Opened inside a maintenance window (its name): recorded, never paged. */
+  suppressedBy?: string;
+  /** ALARMs after an OK within the flapping window that continued this incident (no new page), and the latest one's time. */
+  retriggers?: number;
+  retriggeredAt?: number;
   /** ALARM → ALARM re-evaluations applied to this incident (no page), and the latest one's time. */
   reevaluations?: number;
   reevaluatedAt?: number;

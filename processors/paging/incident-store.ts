@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { closedAt, type IncidentState } from './incident-state.js';
 import { IncidentConflictError, IncidentCorruptError } from './errors.js';
 
@@ -8,11 +8,12 @@ import { IncidentConflictError, IncidentCorruptError } from './errors.js';
  * Nothing is tied to a shard. An item expires `retainClosedS` after the incident was acked or
  * resolved, and `maxOpenS` after it opened in any case (an incident nobody closes stops costing).
  *
- * Beside them, one "open incident of this alarm" pointer per alarm (`pk` = `alarm#<alarm ARN>`,
- * `incidentId`, `openedAt`, same TTL bound): written when an incident opens, removed when it resolves,
- * both with conditions (a newer episode replaces an older pointer, never the reverse; only the
- * incident it names removes it). The paging handler reads it to bring an ALARM → ALARM
- * re-evaluation, and the OK that follows it, to the incident the alarm already has open.
+ * Beside them, one "latest incident of this alarm" pointer per alarm (`pk` = `alarm#<alarm ARN>`,
+ * `incidentId`, `openedAt`, `resolvedAt` once resolved, same TTL bound): written when an incident
+ * opens, marked resolved when it resolves, both with conditions (a newer episode replaces an older
+ * pointer, never the reverse; only the incident it names marks it). The paging handler reads it to
+ * bring an ALARM → ALARM re-evaluation, and the OK that follows it, to the incident the alarm already
+ * has open, and an ALARM soon after the OK (flapping) to the incident it resolved.
  */
 export interface IncidentStoreOptions {
   dynamodb: Pick<DynamoDBClient, 'send'>;
@@ -26,6 +27,8 @@ export interface IncidentStoreOptions {
 export interface OpenIncidentPointer {
   incidentId: string;
   openedAt: number;
+  /** Set once the incident resolved (the pointer stays for the flapping window's sake). */
+  resolvedAt?: number;
 }
 
 /** The pointer item's key for an alarm. */
@@ -126,7 +129,7 @@ export class IncidentStore {
     const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: openPointerKey(alarmArn) } }, ConsistentRead: true }));
     const item = out.Item;
     if (!item?.incidentId?.S) return undefined;
-    return { incidentId: item.incidentId.S, openedAt: Number(item.openedAt?.N ?? 0) };
+    return { incidentId: item.incidentId.S, openedAt: Number(item.openedAt?.N ?? 0), ...(item.resolvedAt?.N ? { resolvedAt: Number(item.resolvedAt.N) } : {}) };
   }
 
   /**
@@ -156,19 +159,21 @@ export class IncidentStore {
     }
   }
 
-  /** Removes the alarm's pointer if it still names this incident (idempotent). */
-  async clearOpen(alarmArn: string, incidentId: string): Promise<void> {
+  /** Marks the alarm's pointer resolved if it still names this incident (idempotent; a re-trigger's markOpen clears it). */
+  async markResolved(alarmArn: string, incidentId: string, resolvedAt: number): Promise<void> {
     try {
       await this.dynamodb.send(
-        new DeleteItemCommand({
+        new UpdateItemCommand({
           TableName: this.table,
           Key: { pk: { S: openPointerKey(alarmArn) } },
+          UpdateExpression: 'SET resolvedAt = :r, updatedAt = :u',
           ConditionExpression: 'incidentId = :id',
-          ExpressionAttributeValues: { ':id': { S: incidentId } },
+          ExpressionAttributeValues: { ':id': { S: incidentId }, ':r': { N: String(resolvedAt) }, ':u': { S: new Date().toISOString() } },
         }),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
   }
+
 }

@@ -28,7 +28,18 @@ export interface PageContent {
   escalateAt?: number;
   /** The alarm's ARN: the email links to the alarm in the CloudWatch console. */
   alarmArn?: string;
+  /** Not a page: tells someone already paged that the incident was acknowledged (by whom) or resolved. */
+  notice?: { kind: 'ack' | 'resolve'; at: number; byName?: string };
 }
+
+/** "billing-db-connections acknowledged by Carol" / "billing-db-connections resolved" (a notice's headline). */
+export function noticeHeadline(c: PageContent): string {
+  const n = c.notice!;
+  return n.kind === 'ack' ? `${c.alarmName} acknowledged by ${n.byName ?? 'someone'}` : `${c.alarmName} resolved`;
+}
+
+const noticeLine = (c: PageContent) =>
+  c.notice!.kind === 'ack' ? `Acknowledged at ${utcTime(c.notice!.at)}: escalation has stopped.` : `Resolved at ${utcTime(c.notice!.at)}: the alarm is back to OK.`;
 
 /**
  * The alarm's page in the CloudWatch console, from its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`);
@@ -79,6 +90,7 @@ export const referenceText = (reference: string) => `Ref ${reference}`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function smsBody(c: PageContent, reference: string): string {
+  if (c.notice) return `[${c.severity}] ${clip(noticeHeadline(c), 120)}. No action needed. ${c.incidentId} ${referenceText(reference)}`;
   return clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) + ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId} ${referenceText(reference)}`;
 }
 
@@ -92,6 +104,7 @@ export function whatsappVariables(c: PageContent, reference: string): Record<str
 }
 
 export function emailSubject(c: PageContent): string {
+  if (c.notice) return `[${c.severity}] ${noticeHeadline(c)}`;
   return `[${c.severity}] ${c.alarmName} is in ALARM`;
 }
 
@@ -102,6 +115,9 @@ export const COLORS: Record<string, string> = { P1: '#b42318', P2: '#c4320a', P3
 
 /** The plain-text part of the email (sent with the HTML). */
 export function emailText(c: PageContent, reference: string): string {
+  if (c.notice) {
+    return [`${c.severity} · ${noticeHeadline(c)}`, '', `${c.personName}, you were paged for this incident.`, noticeLine(c), '', `Incident: ${c.incidentId}`, `Opened: ${utcTime(c.openedAt)}`, '', referenceText(reference)].join('\n');
+  }
   return [
     `${c.severity} · ${c.alarmName} is in ALARM`,
     '',
@@ -124,6 +140,20 @@ export function emailText(c: PageContent, reference: string): string {
 
 export function emailHtml(c: PageContent, reference: string): string {
   const color = COLORS[c.severity] ?? '#475467';
+  if (c.notice) {
+    return `<!doctype html>
+<html><body style="margin:0;background:#f2f4f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">
+<table role="presentation" width="560" cellpadding="0" cellspacing="0" style="background:#fff;border-radius:8px;overflow:hidden">
+<tr><td style="background:#027a48;color:#fff;padding:16px 24px;font-size:18px;font-weight:600">${esc(c.severity)} · ${esc(noticeHeadline(c))}</td></tr>
+<tr><td style="padding:20px 24px">
+<p style="margin:0 0 12px">${esc(c.personName)}, you were paged for this incident.</p>
+<p style="margin:0 0 16px;color:#344054">${esc(noticeLine(c))}</p>
+<p style="margin:0;font-size:14px;color:#667085">Incident ${esc(c.incidentId)} · opened ${esc(utcTime(c.openedAt))}</p>
+</td></tr></table>
+<p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting · ${esc(referenceText(reference))}</p>
+</td></tr></table></body></html>`;
+  }
   const console = cloudWatchAlarmUrl(c.alarmArn);
   const row = (k: string, v: string) => `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
   return `<!doctype html>

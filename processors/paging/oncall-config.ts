@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Severity } from '../../schemas/status.js';
 import { OnCallConfigError } from './errors.js';
 import { Schedule, unknownPeopleIn } from './schedules/schema.js';
+import { Flapping, MaintenanceWindow, QuietHours } from './quiet/schema.js';
 
 /**
  * The on-call configuration: people and their addresses, teams, and an escalation policy per severity.
@@ -36,6 +37,16 @@ const Level = z.strictObject({
 });
 export type Level = z.infer<typeof Level>;
 
+/** Voice wakes people, it does not inform them; WhatsApp would need an approved template per notice. */
+export const NoticeChannel = z.enum(['sms', 'email']);
+export type NoticeChannel = z.infer<typeof NoticeChannel>;
+const Notify = z.strictObject({
+  on: z.array(z.enum(['ack', 'resolve'])).min(1).default(['ack', 'resolve']),
+  channels: z.array(NoticeChannel).min(1).default(['sms', 'email']),
+  /** Told as well, though not paged: people, `team:<id>`, `schedule:<id>` (resolved when told), e.g. the rest of the team. */
+  also: z.array(z.string().min(1)).default([]),
+});
+
 const Policy = z.strictObject({
   levels: z.array(Level).min(1),
   /** When a page fails (undelivered, bounced…), the next channel of this list the person has. */
@@ -52,6 +63,12 @@ const Policy = z.strictObject({
       channels: z.array(PageChannel).min(1),
     })
     .optional(),
+  /**
+   * Tell the people already paged when the incident is acknowledged ("… acknowledged by Carol") or
+   * resolved: once each, on the channels they were paged on that are listed here (someone paged only
+   * by voice or WhatsApp is told on the first of them they have). Off when absent.
+   */
+  notify: Notify.optional(),
 });
 export type Policy = z.infer<typeof Policy>;
 
@@ -59,6 +76,8 @@ const Team = z.strictObject({
   members: z.array(z.string()).default([]),
   /** Escalation policy per severity. */
   escalation: z.partialRecord(Severity, Policy),
+  /** Low severities on fewer channels at night (quiet/schema.ts). */
+  quiet_hours: QuietHours.optional(),
 });
 
 const Route = z.strictObject({
@@ -90,6 +109,10 @@ export const OnCallConfig = z
     email: z.strictObject({ from: z.string().min(3), reply_to: z.string().optional() }),
     /** Runbook links by alarm name prefix (longest match wins). */
     runbooks: z.record(z.string(), z.url()).default({}),
+    /** Alarms inside one of these windows are recorded as suppressed and never paged (quiet/schema.ts). */
+    maintenance: z.array(MaintenanceWindow).default([]),
+    /** Flapping: an ALARM within window_s of the OK continues the incident it resolved. Default 300 s. */
+    flapping: Flapping.default({ window_s: 300 }),
   })
   .superRefine((cfg, ctx) => {
     const teamKnown = (t: string, path: PropertyKey[]) => {
@@ -105,10 +128,19 @@ export const OnCallConfig = z
       return t in cfg.people ? undefined : `unknown person "${t}"`;
     };
     cfg.routes.forEach((r, i) => teamKnown(r.team, ['routes', i, 'team']));
+    cfg.maintenance.forEach((w, i) => {
+      if (w.match.team !== undefined) teamKnown(w.match.team, ['maintenance', i, 'match', 'team']);
+    });
     for (const [team, def] of Object.entries(cfg.teams)) {
       def.members.forEach((m, j) => {
         if (!(m in cfg.people)) ctx.addIssue({ code: 'custom', path: ['teams', team, 'members', j], message: `unknown person "${m}"` });
       });
+      if (def.quiet_hours?.channels.includes('voice') && !cfg.twilio.voice_from) {
+        ctx.addIssue({ code: 'custom', path: ['teams', team, 'quiet_hours', 'channels'], message: 'voice needs a caller id (twilio.voice_from)' });
+      }
+      for (const sev of def.quiet_hours?.channels.includes('whatsapp') ? def.quiet_hours.severities : []) {
+        if (!cfg.whatsapp_templates[sev]) ctx.addIssue({ code: 'custom', path: ['whatsapp_templates', sev], message: `team ${team} pages ${sev} on WhatsApp in quiet hours: an approved content template is required` });
+      }
       for (const [sev, policy] of Object.entries(def.escalation)) {
         policy?.levels.forEach((level, i) => {
           level.targets.forEach((t, j) => {
@@ -121,6 +153,10 @@ export const OnCallConfig = z
           if (level.channels.includes('voice') && !cfg.twilio.voice_from) {
             ctx.addIssue({ code: 'custom', path: ['twilio', 'voice_from'], message: `team ${team} pages ${sev} by voice: a caller id (twilio.voice_from) is required` });
           }
+        });
+        policy?.notify?.also.forEach((t, j) => {
+          const problem = targetProblem(t);
+          if (problem) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'notify', 'also', j], message: problem });
         });
         policy?.fallback?.targets.forEach((t, j) => {
           const problem = targetProblem(t);

@@ -27,6 +27,7 @@ let stack: LocalStack;
 let store: IncidentStore;
 let handler: KinesisBatchHandler;
 let reached: PageRequest[];
+let scheduled: DeadlineRequest[];
 let stream: TestStream;
 let clock = 0;
 let arn = '';
@@ -46,8 +47,9 @@ function alarm(state: 'ALARM' | 'OK', at: number, previous: 'ALARM' | 'OK', prev
 const event = (records: StreamRecordIn[]) => stream.event(records);
 const pump = () => stream.pump(handler);
 
-const pointer = async () =>
-  (await stack.clients.dynamodb.send(new GetItemCommand({ TableName: stack.config.INCIDENTS_TABLE, Key: { pk: { S: openPointerKey(arn) } }, ConsistentRead: true }))).Item?.incidentId?.S;
+const pointerItem = async () =>
+  (await stack.clients.dynamodb.send(new GetItemCommand({ TableName: stack.config.INCIDENTS_TABLE, Key: { pk: { S: openPointerKey(arn) } }, ConsistentRead: true }))).Item;
+const pointer = async () => (await pointerItem())?.incidentId?.S;
 
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });
@@ -57,10 +59,11 @@ beforeEach(() => {
   arn = `arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServiceAggregatedAlarm-${++n}`;
   clock = T0 + 1000;
   reached = [];
+  scheduled = [];
   stream = new TestStream(() => clock);
   const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
   const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
-  const scheduler: DeadlineScheduler = { schedule: async (_r: DeadlineRequest) => 'created' as const, cancel: async () => undefined };
+  const scheduler: DeadlineScheduler = { schedule: async (r: DeadlineRequest) => (scheduled.push(r), 'created' as const), cancel: async () => undefined };
   const effects = new EffectRunner({
     engine,
     oncall,
@@ -105,7 +108,8 @@ describe('ALARM → ALARM re-evaluations', () => {
     const s = (await store.get(first))!.state;
     expect(s).toMatchObject({ reevaluations: 2, reevaluatedAt: T0 + 60_000, resolvedAt: T0 + 90_000, severity: 'P1', team: 'db' });
     expect(await store.get(incidentId(arn, T0 + 30_000))).toBeUndefined(); // an alias, not an incident
-    expect(await pointer()).toBeUndefined(); // cleared on resolve
+    const item = await pointerItem(); // kept for the flapping window, marked resolved
+    expect([item?.incidentId?.S, item?.resolvedAt?.N]).toEqual([first, String(T0 + 90_000)]);
 
     // everything again (a replay): no page, nothing new on the stream
     const before = stream.records.length;
@@ -146,5 +150,65 @@ describe('ALARM → ALARM re-evaluations', () => {
     await pump();
     expect(reached.map((r) => r.incidentId)).toEqual([incidentId(arn, T0 + 30_000), incidentId(arn, T0 + 30_000)]);
     expect(await pointer()).toBe(incidentId(arn, T0 + 30_000));
+  });
+});
+
+/**
+ * Flapping (the default flapping.window_s, 300 s): an ALARM within 300 s of the OK continues the
+ * incident the OK resolved — a `retrigger` record, no new page, the current level's deadline re-armed
+ * — and an ALARM after the window opens a new incident.
+ */
+describe('flapping', () => {
+  it('an ALARM soon after the OK continues the resolved incident: no page, a retrigger record, the deadline re-armed; a replay changes nothing', async () => {
+    const first = incidentId(arn, T0);
+    stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000));
+    await pump();
+    expect(reached).toHaveLength(2);
+    clock = T0 + 60_000;
+    stream.push(alarm('OK', T0 + 60_000, 'ALARM', T0));
+    await pump();
+    expect((await store.get(first))!.state.resolvedAt).toBe(T0 + 60_000);
+
+    clock = T0 + 180_000;
+    scheduled = [];
+    stream.push(alarm('ALARM', T0 + 180_000, 'OK', T0 + 60_000));
+    await pump();
+    expect(reached).toHaveLength(2); // no new page
+    const s = (await store.get(first))!.state;
+    expect(s).toMatchObject({ retriggers: 1, retriggeredAt: T0 + 180_000, level: 1 });
+    expect(s.resolvedAt).toBeUndefined();
+    expect(await store.get(incidentId(arn, T0 + 180_000))).toBeUndefined(); // an alias, not an incident
+    const retrigger = stream.records.filter((r) => r.kind === 'escalation' && r.reason === 'retrigger');
+    expect(retrigger).toHaveLength(1);
+    expect(retrigger[0]).toMatchObject({ incident_id: first, from_level: 1, to_level: 1 });
+    // db P1 level 1 has an 8 s deadline: re-armed from the re-trigger, under a name of its own
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0].at).toBe(T0 + 180_000 + 8_000);
+    expect(await pointer()).toBe(first);
+
+    // a replay of everything: no page, nothing new on the stream
+    const before = stream.records.length;
+    expect((await handler(event(stream.records.slice(0, before)))).batchItemFailures).toEqual([]);
+    expect(reached).toHaveLength(2);
+    expect(stream.records.length).toBe(before);
+
+    // it resolves again with the next OK
+    clock = T0 + 240_000;
+    stream.push(alarm('OK', T0 + 240_000, 'ALARM', T0 + 180_000));
+    await pump();
+    expect((await store.get(first))!.state.resolvedAt).toBe(T0 + 240_000);
+  });
+
+  it('an ALARM after the window opens a new incident and pages it', async () => {
+    stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000));
+    await pump();
+    clock = T0 + 60_000;
+    stream.push(alarm('OK', T0 + 60_000, 'ALARM', T0));
+    await pump();
+    clock = T0 + 60_000 + 301_000;
+    stream.push(alarm('ALARM', T0 + 60_000 + 301_000, 'OK', T0 + 60_000));
+    await pump();
+    expect(reached).toHaveLength(4);
+    expect(reached[2].incidentId).toBe(incidentId(arn, T0 + 361_000));
   });
 });

@@ -6,11 +6,11 @@ import { z } from 'zod';
  * listed top first (the first layer that has someone at a given time wins, as PagerDuty's top layer)
  * and overrides (an override wins over every layer). A layer is a rotation or an iCalendar feed.
  */
-const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like 09:00 (HH:MM, 24 h)');
+export const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time like 09:00 (HH:MM, 24 h)');
 export const WeekdayShort = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
 export const WeekdayLong = z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']);
 
-const Restriction = z.strictObject({
+export const Restriction = z.strictObject({
   /** Days the window opens on (a window ending at or before it starts runs past midnight). */
   days: z.array(WeekdayShort).min(1),
   from: HHMM,
