@@ -13,6 +13,8 @@ export interface DemoStory {
   metric: string;
   dimensions: Record<string, string>;
   story: string;
+  /** The alarm's `team` tag (routes it to that team whatever its namespace). */
+  team?: string;
   /** What the lake must show for the story to be told (checked on the `incidents` view). */
   done: string;
 }
@@ -22,6 +24,7 @@ export const DEMO_STORIES: DemoStory[] = [
   { alarmName: 'billing-db-connections', severity: 'P1', namespace: 'AWS/RDS', metric: 'DatabaseConnections', dimensions: { DBInstanceIdentifier: 'billing-db' }, story: 'P1: bob never opens it; escalates to carol, who reads it on WhatsApp and acks', done: 'escalated_at IS NOT NULL AND acknowledged_at IS NOT NULL' },
   { alarmName: 'checkout-memory-high', severity: 'P2', namespace: 'AWS/ECS', metric: 'MemoryUtilization', dimensions: { ClusterName: 'prod', ServiceName: 'checkout' }, story: "P2: dave's SMS is undelivered; fails over to WhatsApp, delivered and read", done: 'first_opened_at IS NOT NULL AND failed_deliveries > 0' },
   { alarmName: 'reports-db-free-storage', severity: 'P3', namespace: 'AWS/RDS', metric: 'FreeStorageSpace', dimensions: { DBInstanceIdentifier: 'reports-db' }, story: "P3: erin's email bounces; fails over to SMS, delivered", done: 'first_delivered_at IS NOT NULL AND failed_deliveries > 0' },
+  { alarmName: 'payments-api-cpu-high', severity: 'P1', namespace: 'AWS/ECS', metric: 'CPUUtilization', dimensions: { ClusterName: 'prod', ServiceName: 'payments-api' }, team: 'payments', story: "P1: the payments schedule's on-call person (this week's rotation) is called, answers and presses 1; the rest of the team is told of the ack", done: 'acknowledged_at IS NOT NULL' },
 ];
 
 const ACCOUNT = '123456789012';
@@ -41,7 +44,7 @@ export function demoAlarmEvent(s: DemoStory, state: 'ALARM' | 'OK', at: number, 
     resources: [demoAlarmArn(s.alarmName)],
     detail: {
       alarmName: s.alarmName,
-      alarmTags: { severity: s.severity },
+      alarmTags: { severity: s.severity, ...(s.team ? { team: s.team } : {}) },
       configuration: {
         description: `${s.metric} on ${Object.values(s.dimensions).join('/')}`,
         metrics: [{ id: 'm1', metricStat: { metric: { namespace: s.namespace, name: s.metric, dimensions: s.dimensions }, period: 60, stat: 'Average' }, returnData: true }],

@@ -11,19 +11,20 @@ import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
  * The crash matrix: the paging service runs as a real child process and is SIGKILLed at every step
  * boundary of the paging path (after the decision is saved, after a claim, after a send, after a
  * dispatch record, after an escalation record, after a deadline is scheduled), twice round, while the
- * demo's four stories play; each time it is restarted. Every page of every policy step must reach the
- * provider simulator exactly once, and the lake must show each of them.
+ * demo's five stories play (the fifth: a schedule-resolved voice call, acked by key press, and the
+ * ack notice to the rest of the team); each time it is restarted. Every page and notice of every
+ * policy step must reach the provider simulator exactly once, and the lake must show each of them.
  */
 let loop: ClosedLoop;
 const T_ALARM = Date.now();
-const EXPECTED = ['alice:email', 'alice:sms', 'bob:email', 'bob:sms', 'carol:sms', 'carol:whatsapp', 'dave:sms', 'dave:whatsapp', 'erin:email', 'erin:sms'];
-const PEOPLE: Record<string, string> = { '0001': 'alice', '0002': 'bob', '0003': 'carol', '0004': 'dave', '0005': 'erin', 'alice@': 'alice', 'bob@': 'bob', 'carol@': 'carol', 'erin@': 'erin' };
+const EXPECTED = ['alice:email', 'alice:sms', 'bob:email', 'bob:sms', 'carol:sms', 'carol:whatsapp', 'dave:sms', 'dave:whatsapp', 'erin:email', 'erin:sms', 'frank:voice', 'grace:sms'];
+const PEOPLE: Record<string, string> = { '0001': 'alice', '0002': 'bob', '0003': 'carol', '0004': 'dave', '0005': 'erin', '0016': 'frank', '0007': 'grace', 'alice@': 'alice', 'bob@': 'bob', 'carol@': 'carol', 'erin@': 'erin' };
 
 /** Sends that reached a person: an idempotent replay (same Resend key → the first email) is not a send. */
 const sends = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
 const who = (recipient: string) => Object.entries(PEOPLE).find(([k]) => recipient.includes(k))?.[1] ?? recipient;
 const label = (r: ReturnType<typeof sends>[number]) =>
-  `${who(r.recipient!)}:${r.api === 'resend' ? 'email' : r.recipient!.startsWith('whatsapp:') ? 'whatsapp' : 'sms'}`;
+  `${who(r.recipient!)}:${r.api === 'resend' ? 'email' : r.path.endsWith('/Calls.json') ? 'voice' : r.recipient!.startsWith('whatsapp:') ? 'whatsapp' : 'sms'}`;
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -41,6 +42,9 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-crash-'));
   const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
   oncall.teams.app.escalation.P1.levels[0].deadline_s = 600;
+  // payments (the voice story): Frank is on call by an override, and his call waits 10 minutes too
+  oncall.teams.payments.escalation.P1.levels[0].deadline_s = 600;
+  oncall.schedules['payments-primary'].overrides = [{ person: 'frank', from: new Date(T_ALARM - 3600_000).toISOString(), to: new Date(T_ALARM + 3600_000).toISOString() }];
   fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
   loop = await startClosedLoop({ shards: 2, oncallFile: path.join(dir, 'oncall.json'), env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '1500' } });
 }, 60_000);

@@ -19,9 +19,24 @@ export function inMaintenance(w: MaintenanceWindow, alarm: AlarmFacts, at: numbe
   if (m.alarm_prefix !== undefined && !alarm.alarmName.startsWith(m.alarm_prefix)) return false;
   if (m.team !== undefined && m.team !== alarm.team) return false;
   if (m.tags && !Object.entries(m.tags).every(([k, v]) => alarmTag(alarm.tags, k) === v)) return false;
+  return windowOpen(w, at);
+}
+
+/** Whether the window is open at `at` (inside start/end and its recurrence), whatever it matches. */
+export function windowOpen(w: MaintenanceWindow, at: number): boolean {
   if (w.start !== undefined && at < Date.parse(w.start)) return false;
   if (w.end !== undefined && at >= Date.parse(w.end)) return false;
   return w.recurrence === undefined || withinWeekly(w.recurrence, at);
+}
+
+/** "alarm_prefix payments-db-, tags env=staging, team platform": what a window matches, in words. */
+export function describeMatch(w: MaintenanceWindow): string {
+  const m = w.match;
+  return [
+    ...(m.alarm_prefix !== undefined ? [`alarm_prefix ${m.alarm_prefix}`] : []),
+    ...(m.tags ? [`tags ${Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(m.team !== undefined ? [`team ${m.team}`] : []),
+  ].join(', ');
 }
 
 /** The first maintenance window covering the alarm at `at`, if any. */

@@ -4,6 +4,7 @@ import { loadOnCallConfig, type OnCallConfig } from '../oncall-config.js';
 import { loadIcalFeeds } from './ical-feed.js';
 import type { IcalCalendar } from './ical.js';
 import { resolveLevel, type ResolvedPerson } from './resolve.js';
+import { describeMatch, windowOpen, withinWeekly } from '../quiet/windows.js';
 
 /** The on-call file the CLIs read: `--file`, else ONCALL_FILE, else the demo file. */
 export function oncallFileOf(argv: string[], env: NodeJS.ProcessEnv = process.env): string {
@@ -43,6 +44,8 @@ export function onCallReport(cfg: OnCallConfig, at: number, calendars: ReadonlyM
   const lines: string[] = [];
   for (const [team, def] of Object.entries(cfg.teams)) {
     lines.push(`${team}`);
+    const quiet = def.quiet_hours;
+    if (quiet && withinWeekly(quiet, at)) lines.push(`  quiet hours now: ${quiet.severities.join('/')} by ${quiet.channels.join(', ')} only`);
     for (const [sev, policy] of Object.entries(def.escalation)) {
       if (!policy) continue;
       policy.levels.forEach((level, i) => {
@@ -54,5 +57,8 @@ export function onCallReport(cfg: OnCallConfig, at: number, calendars: ReadonlyM
       if (policy.fallback) lines.push(`  ${sev} fallback: ${resolveLevel(cfg, policy.fallback, at, calendars).map(why).join(', ') || 'nobody'}`);
     }
   }
+  const open = cfg.maintenance.filter((w) => windowOpen(w, at));
+  lines.push(open.length ? `maintenance in force (alarms recorded as suppressed, not paged):` : 'maintenance in force: none');
+  for (const w of open) lines.push(`  ${w.name}: ${describeMatch(w)}`);
   return lines;
 }
