@@ -41,6 +41,23 @@ export function twilioVoiceGatherUrl(publicBaseUrl: string, ref: PageRef): strin
   return withRef(new URL('/webhooks/twilio/voice/gather', publicBaseUrl), ref);
 }
 
+/**
+ * What Twilio fetches once a voice page is answered (the call's `Url`; answering-machine detection has
+ * run, so the request carries `AnsweredBy`): `<PUBLIC_BASE_URL>/webhooks/twilio/voice/answer?incident=…
+ * &alarm=…&dispatch=…&say=<what the call reads>&ref=<page reference>`. The receiver answers a person
+ * with the alarm and a `<Gather>`, a voicemail with a short message. The text rides in the URL, which
+ * Twilio signs with the request, so it cannot be altered on the way.
+ */
+export function twilioVoiceAnswerUrl(publicBaseUrl: string, ref: PageRef, script: { say: string; reference: string }): string {
+  const url = new URL('/webhooks/twilio/voice/answer', publicBaseUrl);
+  url.searchParams.set('incident', ref.incidentId);
+  url.searchParams.set('alarm', ref.alarmArn);
+  url.searchParams.set('dispatch', ref.dispatchId);
+  url.searchParams.set('say', script.say);
+  url.searchParams.set('ref', script.reference);
+  return url.toString();
+}
+
 function withRef(url: URL, ref: PageRef): string {
   url.searchParams.set('incident', ref.incidentId);
   url.searchParams.set('alarm', ref.alarmArn);

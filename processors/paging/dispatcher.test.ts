@@ -325,26 +325,24 @@ describe('Dispatcher: voice pages through the Calls API', () => {
   const voice = (o: Partial<DispatcherOptions> = {}) => dispatcher({ oncall: voiceOncall, ...o });
   const callPosts = (dispatchId: string) => posts(dispatchId).filter((p) => p.path.endsWith('/Calls.json'));
 
-  it('calls with TwiML that reads the alarm and gathers one key; AMD on; the PageRef in the StatusCallback and the Gather action', async () => {
+  it('calls with AMD to the end of the greeting; the answer URL carries what to read and the page reference; the PageRef in the StatusCallback', async () => {
     const r = req('voice', '+15551230031');
     const res = await voice().send(r);
     expect(res).toMatchObject({ ok: true, provider: 'twilio', messageId: expect.stringMatching(/^CA[0-9a-f]{32}$/) });
     const [p] = callPosts(r.dispatchId);
-    expect(p.params).toMatchObject({ To: r.address, From: VOICE_FROM, MachineDetection: 'Enable', StatusCallbackMethod: 'POST', StatusCallbackEvent: 'initiated,ringing,answered,completed' });
+    expect(p.params).toMatchObject({ To: r.address, From: VOICE_FROM, MachineDetection: 'DetectMessageEnd', Method: 'POST', StatusCallbackMethod: 'POST', StatusCallbackEvent: 'initiated,ringing,answered,completed' });
+    expect(p.params!.Twiml).toBeUndefined();
     const page = { incidentId: r.incidentId, alarmArn: ALARM, dispatchId: r.dispatchId };
     const status = new URL(p.params!.StatusCallback);
     expect(status.pathname).toBe('/webhooks/twilio/voice');
     expect(pageRefFromQuery(status.searchParams)).toEqual(page);
-    const twiml = p.params!.Twiml;
-    expect(twiml).toMatch(/<Gather numDigits="1" action="[^"]+" method="POST"/);
-    const action = new URL(/action="([^"]+)"/.exec(twiml)![1].replace(/&amp;/g, '&'));
-    expect(action.origin + action.pathname).toBe(`${PUBLIC_BASE}/webhooks/twilio/voice/gather`);
-    expect(pageRefFromQuery(action.searchParams)).toEqual(page);
-    expect(twiml).toContain('orders api cpu high is in alarm');
-    expect(twiml).toContain('Press 1 to acknowledge.');
-    expect(twiml).toMatch(/<\/Gather><Say>No key was pressed\.[^<]*<\/Say><Hangup\/><\/Response>$/);
+    const answer = new URL(p.params!.Url);
+    expect(answer.origin + answer.pathname).toBe(`${PUBLIC_BASE}/webhooks/twilio/voice/answer`);
+    expect(pageRefFromQuery(answer.searchParams)).toEqual(page);
+    expect(answer.searchParams.get('say')).toContain('orders api cpu high is in alarm');
+    expect(answer.searchParams.get('ref')).toBe(pageReference(r.dispatchId));
     // the same dispatch renders the same call (pure content)
-    expect(voice().voiceTwiml(r)).toBe(twiml);
+    expect(voice().voiceAnswerUrl(r)).toBe(p.params!.Url);
   });
 
   it('a 500 after the call was accepted: find settles it by recipient and time; no second call', async () => {
@@ -379,7 +377,8 @@ describe('Dispatcher: voice pages through the Calls API', () => {
 
   it('without twilio.voice_from a voice page is refused at once (no request)', async () => {
     const r = req('voice', '+15551230035');
-    expect(await dispatcher().send(r)).toMatchObject({ ok: false, error: { code: 'no_voice_from', retryable: false } });
+    const { voice_from: _none, ...twilio } = oncall.twilio;
+    expect(await dispatcher({ oncall: { ...oncall, twilio } }).send(r)).toMatchObject({ ok: false, error: { code: 'no_voice_from', retryable: false } });
     expect(callPosts(r.dispatchId)).toHaveLength(0);
   });
 });

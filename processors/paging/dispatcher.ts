@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import twilioSdk, { type Twilio } from 'twilio';
 import type { Resend } from 'resend';
-import { resendTags, twilioStatusCallbackUrl, twilioVoiceGatherUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
+import { resendTags, twilioStatusCallbackUrl, twilioVoiceAnswerUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
 import { silentLogger, type Logger } from '../../infra/logger.js';
 import type { OnCallConfig, PageChannel } from './oncall-config.js';
-import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, voiceScript, whatsappVariables, type PageContent } from './message-content.js';
+import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, voiceIntro, whatsappVariables, type PageContent } from './message-content.js';
 import { PageLookupError, ProviderError } from './errors.js';
 
 export { pageReference } from './message-content.js';
@@ -69,8 +69,6 @@ export interface DispatcherOptions {
   findRecentLimit?: number;
   /** Seconds a voice page rings before Twilio gives up (`no-answer`). Default 30. */
   voiceRingTimeoutS?: number;
-  /** Seconds the voice page waits for the key press after its prompt. Default 8. */
-  voiceGatherTimeoutS?: number;
   logger?: Logger;
 }
 
@@ -347,16 +345,13 @@ export class Dispatcher {
     }
   }
 
-  /** The TwiML of a voice page: the alarm and the prompt inside a one-digit `<Gather>`, then a goodbye. */
-  voiceTwiml(req: PageRequest): string {
-    const script = voiceScript(req.content, pageReference(req.dispatchId));
-    const r = new twilioSdk.twiml.VoiceResponse();
-    const gather = r.gather({ numDigits: 1, action: twilioVoiceGatherUrl(this.opts.publicBaseUrl, req), method: 'POST', timeout: this.opts.voiceGatherTimeoutS ?? 8, actionOnEmptyResult: false });
-    gather.say(script.intro);
-    gather.say(script.prompt);
-    r.say(script.noKey);
-    r.hangup();
-    return r.toString();
+  /**
+   * Where Twilio fetches a voice page's TwiML once the call is answered: the receiver's
+   * `/webhooks/twilio/voice/answer`, carrying what to read out and the page reference (a person hears
+   * the alarm and "press 1", a voicemail a short message).
+   */
+  voiceAnswerUrl(req: PageRequest): string {
+    return twilioVoiceAnswerUrl(this.opts.publicBaseUrl, req, { say: voiceIntro(req.content), reference: pageReference(req.dispatchId) });
   }
 
   /** One Twilio Calls create. */
@@ -368,13 +363,15 @@ export class Dispatcher {
         this.opts.twilio.calls.create({
           to: req.address,
           from,
-          twiml: this.voiceTwiml(req),
+          url: this.voiceAnswerUrl(req),
+          method: 'POST',
           statusCallback: twilioVoiceStatusCallbackUrl(this.opts.publicBaseUrl, req),
           statusCallbackMethod: 'POST',
           statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
-          // Synchronous detection: the TwiML starts once Twilio knows who answered, and AnsweredBy
-          // comes with the answered / completed status callbacks (asyncAmd would send it elsewhere).
-          machineDetection: 'Enable',
+          // Synchronous detection to the end of a voicemail greeting: Twilio fetches the Url once it
+          // knows who answered (AnsweredBy in that request and the answered / completed callbacks), so
+          // a voicemail gets its short message after the beep.
+          machineDetection: 'DetectMessageEnd',
           timeout: this.opts.voiceRingTimeoutS ?? 30,
         }),
         this.timeoutMs,

@@ -176,23 +176,12 @@ ${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">R
 }
 
 /**
- * What a voice page says (text-to-speech): the alarm, then the prompt of the `<Gather>` (press 1), then
- * what a callee who pressed nothing hears before the call ends (also what a voicemail records). The
- * reference is read out character by character.
+ * What a voice page reads out (text-to-speech) to the person who answers, before the receiver's
+ * prompt "Press 1 to acknowledge" (producers/receiver/twilio-voice.ts builds the call's TwiML: the
+ * prompt, the goodbye, the short voicemail message).
  */
-export interface VoiceScript {
-  intro: string;
-  prompt: string;
-  noKey: string;
-}
-
 const spoken = (s: string) => s.replace(/[_-]+/g, ' ');
 
-export function voiceScript(c: PageContent, reference: string): VoiceScript {
-  return {
-    intro: `This is pagetrail. ${c.severity} alarm. ${spoken(c.alarmName)} is in alarm. ${clip(c.reason, 200)}`,
-    prompt: 'Press 1 to acknowledge.',
-    noKey: `No key was pressed. This page escalates unless acknowledged. Reference ${reference.split('').join(' ')}. Goodbye.`,
-  };
+export function voiceIntro(c: PageContent): string {
+  return `This is pagetrail. ${c.severity} alarm. ${spoken(c.alarmName)} is in alarm. ${clip(c.reason, 200)}`;
 }
-

@@ -37,7 +37,7 @@ const opened = () => {
 const ok = (at: number) => decode(alarmEvent({ arn: RDS_ARN, state: 'OK', at, enteredAt: T0, namespace: 'AWS/RDS' }));
 const deadline = (level: number, at: number) => decode({ ...base, kind: 'deadline', event_id: eventId('deadline', INC, '0', String(level)), event_time: iso(at), purpose: 'level', round: 0, level });
 const callAck = (callSid: string, at: number) => decode({ ...base, kind: 'ack', event_id: eventId('ack', callSid), event_time: iso(at), channel: 'voice', via: 'voice_key', message_id: callSid });
-const receipt = (dispatchId: string, messageId: string, status: 'delivered' | 'in_progress' | 'bounced', channel: 'sms' | 'email' | 'voice', at: number) =>
+const receipt = (dispatchId: string, messageId: string, status: 'delivered' | 'bounced', channel: 'sms' | 'email' | 'voice', at: number) =>
   decode({ ...base, kind: 'receipt', event_id: eventId('r', messageId, status), event_time: iso(at), provider: channel === 'email' ? 'resend' : 'twilio', channel, message_id: messageId, dispatch_id: dispatchId, status, provider_status: status });
 
 const notices = (s: IncidentState) => {
@@ -72,7 +72,7 @@ describe('notices on ack and resolve', () => {
     engine.apply(s, ok(T0 + 60_000), T0 + 60_000);
     expect(notices(s)).toEqual(['resolve → bob:sms', 'resolve → carol:sms']);
     // a second OK (a replay with another id) tells nobody again
-    engine.apply(s, decode({ ...ok(T0 + 61_000), event_id: eventId('other-ok') } as StreamRecordIn), T0 + 61_000);
+    engine.apply(s, { ...ok(T0 + 61_000), event_id: eventId('other-ok') }, T0 + 61_000);
     expect(notices(s)).toEqual([]);
   });
 

@@ -178,3 +178,38 @@ describe('POST /webhooks/twilio/voice/gather: the key press', () => {
     expect(errorSink.calls).toHaveLength(1);
   });
 });
+
+describe('POST /webhooks/twilio/voice/answer: the answered call\'s TwiML', () => {
+  const SAY = 'This is pagetrail. P1 alarm. orders api cpu high is in alarm. Threshold Crossed.';
+  const ANSWER_PATH = `/webhooks/twilio/voice/answer?${pageQuery()}&say=${encodeURIComponent(SAY)}&ref=7Q2M9XKD`;
+
+  it('a person hears the alarm inside a one-digit Gather whose action is the key-press route, then a goodbye; nothing is written', async () => {
+    const { app, producer } = testApp({ now: () => NOW });
+    const { url, ...init } = twilioRequest(ANSWER_PATH, callParams('in-progress', { AnsweredBy: 'human' }));
+    const res = await app.request(url, init);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
+    const xml = await res.text();
+    expect(xml).toMatch(/<Gather numDigits="1" action="[^"]+\/webhooks\/twilio\/voice\/gather\?incident=[^"]+" method="POST" timeout="8" actionOnEmptyResult="false"><Say>This is pagetrail\. P1 alarm\. orders api cpu high is in alarm\. Threshold Crossed\.<\/Say><Say>Press 1 to acknowledge\.<\/Say><\/Gather>/);
+    expect(xml).toContain('<Say>No key was pressed. This page escalates unless acknowledged. Reference 7 Q 2 M 9 X K D. Goodbye.</Say><Hangup/>');
+    expect(producer.records).toHaveLength(0);
+  });
+
+  it.each(['machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax'])('a voicemail (%s) gets the short message only: no alarm details, no Gather', async (answeredBy) => {
+    const { app } = testApp({ now: () => NOW });
+    const { url, ...init } = twilioRequest(ANSWER_PATH, callParams('in-progress', { AnsweredBy: answeredBy }));
+    const xml = await (await app.request(url, init)).text();
+    expect(xml).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Say>This is pagetrail with an urgent alarm for you. Please check your other channels now. Reference 7 Q 2 M 9 X K D. Goodbye.</Say><Hangup/></Response>');
+  });
+
+  it('a forged request → 401 and no TwiML; a missing script → kept (the call ends with TwiML)', async () => {
+    const { app, errorSink } = testApp({ now: () => NOW });
+    const forged = twilioRequest(ANSWER_PATH, callParams('in-progress', { AnsweredBy: 'human' }), { token: 'not-the-token' });
+    expect((await app.request(forged.url, forged)).status).toBe(401);
+    const bare = twilioRequest(`/webhooks/twilio/voice/answer?${pageQuery()}`, callParams('in-progress', { AnsweredBy: 'human' }));
+    const res = await app.request(bare.url, bare);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain(`<Say>${VOICE_GOODBYE}</Say><Hangup/>`);
+    expect(errorSink.calls).toHaveLength(1);
+  });
+});

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import twilio from 'twilio';
 import type { AckRecordIn } from '../../schemas/ack-record.js';
-import { pageRefFromQuery } from '../../schemas/correlation.js';
+import { pageRefFromQuery, twilioVoiceGatherUrl } from '../../schemas/correlation.js';
 import { eventId } from '../../schemas/ids.js';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
 import { PayloadError } from './errors.js';
@@ -17,6 +17,12 @@ import { keptOnPayloadError, type VerifiedRequest } from './webhook-outcome.js';
  * - POST /webhooks/twilio/voice?incident=…&alarm=…&dispatch=… — call status callbacks → receipt
  *   records, channel `voice` (status-map.ts `twilioCallStatus`: answered by a human → `opened`; busy,
  *   no-answer, failed, canceled, a machine → a failed status, so the engine fails over at once).
+ * - POST /webhooks/twilio/voice/answer?incident=…&alarm=…&dispatch=…&say=…&ref=… — the call's TwiML,
+ *   fetched once the call is answered (answering-machine detection `DetectMessageEnd` has run): a
+ *   person hears the alarm (`say`) inside a one-digit `<Gather>` ("Press 1 to acknowledge"), then, if no
+ *   key came, a goodbye with the page reference; a voicemail (AnsweredBy machine_…, fax) gets a short
+ *   message after the beep — the call counts as not reached (its status callbacks fail it over).
+ *   Writes nothing.
  * - POST /webhooks/twilio/voice/gather?incident=…&alarm=…&dispatch=… — the `<Gather>` action: Digits
  *   `1` → an ack record (via `voice_key`) and TwiML "Acknowledged. Goodbye."; another key → the
  *   prompt once more (`&attempt=2`), then goodbye; an answering machine (AnsweredBy machine_… or fax)
@@ -29,6 +35,14 @@ export const VOICE_PROMPT = 'Press 1 to acknowledge.';
 export const VOICE_OTHER_KEY = 'That key is not 1.';
 export const VOICE_GOODBYE = 'Not acknowledged. This page escalates unless acknowledged. Goodbye.';
 export const VOICE_MACHINE = 'This is pagetrail with an urgent alarm. Please check your other channels. Goodbye.';
+/** What a voicemail records: short, no alarm details, the page reference read out. */
+export const voiceVoicemail = (reference: string) => `This is pagetrail with an urgent alarm for you. Please check your other channels now. Reference ${spell(reference)}. Goodbye.`;
+/** What a person who pressed nothing hears before the call ends. */
+export const voiceNoKey = (reference: string) => `No key was pressed. This page escalates unless acknowledged. Reference ${spell(reference)}. Goodbye.`;
+/** A reference read out character by character. */
+const spell = (reference: string) => reference.split('').join(' ');
+/** Seconds the call waits for the key press after its prompt. */
+const GATHER_TIMEOUT_S = 8;
 
 const one = param;
 const required = requiredParam;
@@ -58,6 +72,26 @@ function secondAttemptUrl(publicBaseUrl: string, pathAndQuery: string): string {
   const u = new URL(pathAndQuery, publicBaseUrl);
   u.searchParams.set('attempt', '2');
   return u.toString();
+}
+
+/** The answered call's TwiML: the alarm and the prompt for a person, a short message for a voicemail. */
+function answer(c: Context, deps: RouteDeps, params: TwilioParams): Response {
+  const query = new URL(c.req.url).searchParams;
+  const page = pageRefFromQuery(query);
+  const say = query.get('say')?.trim();
+  const reference = query.get('ref')?.trim() ?? '';
+  if (!page || !say || !/^[0-9A-Z]{4,16}$/.test(reference)) throw new PayloadError('missing or malformed page reference or script (incident, alarm, dispatch, say, ref) in the answer URL', 'query');
+  if (isMachine(one(params, 'AnsweredBy'))) {
+    deps.logger.info({ route: '/webhooks/twilio/voice/answer', incident_id: page.incidentId, message_id: one(params, 'CallSid') }, 'voice page reached an answering machine: short message left, not reached');
+    return sayAndHangUp(c, voiceVoicemail(reference));
+  }
+  const r = new twilio.twiml.VoiceResponse();
+  const g = r.gather({ numDigits: 1, action: twilioVoiceGatherUrl(deps.config.PUBLIC_BASE_URL, page), method: 'POST', timeout: GATHER_TIMEOUT_S, actionOnEmptyResult: false });
+  g.say(say);
+  g.say(VOICE_PROMPT);
+  r.say(voiceNoKey(reference));
+  r.hangup();
+  return voiceXml(c, r);
 }
 
 async function gather(c: Context, deps: RouteDeps, params: TwilioParams, url: string, nowMs: number): Promise<Response> {
@@ -90,7 +124,7 @@ async function gather(c: Context, deps: RouteDeps, params: TwilioParams, url: st
   if (query.get('attempt') === '2') return sayAndHangUp(c, VOICE_GOODBYE);
   const r = new twilio.twiml.VoiceResponse();
   r.say(VOICE_OTHER_KEY);
-  r.gather({ numDigits: 1, method: 'POST', timeout: 8, action: secondAttemptUrl(deps.config.PUBLIC_BASE_URL, url), actionOnEmptyResult: false }).say(VOICE_PROMPT);
+  r.gather({ numDigits: 1, method: 'POST', timeout: GATHER_TIMEOUT_S, action: secondAttemptUrl(deps.config.PUBLIC_BASE_URL, url), actionOnEmptyResult: false }).say(VOICE_PROMPT);
   r.say(VOICE_GOODBYE);
   r.hangup();
   return voiceXml(c, r);
@@ -113,9 +147,10 @@ export function twilioVoiceRoutes(app: Hono, deps: RouteDeps): void {
     verified('/webhooks/twilio/voice', async (c, params, _url, nowMs) => {
       const record = twilioCallReceipt(params, new URL(c.req.url).searchParams, nowMs);
       await writeRecords(deps, [record]);
-      deps.logger.info({ route: '/webhooks/twilio/voice', event_id: record.event_id, status: record.status }, 'receipt written');
+      deps.logger.debug?.({ route: '/webhooks/twilio/voice', event_id: record.event_id, status: record.status }, 'receipt written');
       return c.body(null, 200);
     }),
   );
+  app.post('/webhooks/twilio/voice/answer', verified('/webhooks/twilio/voice/answer', async (c, params) => answer(c, deps, params), true));
   app.post('/webhooks/twilio/voice/gather', verified('/webhooks/twilio/voice/gather', (c, params, url, nowMs) => gather(c, deps, params, url, nowMs), true));
 }

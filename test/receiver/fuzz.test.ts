@@ -170,10 +170,11 @@ function ackCase(rng: Rng): Case {
   return { route: 'ack', path: '/ack', headers: { 'content-type': contentType(rng, 'application/x-www-form-urlencoded') }, body: text, label: 'ack' };
 }
 
-/** Voice: call status callbacks and the key-press (Gather) callback, signed like every Twilio webhook. */
+/** Voice: call status callbacks, the answered call's TwiML request, and the key-press (Gather) callback, signed like every Twilio webhook. */
 function voiceCase(rng: Rng): Case {
   const sign = rng.chance(0.8);
-  const gather = rng.chance(0.4);
+  const kind = rng.pick(['status', 'status', 'gather', 'answer'] as const);
+  const gather = kind !== 'status';
   const params: Record<string, string | string[]> = gather
     ? { CallSid: `CA${'0'.repeat(32)}`, Digits: rng.pick(['1', '2', '', '#', '11']), AnsweredBy: rng.pick(['human', 'machine_start', 'unknown', '']), To: '+15551230002', From: '+15550000000' }
     : {
@@ -191,10 +192,11 @@ function voiceCase(rng: Rng): Case {
   let text = formBody(params);
   if (rng.chance(0.3)) text += '&' + new URLSearchParams([[rng.pick(HOSTILE_KEYS), String(rng.pick(HOSTILE_VALUES))]]).toString();
   if (rng.chance(0.1)) text = Buffer.from(randomBytes(rng, 400)).toString('latin1');
-  const base = gather ? '/webhooks/twilio/voice/gather' : '/webhooks/twilio/voice';
-  const path = rng.chance(0.9) ? `${base}?${pageQuery()}` : base;
+  const base = kind === 'gather' ? '/webhooks/twilio/voice/gather' : kind === 'answer' ? '/webhooks/twilio/voice/answer' : '/webhooks/twilio/voice';
+  const script = kind === 'answer' && rng.chance(0.8) ? `&${new URLSearchParams({ say: String(rng.pick(['Alarm.', ...HOSTILE_VALUES])), ref: rng.pick(['7Q2M9XKD', '', 'x<y']) })}` : '';
+  const path = rng.chance(0.9) ? `${base}?${pageQuery()}${script}` : base;
   const signature = twilio.getExpectedTwilioSignature(sign ? TEST_ENV.TWILIO_AUTH_TOKEN : 'wrong-token', TEST_ENV.PUBLIC_BASE_URL + path, parseForm(text));
-  return { route: gather ? 'voice-gather' : 'voice-status', path, headers: { 'content-type': contentType(rng, 'application/x-www-form-urlencoded'), 'x-twilio-signature': signature }, body: text, label: gather ? 'voice gather' : 'voice status' };
+  return { route: `voice-${kind}`, path, headers: { 'content-type': contentType(rng, 'application/x-www-form-urlencoded'), 'x-twilio-signature': signature }, body: text, label: `voice ${kind}` };
 }
 
 function nextCase(rng: Rng): Case {
@@ -252,10 +254,10 @@ describe('receiver fuzz (bounded, seeded)', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     // The generator reaches every route, authentic and not, accepted and rejected.
     const seen = [...statuses.keys()];
-    for (const route of ['twilio-form', 'twilio-json', 'resend', '/events/cloudwatch', '/api/v1/ingest/events', 'ack', 'voice-status', 'voice-gather']) {
+    for (const route of ['twilio-form', 'twilio-json', 'resend', '/events/cloudwatch', '/api/v1/ingest/events', 'ack', 'voice-status', 'voice-gather', 'voice-answer']) {
       expect(seen.some((s) => s.startsWith(route + ' 4')), `${route} never rejected`).toBe(true);
     }
-    for (const accepted of ['twilio-form 200', 'resend 200', '/events/cloudwatch 200', '/api/v1/ingest/events 200', 'ack 200', 'voice-status 200', 'voice-gather 200']) expect(seen).toContain(accepted);
+    for (const accepted of ['twilio-form 200', 'resend 200', '/events/cloudwatch 200', '/api/v1/ingest/events 200', 'ack 200', 'voice-status 200', 'voice-gather 200', 'voice-answer 200']) expect(seen).toContain(accepted);
     expect(seen.some((s) => s.endsWith(' 401'))).toBe(true);
     expect(h.errorSink.calls.length).toBeGreaterThan(0);
   }, 30_000);

@@ -15,6 +15,8 @@ export interface Outgoing {
   /** Headers and body of attempt n (Svix re-signs each attempt with a fresh timestamp). */
   build: (attempt: number) => { headers: Record<string, string>; body: string };
   retryOn: (status: number) => boolean;
+  /** Set to the final answer's body (a call's TwiML, fetched from its Url). */
+  capture?: { body?: string };
 }
 
 /** POSTs a callback, retrying as the provider does; resolves with the final status (0: unreachable). */
@@ -34,7 +36,8 @@ export async function deliver(ctx: SimContext, o: Outgoing): Promise<number> {
         signal: AbortSignal.any([ctx.life.signal, AbortSignal.timeout(callbackTimeoutMs)]),
       });
       status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
+      const text = await res.text().catch(() => undefined);
+      if (o.capture) o.capture.body = text;
     } catch (err) {
       if (ctx.life.signal.aborted) throw new Closed();
       status = 0;

@@ -35,7 +35,7 @@ export interface ApiRequestRecord {
   count?: number;
 }
 
-export type CallbackKind = 'twilio.status' | 'twilio.inbound' | 'twilio.call' | 'twilio.gather' | 'resend.webhook' | 'ack.get' | 'ack.post' | 'link.scan';
+export type CallbackKind = 'twilio.status' | 'twilio.inbound' | 'twilio.call' | 'twilio.answer' | 'twilio.gather' | 'resend.webhook' | 'ack.get' | 'ack.post' | 'link.scan';
 
 export interface CallbackRecord {
   at: string;

@@ -3,7 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { twilioVoiceGatherUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../../schemas/correlation.js';
+import { twilioVoiceAnswerUrl, twilioVoiceGatherUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../../schemas/correlation.js';
 import { twilioClient } from '../../providers/twilio.js';
 import { startProviderSimulator, type ProviderSimulator } from './server.js';
 import { gatherAction } from './twilio-voice.js';
@@ -39,7 +39,8 @@ const call = (to: string) =>
   client().calls.create({ to, from: FROM, twiml: twiml(), statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref), statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'], machineDetection: 'Enable' });
 
 /** What the receiver got for a call: `status[:AnsweredBy]` per status callback, `gather:<digits>` per key press. */
-const story = (sid: string) => got.filter((g) => g.params.CallSid === sid).map((g) => (g.path.endsWith('/gather') ? `gather:${g.params.Digits}` : g.params.AnsweredBy ? `${g.params.CallStatus}:${g.params.AnsweredBy}` : g.params.CallStatus));
+const story = (sid: string) =>
+  got.filter((g) => g.params.CallSid === sid).map((g) => (g.path.endsWith('/gather') ? `gather:${g.params.Digits}` : g.path.endsWith('/answer') ? `answer:${g.params.AnsweredBy}` : g.params.AnsweredBy ? `${g.params.CallStatus}:${g.params.AnsweredBy}` : g.params.CallStatus));
 
 beforeAll(async () => {
   const app = new Hono();
@@ -48,7 +49,8 @@ beforeAll(async () => {
     const params = Object.fromEntries(new URLSearchParams(await c.req.text()));
     const valid = twilio.validateRequest(AUTH_TOKEN, c.req.header('x-twilio-signature') ?? '', PUBLIC_BASE + u.pathname + u.search, params);
     got.push({ path: u.pathname, params, valid });
-    return c.body('<Response/>', valid ? 200 : 403, { 'content-type': 'text/xml' });
+    // the answer URL gets the call's TwiML (what the receiver's /voice/answer does for a person)
+    return c.body(u.pathname.endsWith('/answer') ? twiml() : '<Response/>', valid ? 200 : 403, { 'content-type': 'text/xml' });
   });
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((r) => server.once('listening', () => r()));
@@ -123,5 +125,22 @@ describe('provider simulator: Twilio Calls API through the official SDK', () => 
   it('gatherAction reads the action back from the TwiML (entities decoded)', () => {
     expect(gatherAction(twiml())).toBe(twilioVoiceGatherUrl(PUBLIC_BASE, ref));
     expect(gatherAction('<Response><Say>hi</Say></Response>')).toBeUndefined();
+  });
+
+  it('a call with a Url fetches its TwiML once answered (signed, with AnsweredBy), then plays it: the key press reaches its Gather action', async () => {
+    const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
+    const c = await client().calls.create({ to: NUMBERS.ack, from: FROM, url, method: 'POST', statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref), statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'], machineDetection: 'DetectMessageEnd' });
+    await sim.idle();
+    expect(story(c.sid)).toEqual(['initiated', 'ringing', 'answer:human', 'in-progress:human', 'gather:1', 'completed:human']);
+    expect(got.every((g) => g.valid)).toBe(true);
+    const answer = got.find((g) => g.path.endsWith('/answer'))!;
+    expect(answer.params).toMatchObject({ CallStatus: 'in-progress', AnsweredBy: 'human', To: NUMBERS.ack });
+  });
+
+  it('voicemail with a Url: the answer request says machine_end_beep (the receiver leaves its short message); no key press', async () => {
+    const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
+    const c = await client().calls.create({ to: NUMBERS.voicemail, from: FROM, url, statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref), statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'], machineDetection: 'DetectMessageEnd' });
+    await sim.idle();
+    expect(story(c.sid)).toEqual(['initiated', 'ringing', 'answer:machine_end_beep', 'in-progress:machine_end_beep', 'completed:machine_end_beep']);
   });
 });

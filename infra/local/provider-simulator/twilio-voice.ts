@@ -1,8 +1,10 @@
 /**
  * Twilio Calls API (create — with the recipient's one-shot faults and `hang`, as for messages —, fetch,
  * list) and the scripted call: signed status callbacks (initiated,
- * ringing, in-progress with AnsweredBy, completed / busy / no-answer / failed) and, for `answer_ack`,
- * the `<Gather>` action request with Digits=1 — signed like every Twilio webhook.
+ * ringing, in-progress with AnsweredBy, completed / busy / no-answer / failed), the TwiML fetched
+ * from the call's `Url` once it is answered (with AnsweredBy, as synchronous machine detection does;
+ * kept as the call's `spoken` TwiML) and, for `answer_ack`, the `<Gather>` action request with
+ * Digits=1 — signed like every Twilio webhook.
  */
 import twilio from 'twilio';
 import { stepOf } from './behaviours.js';
@@ -18,6 +20,10 @@ export interface TwilioCall {
   to: string;
   from: string;
   twiml: string | null;
+  /** Where the call's TwiML is fetched once answered (instead of `twiml`). */
+  url: string | null;
+  /** The TwiML the call played (inline or fetched): what the person or the voicemail heard. */
+  spoken: string | null;
   statusCallback: string | null;
   /** Events the StatusCallback gets (`initiated ringing answered completed`; default: completed only). */
   events: Set<string>;
@@ -76,7 +82,7 @@ const dispatchOf = (url: string | null) => {
   }
 };
 
-function signedPost(ctx: SimContext, kind: 'twilio.call' | 'twilio.gather', event: string, call: TwilioCall, publicUrl: string, params: Record<string, string>) {
+function signedPost(ctx: SimContext, kind: 'twilio.call' | 'twilio.gather' | 'twilio.answer', event: string, call: TwilioCall, publicUrl: string, params: Record<string, string>, capture?: { body?: string }) {
   const signature = twilio.getExpectedTwilioSignature(ctx.opts.twilioAuthToken, publicUrl, params);
   const body = new URLSearchParams(params).toString();
   return deliver(ctx, {
@@ -92,7 +98,17 @@ function signedPost(ctx: SimContext, kind: 'twilio.call' | 'twilio.gather', even
       body,
     }),
     retryOn: (s) => s >= 500 || s === 429,
+    ...(capture ? { capture } : {}),
   });
+}
+
+/** The call's TwiML: inline (`Twiml`), else fetched from its `Url` once answered, as Twilio does (signed, with AnsweredBy). */
+async function twimlOf(ctx: SimContext, call: TwilioCall): Promise<string | null> {
+  if (call.twiml || !call.url) return call.twiml;
+  const capture: { body?: string } = {};
+  const params = { ...baseParams(call), CallStatus: 'in-progress', ...(call.answeredBy ? { AnsweredBy: call.answeredBy } : {}) };
+  const status = await signedPost(ctx, 'twilio.answer', 'answer', call, call.url, params, capture);
+  return status >= 200 && status < 300 ? (capture.body ?? null) : null;
 }
 
 const baseParams = (call: TwilioCall): Record<string, string> => ({
@@ -139,9 +155,11 @@ export async function runCall(ctx: SimContext, call: TwilioCall) {
   await sleep(stepDelayMs);
   if (outcome === 'no_answer') return callStatus(ctx, call, 'no-answer', 'completed');
   call.answeredBy = call.machineDetection ? (outcome === 'voicemail' ? 'machine_end_beep' : 'human') : null;
+  const twiml = await twimlOf(ctx, call);
+  call.spoken = twiml;
   await callStatus(ctx, call, 'in-progress', 'answered');
   await sleep(stepDelayMs);
-  const action = gatherAction(call.twiml);
+  const action = gatherAction(twiml);
   if (outcome === 'answer_ack') {
     if (action) await signedPost(ctx, 'twilio.gather', 'gather', call, action, { ...baseParams(call), Digits: '1', FinishedOnKey: '', msg: 'Gather End' });
     else ctx.log.warn({ callSid: call.sid }, 'answer_ack: the call has no <Gather action>; no key press sent');
@@ -179,6 +197,8 @@ export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
         to,
         from: form.get('From')!,
         twiml: form.get('Twiml'),
+        url: form.get('Url'),
+        spoken: null,
         statusCallback: form.get('StatusCallback'),
         events: new Set(form.getAll('StatusCallbackEvent').flatMap((e) => e.split(/[\s,]+/)).filter(Boolean).concat('completed')),
         machineDetection: form.get('MachineDetection'),
