@@ -3,6 +3,7 @@ import { cpSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -81,6 +82,8 @@ export class Processors extends Construct {
   readonly paging: lambda.Function;
   readonly lake: lambda.Function;
   readonly pagingMapping: lambda.EventSourceMapping;
+  /** The paging mapping's enhanced fan-out consumer of the stream. */
+  readonly pagingConsumer: kinesis.StreamConsumer;
   readonly lakeMapping: lambda.EventSourceMapping;
 
   constructor(scope: Construct, id: string, props: ProcessorsProps) {
@@ -158,12 +161,17 @@ export class Processors extends Construct {
     }
     stream.grant(this.paging, 'kinesis:PutRecords'); // dispatch and escalation records (KinesisProducer)
     ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'); // ledger + ack codes
-    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'); // IncidentStore (conditional puts on version; the alarm's open-incident pointer is deleted on resolve)
+    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'); // IncidentStore (conditional puts on version; the alarm's pointer is marked resolved on resolve)
     deadlines.grantManageSchedules(this.paging);
+    // Pages leave at once: the paging mapping reads through an enhanced fan-out consumer (records pushed
+    // over SubscribeToShard, ~70 ms after the write) instead of the shared-throughput poll, which reads
+    // each shard about once a second; the lake, which batches for minutes anyway, polls.
+    this.pagingConsumer = new kinesis.StreamConsumer(this, 'PagingConsumer', { stream, streamConsumerName: `${Stack.of(this).stackName}-paging` });
     this.pagingMapping = this.mapping(this.paging, {
       batchSize: 100,
-      maxBatchingWindow: Duration.seconds(0), // invoke as soon as records are read (the poll is ~1/s per shard)
+      maxBatchingWindow: Duration.seconds(0), // invoke as soon as records arrive
       maxRecordAge: MAX_RECORD_AGE.paging,
+      consumer: this.pagingConsumer,
     }, bucket, stream);
 
     // ---- lake -----------------------------------------------------------------------------------------
@@ -198,13 +206,13 @@ export class Processors extends Construct {
 
   private mapping(
     fn: lambda.Function,
-    o: { batchSize: number; maxBatchingWindow: Duration; maxRecordAge: Duration },
+    o: { batchSize: number; maxBatchingWindow: Duration; maxRecordAge: Duration; consumer?: kinesis.IStreamConsumer },
     bucket: s3.IBucket,
     stream: Storage['stream'],
   ): lambda.EventSourceMapping {
     // KinesisEventSource also grants the function's role the stream read actions the mapping uses
     // (DescribeStream*, GetRecords, GetShardIterator, ListShards…) on this stream.
-    const source = new sources.KinesisEventSource(stream, {
+    const props: sources.KinesisEventSourceProps = {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: o.batchSize,
       maxBatchingWindow: o.maxBatchingWindow,
@@ -214,7 +222,9 @@ export class Processors extends Construct {
       retryAttempts: -1,
       maxRecordAge: o.maxRecordAge,
       onFailure: new ScopedS3OnFailure(bucket),
-    });
+    };
+    // KinesisConsumerEventSource grants SubscribeToShard / DescribeStreamConsumer on the consumer as well
+    const source = o.consumer ? new sources.KinesisConsumerEventSource(o.consumer, props) : new sources.KinesisEventSource(stream, props);
     fn.addEventSource(source);
     return fn.node.children.find((c): c is lambda.EventSourceMapping => c instanceof lambda.EventSourceMapping)!;
   }
