@@ -28,7 +28,8 @@ export const PagingConfigSchema = z.object({
   /** Local runner: batch size, batching window and idle poll of the paging mapping. */
   PAGING_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
   PAGING_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(300_000).default(0),
-  PAGING_POLL_MS: z.coerce.number().int().positive().default(100),
+  /** Idle poll of each shard by the local event source mapping: the wait a new alarm may have before it is read. */
+  PAGING_POLL_MS: z.coerce.number().int().positive().default(25),
   PAGING_MAX_ALARM_AGE_S: z.coerce.number().int().positive().default(3600),
   /** SEVERITY_DEFAULT, SEVERITY_MAP: shared with the receiver (schemas/alarm-routing.ts), for alarm records that carry no severity. */
   ...SeverityEnvShape,
