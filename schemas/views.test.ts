@@ -38,6 +38,14 @@ beforeAll(async () => {
     row({ event_id: 'd3', incident_id: 'inc_2', kind: 'dispatch', status: 'sent', channel: 'whatsapp', message_id: 'SMW', person: 'carol', recipient: 'whatsapp:+3', level: 2, timestamp: T + 301_000, escalate_at: T + 600_000 }),
     row({ event_id: 'r3', incident_id: 'inc_2', status: 'opened', channel: 'whatsapp', message_id: 'SMW', person: 'carol', level: 2, timestamp: T + 330_000, dispatched_at: T + 301_000, escalate_at: T + 600_000 }),
     row({ event_id: 'k2', incident_id: 'inc_2', kind: 'ack', status: 'acked', channel: 'whatsapp', reason: 'whatsapp_reply', message_id: 'SMreply', person: null, recipient: 'whatsapp:+3', level: null, timestamp: T + 340_000 }),
+    // … then bob is told of carol's ack by SMS (delivered) and erin by email (bounced): notices, not pages
+    row({ event_id: 'n2', incident_id: 'inc_2', kind: 'dispatch', status: 'sent', reason: 'notice_ack', message_id: 'SMN', person: 'bob', recipient: '+2', timestamp: T + 341_000 }),
+    row({ event_id: 'n2r', incident_id: 'inc_2', status: 'delivered', message_id: 'SMN', person: 'bob', recipient: '+2', timestamp: T + 342_000, dispatched_at: T + 341_000 }),
+    row({ event_id: 'n3', incident_id: 'inc_2', kind: 'dispatch', status: 'sent', reason: 'notice_ack', channel: 'email', provider: 'resend', message_id: 're_n', person: 'erin', recipient: 'erin@x', timestamp: T + 341_000 }),
+    row({ event_id: 'n3r', incident_id: 'inc_2', status: 'bounced', channel: 'email', provider: 'resend', message_id: 're_n', person: 'erin', recipient: 'erin@x', timestamp: T + 343_000, dispatched_at: T + 341_000 }),
+    // inc_7: opened inside a maintenance window (nobody paged), then flapped back after an OK
+    row({ event_id: 'a7', incident_id: 'inc_7', kind: 'alarm', status: 'alarm', level: null, channel: null, message_id: null }),
+    row({ event_id: 's7', incident_id: 'inc_7', kind: 'escalation', status: 'escalated', reason: 'suppressed', level: 0, to_level: 0, channel: null, message_id: null, person: null, detail: '{"maintenance_window":"db-patching"}', timestamp: T + 100 }),
     // inc_3: erin's SMS delivered; still open, level 1 not yet due: pending.
     row({ event_id: 'a3', incident_id: 'inc_3', kind: 'alarm', status: 'alarm', level: null }),
     row({ event_id: 'd4', incident_id: 'inc_3', kind: 'dispatch', status: 'sent', message_id: 'SM4', person: 'erin', timestamp: T + 1000, escalate_at: T + 60_000 }),
@@ -74,7 +82,7 @@ const q = async (sql: string) => (await conn.runAndReadAll(sql)).getRowsJson();
 
 describe('views', () => {
   it('reads each event once, and escalation_time is the level escalation or else its deadline', async () => {
-    expect(await q("SELECT event_id, epoch(escalation_time) - epoch(timestamp '2026-11-28 10:00:00+00') FROM alert_events WHERE kind = 'receipt' AND incident_id IN ('inc_1', 'inc_2') ORDER BY event_id")).toEqual([
+    expect(await q("SELECT event_id, epoch(escalation_time) - epoch(timestamp '2026-11-28 10:00:00+00') FROM alert_events WHERE kind = 'receipt' AND incident_id IN ('inc_1', 'inc_2') AND event_id NOT LIKE 'n%' ORDER BY event_id")).toEqual([
       ['r1', 300],
       ['r2', 300],
       ['r3', 600],
@@ -89,7 +97,7 @@ describe('views', () => {
   });
 
   it('gives each page its own verdict, on every row of the page', async () => {
-    expect(await q("SELECT event_id, opened_before_this_page_escalated FROM alert_events WHERE incident_id IN ('inc_1', 'inc_2') ORDER BY event_id")).toEqual([
+    expect(await q("SELECT event_id, opened_before_this_page_escalated FROM alert_events WHERE incident_id IN ('inc_1', 'inc_2') AND event_id NOT LIKE 'n%' ORDER BY event_id")).toEqual([
       ['d1', 'yes'],
       ['d2', 'no'], // bob's page escalated unopened
       ['d3', 'yes'], // carol read hers before level 2's deadline
@@ -116,7 +124,18 @@ describe('views', () => {
       ['inc_4', 'no (delivered, no read receipt)', 'no (delivered, no read receipt)', null, '1'],
       ['inc_5', 'yes', 'yes', 'dave', '1'],
       ['inc_6', 'no', 'no', null, '1'],
+      ['inc_7', 'suppressed', 'suppressed', null, '0'],
     ]);
+  });
+
+  it('keeps notices out of the pages, the verdicts and the delivery figures, and counts them', async () => {
+    expect(await q("SELECT pages, notices, failed_deliveries, epoch(first_delivered_at) - epoch(opened_at), suppressed, retriggers FROM incidents WHERE incident_id = 'inc_2'")).toEqual([['2', '2', '0', 5, false, '0']]);
+    expect(await q("SELECT event_id, opened_before_this_page_escalated FROM alert_events WHERE event_id IN ('n2', 'n2r', 'n3') ORDER BY event_id")).toEqual([
+      ['n2', null],
+      ['n2r', null],
+      ['n3', null],
+    ]);
+    expect(await q("SELECT suppressed, pages, notices FROM incidents WHERE incident_id = 'inc_7'")).toEqual([[true, '0', '0']]);
   });
 
   it('counts an exhausted policy as an escalation', async () => {

@@ -7,6 +7,9 @@ import { EVENTS_TABLE } from './lake.js';
  *
  * Vocabulary (README "What the verdicts mean"):
  * - a *page* is one message (incident_id, message_id) sent to one person on one channel at one level;
+ *   a *notice* (a dispatch whose `reason` is `notice_ack` / `notice_resolve`: telling someone already
+ *   paged that the incident was acknowledged or resolved) is not a page: it and its receipts are left
+ *   out of the pages, the verdicts and the incident's delivery figures, and counted as `notices`;
  * - a page *escalated* when its level's deadline passed unconfirmed: the first escalation from that
  *   level (reason `deadline`, `repeat` or `exhausted`; never `failover`) at or after the page was sent;
  * - a page was *opened* when the provider reported it opened/read/clicked, or the person acknowledged
@@ -26,6 +29,9 @@ export const DEDUPED_EVENTS = `SELECT * FROM (
     FROM events e
   ) t WHERE rn__ = 1`;
 
+/** A dispatch row that is a notice (ack / resolve), not a page. */
+const NOTICE = "kind = 'dispatch' AND COALESCE(reason, '') LIKE 'notice%'";
+
 /** Reasons of an escalation that means "the level's deadline passed unconfirmed". */
 const LEVEL_ESCALATION = "kind = 'escalation' AND reason IN ('deadline', 'repeat', 'exhausted')";
 
@@ -42,6 +48,7 @@ const PAGE_CTES = `pages AS (
     MAX(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN 1 ELSE 0 END) AS delivered
   FROM d WHERE kind IN ('dispatch', 'receipt') AND message_id IS NOT NULL
   GROUP BY incident_id, message_id
+  HAVING MAX(CASE WHEN ${NOTICE} THEN 1 ELSE 0 END) = 0
 ),
 addresses AS (
   SELECT DISTINCT incident_id, recipient, person FROM pages WHERE recipient IS NOT NULL AND person IS NOT NULL
@@ -117,6 +124,9 @@ LEFT JOIN page_verdicts pv ON pv.incident_id = d.incident_id AND pv.message_id =
 LEFT JOIN ack_person ap ON ap.event_id = d.event_id AND d.kind = 'ack'
 WHERE d.kind <> 'alarm'`;
 
+/** The verdict of an incident with no page: `suppressed` (a maintenance window), `pending` while open, else `no`. */
+const NO_PAGE_VERDICT = "CASE WHEN agg.suppressed THEN 'suppressed' WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END";
+
 /**
  * One row per incident, with the central question answered twice:
  * - `first_responder_opened_before_escalation`: did a level-1 target open their page before the
@@ -125,13 +135,26 @@ WHERE d.kind <> 'alarm'`;
  * - `any_responder_opened_before_escalation`: did anyone paged open their page before *that page's*
  *   level escalated? The best verdict over every page. (billing-db in the demo: bob, level 1, never
  *   opened (`no`); carol, level 2, read hers before level 2's deadline (`yes`).)
- * An incident with no page yet is `pending` while open, else `no`. `acknowledged_by`: the person of
+ * An incident with no page yet is `pending` while open, else `no`; one opened inside a maintenance
+ * window is `suppressed` (`suppressed` true: nobody was paged, by design). `notices`: the acks and
+ * resolves told to people (not pages); `retriggers`: ALARMs that continued it after an OK (flapping). `acknowledged_by`: the person of
  * the first ack (an SMS/WhatsApp reply is mapped to the person paged at the replying address).
  * `escalated_at`: the first time a level's deadline passed unconfirmed (deadline, repeat or exhausted).
  */
 export const INCIDENTS_VIEW = `CREATE OR REPLACE VIEW incidents AS
 WITH d AS (${DEDUPED_EVENTS}),
 ${PAGE_CTES},
+notice_messages AS (
+  SELECT DISTINCT incident_id, message_id FROM d WHERE ${NOTICE} AND message_id IS NOT NULL
+),
+dp AS (
+  SELECT x.* FROM d x
+  WHERE NOT (x.kind = 'dispatch' AND COALESCE(x.reason, '') LIKE 'notice%')
+    AND NOT EXISTS (SELECT 1 FROM notice_messages n WHERE n.incident_id = x.incident_id AND n.message_id = x.message_id)
+),
+told AS (
+  SELECT incident_id, COUNT(*) AS notices FROM d WHERE ${NOTICE} GROUP BY incident_id
+),
 agg AS (
   SELECT
     incident_id,
@@ -147,8 +170,10 @@ agg AS (
     MIN(CASE WHEN kind = 'alarm' AND status = 'ok' THEN "timestamp" END) AS resolved_at,
     COUNT(CASE WHEN kind = 'dispatch' THEN 1 END) AS pages,
     COUNT(CASE WHEN kind = 'receipt' AND status IN ('undelivered', 'failed', 'bounced', 'suppressed', 'canceled') THEN 1 END) AS failed_deliveries,
-    MAX(CASE WHEN kind = 'escalation' THEN to_level END) AS max_level
-  FROM d
+    MAX(CASE WHEN kind = 'escalation' THEN to_level END) AS max_level,
+    MAX(CASE WHEN kind = 'escalation' AND reason = 'suppressed' THEN 1 ELSE 0 END) = 1 AS suppressed,
+    COUNT(CASE WHEN kind = 'escalation' AND reason = 'retrigger' THEN 1 END) AS retriggers
+  FROM dp
   GROUP BY incident_id
 ),
 ack_by AS (
@@ -163,10 +188,11 @@ first_rank AS (
 any_rank AS (
   SELECT incident_id, MIN(${RANK}) AS r FROM page_verdicts GROUP BY incident_id
 )
-SELECT agg.*, ack_by.acknowledged_by,
-  COALESCE(${UNRANK('fr.r')}, CASE WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END) AS first_responder_opened_before_escalation,
-  COALESCE(${UNRANK('ar.r')}, CASE WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END) AS any_responder_opened_before_escalation
+SELECT agg.*, COALESCE(told.notices, 0) AS notices, ack_by.acknowledged_by,
+  COALESCE(${UNRANK('fr.r')}, ${NO_PAGE_VERDICT}) AS first_responder_opened_before_escalation,
+  COALESCE(${UNRANK('ar.r')}, ${NO_PAGE_VERDICT}) AS any_responder_opened_before_escalation
 FROM agg
+LEFT JOIN told ON told.incident_id = agg.incident_id
 LEFT JOIN ack_by ON ack_by.incident_id = agg.incident_id
 LEFT JOIN first_rank fr ON fr.incident_id = agg.incident_id
 LEFT JOIN any_rank ar ON ar.incident_id = agg.incident_id`;

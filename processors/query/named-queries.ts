@@ -32,18 +32,20 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 /**
  * The per-incident post-mortem audit: who was paged (person:channel@Llevel), when the first page was
  * delivered, opened, acked and the incident escalated (seconds after it opened), failed deliveries,
- * the verdicts. Every incident, or only `incidentIds`.
+ * who was told of the ack or resolve (person:channel:ack|resolve), the verdicts. Every incident, or only `incidentIds`.
  */
 export function auditQuery(opts: { incidentIds?: readonly string[] } = {}): string {
   const where = opts.incidentIds ? `\nWHERE i.incident_id IN (${opts.incidentIds.map(sqlString).join(', ') || 'NULL'})` : '';
   return `SELECT i.incident_id, i.alarm_name AS alarm, i.severity AS sev,
   (SELECT array_join(array_sort(array_distinct(array_agg(e.person || ':' || e.channel || '@L' || CAST(e."level" AS VARCHAR)))), ' ')
-     FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch') AS paged,
+     FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND COALESCE(e.reason, '') NOT LIKE 'notice%') AS paged,
   ${after('i.first_delivered_at')} AS delivered,
   ${after('i.first_opened_at')} AS opened,
   ${after('i.acknowledged_at')} AS acked,
   ${after('i.escalated_at')} AS escalated,
   i.failed_deliveries AS failed,
+  COALESCE((SELECT array_join(array_sort(array_distinct(array_agg(e.person || ':' || e.channel || ':' || substr(e.reason, 8)))), ' ')
+     FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND e.reason LIKE 'notice%'), '-') AS told,
   ${AUDIT_VERDICT_COLUMNS.join(',\n  ')}
 FROM incidents i${where}
 ORDER BY i.opened_at`;

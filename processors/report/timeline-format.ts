@@ -85,6 +85,12 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
       return `${levelName(step.level)} deadline came due: already confirmed, no escalation`;
     case 'acknowledged':
       return `acknowledged by ${step.person?.name ?? 'someone unknown'}${step.via ? ` (${VIA[step.via] ?? step.via})` : ''}`;
+    case 'told':
+      return `told ${step.person.name} the incident was ${step.notice === 'ack' ? 'acknowledged' : 'resolved'} ${step.channels.map((c) => channelText(c, time)).join('; ')}`;
+    case 'suppressed':
+      return `inside maintenance window ${step.window ?? '(unnamed)'}: recorded as suppressed, nobody paged`;
+    case 'retriggered':
+      return 'alarm back to ALARM soon after its OK (flapping): the incident continues, no new page';
     case 'receipt': {
       const e = step.event;
       return `${channelName(step.channel)} message ${step.messageId ?? '?'} (no page found for it) → ${e.word}${e.failed ? errorText(null, e.errorCode, e.errorMessage) : ''}`;
@@ -147,7 +153,7 @@ export function timelineJson(t: Timeline, opts: FormatOptions = {}): unknown {
 
 function withIsoTimes(s: TimelineStep, c: Clock): Record<string, unknown> {
   const out: Record<string, unknown> = { ...s, at: c.iso(s.at) };
-  if (s.kind === 'paged') out.channels = s.channels.map((ch) => ({ ...ch, at: c.iso(ch.at), events: ch.events.map((e) => ({ ...e, at: c.iso(e.at) })) }));
+  if (s.kind === 'paged' || s.kind === 'told') out.channels = s.channels.map((ch) => ({ ...ch, at: c.iso(ch.at), events: ch.events.map((e) => ({ ...e, at: c.iso(e.at) })) }));
   if (s.kind === 'receipt') out.event = { ...s.event, at: c.iso(s.event.at) };
   return out;
 }

@@ -15,8 +15,11 @@ import type { QueryResult } from '../query/result.js';
  * Steps: `alarm` (opened), `paged` (one person at one level at one moment, with every channel paged and
  * what each channel's provider reported: delivered, read, opened, undelivered with its code…),
  * `failover`, `escalated` (deadline | repeat | exhausted), `deadline` (a level's deadline came due
- * without an escalation: the level was confirmed or acknowledged), `acknowledged`, `receipt` (a
- * provider report for a message no dispatch row names), `resolved`. Times are epoch milliseconds;
+ * without an escalation: the level was confirmed or acknowledged), `acknowledged`, `told` (a notice
+ * of the ack or resolve to someone already paged, with what its channel reported), `suppressed` (the
+ * alarm fired inside a maintenance window: nobody paged), `retriggered` (the alarm flapped back to
+ * ALARM after its OK: the incident continued), `receipt` (a provider report for a message no dispatch
+ * row names), `resolved`. Times are epoch milliseconds;
  * addresses are masked (`maskPii`): a timeline never holds a phone number or an email in clear.
  */
 
@@ -59,6 +62,9 @@ export type TimelineStep =
   | { kind: 'escalated'; at: number; reason: 'deadline' | 'repeat' | 'exhausted'; fromLevel: number | null; toLevel: number | null }
   | { kind: 'deadline'; at: number; level: number | null }
   | { kind: 'acknowledged'; at: number; person: PersonRef | null; via: string | null; channel: string | null }
+  | { kind: 'told'; at: number; person: PersonRef; notice: 'ack' | 'resolve'; channels: PagedChannel[] }
+  | { kind: 'suppressed'; at: number; window: string | null }
+  | { kind: 'retriggered'; at: number }
   | { kind: 'receipt'; at: number; channel: string | null; messageId: string | null; recipient: string | null; event: ChannelEvent }
   | { kind: 'resolved'; at: number };
 
@@ -209,6 +215,7 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
   }
   const pages: Verdicts['pages'] = [];
   let lastPaged: Extract<TimelineStep, { kind: 'paged' }> | undefined;
+  let lastTold: Extract<TimelineStep, { kind: 'told' }> | undefined;
   const escalatedFrom: { level: number | null; at: number }[] = [];
 
   for (const { r, at } of events) {
@@ -216,6 +223,13 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
       case 'dispatch': {
         const ch = channelOf.get(r)!;
         const person = personOf.get(r)!;
+        const notice = noticeOf(r);
+        if (notice) {
+          // a notice of the ack or resolve: not a page (no verdict), one step per person and moment
+          if (lastTold && steps[steps.length - 1] === lastTold && lastTold.person.id === person.id && lastTold.notice === notice && at - lastTold.at <= SAME_MOMENT_MS) lastTold.channels.push(ch);
+          else steps.push((lastTold = { kind: 'told', at, person, notice, channels: [ch] }));
+          break;
+        }
         const level = int(r.level);
         pages.push({ at, person, level, channel: ch.channel, verdict: ch.verdict });
         if (lastPaged && steps[steps.length - 1] === lastPaged && lastPaged.person.id === person.id && lastPaged.level === level && at - lastPaged.at <= SAME_MOMENT_MS) {
@@ -246,6 +260,10 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
         } else if (reason === 'deadline' || reason === 'repeat' || reason === 'exhausted') {
           steps.push({ kind: 'escalated', at, reason, fromLevel: int(r.level), toLevel: int(r.to_level) });
           escalatedFrom.push({ level: int(r.level), at });
+        } else if (reason === 'suppressed') {
+          steps.push({ kind: 'suppressed', at, window: str(detailOf(r).maintenance_window) });
+        } else if (reason === 'retrigger') {
+          steps.push({ kind: 'retriggered', at });
         }
         break;
       }
@@ -281,6 +299,21 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
       pages,
     },
   };
+}
+
+/** A dispatch row's notice (`reason` notice_ack / notice_resolve), if it is one. */
+function noticeOf(r: LakeRow): 'ack' | 'resolve' | undefined {
+  return r.reason === 'notice_ack' ? 'ack' : r.reason === 'notice_resolve' ? 'resolve' : undefined;
+}
+
+/** A row's `detail` JSON as an object ({} when absent or not an object). */
+function detailOf(r: LakeRow): Record<string, unknown> {
+  try {
+    const v = typeof r.detail === 'string' ? JSON.parse(r.detail) : null;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** At the same millisecond: dispatches before what they cause or answer. */
