@@ -65,9 +65,7 @@ export function joinOptions(options: JoinOptions = {}): Required<JoinOptions> {
  * within them. Pure: reads only the record, so a replay rejects exactly the records the live path did.
  */
 export function eventTimeError(eventTime: number, arrivalTime: number, options: Pick<Required<JoinOptions>, 'maxAheadMs' | 'maxBehindMs'>): string | undefined {
-  const iso = (t: number) => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t));
   if (!Number.isFinite(eventTime)) return `event_time ${String(eventTime)} is not a finite time`;
-  const hours = (ms: number) => `${(ms / 3600_000).toFixed(1)} h`;
   if (eventTime - arrivalTime > options.maxAheadMs) {
     return `event_time ${iso(eventTime)} is ${hours(eventTime - arrivalTime)} after the record's arrival ${iso(arrivalTime)} (more than ${hours(options.maxAheadMs)} ahead)`;
   }
@@ -76,6 +74,10 @@ export function eventTimeError(eventTime: number, arrivalTime: number, options: 
   }
   return undefined;
 }
+
+// Module-level (not closures per call): eventTimeError runs for every record.
+const iso = (t: number) => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t));
+const hours = (ms: number) => `${(ms / 3600_000).toFixed(1)} h`;
 
 export interface RecordMeta {
   shardId: string;
@@ -280,6 +282,8 @@ export class EventJoin {
         row.channel = record.from_channel ?? null;
         row.person = record.person ?? null;
         row.message_id = record.message_id ?? null;
+        // suppressed / retrigger: the maintenance window and the alarm record behind it
+        if (record.maintenance_window || record.alarm_event_id) row.detail = JSON.stringify({ ...(record.maintenance_window ? { maintenance_window: record.maintenance_window } : {}), ...(record.alarm_event_id ? { alarm_event_id: record.alarm_event_id } : {}) });
         this.emitEnriched(row);
         break;
       case 'deadline':
@@ -330,8 +334,17 @@ export class EventJoin {
     row.error_message = d.error_message ?? null;
     row.dispatched_at = d.event_time;
     row.escalate_at = d.escalate_at ?? null;
-    // why this person (the on-call schedule, layer, override) and whether the page may be a duplicate
-    if (d.resolved_by || d.possible_duplicate) row.detail = JSON.stringify({ ...(d.resolved_by ? { resolved_by: d.resolved_by } : {}), ...(d.possible_duplicate ? { possible_duplicate: true } : {}) });
+    // a notice of the ack or resolve (not a page): `reason` notice_ack / notice_resolve (the views leave it out of the pages)
+    if (d.notice) row.reason = `notice_${d.notice}`;
+    // why this person (the on-call schedule, layer, override), whether the page may be a duplicate, quiet hours, the notice
+    if (d.resolved_by || d.possible_duplicate || d.quiet_hours || d.notice) {
+      row.detail = JSON.stringify({
+        ...(d.resolved_by ? { resolved_by: d.resolved_by } : {}),
+        ...(d.possible_duplicate ? { possible_duplicate: true } : {}),
+        ...(d.quiet_hours ? { quiet_hours: true } : {}),
+        ...(d.notice ? { notice: d.notice } : {}),
+      });
+    }
     this.rememberIncident(d.incident_id, d.event_time, row.alarm_name, row.severity);
     this.out.push(row);
     if (d.message_id === null) return;

@@ -59,15 +59,21 @@ describe('closed loop, end to end', () => {
     expect(verdict(3)).toMatchObject({ first_responder_opened_before_escalation: 'pending', any_responder_opened_before_escalation: 'pending' });
   });
 
+  it("P1 for payments calls this week's on-call person from the schedule, who presses 1; the rest of the team is told", () => {
+    const v = verdict(4);
+    const [callee, other] = String(v.paged) === 'grace:voice@L1' ? ['grace', 'frank'] : ['frank', 'grace'];
+    expect(v).toMatchObject({ sev: 'P1', paged: `${callee}:voice@L1`, escalated: '-', failed: '0', acked_by: callee, told: `${other}:sms:ack`, first_responder_opened_before_escalation: 'yes' });
+  });
+
   it('answers the seed query', () => {
     const rows = result.seed.rows.map(([inc, channel, status]) => `${result.incidents.findIndex((i) => i.incidentId === inc)}:${channel}:${status}`).sort();
-    expect(rows).toEqual(['0:email:opened', '1:whatsapp:opened', '2:whatsapp:opened']);
+    expect(rows).toEqual(['0:email:opened', '1:whatsapp:opened', '2:whatsapp:opened', '4:voice:opened']);
   });
 
   it('never pages twice: a second paging mapping re-reading the whole stream sends nothing', async () => {
     const posts = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId).length;
     const sent = posts();
-    expect(sent).toBe(10);
+    expect(sent).toBe(12); // ten pages of the message stories, the call, the ack notice
     const replay = loop.startMapping('paging', { group: 'paging-replay' }); // no checkpoint: TRIM_HORIZON
     await replay.mapping.waitCaughtUp(30_000); // every record read and handled: a signal, not a sleep
     expect(replay.mapping.status().invocations).toBeGreaterThan(0);
