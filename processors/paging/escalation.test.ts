@@ -148,6 +148,7 @@ describe('paging horizon', () => {
 describe('schedules as targets', () => {
   const json = JSON.parse(JSON.stringify(cfg)) as Record<string, any>;
   json.schedules = {
+    ...json.schedules,
     'db-primary': {
       time_zone: 'Europe/Berlin',
       layers: [{ name: 'weekly', participants: ['bob', 'erin'], rotation: 'weekly', handoff: '09:00', handoff_day: 'monday', start: '2026-11-23' }],

@@ -11,6 +11,7 @@ function withVoice(voiceFrom?: string) {
   const [id] = Object.keys(cfg.people);
   cfg.people[id].voice = '+15551239999';
   if (voiceFrom) cfg.twilio.voice_from = voiceFrom;
+  else delete cfg.twilio.voice_from; // the demo file calls the payments team: take its caller id away
   const [team] = Object.keys(cfg.teams);
   cfg.teams[team].escalation.P1 = { levels: [{ targets: [id], channels: ['voice', 'sms'], deadline_s: 120 }], failover: ['voice', 'sms', 'email'] };
   return { cfg, id };
