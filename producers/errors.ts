@@ -74,3 +74,28 @@ export class PutRecordsFailedError extends Error {
     return out;
   }
 }
+
+/**
+ * The batching producer holds `limit` records not yet acknowledged (buffered, in flight or waiting
+ * for a retry): a put that would exceed it is refused at once, before anything of it is queued, so a
+ * stream that cannot keep up makes callers fail fast (an HTTP route answers 503) instead of memory
+ * growing without bound.
+ */
+export class ProducerOverloadedError extends Error {
+  constructor(
+    readonly pending: number,
+    readonly requested: number,
+    readonly limit: number,
+  ) {
+    super(`producer overloaded: ${pending} records pending, ${requested} more would exceed the limit of ${limit}`);
+    this.name = 'ProducerOverloadedError';
+  }
+}
+
+/** A put after the batching producer was closed (shutdown): nothing of it was queued. */
+export class ProducerClosedError extends Error {
+  constructor() {
+    super('producer closed: no new records are accepted');
+    this.name = 'ProducerClosedError';
+  }
+}

@@ -47,6 +47,30 @@ export interface PutResult {
 }
 
 /**
+ * Size of an entry as Kinesis counts it (data bytes + UTF-8 partition key bytes); throws
+ * InvalidRecordError (empty or over-long partition key, bad hash key, data not bytes) or
+ * RecordTooLargeError (over `maxRecordBytes`) for an entry Kinesis would reject whatever we retry.
+ * `index`: the entry's position in the caller's input (named in the error).
+ */
+export function validateEntry(entry: ProducerEntry, index: number, maxRecordBytes: number): number {
+  const pk = entry.partitionKey;
+  if (typeof pk !== 'string' || pk.length === 0) throw new InvalidRecordError(index, 'empty partition key');
+  // AWS limits the key to 256 Unicode characters (code points); only a key over 256 UTF-16 units needs counting.
+  if (pk.length > 256) {
+    let chars = 0;
+    for (const _ of pk) chars++;
+    if (chars > 256) throw new InvalidRecordError(index, `partition key has ${chars} characters, over 256`);
+  }
+  if (entry.explicitHashKey !== undefined && !/^(0|[1-9]\d{0,38})$/.test(entry.explicitHashKey)) {
+    throw new InvalidRecordError(index, 'explicitHashKey is not a decimal 128-bit integer');
+  }
+  if (!(entry.data instanceof Uint8Array)) throw new InvalidRecordError(index, 'data is not a Uint8Array');
+  const bytes = entry.data.byteLength + Buffer.byteLength(pk, 'utf8');
+  if (bytes > maxRecordBytes) throw new RecordTooLargeError(index, bytes, maxRecordBytes);
+  return bytes;
+}
+
+/**
  * Writes records to one Kinesis stream with PutRecords, durably: a call resolves only once Kinesis
  * has acknowledged every record (an HTTP handler may answer 2xx after that, never before).
  *
@@ -114,21 +138,8 @@ export class KinesisProducer {
     return results as PutResult[];
   }
 
-  /** Size as Kinesis counts it (data bytes + UTF-8 partition key bytes); throws for a bad entry. */
   private validate(entry: ProducerEntry, index: number): number {
-    const pk = entry.partitionKey;
-    if (typeof pk !== 'string' || pk.length === 0) throw new InvalidRecordError(index, 'empty partition key');
-    // AWS limits the key to 256 Unicode characters (code points).
-    let chars = 0;
-    for (const _ of pk) chars++;
-    if (chars > 256) throw new InvalidRecordError(index, `partition key has ${chars} characters, over 256`);
-    if (entry.explicitHashKey !== undefined && !/^(0|[1-9]\d{0,38})$/.test(entry.explicitHashKey)) {
-      throw new InvalidRecordError(index, 'explicitHashKey is not a decimal 128-bit integer');
-    }
-    if (!(entry.data instanceof Uint8Array)) throw new InvalidRecordError(index, 'data is not a Uint8Array');
-    const bytes = entry.data.byteLength + Buffer.byteLength(pk, 'utf8');
-    if (bytes > this.maxRecordBytes) throw new RecordTooLargeError(index, bytes, this.maxRecordBytes);
-    return bytes;
+    return validateEntry(entry, index, this.maxRecordBytes);
   }
 
   /** Greedy split of the input indexes into batches within the count and byte limits. */

@@ -2,13 +2,13 @@
  * The receiver service: `node --env-file=.env.example --import tsx producers/receiver/main.ts`.
  * Serves createApp() on HOST:PORT (default 127.0.0.1:8080; the container sets HOST=0.0.0.0); a client
  * must send its whole request within REQUEST_TIMEOUT_MS (default 10 s; server.ts). On SIGTERM/SIGINT
- * it stops accepting connections, lets in-flight requests finish (their stream writes included), then
- * exits; a second signal or DRAIN_TIMEOUT_MS (default 25 s) forces the exit.
+ * it stops accepting connections, lets in-flight requests finish (their stream writes included), flushes
+ * the batching producer, then exits; a second signal or DRAIN_TIMEOUT_MS (default 25 s) forces the exit.
  */
 import { loadConfig } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
-import { KinesisProducer } from '../kinesis-producer.js';
+import { BatchingProducer } from '../batching-producer.js';
 import { AckCodes } from '../../shared/ack-codes.js';
 import { IncidentStore } from '../../processors/paging/incident-store.js';
 import { createApp } from './app.js';
@@ -24,9 +24,11 @@ async function main(): Promise<void> {
   const config = loadReceiverConfig();
   const settings = loadServerSettings();
   const clients = awsClients(infra);
-  // Fewer, shorter retries than the producer's defaults: a webhook sender times out after ~15 s and
-  // retries on 503 anyway, so answer within a few seconds.
-  const producer = new KinesisProducer({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger, maxAttempts: 4, maxDelayMs: 1000 });
+  // Concurrent requests share PutRecords calls (batching-producer.ts: a record waits at most lingerMs
+  // for company); each request is still answered only once its own records are acknowledged. Fewer,
+  // shorter retries than the producer's defaults: a webhook sender times out after ~15 s and retries
+  // on 503 anyway, so answer within a few seconds (4 attempts of at most 2 s, backoff at most 1 s).
+  const producer = new BatchingProducer({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger, lingerMs: 5, maxAttempts: 4, maxDelayMs: 1000, callTimeoutMs: 2000 });
   const app = createApp({
     config,
     producer,
@@ -58,7 +60,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, timeoutMs);
     timer.unref();
-    server.close((err) => {
+    server.close(async (err) => {
+      // every request has been answered; the producer holds nothing more, but close it to be sure
+      await producer.close();
       clients.kinesis.destroy();
       clients.s3.destroy();
       clients.dynamodb.destroy();

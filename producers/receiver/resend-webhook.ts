@@ -146,7 +146,7 @@ export function resendRoutes(app: Hono, deps: RouteDeps): void {
         if (reason) return ignored(deps, req, reason, { svix_id: id, type: (payload as { type?: unknown }).type });
         const record = resendReceipt(id, payload, text);
         await writeRecords(deps, [record]);
-        deps.logger.info({ route, event_id: record.event_id, status: record.status }, 'receipt written');
+        deps.logger.debug?.({ route, event_id: record.event_id, status: record.status }, 'receipt written');
         return c.json({ event_id: record.event_id }, 200);
       });
     }),

@@ -155,7 +155,7 @@ export function twilioRoutes(app: Hono, deps: RouteDeps): void {
         if (isInboundMessage(params)) return inboundReply(c, deps, req, params, nowMs);
         const record = twilioReceipt(params, new URL(c.req.url).searchParams, nowMs);
         await writeRecords(deps, [record]);
-        deps.logger.info({ route, event_id: record.event_id, status: record.status }, 'receipt written');
+        deps.logger.debug?.({ route, event_id: record.event_id, status: record.status }, 'receipt written');
         return c.body(null, 200);
       });
     }),

@@ -13,7 +13,7 @@ import { startLocalStack, type LocalStack } from './local-stack.js';
 import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from '../../infra/local/provider-simulator/server.js';
 import { loadBehavioursFile } from '../../infra/local/provider-simulator/behaviours.js';
 import { streamArn } from '../../infra/aws.js';
-import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { BatchingProducer } from '../../producers/batching-producer.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { ReceiverConfigSchema } from '../../producers/receiver/config.js';
 import { S3ErrorSink } from '../../producers/receiver/error-sink.js';
@@ -86,7 +86,8 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
   app = createApp({
     config: ReceiverConfigSchema.parse({ PUBLIC_BASE_URL: receiverUrl, PORT: '1', TWILIO_AUTH_TOKEN: SECRETS.authToken, RESEND_WEBHOOK_SECRET: SECRETS.webhookSecret, API_KEY: SECRETS.apiKey, ACK_LINK_SECRET: SECRETS.ackSecret }),
-    producer: new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME }),
+    // as producers/receiver/main.ts: concurrent requests share PutRecords calls
+    producer: new BatchingProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, lingerMs: 5 }),
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
     errorSink: new S3ErrorSink({ s3: clients.s3, bucket: config.LAKE_BUCKET }),
     logger: { info: () => {}, warn: () => {}, error: () => {} },
