@@ -7,9 +7,13 @@
  *                  code (`flushRecords`), in batches of 10,000 records per shard as the event source
  *                  mapping delivers them (one batch = one flush).
  *       (a1, a2)   the Parquet encoder alone on the same rows (EVENTS_TABLE, RAW_TABLE).
- *   (b) duckdb     the same records → NDJSON file → read_json, dedupe by event_id, join receipts to
- *                  dispatches on (incident_id, message_id), COPY events and raw to Hive-partitioned
- *                  Parquet (same compression), SET threads = 1. Timed end to end, load included.
+ *   (b) duckdb     the same records → NDJSON file → read_json, dedupe by event_id, join receipts, acks
+ *                  and escalations to their message's dispatch on (incident_id, message_id), COPY
+ *                  events and raw to Hive-partitioned Parquet (same compression), SET threads = 1.
+ *                  Timed end to end, load included. What SQL cannot do: the processor's watermark
+ *                  (a receipt the watermark passed before its dispatch came is `unmatched` or `late`
+ *                  there, `matched` here; a dispatch past its window no longer joins there).
+ *   (j) JSON.parse the floor: UTF-8 decode + JSON.parse of the same record bytes, nothing else.
  *   (c) parquetjs  @dsnp/parquetjs ParquetWriter writing the EVENTS_TABLE rows of (a1) to a buffer.
  *
  * Every stage is warmed up once (on the first min(N, 50,000) inputs), then timed BENCH_RUNS times
@@ -21,6 +25,8 @@
  * Settings: BENCH_EVENTS (default 200,000), BENCH_RUNS, BENCH_SEED.
  * The last line is machine-readable:
  *   RESULT processor_events_per_s=<n> duckdb_events_per_s=<n> parquetjs_rows_per_s=<n> ratio_vs_duckdb=<r> peak_rss_mb=<n>
+ *          json_parse_events_per_s=<n> fraction_of_json_floor=<r>
+ * (one line; fraction_of_json_floor = processor / json_parse events per second).
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,21 +181,22 @@ function duckdbSql(input: string, out: string): string[] {
          SELECT
            e.eid AS event_id, e.kind, e.inc AS incident_id, coalesce(e.al[1], e.alarm_arn) AS alarm_arn,
            coalesce(e.al[2], e.alarm_name, dp.alarm_name) AS alarm_name, coalesce(e.severity, e.al[8], dp.severity) AS severity,
-           coalesce(e.channel, e.from_channel) AS channel, e.provider, e.message_id, e.recipient,
+           coalesce(e.channel, e.from_channel, dp.channel) AS channel, coalesce(e.provider, dp.provider) AS provider, e.message_id,
+           coalesce(e.recipient, dp.recipient) AS recipient,
            coalesce(e.person, dp.person) AS person, coalesce(e.level, e.from_level, dp.level) AS level,
            CASE e.kind WHEN 'alarm' THEN lower(e.al[3]) WHEN 'dispatch' THEN e.outcome WHEN 'ack' THEN 'acked' WHEN 'escalation' THEN 'escalated' ELSE e.status END AS status,
            e.provider_status, e.error_code, e.error_message,
            CASE e.kind WHEN 'alarm' THEN e.al[7] WHEN 'ack' THEN e.via ELSE e.reason END AS reason,
            e.ts AS "timestamp",
-           CASE e.kind WHEN 'dispatch' THEN e.ts WHEN 'receipt' THEN dp.ts END AS dispatched_at,
-           CASE e.kind WHEN 'dispatch' THEN e.escalate_at::TIMESTAMPTZ WHEN 'receipt' THEN dp.escalate_at::TIMESTAMPTZ END AS escalate_at,
+           CASE e.kind WHEN 'dispatch' THEN e.ts ELSE dp.ts END AS dispatched_at,
+           CASE e.kind WHEN 'dispatch' THEN e.escalate_at::TIMESTAMPTZ ELSE dp.escalate_at::TIMESTAMPTZ END AS escalate_at,
            CASE WHEN e.kind = 'escalation' THEN e.to_level END AS to_level,
-           CASE WHEN e.kind <> 'receipt' THEN 'none' WHEN dp.eid IS NULL THEN 'unmatched' ELSE 'matched' END AS join_status,
+           CASE WHEN dp.eid IS NOT NULL THEN 'matched' WHEN e.kind = 'receipt' THEN 'unmatched' ELSE 'none' END AS join_status,
            CASE e.kind WHEN 'alarm' THEN e.event::VARCHAR WHEN 'receipt' THEN e.raw END AS detail,
            e.shard_id, e.sequence_number, make_timestamptz(e.arrival_time * 1000) AS arrival_time
          FROM e LEFT JOIN (
-           SELECT eid, inc, message_id, alarm_name, severity, person, level, ts, escalate_at, 'receipt' AS jkind FROM e WHERE kind = 'dispatch'
-         ) dp ON dp.jkind = e.kind AND dp.inc = e.inc AND dp.message_id = e.message_id
+           SELECT eid, inc, message_id, alarm_name, severity, channel, provider, recipient, person, level, ts, escalate_at FROM e WHERE kind = 'dispatch'
+         ) dp ON e.kind IN ('receipt', 'ack', 'escalation') AND dp.inc = e.inc AND dp.message_id = e.message_id
        )
        SELECT *, strftime("timestamp" AT TIME ZONE 'UTC', '%Y-%m-%d') AS dt FROM ev ORDER BY dt, "timestamp", event_id
      ) TO ${q(path.join(out, 'events'))} (FORMAT parquet, COMPRESSION ${CODEC}, PARTITION_BY (dt), OVERWRITE_OR_IGNORE)`,
@@ -215,12 +222,24 @@ async function runDuckdb(records: readonly GeneratedRecord[], work: string) {
   }
 }
 
+// ---- (j) the JSON.parse floor ---------------------------------------------------------------------
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 decode + JSON.parse of every record, as the processor's decode starts: the floor of any JS decoder. */
+function runJsonParse(records: readonly GeneratedRecord[]): number {
+  let keys = 0;
+  for (const r of records) if (JSON.parse(utf8.decode(r.data)).kind !== undefined) keys++;
+  return keys;
+}
+
 // ---- (a) = (b): the same rows ------------------------------------------------------------------
 
 /**
  * The columns both outputs must agree on, per event id (plus the dt partition). Not `join_status`:
- * the SQL is a batch join without the processor's watermark (its late receipts are `matched`, its
- * acks never join), so that column is counted (`joinStatusDiffers`), not required to agree.
+ * the SQL is a batch join without the processor's watermark or window (a receipt the watermark
+ * released before its dispatch came is `matched` in SQL), so that column is counted
+ * (`joinStatusDiffers`), not required to agree.
  */
 export const CHECK_COLUMNS = ['event_id', 'kind', 'incident_id', 'alarm_arn', 'message_id', 'status', 'timestamp', 'shard_id', 'sequence_number'] as const;
 
@@ -319,7 +338,9 @@ async function main(): Promise<void> {
   const figures: Figure[] = [];
   const failures: string[] = [];
 
-  // (a)
+  // (j), then (a)
+  const j = await timed(() => runJsonParse(warmRecords), () => runJsonParse(records));
+  figures.push({ stage: '(j) JSON.parse floor: UTF-8 decode + JSON.parse per record', inputs: N, unit: 'events', ms: j.ms, bytes: inputBytes, note: 'bytes = input JSON' });
   const a = await timed(() => runProcessor(warmRecords), () => runProcessor(records));
   figures.push({ stage: '(a) processor: records → joined rows → Parquet objects', inputs: N, unit: 'events', ms: a.ms, bytes: a.result.bytes, note: `${fmt(a.result.rows)} rows, ${a.result.errors} errors, ${a.result.objects.size} objects` });
   // Peak RSS of the process through stage (a): the generated records and the processor runs. The
@@ -390,10 +411,11 @@ async function main(): Promise<void> {
   const processorRate = (N / a.ms) * 1000;
   const duckRate = b ? (N / b.ms) * 1000 : 0;
   const pjsRate = c ? (rows.length / c.ms) * 1000 : 0;
+  const jsonRate = (N / j.ms) * 1000;
   console.log(`encoder share of (a): (a1) + (a2) = ${fmt(a1.ms + a2.ms)} ms of ${fmt(a.ms)} ms (${(((a1.ms + a2.ms) / a.ms) * 100).toFixed(0)} %; the processor writes the same rows in several smaller files)`);
   console.log(`peak RSS: ${fmt(peakRssMb)} MB through stage (a) (reported below); ${fmt(process.resourceUsage().maxRSS / 1024)} MB at the end (DuckDB in-process, parquetjs buffers)`);
   console.log(
-    `RESULT processor_events_per_s=${Math.round(processorRate)} duckdb_events_per_s=${Math.round(duckRate)} parquetjs_rows_per_s=${Math.round(pjsRate)} ratio_vs_duckdb=${duckRate ? (processorRate / duckRate).toFixed(2) : '0.00'} peak_rss_mb=${Math.round(peakRssMb)}`,
+    `RESULT processor_events_per_s=${Math.round(processorRate)} duckdb_events_per_s=${Math.round(duckRate)} parquetjs_rows_per_s=${Math.round(pjsRate)} ratio_vs_duckdb=${duckRate ? (processorRate / duckRate).toFixed(2) : '0.00'} peak_rss_mb=${Math.round(peakRssMb)} json_parse_events_per_s=${Math.round(jsonRate)} fraction_of_json_floor=${(processorRate / jsonRate).toFixed(3)}`,
   );
   if (a.result.errors > 0) failures.push(`(a) processor: ${a.result.errors} records went to the error lines (the generated workload is valid)`);
   for (const f of failures) console.error(`bench FAILED: ${f}`);
