@@ -4,8 +4,16 @@ SHELL := /bin/bash
 ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
 NODE_OPTS := --env-file=$(ENV_FILE)
 TSX := node $(NODE_OPTS) --import tsx
+## The built entry points (infra/bin.ts): the commands below run `node dist/bin/<name>.mjs`, bundled with
+## esbuild by `make bin` when a file they are built from changed (dist/bin/deps.mk lists those files, as
+## `cc -MD` would). tsx stays for development and tests.
+BIN := dist/bin
+bin = node $(NODE_OPTS) $(BIN)/$(1).mjs
+# No built-in implicit rules: make would search them for every file deps.mk lists (~30 ms per command).
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
 
-.PHONY: install up down clean logs status query backfill bench test demo typecheck send-alarm run
+.PHONY: install bin up down clean logs status query backfill bench bench-receiver test demo typecheck send-alarm run
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
@@ -13,15 +21,22 @@ node_modules/.package-lock.json: package-lock.json
 
 install: node_modules/.package-lock.json
 
+-include $(BIN)/deps.mk
+$(BIN)/.built: package-lock.json tsconfig.json infra/bin.ts infra/lambda/bin-bundle.ts infra/lambda/bundle.ts infra/lambda/build.ts | node_modules/.package-lock.json
+	@node --import tsx infra/lambda/build.ts --bin
+
+## Build the entry points now (every target below does it when needed)
+bin: $(BIN)/.built
+
 ## Local stack: kinesalite, s3rver, dynalite in the background (data under DATA_DIR), provisioned.
-up: install
-	$(TSX) infra/local/stack.ts up
+up: install bin
+	$(call bin,stack) up
 
-down:
-	$(TSX) infra/local/stack.ts down
+down: bin
+	$(call bin,stack) down
 
-status:
-	$(TSX) infra/local/stack.ts status
+status: bin
+	$(call bin,stack) status
 
 ## DATA_DIR and QUERY_CACHE_DIR as the services see them (environment, else $(ENV_FILE), else the defaults)
 setting = $$(node $(NODE_OPTS) -p 'process.env.$(1) || "$(2)"')
@@ -40,39 +55,45 @@ logs: install
 	tail -n $(or $(LINES),50) $(if $(filter 0,$(FOLLOW)),,-F) $$files | node_modules/.bin/pino-pretty --translateTime SYS:HH:MM:ss.l --ignore pid,hostname
 
 ## SQL over the lake: make query SQL="SELECT ..." | NAME=<named query>|list  [FORMAT=table|csv|json]  (ENGINE=athena to run on Athena)
-query: install
-	$(TSX) processors/query/cli.ts --name="$$NAME" --format="$$FORMAT" -- "$$SQL"
+query: install bin
+	$(call bin,query) --name="$$NAME" --format="$$FORMAT" -- "$$SQL"
 
 ## An incident's timeline in words, then its verdicts: make incident ID=<incident id or alarm name>
 ## (an alarm name picks its latest incident; FORMAT=json for JSON; TZ=Europe/Paris for local times, default UTC)
 .PHONY: incident
-incident: install
-	$(TSX) processors/query/incident-cli.ts "$(ID)" $(if $(FORMAT),--format "$(FORMAT)") $(if $(TZ),--tz "$(TZ)")
+incident: install bin
+	$(call bin,incident) "$(ID)" $(if $(FORMAT),--format "$(FORMAT)") $(if $(TZ),--tz "$(TZ)")
 
 ## Static HTML report (overview + one page per incident, inline SVG charts) of the incidents opened in
 ## [FROM, TO) (ISO 8601; default the last 7 days), under OUT (default .cache/report/<timestamp>/); prints the folder.
 ## Times in TZ (default UTC). make report FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
 .PHONY: report
-report: install
-	@REPORT_FROM="$(FROM)" REPORT_TO="$(TO)" REPORT_OUT="$(OUT)" $(TSX) processors/report/cli.ts
+report: install bin
+	@REPORT_FROM="$(FROM)" REPORT_TO="$(TO)" REPORT_OUT="$(OUT)" $(call bin,report)
 
 ## Replay [FROM, TO) through the lake processor: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
 ## Replay the batches the lake's event source mapping gave up on (failures/lake/): make backfill FAILURES=1
-backfill: install
-	$(TSX) processors/lake/backfill-cli.ts $(if $(FAILURES),--failures $(if $(FAILURES_PREFIX),--failures-prefix "$(FAILURES_PREFIX)"),--from "$(FROM)" --to "$(TO)")
+backfill: install bin
+	$(call bin,backfill) $(if $(FAILURES),--failures $(if $(FAILURES_PREFIX),--failures-prefix "$(FAILURES_PREFIX)"),--from "$(FROM)" --to "$(TO)")
 
 ## Post a CloudWatch alarm event file to the running alarm endpoint (DIRECT=1 writes it to the stream)
-send-alarm: install
-	$(TSX) producers/receiver/send-alarm.ts "$(FILE)" $(if $(DIRECT),--direct)
+send-alarm: install bin
+	$(call bin,send-alarm) "$(FILE)" $(if $(DIRECT),--direct)
 
 ## The services in the foreground against whatever the environment points at (what a container runs)
-run: install
-	$(TSX) infra/run.ts
+run: install bin
+	$(call bin,run)
 
 ## --max-semi-space-size: a larger young generation halves scavenge time for the processor's
 ## short-lived rows (docs/adr/0001-parquet-writer.md); the lake service runs with the same flag.
 bench: install
 	node $(NODE_OPTS) --max-semi-space-size=64 --import tsx --expose-gc test/bench/bench.ts
+
+## The webhook receiver under a storm of signed Twilio and Resend callbacks (a ramp of offered rates on
+## its built bundle, the bare hono ceiling, every 2xx'd callback checked on the stream); prints a RESULT line
+bench-receiver: install
+	node --import tsx infra/lambda/build.ts receiver --out dist/local
+	node $(NODE_OPTS) --import tsx test/bench/receiver.ts
 
 typecheck: install
 	npx tsc --noEmit -p .
@@ -82,8 +103,8 @@ test: install typecheck
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-results.json
 	@node -e 'const r=require("./.cache/vitest-results.json"); console.log(`$${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'
 
-demo: install
-	$(TSX) infra/local/demo.ts
+demo: install bin
+	$(call bin,demo)
 
 ## AWS deployment (infra/cdk, see infra/cdk/README.md). CDK_CONTEXT passes context, e.g.
 ## make deploy CDK_CONTEXT="-c stage=prod -c certificateArn=arn:aws:acm:... -c domain=pagetrail.example.com"
@@ -110,9 +131,9 @@ storm: install
 ## Who is on call for each team and escalation level at AT (ISO 8601, default now), schedules resolved:
 ## make oncall [AT=2026-12-24T20:00:00+01:00] [FILE=infra/local/oncall/example-teams.json] (default ONCALL_FILE)
 .PHONY: oncall oncall-check
-oncall: install
-	@$(TSX) processors/paging/schedules/oncall-cli.ts --at "$(or $(AT),now)" $(if $(FILE),--file "$(FILE)")
+oncall: install bin
+	@$(call bin,oncall) --at "$(or $(AT),now)" $(if $(FILE),--file "$(FILE)")
 
 ## Validate the on-call file without starting anything; every problem at once, one line each (file: path: problem)
-oncall-check: install
-	@$(TSX) processors/paging/schedules/check-cli.ts $(if $(FILE),--file "$(FILE)")
+oncall-check: install bin
+	@$(call bin,oncall-check) $(if $(FILE),--file "$(FILE)")

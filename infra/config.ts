@@ -1,56 +1,65 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
+
+// zod/mini (the same validation core as `zod`, tree-shakable): every command loads this module, and the
+// full `zod` API costs more to load than DuckDB does to answer `SELECT 1`. English messages, as `zod` sets.
+z.config(en());
 
 /**
  * Runtime configuration, read once from the environment (see `.env.example` for every name and its
  * local default). An empty *_ENDPOINT means "use the real AWS endpoint".
  */
-const optionalUrl = z
-  .string()
-  .trim()
-  .transform((s) => (s === '' ? undefined : s))
-  .pipe(z.url().optional())
-  .optional();
+const optionalUrl = z.optional(
+  z.pipe(
+    z.pipe(
+      z.string().check(z.trim()),
+      z.transform((s: string) => (s === '' ? undefined : s)),
+    ),
+    z.optional(z.url()),
+  ),
+);
 
-const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
+const positiveInt = (def: number) => z._default(z.coerce.number().check(z.int(), z.positive()), def);
+const name = (min: number, def: string) => z._default(z.string().check(z.minLength(min)), def);
 
 export const ConfigSchema = z.object({
-  AWS_REGION: z.string().min(1).default('us-east-1'),
+  AWS_REGION: name(1, 'us-east-1'),
   KINESIS_ENDPOINT: optionalUrl,
   S3_ENDPOINT: optionalUrl,
   DYNAMODB_ENDPOINT: optionalUrl,
-  STREAM_NAME: z.string().min(1).default('pagetrail-events'),
+  STREAM_NAME: name(1, 'pagetrail-events'),
   STREAM_SHARDS: positiveInt(2),
-  LAKE_BUCKET: z.string().min(3).default('pagetrail-lake'),
-  CHECKPOINT_TABLE: z.string().min(3).default('pagetrail-checkpoints'),
-  LEDGER_TABLE: z.string().min(3).default('pagetrail-dispatch-ledger'),
+  LAKE_BUCKET: name(3, 'pagetrail-lake'),
+  CHECKPOINT_TABLE: name(3, 'pagetrail-checkpoints'),
+  LEDGER_TABLE: name(3, 'pagetrail-dispatch-ledger'),
   /** Paging state: one item per incident (HASH `pk`), TTL attribute `ttl`. */
-  INCIDENTS_TABLE: z.string().min(3).default('pagetrail-incidents'),
+  INCIDENTS_TABLE: name(3, 'pagetrail-incidents'),
   /** EventBridge Scheduler (deadlines); locally the emulator `make up` starts. Empty = AWS. */
   SCHEDULER_ENDPOINT: optionalUrl,
-  SCHEDULER_GROUP: z.string().min(1).default('pagetrail-deadlines'),
+  SCHEDULER_GROUP: name(1, 'pagetrail-deadlines'),
   /** The role the Scheduler assumes to put deadline records on the stream (PutRecord on it only). */
-  SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').default('arn:aws:iam::000000000000:role/pagetrail-scheduler'),
+  SCHEDULER_ROLE_ARN: z._default(z.string().check(z.startsWith('arn:')), 'arn:aws:iam::000000000000:role/pagetrail-scheduler'),
   /** The stream's ARN (the Scheduler target); default: built from STREAM_NAME, AWS_REGION and AWS_ACCOUNT_ID. */
-  STREAM_ARN: z.string().startsWith('arn:').optional(),
-  AWS_ACCOUNT_ID: z.string().regex(/^\d{12}$/).default('000000000000'),
+  STREAM_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+  AWS_ACCOUNT_ID: z._default(z.string().check(z.regex(/^\d{12}$/)), '000000000000'),
   /** Every AWS SDK call (infra/aws.ts): TCP/TLS connect deadline, ms. */
   AWS_CONNECTION_TIMEOUT_MS: positiveInt(2_000),
   /** Kinesis, DynamoDB and Scheduler: deadline until the response starts, and the longest silence of a socket, ms. */
   AWS_REQUEST_TIMEOUT_MS: positiveInt(5_000),
   /** S3 (Parquet objects of several MB): the same deadline for S3 calls, ms. */
   S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
-  CONSUMER_GROUP: z.string().min(1).default('lake'),
+  CONSUMER_GROUP: name(1, 'lake'),
   FLUSH_INTERVAL_S: positiveInt(60),
   FLUSH_MAX_ROWS: positiveInt(50_000),
   JOIN_WINDOW_S: positiveInt(86_400),
-  ALLOWED_LATENESS_S: z.coerce.number().int().nonnegative().default(300),
+  ALLOWED_LATENESS_S: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 300),
   MAX_STATE_ENTRIES: positiveInt(200_000),
-  QUERY_CACHE_DIR: z.string().default('.cache/lake'),
-  ENGINE: z.enum(['duckdb', 'athena']).default('duckdb'),
-  ATHENA_WORKGROUP: z.string().optional(),
-  ATHENA_DATABASE: z.string().default('pagetrail'),
-  ATHENA_OUTPUT: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  QUERY_CACHE_DIR: z._default(z.string(), '.cache/lake'),
+  ENGINE: z._default(z.enum(['duckdb', 'athena']), 'duckdb'),
+  ATHENA_WORKGROUP: z.optional(z.string()),
+  ATHENA_DATABASE: z._default(z.string(), 'pagetrail'),
+  ATHENA_OUTPUT: z.optional(z.string()),
+  LOG_LEVEL: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,25 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { entryCommand, type BinName } from './bin.js';
 
 /**
  * `make run`: the services in the foreground, against whatever the environment points at (AWS when the
  * *_ENDPOINT variables are empty). SERVICES picks them (default: receiver,paging,lake — in production
  * one container runs one of them). Logs go to stdout/stderr; SIGTERM drains every service; if one
- * exits, the others are stopped and the exit code is non-zero.
+ * exits, the others are stopped and the exit code is non-zero. Run built (`make run`: dist/bin/run.mjs),
+ * it starts the built services; run through tsx, their TypeScript sources (infra/bin.ts).
  */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ENTRIES: Record<string, string> = {
-  receiver: 'producers/receiver/main.ts',
-  paging: 'processors/paging/main.ts',
-  lake: 'processors/lake/main.ts',
-  simulator: 'infra/local/provider-simulator/main.ts',
-};
+const SERVICES: readonly BinName[] = ['receiver', 'paging', 'lake', 'simulator'];
+/** Node flags per service (the lake: a larger young generation, as on the local stack). */
+const NODE_ARGS: Partial<Record<BinName, string[]>> = { lake: ['--max-semi-space-size=64'] };
 
 const wanted = (process.env.SERVICES ?? 'receiver,paging,lake').split(',').map((s) => s.trim()).filter(Boolean);
-const unknown = wanted.filter((s) => !(s in ENTRIES));
+const unknown = wanted.filter((s) => !SERVICES.includes(s as BinName));
 if (unknown.length) {
-  console.error(`SERVICES: unknown ${unknown.join(', ')} (known: ${Object.keys(ENTRIES).join(', ')})`);
+  console.error(`SERVICES: unknown ${unknown.join(', ')} (known: ${SERVICES.join(', ')})`);
   process.exit(2);
 }
 
@@ -31,8 +27,9 @@ const stopAll = (signal: NodeJS.Signals) => {
   for (const c of children.values()) c.kill(signal);
 };
 
-for (const name of wanted) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, ENTRIES[name])], { stdio: 'inherit', env: process.env });
+for (const name of wanted as BinName[]) {
+  const { command, args } = entryCommand(name, [], { nodeArgs: NODE_ARGS[name] });
+  const child = spawn(command, args, { stdio: 'inherit', env: process.env });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);

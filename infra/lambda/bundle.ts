@@ -53,7 +53,7 @@ export const RUNTIME_FILES: readonly { input: string; file: string }[] = [
  * CommonJS dependencies inside an ES module bundle still call require() (node built-ins) and read
  * __dirname / __filename: give them module-scoped equivalents.
  */
-const BANNER = [
+export const BANNER = [
   "import { createRequire as __pagetrailCreateRequire } from 'node:module';",
   "import { fileURLToPath as __pagetrailFileURLToPath } from 'node:url';",
   "import { dirname as __pagetrailDirname } from 'node:path';",

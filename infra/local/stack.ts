@@ -1,7 +1,7 @@
 /**
  * The local stack as background processes (`make up | down | status`):
  *
- *   node --import tsx infra/local/stack.ts up|down|status|restart
+ *   node --import tsx infra/local/stack.ts up|down|status|restart   (make runs the built dist/bin/stack.mjs)
  *
  * - `up`: starts every managed process that is not already running (detached; pid file in
  *   $DATA_DIR/pids/<name>.pid, output appended to $DATA_DIR/logs/<name>.log), waits until each
@@ -29,6 +29,7 @@ import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import { entryCommand } from '../bin.js';
 import { loadConfig, type Config } from '../config.js';
 import { awsClients, schedulerClient, type AwsClients } from '../aws.js';
 import { httpAnswers, kinesisLocalEnv, kinesisLocalPackageDir } from './engines.js';
@@ -43,7 +44,10 @@ export interface ManagedProcess {
   name: string;
   /** 'engine' processes start before provisioning, 'app' processes after (and stop first). */
   stage: 'engine' | 'app';
-  /** Executable and arguments; run with cwd = repo root. See `tsxCommand()` for TypeScript entries. */
+  /**
+   * Executable and arguments; run with cwd = repo root. `entryCommand()` (infra/bin.ts) for our entry
+   * points: the built `dist/bin/<name>.mjs` when this stack runs built (`make up`), else tsx.
+   */
   command: string;
   args: string[];
   /** Added to the inherited environment. */
@@ -62,10 +66,10 @@ export interface ManagedProcess {
   /** SIGTERM grace before SIGKILL. Default 10 s. */
   stopTimeoutMs?: number;
   /**
-   * A string that must appear in /proc/<pid>/cmdline for a pid file to count as ours (guards
-   * against a recycled pid). Defaults to the last argument.
+   * A string (or one of several) that must appear in /proc/<pid>/cmdline for a pid file to count as
+   * ours (guards against a recycled pid). Defaults to the last argument.
    */
-  match?: string;
+  match?: string | string[];
 }
 
 export interface StackContext {
@@ -99,12 +103,11 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
     return {
       name: kind,
       stage: 'engine',
-      ...tsxCommand('infra/local/engine-main.ts', kind),
+      ...entryCommand('engine', [kind]),
       env: SDK_QUIET,
       endpoint: local(port),
       port: { number: port, variable: `${kind.toUpperCase()}_PORT` },
       health: () => httpAnswers(local(port)),
-      match: 'engine-main.ts',
     };
   };
 
@@ -132,12 +135,11 @@ export function engineProcesses(ctx: StackContext): ManagedProcess[] {
   const scheduler: ManagedProcess = {
     name: 'scheduler',
     stage: 'engine',
-    ...tsxCommand('infra/local/scheduler/main.ts'),
+    ...entryCommand('scheduler'),
     env: SDK_QUIET,
     endpoint: `${local(schedulerPort)} (EventBridge Scheduler emulator)`,
     port: { number: schedulerPort, variable: 'SCHEDULER_PORT' },
     health: () => httpAnswers(`${local(schedulerPort)}/__scheduler/health`, { status: 200 }),
-    match: 'scheduler/main.ts',
   };
   return [kinesis, engine('s3'), engine('dynamodb'), scheduler];
 }
@@ -156,27 +158,25 @@ function schedulerPortOf(env: NodeJS.ProcessEnv): number {
 export function appProcesses(ctx: StackContext): ManagedProcess[] {
   const port = (name: string, def: number) => Number(ctx.env[name] || def);
   const local = (p: number) => `http://127.0.0.1:${p}`;
-  const service = (name: string, script: string, portVar: string, healthUrl: string, endpoint?: string, nodeArgs: string[] = []): ManagedProcess => ({
+  const service = (name: 'simulator' | 'receiver' | 'lake' | 'paging', portVar: string, healthUrl: string, endpoint?: string, nodeArgs: string[] = []): ManagedProcess => ({
     name,
     stage: 'app',
-    command: process.execPath,
-    args: [...nodeArgs, ...tsxCommand(script).args],
+    ...entryCommand(name, [], { nodeArgs }),
     env: SDK_QUIET,
     endpoint,
     port: { number: Number(new URL(healthUrl).port), variable: portVar },
     health: () => httpAnswers(healthUrl, { status: 200 }),
     stopTimeoutMs: 15_000,
-    match: script.split('/').slice(-2).join('/'),
   });
   const receiver = port('PORT', 8080);
   const simulator = port('SIMULATOR_PORT', 4580);
   const lake = port('LAKE_HEALTH_PORT', 8081);
   const paging = port('PAGING_HEALTH_PORT', 8082);
   return [
-    service('simulator', 'infra/local/provider-simulator/main.ts', 'SIMULATOR_PORT', `${local(simulator)}/__sim/health`, `${local(simulator)} (Twilio + Resend APIs)`),
-    service('receiver', 'producers/receiver/main.ts', 'PORT', `${local(receiver)}/healthz`, `${local(receiver)} (webhooks, alarm intake, ingest API)`),
-    service('lake', 'processors/lake/main.ts', 'LAKE_HEALTH_PORT', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`, ['--max-semi-space-size=64']),
-    service('paging', 'processors/paging/main.ts', 'PAGING_HEALTH_PORT', `${local(paging)}/healthz`, `health ${local(paging)}/healthz`),
+    service('simulator', 'SIMULATOR_PORT', `${local(simulator)}/__sim/health`, `${local(simulator)} (Twilio + Resend APIs)`),
+    service('receiver', 'PORT', `${local(receiver)}/healthz`, `${local(receiver)} (webhooks, alarm intake, ingest API)`),
+    service('lake', 'LAKE_HEALTH_PORT', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`, ['--max-semi-space-size=64']),
+    service('paging', 'PAGING_HEALTH_PORT', `${local(paging)}/healthz`, `health ${local(paging)}/healthz`),
   ];
 }
 
@@ -229,9 +229,10 @@ export function pidAlive(pid: number): boolean {
 }
 
 function pidIsOurs(pid: number, p: ManagedProcess): boolean {
-  const match = p.match ?? p.args[p.args.length - 1] ?? p.command;
+  const match = [p.match ?? p.args[p.args.length - 1] ?? p.command].flat();
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(match);
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    return match.some((m) => cmdline.includes(m));
   } catch {
     return true; // no procfs
   }

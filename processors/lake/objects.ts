@@ -3,6 +3,7 @@ import { utcDate } from '../../schemas/time.js';
 import { encodeParquet } from './parquet.js';
 import { compareSeq } from './join.js';
 import type { ErrorLine, FlushBatch } from './shard-pipeline.js';
+import { objectName } from './object-keys.js';
 
 export interface LakeObject {
   key: string;
@@ -11,25 +12,8 @@ export interface LakeObject {
   rows: number;
 }
 
-/**
- * The object name of one flush in one partition: the shard and the sequence range it covers. A retry
- * or a replay of the same range yields the same name (and, rows being sorted, the same bytes): it
- * overwrites, never adds a second copy.
- */
-export function objectName(shardId: string, firstSeq: string, lastSeq: string): string {
-  return `${shardId}-${firstSeq}-${lastSeq}`;
-}
-
-const NAME_RE = /^(shardId-\d+)-(\d+)-(\d+)\.[a-z]+$/;
-
-/** Parses a lake key written by `objectsOf` back into its partition, shard and range. */
-export function parseObjectKey(key: string): { prefix: string; dt: string; shardId: string; firstSeq: string; lastSeq: string } | undefined {
-  const m = /^(.*\/)dt=(\d{4}-\d{2}-\d{2})\/([^/]+)$/.exec(key);
-  if (!m) return undefined;
-  const n = NAME_RE.exec(m[3]);
-  if (!n) return undefined;
-  return { prefix: m[1], dt: m[2], shardId: n[1], firstSeq: n[2], lastSeq: n[3] };
-}
+// Key names live in object-keys.ts (no Parquet, no zod: `make query` reads keys without loading the writer).
+export { objectName, parseObjectKey } from './object-keys.js';
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();

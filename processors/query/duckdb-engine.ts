@@ -5,7 +5,7 @@ import { VIEWS } from '../../schemas/views.js';
 import { CATALOG, ERRORS_TABLE, QUERY_TABLES, isShowTables } from './catalog.js';
 import { TRINO_MACROS } from './dialect.js';
 import { UnknownTableError } from './errors.js';
-import { LakeCache, type OfflineState } from './lake-cache.js';
+import type { LakeCache, OfflineState } from './lake-cache.js';
 import { partitionFilter, tablesOf } from './partitions.js';
 import type { QueryResult } from './result.js';
 
@@ -30,7 +30,8 @@ function tableSql(table: TableDef, format: 'parquet' | 'jsonl', files: string[])
 }
 
 export interface DuckDbQueryOptions {
-  s3: S3Client;
+  /** Needed when the query reads the lake (`readsLake`) and no `cache` is given. */
+  s3?: S3Client;
   bucket: string;
   cacheDir: string;
   /** DuckDB threads (default 2). */
@@ -51,6 +52,12 @@ export interface DuckDbQueryResult extends QueryResult {
 const readsErrors = (sql: string) => /\berrors\b/i.test(sql);
 
 /**
+ * Whether a query names a lake table or view (over-inclusive). One that does not (`SELECT 1`, the Trino
+ * functions) is answered without S3, the cache or the lake's views.
+ */
+export const readsLake = (sql: string) => !isShowTables(sql) && (tablesOf(sql).length > 0 || readsErrors(sql));
+
+/**
  * The local Athena: the lake's tables (events, raw_records, errors) and views in an in-memory DuckDB
  * over a local cache of exactly the objects of the partitions the query reads (pruned only where that
  * cannot change the answer: `partitionPlan`; otherwise every partition of each table the query
@@ -59,24 +66,32 @@ const readsErrors = (sql: string) => /\berrors\b/i.test(sql);
  */
 export async function queryDuckDb(sql: string, opts: DuckDbQueryOptions): Promise<DuckDbQueryResult> {
   if (isShowTables(sql)) return { columns: ['name', 'kind', 'description'], rows: CATALOG.map((c) => [c.name, c.kind, c.description]), fetched: 0, cached: 0 };
-  const cache = opts.cache ?? new LakeCache(opts.s3, opts.bucket, opts.cacheDir);
   const needed = new Set<string>(tablesOf(sql).map((t) => t.name));
   if (readsErrors(sql)) needed.add(ERRORS_TABLE.name);
+  const lake = needed.size > 0;
+  // Loaded only for a query that reads the lake: the S3 client is most of a small query's start-up.
+  let cache = opts.cache;
+  if (lake && !cache) {
+    if (!opts.s3) throw new TypeError('queryDuckDb: a query that reads the lake needs opts.s3 or opts.cache');
+    cache = new (await import('./lake-cache.js')).LakeCache(opts.s3, opts.bucket, opts.cacheDir);
+  }
   const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn = await instance.connect();
   try {
     let fetched = 0;
     let cached = 0;
     let missing = 0;
-    for (const { def, format } of QUERY_TABLES) {
-      const synced = needed.has(def.name) ? await cache.sync(def, partitionFilter(sql, def), format) : { files: [], fetched: 0, cached: 0, missing: 0 };
-      fetched += synced.fetched;
-      cached += synced.cached;
-      missing += synced.missing;
-      await conn.run(tableSql(def, format, synced.files));
+    if (lake) {
+      for (const { def, format } of QUERY_TABLES) {
+        const synced = needed.has(def.name) ? await cache!.sync(def, partitionFilter(sql, def), format) : { files: [], fetched: 0, cached: 0, missing: 0 };
+        fetched += synced.fetched;
+        cached += synced.cached;
+        missing += synced.missing;
+        await conn.run(tableSql(def, format, synced.files));
+      }
     }
     for (const macro of TRINO_MACROS) await conn.run(macro.sql);
-    for (const view of Object.values(VIEWS)) await conn.run(view);
+    if (lake) for (const view of Object.values(VIEWS)) await conn.run(view);
     let reader;
     try {
       reader = await conn.runAndReadAll(sql);
@@ -90,7 +105,7 @@ export async function queryDuckDb(sql: string, opts: DuckDbQueryOptions): Promis
       rows: reader.getRowsJson() as unknown[][],
       fetched,
       cached,
-      ...(cache.offline ? { offline: { ...cache.offline, missing } } : {}),
+      ...(cache?.offline ? { offline: { ...cache.offline, missing } } : {}),
     };
   } finally {
     conn.closeSync();
