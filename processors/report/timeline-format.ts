@@ -13,7 +13,7 @@ export interface FormatOptions {
 
 const CHANNEL: Record<string, string> = { sms: 'SMS', whatsapp: 'WhatsApp', email: 'email', voice: 'voice', webhook: 'webhook' };
 const PROVIDER: Record<string, string> = { twilio: 'Twilio', resend: 'Resend', external: 'provider' };
-const VIA: Record<string, string> = { sms_reply: 'SMS reply', whatsapp_reply: 'WhatsApp reply', email_link: 'email link', api: 'API' };
+const VIA: Record<string, string> = { sms_reply: 'SMS reply', whatsapp_reply: 'WhatsApp reply', email_link: 'email link', voice_key: 'pressed 1 on the call', api: 'API' };
 
 const channelName = (c: string | null) => (c === null ? 'an unknown channel' : (CHANNEL[c] ?? c));
 const levelName = (l: number | null) => (l === null ? 'level ?' : l === FALLBACK_LEVEL ? 'fallback' : `level ${l}`);

@@ -165,10 +165,21 @@ const personRef = (people: People, id: string | null): PersonRef => ({ id, name:
 const SHOWN = new Set(['delivered', 'delayed', 'opened', 'clicked', 'undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled']);
 const FAILED = new Set(['undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled']);
 
+/** A call's reports in the words a reader expects (the provider's CallStatus[:AnsweredBy]). */
+const VOICE_WORDS: Record<string, string> = {
+  ringing: 'ringing',
+  'in-progress:human': 'answered by a person',
+  'completed:human': 'call ended',
+  completed: 'call ended',
+  busy: 'busy',
+  'no-answer': 'not answered',
+};
+
 function channelEvent(r: LakeRow): ChannelEvent {
   const status = String(r.status);
   const ps = str(r.provider_status);
-  const word = status === 'opened' && ps === 'read' ? 'read' : status;
+  const voice = r.channel === 'voice' && ps ? (VOICE_WORDS[ps] ?? (/:machine|:fax/.test(ps) ? 'voicemail (not reached)' : undefined)) : undefined;
+  const word = status === 'opened' && ps === 'read' ? 'read' : (voice ?? status);
   return { at: toEpochMs(r.timestamp)!, status, word, failed: FAILED.has(status), errorCode: str(r.error_code), errorMessage: masked(r.error_message) };
 }
 
