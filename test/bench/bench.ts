@@ -175,7 +175,8 @@ function duckdbSql(input: string, out: string): string[] {
            CASE WHEN kind = 'alarm' THEN 'evt_' || sha256('alarm' || chr(31) || al[1] || chr(31) || al[3] || chr(31) || strftime(ts AT TIME ZONE 'UTC', ${ISO_MS}) || chr(31))[1:32] ELSE event_id END AS eid,
            CASE WHEN kind = 'alarm' THEN 'inc_' || sha256(al[1] || chr(31) || strftime(episode AT TIME ZONE 'UTC', ${ISO_MS}) || chr(31))[1:20] ELSE incident_id END AS inc
          FROM b
-       ), e AS (
+       ), e AS MATERIALIZED (
+         -- read twice (the rows and the dispatches they join): computed once
          SELECT * FROM c QUALIFY row_number() OVER (PARTITION BY eid ORDER BY shard_id, sequence_number) = 1
        ), ev AS (
          SELECT
