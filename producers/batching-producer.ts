@@ -16,7 +16,9 @@ export interface BatchingProducerOptions {
    * Longest a record waits for company before its PutRecords call is sent, ms (the Kinesis Producer
    * Library's RecordMaxBufferedTime, which defaults to 100 ms: here a few ms, since an HTTP caller
    * waits for the answer). A full batch goes at once. 0: whatever arrived in the same turn of the
-   * event loop. Default 5.
+   * event loop. Default 2 (measured with make bench-receiver on 2 cores: 5 → 2 ms took p50 at 1,000/s
+   * from 9 to 6 ms and p99 from 30–80 to 29–47 ms; under load batches still grow, as calls in flight
+   * hold records back).
    */
   lingerMs?: number;
   /** Records per PutRecords call. Default 500 (the Kinesis limit). */
@@ -121,7 +123,7 @@ export class BatchingProducer {
   constructor(options: BatchingProducerOptions) {
     this.kinesis = options.kinesis;
     this.streamName = options.streamName;
-    this.lingerMs = options.lingerMs ?? 5;
+    this.lingerMs = options.lingerMs ?? 2;
     this.maxBatchRecords = options.maxBatchRecords ?? 500;
     this.maxBatchBytes = options.maxBatchBytes ?? 5 * MiB;
     this.maxRecordBytes = options.maxRecordBytes ?? 1 * MiB;

@@ -24,11 +24,11 @@ async function main(): Promise<void> {
   const config = loadReceiverConfig();
   const settings = loadServerSettings();
   const clients = awsClients(infra);
-  // Concurrent requests share PutRecords calls (batching-producer.ts: a record waits at most lingerMs
+  // Concurrent requests share PutRecords calls (batching-producer.ts: a record waits at most lingerMs, 2 ms,
   // for company); each request is still answered only once its own records are acknowledged. Fewer,
   // shorter retries than the producer's defaults: a webhook sender times out after ~15 s and retries
   // on 503 anyway, so answer within a few seconds (4 attempts of at most 2 s, backoff at most 1 s).
-  const producer = new BatchingProducer({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger, lingerMs: 5, maxAttempts: 4, maxDelayMs: 1000, callTimeoutMs: 2000 });
+  const producer = new BatchingProducer({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger, maxAttempts: 4, maxDelayMs: 1000, callTimeoutMs: 2000 });
   const app = createApp({
     config,
     producer,

@@ -87,7 +87,7 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
   app = createApp({
     config: ReceiverConfigSchema.parse({ PUBLIC_BASE_URL: receiverUrl, PORT: '1', TWILIO_AUTH_TOKEN: SECRETS.authToken, RESEND_WEBHOOK_SECRET: SECRETS.webhookSecret, API_KEY: SECRETS.apiKey, ACK_LINK_SECRET: SECRETS.ackSecret }),
     // as producers/receiver/main.ts: concurrent requests share PutRecords calls
-    producer: new BatchingProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, lingerMs: 5 }),
+    producer: new BatchingProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME }),
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
     errorSink: new S3ErrorSink({ s3: clients.s3, bucket: config.LAKE_BUCKET }),
     logger: { info: () => {}, warn: () => {}, error: () => {} },
