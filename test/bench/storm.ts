@@ -73,7 +73,7 @@ async function main() {
   const loop: ClosedLoop = await startClosedLoop({
     shards: 2,
     oncallFile: oncallFile(dir),
-    env: { PAGING_SEND_BUDGET_MS: process.env.PAGING_SEND_BUDGET_MS ?? '300', PAGING_MAX_SEND_MS: '12000', PAGING_POLL_MS: '50', FLUSH_INTERVAL_S: '2' },
+    env: { PAGING_SEND_BUDGET_MS: process.env.PAGING_SEND_BUDGET_MS ?? '300', PAGING_MAX_SEND_MS: '12000', PAGING_POLL_MS: process.env.PAGING_POLL_MS ?? '25', FLUSH_INTERVAL_S: '2' },
     simulator: { behaviours: { default: ['delivered'] }, hangFraction: Number(process.env.STORM_HANG_FRACTION ?? 0.05), hangMs: 30_000, seed: 11, stepDelayMs: 200 },
   });
   const { clients, config } = loop.stack;
