@@ -217,7 +217,7 @@ export class EscalationEngine {
     return { state, note };
   }
 
-  /** The flapping window of the incident's alarm (ms); 0 when off. */
+  /** The flapping window (the on-call file's flapping.window_s, in ms); 0 when off. */
   flapWindowMs(): number {
     return this.cfg.flapping.window_s * 1000;
   }
