@@ -196,8 +196,8 @@ function duckdbSql(input: string, out: string): string[] {
            CASE e.kind WHEN 'alarm' THEN e.event::VARCHAR WHEN 'receipt' THEN e.raw END AS detail,
            e.shard_id, e.sequence_number, make_timestamptz(e.arrival_time * 1000) AS arrival_time
          FROM e LEFT JOIN (
-           SELECT eid, inc, message_id, alarm_name, severity, channel, provider, recipient, person, level, ts, escalate_at FROM e WHERE kind = 'dispatch'
-         ) dp ON e.kind IN ('receipt', 'ack', 'escalation') AND dp.inc = e.inc AND dp.message_id = e.message_id
+           SELECT inc || chr(31) || message_id AS k, eid, alarm_name, severity, channel, provider, recipient, person, level, ts, escalate_at FROM e WHERE kind = 'dispatch'
+         ) dp ON dp.k = CASE WHEN e.kind IN ('receipt', 'ack', 'escalation') THEN e.inc || chr(31) || e.message_id END -- one equi-key: a hash join
        )
        SELECT *, strftime("timestamp" AT TIME ZONE 'UTC', '%Y-%m-%d') AS dt FROM ev ORDER BY dt, "timestamp", event_id
      ) TO ${q(path.join(out, 'events'))} (FORMAT parquet, COMPRESSION ${CODEC}, PARTITION_BY (dt), OVERWRITE_OR_IGNORE)`,
