@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,18 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../bin.js';
 import { buildBin, DEPS_FILE, STAMP_FILE } from './bin-bundle.js';
 import { BundleError } from './errors.js';
+import { freePort } from '../local/engines.js';
 
 const run = promisify(execFile);
 
 /** A port nothing listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 describe('bin bundles: module locations and entry guards', () => {
   let root: string;
   beforeAll(() => {
@@ -93,7 +85,7 @@ describe('bin bundles: make query', () => {
     });
 
   it('answers SELECT 1 from the built file without reaching for S3 (nothing on stderr)', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const table = await query(['--', 'SELECT 1'], port);
     expect(table.stdout).toBe('+---+\n| 1 |\n+---+\n| 1 |\n+---+\n(1 row)\n');
     expect(table.stderr).toBe('');
@@ -102,7 +94,7 @@ describe('bin bundles: make query', () => {
   }, 60_000);
 
   it('a lake query loads the S3 path lazily: S3 down and nothing cached is a clear error', async () => {
-    const failed = await query(['--', 'SELECT count(*) FROM events'], await closedPort()).catch((e: { code: number; stderr: string }) => e);
+    const failed = await query(['--', 'SELECT count(*) FROM events'], await freePort()).catch((e: { code: number; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toMatch(/query failed: .*S3 unreachable/);
   }, 60_000);

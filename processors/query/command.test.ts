@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,16 +12,9 @@ import { runQueryCommand, UsageError } from './command.js';
 import { queryDuckDb } from './duckdb-engine.js';
 import { UnknownNamedQueryError, UnknownTableError } from './errors.js';
 import { AUDIT_VERDICT_COLUMNS, NAMED_QUERIES } from './named-queries.js';
+import { freePort } from '../../infra/local/engines.js';
 
 /** A port nothing listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 describe('make query over a small lake (DuckDB)', () => {
   let stack: LocalStack;
   let config: Config;
@@ -125,7 +117,7 @@ describe('make query over a small lake (DuckDB)', () => {
   it('answers from the local cache when S3 is down, and says so', async () => {
     const sql = 'SELECT kind, count(*) AS n FROM alert_events GROUP BY kind ORDER BY kind';
     const online = await run({ sql, format: 'csv' });
-    const down = { ...config, S3_ENDPOINT: `http://127.0.0.1:${await closedPort()}` };
+    const down = { ...config, S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` };
     const offline = await run({ sql, format: 'csv' }, down);
     expect(offline.out).toBe(online.out);
     expect(offline.err.join('\n')).toMatch(/S3 unreachable \(ECONNREFUSED\): answered from the local cache/);

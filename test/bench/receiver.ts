@@ -29,7 +29,6 @@
  * cores: ≥ 3,000/s, p99 < 50 ms at 1,000/s, no 5xx.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { twilioStatusCallbackUrl, TAG } from '../../schemas/correlation.js';
 import { eventId, incidentId } from '../../schemas/ids.js';
 import { formBody, svixHeaders, twilioSignature } from '../../producers/receiver/testing.js';
+import { freePort } from '../../infra/local/engines.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const REPO_ROOT = path.resolve(path.dirname(HERE), '..', '..');
@@ -283,17 +283,6 @@ const ownCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitHealthy(url: string, proc: ChildProcess, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
