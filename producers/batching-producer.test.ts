@@ -5,7 +5,8 @@ import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from '
 import type { ProducerEntry } from './kinesis-producer.js';
 import { decodeRecord, type StreamRecordIn } from '../schemas/envelope.js';
 import { RecordDecodeError } from '../schemas/errors.js';
-import { eventId, incidentId } from '../schemas/ids.js';
+import { eventId } from '../schemas/ids.js';
+import { ack, ALARM_ARN, INCIDENT, T0 } from '../test/fixtures/records.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -236,25 +237,14 @@ describe('BatchingProducer', () => {
   });
 
   it('encodes stream records, keyed by the alarm ARN; an invalid record queues nothing', async () => {
-    const ARN = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-cpu-high';
-    const INC = incidentId(ARN, Date.parse('2026-11-28T10:00:00.000Z'));
-    const ack = (i: number): StreamRecordIn => ({
-      v: 1,
-      kind: 'ack',
-      event_id: eventId('ack', INC, String(i)),
-      incident_id: INC,
-      alarm_arn: ARN,
-      event_time: new Date(Date.parse('2026-11-28T10:01:00.000Z') + i).toISOString(),
-      channel: 'sms',
-      via: 'sms_reply',
-    });
+    const at = (i: number) => T0 + 60_000 + i;
     const kinesis = fakeKinesis();
     const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 0 });
-    await expect(producer.putStreamRecords([ack(1), { ...ack(2), event_time: 'yesterday' } as StreamRecordIn])).rejects.toBeInstanceOf(RecordDecodeError);
+    await expect(producer.putStreamRecords([ack(at(1)), { ...ack(at(2)), event_time: 'yesterday' } as StreamRecordIn])).rejects.toBeInstanceOf(RecordDecodeError);
     expect(producer.pendingRecords).toBe(0);
-    await producer.putStreamRecords([ack(3)]);
+    await producer.putStreamRecords([ack(at(3))]);
     expect(kinesis.calls).toHaveLength(1);
-    expect(kinesis.calls[0].Records![0].PartitionKey).toBe(ARN);
-    expect(decodeRecord(kinesis.calls[0].Records![0].Data!)).toMatchObject({ kind: 'ack', event_id: eventId('ack', INC, '3') });
+    expect(kinesis.calls[0].Records![0].PartitionKey).toBe(ALARM_ARN);
+    expect(decodeRecord(kinesis.calls[0].Records![0].Data!)).toMatchObject({ kind: 'ack', event_id: eventId('ack', INCIDENT, String(at(3))) });
   });
 });
