@@ -322,7 +322,7 @@ const stopChild = async (proc: ChildProcess) => {
 };
 
 async function main(): Promise<void> {
-  const { startLocalStack } = await import('../helpers/local-stack.js');
+  const { stackEnv, startLocalStack } = await import('../helpers/local-stack.js');
   const { readStream } = await import('../helpers/read-stream.js');
   const rates = (process.env.RECEIVER_BENCH_RATES ?? '500,1000,2000,3000,4000,5000').split(',').map(Number);
   const seconds = Number(process.env.RECEIVER_BENCH_SECONDS ?? 5);
@@ -351,18 +351,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', logFd, logFd],
       env: {
         PATH: process.env.PATH,
-        AWS_REGION: config.AWS_REGION,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        KINESIS_ENDPOINT: config.KINESIS_ENDPOINT,
-        S3_ENDPOINT: config.S3_ENDPOINT,
-        DYNAMODB_ENDPOINT: config.DYNAMODB_ENDPOINT,
-        STREAM_NAME: config.STREAM_NAME,
-        LAKE_BUCKET: config.LAKE_BUCKET,
-        LEDGER_TABLE: config.LEDGER_TABLE,
-        INCIDENTS_TABLE: config.INCIDENTS_TABLE,
-        CHECKPOINT_TABLE: config.CHECKPOINT_TABLE,
+        ...stackEnv(config),
         PUBLIC_BASE_URL: publicBaseUrl,
         PORT: String(port),
         HOST: '127.0.0.1',

@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serve } from '@hono/node-server';
-import { startLocalStack, type LocalStack } from './local-stack.js';
+import { stackEnv, startLocalStack, type LocalStack } from './local-stack.js';
 import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from '../../infra/local/provider-simulator/server.js';
 import { loadBehavioursFile } from '../../infra/local/provider-simulator/behaviours.js';
 import { streamArn } from '../../infra/aws.js';
@@ -104,20 +104,7 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
   });
 
   const env: NodeJS.ProcessEnv = {
-    AWS_REGION: config.AWS_REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    KINESIS_ENDPOINT: config.KINESIS_ENDPOINT,
-    S3_ENDPOINT: config.S3_ENDPOINT,
-    DYNAMODB_ENDPOINT: config.DYNAMODB_ENDPOINT,
-    SCHEDULER_ENDPOINT: config.SCHEDULER_ENDPOINT,
-    SCHEDULER_GROUP: config.SCHEDULER_GROUP,
-    STREAM_NAME: config.STREAM_NAME,
-    LAKE_BUCKET: config.LAKE_BUCKET,
-    CHECKPOINT_TABLE: config.CHECKPOINT_TABLE,
-    LEDGER_TABLE: config.LEDGER_TABLE,
-    INCIDENTS_TABLE: config.INCIDENTS_TABLE,
+    ...stackEnv(config),
     ONCALL_FILE: opts.oncallFile ?? 'infra/local/oncall/demo.json',
     PUBLIC_BASE_URL: receiverUrl,
     TWILIO_ACCOUNT_SID: SECRETS.accountSid,

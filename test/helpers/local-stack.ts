@@ -59,6 +59,31 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment a child process (a service, a bundle) needs to reach this stack: region, the local
+ * engines' credentials and endpoints, and the stream, bucket, table and Scheduler names. Unset values
+ * (no Scheduler emulator) are left out.
+ */
+export function stackEnv(config: Config): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    AWS_REGION: config.AWS_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    KINESIS_ENDPOINT: config.KINESIS_ENDPOINT,
+    S3_ENDPOINT: config.S3_ENDPOINT,
+    DYNAMODB_ENDPOINT: config.DYNAMODB_ENDPOINT,
+    SCHEDULER_ENDPOINT: config.SCHEDULER_ENDPOINT,
+    SCHEDULER_GROUP: config.SCHEDULER_GROUP,
+    STREAM_NAME: config.STREAM_NAME,
+    LAKE_BUCKET: config.LAKE_BUCKET,
+    CHECKPOINT_TABLE: config.CHECKPOINT_TABLE,
+    LEDGER_TABLE: config.LEDGER_TABLE,
+    INCIDENTS_TABLE: config.INCIDENTS_TABLE,
+  };
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 /** A short random suffix usable in stream, bucket and table names. */
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
