@@ -11,6 +11,14 @@ export interface ColumnDef {
   readonly type: ColumnType;
   readonly nullable: boolean;
   readonly comment: string;
+  /**
+   * How the Parquet writer stores it (processors/lake/parquet.ts; default: dictionary-encoded, with
+   * min/max statistics). `plain`: nearly every value is distinct (ids, times, payloads), so the
+   * values are written PLAIN, without a dictionary (one would only grow the file, and building it
+   * was ~30 % of the writer's time). `blob`: also PLAIN, and no min/max statistics (large payloads
+   * nobody filters by range).
+   */
+  readonly storage?: 'plain' | 'blob';
 }
 
 export interface TableDef<Name extends string = string> {
@@ -21,8 +29,14 @@ export interface TableDef<Name extends string = string> {
   readonly comment: string;
 }
 
-const c = <const N extends string, const T extends ColumnType, const B extends boolean>(name: N, type: T, nullable: B, comment: string) =>
-  ({ name, type, nullable, comment }) as const;
+const c = <const N extends string, const T extends ColumnType, const B extends boolean>(
+  name: N,
+  type: T,
+  nullable: B,
+  comment: string,
+  storage?: 'plain' | 'blob',
+): { readonly name: N; readonly type: T; readonly nullable: B; readonly comment: string; readonly storage?: 'plain' | 'blob' } =>
+  storage ? { name, type, nullable, comment, storage } : { name, type, nullable, comment };
 
 /** One row per stream event of an incident (alarm, dispatch, receipt, ack, escalation), enriched by the join. */
 export const EVENTS_TABLE = {
@@ -30,7 +44,7 @@ export const EVENTS_TABLE = {
   prefix: 'tables/events/',
   comment: 'Every alarm, dispatch, receipt, ack and escalation, enriched by the dispatch/receipt join.',
   columns: [
-    c('event_id', 'string', false, 'deterministic event id (dedupe key)'),
+    c('event_id', 'string', false, 'deterministic event id (dedupe key)', 'plain'),
     c('kind', 'string', false, 'alarm | dispatch | receipt | ack | escalation | deadline'),
     c('incident_id', 'string', false, 'one ALARM episode of one alarm'),
     c('alarm_arn', 'string', false, 'CloudWatch alarm ARN (stream partition key)'),
@@ -38,7 +52,7 @@ export const EVENTS_TABLE = {
     c('severity', 'string', true, 'P1..P4'),
     c('channel', 'string', true, 'sms | whatsapp | email | ...'),
     c('provider', 'string', true, 'twilio | resend | external'),
-    c('message_id', 'string', true, 'Twilio MessageSid or Resend email id'),
+    c('message_id', 'string', true, 'Twilio MessageSid or Resend email id', 'plain'),
     c('recipient', 'string', true, 'address paged (phone, whatsapp:, email)'),
     c('person', 'string', true, 'on-call person id from the rota'),
     c('level', 'int', true, 'escalation level of the page (escalations: the level escalated from)'),
@@ -47,15 +61,15 @@ export const EVENTS_TABLE = {
     c('error_code', 'string', true, 'provider error code (Twilio ErrorCode, bounce type)'),
     c('error_message', 'string', true, 'provider error text or bounce reason'),
     c('reason', 'string', true, 'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger), deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page)'),
-    c('timestamp', 'timestamp', false, 'event time (UTC)'),
-    c('dispatched_at', 'timestamp', true, 'when the page this row is about was sent (joined from the dispatch)'),
-    c('escalate_at', 'timestamp', true, "deadline of the page's level (joined from the dispatch)"),
+    c('timestamp', 'timestamp', false, 'event time (UTC)', 'plain'),
+    c('dispatched_at', 'timestamp', true, 'when the page this row is about was sent (joined from the dispatch)', 'plain'),
+    c('escalate_at', 'timestamp', true, "deadline of the page's level (joined from the dispatch)", 'plain'),
     c('to_level', 'int', true, 'escalations: the level escalated to'),
     c('join_status', 'string', false, 'matched | unmatched | late | none (rows that join nothing)'),
-    c('detail', 'string', true, 'verified provider payload or alarm event, JSON (evidence); dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; escalations: {maintenance_window, alarm_event_id}'),
+    c('detail', 'string', true, 'verified provider payload or alarm event, JSON (evidence); dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; escalations: {maintenance_window, alarm_event_id}', 'blob'),
     c('shard_id', 'string', false, 'Kinesis shard the record came from'),
-    c('sequence_number', 'string', false, 'Kinesis sequence number'),
-    c('arrival_time', 'timestamp', false, 'Kinesis approximate arrival time (UTC)'),
+    c('sequence_number', 'string', false, 'Kinesis sequence number', 'plain'),
+    c('arrival_time', 'timestamp', false, 'Kinesis approximate arrival time (UTC)', 'plain'),
   ],
 } as const satisfies TableDef<'events'>;
 
@@ -66,10 +80,10 @@ export const RAW_TABLE = {
   comment: 'Raw archive of every stream record (bytes as written), partitioned by arrival day.',
   columns: [
     c('shard_id', 'string', false, 'Kinesis shard'),
-    c('sequence_number', 'string', false, 'Kinesis sequence number'),
+    c('sequence_number', 'string', false, 'Kinesis sequence number', 'plain'),
     c('partition_key', 'string', false, 'Kinesis partition key'),
-    c('arrival_time', 'timestamp', false, 'approximate arrival time (UTC)'),
-    c('data', 'binary', false, 'record bytes'),
+    c('arrival_time', 'timestamp', false, 'approximate arrival time (UTC)', 'plain'),
+    c('data', 'binary', false, 'record bytes', 'blob'),
   ],
 } as const satisfies TableDef<'raw_records'>;
 

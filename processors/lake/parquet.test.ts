@@ -7,9 +7,13 @@ import { fileURLToPath } from 'node:url';
 import * as arrow from 'apache-arrow';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS_TABLE, RAW_TABLE, type RowOf, type TableDef } from '../../schemas/lake.js';
+import { EVENTS_TABLE, RAW_TABLE, type ColumnDef, type RawRow, type RowOf, type TableDef } from '../../schemas/lake.js';
 import { generateEvents, toEventRows } from '../../test/bench/generate.js';
-import { CREATED_BY, DEFAULT_COMPRESSION, ParquetRowError, arrowSchema, encodeArrowIpc, encodeParquet } from './parquet.js';
+import { CREATED_BY, DEFAULT_COMPRESSION, ParquetRowError, WRITER_VERSION, arrowSchema, encodeArrowIpc, encodeParquet } from './parquet.js';
+
+/** Generated records as the raw archive's rows. */
+const rawRowsOf = (records: ReturnType<typeof generateEvents>): RawRow[] =>
+  records.map((r) => ({ shard_id: r.shardId, sequence_number: r.sequenceNumber, partition_key: r.partitionKey, arrival_time: r.arrivalTime, data: r.data }));
 
 const c = <const N extends string, const T extends 'string' | 'int' | 'bigint' | 'timestamp' | 'binary', const B extends boolean>(name: N, type: T, nullable: B) =>
   ({ name, type, nullable, comment: '' }) as const;
@@ -167,7 +171,7 @@ describe('encodeParquet → DuckDB', () => {
       }
     });
 
-    const raw = records.slice(0, 500).map((r) => ({ shard_id: r.shardId, sequence_number: r.sequenceNumber, partition_key: r.partitionKey, arrival_time: r.arrivalTime, data: r.data }));
+    const raw = rawRowsOf(records.slice(0, 500));
     const rawFile = save(encodeParquet(RAW_TABLE, raw));
     const back = await query(`SELECT sequence_number, epoch_ms(arrival_time) AS ms, data FROM read_parquet(${lit(rawFile)})`);
     back.forEach((row, k) => {
@@ -236,10 +240,31 @@ describe('Parquet file layout', () => {
     expect(DEFAULT_COMPRESSION).toBe('snappy');
   });
 
+  it("stores each column as its `storage` says: dictionary by default, PLAIN for distinct values, no statistics for payloads", async () => {
+    const rows = toEventRows(generateEvents({ events: 2000, seed: 3 }));
+    for (const [table, body] of [
+      [EVENTS_TABLE, encodeParquet(EVENTS_TABLE, rows)],
+      [RAW_TABLE, encodeParquet(RAW_TABLE, rawRowsOf(generateEvents({ events: 500, seed: 4 })))],
+    ] as const) {
+      const file = save(body);
+      const meta = await query(`SELECT path_in_schema AS col, encodings, stats_min_value IS NOT NULL AS has_stats FROM parquet_metadata(${lit(file)})`);
+      const byCol = new Map(meta.map((m) => [String(m.col), m]));
+      for (const col of table.columns as readonly ColumnDef[]) {
+        const m = byCol.get(col.name)!;
+        const dictionary = String(m.encodings).includes('DICTIONARY');
+        expect({ col: col.name, dictionary }).toEqual({ col: col.name, dictionary: col.storage === undefined });
+        // a column of nulls only has no min/max either way
+        if (col.storage === 'blob') expect({ col: col.name, stats: m.has_stats }).toEqual({ col: col.name, stats: false });
+      }
+      expect(table.columns.filter((c: ColumnDef) => c.storage === 'blob').length).toBe(1);
+    }
+  });
+
   it('splits row groups at rowGroupRows and sets a fixed created_by', async () => {
     const rows = toEventRows(generateEvents({ events: 2500, seed: 5 }));
     const file = save(encodeParquet(EVENTS_TABLE, rows, { rowGroupRows: 1000 }));
     const [meta] = await query(`SELECT created_by, num_rows, num_row_groups FROM parquet_file_metadata(${lit(file)})`);
+    expect(CREATED_BY).toContain(`w${WRITER_VERSION} `);
     expect(meta).toEqual({ created_by: CREATED_BY, num_rows: BigInt(rows.length), num_row_groups: BigInt(Math.ceil(rows.length / 1000)) });
   });
 });

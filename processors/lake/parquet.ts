@@ -48,8 +48,16 @@ const CODECS: Record<ParquetCompression, Compression> = {
   none: Compression.UNCOMPRESSED,
 };
 
+/**
+ * The writer's version: bumped whenever the same rows would give other bytes, so an object says which
+ * writer made it (in `created_by`). A flush replayed by a newer writer rewrites its objects (same
+ * keys, same rows) in the newer encoding. 1: every column dictionary-encoded with statistics.
+ * 2: `storage` of schemas/lake.ts (PLAIN for nearly-distinct columns, no statistics for payloads).
+ */
+export const WRITER_VERSION = 2;
+
 /** Parquet `created_by`: fixed, so the bytes do not depend on the library's version string. */
-export const CREATED_BY = 'pagetrail-lake parquet-wasm 0.8';
+export const CREATED_BY = `pagetrail-lake w${WRITER_VERSION} parquet-wasm 0.8`;
 
 function arrowType(column: ColumnDef): arrow.DataType {
   switch (column.type) {
@@ -361,12 +369,17 @@ function ipcStream<T extends TableDef>(table: T, rows: readonly RowOf<T>[]): Uin
 /** Parquet bytes of rows of a lake table (one row group per `rowGroupRows` rows). */
 export function encodeParquet<T extends TableDef>(table: T, rows: readonly RowOf<T>[], opts: ParquetOptions = {}): Uint8Array {
   const ipc = ipcStream(table, rows);
-  const props = new WriterPropertiesBuilder()
+  let props = new WriterPropertiesBuilder()
     .setCompression(CODECS[opts.compression ?? DEFAULT_COMPRESSION])
     .setMaxRowGroupSize(opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
     .setWriterVersion(WriterVersion.V1)
     .setStatisticsEnabled(EnabledStatistics.Chunk)
-    .setCreatedBy(CREATED_BY)
-    .build();
-  return writeParquet(WasmTable.fromIPCStream(ipc), props);
+    .setCreatedBy(CREATED_BY);
+  // writeParquet consumes its properties, so they are built per call (a few µs).
+  for (const col of table.columns) {
+    if (col.storage === undefined) continue;
+    props = props.setColumnDictionaryEnabled(col.name, false);
+    if (col.storage === 'blob') props = props.setColumnStatisticsEnabled(col.name, EnabledStatistics.None);
+  }
+  return writeParquet(WasmTable.fromIPCStream(ipc), props.build());
 }
