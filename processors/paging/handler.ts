@@ -7,7 +7,7 @@ import { crashpoint } from '../runtime/crashpoint.js';
 import { fromKinesisStreamRecord, type KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import type { EffectRunner } from './effects.js';
 import type { EscalationEngine } from './escalation.js';
-import type { IncidentStore, StoredIncident } from './incident-store.js';
+import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incident-store.js';
 
 /**
  * The paging handler (Lambda Kinesis event contract): one batch of one shard in, the records that
@@ -44,6 +44,10 @@ interface Item {
   record: StreamRecord;
 }
 
+/** An ALARM whose previous state was not ALARM: a new episode, or the alarm flapping back. */
+const isNewAlarm = (record: StreamRecord): record is Extract<StreamRecord, { kind: 'alarm' }> =>
+  record.kind === 'alarm' && record.state === 'ALARM' && record.event.detail.previousState?.value !== 'ALARM';
+
 export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHandler {
   const log = opts.logger ?? silentLogger;
   const now = opts.now ?? Date.now;
@@ -56,6 +60,11 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
   async function incidentOf(record: StreamRecord, known: Map<string, StoredIncident>): Promise<{ id: string; stored?: StoredIncident }> {
     const own = record.incident_id;
     if (known.has(own)) return { id: own, stored: known.get(own) };
+    // A new ALARM (after an OK) may continue the incident that OK resolved (flapping): its pointer is
+    // read alongside the incident's own item, not after it, so a new incident's first page waits for
+    // one read, not two. Unused when the incident is known (a redelivery): one read spent.
+    const pointer = isNewAlarm(record) && opts.engine.flapWindowMs() > 0 ? opts.store.openIncidentOf(record.alarm_arn) : undefined;
+    pointer?.catch(() => undefined); // awaited below, or not needed: never an unhandled rejection
     const found = await opts.store.find(own);
     if (found && 'aliasOf' in found) {
       const id = found.aliasOf;
@@ -64,7 +73,7 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     if (found) return { id: own, stored: found };
     if (record.kind !== 'alarm') return { id: own };
     const previous = record.event.detail.previousState;
-    if (previous?.value !== 'ALARM') return record.state === 'ALARM' ? flappedBack(record, own, known) : { id: own };
+    if (previous?.value !== 'ALARM') return pointer ? flappedBack(record, own, known, await pointer) : { id: own };
     // A re-evaluation (ALARM → ALARM), or the OK after one: the alarm's open incident, if it opened
     // no later than this record's previous state (a stale record never lands on a newer episode).
     const open = await opts.store.openIncidentOf(record.alarm_arn);
@@ -77,9 +86,12 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
   }
 
   /** An ALARM after an OK: the incident that OK resolved, if the alarm flapped back within the window. */
-  async function flappedBack(record: Extract<StreamRecord, { kind: 'alarm' }>, own: string, known: Map<string, StoredIncident>): Promise<{ id: string; stored?: StoredIncident }> {
-    if (opts.engine.flapWindowMs() <= 0) return { id: own };
-    const latest = await opts.store.openIncidentOf(record.alarm_arn);
+  async function flappedBack(
+    record: Extract<StreamRecord, { kind: 'alarm' }>,
+    own: string,
+    known: Map<string, StoredIncident>,
+    latest: OpenIncidentPointer | undefined,
+  ): Promise<{ id: string; stored?: StoredIncident }> {
     if (!latest || latest.incidentId === own || latest.resolvedAt === undefined) return { id: own };
     const stored = known.get(latest.incidentId) ?? (await opts.store.get(latest.incidentId));
     if (!stored || !opts.engine.flapsBack(stored.state, record.event_time)) return { id: own };
