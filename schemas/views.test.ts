@@ -65,6 +65,17 @@ beforeAll(async () => {
     row({ event_id: 'r7', incident_id: 'inc_6', status: 'bounced', channel: 'email', message_id: 're_7', person: 'erin', timestamp: T + 2000, dispatched_at: T + 1000, escalate_at: T + 60_000 }),
     row({ event_id: 'x7', incident_id: 'inc_6', kind: 'escalation', status: 'escalated', reason: 'exhausted', level: 1, to_level: 1, channel: null, message_id: null, person: null, timestamp: T + 60_000 }),
     row({ event_id: 'o6', incident_id: 'inc_6', kind: 'alarm', status: 'ok', level: null, channel: null, message_id: null, timestamp: T + 90_000 }),
+    // inc_8: frank's SMS delivered (never opened); the alarm resolves at +20 s and frank is told by
+    // email, which he opens at +30 s; it flaps back at +60 s and level 1 escalates at +300 s. The
+    // opened notice is not an opened page.
+    row({ event_id: 'a8', incident_id: 'inc_8', kind: 'alarm', status: 'alarm', level: null }),
+    row({ event_id: 'd8', incident_id: 'inc_8', kind: 'dispatch', status: 'sent', message_id: 'SM8', person: 'frank', recipient: '+8', timestamp: T + 1000, escalate_at: T + 300_000 }),
+    row({ event_id: 'r8', incident_id: 'inc_8', status: 'delivered', message_id: 'SM8', person: 'frank', recipient: '+8', timestamp: T + 2000, dispatched_at: T + 1000, escalate_at: T + 300_000 }),
+    row({ event_id: 'o8', incident_id: 'inc_8', kind: 'alarm', status: 'ok', level: null, channel: null, message_id: null, timestamp: T + 20_000 }),
+    row({ event_id: 'n8', incident_id: 'inc_8', kind: 'dispatch', status: 'sent', reason: 'notice_resolve', channel: 'email', provider: 'resend', message_id: 're_n8', person: 'frank', recipient: 'frank@x', timestamp: T + 21_000 }),
+    row({ event_id: 'n8r', incident_id: 'inc_8', status: 'opened', channel: 'email', provider: 'resend', message_id: 're_n8', person: 'frank', recipient: 'frank@x', timestamp: T + 30_000, dispatched_at: T + 21_000 }),
+    row({ event_id: 't8', incident_id: 'inc_8', kind: 'escalation', status: 'escalated', reason: 'retrigger', level: 1, to_level: 1, channel: null, message_id: null, person: null, timestamp: T + 60_000 }),
+    row({ event_id: 'x8', incident_id: 'inc_8', kind: 'escalation', status: 'escalated', reason: 'deadline', level: 1, to_level: 2, channel: null, message_id: null, person: null, timestamp: T + 300_000 }),
   ];
   for (const r of rows) {
     const vals = EVENTS_TABLE.columns.map((c) => {
@@ -96,6 +107,14 @@ describe('views', () => {
     ]);
   });
 
+  it('gives a notice no escalation time: an opened notice is not an opened page', async () => {
+    expect(await q("SELECT event_id, escalation_time, opened_before_this_page_escalated FROM alert_events WHERE incident_id = 'inc_8' AND message_id = 're_n8' ORDER BY event_id")).toEqual([
+      ['n8', null, null],
+      ['n8r', null, null],
+    ]);
+    expect(await q("SELECT first_responder_opened_before_escalation, pages, notices FROM incidents WHERE incident_id = 'inc_8'")).toEqual([['no', '1', '1']]);
+  });
+
   it('gives each page its own verdict, on every row of the page', async () => {
     expect(await q("SELECT event_id, opened_before_this_page_escalated FROM alert_events WHERE incident_id IN ('inc_1', 'inc_2') AND event_id NOT LIKE 'n%' ORDER BY event_id")).toEqual([
       ['d1', 'yes'],
@@ -125,6 +144,7 @@ describe('views', () => {
       ['inc_5', 'yes', 'yes', 'dave', '1'],
       ['inc_6', 'no', 'no', null, '1'],
       ['inc_7', 'suppressed', 'suppressed', null, '0'],
+      ['inc_8', 'no', 'no', null, '1'],
     ]);
   });
 

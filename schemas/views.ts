@@ -19,7 +19,8 @@ import { EVENTS_TABLE } from './lake.js';
  *
  * `alert_events.escalation_time`: when the page's level escalated or, if it never did, the level's
  * deadline (`escalate_at`, set at dispatch). For rows without a level (an ack that names no message):
- * the incident's first escalation. So `status = 'opened' AND timestamp < escalation_time` reads "seen
+ * the incident's first escalation. For the rows of a notice (an ack or resolve told to people): NULL:
+ * a notice is no page and never escalates. So `status = 'opened' AND timestamp < escalation_time` reads "seen
  * before the loop escalated (or would have)".
  */
 const eventColumns = EVENTS_TABLE.columns.map((c) => (c.name === 'person' ? 'COALESCE(d.person, ap.person) AS person' : `d."${c.name}"`)).join(', ');
@@ -36,11 +37,15 @@ const NOTICE = "kind = 'dispatch' AND COALESCE(reason, '') LIKE 'notice%'";
 const LEVEL_ESCALATION = "kind = 'escalation' AND reason IN ('deadline', 'repeat', 'exhausted')";
 
 /**
- * CTEs shared by both views (after `d`, the deduplicated events): `pages` (one row per message),
+ * CTEs shared by both views (after `d`, the deduplicated events): `notice_messages` (the messages
+ * that told people of an ack or resolve: no page, no escalation), `pages` (one row per message),
  * `acks` (each ack with the person it names: the record's, else the page of its message, else the
  * page sent to its sender's address), `page_verdicts` (one verdict per page).
  */
-const PAGE_CTES = `pages AS (
+const PAGE_CTES = `notice_messages AS (
+  SELECT DISTINCT incident_id, message_id FROM d WHERE ${NOTICE} AND message_id IS NOT NULL
+),
+pages AS (
   SELECT incident_id, message_id,
     MAX(person) AS person, MAX("level") AS page_level, MAX(channel) AS channel, MAX(recipient) AS recipient,
     COALESCE(MIN(dispatched_at), MIN(CASE WHEN kind = 'dispatch' THEN "timestamp" END), MIN("timestamp")) AS sent_at,
@@ -112,7 +117,8 @@ ack_person AS (
   SELECT event_id, MAX(person) AS person FROM acks GROUP BY event_id
 )
 SELECT ${eventColumns},
-  CASE WHEN d."level" IS NULL THEN st.first_escalated_at
+  CASE WHEN nm.message_id IS NOT NULL THEN NULL
+       WHEN d."level" IS NULL THEN st.first_escalated_at
        WHEN pv.message_id IS NOT NULL THEN COALESCE(pv.escalated_at, d.escalate_at)
        ELSE COALESCE(l.escalated_at, d.escalate_at) END AS escalation_time,
   pv.verdict AS opened_before_this_page_escalated,
@@ -122,6 +128,7 @@ LEFT JOIN level_esc l ON l.incident_id = d.incident_id AND l."level" = d."level"
 LEFT JOIN incident_state st ON st.incident_id = d.incident_id
 LEFT JOIN page_verdicts pv ON pv.incident_id = d.incident_id AND pv.message_id = d.message_id
 LEFT JOIN ack_person ap ON ap.event_id = d.event_id AND d.kind = 'ack'
+LEFT JOIN notice_messages nm ON nm.incident_id = d.incident_id AND nm.message_id = d.message_id
 WHERE d.kind <> 'alarm'`;
 
 /** The verdict of an incident with no page: `suppressed` (a maintenance window), `pending` while open, else `no`. */
@@ -144,9 +151,6 @@ const NO_PAGE_VERDICT = "CASE WHEN agg.suppressed THEN 'suppressed' WHEN agg.ack
 export const INCIDENTS_VIEW = `CREATE OR REPLACE VIEW incidents AS
 WITH d AS (${DEDUPED_EVENTS}),
 ${PAGE_CTES},
-notice_messages AS (
-  SELECT DISTINCT incident_id, message_id FROM d WHERE ${NOTICE} AND message_id IS NOT NULL
-),
 dp AS (
   SELECT x.* FROM d x
   WHERE NOT (x.kind = 'dispatch' AND COALESCE(x.reason, '') LIKE 'notice%')
