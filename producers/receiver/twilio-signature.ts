@@ -1,4 +1,6 @@
-import twilio from 'twilio';
+// The webhooks module alone (node:crypto only), not the package index: that loads the whole REST
+// client (~7.8 MB of the receiver's bundle) for the four functions used here.
+import * as twilio from 'twilio/lib/webhooks/webhooks.js';
 import { parseForm, parseJson } from './body-parse.js';
 import { PayloadError, SignatureError } from './errors.js';
 

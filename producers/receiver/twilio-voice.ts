@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
-import twilio from 'twilio';
+// TwiML's VoiceResponse alone (xmlbuilder), not the package index with its REST client.
+import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 import type { AckRecordIn } from '../../schemas/ack-record.js';
 import { pageRefFromQuery, twilioVoiceGatherUrl } from '../../schemas/correlation.js';
 import { eventId } from '../../schemas/ids.js';
@@ -57,11 +58,11 @@ export function twilioCallReceipt(params: TwilioParams, query: URLSearchParams, 
   return twilioStatusReceipt(params, query, nowMs, { sid, channel: 'voice', status, provider_status, errorCode: one(params, 'ErrorCode'), errorMessage: one(params, 'ErrorMessage') });
 }
 
-const voiceXml = (c: Context, r: InstanceType<typeof twilio.twiml.VoiceResponse>) => c.body(r.toString(), 200, { 'content-type': 'text/xml; charset=utf-8' });
+const voiceXml = (c: Context, r: VoiceResponse) => c.body(r.toString(), 200, { 'content-type': 'text/xml; charset=utf-8' });
 
 /** The TwiML that ends a call with one sentence. */
 function sayAndHangUp(c: Context, text: string): Response {
-  const r = new twilio.twiml.VoiceResponse();
+  const r = new VoiceResponse();
   r.say(text);
   r.hangup();
   return voiceXml(c, r);
@@ -85,7 +86,7 @@ function answer(c: Context, deps: RouteDeps, params: TwilioParams): Response {
     deps.logger.info({ route: '/webhooks/twilio/voice/answer', incident_id: page.incidentId, message_id: one(params, 'CallSid') }, 'voice page reached an answering machine: short message left, not reached');
     return sayAndHangUp(c, voiceVoicemail(reference));
   }
-  const r = new twilio.twiml.VoiceResponse();
+  const r = new VoiceResponse();
   const g = r.gather({ numDigits: 1, action: twilioVoiceGatherUrl(deps.config.PUBLIC_BASE_URL, page), method: 'POST', timeout: GATHER_TIMEOUT_S, actionOnEmptyResult: false });
   g.say(say);
   g.say(VOICE_PROMPT);
@@ -122,7 +123,7 @@ async function gather(c: Context, deps: RouteDeps, params: TwilioParams, url: st
     return sayAndHangUp(c, VOICE_ACKNOWLEDGED);
   }
   if (query.get('attempt') === '2') return sayAndHangUp(c, VOICE_GOODBYE);
-  const r = new twilio.twiml.VoiceResponse();
+  const r = new VoiceResponse();
   r.say(VOICE_OTHER_KEY);
   r.gather({ numDigits: 1, method: 'POST', timeout: GATHER_TIMEOUT_S, action: secondAttemptUrl(deps.config.PUBLIC_BASE_URL, url), actionOnEmptyResult: false }).say(VOICE_PROMPT);
   r.say(VOICE_GOODBYE);
