@@ -1,10 +1,12 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { incidentKey, parseIncidentItem } from '../../shared/incident-item.js';
 import { closedAt, type IncidentState } from './incident-state.js';
 import { IncidentConflictError, IncidentCorruptError } from './errors.js';
 
 /**
  * Paging state, one DynamoDB item per incident (INCIDENTS_TABLE, HASH key `pk` = incident id):
  * `version` (N) for optimistic concurrency, `state` (S, JSON), `ttl` (N, epoch s, DynamoDB TTL).
+ * The item's shape, as others read it (the receiver, read-only): shared/incident-item.ts.
  * Nothing is tied to a shard. An item expires `retainClosedS` after the incident was acked or
  * resolved, and `maxOpenS` after it opened in any case (an incident nobody closes stops costing).
  *
@@ -62,11 +64,9 @@ export class IncidentStore {
 
   /** The incident's item, or the incident an alias names (see `alias`), or undefined. */
   async find(incidentId: string): Promise<StoredIncident | { aliasOf: string } | undefined> {
-    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: incidentId } }, ConsistentRead: true }));
-    if (!out.Item) return undefined;
-    if (out.Item.aliasOf?.S && !out.Item.state) return { aliasOf: out.Item.aliasOf.S };
+    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: incidentKey(incidentId), ConsistentRead: true }));
     try {
-      return { state: JSON.parse(out.Item.state!.S!) as IncidentState, version: Number(out.Item.version!.N) };
+      return parseIncidentItem<IncidentState>(out.Item);
     } catch (cause) {
       throw new IncidentCorruptError(incidentId, { cause });
     }
@@ -82,7 +82,7 @@ export class IncidentStore {
         new PutItemCommand({
           TableName: this.table,
           Item: {
-            pk: { S: state.incidentId },
+            ...incidentKey(state.incidentId),
             version: { N: String(version) },
             state: { S: JSON.stringify(state) },
             ttl: { N: String(Math.ceil(expires)) },
@@ -111,7 +111,7 @@ export class IncidentStore {
         new PutItemCommand({
           TableName: this.table,
           Item: {
-            pk: { S: incidentId },
+            ...incidentKey(incidentId),
             aliasOf: { S: target.incidentId },
             ttl: { N: String(Math.ceil(target.openedAt / 1000 + this.maxOpenS)) },
             updatedAt: { S: new Date().toISOString() },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cloudWatchAlarmUrl, emailHtml, emailText, type PageContent } from './message-content.js';
+import { emailHtml, emailText, type PageContent } from './message-content.js';
 
 const content: PageContent = {
   incidentId: 'inc_0123456789abcdef0123',
@@ -17,15 +17,6 @@ const content: PageContent = {
   alarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-db-cpu',
 };
 const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/orders-db-cpu';
-
-describe('cloudWatchAlarmUrl', () => {
-  it('builds the console link from the ARN (region, encoded name); nothing for other ARNs', () => {
-    expect(cloudWatchAlarmUrl(content.alarmArn)).toBe(CONSOLE);
-    expect(cloudWatchAlarmUrl('arn:aws:cloudwatch:us-east-1:123456789012:alarm:a b/c')).toBe('https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/a%20b%2Fc');
-    expect(cloudWatchAlarmUrl('arn:aws:sns:us-east-1:1:topic')).toBeUndefined();
-    expect(cloudWatchAlarmUrl(undefined)).toBeUndefined();
-  });
-});
 
 describe('email', () => {
   it('the plain-text part says when it escalates and links the alarm in CloudWatch', () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { COLORS, cloudWatchAlarmUrl, utcTime } from '../../shared/page-look.js';
 
 /**
  * What a page says, per channel: a short SMS, WhatsApp template variables, and a branded email, HTML
@@ -41,19 +42,6 @@ export function noticeHeadline(c: PageContent): string {
 const noticeLine = (c: PageContent) =>
   c.notice!.kind === 'ack' ? `Acknowledged at ${utcTime(c.notice!.at)}: escalation has stopped.` : `Resolved at ${utcTime(c.notice!.at)}: the alarm is back to OK.`;
 
-/**
- * The alarm's page in the CloudWatch console, from its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`);
- * undefined for anything else.
- */
-export function cloudWatchAlarmUrl(alarmArn: string | undefined): string | undefined {
-  const m = alarmArn ? /^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):\d*:alarm:(.+)$/.exec(alarmArn) : null;
-  if (!m) return undefined;
-  const [, region, name] = m;
-  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(name)}`;
-}
-
-/** "2026-11-28 10:05:00 UTC": times in messages are UTC, said so. */
-export const utcTime = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 
 /** "Escalates at 2026-11-28 10:05:00 UTC unless acknowledged." (empty without a deadline) */
 const escalationLine = (c: PageContent) => (c.escalateAt !== undefined && c.escalateAt > c.openedAt ? `Escalates at ${utcTime(c.escalateAt)} unless acknowledged.` : '');
@@ -110,8 +98,6 @@ export function emailSubject(c: PageContent): string {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
-/** Severity colours of the email (the ack page uses the same). */
-export const COLORS: Record<string, string> = { P1: '#b42318', P2: '#c4320a', P3: '#b54708', P4: '#475467' };
 
 /** The plain-text part of the email (sent with the HTML). */
 export function emailText(c: PageContent, reference: string): string {

@@ -4,7 +4,7 @@ import { awsClients, schedulerClient, streamArn } from '../../infra/aws.js';
 import { createLogger, type Logger } from '../../infra/logger.js';
 import { twilioClient } from '../../infra/providers/twilio.js';
 import { resendClient } from '../../infra/providers/resend.js';
-import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
 import { ackLinkUrl } from '../../shared/ack-links.js';
 import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import { AckCodes } from '../../shared/ack-codes.js';

@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import type { AckRecordIn } from '../../schemas/ack-record.js';
 import { eventId } from '../../schemas/ids.js';
 import { ackLinkFields, verifyAckLink, type AckLinkClaims } from '../../shared/ack-links.js';
-import { COLORS, cloudWatchAlarmUrl, utcTime } from '../../processors/paging/message-content.js';
+import { COLORS, cloudWatchAlarmUrl, utcTime } from '../../shared/page-look.js';
 import { SignatureError } from './errors.js';
 import { guarded, utf8, writeRecords, type RouteDeps } from './http.js';
 
@@ -29,7 +29,7 @@ export interface AckIncidentView {
   pages: Record<string, { person: string; level: number; round: number }>;
 }
 
-/** Read-only lookup of an incident (IncidentStore.get fits). */
+/** Read-only lookup of an incident (shared/incident-item.ts `IncidentReader` fits). */
 export interface IncidentLookup {
   get(incidentId: string): Promise<{ state: AckIncidentView } | undefined>;
 }

@@ -8,9 +8,10 @@
 import { loadConfig } from '../../infra/config.js';
 import { awsClients } from '../../infra/aws.js';
 import { createLogger } from '../../infra/logger.js';
-import { BatchingProducer } from '../batching-producer.js';
+import { BatchingProducer } from '../../shared/stream/batching-producer.js';
 import { AckCodes } from '../../shared/ack-codes.js';
-import { IncidentStore } from '../../processors/paging/incident-store.js';
+import { IncidentReader } from '../../shared/incident-item.js';
+import type { AckIncidentView } from './ack-page.js';
 import { createApp } from './app.js';
 import { loadReceiverConfig } from './config.js';
 import { S3ErrorSink } from './error-sink.js';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     errorSink: new S3ErrorSink({ s3: clients.s3, bucket: infra.LAKE_BUCKET }),
     streamHealth: new StreamHealthCheck({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger }),
     // the ack page says when the incident was already acknowledged or escalated (read-only)
-    incidents: new IncidentStore({ dynamodb: clients.dynamodb, table: infra.INCIDENTS_TABLE }),
+    incidents: new IncidentReader<AckIncidentView>({ dynamodb: clients.dynamodb, table: infra.INCIDENTS_TABLE }),
     logger,
   });
 

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../infra/config.js';
 import { kinesisClient } from '../../infra/aws.js';
-import { KinesisProducer } from '../kinesis-producer.js';
+import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
 import { AlarmRecord } from '../../schemas/alarm-record.js';
 import { alarmRecordsFrom } from './alarm-intake.js';
 import { loadAlarmIntakeSettings } from './config.js';

@@ -13,7 +13,7 @@ import { stackEnv, startLocalStack, type LocalStack } from './local-stack.js';
 import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from '../../infra/local/provider-simulator/server.js';
 import { loadBehavioursFile } from '../../infra/local/provider-simulator/behaviours.js';
 import { streamArn } from '../../infra/aws.js';
-import { BatchingProducer } from '../../producers/batching-producer.js';
+import { BatchingProducer } from '../../shared/stream/batching-producer.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { ReceiverConfigSchema } from '../../producers/receiver/config.js';
 import { S3ErrorSink } from '../../producers/receiver/error-sink.js';

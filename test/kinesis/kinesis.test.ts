@@ -19,7 +19,7 @@ import {
   type KinesisClient,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
 import { decodeRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId, incidentId } from '../../schemas/ids.js';
 import { listShards } from '../../processors/consumer/shards.js';

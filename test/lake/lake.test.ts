@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import type { Config } from '../../infra/config.js';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
-import { KinesisProducer, type PutResult } from '../../producers/kinesis-producer.js';
+import { KinesisProducer, type PutResult } from '../../shared/stream/kinesis-producer.js';
 import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { compareSeq } from '../../processors/lake/join.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';

@@ -11,7 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
 import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { silentLogger } from '../../infra/logger.js';

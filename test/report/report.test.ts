@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { encodeRecord, partitionKeyOf } from '../../schemas/envelope.js';
-import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
 import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
 import { buildReport, incidentFile, type ReportResult } from '../../processors/report/build.js';
 import { demoScenario } from '../fixtures/lake-scenario.js';

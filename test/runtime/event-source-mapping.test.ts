@@ -12,7 +12,7 @@ import { createStream, waitForActive } from '../helpers/kinesis-engines.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { awsRequestHandler } from '../../infra/aws.js';
 import { silentLogger } from '../../infra/logger.js';
-import { KinesisProducer } from '../../producers/kinesis-producer.js';
+import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
 import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { listShards } from '../../processors/consumer/shards.js';
 import { streamArnOf, shardIdOf, type KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';

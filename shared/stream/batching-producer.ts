@@ -1,6 +1,6 @@
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
-import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../schemas/envelope.js';
-import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../shared/aws-errors.js';
+import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
+import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../aws-errors.js';
 import { ProducerClosedError, ProducerOverloadedError, PutRecordsFailedError, type FailedEntry } from './errors.js';
 import { KinesisProducer, validateEntry, type ProducerEntry, type ProducerLogger, type PutResult } from './kinesis-producer.js';
 

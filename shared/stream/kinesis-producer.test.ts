@@ -9,10 +9,10 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { KinesisProducer, type ProducerEntry } from './kinesis-producer.js';
 import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from './errors.js';
-import { backoffDelay } from '../shared/aws-errors.js';
-import { decodeRecord, type StreamRecordIn } from '../schemas/envelope.js';
-import { RecordDecodeError } from '../schemas/errors.js';
-import { eventId, incidentId } from '../schemas/ids.js';
+import { backoffDelay } from '../aws-errors.js';
+import { decodeRecord, type StreamRecordIn } from '../../schemas/envelope.js';
+import { RecordDecodeError } from '../../schemas/errors.js';
+import { eventId, incidentId } from '../../schemas/ids.js';
 
 const MiB = 1024 * 1024;
 const enc = new TextEncoder();

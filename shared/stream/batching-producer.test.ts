@@ -3,10 +3,10 @@ import { PutRecordsCommand, ResourceNotFoundException, type PutRecordsCommandInp
 import { BatchingProducer, ProducerClosedError, ProducerOverloadedError } from './batching-producer.js';
 import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from './errors.js';
 import type { ProducerEntry } from './kinesis-producer.js';
-import { decodeRecord, type StreamRecordIn } from '../schemas/envelope.js';
-import { RecordDecodeError } from '../schemas/errors.js';
-import { eventId } from '../schemas/ids.js';
-import { ack, ALARM_ARN, INCIDENT, T0 } from '../test/fixtures/records.js';
+import { decodeRecord, type StreamRecordIn } from '../../schemas/envelope.js';
+import { RecordDecodeError } from '../../schemas/errors.js';
+import { eventId } from '../../schemas/ids.js';
+import { ack, ALARM_ARN, INCIDENT, T0 } from '../../test/fixtures/records.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
-import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../schemas/envelope.js';
+import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError, type FailedEntry } from './errors.js';
-import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../shared/aws-errors.js';
+import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../aws-errors.js';
 
 export { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from './errors.js';
 
