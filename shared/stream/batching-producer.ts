@@ -2,11 +2,9 @@ import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry, typ
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../aws-errors.js';
 import { ProducerClosedError, ProducerOverloadedError, PutRecordsFailedError, type FailedEntry } from './errors.js';
-import { KinesisProducer, validateEntry, type ProducerEntry, type ProducerLogger, type PutResult } from './kinesis-producer.js';
+import { KinesisProducer, PUT_RECORDS_DEFAULTS, validateEntry, type ProducerEntry, type ProducerLogger, type PutResult } from './kinesis-producer.js';
 
 export { ProducerClosedError, ProducerOverloadedError } from './errors.js';
-
-const MiB = 1024 * 1024;
 
 export interface BatchingProducerOptions {
   /** Only `send` is used (a fake with `send` works in tests). */
@@ -124,15 +122,15 @@ export class BatchingProducer {
     this.kinesis = options.kinesis;
     this.streamName = options.streamName;
     this.lingerMs = options.lingerMs ?? 2;
-    this.maxBatchRecords = options.maxBatchRecords ?? 500;
-    this.maxBatchBytes = options.maxBatchBytes ?? 5 * MiB;
-    this.maxRecordBytes = options.maxRecordBytes ?? 1 * MiB;
+    this.maxBatchRecords = options.maxBatchRecords ?? PUT_RECORDS_DEFAULTS.maxBatchRecords;
+    this.maxBatchBytes = options.maxBatchBytes ?? PUT_RECORDS_DEFAULTS.maxBatchBytes;
+    this.maxRecordBytes = options.maxRecordBytes ?? PUT_RECORDS_DEFAULTS.maxRecordBytes;
     this.maxInFlight = options.maxInFlight ?? 16;
     this.maxPendingRecords = options.maxPendingRecords ?? 20_000;
     this.callTimeoutMs = options.callTimeoutMs ?? 5_000;
-    this.maxAttempts = options.maxAttempts ?? 8;
-    this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.maxDelayMs = options.maxDelayMs ?? 5000;
+    this.maxAttempts = options.maxAttempts ?? PUT_RECORDS_DEFAULTS.maxAttempts;
+    this.baseDelayMs = options.baseDelayMs ?? PUT_RECORDS_DEFAULTS.baseDelayMs;
+    this.maxDelayMs = options.maxDelayMs ?? PUT_RECORDS_DEFAULTS.maxDelayMs;
     this.logger = options.logger;
     if (!(this.lingerMs >= 0)) throw new RangeError('lingerMs must be >= 0');
     if (!(this.maxInFlight >= 1)) throw new RangeError('maxInFlight must be >= 1');

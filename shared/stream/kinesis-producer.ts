@@ -8,6 +8,19 @@ export { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from '
 
 const MiB = 1024 * 1024;
 
+/**
+ * Defaults of the options both producers share (KinesisProducer, and BatchingProducer, which sends
+ * through one): the PutRecords limits (500 records, 5 MiB per call, 1 MiB per record) and the retry.
+ */
+export const PUT_RECORDS_DEFAULTS = {
+  maxBatchRecords: 500,
+  maxBatchBytes: 5 * MiB,
+  maxRecordBytes: 1 * MiB,
+  maxAttempts: 8,
+  baseDelayMs: 100,
+  maxDelayMs: 5000,
+} as const;
+
 /** Minimal structured logger (pino-compatible). */
 export interface ProducerLogger {
   warn(obj: object, msg?: string): void;
@@ -103,12 +116,12 @@ export class KinesisProducer {
   constructor(options: KinesisProducerOptions) {
     this.kinesis = options.kinesis;
     this.streamName = options.streamName;
-    this.maxBatchRecords = options.maxBatchRecords ?? 500;
-    this.maxBatchBytes = options.maxBatchBytes ?? 5 * MiB;
-    this.maxRecordBytes = options.maxRecordBytes ?? 1 * MiB;
-    this.maxAttempts = options.maxAttempts ?? 8;
-    this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.maxDelayMs = options.maxDelayMs ?? 5000;
+    this.maxBatchRecords = options.maxBatchRecords ?? PUT_RECORDS_DEFAULTS.maxBatchRecords;
+    this.maxBatchBytes = options.maxBatchBytes ?? PUT_RECORDS_DEFAULTS.maxBatchBytes;
+    this.maxRecordBytes = options.maxRecordBytes ?? PUT_RECORDS_DEFAULTS.maxRecordBytes;
+    this.maxAttempts = options.maxAttempts ?? PUT_RECORDS_DEFAULTS.maxAttempts;
+    this.baseDelayMs = options.baseDelayMs ?? PUT_RECORDS_DEFAULTS.baseDelayMs;
+    this.maxDelayMs = options.maxDelayMs ?? PUT_RECORDS_DEFAULTS.maxDelayMs;
     this.logger = options.logger;
     if (!(this.maxBatchRecords >= 1 && this.maxBatchRecords <= 500)) throw new RangeError('maxBatchRecords must be 1..500');
     if (!(this.maxRecordBytes >= 1)) throw new RangeError('maxRecordBytes must be >= 1');
