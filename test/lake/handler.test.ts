@@ -6,6 +6,7 @@ import { createLakeHandler } from '../../processors/lake/handler.js';
 import { HeadStore } from '../../processors/lake/head.js';
 import type { ShardRecord } from '../../processors/runtime/kinesis-event.js';
 import { demoScenario } from '../fixtures/lake-scenario.js';
+import { beforeMidnight } from '../helpers/clock.js';
 import { eventOf, freshLake, lakeSnapshot, queryLake, readShard } from './helpers.js';
 
 /**
@@ -18,7 +19,7 @@ import { eventOf, freshLake, lakeSnapshot, queryLake, readShard } from './helper
 let stack: LocalStack;
 let records: ShardRecord[];
 let eventCount: number;
-const T0 = Date.parse('2026-11-27T23:50:00.000Z'); // crosses midnight: two dt partitions
+const T0 = beforeMidnight(10); // crosses midnight: two dt partitions
 const BAD = new TextEncoder().encode('{"v":1,"kind":"receipt","note":"no ids"}');
 
 beforeAll(async () => {

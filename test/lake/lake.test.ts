@@ -12,6 +12,7 @@ import { replayFailures } from '../../processors/lake/replay-failures.js';
 import { FAILURE_PREFIX } from '../../processors/lake/failures.js';
 import { createLakeService, type LakeServiceOptions } from '../../processors/lake/service.js';
 import { demoScenario } from '../fixtures/lake-scenario.js';
+import { DAY_MS, beforeMidnight, utcDay } from '../helpers/clock.js';
 import { lakeSnapshot, queryLake } from './helpers.js';
 
 /**
@@ -26,7 +27,7 @@ let stack: LocalStack;
 let store: LakeStore;
 let checkpoints: CheckpointStore;
 let producer: KinesisProducer;
-const T0 = Date.parse('2026-11-27T23:50:00.000Z'); // crosses midnight: two dt partitions
+const T0 = beforeMidnight(10); // crosses midnight: two dt partitions
 const JOIN = { allowedLatenessMs: 60_000 };
 
 beforeAll(async () => {
@@ -82,7 +83,7 @@ describe('lake handler behind the local event source mapping', () => {
     const counts = await query('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events');
     expect(counts.rows[0]).toEqual([String(records.length - 1), String(records.length - 1)]); // the scenario's own duplicate and the redelivery are dropped
     const days = await query('SELECT DISTINCT dt FROM events ORDER BY dt');
-    expect(days.rows.map((r) => r[0])).toEqual(['2026-11-27', '2026-11-28']);
+    expect(days.rows.map((r) => r[0])).toEqual([utcDay(T0), utcDay(T0 + DAY_MS)]);
 
     const seed = await query(SEED);
     const opened = seed.rows.map(([inc, channel, status]) => `${incidents.findIndex((i) => i.incident_id === inc) + 1}:${channel}:${status}`).sort();

@@ -7,7 +7,8 @@ import { HeadStore } from '../../processors/lake/head.js';
 import { holdsPartitionKey, kinesisHashKey } from '../../processors/lake/lineage.js';
 import type { FlushBatch } from '../../processors/lake/shard-pipeline.js';
 import { eventId, incidentId } from '../../schemas/ids.js';
-import { ALARM_ARN, INCIDENT, T0, dispatch, receipt } from '../fixtures/records.js';
+import { ALARM_ARN, INCIDENT, dispatch, receipt } from '../fixtures/records.js';
+import { beforeMidnight } from '../helpers/clock.js';
 import { eventOf, freshLake, queryLake, readShard } from './helpers.js';
 
 /**
@@ -17,6 +18,8 @@ import { eventOf, freshLake, queryLake, readShard } from './helpers.js';
  * child, whose watermark passes the receipt's time, does not write it as unmatched. A merge takes
  * both parents' states.
  */
+/** Event times near the engine's arrival stamps (test/helpers/clock.ts), whatever the date. */
+const T0 = beforeMidnight(0);
 let stack: LocalStack;
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });

@@ -11,6 +11,7 @@ import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
 import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
 import { buildReport, incidentFile, type ReportResult } from '../../processors/report/build.js';
 import { demoScenario } from '../fixtures/lake-scenario.js';
+import { beforeMidnight } from '../helpers/clock.js';
 import { eventOf, freshLake, queryLake, readShard } from '../lake/helpers.js';
 
 /**
@@ -21,7 +22,7 @@ import { eventOf, freshLake, queryLake, readShard } from '../lake/helpers.js';
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const T0 = Date.parse('2026-11-27T23:58:00.000Z'); // crosses midnight: two dt partitions
+const T0 = beforeMidnight(2); // crosses midnight: two dt partitions
 
 let stack: LocalStack;
 let outDir: string;

@@ -1,0 +1,21 @@
+/**
+ * Fixture times for tests whose records meet a real clock: the local engines stamp each record's
+ * arrival with the machine's time (kinesalite's ApproximateArrivalTimestamp), and the lake refuses an
+ * event time more than the stream's retention + the join window behind its arrival. Such a test takes
+ * its times from here, relative to the clock it runs under, so it passes on any date; CI runs the
+ * whole suite a second time with the clock a year ahead (`.ci/run`, `faketime`). Tests of pure code
+ * inject a fixed `now` instead and never read the machine's clock.
+ */
+export const DAY_MS = 86_400_000;
+
+/** The UTC day (YYYY-MM-DD) of an instant: the lake's `dt` partition. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * `minutes` before the UTC midnight that began yesterday (relative to `now`): a scenario that starts
+ * here crosses a midnight (two `dt` partitions), lies wholly in the past (1–2 days ago), and stays far
+ * inside the lake's lateness bound.
+ */
+export function beforeMidnight(minutes: number, now = Date.now()): number {
+  return (Math.floor(now / DAY_MS) - 1) * DAY_MS - minutes * 60_000;
+}
