@@ -246,6 +246,7 @@ export interface S3rverOptions {
 /** The parts of s3rver (a Koa app) this module touches. */
 interface S3rverApp {
   middleware: KoaMiddleware[];
+  store: S3rverStore;
   callback(): http.RequestListener;
   logger?: { exceptions?: { unhandle(): void }; close?(): void };
 }
@@ -253,6 +254,9 @@ interface S3rverStore {
   existsObject(bucket: string, key: string): Promise<boolean>;
   getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
   listObjects(bucket: string, options: Record<string, unknown>): Promise<S3rverListing>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putObject(object: { bucket: string; key: string }): Promise<unknown>;
+  copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, ...rest: unknown[]): Promise<unknown>;
 }
 interface S3rverListing {
   objects: { key: string }[];
@@ -428,6 +432,33 @@ function acceptAnyAccessKey() {
   registry.get = (accessKeyId: string) => get(accessKeyId) ?? AWSAccount.DUMMY_ACCOUNT;
 }
 
+/**
+ * S3 stamps an object's LastModified with its own clock at the write; s3rver reads it from the file's
+ * mtime, which the kernel sets. The two agree until the process clock is moved (CI runs the suite again
+ * under `faketime`, which Node's statx-based file calls bypass): then every LastModified would be a year
+ * behind the engine's "now". Each write (PUT, multipart completion, copy) sets the file's mtime from this
+ * process's clock, as S3 would.
+ */
+function stampWritesWithProcessClock(store: S3rverStore): void {
+  const objectFile = (bucket: string, key: string) => store.getResourcePath(bucket, key, 'object');
+  const stamp = async (file: string) => {
+    const now = new Date();
+    await fs.promises.utimes(file, now, now);
+  };
+  const putObject = store.putObject.bind(store);
+  store.putObject = async (object) => {
+    const result = await putObject(object);
+    await stamp(objectFile(object.bucket, object.key));
+    return result;
+  };
+  const copyObject = store.copyObject.bind(store);
+  store.copyObject = async (srcBucket, srcKey, destBucket, destKey, ...rest) => {
+    const result = await copyObject(srcBucket, srcKey, destBucket, destKey, ...rest);
+    await stamp(objectFile(destBucket, destKey));
+    return result;
+  };
+}
+
 export async function startS3rver(opts: S3rverOptions): Promise<RunningEngine> {
   if (!opts.directory) throw new Error('startS3rver: `directory` is required');
   fs.mkdirSync(opts.directory, { recursive: true });
@@ -444,6 +475,7 @@ export async function startS3rver(opts: S3rverOptions): Promise<RunningEngine> {
   // s3rver's own stack ends with its router; the conditional check goes right before it (after the
   // vhost rewrite, so ctx.path is `/bucket/key`).
   app.middleware.splice(app.middleware.length - 1, 0, conditionalWriteMiddleware(S3Error), listObjectsV2Middleware(S3Error));
+  stampWritesWithProcessClock(app.store);
 
   // Serve with our own http.Server (s3rver.run() binds `localhost`, which may resolve to ::1).
   const server = http.createServer(app.callback());

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -22,6 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
+import { awsClients } from '../../infra/aws.js';
 import { ensureStream, ensureTable, provisionAll, ProvisionError } from '../../infra/local/provision.js';
 
 async function putAndGetRecord(kinesis: KinesisClient, stream: string) {
@@ -148,6 +150,30 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
       status: 412,
     });
     expect((await getBytes(s3, bucket, key)).toString()).toBe('v2');
+  });
+
+  it("S3: LastModified comes from the engine's clock, not the file system's (a moved clock agrees)", async () => {
+    const { s3 } = stack.clients;
+    const bucket = stack.config.LAKE_BUCKET;
+    // s3rver runs in this process: moving its Date while it writes moves the engine's clock, as faketime
+    // moves the suite's (the kernel's file times stay put). Read back with the real clock.
+    // The writes go through a client of their own: the SDK learns a clock skew from each answer.
+    const ahead = Date.now() + 400 * 86_400_000;
+    const writeAhead = async (write: (s3: S3Client) => Promise<unknown>) => {
+      const client = awsClients(stack.config).s3;
+      vi.useFakeTimers({ toFake: ['Date'], now: ahead });
+      try {
+        await write(client);
+      } finally {
+        vi.useRealTimers();
+        client.destroy();
+      }
+    };
+    const lastModified = async (Key: string) => (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }))).LastModified!;
+    await writeAhead((w) => w.send(new PutObjectCommand({ Bucket: bucket, Key: 'clock/put', Body: Buffer.from('x') })));
+    expect(Math.abs((await lastModified('clock/put')).getTime() - ahead)).toBeLessThan(5_000);
+    await writeAhead((w) => w.send(new CopyObjectCommand({ Bucket: bucket, Key: 'clock/copy', CopySource: `${bucket}/clock/put` })));
+    expect(Math.abs((await lastModified('clock/copy')).getTime() - ahead)).toBeLessThan(5_000);
   });
 
   it('S3: CompleteMultipartUpload honours If-None-Match: *', async () => {
