@@ -26,6 +26,7 @@ export const BIN_ENTRIES = {
   'send-alarm': 'producers/receiver/send-alarm.ts',
   oncall: 'processors/paging/schedules/oncall-cli.ts',
   'oncall-check': 'processors/paging/schedules/check-cli.ts',
+  smoke: 'infra/deploy/smoke.ts',
   // processes the local stack and `make run` start
   receiver: 'producers/receiver/main.ts',
   paging: 'processors/paging/main.ts',
