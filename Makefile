@@ -98,10 +98,25 @@ bench-receiver: install
 typecheck: install
 	npx tsc --noEmit -p .
 
+## The whole suite, then its summary line ($(1): a word before it). VITEST_PREFIX: a command to run vitest under.
+vitest = @mkdir -p .cache && rm -f .cache/vitest-results.json && $(VITEST_PREFIX) npx vitest run --reporter=default --reporter=json \
+	--outputFile.json=.cache/vitest-results.json; rc=$$?; \
+	node -e 'const r=require("./.cache/vitest-results.json"); \
+	console.log(`$(1)$${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'; \
+	exit $$rc
+
 test: install typecheck
-	@mkdir -p .cache
-	npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-results.json
-	@node -e 'const r=require("./.cache/vitest-results.json"); console.log(`$${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'
+	$(call vitest,)
+
+## The whole suite again with the clock CLOCK_AHEAD ahead (Debian's faketime moves the clock of every
+## process the tests start): no test may depend on the calendar. CI runs it after `make test` (.ci/run).
+CLOCK_AHEAD ?= +400d
+.PHONY: test-clock-ahead
+test-clock-ahead: VITEST_PREFIX = faketime -f '$(CLOCK_AHEAD)'
+test-clock-ahead: install
+	@command -v faketime >/dev/null || { echo "test-clock-ahead needs faketime (apt-get install faketime)" >&2; exit 1; }
+	@echo "the clock moved $(CLOCK_AHEAD): $$(faketime -f '$(CLOCK_AHEAD)' date -u +%FT%TZ)"
+	$(call vitest,clock-ahead: )
 
 demo: install bin
 	$(call bin,demo)
@@ -127,6 +142,26 @@ deploy: install lambdas
 storm: install
 	node --import tsx infra/lambda/build.ts paging-service lake-service --out dist/local
 	node $(NODE_OPTS) --import tsx test/bench/storm.ts
+
+## The stage's provider secrets in Secrets Manager, from TWILIO_AUTH_TOKEN, RESEND_API_KEY and RESEND_WEBHOOK_SECRET:
+## make secrets STAGE=prod ENV_FILE=.env.prod  (prints name, created|updated|unchanged|kept and ARN; never a value)
+.PHONY: secrets providers
+secrets: install
+	$(TSX) infra/deploy/secrets-cli.ts --stage "$(STAGE)"
+
+## Point the on-call file's Twilio numbers, WhatsApp sender and Messaging Service, and the Resend webhook, at the
+## stage's receiver (PUBLIC_BASE_URL), idempotently; prints each change as old → new:
+## make providers STAGE=prod ENV_FILE=.env.prod [FILE=oncall.json] [DRY_RUN=1] [NO_SECRET=1]
+providers: install
+	$(TSX) infra/deploy/providers-cli.ts --stage "$(STAGE)" $(if $(FILE),--file "$(FILE)") \
+	  $(if $(DRY_RUN),--dry-run) $(if $(NO_SECRET),--no-secret)
+
+## End-to-end check of the stage the environment points at: a synthetic alarm for the `smoke` team, then its
+## page, delivery receipt and lake row, each with its latency; then it resolves the alarm. Exit 1 names the
+## missing step. make smoke [DIRECT=1]  (SMOKE_TIMEOUT_S, default 180; infra/deploy/smoke.ts)
+.PHONY: smoke
+smoke: install bin
+	$(call bin,smoke) $(if $(DIRECT),--direct)
 
 ## Who is on call for each team and escalation level at AT (ISO 8601, default now), schedules resolved:
 ## make oncall [AT=2026-12-24T20:00:00+01:00] [FILE=infra/local/oncall/example-teams.json] (default ONCALL_FILE)

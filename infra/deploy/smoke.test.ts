@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS, startClosedLoop, type ClosedLoop, type Mapping } from '../../test/helpers/closed-loop.js';
 import { incidentIdOf } from '../../schemas/ids.js';
 import { countKinds, oncallWarnings, resolveEvent, smokeAlarm, smokeSettings } from './smoke.js';
+import { childEnv } from '../../test/helpers/clock.js';
 
 /**
  * `make smoke` against a whole local loop on free ports (test/helpers/closed-loop.ts: the engines, the
@@ -17,7 +18,7 @@ function runSmoke(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: 
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra/deploy/smoke.ts'), ...args], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, ...env },
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

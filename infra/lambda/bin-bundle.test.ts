@@ -8,6 +8,7 @@ import { REPO_ROOT } from '../bin.js';
 import { buildBin, DEPS_FILE, STAMP_FILE } from './bin-bundle.js';
 import { BundleError } from './errors.js';
 import { freePort } from '../local/engines.js';
+import { childEnv } from '../../test/helpers/clock.js';
 
 const run = promisify(execFile);
 
@@ -73,15 +74,14 @@ describe('bin bundles: make query', () => {
     run(process.execPath, [path.join(outDir, 'query.mjs'), ...args], {
       cwd: os.tmpdir(),
       timeout: 30_000,
-      env: {
-        PATH: process.env.PATH,
+      env: childEnv({
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
         QUERY_CACHE_DIR: cacheDir,
-      },
+      }),
     });
 
   it('answers SELECT 1 from the built file without reaching for S3 (nothing on stderr)', async () => {

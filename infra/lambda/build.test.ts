@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundles, LAMBDA_BUNDLES, lambdaBundleDir, REPO_ROOT, type BuiltBundle } from './bundle.js';
 import { BundleError } from './errors.js';
+import { childEnv } from '../../test/helpers/clock.js';
 
 /**
  * Builds the real Lambda bundles into a directory outside the repository (so nothing can fall back to
@@ -27,8 +28,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 /** Plain local settings (no AWS call is made while building a handler). */
-const baseEnv = (): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
+const baseEnv = (): NodeJS.ProcessEnv => childEnv({
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
   AWS_SECRET_ACCESS_KEY: 'local',

@@ -19,3 +19,13 @@ export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0
 export function beforeMidnight(minutes: number, now = Date.now()): number {
   return (Math.floor(now / DAY_MS) - 1) * DAY_MS - minutes * 60_000;
 }
+
+/**
+ * The environment a test's child process starts from: PATH, and the clock this process runs on when
+ * `faketime` moved it (its LD_PRELOAD library and FAKETIME* settings), so that a child started with an
+ * environment of its own keeps the suite's clock. `extra` wins.
+ */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const clock = Object.entries(process.env).filter(([k]) => k === 'LD_PRELOAD' || k.startsWith('FAKETIME') || k === 'DONT_FAKE_MONOTONIC');
+  return { PATH: process.env.PATH, ...Object.fromEntries(clock), ...extra };
+}

@@ -24,6 +24,7 @@ import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event
 import { pagingHandlerFromEnv } from '../../processors/paging/wiring.js';
 import { lakeHandlerFromEnv } from '../../processors/lake/wiring.js';
 import { silentLogger } from '../../infra/logger.js';
+import { childEnv } from './clock.js';
 
 export const SECRETS = {
   accountSid: 'AC0123456789abcdef0123456789abcdef',
@@ -156,7 +157,7 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
     const args = o.built ? [path.join(REPO_ROOT, 'dist', 'local', `${role}-service`, 'index.mjs')] : ['--import', 'tsx', path.join(REPO_ROOT, 'processors', role, 'main.ts')];
     const proc = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, ...env, [`${role.toUpperCase()}_HEALTH_PORT`]: '0', ...extra },
+      env: childEnv({ ...env, [`${role.toUpperCase()}_HEALTH_PORT`]: '0', ...extra }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout!.on('data', (d) => (out += d));
