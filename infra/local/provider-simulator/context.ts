@@ -13,6 +13,8 @@ import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { ProviderSimulatorOptions } from './options.js';
 import { createRecords, type Records } from './records.js';
 import type { Email } from './resend-model.js';
+import type { ResendWebhookEndpoint } from './resend-webhook-api.js';
+import { createTwilioAccountState, type TwilioAccountState } from './twilio-account.js';
 import type { TwilioMessage } from './twilio-model.js';
 
 export type SimApp = Hono<{ Bindings: HttpBindings }>;
@@ -63,11 +65,15 @@ export interface SimContext {
     messages: Map<string, TwilioMessage>;
     /** WhatsApp customer-service windows: recipient → time of their last inbound message. */
     sessions: Map<string, number>;
+    /** The account's numbers, WhatsApp senders and Messaging Services, with their webhook settings. */
+    account: TwilioAccountState;
   };
   resend: {
     emails: Map<string, Email>;
     /** Idempotency keys → the first request's payload hash and email. */
     idempotency: Map<string, IdempotencyEntry>;
+    /** Webhook endpoints created through the API (kept, not called). */
+    webhooks: Map<string, ResendWebhookEndpoint>;
   };
   faults: FaultBook;
   life: Lifecycle;
@@ -117,8 +123,14 @@ export function createContext(opts: ProviderSimulatorOptions): SimContext {
   const svix = new Webhook(opts.resendWebhookSecret);
   const behaviours = createBehaviourBook(normalizeBehaviours(opts.behaviours ?? {}));
   const records = createRecords();
-  const twilio = { messages: new Map<string, TwilioMessage>(), sessions: new Map<string, number>() };
-  const resend = { emails: new Map<string, Email>(), idempotency: new Map<string, IdempotencyEntry>() };
+  const account = createTwilioAccountState({
+    phoneNumbers: opts.phoneNumbers,
+    whatsappSenders: opts.whatsappSenders ?? [settings.senders.whatsapp],
+    messagingServices: opts.messagingServices,
+  });
+  const twilio = { messages: new Map<string, TwilioMessage>(), sessions: new Map<string, number>(), account };
+  const webhooks = new Map<string, ResendWebhookEndpoint>();
+  const resend = { emails: new Map<string, Email>(), idempotency: new Map<string, IdempotencyEntry>(), webhooks };
   const faults = createFaultBook(opts, behaviours);
   const life = createLifecycle(log);
   const { publicBase, receiverBase } = settings;

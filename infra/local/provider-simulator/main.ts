@@ -10,6 +10,9 @@
  * Hanging sends (fault tests, storm benchmark): SIMULATOR_HANG_FRACTION (0..1, default 0) of the
  * sending requests are accepted but answered SIMULATOR_HANG_MS late (default 0), chosen
  * deterministically from SIMULATOR_SEED (default 0).
+ * The account's configuration (`make providers`): SIMULATOR_PHONE_NUMBERS (comma-separated E.164 numbers
+ * the account owns; default +15550000000,+15550000001), SIMULATOR_WHATSAPP_SENDERS (default
+ * whatsapp:+15550000000), SIMULATOR_MESSAGING_SERVICES (MG… SIDs; default none).
  * SIGTERM/SIGINT close it and exit 0.
  */
 import { closeOnSignal } from '../close-on-signal.js';
@@ -39,6 +42,12 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number
   return n;
 }
 
+/** A comma-separated list; undefined when unset or empty (the simulator's default). */
+function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const items = env[name]?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  return items.length > 0 ? items : undefined;
+}
+
 async function main() {
   const env = process.env;
   const log = createLogger('provider-simulator');
@@ -58,6 +67,9 @@ async function main() {
     hangFraction: fraction(env, 'SIMULATOR_HANG_FRACTION'),
     hangMs: int(env, 'SIMULATOR_HANG_MS', 0),
     seed: env.SIMULATOR_SEED?.trim() || '0',
+    phoneNumbers: list(env, 'SIMULATOR_PHONE_NUMBERS'),
+    whatsappSenders: list(env, 'SIMULATOR_WHATSAPP_SENDERS'),
+    messagingServices: list(env, 'SIMULATOR_MESSAGING_SERVICES'),
     logger: log,
   });
   log.info(

@@ -43,6 +43,15 @@ export interface ProviderSimulatorOptions {
   seed?: string | number;
   /** One-shot API faults per recipient (consumed in order, one per sending request). */
   faults?: Record<string, ApiFault[]>;
+  /**
+   * The phone numbers the account owns (IncomingPhoneNumbers, twilio-account.ts). Default: +15550000000
+   * and +15550000001 (the default SMS sender and the demo on-call file's voice caller id).
+   */
+  phoneNumbers?: string[];
+  /** The account's WhatsApp senders (Senders API), `whatsapp:+…`. Default: the default WhatsApp sender. */
+  whatsappSenders?: string[];
+  /** The account's Messaging Service SIDs (MG + 32 hex). Default: none. */
+  messagingServices?: string[];
   logger?: Logger;
 }
 

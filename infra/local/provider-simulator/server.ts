@@ -21,6 +21,12 @@
  *   while the first request has not been answered yet (a hung answer) → 409
  *   `concurrent_idempotent_requests`.
  *
+ * - Account configuration (what `make providers` sets, twilio-account.ts / resend-webhook-api.ts): the
+ *   account's IncomingPhoneNumbers (list by PhoneNumber, fetch, update SmsUrl/VoiceUrl/…), WhatsApp
+ *   senders (Senders API v2, `webhook.callback_url`), Messaging Services (InboundRequestUrl), and
+ *   Resend webhook endpoints (create, list, get with its signing secret, update, delete). Kept as
+ *   state, not acted on: callbacks keep going to `receiverBaseUrl`.
+ *
  * Faults: `hangFraction` of the sending requests (seeded, deterministic: SHA-256 of seed, the page's
  * dispatch id or idempotency key, and how many times that page was sent before) are accepted but
  * answered `hangMs` late; the behaviour step `hang` does that for a recipient; one-shot `faults` per
@@ -37,7 +43,8 @@
  * attempt is recorded (`requests()`, `callbacks()`, `GET /__sim/requests`, `GET /__sim/callbacks`).
  *
  * Layout: context.ts (per-simulator state), twilio-api.ts / twilio-list.ts, twilio-voice.ts (calls, and
- * their script and callbacks) and resend-api.ts (the provider routes), faults.ts (hangs, one-shot faults), scripts.ts (behaviour steps),
+ * their script and callbacks), resend-api.ts (the provider routes), twilio-account.ts and
+ * resend-webhook-api.ts (account configuration), faults.ts (hangs, one-shot faults), scripts.ts (behaviour steps),
  * twilio-callbacks.ts / resend-webhooks.ts / callbacks.ts (signed callback delivery), browser.ts (ack
  * links), records.ts, control.ts (`/__sim/*`), lifecycle.ts (timers and background tasks).
  */
@@ -49,6 +56,8 @@ import { createContext } from './context.js';
 import { registerControl } from './control.js';
 import type { ProviderSimulator, ProviderSimulatorOptions } from './options.js';
 import { registerResendApi } from './resend-api.js';
+import { registerResendWebhookApi } from './resend-webhook-api.js';
+import { registerTwilioAccount } from './twilio-account.js';
 import { registerTwilioApi } from './twilio-api.js';
 import { registerTwilioVoice } from './twilio-voice.js';
 
@@ -66,6 +75,8 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   registerTwilioApi(app, ctx);
   registerTwilioVoice(app, ctx);
   registerResendApi(app, ctx);
+  registerTwilioAccount(app, ctx);
+  registerResendWebhookApi(app, ctx);
   registerControl(app, ctx);
   app.notFound((c) => c.json({ statusCode: 404, name: 'not_found', message: `no simulated route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((err, c) => {
