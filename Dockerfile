@@ -1,7 +1,14 @@
 # The receiver image (the stream processors are Lambda functions: infra/cdk/processors.ts).
 # Stage 1 bundles producers/receiver/main.ts with esbuild into one self-contained ES module
 # (infra/lambda/bundle.ts, the same bundler as the Lambda functions); stage 2 is node + that file.
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS (Node 20 left LTS support on 2026-04-30).
+#
+# The target platform is pinned by the deployment (linux/arm64: infra/cdk/services.ts passes it to the
+# image build and to the Fargate task). The build stage runs on the build host's own platform
+# ($BUILDPLATFORM, BuildKit): its output is plain JavaScript, the same on any CPU. The runtime stage
+# only copies files and sets metadata (no RUN), so building for arm64 on x86 (or the reverse) needs
+# no emulation.
+FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # Install scripts are not needed: esbuild runs from its platform package (@esbuild/linux-*).
@@ -14,7 +21,7 @@ COPY infra ./infra
 COPY shared ./shared
 RUN node --import tsx infra/lambda/build.ts receiver --out /src/dist
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 # HOST: the receiver listens on 127.0.0.1 unless told otherwise; in a container it must take the task's interface.
 ENV NODE_ENV=production \
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true \

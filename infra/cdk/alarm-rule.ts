@@ -1,7 +1,10 @@
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { suppress } from './nag.js';
 
 /**
  * Metric namespaces whose metric alarms enter the loop (composite and Metrics Insights alarms name
@@ -58,9 +61,15 @@ export interface AlarmRuleProps {
   readonly namespaces?: readonly string[];
 }
 
-/** CloudWatch alarm state changes → the stream, keyed by alarm ARN (every record of an incident on one shard). */
+/**
+ * CloudWatch alarm state changes → the stream, keyed by alarm ARN (every record of an incident on one
+ * shard). An event EventBridge cannot put on the stream (after its retries, up to 24 hours: throttling,
+ * a broken grant) lands in a dead-letter queue instead of vanishing: an alarm that was never paged
+ * (the DeadLetters pipeline alarm watches it).
+ */
 export class AlarmRule extends Construct {
   readonly rule: events.Rule;
+  readonly deadLetters: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: AlarmRuleProps) {
     super(scope, id);
@@ -68,10 +77,21 @@ export class AlarmRule extends Construct {
       description: 'CloudWatch alarm state changes (ECS, RDS metric alarms; composite and Metrics Insights alarms) to the pagetrail stream',
       eventPattern: alarmEventPattern(props.namespaces ?? ALARM_NAMESPACES),
     });
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const isDeadLetterQueue = 'This queue is itself a dead-letter queue (the alarm rule target\'s), with an alarm.';
+    suppress(this.deadLetters, [
+      { id: 'AwsSolutions-SQS3', reason: isDeadLetterQueue },
+      { id: 'Serverless-SQSRedrivePolicy', reason: isDeadLetterQueue },
+    ]);
     this.rule.addTarget(
       new targets.KinesisStream(props.stream, {
         partitionKeyPath: '$.resources[0]',
         message: new RawTemplateInput(ENVELOPE_TEMPLATE),
+        deadLetterQueue: this.deadLetters,
       }),
     );
   }

@@ -3,16 +3,33 @@ import type { EstateEcsService, EstateRdsInstance } from './estate-alarms.js';
 import type { PagetrailStackProps } from './stack.js';
 
 /**
+ * A stage name: lowercase letters, digits and single inner hyphens, at most 20 characters. It
+ * qualifies every physical name of the stage (stack pagetrail-<stage>, Glue database pagetrail_<stage>,
+ * secrets pagetrail/<stage>/…), so it must be valid in all of them and map to distinct Glue names.
+ */
+export function assertStage(stage: string): string {
+  if (!/^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,19}$/.test(stage)) {
+    const rule = 'lowercase letters, digits and inner hyphens, at most 20, starting with a letter';
+    throw new Error(`stage must be ${rule}, got ${JSON.stringify(stage)}`);
+  }
+  return stage;
+}
+
+/** Availability zones of the VPC; the receiver runs at least one task in each (services.ts). */
+export const VPC_MAX_AZS = 2;
+
+/**
  * Stack settings from CDK context (`-c key=value` or cdk.json "context"):
- *   stage            name suffix of the stack and its named resources (default "dev")
+ *   stage            qualifies the stack and every name it owns (default "dev"; lowercase, digits, hyphens)
  *   shardCount       provisioned shards; absent = on-demand stream
  *   certificateArn   ACM certificate of the receiver; absent = CloudFormation parameter CertificateArn
  *   domain           public host of the receiver (PUBLIC_BASE_URL = https://<domain>)
  *   twilioAccountSid Twilio Account SID; absent = CloudFormation parameter TwilioAccountSid
  *   oncallFile       on-call file in the repository, bundled with the paging function (default infra/local/oncall/demo.json)
- *   schedulerGroup   EventBridge Scheduler group of the escalation deadlines (default pagetrail-deadlines)
+ *   schedulerGroup   EventBridge Scheduler group of the escalation deadlines (default pagetrail-<stage>-deadlines)
  *   flushIntervalS   lake flush interval and the lake mapping's batching window, 1..300 s (default 60)
  *   receiverMaxTasks receiver autoscaling ceiling (default 10; the floor is 2)
+ *   natGateways      NAT gateways, 1..2 (default 2: one per AZ; 1 saves ~USD 33/month and loses egress with its AZ)
  *   estate           JSON: {"ecsServices":[{"cluster","service","severity"?}],"rdsInstances":[{"instanceId","severity"?,"replica"?,"vcpus"?,"allocatedStorageGiB"?,"maxConnections"?}]}
  *   account, region  target environment (default: the CLI's CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION)
  */
@@ -22,7 +39,7 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
     const v = ctx(k);
     return v === undefined || v === null || v === '' ? undefined : String(v);
   };
-  const stage = str('stage') ?? 'dev';
+  const stage = assertStage(str('stage') ?? 'dev');
   const shards = str('shardCount');
   const shardCount = shards === undefined ? undefined : Number(shards);
   if (shardCount !== undefined && (!Number.isInteger(shardCount) || shardCount < 1)) {
@@ -50,6 +67,7 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
     schedulerGroup: str('schedulerGroup'),
     flushIntervalS: int('flushIntervalS', 1, 300),
     receiverMaxTasks: int('receiverMaxTasks', 2, 1000),
+    natGateways: int('natGateways', 1, VPC_MAX_AZS),
     estate,
     env: {
       account: str('account') ?? process.env.CDK_DEFAULT_ACCOUNT,

@@ -4,12 +4,13 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 
-export const DEFAULT_SCHEDULER_GROUP = 'pagetrail-deadlines';
+/** The stage's schedule group (default of context `schedulerGroup`): two stages never share one. */
+export const schedulerGroupName = (stage: string) => `pagetrail-${stage}-deadlines`;
 
 export interface DeadlinesProps {
   readonly stream: kinesis.IStream;
-  /** Schedule group name (context `schedulerGroup`, default pagetrail-deadlines). */
-  readonly groupName?: string;
+  /** Schedule group name (context `schedulerGroup`, default `schedulerGroupName(stage)`). */
+  readonly groupName: string;
 }
 
 /**
@@ -28,7 +29,7 @@ export class Deadlines extends Construct {
   constructor(scope: Construct, id: string, props: DeadlinesProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.groupName = props.groupName ?? DEFAULT_SCHEDULER_GROUP;
+    this.groupName = props.groupName;
     this.group = new scheduler.CfnScheduleGroup(this, 'Group', { name: this.groupName });
 
     const groupArn = stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: this.groupName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
@@ -53,13 +54,13 @@ export class Deadlines extends Construct {
   }
 
   /**
-   * Lets `grantee` create, read and delete schedules of this group only, and pass the Scheduler role
+   * Lets `grantee` create and delete schedules of this group only, and pass the Scheduler role
    * (to the Scheduler only) — what EventBridgeDeadlines calls.
    */
   grantManageSchedules(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
+        actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], // no GetSchedule call (EventBridgeDeadlines)
         resources: [this.schedulesArn()],
       }),
     );

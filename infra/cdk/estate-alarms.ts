@@ -28,6 +28,11 @@ export interface EstateAlarmsProps {
   readonly rdsInstances?: readonly EstateRdsInstance[];
   /** Severity when an entry names none (default P2). */
   readonly defaultSeverity?: Severity;
+  /**
+   * Start of every alarm name (the stack passes `pagetrail-<stage>-`): alarm names are unique per
+   * account and region, so two stages watching the same service need their own names. Default none.
+   */
+  readonly namePrefix?: string;
 }
 
 /**
@@ -67,7 +72,7 @@ export class EstateAlarms extends Construct {
     for (const s of props.ecsServices ?? []) {
       const sev = s.severity ?? def;
       const dims = { ClusterName: s.cluster, ServiceName: s.service };
-      const prefix = `ecs-${s.cluster}-${s.service}`;
+      const prefix = `${props.namePrefix ?? ''}ecs-${s.cluster}-${s.service}`;
       const sid = `${s.cluster}-${s.service}`;
       for (const metricName of ['CPUUtilization', 'MemoryUtilization']) {
         tag(
@@ -108,7 +113,7 @@ export class EstateAlarms extends Construct {
       const sev = db.severity ?? def;
       const m = (metricName: string, statistic = 'Average') =>
         new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBInstanceIdentifier: db.instanceId }, statistic, period: five });
-      const prefix = `rds-${db.instanceId}`;
+      const prefix = `${props.namePrefix ?? ''}rds-${db.instanceId}`;
       const alarm = (sid: string, metric: cloudwatch.Metric, name: string, description: string, threshold: number, op: cloudwatch.ComparisonOperator, periods = 3) =>
         tag(metric.createAlarm(this, `${db.instanceId}-${sid}`, { alarmName: `${prefix}-${name}`, alarmDescription: description, threshold, evaluationPeriods: periods, comparisonOperator: op }), sev);
 

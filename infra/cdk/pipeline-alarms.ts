@@ -5,12 +5,15 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ERRORS_METRICS_FILTER_ID, FAILURES_METRICS_FILTER_ID } from './storage.js';
 
 export interface PipelineAlarmsProps {
   readonly bucket: s3.IBucket;
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /** The alarm rule's dead-letter queue: alarm events that never reached the stream. */
+  readonly alarmDeadLetters: sqs.IQueue;
   /** The stream processors (Lambda functions behind Kinesis event source mappings). */
   readonly processors: { readonly paging: lambda.IFunction; readonly lake: lambda.IFunction };
   /** IteratorAge above which the paging function lags (default 1 minute: pages are late). */
@@ -33,6 +36,7 @@ export class PipelineAlarms extends Construct {
   readonly errorObjects: cloudwatch.Alarm;
   readonly failureObjects: cloudwatch.Alarm;
   readonly receiver5xx: cloudwatch.Alarm;
+  readonly alarmDeadLetters: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
     super(scope, id);
@@ -103,7 +107,23 @@ export class PipelineAlarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
 
-    const all = [this.iteratorAge.paging, this.iteratorAge.lake, this.errors.paging, this.errors.lake, this.errorObjects, this.failureObjects, this.receiver5xx];
+    // Alarm state changes EventBridge could not put on the stream: never paged. Replay them from the
+    // queue (their body is the original event) once the cause is fixed.
+    this.alarmDeadLetters = props.alarmDeadLetters
+      .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) })
+      .createAlarm(this, 'AlarmDeadLetters', {
+        alarmDescription:
+          'CloudWatch alarm events did not reach the stream (the alarm rule\'s dead-letter queue): they were not paged',
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+
+    const all = [
+      this.alarmDeadLetters, this.iteratorAge.paging, this.iteratorAge.lake, this.errors.paging, this.errors.lake,
+      this.errorObjects, this.failureObjects, this.receiver5xx,
+    ];
     for (const a of all) {
       a.addAlarmAction(action);
       a.addOkAction(action);

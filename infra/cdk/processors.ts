@@ -13,7 +13,11 @@ import { Construct } from 'constructs';
 import { ERROR_PREFIX, EVENTS_TABLE, RAW_TABLE } from '../../schemas/lake.js';
 import { lambdaBundleDir, REPO_ROOT } from '../lambda/bundle.js';
 import type { Deadlines } from './deadlines.js';
+import { suppress, wildcards } from './nag.js';
 import { FAILURES_PREFIX, STATE_PREFIX, type Storage } from './storage.js';
+
+/** Every prefix the lake function writes (and so reads back and may delete). */
+export const LAKE_PREFIXES = [EVENTS_TABLE.prefix, RAW_TABLE.prefix, ERROR_PREFIX, STATE_PREFIX] as const;
 
 /** Where the paging function finds the on-call file: bundled beside index.mjs (LAMBDA_TASK_ROOT). */
 export const ONCALL_PATH_IN_FUNCTION = '/var/task/oncall.json';
@@ -40,6 +44,8 @@ export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
 export const MAX_RECORD_AGE = { paging: Duration.days(1), lake: Duration.days(6) } as const;
 
 export interface ProcessorsProps {
+  /** The stage (names the stream consumer pagetrail-<stage>-paging). */
+  readonly stage: string;
   readonly storage: Storage;
   readonly deadlines: Deadlines;
   readonly secrets: {
@@ -73,7 +79,7 @@ class ScopedS3OnFailure implements lambda.IEventSourceDlq {
 }
 
 /**
- * The stream processors as Lambda functions (Node 20, arm64) behind Kinesis event source mappings: one
+ * The stream processors as Lambda functions (Node 22, arm64) behind Kinesis event source mappings: one
  * batch per shard at a time (ParallelizationFactor 1: per-shard, hence per-incident, order),
  * ReportBatchItemFailures, bisect on error, TRIM_HORIZON, on-failure records to the lake bucket.
  * Code: the bundles `make lambdas` writes (infra/lambda/bundle.ts), used as they are.
@@ -166,7 +172,10 @@ export class Processors extends Construct {
     // Pages leave at once: the paging mapping reads through an enhanced fan-out consumer (records pushed
     // over SubscribeToShard, ~70 ms after the write) instead of the shared-throughput poll, which reads
     // each shard about once a second; the lake, which batches for minutes anyway, polls.
-    this.pagingConsumer = new kinesis.StreamConsumer(this, 'PagingConsumer', { stream, streamConsumerName: `${Stack.of(this).stackName}-paging` });
+    this.pagingConsumer = new kinesis.StreamConsumer(this, 'PagingConsumer', {
+      stream,
+      streamConsumerName: `pagetrail-${props.stage}-paging`,
+    });
     this.pagingMapping = this.mapping(this.paging, {
       batchSize: 100,
       maxBatchingWindow: Duration.seconds(0), // invoke as soon as records arrive
@@ -193,15 +202,60 @@ export class Processors extends Construct {
     });
     // Shard heads (processors/lake/wiring.ts), lineage (ListShards via the mapping's read grant).
     checkpoints.grant(this.lake, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
-    const lakePrefixes = [EVENTS_TABLE.prefix, RAW_TABLE.prefix, ERROR_PREFIX, STATE_PREFIX];
-    this.lake.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: lakePrefixes.map((p) => bucket.arnForObjects(`${p}*`)) }));
-    // Old join-state snapshots are deleted after a newer one is durable (processors/lake/lake-store.ts).
-    this.lake.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [bucket.arnForObjects(`${STATE_PREFIX}*`)] }));
+    const lakeObjects = LAKE_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`));
+    this.lake.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: lakeObjects }),
+    );
+    // Deletes under every prefix it writes: old join-state snapshots once a newer one is durable
+    // (processors/lake/lake-store.ts), and an abandoned uncommitted flush's objects — events, raw records,
+    // error objects and its state — when a retried or bisected batch no longer matches it
+    // (processors/lake/handler.ts, start-state.ts). A denied delete would fail that batch for good.
+    this.lake.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: lakeObjects }));
     this.lakeMapping = this.mapping(this.lake, {
       batchSize: 10_000,
       maxBatchingWindow: Duration.seconds(flushIntervalS),
       maxRecordAge: MAX_RECORD_AGE.lake,
     }, bucket, stream);
+
+    const failures = bucket.arnForObjects(`${FAILURES_PREFIX}*`);
+    const schedules = deadlines.schedulesArn();
+    this.suppressNagFindings(this.paging, [failures, schedules], 'its on-failure records and its deadline schedules');
+    this.suppressNagFindings(this.lake, [...lakeObjects, failures], 'its objects per prefix, its on-failure records');
+  }
+
+  /** What cdk-nag reports on a function and stays by design (nag.test.ts). */
+  private suppressNagFindings(fn: lambda.Function, objectArns: string[], what: string): void {
+    const runtime = 'nodejs22.x, the Node LTS the receiver image runs too; the bundles target node20 and run on 22.';
+    suppress(fn, [
+      { id: 'AwsSolutions-L1', reason: runtime },
+      { id: 'Serverless-LambdaLatestVersion', reason: runtime },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked only by its Kinesis event source mapping, never asynchronously: a batch given up goes to ' +
+          'the mapping\'s S3 on-failure destination (aws/lambda/), watched by the FailureObjects alarm.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason: 'The bundles carry no X-Ray instrumentation; structured logs and the pipeline alarms trace a batch.',
+      },
+    ]);
+    suppress(
+      fn.role!,
+      [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason: 'AWSLambdaBasicExecutionRole: what Lambda needs to write the function\'s own log streams.',
+          appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: `Object and schedule names are generated per write: the function gets ${what}, prefix by prefix.`,
+          appliesTo: wildcards(this, objectArns),
+        },
+      ],
+      true,
+    );
   }
 
   private mapping(

@@ -8,10 +8,11 @@ import { ERROR_PREFIX, EVENTS_TABLE, LAKE_TABLES, RAW_TABLE, glueType } from '..
 import { ALERT_EVENTS_VIEW, INCIDENTS_VIEW } from '../../schemas/views.js';
 import { SEED_QUERY } from '../local/demo-run.js';
 import { ENVELOPE_TEMPLATE } from './alarm-rule.js';
-import { stackPropsFromContext } from './context.js';
+import { assertStage, stackPropsFromContext } from './context.js';
 import { glueColumns, viewSelect, VIEW_COLUMNS } from './glue-columns.js';
 import { AUDIT_QUERY } from './queries.js';
 import { MAX_RECORD_AGE } from './processors.js';
+import { assertResolvableSecretName, GENERATED_SECRET_NAMES, PROVIDER_SECRET_NAMES } from './services.js';
 import { PagetrailStack, type PagetrailStackProps } from './stack.js';
 
 /**
@@ -95,7 +96,7 @@ describe('storage', () => {
   });
 
   it('the bucket is encrypted, private, TLS-only, with lifecycle rules', () => {
-    const b = only('AWS::S3::Bucket');
+    const b = template.toJSON().Resources[bucketId()].Properties;
     expect(b.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
     expect(b.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
     const rules = b.LifecycleConfiguration.Rules as Json[];
@@ -108,10 +109,28 @@ describe('storage', () => {
     expect(rules.find((r) => r.Prefix === EVENTS_TABLE.prefix)).toBeUndefined(); // the lake itself never expires
     expect(b.MetricsConfigurations).toEqual([{ Id: 'errors', Prefix: ERROR_PREFIX }, { Id: 'failures', Prefix: 'aws/lambda/' }]);
 
-    const policy = only('AWS::S3::BucketPolicy').PolicyDocument.Statement as Json[];
+    const [, lakePolicy] = resources('AWS::S3::BucketPolicy').find(([, r]) => r.Properties.Bucket.Ref === bucketId())!;
+    const policy = lakePolicy.Properties.PolicyDocument.Statement as Json[];
     expect(policy).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
+  });
+
+  it('access logs: the lake bucket\u2019s, the ALB\u2019s and VPC flow logs go to one private bucket', () => {
+    const [logsId, logs] = resources('AWS::S3::Bucket').find(([id]) => id.startsWith('StorageAccessLogs'))!;
+    expect(logs.Properties.PublicAccessBlockConfiguration.RestrictPublicBuckets).toBe(true);
+    expect(logs.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    const lake = template.toJSON().Resources[bucketId()].Properties;
+    expect(lake.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logsId }, LogFilePrefix: 's3/lake/' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'access_logs.s3.enabled', Value: 'true' },
+        { Key: 'access_logs.s3.bucket', Value: { Ref: logsId } },
+      ]),
+    });
+    const flow = only('AWS::EC2::FlowLog');
+    expect(flow).toMatchObject({ LogDestinationType: 's3', TrafficType: 'ALL' });
+    expect(JSON.stringify(flow.LogDestination)).toContain(logsId);
   });
 
   it('the DynamoDB tables: key schemas, TTL, on-demand, point-in-time recovery', () => {
@@ -172,6 +191,29 @@ describe('alarm rule', () => {
     // Filled in with a JSON event, the template is the stream's alarm envelope.
     const event = { 'detail-type': 'CloudWatch Alarm State Change', resources: ['arn:x'], detail: { state: { value: 'ALARM' } } };
     expect(JSON.parse(ENVELOPE_TEMPLATE.replace('<aws.events.event.json>', JSON.stringify(event)))).toEqual({ v: 1, kind: 'alarm', event });
+  });
+});
+
+describe('alarm rule dead letters', () => {
+  it('an event EventBridge cannot put on the stream goes to an encrypted queue, watched by a pipeline alarm', () => {
+    const [target] = only('AWS::Events::Rule').Targets as Json[];
+    const [queueId, queue] = resources('AWS::SQS::Queue').find(([id]) => id.startsWith('AlarmRuleDeadLetters'))!;
+    expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    const alarm = resources('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties)
+      .find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1 });
+    expect(alarm!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
+    expect(alarm!.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe('stage names', () => {
+  it('a stage is lowercase letters, digits and inner hyphens (it qualifies every name; Glue maps - to _)', () => {
+    for (const ok of ['dev', 'prod', 'prod-eu', 'a1', 'x'.repeat(20)]) expect(assertStage(ok), ok).toBe(ok);
+    for (const bad of ['', 'Prod', 'prod_eu', 'prod-', '-prod', 'a--b', '1dev', 'x'.repeat(21), 'a/b']) {
+      expect(() => assertStage(bad), bad).toThrow(/stage must be/);
+    }
   });
 });
 
@@ -296,11 +338,174 @@ describe('receiver (ECS Fargate)', () => {
     const c = containers().receiver;
     const env = Object.fromEntries((c.Environment as Json[]).map((e) => [e.Name, e.Value]));
     for (const k of ['STREAM_NAME', 'LAKE_BUCKET', 'LEDGER_TABLE', 'AWS_REGION']) expect(env[k], k).toBeDefined();
+    // The ack pages read the incident (producers/receiver/main.ts: IncidentReader on infra.INCIDENTS_TABLE).
+    expect(env.INCIDENTS_TABLE).toEqual({ Ref: expect.stringMatching(/^StorageIncidents[0-9A-F]{8}$/) });
     for (const k of ['KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT']) expect(env[k]).toBeUndefined();
     expect(env).toMatchObject({ PORT: '8080', PUBLIC_BASE_URL: 'https://pagetrail.example.com', ALARM_NAMESPACES: 'AWS/ECS,AWS/RDS,ECS/ContainerInsights' });
     expect(((c.Secrets ?? []) as Json[]).map((s) => s.Name).sort()).toEqual(['ACK_LINK_SECRET', 'API_KEY', 'RESEND_WEBHOOK_SECRET', 'TWILIO_AUTH_TOKEN']);
     for (const s of c.Secrets as Json[]) expect(JSON.stringify(s.ValueFrom)).toMatch(/secretsmanager|Ref/);
     for (const n of ['TWILIO_AUTH_TOKEN', 'RESEND_API_KEY', 'RESEND_WEBHOOK_SECRET', 'API_KEY', 'ACK_LINK_SECRET']) expect(env[n]).toBeUndefined();
+  });
+});
+
+describe('receiver image and CPU architecture', () => {
+  it('the task definition and the image asset pin the same platform: linux/arm64, like the functions', () => {
+    const platform = only('AWS::ECS::TaskDefinition').RuntimePlatform;
+    expect(platform).toEqual({ CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' });
+    const manifest = JSON.parse(readFileSync(path.join(outdir, `${stack.artifactId}.assets.json`), 'utf8'));
+    const images = Object.values(manifest.dockerImages ?? {}) as Json[];
+    expect(images).toHaveLength(1);
+    expect(images[0].source).toMatchObject({ directory: expect.any(String), platform: 'linux/arm64' });
+  });
+
+  it('the Dockerfile is on Node 22 LTS; the build stage runs on the build host, only files reach the target', () => {
+    const lines = readFileSync(path.resolve('Dockerfile'), 'utf8').split('\n');
+    const froms = lines.filter((l) => /^FROM\s/i.test(l));
+    expect(froms).toHaveLength(2);
+    for (const f of froms) expect(f).toMatch(/\snode:22-bookworm-slim(\s|$)/);
+    expect(froms[0]).toMatch(/--platform=\$BUILDPLATFORM/);
+    // The runtime stage copies the bundle and sets metadata: no RUN, so no emulation of the target CPU.
+    const runtime = lines.slice(lines.indexOf(froms[1]));
+    expect(runtime.filter((l) => /^RUN\s/i.test(l))).toEqual([]);
+  });
+});
+
+describe('network', () => {
+  const privateSubnets = () =>
+    resources('AWS::EC2::Subnet').filter(([, r]) =>
+      (r.Properties.Tags as Json[]).some((t) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Private'));
+
+  it('one NAT gateway per AZ by default: losing an AZ leaves the other egress path', () => {
+    const azs = new Set(resources('AWS::EC2::Subnet').map(([, r]) => JSON.stringify(r.Properties.AvailabilityZone)));
+    expect(azs.size).toBeGreaterThanOrEqual(2);
+    expect(resources('AWS::EC2::NatGateway')).toHaveLength(azs.size);
+    // each private subnet routes through the NAT gateway of its own AZ
+    const natOfRoute = resources('AWS::EC2::Route')
+      .filter(([, r]) => r.Properties.NatGatewayId)
+      .map(([, r]) => JSON.stringify(r.Properties.NatGatewayId));
+    expect(new Set(natOfRoute).size).toBe(azs.size);
+  });
+
+  it('S3 and DynamoDB gateway endpoints on the private subnets\u2019 route tables', () => {
+    const endpoints = resources('AWS::EC2::VPCEndpoint').map(([, r]) => r.Properties);
+    const privateTables = privateSubnets().map(([id]) => id.replace(/Subnet[0-9A-F]{8}$/, 'RouteTable')).sort();
+    expect(privateTables.length).toBeGreaterThanOrEqual(2);
+    for (const service of ['s3', 'dynamodb']) {
+      const name = (x: Json) =>
+        typeof x.ServiceName === 'string' ? x.ServiceName : JSON.stringify(x.ServiceName['Fn::Join']?.[1]?.at(-1));
+      const e = endpoints.filter((x) => String(name(x)).replace(/"/g, '').endsWith(`.${service}`));
+      expect(e, service).toHaveLength(1);
+      expect(e[0].VpcEndpointType, service).toBe('Gateway');
+      const tables = (e[0].RouteTableIds as Json[]).map((r) => String(r.Ref).replace(/[0-9A-F]{8}$/, '')).sort();
+      expect(tables, service).toEqual(privateTables);
+    }
+  });
+
+  it('natGateways context: fewer NAT gateways (a stage may lose egress with an AZ); out of range refused', () => {
+    const twilioAccountSid = 'AC0123456789abcdef0123456789abcdef';
+    const app = new App({ outdir, context: { stage: 'n', natGateways: '1', certificateArn: CERT, twilioAccountSid } });
+    const nats = Template.fromStack(new PagetrailStack(app, 'N', propsOf(app))).findResources('AWS::EC2::NatGateway');
+    expect(Object.keys(nats)).toHaveLength(1);
+    for (const bad of ['0', '3', 'x']) {
+      const b = new App({ outdir, context: { stage: 'n', natGateways: bad, certificateArn: CERT } });
+      expect(() => stackPropsFromContext(b), bad).toThrow(/natGateways/);
+    }
+  });
+});
+
+describe('secrets', () => {
+  it('the guard refuses a name Secrets Manager could read as a complete ARN (ends in a hyphen + 6 characters)', () => {
+    const cases: [string, boolean][] = [
+      ['pagetrail/prod/resend-webhook-secret', false], // "-secret": the issue's failing name
+      ['pagetrail/prod/ack-link-secret', false],
+      ['pagetrail/dev/token-AbC123', false],
+      ['-abcdef', false],
+      ['pagetrail/dev/twilio-auth-token', true], // "-token": five characters
+      ['pagetrail/dev/key-abcdefg', true], // seven
+      ['pagetrail/dev/ab_cdef-x', true],
+      ['pagetrail/dev/resend_webhook_secret', true],
+      ['pagetrail/dev/a-bc_def', true], // "_" is never in the random suffix
+      ['pagetrail/prod/api_key', true],
+    ];
+    for (const [name, resolvable] of cases) {
+      if (resolvable) expect(() => assertResolvableSecretName(name), name).not.toThrow();
+      else expect(() => assertResolvableSecretName(name), name).toThrow(/hyphen and six characters/);
+    }
+  });
+
+  it('every secret name of a stage passes it, and PROVIDER_SECRET_NAMES stays stage-qualified', () => {
+    for (const stage of ['dev', 'prod', 'test', 'a-b']) {
+      const names = [...Object.values(PROVIDER_SECRET_NAMES(stage)), ...Object.values(GENERATED_SECRET_NAMES(stage))];
+      expect(names).toHaveLength(5);
+      for (const n of names) {
+        expect(() => assertResolvableSecretName(n), n).not.toThrow();
+        expect(n.startsWith(`pagetrail/${stage}/`), n).toBe(true);
+      }
+    }
+  });
+
+  /** A template value as a string: Fn::Join flattened, tokens as <token>. */
+  const flat = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const join = (v as Json)?.['Fn::Join'];
+    if (join) return (join[1] as unknown[]).map((p) => (typeof p === 'string' ? p : '<token>')).join(join[0]);
+    return '<token>';
+  };
+  /** Every reference: the receiver's ECS secrets and the functions' *_SECRET_ARN, with the role that reads it. */
+  const references = (): { where: string; value: Json | string; roleId: string }[] => {
+    const out: { where: string; value: Json | string; roleId: string }[] = [];
+    for (const [, td] of resources('AWS::ECS::TaskDefinition')) {
+      const roleId = td.Properties.ExecutionRoleArn['Fn::GetAtt'][0];
+      for (const c of td.Properties.ContainerDefinitions as Json[]) {
+        for (const s of (c.Secrets ?? []) as Json[]) {
+          out.push({ where: `${c.Name} ${s.Name}`, value: s.ValueFrom, roleId });
+        }
+      }
+    }
+    for (const [id, fn] of resources('AWS::Lambda::Function')) {
+      for (const [k, v] of Object.entries((fn.Properties.Environment?.Variables ?? {}) as Json)) {
+        const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+        if (k.endsWith('_SECRET_ARN')) out.push({ where: `${id} ${k}`, value: v, roleId });
+      }
+    }
+    return out;
+  };
+
+  it('every reference handed to ECS and the functions resolves: a stack secret, or an ARN whose name passes', () => {
+    const owned = new Set(resources('AWS::SecretsManager::Secret').map(([id]) => id));
+    for (const [, r] of resources('AWS::SecretsManager::Secret')) {
+      expect(() => assertResolvableSecretName(r.Properties.Name)).not.toThrow();
+    }
+    const refs = references();
+    expect(refs.length).toBe(4 + 3); // receiver: 4 secrets; paging: 3
+    for (const { where, value } of refs) {
+      if (typeof value === 'object' && 'Ref' in value) {
+        expect(owned.has(value.Ref), where).toBe(true); // Ref of a Secret = its full ARN
+        continue;
+      }
+      const arn = flat(value);
+      const m = /:secretsmanager:[^:]*:[^:]*:secret:(.+)$/.exec(arn);
+      expect(m, `${where}: ${arn}`).not.toBeNull();
+      expect(() => assertResolvableSecretName(m![1]), `${where}: ${arn}`).not.toThrow();
+    }
+  });
+
+  it('the role that resolves each reference may read it: the ARN itself, or the partial ARN + "-??????"', () => {
+    const grants = new Map<string, string[]>();
+    for (const [, p] of resources('AWS::IAM::Policy')) {
+      for (const st of p.Properties.PolicyDocument.Statement as Json[]) {
+        if (!asArray(st.Action).includes('secretsmanager:GetSecretValue')) continue;
+        for (const role of p.Properties.Roles as Json[]) {
+          const allowed = asArray(st.Resource as Json).map((r) => JSON.stringify(r));
+          grants.set(role.Ref, [...(grants.get(role.Ref) ?? []), ...allowed]);
+        }
+      }
+    }
+    for (const { where, value, roleId } of references()) {
+      const allowed = grants.get(roleId) ?? [];
+      if (typeof value === 'object' && 'Ref' in value) expect(allowed, where).toContain(JSON.stringify(value));
+      else expect(allowed.map((a) => flat(JSON.parse(a))), where).toContain(`${flat(value)}-??????`);
+    }
   });
 });
 
@@ -318,7 +523,7 @@ const mappingOf = (name: 'Paging' | 'Lake'): Json => {
   return m[0][1].Properties;
 };
 const streamId = () => resources('AWS::Kinesis::Stream')[0][0];
-const bucketId = () => resources('AWS::S3::Bucket')[0][0];
+const bucketId = () => resources('AWS::S3::Bucket').find(([id]) => id.startsWith('StorageLakeBucket'))![0];
 
 describe('stream processors (Lambda)', () => {
   it('two functions, Node 20 on arm64, handler index.handler, timeouts, memory, log retention', () => {
@@ -352,7 +557,7 @@ describe('stream processors (Lambda)', () => {
       // Lambda sets AWS_REGION itself (a reserved variable); no local endpoints.
       for (const k of ['AWS_REGION', 'KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT', 'SCHEDULER_ENDPOINT']) expect(e[k], `${name} ${k}`).toBeUndefined();
       expect(e.STREAM_ARN).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
-      expect(e.SCHEDULER_GROUP).toBe('pagetrail-deadlines');
+      expect(e.SCHEDULER_GROUP).toBe('pagetrail-test-deadlines');
       expect(e.SCHEDULER_ROLE_ARN).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DeadlinesSchedulerRole/), 'Arn'] });
       expect(e.INCIDENTS_TABLE).toEqual({ Ref: expect.stringMatching(/^StorageIncidents/) });
     }
@@ -423,8 +628,8 @@ describe('stream processors (Lambda)', () => {
 });
 
 describe('deadlines (EventBridge Scheduler)', () => {
-  it('a schedule group named from context (default pagetrail-deadlines)', () => {
-    expect(only('AWS::Scheduler::ScheduleGroup')).toEqual({ Name: 'pagetrail-deadlines' });
+  it('a schedule group named from context (default pagetrail-<stage>-deadlines)', () => {
+    expect(only('AWS::Scheduler::ScheduleGroup')).toEqual({ Name: 'pagetrail-test-deadlines' });
   });
 
   it("the Scheduler's role: trusted by scheduler.amazonaws.com of this account, PutRecord on this stream only", () => {
@@ -440,7 +645,8 @@ describe('deadlines (EventBridge Scheduler)', () => {
         },
       },
     ]);
-    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnLike)).toContain(':schedule-group/pagetrail-deadlines');
+    const sourceArn = JSON.stringify(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnLike);
+    expect(sourceArn).toContain(':schedule-group/pagetrail-test-deadlines');
     const stmts = resources('AWS::IAM::Policy')
       .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleId))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
@@ -494,11 +700,17 @@ describe('IAM', () => {
   const resourceOf = (stmts: Stmt[], action: string) => JSON.stringify(stmts.filter((s) => asArray(s.Action).includes(action)).map((s) => s.Resource));
   const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'];
 
-  it('receiver: PutRecord(s), DescribeStreamSummary (health), ledger GetItem, PutObject on errors/ only', () => {
+  it('receiver: PutRecords, DescribeStreamSummary (health), ledger and incidents GetItem, errors/ PutObject', () => {
     const st = receiverStatements();
-    expect(actionsOf(st)).toEqual(['dynamodb:GetItem', 'kinesis:DescribeStreamSummary', 'kinesis:PutRecord', 'kinesis:PutRecords', 's3:PutObject']);
+    const expected = ['dynamodb:GetItem', 'kinesis:DescribeStreamSummary', 'kinesis:PutRecords', 's3:PutObject'];
+    expect(actionsOf(st)).toEqual(expected);
     expect(resourceOf(st, 's3:PutObject')).toContain('/errors/*');
-    expect(resourceOf(st, 'dynamodb:GetItem')).toContain('StorageDispatchLedger');
+    // GetItem on the two tables, nothing else: ack codes (ledger) and the ack page's incident (IncidentReader).
+    const getItemStatements = st.filter((s) => asArray(s.Action).includes('dynamodb:GetItem'));
+    const getItem = getItemStatements.flatMap((s) => asArray(s.Resource as Json));
+    const tables = getItem.map((r) => JSON.stringify(r).replace(/^.*"(Storage[A-Za-z]+?)[0-9A-F]{8}".*$/, '$1')).sort();
+    expect(tables).toEqual(['StorageDispatchLedger', 'StorageIncidents']);
+    for (const s of getItemStatements) expect(asArray(s.Action)).toEqual(['dynamodb:GetItem']);
   });
 
   it('paging: stream read (mapping) + PutRecords, ledger and incidents items, its schedules, PassRole, its secrets; no checkpoints', () => {
@@ -518,17 +730,18 @@ describe('IAM', () => {
     // Secrets: exactly the three it resolves.
     const secretResources = st.filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource));
     expect(secretResources).toHaveLength(3);
-    expect(secretResources.join()).toMatch(/twilio-auth-token-\?{6}/);
-    expect(secretResources.join()).toMatch(/resend-api-key-\?{6}/);
-    expect(secretResources.join()).not.toMatch(/resend-webhook-secret|ApiKey/);
+    expect(secretResources.join()).toMatch(/pagetrail\/test\/twilio_auth_token-\?{6}/);
+    expect(secretResources.join()).toMatch(/pagetrail\/test\/resend_api_key-\?{6}/);
+    expect(secretResources.join()).toMatch(/ServicesAckLinkSecret/);
+    expect(secretResources.join()).not.toMatch(/resend_webhook_secret|ApiKey/);
   });
 
-  it('paging: scheduler Create/Delete/Get on schedules of its group only, PassRole of the Scheduler role to the Scheduler only', () => {
+  it('paging: scheduler Create/Delete on its group\u2019s schedules only, PassRole of the Scheduler role to it only', () => {
     const st = functionStatements('Paging');
     const sched = st.filter((s) => asArray(s.Action).some((a) => a.startsWith('scheduler:')));
     expect(sched).toHaveLength(1);
-    expect(asArray(sched[0].Action).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule']);
-    expect(JSON.stringify(sched[0].Resource)).toContain(':schedule/pagetrail-deadlines/*');
+    expect(asArray(sched[0].Action).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
+    expect(JSON.stringify(sched[0].Resource)).toContain(':schedule/pagetrail-test-deadlines/*');
     const pass = st.filter((s) => asArray(s.Action).includes('iam:PassRole'));
     expect(pass).toEqual([
       {
@@ -551,8 +764,23 @@ describe('IAM', () => {
     const objects = resourceOf(st, 's3:PutObject');
     for (const p of ['tables/events/', 'raw/', 'errors/', 'state/', 'aws/lambda/']) expect(objects).toContain(`/${p}*`);
     expect(resourceOf(st, 's3:GetObject')).not.toContain('aws/lambda');
-    expect(resourceOf(st, 's3:DeleteObject')).toContain('/state/*');
-    expect(resourceOf(st, 's3:DeleteObject')).not.toContain('/tables/');
+  });
+
+  it('lake: may delete exactly what it writes (an abandoned flush: tables/events/, raw/, errors/, state/)', () => {
+    // processors/lake/handler.ts and start-state.ts delete an uncommitted flush's objects under every
+    // prefix the lake writes; a denied delete fails the batch again and again, and the shard stops.
+    const st = functionStatements('Lake');
+    // bucket.arnForObjects('<prefix>*'): {"Fn::Join": ["", [<bucket ARN>, "/<prefix>*"]]}
+    const prefixOf = (r: Json) => String(r['Fn::Join']?.[1]?.at(-1) ?? JSON.stringify(r)).replace(/^\/|\*$/g, '');
+    const prefixesOf = (action: string) =>
+      st.filter((s) => asArray(s.Action).includes(action))
+        .flatMap((s) => asArray(s.Resource as Json))
+        .map(prefixOf)
+        .sort();
+    // aws/lambda/: the on-failure records, written by Lambda for the mapping, never deleted by the lake
+    const written = prefixesOf('s3:PutObject').filter((p) => p !== 'aws/lambda/');
+    expect(written).toEqual(['errors/', 'raw/', 'state/', 'tables/events/']);
+    expect(prefixesOf('s3:DeleteObject')).toEqual(written);
   });
 });
 
@@ -585,7 +813,9 @@ describe('alarms', () => {
 
   it('instrument the estate with severity-tagged standard alarms', () => {
     const estate = alarms().filter((x) => (x.Tags as Json[] | undefined)?.some((t) => t.Key === 'pagetrail' && t.Value === 'estate'));
-    const byName = Object.fromEntries(estate.map((x) => [x.AlarmName, x]));
+    const PREFIX = 'pagetrail-test-'; // the stage's: alarm names are unique per account and region
+    for (const x of estate) expect(x.AlarmName.startsWith(PREFIX), x.AlarmName).toBe(true);
+    const byName = Object.fromEntries(estate.map((x) => [x.AlarmName.slice(PREFIX.length), x]));
     const sev = (name: string) => (byName[name].Tags as Json[]).find((t) => t.Key === 'severity')?.Value;
     expect(Object.keys(byName).sort()).toEqual([
       'ecs-prod-api-cpu-high', 'ecs-prod-api-memory-high', 'ecs-prod-api-running-below-desired',

@@ -5,7 +5,8 @@ import { ALARM_NAMESPACES, AlarmRule } from './alarm-rule.js';
 import { AthenaQueries } from './athena.js';
 import { EstateAlarms, type EstateEcsService, type EstateRdsInstance } from './estate-alarms.js';
 import { LakeCatalog } from './lake-catalog.js';
-import { Deadlines } from './deadlines.js';
+import { assertStage } from './context.js';
+import { Deadlines, schedulerGroupName } from './deadlines.js';
 import { PipelineAlarms } from './pipeline-alarms.js';
 import { Processors } from './processors.js';
 import { Services } from './services.js';
@@ -21,12 +22,14 @@ export interface PagetrailStackProps extends StackProps {
   readonly twilioAccountSid?: string;
   /** On-call file in the repository, bundled with the paging function. */
   readonly oncallFile?: string;
-  /** EventBridge Scheduler group of the deadlines (default pagetrail-deadlines). */
+  /** EventBridge Scheduler group of the deadlines (default pagetrail-<stage>-deadlines). */
   readonly schedulerGroup?: string;
   /** Lake flush interval, s (1..300, default 60). */
   readonly flushIntervalS?: number;
   /** Receiver autoscaling ceiling (default 10). */
   readonly receiverMaxTasks?: number;
+  /** NAT gateways of the VPC (default one per AZ, 2; 1 saves one NAT gateway's cost, see services.ts). */
+  readonly natGateways?: number;
   readonly estate?: { ecsServices?: EstateEcsService[]; rdsInstances?: EstateRdsInstance[] };
   /** Override the container image (tests); default: built from the repo's Dockerfile. */
   readonly image?: ecs.ContainerImage;
@@ -47,12 +50,12 @@ export class PagetrailStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PagetrailStackProps) {
     super(scope, id, props);
-    const { stage } = props;
+    const stage = assertStage(props.stage);
 
     this.storage = new Storage(this, 'Storage', { shardCount: props.shardCount, removalPolicy: props.removalPolicy });
     const { stream, bucket } = this.storage;
 
-    new AlarmRule(this, 'AlarmRule', { stream, namespaces: ALARM_NAMESPACES });
+    const alarmRule = new AlarmRule(this, 'AlarmRule', { stream, namespaces: ALARM_NAMESPACES });
 
     const db = databaseName(stage);
     new LakeCatalog(this, 'Catalog', { bucket, databaseName: db });
@@ -73,10 +76,14 @@ export class PagetrailStack extends Stack {
       alarmNamespaces: ALARM_NAMESPACES,
       image: props.image,
       receiverMaxCount: props.receiverMaxTasks,
+      natGateways: props.natGateways,
+      accessLogs: this.storage.accessLogs,
     });
 
-    this.deadlines = new Deadlines(this, 'Deadlines', { stream, groupName: props.schedulerGroup });
+    const groupName = props.schedulerGroup ?? schedulerGroupName(stage);
+    this.deadlines = new Deadlines(this, 'Deadlines', { stream, groupName });
     this.processors = new Processors(this, 'Processors', {
+      stage,
       storage: this.storage,
       deadlines: this.deadlines,
       secrets: this.services.secrets,
@@ -90,12 +97,17 @@ export class PagetrailStack extends Stack {
     const pipeline = new PipelineAlarms(this, 'PipelineAlarms', {
       bucket,
       loadBalancer: this.services.receiver.loadBalancer,
+      alarmDeadLetters: alarmRule.deadLetters,
       processors: this.processors,
       flushIntervalS: props.flushIntervalS,
     });
 
     if (props.estate && ((props.estate.ecsServices?.length ?? 0) > 0 || (props.estate.rdsInstances?.length ?? 0) > 0)) {
-      new EstateAlarms(this, 'Estate', { ecsServices: props.estate.ecsServices, rdsInstances: props.estate.rdsInstances });
+      new EstateAlarms(this, 'Estate', {
+        ecsServices: props.estate.ecsServices,
+        rdsInstances: props.estate.rdsInstances,
+        namePrefix: `pagetrail-${stage}-`,
+      });
     }
 
     new CfnOutput(this, 'StreamName', { value: stream.streamName });

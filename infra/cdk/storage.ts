@@ -4,6 +4,7 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ERROR_PREFIX, RAW_TABLE } from '../../schemas/lake.js';
+import { suppress } from './nag.js';
 
 export const STATE_PREFIX = 'state/';
 export const ATHENA_RESULTS_PREFIX = 'athena-results/';
@@ -27,14 +28,24 @@ export interface StorageProps {
   readonly stateRetentionDays?: number;
   /** Days the on-failure records (aws/lambda/) are kept (default 90). */
   readonly failureRetentionDays?: number;
+  /** Days the access logs (S3 server access, ALB, VPC flow logs) are kept (default 90). */
+  readonly accessLogRetentionDays?: number;
   /** RETAIN (default) keeps the data when the stack is deleted. */
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The stream, the lake bucket and the DynamoDB tables (checkpoints, dispatch ledger, incidents). */
+/** Where the lake bucket's server access logs go in the access-log bucket (beside `alb/`, `vpc-flow-logs/`). */
+export const LAKE_ACCESS_LOGS_PREFIX = 's3/lake/';
+
+/**
+ * The stream, the lake bucket, the DynamoDB tables (checkpoints, dispatch ledger, incidents), and the
+ * access-log bucket (the lake bucket's server access logs, the receiver ALB's access logs, the VPC's
+ * flow logs).
+ */
 export class Storage extends Construct {
   readonly stream: kinesis.Stream;
   readonly bucket: s3.Bucket;
+  readonly accessLogs: s3.Bucket;
   readonly checkpoints: dynamodb.Table;
   readonly ledger: dynamodb.Table;
   readonly incidents: dynamodb.Table;
@@ -42,6 +53,10 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    // S3 server access logs delivered under a bucket policy (logging.s3.amazonaws.com), not the legacy
+    // LogDeliveryWrite ACL: the access-log bucket keeps ACLs disabled (BucketOwnerEnforced). This is the
+    // feature flag's value for new CDK apps; set here, for this construct, before its buckets exist.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
 
     this.stream = new kinesis.Stream(this, 'Stream', {
       // KMS with the AWS-managed key aws/kinesis: no key policy to maintain, and producers/consumers
@@ -54,8 +69,26 @@ export class Storage extends Construct {
       removalPolicy,
     });
 
+    // SSE-S3: the only encryption ALB access logs can be delivered to.
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      removalPolicy,
+      lifecycleRules: [
+        { id: 'expire', expiration: Duration.days(props.accessLogRetentionDays ?? 90) },
+        { id: 'abort-multipart', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+    suppress(this.accessLogs, [
+      { id: 'AwsSolutions-S1', reason: 'The access-log bucket itself: logging it would log its own log deliveries.' },
+    ]);
+
     this.bucket = new s3.Bucket(this, 'LakeBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: LAKE_ACCESS_LOGS_PREFIX,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       versioned: false,

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions as EsbuildOptions, type Metafile } from 'esbuild';
 import { BundleError } from './errors.js';
 
 /**
@@ -83,6 +83,29 @@ export interface BuiltBundle {
   ms: number;
 }
 
+/**
+ * The esbuild options of one deployable's bundle (`outfile`: its index.mjs). Exported so a check can
+ * build the very bundle that deploys in memory and read its metafile (infra/cdk/sdk-calls.ts).
+ */
+export function esbuildOptions(spec: BundleSpec, root: string, outfile: string): EsbuildOptions & { metafile: true } {
+  return {
+    absWorkingDir: root,
+    entryPoints: [path.join(root, spec.entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // Whitespace and syntax only: stack traces keep readable function names.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    banner: { js: BANNER },
+    metafile: true,
+    logLevel: 'silent',
+  };
+}
+
 async function buildOne(name: string, spec: BundleSpec, outRoot: string, root: string): Promise<BuiltBundle> {
   const started = Date.now();
   const dir = path.join(outRoot, name);
@@ -90,22 +113,7 @@ async function buildOne(name: string, spec: BundleSpec, outRoot: string, root: s
   rmSync(dir, { recursive: true, force: true });
   let metafile: Metafile;
   try {
-    const result = await build({
-      absWorkingDir: root,
-      entryPoints: [path.join(root, spec.entry)],
-      outfile: file,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      // Whitespace and syntax only: stack traces keep readable function names.
-      minifyWhitespace: true,
-      minifySyntax: true,
-      legalComments: 'none',
-      banner: { js: BANNER },
-      metafile: true,
-      logLevel: 'silent',
-    });
+    const result = await build(esbuildOptions(spec, root, file));
     metafile = result.metafile;
   } catch (cause) {
     const errors = (cause as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors ?? [];
