@@ -4,7 +4,6 @@ import { startLocalStack, type LocalStack } from '../test/helpers/local-stack.js
 import {
   ACK_ALPHABET,
   ACK_CODE_ATTEMPTS,
-  AckCodeConflictError,
   AckCodeNotHeldError,
   AckCodes,
   AckCodesExhaustedError,
@@ -177,16 +176,6 @@ describe('AckCodes on dynalite', () => {
     await expect(codes.addRecipients(code, entry.incidentId, ['not a number'])).rejects.toBeInstanceOf(RangeError);
     await expect(codes.addRecipients(code, entry.incidentId, [{ address: '+15551230001', person: 'Bad|Id' }])).rejects.toBeInstanceOf(RangeError);
     await expect(codes.addRecipients('abc', entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(RangeError);
-  });
-
-  it('register (deprecated) still refuses another live incident with a narrow error', async () => {
-    const entry = incident();
-    const code = ackCodeFor(entry.incidentId);
-    await codes.register(code, entry);
-    await codes.register(code, entry);
-    await expect(codes.register(code, { ...entry, incidentId: 'inc_aaaaaaaaaaaaaaaaaaaa' })).rejects.toBeInstanceOf(AckCodeConflictError);
-    expect((await codes.resolve(code))?.incidentId).toBe(entry.incidentId);
-    await expect(codes.register('abc', entry)).rejects.toBeInstanceOf(RangeError);
   });
 
   it('unknown codes and expired codes do not resolve', async () => {

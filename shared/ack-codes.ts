@@ -9,6 +9,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { normalizeAddress } from '../schemas/address.js';
+import { backoffDelay } from './aws-errors.js';
 
 /**
  * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor allocates a
@@ -64,14 +65,6 @@ export interface AckRecipient {
 /** What `resolve()` returns: the entry plus every address paged with the code. */
 export interface ResolvedAckCode extends AckCodeEntry {
   recipients: AckRecipient[];
-}
-
-/** The code is registered (and not expired) for another incident: pick another code or fail. */
-export class AckCodeConflictError extends Error {
-  constructor(readonly code: string) {
-    super(`ack code ${code} is already registered for another incident`);
-    this.name = 'AckCodeConflictError';
-  }
 }
 
 /** Every candidate code of the incident is held by another live incident (practically never). */
@@ -164,30 +157,6 @@ export class AckCodes {
       if (now2?.incidentId?.S === entry.incidentId && Number(now2.expiresAt?.N) > this.now()) return code;
     }
     throw new AckCodesExhaustedError(entry.incidentId, codes);
-  }
-
-  /**
-   * Registers `code` for the incident. Idempotent for the same incident (a retry overwrites its own
-   * item, recipients included); throws AckCodeConflictError when the code belongs to another incident
-   * that has not expired.
-   * @deprecated use allocate(): it picks another candidate code instead of failing, and keeps recipients.
-   */
-  async register(code: string, entry: AckCodeEntry): Promise<void> {
-    const canonical = normalizeAckCode(code);
-    if (!canonical) throw new RangeError(`not an ack code: ${JSON.stringify(code)}`);
-    try {
-      await this.dynamodb.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: this.item(canonical, entry),
-          ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :inc OR expiresAt <= :now',
-          ExpressionAttributeValues: { ':inc': { S: entry.incidentId }, ':now': { N: String(this.now()) } },
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailure(err)) throw new AckCodeConflictError(canonical);
-      throw err;
-    }
   }
 
   /**
@@ -304,7 +273,8 @@ export class AckCodes {
     let keys: Record<string, AttributeValue>[] = [...new Set(codes)].map((code) => ({ pk: { S: AckCodes.key(code) } }));
     for (let round = 0; keys.length > 0; round++) {
       if (round >= 5) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${round} rounds`);
-      if (round > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
+      // keys left unprocessed (throttling): back off with jitter, 100–200 ms, then 200–400 … 800–1600 ms
+      if (round > 0) await new Promise((r) => setTimeout(r, backoffDelay(round, 200, 1600)));
       const out = await this.dynamodb.send(
         new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, incidentId, expiresAt' } } }),
       );

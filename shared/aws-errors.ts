@@ -82,6 +82,7 @@ export function isRetryableEntryError(code: string): boolean {
 /**
  * Exponential backoff with "equal jitter": half of the capped exponential delay, plus a random
  * part of the other half (never 0, so a retry storm still spreads out). `attempt` counts from 1.
+ * The one backoff of the product: AWS calls, and the page dispatcher's provider calls too.
  */
 export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
   const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));

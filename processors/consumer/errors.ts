@@ -1,4 +1,4 @@
-/** Errors of the stream consumer and its checkpoint store. */
+/** Errors of the checkpoint store. */
 
 /**
  * A checkpoint write lost an optimistic-concurrency race: the stored version is not the expected

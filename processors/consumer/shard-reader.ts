@@ -59,15 +59,6 @@ export interface ShardReaderOptions {
   logger?: ReaderLogger;
 }
 
-function compareSeq(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** Orders two Kinesis sequence numbers (decimal strings up to 128 digits). */
-export const compareSequenceNumbers = compareSeq;
-
 /**
  * Reads one shard with GetShardIterator/GetRecords (polling; no enhanced fan-out).
  *

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ListShardsCommand, type ListShardsCommandInput, type Shard } from '@aws-sdk/client-kinesis';
-import { listShards, readyShards, shardOrder, type ShardLineage } from './shards.js';
+import { listShards, readyShards, type ShardLineage } from './shards.js';
 
 const id = (n: number) => `shardId-${String(n).padStart(12, '0')}`;
 const shard = (n: number, parent?: number, adjacent?: number): ShardLineage => ({
@@ -34,25 +34,6 @@ describe('readyShards', () => {
 
   it('returns nothing once everything is finished', () => {
     expect(readyShards(lineage, new Set(lineage.map((s) => s.ShardId!)))).toEqual([]);
-  });
-});
-
-describe('shardOrder', () => {
-  it('orders parents before children after split and merge', () => {
-    const lineage = [shard(4, 2, 3), shard(6, 1), shard(3, 0), shard(0), shard(2, 0), shard(5, 1), shard(1)];
-    const order = shardOrder(lineage);
-    expect(order).toHaveLength(7);
-    const at = (n: number) => order.indexOf(id(n));
-    for (const s of lineage) {
-      for (const p of [s.ParentShardId, s.AdjacentParentShardId]) if (p) expect(order.indexOf(p)).toBeLessThan(order.indexOf(s.ShardId!));
-    }
-    expect(at(0)).toBeLessThan(at(2));
-    expect(at(3)).toBeLessThan(at(4));
-    expect(order.slice(0, 2)).toEqual([id(0), id(1)]);
-  });
-
-  it('rejects a cycle', () => {
-    expect(() => shardOrder([shard(1, 2), shard(2, 1)])).toThrow(/cycle/);
   });
 });
 

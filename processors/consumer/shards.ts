@@ -58,7 +58,8 @@ function parentsOf(shard: ShardLineage): string[] {
 /**
  * The shards that may be read now: not finished, and every parent (ParentShardId and, after a merge,
  * AdjacentParentShardId) finished. A parent missing from the listing has been trimmed (past
- * retention) and counts as finished. Returned in listing order.
+ * retention) and counts as finished. Returned in listing order. The local event source mapping
+ * reads these, so a parent is read to its end before its children (per-key order across a reshard).
  */
 export function readyShards(shards: readonly ShardLineage[], finished: ReadonlySet<string>): string[] {
   const present = new Set(shards.map((s) => s.ShardId!));
@@ -66,27 +67,4 @@ export function readyShards(shards: readonly ShardLineage[], finished: ReadonlyS
     .filter((s) => !finished.has(s.ShardId!))
     .filter((s) => parentsOf(s).every((p) => finished.has(p) || !present.has(p)))
     .map((s) => s.ShardId!);
-}
-
-/**
- * All shard ids in an order that reads every parent before its children (a topological order of
- * the split/merge lineage, listing order among independent shards). Useful to process a closed
- * stream one shard at a time; the StreamConsumer uses `readyShards` to read independent shards
- * concurrently.
- */
-export function shardOrder(shards: readonly ShardLineage[]): string[] {
-  const finished = new Set<string>();
-  const order: string[] = [];
-  for (;;) {
-    const ready = readyShards(shards, finished);
-    if (ready.length === 0) break;
-    for (const id of ready) {
-      finished.add(id);
-      order.push(id);
-    }
-  }
-  if (order.length !== new Set(shards.map((s) => s.ShardId)).size) {
-    throw new Error('shard lineage has a cycle');
-  }
-  return order;
 }

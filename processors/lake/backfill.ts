@@ -1,6 +1,7 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { EVENTS_TABLE, ERROR_PREFIX, RAW_TABLE } from '../../schemas/lake.js';
 import { utcDate } from '../../schemas/time.js';
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import type { Logger } from '../../infra/logger.js';
 import { silentLogger } from '../../infra/logger.js';
 import type { CheckpointStore } from '../consumer/checkpoint-store.js';
@@ -9,7 +10,7 @@ import { ShardReader } from '../consumer/shard-reader.js';
 import { flushRecords } from './flush.js';
 import { DEFAULT_HEAD_GROUP } from './handler.js';
 import { HeadStore } from './head.js';
-import { compareSeq, type JoinOptions } from './join.js';
+import type { JoinOptions } from './join.js';
 import { LakeStore } from './lake-store.js';
 import { ShardLineage } from './lineage.js';
 import { parseObjectKey } from './objects.js';
@@ -79,7 +80,8 @@ function daysBetween(fromMs: number, toMs: number): string[] {
   return out;
 }
 
-const within = (seq: string, r: { firstSeq: string; lastSeq: string }) => compareSeq(seq, r.firstSeq) >= 0 && compareSeq(seq, r.lastSeq) <= 0;
+const within = (seq: string, r: { firstSeq: string; lastSeq: string }) =>
+  compareSequenceNumbers(seq, r.firstSeq) >= 0 && compareSequenceNumbers(seq, r.lastSeq) <= 0;
 
 export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
   const log = opts.logger ?? silentLogger;
@@ -124,7 +126,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
   const report: BackfillReport = { shards: 0, records: 0, inArchive: 0, onlyInStream: 0, rows: 0, errors: 0, objectsWritten: 0, objectsDeleted: 0, keys: [] };
 
   for (const shardId of shardIds) {
-    const shardRanges = [...(ranges.get(shardId)?.values() ?? [])].sort((a, b) => compareSeq(a.firstSeq, b.firstSeq));
+    const shardRanges = [...(ranges.get(shardId)?.values() ?? [])]
+      .sort((a, b) => compareSequenceNumbers(a.firstSeq, b.firstSeq));
     const bySeq = new Map<string, LakeInputRecord>();
 
     // 1. The archive: every archived range of the window's days (complete ranges, by construction).
@@ -142,7 +145,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
         const { records, ended, millisBehindLatest } = await reader.next();
         let done = false;
         for (const rec of records) {
-          if (stopAfter !== undefined && compareSeq(rec.sequenceNumber, stopAfter) > 0) {
+          if (stopAfter !== undefined && compareSequenceNumbers(rec.sequenceNumber, stopAfter) > 0) {
             done = true;
             break;
           }
@@ -157,15 +160,18 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     // 3. The window, widened to whole flush ranges, up to what the live path committed.
     const head = await start0.head(shardId);
     const all = [...bySeq.values()]
-      .filter((r) => !head || head.version === 0 || (head.lastSeq !== undefined && compareSeq(r.sequenceNumber, head.lastSeq) <= 0))
-      .sort((a, b) => compareSeq(a.sequenceNumber, b.sequenceNumber));
+      .filter((r) => !head || head.version === 0 ||
+        (head.lastSeq !== undefined && compareSequenceNumbers(r.sequenceNumber, head.lastSeq) <= 0))
+      .sort((a, b) => compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber));
     const inWindow = all.filter((r) => r.arrivalTime >= from && r.arrivalTime < to);
     if (inWindow.length === 0) continue;
     const firstRange = shardRanges.find((r) => within(inWindow[0].sequenceNumber, r));
     const lastRange = shardRanges.find((r) => within(inWindow[inWindow.length - 1].sequenceNumber, r));
     const start = firstRange?.firstSeq ?? inWindow[0].sequenceNumber;
     const end = lastRange?.lastSeq ?? inWindow[inWindow.length - 1].sequenceNumber;
-    const replay = all.filter((r) => compareSeq(r.sequenceNumber, start) >= 0 && compareSeq(r.sequenceNumber, end) <= 0);
+    const replay = all.filter(
+      (r) => compareSequenceNumbers(r.sequenceNumber, start) >= 0 && compareSequenceNumbers(r.sequenceNumber, end) <= 0,
+    );
     if (firstRange && replay[0]?.sequenceNumber !== firstRange.firstSeq) {
       throw new BackfillError(`shard ${shardId}: the records of range ${firstRange.firstSeq}-${firstRange.lastSeq} are neither in the stream nor in the raw archive`);
     }

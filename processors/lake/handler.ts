@@ -1,11 +1,12 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import type { Logger } from '../../infra/logger.js';
 import { silentLogger } from '../../infra/logger.js';
 import type { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { fromKinesisStreamRecord, type KinesisBatchHandler, type ShardRecord } from '../runtime/kinesis-event.js';
 import { flushRecords } from './flush.js';
 import { HeadStore, samePending, type Head, type PendingFlush } from './head.js';
-import { EventJoin, compareSeq, type JoinOptions } from './join.js';
+import { EventJoin, type JoinOptions } from './join.js';
 import type { LakeStore } from './lake-store.js';
 import { ShardLineage } from './lineage.js';
 import type { FlushBatch } from './shard-pipeline.js';
@@ -144,7 +145,9 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
 
   async function handleShard(shardId: string, records: ShardRecord[]): Promise<void> {
     let head = await heads.get(shardId);
-    const fresh = head.lastSeq === undefined ? records : records.filter((r) => compareSeq(r.sequenceNumber, head.lastSeq!) > 0);
+    const fresh = head.lastSeq === undefined
+      ? records
+      : records.filter((r) => compareSequenceNumbers(r.sequenceNumber, head.lastSeq!) > 0);
     if (fresh.length < records.length) log.info({ shardId, dropped: records.length - fresh.length, lastSeq: head.lastSeq }, 'records already committed: dropped');
     if (fresh.length === 0) return;
     const join = await joinAt(shardId, head);
@@ -170,7 +173,7 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
       else byShard.set(rec.shardId, [rec]);
     }
     for (const [shardId, list] of byShard) {
-      list.sort((a, b) => compareSeq(a.sequenceNumber, b.sequenceNumber));
+      list.sort((a, b) => compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber));
       await handleShard(shardId, list.filter((r, i) => i === 0 || r.sequenceNumber !== list[i - 1].sequenceNumber));
     }
     return { batchItemFailures: [] };

@@ -1,6 +1,7 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
 import type { EventRow } from '../../schemas/lake.js';
 import type { DispatchRecord } from '../../schemas/dispatch-record.js';
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { MinHeap } from './min-heap.js';
 
 /**
@@ -151,12 +152,7 @@ const joinKey = (incidentId: string, messageId: string) => `${incidentId}\u0000$
 
 const byEventTime = (a: Pending, b: Pending) =>
   a.row.timestamp < b.row.timestamp ||
-  (a.row.timestamp === b.row.timestamp && compareSeq(a.row.sequence_number, b.row.sequence_number) < 0);
-
-/** Kinesis sequence numbers are decimal strings of varying length: compare numerically. */
-export function compareSeq(a: string, b: string): number {
-  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
-}
+  (a.row.timestamp === b.row.timestamp && compareSequenceNumbers(a.row.sequence_number, b.row.sequence_number) < 0);
 
 function baseRow(r: StreamRecord, meta: RecordMeta): EventRow {
   return {

@@ -1,7 +1,7 @@
 import { ERROR_PREFIX, EVENTS_TABLE, RAW_TABLE, type EventRow, type RawRow } from '../../schemas/lake.js';
 import { utcDate } from '../../schemas/time.js';
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { encodeParquet } from './parquet.js';
-import { compareSeq } from './join.js';
 import type { ErrorLine, FlushBatch } from './shard-pipeline.js';
 import { objectName } from './object-keys.js';
 
@@ -41,7 +41,7 @@ export function objectsOf(batch: FlushBatch): LakeObject[] {
     out.push({ key: `${EVENTS_TABLE.prefix}dt=${dt}/${name}.parquet`, body: encodeParquet(EVENTS_TABLE, rows), contentType: 'application/vnd.apache.parquet', rows: rows.length });
   }
   for (const [dt, rows] of groupBy(batch.raw, (r: RawRow) => utcDate(r.arrival_time))) {
-    rows.sort((a, b) => compareSeq(a.sequence_number, b.sequence_number));
+    rows.sort((a, b) => compareSequenceNumbers(a.sequence_number, b.sequence_number));
     out.push({ key: `${RAW_TABLE.prefix}dt=${dt}/${name}.parquet`, body: encodeParquet(RAW_TABLE, rows), contentType: 'application/vnd.apache.parquet', rows: rows.length });
   }
   for (const [dt, lines] of groupBy(batch.errors, (e: ErrorLine) => e.arrival_time.slice(0, 10))) {

@@ -6,12 +6,13 @@ import { silentLogger } from '../../infra/logger.js';
 import type { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { ShardReader } from '../consumer/shard-reader.js';
 import type { EventRow } from '../../schemas/lake.js';
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { BackfillError } from './errors.js';
 import { FAILURE_PREFIX, readFailures, type FailedRange } from './failures.js';
 import { flushRecords } from './flush.js';
 import { DEFAULT_HEAD_GROUP } from './handler.js';
 import { HeadStore } from './head.js';
-import { compareSeq, type EventJoin, type JoinOptions } from './join.js';
+import type { EventJoin, JoinOptions } from './join.js';
 import type { LakeStore } from './lake-store.js';
 import { ShardLineage } from './lineage.js';
 import { objectsOf, parseObjectKey } from './objects.js';
@@ -94,7 +95,7 @@ async function readRange(opts: ReplayFailuresOptions, f: FailedRange): Promise<L
   for (;;) {
     const { records, ended, millisBehindLatest } = await reader.next();
     for (const r of records) {
-      if (compareSeq(r.sequenceNumber, f.endSequenceNumber) > 0) return out;
+      if (compareSequenceNumbers(r.sequenceNumber, f.endSequenceNumber) > 0) return out;
       out.push(r);
     }
     if (out.at(-1)?.sequenceNumber === f.endSequenceNumber || ended || (records.length === 0 && (millisBehindLatest ?? 0) === 0)) return out;
@@ -107,7 +108,11 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
   const group = opts.group ?? DEFAULT_HEAD_GROUP;
   const heads = new HeadStore(opts.heads, group);
   const start = new ReplayStart({ store: opts.store, group, heads, lineage: new ShardLineage(opts.kinesis, opts.streamName), join: opts.join, logger: log });
-  const failures = (await readFailures(opts.store, opts.prefix ?? FAILURE_PREFIX)).sort((a, b) => (a.shardId < b.shardId ? -1 : a.shardId > b.shardId ? 1 : compareSeq(a.startSequenceNumber, b.startSequenceNumber)));
+  const failures = (await readFailures(opts.store, opts.prefix ?? FAILURE_PREFIX)).sort((a, b) =>
+    a.shardId !== b.shardId
+      ? (a.shardId < b.shardId ? -1 : 1)
+      : compareSequenceNumbers(a.startSequenceNumber, b.startSequenceNumber),
+  );
   const out: FailureReplay[] = [];
   for (const f of failures) {
     let records: LakeInputRecord[];
@@ -131,7 +136,8 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
         ranges.push({ first: k.firstSeq, last: k.lastSeq });
       }
     }
-    const isCommitted = (seq: string) => ranges.some((r) => compareSeq(seq, r.first) >= 0 && compareSeq(seq, r.last) <= 0);
+    const isCommitted = (seq: string) =>
+      ranges.some((r) => compareSequenceNumbers(seq, r.first) >= 0 && compareSequenceNumbers(seq, r.last) <= 0);
     const todo = records.filter((r) => !isCommitted(r.sequenceNumber));
     const report: FailureReplay = { key: f.key, shardId: f.shardId, records: records.length, committed: records.length - todo.length, rows: 0, errors: 0, keys: [] };
     out.push(report);

@@ -1,8 +1,9 @@
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import type { Logger } from '../../infra/logger.js';
 import { silentLogger } from '../../infra/logger.js';
 import { ShardNotListedError } from './errors.js';
 import type { Head, HeadStore } from './head.js';
-import { EventJoin, compareSeq, type JoinOptions } from './join.js';
+import { EventJoin, type JoinOptions } from './join.js';
 import { STATE_PREFIX, type LakeStore } from './lake-store.js';
 import type { ShardLineage } from './lineage.js';
 import { StartStates } from './start-state.js';
@@ -48,8 +49,13 @@ export class ReplayStart {
    */
   async before(shardId: string, seq: string, knownLastSeqs: readonly string[] = []): Promise<EventJoin> {
     const head = await this.head(shardId);
-    const committed = (last: string) => !head || (head.lastSeq !== undefined && compareSeq(last, head.lastSeq) <= 0 && last !== head.pending?.last);
-    const known = knownLastSeqs.filter((l) => compareSeq(l, seq) < 0 && committed(l)).sort(compareSeq).at(-1);
+    const committed = (last: string) =>
+      !head ||
+      (head.lastSeq !== undefined && compareSequenceNumbers(last, head.lastSeq) <= 0 && last !== head.pending?.last);
+    const known = knownLastSeqs
+      .filter((l) => compareSequenceNumbers(l, seq) < 0 && committed(l))
+      .sort(compareSequenceNumbers)
+      .at(-1);
     if (known !== undefined) {
       try {
         return EventJoin.restore([await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, known))], this.opts.join);
@@ -60,8 +66,8 @@ export class ReplayStart {
     const prefix = `${STATE_PREFIX}${this.opts.group}/${shardId}/`;
     const listed = (await this.opts.store.list(prefix))
       .map(({ key }) => key.slice(prefix.length).replace(/\.json\.gz$/, ''))
-      .filter((l) => /^\d+$/.test(l) && compareSeq(l, seq) < 0 && committed(l))
-      .sort(compareSeq);
+      .filter((l) => /^\d+$/.test(l) && compareSequenceNumbers(l, seq) < 0 && committed(l))
+      .sort(compareSequenceNumbers);
     const last = listed.at(-1);
     if (last !== undefined) return EventJoin.restore([await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, last))], this.opts.join);
     if (!this.starts) {

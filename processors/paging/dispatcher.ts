@@ -3,6 +3,7 @@ import twilioSdk, { type Twilio } from 'twilio';
 import type { Resend } from 'resend';
 import { resendTags, twilioStatusCallbackUrl, twilioVoiceAnswerUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
 import { silentLogger, type Logger } from '../../infra/logger.js';
+import { backoffDelay } from '../../shared/aws-errors.js';
 import type { OnCallConfig, PageChannel } from './oncall-config.js';
 import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, voiceIntro, whatsappVariables, type PageContent } from './message-content.js';
 import { PageLookupError, ProviderError } from './errors.js';
@@ -57,7 +58,8 @@ export interface DispatcherOptions {
   findTimeoutMs?: number;
   /** Provider calls per `send` (lookups not counted). Default 3. */
   maxAttempts?: number;
-  /** Backoff before attempt n+1: baseDelayMs · 2^(n-1), jittered 50–100 %, at most maxDelayMs. Default 300 ms. */
+  /** Backoff before attempt n+1: baseDelayMs · 2^(n-1), at most maxDelayMs, jittered 50–100 %
+   * (shared/aws-errors.ts `backoffDelay`). Default 300 ms. */
   baseDelayMs?: number;
   /** Default 2000 ms. */
   maxDelayMs?: number;
@@ -198,7 +200,7 @@ export class Dispatcher {
 
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (attempt > 1) {
-        const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 2)) * (0.5 + Math.random() / 2);
+        const backoff = backoffDelay(attempt - 1, this.baseDelayMs, this.maxDelayMs);
         if (!fits(backoff)) break;
         await delay(backoff);
         if (provider === 'twilio' && unsettled) {

@@ -49,28 +49,28 @@ describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → car
 
   it('a deadline of the current level escalates and pages the next level in the same decision (no tick needed)', () => {
     drain(state);
-    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8100);
+    state = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8100).state!;
     expect(drain(state)).toEqual(['record deadline', 'page r0 L2 carol:whatsapp', 'page r0 L2 carol:sms', 'schedule 2@29000']); // whole seconds, rounded up
     expect(state.level).toBe(2);
     // the same deadline again, or the previous level's, is stale
-    engine.apply(state, deadline(0, 1, T0 + 8000, eventId('x', 'other')), T0 + 9000);
+    state = engine.apply(state, deadline(0, 1, T0 + 8000, eventId('x', 'other')), T0 + 9000).state!;
     expect(drain(state)).toEqual([]);
   });
 
   it('a level confirmed by its stop_on (opened) does not escalate at its deadline', () => {
     drain(state);
     const sms = state.pages[pageStepKey(INC, 0, 1, 'bob', 'sms')];
-    engine.apply(state, receipt(sms.dispatchId, 'SM1', 'opened'), T0 + 3000);
+    state = engine.apply(state, receipt(sms.dispatchId, 'SM1', 'opened'), T0 + 3000).state!;
     const applied = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
     expect(drain(state)).toEqual([]);
     expect(applied.note).toMatch(/confirmed/);
   });
 
   it('a receipt finds its page by the dispatch id even when no dispatch record was ever read (failover still fires)', () => {
-    const p3 = engine.apply(undefined, rdsAlarm('P3'), T0).state!; // erin by email, failover [email, sms]
+    let p3 = engine.apply(undefined, rdsAlarm('P3'), T0).state!; // erin by email, failover [email, sms]
     drain(p3);
     const email = p3.pages[pageStepKey(INC, 0, 1, 'erin', 'email')];
-    engine.apply(p3, receipt(email.dispatchId, 're_9', 'bounced'), T0 + 2000);
+    p3 = engine.apply(p3, receipt(email.dispatchId, 're_9', 'bounced'), T0 + 2000).state!;
     expect(drain(p3)).toEqual(['record failover', 'page r0 L1 erin:sms']);
     expect(p3.messages.re_9).toBe(email.stepKey);
     // bob (P1) has sms and email already paged and no WhatsApp: nothing left to fail over to
@@ -82,27 +82,27 @@ describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → car
 
   it('an ack stops everything: its deadline is a no-op', () => {
     drain(state);
-    engine.apply(state, ack(T0 + 4000), T0 + 4000);
-    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
+    state = engine.apply(state, ack(T0 + 4000), T0 + 4000).state!;
+    state = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000).state!;
     expect(drain(state)).toEqual([]);
     expect(state.ackedBy).toBe('bob');
   });
 
   it('OK resolves: later deadlines are no-ops', () => {
     drain(state);
-    engine.apply(state, rdsAlarm('P1', 'OK'), T0 + 60_000);
+    state = engine.apply(state, rdsAlarm('P1', 'OK'), T0 + 60_000).state!;
     expect(state.resolvedAt).toBe(T0 + 60_000);
-    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 61_000);
+    state = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 61_000).state!;
     expect(drain(state)).toEqual([]);
   });
 
   it('after the last level: exhausted, written once; nobody else paged without a fallback', () => {
     drain(state);
-    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
+    state = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000).state!;
     drain(state);
-    engine.apply(state, deadline(0, 2, T0 + 28_000), T0 + 28_000);
+    state = engine.apply(state, deadline(0, 2, T0 + 28_000), T0 + 28_000).state!;
     expect(drain(state)).toEqual(['record exhausted']);
-    engine.apply(state, deadline(0, 2, T0 + 28_000, eventId('again')), T0 + 29_000);
+    state = engine.apply(state, deadline(0, 2, T0 + 28_000, eventId('again')), T0 + 29_000).state!;
     expect(drain(state)).toEqual([]);
   });
 });
@@ -115,16 +115,16 @@ describe('repeat and fallback', () => {
 
   it('runs the policy again `repeat` times, then writes exhausted and pages the fallback once', () => {
     const engine = new EscalationEngine(repeating);
-    const state = engine.apply(undefined, rdsAlarm(), T0).state!;
+    let state = engine.apply(undefined, rdsAlarm(), T0).state!;
     drain(state);
-    engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000);
+    state = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8000).state!;
     drain(state);
-    engine.apply(state, deadline(0, 2, T0 + 28_000), T0 + 28_000);
+    state = engine.apply(state, deadline(0, 2, T0 + 28_000), T0 + 28_000).state!;
     expect(drain(state)).toEqual(['record repeat', 'page r1 L1 bob:sms', 'page r1 L1 bob:email', 'schedule 1@36000']);
     expect(state.pages[pageStepKey(INC, 1, 1, 'bob', 'sms')].dispatchId).toBe(eventId('dispatch', `${INC}|r1|L1|bob|sms`));
-    engine.apply(state, deadline(1, 1, T0 + 36_000), T0 + 36_000);
+    state = engine.apply(state, deadline(1, 1, T0 + 36_000), T0 + 36_000).state!;
     drain(state);
-    engine.apply(state, deadline(1, 2, T0 + 56_000), T0 + 56_000);
+    state = engine.apply(state, deadline(1, 2, T0 + 56_000), T0 + 56_000).state!;
     expect(drain(state)).toEqual(['record exhausted', 'page r1 L99 erin:sms']);
     expect(state.exhaustedAt).toBe(T0 + 56_000);
   });
@@ -174,5 +174,100 @@ describe('schedules as targets', () => {
     const state = engine.apply(undefined, decode(a), at).state!;
     const first = state.outbox.find((e) => e.type === 'page');
     expect(first?.type === 'page' && [first.person, first.resolvedBy?.override]).toEqual(['carol', true]);
+  });
+});
+
+describe('apply: a new state out, the input untouched, and whether anything changed', () => {
+  /** Freezes the state and everything in it: any write to it throws (ES modules are strict). */
+  function deepFreeze<T>(value: T): T {
+    if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+      Object.freeze(value);
+      for (const v of Object.values(value)) deepFreeze(v);
+    }
+    return value;
+  }
+  /** An ALARM → ALARM re-evaluation (the handler brings it to the open incident). */
+  function reevaluation(at: number) {
+    const a = alarmEvent({ arn: RDS_ARN, at, namespace: 'AWS/RDS' });
+    if (a.kind !== 'alarm') throw new Error('not an alarm');
+    a.event.id = `reevaluation-${at}`;
+    a.event.detail.previousState!.value = 'ALARM';
+    return decode(a);
+  }
+  const dispatchOf = (dispatchId: string, messageId: string | null, outcome: 'sent' | 'failed', at: number) =>
+    decode({
+      ...base,
+      kind: 'dispatch',
+      event_id: dispatchId,
+      event_time: iso(at),
+      message_id: messageId,
+      channel: 'email',
+      provider: 'resend',
+      recipient: 'erin@example.com',
+      level: 1,
+      outcome,
+    });
+
+  it('never writes the state passed in, for every kind of record, and returns a new state when it changed', () => {
+    const engine = new EscalationEngine(cfg);
+    const opened = engine.apply(undefined, rdsAlarm('P3'), T0);
+    expect(opened.changed).toBe(true);
+    let state = deepFreeze(opened.state!);
+    const email = state.pages[pageStepKey(INC, 0, 1, 'erin', 'email')];
+    const steps = [
+      [dispatchOf(email.dispatchId, 're_1', 'sent', T0 + 500), T0 + 500],
+      [receipt(email.dispatchId, 're_1', 'bounced', T0 + 1000), T0 + 1000], // fails over to sms
+      [deadline(0, 1, T0 + 8000), T0 + 8000],
+      [reevaluation(T0 + 9000), T0 + 9000],
+      [ack(T0 + 10_000), T0 + 10_000],
+      [rdsAlarm('P3', 'OK'), T0 + 60_000],
+    ] as const;
+    for (const [record, at] of steps) {
+      const before = structuredClone(state);
+      const applied = engine.apply(state, record, at);
+      expect(state, record.kind).toEqual(before);
+      expect(applied.changed, record.kind).toBe(true);
+      expect(applied.state).not.toBe(state);
+      expect(applied.state!.seen.at(-1)).toBe(record.event_id);
+      state = deepFreeze(applied.state!);
+    }
+    expect(state.outbox.map((e) => e.type)).toContain('page');
+    expect(state.resolvedAt).toBe(T0 + 60_000);
+  });
+
+  it('a record seen before, or one that changes nothing, gives back the same state with changed false', () => {
+    const engine = new EscalationEngine(cfg);
+    const state = deepFreeze(engine.apply(undefined, rdsAlarm(), T0).state!);
+    const sms = state.pages[pageStepKey(INC, 0, 1, 'bob', 'sms')];
+    const delivered = receipt(sms.dispatchId, 'SM1', 'delivered', T0 + 2000);
+    const first = engine.apply(state, delivered, T0 + 2000);
+    expect(first.changed).toBe(true);
+    const next = deepFreeze(first.state!);
+    // the same record again (a redelivery): remembered by its event id
+    expect(engine.apply(next, delivered, T0 + 3000)).toEqual({ state: next, changed: false });
+    expect(engine.apply(next, delivered, T0 + 3000).state).toBe(next);
+    // another receipt with the same status (a provider retry with a new id): nothing to save
+    const again = engine.apply(next, { ...delivered, event_id: eventId('r', 'SM1', 'delivered', 'retry') }, T0 + 3000);
+    expect(again.changed).toBe(false);
+    expect(again.state).toBe(next);
+    // our own escalation record read back
+    const escalation = { kind: 'escalation', reason: 'deadline', from_level: 1, to_level: 2 } as const;
+    const own = decode({ ...base, ...escalation, event_id: eventId('esc'), event_time: iso(T0) });
+    expect(engine.apply(next, own, T0 + 3000)).toMatchObject({ state: next, changed: false });
+  });
+
+  it('copies only what the record changed: the other pages and maps are shared with the input', () => {
+    const engine = new EscalationEngine(cfg);
+    const state = engine.apply(undefined, rdsAlarm(), T0).state!;
+    const smsKey = pageStepKey(INC, 0, 1, 'bob', 'sms');
+    const emailKey = pageStepKey(INC, 0, 1, 'bob', 'email');
+    const delivered = receipt(state.pages[smsKey].dispatchId, 'SM1', 'delivered', T0 + 2000);
+    const next = engine.apply(state, delivered, T0 + 2000).state!;
+    expect(next.pages[smsKey]).not.toBe(state.pages[smsKey]);
+    expect(next.pages[smsKey]).toMatchObject({ status: 'delivered', messageId: 'SM1' });
+    expect(state.pages[smsKey]).toMatchObject({ status: 'pending' });
+    expect(next.pages[emailKey]).toBe(state.pages[emailKey]);
+    expect(next.dispatches).toBe(state.dispatches);
+    expect(next.outbox).toBe(state.outbox);
   });
 });

@@ -1,7 +1,17 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity } from '../../schemas/status.js';
-import { isActive, PAGES_CAP, remember, type Effect, type IncidentState, type NoticeKind, type PageEffect, type PageState, type ResolvedBy } from './incident-state.js';
+import {
+  isActive,
+  PAGES_CAP,
+  type Effect,
+  type IncidentState,
+  type NoticeKind,
+  type PageEffect,
+  type PageState,
+  type ResolvedBy,
+} from './incident-state.js';
+import { StateDraft } from './state-draft.js';
 import { maintenanceFor, quietChannels } from './quiet/windows.js';
 import { addressOf, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from './oncall-config.js';
 import { resolveLevel } from './schedules/resolve.js';
@@ -11,9 +21,11 @@ import { DEFAULT_SEVERITY_SETTINGS, routeAlarm, type SeveritySettings } from '..
 import { alarmMetricName } from '../../schemas/cloudwatch-alarm.js';
 
 /**
- * The escalation policy as a pure state machine: a record of the incident in, the new state out with
- * the effects it decided appended to the state's outbox. No I/O and no clock of its own: tests drive
- * it with any `now`; the paging handler saves the state, then carries out the outbox.
+ * The escalation policy as a pure state machine: a record and the incident's state in, the new state
+ * out with the effects it decided appended to its outbox, and whether anything changed. The state
+ * passed in is never written (`apply` writes a copy-on-write working copy, state-draft.ts). No I/O
+ * and no clock of its own: tests drive it with any `now`; the paging handler saves the new state,
+ * then carries out the outbox.
  *
  * - An ALARM opens an incident: pages every target of level 1 on every channel of the level and
  *   schedules the level's deadline. Its severity is the record's (the intake resolved it), else
@@ -46,7 +58,12 @@ export interface EngineOptions {
 }
 
 export interface Applied {
-  /** Undefined when the record concerns no incident this engine pages (nothing to save). */
+  /**
+   * The state after the record: a new object when `changed`, else the state passed in. Undefined when
+   * the record concerns no incident this engine pages (nothing to save). A new state shares the parts
+   * the record left alone with the state passed in: whoever then writes it in place (the effect runner
+   * does) writes those parts of the old state too; the handler no longer uses the old one.
+   */
   state?: IncidentState;
   /** The record changed the state (a new incident, a decision, a page's status…): save it. */
   changed?: boolean;
@@ -96,10 +113,11 @@ export class EscalationEngine {
   }
 
   /**
-   * Applies one record to the incident's state (undefined: none yet). Idempotent: a record applied
-   * before (its event id remembered), or one that changes nothing (our own records read back, a
-   * duplicate receipt, a stale deadline), leaves the state as it was and `changed` false, so the
-   * handler writes nothing for it.
+   * Applies one record to the incident's state (undefined: none yet) without writing it. Idempotent:
+   * a record applied before (its event id remembered), or one that changes nothing (our own records
+   * read back, a duplicate receipt, a stale deadline), returns the state passed in and `changed`
+   * false, so the handler writes nothing for it. Otherwise `state` is a new object (sharing the parts
+   * the record left alone) that remembers the record's event id.
    */
   apply(state: IncidentState | undefined, r: StreamRecord, now: number): Applied {
     if (state?.seen.includes(r.event_id)) return { state, changed: false };
@@ -107,77 +125,98 @@ export class EscalationEngine {
       if (r.kind !== 'alarm' || r.state !== 'ALARM') return {};
       return { ...this.open(r, now), changed: true };
     }
-    const before = JSON.stringify(state);
-    const applied = this.applyTo(state, r, now);
-    const changed = JSON.stringify(state) !== before;
-    if (changed) remember(state, r.event_id);
-    return { ...applied, changed };
+    const draft = new StateDraft(state);
+    const note = this.applyTo(draft, r, now);
+    if (!draft.changed) return { state, changed: false, note };
+    draft.remember(r.event_id);
+    return { state: draft.state, changed: true, note };
   }
 
-  private applyTo(state: IncidentState, r: StreamRecord, now: number): Applied {
+  /** Writes what the record changes into the draft; a note worth a log line. */
+  private applyTo(d: StateDraft, r: StreamRecord, now: number): string | undefined {
+    const state = d.state;
     switch (r.kind) {
       case 'alarm':
         if (r.state !== 'ALARM' && r.previous_state === 'ALARM' && state.resolvedAt === undefined) {
-          state.resolvedAt = r.event_time;
-          const told = this.notify(state, 'resolve', now);
-          return { state, note: `resolved (${r.state})${told ? `; telling ${told} page(s)` : ''}` };
+          d.set('resolvedAt', r.event_time);
+          const told = this.notify(d, 'resolve', now);
+          return `resolved (${r.state})${told ? `; telling ${told} page(s)` : ''}`;
         }
         if (r.state === 'ALARM' && r.previous_state !== 'ALARM' && this.flapsBack(state, r.event_time)) {
-          return { state, note: this.retrigger(state, r.event_id, r.event_time, now) };
+          return this.retrigger(d, r.event_id, r.event_time, now);
         }
         if (r.state === 'ALARM' && r.previous_state === 'ALARM') {
           // a re-evaluation brought here by the handler: recorded on the incident, no page
-          state.reevaluations = (state.reevaluations ?? 0) + 1;
-          state.reevaluatedAt = Math.max(state.reevaluatedAt ?? 0, r.event_time);
-          return { state, note: `re-evaluated (ALARM → ALARM): no new incident, no page` };
+          d.set('reevaluations', (state.reevaluations ?? 0) + 1);
+          d.set('reevaluatedAt', Math.max(state.reevaluatedAt ?? 0, r.event_time));
+          return `re-evaluated (ALARM → ALARM): no new incident, no page`;
         }
-        return { state };
+        return undefined;
       case 'dispatch': {
-        const page = state.pages[state.dispatches[r.event_id] ?? ''];
-        if (!page) return { state };
-        return { state, note: this.dispatched(state, page, r.message_id ?? undefined, r.outcome, r.event_time) };
+        const key = state.dispatches[r.event_id];
+        if (!key || !state.pages[key]) return undefined;
+        return this.dispatchedIn(d, key, r.message_id ?? undefined, r.outcome, r.event_time);
       }
       case 'receipt': {
         const key = (r.dispatch_id && state.dispatches[r.dispatch_id]) || state.messages[r.message_id];
-        const page = key ? state.pages[key] : undefined;
-        if (!page) return { state };
-        if (!page.messageId) this.bindMessage(state, page, r.message_id);
-        page.status = r.status;
-        if (FAILED_STATUSES.has(r.status)) return { state, note: this.failover(state, page, now) };
+        if (!key || !state.pages[key]) return undefined;
+        if (!state.pages[key].messageId) this.bindMessage(d, key, r.message_id);
+        d.setPage(key, 'status', r.status);
+        if (FAILED_STATUSES.has(r.status)) return this.failover(d, key, now);
+        const page = state.pages[key];
         const level = this.levelOf(state, page.level);
-        if (level && !page.notice && page.level === state.level && page.round === state.round && STOP_RANK[level.stop_on](r.status)) state.levelStopped = true;
-        return { state };
+        const current = page.level === state.level && page.round === state.round;
+        if (level && !page.notice && current && STOP_RANK[level.stop_on](r.status)) d.set('levelStopped', true);
+        return undefined;
       }
       case 'ack': {
-        if (state.ackedAt !== undefined) return { state };
-        state.ackedAt = r.event_time;
+        if (state.ackedAt !== undefined) return undefined;
+        d.set('ackedAt', r.event_time);
         // a key press on a call names no person: the call it was made on does
         const by = r.person ?? (r.message_id ? state.pages[state.messages[r.message_id] ?? '']?.person : undefined);
-        state.ackedBy = by;
-        const told = this.notify(state, 'ack', now, by);
-        return { state, note: `acknowledged by ${by ?? 'someone'} via ${r.via}${told ? `; telling ${told} page(s)` : ''}` };
+        d.set('ackedBy', by);
+        const told = this.notify(d, 'ack', now, by);
+        return `acknowledged by ${by ?? 'someone'} via ${r.via}${told ? `; telling ${told} page(s)` : ''}`;
       }
       case 'escalation':
-        return { state }; // our own records coming back: the decision is already in the state
+        return undefined; // our own records coming back: the decision is already in the state
       case 'deadline':
-        return { state, note: r.purpose === 'level' ? this.deadline(state, r.round, r.level, now) : undefined };
+        return r.purpose === 'level' ? this.deadline(d, r.round, r.level, now) : undefined;
     }
   }
 
   /**
-   * The outcome of a page this engine decided (the send's result, or its dispatch record read back):
-   * binds the message id, and fails over at once when the provider refused it.
+   * The outcome of a page this engine decided, as the effect runner learns it from the send: binds
+   * the message id, and fails over at once when the provider refused it. Unlike `apply`, it writes
+   * `state` itself: the state the effect runner is carrying out, which it saves afterwards.
    */
-  dispatched(state: IncidentState, page: PageState, messageId: string | undefined, outcome: 'sent' | 'failed', at: number): string | undefined {
-    if (messageId) this.bindMessage(state, page, messageId);
-    page.dispatched = true;
-    if (page.status === 'pending') page.status = outcome;
-    return outcome === 'failed' ? this.failover(state, page, at) : undefined;
+  dispatched(
+    state: IncidentState,
+    page: PageState,
+    messageId: string | undefined,
+    outcome: 'sent' | 'failed',
+    at: number,
+  ): string | undefined {
+    return this.dispatchedIn(new StateDraft(state, { inPlace: true }), page.stepKey, messageId, outcome, at);
   }
 
-  private bindMessage(state: IncidentState, page: PageState, messageId: string): void {
-    page.messageId = messageId;
-    state.messages[messageId] = page.stepKey;
+  /** A page's send outcome (the send's result, or its dispatch record read back). */
+  private dispatchedIn(
+    d: StateDraft,
+    stepKey: string,
+    messageId: string | undefined,
+    outcome: 'sent' | 'failed',
+    at: number,
+  ): string | undefined {
+    if (messageId) this.bindMessage(d, stepKey, messageId);
+    d.setPage(stepKey, 'dispatched', true);
+    if (d.state.pages[stepKey].status === 'pending') d.setPage(stepKey, 'status', outcome);
+    return outcome === 'failed' ? this.failover(d, stepKey, at) : undefined;
+  }
+
+  private bindMessage(d: StateDraft, stepKey: string, messageId: string): void {
+    d.setPage(stepKey, 'messageId', messageId);
+    d.setLookup('messages', messageId, stepKey);
   }
 
   private open(r: Extract<StreamRecord, { kind: 'alarm' }>, now: number): Applied {
@@ -207,13 +246,16 @@ export class EscalationEngine {
       seen: [r.event_id],
       outbox: [],
     };
+    const d = new StateDraft(state, { inPlace: true }); // a new state: ours to write
     const window = maintenanceFor(this.cfg.maintenance, { alarmName: r.alarm_name, team, tags: r.event.detail.alarmTags }, r.event_time);
     if (window) {
-      state.suppressedBy = window.name;
-      this.record(state, `${state.incidentId}|suppressed`, { reason: 'suppressed', from: 0, to: 0, round: 0, at: now, extra: { maintenance_window: window.name, alarm_event_id: r.event_id } });
+      d.set('suppressedBy', window.name);
+      const extra = { maintenance_window: window.name, alarm_event_id: r.event_id };
+      const e = { reason: 'suppressed' as const, from: 0, to: 0, round: 0, at: now, extra };
+      this.record(d, `${state.incidentId}|suppressed`, e);
       return { state, note: `inside maintenance window "${window.name}": recorded as suppressed, not paged` };
     }
-    const note = this.enterLevel(state, 0, 1, now);
+    const note = this.enterLevel(d, 0, 1, now);
     return { state, note };
   }
 
@@ -232,18 +274,22 @@ export class EscalationEngine {
   }
 
   /** The alarm flapped back: reopen the incident without paging anew; re-arm the current level's deadline if it can still escalate. */
-  private retrigger(state: IncidentState, alarmEventId: string, at: number, now: number): string {
+  private retrigger(d: StateDraft, alarmEventId: string, at: number, now: number): string {
+    const state = d.state;
     const after = Math.round((at - state.resolvedAt!) / 1000);
-    state.resolvedAt = undefined;
-    state.retriggers = (state.retriggers ?? 0) + 1;
-    state.retriggeredAt = at;
-    this.record(state, `${state.incidentId}|retrigger|${alarmEventId}`, { reason: 'retrigger', from: state.level, to: state.level, round: state.round, at: now, extra: { alarm_event_id: alarmEventId } });
+    d.set('resolvedAt', undefined);
+    d.set('retriggers', (state.retriggers ?? 0) + 1);
+    d.set('retriggeredAt', at);
+    const { level, round } = state;
+    const extra = { alarm_event_id: alarmEventId };
+    const e = { reason: 'retrigger' as const, from: level, to: level, round, at: now, extra };
+    this.record(d, `${state.incidentId}|retrigger|${alarmEventId}`, e);
     const note = `re-triggered ${after} s after OK (flapping): same incident, no new page`;
     if (state.ackedAt !== undefined || state.exhaustedAt !== undefined || state.levelStopped) return note;
     const def = this.levelOf(state, state.level);
     if (!def) return note;
-    state.deadlineAt = Math.ceil((now + def.deadline_s * 1000) / 1000) * 1000;
-    this.scheduleDeadline(state, `t${state.retriggers}`, now);
+    d.set('deadlineAt', Math.ceil((now + def.deadline_s * 1000) / 1000) * 1000);
+    this.scheduleDeadline(d, `t${state.retriggers}`, now);
     return `${note}; level ${state.level} escalates at ${new Date(state.deadlineAt).toISOString()} unless confirmed`;
   }
 
@@ -252,7 +298,8 @@ export class EscalationEngine {
    * policy's `notify.also` that the incident was acknowledged or resolved: once per kind, person and
    * channel. Returns the notices queued.
    */
-  private notify(state: IncidentState, kind: NoticeKind, now: number, by?: string): number {
+  private notify(d: StateDraft, kind: NoticeKind, now: number, by?: string): number {
+    const state = d.state;
     const notify = this.policyOf(state)?.notify;
     if (!notify?.on.includes(kind)) return 0;
     const paged = new Map<string, { level: number; channels: Set<string> }>();
@@ -277,7 +324,9 @@ export class EscalationEngine {
       for (const channel of on) {
         const stepKey = `${state.incidentId}|notice|${kind}|${person}|${channel}`;
         const notice = { kind, at, ...(kind === 'ack' && by ? { by } : {}) };
-        if (this.page(state, { round: 0, level, person, channel, address: addressOf(this.cfg, person, channel)!, reason: 'notice', escalateAt: at, decidedAt: now, notice }, stepKey)) n++;
+        const address = addressOf(this.cfg, person, channel)!;
+        const p = { round: 0, level, person, channel, address, escalateAt: at, decidedAt: now, notice };
+        if (this.page(d, { ...p, reason: 'notice' }, stepKey)) n++;
       }
     }
     return n;
@@ -288,7 +337,8 @@ export class EscalationEngine {
   }
 
   /** A deadline record arrived: escalate if it is the current level's and the level is unconfirmed. */
-  private deadline(state: IncidentState, round: number, level: number, now: number): string | undefined {
+  private deadline(d: StateDraft, round: number, level: number, now: number): string | undefined {
+    const state = d.state;
     if (!isActive(state) || state.exhaustedAt !== undefined) return undefined;
     if (round !== state.round || level !== state.level) return `stale deadline (round ${round} level ${level}; now round ${state.round} level ${state.level}): ignored`;
     if (state.levelStopped) return `level ${level} was confirmed before its deadline: no escalation`;
@@ -296,24 +346,39 @@ export class EscalationEngine {
     const from = state.level;
     if (policy && from < policy.levels.length) {
       const r = state.round;
-      this.record(state, `${state.incidentId}|esc|${r ? `r${r}|` : ''}L${from}>L${from + 1}`, { reason: 'deadline', from, to: from + 1, round: r, at: now });
-      return this.enterLevel(state, state.round, from + 1, now);
+      const key = `${state.incidentId}|esc|${r ? `r${r}|` : ''}L${from}>L${from + 1}`;
+      this.record(d, key, { reason: 'deadline', from, to: from + 1, round: r, at: now });
+      return this.enterLevel(d, state.round, from + 1, now);
     }
     if (policy && state.round < policy.repeat) {
-      this.record(state, `${state.incidentId}|repeat|r${state.round + 1}`, { reason: 'repeat', from, to: 1, round: state.round + 1, at: now });
-      return this.enterLevel(state, state.round + 1, 1, now);
+      const key = `${state.incidentId}|repeat|r${state.round + 1}`;
+      this.record(d, key, { reason: 'repeat', from, to: 1, round: state.round + 1, at: now });
+      return this.enterLevel(d, state.round + 1, 1, now);
     }
-    state.exhaustedAt = now;
-    this.record(state, `${state.incidentId}|exhausted`, { reason: 'exhausted', from, to: from, round: state.round, at: now });
+    d.set('exhaustedAt', now);
+    const e = { reason: 'exhausted' as const, from, to: from, round: state.round, at: now };
+    this.record(d, `${state.incidentId}|exhausted`, e);
     const fallback = policy?.fallback;
     if (!fallback) return `escalation policy exhausted after ${state.round + 1} round(s); no fallback configured`;
-    const pages = this.pageTargets(state, fallback, state.round, FALLBACK_LEVEL, 'fallback', now, now);
+    const pages = this.pageTargets(d, fallback, state.round, FALLBACK_LEVEL, 'fallback', now, now);
     return `escalation policy exhausted after ${state.round + 1} round(s): paging the fallback (${pages} page(s))`;
   }
 
   /** Queues an escalation record; `key` makes its event id (deterministic: a redo is a no-op). */
-  private record(state: IncidentState, key: string, e: { reason: 'deadline' | 'repeat' | 'exhausted' | 'failover' | 'suppressed' | 'retrigger'; from: number; to: number; round: number; at: number; extra?: Record<string, unknown> }): void {
-    state.outbox.push({
+  private record(
+    d: StateDraft,
+    key: string,
+    e: {
+      reason: 'deadline' | 'repeat' | 'exhausted' | 'failover' | 'suppressed' | 'retrigger';
+      from: number;
+      to: number;
+      round: number;
+      at: number;
+      extra?: Record<string, unknown>;
+    },
+  ): void {
+    const state = d.state;
+    d.push({
       type: 'record',
       record: {
         v: 1,
@@ -332,25 +397,26 @@ export class EscalationEngine {
   }
 
   /** Enters a level: pages its targets on its channels and schedules its deadline. */
-  private enterLevel(state: IncidentState, round: number, level: number, now: number): string | undefined {
-    const def = this.levelOf(state, level);
-    state.round = round;
-    state.level = level;
-    state.levelStopped = false;
+  private enterLevel(d: StateDraft, round: number, level: number, now: number): string | undefined {
+    const def = this.levelOf(d.state, level);
+    d.set('round', round);
+    d.set('level', level);
+    d.set('levelStopped', false);
     // whole seconds: EventBridge Scheduler's at() has no finer resolution, so the deadline a person is
     // promised is the one the schedule can keep
-    state.deadlineAt = Math.ceil((now + (def?.deadline_s ?? 0) * 1000) / 1000) * 1000;
+    d.set('deadlineAt', Math.ceil((now + (def?.deadline_s ?? 0) * 1000) / 1000) * 1000);
     if (!def) return `level ${level} is not defined`;
-    const pages = this.pageTargets(state, def, round, level, 'level', state.deadlineAt, now);
-    this.scheduleDeadline(state, undefined, now);
+    const pages = this.pageTargets(d, def, round, level, 'level', d.state.deadlineAt, now);
+    this.scheduleDeadline(d, undefined, now);
     return pages === 0 ? `level ${level}: no target has an address on ${def.channels.join('/')}` : undefined;
   }
 
   /** Schedules the current level's deadline at `state.deadlineAt`; `again` names a re-armed one (after a re-trigger). */
-  private scheduleDeadline(state: IncidentState, again: string | undefined, now: number): void {
+  private scheduleDeadline(d: StateDraft, again: string | undefined, now: number): void {
+    const state = d.state;
     const { round, level } = state;
     const key = [state.incidentId, `r${round}`, `L${level}`, ...(again ? [again] : [])];
-    state.outbox.push({
+    d.push({
       type: 'schedule',
       name: deadlineScheduleName(key.join('|')),
       at: state.deadlineAt,
@@ -369,7 +435,16 @@ export class EscalationEngine {
     });
   }
 
-  private pageTargets(state: IncidentState, targets: Pick<Level, 'targets' | 'channels'>, round: number, level: number, reason: PageEffect['reason'], escalateAt: number, now: number): number {
+  private pageTargets(
+    d: StateDraft,
+    targets: Pick<Level, 'targets' | 'channels'>,
+    round: number,
+    level: number,
+    reason: PageEffect['reason'],
+    escalateAt: number,
+    now: number,
+  ): number {
+    const state = d.state;
     let n = 0;
     // quiet hours: a low severity at night goes out only on the team's quiet channels
     const quiet = quietChannels<PageChannel>(this.cfg.teams[state.team]?.quiet_hours, state.severity, now);
@@ -381,31 +456,40 @@ export class EscalationEngine {
       for (const channel of channels) {
         const address = addressOf(this.cfg, person, channel);
         if (!address) continue;
-        if (this.page(state, { round, level, person, channel, address, reason, escalateAt, decidedAt: now, ...(resolvedBy ? { resolvedBy } : {}), ...(quiet ? { quietHours: true as const } : {}) })) n++;
+        const why = { ...(resolvedBy ? { resolvedBy } : {}), ...(quiet ? { quietHours: true as const } : {}) };
+        if (this.page(d, { round, level, person, channel, address, reason, escalateAt, decidedAt: now, ...why })) n++;
       }
     }
     return n;
   }
 
-  private page(state: IncidentState, p: Omit<PageEffect, 'type' | 'stepKey' | 'dispatchId'>, stepKey = pageStepKey(state.incidentId, p.round, p.level, p.person, p.channel)): boolean {
+  private page(
+    d: StateDraft,
+    p: Omit<PageEffect, 'type' | 'stepKey' | 'dispatchId'>,
+    stepKey = pageStepKey(d.state.incidentId, p.round, p.level, p.person, p.channel),
+  ): boolean {
+    const state = d.state;
     if (state.pages[stepKey] || Object.keys(state.pages).length >= PAGES_CAP) return false;
     const dispatchId = dispatchIdOf(stepKey);
-    state.pages[stepKey] = { stepKey, dispatchId, round: p.round, level: p.level, person: p.person, channel: p.channel, status: 'pending', ...(p.notice ? { notice: p.notice.kind } : {}) };
-    state.dispatches[dispatchId] = stepKey;
+    const { round, level, person, channel } = p;
+    const notice = p.notice ? { notice: p.notice.kind } : {};
+    d.addPage({ stepKey, dispatchId, round, level, person, channel, status: 'pending', ...notice });
     const effect: Effect = { type: 'page', stepKey, dispatchId, ...p };
-    state.outbox.push(effect);
+    d.push(effect);
     return true;
   }
 
-  private failover(state: IncidentState, page: PageState, now: number): string | undefined {
+  private failover(d: StateDraft, stepKey: string, now: number): string | undefined {
+    const state = d.state;
+    const page = state.pages[stepKey];
     if (page.failedOver || page.notice || !isActive(state)) return undefined;
-    page.failedOver = true;
+    d.setPage(stepKey, 'failedOver', true);
     const policy = this.policyOf(state);
     const tried = new Set(Object.values(state.pages).filter((p) => !p.notice && p.round === page.round && p.level === page.level && p.person === page.person).map((p) => p.channel));
     const quiet = quietChannels<PageChannel>(this.cfg.teams[state.team]?.quiet_hours, state.severity, now);
     const next = policy?.failover.find((c) => !tried.has(c) && (!quiet || quiet.includes(c)) && addressOf(this.cfg, page.person, c));
     if (!next) return `${page.person}: ${page.channel} failed and no channel is left to fail over to`;
-    this.record(state, `${state.incidentId}|failover|${page.stepKey}`, {
+    this.record(d, `${state.incidentId}|failover|${page.stepKey}`, {
       reason: 'failover',
       from: page.level,
       to: page.level,
@@ -414,7 +498,9 @@ export class EscalationEngine {
       extra: { from_channel: page.channel, to_channel: next, ...(page.messageId ? { message_id: page.messageId } : {}), person: page.person },
     });
     const escalateAt = page.level === state.level && page.round === state.round ? state.deadlineAt : now;
-    this.page(state, { round: page.round, level: page.level, person: page.person, channel: next as PageChannel, address: addressOf(this.cfg, page.person, next)!, reason: 'failover', escalateAt, decidedAt: now });
+    const address = addressOf(this.cfg, page.person, next)!;
+    const { round, level, person } = page;
+    this.page(d, { round, level, person, channel: next, address, reason: 'failover', escalateAt, decidedAt: now });
     return `${page.person}: ${page.channel} failed; failing over to ${next}`;
   }
 }

@@ -48,13 +48,13 @@ const notices = (s: IncidentState) => {
 
 /** bob paged (sms+email), escalated to carol's call, carol answered and pressed 1. */
 function ackedByCarol(engine: EscalationEngine) {
-  const s = engine.apply(undefined, opened(), T0).state!;
-  engine.apply(s, deadline(1, T0 + 8000), T0 + 8000);
+  let s = engine.apply(undefined, opened(), T0).state!;
+  s = engine.apply(s, deadline(1, T0 + 8000), T0 + 8000).state!;
   s.outbox = [];
   const call = s.pages[pageStepKey(INC, 0, 2, 'carol', 'voice')];
   engine.dispatched(s, call, 'CA0001', 'sent', T0 + 8100);
   const applied = engine.apply(s, callAck('CA0001', T0 + 20_000), T0 + 20_000);
-  return { s, applied };
+  return { s: applied.state!, applied };
 }
 
 describe('notices on ack and resolve', () => {
@@ -67,27 +67,27 @@ describe('notices on ack and resolve', () => {
 
   it('on resolve everyone paged is told, the person paged only by voice on the first notice channel they have; once only', () => {
     const engine = engineWith({ on: ['ack', 'resolve'], channels: ['sms'] });
-    const { s } = ackedByCarol(engine);
+    let { s } = ackedByCarol(engine);
     expect(notices(s)).toEqual(['ack → bob:sms (by carol)']);
-    engine.apply(s, ok(T0 + 60_000), T0 + 60_000);
+    s = engine.apply(s, ok(T0 + 60_000), T0 + 60_000).state!;
     expect(notices(s)).toEqual(['resolve → bob:sms', 'resolve → carol:sms']);
     // a second OK (a replay with another id) tells nobody again
-    engine.apply(s, { ...ok(T0 + 61_000), event_id: eventId('other-ok') }, T0 + 61_000);
+    s = engine.apply(s, { ...ok(T0 + 61_000), event_id: eventId('other-ok') }, T0 + 61_000).state!;
     expect(notices(s)).toEqual([]);
   });
 
   it('a page that failed is not told; a notice that fails never fails over and never confirms a level', () => {
     const engine = engineWith({ on: ['resolve'] });
-    const s = engine.apply(undefined, opened(), T0).state!;
+    let s = engine.apply(undefined, opened(), T0).state!;
     s.outbox = [];
     const email = s.pages[pageStepKey(INC, 0, 1, 'bob', 'email')];
-    engine.apply(s, receipt(email.dispatchId, 're_1', 'bounced', 'email', T0 + 1000), T0 + 1000);
+    s = engine.apply(s, receipt(email.dispatchId, 're_1', 'bounced', 'email', T0 + 1000), T0 + 1000).state!;
     s.outbox = [];
-    engine.apply(s, ok(T0 + 5000), T0 + 5000);
+    s = engine.apply(s, ok(T0 + 5000), T0 + 5000).state!;
     expect(notices(s)).toEqual(['resolve → bob:sms']);
     const notice = s.pages[`${INC}|notice|resolve|bob|sms`];
     expect(notice.notice).toBe('resolve');
-    engine.apply(s, receipt(notice.dispatchId, 'SM9', 'delivered', 'sms', T0 + 6000), T0 + 6000);
+    s = engine.apply(s, receipt(notice.dispatchId, 'SM9', 'delivered', 'sms', T0 + 6000), T0 + 6000).state!;
     expect(s.outbox).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import type { KinesisStreamBatchResponse } from 'aws-lambda';
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 
 /** How the mapping reads a handler's answer (FunctionResponseTypes: ReportBatchItemFailures). */
 export type BatchOutcome =
@@ -7,12 +8,6 @@ export type BatchOutcome =
   | { kind: 'partial'; index: number; sequenceNumber: string }
   /** Not a valid response: the whole batch failed, as on AWS. */
   | { kind: 'malformed'; reason: string };
-
-function compareSeq(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 /**
  * AWS's rules: a null/undefined response, a null/undefined or empty `batchItemFailures` = complete
@@ -33,7 +28,7 @@ export function interpretBatchResponse(response: unknown, sequenceNumbers: reado
     const id = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;
     if (typeof id !== 'string' || id === '') return { kind: 'malformed', reason: 'itemIdentifier missing or empty' };
     if (!index.has(id)) return { kind: 'malformed', reason: 'itemIdentifier is not a sequence number of the batch' };
-    if (lowest === undefined || compareSeq(id, lowest) < 0) lowest = id;
+    if (lowest === undefined || compareSequenceNumbers(id, lowest) < 0) lowest = id;
   }
   return { kind: 'partial', index: index.get(lowest!)!, sequenceNumber: lowest! };
 }

@@ -5,7 +5,7 @@ import type { Config } from '../../infra/config.js';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { KinesisProducer, type PutResult } from '../../shared/stream/kinesis-producer.js';
 import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
-import { compareSeq } from '../../processors/lake/join.js';
+import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
 import { backfill } from '../../processors/lake/backfill.js';
 import { replayFailures } from '../../processors/lake/replay-failures.js';
@@ -143,7 +143,10 @@ describe('lake handler behind the local event source mapping', () => {
       {
         handler: {
           beforeCommit: async (b) => {
-            if (b.shardId === poison.shardId && compareSeq(b.firstSeq, poison.sequenceNumber) <= 0 && compareSeq(poison.sequenceNumber, b.lastSeq) <= 0) throw new Error('simulated persistent failure');
+            const poisoned = b.shardId === poison.shardId &&
+              compareSequenceNumbers(b.firstSeq, poison.sequenceNumber) <= 0 &&
+              compareSequenceNumbers(poison.sequenceNumber, b.lastSeq) <= 0;
+            if (poisoned) throw new Error('simulated persistent failure');
           },
         },
         mapping: { maximumRetryAttempts: 1 },
