@@ -14,11 +14,13 @@ COPY package.json package-lock.json ./
 # Install scripts are not needed: esbuild runs from its platform package (@esbuild/linux-*).
 RUN npm ci --no-audit --no-fund --include=dev --ignore-scripts
 COPY tsconfig.json ./
+COPY platform ./platform
 COPY schemas ./schemas
+COPY shared ./shared
 COPY producers ./producers
 COPY processors ./processors
+COPY analysis ./analysis
 COPY infra ./infra
-COPY shared ./shared
 RUN node --import tsx infra/lambda/build.ts receiver --out /src/dist
 
 FROM node:22-bookworm-slim

@@ -50,3 +50,6 @@ export const DispatchRecord = RecordBase.extend({
 });
 export type DispatchRecordIn = z.input<typeof DispatchRecord>;
 export type DispatchRecord = z.output<typeof DispatchRecord>;
+
+/** The level number of fallback pages (after the policy's levels are exhausted): a pseudo-level after the last one. */
+export const FALLBACK_LEVEL = 99;

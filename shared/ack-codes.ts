@@ -9,7 +9,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { normalizeAddress } from '../schemas/address.js';
-import { backoffDelay } from './aws-errors.js';
+import { backoffDelay } from '../platform/aws-errors.js';
 
 /**
  * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor allocates a

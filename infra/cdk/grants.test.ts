@@ -48,11 +48,11 @@ const LAKE_PREFIXES = [...LAKE_TABLES.map((t) => t.prefix), ERROR_PREFIX, STATE_
 /**
  * The call sites: each first-party module that sends AWS commands, and the environment variable the
  * units' wiring hands it its resource in (receiver main.ts, processors/{paging,lake}/wiring.ts,
- * infra/lambda/secrets.ts). Every module the derivation finds must be here, and every entry used.
+ * platform/secrets.ts). Every module the derivation finds must be here, and every entry used.
  */
 const CALL_SITES: Record<string, CallSite> = {
-  'shared/stream/batching-producer.ts': { env: 'STREAM_NAME' }, // receiver: PutRecords
-  'shared/stream/kinesis-producer.ts': { env: 'STREAM_NAME' }, // PutRecords (the batching producer sends through it)
+  'platform/stream/batching-producer.ts': { env: 'STREAM_NAME' }, // receiver: PutRecords
+  'platform/stream/kinesis-producer.ts': { env: 'STREAM_NAME' }, // PutRecords (the batching producer sends through it)
   'producers/receiver/stream-health.ts': { env: 'STREAM_NAME' }, // GET /healthz: DescribeStreamSummary
   'processors/consumer/shards.ts': { env: 'STREAM_NAME' }, // lake lineage: ListShards
   'shared/ack-codes.ts': { env: 'LEDGER_TABLE' }, // ack codes live in the dispatch ledger
@@ -66,7 +66,7 @@ const CALL_SITES: Record<string, CallSite> = {
   // Schedules of the group; CreateSchedule passes the Scheduler role (iam:PassRole).
   'processors/paging/deadlines.ts': { env: 'SCHEDULER_GROUP', passRoleEnv: 'SCHEDULER_ROLE_ARN' },
   // Every `<NAME>_SECRET_ARN` of the function's environment (none: no call, no grant).
-  'infra/lambda/secrets.ts': { env: '*_SECRET_ARN' },
+  'platform/secrets.ts': { env: '*_SECRET_ARN' },
 };
 
 /**
@@ -225,7 +225,7 @@ describe('calls vs grants', () => {
     const after = findings(stripped).map(formatFinding);
     const stream = `\${${logicalId(stripped.stack, stripped.stack.storage.stream)}.Arn}`;
     expect(after.filter((f) => !before.has(f))).toEqual([
-      `paging missing: kinesis:PutRecords on ${stream} (shared/stream/kinesis-producer.ts)`,
+      `paging missing: kinesis:PutRecords on ${stream} (platform/stream/kinesis-producer.ts)`,
     ]);
     expect([...before].filter((f) => !after.includes(f))).toEqual([]);
   });

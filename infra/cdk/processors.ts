@@ -101,7 +101,7 @@ export class Processors extends Construct {
       throw new RangeError(`flushIntervalS must be an integer in [1, 300] (the batching window limit), got ${flushIntervalS}`);
     }
 
-    // What infra/config.ts reads, for both functions (AWS_REGION is set by Lambda itself).
+    // What platform/config.ts reads, for both functions (AWS_REGION is set by Lambda itself).
     const common: Record<string, string> = {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       LOG_LEVEL: 'info',
@@ -156,7 +156,7 @@ export class Processors extends Construct {
         ACK_LINK_TTL_S: '86400',
         PAGING_MAX_ALARM_AGE_S: '3600',
         ...SEVERITY_SETTINGS,
-        // Secret references, resolved at cold start (infra/lambda/secrets.ts); never the values.
+        // Secret references, resolved at cold start (platform/secrets.ts); never the values.
         TWILIO_AUTH_TOKEN_SECRET_ARN: secrets.twilioAuthToken.secretArn,
         RESEND_API_KEY_SECRET_ARN: secrets.resendApiKey.secretArn,
         ACK_LINK_SECRET_SECRET_ARN: secrets.ackLinkSecret.secretArn,

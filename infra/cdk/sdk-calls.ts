@@ -68,8 +68,8 @@ const LIB_CLIENT: Readonly<Record<string, string>> = { 'lib-dynamodb': 'dynamodb
 
 /**
  * Commands the SDK's own client code imports (so they are in every bundle of that client) but never
- * sends with this project's client configuration: not calls of the unit. Checked: infra/aws.ts and
- * infra/lambda/secrets.ts set neither option.
+ * sends with this project's client configuration: not calls of the unit. Checked: platform/aws.ts and
+ * platform/secrets.ts set neither option.
  */
 export const SDK_INTERNAL: Readonly<Record<string, string>> = {
   'dynamodb:DescribeEndpoints': 'endpoint discovery: only if endpointDiscoveryEnabled / AWS_ENABLE_ENDPOINT_DISCOVERY',

@@ -245,7 +245,7 @@ export class Services extends Construct {
     });
 
     const receiverRole = this.receiver.taskDefinition.taskRole;
-    stream.grant(receiverRole, 'kinesis:PutRecords'); // the batching producer (shared/stream/); no PutRecord call
+    stream.grant(receiverRole, 'kinesis:PutRecords'); // the batching producer (platform/stream/); no PutRecord call
     stream.grant(receiverRole, 'kinesis:DescribeStreamSummary'); // GET /healthz (producers/receiver/stream-health.ts)
     ledger.grant(receiverRole, 'dynamodb:GetItem'); // ack codes typed back by SMS (AckCodes.resolve)
     incidents.grant(receiverRole, 'dynamodb:GetItem'); // ack pages: already acknowledged / escalated? (IncidentReader)

@@ -548,7 +548,7 @@ describe('stream processors (Lambda)', () => {
     expect(envOf('Paging').ONCALL_FILE).toBe('/var/task/oncall.json');
   });
 
-  it('the environment names what infra/config.ts and processors/paging/config.ts read', () => {
+  it('the environment names what platform/config.ts and processors/paging/config.ts read', () => {
     for (const name of ['Paging', 'Lake'] as const) {
       const e = envOf(name);
       for (const k of ['STREAM_NAME', 'STREAM_ARN', 'LAKE_BUCKET', 'CHECKPOINT_TABLE', 'LEDGER_TABLE', 'INCIDENTS_TABLE', 'SCHEDULER_GROUP', 'SCHEDULER_ROLE_ARN', 'AWS_ACCOUNT_ID']) {

@@ -21,8 +21,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { checkOnCallFile, oncallFileOf } from '../../processors/paging/schedules/cli.js';
-import { resendClient } from '../providers/resend.js';
-import { twilioClient } from '../providers/twilio.js';
+import { resendClient } from '../../platform/providers/resend.js';
+import { twilioClient } from '../../platform/providers/twilio.js';
 import { UsageError, flag, option, runCommand, stageOf, type Io, type Printer } from './command.js';
 import { planProviders, shown, type SecretStore, type Step } from './providers.js';
 import { secretsManagerClient, upsertProviderSecret, providerSecretNames, type SecretsClient } from './secrets.js';

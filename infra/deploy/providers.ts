@@ -1,7 +1,7 @@
 import type { Resend, WebhookEvent } from 'resend';
-import type { OnCallConfig } from '../../processors/paging/oncall-config.js';
+import type { OnCallConfig } from '../../schemas/oncall/config.js';
 import { RESEND_STATUS } from '../../producers/receiver/status-map.js';
-import type { TwilioClient } from '../providers/twilio.js';
+import type { TwilioClient } from '../../platform/providers/twilio.js';
 import type { SecretAction } from './secrets.js';
 
 /**

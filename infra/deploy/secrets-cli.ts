@@ -17,7 +17,7 @@
  * AWS_REQUEST_TIMEOUT_MS bound every call; SECRETS_MANAGER_ENDPOINT (unset on AWS) points elsewhere.
  */
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../../platform/config.js';
 import { flag, runCommand, stageOf, type Io } from './command.js';
 import {
   PROVIDER_SECRET_ENV,

@@ -8,10 +8,10 @@ import {
   SecretsManagerClient,
   type DescribeSecretCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
-import { awsRequestHandler } from '../aws.js';
+import { awsRequestHandler } from '../../platform/aws.js';
 import { REPO_ROOT } from '../bin.js';
 import { PROVIDER_SECRET_NAMES } from '../cdk/services.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../../platform/config.js';
 
 /**
  * The stage's provider secrets in Secrets Manager (`make secrets`, and `make providers` for the Resend
@@ -78,7 +78,7 @@ export function localPlaceholders(file = path.join(REPO_ROOT, '.env.example')): 
 export type SecretsClient = Pick<SecretsManagerClient, 'send'>;
 
 /**
- * A Secrets Manager client with deadlines on every call (infra/aws.ts: AWS_CONNECTION_TIMEOUT_MS to
+ * A Secrets Manager client with deadlines on every call (platform/aws.ts: AWS_CONNECTION_TIMEOUT_MS to
  * connect, AWS_REQUEST_TIMEOUT_MS until the answer; 3 attempts). SECRETS_MANAGER_ENDPOINT (unset on
  * AWS) points it elsewhere, e.g. at a test double. Region: AWS_REGION, as for the other clients;
  * credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY of `env` when set, else the default chain.

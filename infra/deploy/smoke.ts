@@ -9,7 +9,7 @@
  *                     (LEDGER_TABLE) names the recipient, printed masked
  *   receipt           the page's delivery receipt came back (the item's page status: delivered or better)
  *   lake row          the alarm's row is in the lake's `events` table (the objects written since the
- *                     alarm in its `dt` partition, read back with DuckDB by processors/query)
+ *                     alarm in its `dt` partition, read back with DuckDB by analysis/query)
  *   resolved          the OK event closed the incident (the item's `resolvedAt`)
  *
  *   node --import tsx infra/deploy/smoke.ts [--direct]     (make smoke [DIRECT=1]; built: dist/bin/smoke.mjs)
@@ -21,7 +21,7 @@
  * (if readable here) says otherwise.
  *
  * Settings (environment; the Makefile loads .env or .env.example): the names and endpoints of
- * infra/config.ts, API_KEY, and
+ * platform/config.ts, API_KEY, and
  *   SMOKE_URL              the receiver's public origin (default PUBLIC_BASE_URL, else http://127.0.0.1:$PORT)
  *   SMOKE_TIMEOUT_S        the longest any step may take, from the alarm (default 180)
  *   SMOKE_PAGE_TIMEOUT_S   the page step's own limit (default 60, at most SMOKE_TIMEOUT_S)
@@ -32,7 +32,7 @@
  *
  * Exit 0 when every step was seen; 1 naming the missing steps; 2 on a usage or configuration error;
  * 130 when interrupted (the alarm is resolved all the same). Phone numbers and email addresses are
- * masked in everything printed (infra/logger.ts maskPii); the API key is never printed.
+ * masked in everything printed (platform/logger.ts maskPii); the API key is never printed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,9 +42,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { loadConfig, type Config } from '../config.js';
-import { dynamoClient, kinesisClient, s3Client } from '../aws.js';
-import { maskPii } from '../logger.js';
+import { loadConfig, type Config } from '../../platform/config.js';
+import { dynamoClient, kinesisClient, s3Client } from '../../platform/aws.js';
+import { maskPii } from '../../platform/logger.js';
 import type { CloudWatchAlarmEvent } from '../../schemas/cloudwatch-alarm.js';
 import type { AlarmRecordIn } from '../../schemas/alarm-record.js';
 import { alarmEventId, incidentIdOf } from '../../schemas/ids.js';
@@ -53,8 +53,8 @@ import { CONFIRMED_STATUSES, FAILED_STATUSES, Severity, type DeliveryStatus } fr
 import { EVENTS_TABLE } from '../../schemas/lake.js';
 import { IncidentReader } from '../../shared/incident-item.js';
 import type { IncidentState, PageState } from '../../processors/paging/incident-state.js';
-import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
-import { LakeCache, type Listing } from '../../processors/query/lake-cache.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
+import { LakeCache, type Listing } from '../../analysis/query/lake-cache.js';
 
 export const STEPS = ['alarm', 'page', 'receipt', 'lake', 'resolve'] as const;
 export type StepName = (typeof STEPS)[number];
@@ -206,7 +206,7 @@ function viaStream(config: Config, severity: Severity): Send & { close(): void }
   let kinesis: ReturnType<typeof kinesisClient> | undefined;
   const send = async (event: CloudWatchAlarmEvent) => {
     kinesis ??= kinesisClient(config);
-    const { KinesisProducer } = await import('../../shared/stream/kinesis-producer.js');
+    const { KinesisProducer } = await import('../../platform/stream/kinesis-producer.js');
     const record: AlarmRecordIn = { v: 1, kind: 'alarm', severity, event };
     await new KinesisProducer({ kinesis, streamName: config.STREAM_NAME }).putStreamRecords([record]);
   };
@@ -326,7 +326,7 @@ function lakeProbe(s3: S3Client, bucket: string, cacheDir: string, alarm: SmokeA
   const sql = `SELECT kind, event_id FROM ${EVENTS_TABLE.name} ` +
     `WHERE dt = '${dt}' AND incident_id = '${alarm.incidentId}'`;
   return async () => {
-    const { queryDuckDb } = await import('../../processors/query/duckdb-engine.js');
+    const { queryDuckDb } = await import('../../analysis/query/duckdb-engine.js');
     // a new cache per read: one that found S3 unreachable answers from its saved listing for good
     const cache = new RecentPartitionCache(s3, bucket, cacheDir, dt, since);
     const r = await queryDuckDb(sql, { bucket, cacheDir, cache, threads: 1 });

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../platform/logger.js';
 
 /**
  * For the local stand-ins `make up` runs in the background (provider simulator, Scheduler emulator):

@@ -1,5 +1,5 @@
-import type { QueryResult } from '../../processors/query/result.js';
-import { auditQuery, SEED_QUERY } from '../../processors/query/named-queries.js';
+import type { QueryResult } from '../../analysis/query/result.js';
+import { auditQuery, SEED_QUERY } from '../../analysis/query/named-queries.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from './demo-alarms.js';
 
 /**
@@ -8,7 +8,7 @@ import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from './demo-alarms.js';
  * every story told, then answer the seed query and the per-incident verdicts. Used by `make demo`
  * (background services) and by the end-to-end test (the same services in-process).
  */
-export { SEED_QUERY } from '../../processors/query/named-queries.js';
+export { SEED_QUERY } from '../../analysis/query/named-queries.js';
 
 /** The per-incident audit of this run's incidents: the named query `incident-audit`, filtered. */
 export const verdictQuery = (ids: string[]) => auditQuery({ incidentIds: ids });

@@ -1,7 +1,7 @@
-import { loadConfig } from '../config.js';
-import { s3Client } from '../aws.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
-import { formatTable } from '../../processors/query/result.js';
+import { loadConfig } from '../../platform/config.js';
+import { s3Client } from '../../platform/aws.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
+import { formatTable } from '../../analysis/query/result.js';
 import { appProcesses, down, engineProcesses, processEnv, runningPid, stackContext, up, type ManagedProcess, type StackContext } from './stack.js';
 import { SEED_QUERY, runDemo } from './demo-run.js';
 

@@ -21,8 +21,8 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateScheduleGroupCommand, GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
-import type { Config } from '../config.js';
-import type { AwsClients } from '../aws.js';
+import type { Config } from '../../platform/config.js';
+import type { AwsClients } from '../../platform/aws.js';
 
 export class ProvisionError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -13,7 +13,7 @@
  * - `status`: what runs, and whether the stream, bucket and tables exist.
  *
  * Settings: the env (the Makefile loads .env or .env.example): KINESIS_PORT, S3_PORT, DYNAMODB_PORT,
- * DATA_DIR, the *_ENDPOINT variables and resource names (infra/config.ts). KINESIS_ENGINE=kinesis-local
+ * DATA_DIR, the *_ENDPOINT variables and resource names (platform/config.ts). KINESIS_ENGINE=kinesis-local
  * runs kinesis-local (kinesis-mock) instead of kinesalite on KINESIS_PORT. The EventBridge Scheduler
  * emulator (infra/local/scheduler, deadlines) runs with the engines on SCHEDULER_PORT (schedules under
  * $DATA_DIR/scheduler); provisioning creates SCHEDULER_GROUP in it.
@@ -30,8 +30,8 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { entryCommand } from '../bin.js';
-import { loadConfig, type Config } from '../config.js';
-import { awsClients, schedulerClient, type AwsClients } from '../aws.js';
+import { loadConfig, type Config } from '../../platform/config.js';
+import { awsClients, schedulerClient, type AwsClients } from '../../platform/aws.js';
 import { httpAnswers, kinesisLocalEnv, kinesisLocalPackageDir } from './engines.js';
 import { dataDir as resolveDataDir, enginePort } from './engine-main.js';
 import { provisionAll, type ProvisionSummary } from './provision.js';

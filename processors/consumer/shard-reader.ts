@@ -5,7 +5,7 @@ import {
   type GetShardIteratorCommandInput,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import { awsErrorCode, backoffDelay, isRetryableError, isThrottlingError } from '../../shared/aws-errors.js';
+import { awsErrorCode, backoffDelay, isRetryableError, isThrottlingError } from '../../platform/aws-errors.js';
 
 /** Where a shard reader starts. */
 export type StartPosition =

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
-import { awsErrorCode, backoffDelay, isRetryableError } from '../../shared/aws-errors.js';
+import { awsErrorCode, backoffDelay, isRetryableError } from '../../platform/aws-errors.js';
 
 export type { Shard };
 

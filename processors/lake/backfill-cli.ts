@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../infra/config.js';
-import { dynamoClient, kinesisClient, s3Client } from '../../infra/aws.js';
-import { createLogger } from '../../infra/logger.js';
+import { loadConfig } from '../../platform/config.js';
+import { dynamoClient, kinesisClient, s3Client } from '../../platform/aws.js';
+import { createLogger } from '../../platform/logger.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { backfill } from './backfill.js';
 import { FAILURE_PREFIX } from './failures.js';

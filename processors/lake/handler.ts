@@ -1,7 +1,7 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
-import type { Logger } from '../../infra/logger.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { Logger } from '../../platform/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import type { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { fromKinesisStreamRecord, type KinesisBatchHandler, type ShardRecord } from '../runtime/kinesis-event.js';
 import { flushRecords } from './flush.js';

@@ -4,7 +4,7 @@
  * mapping, infra/cdk/processors.ts). Init runs once per cold start: secrets referenced by
  * `<NAME>_SECRET_ARN` (none today) are resolved first, then the handler is built from the environment.
  */
-import { resolveSecrets } from '../../infra/lambda/secrets.js';
+import { resolveSecrets } from '../../platform/secrets.js';
 import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import { lakeHandlerFromEnv } from './wiring.js';
 

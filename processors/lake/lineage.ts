@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KinesisClient, Shard } from '@aws-sdk/client-kinesis';
-import { awsErrorCode } from '../../shared/aws-errors.js';
+import { awsErrorCode } from '../../platform/aws-errors.js';
 import { listShards } from '../consumer/shards.js';
 import { ShardNotListedError } from './errors.js';
 

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { loadConfig, type Config } from '../../infra/config.js';
-import { awsClients } from '../../infra/aws.js';
-import { createLogger } from '../../infra/logger.js';
-import { runService } from '../../infra/service.js';
+import { loadConfig, type Config } from '../../platform/config.js';
+import { awsClients } from '../../platform/aws.js';
+import { createLogger } from '../../platform/logger.js';
+import { runService } from '../../platform/service.js';
 import { createLakeService } from './service.js';
 import { batchSizeOf, batchingWindowMsOf, headGroupOf } from './wiring.js';
 
 /**
- * The lake on the local stack: `node --import tsx processors/lake/main.ts` (infra/service.ts: health,
+ * The lake on the local stack: `node --import tsx processors/lake/main.ts` (platform/service.ts: health,
  * drain). The local event source mapping calls the lake handler — the same one the Lambda function
  * exports — with the same events; each batch is one flush. SIGTERM/SIGINT drain it (the batch in
  * flight finishes and is checkpointed). /healthz answers 503 while the mapping is degraded (an outage

@@ -3,7 +3,7 @@ import { utcDate } from '../../schemas/time.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { encodeParquet } from './parquet.js';
 import type { ErrorLine, FlushBatch } from './shard-pipeline.js';
-import { objectName } from './object-keys.js';
+import { objectName } from '../../schemas/lake-keys.js';
 
 export interface LakeObject {
   key: string;
@@ -12,8 +12,8 @@ export interface LakeObject {
   rows: number;
 }
 
-// Key names live in object-keys.ts (no Parquet, no zod: `make query` reads keys without loading the writer).
-export { objectName, parseObjectKey } from './object-keys.js';
+// Key names live in schemas/lake-keys.ts (no Parquet, no zod: `make query` reads keys without loading the writer).
+export { objectName, parseObjectKey } from '../../schemas/lake-keys.js';
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();

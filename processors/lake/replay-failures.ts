@@ -1,8 +1,8 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { RAW_TABLE } from '../../schemas/lake.js';
 import { utcDate } from '../../schemas/time.js';
-import type { Logger } from '../../infra/logger.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { Logger } from '../../platform/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import type { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { ShardReader } from '../consumer/shard-reader.js';
 import type { EventRow } from '../../schemas/lake.js';

@@ -1,6 +1,6 @@
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
-import type { Logger } from '../../infra/logger.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { Logger } from '../../platform/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { ShardNotListedError } from './errors.js';
 import type { Head, HeadStore } from './head.js';
 import { EventJoin, type JoinOptions } from './join.js';

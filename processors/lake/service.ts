@@ -1,6 +1,6 @@
-import type { Config } from '../../infra/config.js';
-import { streamArn, type AwsClients } from '../../infra/aws.js';
-import type { Logger } from '../../infra/logger.js';
+import type { Config } from '../../platform/config.js';
+import { streamArn, type AwsClients } from '../../platform/aws.js';
+import type { Logger } from '../../platform/logger.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { LocalEventSourceMapping, type EventSourceMappingOptions } from '../runtime/event-source-mapping.js';
 import { s3FailureDestination } from './failures.js';

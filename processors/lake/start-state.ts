@@ -1,5 +1,5 @@
-import type { Logger } from '../../infra/logger.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { Logger } from '../../platform/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { CheckpointConflictError } from '../consumer/checkpoint-store.js';
 import type { HeadStore } from './head.js';
 import { EventJoin, type JoinOptions, type JoinSnapshot } from './join.js';

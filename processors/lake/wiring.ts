@@ -1,6 +1,6 @@
-import { loadConfig, type Config } from '../../infra/config.js';
-import { awsClients, type AwsClients } from '../../infra/aws.js';
-import { createLogger, type Logger } from '../../infra/logger.js';
+import { loadConfig, type Config } from '../../platform/config.js';
+import { awsClients, type AwsClients } from '../../platform/aws.js';
+import { createLogger, type Logger } from '../../platform/logger.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import { createLakeHandler, type LakeHandlerOptions } from './handler.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EscalationEngine } from './escalation.js';
 import { loadPagingConfig } from './config.js';
-import { parseOnCallConfig } from './oncall-config.js';
+import { parseOnCallConfig } from '../../schemas/oncall/config.js';
 import { alarmRecordsFrom } from '../../producers/receiver/alarm-intake.js';
 import { loadAlarmIntakeSettings } from '../../producers/receiver/config.js';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../infra/config.js';
+import { ConfigError } from '../../platform/config.js';
 import { SeverityEnvShape } from '../../schemas/alarm-routing.js';
 
 /**

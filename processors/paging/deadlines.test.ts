@@ -15,7 +15,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { kinesisClient, schedulerClient, streamArn } from '../../infra/aws.js';
+import { kinesisClient, schedulerClient, streamArn } from '../../platform/aws.js';
 import { freePort } from '../../infra/local/engines.js';
 import { ensureScheduleGroup } from '../../infra/local/provision.js';
 import { startSchedulerEmulator, type SchedulerEmulator } from '../../infra/local/scheduler/server.js';

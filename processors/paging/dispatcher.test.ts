@@ -2,13 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProviderSimulator, type ProviderSimulator } from '../../infra/local/provider-simulator/server.js';
-import { resendClient } from '../../infra/providers/resend.js';
-import { twilioClient } from '../../infra/providers/twilio.js';
+import { resendClient } from '../../platform/providers/resend.js';
+import { twilioClient } from '../../platform/providers/twilio.js';
 import { pageRefFromQuery, pageRefFromTags } from '../../schemas/correlation.js';
 import { Dispatcher, pageReference, type DispatcherOptions, type PageRequest } from './dispatcher.js';
 import { PageLookupError } from './errors.js';
 import { carriesReference } from './message-content.js';
-import { loadOnCallConfig } from './oncall-config.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 
 const ACCOUNT_SID = 'AC' + 'fedcba9876543210'.repeat(2);
 const AUTH_TOKEN = 'dispatcher-test-auth-token';

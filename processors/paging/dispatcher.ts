@@ -2,9 +2,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import twilioSdk, { type Twilio } from 'twilio';
 import type { Resend } from 'resend';
 import { resendTags, twilioStatusCallbackUrl, twilioVoiceAnswerUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
-import { silentLogger, type Logger } from '../../infra/logger.js';
-import { backoffDelay } from '../../shared/aws-errors.js';
-import type { OnCallConfig, PageChannel } from './oncall-config.js';
+import { silentLogger, type Logger } from '../../platform/logger.js';
+import { backoffDelay } from '../../platform/aws-errors.js';
+import type { OnCallConfig, PageChannel } from '../../schemas/oncall/config.js';
 import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, voiceIntro, whatsappVariables, type PageContent } from './message-content.js';
 import { PageLookupError, ProviderError } from './errors.js';
 
@@ -59,7 +59,7 @@ export interface DispatcherOptions {
   /** Provider calls per `send` (lookups not counted). Default 3. */
   maxAttempts?: number;
   /** Backoff before attempt n+1: baseDelayMs · 2^(n-1), at most maxDelayMs, jittered 50–100 %
-   * (shared/aws-errors.ts `backoffDelay`). Default 300 ms. */
+   * (platform/aws-errors.ts `backoffDelay`). Default 300 ms. */
   baseDelayMs?: number;
   /** Default 2000 ms. */
   maxDelayMs?: number;

@@ -1,7 +1,7 @@
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
-import type { Logger } from '../../infra/logger.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { Logger } from '../../platform/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { crashpoint } from '../runtime/crashpoint.js';
 import type { DeadlineScheduler } from './deadlines.js';
 import { deadlineScheduleName } from './deadlines.js';
@@ -9,7 +9,7 @@ import type { PageRequest, PageResult } from './dispatcher.js';
 import type { EscalationEngine } from './escalation.js';
 import { remember, type IncidentState, type PageEffect } from './incident-state.js';
 import type { DispatchLedger } from './ledger.js';
-import { runbookFor, type OnCallConfig } from './oncall-config.js';
+import { runbookFor, type OnCallConfig } from '../../schemas/oncall/config.js';
 
 /**
  * Carries out an incident's outbox, every effect exactly once in effect:

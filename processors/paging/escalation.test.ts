@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EscalationEngine, pageStepKey } from './escalation.js';
 import type { IncidentState } from './incident-state.js';
-import { loadOnCallConfig, parseOnCallConfig } from './oncall-config.js';
+import { loadOnCallConfig, parseOnCallConfig } from '../../schemas/oncall/config.js';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId, incidentId } from '../../schemas/ids.js';
 import { alarmEvent, iso } from '../../test/fixtures/records.js';

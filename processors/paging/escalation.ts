@@ -1,5 +1,6 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
+import { FALLBACK_LEVEL } from '../../schemas/dispatch-record.js';
 import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity } from '../../schemas/status.js';
 import {
   isActive,
@@ -13,7 +14,7 @@ import {
 } from './incident-state.js';
 import { StateDraft } from './state-draft.js';
 import { maintenanceFor, quietChannels } from './quiet/windows.js';
-import { addressOf, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from './oncall-config.js';
+import { addressOf, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from '../../schemas/oncall/config.js';
 import { resolveLevel } from './schedules/resolve.js';
 import type { IcalCalendar } from './schedules/ical.js';
 import { deadlineScheduleName } from './deadlines.js';
@@ -83,8 +84,6 @@ export const pageStepKey = (incidentId: string, round: number, level: number, pe
 
 export const dispatchIdOf = (stepKey: string) => eventId('dispatch', stepKey);
 
-/** The fallback pages after exhaustion sit on a pseudo-level after the policy's last one. */
-export const FALLBACK_LEVEL = 99;
 
 export class EscalationEngine {
   private readonly maxAlarmAgeMs: number;

@@ -1,8 +1,8 @@
 import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
 import { parseTimestamp } from '../../schemas/time.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
-import type { Logger } from '../../infra/logger.js';
-import { silentLogger } from '../../infra/logger.js';
+import type { Logger } from '../../platform/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { crashpoint } from '../runtime/crashpoint.js';
 import { fromKinesisStreamRecord, type KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import type { EffectRunner } from './effects.js';

@@ -1,6 +1,6 @@
 import type { DeliveryStatus, Severity } from '../../schemas/status.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
-import type { PageChannel } from './oncall-config.js';
+import type { PageChannel } from '../../schemas/oncall/config.js';
 
 /**
  * The paging state of one incident: what the escalation engine decided, and the effects it decided

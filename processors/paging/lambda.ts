@@ -5,7 +5,7 @@
  * fetched into process.env first, then the handler is built from the environment. Any failure here
  * fails the init, and Lambda starts a fresh one on the next invocation.
  */
-import { resolveSecrets } from '../../infra/lambda/secrets.js';
+import { resolveSecrets } from '../../platform/secrets.js';
 import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import { pagingHandlerFromEnv } from './wiring.js';
 

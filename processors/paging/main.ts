@@ -1,7 +1,7 @@
-import { loadConfig } from '../../infra/config.js';
-import { awsClients, streamArn } from '../../infra/aws.js';
-import { createLogger } from '../../infra/logger.js';
-import { runService } from '../../infra/service.js';
+import { loadConfig } from '../../platform/config.js';
+import { awsClients, streamArn } from '../../platform/aws.js';
+import { createLogger } from '../../platform/logger.js';
+import { runService } from '../../platform/service.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { LocalEventSourceMapping } from '../runtime/event-source-mapping.js';
 import { loadPagingConfig } from './config.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EscalationEngine, pageStepKey } from './escalation.js';
 import type { IncidentState } from './incident-state.js';
-import { parseOnCallConfig } from './oncall-config.js';
+import { parseOnCallConfig } from '../../schemas/oncall/config.js';
 import { emailSubject, emailText, smsBody, type PageContent } from './message-content.js';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId, incidentId } from '../../schemas/ids.js';

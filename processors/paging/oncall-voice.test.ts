@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OnCallConfigError } from './errors.js';
-import { addressOf, parseOnCallConfig } from './oncall-config.js';
+import { OnCallConfigError } from '../../schemas/oncall/errors.js';
+import { addressOf, parseOnCallConfig } from '../../schemas/oncall/config.js';
 
 /** The voice channel of the on-call file: a `voice` number per person, `twilio.voice_from` as caller id. */
 const demo = () => JSON.parse(readFileSync(new URL('../../infra/local/oncall/demo.json', import.meta.url), 'utf8'));

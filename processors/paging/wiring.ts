@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { loadConfig } from '../../infra/config.js';
-import { awsClients, schedulerClient, streamArn } from '../../infra/aws.js';
-import { createLogger, type Logger } from '../../infra/logger.js';
-import { twilioClient } from '../../infra/providers/twilio.js';
-import { resendClient } from '../../infra/providers/resend.js';
-import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
+import { loadConfig } from '../../platform/config.js';
+import { awsClients, schedulerClient, streamArn } from '../../platform/aws.js';
+import { createLogger, type Logger } from '../../platform/logger.js';
+import { twilioClient } from '../../platform/providers/twilio.js';
+import { resendClient } from '../../platform/providers/resend.js';
+import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { ackLinkUrl } from '../../shared/ack-links.js';
 import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import { AckCodes } from '../../shared/ack-codes.js';
@@ -16,12 +16,12 @@ import { EscalationEngine } from './escalation.js';
 import { createPagingHandler } from './handler.js';
 import { IncidentStore } from './incident-store.js';
 import { DispatchLedger } from './ledger.js';
-import { loadOnCallConfig } from './oncall-config.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { loadIcalFeeds } from './schedules/ical-feed.js';
 import type { IcalCalendar } from './schedules/ical.js';
 
 /**
- * The paging handler built from the environment (infra/config.ts + processors/paging/config.ts), for
+ * The paging handler built from the environment (platform/config.ts + processors/paging/config.ts), for
  * the AWS Lambda entry (processors/paging/lambda.ts) and the local runner (main.ts) alike. Throws a
  * ConfigError / OnCallConfigError naming the bad setting or field.
  */

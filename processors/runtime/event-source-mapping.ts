@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient, Shard } from '@aws-sdk/client-kinesis';
-import { backoffDelay } from '../../shared/aws-errors.js';
-import { silentLogger } from '../../infra/logger.js';
+import { backoffDelay } from '../../platform/aws-errors.js';
+import { silentLogger } from '../../platform/logger.js';
 import { listShards, readyShards } from '../consumer/shards.js';
 import type { CheckpointStore } from '../consumer/checkpoint-store.js';
 import type { KinesisBatchHandler } from './kinesis-event.js';
@@ -54,7 +54,7 @@ export interface EventSourceMappingOptions {
   retryBaseDelayMs?: number;
   /** Backoff cap. Default 5000. */
   retryMaxDelayMs?: number;
-  /** A pino Logger (infra/logger.ts) fits. Default: silent. */
+  /** A pino Logger (platform/logger.ts) fits. Default: silent. */
   logger?: MappingLogger;
 }
 

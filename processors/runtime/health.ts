@@ -1,4 +1,4 @@
-import { awsErrorCode } from '../../shared/aws-errors.js';
+import { awsErrorCode } from '../../platform/aws-errors.js';
 
 /** Per-shard state reported by `LocalEventSourceMapping.status()`. */
 export interface ShardStatus {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { backoffDelay } from '../../shared/aws-errors.js';
+import { backoffDelay } from '../../platform/aws-errors.js';
 import { ShardReader, type StartPosition } from '../consumer/shard-reader.js';
 import { CheckpointConflictError, type Checkpoint, type CheckpointStore } from '../consumer/checkpoint-store.js';
 import { toKinesisStreamRecord, type KinesisBatchHandler, type ShardRecord } from './kinesis-event.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../infra/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { ackLinkUrl } from '../../shared/ack-links.js';
 import { createApp } from './app.js';
 import type { AckIncidentView, IncidentLookup } from './ack-page.js';

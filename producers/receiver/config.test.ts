@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../infra/config.js';
+import { ConfigError } from '../../platform/config.js';
 import { loadAlarmIntakeSettings, loadReceiverConfig } from './config.js';
 import { TEST_ENV } from './testing.js';
 

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import twilio from 'twilio';
-import { silentLogger } from '../../infra/logger.js';
-import { InvalidRecordError } from '../../shared/stream/errors.js';
+import { silentLogger } from '../../platform/logger.js';
+import { InvalidRecordError } from '../../platform/stream/errors.js';
 import { guarded, markVerified, requireApiKey, writeRecords, type RouteDeps } from './http.js';
 import { FakeAckCodes, FakeErrorSink, FakeProducer, TEST_ENV, fixture, jsonFixture, pageQuery, testApp, testConfig, twilioRequest } from './testing.js';
 

@@ -4,7 +4,7 @@ import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import type { ResolvedAckCode } from '../../shared/ack-codes.js';
 import type { ReceiverConfig } from './config.js';
 import { RecordDecodeError } from '../../schemas/errors.js';
-import { InvalidRecordError, RecordTooLargeError } from '../../shared/stream/errors.js';
+import { InvalidRecordError, RecordTooLargeError } from '../../platform/stream/errors.js';
 import { parseJson } from './body-parse.js';
 import { safeHeaders, type ErrorSink } from './error-sink.js';
 import { BodyReadError, BodyTooLargeError, PayloadError, SignatureError, StreamWriteError, UnavailableError } from './errors.js';

@@ -5,10 +5,10 @@
  * it stops accepting connections, lets in-flight requests finish (their stream writes included), flushes
  * the batching producer, then exits; a second signal or DRAIN_TIMEOUT_MS (default 25 s) forces the exit.
  */
-import { loadConfig } from '../../infra/config.js';
-import { awsClients } from '../../infra/aws.js';
-import { createLogger } from '../../infra/logger.js';
-import { BatchingProducer } from '../../shared/stream/batching-producer.js';
+import { loadConfig } from '../../platform/config.js';
+import { awsClients } from '../../platform/aws.js';
+import { createLogger } from '../../platform/logger.js';
+import { BatchingProducer } from '../../platform/stream/batching-producer.js';
 import { AckCodes } from '../../shared/ack-codes.js';
 import { IncidentReader } from '../../shared/incident-item.js';
 import type { AckIncidentView } from './ack-page.js';

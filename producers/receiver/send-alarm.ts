@@ -12,9 +12,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../infra/config.js';
-import { kinesisClient } from '../../infra/aws.js';
-import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
+import { loadConfig } from '../../platform/config.js';
+import { kinesisClient } from '../../platform/aws.js';
+import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { AlarmRecord } from '../../schemas/alarm-record.js';
 import { alarmRecordsFrom } from './alarm-intake.js';
 import { loadAlarmIntakeSettings } from './config.js';

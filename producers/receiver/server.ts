@@ -1,7 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { ConfigError } from '../../infra/config.js';
+import { ConfigError } from '../../platform/config.js';
 
 /**
  * The HTTP server around the receiver app: where it listens and how long a client may take to send a

@@ -8,7 +8,7 @@ import twilio from 'twilio';
 import { Webhook } from 'svix';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 import type { AckCodeEntry, AckRecipient, ResolvedAckCode } from '../../shared/ack-codes.js';
-import { silentLogger } from '../../infra/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { ReceiverConfigSchema, type ReceiverConfig } from './config.js';
 import type { ErrorMeta, ErrorSink } from './error-sink.js';
 import { createApp } from './app.js';

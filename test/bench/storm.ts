@@ -25,7 +25,7 @@ import { startClosedLoop, SECRETS, type ChildRunner, type ClosedLoop } from '../
 import { demoAlarmEvent, type DemoStory } from '../../infra/local/demo-alarms.js';
 import { incidentId } from '../../schemas/ids.js';
 import { readStream } from '../helpers/read-stream.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 
 const ALARMS = Number(process.env.STORM_ALARMS ?? 1000);
 const ARNS = Number(process.env.STORM_ARNS ?? 300);

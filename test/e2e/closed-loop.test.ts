@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { runDemo, type DemoRunResult } from '../../infra/local/demo-run.js';
 
 /**

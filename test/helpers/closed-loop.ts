@@ -12,8 +12,8 @@ import { serve } from '@hono/node-server';
 import { stackEnv, startLocalStack, type LocalStack } from './local-stack.js';
 import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from '../../infra/local/provider-simulator/server.js';
 import { loadBehavioursFile } from '../../infra/local/provider-simulator/behaviours.js';
-import { streamArn } from '../../infra/aws.js';
-import { BatchingProducer } from '../../shared/stream/batching-producer.js';
+import { streamArn } from '../../platform/aws.js';
+import { BatchingProducer } from '../../platform/stream/batching-producer.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { ReceiverConfigSchema } from '../../producers/receiver/config.js';
 import { S3ErrorSink } from '../../producers/receiver/error-sink.js';
@@ -23,7 +23,7 @@ import { LocalEventSourceMapping } from '../../processors/runtime/event-source-m
 import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
 import { pagingHandlerFromEnv } from '../../processors/paging/wiring.js';
 import { lakeHandlerFromEnv } from '../../processors/lake/wiring.js';
-import { silentLogger } from '../../infra/logger.js';
+import { silentLogger } from '../../platform/logger.js';
 import { childEnv } from './clock.js';
 
 export const SECRETS = {

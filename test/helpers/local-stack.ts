@@ -16,8 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { loadConfig, type Config } from '../../infra/config.js';
-import { awsClients, schedulerClient as makeSchedulerClient, type AwsClients } from '../../infra/aws.js';
+import { loadConfig, type Config } from '../../platform/config.js';
+import { awsClients, schedulerClient as makeSchedulerClient, type AwsClients } from '../../platform/aws.js';
 import {
   startDynalite,
   startKinesalite,

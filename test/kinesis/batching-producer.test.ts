@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateStreamCommand, PutRecordsCommand, waitUntilStreamExists, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { startKinesalite, type RunningEngine } from '../../infra/local/engines.js';
-import { kinesisClient } from '../../infra/aws.js';
-import { BatchingProducer } from '../../shared/stream/batching-producer.js';
+import { kinesisClient } from '../../platform/aws.js';
+import { BatchingProducer } from '../../platform/stream/batching-producer.js';
 import { readStream } from '../helpers/read-stream.js';
 import { eventId, incidentId } from '../../schemas/ids.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';

@@ -15,7 +15,7 @@ import {
   type GetShardIteratorCommandInput,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
+import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { decodeRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId, incidentId } from '../../schemas/ids.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';

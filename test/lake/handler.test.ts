@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { encodeRecord, partitionKeyOf } from '../../schemas/envelope.js';
-import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
+import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { createLakeHandler } from '../../processors/lake/handler.js';
 import { HeadStore } from '../../processors/lake/head.js';
 import type { ShardRecord } from '../../processors/runtime/kinesis-event.js';

@@ -5,7 +5,7 @@ import { ShardReader } from '../../processors/consumer/shard-reader.js';
 import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { createLakeHandler, type LakeHandlerOptions } from '../../processors/lake/handler.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { toKinesisStreamRecord, type KinesisStreamEvent, type ShardRecord } from '../../processors/runtime/kinesis-event.js';
 
 /** Helpers for the lake tests on the local stack: read a shard, build Lambda events, fresh lakes, lake fingerprints. */

@@ -1,9 +1,9 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import type { Config } from '../../infra/config.js';
+import type { Config } from '../../platform/config.js';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
-import { KinesisProducer, type PutResult } from '../../shared/stream/kinesis-producer.js';
+import { KinesisProducer, type PutResult } from '../../platform/stream/kinesis-producer.js';
 import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';

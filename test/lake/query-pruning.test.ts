@@ -3,7 +3,7 @@ import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { EventJoin } from '../../processors/lake/join.js';
 import { flushRecords } from '../../processors/lake/flush.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { T0, alarmEvent, asShardRecords, dispatch, receipt } from '../fixtures/records.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeStreamSummaryCommand, MergeShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
+import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { listShards } from '../../processors/consumer/shards.js';
 import { HeadStore } from '../../processors/lake/head.js';
 import { holdsPartitionKey, kinesisHashKey } from '../../processors/lake/lineage.js';

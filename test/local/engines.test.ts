@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { awsClients } from '../../infra/aws.js';
+import { awsClients } from '../../platform/aws.js';
 import { ensureStream, ensureTable, provisionAll, ProvisionError } from '../../infra/local/provision.js';
 
 async function putAndGetRecord(kinesis: KinesisClient, stream: string) {

@@ -9,7 +9,7 @@ import { flushRecords } from '../../processors/lake/flush.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
 import { backfill } from '../../processors/lake/backfill.js';
 import type { LakeObject } from '../../processors/lake/objects.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { T0, asShardRecords, dispatch } from '../fixtures/records.js';
 
 /**

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClosedLoop, SECRETS, type ClosedLoop, type ChildRunner } from '../helpers/closed-loop.js';
 import { CRASH_POINTS } from '../../processors/runtime/crashpoint.js';
 import { DEMO_STORIES, demoAlarmEvent } from '../../infra/local/demo-alarms.js';
-import { queryDuckDb } from '../../processors/query/duckdb-engine.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 
 /**
  * The crash matrix: the paging service runs as a real child process and is SIGKILLed at every step

@@ -3,7 +3,7 @@ import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { TestStream } from '../helpers/test-stream.js';
 import { DispatchLedger } from '../../processors/paging/ledger.js';
 import { IncidentStore } from '../../processors/paging/incident-store.js';
-import { loadOnCallConfig } from '../../processors/paging/oncall-config.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { EscalationEngine } from '../../processors/paging/escalation.js';
 import { EffectRunner } from '../../processors/paging/effects.js';
 import { createPagingHandler } from '../../processors/paging/handler.js';

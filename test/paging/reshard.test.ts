@@ -7,7 +7,7 @@ import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { startClosedLoop, type ClosedLoop, type Mapping } from '../helpers/closed-loop.js';
 import { readStream } from '../helpers/read-stream.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
-import { KinesisProducer } from '../../shared/stream/kinesis-producer.js';
+import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { IncidentStore } from '../../processors/paging/incident-store.js';
 import { DEMO_STORIES, demoAlarmArn, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
 import { eventId } from '../../schemas/ids.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resend } from 'resend';
-import { resendClient } from '../../providers/resend.js';
-import { twilioClient, type TwilioClient } from '../../providers/twilio.js';
+import { resendClient } from '../../../platform/providers/resend.js';
+import { twilioClient, type TwilioClient } from '../../../platform/providers/twilio.js';
 import { startProviderSimulator, type ProviderSimulator } from './server.js';
 
 /** The account configuration APIs (twilio-account.ts, resend-webhook-api.ts) through the official SDKs. */

@@ -6,7 +6,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { Webhook } from 'svix';
-import { silentLogger, type Logger } from '../../logger.js';
+import { silentLogger, type Logger } from '../../../platform/logger.js';
 import { DEFAULT_BEHAVIOUR, normalizeBehaviours, recipientKey, type Behaviour } from './behaviours.js';
 import { createFaultBook, type FaultBook } from './faults.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';

@@ -1,6 +1,6 @@
 /** The simulator's background work: timers that stop when it closes, and the tasks `idle()` waits for. */
 import { setMaxListeners } from 'node:events';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../../platform/logger.js';
 
 /** Raised by `sleep` (and callback delivery) once the simulator is closing; tasks end quietly on it. */
 export class Closed extends Error {

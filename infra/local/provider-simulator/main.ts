@@ -16,7 +16,7 @@
  * SIGTERM/SIGINT close it and exit 0.
  */
 import { closeOnSignal } from '../close-on-signal.js';
-import { createLogger } from '../../logger.js';
+import { createLogger } from '../../../platform/logger.js';
 import { loadBehavioursFile } from './behaviours.js';
 import { startProviderSimulator } from './server.js';
 

@@ -1,5 +1,5 @@
 /** The simulator's options and the handle `startProviderSimulator` returns. */
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../../platform/logger.js';
 import type { ApiFault, Behaviour, Behaviours } from './behaviours.js';
 import type { ApiRequestRecord, CallbackRecord } from './records.js';
 

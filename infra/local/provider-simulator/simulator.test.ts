@@ -5,8 +5,8 @@ import { Webhook } from 'svix';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resendTags, twilioStatusCallbackUrl, type PageRef } from '../../../schemas/correlation.js';
-import { resendClient } from '../../providers/resend.js';
-import { BaseUrlRequestClient, twilioClient } from '../../providers/twilio.js';
+import { resendClient } from '../../../platform/providers/resend.js';
+import { BaseUrlRequestClient, twilioClient } from '../../../platform/providers/twilio.js';
 import { ackCodeOf, startProviderSimulator, type ProviderSimulator } from './server.js';
 
 const ACCOUNT_SID = 'AC' + '0123456789abcdef'.repeat(2);

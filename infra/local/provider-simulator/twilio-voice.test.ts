@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { twilioVoiceAnswerUrl, twilioVoiceGatherUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../../schemas/correlation.js';
-import { twilioClient } from '../../providers/twilio.js';
+import { twilioClient } from '../../../platform/providers/twilio.js';
 import { startProviderSimulator, type ProviderSimulator } from './server.js';
 import { gatherAction } from './twilio-voice.js';
 

@@ -19,7 +19,7 @@ import {
   type CreateScheduleCommandInput,
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
-import { kinesisClient, schedulerClient } from '../../aws.js';
+import { kinesisClient, schedulerClient } from '../../../platform/aws.js';
 import { freePort, startKinesalite, type RunningEngine } from '../engines.js';
 import { ensureStream } from '../provision.js';
 import { startSchedulerEmulator, type SchedulerEmulator } from './server.js';

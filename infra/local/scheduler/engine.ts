@@ -18,7 +18,7 @@
  * (AWS also invokes targets at least once: consumers dedupe).
  */
 import { PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { silentLogger, type Logger } from '../../logger.js';
+import { silentLogger, type Logger } from '../../../platform/logger.js';
 import { conflict, notFound, validationError } from './errors.js';
 import {
   parseAtExpression,

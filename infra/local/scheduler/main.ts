@@ -11,9 +11,9 @@
  */
 import { closeOnSignal } from '../close-on-signal.js';
 import path from 'node:path';
-import { loadConfig } from '../../config.js';
-import { kinesisClient } from '../../aws.js';
-import { createLogger } from '../../logger.js';
+import { loadConfig } from '../../../platform/config.js';
+import { kinesisClient } from '../../../platform/aws.js';
+import { createLogger } from '../../../platform/logger.js';
 import { dataDir } from '../engine-main.js';
 import { startSchedulerEmulator } from './server.js';
 

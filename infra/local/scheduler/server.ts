@@ -27,7 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import type { ZodType } from 'zod';
-import { silentLogger } from '../../logger.js';
+import { silentLogger } from '../../../platform/logger.js';
 import { SchedulerEngine, type SchedulerEngineOptions, type SchedulerHealth } from './engine.js';
 import { SchedulerApiError, validationError } from './errors.js';
 import { CreateGroupBody, CreateScheduleBody, describeIssues, type StoredGroup, type StoredSchedule } from './model.js';

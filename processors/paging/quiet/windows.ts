@@ -1,7 +1,7 @@
 import { alarmTag } from '../../../schemas/alarm-routing.js';
 import type { Severity } from '../../../schemas/status.js';
 import { withinRestrictions } from '../schedules/resolve.js';
-import type { MaintenanceWindow, QuietHours, WeeklyWindows } from './schema.js';
+import type { MaintenanceWindow, QuietHours, WeeklyWindows } from '../../../schemas/oncall/quiet.js';
 
 /** Whether `at` lies inside one of the weekly windows (in their time zone). */
 export const withinWeekly = (w: WeeklyWindows, at: number) => withinRestrictions(w.windows, at, w.time_zone);

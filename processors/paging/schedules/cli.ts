@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { OnCallConfigError } from '../errors.js';
-import { loadOnCallConfig, type OnCallConfig } from '../oncall-config.js';
+import { OnCallConfigError } from '../../../schemas/oncall/errors.js';
+import { loadOnCallConfig, type OnCallConfig } from '../../../schemas/oncall/config.js';
 import { loadIcalFeeds } from './ical-feed.js';
 import type { IcalCalendar } from './ical.js';
 import { resolveLevel, type ResolvedPerson } from './resolve.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../../infra/config.js';
+import type { Config } from '../../platform/config.js';
 import { isShowTables } from './catalog.js';
 import { UnknownNamedQueryError } from './errors.js';
 import { NAMED_QUERIES, namedQuery } from './named-queries.js';
@@ -72,7 +72,7 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
     opts.out(formatResult(await queryDuckDb(sql, { bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR }), format));
     return;
   }
-  const [{ s3Client }, { LakeCache }] = await Promise.all([import('../../infra/aws.js'), import('./lake-cache.js')]);
+  const [{ s3Client }, { LakeCache }] = await Promise.all([import('../../platform/aws.js'), import('./lake-cache.js')]);
   const s3 = s3Client(config);
   const cache = new LakeCache(s3, config.LAKE_BUCKET, config.QUERY_CACHE_DIR);
   try {
@@ -95,7 +95,7 @@ async function printFreshness(opts: QueryCommandOptions, given?: import('./lake-
   const { config } = opts;
   const [{ formatFreshness, lakeFreshness }, aws, lakeCache] = await Promise.all([
     import('./freshness.js'),
-    given ? undefined : import('../../infra/aws.js'),
+    given ? undefined : import('../../platform/aws.js'),
     given ? undefined : import('./lake-cache.js'),
   ]);
   const s3 = aws?.s3Client(config);

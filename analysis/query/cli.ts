@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../infra/config.js';
+import { loadConfig } from '../../platform/config.js';
 import { UsageError, runQueryCommand } from './command.js';
 
 /** `make query SQL="…" | NAME=… [FORMAT=…]`: see command.ts. Exit 2 on a usage error, 1 when the query fails. */

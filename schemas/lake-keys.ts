@@ -1,4 +1,4 @@
-/** Lake object names and keys (`objectsOf` in objects.ts writes them; readers parse them back). */
+/** Lake object names and keys (`objectsOf` in processors/lake/objects.ts writes them; readers parse them back). */
 
 /**
  * The object name of one flush in one partition: the shard and the sequence range it covers. A retry

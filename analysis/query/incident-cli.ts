@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../../infra/config.js';
-import { s3Client } from '../../infra/aws.js';
-import { loadOnCallConfig } from '../paging/oncall-config.js';
+import { loadConfig } from '../../platform/config.js';
+import { s3Client } from '../../platform/aws.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { buildTimeline, incidentRows, type People, type QueryFn } from '../report/timeline.js';
 import { clock, formatTimelineText, timelineJson } from '../report/timeline-format.js';
 import { IncidentNotFoundError } from '../report/errors.js';

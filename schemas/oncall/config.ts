@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { Severity } from '../../schemas/status.js';
+import { Severity } from '../status.js';
 import { OnCallConfigError } from './errors.js';
-import { Schedule, unknownPeopleIn } from './schedules/schema.js';
-import { Flapping, MaintenanceWindow, QuietHours } from './quiet/schema.js';
+import { Schedule, unknownPeopleIn } from './schedule.js';
+import { Flapping, MaintenanceWindow, QuietHours } from './quiet.js';
 
 /**
  * The on-call configuration: people and their addresses, teams, and an escalation policy per severity.
@@ -76,7 +76,7 @@ const Team = z.strictObject({
   members: z.array(z.string()).default([]),
   /** Escalation policy per severity. */
   escalation: z.partialRecord(Severity, Policy),
-  /** Low severities on fewer channels at night (quiet/schema.ts). */
+  /** Low severities on fewer channels at night (schemas/oncall/quiet.ts). */
   quiet_hours: QuietHours.optional(),
 });
 
@@ -109,7 +109,7 @@ export const OnCallConfig = z
     email: z.strictObject({ from: z.string().min(3), reply_to: z.string().optional() }),
     /** Runbook links by alarm name prefix (longest match wins). */
     runbooks: z.record(z.string(), z.url()).default({}),
-    /** Alarms inside one of these windows are recorded as suppressed and never paged (quiet/schema.ts). */
+    /** Alarms inside one of these windows are recorded as suppressed and never paged (schemas/oncall/quiet.ts). */
     maintenance: z.array(MaintenanceWindow).default([]),
     /** Flapping: an ALARM within window_s of the OK continues the incident it resolved. Default 300 s. */
     flapping: Flapping.default({ window_s: 300 }),

@@ -1,4 +1,4 @@
-import { FALLBACK_LEVEL } from '../paging/escalation.js';
+import { FALLBACK_LEVEL } from '../../schemas/dispatch-record.js';
 import type { PagedChannel, Timeline, TimelineStep } from './timeline.js';
 
 /**

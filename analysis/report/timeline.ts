@@ -1,4 +1,4 @@
-import { maskPii } from '../../infra/logger.js';
+import { maskPii } from '../../platform/logger.js';
 import type { QueryResult } from '../query/result.js';
 
 /**

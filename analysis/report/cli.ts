@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { loadConfig } from '../../infra/config.js';
-import { s3Client } from '../../infra/aws.js';
+import { loadConfig } from '../../platform/config.js';
+import { s3Client } from '../../platform/aws.js';
 import { queryDuckDb } from '../query/duckdb-engine.js';
 import { queryAthena } from '../query/athena-engine.js';
-import { loadOnCallConfig } from '../paging/oncall-config.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { buildReport } from './build.js';
 import { ReportOptionError } from './errors.js';
 import type { QueryFn } from './data.js';

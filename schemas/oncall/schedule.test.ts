@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OnCallConfigError } from '../errors.js';
-import { loadOnCallConfig, parseOnCallConfig } from '../oncall-config.js';
+import { OnCallConfigError } from './errors.js';
+import { loadOnCallConfig, parseOnCallConfig } from './config.js';
 
-const examplePath = new URL('../../../infra/local/oncall/example-teams.json', import.meta.url).pathname;
+const examplePath = new URL('../../infra/local/oncall/example-teams.json', import.meta.url).pathname;
 const example = () => JSON.parse(readFileSync(examplePath, 'utf8'));
 
 describe('schedules in the on-call file', () => {

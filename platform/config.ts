@@ -42,7 +42,7 @@ export const ConfigSchema = z.object({
   /** The stream's ARN (the Scheduler target); default: built from STREAM_NAME, AWS_REGION and AWS_ACCOUNT_ID. */
   STREAM_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   AWS_ACCOUNT_ID: z._default(z.string().check(z.regex(/^\d{12}$/)), '000000000000'),
-  /** Every AWS SDK call (infra/aws.ts): TCP/TLS connect deadline, ms. */
+  /** Every AWS SDK call (platform/aws.ts): TCP/TLS connect deadline, ms. */
   AWS_CONNECTION_TIMEOUT_MS: positiveInt(2_000),
   /** Kinesis, DynamoDB and Scheduler: deadline until the response starts, and the longest silence of a socket, ms. */
   AWS_REQUEST_TIMEOUT_MS: positiveInt(5_000),

@@ -1,6 +1,6 @@
 import { CloudWatchAlarmEvent, alarmNamespace } from '../../schemas/cloudwatch-alarm.js';
 import { routeAlarm } from '../../schemas/alarm-routing.js';
-import { teamFor, type OnCallConfig } from '../paging/oncall-config.js';
+import { teamFor, type OnCallConfig } from '../../schemas/oncall/config.js';
 import { records, toMs, toNum, toStr } from './values.js';
 
 /** SQL over the lake (DuckDB locally, Athena on AWS): `queryDuckDb` or `queryAthena` bound to their options. */

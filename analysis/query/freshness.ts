@@ -1,5 +1,5 @@
 import { RAW_TABLE } from '../../schemas/lake.js';
-import { parseObjectKey } from '../lake/object-keys.js';
+import { parseObjectKey } from '../../schemas/lake-keys.js';
 import type { LakeCache } from './lake-cache.js';
 
 /** The last flush of one shard: the newest raw-archive object it wrote (every flush archives its records). */

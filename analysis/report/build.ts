@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { OnCallConfig } from '../paging/oncall-config.js';
+import type { OnCallConfig } from '../../schemas/oncall/config.js';
 import { loadLakeData, type QueryFn } from './data.js';
 import { IncidentPageError } from './errors.js';
 import { renderIncident } from './render-incident.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { levelPeople, loadOnCallConfig, parseOnCallConfig, policyFor, teamFor } from './oncall-config.js';
+import { levelPeople, loadOnCallConfig, parseOnCallConfig, policyFor, teamFor } from './config.js';
 import { OnCallConfigError } from './errors.js';
 
 const demoPath = new URL('../../infra/local/oncall/demo.json', import.meta.url).pathname;

@@ -1,7 +1,7 @@
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import { Severity } from '../../../schemas/status.js';
-import { Restriction } from '../schedules/schema.js';
+import { Severity } from '../status.js';
+import { Restriction } from './schedule.js';
 
 /**
  * The on-call file's "keep quiet" settings (processors/paging/quiet): maintenance windows, a team's
