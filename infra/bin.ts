@@ -59,7 +59,11 @@ export interface EntryCommand {
  * How to start entry `name`: `node [nodeArgs] dist/bin/<name>.mjs ...args` when `built`, else
  * `node [nodeArgs] --import tsx <source> ...args`. Default `built`: whether this process runs built.
  */
-export function entryCommand(name: BinName, args: string[] = [], opts: { nodeArgs?: string[]; built?: boolean } = {}): EntryCommand {
+export function entryCommand(
+  name: BinName,
+  args: string[] = [],
+  opts: { nodeArgs?: string[]; built?: boolean } = {},
+): EntryCommand {
   const source = BIN_ENTRIES[name];
   const built = opts.built ?? runningBuilt();
   const script = built ? binFile(name) : path.join(REPO_ROOT, source);

@@ -12,7 +12,10 @@ const SERVICES: readonly BinName[] = ['receiver', 'paging', 'lake', 'simulator']
 /** Node flags per service (the lake: a larger young generation, as on the local stack). */
 const NODE_ARGS: Partial<Record<BinName, string[]>> = { lake: ['--max-semi-space-size=64'] };
 
-const wanted = (process.env.SERVICES ?? 'receiver,paging,lake').split(',').map((s) => s.trim()).filter(Boolean);
+const wanted = (process.env.SERVICES ?? 'receiver,paging,lake')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = wanted.filter((s) => !SERVICES.includes(s as BinName));
 if (unknown.length) {
   console.error(`SERVICES: unknown ${unknown.join(', ')} (known: ${SERVICES.join(', ')})`);

@@ -76,7 +76,9 @@ export function isRetryableError(err: unknown): boolean {
 
 /** Per-entry PutRecords error codes that a retry can fix (other KMS errors need an operator). */
 export function isRetryableEntryError(code: string): boolean {
-  return code === 'ProvisionedThroughputExceededException' || code === 'InternalFailure' || code === 'KMSThrottlingException';
+  return (
+    code === 'ProvisionedThroughputExceededException' || code === 'InternalFailure' || code === 'KMSThrottlingException'
+  );
 }
 
 /**
@@ -84,7 +86,12 @@ export function isRetryableEntryError(code: string): boolean {
  * part of the other half (never 0, so a retry storm still spreads out). `attempt` counts from 1.
  * The one backoff of the product: AWS calls, and the page dispatcher's provider calls too.
  */
-export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseDelayMs: number,
+  maxDelayMs: number,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
   return Math.round(cap / 2 + random() * (cap / 2));
 }

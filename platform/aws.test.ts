@@ -25,7 +25,11 @@ async function blackHole(mode: 'silent' | 'stall') {
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
     if (mode === 'stall') {
-      socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 1000\r\n\r\n{"TableNames":['));
+      socket.once('data', () =>
+        socket.write(
+          'HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 1000\r\n\r\n{"TableNames":[',
+        ),
+      );
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -58,35 +62,85 @@ async function timed(p: Promise<unknown>): Promise<{ ms: number; err: Error }> {
 describe('AWS SDK clients: every call has a deadline', () => {
   it('the defaults come from config: 2 s connect, 5 s Kinesis/DynamoDB/Scheduler, 30 s S3', () => {
     const config = loadConfig({});
-    expect([config.AWS_CONNECTION_TIMEOUT_MS, config.AWS_REQUEST_TIMEOUT_MS, config.S3_REQUEST_TIMEOUT_MS]).toEqual([2_000, 5_000, 30_000]);
+    expect([config.AWS_CONNECTION_TIMEOUT_MS, config.AWS_REQUEST_TIMEOUT_MS, config.S3_REQUEST_TIMEOUT_MS]).toEqual([
+      2_000, 5_000, 30_000,
+    ]);
     expect(AWS_TIMEOUT_DEFAULTS).toEqual({ connectionMs: 2_000, requestMs: 5_000, s3RequestMs: 30_000 });
     expect(loadConfig({ AWS_REQUEST_TIMEOUT_MS: '750' }).AWS_REQUEST_TIMEOUT_MS).toBe(750);
   });
 
   /** A client of each kind against `endpoint`, and one call with it. */
   const calls: [string, (endpoint: string) => { client: { destroy(): void }; call: () => Promise<unknown> }][] = [
-    ['DynamoDB', (endpoint) => { const client = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: endpoint, AWS_REQUEST_TIMEOUT_MS: 200 }); return { client, call: () => client.send(new ListTablesCommand({})) }; }],
-    ['Kinesis', (endpoint) => { const client = kinesisClient({ AWS_REGION: 'us-east-1', KINESIS_ENDPOINT: endpoint, AWS_REQUEST_TIMEOUT_MS: 200 }); return { client, call: () => client.send(new ListStreamsCommand({})) }; }],
-    ['Scheduler', (endpoint) => { const client = schedulerClient({ AWS_REGION: 'us-east-1', SCHEDULER_ENDPOINT: endpoint, AWS_REQUEST_TIMEOUT_MS: 200 }); return { client, call: () => client.send(new ListSchedulesCommand({})) }; }],
-    ['S3 (its own setting)', (endpoint) => { const client = s3Client({ AWS_REGION: 'us-east-1', S3_ENDPOINT: endpoint, S3_REQUEST_TIMEOUT_MS: 200, AWS_REQUEST_TIMEOUT_MS: 60_000 }); return { client, call: () => client.send(new ListBucketsCommand({})) }; }],
+    [
+      'DynamoDB',
+      (endpoint) => {
+        const client = dynamoClient({
+          AWS_REGION: 'us-east-1',
+          DYNAMODB_ENDPOINT: endpoint,
+          AWS_REQUEST_TIMEOUT_MS: 200,
+        });
+        return { client, call: () => client.send(new ListTablesCommand({})) };
+      },
+    ],
+    [
+      'Kinesis',
+      (endpoint) => {
+        const client = kinesisClient({
+          AWS_REGION: 'us-east-1',
+          KINESIS_ENDPOINT: endpoint,
+          AWS_REQUEST_TIMEOUT_MS: 200,
+        });
+        return { client, call: () => client.send(new ListStreamsCommand({})) };
+      },
+    ],
+    [
+      'Scheduler',
+      (endpoint) => {
+        const client = schedulerClient({
+          AWS_REGION: 'us-east-1',
+          SCHEDULER_ENDPOINT: endpoint,
+          AWS_REQUEST_TIMEOUT_MS: 200,
+        });
+        return { client, call: () => client.send(new ListSchedulesCommand({})) };
+      },
+    ],
+    [
+      'S3 (its own setting)',
+      (endpoint) => {
+        const client = s3Client({
+          AWS_REGION: 'us-east-1',
+          S3_ENDPOINT: endpoint,
+          S3_REQUEST_TIMEOUT_MS: 200,
+          AWS_REQUEST_TIMEOUT_MS: 60_000,
+        });
+        return { client, call: () => client.send(new ListBucketsCommand({})) };
+      },
+    ],
   ];
 
-  it.each(calls)('%s against a server that accepts and never answers: TimeoutError after the retries, not a hang', async (_name, make) => {
-    const hole = await blackHole('silent');
-    cleanups.push(hole.close);
-    const { client, call } = make(hole.endpoint);
-    cleanups.push(() => client.destroy());
-    const { ms, err } = await timed(call());
-    expect(err.name).toBe('TimeoutError');
-    expect(hole.connections()).toBeGreaterThanOrEqual(2); // each attempt timed out and was retried
-    // ≤ 5 attempts × 200 ms + the SDK's backoff (well under a second here); without the deadline: forever.
-    expect(ms).toBeLessThan(5_000);
-  });
+  it.each(calls)(
+    '%s against a server that accepts and never answers: TimeoutError after the retries, not a hang',
+    async (_name, make) => {
+      const hole = await blackHole('silent');
+      cleanups.push(hole.close);
+      const { client, call } = make(hole.endpoint);
+      cleanups.push(() => client.destroy());
+      const { ms, err } = await timed(call());
+      expect(err.name).toBe('TimeoutError');
+      expect(hole.connections()).toBeGreaterThanOrEqual(2); // each attempt timed out and was retried
+      // ≤ 5 attempts × 200 ms + the SDK's backoff (well under a second here); without the deadline: forever.
+      expect(ms).toBeLessThan(5_000);
+    },
+  );
 
   it('a response that stalls after its headers is cut by the socket idle limit', async () => {
     const hole = await blackHole('stall');
     cleanups.push(hole.close);
-    const dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: hole.endpoint, AWS_REQUEST_TIMEOUT_MS: 200 });
+    const dynamodb = dynamoClient({
+      AWS_REGION: 'us-east-1',
+      DYNAMODB_ENDPOINT: hole.endpoint,
+      AWS_REQUEST_TIMEOUT_MS: 200,
+    });
     cleanups.push(() => dynamodb.destroy());
     const { ms, err } = await timed(dynamodb.send(new ListTablesCommand({})));
     expect(err.name).toBe('TimeoutError');

@@ -23,7 +23,9 @@ import type { Config } from './config.js';
  */
 export const AWS_TIMEOUT_DEFAULTS = { connectionMs: 2_000, requestMs: 5_000, s3RequestMs: 30_000 } as const;
 
-type TimeoutConfig = Partial<Pick<Config, 'AWS_CONNECTION_TIMEOUT_MS' | 'AWS_REQUEST_TIMEOUT_MS' | 'S3_REQUEST_TIMEOUT_MS'>>;
+type TimeoutConfig = Partial<
+  Pick<Config, 'AWS_CONNECTION_TIMEOUT_MS' | 'AWS_REQUEST_TIMEOUT_MS' | 'S3_REQUEST_TIMEOUT_MS'>
+>;
 
 export interface RequestHandlerTimeouts {
   /** TCP (and TLS) connect deadline, ms. */
@@ -90,7 +92,9 @@ export function dynamoClient(config: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPO
   });
 }
 
-export function schedulerClient(config: Pick<Config, 'AWS_REGION' | 'SCHEDULER_ENDPOINT'> & TimeoutConfig): SchedulerClient {
+export function schedulerClient(
+  config: Pick<Config, 'AWS_REGION' | 'SCHEDULER_ENDPOINT'> & TimeoutConfig,
+): SchedulerClient {
   return new SchedulerClient({
     region: config.AWS_REGION,
     endpoint: config.SCHEDULER_ENDPOINT,
@@ -99,8 +103,12 @@ export function schedulerClient(config: Pick<Config, 'AWS_REGION' | 'SCHEDULER_E
 }
 
 /** The stream's ARN: STREAM_ARN, else built from the name, region and account. */
-export function streamArn(config: Pick<Config, 'STREAM_ARN' | 'STREAM_NAME' | 'AWS_REGION' | 'AWS_ACCOUNT_ID'>): string {
-  return config.STREAM_ARN ?? `arn:aws:kinesis:${config.AWS_REGION}:${config.AWS_ACCOUNT_ID}:stream/${config.STREAM_NAME}`;
+export function streamArn(
+  config: Pick<Config, 'STREAM_ARN' | 'STREAM_NAME' | 'AWS_REGION' | 'AWS_ACCOUNT_ID'>,
+): string {
+  return (
+    config.STREAM_ARN ?? `arn:aws:kinesis:${config.AWS_REGION}:${config.AWS_ACCOUNT_ID}:stream/${config.STREAM_NAME}`
+  );
 }
 
 export function awsClients(config: Config): AwsClients {

@@ -38,7 +38,10 @@ export const ConfigSchema = z.object({
   SCHEDULER_ENDPOINT: optionalUrl,
   SCHEDULER_GROUP: name(1, 'pagetrail-deadlines'),
   /** The role the Scheduler assumes to put deadline records on the stream (PutRecord on it only). */
-  SCHEDULER_ROLE_ARN: z._default(z.string().check(z.startsWith('arn:')), 'arn:aws:iam::000000000000:role/pagetrail-scheduler'),
+  SCHEDULER_ROLE_ARN: z._default(
+    z.string().check(z.startsWith('arn:')),
+    'arn:aws:iam::000000000000:role/pagetrail-scheduler',
+  ),
   /** The stream's ARN (the Scheduler target); default: built from STREAM_NAME, AWS_REGION and AWS_ACCOUNT_ID. */
   STREAM_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   AWS_ACCOUNT_ID: z._default(z.string().check(z.regex(/^\d{12}$/)), '000000000000'),

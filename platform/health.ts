@@ -4,7 +4,10 @@ import http from 'node:http';
  * A tiny health endpoint for the stream processors (they serve no other HTTP): `GET /healthz` answers
  * 200 with a JSON status while `healthy()` holds, else 503. Used by `make up` and by container health checks.
  */
-export function startHealthServer(port: number, status: () => { healthy: boolean; [k: string]: unknown }): Promise<http.Server> {
+export function startHealthServer(
+  port: number,
+  status: () => { healthy: boolean; [k: string]: unknown },
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.url !== '/healthz') {
       res.writeHead(404).end();

@@ -30,7 +30,14 @@ describe('maskPii', () => {
   });
 
   it('leaves ids, times and short numbers alone', () => {
-    for (const s of ['2026-11-28T10:00:04.000+00:00', 'inc-3f2a9c1d', 'SM0123456789abcdef', 'attempt +3', 'Ref 7Q2M9XKD', 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:x']) {
+    for (const s of [
+      '2026-11-28T10:00:04.000+00:00',
+      'inc-3f2a9c1d',
+      'SM0123456789abcdef',
+      'attempt +3',
+      'Ref 7Q2M9XKD',
+      'arn:aws:cloudwatch:us-east-1:123456789012:alarm:x',
+    ]) {
       expect(maskPii(s)).toBe(s);
     }
   });
@@ -40,7 +47,12 @@ describe('createLogger', () => {
   it('masks numbers and addresses in fields, nested objects, arrays, errors and the message', () => {
     const { logger, lines, raw } = capture();
     logger.info(
-      { recipient: '+15551230001', to: ['bob@example.com'], nested: { deep: { address: 'whatsapp:+15551230002' } }, err: new Error('21211: invalid To +15551230003') },
+      {
+        recipient: '+15551230001',
+        to: ['bob@example.com'],
+        nested: { deep: { address: 'whatsapp:+15551230002' } },
+        err: new Error('21211: invalid To +15551230003'),
+      },
       'paged +15551230004 and carol@example.org',
     );
     logger.child({ person: 'dan@example.net' }).child({ to: '+15551230009' }).warn('child line');

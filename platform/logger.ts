@@ -13,7 +13,9 @@ const EMAIL = /([A-Za-z0-9])[A-Za-z0-9._%+-]*(@|%40)([A-Za-z0-9-]+(?:\.[A-Za-z0-
 /** Masks every phone number (E.164) and email address in a string. */
 export function maskPii(s: string): string {
   if (s.length < 8) return s;
-  return s.replace(EMAIL, (_m, first: string, at: string, domain: string) => `${first}***${at}${domain}`).replace(PHONE, (_m, plus: string, mid: string, last: string) => `${plus}${'*'.repeat(mid.length)}${last}`);
+  return s
+    .replace(EMAIL, (_m, first: string, at: string, domain: string) => `${first}***${at}${domain}`)
+    .replace(PHONE, (_m, plus: string, mid: string, last: string) => `${plus}${'*'.repeat(mid.length)}${last}`);
 }
 
 /** A copy of `value` with `maskPii` applied to every string in it (objects, arrays, errors; depth 8). */
@@ -32,10 +34,25 @@ export function maskDeep(value: unknown, depth = 0): unknown {
 function maskError(err: Error, depth: number): Error {
   const copy = Object.create(Object.getPrototypeOf(err) as object) as Error & { cause?: unknown };
   for (const [k, v] of Object.entries(err)) (copy as unknown as Record<string, unknown>)[k] = maskDeep(v, depth + 1);
-  Object.defineProperty(copy, 'message', { value: maskPii(err.message), enumerable: false, writable: true, configurable: true });
-  Object.defineProperty(copy, 'stack', { value: err.stack ? maskPii(err.stack) : undefined, enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(copy, 'message', {
+    value: maskPii(err.message),
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(copy, 'stack', {
+    value: err.stack ? maskPii(err.stack) : undefined,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
   if ((err as { cause?: unknown }).cause !== undefined) {
-    Object.defineProperty(copy, 'cause', { value: maskDeep((err as { cause?: unknown }).cause, depth + 1), enumerable: false, writable: true, configurable: true });
+    Object.defineProperty(copy, 'cause', {
+      value: maskDeep((err as { cause?: unknown }).cause, depth + 1),
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
   }
   return copy;
 }
@@ -60,11 +77,34 @@ export function createLogger(name: string, levelOrOptions: string | LoggerOption
       level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
       redact: {
         paths: [
-          '*.authToken', '*.auth_token', '*.apiKey', '*.api_key', '*.secret', '*.password', '*.authorization',
-          'authToken', 'apiKey', 'secret', 'password', 'authorization',
-          'headers.authorization', 'headers["x-api-key"]', 'headers["x-twilio-signature"]', 'headers["svix-signature"]',
-          'TWILIO_AUTH_TOKEN', 'RESEND_API_KEY', 'RESEND_WEBHOOK_SECRET', 'API_KEY', 'ACK_LINK_SECRET', 'AWS_SECRET_ACCESS_KEY',
-          '*.TWILIO_AUTH_TOKEN', '*.RESEND_API_KEY', '*.RESEND_WEBHOOK_SECRET', '*.API_KEY', '*.ACK_LINK_SECRET', '*.AWS_SECRET_ACCESS_KEY',
+          '*.authToken',
+          '*.auth_token',
+          '*.apiKey',
+          '*.api_key',
+          '*.secret',
+          '*.password',
+          '*.authorization',
+          'authToken',
+          'apiKey',
+          'secret',
+          'password',
+          'authorization',
+          'headers.authorization',
+          'headers["x-api-key"]',
+          'headers["x-twilio-signature"]',
+          'headers["svix-signature"]',
+          'TWILIO_AUTH_TOKEN',
+          'RESEND_API_KEY',
+          'RESEND_WEBHOOK_SECRET',
+          'API_KEY',
+          'ACK_LINK_SECRET',
+          'AWS_SECRET_ACCESS_KEY',
+          '*.TWILIO_AUTH_TOKEN',
+          '*.RESEND_API_KEY',
+          '*.RESEND_WEBHOOK_SECRET',
+          '*.API_KEY',
+          '*.ACK_LINK_SECRET',
+          '*.AWS_SECRET_ACCESS_KEY',
         ],
         censor: '[redacted]',
       },
@@ -81,7 +121,11 @@ export function createLogger(name: string, levelOrOptions: string | LoggerOption
     opts.destination ?? pino.destination(2),
   );
   // pino serializes a child's bindings once, past the formatters: mask them here (children inherit this)
-  const child = logger.child as unknown as (this: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => Logger;
+  const child = logger.child as unknown as (
+    this: Logger,
+    bindings: pino.Bindings,
+    options?: pino.ChildLoggerOptions,
+  ) => Logger;
   logger.child = function (this: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) {
     return child.call(this, maskDeep(bindings) as pino.Bindings, options);
   } as unknown as typeof logger.child;

@@ -5,10 +5,14 @@ import { resolveSecrets, secretReferences, type SecretValueClient } from './secr
 
 const ARN = (n: string) => `arn:aws:secretsmanager:eu-west-1:111111111111:secret:pagetrail/test/${n}-AbCdEf`;
 const out = (SecretString?: string) => ({ SecretString, $metadata: {} }) as GetSecretValueCommandOutput;
-const sdkError = (name: string, fault: 'client' | 'server') => Object.assign(new Error(`${name} happened`), { name, $fault: fault });
+const sdkError = (name: string, fault: 'client' | 'server') =>
+  Object.assign(new Error(`${name} happened`), { name, $fault: fault });
 
 /** A fake Secrets Manager: answers from `values`, or runs `behave(secretId, attempt, signal)` first. */
-function fakeClient(values: Record<string, string>, behave?: (id: string, attempt: number, signal?: AbortSignal) => Promise<void> | void) {
+function fakeClient(
+  values: Record<string, string>,
+  behave?: (id: string, attempt: number, signal?: AbortSignal) => Promise<void> | void,
+) {
   const calls: string[] = [];
   const client: SecretValueClient = {
     async send(command: GetSecretValueCommand, options) {
@@ -24,7 +28,12 @@ function fakeClient(values: Record<string, string>, behave?: (id: string, attemp
 
 describe('secretReferences', () => {
   it('maps <NAME>_SECRET_ARN to NAME, skipping empty values', () => {
-    const refs = secretReferences({ TWILIO_AUTH_TOKEN_SECRET_ARN: ARN('t'), EMPTY_SECRET_ARN: ' ', _SECRET_ARN: 'x', OTHER: 'y' });
+    const refs = secretReferences({
+      TWILIO_AUTH_TOKEN_SECRET_ARN: ARN('t'),
+      EMPTY_SECRET_ARN: ' ',
+      _SECRET_ARN: 'x',
+      OTHER: 'y',
+    });
     expect([...refs]).toEqual([['TWILIO_AUTH_TOKEN', ARN('t')]]);
   });
 });
@@ -37,7 +46,10 @@ describe('resolveSecrets', () => {
       STREAM_NAME: 's',
       RESEND_API_KEY: 'already-set',
     };
-    const { client, calls } = fakeClient({ [ARN('twilio-auth-token')]: 'tok-1234567890abcdef', [ARN('ack-link-secret')]: 'k'.repeat(48) });
+    const { client, calls } = fakeClient({
+      [ARN('twilio-auth-token')]: 'tok-1234567890abcdef',
+      [ARN('ack-link-secret')]: 'k'.repeat(48),
+    });
     const names = await resolveSecrets({ env, client });
     expect(names.sort()).toEqual(['ACK_LINK_SECRET', 'TWILIO_AUTH_TOKEN']);
     expect(env.TWILIO_AUTH_TOKEN).toBe('tok-1234567890abcdef');
@@ -69,7 +81,9 @@ describe('resolveSecrets', () => {
     const { client, calls } = fakeClient({ [ARN('x')]: 'value' }, (_id, attempt, signal) => {
       if (attempt > 1) return;
       // Hangs until the resolver aborts it, then fails the way the SDK does.
-      return new Promise<void>((_resolve, reject) => signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
+      return new Promise<void>((_resolve, reject) =>
+        signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+      );
     });
     const started = Date.now();
     await resolveSecrets({ env, client, timeoutMs: 50, backoffMs: 1 });
@@ -96,7 +110,9 @@ describe('resolveSecrets', () => {
     const failing = fakeClient({}, () => {
       throw sdkError('InternalServiceError', 'server');
     });
-    await expect(resolveSecrets({ env, client: failing.client, maxAttempts: 4, backoffMs: 1 })).rejects.toMatchObject({ attempts: 4 });
+    await expect(resolveSecrets({ env, client: failing.client, maxAttempts: 4, backoffMs: 1 })).rejects.toMatchObject({
+      attempts: 4,
+    });
     expect(failing.calls).toHaveLength(4);
 
     const binary: SecretValueClient = { send: async () => out(undefined) };

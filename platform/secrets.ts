@@ -1,7 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetSecretValueCommand, SecretsManagerClient, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  type GetSecretValueCommandOutput,
+} from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SecretResolutionError } from './errors.js';
 
@@ -87,9 +91,16 @@ export async function resolveSecrets(options: ResolveSecretsOptions = {}): Promi
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       try {
-        const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+        const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }), {
+          abortSignal: AbortSignal.timeout(timeoutMs),
+        });
         if (typeof out.SecretString !== 'string' || out.SecretString === '') {
-          throw new SecretResolutionError(`${name}_SECRET_ARN`, secretId, attempt, 'the secret has no SecretString (binary or empty secrets are not supported)');
+          throw new SecretResolutionError(
+            `${name}_SECRET_ARN`,
+            secretId,
+            attempt,
+            'the secret has no SecretString (binary or empty secrets are not supported)',
+          );
         }
         return out.SecretString;
       } catch (err) {
@@ -97,12 +108,20 @@ export async function resolveSecrets(options: ResolveSecretsOptions = {}): Promi
         lastError = err;
         if (!retryable(err) || attempt === maxAttempts) {
           const reason = (err as Error)?.name ?? 'error';
-          throw new SecretResolutionError(`${name}_SECRET_ARN`, secretId, attempt, `${reason}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+          throw new SecretResolutionError(
+            `${name}_SECRET_ARN`,
+            secretId,
+            attempt,
+            `${reason}: ${(err as Error)?.message ?? String(err)}`,
+            { cause: err },
+          );
         }
         await sleep(backoffMs * 2 ** (attempt - 1));
       }
     }
-    throw new SecretResolutionError(`${name}_SECRET_ARN`, secretId, maxAttempts, 'no attempt made', { cause: lastError });
+    throw new SecretResolutionError(`${name}_SECRET_ARN`, secretId, maxAttempts, 'no attempt made', {
+      cause: lastError,
+    });
   };
 
   const values = await Promise.all([...refs].map(async ([name, id]) => [name, await fetchOne(name, id)] as const));

@@ -14,7 +14,8 @@ describe('normalizeAddress', () => {
   });
 
   it('anything else is not an address', () => {
-    for (const bad of ['', '5551230001', '+0551230001', '+1555', 'whatsapp:', 'PAGETRAIL', 'a@', undefined, null]) expect(normalizeAddress(bad)).toBeUndefined();
+    for (const bad of ['', '5551230001', '+0551230001', '+1555', 'whatsapp:', 'PAGETRAIL', 'a@', undefined, null])
+      expect(normalizeAddress(bad)).toBeUndefined();
   });
 
   it('sameAddress compares normalized forms', () => {

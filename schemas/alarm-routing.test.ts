@@ -15,24 +15,39 @@ describe('CloudWatch alarm events of every kind (the user guide examples)', () =
     const e = CloudWatchAlarmEvent.parse(fixture(file));
     expect(alarmKind(e)).toBe(kind);
     expect(alarmNamespaces(e)).toEqual(namespaces);
-    expect(AlarmRecord.parse({ v: 1, kind: 'alarm', event: fixture(file) })).toMatchObject({ state: 'ALARM', alarm_arn: e.resources[0] });
+    expect(AlarmRecord.parse({ v: 1, kind: 'alarm', event: fixture(file) })).toMatchObject({
+      state: 'ALARM',
+      alarm_arn: e.resources[0],
+    });
   });
 
   it('a Metrics Insights alarm (a query expression, no metricStat) is an expression alarm with no namespace', () => {
     const raw = fixture('cloudwatch-alarm-metric-math.json');
-    raw.detail.configuration.metrics = [{ id: 'q1', expression: 'SELECT AVG(CPUUtilization) FROM SCHEMA("AWS/EC2", InstanceId)', period: 60, returnData: true }];
+    raw.detail.configuration.metrics = [
+      {
+        id: 'q1',
+        expression: 'SELECT AVG(CPUUtilization) FROM SCHEMA("AWS/EC2", InstanceId)',
+        period: 60,
+        returnData: true,
+      },
+    ];
     const e = CloudWatchAlarmEvent.parse(raw);
     expect(alarmKind(e)).toBe('expression');
     expect(alarmNamespaces(e)).toEqual([]);
   });
 
   it('the composite example keeps its alarm rule', () => {
-    expect(CloudWatchAlarmEvent.parse(fixture('cloudwatch-alarm-composite.json')).detail.configuration.alarmRule).toBe('ALARM(ServerCpuTooHigh) OR ALARM(TotalNetworkTrafficTooHigh)');
+    expect(CloudWatchAlarmEvent.parse(fixture('cloudwatch-alarm-composite.json')).detail.configuration.alarmRule).toBe(
+      'ALARM(ServerCpuTooHigh) OR ALARM(TotalNetworkTrafficTooHigh)',
+    );
   });
 });
 
 describe('alarm routing', () => {
-  const settings = SeveritySettingsSchema.parse({ SEVERITY_DEFAULT: 'P3', SEVERITY_MAP: '{"orders-":"P2","orders-api-":"P1","billing-db-cpu":"P4"}' });
+  const settings = SeveritySettingsSchema.parse({
+    SEVERITY_DEFAULT: 'P3',
+    SEVERITY_MAP: '{"orders-":"P2","orders-api-":"P1","billing-db-cpu":"P4"}',
+  });
 
   it.each([
     ['tag, any case', { severity: 'p1' }, 'search', 'P1'],

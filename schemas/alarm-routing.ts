@@ -69,14 +69,18 @@ export interface AlarmIdentity {
 }
 
 /** Severity: the `severity` tag > SEVERITY_MAP (exact name, then the longest prefix) > SEVERITY_DEFAULT. */
-export function resolveSeverity(alarm: AlarmIdentity, settings: SeveritySettings = DEFAULT_SEVERITY_SETTINGS): Severity {
+export function resolveSeverity(
+  alarm: AlarmIdentity,
+  settings: SeveritySettings = DEFAULT_SEVERITY_SETTINGS,
+): Severity {
   const tagged = taggedSeverity(alarm.tags);
   if (tagged) return tagged;
   const map = settings.SEVERITY_MAP;
   const name = alarm.alarmName;
   if (Object.hasOwn(map, name)) return map[name];
   let best: string | undefined;
-  for (const prefix of Object.keys(map)) if (name.startsWith(prefix) && (best === undefined || prefix.length > best.length)) best = prefix;
+  for (const prefix of Object.keys(map))
+    if (name.startsWith(prefix) && (best === undefined || prefix.length > best.length)) best = prefix;
   return best !== undefined ? map[best] : settings.SEVERITY_DEFAULT;
 }
 
@@ -87,8 +91,14 @@ export interface AlarmRouting {
 }
 
 /** Severity and team hint of a CloudWatch alarm event. */
-export function routeAlarm(event: CloudWatchAlarmEvent, settings: SeveritySettings = DEFAULT_SEVERITY_SETTINGS): AlarmRouting {
+export function routeAlarm(
+  event: CloudWatchAlarmEvent,
+  settings: SeveritySettings = DEFAULT_SEVERITY_SETTINGS,
+): AlarmRouting {
   const tags = event.detail.alarmTags;
   const team = alarmTag(tags, 'team');
-  return { severity: resolveSeverity({ alarmName: event.detail.alarmName, tags }, settings), ...(team ? { team } : {}) };
+  return {
+    severity: resolveSeverity({ alarmName: event.detail.alarmName, tags }, settings),
+    ...(team ? { team } : {}),
+  };
 }

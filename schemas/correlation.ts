@@ -48,7 +48,11 @@ export function twilioVoiceGatherUrl(publicBaseUrl: string, ref: PageRef): strin
  * with the alarm and a `<Gather>`, a voicemail with a short message. The text rides in the URL, which
  * Twilio signs with the request, so it cannot be altered on the way.
  */
-export function twilioVoiceAnswerUrl(publicBaseUrl: string, ref: PageRef, script: { say: string; reference: string }): string {
+export function twilioVoiceAnswerUrl(
+  publicBaseUrl: string,
+  ref: PageRef,
+  script: { say: string; reference: string },
+): string {
   const url = new URL('/webhooks/twilio/voice/answer', publicBaseUrl);
   url.searchParams.set('incident', ref.incidentId);
   url.searchParams.set('alarm', ref.alarmArn);
@@ -67,11 +71,20 @@ function withRef(url: URL, ref: PageRef): string {
 
 /** The page a Twilio status callback is about, from its URL query; undefined when absent or malformed. */
 export function pageRefFromQuery(query: URLSearchParams): PageRef | undefined {
-  const parsed = Ref.safeParse({ incidentId: query.get('incident'), alarmArn: query.get('alarm'), dispatchId: query.get('dispatch') });
+  const parsed = Ref.safeParse({
+    incidentId: query.get('incident'),
+    alarmArn: query.get('alarm'),
+    dispatchId: query.get('dispatch'),
+  });
   return parsed.success ? parsed.data : undefined;
 }
 
-export const TAG = { incident: 'incident_id', alarm: 'alarm_arn_b64', dispatch: 'dispatch_id', severity: 'severity' } as const;
+export const TAG = {
+  incident: 'incident_id',
+  alarm: 'alarm_arn_b64',
+  dispatch: 'dispatch_id',
+  severity: 'severity',
+} as const;
 
 /** Resend `tags` for a page (name/value pairs as the emails API takes them). */
 export function resendTags(ref: PageRef & { severity?: string }): { name: string; value: string }[] {

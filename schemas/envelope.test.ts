@@ -1,13 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { decodeRecord, encodeRecord, partitionKeyOf, StreamRecord } from './envelope.js';
 import { RecordDecodeError } from './errors.js';
-import { ALARM_ARN, INCIDENT, T0, ack, alarmEvent, cloudwatchExample, dispatch, escalation, receipt } from '../test/fixtures/records.js';
+import {
+  ALARM_ARN,
+  INCIDENT,
+  T0,
+  ack,
+  alarmEvent,
+  cloudwatchExample,
+  dispatch,
+  escalation,
+  receipt,
+} from '../test/fixtures/records.js';
 
 const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
 describe('stream record envelope', () => {
   it('decodes every kind and keys every record of an incident by the alarm ARN', () => {
-    const records = [alarmEvent(), dispatch('SM1', T0 + 1), receipt('SM1', 'delivered', T0 + 2), ack(T0 + 3), escalation(T0 + 4)];
+    const records = [
+      alarmEvent(),
+      dispatch('SM1', T0 + 1),
+      receipt('SM1', 'delivered', T0 + 2),
+      ack(T0 + 3),
+      escalation(T0 + 4),
+    ];
     for (const r of records) {
       const d = decodeRecord(encodeRecord(r));
       expect(d.kind).toBe(r.kind);
@@ -45,8 +61,18 @@ describe('stream record envelope', () => {
     ['unknown version', bytes({ ...dispatch('SM1', T0), v: 2 }), /v: |invalid/i, 'v'],
     ['bad timestamp', bytes({ ...dispatch('SM1', T0), event_time: 'yesterday' }), /ISO-8601/, 'event_time'],
     ['bad status', bytes({ ...receipt('SM1', 'delivered', T0), status: 'seen' }), /status|option/i, 'status'],
-    ['partition key not an ARN', bytes({ ...receipt('SM1', 'delivered', T0), alarm_arn: 'api-cpu' }), /arn:/, 'alarm_arn'],
-    ['alarm event from another source', bytes({ v: 1, kind: 'alarm', event: { ...cloudwatchExample(), source: 'aws.ec2' } }), /aws.cloudwatch/, 'event.source'],
+    [
+      'partition key not an ARN',
+      bytes({ ...receipt('SM1', 'delivered', T0), alarm_arn: 'api-cpu' }),
+      /arn:/,
+      'alarm_arn',
+    ],
+    [
+      'alarm event from another source',
+      bytes({ v: 1, kind: 'alarm', event: { ...cloudwatchExample(), source: 'aws.ec2' } }),
+      /aws.cloudwatch/,
+      'event.source',
+    ],
   ])('rejects %s with a pointer to the failing field', (_name, data, message, path) => {
     let err: unknown;
     try {

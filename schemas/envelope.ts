@@ -9,11 +9,25 @@ import { RecordDecodeError } from './errors.js';
 import { decodeTrusted } from './trusted-record.js';
 
 /** Every record on the stream: one envelope, discriminated by `kind`. */
-export const StreamRecord = z.discriminatedUnion('kind', [AlarmRecord, DispatchRecord, ReceiptRecord, AckRecord, EscalationRecord, DeadlineRecord]);
+export const StreamRecord = z.discriminatedUnion('kind', [
+  AlarmRecord,
+  DispatchRecord,
+  ReceiptRecord,
+  AckRecord,
+  EscalationRecord,
+  DeadlineRecord,
+]);
 export type StreamRecord = z.output<typeof StreamRecord>;
 export type StreamRecordIn = z.input<typeof StreamRecord>;
 export type RecordKind = StreamRecord['kind'];
-export const RECORD_KINDS = ['alarm', 'dispatch', 'receipt', 'ack', 'escalation', 'deadline'] as const satisfies readonly RecordKind[];
+export const RECORD_KINDS = [
+  'alarm',
+  'dispatch',
+  'receipt',
+  'ack',
+  'escalation',
+  'deadline',
+] as const satisfies readonly RecordKind[];
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

@@ -39,5 +39,10 @@ export function incidentIdOf(event: CloudWatchAlarmEvent): string {
 
 /** Alarm record event id: the alarm, the state it entered and when (EventBridge retries keep these). */
 export function alarmEventId(event: CloudWatchAlarmEvent): string {
-  return eventId('alarm', event.resources[0], event.detail.state.value, new Date(parseTimestamp(event.detail.state.timestamp)).toISOString());
+  return eventId(
+    'alarm',
+    event.resources[0],
+    event.detail.state.value,
+    new Date(parseTimestamp(event.detail.state.timestamp)).toISOString(),
+  );
 }

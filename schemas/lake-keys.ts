@@ -12,7 +12,9 @@ export function objectName(shardId: string, firstSeq: string, lastSeq: string): 
 const NAME_RE = /^(shardId-\d+)-(\d+)-(\d+)\.[a-z]+$/;
 
 /** Parses a lake key written by `objectsOf` back into its partition, shard and range. */
-export function parseObjectKey(key: string): { prefix: string; dt: string; shardId: string; firstSeq: string; lastSeq: string } | undefined {
+export function parseObjectKey(
+  key: string,
+): { prefix: string; dt: string; shardId: string; firstSeq: string; lastSeq: string } | undefined {
   const m = /^(.*\/)dt=(\d{4}-\d{2}-\d{2})\/([^/]+)$/.exec(key);
   if (!m) return undefined;
   const n = NAME_RE.exec(m[3]);

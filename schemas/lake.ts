@@ -35,8 +35,13 @@ const c = <const N extends string, const T extends ColumnType, const B extends b
   nullable: B,
   comment: string,
   storage?: 'plain' | 'blob',
-): { readonly name: N; readonly type: T; readonly nullable: B; readonly comment: string; readonly storage?: 'plain' | 'blob' } =>
-  storage ? { name, type, nullable, comment, storage } : { name, type, nullable, comment };
+): {
+  readonly name: N;
+  readonly type: T;
+  readonly nullable: B;
+  readonly comment: string;
+  readonly storage?: 'plain' | 'blob';
+} => (storage ? { name, type, nullable, comment, storage } : { name, type, nullable, comment });
 
 /** One row per stream event of an incident (alarm, dispatch, receipt, ack, escalation), enriched by the join. */
 export const EVENTS_TABLE = {
@@ -56,17 +61,39 @@ export const EVENTS_TABLE = {
     c('recipient', 'string', true, 'address paged (phone, whatsapp:, email)'),
     c('person', 'string', true, 'on-call person id from the rota'),
     c('level', 'int', true, 'escalation level of the page (escalations: the level escalated from)'),
-    c('status', 'string', false, 'normalized status (receipts: schemas/status.ts; dispatch: sent|failed; ack: acked; escalation: escalated; deadline: due; alarm: alarm|ok|insufficient_data)'),
+    c(
+      'status',
+      'string',
+      false,
+      'normalized status (receipts: schemas/status.ts; dispatch: sent|failed; ack: acked; escalation: escalated; deadline: due; alarm: alarm|ok|insufficient_data)',
+    ),
     c('provider_status', 'string', true, "the provider's own status word"),
     c('error_code', 'string', true, 'provider error code (Twilio ErrorCode, bounce type)'),
     c('error_message', 'string', true, 'provider error text or bounce reason'),
-    c('reason', 'string', true, 'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger), deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page)'),
+    c(
+      'reason',
+      'string',
+      true,
+      'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger), deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page)',
+    ),
     c('timestamp', 'timestamp', false, 'event time (UTC)', 'plain'),
-    c('dispatched_at', 'timestamp', true, 'when the page this row is about was sent (joined from the dispatch)', 'plain'),
+    c(
+      'dispatched_at',
+      'timestamp',
+      true,
+      'when the page this row is about was sent (joined from the dispatch)',
+      'plain',
+    ),
     c('escalate_at', 'timestamp', true, "deadline of the page's level (joined from the dispatch)", 'plain'),
     c('to_level', 'int', true, 'escalations: the level escalated to'),
     c('join_status', 'string', false, 'matched | unmatched | late | none (rows that join nothing)'),
-    c('detail', 'string', true, 'verified provider payload or alarm event, JSON (evidence); dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; escalations: {maintenance_window, alarm_event_id}', 'blob'),
+    c(
+      'detail',
+      'string',
+      true,
+      'verified provider payload or alarm event, JSON (evidence); dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; escalations: {maintenance_window, alarm_event_id}',
+      'blob',
+    ),
     c('shard_id', 'string', false, 'Kinesis shard the record came from'),
     c('sequence_number', 'string', false, 'Kinesis sequence number', 'plain'),
     c('arrival_time', 'timestamp', false, 'Kinesis approximate arrival time (UTC)', 'plain'),
@@ -92,15 +119,17 @@ export const LAKE_TABLES = [EVENTS_TABLE, RAW_TABLE] as const;
 /** Key prefix of records that failed validation (JSON Lines with the reason and the raw bytes). */
 export const ERROR_PREFIX = 'errors/';
 
-type Value<T extends ColumnType, N extends boolean> = (T extends 'string'
-  ? string
-  : T extends 'int'
-    ? number
-    : T extends 'bigint'
-      ? bigint
-      : T extends 'timestamp'
+type Value<T extends ColumnType, N extends boolean> =
+  | (T extends 'string'
+      ? string
+      : T extends 'int'
         ? number
-        : Uint8Array) | (N extends true ? null : never);
+        : T extends 'bigint'
+          ? bigint
+          : T extends 'timestamp'
+            ? number
+            : Uint8Array)
+  | (N extends true ? null : never);
 
 /** The row type of a table (timestamps are epoch milliseconds). */
 export type RowOf<T extends TableDef> = {

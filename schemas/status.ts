@@ -23,7 +23,14 @@ export const DeliveryStatus = z.enum([
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 
 /** Statuses that say a page will not reach the person on that channel: fail over at once. */
-export const FAILED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['undelivered', 'failed', 'bounced', 'suppressed', 'canceled', 'complained']);
+export const FAILED_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
+  'undelivered',
+  'failed',
+  'bounced',
+  'suppressed',
+  'canceled',
+  'complained',
+]);
 
 /** Statuses that confirm the page reached the person (stop the level's deadline). */
 export const CONFIRMED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'opened', 'clicked']);

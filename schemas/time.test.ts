@@ -18,9 +18,12 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(s)).toBe(Date.parse(s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')));
   });
 
-  it.each(['yesterday', '2026-13-01T00:00:00.000Z', '2026-11-28T25:00:00.000Z', '2026-11-28T10:00:00.00aZ', ''])('rejects %s', (s) => {
-    expect(() => parseTimestamp(s)).toThrow(RangeError);
-  });
+  it.each(['yesterday', '2026-13-01T00:00:00.000Z', '2026-11-28T25:00:00.000Z', '2026-11-28T10:00:00.00aZ', ''])(
+    'rejects %s',
+    (s) => {
+      expect(() => parseTimestamp(s)).toThrow(RangeError);
+    },
+  );
 });
 
 describe('utcDate', () => {

@@ -25,7 +25,8 @@ const digit = (s: string, i: number) => {
 function parseCanonicalUtc(v: string): number | undefined {
   // CloudWatch writes the same instant as `…sss+0000`.
   const utc = (v.length === 24 && v.charCodeAt(23) === 90) /* Z */ || (v.length === 28 && v.endsWith('+0000'));
-  if (!utc || v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':' || v[19] !== '.') return undefined;
+  if (!utc || v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':' || v[19] !== '.')
+    return undefined;
   const year = digit(v, 0) * 1000 + digit(v, 1) * 100 + digit(v, 2) * 10 + digit(v, 3);
   const month = digit(v, 5) * 10 + digit(v, 6);
   const day = digit(v, 8) * 10 + digit(v, 9);
@@ -33,7 +34,8 @@ function parseCanonicalUtc(v: string): number | undefined {
   const minute = digit(v, 14) * 10 + digit(v, 15);
   const second = digit(v, 17) * 10 + digit(v, 18);
   const milli = digit(v, 20) * 100 + digit(v, 21) * 10 + digit(v, 22);
-  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59 && milli >= 0)) return undefined;
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59 && milli >= 0))
+    return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second, milli);
 }
 

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { generateEvents } from '../test/bench/generate.js';
 import { StreamRecord, decodeRecord } from './envelope.js';
 import { RecordDecodeError } from './errors.js';
-import { FINGERPRINTS, TRUSTED_SCHEMAS, decodeTrusted, schemaFingerprint, setTrustedDecode, type TrustedKind } from './trusted-record.js';
+import {
+  FINGERPRINTS,
+  TRUSTED_SCHEMAS,
+  decodeTrusted,
+  schemaFingerprint,
+  setTrustedDecode,
+  type TrustedKind,
+} from './trusted-record.js';
 
 const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
 
@@ -30,7 +37,13 @@ function expectSameAsZod(json: unknown): 'fast' | 'zod' {
   return fast !== undefined ? 'fast' : 'zod';
 }
 
-const base = { v: 1, event_id: 'evt_0123456789abcdef', incident_id: 'inc_0123456789', alarm_arn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-cpu', event_time: '2026-11-28T10:00:01.000Z' };
+const base = {
+  v: 1,
+  event_id: 'evt_0123456789abcdef',
+  incident_id: 'inc_0123456789',
+  alarm_arn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-cpu',
+  event_time: '2026-11-28T10:00:01.000Z',
+};
 const EXAMPLES: Record<TrustedKind, Record<string, unknown>> = {
   dispatch: {
     ...base,
@@ -51,14 +64,75 @@ const EXAMPLES: Record<TrustedKind, Record<string, unknown>> = {
     quiet_hours: false,
     escalate_at: '2026-11-28T10:05:01.000Z',
   },
-  receipt: { ...base, kind: 'receipt', provider: 'resend', channel: 'email', message_id: 'e-1', dispatch_id: 'dsp_1', status: 'bounced', provider_status: 'email.bounced', recipient: 'a@example.com', error_code: 'Permanent', error_message: 'no such mailbox', raw: '{"type":"email.bounced"}' },
-  ack: { ...base, kind: 'ack', channel: 'whatsapp', via: 'whatsapp_reply', person: 'carol', recipient: 'whatsapp:+15551230003', message_id: 'SM9' },
-  escalation: { ...base, kind: 'escalation', reason: 'failover', round: 1, from_level: 1, to_level: 2, from_channel: 'sms', to_channel: 'email', message_id: 'SM1', person: 'bob', maintenance_window: 'deploys', alarm_event_id: 'evt_1' },
-  deadline: { ...base, kind: 'deadline', purpose: 'settle', round: 2, level: 3, scheduled_at: '2026-11-28T09:55:01.000+0000' },
+  receipt: {
+    ...base,
+    kind: 'receipt',
+    provider: 'resend',
+    channel: 'email',
+    message_id: 'e-1',
+    dispatch_id: 'dsp_1',
+    status: 'bounced',
+    provider_status: 'email.bounced',
+    recipient: 'a@example.com',
+    error_code: 'Permanent',
+    error_message: 'no such mailbox',
+    raw: '{"type":"email.bounced"}',
+  },
+  ack: {
+    ...base,
+    kind: 'ack',
+    channel: 'whatsapp',
+    via: 'whatsapp_reply',
+    person: 'carol',
+    recipient: 'whatsapp:+15551230003',
+    message_id: 'SM9',
+  },
+  escalation: {
+    ...base,
+    kind: 'escalation',
+    reason: 'failover',
+    round: 1,
+    from_level: 1,
+    to_level: 2,
+    from_channel: 'sms',
+    to_channel: 'email',
+    message_id: 'SM1',
+    person: 'bob',
+    maintenance_window: 'deploys',
+    alarm_event_id: 'evt_1',
+  },
+  deadline: {
+    ...base,
+    kind: 'deadline',
+    purpose: 'settle',
+    round: 2,
+    level: 3,
+    scheduled_at: '2026-11-28T09:55:01.000+0000',
+  },
 };
 
 /** Values that break some check: wrong types, out of range, empty, not in an enum, not a time. */
-const BAD_VALUES: unknown[] = [null, undefined, '', 'x', 'zzz-not-in-any-enum', 0, -1, 1.5, 2 ** 60, '1', true, [], {}, ['sms'], { schedule: 'x' }, 'arn', '2026-13-01T00:00:00.000Z', 'not a time', 'a'.repeat(200)];
+const BAD_VALUES: unknown[] = [
+  null,
+  undefined,
+  '',
+  'x',
+  'zzz-not-in-any-enum',
+  0,
+  -1,
+  1.5,
+  2 ** 60,
+  '1',
+  true,
+  [],
+  {},
+  ['sms'],
+  { schedule: 'x' },
+  'arn',
+  '2026-13-01T00:00:00.000Z',
+  'not a time',
+  'a'.repeat(200),
+];
 
 afterEach(() => setTrustedDecode(true));
 
@@ -78,7 +152,14 @@ describe('trusted fast path', () => {
   it('takes every full example and returns what zod returns', () => {
     for (const ex of Object.values(EXAMPLES)) expect(expectSameAsZod(ex)).toBe('fast');
     // defaults filled in as zod fills them
-    expect(decodeTrusted({ ...base, kind: 'deadline', level: 1 })).toEqual({ ...base, event_time: Date.parse(base.event_time), kind: 'deadline', purpose: 'level', round: 0, level: 1 });
+    expect(decodeTrusted({ ...base, kind: 'deadline', level: 1 })).toEqual({
+      ...base,
+      event_time: Date.parse(base.event_time),
+      kind: 'deadline',
+      purpose: 'level',
+      round: 0,
+      level: 1,
+    });
   });
 
   it('decides like zod on every field of every kind set to every bad value, and with each field removed', () => {
@@ -135,7 +216,9 @@ describe('trusted fast path', () => {
     const off = records.map((r) => decodeRecord(r.data));
     expect(JSON.stringify(on)).toBe(JSON.stringify(off));
     setTrustedDecode(true);
-    const taken = records.filter((r) => decodeTrusted(JSON.parse(new TextDecoder().decode(r.data))) !== undefined).length;
+    const taken = records.filter(
+      (r) => decodeTrusted(JSON.parse(new TextDecoder().decode(r.data))) !== undefined,
+    ).length;
     expect(taken / records.length).toBeGreaterThan(0.8); // all but the alarms
   });
 });

@@ -163,7 +163,13 @@ const FIELDS: Record<string, Record<string, Field>> = {
 };
 
 /** The zod schema each kind's checks mirror. */
-export const TRUSTED_SCHEMAS = { dispatch: DispatchRecord, receipt: ReceiptRecord, ack: AckRecord, escalation: EscalationRecord, deadline: DeadlineRecord } as const;
+export const TRUSTED_SCHEMAS = {
+  dispatch: DispatchRecord,
+  receipt: ReceiptRecord,
+  ack: AckRecord,
+  escalation: EscalationRecord,
+  deadline: DeadlineRecord,
+} as const;
 export type TrustedKind = keyof typeof TRUSTED_SCHEMAS;
 
 /**
@@ -180,13 +186,20 @@ export const FINGERPRINTS: Record<TrustedKind, string> = {
 
 /** sha256 of a schema's input JSON Schema (types, enums, bounds, required keys and their order). */
 export function schemaFingerprint(schema: z.ZodType): string {
-  return hash('sha256', JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })), 'hex').slice(0, 16);
+  return hash('sha256', JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })), 'hex').slice(
+    0,
+    16,
+  );
 }
 
 /** Kinds whose schema still has its fingerprint, worked out on first use (~30 ms, once per process). */
 let enabled: Set<string> | undefined;
 function enabledKinds(): Set<string> {
-  enabled ??= new Set(Object.entries(TRUSTED_SCHEMAS).filter(([k, s]) => schemaFingerprint(s) === FINGERPRINTS[k as TrustedKind] && sameKeys(k, s)).map(([k]) => k));
+  enabled ??= new Set(
+    Object.entries(TRUSTED_SCHEMAS)
+      .filter(([k, s]) => schemaFingerprint(s) === FINGERPRINTS[k as TrustedKind] && sameKeys(k, s))
+      .map(([k]) => k),
+  );
   return enabled;
 }
 const sameKeys = (k: string, s: z.ZodObject) => Object.keys(s.shape).join() === Object.keys(FIELDS[k]).join();

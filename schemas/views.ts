@@ -23,7 +23,9 @@ import { EVENTS_TABLE } from './lake.js';
  * a notice is no page and never escalates. So `status = 'opened' AND timestamp < escalation_time` reads "seen
  * before the loop escalated (or would have)".
  */
-const eventColumns = EVENTS_TABLE.columns.map((c) => (c.name === 'person' ? 'COALESCE(d.person, ap.person) AS person' : `d."${c.name}"`)).join(', ');
+const eventColumns = EVENTS_TABLE.columns
+  .map((c) => (c.name === 'person' ? 'COALESCE(d.person, ap.person) AS person' : `d."${c.name}"`))
+  .join(', ');
 
 export const DEDUPED_EVENTS = `SELECT * FROM (
     SELECT e.*, row_number() OVER (PARTITION BY e.event_id ORDER BY e.arrival_time, e.sequence_number) AS rn__
@@ -100,7 +102,8 @@ page_verdicts AS (
 
 /** Orders verdicts: the best answer of a set of pages wins (yes, then pending, then delivered, then no). */
 const RANK = `CASE verdict WHEN 'yes' THEN 1 WHEN 'pending' THEN 2 WHEN 'no (delivered, no read receipt)' THEN 3 ELSE 4 END`;
-const UNRANK = (x: string) => `CASE ${x} WHEN 1 THEN 'yes' WHEN 2 THEN 'pending' WHEN 3 THEN 'no (delivered, no read receipt)' WHEN 4 THEN 'no' END`;
+const UNRANK = (x: string) =>
+  `CASE ${x} WHEN 1 THEN 'yes' WHEN 2 THEN 'pending' WHEN 3 THEN 'no (delivered, no read receipt)' WHEN 4 THEN 'no' END`;
 
 /**
  * `opened_before_this_page_escalated` (per page: every row of a message carries its page's verdict;
@@ -132,7 +135,8 @@ LEFT JOIN notice_messages nm ON nm.incident_id = d.incident_id AND nm.message_id
 WHERE d.kind <> 'alarm'`;
 
 /** The verdict of an incident with no page: `suppressed` (a maintenance window), `pending` while open, else `no`. */
-const NO_PAGE_VERDICT = "CASE WHEN agg.suppressed THEN 'suppressed' WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END";
+const NO_PAGE_VERDICT =
+  "CASE WHEN agg.suppressed THEN 'suppressed' WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END";
 
 /**
  * One row per incident, with the central question answered twice:

@@ -54,7 +54,11 @@ describe('AckCodes on dynalite', () => {
   const alarmArn = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-cpu-high';
   let n = 0;
   /** A fresh incident per test (tests share the table). */
-  const incident = () => ({ incidentId: `inc_${(++n).toString().padStart(20, '0')}`, alarmArn, expiresAt: now + 86_400_000 });
+  const incident = () => ({
+    incidentId: `inc_${(++n).toString().padStart(20, '0')}`,
+    alarmArn,
+    expiresAt: now + 86_400_000,
+  });
 
   /** Another incident holding `code` until `expiresAt` (a collision seeded directly in the table). */
   async function seedHeld(code: string, incidentId: string, expiresAt: number, recipients?: string[]) {
@@ -140,12 +144,14 @@ describe('AckCodes on dynalite', () => {
 
   it('throws AckCodesExhaustedError (with the incident id) only when all 16 candidates are held by live incidents', async () => {
     const entry = incident();
-    for (let a = 0; a < ACK_CODE_ATTEMPTS - 1; a++) await seedHeld(ackCodeFor(entry.incidentId, a), `inc_other_${a}`, now + 3_600_000);
+    for (let a = 0; a < ACK_CODE_ATTEMPTS - 1; a++)
+      await seedHeld(ackCodeFor(entry.incidentId, a), `inc_other_${a}`, now + 3_600_000);
     // 15 of 16 held: the last one is still found.
     expect(await codes.allocate(entry)).toBe(ackCodeFor(entry.incidentId, ACK_CODE_ATTEMPTS - 1));
 
     const blocked = incident();
-    for (let a = 0; a < ACK_CODE_ATTEMPTS; a++) await seedHeld(ackCodeFor(blocked.incidentId, a), `inc_other_${a}`, now + 3_600_000);
+    for (let a = 0; a < ACK_CODE_ATTEMPTS; a++)
+      await seedHeld(ackCodeFor(blocked.incidentId, a), `inc_other_${a}`, now + 3_600_000);
     const err = await codes.allocate(blocked).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AckCodesExhaustedError);
     expect(err).toMatchObject({ incidentId: blocked.incidentId });
@@ -155,13 +161,23 @@ describe('AckCodes on dynalite', () => {
   it('addRecipients: a normalized set with optional person, returned by resolve()', async () => {
     const entry = incident();
     const code = await codes.allocate(entry);
-    await codes.addRecipients(code, entry.incidentId, [{ address: '+1 (555) 123-0001', person: 'alice' }, 'Alice@Example.com']);
-    await codes.addRecipients(code, entry.incidentId, [{ address: 'whatsapp:+15551230001', person: 'alice' }, { address: 'whatsapp:+15551230003', person: 'carol' }]);
+    await codes.addRecipients(code, entry.incidentId, [
+      { address: '+1 (555) 123-0001', person: 'alice' },
+      'Alice@Example.com',
+    ]);
+    await codes.addRecipients(code, entry.incidentId, [
+      { address: 'whatsapp:+15551230001', person: 'alice' },
+      { address: 'whatsapp:+15551230003', person: 'carol' },
+    ]);
     await codes.addRecipients(code, entry.incidentId, []); // no-op
     const resolved = await codes.resolve(code);
     expect(resolved?.recipients).toHaveLength(3);
     expect(resolved?.recipients).toEqual(
-      expect.arrayContaining([{ address: '+15551230001', person: 'alice' }, { address: 'alice@example.com' }, { address: '+15551230003', person: 'carol' }]),
+      expect.arrayContaining([
+        { address: '+15551230001', person: 'alice' },
+        { address: 'alice@example.com' },
+        { address: '+15551230003', person: 'carol' },
+      ]),
     );
   });
 
@@ -169,12 +185,18 @@ describe('AckCodes on dynalite', () => {
     const entry = incident();
     const held = ackCodeFor(entry.incidentId, 0);
     await seedHeld(held, 'inc_bbbbbbbbbbbbbbbbbbbb', now + 3_600_000);
-    await expect(codes.addRecipients(held, entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(AckCodeNotHeldError);
-    await expect(codes.addRecipients('ZZZZZZ', entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(AckCodeNotHeldError);
+    await expect(codes.addRecipients(held, entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(
+      AckCodeNotHeldError,
+    );
+    await expect(codes.addRecipients('ZZZZZZ', entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(
+      AckCodeNotHeldError,
+    );
     expect((await codes.resolve(held))?.recipients).toEqual([]);
     const code = await codes.allocate(entry);
     await expect(codes.addRecipients(code, entry.incidentId, ['not a number'])).rejects.toBeInstanceOf(RangeError);
-    await expect(codes.addRecipients(code, entry.incidentId, [{ address: '+15551230001', person: 'Bad|Id' }])).rejects.toBeInstanceOf(RangeError);
+    await expect(
+      codes.addRecipients(code, entry.incidentId, [{ address: '+15551230001', person: 'Bad|Id' }]),
+    ).rejects.toBeInstanceOf(RangeError);
     await expect(codes.addRecipients('abc', entry.incidentId, ['+15551230001'])).rejects.toBeInstanceOf(RangeError);
   });
 

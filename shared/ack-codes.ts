@@ -32,7 +32,8 @@ export const ACK_CODE_ATTEMPTS = 16;
  * Attempt 0 is the code of the first release (links and codes already sent stay valid).
  */
 export function ackCodeFor(incidentId: string, attempt = 0): string {
-  if (!Number.isInteger(attempt) || attempt < 0) throw new RangeError(`ack code attempt must be a non-negative integer: ${attempt}`);
+  if (!Number.isInteger(attempt) || attempt < 0)
+    throw new RangeError(`ack code attempt must be a non-negative integer: ${attempt}`);
   const input = attempt === 0 ? `ack-code\u001f${incidentId}` : `ack-code\u001f${incidentId}\u001f${attempt}`;
   const digest = createHash('sha256').update(input).digest();
   let code = '';
@@ -111,7 +112,8 @@ function decodeRecipient(s: string): AckRecipient {
 }
 
 const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException || (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
+  err instanceof ConditionalCheckFailedException ||
+  (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
 
 type Item = Record<string, AttributeValue>;
 
@@ -172,7 +174,8 @@ export class AckCodes {
       const r = typeof a === 'string' ? { address: a } : a;
       const address = normalizeAddress(r.address);
       if (!address) throw new RangeError('not a phone number or email address (value withheld)');
-      if (r.person !== undefined && !PERSON.test(r.person)) throw new RangeError(`not a person id: ${JSON.stringify(r.person)}`);
+      if (r.person !== undefined && !PERSON.test(r.person))
+        throw new RangeError(`not a person id: ${JSON.stringify(r.person)}`);
       values.add(encodeRecipient({ address, person: r.person }));
     }
     if (values.size === 0) return; // DynamoDB refuses an empty set
@@ -263,7 +266,9 @@ export class AckCodes {
   }
 
   private async getOne(code: string): Promise<Item | undefined> {
-    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: AckCodes.key(code) } }, ConsistentRead: true }));
+    const out = await this.dynamodb.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk: { S: AckCodes.key(code) } }, ConsistentRead: true }),
+    );
     return out.Item;
   }
 
@@ -276,7 +281,11 @@ export class AckCodes {
       // keys left unprocessed (throttling): back off with jitter, 100–200 ms, then 200–400 … 800–1600 ms
       if (round > 0) await new Promise((r) => setTimeout(r, backoffDelay(round, 200, 1600)));
       const out = await this.dynamodb.send(
-        new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, incidentId, expiresAt' } } }),
+        new BatchGetItemCommand({
+          RequestItems: {
+            [this.table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, incidentId, expiresAt' },
+          },
+        }),
       );
       for (const item of out.Responses?.[this.table] ?? []) found.set(item.pk!.S!.slice('ack#'.length), item);
       keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];

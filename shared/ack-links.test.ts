@@ -39,15 +39,23 @@ describe('ackLinkUrl / verifyAckLink', () => {
   });
 
   it('rejects another secret and an expired link', () => {
-    expect(reject(() => verifyAckLink(link().searchParams, 'another-secret-another-secret-0000', NOW))).toBeInstanceOf(SignatureError);
-    expect((reject(() => verifyAckLink(link().searchParams, SECRET, EXP)) as SignatureError).reason).toBe('ack link expired');
+    expect(reject(() => verifyAckLink(link().searchParams, 'another-secret-another-secret-0000', NOW))).toBeInstanceOf(
+      SignatureError,
+    );
+    expect((reject(() => verifyAckLink(link().searchParams, SECRET, EXP)) as SignatureError).reason).toBe(
+      'ack link expired',
+    );
   });
 });
 
 describe('GET /ack and POST /ack', () => {
   const get = (app: ReturnType<typeof testApp>['app'], url: URL) => app.request(url.pathname + url.search);
   const postForm = (app: ReturnType<typeof testApp>['app'], params: URLSearchParams) =>
-    app.request('/ack', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: params.toString() });
+    app.request('/ack', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: params.toString(),
+    });
 
   it('GET renders a confirmation form and writes nothing (mail scanners prefetch links)', async () => {
     const { app, producer } = testApp({ now: () => NOW });
@@ -66,8 +74,16 @@ describe('GET /ack and POST /ack', () => {
     const { app, producer } = testApp({ now: () => NOW });
     const html = await (await get(app, link())).text();
     // Submit exactly what the page's form carries.
-    const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-    const fields = new URLSearchParams([...html.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m): [string, string] => [m[1], unescape(m[2])]));
+    const unescape = (v: string) =>
+      v
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&');
+    const fields = new URLSearchParams(
+      [...html.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m): [string, string] => [m[1], unescape(m[2])]),
+    );
     const res = await postForm(app, fields);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Acknowledged');
@@ -91,7 +107,9 @@ describe('GET /ack and POST /ack', () => {
     await postForm(app, link().searchParams);
     await postForm(app, link().searchParams);
     expect(producer.records).toHaveLength(2);
-    expect((producer.records[0] as { event_id: string }).event_id).toBe((producer.records[1] as { event_id: string }).event_id);
+    expect((producer.records[0] as { event_id: string }).event_id).toBe(
+      (producer.records[1] as { event_id: string }).event_id,
+    );
   });
 
   it('invalid or expired → 401 page, nothing written', async () => {
@@ -112,7 +130,9 @@ describe('GET /ack and POST /ack', () => {
 
   it('escapes what it renders', async () => {
     const { app } = testApp({ now: () => NOW });
-    const url = new URL(ackLinkUrl(TEST_ENV.PUBLIC_BASE_URL, { ...ref, person: '<script>alert(1)</script>' }, SECRET, EXP));
+    const url = new URL(
+      ackLinkUrl(TEST_ENV.PUBLIC_BASE_URL, { ...ref, person: '<script>alert(1)</script>' }, SECRET, EXP),
+    );
     const html = await (await get(app, url)).text();
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;');

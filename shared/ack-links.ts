@@ -27,7 +27,12 @@ function sign(claims: AckLinkClaims, secret: string): Buffer {
 }
 
 /** The link to put in a page email. */
-export function ackLinkUrl(publicBaseUrl: string, ref: { incidentId: string; alarmArn: string; person: string }, secret: string, expiresAtMs: number): string {
+export function ackLinkUrl(
+  publicBaseUrl: string,
+  ref: { incidentId: string; alarmArn: string; person: string },
+  secret: string,
+  expiresAtMs: number,
+): string {
   const claims: AckLinkClaims = { ...ref, expiresAtMs: Math.trunc(expiresAtMs) };
   const url = new URL('/ack', publicBaseUrl);
   url.searchParams.set(PARAM.incident, claims.incidentId);
@@ -60,7 +65,8 @@ export function verifyAckLink(params: URLSearchParams, secret: string, nowMs: nu
   const claims: AckLinkClaims = { incidentId, alarmArn, person, expiresAtMs: Number(exp) };
   const expected = Buffer.from(sign(claims, secret).toString('base64url'));
   const presented = Buffer.from(sig);
-  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw new SignatureError('ack link signature does not match');
+  if (presented.length !== expected.length || !timingSafeEqual(presented, expected))
+    throw new SignatureError('ack link signature does not match');
   if (!(nowMs < claims.expiresAtMs)) throw new SignatureError('ack link expired');
   return claims;
 }

@@ -6,11 +6,16 @@ describe('parseIncidentItem', () => {
   it('reads an incident, an alias, or nothing', () => {
     expect(parseIncidentItem(undefined)).toBeUndefined();
     expect(parseIncidentItem({ pk: { S: 'inc_2' }, aliasOf: { S: 'inc_1' } })).toEqual({ aliasOf: 'inc_1' });
-    expect(parseIncidentItem({ pk: { S: 'inc_1' }, state: { S: '{"level":2}' }, version: { N: '7' } })).toEqual({ state: { level: 2 }, version: 7 });
+    expect(parseIncidentItem({ pk: { S: 'inc_1' }, state: { S: '{"level":2}' }, version: { N: '7' } })).toEqual({
+      state: { level: 2 },
+      version: 7,
+    });
   });
 
   it('throws on a state that is not JSON, or an item with neither state nor alias', () => {
-    expect(() => parseIncidentItem({ pk: { S: 'inc_1' }, state: { S: '{"level":' }, version: { N: '1' } })).toThrow(SyntaxError);
+    expect(() => parseIncidentItem({ pk: { S: 'inc_1' }, state: { S: '{"level":' }, version: { N: '1' } })).toThrow(
+      SyntaxError,
+    );
     expect(() => parseIncidentItem({ pk: { S: 'inc_1' } })).toThrow(SyntaxError);
   });
 });

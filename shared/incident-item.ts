@@ -32,7 +32,9 @@ export class IncidentReader<S> {
 
   /** The incident's state, or undefined (no item, or an alias). */
   async get(incidentId: string): Promise<{ state: S } | undefined> {
-    const out = await this.opts.dynamodb.send(new GetItemCommand({ TableName: this.opts.table, Key: incidentKey(incidentId), ConsistentRead: true }));
+    const out = await this.opts.dynamodb.send(
+      new GetItemCommand({ TableName: this.opts.table, Key: incidentKey(incidentId), ConsistentRead: true }),
+    );
     const found = parseIncidentItem<S>(out.Item);
     return found && 'state' in found ? { state: found.state } : undefined;
   }

@@ -6,7 +6,9 @@ describe('cloudWatchAlarmUrl', () => {
     expect(cloudWatchAlarmUrl('arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-db-cpu')).toBe(
       'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/orders-db-cpu',
     );
-    expect(cloudWatchAlarmUrl('arn:aws:cloudwatch:us-east-1:123456789012:alarm:a b/c')).toBe('https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/a%20b%2Fc');
+    expect(cloudWatchAlarmUrl('arn:aws:cloudwatch:us-east-1:123456789012:alarm:a b/c')).toBe(
+      'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/a%20b%2Fc',
+    );
     expect(cloudWatchAlarmUrl('arn:aws:sns:us-east-1:1:topic')).toBeUndefined();
     expect(cloudWatchAlarmUrl(undefined)).toBeUndefined();
   });

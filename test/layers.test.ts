@@ -51,7 +51,8 @@ describe('layers', () => {
   it('an upward import fails, a test may import anything, a type-only back edge closes no cycle', async () => {
     const dir = tree({
       'platform/clock.ts': "import { escalate } from '../processors/paging/engine.js';\nexport const now = escalate;\n",
-      'platform/clock.test.ts': "import { escalate } from '../processors/paging/engine.js';\nexport const t = escalate;\n",
+      'platform/clock.test.ts':
+        "import { escalate } from '../processors/paging/engine.js';\nexport const t = escalate;\n",
       'processors/paging/engine.ts': 'export const escalate = 1;\n',
       'shared/a.ts': "import { b } from './b.js';\nexport const a = b;\n",
       'shared/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
@@ -65,7 +66,9 @@ describe('layers', () => {
     ]);
     // the value cycle is reported (once, from one of its edges); the type-only one is not
     expect(names.filter((n) => n.startsWith('no-circular'))).toHaveLength(1);
-    expect(names.find((n) => n.startsWith('no-circular'))).toMatch(/^no-circular: shared\/[ab]\.ts → shared\/[ab]\.ts$/);
+    expect(names.find((n) => n.startsWith('no-circular'))).toMatch(
+      /^no-circular: shared\/[ab]\.ts → shared\/[ab]\.ts$/,
+    );
     expect(names).toHaveLength(2);
   }, 60_000);
 });

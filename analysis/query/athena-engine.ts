@@ -1,4 +1,9 @@
-import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand, paginateGetQueryResults } from '@aws-sdk/client-athena';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  StartQueryExecutionCommand,
+  paginateGetQueryResults,
+} from '@aws-sdk/client-athena';
 import type { QueryResult } from './result.js';
 
 export class AthenaQueryError extends Error {
@@ -13,7 +18,10 @@ export class AthenaQueryError extends Error {
 }
 
 /** Runs SQL on Athena in a workgroup (which sets the result location and the bytes-scanned limit). */
-export async function queryAthena(sql: string, opts: { region: string; workgroup: string; database: string; outputLocation?: string; pollMs?: number }): Promise<QueryResult> {
+export async function queryAthena(
+  sql: string,
+  opts: { region: string; workgroup: string; database: string; outputLocation?: string; pollMs?: number },
+): Promise<QueryResult> {
   const athena = new AthenaClient({ region: opts.region });
   const { QueryExecutionId: id } = await athena.send(
     new StartQueryExecutionCommand({
@@ -27,7 +35,8 @@ export async function queryAthena(sql: string, opts: { region: string; workgroup
     const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
     const state = q?.Status?.State;
     if (state === 'SUCCEEDED') break;
-    if (state === 'FAILED' || state === 'CANCELLED') throw new AthenaQueryError(id!, state, q?.Status?.StateChangeReason);
+    if (state === 'FAILED' || state === 'CANCELLED')
+      throw new AthenaQueryError(id!, state, q?.Status?.StateChangeReason);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
   }
   let columns: string[] = [];

@@ -4,7 +4,10 @@ import { UsageError, runQueryCommand } from './command.js';
 
 /** `make query SQL="…" | NAME=… [FORMAT=…]`: see command.ts. Exit 2 on a usage error, 1 when the query fails. */
 async function main() {
-  const { values, positionals } = parseArgs({ options: { name: { type: 'string' }, format: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { name: { type: 'string' }, format: { type: 'string' } },
+    allowPositionals: true,
+  });
   await runQueryCommand({
     sql: positionals.join(' '),
     name: values.name,
@@ -16,6 +19,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof UsageError ? err.message : `query failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof UsageError ? err.message : `query failed: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(err instanceof UsageError ? 2 : 1);
 });

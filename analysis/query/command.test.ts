@@ -6,7 +6,17 @@ import { startLocalStack, type LocalStack } from '../../test/helpers/local-stack
 import { EventJoin } from '../../processors/lake/join.js';
 import { flushRecords } from '../../processors/lake/flush.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
-import { ALARM_ARN, INCIDENT, T0, ack, alarmEvent, asShardRecords, dispatch, escalation, receipt } from '../../test/fixtures/records.js';
+import {
+  ALARM_ARN,
+  INCIDENT,
+  T0,
+  ack,
+  alarmEvent,
+  asShardRecords,
+  dispatch,
+  escalation,
+  receipt,
+} from '../../test/fixtures/records.js';
 import type { Config } from '../../platform/config.js';
 import { runQueryCommand, UsageError } from './command.js';
 import { queryDuckDb } from './duckdb-engine.js';
@@ -49,8 +59,13 @@ describe('make query over a small lake (DuckDB)', () => {
       dispatch('SM2', T0 + 300_500, { person: 'bob', level: 2, recipient: '+15551230002' }),
       bobAcks,
     ]);
-    await store.putAll(flushRecords('shardId-000000000000', new EventJoin({ allowedLatenessMs: 60_000 }), story).objects);
-    const bad = asShardRecords([new TextEncoder().encode('not json {')], { shardId: 'shardId-000000000001', arrival: T0 + 5000 });
+    await store.putAll(
+      flushRecords('shardId-000000000000', new EventJoin({ allowedLatenessMs: 60_000 }), story).objects,
+    );
+    const bad = asShardRecords([new TextEncoder().encode('not json {')], {
+      shardId: 'shardId-000000000001',
+      arrival: T0 + 5000,
+    });
     await store.putAll(flushRecords('shardId-000000000001', new EventJoin({ allowedLatenessMs: 60_000 }), bad).objects);
   }, 30_000);
 
@@ -63,7 +78,16 @@ describe('make query over a small lake (DuckDB)', () => {
     for (const q of NAMED_QUERIES) await expect(run({ name: q.name }), q.name).resolves.toBeDefined();
     const { out } = await run({ name: 'incident-audit', format: 'json' });
     const [row] = JSON.parse(out) as Record<string, unknown>[];
-    expect(row).toMatchObject({ incident_id: INCIDENT, alarm: 'api-cpu-high', sev: 'P1', paged: 'alice:email@L1 alice:sms@L1 bob:sms@L2', delivered: '+3s', opened: '+60s', acked: '+400s', escalated: '+300s' });
+    expect(row).toMatchObject({
+      incident_id: INCIDENT,
+      alarm: 'api-cpu-high',
+      sev: 'P1',
+      paged: 'alice:email@L1 alice:sms@L1 bob:sms@L2',
+      delivered: '+3s',
+      opened: '+60s',
+      acked: '+400s',
+      escalated: '+300s',
+    });
     for (const c of AUDIT_VERDICT_COLUMNS) expect(row).toHaveProperty(c.split(/ AS |\./).pop()!);
     expect(row.acked_by).toBe('bob');
     const seed = JSON.parse((await run({ name: 'opened-before-escalation', format: 'json' })).out);
@@ -72,7 +96,12 @@ describe('make query over a small lake (DuckDB)', () => {
 
   it('NAME=list lists the named queries; an unknown name lists the known ones', async () => {
     const { out } = await run({ name: 'list', format: 'csv' });
-    expect(out.split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(NAMED_QUERIES.map((q) => q.name));
+    expect(
+      out
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]),
+    ).toEqual(NAMED_QUERIES.map((q) => q.name));
     await expect(run({ name: 'nope' })).rejects.toThrow(UnknownNamedQueryError);
     await expect(run({ name: 'nope' })).rejects.toThrow(/incident-audit/);
     await expect(run({ sql: 'SELECT 1', name: 'incident-audit' })).rejects.toThrow(UsageError);
@@ -81,7 +110,9 @@ describe('make query over a small lake (DuckDB)', () => {
 
   it('csv and json carry long values whole; the table cuts them', async () => {
     const sql = "SELECT kind, detail FROM events WHERE kind = 'alarm'";
-    const full = (await queryDuckDb(sql, { s3: stack.clients.s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR })).rows[0][1] as string;
+    const full = (
+      await queryDuckDb(sql, { s3: stack.clients.s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR })
+    ).rows[0][1] as string;
     expect(full.length).toBeGreaterThan(200);
     expect((await run({ sql, format: 'json' })).out).toContain(JSON.stringify(full).slice(1, -1));
     expect((await run({ sql, format: 'csv' })).out).toContain(full.replaceAll('"', '""'));
@@ -90,17 +121,33 @@ describe('make query over a small lake (DuckDB)', () => {
 
   it('SHOW TABLES lists the tables and views; an unknown table lists them in the error', async () => {
     const { out } = await run({ sql: 'SHOW TABLES', format: 'json' });
-    expect(JSON.parse(out).map((r: { name: string; kind: string }) => `${r.kind}:${r.name}`)).toEqual(['table:events', 'table:raw_records', 'table:errors', 'view:alert_events', 'view:incidents']);
+    expect(JSON.parse(out).map((r: { name: string; kind: string }) => `${r.kind}:${r.name}`)).toEqual([
+      'table:events',
+      'table:raw_records',
+      'table:errors',
+      'view:alert_events',
+      'view:incidents',
+    ]);
     const failure = run({ sql: 'SELECT * FROM incident' });
     await expect(failure).rejects.toThrow(UnknownTableError);
-    await expect(failure).rejects.toThrow(/unknown table "incident".*events, raw_records, errors.*alert_events, incidents/);
+    await expect(failure).rejects.toThrow(
+      /unknown table "incident".*events, raw_records, errors.*alert_events, incidents/,
+    );
   }, 30_000);
 
   it('errors is a table of the errors/ JSON Lines', async () => {
-    const { out } = await run({ sql: 'SELECT reason, path, shard_id, sequence_number, partition_key, arrival_time, dt, length(data_base64) > 0 AS has_data FROM errors', format: 'json' });
+    const { out } = await run({
+      sql: 'SELECT reason, path, shard_id, sequence_number, partition_key, arrival_time, dt, length(data_base64) > 0 AS has_data FROM errors',
+      format: 'json',
+    });
     const rows = JSON.parse(out);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ shard_id: 'shardId-000000000001', partition_key: ALARM_ARN, dt: '2026-11-28', has_data: true });
+    expect(rows[0]).toMatchObject({
+      shard_id: 'shardId-000000000001',
+      partition_key: ALARM_ARN,
+      dt: '2026-11-28',
+      has_data: true,
+    });
     expect(rows[0].reason).toEqual(expect.any(String));
     expect(Date.parse(rows[0].arrival_time)).toBe(T0 + 5000);
   }, 30_000);
@@ -109,7 +156,9 @@ describe('make query over a small lake (DuckDB)', () => {
     const before = Date.now();
     const { err } = await run({ sql: 'SELECT count(*) FROM events' });
     const line = err.find((l) => l.startsWith('lake fresh to'));
-    expect(line).toMatch(/^lake fresh to \d\d:\d\d:\d\d \(shardId-000000000000\), \d\d:\d\d:\d\d \(shardId-000000000001\) UTC on \d{4}-\d\d-\d\d \[last flush per shard\]$/);
+    expect(line).toMatch(
+      /^lake fresh to \d\d:\d\d:\d\d \(shardId-000000000000\), \d\d:\d\d:\d\d \(shardId-000000000001\) UTC on \d{4}-\d\d-\d\d \[last flush per shard\]$/,
+    );
     // The objects were written during this test run (s3rver's LastModified), not at the records' event times.
     expect(line).toContain(new Date(before).toISOString().slice(0, 10));
   }, 30_000);
@@ -121,8 +170,12 @@ describe('make query over a small lake (DuckDB)', () => {
     const offline = await run({ sql, format: 'csv' }, down);
     expect(offline.out).toBe(online.out);
     expect(offline.err.join('\n')).toMatch(/S3 unreachable \(ECONNREFUSED\): answered from the local cache/);
-    expect(offline.err.find((l) => l.startsWith('lake fresh to'))).toMatch(/\(shardId-000000000001\).*from the cache's listing of .* S3 unreachable/);
+    expect(offline.err.find((l) => l.startsWith('lake fresh to'))).toMatch(
+      /\(shardId-000000000001\).*from the cache's listing of .* S3 unreachable/,
+    );
     // Nothing cached for a table never read: a clear error, not an empty answer.
-    await expect(run({ sql: 'SELECT count(*) FROM raw_records' }, { ...down, QUERY_CACHE_DIR: tempDir('pagetrail-empty-cache-') })).rejects.toThrow(/S3 unreachable .* no earlier listing/);
+    await expect(
+      run({ sql: 'SELECT count(*) FROM raw_records' }, { ...down, QUERY_CACHE_DIR: tempDir('pagetrail-empty-cache-') }),
+    ).rejects.toThrow(/S3 unreachable .* no earlier listing/);
   }, 30_000);
 });

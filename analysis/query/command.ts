@@ -44,13 +44,22 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
   const given = opts.sql?.trim();
   if (name && given) throw new UsageError('give SQL or NAME, not both');
   if (name === 'list') {
-    opts.out(formatResult({ columns: ['name', 'description'], rows: NAMED_QUERIES.map((q) => [q.name, q.description]) }, format));
+    opts.out(
+      formatResult(
+        { columns: ['name', 'description'], rows: NAMED_QUERIES.map((q) => [q.name, q.description]) },
+        format,
+      ),
+    );
     return;
   }
   let sql = given;
   if (name) {
     const q = namedQuery(name);
-    if (!q) throw new UnknownNamedQueryError(name, NAMED_QUERIES.map((n) => n.name));
+    if (!q)
+      throw new UnknownNamedQueryError(
+        name,
+        NAMED_QUERIES.map((n) => n.name),
+      );
     sql = q.sql;
   }
   if (!sql) throw new UsageError('no query');
@@ -59,7 +68,12 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
   if (config.ENGINE === 'athena') {
     if (!config.ATHENA_WORKGROUP) throw new UsageError('ENGINE=athena needs ATHENA_WORKGROUP (and ATHENA_DATABASE)');
     const { queryAthena } = await import('./athena-engine.js');
-    const result = await queryAthena(sql, { region: config.AWS_REGION, workgroup: config.ATHENA_WORKGROUP, database: config.ATHENA_DATABASE, outputLocation: config.ATHENA_OUTPUT });
+    const result = await queryAthena(sql, {
+      region: config.AWS_REGION,
+      workgroup: config.ATHENA_WORKGROUP,
+      database: config.ATHENA_DATABASE,
+      outputLocation: config.ATHENA_OUTPUT,
+    });
     opts.out(formatResult(result, format));
     if (isShowTables(sql)) return;
     await printFreshness(opts);
@@ -69,7 +83,9 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
   const { queryDuckDb, readsLake } = await import('./duckdb-engine.js');
   if (!readsLake(sql)) {
     // Names no lake table or view (SELECT 1, SHOW TABLES, the Trino functions): nothing to fetch, no freshness to tell.
-    opts.out(formatResult(await queryDuckDb(sql, { bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR }), format));
+    opts.out(
+      formatResult(await queryDuckDb(sql, { bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR }), format),
+    );
     return;
   }
   const [{ s3Client }, { LakeCache }] = await Promise.all([import('../../platform/aws.js'), import('./lake-cache.js')]);
@@ -78,8 +94,11 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
   try {
     const r = await queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR, cache });
     if (r.offline) {
-      const skipped = r.offline.missing > 0 ? `; ${r.offline.missing} listed object(s) not in the cache were skipped` : '';
-      opts.err(`S3 unreachable (${r.offline.reason}): answered from the local cache (${config.QUERY_CACHE_DIR}), ${r.cached} object(s), as of its last listing${skipped}`);
+      const skipped =
+        r.offline.missing > 0 ? `; ${r.offline.missing} listed object(s) not in the cache were skipped` : '';
+      opts.err(
+        `S3 unreachable (${r.offline.reason}): answered from the local cache (${config.QUERY_CACHE_DIR}), ${r.cached} object(s), as of its last listing${skipped}`,
+      );
     } else {
       opts.err(`lake objects: ${r.fetched} fetched, ${r.cached} from cache (${config.QUERY_CACHE_DIR})`);
     }

@@ -7,8 +7,16 @@
  */
 export const TRINO_MACROS: readonly { trino: string; duckdb: string; sql: string }[] = [
   { trino: 'to_unixtime(ts)', duckdb: 'epoch(ts)', sql: 'CREATE OR REPLACE MACRO to_unixtime(ts) AS epoch(ts)' },
-  { trino: 'array_join(array, sep)', duckdb: 'array_to_string(array, sep)', sql: 'CREATE OR REPLACE MACRO array_join(arr, sep) AS array_to_string(arr, sep)' },
-  { trino: 'regexp_like(s, pattern)', duckdb: 'regexp_matches(s, pattern)', sql: 'CREATE OR REPLACE MACRO regexp_like(s, pattern) AS regexp_matches(s, pattern)' },
+  {
+    trino: 'array_join(array, sep)',
+    duckdb: 'array_to_string(array, sep)',
+    sql: 'CREATE OR REPLACE MACRO array_join(arr, sep) AS array_to_string(arr, sep)',
+  },
+  {
+    trino: 'regexp_like(s, pattern)',
+    duckdb: 'regexp_matches(s, pattern)',
+    sql: 'CREATE OR REPLACE MACRO regexp_like(s, pattern) AS regexp_matches(s, pattern)',
+  },
   {
     trino: 'from_iso8601_timestamp(s)',
     duckdb: 'CAST(s AS TIMESTAMPTZ)',

@@ -9,7 +9,13 @@ import type { LakeCache, OfflineState } from './lake-cache.js';
 import { partitionFilter, tablesOf } from './partitions.js';
 import type { QueryResult } from './result.js';
 
-const duckType: Record<ColumnType, string> = { string: 'VARCHAR', int: 'INTEGER', bigint: 'BIGINT', timestamp: 'TIMESTAMP WITH TIME ZONE', binary: 'BLOB' };
+const duckType: Record<ColumnType, string> = {
+  string: 'VARCHAR',
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  timestamp: 'TIMESTAMP WITH TIME ZONE',
+  binary: 'BLOB',
+};
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -65,7 +71,13 @@ export const readsLake = (sql: string) => !isShowTables(sql) && (tablesOf(sql).l
  * table the lake does not have is an UnknownTableError listing those it has.
  */
 export async function queryDuckDb(sql: string, opts: DuckDbQueryOptions): Promise<DuckDbQueryResult> {
-  if (isShowTables(sql)) return { columns: ['name', 'kind', 'description'], rows: CATALOG.map((c) => [c.name, c.kind, c.description]), fetched: 0, cached: 0 };
+  if (isShowTables(sql))
+    return {
+      columns: ['name', 'kind', 'description'],
+      rows: CATALOG.map((c) => [c.name, c.kind, c.description]),
+      fetched: 0,
+      cached: 0,
+    };
   const needed = new Set<string>(tablesOf(sql).map((t) => t.name));
   if (readsErrors(sql)) needed.add(ERRORS_TABLE.name);
   const lake = needed.size > 0;
@@ -83,7 +95,9 @@ export async function queryDuckDb(sql: string, opts: DuckDbQueryOptions): Promis
     let missing = 0;
     if (lake) {
       for (const { def, format } of QUERY_TABLES) {
-        const synced = needed.has(def.name) ? await cache!.sync(def, partitionFilter(sql, def), format) : { files: [], fetched: 0, cached: 0, missing: 0 };
+        const synced = needed.has(def.name)
+          ? await cache!.sync(def, partitionFilter(sql, def), format)
+          : { files: [], fetched: 0, cached: 0, missing: 0 };
         fetched += synced.fetched;
         cached += synced.cached;
         missing += synced.missing;

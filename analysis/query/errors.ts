@@ -7,8 +7,15 @@ export class UnknownTableError extends Error {
     readonly known: readonly { name: string; kind: 'table' | 'view' }[],
     options?: { cause?: unknown },
   ) {
-    const list = (kind: string) => known.filter((k) => k.kind === kind).map((k) => k.name).join(', ');
-    super(`unknown table "${table}"; the lake has tables ${list('table')} and views ${list('view')} (SHOW TABLES describes them)`, options);
+    const list = (kind: string) =>
+      known
+        .filter((k) => k.kind === kind)
+        .map((k) => k.name)
+        .join(', ');
+    super(
+      `unknown table "${table}"; the lake has tables ${list('table')} and views ${list('view')} (SHOW TABLES describes them)`,
+      options,
+    );
     this.name = 'UnknownTableError';
   }
 }
@@ -33,7 +40,10 @@ export class LakeUnreachableError extends Error {
     options?: { cause?: unknown },
   ) {
     const why = options?.cause instanceof Error ? `: ${options.cause.message || options.cause.name}` : '';
-    super(`S3 unreachable for s3://${bucket}/${prefix}${why}, and the cache (${cacheDir}) has no earlier listing of it to answer from`, options);
+    super(
+      `S3 unreachable for s3://${bucket}/${prefix}${why}, and the cache (${cacheDir}) has no earlier listing of it to answer from`,
+      options,
+    );
     this.name = 'LakeUnreachableError';
   }
 }

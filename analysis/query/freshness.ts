@@ -24,7 +24,11 @@ export interface LakeFreshness {
  */
 export async function lakeFreshness(cache: LakeCache, opts: { days?: number } = {}): Promise<LakeFreshness> {
   const days = await cache.list(RAW_TABLE.prefix, '/');
-  const newest = days.prefixes.filter((p) => /\/dt=\d{4}-\d{2}-\d{2}\/$/.test(p)).sort().reverse().slice(0, opts.days ?? 2);
+  const newest = days.prefixes
+    .filter((p) => /\/dt=\d{4}-\d{2}-\d{2}\/$/.test(p))
+    .sort()
+    .reverse()
+    .slice(0, opts.days ?? 2);
   const byShard = new Map<string, ShardFreshness>();
   let fromCache = days.fromCache;
   let listedAt = days.listedAt;
@@ -36,7 +40,8 @@ export async function lakeFreshness(cache: LakeCache, opts: { days?: number } = 
       const parsed = parseObjectKey(o.key);
       if (!parsed || !o.lastModified) continue;
       const seen = byShard.get(parsed.shardId);
-      if (!seen || o.lastModified > seen.flushedAt) byShard.set(parsed.shardId, { shardId: parsed.shardId, flushedAt: o.lastModified, key: o.key });
+      if (!seen || o.lastModified > seen.flushedAt)
+        byShard.set(parsed.shardId, { shardId: parsed.shardId, flushedAt: o.lastModified, key: o.key });
     }
   }
   return { shards: [...byShard.values()].sort((a, b) => (a.shardId < b.shardId ? -1 : 1)), listedAt, fromCache };
@@ -49,10 +54,14 @@ const hms = (iso: string) => iso.slice(11, 19);
  * (each time with its date when the days differ); says when the listing is the cache's.
  */
 export function formatFreshness(f: LakeFreshness): string {
-  const cached = f.fromCache ? ` (from the cache's listing of ${f.listedAt.slice(0, 10)} ${hms(f.listedAt)} UTC: S3 unreachable)` : '';
+  const cached = f.fromCache
+    ? ` (from the cache's listing of ${f.listedAt.slice(0, 10)} ${hms(f.listedAt)} UTC: S3 unreachable)`
+    : '';
   if (f.shards.length === 0) return `lake fresh to: no flush yet (no raw/ objects)${cached}`;
   const dates = new Set(f.shards.map((s) => s.flushedAt.slice(0, 10)));
   const one = dates.size === 1;
-  const parts = f.shards.map((s) => `${one ? hms(s.flushedAt) : `${s.flushedAt.slice(0, 10)} ${hms(s.flushedAt)}`} (${s.shardId})`);
+  const parts = f.shards.map(
+    (s) => `${one ? hms(s.flushedAt) : `${s.flushedAt.slice(0, 10)} ${hms(s.flushedAt)}`} (${s.shardId})`,
+  );
   return `lake fresh to ${parts.join(', ')} UTC${one ? ` on ${[...dates][0]}` : ''} [last flush per shard]${cached}`;
 }

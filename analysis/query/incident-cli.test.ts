@@ -12,21 +12,82 @@ import type { QueryResult } from './result.js';
  */
 const T = Date.parse('2026-11-28T12:00:00.000Z');
 const s = (sec: number) => T + sec * 1000;
-const duckType = { string: 'VARCHAR', int: 'INTEGER', bigint: 'BIGINT', timestamp: 'TIMESTAMPTZ', binary: 'BLOB' } as const;
+const duckType = {
+  string: 'VARCHAR',
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  timestamp: 'TIMESTAMPTZ',
+  binary: 'BLOB',
+} as const;
 const PEOPLE = { bob: { name: 'Bob Diaz' }, carol: { name: 'Carol Otieno' } };
 
 let n = 0;
 function row(over: Partial<EventRow>): EventRow {
   return {
-    event_id: `e${String(++n).padStart(3, '0')}`, kind: 'receipt', incident_id: 'inc_new', alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:billing-db-connections', alarm_name: 'billing-db-connections', severity: 'P1',
-    channel: 'sms', provider: 'twilio', message_id: null, recipient: null, person: null, level: null, status: 'delivered', provider_status: null, error_code: null, error_message: null, reason: null,
-    timestamp: T, dispatched_at: null, escalate_at: null, to_level: null, join_status: 'matched', detail: null, shard_id: 's', sequence_number: '1', arrival_time: T, ...over,
+    event_id: `e${String(++n).padStart(3, '0')}`,
+    kind: 'receipt',
+    incident_id: 'inc_new',
+    alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:billing-db-connections',
+    alarm_name: 'billing-db-connections',
+    severity: 'P1',
+    channel: 'sms',
+    provider: 'twilio',
+    message_id: null,
+    recipient: null,
+    person: null,
+    level: null,
+    status: 'delivered',
+    provider_status: null,
+    error_code: null,
+    error_message: null,
+    reason: null,
+    timestamp: T,
+    dispatched_at: null,
+    escalate_at: null,
+    to_level: null,
+    join_status: 'matched',
+    detail: null,
+    shard_id: 's',
+    sequence_number: '1',
+    arrival_time: T,
+    ...over,
   };
 }
-const page = (sec: number, person: string, level: number, channel: string, message_id: string, recipient: string, escalateAt: number) =>
-  row({ kind: 'dispatch', status: 'sent', timestamp: s(sec), person, level, channel, provider: channel === 'email' ? 'resend' : 'twilio', message_id, recipient, escalate_at: escalateAt });
+const page = (
+  sec: number,
+  person: string,
+  level: number,
+  channel: string,
+  message_id: string,
+  recipient: string,
+  escalateAt: number,
+) =>
+  row({
+    kind: 'dispatch',
+    status: 'sent',
+    timestamp: s(sec),
+    person,
+    level,
+    channel,
+    provider: channel === 'email' ? 'resend' : 'twilio',
+    message_id,
+    recipient,
+    escalate_at: escalateAt,
+  });
 const receipt = (sec: number, of: EventRow, status: string, provider_status = status) =>
-  row({ timestamp: s(sec), status, provider_status, channel: of.channel, provider: of.provider, message_id: of.message_id, recipient: of.recipient, person: of.person, level: of.level, dispatched_at: of.timestamp, escalate_at: of.escalate_at });
+  row({
+    timestamp: s(sec),
+    status,
+    provider_status,
+    channel: of.channel,
+    provider: of.provider,
+    message_id: of.message_id,
+    recipient: of.recipient,
+    person: of.person,
+    level: of.level,
+    dispatched_at: of.timestamp,
+    escalate_at: of.escalate_at,
+  });
 
 const bobSms = page(3, 'bob', 1, 'sms', 'SM1', '+15551230002', s(11));
 const bobEmail = page(3, 'bob', 1, 'email', 're_1', 'bob@example.com', s(11));
@@ -38,14 +99,41 @@ const ROWS: EventRow[] = [
   receipt(5, bobSms, 'delivered'),
   receipt(6, bobEmail, 'delivered'),
   row({ kind: 'deadline', status: 'due', reason: 'level', level: 1, channel: null, provider: null, timestamp: s(11) }),
-  row({ kind: 'escalation', status: 'escalated', reason: 'deadline', level: 1, to_level: 2, channel: null, provider: null, timestamp: s(11) }),
+  row({
+    kind: 'escalation',
+    status: 'escalated',
+    reason: 'deadline',
+    level: 1,
+    to_level: 2,
+    channel: null,
+    provider: null,
+    timestamp: s(11),
+  }),
   carolWa,
   receipt(14, carolWa, 'delivered'),
   receipt(20, carolWa, 'opened', 'read'),
-  row({ kind: 'ack', status: 'acked', channel: 'whatsapp', reason: 'whatsapp_reply', message_id: 'SMreply', recipient: 'whatsapp:+15551230003', timestamp: s(25) }),
+  row({
+    kind: 'ack',
+    status: 'acked',
+    channel: 'whatsapp',
+    reason: 'whatsapp_reply',
+    message_id: 'SMreply',
+    recipient: 'whatsapp:+15551230003',
+    timestamp: s(25),
+  }),
   // an older incident of the same alarm, still open: pending
   row({ incident_id: 'inc_old', kind: 'alarm', status: 'alarm', channel: null, provider: null, timestamp: s(-86_400) }),
-  row({ incident_id: 'inc_old', kind: 'dispatch', status: 'sent', person: 'bob', level: 1, message_id: 'SM0', recipient: '+15551230002', timestamp: s(-86_399), escalate_at: s(-86_391) }),
+  row({
+    incident_id: 'inc_old',
+    kind: 'dispatch',
+    status: 'sent',
+    person: 'bob',
+    level: 1,
+    message_id: 'SM0',
+    recipient: '+15551230002',
+    timestamp: s(-86_399),
+    escalate_at: s(-86_391),
+  }),
 ];
 
 let conn: Awaited<ReturnType<DuckDBInstance['connect']>>;
@@ -56,12 +144,18 @@ const query = async (sql: string): Promise<QueryResult> => {
 
 beforeAll(async () => {
   conn = await (await DuckDBInstance.create(':memory:')).connect();
-  await conn.run(`CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, dt VARCHAR)`);
+  await conn.run(
+    `CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, dt VARCHAR)`,
+  );
   for (const r of ROWS) {
     const vals = EVENTS_TABLE.columns.map((c) => {
       const v = r[c.name as keyof EventRow];
       if (v === null) return 'NULL';
-      return c.type === 'timestamp' ? `make_timestamptz(${Number(v) * 1000})` : typeof v === 'number' ? String(v) : `'${String(v)}'`;
+      return c.type === 'timestamp'
+        ? `make_timestamptz(${Number(v) * 1000})`
+        : typeof v === 'number'
+          ? String(v)
+          : `'${String(v)}'`;
     });
     await conn.run(`INSERT INTO events VALUES (${vals.join(', ')}, '2026-11-28')`);
   }
@@ -93,29 +187,52 @@ describe('make incident', () => {
   });
 
   it('an alarm name picks its latest incident; an older open one is pending', async () => {
-    expect((await incidentCommand({ id: 'billing-db-connections', query, people: PEOPLE })).split('\n')[0]).toContain('Incident inc_new ·');
+    expect((await incidentCommand({ id: 'billing-db-connections', query, people: PEOPLE })).split('\n')[0]).toContain(
+      'Incident inc_new ·',
+    );
     const old = await incidentCommand({ id: 'inc_old', query, people: PEOPLE });
     expect(old).toContain('first responder opened before escalation: pending');
     expect(old).toContain('paged Bob Diaz (level 1) by SMS → sent, no report yet');
   });
 
   it('FORMAT=json gives the same as JSON, times in TZ', async () => {
-    const j = JSON.parse(await incidentCommand({ id: 'billing-db-connections', format: 'json', timeZone: 'America/New_York', query, people: PEOPLE }));
-    expect(j).toMatchObject({ incidentId: 'inc_new', timeZone: 'America/New_York', openedAt: '2026-11-28T07:00:00.000-05:00', verdicts: { acknowledgedBy: { id: 'carol', name: 'Carol Otieno' } } });
+    const j = JSON.parse(
+      await incidentCommand({
+        id: 'billing-db-connections',
+        format: 'json',
+        timeZone: 'America/New_York',
+        query,
+        people: PEOPLE,
+      }),
+    );
+    expect(j).toMatchObject({
+      incidentId: 'inc_new',
+      timeZone: 'America/New_York',
+      openedAt: '2026-11-28T07:00:00.000-05:00',
+      verdicts: { acknowledgedBy: { id: 'carol', name: 'Carol Otieno' } },
+    });
     expect(j.steps.map((x: { text: string }) => x.text)).toContain('acknowledged by Carol Otieno (WhatsApp reply)');
     expect(JSON.stringify(j)).not.toMatch(/\+1555\d{7}|bob@example\.com/);
   });
 
   it('says when the lake has no such incident or alarm', async () => {
-    await expect(incidentCommand({ id: "nothing' OR 1=1 --", query, people: PEOPLE })).rejects.toBeInstanceOf(IncidentNotFoundError);
+    await expect(incidentCommand({ id: "nothing' OR 1=1 --", query, people: PEOPLE })).rejects.toBeInstanceOf(
+      IncidentNotFoundError,
+    );
   });
 });
 
 describe('parseIncidentArgs', () => {
   it('reads the id, FORMAT and TZ (flags win over the environment)', () => {
     expect(parseIncidentArgs(['inc_1'], {})).toEqual({ id: 'inc_1', format: 'text', timeZone: 'UTC' });
-    expect(parseIncidentArgs(['api-cpu', '--format', 'json', '--tz', 'Europe/Paris'], { FORMAT: 'text', TZ: 'UTC' })).toEqual({ id: 'api-cpu', format: 'json', timeZone: 'Europe/Paris' });
-    expect(parseIncidentArgs(['x'], { FORMAT: 'json', TZ: 'Asia/Tokyo' })).toEqual({ id: 'x', format: 'json', timeZone: 'Asia/Tokyo' });
+    expect(
+      parseIncidentArgs(['api-cpu', '--format', 'json', '--tz', 'Europe/Paris'], { FORMAT: 'text', TZ: 'UTC' }),
+    ).toEqual({ id: 'api-cpu', format: 'json', timeZone: 'Europe/Paris' });
+    expect(parseIncidentArgs(['x'], { FORMAT: 'json', TZ: 'Asia/Tokyo' })).toEqual({
+      id: 'x',
+      format: 'json',
+      timeZone: 'Asia/Tokyo',
+    });
   });
 
   it('refuses a missing id, an unknown format, a zone that does not exist', () => {

@@ -31,13 +31,18 @@ export async function incidentCommand(opts: IncidentCommandOptions): Promise<str
   if (!rows) throw new IncidentNotFoundError(opts.id);
   const timeline = buildTimeline(rows, opts.people);
   const fmt = { timeZone: opts.timeZone ?? 'UTC' };
-  return opts.format === 'json' ? JSON.stringify(timelineJson(timeline, fmt), null, 2) : formatTimelineText(timeline, fmt);
+  return opts.format === 'json'
+    ? JSON.stringify(timelineJson(timeline, fmt), null, 2)
+    : formatTimelineText(timeline, fmt);
 }
 
 const USAGE = 'usage: make incident ID=<incident id or alarm name> [FORMAT=text|json] [TZ=<IANA zone, default UTC>]';
 
 /** argv after the script: `<id> [--format text|json] [--tz zone]`; FORMAT and TZ from the environment otherwise. */
-export function parseIncidentArgs(argv: string[], env: Record<string, string | undefined>): { id: string; format: 'text' | 'json'; timeZone: string } {
+export function parseIncidentArgs(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): { id: string; format: 'text' | 'json'; timeZone: string } {
   let id = '';
   let format = env.FORMAT || 'text';
   let timeZone = env.TZ || 'UTC';
@@ -64,7 +69,9 @@ function people(): People {
   try {
     return loadOnCallConfig(file).people;
   } catch (err) {
-    console.error(`warning: on-call file not readable, showing person ids: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(
+      `warning: on-call file not readable, showing person ids: ${err instanceof Error ? err.message : String(err)}`,
+    );
     return {};
   }
 }
@@ -76,7 +83,13 @@ async function main() {
   if (config.ENGINE === 'athena') {
     const workgroup = config.ATHENA_WORKGROUP;
     if (!workgroup) throw new Error('ENGINE=athena needs ATHENA_WORKGROUP (and ATHENA_DATABASE)');
-    query = (sql) => queryAthena(sql, { region: config.AWS_REGION, workgroup, database: config.ATHENA_DATABASE, outputLocation: config.ATHENA_OUTPUT });
+    query = (sql) =>
+      queryAthena(sql, {
+        region: config.AWS_REGION,
+        workgroup,
+        database: config.ATHENA_DATABASE,
+        outputLocation: config.ATHENA_OUTPUT,
+      });
   } else {
     const s3 = s3Client(config);
     query = (sql) => queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });

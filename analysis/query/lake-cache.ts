@@ -39,7 +39,16 @@ export interface OfflineState {
   cause: unknown;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 /** No answer from S3 (connection refused, timeout, DNS) or a 5xx: the engine is down, not the request wrong. */
 export function isUnreachable(err: unknown): boolean {
@@ -141,8 +150,16 @@ export class LakeCache {
     const listedAt = new Date().toISOString();
     let token: string | undefined;
     do {
-      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
-      for (const o of res.Contents ?? []) objects.push({ key: o.Key!, etag: o.ETag ?? '', lastModified: o.LastModified?.toISOString() });
+      const res = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          Delimiter: delimiter,
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of res.Contents ?? [])
+        objects.push({ key: o.Key!, etag: o.ETag ?? '', lastModified: o.LastModified?.toISOString() });
       for (const p of res.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(p.Prefix);
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -150,20 +167,28 @@ export class LakeCache {
   }
 
   private listingFile(prefix: string, delimiter: string | undefined): string {
-    return resolve(join(this.dir, this.bucket, '.listings', `${encodeURIComponent(`${prefix}|${delimiter ?? ''}`)}.json`));
+    return resolve(
+      join(this.dir, this.bucket, '.listings', `${encodeURIComponent(`${prefix}|${delimiter ?? ''}`)}.json`),
+    );
   }
 
   private async saveListing(prefix: string, delimiter: string | undefined, listing: Listing): Promise<void> {
     const file = this.listingFile(prefix, delimiter);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.part`;
-    await writeFile(tmp, JSON.stringify({ objects: listing.objects, prefixes: listing.prefixes, listedAt: listing.listedAt }));
+    await writeFile(
+      tmp,
+      JSON.stringify({ objects: listing.objects, prefixes: listing.prefixes, listedAt: listing.listedAt }),
+    );
     await rename(tmp, file);
   }
 
   private async loadListing(prefix: string, delimiter: string | undefined): Promise<Listing | undefined> {
     try {
-      const saved = JSON.parse(await readFile(this.listingFile(prefix, delimiter), 'utf8')) as Omit<Listing, 'fromCache'>;
+      const saved = JSON.parse(await readFile(this.listingFile(prefix, delimiter), 'utf8')) as Omit<
+        Listing,
+        'fromCache'
+      >;
       return { ...saved, fromCache: true };
     } catch {
       return undefined;

@@ -12,7 +12,8 @@ export interface NamedQuery {
 }
 
 /** Pages opened before their level escalated (the seed query of `make demo`). */
-export const SEED_QUERY = "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
+export const SEED_QUERY =
+  "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
 
 /**
  * Who acked and the verdicts: the audit's last columns, as select items over `incidents i`
@@ -25,7 +26,8 @@ export const AUDIT_VERDICT_COLUMNS: readonly string[] = [
 ];
 
 /** `+<seconds>s` after the incident opened, or `-`. */
-const after = (col: string) => `COALESCE('+' || CAST(CAST(round(to_unixtime(${col}) - to_unixtime(i.opened_at)) AS INTEGER) AS VARCHAR) || 's', '-')`;
+const after = (col: string) =>
+  `COALESCE('+' || CAST(CAST(round(to_unixtime(${col}) - to_unixtime(i.opened_at)) AS INTEGER) AS VARCHAR) || 's', '-')`;
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -35,7 +37,9 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
  * who was told of the ack or resolve (person:channel:ack|resolve), the verdicts. Every incident, or only `incidentIds`.
  */
 export function auditQuery(opts: { incidentIds?: readonly string[] } = {}): string {
-  const where = opts.incidentIds ? `\nWHERE i.incident_id IN (${opts.incidentIds.map(sqlString).join(', ') || 'NULL'})` : '';
+  const where = opts.incidentIds
+    ? `\nWHERE i.incident_id IN (${opts.incidentIds.map(sqlString).join(', ') || 'NULL'})`
+    : '';
   return `SELECT i.incident_id, i.alarm_name AS alarm, i.severity AS sev,
   (SELECT array_join(array_sort(array_distinct(array_agg(e.person || ':' || e.channel || '@L' || CAST(e."level" AS VARCHAR)))), ' ')
      FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND COALESCE(e.reason, '') NOT LIKE 'notice%') AS paged,
@@ -54,8 +58,16 @@ ORDER BY i.opened_at`;
 export const AUDIT_QUERY = auditQuery();
 
 export const NAMED_QUERIES: readonly NamedQuery[] = [
-  { name: 'opened-before-escalation', description: 'Pages opened before the loop escalated (the seed query of make demo)', sql: SEED_QUERY },
-  { name: 'incident-audit', description: 'Per-incident post-mortem audit: who was paged, delivered/opened/acked/escalated offsets, verdict', sql: AUDIT_QUERY },
+  {
+    name: 'opened-before-escalation',
+    description: 'Pages opened before the loop escalated (the seed query of make demo)',
+    sql: SEED_QUERY,
+  },
+  {
+    name: 'incident-audit',
+    description: 'Per-incident post-mortem audit: who was paged, delivered/opened/acked/escalated offsets, verdict',
+    sql: AUDIT_QUERY,
+  },
 ];
 
 /** The named query called `name`, or undefined. */

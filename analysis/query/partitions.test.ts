@@ -9,9 +9,18 @@ describe('partitionPlan (partition pruning)', () => {
   it.each([
     ["SELECT * FROM events WHERE dt = '2026-11-28'", ['2026-11-28']],
     ["SELECT * FROM events e WHERE e.dt >= '2026-11-27' AND e.dt < '2026-11-29'", ['2026-11-27', '2026-11-28']],
-    ["SELECT * FROM events WHERE dt BETWEEN '2026-11-27' AND '2026-11-28' AND kind = 'receipt'", ['2026-11-27', '2026-11-28']],
-    ["SELECT * FROM events AS e WHERE dt IN ('2026-11-26', '2026-11-29') ORDER BY timestamp", ['2026-11-26', '2026-11-29']],
-    ["select count(*) from events where dt > '2026-11-28' and (status = 'opened' or status = 'clicked');", ['2026-11-29']],
+    [
+      "SELECT * FROM events WHERE dt BETWEEN '2026-11-27' AND '2026-11-28' AND kind = 'receipt'",
+      ['2026-11-27', '2026-11-28'],
+    ],
+    [
+      "SELECT * FROM events AS e WHERE dt IN ('2026-11-26', '2026-11-29') ORDER BY timestamp",
+      ['2026-11-26', '2026-11-29'],
+    ],
+    [
+      "select count(*) from events where dt > '2026-11-28' and (status = 'opened' or status = 'clicked');",
+      ['2026-11-29'],
+    ],
     ["SELECT * FROM events WHERE dt <= '2026-11-26' -- or everything", ['2026-11-26']],
   ])('%s', (sql, expected) => {
     expect(kept(sql)).toEqual(expected);

@@ -14,7 +14,20 @@ const LAKE_NAMES = new Set(['events', 'raw_records', 'alert_events', 'incidents'
 const BASE_TABLES: Record<string, TableDef> = { events: EVENTS_TABLE, raw_records: RAW_TABLE };
 
 /** Keywords that end a FROM item or a WHERE clause at the statement's top level. */
-const CLAUSE_END = new Set(['group', 'having', 'order', 'limit', 'qualify', 'window', 'offset', 'fetch', 'union', 'intersect', 'except', ';']);
+const CLAUSE_END = new Set([
+  'group',
+  'having',
+  'order',
+  'limit',
+  'qualify',
+  'window',
+  'offset',
+  'fetch',
+  'union',
+  'intersect',
+  'except',
+  ';',
+]);
 const SET_OPS = new Set(['union', 'intersect', 'except']);
 
 type Token = { t: 'word' | 'ident' | 'str' | 'op' | 'num'; v: string; depth: number };
@@ -131,7 +144,8 @@ export function partitionPlan(sql: string): PartitionPlan | undefined {
   let next = at + 1;
   if (op(top[next], '.')) return undefined;
   if (kw(top[next], 'as')) next++;
-  if (isName(top[next]) && !(top[next].t === 'word' && (CLAUSE_END.has(top[next].v) || top[next].v === 'where'))) next++;
+  if (isName(top[next]) && !(top[next].t === 'word' && (CLAUSE_END.has(top[next].v) || top[next].v === 'where')))
+    next++;
   const after = top[next];
   if (after !== undefined && !kw(after, 'where') && !(after.t === 'word' && CLAUSE_END.has(after.v))) return undefined;
   if (!kw(after, 'where')) return { table, keep: () => true };

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { formatCsv, formatJson, formatResult, formatTable } from './result.js';
 
 const long = `{"detail":"${'x'.repeat(200)}"}`;
-const result = { columns: ['id', 'note', 'n', 'id'], rows: [['a', long, 3n, 'dup'], ['b,c', 'say "hi"\nbye', null, null]] };
+const result = {
+  columns: ['id', 'note', 'n', 'id'],
+  rows: [
+    ['a', long, 3n, 'dup'],
+    ['b,c', 'say "hi"\nbye', null, null],
+  ],
+};
 
 describe('query result formats', () => {
   it('csv: header, every value whole, RFC 4180 quoting, NULL as an empty field', () => {

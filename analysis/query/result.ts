@@ -10,7 +10,8 @@ export type Format = (typeof FORMATS)[number];
 /** JSON.stringify that writes a bigint as a string (JSON has no 64-bit integers). */
 const toJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
 
-const cell = (v: unknown): string => (v === null || v === undefined ? 'NULL' : typeof v === 'object' ? toJson(v) : String(v));
+const cell = (v: unknown): string =>
+  v === null || v === undefined ? 'NULL' : typeof v === 'object' ? toJson(v) : String(v);
 
 /** A plain text table, as psql or the DuckDB CLI print it. Values longer than `maxWidth` (default 60) are cut with `…`. */
 export function formatTable(result: QueryResult, opts: { maxWidth?: number } = {}): string {
@@ -20,7 +21,14 @@ export function formatTable(result: QueryResult, opts: { maxWidth?: number } = {
   const clip = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
   const line = (vals: string[]) => `| ${vals.map((v, i) => clip(v, widths[i])).join(' | ')} |`;
   const sep = `+-${widths.map((w) => '-'.repeat(w)).join('-+-')}-+`;
-  return [sep, line(result.columns), sep, ...cells.map(line), sep, `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`].join('\n');
+  return [
+    sep,
+    line(result.columns),
+    sep,
+    ...cells.map(line),
+    sep,
+    `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`,
+  ].join('\n');
 }
 
 /** RFC 4180 field: quoted when it holds a comma, a quote, CR or LF (quotes doubled); NULL is an empty field. */

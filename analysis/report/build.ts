@@ -55,6 +55,16 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
     incidents.push({ incidentId: summary.incident_id, alarmName: summary.alarm_name, file });
   }
   const index = path.join(opts.outDir, 'index.html');
-  await writeFile(index, await renderOverview(data, { from: opts.from, to: opts.to, timeZone, hrefOf: incidentFile, generatedAt: now, people: opts.oncall?.people }));
+  await writeFile(
+    index,
+    await renderOverview(data, {
+      from: opts.from,
+      to: opts.to,
+      timeZone,
+      hrefOf: incidentFile,
+      generatedAt: now,
+      people: opts.oncall?.people,
+    }),
+  );
   return { dir: opts.outDir, index, incidents };
 }

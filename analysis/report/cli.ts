@@ -18,7 +18,8 @@ const DAY = 86_400_000;
 function parseTime(option: string, value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === '') return fallback;
   const ms = Date.parse(value.trim());
-  if (Number.isNaN(ms)) throw new ReportOptionError(option, value, 'not a date-time: use ISO 8601, e.g. 2026-11-28T00:00:00Z');
+  if (Number.isNaN(ms))
+    throw new ReportOptionError(option, value, 'not a date-time: use ISO 8601, e.g. 2026-11-28T00:00:00Z');
   return ms;
 }
 
@@ -27,23 +28,37 @@ async function main() {
   const now = Date.now();
   const to = parseTime('TO', process.env.REPORT_TO, now + 1000);
   const from = parseTime('FROM', process.env.REPORT_FROM, to - 7 * DAY);
-  if (from >= to) throw new ReportOptionError('FROM', process.env.REPORT_FROM ?? '', `must be before TO (${new Date(to).toISOString()})`);
+  if (from >= to)
+    throw new ReportOptionError(
+      'FROM',
+      process.env.REPORT_FROM ?? '',
+      `must be before TO (${new Date(to).toISOString()})`,
+    );
   const timeZone = process.env.TZ || 'UTC';
-  const outDir = path.resolve(process.env.REPORT_OUT || path.join('.cache', 'report', new Date(now).toISOString().replace(/[:.]/g, '-')));
+  const outDir = path.resolve(
+    process.env.REPORT_OUT || path.join('.cache', 'report', new Date(now).toISOString().replace(/[:.]/g, '-')),
+  );
   const oncallFile = process.env.ONCALL_FILE;
   const oncall = oncallFile ? loadOnCallConfig(oncallFile) : undefined;
 
   let query: QueryFn;
   if (config.ENGINE === 'athena') {
     if (!config.ATHENA_WORKGROUP) throw new Error('ENGINE=athena needs ATHENA_WORKGROUP (and ATHENA_DATABASE)');
-    const athena = { region: config.AWS_REGION, workgroup: config.ATHENA_WORKGROUP, database: config.ATHENA_DATABASE, outputLocation: config.ATHENA_OUTPUT };
+    const athena = {
+      region: config.AWS_REGION,
+      workgroup: config.ATHENA_WORKGROUP,
+      database: config.ATHENA_DATABASE,
+      outputLocation: config.ATHENA_OUTPUT,
+    };
     query = (sql) => queryAthena(sql, athena);
   } else {
     const s3 = s3Client(config);
     query = (sql) => queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
   }
   const result = await buildReport({ query, oncall, from, to, outDir, timeZone });
-  console.error(`${result.incidents.length} incident page(s) for ${new Date(from).toISOString()} to ${new Date(to).toISOString()}; open ${result.index}`);
+  console.error(
+    `${result.incidents.length} incident page(s) for ${new Date(from).toISOString()} to ${new Date(to).toISOString()}; open ${result.index}`,
+  );
   console.log(result.dir);
 }
 

@@ -116,7 +116,10 @@ function teamsOf(alarms: Record<string, unknown>[], oncall: OnCallConfig | undef
       // evidence that is not JSON: route by name only
     }
     const alarmName = toStr(a.alarm_name) ?? '';
-    out.set(id, oncall ? teamFor(oncall, { alarmName, namespace, tags: tag ? { team: tag } : undefined }) : (tag ?? 'unknown'));
+    out.set(
+      id,
+      oncall ? teamFor(oncall, { alarmName, namespace, tags: tag ? { team: tag } : undefined }) : (tag ?? 'unknown'),
+    );
   }
   return out;
 }
@@ -126,7 +129,10 @@ function teamsOf(alarms: Record<string, unknown>[], oncall: OnCallConfig | undef
  * their failures. `oncall` routes each incident to its team; without it the team is the alarm's tag or
  * `unknown`.
  */
-export async function loadLakeData(query: QueryFn, opts: { from: number; to: number; oncall?: OnCallConfig }): Promise<LakeData> {
+export async function loadLakeData(
+  query: QueryFn,
+  opts: { from: number; to: number; oncall?: OnCallConfig },
+): Promise<LakeData> {
   // One after another: each query may sync the same local cache.
   const inc = await query('SELECT * FROM incidents');
   const pages = await query(PAGES_SQL);
@@ -139,7 +145,7 @@ export async function loadLakeData(query: QueryFn, opts: { from: number; to: num
         incident_id: String(r.incident_id),
         alarm_name: toStr(r.alarm_name),
         severity: toStr(r.severity),
-        team: teams.get(String(r.incident_id)) ?? (opts.oncall?.default_team ?? 'unknown'),
+        team: teams.get(String(r.incident_id)) ?? opts.oncall?.default_team ?? 'unknown',
         opened_at: toMs(r.opened_at),
         first_paged_at: toMs(r.first_paged_at),
         acknowledged_at: toMs(r.acknowledged_at),

@@ -3,7 +3,9 @@
 /** `make incident ID=…` names neither an incident id nor an alarm name the lake has. */
 export class IncidentNotFoundError extends Error {
   constructor(readonly id: string) {
-    super(`no incident "${id}" in the lake (neither an incident id nor an alarm name); list them with make query SQL="SELECT incident_id, alarm_name, opened_at FROM incidents ORDER BY opened_at DESC"`);
+    super(
+      `no incident "${id}" in the lake (neither an incident id nor an alarm name); list them with make query SQL="SELECT incident_id, alarm_name, opened_at FROM incidents ORDER BY opened_at DESC"`,
+    );
     this.name = 'IncidentNotFoundError';
   }
 }
@@ -26,7 +28,10 @@ export class IncidentPageError extends Error {
     readonly incidentId: string,
     options: { cause: unknown },
   ) {
-    super(`incident ${incidentId}: page not rendered: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `incident ${incidentId}: page not rendered: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
     this.name = 'IncidentPageError';
   }
 }

@@ -25,7 +25,11 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 const part = (v: unknown): string => (v instanceof Html ? v.markup : Array.isArray(v) ? v.map(part).join('') : esc(v));
 
 /** A table: `cells` are text (escaped) or Html; `cls` marks a column's cells. */
-export function table(head: string[], rows: unknown[][], opts: { cls?: (string | undefined)[]; id?: string; empty?: string } = {}): Html {
+export function table(
+  head: string[],
+  rows: unknown[][],
+  opts: { cls?: (string | undefined)[]; id?: string; empty?: string } = {},
+): Html {
   if (rows.length === 0) return html`<p class="empty">${opts.empty ?? 'none'}</p>`;
   const cls = (i: number) => (opts.cls?.[i] ? new Html(` class="${esc(opts.cls[i])}"`) : '');
   return html`<table${opts.id ? new Html(` id="${esc(opts.id)}"`) : ''}><thead><tr>${head.map((h) => html`<th>${h}</th>`)}</tr></thead><tbody>${rows.map(

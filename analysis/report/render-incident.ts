@@ -6,7 +6,13 @@ import type { PagedChannel, PersonRef, Timeline } from './timeline.js';
 import { clock, describeStep } from './timeline-format.js';
 import { formatDuration, formatTime } from './values.js';
 
-const CHANNEL_NAME: Record<string, string> = { sms: 'SMS', whatsapp: 'WhatsApp', email: 'email', voice: 'voice call', webhook: 'webhook' };
+const CHANNEL_NAME: Record<string, string> = {
+  sms: 'SMS',
+  whatsapp: 'WhatsApp',
+  email: 'email',
+  voice: 'voice call',
+  webhook: 'webhook',
+};
 const channelName = (c: string | null) => (c === null ? 'an unknown channel' : (CHANNEL_NAME[c] ?? c));
 
 interface Lane {
@@ -24,7 +30,13 @@ function lanesOf(timeline: Timeline): Lane[] {
     if (s.kind !== 'paged') continue;
     for (const ch of s.channels) {
       const key = `${s.person.id ?? s.person.name}|${s.level ?? ''}|${ch.channel}`;
-      const lane = lanes.get(key) ?? { key, label: `${s.person.name} · ${channelName(ch.channel)}${s.level === null ? '' : ` · L${s.level}`}`, person: s.person, channel: ch.channel, paged: [] };
+      const lane = lanes.get(key) ?? {
+        key,
+        label: `${s.person.name} · ${channelName(ch.channel)}${s.level === null ? '' : ` · L${s.level}`}`,
+        person: s.person,
+        channel: ch.channel,
+        paged: [],
+      };
       lane.paged.push(ch);
       lanes.set(key, lane);
     }
@@ -33,17 +45,32 @@ function lanesOf(timeline: Timeline): Lane[] {
 }
 
 const stepOf = (status: string): LaneStep | undefined =>
-  status === 'delivered' ? 'delivered' : status === 'opened' || status === 'clicked' ? 'opened/read' : ['undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled'].includes(status) ? 'failed' : undefined;
+  status === 'delivered'
+    ? 'delivered'
+    : status === 'opened' || status === 'clicked'
+      ? 'opened/read'
+      : ['undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled'].includes(status)
+        ? 'failed'
+        : undefined;
 
 /** The chart's points and markers from the timeline (seconds after `t0`). */
-export function chartData(timeline: Timeline, t0: number, timeZone: string): { points: LanePoint[]; markers: Marker[] } {
+export function chartData(
+  timeline: Timeline,
+  t0: number,
+  timeZone: string,
+): { points: LanePoint[]; markers: Marker[] } {
   const sec = (at: number) => Math.round((at - t0) / 100) / 10;
   const clock = (at: number) => formatTime(at, timeZone).slice(11);
   const lanes = lanesOf(timeline);
   const points: LanePoint[] = [];
   for (const lane of lanes) {
     for (const ch of lane.paged) {
-      points.push({ lane: lane.label, step: ch.outcome === 'failed' ? 'failed' : 'sent', t: sec(ch.at), text: `${ch.outcome} ${clock(ch.at)}` });
+      points.push({
+        lane: lane.label,
+        step: ch.outcome === 'failed' ? 'failed' : 'sent',
+        t: sec(ch.at),
+        text: `${ch.outcome} ${clock(ch.at)}`,
+      });
       for (const e of ch.events) {
         const step = stepOf(e.status);
         if (step) points.push({ lane: lane.label, step, t: sec(e.at), text: `${e.word} ${clock(e.at)}` });
@@ -52,10 +79,16 @@ export function chartData(timeline: Timeline, t0: number, timeZone: string): { p
   }
   const markers: Marker[] = [];
   for (const s of timeline.steps) {
-    if (s.kind === 'escalated') markers.push({ t: sec(s.at), text: s.toLevel === null ? `${s.reason}` : `escalated to L${s.toLevel} (${s.reason})` });
+    if (s.kind === 'escalated')
+      markers.push({
+        t: sec(s.at),
+        text: s.toLevel === null ? `${s.reason}` : `escalated to L${s.toLevel} (${s.reason})`,
+      });
     if (s.kind === 'acknowledged') {
       // On the lane of the message acknowledged: the person's lane on the ack's channel, else their last lane paged before it.
-      const mine = lanes.filter((l) => s.person !== null && l.person.id === s.person.id && l.paged.some((p) => p.at <= s.at));
+      const mine = lanes.filter(
+        (l) => s.person !== null && l.person.id === s.person.id && l.paged.some((p) => p.at <= s.at),
+      );
       const lane = mine.find((l) => l.channel === s.channel) ?? mine.at(-1);
       if (lane) points.push({ lane: lane.label, step: 'acked', t: sec(s.at), text: `acknowledged ${clock(s.at)}` });
       else markers.push({ t: sec(s.at), text: `acknowledged${s.person ? ` by ${s.person.name}` : ''}` });
@@ -80,10 +113,38 @@ export function failuresOf(timeline: Timeline): FailureRow[] {
   for (const s of timeline.steps) {
     if (s.kind === 'paged')
       for (const c of s.channels) {
-        if (c.outcome === 'failed') out.push({ at: c.at, person: s.person.name, channel: c.channel, provider: c.provider, status: 'failed', code: c.errorCode, message: c.errorMessage });
-        for (const e of c.events) if (e.failed) out.push({ at: e.at, person: s.person.name, channel: c.channel, provider: c.provider, status: e.status, code: e.errorCode, message: e.errorMessage });
+        if (c.outcome === 'failed')
+          out.push({
+            at: c.at,
+            person: s.person.name,
+            channel: c.channel,
+            provider: c.provider,
+            status: 'failed',
+            code: c.errorCode,
+            message: c.errorMessage,
+          });
+        for (const e of c.events)
+          if (e.failed)
+            out.push({
+              at: e.at,
+              person: s.person.name,
+              channel: c.channel,
+              provider: c.provider,
+              status: e.status,
+              code: e.errorCode,
+              message: e.errorMessage,
+            });
       }
-    if (s.kind === 'receipt' && s.event.failed) out.push({ at: s.at, person: '—', channel: s.channel ?? '—', provider: null, status: s.event.status, code: s.event.errorCode, message: s.event.errorMessage });
+    if (s.kind === 'receipt' && s.event.failed)
+      out.push({
+        at: s.at,
+        person: '—',
+        channel: s.channel ?? '—',
+        provider: null,
+        status: s.event.status,
+        code: s.event.errorCode,
+        message: s.event.errorMessage,
+      });
   }
   return out.sort((a, b) => a.at - b.at);
 }
@@ -94,7 +155,10 @@ const VERDICT_HELP = {
 };
 
 /** One incident's page. */
-export async function renderIncident(timeline: Timeline, opts: { summary?: IncidentSummary; timeZone: string; indexHref: string }): Promise<string> {
+export async function renderIncident(
+  timeline: Timeline,
+  opts: { summary?: IncidentSummary; timeZone: string; indexHref: string },
+): Promise<string> {
   const t = (ms: number | null | undefined) => formatTime(ms ?? undefined, opts.timeZone);
   const time = clock(opts.timeZone).time;
   const t0 = timeline.openedAt ?? timeline.steps[0]?.at ?? 0;
@@ -109,7 +173,8 @@ export async function renderIncident(timeline: Timeline, opts: { summary?: Incid
           const first = (pred: (st: string) => boolean) => c.events.find((e) => pred(e.status));
           const delivered = first((st) => st === 'delivered' || st === 'opened' || st === 'clicked');
           const opened = first((st) => st === 'opened' || st === 'clicked');
-          const failed = c.outcome === 'failed' ? { word: 'not sent', errorCode: c.errorCode } : c.events.find((e) => e.failed);
+          const failed =
+            c.outcome === 'failed' ? { word: 'not sent', errorCode: c.errorCode } : c.events.find((e) => e.failed);
           return [
             s.person.name,
             s.level ?? '—',
@@ -117,7 +182,9 @@ export async function renderIncident(timeline: Timeline, opts: { summary?: Incid
             t(c.at).slice(11),
             delivered ? t(delivered.at).slice(11) : '—',
             opened ? html`${t(opened.at).slice(11)} <small>(${opened.word})</small>` : '—',
-            failed ? html`<span class="fail">${failed.word}${failed.errorCode ? ` ${failed.errorCode}` : ''}</span>` : '—',
+            failed
+              ? html`<span class="fail">${failed.word}${failed.errorCode ? ` ${failed.errorCode}` : ''}</span>`
+              : '—',
             verdictBadge(c.verdict),
           ];
         }),
@@ -148,7 +215,17 @@ ${table(
   ['time', 'person', 'channel', 'provider', 'status', 'code', 'what it means'],
   failures.map((f) => {
     const e = explainFailure({ provider: f.provider, status: f.status, error_code: f.code });
-    return [t(f.at).slice(11), f.person, channelName(f.channel), f.provider ?? '—', f.status, f.code ? html`<span class="code">${f.code}</span>` : '—', e ? html`<span class="explain"><strong>${e.label}</strong>: ${e.detail}</span>` : (f.message ?? 'no explanation known for this code')];
+    return [
+      t(f.at).slice(11),
+      f.person,
+      channelName(f.channel),
+      f.provider ?? '—',
+      f.status,
+      f.code ? html`<span class="code">${f.code}</span>` : '—',
+      e
+        ? html`<span class="explain"><strong>${e.label}</strong>: ${e.detail}</span>`
+        : (f.message ?? 'no explanation known for this code'),
+    ];
   }),
   { id: 'failures-table', empty: 'Every page went through.' },
 )}</section>`,

@@ -26,18 +26,33 @@ export async function renderOverview(data: LakeData, opts: OverviewOptions): Pro
   sections.push(html`<section id="incidents"><h2>Incidents (${data.incidents.length})</h2>
 <p class="note">First responder: did a level-1 target open their page before the incident escalated? Any responder: did anyone paged open their page before that page's level escalated? <code>pending</code>: the incident is still open and nothing escalated yet.</p>
 ${table(
-  ['opened', 'alarm', 'sev', 'team', 'pages', 'acknowledged', 'first responder opened before escalation', 'any responder opened before escalation'],
+  [
+    'opened',
+    'alarm',
+    'sev',
+    'team',
+    'pages',
+    'acknowledged',
+    'first responder opened before escalation',
+    'any responder opened before escalation',
+  ],
   data.incidents.map((i) => [
     t(i.opened_at ?? i.first_paged_at),
     link(i.incident_id, i.alarm_name ?? i.incident_id),
     i.severity ?? '—',
     i.team,
     i.pages,
-    i.acknowledged_at !== undefined ? `${name(i.acknowledged_by) ?? 'someone'} after ${formatDuration((i.acknowledged_at - (i.opened_at ?? i.first_paged_at ?? i.acknowledged_at)) / 1000)}` : 'not acknowledged',
+    i.acknowledged_at !== undefined
+      ? `${name(i.acknowledged_by) ?? 'someone'} after ${formatDuration((i.acknowledged_at - (i.opened_at ?? i.first_paged_at ?? i.acknowledged_at)) / 1000)}`
+      : 'not acknowledged',
     verdictBadge(i.first_responder_opened_before_escalation),
     verdictBadge(i.any_responder_opened_before_escalation),
   ]),
-  { id: 'incident-list', cls: [undefined, undefined, undefined, undefined, 'num'], empty: 'No incident opened in this range.' },
+  {
+    id: 'incident-list',
+    cls: [undefined, undefined, undefined, undefined, 'num'],
+    empty: 'No incident opened in this range.',
+  },
 )}</section>`);
 
   const f = funnel(data.pages);
@@ -52,8 +67,22 @@ ${f.length ? await renderSvg(funnelSpec(f), { label: 'delivery funnel per channe
 ${pr.length ? await renderSvg(percentileSpec(pr), { label: 'latency percentiles per channel and severity' }) : ''}
 ${table(
   ['channel', 'severity', 'step', 'n', 'p50', 'p90', 'p99'],
-  lat.filter((r) => r.n > 0).map((r) => [r.channel, r.severity, r.metric, r.n, formatDuration(r.p50), formatDuration(r.p90), formatDuration(r.p99)]),
-  { id: 'latency-table', cls: [undefined, undefined, undefined, 'num', 'num', 'num', 'num'], empty: 'No delivery, open or ack reported in this range.' },
+  lat
+    .filter((r) => r.n > 0)
+    .map((r) => [
+      r.channel,
+      r.severity,
+      r.metric,
+      r.n,
+      formatDuration(r.p50),
+      formatDuration(r.p90),
+      formatDuration(r.p99),
+    ]),
+  {
+    id: 'latency-table',
+    cls: [undefined, undefined, undefined, 'num', 'num', 'num', 'num'],
+    empty: 'No delivery, open or ack reported in this range.',
+  },
 )}</section>`);
 
   const mtta = mttaPerTeam(data.incidents);
@@ -69,18 +98,50 @@ ${table(
 
   const reasons = failureReasons(data.failures);
   sections.push(html`<section id="failures"><h2>Failure reasons by provider code</h2>
-${reasons.length ? await renderSvg(barSpec(reasons.map((r) => ({ label: `${r.provider} ${r.code}${r.label ? ` · ${r.label}` : ''}`, value: r.count, color: r.provider })), { title: 'failed pages', colorTitle: 'provider' }), { label: 'failures by provider code' }) : ''}
+${
+  reasons.length
+    ? await renderSvg(
+        barSpec(
+          reasons.map((r) => ({
+            label: `${r.provider} ${r.code}${r.label ? ` · ${r.label}` : ''}`,
+            value: r.count,
+            color: r.provider,
+          })),
+          { title: 'failed pages', colorTitle: 'provider' },
+        ),
+        { label: 'failures by provider code' },
+      )
+    : ''
+}
 ${table(
   ['provider', 'code', 'status', 'pages', 'what it means'],
-  reasons.map((r) => [r.provider, html`<span class="code">${r.code}</span>`, r.status, r.count, r.label ? html`<strong>${r.label}</strong>: ${r.detail}` : (r.example ?? 'unknown code')]),
-  { id: 'failure-table', cls: [undefined, undefined, undefined, 'num', 'explain'], empty: 'No page failed in this range.' },
+  reasons.map((r) => [
+    r.provider,
+    html`<span class="code">${r.code}</span>`,
+    r.status,
+    r.count,
+    r.label ? html`<strong>${r.label}</strong>: ${r.detail}` : (r.example ?? 'unknown code'),
+  ]),
+  {
+    id: 'failure-table',
+    cls: [undefined, undefined, undefined, 'num', 'explain'],
+    empty: 'No page failed in this range.',
+  },
 )}</section>`);
 
   const missed = notOpenedBeforeEscalation(data.incidents);
   sections.push(html`<section id="not-opened"><h2>Escalated before the first responder opened the page (${missed.length})</h2>
 ${table(
   ['opened', 'alarm', 'sev', 'team', 'escalated', 'any responder opened before escalation', 'acknowledged by'],
-  missed.map((i) => [t(i.opened_at), link(i.incident_id, i.alarm_name ?? i.incident_id), i.severity ?? '—', i.team, t(i.escalated_at), verdictBadge(i.any_responder_opened_before_escalation), name(i.acknowledged_by) ?? '—']),
+  missed.map((i) => [
+    t(i.opened_at),
+    link(i.incident_id, i.alarm_name ?? i.incident_id),
+    i.severity ?? '—',
+    i.team,
+    t(i.escalated_at),
+    verdictBadge(i.any_responder_opened_before_escalation),
+    name(i.acknowledged_by) ?? '—',
+  ]),
   { id: 'not-opened-table', empty: 'Every first responder opened the page before escalation (or nothing escalated).' },
 )}</section>`);
 
@@ -91,4 +152,3 @@ ${table(
     body: sections,
   });
 }
-

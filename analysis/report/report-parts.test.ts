@@ -8,10 +8,17 @@ import { formatDuration, percentile } from './values.js';
 
 describe('provider codes', () => {
   it('explains Twilio error codes and Resend bounce types', () => {
-    expect(explainFailure({ provider: 'twilio', status: 'undelivered', error_code: '30003' })?.label).toBe('unreachable handset');
-    for (const code of ['30005', '30006', '30007', '30008', '21211', '21610', '63016']) expect(explainFailure({ provider: 'twilio', error_code: code }), code).toBeDefined();
-    expect(explainFailure({ provider: 'resend', status: 'bounced', error_code: 'Permanent/General' })?.label).toBe('hard bounce: rejected by the receiving server');
-    expect(explainFailure({ provider: 'resend', status: 'bounced', error_code: 'Transient' })?.label).toBe('soft bounce');
+    expect(explainFailure({ provider: 'twilio', status: 'undelivered', error_code: '30003' })?.label).toBe(
+      'unreachable handset',
+    );
+    for (const code of ['30005', '30006', '30007', '30008', '21211', '21610', '63016'])
+      expect(explainFailure({ provider: 'twilio', error_code: code }), code).toBeDefined();
+    expect(explainFailure({ provider: 'resend', status: 'bounced', error_code: 'Permanent/General' })?.label).toBe(
+      'hard bounce: rejected by the receiving server',
+    );
+    expect(explainFailure({ provider: 'resend', status: 'bounced', error_code: 'Transient' })?.label).toBe(
+      'soft bounce',
+    );
     expect(explainFailure({ provider: 'resend', status: 'suppressed', error_code: null })?.label).toBe('suppressed');
     expect(explainFailure({ provider: 'resend', status: 'complained' })?.label).toBe('marked as spam');
     expect(explainFailure({ provider: 'twilio', error_code: '99999' })).toBeUndefined();
@@ -22,26 +29,48 @@ describe('html', () => {
   it('escapes every interpolated value, keeps trusted markup', () => {
     const evil = `<img src=x onerror="alert('x')">&`;
     expect(esc(evil)).toBe('&lt;img src=x onerror=&quot;alert(&#39;x&#39;)&quot;&gt;&amp;');
-    expect(html`<p title="${evil}">${evil}${html`<b>ok</b>`}</p>`.markup).toBe(`<p title="${esc(evil)}">${esc(evil)}<b>ok</b></p>`);
+    expect(html`<p title="${evil}">${evil}${html`<b>ok</b>`}</p>`.markup).toBe(
+      `<p title="${esc(evil)}">${esc(evil)}<b>ok</b></p>`,
+    );
     expect(table(['a<'], [[evil]]).markup).not.toContain('<img');
     expect(verdictBadge('no (delivered, no read receipt)').markup).toContain('verdict-no');
     expect(verdictBadge(null).markup).toContain('unknown');
   });
 
   it('renders a chart to inline SVG with its text escaped', async () => {
-    const svg = (await renderSvg(barSpec([{ label: '<script>x</script>', value: 3 }], { title: 'n' }), { label: 'a "chart"' })).markup;
+    const svg = (
+      await renderSvg(barSpec([{ label: '<script>x</script>', value: 3 }], { title: 'n' }), { label: 'a "chart"' })
+    ).markup;
     expect(svg).toMatch(/^<figure class="chart" role="img" aria-label="a &#34;chart&#34;"><svg /);
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&lt;script&gt;');
   });
 });
 
-const page = (p: Partial<PageFact>): PageFact => ({ incident_id: 'i1', message_id: Math.random().toString(36), channel: 'sms', severity: 'P1', sent_at: 0, ...p });
-const incident = (i: Partial<IncidentSummary>): IncidentSummary => ({ incident_id: 'i1', team: 'app', pages: 1, failed_deliveries: 0, ...i });
+const page = (p: Partial<PageFact>): PageFact => ({
+  incident_id: 'i1',
+  message_id: Math.random().toString(36),
+  channel: 'sms',
+  severity: 'P1',
+  sent_at: 0,
+  ...p,
+});
+const incident = (i: Partial<IncidentSummary>): IncidentSummary => ({
+  incident_id: 'i1',
+  team: 'app',
+  pages: 1,
+  failed_deliveries: 0,
+  ...i,
+});
 
 describe('stats', () => {
   it('funnel per channel: sent → delivered → opened/read → acked', () => {
-    const rows = funnel([page({ delivered_at: 1 }), page({ delivered_at: 1, acked_at: 5 }), page({}), page({ channel: 'email', delivered_at: 2, opened_at: 3 })]);
+    const rows = funnel([
+      page({ delivered_at: 1 }),
+      page({ delivered_at: 1, acked_at: 5 }),
+      page({}),
+      page({ channel: 'email', delivered_at: 2, opened_at: 3 }),
+    ]);
     expect(rows).toEqual([
       { channel: 'sms', stage: 'sent', pages: 3 },
       { channel: 'sms', stage: 'delivered', pages: 2 },
@@ -65,7 +94,13 @@ describe('stats', () => {
 
   it('MTTA per team, failures by code, incidents whose first responder had not opened', () => {
     const incs = [
-      incident({ team: 'db', opened_at: 0, acknowledged_at: 60_000, escalated_at: 30_000, first_responder_opened_before_escalation: 'no' }),
+      incident({
+        team: 'db',
+        opened_at: 0,
+        acknowledged_at: 60_000,
+        escalated_at: 30_000,
+        first_responder_opened_before_escalation: 'no',
+      }),
       incident({ team: 'db', opened_at: 0, acknowledged_at: 120_000, first_responder_opened_before_escalation: 'yes' }),
       incident({ team: 'app', opened_at: 0, first_responder_opened_before_escalation: 'pending' }),
     ];
@@ -86,6 +121,13 @@ describe('stats', () => {
   });
 
   it('durations read as a person says them', () => {
-    expect([formatDuration(0.42), formatDuration(9.96), formatDuration(45), formatDuration(312), formatDuration(7380), formatDuration(undefined)]).toEqual(['0.4 s', '10.0 s', '45 s', '5 min 12 s', '2 h 03 min', '—']);
+    expect([
+      formatDuration(0.42),
+      formatDuration(9.96),
+      formatDuration(45),
+      formatDuration(312),
+      formatDuration(7380),
+      formatDuration(undefined),
+    ]).toEqual(['0.4 s', '10.0 s', '45 s', '5 min 12 s', '2 h 03 min', '—']);
   });
 });

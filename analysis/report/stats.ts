@@ -6,7 +6,10 @@ import { percentile } from './values.js';
 /** The overview's numbers, from the lake's incidents, pages and failures (pure: no I/O). */
 
 const CHANNEL_ORDER = ['sms', 'whatsapp', 'email', 'voice', 'webhook', 'other'];
-const byChannel = (a: string, b: string) => (CHANNEL_ORDER.indexOf(a) + 99 * +!CHANNEL_ORDER.includes(a)) - (CHANNEL_ORDER.indexOf(b) + 99 * +!CHANNEL_ORDER.includes(b)) || a.localeCompare(b);
+const byChannel = (a: string, b: string) =>
+  CHANNEL_ORDER.indexOf(a) +
+    99 * +!CHANNEL_ORDER.includes(a) -
+    (CHANNEL_ORDER.indexOf(b) + 99 * +!CHANNEL_ORDER.includes(b)) || a.localeCompare(b);
 
 /** Pages per channel that were sent, delivered, opened/read and acknowledged. */
 export function funnel(pages: readonly PageFact[]): FunnelRow[] {
@@ -61,7 +64,15 @@ export function latencies(pages: readonly PageFact[]): LatencyRow[] {
           return p.sent_at !== undefined && t !== undefined ? [Math.max(0, (t - p.sent_at) / 1000)] : [];
         })
         .sort((a, b) => a - b);
-      out.push({ channel, severity, metric, n: xs.length, p50: percentile(xs, 0.5), p90: percentile(xs, 0.9), p99: percentile(xs, 0.99) });
+      out.push({
+        channel,
+        severity,
+        metric,
+        n: xs.length,
+        p50: percentile(xs, 0.5),
+        p90: percentile(xs, 0.9),
+        p99: percentile(xs, 0.99),
+      });
     }
   }
   return out;
@@ -70,7 +81,14 @@ export function latencies(pages: readonly PageFact[]): LatencyRow[] {
 /** The chart rows of `latencies` (groups with no sample left out). */
 export function percentileRows(rows: readonly LatencyRow[]): PercentileRow[] {
   return rows.flatMap((r) =>
-    r.n === 0 ? [] : (['p50', 'p90', 'p99'] as const).map((p) => ({ metric: r.metric, group: `${r.channel} · ${r.severity}`, p, seconds: Math.round(r[p]! * 10) / 10 })),
+    r.n === 0
+      ? []
+      : (['p50', 'p90', 'p99'] as const).map((p) => ({
+          metric: r.metric,
+          group: `${r.channel} · ${r.severity}`,
+          p,
+          seconds: Math.round(r[p]! * 10) / 10,
+        })),
   );
 }
 
@@ -90,10 +108,18 @@ export function mttaPerTeam(incidents: readonly IncidentSummary[]): TeamMtta[] {
     const its = incidents.filter((i) => i.team === team);
     const secs = its.flatMap((i) => {
       const start = i.opened_at ?? i.first_paged_at;
-      return start !== undefined && i.acknowledged_at !== undefined ? [Math.max(0, (i.acknowledged_at - start) / 1000)] : [];
+      return start !== undefined && i.acknowledged_at !== undefined
+        ? [Math.max(0, (i.acknowledged_at - start) / 1000)]
+        : [];
     });
     secs.sort((a, b) => a - b);
-    return { team, incidents: its.length, acked: secs.length, mtta: secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : undefined, p50: percentile(secs, 0.5) };
+    return {
+      team,
+      incidents: its.length,
+      acked: secs.length,
+      mtta: secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : undefined,
+      p50: percentile(secs, 0.5),
+    };
   });
 }
 
@@ -118,10 +144,20 @@ export function failureReasons(failures: readonly Failure[]): FailureReason[] {
     if (g) g.count++;
     else {
       const e = explainFailure(f);
-      groups.set(key, { provider, code, status: f.status, count: 1, label: e?.label, detail: e?.detail, example: f.error_message });
+      groups.set(key, {
+        provider,
+        code,
+        status: f.status,
+        count: 1,
+        label: e?.label,
+        detail: e?.detail,
+        example: f.error_message,
+      });
     }
   }
-  return [...groups.values()].sort((a, b) => b.count - a.count || a.provider.localeCompare(b.provider) || a.code.localeCompare(b.code));
+  return [...groups.values()].sort(
+    (a, b) => b.count - a.count || a.provider.localeCompare(b.provider) || a.code.localeCompare(b.code),
+  );
 }
 
 /** Incidents that escalated before their first responder opened the page. */

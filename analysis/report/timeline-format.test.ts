@@ -34,10 +34,16 @@ describe('formatTimelineText', () => {
 
   it('says repeat, exhausted, the fallback, a refused send and a stray receipt', () => {
     const text = formatTimelineText(buildTimeline(EXHAUSTED, PEOPLE));
-    expect(text).toContain("paged Dave Kim (level 1) by SMS → failed to send (Twilio 21211: The 'To' number +*********04 is not a valid phone number); by email → sent, no report yet");
+    expect(text).toContain(
+      "paged Dave Kim (level 1) by SMS → failed to send (Twilio 21211: The 'To' number +*********04 is not a valid phone number); by email → sent, no report yet",
+    );
     expect(text).toContain('12:01:00  level 1 not confirmed, last level: the policy repeats from level 1 (repeat)');
-    expect(text).toContain('level 1 not confirmed: escalation policy exhausted, only the fallback (if any) is paged (exhausted)');
-    expect(text).toContain('paged Dave Kim (level 1) by email → bounced 12:02:06 (Resend Permanent: mailbox d***@example.com does not exist)');
+    expect(text).toContain(
+      'level 1 not confirmed: escalation policy exhausted, only the fallback (if any) is paged (exhausted)',
+    );
+    expect(text).toContain(
+      'paged Dave Kim (level 1) by email → bounced 12:02:06 (Resend Permanent: mailbox d***@example.com does not exist)',
+    );
     expect(text).toContain('paged Erin Rossi (fallback) by SMS → sent, no report yet');
     expect(text).toContain('SMS message SMx (no page found for it) → delivered');
     expect(text).toContain('any responder opened before escalation:   pending');
@@ -46,7 +52,9 @@ describe('formatTimelineText', () => {
 
   it('shows times in TZ, naming the zone and its offset once', () => {
     const text = formatTimelineText(buildTimeline(BILLING, PEOPLE), { timeZone: 'Asia/Kolkata' });
-    expect(text.split('\n')[0]).toBe('Incident inc_b · alarm billing-db-connections · P1 · 2026-11-28 · times in Asia/Kolkata (UTC+05:30)');
+    expect(text.split('\n')[0]).toBe(
+      'Incident inc_b · alarm billing-db-connections · P1 · 2026-11-28 · times in Asia/Kolkata (UTC+05:30)',
+    );
     expect(text).toContain('17:36:10  acknowledged by Carol Otieno (WhatsApp reply)');
     expect(text).not.toContain('UTC+05:30)\n'.repeat(2));
   });
@@ -67,15 +75,26 @@ describe('timelineJson', () => {
       timeZone: string;
       openedAt: string;
       steps: { kind: string; at: string; text: string; channels?: { at: string; events: { at: string }[] }[] }[];
-      verdicts: { firstResponderOpenedBeforeEscalation: string; anyResponderOpenedBeforeEscalation: string; pages: { at: string }[] };
+      verdicts: {
+        firstResponderOpenedBeforeEscalation: string;
+        anyResponderOpenedBeforeEscalation: string;
+        pages: { at: string }[];
+      };
     };
     expect(j.timeZone).toBe('Europe/Paris');
     expect(j.openedAt).toBe('2026-11-28T13:00:00.000+01:00');
     expect(j.steps).toHaveLength(8);
-    expect(j.steps[5]).toMatchObject({ kind: 'acknowledged', at: '2026-11-28T13:06:10.000+01:00', text: 'acknowledged by Carol Otieno (WhatsApp reply)' });
+    expect(j.steps[5]).toMatchObject({
+      kind: 'acknowledged',
+      at: '2026-11-28T13:06:10.000+01:00',
+      text: 'acknowledged by Carol Otieno (WhatsApp reply)',
+    });
     expect(j.steps[3].channels![0].events[1].at).toBe('2026-11-28T13:05:30.000+01:00');
     expect(j.steps[3].text).toContain('read 13:05:30');
-    expect(j.verdicts).toMatchObject({ firstResponderOpenedBeforeEscalation: 'no', anyResponderOpenedBeforeEscalation: 'yes' });
+    expect(j.verdicts).toMatchObject({
+      firstResponderOpenedBeforeEscalation: 'no',
+      anyResponderOpenedBeforeEscalation: 'yes',
+    });
     expect(j.verdicts.pages[0].at).toBe('2026-11-28T13:00:03.000+01:00');
   });
 });

@@ -11,9 +11,21 @@ export interface FormatOptions {
   timeZone?: string;
 }
 
-const CHANNEL: Record<string, string> = { sms: 'SMS', whatsapp: 'WhatsApp', email: 'email', voice: 'voice', webhook: 'webhook' };
+const CHANNEL: Record<string, string> = {
+  sms: 'SMS',
+  whatsapp: 'WhatsApp',
+  email: 'email',
+  voice: 'voice',
+  webhook: 'webhook',
+};
 const PROVIDER: Record<string, string> = { twilio: 'Twilio', resend: 'Resend', external: 'provider' };
-const VIA: Record<string, string> = { sms_reply: 'SMS reply', whatsapp_reply: 'WhatsApp reply', email_link: 'email link', voice_key: 'pressed 1 on the call', api: 'API' };
+const VIA: Record<string, string> = {
+  sms_reply: 'SMS reply',
+  whatsapp_reply: 'WhatsApp reply',
+  email_link: 'email link',
+  voice_key: 'pressed 1 on the call',
+  api: 'API',
+};
 
 const channelName = (c: string | null) => (c === null ? 'an unknown channel' : (CHANNEL[c] ?? c));
 const levelName = (l: number | null) => (l === null ? 'level ?' : l === FALLBACK_LEVEL ? 'fallback' : `level ${l}`);
@@ -31,8 +43,10 @@ export function clock(timeZone = 'UTC') {
     hourCycle: 'h23',
     timeZoneName: 'longOffset',
   });
-  const parts = (ms: number) => Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value])) as Record<string, string>;
-  const offsetOf = (p: Record<string, string>) => (p.timeZoneName === 'GMT' ? '+00:00' : p.timeZoneName.replace('GMT', ''));
+  const parts = (ms: number) =>
+    Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value])) as Record<string, string>;
+  const offsetOf = (p: Record<string, string>) =>
+    p.timeZoneName === 'GMT' ? '+00:00' : p.timeZoneName.replace('GMT', '');
   return {
     timeZone,
     time: (ms: number) => {
@@ -64,7 +78,9 @@ function channelText(ch: PagedChannel, time: (ms: number) => string): string {
   const by = `by ${channelName(ch.channel)}`;
   if (ch.outcome === 'failed') return `${by} → failed to send${errorText(ch.provider, ch.errorCode, ch.errorMessage)}`;
   if (ch.events.length === 0) return `${by} → sent, no report yet`;
-  const evs = ch.events.map((e) => `${e.word} ${time(e.at)}${e.failed ? errorText(ch.provider, e.errorCode, e.errorMessage) : ''}`);
+  const evs = ch.events.map(
+    (e) => `${e.word} ${time(e.at)}${e.failed ? errorText(ch.provider, e.errorCode, e.errorMessage) : ''}`,
+  );
   return `${by} → ${evs.join(', ')}`;
 }
 
@@ -78,8 +94,10 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
     case 'failover':
       return `${step.person.name}'s ${channelName(step.fromChannel)} page failed: failing over to the next channel`;
     case 'escalated':
-      if (step.reason === 'deadline') return `escalated to ${levelName(step.toLevel)} (deadline: ${levelName(step.fromLevel)} not confirmed)`;
-      if (step.reason === 'repeat') return `${levelName(step.fromLevel)} not confirmed, last level: the policy repeats from ${levelName(step.toLevel)} (repeat)`;
+      if (step.reason === 'deadline')
+        return `escalated to ${levelName(step.toLevel)} (deadline: ${levelName(step.fromLevel)} not confirmed)`;
+      if (step.reason === 'repeat')
+        return `${levelName(step.fromLevel)} not confirmed, last level: the policy repeats from ${levelName(step.toLevel)} (repeat)`;
       return `${levelName(step.fromLevel)} not confirmed: escalation policy exhausted, only the fallback (if any) is paged (exhausted)`;
     case 'deadline':
       return `${levelName(step.level)} deadline came due: already confirmed, no escalation`;
@@ -107,7 +125,9 @@ export function formatTimelineText(t: Timeline, opts: FormatOptions = {}): strin
   const c = clock(opts.timeZone);
   const first = t.steps[0]?.at ?? t.openedAt ?? 0;
   const lines: string[] = [];
-  lines.push(`Incident ${t.incidentId} · alarm ${t.alarmName ?? '?'} · ${t.severity ?? 'no severity'} · ${c.day(first)} · times in ${zoneLabel(c, first)}`);
+  lines.push(
+    `Incident ${t.incidentId} · alarm ${t.alarmName ?? '?'} · ${t.severity ?? 'no severity'} · ${c.day(first)} · times in ${zoneLabel(c, first)}`,
+  );
   lines.push('');
   let day = c.day(first);
   for (const s of t.steps) {
@@ -127,7 +147,10 @@ export function formatTimelineText(t: Timeline, opts: FormatOptions = {}): strin
   lines.push(`  acknowledged by:                          ${v.acknowledgedBy?.name ?? '-'}`);
   if (v.pages.length) {
     lines.push('  per page, opened before this page escalated:');
-    for (const p of v.pages) lines.push(`    ${c.time(p.at)}  ${p.person.name} (${levelName(p.level)}) by ${channelName(p.channel)}: ${p.verdict ?? '-'}`);
+    for (const p of v.pages)
+      lines.push(
+        `    ${c.time(p.at)}  ${p.person.name} (${levelName(p.level)}) by ${channelName(p.channel)}: ${p.verdict ?? '-'}`,
+      );
   }
   return lines.join('\n');
 }
@@ -153,7 +176,12 @@ export function timelineJson(t: Timeline, opts: FormatOptions = {}): unknown {
 
 function withIsoTimes(s: TimelineStep, c: Clock): Record<string, unknown> {
   const out: Record<string, unknown> = { ...s, at: c.iso(s.at) };
-  if (s.kind === 'paged' || s.kind === 'told') out.channels = s.channels.map((ch) => ({ ...ch, at: c.iso(ch.at), events: ch.events.map((e) => ({ ...e, at: c.iso(e.at) })) }));
+  if (s.kind === 'paged' || s.kind === 'told')
+    out.channels = s.channels.map((ch) => ({
+      ...ch,
+      at: c.iso(ch.at),
+      events: ch.events.map((e) => ({ ...e, at: c.iso(e.at) })),
+    }));
   if (s.kind === 'receipt') out.event = { ...s.event, at: c.iso(s.event.at) };
   return out;
 }

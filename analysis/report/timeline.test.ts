@@ -25,23 +25,58 @@ describe('buildTimeline', () => {
     ]);
     const carol = t.steps[3];
     if (carol.kind !== 'paged') throw new Error('not a page');
-    expect(carol.channels.map((c) => [c.channel, c.events.map((e) => `${e.word}${e.errorCode ? `:${e.errorCode}` : ''}`)])).toEqual([
+    expect(
+      carol.channels.map((c) => [c.channel, c.events.map((e) => `${e.word}${e.errorCode ? `:${e.errorCode}` : ''}`)]),
+    ).toEqual([
       ['whatsapp', ['delivered', 'read']],
       ['sms', ['undelivered:30003']],
     ]);
     expect(t.steps[4]).toMatchObject({ kind: 'failover', person: { name: 'Carol Otieno' }, fromChannel: 'sms' });
     // the reply names no person: mapped from the address paged
-    expect(t.steps[5]).toMatchObject({ kind: 'acknowledged', person: { id: 'carol', name: 'Carol Otieno' }, via: 'whatsapp_reply' });
-    expect(t.verdicts).toMatchObject({ firstResponderOpenedBeforeEscalation: 'no', anyResponderOpenedBeforeEscalation: 'yes', acknowledgedBy: { id: 'carol', name: 'Carol Otieno' } });
-    expect(t.verdicts.pages.map((p) => `${p.person.id}:${p.channel}:${p.verdict}`)).toEqual(['bob:sms:no', 'bob:email:no', 'carol:whatsapp:yes', 'carol:sms:no']);
+    expect(t.steps[5]).toMatchObject({
+      kind: 'acknowledged',
+      person: { id: 'carol', name: 'Carol Otieno' },
+      via: 'whatsapp_reply',
+    });
+    expect(t.verdicts).toMatchObject({
+      firstResponderOpenedBeforeEscalation: 'no',
+      anyResponderOpenedBeforeEscalation: 'yes',
+      acknowledgedBy: { id: 'carol', name: 'Carol Otieno' },
+    });
+    expect(t.verdicts.pages.map((p) => `${p.person.id}:${p.channel}:${p.verdict}`)).toEqual([
+      'bob:sms:no',
+      'bob:email:no',
+      'carol:whatsapp:yes',
+      'carol:sms:no',
+    ]);
   });
 
   it('tells notices apart from pages, and says when an alarm was suppressed or flapped back', () => {
     const rows = structuredClone(BILLING);
     rows.events.push(
-      { event_id: 'n1', kind: 'dispatch', status: 'sent', reason: 'notice_ack', timestamp: T + 371_000, person: 'bob', level: 1, channel: 'sms', provider: 'twilio', message_id: 'SMN', recipient: '+15551230002' },
+      {
+        event_id: 'n1',
+        kind: 'dispatch',
+        status: 'sent',
+        reason: 'notice_ack',
+        timestamp: T + 371_000,
+        person: 'bob',
+        level: 1,
+        channel: 'sms',
+        provider: 'twilio',
+        message_id: 'SMN',
+        recipient: '+15551230002',
+      },
       { event_id: 'n1r', kind: 'receipt', status: 'delivered', timestamp: T + 372_000, message_id: 'SMN' },
-      { event_id: 'f1', kind: 'escalation', status: 'escalated', reason: 'retrigger', level: 2, to_level: 2, timestamp: T + 950_000 },
+      {
+        event_id: 'f1',
+        kind: 'escalation',
+        status: 'escalated',
+        reason: 'retrigger',
+        level: 2,
+        to_level: 2,
+        timestamp: T + 950_000,
+      },
     );
     const t = buildTimeline(rows, PEOPLE);
     const told = t.steps.find((x) => x.kind === 'told');
@@ -50,7 +85,24 @@ describe('buildTimeline', () => {
     expect(told.channels.map((c) => [c.channel, c.events.map((e) => e.word)])).toEqual([['sms', ['delivered']]]);
     expect(t.verdicts.pages).toHaveLength(4); // a notice is not a page
     expect(t.steps.at(-1)).toMatchObject({ kind: 'retriggered' });
-    const quiet = buildTimeline({ incident: { ...BILLING.incident, acknowledged_at: null, escalated_at: null, resolved_at: null }, events: [{ event_id: 's1', kind: 'escalation', status: 'escalated', reason: 'suppressed', level: 0, to_level: 0, detail: '{"maintenance_window":"db-patching"}', timestamp: T + 100 }] }, PEOPLE);
+    const quiet = buildTimeline(
+      {
+        incident: { ...BILLING.incident, acknowledged_at: null, escalated_at: null, resolved_at: null },
+        events: [
+          {
+            event_id: 's1',
+            kind: 'escalation',
+            status: 'escalated',
+            reason: 'suppressed',
+            level: 0,
+            to_level: 0,
+            detail: '{"maintenance_window":"db-patching"}',
+            timestamp: T + 100,
+          },
+        ],
+      },
+      PEOPLE,
+    );
     expect(quiet.steps.map((x) => x.kind)).toEqual(['alarm', 'suppressed']);
     expect(quiet.steps[1]).toMatchObject({ window: 'db-patching' });
   });

@@ -59,13 +59,26 @@ export type TimelineStep =
   | { kind: 'alarm'; at: number; alarmName: string | null; severity: string | null }
   | { kind: 'paged'; at: number; person: PersonRef; level: number | null; channels: PagedChannel[] }
   | { kind: 'failover'; at: number; person: PersonRef; level: number | null; fromChannel: string | null }
-  | { kind: 'escalated'; at: number; reason: 'deadline' | 'repeat' | 'exhausted'; fromLevel: number | null; toLevel: number | null }
+  | {
+      kind: 'escalated';
+      at: number;
+      reason: 'deadline' | 'repeat' | 'exhausted';
+      fromLevel: number | null;
+      toLevel: number | null;
+    }
   | { kind: 'deadline'; at: number; level: number | null }
   | { kind: 'acknowledged'; at: number; person: PersonRef | null; via: string | null; channel: string | null }
   | { kind: 'told'; at: number; person: PersonRef; notice: 'ack' | 'resolve'; channels: PagedChannel[] }
   | { kind: 'suppressed'; at: number; window: string | null }
   | { kind: 'retriggered'; at: number }
-  | { kind: 'receipt'; at: number; channel: string | null; messageId: string | null; recipient: string | null; event: ChannelEvent }
+  | {
+      kind: 'receipt';
+      at: number;
+      channel: string | null;
+      messageId: string | null;
+      recipient: string | null;
+      event: ChannelEvent;
+    }
   | { kind: 'resolved'; at: number };
 
 export interface Verdicts {
@@ -126,7 +139,11 @@ export async function incidentRows(query: QueryFn, id: string): Promise<Incident
   );
   const incident = incidents[0];
   if (!incident) return undefined;
-  const events = rowObjects(await query(`SELECT * FROM alert_events WHERE incident_id = ${sqlString(String(incident.incident_id))} ORDER BY "timestamp", event_id`));
+  const events = rowObjects(
+    await query(
+      `SELECT * FROM alert_events WHERE incident_id = ${sqlString(String(incident.incident_id))} ORDER BY "timestamp", event_id`,
+    ),
+  );
   return { incident, events };
 }
 
@@ -159,10 +176,24 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 const int = (v: unknown): number | null => (v === null || v === undefined || v === '' ? null : Number(v));
 const masked = (v: unknown): string | null => (v === null || v === undefined ? null : maskPii(String(v)));
 
-const personRef = (people: People, id: string | null): PersonRef => ({ id, name: id === null ? 'someone' : (people[id]?.name ?? id) });
+const personRef = (people: People, id: string | null): PersonRef => ({
+  id,
+  name: id === null ? 'someone' : (people[id]?.name ?? id),
+});
 
 /** Receipt statuses shown on a page's channel (queued/sent/received say nothing to a reader). */
-const SHOWN = new Set(['delivered', 'delayed', 'opened', 'clicked', 'undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled']);
+const SHOWN = new Set([
+  'delivered',
+  'delayed',
+  'opened',
+  'clicked',
+  'undelivered',
+  'failed',
+  'bounced',
+  'complained',
+  'suppressed',
+  'canceled',
+]);
 const FAILED = new Set(['undelivered', 'failed', 'bounced', 'complained', 'suppressed', 'canceled']);
 
 /** A call's reports in the words a reader expects (the provider's CallStatus[:AnsweredBy]). */
@@ -178,9 +209,19 @@ const VOICE_WORDS: Record<string, string> = {
 function channelEvent(r: LakeRow): ChannelEvent {
   const status = String(r.status);
   const ps = str(r.provider_status);
-  const voice = r.channel === 'voice' && ps ? (VOICE_WORDS[ps] ?? (/:machine|:fax/.test(ps) ? 'voicemail (not reached)' : undefined)) : undefined;
+  const voice =
+    r.channel === 'voice' && ps
+      ? (VOICE_WORDS[ps] ?? (/:machine|:fax/.test(ps) ? 'voicemail (not reached)' : undefined))
+      : undefined;
   const word = status === 'opened' && ps === 'read' ? 'read' : (voice ?? status);
-  return { at: toEpochMs(r.timestamp)!, status, word, failed: FAILED.has(status), errorCode: str(r.error_code), errorMessage: masked(r.error_message) };
+  return {
+    at: toEpochMs(r.timestamp)!,
+    status,
+    word,
+    failed: FAILED.has(status),
+    errorCode: str(r.error_code),
+    errorMessage: masked(r.error_message),
+  };
 }
 
 /** Dispatches of one person at one level this close together are one `paged` step. */
@@ -194,11 +235,13 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
 
   // Person of an address paged in this incident (an ack by reply carries the sender's address).
   const byAddress = new Map<string, string>();
-  for (const { r } of events) if (r.kind === 'dispatch' && r.recipient && r.person) byAddress.set(String(r.recipient), String(r.person));
+  for (const { r } of events)
+    if (r.kind === 'dispatch' && r.recipient && r.person) byAddress.set(String(r.recipient), String(r.person));
 
   const steps: TimelineStep[] = [];
   const openedAt = toEpochMs(inc.opened_at);
-  if (openedAt !== null) steps.push({ kind: 'alarm', at: openedAt, alarmName: str(inc.alarm_name), severity: str(inc.severity) });
+  if (openedAt !== null)
+    steps.push({ kind: 'alarm', at: openedAt, alarmName: str(inc.alarm_name), severity: str(inc.severity) });
 
   // Every page first: a receipt can carry an earlier time than its dispatch (two clocks).
   const channelsByMessage = new Map<string, PagedChannel>();
@@ -221,7 +264,10 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
     };
     channelOf.set(r, ch);
     // a page to an address no person owns is named by the masked address
-    personOf.set(r, id === null && r.recipient ? { id: null, name: maskPii(String(r.recipient)) } : personRef(people, id));
+    personOf.set(
+      r,
+      id === null && r.recipient ? { id: null, name: maskPii(String(r.recipient)) } : personRef(people, id),
+    );
     if (ch.messageId) channelsByMessage.set(ch.messageId, ch);
   }
   const pages: Verdicts['pages'] = [];
@@ -237,13 +283,26 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
         const notice = noticeOf(r);
         if (notice) {
           // a notice of the ack or resolve: not a page (no verdict), one step per person and moment
-          if (lastTold && steps[steps.length - 1] === lastTold && lastTold.person.id === person.id && lastTold.notice === notice && at - lastTold.at <= SAME_MOMENT_MS) lastTold.channels.push(ch);
+          if (
+            lastTold &&
+            steps[steps.length - 1] === lastTold &&
+            lastTold.person.id === person.id &&
+            lastTold.notice === notice &&
+            at - lastTold.at <= SAME_MOMENT_MS
+          )
+            lastTold.channels.push(ch);
           else steps.push((lastTold = { kind: 'told', at, person, notice, channels: [ch] }));
           break;
         }
         const level = int(r.level);
         pages.push({ at, person, level, channel: ch.channel, verdict: ch.verdict });
-        if (lastPaged && steps[steps.length - 1] === lastPaged && lastPaged.person.id === person.id && lastPaged.level === level && at - lastPaged.at <= SAME_MOMENT_MS) {
+        if (
+          lastPaged &&
+          steps[steps.length - 1] === lastPaged &&
+          lastPaged.person.id === person.id &&
+          lastPaged.level === level &&
+          at - lastPaged.at <= SAME_MOMENT_MS
+        ) {
           lastPaged.channels.push(ch);
         } else {
           lastPaged = { kind: 'paged', at, person, level, channels: [ch] };
@@ -256,18 +315,38 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
         const ev = channelEvent(r);
         const ch = r.message_id ? channelsByMessage.get(String(r.message_id)) : undefined;
         if (ch) ch.events.push(ev);
-        else steps.push({ kind: 'receipt', at, channel: str(r.channel), messageId: str(r.message_id), recipient: masked(r.recipient), event: ev });
+        else
+          steps.push({
+            kind: 'receipt',
+            at,
+            channel: str(r.channel),
+            messageId: str(r.message_id),
+            recipient: masked(r.recipient),
+            event: ev,
+          });
         break;
       }
       case 'ack': {
         const id = str(r.person) ?? (r.recipient ? (byAddress.get(String(r.recipient)) ?? null) : null);
-        steps.push({ kind: 'acknowledged', at, person: id === null ? null : personRef(people, id), via: str(r.reason), channel: str(r.channel) });
+        steps.push({
+          kind: 'acknowledged',
+          at,
+          person: id === null ? null : personRef(people, id),
+          via: str(r.reason),
+          channel: str(r.channel),
+        });
         break;
       }
       case 'escalation': {
         const reason = String(r.reason);
         if (reason === 'failover') {
-          steps.push({ kind: 'failover', at, person: personRef(people, str(r.person)), level: int(r.level), fromChannel: str(r.channel) });
+          steps.push({
+            kind: 'failover',
+            at,
+            person: personRef(people, str(r.person)),
+            level: int(r.level),
+            fromChannel: str(r.channel),
+          });
         } else if (reason === 'deadline' || reason === 'repeat' || reason === 'exhausted') {
           steps.push({ kind: 'escalated', at, reason, fromLevel: int(r.level), toLevel: int(r.to_level) });
           escalatedFrom.push({ level: int(r.level), at });
@@ -286,7 +365,10 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
     }
   }
   // A deadline that led to an escalation is said by the escalation.
-  const shown = steps.filter((s) => s.kind !== 'deadline' || !escalatedFrom.some((e) => e.level === s.level && e.at >= s.at && e.at - s.at < 120_000));
+  const shown = steps.filter(
+    (s) =>
+      s.kind !== 'deadline' || !escalatedFrom.some((e) => e.level === s.level && e.at >= s.at && e.at - s.at < 120_000),
+  );
   const resolvedAt = toEpochMs(inc.resolved_at);
   if (resolvedAt !== null) shown.push({ kind: 'resolved', at: resolvedAt });
   shown.sort((a, b) => a.at - b.at);

@@ -4,7 +4,8 @@ import { rowObjects, toEpochMs } from './timeline.js';
 /** Epoch ms of a timestamp cell as any engine answers it (timeline.ts `toEpochMs`), undefined for null. */
 export const toMs = (v: unknown): number | undefined => toEpochMs(v) ?? undefined;
 
-export const toNum = (v: unknown): number | undefined => (v === null || v === undefined || v === '' ? undefined : Number(v));
+export const toNum = (v: unknown): number | undefined =>
+  v === null || v === undefined || v === '' ? undefined : Number(v);
 export const toStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 
 /** The rows of a query answer as objects keyed by column name. */
@@ -13,7 +14,16 @@ export const records = rowObjects;
 /** `2026-11-27 23:50:03` in the time zone (no zone suffix: the report says the zone once). */
 export function formatTime(ms: number | undefined, timeZone: string): string {
   if (ms === undefined) return '—';
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(ms);
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(ms);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
 }

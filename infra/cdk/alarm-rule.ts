@@ -74,7 +74,8 @@ export class AlarmRule extends Construct {
   constructor(scope: Construct, id: string, props: AlarmRuleProps) {
     super(scope, id);
     this.rule = new events.Rule(this, 'Rule', {
-      description: 'CloudWatch alarm state changes (ECS, RDS metric alarms; composite and Metrics Insights alarms) to the pagetrail stream',
+      description:
+        'CloudWatch alarm state changes (ECS, RDS metric alarms; composite and Metrics Insights alarms) to the pagetrail stream',
       eventPattern: alarmEventPattern(props.namespaces ?? ALARM_NAMESPACES),
     });
     this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -82,7 +83,7 @@ export class AlarmRule extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    const isDeadLetterQueue = 'This queue is itself a dead-letter queue (the alarm rule target\'s), with an alarm.';
+    const isDeadLetterQueue = "This queue is itself a dead-letter queue (the alarm rule target's), with an alarm.";
     suppress(this.deadLetters, [
       { id: 'AwsSolutions-SQS3', reason: isDeadLetterQueue },
       { id: 'Serverless-SQSRedrivePolicy', reason: isDeadLetterQueue },

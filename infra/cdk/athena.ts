@@ -45,7 +45,17 @@ export class AthenaQueries extends Construct {
       q.addResourceDependency(this.workGroup);
       return q;
     };
-    named('SeedQuery', 'opened-before-escalation', 'Pages opened before the loop escalated (the seed query of make demo)', SEED_QUERY);
-    named('AuditQuery', 'incident-audit', 'Per-incident post-mortem audit: who was paged, delivered/opened/acked/escalated offsets, verdict', AUDIT_QUERY);
+    named(
+      'SeedQuery',
+      'opened-before-escalation',
+      'Pages opened before the loop escalated (the seed query of make demo)',
+      SEED_QUERY,
+    );
+    named(
+      'AuditQuery',
+      'incident-audit',
+      'Per-incident post-mortem audit: who was paged, delivered/opened/acked/escalated offsets, verdict',
+      AUDIT_QUERY,
+    );
   }
 }

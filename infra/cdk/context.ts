@@ -49,7 +49,8 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
     const v = str(k);
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`context ${k} must be an integer in [${min}, ${max}], got ${v}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`context ${k} must be an integer in [${min}, ${max}], got ${v}`);
     return n;
   };
   const rawEstate = ctx('estate');

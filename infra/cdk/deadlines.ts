@@ -32,7 +32,12 @@ export class Deadlines extends Construct {
     this.groupName = props.groupName;
     this.group = new scheduler.CfnScheduleGroup(this, 'Group', { name: this.groupName });
 
-    const groupArn = stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: this.groupName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const groupArn = stack.formatArn({
+      service: 'scheduler',
+      resource: 'schedule-group',
+      resourceName: this.groupName,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
     this.role = new iam.Role(this, 'SchedulerRole', {
       description: 'EventBridge Scheduler: puts pagetrail deadline records on the stream',
       // Confused-deputy guard: only this account's Scheduler, for schedules of this group.
@@ -43,14 +48,21 @@ export class Deadlines extends Construct {
         },
       }),
     });
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kinesis:PutRecord'], resources: [props.stream.streamArn] }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kinesis:PutRecord'], resources: [props.stream.streamArn] }),
+    );
     // A customer-managed stream key needs GenerateDataKey for writes; the AWS-managed aws/kinesis key needs nothing.
     props.stream.encryptionKey?.grant(this.role, 'kms:GenerateDataKey');
   }
 
   /** `arn:…:schedule/<group>/*`: the schedules of this group (the paging function's scheduler grants). */
   schedulesArn(): string {
-    return Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.groupName}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    return Stack.of(this).formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.groupName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
   }
 
   /**

@@ -76,7 +76,13 @@ export class EstateAlarms extends Construct {
       const sid = `${s.cluster}-${s.service}`;
       for (const metricName of ['CPUUtilization', 'MemoryUtilization']) {
         tag(
-          new cloudwatch.Metric({ namespace: 'AWS/ECS', metricName, dimensionsMap: dims, statistic: 'Average', period: five }).createAlarm(this, `${sid}-${metricName}`, {
+          new cloudwatch.Metric({
+            namespace: 'AWS/ECS',
+            metricName,
+            dimensionsMap: dims,
+            statistic: 'Average',
+            period: five,
+          }).createAlarm(this, `${sid}-${metricName}`, {
             alarmName: `${prefix}-${metricName === 'CPUUtilization' ? 'cpu' : 'memory'}-high`,
             alarmDescription: `${metricName} of ECS service ${s.service} above 85 % for 15 minutes`,
             threshold: 85,
@@ -89,7 +95,13 @@ export class EstateAlarms extends Construct {
       }
       // Running below desired: Container Insights publishes both counts (enable Container Insights on the cluster).
       const ci = (metricName: string) =>
-        new cloudwatch.Metric({ namespace: 'ECS/ContainerInsights', metricName, dimensionsMap: dims, statistic: 'Average', period: Duration.minutes(1) });
+        new cloudwatch.Metric({
+          namespace: 'ECS/ContainerInsights',
+          metricName,
+          dimensionsMap: dims,
+          statistic: 'Average',
+          period: Duration.minutes(1),
+        });
       tag(
         new cloudwatch.MathExpression({
           expression: 'desired - running',
@@ -112,20 +124,72 @@ export class EstateAlarms extends Construct {
     for (const db of rds) {
       const sev = db.severity ?? def;
       const m = (metricName: string, statistic = 'Average') =>
-        new cloudwatch.Metric({ namespace: 'AWS/RDS', metricName, dimensionsMap: { DBInstanceIdentifier: db.instanceId }, statistic, period: five });
+        new cloudwatch.Metric({
+          namespace: 'AWS/RDS',
+          metricName,
+          dimensionsMap: { DBInstanceIdentifier: db.instanceId },
+          statistic,
+          period: five,
+        });
       const prefix = `${props.namePrefix ?? ''}rds-${db.instanceId}`;
-      const alarm = (sid: string, metric: cloudwatch.Metric, name: string, description: string, threshold: number, op: cloudwatch.ComparisonOperator, periods = 3) =>
-        tag(metric.createAlarm(this, `${db.instanceId}-${sid}`, { alarmName: `${prefix}-${name}`, alarmDescription: description, threshold, evaluationPeriods: periods, comparisonOperator: op }), sev);
+      const alarm = (
+        sid: string,
+        metric: cloudwatch.Metric,
+        name: string,
+        description: string,
+        threshold: number,
+        op: cloudwatch.ComparisonOperator,
+        periods = 3,
+      ) =>
+        tag(
+          metric.createAlarm(this, `${db.instanceId}-${sid}`, {
+            alarmName: `${prefix}-${name}`,
+            alarmDescription: description,
+            threshold,
+            evaluationPeriods: periods,
+            comparisonOperator: op,
+          }),
+          sev,
+        );
 
       alarm('Cpu', m('CPUUtilization'), 'cpu-high', `CPU of ${db.instanceId} above 85 % for 15 minutes`, 85, GT);
       const maxConn = db.maxConnections ?? 100;
-      alarm('Connections', m('DatabaseConnections', 'Maximum'), 'connections-high', `Connections of ${db.instanceId} above 80 % of ${maxConn}`, Math.floor(maxConn * 0.8), GT);
+      alarm(
+        'Connections',
+        m('DatabaseConnections', 'Maximum'),
+        'connections-high',
+        `Connections of ${db.instanceId} above 80 % of ${maxConn}`,
+        Math.floor(maxConn * 0.8),
+        GT,
+      );
       const freeBytes = db.allocatedStorageGiB ? db.allocatedStorageGiB * 0.1 * 1024 ** 3 : 5 * 1024 ** 3;
-      alarm('FreeStorage', m('FreeStorageSpace', 'Minimum'), 'storage-low', `Free storage of ${db.instanceId} below ${Math.round(freeBytes / 1024 ** 3)} GiB`, freeBytes, LT, 1);
+      alarm(
+        'FreeStorage',
+        m('FreeStorageSpace', 'Minimum'),
+        'storage-low',
+        `Free storage of ${db.instanceId} below ${Math.round(freeBytes / 1024 ** 3)} GiB`,
+        freeBytes,
+        LT,
+        1,
+      );
       if (db.replica) {
-        alarm('ReplicaLag', m('ReplicaLag', 'Maximum'), 'replica-lag', `Replica ${db.instanceId} more than 5 minutes behind`, 300, GT);
+        alarm(
+          'ReplicaLag',
+          m('ReplicaLag', 'Maximum'),
+          'replica-lag',
+          `Replica ${db.instanceId} more than 5 minutes behind`,
+          300,
+          GT,
+        );
       }
-      alarm('DbLoad', m('DBLoad'), 'db-load-high', `DB load (Performance Insights) of ${db.instanceId} above its ${db.vcpus ?? 2} vCPUs`, db.vcpus ?? 2, GT);
+      alarm(
+        'DbLoad',
+        m('DBLoad'),
+        'db-load-high',
+        `DB load (Performance Insights) of ${db.instanceId} above its ${db.vcpus ?? 2} vCPUs`,
+        db.vcpus ?? 2,
+        GT,
+      );
     }
 
     if (rds.length > 0) {
@@ -135,7 +199,8 @@ export class EstateAlarms extends Construct {
         `DBLoad alarms need Performance Insights enabled on ${ids}; this stack cannot enable it on instances it does not own (the alarms stay INSUFFICIENT_DATA otherwise).`,
       );
       new CfnOutput(this, 'PerformanceInsightsRequired', {
-        description: 'Enable Performance Insights on these RDS instances for the DBLoad alarms (aws rds modify-db-instance --enable-performance-insights)',
+        description:
+          'Enable Performance Insights on these RDS instances for the DBLoad alarms (aws rds modify-db-instance --enable-performance-insights)',
         value: ids,
       });
     }

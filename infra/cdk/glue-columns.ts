@@ -24,7 +24,9 @@ export function prestoType(type: ColumnType): string {
 
 /** Hive type of a Presto type (the Glue StorageDescriptor columns of a view). */
 export function hiveTypeOfPresto(type: string): string {
-  return { varchar: 'string', integer: 'int', bigint: 'bigint', timestamp: 'timestamp', varbinary: 'binary' }[type] ?? type;
+  return (
+    { varchar: 'string', integer: 'int', bigint: 'bigint', timestamp: 'timestamp', varbinary: 'binary' }[type] ?? type
+  );
 }
 
 export interface ViewColumn {

@@ -196,18 +196,29 @@ describe('calls vs grants', () => {
 
   it.each(['receiver', 'paging', 'lake'])('%s: every call its bundle can make is allowed on its resource', (name) => {
     const kinds = new Set(['missing', 'unresolved', 'stale-exception']);
-    expect(findings(base).filter((f) => f.unit === name && kinds.has(f.kind)).map(formatFinding)).toEqual([]);
+    expect(
+      findings(base)
+        .filter((f) => f.unit === name && kinds.has(f.kind))
+        .map(formatFinding),
+    ).toEqual([]);
   });
 
   it.each(['receiver', 'paging', 'lake'])('%s: its role allows nothing the unit does not use', (name) => {
     const kinds = new Set(['unused', 'wildcard', 'managed-policy']);
-    expect(findings(base).filter((f) => f.unit === name && kinds.has(f.kind)).map(formatFinding)).toEqual([]);
+    expect(
+      findings(base)
+        .filter((f) => f.unit === name && kinds.has(f.kind))
+        .map(formatFinding),
+    ).toEqual([]);
   });
 
   it('removing one grant (kinesis:PutRecords from the paging role) is reported, and nothing else changes', () => {
     /** Strips one action from the identity policies of one role, at synthesis. */
     class StripAction implements IAspect {
-      constructor(readonly role: iam.IRole, readonly action: string) {}
+      constructor(
+        readonly role: iam.IRole,
+        readonly action: string,
+      ) {}
       visit(node: IConstruct): void {
         if (!(node instanceof iam.CfnPolicy)) return;
         const stack = Stack.of(node);

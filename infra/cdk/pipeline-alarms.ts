@@ -88,7 +88,11 @@ export class PipelineAlarms extends Construct {
       });
     // Objects written under errors/: S3 request metrics of the bucket's `errors` filter
     // (AWS/S3 PutRequests{BucketName, FilterId=errors}, published per minute once the filter exists).
-    this.errorObjects = objectsWritten('ErrorObjects', ERRORS_METRICS_FILTER_ID, 'Records failed validation and were written to errors/ (see README "Errors")');
+    this.errorObjects = objectsWritten(
+      'ErrorObjects',
+      ERRORS_METRICS_FILTER_ID,
+      'Records failed validation and were written to errors/ (see README "Errors")',
+    );
     // Batches a mapping gave up on (record age or retries exhausted): on-failure records under aws/lambda/.
     this.failureObjects = objectsWritten(
       'FailureObjects',
@@ -113,7 +117,7 @@ export class PipelineAlarms extends Construct {
       .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) })
       .createAlarm(this, 'AlarmDeadLetters', {
         alarmDescription:
-          'CloudWatch alarm events did not reach the stream (the alarm rule\'s dead-letter queue): they were not paged',
+          "CloudWatch alarm events did not reach the stream (the alarm rule's dead-letter queue): they were not paged",
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -121,8 +125,14 @@ export class PipelineAlarms extends Construct {
       });
 
     const all = [
-      this.alarmDeadLetters, this.iteratorAge.paging, this.iteratorAge.lake, this.errors.paging, this.errors.lake,
-      this.errorObjects, this.failureObjects, this.receiver5xx,
+      this.alarmDeadLetters,
+      this.iteratorAge.paging,
+      this.iteratorAge.lake,
+      this.errors.paging,
+      this.errors.lake,
+      this.errorObjects,
+      this.failureObjects,
+      this.receiver5xx,
     ];
     for (const a of all) {
       a.addAlarmAction(action);

@@ -72,7 +72,12 @@ export interface ProcessorsProps {
 class ScopedS3OnFailure implements lambda.IEventSourceDlq {
   constructor(private readonly bucket: s3.IBucket) {}
   bind(_target: lambda.IEventSourceMapping, fn: lambda.IFunction): lambda.DlqDestinationConfig {
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.bucket.arnForObjects(`${FAILURES_PREFIX}*`)] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${FAILURES_PREFIX}*`)],
+      }),
+    );
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
     return { destination: this.bucket.bucketArn };
   }
@@ -98,7 +103,9 @@ export class Processors extends Construct {
     const { stream, bucket, checkpoints, ledger, incidents } = storage;
     const flushIntervalS = props.flushIntervalS ?? DEFAULT_FLUSH_INTERVAL_S;
     if (!Number.isInteger(flushIntervalS) || flushIntervalS < 1 || flushIntervalS > 300) {
-      throw new RangeError(`flushIntervalS must be an integer in [1, 300] (the batching window limit), got ${flushIntervalS}`);
+      throw new RangeError(
+        `flushIntervalS must be an integer in [1, 300] (the batching window limit), got ${flushIntervalS}`,
+      );
     }
 
     // What platform/config.ts reads, for both functions (AWS_REGION is set by Lambda itself).
@@ -116,7 +123,11 @@ export class Processors extends Construct {
       SCHEDULER_ROLE_ARN: deadlines.role.roleArn,
     };
     const bundleDir = (name: string) => lambdaBundleDir(name, props.bundleDir);
-    const fn = (sid: string, code: lambda.Code, o: { memoryMiB: number; timeout: Duration; environment: Record<string, string>; description: string }) =>
+    const fn = (
+      sid: string,
+      code: lambda.Code,
+      o: { memoryMiB: number; timeout: Duration; environment: Record<string, string>; description: string },
+    ) =>
       new lambda.Function(this, sid, {
         description: o.description,
         runtime: LAMBDA_RUNTIME,
@@ -163,7 +174,9 @@ export class Processors extends Construct {
       },
     });
     for (const s of [secrets.twilioAuthToken, secrets.resendApiKey, secrets.ackLinkSecret]) {
-      this.paging.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArnPattern(s)] }));
+      this.paging.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArnPattern(s)] }),
+      );
     }
     stream.grant(this.paging, 'kinesis:PutRecords'); // dispatch and escalation records (KinesisProducer)
     ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'); // ledger + ack codes
@@ -176,12 +189,17 @@ export class Processors extends Construct {
       stream,
       streamConsumerName: `pagetrail-${props.stage}-paging`,
     });
-    this.pagingMapping = this.mapping(this.paging, {
-      batchSize: 100,
-      maxBatchingWindow: Duration.seconds(0), // invoke as soon as records arrive
-      maxRecordAge: MAX_RECORD_AGE.paging,
-      consumer: this.pagingConsumer,
-    }, bucket, stream);
+    this.pagingMapping = this.mapping(
+      this.paging,
+      {
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(0), // invoke as soon as records arrive
+        maxRecordAge: MAX_RECORD_AGE.paging,
+        consumer: this.pagingConsumer,
+      },
+      bucket,
+      stream,
+    );
 
     // ---- lake -----------------------------------------------------------------------------------------
     this.lake = fn('Lake', lambda.Code.fromAsset(bundleDir('lake')), {
@@ -211,11 +229,16 @@ export class Processors extends Construct {
     // error objects and its state — when a retried or bisected batch no longer matches it
     // (processors/lake/handler.ts, start-state.ts). A denied delete would fail that batch for good.
     this.lake.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: lakeObjects }));
-    this.lakeMapping = this.mapping(this.lake, {
-      batchSize: 10_000,
-      maxBatchingWindow: Duration.seconds(flushIntervalS),
-      maxRecordAge: MAX_RECORD_AGE.lake,
-    }, bucket, stream);
+    this.lakeMapping = this.mapping(
+      this.lake,
+      {
+        batchSize: 10_000,
+        maxBatchingWindow: Duration.seconds(flushIntervalS),
+        maxRecordAge: MAX_RECORD_AGE.lake,
+      },
+      bucket,
+      stream,
+    );
 
     const failures = bucket.arnForObjects(`${FAILURES_PREFIX}*`);
     const schedules = deadlines.schedulesArn();
@@ -233,7 +256,7 @@ export class Processors extends Construct {
         id: 'Serverless-LambdaDLQ',
         reason:
           'Invoked only by its Kinesis event source mapping, never asynchronously: a batch given up goes to ' +
-          'the mapping\'s S3 on-failure destination (aws/lambda/), watched by the FailureObjects alarm.',
+          "the mapping's S3 on-failure destination (aws/lambda/), watched by the FailureObjects alarm.",
       },
       {
         id: 'Serverless-LambdaTracing',
@@ -245,7 +268,7 @@ export class Processors extends Construct {
       [
         {
           id: 'AwsSolutions-IAM4',
-          reason: 'AWSLambdaBasicExecutionRole: what Lambda needs to write the function\'s own log streams.',
+          reason: "AWSLambdaBasicExecutionRole: what Lambda needs to write the function's own log streams.",
           appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
         },
         {
@@ -278,7 +301,9 @@ export class Processors extends Construct {
       onFailure: new ScopedS3OnFailure(bucket),
     };
     // KinesisConsumerEventSource grants SubscribeToShard / DescribeStreamConsumer on the consumer as well
-    const source = o.consumer ? new sources.KinesisConsumerEventSource(o.consumer, props) : new sources.KinesisEventSource(stream, props);
+    const source = o.consumer
+      ? new sources.KinesisConsumerEventSource(o.consumer, props)
+      : new sources.KinesisEventSource(stream, props);
     fn.addEventSource(source);
     return fn.node.children.find((c): c is lambda.EventSourceMapping => c instanceof lambda.EventSourceMapping)!;
   }

@@ -51,15 +51,25 @@ export const ACTION_OF_COMMAND: Readonly<Record<string, readonly string[]>> = {
 /** Higher-level SDK libraries: the exports a first-party module imports → the client commands they send. */
 const LIB_COMMANDS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
   'lib-dynamodb': {
-    GetCommand: ['GetItemCommand'], PutCommand: ['PutItemCommand'], UpdateCommand: ['UpdateItemCommand'],
-    DeleteCommand: ['DeleteItemCommand'], QueryCommand: ['QueryCommand'], ScanCommand: ['ScanCommand'],
-    BatchGetCommand: ['BatchGetItemCommand'], BatchWriteCommand: ['BatchWriteItemCommand'],
-    TransactGetCommand: ['TransactGetItemsCommand'], TransactWriteCommand: ['TransactWriteItemsCommand'],
-    paginateQuery: ['QueryCommand'], paginateScan: ['ScanCommand'],
+    GetCommand: ['GetItemCommand'],
+    PutCommand: ['PutItemCommand'],
+    UpdateCommand: ['UpdateItemCommand'],
+    DeleteCommand: ['DeleteItemCommand'],
+    QueryCommand: ['QueryCommand'],
+    ScanCommand: ['ScanCommand'],
+    BatchGetCommand: ['BatchGetItemCommand'],
+    BatchWriteCommand: ['BatchWriteItemCommand'],
+    TransactGetCommand: ['TransactGetItemsCommand'],
+    TransactWriteCommand: ['TransactWriteItemsCommand'],
+    paginateQuery: ['QueryCommand'],
+    paginateScan: ['ScanCommand'],
   },
   'lib-storage': {
     Upload: [
-      'PutObjectCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand',
+      'PutObjectCommand',
+      'CreateMultipartUploadCommand',
+      'UploadPartCommand',
+      'CompleteMultipartUploadCommand',
       'AbortMultipartUploadCommand',
     ],
   },
@@ -274,7 +284,10 @@ export function render(value: unknown, ctx: ArnContext): string {
 
 /** IAM wildcard match (`*` any run, `?` one character) of a whole string. */
 export function globMatch(pattern: string, text: string, ignoreCase = false): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, ignoreCase ? 'i' : '').test(text);
 }
 
@@ -422,8 +435,12 @@ function resourcesOf(
   const [service, name] = action.split(':');
   const env = action === 'iam:PassRole' ? site.passRoleEnv! : site.env;
   const values = env.includes('*')
-    ? Object.entries(unit.env).filter(([k]) => globMatch(env, k)).map(([, v]) => v)
-    : unit.env[env] === undefined ? undefined : [unit.env[env]];
+    ? Object.entries(unit.env)
+        .filter(([k]) => globMatch(env, k))
+        .map(([, v]) => v)
+    : unit.env[env] === undefined
+      ? undefined
+      : [unit.env[env]];
   if (values === undefined) return { unset: env };
   const { partition: p, region: r, account: a } = ctx;
   return values.flatMap((v) => {
@@ -447,8 +464,14 @@ export function mappingNeeds(template: Json, functionId: string, ctx: ArnContext
   // Lambda's execution-role permissions for a Kinesis event source (AWSLambdaKinesisExecutionRole's
   // list), plus DescribeStreamConsumer, which CDK's Kinesis event sources grant on the stream as well.
   const STREAM_READS = [
-    'DescribeStream', 'DescribeStreamSummary', 'DescribeStreamConsumer', 'GetRecords', 'GetShardIterator', 'ListShards',
-    'ListStreams', 'SubscribeToShard',
+    'DescribeStream',
+    'DescribeStreamSummary',
+    'DescribeStreamConsumer',
+    'GetRecords',
+    'GetShardIterator',
+    'ListShards',
+    'ListStreams',
+    'SubscribeToShard',
   ].map((x) => `kinesis:${x}`);
   const CONSUMER_READS = ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'];
   const resources = template.Resources as Record<string, Json>;

@@ -226,9 +226,15 @@ export class Services extends Construct {
         },
       },
     });
-    this.publicBaseUrl = props.domain ? `https://${props.domain}` : `https://${this.receiver.loadBalancer.loadBalancerDnsName}`;
+    this.publicBaseUrl = props.domain
+      ? `https://${props.domain}`
+      : `https://${this.receiver.loadBalancer.loadBalancerDnsName}`;
     this.receiver.taskDefinition.defaultContainer!.addEnvironment('PUBLIC_BASE_URL', this.publicBaseUrl);
-    this.receiver.targetGroup.configureHealthCheck({ path: '/healthz', healthyHttpCodes: '200', interval: Duration.seconds(15) });
+    this.receiver.targetGroup.configureHealthCheck({
+      path: '/healthz',
+      healthyHttpCodes: '200',
+      interval: Duration.seconds(15),
+    });
 
     // Autoscaling: at least minCount tasks; target tracking on CPU and on ALB requests per task.
     this.scaling = this.receiver.service.autoScaleTaskCount({ minCapacity: minCount, maxCapacity: maxCount });

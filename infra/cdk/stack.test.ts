@@ -50,7 +50,10 @@ beforeAll(() => {
   bundleDir = path.join(outdir, 'bundles');
   for (const name of ['paging', 'lake']) {
     mkdirSync(path.join(bundleDir, name), { recursive: true });
-    writeFileSync(path.join(bundleDir, name, 'index.mjs'), `// ${name}: template-test asset\nexport const handler = async () => ({ batchItemFailures: [] });\n`);
+    writeFileSync(
+      path.join(bundleDir, name, 'index.mjs'),
+      `// ${name}: template-test asset\nexport const handler = async () => ({ batchItemFailures: [] });\n`,
+    );
   }
   const started = Date.now();
   const app = new App({
@@ -64,7 +67,10 @@ beforeAll(() => {
       region: 'eu-west-1',
       estate: JSON.stringify({
         ecsServices: [{ cluster: 'prod', service: 'api', severity: 'P1' }],
-        rdsInstances: [{ instanceId: 'orders-db', severity: 'P1', replica: false }, { instanceId: 'orders-db-replica', replica: true }],
+        rdsInstances: [
+          { instanceId: 'orders-db', severity: 'P1', replica: false },
+          { instanceId: 'orders-db-replica', replica: true },
+        ],
       }),
     },
   });
@@ -92,27 +98,47 @@ describe('storage', () => {
   it('a shardCount context gives a provisioned stream', () => {
     const app = new App({ outdir, context: { stage: 'p', shardCount: '4', certificateArn: CERT } });
     const s = new PagetrailStack(app, 'P', propsOf(app));
-    Template.fromStack(s).hasResourceProperties('AWS::Kinesis::Stream', { ShardCount: 4, StreamModeDetails: { StreamMode: 'PROVISIONED' } });
+    Template.fromStack(s).hasResourceProperties('AWS::Kinesis::Stream', {
+      ShardCount: 4,
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+    });
   });
 
   it('the bucket is encrypted, private, TLS-only, with lifecycle rules', () => {
     const b = template.toJSON().Resources[bucketId()].Properties;
-    expect(b.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
-    expect(b.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(b.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe(
+      'AES256',
+    );
+    expect(b.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     const rules = b.LifecycleConfiguration.Rules as Json[];
     const byPrefix = (p: string) => rules.find((r) => r.Prefix === p);
     expect(byPrefix(RAW_TABLE.prefix)).toMatchObject({ Status: 'Enabled', ExpirationInDays: 400 });
     expect(byPrefix(ERROR_PREFIX)).toMatchObject({ Status: 'Enabled', ExpirationInDays: 90 });
     expect(byPrefix('state/')).toMatchObject({ Status: 'Enabled', ExpirationInDays: 30 });
     expect(byPrefix('aws/lambda/')).toMatchObject({ Status: 'Enabled', ExpirationInDays: 90 }); // on-failure records
-    expect(rules.find((r) => r.AbortIncompleteMultipartUpload)).toMatchObject({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } });
+    expect(rules.find((r) => r.AbortIncompleteMultipartUpload)).toMatchObject({
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+    });
     expect(rules.find((r) => r.Prefix === EVENTS_TABLE.prefix)).toBeUndefined(); // the lake itself never expires
-    expect(b.MetricsConfigurations).toEqual([{ Id: 'errors', Prefix: ERROR_PREFIX }, { Id: 'failures', Prefix: 'aws/lambda/' }]);
+    expect(b.MetricsConfigurations).toEqual([
+      { Id: 'errors', Prefix: ERROR_PREFIX },
+      { Id: 'failures', Prefix: 'aws/lambda/' },
+    ]);
 
     const [, lakePolicy] = resources('AWS::S3::BucketPolicy').find(([, r]) => r.Properties.Bucket.Ref === bucketId())!;
     const policy = lakePolicy.Properties.PolicyDocument.Statement as Json[];
     expect(policy).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 's3:*',
+        Principal: { AWS: '*' },
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
     );
   });
 
@@ -134,14 +160,22 @@ describe('storage', () => {
   });
 
   it('the DynamoDB tables: key schemas, TTL, on-demand, point-in-time recovery', () => {
-    const tables = Object.fromEntries(resources('AWS::DynamoDB::Table').map(([id, r]) => [id.replace(/^Storage|[0-9A-F]{8}$/g, ''), r.Properties]));
+    const tables = Object.fromEntries(
+      resources('AWS::DynamoDB::Table').map(([id, r]) => [id.replace(/^Storage|[0-9A-F]{8}$/g, ''), r.Properties]),
+    );
     expect(Object.keys(tables).sort()).toEqual(['Checkpoints', 'DispatchLedger', 'Incidents']);
     for (const t of Object.values(tables)) {
       expect(t.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     }
-    expect(tables.Checkpoints.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
-    expect(tables.Checkpoints.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }]);
+    expect(tables.Checkpoints.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(tables.Checkpoints.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ]);
     for (const name of ['DispatchLedger', 'Incidents']) {
       expect(tables[name].KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
       expect(tables[name].AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
@@ -157,18 +191,30 @@ describe('alarm rule', () => {
     expect(rule.EventPattern['detail-type']).toEqual(['CloudWatch Alarm State Change']);
     expect(rule.EventPattern.detail).toEqual({
       $or: [
-        { configuration: { metrics: { metricStat: { metric: { namespace: ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'] } } } } },
+        {
+          configuration: {
+            metrics: { metricStat: { metric: { namespace: ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'] } } },
+          },
+        },
         { configuration: { metrics: { metricStat: { metric: { namespace: [{ exists: false }] } } } } },
         { configuration: { alarmRule: [{ exists: true }] } },
       ],
     });
     // The user guide's examples, through a small model of EventBridge's matching (arrays match when
     // any element does; exists:false when no element has the field).
-    const fixture = (f: string) => JSON.parse(readFileSync(new URL(`../../schemas/fixtures/${f}`, import.meta.url), 'utf8'));
+    const fixture = (f: string) =>
+      JSON.parse(readFileSync(new URL(`../../schemas/fixtures/${f}`, import.meta.url), 'utf8'));
     const ecs = fixture('cloudwatch-alarm-state-change.json');
     ecs.detail.configuration.metrics[0].metricStat.metric.namespace = 'AWS/ECS';
     const insights = fixture('cloudwatch-alarm-metric-math.json');
-    insights.detail.configuration.metrics = [{ id: 'q1', expression: 'SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)', period: 60, returnData: true }];
+    insights.detail.configuration.metrics = [
+      {
+        id: 'q1',
+        expression: 'SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)',
+        period: 60,
+        returnData: true,
+      },
+    ];
     const ecsMath = fixture('cloudwatch-alarm-metric-math.json');
     ecsMath.detail.configuration.metrics[2].metricStat.metric.namespace = 'AWS/ECS';
     const cases: [string, Json, boolean][] = [
@@ -186,11 +232,21 @@ describe('alarm rule', () => {
     const [target] = only('AWS::Events::Rule').Targets as Json[];
     expect(target.Arn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^StorageStream/), 'Arn'] });
     expect(target.KinesisParameters).toEqual({ PartitionKeyPath: '$.resources[0]' });
-    expect(target.InputTransformer).toEqual({ InputTemplate: '{"v":1,"kind":"alarm","event":<aws.events.event.json>}' });
+    expect(target.InputTransformer).toEqual({
+      InputTemplate: '{"v":1,"kind":"alarm","event":<aws.events.event.json>}',
+    });
     expect(target.InputTransformer.InputTemplate).toBe(ENVELOPE_TEMPLATE);
     // Filled in with a JSON event, the template is the stream's alarm envelope.
-    const event = { 'detail-type': 'CloudWatch Alarm State Change', resources: ['arn:x'], detail: { state: { value: 'ALARM' } } };
-    expect(JSON.parse(ENVELOPE_TEMPLATE.replace('<aws.events.event.json>', JSON.stringify(event)))).toEqual({ v: 1, kind: 'alarm', event });
+    const event = {
+      'detail-type': 'CloudWatch Alarm State Change',
+      resources: ['arn:x'],
+      detail: { state: { value: 'ALARM' } },
+    };
+    expect(JSON.parse(ENVELOPE_TEMPLATE.replace('<aws.events.event.json>', JSON.stringify(event)))).toEqual({
+      v: 1,
+      kind: 'alarm',
+      event,
+    });
   });
 });
 
@@ -200,7 +256,8 @@ describe('alarm rule dead letters', () => {
     const [queueId, queue] = resources('AWS::SQS::Queue').find(([id]) => id.startsWith('AlarmRuleDeadLetters'))!;
     expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
     expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
-    const alarm = resources('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties)
+    const alarm = resources('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties)
       .find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
     expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1 });
     expect(alarm!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
@@ -233,7 +290,9 @@ describe('Glue catalog', () => {
       // dt is a path column: a partition key, never a stored column.
       expect(t.PartitionKeys).toEqual([{ Name: 'dt', Type: 'string', Comment: expect.any(String) }]);
       expect(t.StorageDescriptor.Columns.map((c: Json) => c.Name)).not.toContain('dt');
-      expect(t.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+      expect(t.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+        'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+      );
       expect(t.StorageDescriptor.InputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
     }
   });
@@ -254,7 +313,10 @@ describe('Glue catalog', () => {
   });
 
   it('declares the views as Athena (Presto) views generated from schemas/views.ts', () => {
-    for (const [name, sql] of [['alert_events', ALERT_EVENTS_VIEW], ['incidents', INCIDENTS_VIEW]] as const) {
+    for (const [name, sql] of [
+      ['alert_events', ALERT_EVENTS_VIEW],
+      ['incidents', INCIDENTS_VIEW],
+    ] as const) {
       const v = tableInput(name);
       expect(v.TableType).toBe('VIRTUAL_VIEW');
       expect(v.Parameters).toEqual({ presto_view: 'true', comment: 'Presto View' });
@@ -267,7 +329,12 @@ describe('Glue catalog', () => {
       expect(v.StorageDescriptor.Columns.map((c: Json) => c.Name)).toEqual(VIEW_COLUMNS[name].map((c) => c.name));
     }
     // alert_events: every events column, then escalation_time, the page's verdict and dt.
-    expect(VIEW_COLUMNS.alert_events.map((c) => c.name)).toEqual([...EVENTS_TABLE.columns.map((c) => c.name), 'escalation_time', 'opened_before_this_page_escalated', 'dt']);
+    expect(VIEW_COLUMNS.alert_events.map((c) => c.name)).toEqual([
+      ...EVENTS_TABLE.columns.map((c) => c.name),
+      'escalation_time',
+      'opened_before_this_page_escalated',
+      'dt',
+    ]);
   });
 });
 
@@ -293,7 +360,12 @@ describe('Athena', () => {
 
 describe('receiver (ECS Fargate)', () => {
   const containers = (): Record<string, Json> =>
-    Object.fromEntries(resources('AWS::ECS::TaskDefinition').map(([, r]) => [r.Properties.ContainerDefinitions[0].Name, r.Properties.ContainerDefinitions[0]]));
+    Object.fromEntries(
+      resources('AWS::ECS::TaskDefinition').map(([, r]) => [
+        r.Properties.ContainerDefinitions[0].Name,
+        r.Properties.ContainerDefinitions[0],
+      ]),
+    );
 
   it('is the only ECS service: no paging or lake service is left', () => {
     expect(resources('AWS::ECS::Cluster')).toHaveLength(1);
@@ -309,7 +381,11 @@ describe('receiver (ECS Fargate)', () => {
     const svc = only('AWS::ECS::Service');
     expect(svc.LaunchType).toBe('FARGATE');
     expect(svc.DesiredCount).toBeGreaterThanOrEqual(2);
-    expect(svc.DeploymentConfiguration).toMatchObject({ MinimumHealthyPercent: 100, MaximumPercent: 200, DeploymentCircuitBreaker: { Enable: true, Rollback: true } });
+    expect(svc.DeploymentConfiguration).toMatchObject({
+      MinimumHealthyPercent: 100,
+      MaximumPercent: 200,
+      DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+    });
   });
 
   it('autoscales from 2 tasks on CPU and on ALB requests per target', () => {
@@ -320,17 +396,36 @@ describe('receiver (ECS Fargate)', () => {
     const policies = resources('AWS::ApplicationAutoScaling::ScalingPolicy').map(([, r]) => r.Properties);
     expect(policies).toHaveLength(2);
     for (const p of policies) expect(p.PolicyType).toBe('TargetTrackingScaling');
-    const metrics = policies.map((p) => p.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType).sort();
+    const metrics = policies
+      .map((p) => p.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType)
+      .sort();
     expect(metrics).toEqual(['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
-    const requests = policies.find((p) => p.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType === 'ALBRequestCountPerTarget')!;
+    const requests = policies.find(
+      (p) =>
+        p.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType ===
+        'ALBRequestCountPerTarget',
+    )!;
     expect(requests.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.ResourceLabel).toBeDefined();
   });
 
   it('is behind HTTPS with /healthz', () => {
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: CERT }] });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP', Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect' })] });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { HealthCheckPath: '/healthz', TargetType: 'ip' });
-    template.hasResourceProperties('AWS::ECS::Service', { LoadBalancers: [Match.objectLike({ ContainerName: 'receiver', ContainerPort: 8080 })] });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Protocol: 'HTTPS',
+      Port: 443,
+      Certificates: [{ CertificateArn: CERT }],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Protocol: 'HTTP',
+      Port: 80,
+      DefaultActions: [Match.objectLike({ Type: 'redirect' })],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      HealthCheckPath: '/healthz',
+      TargetType: 'ip',
+    });
+    template.hasResourceProperties('AWS::ECS::Service', {
+      LoadBalancers: [Match.objectLike({ ContainerName: 'receiver', ContainerPort: 8080 })],
+    });
     expect(containers().receiver.PortMappings).toEqual([expect.objectContaining({ ContainerPort: 8080 })]);
   });
 
@@ -341,10 +436,20 @@ describe('receiver (ECS Fargate)', () => {
     // The ack pages read the incident (producers/receiver/main.ts: IncidentReader on infra.INCIDENTS_TABLE).
     expect(env.INCIDENTS_TABLE).toEqual({ Ref: expect.stringMatching(/^StorageIncidents[0-9A-F]{8}$/) });
     for (const k of ['KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT']) expect(env[k]).toBeUndefined();
-    expect(env).toMatchObject({ PORT: '8080', PUBLIC_BASE_URL: 'https://pagetrail.example.com', ALARM_NAMESPACES: 'AWS/ECS,AWS/RDS,ECS/ContainerInsights' });
-    expect(((c.Secrets ?? []) as Json[]).map((s) => s.Name).sort()).toEqual(['ACK_LINK_SECRET', 'API_KEY', 'RESEND_WEBHOOK_SECRET', 'TWILIO_AUTH_TOKEN']);
+    expect(env).toMatchObject({
+      PORT: '8080',
+      PUBLIC_BASE_URL: 'https://pagetrail.example.com',
+      ALARM_NAMESPACES: 'AWS/ECS,AWS/RDS,ECS/ContainerInsights',
+    });
+    expect(((c.Secrets ?? []) as Json[]).map((s) => s.Name).sort()).toEqual([
+      'ACK_LINK_SECRET',
+      'API_KEY',
+      'RESEND_WEBHOOK_SECRET',
+      'TWILIO_AUTH_TOKEN',
+    ]);
     for (const s of c.Secrets as Json[]) expect(JSON.stringify(s.ValueFrom)).toMatch(/secretsmanager|Ref/);
-    for (const n of ['TWILIO_AUTH_TOKEN', 'RESEND_API_KEY', 'RESEND_WEBHOOK_SECRET', 'API_KEY', 'ACK_LINK_SECRET']) expect(env[n]).toBeUndefined();
+    for (const n of ['TWILIO_AUTH_TOKEN', 'RESEND_API_KEY', 'RESEND_WEBHOOK_SECRET', 'API_KEY', 'ACK_LINK_SECRET'])
+      expect(env[n]).toBeUndefined();
   });
 });
 
@@ -373,7 +478,8 @@ describe('receiver image and CPU architecture', () => {
 describe('network', () => {
   const privateSubnets = () =>
     resources('AWS::EC2::Subnet').filter(([, r]) =>
-      (r.Properties.Tags as Json[]).some((t) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Private'));
+      (r.Properties.Tags as Json[]).some((t) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Private'),
+    );
 
   it('one NAT gateway per AZ by default: losing an AZ leaves the other egress path', () => {
     const azs = new Set(resources('AWS::EC2::Subnet').map(([, r]) => JSON.stringify(r.Properties.AvailabilityZone)));
@@ -388,7 +494,9 @@ describe('network', () => {
 
   it('S3 and DynamoDB gateway endpoints on the private subnets\u2019 route tables', () => {
     const endpoints = resources('AWS::EC2::VPCEndpoint').map(([, r]) => r.Properties);
-    const privateTables = privateSubnets().map(([id]) => id.replace(/Subnet[0-9A-F]{8}$/, 'RouteTable')).sort();
+    const privateTables = privateSubnets()
+      .map(([id]) => id.replace(/Subnet[0-9A-F]{8}$/, 'RouteTable'))
+      .sort();
     expect(privateTables.length).toBeGreaterThanOrEqual(2);
     for (const service of ['s3', 'dynamodb']) {
       const name = (x: Json) =>
@@ -504,14 +612,20 @@ describe('secrets', () => {
     for (const { where, value, roleId } of references()) {
       const allowed = grants.get(roleId) ?? [];
       if (typeof value === 'object' && 'Ref' in value) expect(allowed, where).toContain(JSON.stringify(value));
-      else expect(allowed.map((a) => flat(JSON.parse(a))), where).toContain(`${flat(value)}-??????`);
+      else
+        expect(
+          allowed.map((a) => flat(JSON.parse(a))),
+          where,
+        ).toContain(`${flat(value)}-??????`);
     }
   });
 });
 
 /** The function whose logical id starts with Processors<name>, and its id. */
 const fnOf = (name: 'Paging' | 'Lake'): [string, Json] => {
-  const found = resources('AWS::Lambda::Function').filter(([id]) => new RegExp(`^Processors${name}[0-9A-F]{8}$`).test(id));
+  const found = resources('AWS::Lambda::Function').filter(([id]) =>
+    new RegExp(`^Processors${name}[0-9A-F]{8}$`).test(id),
+  );
   expect(found).toHaveLength(1);
   return [found[0][0], found[0][1].Properties];
 };
@@ -536,7 +650,8 @@ describe('stream processors (Lambda)', () => {
     }
     expect(paging).toMatchObject({ Timeout: 60, MemorySize: 1024 });
     expect(lake).toMatchObject({ Timeout: 300, MemorySize: 2048 });
-    for (const [, g] of resources('AWS::Logs::LogGroup').filter(([id]) => id.startsWith('Processors'))) expect(g.Properties.RetentionInDays).toBe(30);
+    for (const [, g] of resources('AWS::Logs::LogGroup').filter(([id]) => id.startsWith('Processors')))
+      expect(g.Properties.RetentionInDays).toBe(30);
   });
 
   it('the paging code asset carries the on-call file at ONCALL_FILE', () => {
@@ -544,28 +659,45 @@ describe('stream processors (Lambda)', () => {
     const hash = /([0-9a-f]{64})\.zip/.exec(key)![1];
     const staged = path.join(outdir, `asset.${hash}`);
     expect(existsSync(path.join(staged, 'index.mjs'))).toBe(true);
-    expect(readFileSync(path.join(staged, 'oncall.json'), 'utf8')).toBe(readFileSync(path.resolve('infra/local/oncall/demo.json'), 'utf8'));
+    expect(readFileSync(path.join(staged, 'oncall.json'), 'utf8')).toBe(
+      readFileSync(path.resolve('infra/local/oncall/demo.json'), 'utf8'),
+    );
     expect(envOf('Paging').ONCALL_FILE).toBe('/var/task/oncall.json');
   });
 
   it('the environment names what platform/config.ts and processors/paging/config.ts read', () => {
     for (const name of ['Paging', 'Lake'] as const) {
       const e = envOf(name);
-      for (const k of ['STREAM_NAME', 'STREAM_ARN', 'LAKE_BUCKET', 'CHECKPOINT_TABLE', 'LEDGER_TABLE', 'INCIDENTS_TABLE', 'SCHEDULER_GROUP', 'SCHEDULER_ROLE_ARN', 'AWS_ACCOUNT_ID']) {
+      for (const k of [
+        'STREAM_NAME',
+        'STREAM_ARN',
+        'LAKE_BUCKET',
+        'CHECKPOINT_TABLE',
+        'LEDGER_TABLE',
+        'INCIDENTS_TABLE',
+        'SCHEDULER_GROUP',
+        'SCHEDULER_ROLE_ARN',
+        'AWS_ACCOUNT_ID',
+      ]) {
         expect(e[k], `${name} ${k}`).toBeDefined();
       }
       // Lambda sets AWS_REGION itself (a reserved variable); no local endpoints.
-      for (const k of ['AWS_REGION', 'KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT', 'SCHEDULER_ENDPOINT']) expect(e[k], `${name} ${k}`).toBeUndefined();
+      for (const k of ['AWS_REGION', 'KINESIS_ENDPOINT', 'S3_ENDPOINT', 'DYNAMODB_ENDPOINT', 'SCHEDULER_ENDPOINT'])
+        expect(e[k], `${name} ${k}`).toBeUndefined();
       expect(e.STREAM_ARN).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
       expect(e.SCHEDULER_GROUP).toBe('pagetrail-test-deadlines');
       expect(e.SCHEDULER_ROLE_ARN).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DeadlinesSchedulerRole/), 'Arn'] });
       expect(e.INCIDENTS_TABLE).toEqual({ Ref: expect.stringMatching(/^StorageIncidents/) });
     }
-    expect(envOf('Paging')).toMatchObject({ PUBLIC_BASE_URL: 'https://pagetrail.example.com', TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef' });
+    expect(envOf('Paging')).toMatchObject({
+      PUBLIC_BASE_URL: 'https://pagetrail.example.com',
+      TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
+    });
     expect(envOf('Paging').TWILIO_API_BASE_URL).toBeUndefined();
     expect(envOf('Paging').RESEND_BASE_URL).toBeUndefined();
     expect(envOf('Lake')).toMatchObject({ FLUSH_INTERVAL_S: '60', CONSUMER_GROUP: 'lake' });
-    for (const k of ['FLUSH_MAX_ROWS', 'JOIN_WINDOW_S', 'ALLOWED_LATENESS_S', 'MAX_STATE_ENTRIES']) expect(envOf('Lake')[k]).toMatch(/^\d+$/);
+    for (const k of ['FLUSH_MAX_ROWS', 'JOIN_WINDOW_S', 'ALLOWED_LATENESS_S', 'MAX_STATE_ENTRIES'])
+      expect(envOf('Lake')[k]).toMatch(/^\d+$/);
   });
 
   it('no secret value in any environment: secret ARNs only', () => {
@@ -580,9 +712,11 @@ describe('stream processors (Lambda)', () => {
         expect(isRef || JSON.stringify(v).includes(':secretsmanager:'), `${name} ${k}`).toBe(true);
       }
     }
-    expect(Object.keys(envOf('Paging')).filter((k) => k.endsWith('_SECRET_ARN')).sort()).toEqual([
-      'ACK_LINK_SECRET_SECRET_ARN', 'RESEND_API_KEY_SECRET_ARN', 'TWILIO_AUTH_TOKEN_SECRET_ARN',
-    ]);
+    expect(
+      Object.keys(envOf('Paging'))
+        .filter((k) => k.endsWith('_SECRET_ARN'))
+        .sort(),
+    ).toEqual(['ACK_LINK_SECRET_SECRET_ARN', 'RESEND_API_KEY_SECRET_ARN', 'TWILIO_AUTH_TOKEN_SECRET_ARN']);
     expect(Object.keys(envOf('Lake')).filter((k) => k.endsWith('_SECRET_ARN'))).toEqual([]);
   });
 
@@ -607,23 +741,51 @@ describe('stream processors (Lambda)', () => {
       expect(m.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(86_400);
       expect(m.MaximumRecordAgeInSeconds).toBeLessThan(7 * 86_400); // recorded before the stream's retention drops it
     }
-    expect(mappingOf('Paging')).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 0, MaximumRecordAgeInSeconds: MAX_RECORD_AGE.paging.toSeconds() });
-    expect(mappingOf('Lake')).toMatchObject({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 60, MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds() });
+    expect(mappingOf('Paging')).toMatchObject({
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 0,
+      MaximumRecordAgeInSeconds: MAX_RECORD_AGE.paging.toSeconds(),
+    });
+    expect(mappingOf('Lake')).toMatchObject({
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: 60,
+      MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds(),
+    });
   });
 
   it('flushIntervalS sets the lake window and FLUSH_INTERVAL_S; more than 300 s is refused', () => {
-    const app = new App({ outdir, context: { stage: 'f', certificateArn: CERT, twilioAccountSid: 'AC0123456789abcdef0123456789abcdef', flushIntervalS: '120', schedulerGroup: 'deadlines-f' } });
+    const app = new App({
+      outdir,
+      context: {
+        stage: 'f',
+        certificateArn: CERT,
+        twilioAccountSid: 'AC0123456789abcdef0123456789abcdef',
+        flushIntervalS: '120',
+        schedulerGroup: 'deadlines-f',
+      },
+    });
     const t = Template.fromStack(new PagetrailStack(app, 'F', propsOf(app)));
-    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10_000, MaximumBatchingWindowInSeconds: 120 });
-    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ FLUSH_INTERVAL_S: '120' }) } });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: 120,
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FLUSH_INTERVAL_S: '120' }) },
+    });
     t.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'deadlines-f' });
     const bad = new App({ outdir, context: { stage: 'g', certificateArn: CERT, flushIntervalS: '301' } });
     expect(() => stackPropsFromContext(bad)).toThrow(/flushIntervalS/);
   });
 
   it('a missing bundle stops synthesis with a message naming make lambdas', () => {
-    const app = new App({ outdir, context: { stage: 'm', certificateArn: CERT, twilioAccountSid: 'AC0123456789abcdef0123456789abcdef' } });
-    expect(() => new PagetrailStack(app, 'M', { ...stackPropsFromContext(app), lambdaBundleDir: path.join(outdir, 'nowhere') })).toThrow(/make lambdas/);
+    const app = new App({
+      outdir,
+      context: { stage: 'm', certificateArn: CERT, twilioAccountSid: 'AC0123456789abcdef0123456789abcdef' },
+    });
+    expect(
+      () =>
+        new PagetrailStack(app, 'M', { ...stackPropsFromContext(app), lambdaBundleDir: path.join(outdir, 'nowhere') }),
+    ).toThrow(/make lambdas/);
   });
 });
 
@@ -651,12 +813,19 @@ describe('deadlines (EventBridge Scheduler)', () => {
       .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleId))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
     // The stream uses the AWS-managed key: no kms statement is needed.
-    expect(stmts).toEqual([{ Effect: 'Allow', Action: 'kinesis:PutRecord', Resource: { 'Fn::GetAtt': [streamId(), 'Arn'] } }]);
+    expect(stmts).toEqual([
+      { Effect: 'Allow', Action: 'kinesis:PutRecord', Resource: { 'Fn::GetAtt': [streamId(), 'Arn'] } },
+    ]);
   });
 });
 
 describe('IAM', () => {
-  interface Stmt { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }
+  interface Stmt {
+    Effect: string;
+    Action: string | string[];
+    Resource: unknown;
+    Condition?: unknown;
+  }
   const statementsByRole = (): Map<string, Stmt[]> => {
     const out = new Map<string, Stmt[]>();
     for (const [, p] of resources('AWS::IAM::Policy')) {
@@ -669,7 +838,9 @@ describe('IAM', () => {
   };
   const allStatements = (): Stmt[] => [
     ...resources('AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Stmt[]),
-    ...resources('AWS::IAM::Role').flatMap(([, r]) => ((r.Properties.Policies ?? []) as Json[]).flatMap((p) => p.PolicyDocument.Statement as Stmt[])),
+    ...resources('AWS::IAM::Role').flatMap(([, r]) =>
+      ((r.Properties.Policies ?? []) as Json[]).flatMap((p) => p.PolicyDocument.Statement as Stmt[]),
+    ),
     ...resources('AWS::IAM::ManagedPolicy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Stmt[]),
   ];
   /**
@@ -691,14 +862,24 @@ describe('IAM', () => {
   });
 
   const receiverStatements = (): Stmt[] => {
-    const td = resources('AWS::ECS::TaskDefinition').find(([, r]) => r.Properties.ContainerDefinitions[0].Name === 'receiver')!;
+    const td = resources('AWS::ECS::TaskDefinition').find(
+      ([, r]) => r.Properties.ContainerDefinitions[0].Name === 'receiver',
+    )!;
     const roleId = (td[1].Properties.TaskRoleArn as Json)['Fn::GetAtt'][0] as string;
     return statementsByRole().get(roleId) ?? [];
   };
-  const functionStatements = (name: 'Paging' | 'Lake'): Stmt[] => statementsByRole().get(fnOf(name)[1].Role['Fn::GetAtt'][0]) ?? [];
+  const functionStatements = (name: 'Paging' | 'Lake'): Stmt[] =>
+    statementsByRole().get(fnOf(name)[1].Role['Fn::GetAtt'][0]) ?? [];
   const actionsOf = (stmts: Stmt[]) => [...new Set(stmts.flatMap((s) => asArray(s.Action)))].sort();
-  const resourceOf = (stmts: Stmt[], action: string) => JSON.stringify(stmts.filter((s) => asArray(s.Action).includes(action)).map((s) => s.Resource));
-  const STREAM_READ = ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'];
+  const resourceOf = (stmts: Stmt[], action: string) =>
+    JSON.stringify(stmts.filter((s) => asArray(s.Action).includes(action)).map((s) => s.Resource));
+  const STREAM_READ = [
+    'kinesis:DescribeStream',
+    'kinesis:DescribeStreamSummary',
+    'kinesis:GetRecords',
+    'kinesis:GetShardIterator',
+    'kinesis:ListShards',
+  ];
 
   it('receiver: PutRecords, DescribeStreamSummary (health), ledger and incidents GetItem, errors/ PutObject', () => {
     const st = receiverStatements();
@@ -716,11 +897,22 @@ describe('IAM', () => {
   it('paging: stream read (mapping) + PutRecords, ledger and incidents items, its schedules, PassRole, its secrets; no checkpoints', () => {
     const st = functionStatements('Paging');
     const actions = actionsOf(st);
-    expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'kinesis:PutRecords', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'secretsmanager:GetSecretValue']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        ...STREAM_READ,
+        'kinesis:PutRecords',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchGetItem',
+        'secretsmanager:GetSecretValue',
+      ]),
+    );
     expect(resourceOf(st, 'kinesis:GetRecords')).toBe(JSON.stringify([{ 'Fn::GetAtt': [streamId(), 'Arn'] }]));
     expect(resourceOf(st, 'dynamodb:UpdateItem')).toContain('StorageDispatchLedger');
     expect(actions).toEqual(expect.arrayContaining(['kinesis:SubscribeToShard', 'kinesis:DescribeStreamConsumer'])); // its fan-out consumer
-    const incidentActions = st.filter((s) => JSON.stringify(s.Resource).includes('StorageIncidents')).flatMap((s) => asArray(s.Action)).sort();
+    const incidentActions = st
+      .filter((s) => JSON.stringify(s.Resource).includes('StorageIncidents'))
+      .flatMap((s) => asArray(s.Action))
+      .sort();
     expect(incidentActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']); // UpdateItem: the alarm's pointer marked resolved
     expect(JSON.stringify(st)).not.toContain('StorageCheckpoints');
     // Only the on-failure prefix of the bucket.
@@ -728,7 +920,9 @@ describe('IAM', () => {
     expect(resourceOf(st, 's3:PutObject')).toContain('/aws/lambda/*');
     expect(resourceOf(st, 's3:PutObject')).not.toMatch(/tables|raw\/|errors\/|state\//);
     // Secrets: exactly the three it resolves.
-    const secretResources = st.filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource));
+    const secretResources = st
+      .filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))
+      .map((s) => JSON.stringify(s.Resource));
     expect(secretResources).toHaveLength(3);
     expect(secretResources.join()).toMatch(/pagetrail\/test\/twilio_auth_token-\?{6}/);
     expect(secretResources.join()).toMatch(/pagetrail\/test\/resend_api_key-\?{6}/);
@@ -757,7 +951,14 @@ describe('IAM', () => {
     const st = functionStatements('Lake');
     const actions = actionsOf(st);
     expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'dynamodb:Query']));
-    for (const a of ['kinesis:PutRecord', 'kinesis:PutRecords', 'dynamodb:UpdateItem', 'iam:PassRole', 'secretsmanager:GetSecretValue']) expect(actions).not.toContain(a);
+    for (const a of [
+      'kinesis:PutRecord',
+      'kinesis:PutRecords',
+      'dynamodb:UpdateItem',
+      'iam:PassRole',
+      'secretsmanager:GetSecretValue',
+    ])
+      expect(actions).not.toContain(a);
     expect(actions.some((a) => a.startsWith('scheduler:'))).toBe(false);
     expect(JSON.stringify(st)).not.toMatch(/StorageDispatchLedger|StorageIncidents/);
     expect(resourceOf(st, 'dynamodb:Query')).toContain('StorageCheckpoints');
@@ -773,7 +974,8 @@ describe('IAM', () => {
     // bucket.arnForObjects('<prefix>*'): {"Fn::Join": ["", [<bucket ARN>, "/<prefix>*"]]}
     const prefixOf = (r: Json) => String(r['Fn::Join']?.[1]?.at(-1) ?? JSON.stringify(r)).replace(/^\/|\*$/g, '');
     const prefixesOf = (action: string) =>
-      st.filter((s) => asArray(s.Action).includes(action))
+      st
+        .filter((s) => asArray(s.Action).includes(action))
         .flatMap((s) => asArray(s.Resource as Json))
         .map(prefixOf)
         .sort();
@@ -792,19 +994,34 @@ describe('alarms', () => {
     for (const name of ['Paging', 'Lake'] as const) {
       const [fnId] = fnOf(name);
       const dims = [{ Name: 'FunctionName', Value: { Ref: fnId } }];
-      expect(a.find((x) => x.MetricName === 'IteratorAge' && JSON.stringify(x.Dimensions) === JSON.stringify(dims)), `${name} IteratorAge`).toMatchObject({
+      expect(
+        a.find((x) => x.MetricName === 'IteratorAge' && JSON.stringify(x.Dimensions) === JSON.stringify(dims)),
+        `${name} IteratorAge`,
+      ).toMatchObject({
         Namespace: 'AWS/Lambda',
         Statistic: 'Maximum',
       });
-      expect(a.find((x) => x.MetricName === 'Errors' && JSON.stringify(x.Dimensions) === JSON.stringify(dims)), `${name} Errors`).toMatchObject({ Namespace: 'AWS/Lambda' });
+      expect(
+        a.find((x) => x.MetricName === 'Errors' && JSON.stringify(x.Dimensions) === JSON.stringify(dims)),
+        `${name} Errors`,
+      ).toMatchObject({ Namespace: 'AWS/Lambda' });
     }
     for (const filter of ['errors', 'failures']) {
-      expect(a.find((x) => x.MetricName === 'PutRequests' && x.Dimensions.some((d: Json) => d.Name === 'FilterId' && d.Value === filter)), filter).toMatchObject({
+      expect(
+        a.find(
+          (x) =>
+            x.MetricName === 'PutRequests' &&
+            x.Dimensions.some((d: Json) => d.Name === 'FilterId' && d.Value === filter),
+        ),
+        filter,
+      ).toMatchObject({
         Namespace: 'AWS/S3',
         Threshold: 1,
       });
     }
-    expect(a.find((x) => x.MetricName === 'HTTPCode_Target_5XX_Count')).toMatchObject({ Namespace: 'AWS/ApplicationELB' });
+    expect(a.find((x) => x.MetricName === 'HTTPCode_Target_5XX_Count')).toMatchObject({
+      Namespace: 'AWS/ApplicationELB',
+    });
     // The Kinesis-consumer (ECS) iterator-age alarm is gone.
     expect(a.find((x) => x.MetricName === 'GetRecords.IteratorAgeMilliseconds')).toBeUndefined();
     const pipeline = a.filter((x) => !(x.Tags as Json[] | undefined)?.some((t) => t.Key === 'pagetrail'));
@@ -812,26 +1029,44 @@ describe('alarms', () => {
   });
 
   it('instrument the estate with severity-tagged standard alarms', () => {
-    const estate = alarms().filter((x) => (x.Tags as Json[] | undefined)?.some((t) => t.Key === 'pagetrail' && t.Value === 'estate'));
+    const estate = alarms().filter((x) =>
+      (x.Tags as Json[] | undefined)?.some((t) => t.Key === 'pagetrail' && t.Value === 'estate'),
+    );
     const PREFIX = 'pagetrail-test-'; // the stage's: alarm names are unique per account and region
     for (const x of estate) expect(x.AlarmName.startsWith(PREFIX), x.AlarmName).toBe(true);
     const byName = Object.fromEntries(estate.map((x) => [x.AlarmName.slice(PREFIX.length), x]));
     const sev = (name: string) => (byName[name].Tags as Json[]).find((t) => t.Key === 'severity')?.Value;
-    expect(Object.keys(byName).sort()).toEqual([
-      'ecs-prod-api-cpu-high', 'ecs-prod-api-memory-high', 'ecs-prod-api-running-below-desired',
-      'rds-orders-db-connections-high', 'rds-orders-db-cpu-high', 'rds-orders-db-db-load-high', 'rds-orders-db-storage-low',
-      'rds-orders-db-replica-connections-high', 'rds-orders-db-replica-cpu-high', 'rds-orders-db-replica-db-load-high',
-      'rds-orders-db-replica-replica-lag', 'rds-orders-db-replica-storage-low',
-    ].sort());
+    expect(Object.keys(byName).sort()).toEqual(
+      [
+        'ecs-prod-api-cpu-high',
+        'ecs-prod-api-memory-high',
+        'ecs-prod-api-running-below-desired',
+        'rds-orders-db-connections-high',
+        'rds-orders-db-cpu-high',
+        'rds-orders-db-db-load-high',
+        'rds-orders-db-storage-low',
+        'rds-orders-db-replica-connections-high',
+        'rds-orders-db-replica-cpu-high',
+        'rds-orders-db-replica-db-load-high',
+        'rds-orders-db-replica-replica-lag',
+        'rds-orders-db-replica-storage-low',
+      ].sort(),
+    );
     expect(sev('ecs-prod-api-cpu-high')).toBe('P1');
     expect(sev('rds-orders-db-db-load-high')).toBe('P1');
     expect(sev('rds-orders-db-replica-replica-lag')).toBe('P2');
     // tags reach the EventBridge event (detail.alarmTags) only with tag propagation enabled
-    for (const x of estate) expect(x.ActionConfiguration, x.AlarmName).toEqual({ AlarmTagsPropagation: { Enabled: true } });
+    for (const x of estate)
+      expect(x.ActionConfiguration, x.AlarmName).toEqual({ AlarmTagsPropagation: { Enabled: true } });
     expect(byName['rds-orders-db-db-load-high']).toMatchObject({ Namespace: 'AWS/RDS', MetricName: 'DBLoad' });
     expect(byName['ecs-prod-api-memory-high']).toMatchObject({ Namespace: 'AWS/ECS', MetricName: 'MemoryUtilization' });
     const running = byName['ecs-prod-api-running-below-desired'].Metrics as Json[];
-    expect(running.map((m) => m.MetricStat?.Metric.MetricName).filter(Boolean).sort()).toEqual(['DesiredTaskCount', 'RunningTaskCount']);
+    expect(
+      running
+        .map((m) => m.MetricStat?.Metric.MetricName)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(['DesiredTaskCount', 'RunningTaskCount']);
     // Performance Insights cannot be enabled here: a warning and an output say so.
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('Performance Insights'));
     template.hasOutput('*', { Value: 'orders-db,orders-db-replica' });
@@ -845,7 +1080,12 @@ it('synthesizes in reasonable time', () => {
 /** A small model of EventBridge pattern matching (values, arrays, exists, $or) for the alarm rule's test. */
 function matchesPattern(pattern: Json, event: Json): boolean {
   const values = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v.flatMap(values) : [v]);
-  const field = (node: unknown, key: string): unknown => (Array.isArray(node) ? node.map((n) => field(n, key)).flat() : node && typeof node === 'object' ? (node as Json)[key] : undefined);
+  const field = (node: unknown, key: string): unknown =>
+    Array.isArray(node)
+      ? node.map((n) => field(n, key)).flat()
+      : node && typeof node === 'object'
+        ? (node as Json)[key]
+        : undefined;
   return Object.entries(pattern).every(([key, want]) => {
     if (key === '$or') return (want as Json[]).some((p) => matchesPattern(p, event));
     const got = field(event, key);

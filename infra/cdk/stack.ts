@@ -63,10 +63,17 @@ export class PagetrailStack extends Stack {
 
     const certificateArn =
       props.certificateArn ??
-      new CfnParameter(this, 'CertificateArn', { type: 'String', description: 'ACM certificate ARN of the receiver HTTPS listener' }).valueAsString;
+      new CfnParameter(this, 'CertificateArn', {
+        type: 'String',
+        description: 'ACM certificate ARN of the receiver HTTPS listener',
+      }).valueAsString;
     const twilioAccountSid =
       props.twilioAccountSid ??
-      new CfnParameter(this, 'TwilioAccountSid', { type: 'String', description: 'Twilio Account SID (AC + 32 hex)', allowedPattern: '^AC[0-9a-f]{32}$' }).valueAsString;
+      new CfnParameter(this, 'TwilioAccountSid', {
+        type: 'String',
+        description: 'Twilio Account SID (AC + 32 hex)',
+        allowedPattern: '^AC[0-9a-f]{32}$',
+      }).valueAsString;
 
     this.services = new Services(this, 'Services', {
       stage,
@@ -120,7 +127,9 @@ export class PagetrailStack extends Stack {
     new CfnOutput(this, 'LakeFunction', { value: this.processors.lake.functionName });
     new CfnOutput(this, 'AthenaDatabase', { value: db });
     new CfnOutput(this, 'AthenaWorkgroup', { value: workGroupName(stage) });
-    new CfnOutput(this, 'ReceiverUrl', { value: `https://${props.domain ?? this.services.receiver.loadBalancer.loadBalancerDnsName}` });
+    new CfnOutput(this, 'ReceiverUrl', {
+      value: `https://${props.domain ?? this.services.receiver.loadBalancer.loadBalancerDnsName}`,
+    });
     new CfnOutput(this, 'PipelineAlarmTopic', { value: pipeline.topic.topicArn });
   }
 }

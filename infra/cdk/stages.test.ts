@@ -141,8 +141,15 @@ describe('two stages in one account and region', () => {
     const again = [...names.dev.keys()].filter((k) => names['dev-again'].has(k));
     const kinds = new Set(again.map((k) => k.split(' ')[0]));
     for (const kind of [
-      'stack', 'AWS::Scheduler::ScheduleGroup', 'AWS::SecretsManager::Secret', 'AWS::Athena::WorkGroup',
-      'AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::CloudWatch::Alarm', 'AWS::Kinesis::StreamConsumer', 'secret',
+      'stack',
+      'AWS::Scheduler::ScheduleGroup',
+      'AWS::SecretsManager::Secret',
+      'AWS::Athena::WorkGroup',
+      'AWS::Glue::Database',
+      'AWS::Glue::Table',
+      'AWS::CloudWatch::Alarm',
+      'AWS::Kinesis::StreamConsumer',
+      'secret',
     ]) {
       expect(kinds, kind).toContain(kind);
     }

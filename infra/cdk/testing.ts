@@ -15,7 +15,10 @@ export const TEST_TWILIO_SID = 'AC0123456789abcdef0123456789abcdef';
 export const TEST_ENV = { account: '111111111111', region: 'eu-west-1' } as const;
 export const TEST_ESTATE = JSON.stringify({
   ecsServices: [{ cluster: 'prod', service: 'api', severity: 'P1' }],
-  rdsInstances: [{ instanceId: 'orders-db', severity: 'P1' }, { instanceId: 'orders-db-replica', replica: true }],
+  rdsInstances: [
+    { instanceId: 'orders-db', severity: 'P1' },
+    { instanceId: 'orders-db-replica', replica: true },
+  ],
 });
 
 export interface SynthDir {

@@ -144,8 +144,11 @@ export function smokeAlarm(
     detail: {
       alarmName,
       alarmTags: { team: s.team, severity: s.severity, purpose: 'smoke-test' },
-      configuration: { description: `pagetrail smoke test, run ${runId} (make smoke); resolves itself`, metrics: [],
-        alarmRule: `ALARM("${alarmName}")` },
+      configuration: {
+        description: `pagetrail smoke test, run ${runId} (make smoke); resolves itself`,
+        metrics: [],
+        alarmRule: `ALARM("${alarmName}")`,
+      },
       state: { value: 'ALARM', reason: `pagetrail smoke test run ${runId}`, timestamp: iso },
       previousState: { value: 'OK', reason: '', timestamp: new Date(at - 60_000).toISOString() },
     },
@@ -263,8 +266,13 @@ interface PageSeen {
 }
 
 /** The incident's first page (not a notice) once it is dispatched, with its recipient from the ledger. */
-function pageProbe(reader: IncidentReader<IncidentState>, dynamodb: DynamoDBClient, ledgerTable: string,
-  alarm: SmokeAlarm, team: string): Probe<PageSeen> {
+function pageProbe(
+  reader: IncidentReader<IncidentState>,
+  dynamodb: DynamoDBClient,
+  ledgerTable: string,
+  alarm: SmokeAlarm,
+  team: string,
+): Probe<PageSeen> {
   return async () => {
     const item = await reader.get(alarm.incidentId);
     if (!item) {
@@ -291,8 +299,11 @@ function pageProbe(reader: IncidentReader<IncidentState>, dynamodb: DynamoDBClie
 }
 
 /** The page's status once a receipt confirmed it (delivered, opened, clicked); a failed one fails the step. */
-function receiptProbe(reader: IncidentReader<IncidentState>, alarm: SmokeAlarm, stepKey: string):
-  Probe<DeliveryStatus> {
+function receiptProbe(
+  reader: IncidentReader<IncidentState>,
+  alarm: SmokeAlarm,
+  stepKey: string,
+): Probe<DeliveryStatus> {
   return async () => {
     const page = (await reader.get(alarm.incidentId))?.state.pages[stepKey];
     const status = page?.status as DeliveryStatus | undefined;
@@ -307,7 +318,13 @@ function receiptProbe(reader: IncidentReader<IncidentState>, alarm: SmokeAlarm, 
  * before the alarm cannot hold its row): a stage's whole `tables/events/` prefix is never listed.
  */
 class RecentPartitionCache extends LakeCache {
-  constructor(s3: S3Client, bucket: string, dir: string, private readonly dt: string, private readonly since: number) {
+  constructor(
+    s3: S3Client,
+    bucket: string,
+    dir: string,
+    private readonly dt: string,
+    private readonly since: number,
+  ) {
     super(s3, bucket, dir);
   }
 
@@ -323,8 +340,8 @@ function lakeProbe(s3: S3Client, bucket: string, cacheDir: string, alarm: SmokeA
   const dt = utcDate(alarm.alarmAt);
   // S3's clock and ours may differ: objects up to 5 minutes "older" than the alarm are read too.
   const since = alarm.alarmAt - 300_000;
-  const sql = `SELECT kind, event_id FROM ${EVENTS_TABLE.name} ` +
-    `WHERE dt = '${dt}' AND incident_id = '${alarm.incidentId}'`;
+  const sql =
+    `SELECT kind, event_id FROM ${EVENTS_TABLE.name} ` + `WHERE dt = '${dt}' AND incident_id = '${alarm.incidentId}'`;
   return async () => {
     const { queryDuckDb } = await import('../../analysis/query/duckdb-engine.js');
     // a new cache per read: one that found S3 unreachable answers from its saved listing for good
@@ -391,8 +408,10 @@ export function oncallWarnings(file: string | undefined, s: Pick<SmokeSettings, 
   const level = policy.levels[0];
   if (policy.levels.length > 1 || policy.repeat > 0 || policy.fallback) {
     const how = `levels ${policy.levels.length}, repeat ${policy.repeat}${policy.fallback ? ', a fallback' : ''}`;
-    out.push(`${file}: team ${s.team} ${s.severity} escalates (${how}): a smoke run could page people on call; ` +
-      'use one level, no repeat, no fallback');
+    out.push(
+      `${file}: team ${s.team} ${s.severity} escalates (${how}): a smoke run could page people on call; ` +
+        'use one level, no repeat, no fallback',
+    );
   }
   if (level.channels.length > 1) {
     out.push(`${file}: team ${s.team} ${s.severity} pages on ${level.channels.join(', ')}: use one channel`);
@@ -407,8 +426,10 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
   for (const w of oncallWarnings(opts.env.ONCALL_FILE, s)) out(`warning: ${maskPii(w)}`);
   const interval = Math.min(30_000, config.FLUSH_INTERVAL_S * 1000);
   if (interval >= s.timeoutMs.lake) {
-    out(`warning: FLUSH_INTERVAL_S=${config.FLUSH_INTERVAL_S} here: a lake that flushes as seldom misses the ` +
-      `${formatMs(s.timeoutMs.lake)} lake step`);
+    out(
+      `warning: FLUSH_INTERVAL_S=${config.FLUSH_INTERVAL_S} here: a lake that flushes as seldom misses the ` +
+        `${formatMs(s.timeoutMs.lake)} lake step`,
+    );
   }
 
   const t0 = Date.now();
@@ -419,8 +440,14 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
   const s3 = s3Client(config);
   const reader = new IncidentReader<IncidentState>({ dynamodb, table: config.INCIDENTS_TABLE });
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'pagetrail-smoke-'));
-  const result: SmokeResult = { ok: false, runId: alarm.runId, incidentId: alarm.incidentId, seen: {}, missing: [],
-    interrupted: false };
+  const result: SmokeResult = {
+    ok: false,
+    runId: alarm.runId,
+    incidentId: alarm.incidentId,
+    seen: {},
+    missing: [],
+    interrupted: false,
+  };
   const since = (t = Date.now()) => formatMs(t - t0);
   const line = (step: string, latency: string, detail = '') =>
     out(`  ${step.padEnd(18)} ${latency.padStart(7)}${detail ? `  ${detail}` : ''}`);
@@ -429,8 +456,10 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
     line(`${step} MISSING`, since(), maskPii(why));
   };
 
-  out(`smoke run ${alarm.runId}: alarm ${alarm.alarmName} (team ${s.team}, ${s.severity}) → ` +
-    `${s.direct ? `stream ${config.STREAM_NAME}` : s.url}; incident ${alarm.incidentId}`);
+  out(
+    `smoke run ${alarm.runId}: alarm ${alarm.alarmName} (team ${s.team}, ${s.severity}) → ` +
+      `${s.direct ? `stream ${config.STREAM_NAME}` : s.url}; incident ${alarm.incidentId}`,
+  );
   // Whether the ALARM may have been written (resolve it then): not after a definite refusal.
   let written = true;
   try {
@@ -510,10 +539,14 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
       return;
     }
     try {
-      await poll(async () => {
-        const item = await reader.get(alarm.incidentId);
-        return item?.state.resolvedAt !== undefined ? { done: true } : { wait: 'the incident is still open' };
-      }, Date.now() + s.timeoutMs.resolve, 200);
+      await poll(
+        async () => {
+          const item = await reader.get(alarm.incidentId);
+          return item?.state.resolvedAt !== undefined ? { done: true } : { wait: 'the incident is still open' };
+        },
+        Date.now() + s.timeoutMs.resolve,
+        200,
+      );
       result.seen.resolve = Date.now() - t0;
       line('resolved', since());
     } catch (err) {

@@ -26,9 +26,18 @@ describe('bin bundles: module locations and entry guards', () => {
         `if (process.argv[1] === fileURLToPath(import.meta.url)) console.log('main:${name}');`,
       ].join('\n');
     writeFileSync(path.join(root, 'src', 'deep', 'lib.ts'), guarded('lib'));
-    writeFileSync(path.join(root, 'src', 'tool.ts'), `${guarded('tool')}\nimport { libFile } from './deep/lib.js';\nconsole.log('lib=' + libFile);\n`);
-    writeFileSync(path.join(root, 'src', 'other.ts'), "import { toolFile } from './tool.js';\nconsole.log('tool=' + toolFile);\n");
-    writeFileSync(path.join(root, 'src', 'alone.ts'), "import { libFile } from './deep/lib.js';\nconsole.log('alone lib=' + libFile);\n");
+    writeFileSync(
+      path.join(root, 'src', 'tool.ts'),
+      `${guarded('tool')}\nimport { libFile } from './deep/lib.js';\nconsole.log('lib=' + libFile);\n`,
+    );
+    writeFileSync(
+      path.join(root, 'src', 'other.ts'),
+      "import { toolFile } from './tool.js';\nconsole.log('tool=' + toolFile);\n",
+    );
+    writeFileSync(
+      path.join(root, 'src', 'alone.ts'),
+      "import { libFile } from './deep/lib.js';\nconsole.log('alone lib=' + libFile);\n",
+    );
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -39,7 +48,10 @@ describe('bin bundles: module locations and entry guards', () => {
     expect(r.files.map((f) => f.name).sort()).toEqual(['alone', 'other', 'tool']);
     expect(r.inputs).toEqual(['src/alone.ts', 'src/deep/lib.ts', 'src/other.ts', 'src/tool.ts']);
 
-    const node = async (name: string) => (await run(process.execPath, [path.join(outDir, `${name}.mjs`)], { cwd: os.tmpdir(), timeout: 20_000 })).stdout.trim().split('\n');
+    const node = async (name: string) =>
+      (await run(process.execPath, [path.join(outDir, `${name}.mjs`)], { cwd: os.tmpdir(), timeout: 20_000 })).stdout
+        .trim()
+        .split('\n');
     const lib = path.join(root, 'src', 'deep', 'lib.ts');
     // The entry's own guard fires (its import.meta.url is the bundle's); lib's guard does not.
     expect(await node('tool')).toEqual(['main:tool', `lib=${lib}`]);
@@ -89,12 +101,17 @@ describe('bin bundles: make query', () => {
     const table = await query(['--', 'SELECT 1'], port);
     expect(table.stdout).toBe('+---+\n| 1 |\n+---+\n| 1 |\n+---+\n(1 row)\n');
     expect(table.stderr).toBe('');
-    const json = await query(['--format=json', '--', "SELECT 42 AS answer, regexp_like('page-ref', '^page') AS y"], port);
+    const json = await query(
+      ['--format=json', '--', "SELECT 42 AS answer, regexp_like('page-ref', '^page') AS y"],
+      port,
+    );
     expect(JSON.parse(json.stdout)).toEqual([{ answer: 42, y: true }]);
   }, 60_000);
 
   it('a lake query loads the S3 path lazily: S3 down and nothing cached is a clear error', async () => {
-    const failed = await query(['--', 'SELECT count(*) FROM events'], await freePort()).catch((e: { code: number; stderr: string }) => e);
+    const failed = await query(['--', 'SELECT count(*) FROM events'], await freePort()).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toMatch(/query failed: .*S3 unreachable/);
   }, 60_000);

@@ -1,4 +1,13 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { BIN_DIR, BIN_ENTRIES, REPO_ROOT, type BinName } from '../bin.js';
@@ -79,7 +88,9 @@ function moduleUrlPlugin(outDir: string): Plugin {
 
 /** The banner of every bin output: BANNER, and `__pagetrailModuleUrl` (the running entry's module gets the main script's URL). */
 function binBanner(outDir: string, entries: Readonly<Record<string, string>>, root: string): string {
-  const rels = Object.fromEntries(Object.entries(entries).map(([n, e]) => [n, posix(path.relative(outDir, path.join(root, e)))]));
+  const rels = Object.fromEntries(
+    Object.entries(entries).map(([n, e]) => [n, posix(path.relative(outDir, path.join(root, e)))]),
+  );
   return [
     BANNER,
     "import { basename as __pagetrailBasename } from 'node:path';",
@@ -130,7 +141,9 @@ async function buildGroup(g: Group): Promise<Metafile> {
     return result.metafile;
   } catch (cause) {
     const errors = (cause as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors ?? [];
-    const detail = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join('; ');
+    const detail = errors
+      .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
+      .join('; ');
     throw new BundleError(g.names.join(','), `esbuild failed: ${detail || (cause as Error).message}`, { cause });
   }
 }
@@ -145,7 +158,8 @@ export async function buildBin(options: BinBuildOptions = {}): Promise<BinBuildR
   const root = path.resolve(options.root ?? REPO_ROOT);
   const names = options.names ?? Object.keys(entries);
   const unknown = names.filter((n) => !(n in entries));
-  if (unknown.length > 0) throw new BundleError(unknown.join(','), `unknown entry point (known: ${Object.keys(entries).join(', ')})`);
+  if (unknown.length > 0)
+    throw new BundleError(unknown.join(','), `unknown entry point (known: ${Object.keys(entries).join(', ')})`);
   const aloneNames = options.alone ?? BUILT_ALONE;
   const outDir = path.resolve(options.outDir ?? BIN_DIR);
   // A sibling directory (same depth: the relative source paths hold) so that a reader never sees half a file.
@@ -163,7 +177,11 @@ export async function buildBin(options: BinBuildOptions = {}): Promise<BinBuildR
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-  const all = [...new Set(metafiles.flatMap((m) => Object.keys(m.inputs)).map((p) => posix(path.relative(root, path.resolve(root, p)))))];
+  const all = [
+    ...new Set(
+      metafiles.flatMap((m) => Object.keys(m.inputs)).map((p) => posix(path.relative(root, path.resolve(root, p)))),
+    ),
+  ];
   for (const r of RUNTIME_FILES) {
     const file = path.join(root, r.file);
     if (all.includes(r.input)) copyFileSync(file, path.join(outDir, path.basename(r.file)));
@@ -179,7 +197,8 @@ export async function buildBin(options: BinBuildOptions = {}): Promise<BinBuildR
   });
   if (options.names === undefined) {
     // Not a chunk a concurrent build wrote meanwhile (written after this one started).
-    const stale = (f: string) => f.startsWith('chunk-') && !chunks.includes(f) && statSync(path.join(outDir, f)).mtimeMs < started;
+    const stale = (f: string) =>
+      f.startsWith('chunk-') && !chunks.includes(f) && statSync(path.join(outDir, f)).mtimeMs < started;
     for (const f of readdirSync(outDir)) if (stale(f)) rmSync(path.join(outDir, f), { force: true });
   }
   rmSync(tmp, { recursive: true, force: true });

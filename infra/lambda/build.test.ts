@@ -28,22 +28,27 @@ beforeAll(async () => {
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 /** Plain local settings (no AWS call is made while building a handler). */
-const baseEnv = (): NodeJS.ProcessEnv => childEnv({
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-  AWS_SECRET_ACCESS_KEY: 'local',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  LOG_LEVEL: 'silent',
-  STREAM_NAME: 'pagetrail-events',
-  PUBLIC_BASE_URL: 'https://pagetrail.example.com',
-  TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
-  ONCALL_FILE: path.join(REPO_ROOT, 'infra/local/oncall/demo.json'),
-});
+const baseEnv = (): NodeJS.ProcessEnv =>
+  childEnv({
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    LOG_LEVEL: 'silent',
+    STREAM_NAME: 'pagetrail-events',
+    PUBLIC_BASE_URL: 'https://pagetrail.example.com',
+    TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
+    ONCALL_FILE: path.join(REPO_ROOT, 'infra/local/oncall/demo.json'),
+  });
 
 /** Imports a bundle in a fresh process and prints what it exports. */
 async function coldStart(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const script = `import(${JSON.stringify(path.join(dir, 'index.mjs'))}).then((m) => console.log(typeof m.handler), (e) => { console.error(e?.name + ': ' + e?.message); process.exit(3); })`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: os.tmpdir(), env, timeout: 30_000 });
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: os.tmpdir(),
+    env,
+    timeout: 30_000,
+  });
   return stdout.trim();
 }
 
@@ -67,7 +72,8 @@ describe('Lambda bundles', () => {
 
   it('paging: resolves <NAME>_SECRET_ARN through Secrets Manager before reading its configuration', async () => {
     const secrets: Record<string, string> = {
-      'arn:aws:secretsmanager:eu-west-1:111111111111:secret:pagetrail/test/twilio-auth-token': 'twilio-token-0123456789abcdef',
+      'arn:aws:secretsmanager:eu-west-1:111111111111:secret:pagetrail/test/twilio-auth-token':
+        'twilio-token-0123456789abcdef',
       'arn:aws:secretsmanager:eu-west-1:111111111111:secret:pagetrail/test/resend-api-key': 're_test_key_0123456789',
       'arn:aws:secretsmanager:eu-west-1:111111111111:secret:pagetrail/test/ack-link-secret-AbCdEf': 'a'.repeat(48),
     };
@@ -80,7 +86,13 @@ describe('Lambda bundles', () => {
         asked.push(`${req.headers['x-amz-target']} ${id}`);
         const value = secrets[id];
         res.writeHead(value ? 200 : 400, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify(value ? { ARN: id, Name: id, SecretString: value } : { __type: 'ResourceNotFoundException', message: 'not found' }));
+        res.end(
+          JSON.stringify(
+            value
+              ? { ARN: id, Name: id, SecretString: value }
+              : { __type: 'ResourceNotFoundException', message: 'not found' },
+          ),
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -94,11 +106,17 @@ describe('Lambda bundles', () => {
         ACK_LINK_SECRET_SECRET_ARN: ack,
       };
       expect(await coldStart(path.join(outDir, 'paging'), env)).toBe('function');
-      expect(asked.sort()).toEqual(Object.keys(secrets).map((id) => `secretsmanager.GetSecretValue ${id}`).sort());
+      expect(asked.sort()).toEqual(
+        Object.keys(secrets)
+          .map((id) => `secretsmanager.GetSecretValue ${id}`)
+          .sort(),
+      );
 
       // Without the secrets, the configuration check fails the init and names the variable.
       const { RESEND_API_KEY_SECRET_ARN: _omit, ...withoutResend } = env;
-      const failed = await coldStart(path.join(outDir, 'paging'), withoutResend).catch((e: { code: number; stderr: string }) => e);
+      const failed = await coldStart(path.join(outDir, 'paging'), withoutResend).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
       expect(failed).toMatchObject({ code: 3 });
       expect((failed as { stderr: string }).stderr).toContain('RESEND_API_KEY');
     } finally {
@@ -115,10 +133,12 @@ describe('buildBundles', () => {
       writeFileSync(path.join(root, 'src/no-handler.ts'), 'export const other = 1;\n');
       writeFileSync(path.join(root, 'src/broken.ts'), "import { x } from './missing.js';\nexport const handler = x;\n");
       const out = path.join(root, 'out');
-      await expect(buildBundles({ root, outDir: out, bundles: { a: { entry: 'src/no-handler.ts', requiredExport: 'handler' } } })).rejects.toThrow(
-        /does not export "handler"/,
+      await expect(
+        buildBundles({ root, outDir: out, bundles: { a: { entry: 'src/no-handler.ts', requiredExport: 'handler' } } }),
+      ).rejects.toThrow(/does not export "handler"/);
+      const err = await buildBundles({ root, outDir: out, bundles: { b: { entry: 'src/broken.ts' } } }).catch(
+        (e: unknown) => e,
       );
-      const err = await buildBundles({ root, outDir: out, bundles: { b: { entry: 'src/broken.ts' } } }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BundleError);
       expect((err as Error).message).toMatch(/missing\.js/);
       expect(() => lambdaBundleDir('nope', out)).toThrow(/make lambdas/);

@@ -11,7 +11,14 @@ import path from 'node:path';
 import { BundleError } from './errors.js';
 import { buildBin } from './bin-bundle.js';
 import { BIN_ENTRIES, type BinName } from '../bin.js';
-import { buildBundles, DEFAULT_OUT_DIR, LAMBDA_BUNDLES, LOCAL_SERVICE_BUNDLES, RECEIVER_BUNDLE, type BundleSpec } from './bundle.js';
+import {
+  buildBundles,
+  DEFAULT_OUT_DIR,
+  LAMBDA_BUNDLES,
+  LOCAL_SERVICE_BUNDLES,
+  RECEIVER_BUNDLE,
+  type BundleSpec,
+} from './bundle.js';
 
 const KNOWN: Record<string, BundleSpec> = { ...LAMBDA_BUNDLES, ...LOCAL_SERVICE_BUNDLES, receiver: RECEIVER_BUNDLE };
 
@@ -34,7 +41,9 @@ if (bin) {
   try {
     const r = await buildBin({ outDir, names: names.length > 0 ? (names as BinName[]) : undefined });
     const mib = r.totalBytes / 1024 / 1024;
-    console.log(`built ${r.files.length} entry points into ${path.relative(process.cwd(), path.dirname(r.files[0].file)) || '.'}/ (${mib.toFixed(1)} MiB, ${r.inputs.length} sources) in ${r.ms} ms`);
+    console.log(
+      `built ${r.files.length} entry points into ${path.relative(process.cwd(), path.dirname(r.files[0].file)) || '.'}/ (${mib.toFixed(1)} MiB, ${r.inputs.length} sources) in ${r.ms} ms`,
+    );
     process.exit(0);
   } catch (err) {
     console.error(err instanceof BundleError ? err.message : err);
@@ -49,10 +58,15 @@ if (unknown.length > 0) {
 }
 
 try {
-  const built = await buildBundles({ outDir: outDir ?? DEFAULT_OUT_DIR, bundles: Object.fromEntries(wanted.map((n) => [n, KNOWN[n]])) });
+  const built = await buildBundles({
+    outDir: outDir ?? DEFAULT_OUT_DIR,
+    bundles: Object.fromEntries(wanted.map((n) => [n, KNOWN[n]])),
+  });
   for (const b of built) {
     const extra = b.files.length > 0 ? ` + ${b.files.join(', ')}` : '';
-    console.log(`${path.relative(process.cwd(), b.file)}  ${(b.bytes / 1024 / 1024).toFixed(1)} MiB${extra}  ${b.ms} ms`);
+    console.log(
+      `${path.relative(process.cwd(), b.file)}  ${(b.bytes / 1024 / 1024).toFixed(1)} MiB${extra}  ${b.ms} ms`,
+    );
   }
 } catch (err) {
   console.error(err instanceof BundleError ? err.message : err);

@@ -46,7 +46,10 @@ export const LOCAL_SERVICE_BUNDLES = {
  */
 export const RUNTIME_FILES: readonly { input: string; file: string }[] = [
   // parquet-wasm's Node build does readFileSync(`${__dirname}/parquet_wasm_bg.wasm`).
-  { input: 'node_modules/parquet-wasm/node/parquet_wasm.js', file: 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm' },
+  {
+    input: 'node_modules/parquet-wasm/node/parquet_wasm.js',
+    file: 'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm',
+  },
 ];
 
 /**
@@ -117,7 +120,9 @@ async function buildOne(name: string, spec: BundleSpec, outRoot: string, root: s
     metafile = result.metafile;
   } catch (cause) {
     const errors = (cause as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors ?? [];
-    const detail = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join('; ');
+    const detail = errors
+      .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
+      .join('; ');
     throw new BundleError(name, `esbuild failed: ${detail || (cause as Error).message}`, { cause });
   }
   const inputs = new Set(Object.keys(metafile.inputs).map((p) => path.relative(root, path.resolve(root, p))));
@@ -159,7 +164,11 @@ export function lambdaBundleDir(name: string, outDir = DEFAULT_OUT_DIR): string 
   try {
     statSync(path.join(dir, 'index.mjs'));
   } catch (cause) {
-    throw new BundleError(name, `${path.join(dir, 'index.mjs')} is missing: run \`make lambdas\` (make synth does) first`, { cause });
+    throw new BundleError(
+      name,
+      `${path.join(dir, 'index.mjs')} is missing: run \`make lambdas\` (make synth does) first`,
+      { cause },
+    );
   }
   return dir;
 }

@@ -20,18 +20,65 @@ export interface DemoStory {
 }
 
 export const DEMO_STORIES: DemoStory[] = [
-  { alarmName: 'orders-api-cpu-high', severity: 'P1', namespace: 'AWS/ECS', metric: 'CPUUtilization', dimensions: { ClusterName: 'prod', ServiceName: 'orders-api' }, story: 'P1: alice opens the email and acks before the deadline', done: 'acknowledged_at IS NOT NULL' },
-  { alarmName: 'billing-db-connections', severity: 'P1', namespace: 'AWS/RDS', metric: 'DatabaseConnections', dimensions: { DBInstanceIdentifier: 'billing-db' }, story: 'P1: bob never opens it; escalates to carol, who reads it on WhatsApp and acks', done: 'escalated_at IS NOT NULL AND acknowledged_at IS NOT NULL' },
-  { alarmName: 'checkout-memory-high', severity: 'P2', namespace: 'AWS/ECS', metric: 'MemoryUtilization', dimensions: { ClusterName: 'prod', ServiceName: 'checkout' }, story: "P2: dave's SMS is undelivered; fails over to WhatsApp, delivered and read", done: 'first_opened_at IS NOT NULL AND failed_deliveries > 0' },
-  { alarmName: 'reports-db-free-storage', severity: 'P3', namespace: 'AWS/RDS', metric: 'FreeStorageSpace', dimensions: { DBInstanceIdentifier: 'reports-db' }, story: "P3: erin's email bounces; fails over to SMS, delivered", done: 'first_delivered_at IS NOT NULL AND failed_deliveries > 0' },
-  { alarmName: 'payments-api-cpu-high', severity: 'P1', namespace: 'AWS/ECS', metric: 'CPUUtilization', dimensions: { ClusterName: 'prod', ServiceName: 'payments-api' }, team: 'payments', story: "P1: the payments schedule's on-call person (this week's rotation) is called, answers and presses 1; the rest of the team is told of the ack", done: 'acknowledged_at IS NOT NULL' },
+  {
+    alarmName: 'orders-api-cpu-high',
+    severity: 'P1',
+    namespace: 'AWS/ECS',
+    metric: 'CPUUtilization',
+    dimensions: { ClusterName: 'prod', ServiceName: 'orders-api' },
+    story: 'P1: alice opens the email and acks before the deadline',
+    done: 'acknowledged_at IS NOT NULL',
+  },
+  {
+    alarmName: 'billing-db-connections',
+    severity: 'P1',
+    namespace: 'AWS/RDS',
+    metric: 'DatabaseConnections',
+    dimensions: { DBInstanceIdentifier: 'billing-db' },
+    story: 'P1: bob never opens it; escalates to carol, who reads it on WhatsApp and acks',
+    done: 'escalated_at IS NOT NULL AND acknowledged_at IS NOT NULL',
+  },
+  {
+    alarmName: 'checkout-memory-high',
+    severity: 'P2',
+    namespace: 'AWS/ECS',
+    metric: 'MemoryUtilization',
+    dimensions: { ClusterName: 'prod', ServiceName: 'checkout' },
+    story: "P2: dave's SMS is undelivered; fails over to WhatsApp, delivered and read",
+    done: 'first_opened_at IS NOT NULL AND failed_deliveries > 0',
+  },
+  {
+    alarmName: 'reports-db-free-storage',
+    severity: 'P3',
+    namespace: 'AWS/RDS',
+    metric: 'FreeStorageSpace',
+    dimensions: { DBInstanceIdentifier: 'reports-db' },
+    story: "P3: erin's email bounces; fails over to SMS, delivered",
+    done: 'first_delivered_at IS NOT NULL AND failed_deliveries > 0',
+  },
+  {
+    alarmName: 'payments-api-cpu-high',
+    severity: 'P1',
+    namespace: 'AWS/ECS',
+    metric: 'CPUUtilization',
+    dimensions: { ClusterName: 'prod', ServiceName: 'payments-api' },
+    team: 'payments',
+    story:
+      "P1: the payments schedule's on-call person (this week's rotation) is called, answers and presses 1; the rest of the team is told of the ack",
+    done: 'acknowledged_at IS NOT NULL',
+  },
 ];
 
 const ACCOUNT = '123456789012';
 export const demoAlarmArn = (name: string) => `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:${name}`;
 
 /** The ALARM (or OK) event of a story; `enteredAlarmAt` names the episode (and so the incident). */
-export function demoAlarmEvent(s: DemoStory, state: 'ALARM' | 'OK', at: number, enteredAlarmAt: number): CloudWatchAlarmEvent {
+export function demoAlarmEvent(
+  s: DemoStory,
+  state: 'ALARM' | 'OK',
+  at: number,
+  enteredAlarmAt: number,
+): CloudWatchAlarmEvent {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     version: '0',
@@ -47,12 +94,34 @@ export function demoAlarmEvent(s: DemoStory, state: 'ALARM' | 'OK', at: number, 
       alarmTags: { severity: s.severity, ...(s.team ? { team: s.team } : {}) },
       configuration: {
         description: `${s.metric} on ${Object.values(s.dimensions).join('/')}`,
-        metrics: [{ id: 'm1', metricStat: { metric: { namespace: s.namespace, name: s.metric, dimensions: s.dimensions }, period: 60, stat: 'Average' }, returnData: true }],
+        metrics: [
+          {
+            id: 'm1',
+            metricStat: {
+              metric: { namespace: s.namespace, name: s.metric, dimensions: s.dimensions },
+              period: 60,
+              stat: 'Average',
+            },
+            returnData: true,
+          },
+        ],
       },
-      state: { value: state, reason: state === 'ALARM' ? `Threshold Crossed: ${s.metric} above its threshold for 3 datapoints` : 'Threshold Crossed: back below the threshold', timestamp: iso(at) },
-      previousState: { value: state === 'ALARM' ? 'OK' : 'ALARM', reason: '', timestamp: iso(state === 'ALARM' ? at - 3600_000 : enteredAlarmAt) },
+      state: {
+        value: state,
+        reason:
+          state === 'ALARM'
+            ? `Threshold Crossed: ${s.metric} above its threshold for 3 datapoints`
+            : 'Threshold Crossed: back below the threshold',
+        timestamp: iso(at),
+      },
+      previousState: {
+        value: state === 'ALARM' ? 'OK' : 'ALARM',
+        reason: '',
+        timestamp: iso(state === 'ALARM' ? at - 3600_000 : enteredAlarmAt),
+      },
     },
   };
 }
 
-export const demoIncidentId = (s: DemoStory, enteredAlarmAt: number) => incidentId(demoAlarmArn(s.alarmName), enteredAlarmAt);
+export const demoIncidentId = (s: DemoStory, enteredAlarmAt: number) =>
+  incidentId(demoAlarmArn(s.alarmName), enteredAlarmAt);

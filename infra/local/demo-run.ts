@@ -53,10 +53,14 @@ export async function runDemo(opts: DemoRunOptions): Promise<DemoRunResult> {
   for (;;) {
     const res = await opts.query(`SELECT count(*) FROM incidents WHERE ${where}`);
     const n = Number(res.rows[0]?.[0] ?? 0);
-    if (n !== told) log(`  lake: ${n}/${incidents.length} stories complete (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    if (n !== told)
+      log(`  lake: ${n}/${incidents.length} stories complete (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     told = n;
     if (n === incidents.length) break;
-    if (Date.now() > deadline) throw new Error(`only ${n} of ${incidents.length} stories reached the lake within ${(opts.timeoutMs ?? 90_000) / 1000} s (see make status and .data/logs)`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `only ${n} of ${incidents.length} stories reached the lake within ${(opts.timeoutMs ?? 90_000) / 1000} s (see make status and .data/logs)`,
+      );
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1500));
   }
 

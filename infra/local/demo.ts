@@ -2,7 +2,17 @@ import { loadConfig } from '../../platform/config.js';
 import { s3Client } from '../../platform/aws.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { formatTable } from '../../analysis/query/result.js';
-import { appProcesses, down, engineProcesses, processEnv, runningPid, stackContext, up, type ManagedProcess, type StackContext } from './stack.js';
+import {
+  appProcesses,
+  down,
+  engineProcesses,
+  processEnv,
+  runningPid,
+  stackContext,
+  up,
+  type ManagedProcess,
+  type StackContext,
+} from './stack.js';
 import { SEED_QUERY, runDemo } from './demo-run.js';
 
 /**
@@ -38,7 +48,10 @@ function differences(pid: number, wanted: Record<string, string>): string[] | un
 
 async function main() {
   const wanted = demoSettings(process.env);
-  const demoEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info' };
+  const demoEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: process.env.DEMO_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info',
+  };
   for (const settings of Object.values(wanted)) Object.assign(demoEnv, settings);
 
   const ctx = stackContext(process.env);
@@ -54,7 +67,9 @@ async function main() {
     if (pid === undefined || !need) continue;
     const diff = differences(pid, need);
     if (diff && diff.length === 0) continue;
-    console.log(`${p.name} runs with other settings (${diff ? diff.join('; ') : 'its environment is unreadable'}): restarting it with the demo's for the demo`);
+    console.log(
+      `${p.name} runs with other settings (${diff ? diff.join('; ') : 'its environment is unreadable'}): restarting it with the demo's for the demo`,
+    );
     restarted.push(p);
   }
   if (restarted.length) await down(ctx, restarted);
@@ -64,7 +79,8 @@ async function main() {
     await up(demoCtx);
     const config = loadConfig(demoEnv);
     const s3 = s3Client(config);
-    const query = (sql: string) => queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
+    const query = (sql: string) =>
+      queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
     console.log('\nplaying the demo: four CloudWatch alarms (ECS and RDS) posted to the alarm endpoint');
     const result = await runDemo({
       receiverUrl: `http://127.0.0.1:${demoEnv.PORT ?? 8080}`,
@@ -87,7 +103,13 @@ async function main() {
 }
 
 /** Stops what the demo started; restarts with their own settings the services it restarted. */
-async function restore(ctx: StackContext, procs: ManagedProcess[], before: Set<string>, restarted: ManagedProcess[], failed: boolean) {
+async function restore(
+  ctx: StackContext,
+  procs: ManagedProcess[],
+  before: Set<string>,
+  restarted: ManagedProcess[],
+  failed: boolean,
+) {
   const again = new Set(restarted.map((p) => p.name));
   const started = procs.filter((p) => !before.has(p.name) || again.has(p.name));
   if (before.size === 0) {
@@ -99,7 +121,10 @@ async function restore(ctx: StackContext, procs: ManagedProcess[], before: Set<s
   if (restarted.length === 0) return;
   console.log(`restarting ${restarted.map((p) => p.name).join(', ')} with their own settings`);
   try {
-    await up(ctx, procs.filter((p) => before.has(p.name)));
+    await up(
+      ctx,
+      procs.filter((p) => before.has(p.name)),
+    );
   } catch (err) {
     console.error(`could not restart them (${err instanceof Error ? err.message : String(err)}): run make up`);
   }

@@ -54,7 +54,9 @@ async function main() {
   }
   const started = Date.now();
   const engine = await startEngine(kind);
-  log(`${kind} ready on ${engine.endpoint} (data ${path.join(dataDir(), kind)}, pid ${process.pid}, ${Date.now() - started} ms)`);
+  log(
+    `${kind} ready on ${engine.endpoint} (data ${path.join(dataDir(), kind)}, pid ${process.pid}, ${Date.now() - started} ms)`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -86,7 +88,9 @@ async function main() {
 const entry = process.argv[1] ? path.resolve(process.argv[1]) : '';
 if (entry === fileURLToPath(import.meta.url)) {
   main().catch((err: unknown) => {
-    console.error(`${new Date().toISOString()} engine failed to start: ${err instanceof Error ? err.stack : String(err)}`);
+    console.error(
+      `${new Date().toISOString()} engine failed to start: ${err instanceof Error ? err.stack : String(err)}`,
+    );
     process.exit(1);
   });
 }

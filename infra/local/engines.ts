@@ -159,7 +159,9 @@ function probeJsonApi(port: number, target: string, contentType: string, timeout
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
         res.on('end', () =>
-          res.statusCode === 200 ? resolve() : reject(new Error(`${target} answered ${res.statusCode}: ${text.slice(0, 300)}`)),
+          res.statusCode === 200
+            ? resolve()
+            : reject(new Error(`${target} answered ${res.statusCode}: ${text.slice(0, 300)}`)),
         );
       },
     );
@@ -256,7 +258,13 @@ interface S3rverStore {
   listObjects(bucket: string, options: Record<string, unknown>): Promise<S3rverListing>;
   getResourcePath(bucket: string, key: string, resource: string): string;
   putObject(object: { bucket: string; key: string }): Promise<unknown>;
-  copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, ...rest: unknown[]): Promise<unknown>;
+  copyObject(
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    ...rest: unknown[]
+  ): Promise<unknown>;
 }
 interface S3rverListing {
   objects: { key: string }[];
@@ -310,33 +318,35 @@ export function conditionalWriteMiddleware(S3Error: S3ErrorCtor): KoaMiddleware 
 
     const lockKey = `${bucket}\0${key}`;
     const previous = locks.get(lockKey) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      if (ifNoneMatch) {
-        if (ifNoneMatch !== '*') {
-          throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', {
-            Header: 'If-None-Match',
-          });
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        if (ifNoneMatch) {
+          if (ifNoneMatch !== '*') {
+            throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', {
+              Header: 'If-None-Match',
+            });
+          }
+          if (await ctx.store.existsObject(bucket, key)) {
+            throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+              Condition: 'If-None-Match',
+            });
+          }
         }
-        if (await ctx.store.existsObject(bucket, key)) {
-          throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
-            Condition: 'If-None-Match',
-          });
+        if (ifMatch) {
+          if (!(await ctx.store.existsObject(bucket, key))) {
+            throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+          }
+          const { etag } = await ctx.store.getMetadata(bucket, key);
+          const want = ifMatch.split(',').map((s) => s.trim().replace(/^W\//, ''));
+          if (!want.includes('*') && !want.includes(etag) && !want.includes(etag.replace(/"/g, ''))) {
+            throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+              Condition: 'If-Match',
+            });
+          }
         }
-      }
-      if (ifMatch) {
-        if (!(await ctx.store.existsObject(bucket, key))) {
-          throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
-        }
-        const { etag } = await ctx.store.getMetadata(bucket, key);
-        const want = ifMatch.split(',').map((s) => s.trim().replace(/^W\//, ''));
-        if (!want.includes('*') && !want.includes(etag) && !want.includes(etag.replace(/"/g, ''))) {
-          throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
-            Condition: 'If-Match',
-          });
-        }
-      }
-      await next();
-    });
+        await next();
+      });
     locks.set(lockKey, run);
     try {
       await run;
@@ -378,7 +388,9 @@ export function listObjectsV2Middleware(S3Error: S3ErrorCtor): KoaMiddleware {
     if (token) {
       const startAfter = decodeListToken(bucket, token);
       if (startAfter === undefined) {
-        throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+        throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', {
+          ArgumentName: 'continuation-token',
+        });
       }
       delete query['continuation-token'];
       query['start-after'] = startAfter;
@@ -474,7 +486,12 @@ export async function startS3rver(opts: S3rverOptions): Promise<RunningEngine> {
   });
   // s3rver's own stack ends with its router; the conditional check goes right before it (after the
   // vhost rewrite, so ctx.path is `/bucket/key`).
-  app.middleware.splice(app.middleware.length - 1, 0, conditionalWriteMiddleware(S3Error), listObjectsV2Middleware(S3Error));
+  app.middleware.splice(
+    app.middleware.length - 1,
+    0,
+    conditionalWriteMiddleware(S3Error),
+    listObjectsV2Middleware(S3Error),
+  );
   stampWritesWithProcessClock(app.store);
 
   // Serve with our own http.Server (s3rver.run() binds `localhost`, which may resolve to ::1).

@@ -4,11 +4,7 @@
  * Works against the local engines and AWS alike; an existing resource is never modified, except that
  * TTL is turned on for the incidents table when it is off.
  */
-import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateTableCommand,
@@ -112,8 +108,11 @@ export async function ensureStream(
   let created = false;
   let summary = await describeStream(kinesis, name);
   if (summary?.StreamStatus === 'DELETING') {
-    await until(`stream ${name} to finish deleting`, async () =>
-      (await describeStream(kinesis, name)) === undefined ? true : undefined, wait);
+    await until(
+      `stream ${name} to finish deleting`,
+      async () => ((await describeStream(kinesis, name)) === undefined ? true : undefined),
+      wait,
+    );
     summary = undefined;
   }
   if (!summary) {
@@ -122,7 +121,8 @@ export async function ensureStream(
       created = true;
     } catch (err) {
       // lost a race with another provisioner: fine
-      if (errName(err) !== 'ResourceInUseException') throw describeFailure(`CreateStream ${name} (${shardCount} shards)`, err);
+      if (errName(err) !== 'ResourceInUseException')
+        throw describeFailure(`CreateStream ${name} (${shardCount} shards)`, err);
     }
   }
   const active = await until(
@@ -245,13 +245,23 @@ export function incidentsTableSpec(name: string): TableSpec & { ttlAttribute: st
  * Turns on TTL on `attribute` unless it already is. dynalite 4 has no UpdateTimeToLive (it answers
  * UnknownOperationException): 'unsupported', and items simply never expire locally.
  */
-export async function ensureTimeToLive(dynamodb: DynamoDBClient, table: string, attribute: string): Promise<'enabled' | 'unsupported'> {
+export async function ensureTimeToLive(
+  dynamodb: DynamoDBClient,
+  table: string,
+  attribute: string,
+): Promise<'enabled' | 'unsupported'> {
   try {
     const d = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table }));
     const ttl = d.TimeToLiveDescription;
-    if ((ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING') && ttl.AttributeName === attribute) return 'enabled';
+    if (
+      (ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING') &&
+      ttl.AttributeName === attribute
+    )
+      return 'enabled';
     if (ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING') {
-      throw new ProvisionError(`table ${table} has TTL on "${ttl.AttributeName}", expected "${attribute}"; change it or use another table name`);
+      throw new ProvisionError(
+        `table ${table} has TTL on "${ttl.AttributeName}", expected "${attribute}"; change it or use another table name`,
+      );
     }
   } catch (err) {
     if (err instanceof ProvisionError) throw err;
@@ -259,7 +269,10 @@ export async function ensureTimeToLive(dynamodb: DynamoDBClient, table: string, 
   }
   try {
     await dynamodb.send(
-      new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }),
+      new UpdateTimeToLiveCommand({
+        TableName: table,
+        TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
+      }),
     );
     return 'enabled';
   } catch (err) {
@@ -283,8 +296,13 @@ function keyString(keys: KeySchemaElement[] | undefined, attrs: AttributeDefinit
 }
 
 /** Creates the table (PAY_PER_REQUEST) when missing, waits for ACTIVE; fails if the keys differ. */
-export async function ensureTable(dynamodb: DynamoDBClient, spec: TableSpec, wait: WaitOptions = {}): Promise<TableInfo> {
-  if (spec.name.length < 3) throw new ProvisionError(`table name "${spec.name}" is too short (DynamoDB needs >= 3 characters)`);
+export async function ensureTable(
+  dynamodb: DynamoDBClient,
+  spec: TableSpec,
+  wait: WaitOptions = {},
+): Promise<TableInfo> {
+  if (spec.name.length < 3)
+    throw new ProvisionError(`table name "${spec.name}" is too short (DynamoDB needs >= 3 characters)`);
   let created = false;
   let table = await describeTable(dynamodb, spec.name);
   if (!table) {
@@ -381,7 +399,16 @@ export interface ProvisionSummary {
  * deadlines' schedule group (SCHEDULER_GROUP) too.
  */
 export async function provisionAll(
-  config: Pick<Config, 'STREAM_NAME' | 'STREAM_SHARDS' | 'LAKE_BUCKET' | 'CHECKPOINT_TABLE' | 'LEDGER_TABLE' | 'INCIDENTS_TABLE' | 'SCHEDULER_GROUP'>,
+  config: Pick<
+    Config,
+    | 'STREAM_NAME'
+    | 'STREAM_SHARDS'
+    | 'LAKE_BUCKET'
+    | 'CHECKPOINT_TABLE'
+    | 'LEDGER_TABLE'
+    | 'INCIDENTS_TABLE'
+    | 'SCHEDULER_GROUP'
+  >,
   clients: AwsClients & { scheduler?: SchedulerClient },
   wait: WaitOptions = {},
 ): Promise<ProvisionSummary> {
@@ -390,7 +417,11 @@ export async function provisionAll(
     ensureBucket(clients.s3, config.LAKE_BUCKET),
     ensureTables(
       clients.dynamodb,
-      { checkpointTable: config.CHECKPOINT_TABLE, ledgerTable: config.LEDGER_TABLE, incidentsTable: config.INCIDENTS_TABLE },
+      {
+        checkpointTable: config.CHECKPOINT_TABLE,
+        ledgerTable: config.LEDGER_TABLE,
+        incidentsTable: config.INCIDENTS_TABLE,
+      },
       wait,
     ),
     clients.scheduler ? ensureScheduleGroup(clients.scheduler, config.SCHEDULER_GROUP) : Promise.resolve(undefined),
@@ -409,5 +440,10 @@ export async function provisionAll(
     PromiseFulfilledResult<ProvisionSummary['tables']>,
     PromiseFulfilledResult<ScheduleGroupInfo | undefined>,
   ];
-  return { stream: stream.value, bucket: bucket.value, tables: tables.value, ...(group.value ? { scheduleGroup: group.value } : {}) };
+  return {
+    stream: stream.value,
+    bucket: bucket.value,
+    tables: tables.value,
+    ...(group.value ? { scheduleGroup: group.value } : {}),
+  };
 }

@@ -5,7 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { httpAnswers } from './engines.js';
-import { PortInUseError, down, pidAlive, portFree, runLogLines, stackContext, up, type ManagedProcess } from './stack.js';
+import {
+  PortInUseError,
+  down,
+  pidAlive,
+  portFree,
+  runLogLines,
+  stackContext,
+  up,
+  type ManagedProcess,
+} from './stack.js';
 
 const dirs: string[] = [];
 const servers: net.Server[] = [];
@@ -35,7 +44,13 @@ function context() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stack-test-'));
   dirs.push(dir);
   // up() checks the endpoints are local; the processes below never reach provisioning
-  return stackContext({ DATA_DIR: dir, KINESIS_ENDPOINT: 'http://127.0.0.1:1', S3_ENDPOINT: 'http://127.0.0.1:1', DYNAMODB_ENDPOINT: 'http://127.0.0.1:1', SCHEDULER_ENDPOINT: '' });
+  return stackContext({
+    DATA_DIR: dir,
+    KINESIS_ENDPOINT: 'http://127.0.0.1:1',
+    S3_ENDPOINT: 'http://127.0.0.1:1',
+    DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
+    SCHEDULER_ENDPOINT: '',
+  });
 }
 
 /** A small HTTP server process on `port` (or one that logs and exits with `fail`). */
@@ -72,7 +87,9 @@ describe('make up', () => {
     const procs = [proc('kinesis', taken, { variable: 'KINESIS_PORT' }), proc('s3', okPort)];
     const err = await up(ctx, procs).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toBe(`port ${taken} (kinesis) is in use by another process: stop it or set KINESIS_PORT`);
+    expect((err as Error).message).toBe(
+      `port ${taken} (kinesis) is in use by another process: stop it or set KINESIS_PORT`,
+    );
     // s3 started (in parallel) and was stopped again: no pid file, nothing on its port
     expect(pidOf(ctx, 's3')).toBeUndefined();
     expect(await portFree(okPort)).toBe(true);
@@ -82,7 +99,10 @@ describe('make up', () => {
   it('shows the lines this run logged, not older ones, and leaves running processes alone', async () => {
     const ctx = context();
     fs.mkdirSync(ctx.logDir, { recursive: true });
-    fs.writeFileSync(path.join(ctx.logDir, 'dynamodb.log'), `${JSON.stringify({ level: 50, msg: 'an old failure' })}\n`);
+    fs.writeFileSync(
+      path.join(ctx.logDir, 'dynamodb.log'),
+      `${JSON.stringify({ level: 50, msg: 'an old failure' })}\n`,
+    );
     // a process a previous `up` started
     const keep = proc('keep', await freePort());
     const child = spawn(keep.command, keep.args, { detached: true, stdio: 'ignore' });
@@ -92,7 +112,9 @@ describe('make up', () => {
     const keptPid = child.pid!;
     await vi.waitUntil(() => keep.health(), { timeout: 5000, interval: 50 });
 
-    const err = await up(ctx, [keep, proc('dynamodb', await freePort(), { fail: 'table store is locked' })]).catch((e: unknown) => e as Error);
+    const err = await up(ctx, [keep, proc('dynamodb', await freePort(), { fail: 'table store is locked' })]).catch(
+      (e: unknown) => e as Error,
+    );
     expect((err as Error).message).toMatch(/dynamodb \(pid \d+\) exited( with code 3)? while starting/);
     expect((err as Error).message).toContain('ERROR table store is locked');
     expect((err as Error).message).not.toContain('an old failure');
@@ -117,7 +139,12 @@ describe('runLogLines', () => {
     const file = path.join(dir, 'x.log');
     fs.writeFileSync(file, 'old line\n');
     const offset = fs.statSync(file).size;
-    const lines = ['=== header', JSON.stringify({ level: 40, msg: 'early warning' }), ...Array.from({ length: 30 }, (_, i) => JSON.stringify({ level: 30, msg: `info ${i}` })), 'Error: at the end'];
+    const lines = [
+      '=== header',
+      JSON.stringify({ level: 40, msg: 'early warning' }),
+      ...Array.from({ length: 30 }, (_, i) => JSON.stringify({ level: 30, msg: `info ${i}` })),
+      'Error: at the end',
+    ];
     fs.appendFileSync(file, `${lines.join('\n')}\n`);
     const out = runLogLines(file, offset, 10);
     expect(out[0]).toBe('WARN early warning');
@@ -131,8 +158,23 @@ describe('runLogLines', () => {
     dirs.push(dir);
     const file = path.join(dir, 'x.log');
     const frames = Array.from({ length: 20 }, (_, i) => `    at frame${i} (/x.js:${i}:1)`);
-    fs.writeFileSync(file, ['node:internal/modules/run_main:123', 'Error [TransformError]: Transform failed with 1 error:', '/w/dispatcher.ts:335:44: ERROR: Unexpected end of file', ...frames, '', 'Node.js v20.20.2'].join('\n'));
-    expect(runLogLines(file, 0, 15)).toEqual(['node:internal/modules/run_main:123', 'Error [TransformError]: Transform failed with 1 error:', '/w/dispatcher.ts:335:44: ERROR: Unexpected end of file', 'Node.js v20.20.2']);
+    fs.writeFileSync(
+      file,
+      [
+        'node:internal/modules/run_main:123',
+        'Error [TransformError]: Transform failed with 1 error:',
+        '/w/dispatcher.ts:335:44: ERROR: Unexpected end of file',
+        ...frames,
+        '',
+        'Node.js v20.20.2',
+      ].join('\n'),
+    );
+    expect(runLogLines(file, 0, 15)).toEqual([
+      'node:internal/modules/run_main:123',
+      'Error [TransformError]: Transform failed with 1 error:',
+      '/w/dispatcher.ts:335:44: ERROR: Unexpected end of file',
+      'Node.js v20.20.2',
+    ]);
   });
 });
 

@@ -158,7 +158,13 @@ function schedulerPortOf(env: NodeJS.ProcessEnv): number {
 export function appProcesses(ctx: StackContext): ManagedProcess[] {
   const port = (name: string, def: number) => Number(ctx.env[name] || def);
   const local = (p: number) => `http://127.0.0.1:${p}`;
-  const service = (name: 'simulator' | 'receiver' | 'lake' | 'paging', portVar: string, healthUrl: string, endpoint?: string, nodeArgs: string[] = []): ManagedProcess => ({
+  const service = (
+    name: 'simulator' | 'receiver' | 'lake' | 'paging',
+    portVar: string,
+    healthUrl: string,
+    endpoint?: string,
+    nodeArgs: string[] = [],
+  ): ManagedProcess => ({
     name,
     stage: 'app',
     ...entryCommand(name, [], { nodeArgs }),
@@ -173,9 +179,21 @@ export function appProcesses(ctx: StackContext): ManagedProcess[] {
   const lake = port('LAKE_HEALTH_PORT', 8081);
   const paging = port('PAGING_HEALTH_PORT', 8082);
   return [
-    service('simulator', 'SIMULATOR_PORT', `${local(simulator)}/__sim/health`, `${local(simulator)} (Twilio + Resend APIs)`),
-    service('receiver', 'PORT', `${local(receiver)}/healthz`, `${local(receiver)} (webhooks, alarm intake, ingest API)`),
-    service('lake', 'LAKE_HEALTH_PORT', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`, ['--max-semi-space-size=64']),
+    service(
+      'simulator',
+      'SIMULATOR_PORT',
+      `${local(simulator)}/__sim/health`,
+      `${local(simulator)} (Twilio + Resend APIs)`,
+    ),
+    service(
+      'receiver',
+      'PORT',
+      `${local(receiver)}/healthz`,
+      `${local(receiver)} (webhooks, alarm intake, ingest API)`,
+    ),
+    service('lake', 'LAKE_HEALTH_PORT', `${local(lake)}/healthz`, `health ${local(lake)}/healthz`, [
+      '--max-semi-space-size=64',
+    ]),
     service('paging', 'PAGING_HEALTH_PORT', `${local(paging)}/healthz`, `health ${local(paging)}/healthz`),
   ];
 }
@@ -276,8 +294,16 @@ export function processEnv(pid: number): Record<string, string> | undefined {
 function readable(line: string): string {
   if (!line.startsWith('{')) return line;
   try {
-    const o = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } | string; reason?: string };
-    const level = ({ 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' } as Record<number, string>)[o.level ?? 30] ?? 'INFO';
+    const o = JSON.parse(line) as {
+      level?: number;
+      msg?: string;
+      err?: { message?: string } | string;
+      reason?: string;
+    };
+    const level =
+      ({ 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' } as Record<number, string>)[
+        o.level ?? 30
+      ] ?? 'INFO';
     const err = typeof o.err === 'string' ? o.err : o.err?.message;
     return `${level} ${o.msg ?? ''}${err ? ` (${err})` : o.reason ? ` (${o.reason})` : ''}`;
   } catch {
@@ -310,7 +336,13 @@ export function runLogLines(file: string, offset: number, lines = 15): string[] 
   let picked = all.length <= lines ? all : all.filter((l) => !/^\s+at /.test(l));
   if (picked.length > lines) {
     const tail = Math.ceil(lines / 2);
-    picked = [...picked.slice(0, -tail).filter(important).slice(-(lines - tail)), ...picked.slice(-tail)];
+    picked = [
+      ...picked
+        .slice(0, -tail)
+        .filter(important)
+        .slice(-(lines - tail)),
+      ...picked.slice(-tail),
+    ];
   }
   return picked.map(readable);
 }
@@ -358,7 +390,9 @@ async function waitHealthy(
     const exit = exited() ?? (pidAlive(pid) ? undefined : 'exited');
     if (exit || Date.now() > deadline) {
       const log = logFile(ctx, p);
-      const why = exit ? `${exit} while starting` : `did not answer${p.endpoint ? ` on ${p.endpoint}` : ''} within ${timeoutMs / 1000} s`;
+      const why = exit
+        ? `${exit} while starting`
+        : `did not answer${p.endpoint ? ` on ${p.endpoint}` : ''} within ${timeoutMs / 1000} s`;
       throw new Error(`${p.name} (pid ${pid}) ${why}; this run's lines of ${rel(log)}:\n${logExcerpt(log, logOffset)}`);
     }
     await sleep(150);
@@ -521,7 +555,9 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
   warnOnEndpointMismatch(config, ctx);
   const t0 = Date.now();
   const report = (rs: StartResult[]) =>
-    rs.forEach((r) => console.log(`  ${r.name.padEnd(10)} ${r.started ? 'started' : 'already running'} (pid ${r.pid})`));
+    rs.forEach((r) =>
+      console.log(`  ${r.name.padEnd(10)} ${r.started ? 'started' : 'already running'} (pid ${r.pid})`),
+    );
   /** What this run started: a failed `up` stops these (and leaves what ran before alone). */
   const startedNow: ManagedProcess[] = [];
   const start = async (p: ManagedProcess) => {
@@ -532,10 +568,17 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
 
   let summary: ProvisionSummary;
   try {
-    report(await all(procs.filter((p) => p.stage === 'engine'), start));
+    report(
+      await all(
+        procs.filter((p) => p.stage === 'engine'),
+        start,
+      ),
+    );
 
     if (!config.SCHEDULER_ENDPOINT) {
-      console.warn('warning: SCHEDULER_ENDPOINT is empty (AWS): the schedule group is not created locally; the emulator runs unused');
+      console.warn(
+        'warning: SCHEDULER_ENDPOINT is empty (AWS): the schedule group is not created locally; the emulator runs unused',
+      );
     }
     const clients = clientsFor(config);
     try {
@@ -544,7 +587,12 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
       destroy(clients);
     }
 
-    report(await all(procs.filter((p) => p.stage === 'app'), start));
+    report(
+      await all(
+        procs.filter((p) => p.stage === 'app'),
+        start,
+      ),
+    );
   } catch (err) {
     if (startedNow.length) {
       const stopped = await Promise.allSettled(startedNow.reverse().map((p) => stopOne(ctx, p)));
@@ -556,8 +604,12 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
 
   const mark = (created: boolean) => (created ? 'created' : 'exists');
   const s = summary;
-  console.log(`local stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (data ${rel(ctx.dataDir)}, logs ${rel(ctx.logDir)})`);
-  console.log(`  Kinesis   ${config.KINESIS_ENDPOINT}  stream ${s.stream.name} (${s.stream.openShardCount} shards, ${mark(s.stream.created)})`);
+  console.log(
+    `local stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (data ${rel(ctx.dataDir)}, logs ${rel(ctx.logDir)})`,
+  );
+  console.log(
+    `  Kinesis   ${config.KINESIS_ENDPOINT}  stream ${s.stream.name} (${s.stream.openShardCount} shards, ${mark(s.stream.created)})`,
+  );
   console.log(`  S3        ${config.S3_ENDPOINT}  bucket ${s.bucket.name} (${mark(s.bucket.created)})`);
   console.log(
     `  DynamoDB  ${config.DYNAMODB_ENDPOINT}  tables ${s.tables.checkpoint.name} (${mark(s.tables.checkpoint.created)}), ` +
@@ -565,18 +617,25 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
       `${s.tables.incidents.name} (${mark(s.tables.incidents.created)}${s.tables.incidents.ttl === 'unsupported' ? ', TTL not emulated' : ''})`,
   );
   if (s.scheduleGroup) {
-    console.log(`  Scheduler ${config.SCHEDULER_ENDPOINT}  group ${s.scheduleGroup.name} (${mark(s.scheduleGroup.created)})`);
+    console.log(
+      `  Scheduler ${config.SCHEDULER_ENDPOINT}  group ${s.scheduleGroup.name} (${mark(s.scheduleGroup.created)})`,
+    );
   }
   for (const p of procs.filter((q) => q.stage === 'app')) console.log(`  ${p.name.padEnd(9)} ${p.endpoint ?? ''}`);
   if (s.stream.openShardCount !== config.STREAM_SHARDS) {
-    console.warn(`warning: stream ${s.stream.name} has ${s.stream.openShardCount} open shards, STREAM_SHARDS=${config.STREAM_SHARDS} (not resharded)`);
+    console.warn(
+      `warning: stream ${s.stream.name} has ${s.stream.openShardCount} open shards, STREAM_SHARDS=${config.STREAM_SHARDS} (not resharded)`,
+    );
   }
   return summary;
 }
 
 export async function down(ctx: StackContext = stackContext(), procs = managedProcesses(ctx)): Promise<void> {
   for (const stage of ['app', 'engine'] as const) {
-    const lines = await all(procs.filter((p) => p.stage === stage), (p) => stopOne(ctx, p));
+    const lines = await all(
+      procs.filter((p) => p.stage === stage),
+      (p) => stopOne(ctx, p),
+    );
     lines.forEach((l) => console.log(`  ${l}`));
   }
   console.log(`data kept in ${rel(ctx.dataDir)} (make clean removes it)`);
@@ -600,7 +659,8 @@ async function resourceStatus(config: Config, answering: Set<string>): Promise<s
     return withTimeout(
       fn().catch((err: unknown) => {
         const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (e.name === 'ResourceNotFoundException' || e.$metadata?.httpStatusCode === 404) return ok(`${what}: missing (make up creates it)`);
+        if (e.name === 'ResourceNotFoundException' || e.$metadata?.httpStatusCode === 404)
+          return ok(`${what}: missing (make up creates it)`);
         return ok(`${what}: error ${e.name ?? ''} ${err instanceof Error ? err.message : String(err)}`);
       }),
       3000,
@@ -611,7 +671,9 @@ async function resourceStatus(config: Config, answering: Set<string>): Promise<s
     return await Promise.all([
       check('kinesis', `stream ${config.STREAM_NAME}`, async () => {
         const s = await clients.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: config.STREAM_NAME }));
-        return ok(`stream ${config.STREAM_NAME}: ${s.StreamDescriptionSummary?.StreamStatus} (${s.StreamDescriptionSummary?.OpenShardCount} shards)`);
+        return ok(
+          `stream ${config.STREAM_NAME}: ${s.StreamDescriptionSummary?.StreamStatus} (${s.StreamDescriptionSummary?.OpenShardCount} shards)`,
+        );
       }),
       check('s3', `bucket ${config.LAKE_BUCKET}`, async () => {
         await clients.s3.send(new HeadBucketCommand({ Bucket: config.LAKE_BUCKET }));

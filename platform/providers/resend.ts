@@ -43,11 +43,13 @@ export class TimeoutResend extends Resend {
 export function resendClient(opts: ResendClientOptions): Resend {
   if (!opts.apiKey) throw new Error('RESEND_API_KEY is required');
   const timeoutMs = opts.timeoutMs ?? DEFAULT_RESEND_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`Resend timeoutMs must be a positive integer, got ${timeoutMs}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new Error(`Resend timeoutMs must be a positive integer, got ${timeoutMs}`);
   const baseUrl = opts.baseUrl?.trim().replace(/\/+$/, '');
   if (baseUrl) {
     const u = new URL(baseUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`RESEND_BASE_URL must be an http(s) URL, got protocol ${u.protocol}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new Error(`RESEND_BASE_URL must be an http(s) URL, got protocol ${u.protocol}`);
   }
   return new TimeoutResend(opts.apiKey, timeoutMs, baseUrl ? { baseUrl } : undefined);
 }

@@ -50,10 +50,12 @@ export class BaseUrlRequestClient extends twilio.RequestClient {
 export type TwilioClient = ReturnType<typeof twilio>;
 
 export function twilioClient(opts: TwilioClientOptions): TwilioClient {
-  if (!/^AC[0-9a-fA-F]{32}$/.test(opts.accountSid)) throw new Error('TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits');
+  if (!/^AC[0-9a-fA-F]{32}$/.test(opts.accountSid))
+    throw new Error('TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits');
   if (!opts.authToken) throw new Error('TWILIO_AUTH_TOKEN is required');
   const timeout = opts.timeoutMs ?? DEFAULT_TWILIO_TIMEOUT_MS;
-  if (!Number.isInteger(timeout) || timeout <= 0) throw new Error(`Twilio timeoutMs must be a positive integer, got ${timeout}`);
+  if (!Number.isInteger(timeout) || timeout <= 0)
+    throw new Error(`Twilio timeoutMs must be a positive integer, got ${timeout}`);
   const base = opts.apiBaseUrl?.trim();
   const httpClient = base ? new BaseUrlRequestClient(base, { timeout }) : undefined;
   // `timeout` is also passed with every request (BaseTwilio → RequestClient.request), custom client or not.

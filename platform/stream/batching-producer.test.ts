@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PutRecordsCommand, ResourceNotFoundException, type PutRecordsCommandInput, type PutRecordsCommandOutput } from '@aws-sdk/client-kinesis';
+import {
+  PutRecordsCommand,
+  ResourceNotFoundException,
+  type PutRecordsCommandInput,
+  type PutRecordsCommandOutput,
+} from '@aws-sdk/client-kinesis';
 import { BatchingProducer, ProducerClosedError, ProducerOverloadedError } from './batching-producer.js';
 import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from './errors.js';
 import type { ProducerEntry } from './kinesis-producer.js';
@@ -11,7 +16,11 @@ import { ack, ALARM_ARN, INCIDENT, T0 } from '../../test/fixtures/records.js';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-type Reply = (input: PutRecordsCommandInput, call: number, signal?: AbortSignal) => PutRecordsCommandOutput | Error | Promise<PutRecordsCommandOutput | Error>;
+type Reply = (
+  input: PutRecordsCommandInput,
+  call: number,
+  signal?: AbortSignal,
+) => PutRecordsCommandOutput | Error | Promise<PutRecordsCommandOutput | Error>;
 
 /** A KinesisClient stand-in: every PutRecords input in `calls`; `reply` decides the answer (default:
  * all written, sequence numbers 1000, 1001, … in the order received); `inFlight` counts open calls. */
@@ -37,7 +46,11 @@ function fakeKinesis(reply?: Reply) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
-        const out = await (reply ?? ok)(command.input, calls.length, (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
+        const out = await (reply ?? ok)(
+          command.input,
+          calls.length,
+          (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal,
+        );
         if (out instanceof Error) throw out;
         return out;
       } finally {
@@ -53,7 +66,9 @@ function failing(fail: (text: string, call: number) => string | undefined): Repl
   return (input, call) => {
     const Records = input.Records!.map((r) => {
       const code = fail(dec.decode(r.Data), call);
-      return code ? { ErrorCode: code, ErrorMessage: `${code} for test` } : { ShardId: 'shardId-000000000001', SequenceNumber: String(seq++) };
+      return code
+        ? { ErrorCode: code, ErrorMessage: `${code} for test` }
+        : { ShardId: 'shardId-000000000001', SequenceNumber: String(seq++) };
     });
     return { $metadata: {}, FailedRecordCount: Records.filter((r) => 'ErrorCode' in r).length, Records };
   };
@@ -113,7 +128,14 @@ describe('BatchingProducer', () => {
 
   it('never splits a put across calls, and keeps to the byte limit counting partition keys', async () => {
     const kinesis = fakeKinesis();
-    const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 60_000, maxBatchRecords: 7, maxBatchBytes: 1000, maxRecordBytes: 400 });
+    const producer = new BatchingProducer({
+      kinesis,
+      streamName: 's',
+      lingerMs: 60_000,
+      maxBatchRecords: 7,
+      maxBatchBytes: 1000,
+      maxRecordBytes: 400,
+    });
     const puts = [0, 1, 2, 3].map((p) => producer.putRecords([0, 1, 2].map((i) => entry(`${p}${i}`))));
     await producer.close();
     await Promise.all(puts);
@@ -125,7 +147,13 @@ describe('BatchingProducer', () => {
 
     // 3 records of 298 + 2-byte key = 300 each: two fit in 800 bytes, a third would not
     const bytes = fakeKinesis();
-    const p2 = new BatchingProducer({ kinesis: bytes, streamName: 's', lingerMs: 60_000, maxBatchBytes: 800, maxRecordBytes: 400 });
+    const p2 = new BatchingProducer({
+      kinesis: bytes,
+      streamName: 's',
+      lingerMs: 60_000,
+      maxBatchBytes: 800,
+      maxRecordBytes: 400,
+    });
     const big = (t: string) => entry(t.padEnd(298, '.'), 'pk');
     const all = Promise.all([p2.putRecords([big('a')]), p2.putRecords([big('b')]), p2.putRecords([big('c')])]);
     await p2.close();
@@ -143,9 +171,14 @@ describe('BatchingProducer', () => {
   });
 
   it('retries only the failed entries, then resolves each caller', async () => {
-    const kinesis = fakeKinesis(failing((t, call) => (t === 'b0' && call === 1 ? 'ProvisionedThroughputExceededException' : undefined)));
+    const kinesis = fakeKinesis(
+      failing((t, call) => (t === 'b0' && call === 1 ? 'ProvisionedThroughputExceededException' : undefined)),
+    );
     const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 0, ...fast });
-    const [a, b] = await Promise.all([producer.putRecords([entry('a0')]), producer.putRecords([entry('b0'), entry('b1')])]);
+    const [a, b] = await Promise.all([
+      producer.putRecords([entry('a0')]),
+      producer.putRecords([entry('b0'), entry('b1')]),
+    ]);
     expect(kinesis.calls.map(texts)).toEqual([['a0', 'b0', 'b1'], ['b0']]);
     expect(a).toHaveLength(1);
     expect(b.map((r) => r.sequenceNumber)).toEqual(['5002', '5001']); // b0 written by the retry, after b1
@@ -160,7 +193,9 @@ describe('BatchingProducer', () => {
     const err = (await b.catch((e: unknown) => e)) as PutRecordsFailedError;
     expect(err).toBeInstanceOf(PutRecordsFailedError);
     expect(err.attempts).toBe(3);
-    expect(err.failed).toEqual([{ index: 1, partitionKey: 'pk', errorCode: 'InternalFailure', errorMessage: 'InternalFailure for test' }]);
+    expect(err.failed).toEqual([
+      { index: 1, partitionKey: 'pk', errorCode: 'InternalFailure', errorMessage: 'InternalFailure for test' },
+    ]);
     expect(err.results[0]).toBeDefined();
     expect(err.results[1]).toBeUndefined();
     expect(kinesis.calls.map(texts)).toEqual([['a0', 'b0', 'b1'], ['b1'], ['b1']]);
@@ -185,7 +220,11 @@ describe('BatchingProducer', () => {
   it('aborts a call that does not answer within callTimeoutMs and retries its entries', async () => {
     const kinesis = fakeKinesis((input, call, signal) =>
       call === 1
-        ? new Promise((_, reject) => signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))))
+        ? new Promise((_, reject) =>
+            signal!.addEventListener('abort', () =>
+              reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+            ),
+          )
         : kinesis.ok(input),
     );
     const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 0, callTimeoutMs: 20, ...fast });
@@ -195,8 +234,18 @@ describe('BatchingProducer', () => {
   });
 
   it('a call that never answers fails its put after maxAttempts timeouts (TimeoutError)', async () => {
-    const kinesis = fakeKinesis((_input, _call, signal) => new Promise((_, reject) => signal!.addEventListener('abort', () => reject(new Error('aborted')))));
-    const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 0, callTimeoutMs: 10, maxAttempts: 2, ...fast });
+    const kinesis = fakeKinesis(
+      (_input, _call, signal) =>
+        new Promise((_, reject) => signal!.addEventListener('abort', () => reject(new Error('aborted')))),
+    );
+    const producer = new BatchingProducer({
+      kinesis,
+      streamName: 's',
+      lingerMs: 0,
+      callTimeoutMs: 10,
+      maxAttempts: 2,
+      ...fast,
+    });
     const err = (await producer.putRecords([entry('x')]).catch((e: unknown) => e)) as PutRecordsFailedError;
     expect(err).toBeInstanceOf(PutRecordsFailedError);
     expect(err.errorCodes).toEqual(['TimeoutError']);
@@ -213,7 +262,11 @@ describe('BatchingProducer', () => {
     const first = producer.putRecords([entry('1')]);
     await until(() => gates.length === 1);
     // the one call is open: these wait for it, together
-    const later = [producer.putRecords([entry('2')]), producer.putRecords([entry('3')]), producer.putRecords([entry('4')])];
+    const later = [
+      producer.putRecords([entry('2')]),
+      producer.putRecords([entry('3')]),
+      producer.putRecords([entry('4')]),
+    ];
     gates.shift()!();
     await first;
     await until(() => gates.length === 1);
@@ -225,7 +278,13 @@ describe('BatchingProducer', () => {
 
   it('refuses a put past maxPendingRecords, and invalid entries, before queuing anything', async () => {
     const kinesis = fakeKinesis();
-    const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 60_000, maxPendingRecords: 2, maxRecordBytes: 100 });
+    const producer = new BatchingProducer({
+      kinesis,
+      streamName: 's',
+      lingerMs: 60_000,
+      maxPendingRecords: 2,
+      maxRecordBytes: 100,
+    });
     const a = producer.putRecords([entry('a'), entry('b')]);
     await expect(producer.putRecords([entry('c')])).rejects.toBeInstanceOf(ProducerOverloadedError);
     await expect(producer.putRecords([entry('x'.repeat(200))])).rejects.toBeInstanceOf(RecordTooLargeError);
@@ -240,11 +299,16 @@ describe('BatchingProducer', () => {
     const at = (i: number) => T0 + 60_000 + i;
     const kinesis = fakeKinesis();
     const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 0 });
-    await expect(producer.putStreamRecords([ack(at(1)), { ...ack(at(2)), event_time: 'yesterday' } as StreamRecordIn])).rejects.toBeInstanceOf(RecordDecodeError);
+    await expect(
+      producer.putStreamRecords([ack(at(1)), { ...ack(at(2)), event_time: 'yesterday' } as StreamRecordIn]),
+    ).rejects.toBeInstanceOf(RecordDecodeError);
     expect(producer.pendingRecords).toBe(0);
     await producer.putStreamRecords([ack(at(3))]);
     expect(kinesis.calls).toHaveLength(1);
     expect(kinesis.calls[0].Records![0].PartitionKey).toBe(ALARM_ARN);
-    expect(decodeRecord(kinesis.calls[0].Records![0].Data!)).toMatchObject({ kind: 'ack', event_id: eventId('ack', INCIDENT, String(at(3))) });
+    expect(decodeRecord(kinesis.calls[0].Records![0].Data!)).toMatchObject({
+      kind: 'ack',
+      event_id: eventId('ack', INCIDENT, String(at(3))),
+    });
   });
 });

@@ -1,8 +1,20 @@
-import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import {
+  PutRecordsCommand,
+  type KinesisClient,
+  type PutRecordsRequestEntry,
+  type PutRecordsResultEntry,
+} from '@aws-sdk/client-kinesis';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../aws-errors.js';
 import { ProducerClosedError, ProducerOverloadedError, PutRecordsFailedError, type FailedEntry } from './errors.js';
-import { KinesisProducer, PUT_RECORDS_DEFAULTS, validateEntry, type ProducerEntry, type ProducerLogger, type PutResult } from './kinesis-producer.js';
+import {
+  KinesisProducer,
+  PUT_RECORDS_DEFAULTS,
+  validateEntry,
+  type ProducerEntry,
+  type ProducerLogger,
+  type PutResult,
+} from './kinesis-producer.js';
 
 export { ProducerClosedError, ProducerOverloadedError } from './errors.js';
 
@@ -138,7 +150,9 @@ export class BatchingProducer {
     if (!(this.maxPendingRecords >= 1)) throw new RangeError('maxPendingRecords must be >= 1');
     // checks the shared limits (batch records 1..500, bytes, attempts)
     this.sequential = new KinesisProducer({
-      kinesis: { send: (command) => this.kinesis.send(command, { abortSignal: AbortSignal.timeout(this.callTimeoutMs) }) },
+      kinesis: {
+        send: (command) => this.kinesis.send(command, { abortSignal: AbortSignal.timeout(this.callTimeoutMs) }),
+      },
       streamName: this.streamName,
       maxBatchRecords: this.maxBatchRecords,
       maxBatchBytes: this.maxBatchBytes,
@@ -166,13 +180,21 @@ export class BatchingProducer {
     if (this.closing) throw new ProducerClosedError();
     const sizes = entries.map((e, i) => validateEntry(e, i, this.maxRecordBytes));
     if (entries.length === 0) return [];
-    if (this.pending + entries.length > this.maxPendingRecords) throw new ProducerOverloadedError(this.pending, entries.length, this.maxPendingRecords);
+    if (this.pending + entries.length > this.maxPendingRecords)
+      throw new ProducerOverloadedError(this.pending, entries.length, this.maxPendingRecords);
     const total = sizes.reduce((a, b) => a + b, 0);
     if (entries.length > this.maxBatchRecords || total > this.maxBatchBytes) return this.putLarge(entries);
 
     const queuedAt = performance.now();
     return new Promise<PutResult[]>((resolve, reject) => {
-      const put: Put = { results: new Array(entries.length).fill(undefined), failed: [], remaining: entries.length, attempts: 0, resolve, reject };
+      const put: Put = {
+        results: new Array(entries.length).fill(undefined),
+        failed: [],
+        remaining: entries.length,
+        attempts: 0,
+        resolve,
+        reject,
+      };
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         const request: PutRecordsRequestEntry = { Data: e.data, PartitionKey: e.partitionKey };
@@ -237,7 +259,8 @@ export class BatchingProducer {
       }
       if (n === 0) {
         // Only retried entries of one put can get here; take what fits.
-        while (n < q.length && n < this.maxBatchRecords && bytes + q[n].bytes <= this.maxBatchBytes) bytes += q[n++].bytes;
+        while (n < q.length && n < this.maxBatchRecords && bytes + q[n].bytes <= this.maxBatchBytes)
+          bytes += q[n++].bytes;
       }
       break;
     }
@@ -254,17 +277,39 @@ export class BatchingProducer {
       for (const e of batch) e.attempts++;
       let records: PutRecordsResultEntry[];
       try {
-        const out = await this.kinesis.send(new PutRecordsCommand({ StreamName: this.streamName, Records: batch.map((e) => e.request) }), { abortSignal: signal });
+        const out = await this.kinesis.send(
+          new PutRecordsCommand({ StreamName: this.streamName, Records: batch.map((e) => e.request) }),
+          { abortSignal: signal },
+        );
         records = out.Records ?? [];
         if (records.length !== batch.length) {
-          throw Object.assign(new Error(`PutRecords returned ${records.length} results for ${batch.length} records`), { name: 'InternalFailure' });
+          throw Object.assign(new Error(`PutRecords returned ${records.length} results for ${batch.length} records`), {
+            name: 'InternalFailure',
+          });
         }
       } catch (caught) {
-        const err = signal.aborted ? Object.assign(new Error(`PutRecords did not answer within ${this.callTimeoutMs} ms`), { name: 'TimeoutError', cause: caught }) : caught;
+        const err = signal.aborted
+          ? Object.assign(new Error(`PutRecords did not answer within ${this.callTimeoutMs} ms`), {
+              name: 'TimeoutError',
+              cause: caught,
+            })
+          : caught;
         const code = awsErrorCode(err);
         const retryable = isRetryableError(err);
         lastCodes = [code];
-        for (const e of batch) this.failed(e, { index: e.index, partitionKey: e.request.PartitionKey!, errorCode: code, errorMessage: (err as Error | undefined)?.message }, retryable, retry, err);
+        for (const e of batch)
+          this.failed(
+            e,
+            {
+              index: e.index,
+              partitionKey: e.request.PartitionKey!,
+              errorCode: code,
+              errorMessage: (err as Error | undefined)?.message,
+            },
+            retryable,
+            retry,
+            err,
+          );
         return;
       }
       const codes = new Set<string>();
@@ -277,7 +322,12 @@ export class BatchingProducer {
         } else {
           const code = r.ErrorCode ?? 'InternalFailure';
           codes.add(code);
-          this.failed(e, { index: e.index, partitionKey: e.request.PartitionKey!, errorCode: code, errorMessage: r.ErrorMessage }, isRetryableEntryError(code), retry);
+          this.failed(
+            e,
+            { index: e.index, partitionKey: e.request.PartitionKey!, errorCode: code, errorMessage: r.ErrorMessage },
+            isRetryableEntryError(code),
+            retry,
+          );
         }
       }
       lastCodes = [...codes];
@@ -303,7 +353,10 @@ export class BatchingProducer {
   private retryLater(entries: Entry[], codes: string[]): void {
     const attempt = Math.max(...entries.map((e) => e.attempts));
     const delayMs = backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs);
-    this.logger?.warn({ stream: this.streamName, attempt, failed: entries.length, codes, delayMs }, 'PutRecords: retrying failed records');
+    this.logger?.warn(
+      { stream: this.streamName, attempt, failed: entries.length, codes, delayMs },
+      'PutRecords: retrying failed records',
+    );
     setTimeout(() => {
       for (const e of entries) e.queuedAt = 0;
       this.queue.unshift(...entries);
@@ -320,7 +373,14 @@ export class BatchingProducer {
       if (put.failed.length === 0) put.resolve(put.results as PutResult[]);
       else {
         put.failed.sort((a, b) => a.index - b.index);
-        put.reject(new PutRecordsFailedError(put.failed, put.attempts, put.results.slice(), put.cause !== undefined ? { cause: put.cause } : undefined));
+        put.reject(
+          new PutRecordsFailedError(
+            put.failed,
+            put.attempts,
+            put.results.slice(),
+            put.cause !== undefined ? { cause: put.cause } : undefined,
+          ),
+        );
       }
     }
     this.settled(1);

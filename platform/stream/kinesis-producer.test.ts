@@ -47,7 +47,9 @@ function failing(fail: (text: string, call: number) => string | undefined): Repl
   return (input, call) => {
     const Records = input.Records!.map((r) => {
       const code = fail(new TextDecoder().decode(r.Data), call);
-      return code ? { ErrorCode: code, ErrorMessage: `${code} for test` } : { ShardId: 'shardId-000000000001', SequenceNumber: String(seq++) };
+      return code
+        ? { ErrorCode: code, ErrorMessage: `${code} for test` }
+        : { ShardId: 'shardId-000000000001', SequenceNumber: String(seq++) };
     });
     return { $metadata: {}, FailedRecordCount: Records.filter((r) => 'ErrorCode' in r).length, Records };
   };
@@ -92,7 +94,10 @@ describe('KinesisProducer batching', () => {
     expect(batchBytes(kinesis.calls[0])).toBe(5 * MiB);
 
     kinesis.calls.length = 0;
-    const mixed = Array.from({ length: 40 }, (_, i) => ({ data: new Uint8Array(((i * 7919) % 700_000) + 1), partitionKey: 'ünïcode-' + i }));
+    const mixed = Array.from({ length: 40 }, (_, i) => ({
+      data: new Uint8Array(((i * 7919) % 700_000) + 1),
+      partitionKey: 'ünïcode-' + i,
+    }));
     await producer.putRecords(mixed);
     expect(kinesis.calls.reduce((n, c) => n + c.Records!.length, 0)).toBe(40);
     for (const c of kinesis.calls) expect(batchBytes(c)).toBeLessThanOrEqual(5 * MiB);
@@ -101,7 +106,13 @@ describe('KinesisProducer batching', () => {
 
   it('honours smaller configured limits', async () => {
     const kinesis = fakeKinesis();
-    const producer = new KinesisProducer({ kinesis, streamName: 's', maxBatchRecords: 3, maxBatchBytes: 100, maxRecordBytes: 50 });
+    const producer = new KinesisProducer({
+      kinesis,
+      streamName: 's',
+      maxBatchRecords: 3,
+      maxBatchBytes: 100,
+      maxRecordBytes: 50,
+    });
     await producer.putRecords(entries(7, 10));
     expect(kinesis.calls.map((c) => c.Records!.length)).toEqual([3, 3, 1]);
     kinesis.calls.length = 0;
@@ -118,7 +129,11 @@ describe('KinesisProducer batching', () => {
 
 describe('KinesisProducer retries', () => {
   it('retries only the failed entries of a partial failure, in input order', async () => {
-    const failFirst: Record<string, string> = { 'r1:': 'ProvisionedThroughputExceededException', 'r3:': 'InternalFailure', 'r4:': 'ProvisionedThroughputExceededException' };
+    const failFirst: Record<string, string> = {
+      'r1:': 'ProvisionedThroughputExceededException',
+      'r3:': 'InternalFailure',
+      'r4:': 'ProvisionedThroughputExceededException',
+    };
     const reply = failing((text, call) => {
       const id = text.slice(0, 3);
       if (call === 1) return failFirst[id];
@@ -127,7 +142,12 @@ describe('KinesisProducer retries', () => {
     });
     const client = fakeKinesis(reply);
     const warnings: object[] = [];
-    const producer = new KinesisProducer({ kinesis: client, streamName: 's', ...fast, logger: { warn: (o) => warnings.push(o) } });
+    const producer = new KinesisProducer({
+      kinesis: client,
+      streamName: 's',
+      ...fast,
+      logger: { warn: (o) => warnings.push(o) },
+    });
     const input = entries(6, 8);
     const results = await producer.putRecords(input);
 
@@ -140,13 +160,22 @@ describe('KinesisProducer retries', () => {
   });
 
   it('gives up after maxAttempts with PutRecordsFailedError carrying the failed entries', async () => {
-    const client = fakeKinesis(failing((text) => (text.startsWith('r2:') ? 'ProvisionedThroughputExceededException' : undefined)));
+    const client = fakeKinesis(
+      failing((text) => (text.startsWith('r2:') ? 'ProvisionedThroughputExceededException' : undefined)),
+    );
     const producer = new KinesisProducer({ kinesis: client, streamName: 's', maxAttempts: 3, ...fast });
     const err = await producer.putRecords(entries(4)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PutRecordsFailedError);
     const e = err as PutRecordsFailedError;
     expect(e.attempts).toBe(3);
-    expect(e.failed).toEqual([{ index: 2, partitionKey: 'pk-2', errorCode: 'ProvisionedThroughputExceededException', errorMessage: 'ProvisionedThroughputExceededException for test' }]);
+    expect(e.failed).toEqual([
+      {
+        index: 2,
+        partitionKey: 'pk-2',
+        errorCode: 'ProvisionedThroughputExceededException',
+        errorMessage: 'ProvisionedThroughputExceededException for test',
+      },
+    ]);
     expect(e.errorCodes).toEqual(['ProvisionedThroughputExceededException']);
     expect(e.results.map((r) => r !== undefined)).toEqual([true, true, false, true]);
     expect(e.unsent).toEqual([]);
@@ -155,7 +184,13 @@ describe('KinesisProducer retries', () => {
 
   it('does not send later batches after giving up, and reports them unsent', async () => {
     const client = fakeKinesis(failing((text) => (text.startsWith('r1:') ? 'InternalFailure' : undefined)));
-    const producer = new KinesisProducer({ kinesis: client, streamName: 's', maxBatchRecords: 2, maxAttempts: 2, ...fast });
+    const producer = new KinesisProducer({
+      kinesis: client,
+      streamName: 's',
+      maxBatchRecords: 2,
+      maxAttempts: 2,
+      ...fast,
+    });
     const e = (await producer.putRecords(entries(6)).catch((x: unknown) => x)) as PutRecordsFailedError;
     expect(e).toBeInstanceOf(PutRecordsFailedError);
     expect(e.failed.map((f) => f.index)).toEqual([1]);
@@ -167,9 +202,17 @@ describe('KinesisProducer retries', () => {
   it('retries a throttled or failed whole call, then succeeds', async () => {
     const succeed = failing(() => undefined);
     const client = fakeKinesis((input, call) => {
-      if (call === 1) return new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
+      if (call === 1)
+        return new ProvisionedThroughputExceededException({
+          message: 'Rate exceeded',
+          $metadata: { httpStatusCode: 400 },
+        });
       if (call === 2) return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-      if (call === 3) return Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+      if (call === 3)
+        return Object.assign(new Error('Service Unavailable'), {
+          name: 'ServiceUnavailable',
+          $metadata: { httpStatusCode: 503 },
+        });
       return succeed(input, call);
     });
     const producer = new KinesisProducer({ kinesis: client, streamName: 's', ...fast });
@@ -180,19 +223,28 @@ describe('KinesisProducer retries', () => {
   });
 
   it('does not retry non-retryable errors', async () => {
-    const notFound = new ResourceNotFoundException({ message: 'Stream s not found', $metadata: { httpStatusCode: 400 } });
+    const notFound = new ResourceNotFoundException({
+      message: 'Stream s not found',
+      $metadata: { httpStatusCode: 400 },
+    });
     const client = fakeKinesis(() => notFound);
     const producer = new KinesisProducer({ kinesis: client, streamName: 's', ...fast });
     const e = (await producer.putRecords(entries(3)).catch((x: unknown) => x)) as PutRecordsFailedError;
     expect(e).toBeInstanceOf(PutRecordsFailedError);
     expect(e.attempts).toBe(1);
     expect(e.cause).toBe(notFound);
-    expect(e.errorCodes).toEqual(['ResourceNotFoundException', 'ResourceNotFoundException', 'ResourceNotFoundException']);
+    expect(e.errorCodes).toEqual([
+      'ResourceNotFoundException',
+      'ResourceNotFoundException',
+      'ResourceNotFoundException',
+    ]);
     expect(client.calls).toHaveLength(1);
 
     // A per-entry KMS error other than throttling needs an operator: no retry either.
     const kms = fakeKinesis(failing((text) => (text.startsWith('r0:') ? KMSAccessDeniedException.name : undefined)));
-    const e2 = (await new KinesisProducer({ kinesis: kms, streamName: 's', ...fast }).putRecords(entries(2)).catch((x: unknown) => x)) as PutRecordsFailedError;
+    const e2 = (await new KinesisProducer({ kinesis: kms, streamName: 's', ...fast })
+      .putRecords(entries(2))
+      .catch((x: unknown) => x)) as PutRecordsFailedError;
     expect(e2.failed).toMatchObject([{ index: 0, errorCode: 'KMSAccessDeniedException' }]);
     expect(kms.calls).toHaveLength(1);
   });
@@ -219,9 +271,15 @@ describe('KinesisProducer validation', () => {
   it('rejects bad partition keys before sending', async () => {
     const kinesis = fakeKinesis();
     const producer = new KinesisProducer({ kinesis, streamName: 's' });
-    await expect(producer.putRecords([{ data: new Uint8Array(1), partitionKey: '' }])).rejects.toBeInstanceOf(InvalidRecordError);
-    await expect(producer.putRecords([{ data: new Uint8Array(1), partitionKey: 'x'.repeat(257) }])).rejects.toBeInstanceOf(InvalidRecordError);
-    await expect(producer.putRecords([{ data: new Uint8Array(1), partitionKey: 'k', explicitHashKey: '-1' }])).rejects.toBeInstanceOf(InvalidRecordError);
+    await expect(producer.putRecords([{ data: new Uint8Array(1), partitionKey: '' }])).rejects.toBeInstanceOf(
+      InvalidRecordError,
+    );
+    await expect(
+      producer.putRecords([{ data: new Uint8Array(1), partitionKey: 'x'.repeat(257) }]),
+    ).rejects.toBeInstanceOf(InvalidRecordError);
+    await expect(
+      producer.putRecords([{ data: new Uint8Array(1), partitionKey: 'k', explicitHashKey: '-1' }]),
+    ).rejects.toBeInstanceOf(InvalidRecordError);
     // 256 characters that are 4 UTF-8 bytes each are allowed (the limit is in characters).
     await producer.putRecords([{ data: new Uint8Array(1), partitionKey: '😀'.repeat(256) }]);
     expect(kinesis.calls).toHaveLength(1);

@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
+import {
+  PutRecordsCommand,
+  type KinesisClient,
+  type PutRecordsRequestEntry,
+  type PutRecordsResultEntry,
+} from '@aws-sdk/client-kinesis';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError, type FailedEntry } from './errors.js';
 import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../aws-errors.js';
@@ -123,7 +128,8 @@ export class KinesisProducer {
     this.baseDelayMs = options.baseDelayMs ?? PUT_RECORDS_DEFAULTS.baseDelayMs;
     this.maxDelayMs = options.maxDelayMs ?? PUT_RECORDS_DEFAULTS.maxDelayMs;
     this.logger = options.logger;
-    if (!(this.maxBatchRecords >= 1 && this.maxBatchRecords <= 500)) throw new RangeError('maxBatchRecords must be 1..500');
+    if (!(this.maxBatchRecords >= 1 && this.maxBatchRecords <= 500))
+      throw new RangeError('maxBatchRecords must be 1..500');
     if (!(this.maxRecordBytes >= 1)) throw new RangeError('maxRecordBytes must be >= 1');
     if (!(this.maxBatchBytes >= this.maxRecordBytes)) throw new RangeError('maxBatchBytes must be >= maxRecordBytes');
     if (!(this.maxAttempts >= 1)) throw new RangeError('maxAttempts must be >= 1');
@@ -171,7 +177,11 @@ export class KinesisProducer {
     if (batch.length > 0) yield batch;
   }
 
-  private async sendBatch(entries: readonly ProducerEntry[], batch: number[], results: (PutResult | undefined)[]): Promise<void> {
+  private async sendBatch(
+    entries: readonly ProducerEntry[],
+    batch: number[],
+    results: (PutResult | undefined)[],
+  ): Promise<void> {
     let pending = batch;
     let lastFailures: FailedEntry[] = [];
     let lastError: unknown;
@@ -186,9 +196,12 @@ export class KinesisProducer {
         const out = await this.kinesis.send(new PutRecordsCommand({ StreamName: this.streamName, Records: request }));
         const records: PutRecordsResultEntry[] = out.Records ?? [];
         if (records.length !== pending.length) {
-          throw Object.assign(new Error(`PutRecords returned ${records.length} results for ${pending.length} records`), {
-            name: 'InternalFailure',
-          });
+          throw Object.assign(
+            new Error(`PutRecords returned ${records.length} results for ${pending.length} records`),
+            {
+              name: 'InternalFailure',
+            },
+          );
         }
         const failedNext: number[] = [];
         lastFailures = [];
@@ -223,7 +236,12 @@ export class KinesisProducer {
       }
 
       if (!retryable || attempt >= this.maxAttempts) {
-        throw new PutRecordsFailedError(lastFailures, attempt, results.slice(), lastError ? { cause: lastError } : undefined);
+        throw new PutRecordsFailedError(
+          lastFailures,
+          attempt,
+          results.slice(),
+          lastError ? { cause: lastError } : undefined,
+        );
       }
       const delay = backoffDelay(attempt, this.baseDelayMs, this.maxDelayMs);
       this.logger?.warn(

@@ -87,7 +87,12 @@ export class CheckpointStore {
    * Writes the checkpoint if the stored version is `expectedVersion` (or, when undefined, if there
    * is none yet). Resolves with the stored checkpoint (version = expectedVersion + 1, or 1).
    */
-  async put(group: string, shardId: string, checkpoint: CheckpointWrite, expectedVersion?: number): Promise<Checkpoint> {
+  async put(
+    group: string,
+    shardId: string,
+    checkpoint: CheckpointWrite,
+    expectedVersion?: number,
+  ): Promise<Checkpoint> {
     if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 1)) {
       throw new RangeError(`expectedVersion must be a positive integer, got ${expectedVersion}`);
     }
@@ -127,7 +132,12 @@ export class CheckpointStore {
   }
 
   /** A failed condition becomes a CheckpointConflictError naming the stored version; other errors pass through. */
-  private async conflictOr(err: unknown, group: string, shardId: string, expectedVersion: number | undefined): Promise<unknown> {
+  private async conflictOr(
+    err: unknown,
+    group: string,
+    shardId: string,
+    expectedVersion: number | undefined,
+  ): Promise<unknown> {
     if (!isConditionFailed(err)) return err;
     const actual = await this.get(group, shardId).catch(() => undefined);
     return new CheckpointConflictError(group, shardId, expectedVersion, actual?.version, { cause: err });
@@ -156,12 +166,16 @@ function key(group: string, shardId: string): Record<string, AttributeValue> {
 }
 
 function isConditionFailed(err: unknown): boolean {
-  return err instanceof ConditionalCheckFailedException || (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException'
+  );
 }
 
 function fromItem(group: string, shardId: string, item: Record<string, AttributeValue>): Checkpoint {
   const version = Number(item.version?.N);
-  if (!Number.isSafeInteger(version) || version < 1) throw new CheckpointCorruptError(group, shardId, 'missing or bad version');
+  if (!Number.isSafeInteger(version) || version < 1)
+    throw new CheckpointCorruptError(group, shardId, 'missing or bad version');
   const checkpoint: Checkpoint = { version, updatedAt: item.updatedAt?.S ?? '' };
   if (item.sequenceNumber?.S !== undefined) checkpoint.sequenceNumber = item.sequenceNumber.S;
   if (item.ended?.BOOL !== undefined) checkpoint.ended = item.ended.BOOL;

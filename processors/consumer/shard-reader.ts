@@ -151,9 +151,12 @@ export class ShardReader {
         const wait = this.nextCallAt - Date.now();
         if (wait > 0) await sleep(wait, undefined, { signal });
         this._calls++;
-        const out = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.limit }), {
-          abortSignal: signal,
-        });
+        const out = await this.kinesis.send(
+          new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.limit }),
+          {
+            abortSignal: signal,
+          },
+        );
         const raw = out.Records ?? [];
         let records: ReadRecord[] = raw.map((r) => ({
           shardId: this.shardId,
@@ -174,7 +177,8 @@ export class ShardReader {
         if (raw.length > 0) this._lastSequenceNumber = raw[raw.length - 1].SequenceNumber;
         this.iterator = out.NextShardIterator ?? undefined;
         this._ended = !out.NextShardIterator;
-        this.nextCallAt = Date.now() + (raw.length > 0 ? this.minCallIntervalMs : Math.max(this.minCallIntervalMs, this.idleDelayMs));
+        this.nextCallAt =
+          Date.now() + (raw.length > 0 ? this.minCallIntervalMs : Math.max(this.minCallIntervalMs, this.idleDelayMs));
         // Records fetched but all dropped (emulated AT_TIMESTAMP): not an empty read, fetch on.
         if (raw.length > 0 && records.length === 0 && !this._ended) {
           throttled = 0;
@@ -187,7 +191,10 @@ export class ShardReader {
         const code = awsErrorCode(err);
         let delay: number;
         if (code === 'ExpiredIteratorException') {
-          this.logger?.warn({ shardId: this.shardId, after: this._lastSequenceNumber }, 'shard iterator expired: renewing');
+          this.logger?.warn(
+            { shardId: this.shardId, after: this._lastSequenceNumber },
+            'shard iterator expired: renewing',
+          );
           this.iterator = undefined;
           if (++failures > this.maxConsecutiveErrors) throw err;
           continue;
@@ -208,13 +215,19 @@ export class ShardReader {
   private async newIterator(signal?: AbortSignal): Promise<string> {
     const base = { StreamName: this.streamName, ShardId: this.shardId };
     if (this._lastSequenceNumber !== undefined) {
-      return this.getIterator({ ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this._lastSequenceNumber }, signal);
+      return this.getIterator(
+        { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this._lastSequenceNumber },
+        signal,
+      );
     }
     const start = this.start;
     switch (start.type) {
       case 'AFTER_SEQUENCE_NUMBER':
       case 'AT_SEQUENCE_NUMBER':
-        return this.getIterator({ ...base, ShardIteratorType: start.type, StartingSequenceNumber: start.sequenceNumber }, signal);
+        return this.getIterator(
+          { ...base, ShardIteratorType: start.type, StartingSequenceNumber: start.sequenceNumber },
+          signal,
+        );
       case 'TRIM_HORIZON':
       case 'LATEST':
         return this.getIterator({ ...base, ShardIteratorType: start.type }, signal);
@@ -234,10 +247,15 @@ export class ShardReader {
     } catch (err) {
       if (signal?.aborted) throw err;
       const futureRejected =
-        awsErrorCode(err) === 'InvalidArgumentException' && /greater than the current|in the future/i.test((err as Error).message ?? '');
+        awsErrorCode(err) === 'InvalidArgumentException' &&
+        /greater than the current|in the future/i.test((err as Error).message ?? '');
       if (!timeout.aborted && !futureRejected) throw err;
       this.logger?.warn(
-        { shardId: this.shardId, timestamp: timestamp.toISOString(), reason: futureRejected ? 'future timestamp rejected' : 'timeout' },
+        {
+          shardId: this.shardId,
+          timestamp: timestamp.toISOString(),
+          reason: futureRejected ? 'future timestamp rejected' : 'timeout',
+        },
         'AT_TIMESTAMP iterator unavailable: reading from TRIM_HORIZON and filtering by arrival time',
       );
       this.dropBefore = timestamp.getTime();

@@ -52,9 +52,13 @@ describe('listShards', () => {
         calls.push(input);
         if (opts.throttleOnce && !throttled) {
           throttled = true;
-          throw Object.assign(new Error('Rate exceeded'), { name: 'LimitExceededException', $metadata: { httpStatusCode: 400 } });
+          throw Object.assign(new Error('Rate exceeded'), {
+            name: 'LimitExceededException',
+            $metadata: { httpStatusCode: 400 },
+          });
         }
-        if (input.NextToken && input.StreamName) throw Object.assign(new Error('both'), { name: 'InvalidArgumentException' });
+        if (input.NextToken && input.StreamName)
+          throw Object.assign(new Error('both'), { name: 'InvalidArgumentException' });
         const from = input.NextToken ? Number(input.NextToken) : 0;
         if (opts.expireOnce && from > 0 && !expired) {
           expired = true;

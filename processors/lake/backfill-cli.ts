@@ -14,7 +14,14 @@ const USAGE = `usage: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:0
 
 /** `make backfill FROM=<ISO> TO=<ISO>` or `make backfill FAILURES=1` */
 async function main() {
-  const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, failures: { type: 'boolean' }, 'failures-prefix': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      failures: { type: 'boolean' },
+      'failures-prefix': { type: 'string' },
+    },
+  });
   const config = loadConfig();
   const started = Date.now();
   const common = {
@@ -30,10 +37,14 @@ async function main() {
 
   if (values.failures) {
     const prefix = values['failures-prefix'] || FAILURE_PREFIX;
-    console.log(`replaying the on-failure records under s3://${config.LAKE_BUCKET}/${prefix} from stream ${config.STREAM_NAME}`);
+    console.log(
+      `replaying the on-failure records under s3://${config.LAKE_BUCKET}/${prefix} from stream ${config.STREAM_NAME}`,
+    );
     const replays = await replayFailures({ ...common, prefix });
     const replayed = replays.filter((r) => r.firstSeq !== undefined);
-    console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify({ failures: replays.length, replayed: replayed.length, records: replayed.reduce((n, r) => n + r.records - r.committed, 0), rows: replayed.reduce((n, r) => n + r.rows, 0), objectsWritten: replayed.reduce((n, r) => n + r.keys.length, 0) })}`);
+    console.log(
+      `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify({ failures: replays.length, replayed: replayed.length, records: replayed.reduce((n, r) => n + r.records - r.committed, 0), rows: replayed.reduce((n, r) => n + r.rows, 0), objectsWritten: replayed.reduce((n, r) => n + r.keys.length, 0) })}`,
+    );
     return;
   }
 
@@ -43,7 +54,9 @@ async function main() {
     console.error(USAGE);
     process.exit(2);
   }
-  console.log(`backfill ${from.toISOString()} → ${to.toISOString()} from stream ${config.STREAM_NAME} and s3://${config.LAKE_BUCKET}/raw/`);
+  console.log(
+    `backfill ${from.toISOString()} → ${to.toISOString()} from stream ${config.STREAM_NAME} and s3://${config.LAKE_BUCKET}/raw/`,
+  );
   const report = await backfill({ ...common, from, to, flushMaxRecords: batchSizeOf(config) });
   const { keys, ...summary } = report;
   console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(summary)}`);

@@ -98,7 +98,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
   });
   const from = opts.from.getTime();
   const to = opts.to.getTime();
-  if (!(from < to)) throw new BackfillError(`FROM (${opts.from.toISOString()}) must be before TO (${opts.to.toISOString()})`);
+  if (!(from < to))
+    throw new BackfillError(`FROM (${opts.from.toISOString()}) must be before TO (${opts.to.toISOString()})`);
 
   // The live flush ranges, from the raw archive's keys (one day of margin each side).
   const archiveDays = daysBetween(from - DAY, to + DAY);
@@ -123,23 +124,42 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     log.warn({ err: cause }, 'cannot list the stream shards; replaying from the raw archive only');
   }
   const shardIds = [...new Set([...streamShards.map((s) => s.ShardId!), ...ranges.keys()])].sort();
-  const report: BackfillReport = { shards: 0, records: 0, inArchive: 0, onlyInStream: 0, rows: 0, errors: 0, objectsWritten: 0, objectsDeleted: 0, keys: [] };
+  const report: BackfillReport = {
+    shards: 0,
+    records: 0,
+    inArchive: 0,
+    onlyInStream: 0,
+    rows: 0,
+    errors: 0,
+    objectsWritten: 0,
+    objectsDeleted: 0,
+    keys: [],
+  };
 
   for (const shardId of shardIds) {
-    const shardRanges = [...(ranges.get(shardId)?.values() ?? [])]
-      .sort((a, b) => compareSequenceNumbers(a.firstSeq, b.firstSeq));
+    const shardRanges = [...(ranges.get(shardId)?.values() ?? [])].sort((a, b) =>
+      compareSequenceNumbers(a.firstSeq, b.firstSeq),
+    );
     const bySeq = new Map<string, LakeInputRecord>();
 
     // 1. The archive: every archived range of the window's days (complete ranges, by construction).
     for (const r of shardRanges) {
-      for (const key of r.rawKeys) for (const rec of readRawArchive(await opts.store.getBytes(key))) bySeq.set(rec.sequenceNumber, rec);
+      for (const key of r.rawKeys)
+        for (const rec of readRawArchive(await opts.store.getBytes(key))) bySeq.set(rec.sequenceNumber, rec);
     }
     const archived = bySeq.size;
 
     // 2. The stream from `from`, until past `to` and past the end of the range `to` falls in.
     let fromStream = 0;
     if (streamShards.some((s) => s.ShardId === shardId)) {
-      const reader = new ShardReader({ kinesis: opts.kinesis, streamName: opts.streamName, shardId, start: { type: 'AT_TIMESTAMP', timestamp: opts.from }, minCallIntervalMs: 0, idleDelayMs: 0 });
+      const reader = new ShardReader({
+        kinesis: opts.kinesis,
+        streamName: opts.streamName,
+        shardId,
+        start: { type: 'AT_TIMESTAMP', timestamp: opts.from },
+        minCallIntervalMs: 0,
+        idleDelayMs: 0,
+      });
       let stopAfter: string | undefined;
       for (;;) {
         const { records, ended, millisBehindLatest } = await reader.next();
@@ -151,7 +171,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
           }
           if (!bySeq.has(rec.sequenceNumber)) fromStream++;
           bySeq.set(rec.sequenceNumber, rec);
-          if (stopAfter === undefined && rec.arrivalTime >= to) stopAfter = shardRanges.find((r) => within(rec.sequenceNumber, r))?.lastSeq ?? rec.sequenceNumber;
+          if (stopAfter === undefined && rec.arrivalTime >= to)
+            stopAfter = shardRanges.find((r) => within(rec.sequenceNumber, r))?.lastSeq ?? rec.sequenceNumber;
         }
         if (done || ended || (records.length === 0 && (millisBehindLatest ?? 0) === 0)) break;
       }
@@ -160,8 +181,12 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     // 3. The window, widened to whole flush ranges, up to what the live path committed.
     const head = await start0.head(shardId);
     const all = [...bySeq.values()]
-      .filter((r) => !head || head.version === 0 ||
-        (head.lastSeq !== undefined && compareSequenceNumbers(r.sequenceNumber, head.lastSeq) <= 0))
+      .filter(
+        (r) =>
+          !head ||
+          head.version === 0 ||
+          (head.lastSeq !== undefined && compareSequenceNumbers(r.sequenceNumber, head.lastSeq) <= 0),
+      )
       .sort((a, b) => compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber));
     const inWindow = all.filter((r) => r.arrivalTime >= from && r.arrivalTime < to);
     if (inWindow.length === 0) continue;
@@ -173,11 +198,17 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
       (r) => compareSequenceNumbers(r.sequenceNumber, start) >= 0 && compareSequenceNumbers(r.sequenceNumber, end) <= 0,
     );
     if (firstRange && replay[0]?.sequenceNumber !== firstRange.firstSeq) {
-      throw new BackfillError(`shard ${shardId}: the records of range ${firstRange.firstSeq}-${firstRange.lastSeq} are neither in the stream nor in the raw archive`);
+      throw new BackfillError(
+        `shard ${shardId}: the records of range ${firstRange.firstSeq}-${firstRange.lastSeq} are neither in the stream nor in the raw archive`,
+      );
     }
 
     // 4. The join state the live handler had before the first replayed record.
-    const join = await start0.before(shardId, start, shardRanges.map((r) => r.lastSeq));
+    const join = await start0.before(
+      shardId,
+      start,
+      shardRanges.map((r) => r.lastSeq),
+    );
     const cuts = new Set(shardRanges.map((r) => r.lastSeq));
 
     // 5. Replay with the same boundaries; write; remember every key written per range.
@@ -200,7 +231,9 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
       report.rows += batch.events.length;
       report.errors += batch.errors.length;
       report.objectsWritten += objects.length;
-      say(`  ${shardId}: ${replayed}/${replay.length} records replayed, ${objects.length} objects written (${batch.firstSeq.slice(-8)}..${batch.lastSeq.slice(-8)})`);
+      say(
+        `  ${shardId}: ${replayed}/${replay.length} records replayed, ${objects.length} objects written (${batch.firstSeq.slice(-8)}..${batch.lastSeq.slice(-8)})`,
+      );
     };
     let sinceCut = 0;
     for (const rec of replay) {
@@ -227,7 +260,12 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
       for (const dt of days) {
         for (const { key } of await opts.store.list(`${prefix}dt=${dt}/`)) {
           const k = parseObjectKey(key);
-          if (k && k.shardId === shardId && rangeNames.has(`${k.shardId}-${k.firstSeq}-${k.lastSeq}`) && !written.has(key)) {
+          if (
+            k &&
+            k.shardId === shardId &&
+            rangeNames.has(`${k.shardId}-${k.firstSeq}-${k.lastSeq}`) &&
+            !written.has(key)
+          ) {
             await opts.store.delete(key);
             report.objectsDeleted++;
           }

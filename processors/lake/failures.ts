@@ -7,15 +7,23 @@ import type { LakeStore } from './lake-store.js';
 export const FAILURE_PREFIX = 'failures/lake/';
 
 /** The record's key: one per shard + sequence range, so a repeated failure of the same batch overwrites it. */
-export function failureKey(info: Pick<OnFailureRecord['KinesisBatchInfo'], 'shardId' | 'startSequenceNumber' | 'endSequenceNumber'>, prefix = FAILURE_PREFIX): string {
+export function failureKey(
+  info: Pick<OnFailureRecord['KinesisBatchInfo'], 'shardId' | 'startSequenceNumber' | 'endSequenceNumber'>,
+  prefix = FAILURE_PREFIX,
+): string {
   return `${prefix}${info.shardId}-${info.startSequenceNumber}-${info.endSequenceNumber}.json`;
 }
 
 /** The on-failure destination of the local mapping: AWS's on-failure JSON, one object per failed batch. */
-export function s3FailureDestination(store: LakeStore, prefix = FAILURE_PREFIX): (record: OnFailureRecord) => Promise<void> {
+export function s3FailureDestination(
+  store: LakeStore,
+  prefix = FAILURE_PREFIX,
+): (record: OnFailureRecord) => Promise<void> {
   return async (record) => {
     const body = new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n');
-    await store.putAll([{ key: failureKey(record.KinesisBatchInfo, prefix), body, contentType: 'application/json', rows: 1 }]);
+    await store.putAll([
+      { key: failureKey(record.KinesisBatchInfo, prefix), body, contentType: 'application/json', rows: 1 },
+    ]);
   };
 }
 
@@ -59,7 +67,15 @@ export async function readFailures(store: LakeStore, prefix = FAILURE_PREFIX): P
     if (!parsed.success) throw new FailureRecordError(key, parsed.error.message);
     const b = parsed.data.KinesisBatchInfo;
     const ms = (s: string | undefined) => (s && Number.isFinite(Date.parse(s)) ? Date.parse(s) : undefined);
-    out.push({ key, shardId: b.shardId, startSequenceNumber: b.startSequenceNumber, endSequenceNumber: b.endSequenceNumber, firstArrival: ms(b.approximateArrivalOfFirstRecord), lastArrival: ms(b.approximateArrivalOfLastRecord), batchSize: b.batchSize });
+    out.push({
+      key,
+      shardId: b.shardId,
+      startSequenceNumber: b.startSequenceNumber,
+      endSequenceNumber: b.endSequenceNumber,
+      firstArrival: ms(b.approximateArrivalOfFirstRecord),
+      lastArrival: ms(b.approximateArrivalOfLastRecord),
+      batchSize: b.batchSize,
+    });
   }
   return out;
 }

@@ -103,7 +103,14 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
   const group = opts.headGroup ?? DEFAULT_HEAD_GROUP;
   const heads = new HeadStore(opts.heads, group);
   const lineage = new ShardLineage(opts.kinesis, opts.streamName);
-  const starts = new StartStates({ store: opts.store, heads, lineage, join: opts.join, abandonParentPending: true, logger: log });
+  const starts = new StartStates({
+    store: opts.store,
+    heads,
+    lineage,
+    join: opts.join,
+    abandonParentPending: true,
+    logger: log,
+  });
   const warm = new Map<string, Warm>();
   const useCache = opts.warmCache ?? true;
 
@@ -116,7 +123,13 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
     return (await starts.initial(shardId)).join;
   }
 
-  async function flush(shardId: string, head: Head, join: EventJoin, records: readonly ShardRecord[], redo: boolean): Promise<Head> {
+  async function flush(
+    shardId: string,
+    head: Head,
+    join: EventJoin,
+    records: readonly ShardRecord[],
+    redo: boolean,
+  ): Promise<Head> {
     const { batch, objects } = flushRecords(shardId, join, records);
     const keys = objects.map((o) => o.key);
     const stateKey = opts.store.stateKey(group, shardId, batch.lastSeq);
@@ -125,30 +138,74 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
       const keep = new Set([...keys, stateKey]);
       const stale = [...head.pending.keys, head.pending.stateKey].filter((k) => !keep.has(k));
       for (const key of stale) await opts.store.delete(key);
-      log.warn({ shardId, pendingFirst: head.pending.first, pendingLast: head.pending.last, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, deleted: stale.length }, 'abandoned an uncommitted flush (batch bisected, shorter, or skipped): its objects are deleted');
+      log.warn(
+        {
+          shardId,
+          pendingFirst: head.pending.first,
+          pendingLast: head.pending.last,
+          firstSeq: batch.firstSeq,
+          lastSeq: batch.lastSeq,
+          deleted: stale.length,
+        },
+        'abandoned an uncommitted flush (batch bisected, shorter, or skipped): its objects are deleted',
+      );
     }
     let recorded = head;
-    if (!samePending(head.pending, pending)) recorded = await heads.put(shardId, head, { lastSeq: head.lastSeq, stateKey: head.stateKey, pending });
+    if (!samePending(head.pending, pending))
+      recorded = await heads.put(shardId, head, { lastSeq: head.lastSeq, stateKey: head.stateKey, pending });
     await opts.store.putAll(objects);
     await opts.store.putState(stateKey, join.snapshot());
-    await opts.beforeCommit?.({ shardId, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, records: batch.records, keys, stateKey, redo });
+    await opts.beforeCommit?.({
+      shardId,
+      firstSeq: batch.firstSeq,
+      lastSeq: batch.lastSeq,
+      records: batch.records,
+      keys,
+      stateKey,
+      redo,
+    });
     const committed = await heads.put(shardId, recorded, { lastSeq: batch.lastSeq, stateKey });
     const c = join.counters;
     log.info(
-      { shardId, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, records: batch.records, rows: batch.events.length, errors: batch.errors.length, objects: objects.length, redo, duplicates: c.duplicates, late: c.late, unmatched: c.unmatched, expired: c.expired, evicted: c.evicted, pending: join.pendingCount, state: join.stateSize },
+      {
+        shardId,
+        firstSeq: batch.firstSeq,
+        lastSeq: batch.lastSeq,
+        records: batch.records,
+        rows: batch.events.length,
+        errors: batch.errors.length,
+        objects: objects.length,
+        redo,
+        duplicates: c.duplicates,
+        late: c.late,
+        unmatched: c.unmatched,
+        expired: c.expired,
+        evicted: c.evicted,
+        pending: join.pendingCount,
+        state: join.stateSize,
+      },
       'flush',
     );
-    if (batch.errors.length > 0) log.warn({ shardId, errors: batch.errors.length, reasons: [...new Set(batch.errors.map((e) => e.reason))].slice(0, 5) }, 'records failed validation; kept under the error prefix');
+    if (batch.errors.length > 0)
+      log.warn(
+        { shardId, errors: batch.errors.length, reasons: [...new Set(batch.errors.map((e) => e.reason))].slice(0, 5) },
+        'records failed validation; kept under the error prefix',
+      );
     opts.onFlush?.(batch, keys, { redo });
     return committed;
   }
 
   async function handleShard(shardId: string, records: ShardRecord[]): Promise<void> {
     let head = await heads.get(shardId);
-    const fresh = head.lastSeq === undefined
-      ? records
-      : records.filter((r) => compareSequenceNumbers(r.sequenceNumber, head.lastSeq!) > 0);
-    if (fresh.length < records.length) log.info({ shardId, dropped: records.length - fresh.length, lastSeq: head.lastSeq }, 'records already committed: dropped');
+    const fresh =
+      head.lastSeq === undefined
+        ? records
+        : records.filter((r) => compareSequenceNumbers(r.sequenceNumber, head.lastSeq!) > 0);
+    if (fresh.length < records.length)
+      log.info(
+        { shardId, dropped: records.length - fresh.length, lastSeq: head.lastSeq },
+        'records already committed: dropped',
+      );
     if (fresh.length === 0) return;
     const join = await joinAt(shardId, head);
     let rest = fresh;
@@ -174,7 +231,10 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
     }
     for (const [shardId, list] of byShard) {
       list.sort((a, b) => compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber));
-      await handleShard(shardId, list.filter((r, i) => i === 0 || r.sequenceNumber !== list[i - 1].sequenceNumber));
+      await handleShard(
+        shardId,
+        list.filter((r, i) => i === 0 || r.sequenceNumber !== list[i - 1].sequenceNumber),
+      );
     }
     return { batchItemFailures: [] };
   };

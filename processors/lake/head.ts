@@ -29,7 +29,9 @@ export interface Head {
 
 const HeadData = z.object({
   stateKey: z.string().optional(),
-  pending: z.object({ first: z.string(), last: z.string(), keys: z.array(z.string()), stateKey: z.string() }).optional(),
+  pending: z
+    .object({ first: z.string(), last: z.string(), keys: z.array(z.string()), stateKey: z.string() })
+    .optional(),
 });
 
 /** The heads of a group in the checkpoint table: reads and conditional writes. */
@@ -45,20 +47,46 @@ export class HeadStore {
   }
 
   /** Writes the head's next version (conditional on `prev.version`); CheckpointConflictError if it moved. */
-  async put(shardId: string, prev: Head, next: { lastSeq?: string; stateKey?: string; pending?: PendingFlush }): Promise<Head> {
+  async put(
+    shardId: string,
+    prev: Head,
+    next: { lastSeq?: string; stateKey?: string; pending?: PendingFlush },
+  ): Promise<Head> {
     const data: Record<string, unknown> = {};
     if (next.stateKey !== undefined) data.stateKey = next.stateKey;
     if (next.pending !== undefined) data.pending = next.pending;
-    const saved = await this.checkpoints.put(this.group, shardId, { sequenceNumber: next.lastSeq, data }, prev.version > 0 ? prev.version : undefined);
-    return { version: saved.version, updatedAt: saved.updatedAt, lastSeq: next.lastSeq, stateKey: next.stateKey, pending: next.pending };
+    const saved = await this.checkpoints.put(
+      this.group,
+      shardId,
+      { sequenceNumber: next.lastSeq, data },
+      prev.version > 0 ? prev.version : undefined,
+    );
+    return {
+      version: saved.version,
+      updatedAt: saved.updatedAt,
+      lastSeq: next.lastSeq,
+      stateKey: next.stateKey,
+      pending: next.pending,
+    };
   }
 }
 
 function toHead(group: string, shardId: string, cp: Checkpoint): Head {
   const parsed = HeadData.safeParse(cp.data ?? {});
   if (!parsed.success) throw new HeadCorruptError(group, shardId, parsed.error.message);
-  return { version: cp.version, updatedAt: cp.updatedAt, lastSeq: cp.sequenceNumber, stateKey: parsed.data.stateKey, pending: parsed.data.pending };
+  return {
+    version: cp.version,
+    updatedAt: cp.updatedAt,
+    lastSeq: cp.sequenceNumber,
+    stateKey: parsed.data.stateKey,
+    pending: parsed.data.pending,
+  };
 }
 
 export const samePending = (a: PendingFlush | undefined, b: PendingFlush): boolean =>
-  a !== undefined && a.first === b.first && a.last === b.last && a.stateKey === b.stateKey && a.keys.length === b.keys.length && a.keys.every((k, i) => k === b.keys[i]);
+  a !== undefined &&
+  a.first === b.first &&
+  a.last === b.last &&
+  a.stateKey === b.stateKey &&
+  a.keys.length === b.keys.length &&
+  a.keys.every((k, i) => k === b.keys[i]);

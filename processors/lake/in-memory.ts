@@ -13,7 +13,10 @@ export interface InMemoryOptions extends JoinOptions {
  * validate, join, Parquet objects keyed as the live path keys them), the join carried from batch to
  * batch as the handler's head carries it. Used by `make bench` and by tests.
  */
-export function processInMemory(records: readonly LakeInputRecord[], options: InMemoryOptions = {}): { objects: Map<string, Uint8Array>; rows: number; errors: number } {
+export function processInMemory(
+  records: readonly LakeInputRecord[],
+  options: InMemoryOptions = {},
+): { objects: Map<string, Uint8Array>; rows: number; errors: number } {
   const flushMaxRows = options.flushMaxRows ?? 10_000;
   const shards = new Map<string, { join: EventJoin; batch: LakeInputRecord[] }>();
   const objects = new Map<string, Uint8Array>();

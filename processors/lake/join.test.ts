@@ -1,10 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { EventJoin, eventTimeError, joinOptions } from './join.js';
 import { ShardPipeline } from './shard-pipeline.js';
-import { ALARM_ARN, T0, ack, alarmEvent, asShardRecords, decoded, dispatch, escalation, receipt } from '../../test/fixtures/records.js';
+import {
+  ALARM_ARN,
+  T0,
+  ack,
+  alarmEvent,
+  asShardRecords,
+  decoded,
+  dispatch,
+  escalation,
+  receipt,
+} from '../../test/fixtures/records.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 
-const meta = (i: number) => ({ shardId: 'shardId-000000000000', sequenceNumber: String(1000 + i), arrivalTime: T0 + i });
+const meta = (i: number) => ({
+  shardId: 'shardId-000000000000',
+  sequenceNumber: String(1000 + i),
+  arrivalTime: T0 + i,
+});
 
 function run(records: StreamRecordIn[], opts = {}) {
   const join = new EventJoin({ allowedLatenessMs: 60_000, windowMs: 3600_000, ...opts });
@@ -21,7 +35,14 @@ describe('EventJoin', () => {
       ['receipt', 'delivered', 'matched'],
     ]);
     const r = rows[2];
-    expect(r).toMatchObject({ person: 'alice', level: 1, severity: 'P1', alarm_name: 'api-cpu-high', dispatched_at: T0 + 1000, escalate_at: T0 + 301_000 });
+    expect(r).toMatchObject({
+      person: 'alice',
+      level: 1,
+      severity: 'P1',
+      alarm_name: 'api-cpu-high',
+      dispatched_at: T0 + 1000,
+      escalate_at: T0 + 301_000,
+    });
   });
 
   it('holds a receipt that arrives before its dispatch, then joins it', () => {
@@ -40,7 +61,12 @@ describe('EventJoin', () => {
   });
 
   it('drops duplicates by event id (provider retries, Kinesis redelivery)', () => {
-    const { rows, join } = run([dispatch('SM1', T0), receipt('SM1', 'delivered', T0 + 1), receipt('SM1', 'delivered', T0 + 1), dispatch('SM1', T0)]);
+    const { rows, join } = run([
+      dispatch('SM1', T0),
+      receipt('SM1', 'delivered', T0 + 1),
+      receipt('SM1', 'delivered', T0 + 1),
+      dispatch('SM1', T0),
+    ]);
     expect(rows).toHaveLength(2);
     expect(join.counters.duplicates).toBe(2);
   });
@@ -101,8 +127,21 @@ describe('EventJoin', () => {
 
   it('joins acks and escalations to the message they name, without waiting', () => {
     const { rows } = run([dispatch('SM1', T0), ack(T0 + 5000, 'SM1'), escalation(T0 + 6000, 1, 2)]);
-    expect(rows[1]).toMatchObject({ kind: 'ack', status: 'acked', join_status: 'matched', level: 1, dispatched_at: T0 });
-    expect(rows[2]).toMatchObject({ kind: 'escalation', status: 'escalated', level: 1, to_level: 2, join_status: 'none', severity: 'P1' });
+    expect(rows[1]).toMatchObject({
+      kind: 'ack',
+      status: 'acked',
+      join_status: 'matched',
+      level: 1,
+      dispatched_at: T0,
+    });
+    expect(rows[2]).toMatchObject({
+      kind: 'escalation',
+      status: 'escalated',
+      level: 1,
+      to_level: 2,
+      join_status: 'none',
+      severity: 'P1',
+    });
   });
 
   it('gives the same rows whatever the batch boundaries, and across snapshot/restore', () => {
@@ -139,18 +178,27 @@ describe('EventJoin', () => {
     expect(child.drain().map((r) => r.join_status)).toEqual(['matched', 'matched']);
   });
 
-  it('keeps a waiting receipt\'s partition key (snapshot v2) and restores only those a filter keeps', () => {
+  it("keeps a waiting receipt's partition key (snapshot v2) and restores only those a filter keeps", () => {
     const parent = new EventJoin({ allowedLatenessMs: 60_000 });
     parent.push(decoded(receipt('SM1', 'delivered', T0)), { ...meta(0), partitionKey: 'pk-a' });
     parent.push(decoded(receipt('SM2', 'delivered', T0 + 1)), { ...meta(1), partitionKey: 'pk-b' });
     const snap = parent.snapshot();
     expect(snap.v).toBe(3);
     expect(snap.pending.map((p) => p.pk)).toEqual(['pk-a', 'pk-b']);
-    const child = EventJoin.restore([JSON.parse(JSON.stringify(snap))], { allowedLatenessMs: 60_000 }, (pk) => pk === 'pk-b');
+    const child = EventJoin.restore(
+      [JSON.parse(JSON.stringify(snap))],
+      { allowedLatenessMs: 60_000 },
+      (pk) => pk === 'pk-b',
+    );
     expect(child.pendingCount).toBe(1);
     child.push(decoded(dispatch('SM1', T0 - 10)), meta(2));
     child.push(decoded(dispatch('SM2', T0 - 5)), meta(3));
-    expect(child.drain().filter((r) => r.kind === 'receipt').map((r) => [r.message_id, r.join_status])).toEqual([['SM2', 'matched']]);
+    expect(
+      child
+        .drain()
+        .filter((r) => r.kind === 'receipt')
+        .map((r) => [r.message_id, r.join_status]),
+    ).toEqual([['SM2', 'matched']]);
   });
 
   it('reads a v1 snapshot (no partition keys: a waiting receipt is filtered by its alarm ARN)', () => {
@@ -186,7 +234,9 @@ describe('ShardPipeline', () => {
     expect(batch.events.map((r) => r.kind)).toEqual(['dispatch', 'receipt']);
     expect(batch.errors).toHaveLength(2);
     expect(batch.errors[0].reason).toMatch(/invalid stream record at event_id/);
-    expect(Buffer.from(batch.errors[0].data_base64, 'base64').toString()).toBe('{"v":1,"kind":"receipt","event_id":"x"}');
+    expect(Buffer.from(batch.errors[0].data_base64, 'base64').toString()).toBe(
+      '{"v":1,"kind":"receipt","event_id":"x"}',
+    );
     expect(batch.errors[1].reason).toMatch(/not UTF-8 JSON/);
     expect(p.take()).toBeUndefined();
   });
@@ -194,7 +244,12 @@ describe('ShardPipeline', () => {
   it('rejects event times out of bounds of the arrival time, with the reason, and keeps going', () => {
     const p = new ShardPipeline('shardId-000000000000', new EventJoin({ allowedLatenessMs: 60_000 }));
     const far = Date.parse('2099-01-01T00:00:00Z');
-    const recs = asShardRecords([dispatch('SM1', T0), receipt('SM1', 'delivered', far), receipt('SM1', 'opened', T0 - 9 * 86_400_000), receipt('SM1', 'sent', T0 + 1)]);
+    const recs = asShardRecords([
+      dispatch('SM1', T0),
+      receipt('SM1', 'delivered', far),
+      receipt('SM1', 'opened', T0 - 9 * 86_400_000),
+      receipt('SM1', 'sent', T0 + 1),
+    ]);
     for (const r of recs) p.push(r);
     const batch = p.take()!;
     expect(batch.events.map((r) => [r.kind, r.status, r.join_status])).toEqual([
@@ -205,7 +260,9 @@ describe('ShardPipeline', () => {
       ['event_time', recs[1].sequenceNumber],
       ['event_time', recs[2].sequenceNumber],
     ]);
-    expect(batch.errors[0].reason).toMatch(/^event_time 2099-01-01T00:00:00.000Z is .* h after the record's arrival 2026-11-28T10:00:00.001Z \(more than 24.0 h ahead\)$/);
+    expect(batch.errors[0].reason).toMatch(
+      /^event_time 2099-01-01T00:00:00.000Z is .* h after the record's arrival 2026-11-28T10:00:00.001Z \(more than 24.0 h ahead\)$/,
+    );
     expect(batch.errors[1].reason).toMatch(/before the record's arrival .* \(more than 192.0 h behind\)$/);
     expect(Buffer.from(batch.errors[0].data_base64, 'base64').equals(Buffer.from(recs[1].data))).toBe(true);
     expect(p.join.watermark).toBe(T0 + 1 - 60_000); // the 2099 record never moved it
@@ -241,14 +298,21 @@ describe('deduplication whatever the event times', () => {
       const b = p.take()!;
       rows.push(...b.events);
       errors.push(...b.errors);
-      if (opts.restartEvery && (i + 1) % opts.restartEvery === 0) join = EventJoin.restore([JSON.parse(JSON.stringify(join.snapshot()))], join0);
+      if (opts.restartEvery && (i + 1) % opts.restartEvery === 0)
+        join = EventJoin.restore([JSON.parse(JSON.stringify(join.snapshot()))], join0);
     }
     return { rows, errors, join };
   }
   const ids = (rows: { event_id: string }[]) => rows.map((r) => r.event_id);
 
   it('a 2099 event neither moves the watermark nor switches deduplication off', () => {
-    const recs = [dispatch('SM1', T0), receipt('SM9', 'delivered', Date.parse('2099-06-01T00:00:00Z')), receipt('SM1', 'delivered', T0 + 1), receipt('SM1', 'delivered', T0 + 1), dispatch('SM1', T0)];
+    const recs = [
+      dispatch('SM1', T0),
+      receipt('SM9', 'delivered', Date.parse('2099-06-01T00:00:00Z')),
+      receipt('SM1', 'delivered', T0 + 1),
+      receipt('SM1', 'delivered', T0 + 1),
+      dispatch('SM1', T0),
+    ];
     const { rows, errors, join } = lake(recs, { restartEvery: 2 });
     expect(ids(rows)).toEqual([decoded(recs[0]).event_id, decoded(recs[2]).event_id]);
     expect(errors).toHaveLength(1);
@@ -256,7 +320,13 @@ describe('deduplication whatever the event times', () => {
   });
 
   it('an event a day ahead (within bounds) does not switch deduplication off for what follows', () => {
-    const recs = [dispatch('SM1', T0), receipt('SM8', 'delivered', T0 + DAY - 1000), receipt('SM1', 'delivered', T0 + 5), receipt('SM1', 'delivered', T0 + 5), dispatch('SM1', T0)];
+    const recs = [
+      dispatch('SM1', T0),
+      receipt('SM8', 'delivered', T0 + DAY - 1000),
+      receipt('SM1', 'delivered', T0 + 5),
+      receipt('SM1', 'delivered', T0 + 5),
+      dispatch('SM1', T0),
+    ];
     const { rows, join } = lake(recs);
     expect(rows.map((r) => [r.kind, r.message_id, r.join_status])).toEqual([
       ['dispatch', 'SM1', 'none'],
@@ -291,7 +361,11 @@ describe('deduplication whatever the event times', () => {
     j.push(decoded(receipt('SM2', 'delivered', Date.parse('2099-01-01T00:00:00Z'))), meta(1)); // a v2 lake may hold one
     const { maxArrivalTime, ...rest } = j.snapshot();
     void maxArrivalTime;
-    const v2 = { ...rest, v: 2 as const, seen: rest.seen.map(([id], k) => [id, k === 0 ? T0 : Date.parse('2099-01-01T00:00:00Z')] as [string, number]) };
+    const v2 = {
+      ...rest,
+      v: 2 as const,
+      seen: rest.seen.map(([id], k) => [id, k === 0 ? T0 : Date.parse('2099-01-01T00:00:00Z')] as [string, number]),
+    };
     const restored = EventJoin.restore([JSON.parse(JSON.stringify(v2))], { allowedLatenessMs: 60_000 });
     restored.push(decoded(dispatch('SM1', T0)), meta(2));
     restored.push(decoded(dispatch('SM3', T0 + 2 * DAY)), { ...meta(3), arrivalTime: T0 + 2 * DAY });

@@ -58,14 +58,22 @@ export const JOIN_DEFAULTS: Omit<Required<JoinOptions>, 'dedupeWindowMs' | 'maxB
 /** The options with every default filled in. */
 export function joinOptions(options: JoinOptions = {}): Required<JoinOptions> {
   const o = { ...JOIN_DEFAULTS, ...options };
-  return { ...o, dedupeWindowMs: options.dedupeWindowMs ?? o.windowMs, maxBehindMs: options.maxBehindMs ?? STREAM_RETENTION_MS + o.windowMs };
+  return {
+    ...o,
+    dedupeWindowMs: options.dedupeWindowMs ?? o.windowMs,
+    maxBehindMs: options.maxBehindMs ?? STREAM_RETENTION_MS + o.windowMs,
+  };
 }
 
 /**
  * Why a record's event time is out of bounds relative to its arrival time, or undefined when it is
  * within them. Pure: reads only the record, so a replay rejects exactly the records the live path did.
  */
-export function eventTimeError(eventTime: number, arrivalTime: number, options: Pick<Required<JoinOptions>, 'maxAheadMs' | 'maxBehindMs'>): string | undefined {
+export function eventTimeError(
+  eventTime: number,
+  arrivalTime: number,
+  options: Pick<Required<JoinOptions>, 'maxAheadMs' | 'maxBehindMs'>,
+): string | undefined {
   if (!Number.isFinite(eventTime)) return `event_time ${String(eventTime)} is not a finite time`;
   if (eventTime - arrivalTime > options.maxAheadMs) {
     return `event_time ${iso(eventTime)} is ${hours(eventTime - arrivalTime)} after the record's arrival ${iso(arrivalTime)} (more than ${hours(options.maxAheadMs)} ahead)`;
@@ -188,7 +196,15 @@ function baseRow(r: StreamRecord, meta: RecordMeta): EventRow {
 export class EventJoin {
   readonly options: Required<JoinOptions>;
   /** Event id → arrival time of its first sighting, in arrival order. */
-  readonly counters: JoinCounters = { records: 0, duplicates: 0, matched: 0, unmatched: 0, late: 0, expired: 0, evicted: 0 };
+  readonly counters: JoinCounters = {
+    records: 0,
+    duplicates: 0,
+    matched: 0,
+    unmatched: 0,
+    late: 0,
+    expired: 0,
+    evicted: 0,
+  };
   private readonly seen = new Map<string, number>();
   private readonly dispatches = new Map<string, DispatchInfo>();
   private readonly incidents = new Map<string, IncidentInfo>();
@@ -220,7 +236,8 @@ export class EventJoin {
     this.counters.records++;
     if (meta.arrivalTime > this.maxArrivalTime) {
       // First record after restoring a v1/v2 snapshot (ids by event time, maybe far ahead): none later than now.
-      if (this.maxArrivalTime === -Infinity) for (const [k, t] of this.seen) if (t > meta.arrivalTime) this.seen.set(k, meta.arrivalTime);
+      if (this.maxArrivalTime === -Infinity)
+        for (const [k, t] of this.seen) if (t > meta.arrivalTime) this.seen.set(k, meta.arrivalTime);
       this.maxArrivalTime = meta.arrivalTime;
       const horizon = this.maxArrivalTime - this.options.dedupeWindowMs;
       this.counters.expired += expireOldest(this.seen, (t) => t < horizon);
@@ -279,7 +296,11 @@ export class EventJoin {
         row.person = record.person ?? null;
         row.message_id = record.message_id ?? null;
         // suppressed / retrigger: the maintenance window and the alarm record behind it
-        if (record.maintenance_window || record.alarm_event_id) row.detail = JSON.stringify({ ...(record.maintenance_window ? { maintenance_window: record.maintenance_window } : {}), ...(record.alarm_event_id ? { alarm_event_id: record.alarm_event_id } : {}) });
+        if (record.maintenance_window || record.alarm_event_id)
+          row.detail = JSON.stringify({
+            ...(record.maintenance_window ? { maintenance_window: record.maintenance_window } : {}),
+            ...(record.alarm_event_id ? { alarm_event_id: record.alarm_event_id } : {}),
+          });
         this.emitEnriched(row);
         break;
       case 'deadline':
@@ -303,7 +324,10 @@ export class EventJoin {
    * order): for a replay that ends where no later record will come to release them.
    */
   releaseWaiting(which: (row: EventRow) => boolean = () => true): void {
-    const release = this.pending.toArray().filter((p) => which(p.row)).sort((a, b) => (byEventTime(a, b) ? -1 : byEventTime(b, a) ? 1 : 0));
+    const release = this.pending
+      .toArray()
+      .filter((p) => which(p.row))
+      .sort((a, b) => (byEventTime(a, b) ? -1 : byEventTime(b, a) ? 1 : 0));
     const set = new Set(release);
     this.pending.removeWhere((p) => set.has(p));
     for (const p of release) this.releaseUnmatched(p);
@@ -438,7 +462,11 @@ export class EventJoin {
     const prev = this.incidents.get(id);
     if (prev && prev.alarm_name && prev.severity) return;
     this.incidents.delete(id);
-    this.incidents.set(id, { t: Math.max(t, prev?.t ?? t), alarm_name: alarmName ?? prev?.alarm_name ?? null, severity: severity ?? prev?.severity ?? null });
+    this.incidents.set(id, {
+      t: Math.max(t, prev?.t ?? t),
+      alarm_name: alarmName ?? prev?.alarm_name ?? null,
+      severity: severity ?? prev?.severity ?? null,
+    });
   }
 
   /** The watermark moved: release receipts it passed, drop state it expired. */
@@ -470,7 +498,14 @@ export class EventJoin {
     let over = this.stateSize - this.options.maxStateEntries;
     while (over > 0) {
       // Oldest first: remembered ids, then dispatches and incidents, then waiting receipts (emitted, never lost).
-      const map = this.seen.size > 0 ? this.seen : this.dispatches.size > 0 ? this.dispatches : this.incidents.size > 0 ? this.incidents : null;
+      const map =
+        this.seen.size > 0
+          ? this.seen
+          : this.dispatches.size > 0
+            ? this.dispatches
+            : this.incidents.size > 0
+              ? this.incidents
+              : null;
       if (map) {
         map.delete(map.keys().next().value!);
       } else {
@@ -505,13 +540,18 @@ export class EventJoin {
    * once. The rest of the state (seen ids, dispatches, incidents) is looked up only by records of its
    * own partition key, so a copy in the other child is never used and expires with the window.
    */
-  static restore(snapshots: readonly JoinSnapshot[], options: JoinOptions = {}, keepPending?: PartitionKeyFilter): EventJoin {
+  static restore(
+    snapshots: readonly JoinSnapshot[],
+    options: JoinOptions = {},
+    keepPending?: PartitionKeyFilter,
+  ): EventJoin {
     const join = new EventJoin(options);
     const seen = new Map<string, number>();
     for (const s of snapshots) {
       if (s.v !== 1 && s.v !== 2 && s.v !== 3) throw new RangeError(`unknown join snapshot version ${String(s.v)}`);
       if (s.maxEventTime !== null && s.maxEventTime > join.maxEventTime) join.maxEventTime = s.maxEventTime;
-      if (s.v === 3 && s.maxArrivalTime != null && s.maxArrivalTime > join.maxArrivalTime) join.maxArrivalTime = s.maxArrivalTime;
+      if (s.v === 3 && s.maxArrivalTime != null && s.maxArrivalTime > join.maxArrivalTime)
+        join.maxArrivalTime = s.maxArrivalTime;
       for (const [k, v] of s.seen) seen.set(k, Math.min(v, seen.get(k) ?? v));
       for (const [k, v] of s.dispatches) join.dispatches.set(k, v);
       for (const [k, v] of s.incidents) join.incidents.set(k, v);

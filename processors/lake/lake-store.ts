@@ -1,5 +1,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { JoinSnapshot } from './join.js';
 import type { LakeObject } from './objects.js';
 import { LakeWriteError, StateSnapshotError } from './errors.js';
@@ -22,7 +28,9 @@ export class LakeStore {
       while (next < objects.length) {
         const o = objects[next++];
         try {
-          await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: o.key, Body: o.body, ContentType: o.contentType }));
+          await this.s3.send(
+            new PutObjectCommand({ Bucket: this.bucket, Key: o.key, Body: o.body, ContentType: o.contentType }),
+          );
         } catch (cause) {
           throw new LakeWriteError(o.key, { cause });
         }
@@ -38,7 +46,15 @@ export class LakeStore {
   async putState(key: string, snapshot: JoinSnapshot): Promise<void> {
     const body = gzipSync(JSON.stringify(snapshot));
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json', ContentEncoding: 'gzip' }));
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          ContentEncoding: 'gzip',
+        }),
+      );
     } catch (cause) {
       throw new LakeWriteError(key, { cause });
     }
@@ -68,7 +84,9 @@ export class LakeStore {
     const out: { key: string; size: number }[] = [];
     let token: string | undefined;
     do {
-      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const res = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const o of res.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0 });
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);

@@ -18,7 +18,10 @@ export interface ShardInfo {
 }
 
 /** Does the shard's hash key range hold the partition key (i.e. would Kinesis put it there)? */
-export function holdsPartitionKey(shard: Pick<ShardInfo, 'startingHashKey' | 'endingHashKey'>, partitionKey: string): boolean {
+export function holdsPartitionKey(
+  shard: Pick<ShardInfo, 'startingHashKey' | 'endingHashKey'>,
+  partitionKey: string,
+): boolean {
   const h = kinesisHashKey(partitionKey);
   return h >= shard.startingHashKey && h <= shard.endingHashKey;
 }

@@ -22,12 +22,42 @@ let config: Config;
 let retries: number;
 try {
   config = loadConfig();
-  retries = z.coerce.number().int().min(-1).default(-1).parse(process.env.LAKE_MAX_RETRY_ATTEMPTS || undefined);
+  retries = z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .default(-1)
+    .parse(process.env.LAKE_MAX_RETRY_ATTEMPTS || undefined);
 } catch (err) {
   log.fatal(err instanceof Error ? err.message : String(err)); // names the bad variables, never their values
   process.exit(2);
 }
-const { mapping } = createLakeService({ config, clients: awsClients(config), logger: log, mapping: { maximumRetryAttempts: retries } });
+const { mapping } = createLakeService({
+  config,
+  clients: awsClients(config),
+  logger: log,
+  mapping: { maximumRetryAttempts: retries },
+});
 
-log.info({ stream: config.STREAM_NAME, bucket: config.LAKE_BUCKET, group: config.CONSUMER_GROUP, headGroup: headGroupOf(config), batchSize: batchSizeOf(config), batchingWindowMs: batchingWindowMsOf(config), maximumRetryAttempts: retries }, 'lake handler on the local event source mapping');
-await runService({ name: 'lake', healthPort: Number(process.env.LAKE_HEALTH_PORT ?? 8081), run: () => mapping.run(), stop: () => mapping.stop(), status: () => ({ ...mapping.status() }) }, log);
+log.info(
+  {
+    stream: config.STREAM_NAME,
+    bucket: config.LAKE_BUCKET,
+    group: config.CONSUMER_GROUP,
+    headGroup: headGroupOf(config),
+    batchSize: batchSizeOf(config),
+    batchingWindowMs: batchingWindowMsOf(config),
+    maximumRetryAttempts: retries,
+  },
+  'lake handler on the local event source mapping',
+);
+await runService(
+  {
+    name: 'lake',
+    healthPort: Number(process.env.LAKE_HEALTH_PORT ?? 8081),
+    run: () => mapping.run(),
+    stop: () => mapping.stop(),
+    status: () => ({ ...mapping.status() }),
+  },
+  log,
+);

@@ -7,9 +7,17 @@ import { asShardRecords, dispatch, receipt } from '../../test/fixtures/records.j
 const MIDNIGHT = Date.parse('2026-11-28T00:00:00.000Z');
 
 function batch(order: number[] = [0, 1, 2, 3]) {
-  const recs = [dispatch('SM1', MIDNIGHT - 2000), receipt('SM1', 'delivered', MIDNIGHT - 1000), receipt('SM1', 'opened', MIDNIGHT + 1000), new TextEncoder().encode('not json')];
+  const recs = [
+    dispatch('SM1', MIDNIGHT - 2000),
+    receipt('SM1', 'delivered', MIDNIGHT - 1000),
+    receipt('SM1', 'opened', MIDNIGHT + 1000),
+    new TextEncoder().encode('not json'),
+  ];
   const p = new ShardPipeline('shardId-000000000003', new EventJoin());
-  const shard = asShardRecords(order.map((i) => recs[i]), { arrival: MIDNIGHT + 5000 });
+  const shard = asShardRecords(
+    order.map((i) => recs[i]),
+    { arrival: MIDNIGHT + 5000 },
+  );
   for (const r of shard) p.push(r);
   return p.take()!;
 }
@@ -25,7 +33,12 @@ describe('lake object keys', () => {
       `raw/dt=2026-11-28/${name}.parquet`, // every record: arrival day
       `errors/dt=2026-11-28/${name}.jsonl`,
     ]);
-    for (const k of keys) expect(parseObjectKey(k)).toMatchObject({ shardId: 'shardId-000000000003', firstSeq: b.firstSeq, lastSeq: b.lastSeq });
+    for (const k of keys)
+      expect(parseObjectKey(k)).toMatchObject({
+        shardId: 'shardId-000000000003',
+        firstSeq: b.firstSeq,
+        lastSeq: b.lastSeq,
+      });
   });
 
   it('is deterministic: the same records give the same keys and bytes', () => {
@@ -39,7 +52,8 @@ describe('lake object keys', () => {
     // The receipt before its dispatch: emitted later (when the dispatch arrives), same rows.
     const inOrder = objectsOf(batch([0, 1, 2, 3]));
     const reordered = objectsOf(batch([1, 0, 2, 3]));
-    const events = (objs: ReturnType<typeof objectsOf>) => objs.filter((o) => o.key.startsWith('tables/')).map((o) => o.rows);
+    const events = (objs: ReturnType<typeof objectsOf>) =>
+      objs.filter((o) => o.key.startsWith('tables/')).map((o) => o.rows);
     expect(events(reordered)).toEqual(events(inOrder));
   });
 

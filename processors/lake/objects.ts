@@ -38,15 +38,30 @@ export function objectsOf(batch: FlushBatch): LakeObject[] {
   const out: LakeObject[] = [];
   for (const [dt, rows] of groupBy(batch.events, (r) => utcDate(r.timestamp))) {
     rows.sort(byTimeThenId);
-    out.push({ key: `${EVENTS_TABLE.prefix}dt=${dt}/${name}.parquet`, body: encodeParquet(EVENTS_TABLE, rows), contentType: 'application/vnd.apache.parquet', rows: rows.length });
+    out.push({
+      key: `${EVENTS_TABLE.prefix}dt=${dt}/${name}.parquet`,
+      body: encodeParquet(EVENTS_TABLE, rows),
+      contentType: 'application/vnd.apache.parquet',
+      rows: rows.length,
+    });
   }
   for (const [dt, rows] of groupBy(batch.raw, (r: RawRow) => utcDate(r.arrival_time))) {
     rows.sort((a, b) => compareSequenceNumbers(a.sequence_number, b.sequence_number));
-    out.push({ key: `${RAW_TABLE.prefix}dt=${dt}/${name}.parquet`, body: encodeParquet(RAW_TABLE, rows), contentType: 'application/vnd.apache.parquet', rows: rows.length });
+    out.push({
+      key: `${RAW_TABLE.prefix}dt=${dt}/${name}.parquet`,
+      body: encodeParquet(RAW_TABLE, rows),
+      contentType: 'application/vnd.apache.parquet',
+      rows: rows.length,
+    });
   }
   for (const [dt, lines] of groupBy(batch.errors, (e: ErrorLine) => e.arrival_time.slice(0, 10))) {
     const body = new TextEncoder().encode(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    out.push({ key: `${ERROR_PREFIX}dt=${dt}/${name}.jsonl`, body, contentType: 'application/x-ndjson', rows: lines.length });
+    out.push({
+      key: `${ERROR_PREFIX}dt=${dt}/${name}.jsonl`,
+      body,
+      contentType: 'application/x-ndjson',
+      rows: lines.length,
+    });
   }
   return out;
 }

@@ -9,14 +9,35 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_TABLE, RAW_TABLE, type ColumnDef, type RawRow, type RowOf, type TableDef } from '../../schemas/lake.js';
 import { generateEvents, toEventRows } from '../../test/bench/generate.js';
-import { CREATED_BY, DEFAULT_COMPRESSION, ParquetRowError, WRITER_VERSION, arrowSchema, encodeArrowIpc, encodeParquet } from './parquet.js';
+import {
+  CREATED_BY,
+  DEFAULT_COMPRESSION,
+  ParquetRowError,
+  WRITER_VERSION,
+  arrowSchema,
+  encodeArrowIpc,
+  encodeParquet,
+} from './parquet.js';
 
 /** Generated records as the raw archive's rows. */
 const rawRowsOf = (records: ReturnType<typeof generateEvents>): RawRow[] =>
-  records.map((r) => ({ shard_id: r.shardId, sequence_number: r.sequenceNumber, partition_key: r.partitionKey, arrival_time: r.arrivalTime, data: r.data }));
+  records.map((r) => ({
+    shard_id: r.shardId,
+    sequence_number: r.sequenceNumber,
+    partition_key: r.partitionKey,
+    arrival_time: r.arrivalTime,
+    data: r.data,
+  }));
 
-const c = <const N extends string, const T extends 'string' | 'int' | 'bigint' | 'timestamp' | 'binary', const B extends boolean>(name: N, type: T, nullable: B) =>
-  ({ name, type, nullable, comment: '' }) as const;
+const c = <
+  const N extends string,
+  const T extends 'string' | 'int' | 'bigint' | 'timestamp' | 'binary',
+  const B extends boolean,
+>(
+  name: N,
+  type: T,
+  nullable: B,
+) => ({ name, type, nullable, comment: '' }) as const;
 
 /** Every column type, nullable and not. */
 const ALL_TYPES = {
@@ -39,11 +60,66 @@ const ALL_TYPES = {
 type AllRow = RowOf<typeof ALL_TYPES>;
 
 const ALL_ROWS: AllRow[] = [
-  { s: 'plain ascii', s_null: null, i: 0, i_null: null, b: 0n, b_null: null, t: 0, t_null: null, bin: new Uint8Array([]), bin_null: null },
-  { s: '', s_null: '', i: -1, i_null: 7, b: -1n, b_null: 9007199254740993n, t: 1764288000123, t_null: 1764288000999, bin: new Uint8Array([0, 255]), bin_null: new Uint8Array([]) },
-  { s: 'zoë — 日本語 🚨', s_null: 'whatsapp:+15551230001', i: 2147483647, i_null: -2147483648, b: 9223372036854775807n, b_null: -9223372036854775808n, t: -1, t_null: -86_400_001, bin: new Uint8Array([1, 2, 3]), bin_null: new Uint8Array([9]) },
-  { s: 'e\u0301 combining, tab\there, newline\nhere, quote " and \\', s_null: null, i: 42, i_null: null, b: 42n, b_null: null, t: 4102444800000, t_null: null, bin: new Uint8Array(300).fill(7), bin_null: null },
-  { s: '\uD83D', s_null: '\uDEA8', i: 1, i_null: 1, b: 1n, b_null: 1n, t: 1, t_null: 1, bin: new Uint8Array([1]), bin_null: new Uint8Array([1]) },
+  {
+    s: 'plain ascii',
+    s_null: null,
+    i: 0,
+    i_null: null,
+    b: 0n,
+    b_null: null,
+    t: 0,
+    t_null: null,
+    bin: new Uint8Array([]),
+    bin_null: null,
+  },
+  {
+    s: '',
+    s_null: '',
+    i: -1,
+    i_null: 7,
+    b: -1n,
+    b_null: 9007199254740993n,
+    t: 1764288000123,
+    t_null: 1764288000999,
+    bin: new Uint8Array([0, 255]),
+    bin_null: new Uint8Array([]),
+  },
+  {
+    s: 'zoë — 日本語 🚨',
+    s_null: 'whatsapp:+15551230001',
+    i: 2147483647,
+    i_null: -2147483648,
+    b: 9223372036854775807n,
+    b_null: -9223372036854775808n,
+    t: -1,
+    t_null: -86_400_001,
+    bin: new Uint8Array([1, 2, 3]),
+    bin_null: new Uint8Array([9]),
+  },
+  {
+    s: 'e\u0301 combining, tab\there, newline\nhere, quote " and \\',
+    s_null: null,
+    i: 42,
+    i_null: null,
+    b: 42n,
+    b_null: null,
+    t: 4102444800000,
+    t_null: null,
+    bin: new Uint8Array(300).fill(7),
+    bin_null: null,
+  },
+  {
+    s: '\uD83D',
+    s_null: '\uDEA8',
+    i: 1,
+    i_null: 1,
+    b: 1n,
+    b_null: 1n,
+    t: 1,
+    t_null: 1,
+    bin: new Uint8Array([1]),
+    bin_null: new Uint8Array([1]),
+  },
 ];
 
 let dir: string;
@@ -141,7 +217,9 @@ describe('encodeParquet → DuckDB', () => {
       expect(row.bin_type).toBe('BLOB');
     });
     // Empty string and null stay distinct.
-    const [counts] = await query(`SELECT count(*) FILTER (s_null IS NULL) AS nulls, count(*) FILTER (s_null = '') AS empties FROM read_parquet(${lit(file)})`);
+    const [counts] = await query(
+      `SELECT count(*) FILTER (s_null IS NULL) AS nulls, count(*) FILTER (s_null = '') AS empties FROM read_parquet(${lit(file)})`,
+    );
     expect(counts).toEqual({ nulls: 2n, empties: 1n });
   });
 
@@ -149,7 +227,9 @@ describe('encodeParquet → DuckDB', () => {
     const file = save(encodeParquet(ALL_TYPES, ALL_ROWS.slice(1, 2)));
     await conn.run(`SET TimeZone = 'America/New_York'`);
     try {
-      const [row] = await query(`SELECT strftime(t AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%g') AS utc, epoch_ms(t) AS ms FROM read_parquet(${lit(file)})`);
+      const [row] = await query(
+        `SELECT strftime(t AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%g') AS utc, epoch_ms(t) AS ms FROM read_parquet(${lit(file)})`,
+      );
       expect(row).toEqual({ utc: '2025-11-28 00:00:00.123', ms: 1764288000123n });
     } finally {
       await conn.run(`SET TimeZone = 'UTC'`);
@@ -160,20 +240,26 @@ describe('encodeParquet → DuckDB', () => {
     const records = generateEvents({ events: 3000, seed: 7 });
     const rows = toEventRows(records);
     const file = save(encodeParquet(EVENTS_TABLE, rows));
-    const cols = EVENTS_TABLE.columns.map((col) => (col.type === 'timestamp' ? `epoch_ms("${col.name}") AS "${col.name}"` : `"${col.name}"`)).join(', ');
+    const cols = EVENTS_TABLE.columns
+      .map((col) => (col.type === 'timestamp' ? `epoch_ms("${col.name}") AS "${col.name}"` : `"${col.name}"`))
+      .join(', ');
     const got = await query(`SELECT ${cols} FROM read_parquet(${lit(file)})`);
     expect(got).toHaveLength(rows.length);
     got.forEach((row, k) => {
       const want = rows[k] as Record<string, unknown>;
       for (const col of EVENTS_TABLE.columns) {
         const w = want[col.name];
-        expect(row[col.name], `${col.name} row ${k}`).toEqual(col.type === 'timestamp' && w !== null ? BigInt(w as number) : w);
+        expect(row[col.name], `${col.name} row ${k}`).toEqual(
+          col.type === 'timestamp' && w !== null ? BigInt(w as number) : w,
+        );
       }
     });
 
     const raw = rawRowsOf(records.slice(0, 500));
     const rawFile = save(encodeParquet(RAW_TABLE, raw));
-    const back = await query(`SELECT sequence_number, epoch_ms(arrival_time) AS ms, data FROM read_parquet(${lit(rawFile)})`);
+    const back = await query(
+      `SELECT sequence_number, epoch_ms(arrival_time) AS ms, data FROM read_parquet(${lit(rawFile)})`,
+    );
     back.forEach((row, k) => {
       expect(row.sequence_number).toBe(raw[k].sequence_number);
       expect(row.ms).toBe(BigInt(raw[k].arrival_time));
@@ -197,9 +283,16 @@ describe('encodeParquet → DuckDB', () => {
   });
 
   it('writes a column whose first null is late, and a column that is all nulls', async () => {
-    const rows = Array.from({ length: 1000 }, (_, i) => ({ ...ALL_ROWS[0], s: `r${i}`, s_null: i >= 997 ? null : `v${i}`, i_null: null }));
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      ...ALL_ROWS[0],
+      s: `r${i}`,
+      s_null: i >= 997 ? null : `v${i}`,
+      i_null: null,
+    }));
     const file = save(encodeParquet(ALL_TYPES, rows));
-    const got = await query(`SELECT count(s_null) AS s_null, count(i_null) AS i_null, max(s_null) FILTER (s = 'r996') AS last FROM read_parquet(${lit(file)})`);
+    const got = await query(
+      `SELECT count(s_null) AS s_null, count(i_null) AS i_null, max(s_null) FILTER (s = 'r996') AS last FROM read_parquet(${lit(file)})`,
+    );
     expect(got[0]).toEqual({ s_null: 997n, i_null: 0n, last: 'v996' });
   });
 
@@ -213,7 +306,9 @@ describe('encodeParquet → DuckDB', () => {
 describe('Parquet file layout', () => {
   it('timestamps are INT64 MILLIS adjusted to UTC; strings are UTF8; nullability is kept', async () => {
     const file = save(encodeParquet(ALL_TYPES, ALL_ROWS));
-    const schema = await query(`SELECT name, type, converted_type, logical_type, repetition_type FROM parquet_schema(${lit(file)}) WHERE type IS NOT NULL`);
+    const schema = await query(
+      `SELECT name, type, converted_type, logical_type, repetition_type FROM parquet_schema(${lit(file)}) WHERE type IS NOT NULL`,
+    );
     const by = Object.fromEntries(schema.map((r) => [r.name as string, r]));
     for (const name of ['t', 't_null']) {
       expect(by[name].type).toBe('INT64');
@@ -240,21 +335,24 @@ describe('Parquet file layout', () => {
     expect(DEFAULT_COMPRESSION).toBe('snappy');
   });
 
-  it("stores each column as its `storage` says: dictionary by default, PLAIN for distinct values, no statistics for payloads", async () => {
+  it('stores each column as its `storage` says: dictionary by default, PLAIN for distinct values, no statistics for payloads', async () => {
     const rows = toEventRows(generateEvents({ events: 2000, seed: 3 }));
     for (const [table, body] of [
       [EVENTS_TABLE, encodeParquet(EVENTS_TABLE, rows)],
       [RAW_TABLE, encodeParquet(RAW_TABLE, rawRowsOf(generateEvents({ events: 500, seed: 4 })))],
     ] as const) {
       const file = save(body);
-      const meta = await query(`SELECT path_in_schema AS col, encodings, stats_min_value IS NOT NULL AS has_stats FROM parquet_metadata(${lit(file)})`);
+      const meta = await query(
+        `SELECT path_in_schema AS col, encodings, stats_min_value IS NOT NULL AS has_stats FROM parquet_metadata(${lit(file)})`,
+      );
       const byCol = new Map(meta.map((m) => [String(m.col), m]));
       for (const col of table.columns as readonly ColumnDef[]) {
         const m = byCol.get(col.name)!;
         const dictionary = String(m.encodings).includes('DICTIONARY');
         expect({ col: col.name, dictionary }).toEqual({ col: col.name, dictionary: col.storage === undefined });
         // a column of nulls only has no min/max either way
-        if (col.storage === 'blob') expect({ col: col.name, stats: m.has_stats }).toEqual({ col: col.name, stats: false });
+        if (col.storage === 'blob')
+          expect({ col: col.name, stats: m.has_stats }).toEqual({ col: col.name, stats: false });
       }
       expect(table.columns.filter((c: ColumnDef) => c.storage === 'blob').length).toBe(1);
     }
@@ -265,7 +363,11 @@ describe('Parquet file layout', () => {
     const file = save(encodeParquet(EVENTS_TABLE, rows, { rowGroupRows: 1000 }));
     const [meta] = await query(`SELECT created_by, num_rows, num_row_groups FROM parquet_file_metadata(${lit(file)})`);
     expect(CREATED_BY).toContain(`w${WRITER_VERSION} `);
-    expect(meta).toEqual({ created_by: CREATED_BY, num_rows: BigInt(rows.length), num_row_groups: BigInt(Math.ceil(rows.length / 1000)) });
+    expect(meta).toEqual({
+      created_by: CREATED_BY,
+      num_rows: BigInt(rows.length),
+      num_row_groups: BigInt(Math.ceil(rows.length / 1000)),
+    });
   });
 });
 
@@ -276,7 +378,10 @@ describe('determinism', () => {
     const rows = toEventRows(generateEvents({ events: 4000, seed: 11 }));
     const a = encodeParquet(EVENTS_TABLE, rows);
     encodeParquet(ALL_TYPES, ALL_ROWS); // reuse of the shared buffer in between
-    const b = encodeParquet(EVENTS_TABLE, rows.map((r) => ({ ...r })));
+    const b = encodeParquet(
+      EVENTS_TABLE,
+      rows.map((r) => ({ ...r })),
+    );
     expect(sha(b)).toBe(sha(a));
   });
 
@@ -292,7 +397,8 @@ describe('determinism', () => {
        const rows = toEventRows(generateEvents({ events: 1500, seed: 13 }));
        process.stdout.write(createHash('sha256').update(encodeParquet(EVENTS_TABLE, rows)).digest('hex'));`,
     );
-    const run = () => execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: path.join(here, '../..'), encoding: 'utf8' });
+    const run = () =>
+      execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: path.join(here, '../..'), encoding: 'utf8' });
     const first = run();
     expect(first).toMatch(/^[0-9a-f]{64}$/);
     expect(run()).toBe(first);

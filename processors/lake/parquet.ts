@@ -23,7 +23,14 @@ import * as arrow from 'apache-arrow';
 import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 // The package's `node` export is the wasm-bindgen Node build: it compiles and instantiates the wasm
 // synchronously at import (~40 ms once), so encodeParquet is a plain synchronous function.
-import { Compression, EnabledStatistics, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from 'parquet-wasm';
+import {
+  Compression,
+  EnabledStatistics,
+  Table as WasmTable,
+  WriterPropertiesBuilder,
+  WriterVersion,
+  writeParquet,
+} from 'parquet-wasm';
 import type { ColumnDef, RowOf, TableDef } from '../../schemas/lake.js';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'lz4_raw' | 'gzip' | 'none';
@@ -162,7 +169,9 @@ function scanSource(table: TableDef): string {
     switch (col.type) {
       case 'string': {
         const k = sink++;
-        head.push(`const o${j} = new Int32Array(n + 1); let b${j} = sinks.bufs[${k}], cap${j} = b${j}.length, at${j} = 0;`);
+        head.push(
+          `const o${j} = new Int32Array(n + 1); let b${j} = sinks.bufs[${k}], cap${j} = b${j}.length, at${j} = 0;`,
+        );
         test = `typeof v === 'string'`;
         store = `const L = v.length;
     if (at${j} + 3 * L > cap${j}) { b${j} = sinks.reserve(${k}, at${j}, 3 * L); cap${j} = b${j}.length; }
@@ -200,7 +209,9 @@ function scanSource(table: TableDef): string {
         result = `{ nullCount: nc${j}, validity: nb${j}, offsets: null, bytes: 0, sink: -1, data: d${j} }`;
         break;
     }
-    body.push(`  v = r[${key}];\n  if (${test}) { ${store} ${valid} }\n  else if (v === null || v === undefined) ${onNull}\n  else bad(${j}, i, v);\n  ${after}`);
+    body.push(
+      `  v = r[${key}];\n  if (${test}) { ${store} ${valid} }\n  else if (v === null || v === undefined) ${onNull}\n  else bad(${j}, i, v);\n  ${after}`,
+    );
     out.push(result);
   });
   return `'use strict';\n${head.join('\n')}\nlet v;\nfor (let i = 0; i < n; i++) {\n  const r = rows[i];\n${body.join('\n')}\n}\nreturn [${out.join(', ')}];`;
@@ -280,7 +291,8 @@ const EXPECTED: Record<ColumnDef['type'], string> = {
 let scratch = new Uint8Array(0);
 
 function scratchOf(size: number): Uint8Array<ArrayBuffer> {
-  if (scratch.length < size || scratch.length > 4 * size + (64 << 20)) scratch = new Uint8Array(Math.ceil(size / 65536) * 65536);
+  if (scratch.length < size || scratch.length > 4 * size + (64 << 20))
+    scratch = new Uint8Array(Math.ceil(size / 65536) * 65536);
   return scratch.subarray(0, size);
 }
 
@@ -299,14 +311,21 @@ function ipcStream<T extends TableDef>(table: T, rows: readonly RowOf<T>[]): Uin
   const cols = table.columns;
   const bad = (j: number, i: number, v: unknown): never => {
     const c = cols[j];
-    throw new ParquetRowError(table.name, c.name, i, v === null || v === undefined ? 'null in a NOT NULL column' : `expected ${EXPECTED[c.type]}, got ${describe(v)}`);
+    throw new ParquetRowError(
+      table.name,
+      c.name,
+      i,
+      v === null || v === undefined ? 'null in a NOT NULL column' : `expected ${EXPECTED[c.type]}, got ${describe(v)}`,
+    );
   };
   // The loop, then buffer sizes in IPC order per column: validity, [offsets], data.
   const scanned = scan(rows as readonly unknown[], n, firstNull, bad, sinks);
   const sizes = cols.map((c, j) => {
     const s = scanned[j];
     const validity = s.nullCount > 0 ? (n + 7) >> 3 : 0;
-    return c.type === 'string' || c.type === 'binary' ? [validity, 4 * (n + 1), s.bytes] : [validity, s.data!.byteLength];
+    return c.type === 'string' || c.type === 'binary'
+      ? [validity, 4 * (n + 1), s.bytes]
+      : [validity, s.data!.byteLength];
   });
 
   // Layout: every buffer 8-byte aligned in the body.
@@ -357,7 +376,8 @@ function ipcStream<T extends TableDef>(table: T, rows: readonly RowOf<T>[]): Uin
   });
   // A buffer grown for one unusually large batch is given back (it never shrinks otherwise).
   scanned.forEach((s) => {
-    if (s.sink >= 0 && sinks.bufs[s.sink].length > 4 * s.bytes + (64 << 20)) sinks.bufs[s.sink] = Buffer.allocUnsafe(64 << 10);
+    if (s.sink >= 0 && sinks.bufs[s.sink].length > 4 * s.bytes + (64 << 20))
+      sinks.bufs[s.sink] = Buffer.allocUnsafe(64 << 10);
   });
   // End-of-stream marker.
   const view = new DataView(stream.buffer, stream.byteOffset, total);
@@ -367,7 +387,11 @@ function ipcStream<T extends TableDef>(table: T, rows: readonly RowOf<T>[]): Uin
 }
 
 /** Parquet bytes of rows of a lake table (one row group per `rowGroupRows` rows). */
-export function encodeParquet<T extends TableDef>(table: T, rows: readonly RowOf<T>[], opts: ParquetOptions = {}): Uint8Array {
+export function encodeParquet<T extends TableDef>(
+  table: T,
+  rows: readonly RowOf<T>[],
+  opts: ParquetOptions = {},
+): Uint8Array {
   const ipc = ipcStream(table, rows);
   let props = new WriterPropertiesBuilder()
     .setCompression(CODECS[opts.compression ?? DEFAULT_COMPRESSION])

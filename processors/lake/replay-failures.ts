@@ -69,11 +69,24 @@ export interface FailureReplay {
  * Feeds the records after `lastSeq` to `join` until no receipt satisfying `ours` waits; returns the
  * rows of `ours` released on the way (at the tip, the rest are released unmatched).
  */
-async function followUp(opts: ReplayFailuresOptions, shardId: string, lastSeq: string, join: EventJoin, ours: (row: EventRow) => boolean): Promise<EventRow[]> {
+async function followUp(
+  opts: ReplayFailuresOptions,
+  shardId: string,
+  lastSeq: string,
+  join: EventJoin,
+  ours: (row: EventRow) => boolean,
+): Promise<EventRow[]> {
   const rows: EventRow[] = [];
   if (join.waiting(ours) === 0) return rows;
   const scratch = new ShardPipeline(shardId, join); // decodes and joins; its raw rows are dropped
-  const reader = new ShardReader({ kinesis: opts.kinesis, streamName: opts.streamName, shardId, start: { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: lastSeq }, minCallIntervalMs: 0, idleDelayMs: 0 });
+  const reader = new ShardReader({
+    kinesis: opts.kinesis,
+    streamName: opts.streamName,
+    shardId,
+    start: { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: lastSeq },
+    minCallIntervalMs: 0,
+    idleDelayMs: 0,
+  });
   for (;;) {
     const { records, ended, millisBehindLatest } = await reader.next();
     for (const r of records) {
@@ -90,7 +103,14 @@ async function followUp(opts: ReplayFailuresOptions, shardId: string, lastSeq: s
 }
 
 async function readRange(opts: ReplayFailuresOptions, f: FailedRange): Promise<LakeInputRecord[]> {
-  const reader = new ShardReader({ kinesis: opts.kinesis, streamName: opts.streamName, shardId: f.shardId, start: { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: f.startSequenceNumber }, minCallIntervalMs: 0, idleDelayMs: 0 });
+  const reader = new ShardReader({
+    kinesis: opts.kinesis,
+    streamName: opts.streamName,
+    shardId: f.shardId,
+    start: { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: f.startSequenceNumber },
+    minCallIntervalMs: 0,
+    idleDelayMs: 0,
+  });
   const out: LakeInputRecord[] = [];
   for (;;) {
     const { records, ended, millisBehindLatest } = await reader.next();
@@ -98,7 +118,12 @@ async function readRange(opts: ReplayFailuresOptions, f: FailedRange): Promise<L
       if (compareSequenceNumbers(r.sequenceNumber, f.endSequenceNumber) > 0) return out;
       out.push(r);
     }
-    if (out.at(-1)?.sequenceNumber === f.endSequenceNumber || ended || (records.length === 0 && (millisBehindLatest ?? 0) === 0)) return out;
+    if (
+      out.at(-1)?.sequenceNumber === f.endSequenceNumber ||
+      ended ||
+      (records.length === 0 && (millisBehindLatest ?? 0) === 0)
+    )
+      return out;
   }
 }
 
@@ -107,10 +132,19 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
   const say = opts.progress ?? (() => {});
   const group = opts.group ?? DEFAULT_HEAD_GROUP;
   const heads = new HeadStore(opts.heads, group);
-  const start = new ReplayStart({ store: opts.store, group, heads, lineage: new ShardLineage(opts.kinesis, opts.streamName), join: opts.join, logger: log });
+  const start = new ReplayStart({
+    store: opts.store,
+    group,
+    heads,
+    lineage: new ShardLineage(opts.kinesis, opts.streamName),
+    join: opts.join,
+    logger: log,
+  });
   const failures = (await readFailures(opts.store, opts.prefix ?? FAILURE_PREFIX)).sort((a, b) =>
     a.shardId !== b.shardId
-      ? (a.shardId < b.shardId ? -1 : 1)
+      ? a.shardId < b.shardId
+        ? -1
+        : 1
       : compareSequenceNumbers(a.startSequenceNumber, b.startSequenceNumber),
   );
   const out: FailureReplay[] = [];
@@ -119,10 +153,18 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
     try {
       records = await readRange(opts, f);
     } catch (cause) {
-      throw new BackfillError(`${f.key}: cannot read ${f.shardId} ${f.startSequenceNumber}..${f.endSequenceNumber} from the stream`, { cause });
+      throw new BackfillError(
+        `${f.key}: cannot read ${f.shardId} ${f.startSequenceNumber}..${f.endSequenceNumber} from the stream`,
+        { cause },
+      );
     }
-    if (records[0]?.sequenceNumber !== f.startSequenceNumber || records.at(-1)?.sequenceNumber !== f.endSequenceNumber) {
-      throw new BackfillError(`${f.key}: the stream no longer holds ${f.shardId} ${f.startSequenceNumber}..${f.endSequenceNumber} (past retention?)`);
+    if (
+      records[0]?.sequenceNumber !== f.startSequenceNumber ||
+      records.at(-1)?.sequenceNumber !== f.endSequenceNumber
+    ) {
+      throw new BackfillError(
+        `${f.key}: the stream no longer holds ${f.shardId} ${f.startSequenceNumber}..${f.endSequenceNumber} (past retention?)`,
+      );
     }
 
     // Committed flushes overlapping the range, from the raw archive (every flush archives its records by arrival day).
@@ -139,22 +181,54 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
     const isCommitted = (seq: string) =>
       ranges.some((r) => compareSequenceNumbers(seq, r.first) >= 0 && compareSequenceNumbers(seq, r.last) <= 0);
     const todo = records.filter((r) => !isCommitted(r.sequenceNumber));
-    const report: FailureReplay = { key: f.key, shardId: f.shardId, records: records.length, committed: records.length - todo.length, rows: 0, errors: 0, keys: [] };
+    const report: FailureReplay = {
+      key: f.key,
+      shardId: f.shardId,
+      records: records.length,
+      committed: records.length - todo.length,
+      rows: 0,
+      errors: 0,
+      keys: [],
+    };
     out.push(report);
     if (todo.length === 0) {
       say(`${f.key}: all ${records.length} records already committed; nothing to replay`);
       continue;
     }
-    const join = await start.before(f.shardId, todo[0].sequenceNumber, ranges.map((r) => r.last));
+    const join = await start.before(
+      f.shardId,
+      todo[0].sequenceNumber,
+      ranges.map((r) => r.last),
+    );
     const { batch } = flushRecords(f.shardId, join, todo);
     const mine = new Set(todo.map((r) => r.sequenceNumber));
     const ours = (row: EventRow) => row.shard_id === f.shardId && mine.has(row.sequence_number);
     batch.events = [...batch.events.filter(ours), ...(await followUp(opts, f.shardId, batch.lastSeq, join, ours))];
     const objects = objectsOf(batch);
     await opts.store.putAll(objects);
-    Object.assign(report, { firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, rows: batch.events.length, errors: batch.errors.length, keys: objects.map((o) => o.key) });
-    log.info({ failure: f.key, shardId: f.shardId, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, records: todo.length, committed: report.committed, rows: batch.events.length, objects: objects.length }, 'failed batch replayed');
-    say(`${f.key}: replayed ${todo.length} records (${report.committed} already committed), ${objects.length} objects written`);
+    Object.assign(report, {
+      firstSeq: batch.firstSeq,
+      lastSeq: batch.lastSeq,
+      rows: batch.events.length,
+      errors: batch.errors.length,
+      keys: objects.map((o) => o.key),
+    });
+    log.info(
+      {
+        failure: f.key,
+        shardId: f.shardId,
+        firstSeq: batch.firstSeq,
+        lastSeq: batch.lastSeq,
+        records: todo.length,
+        committed: report.committed,
+        rows: batch.events.length,
+        objects: objects.length,
+      },
+      'failed batch replayed',
+    );
+    say(
+      `${f.key}: replayed ${todo.length} records (${report.committed} already committed), ${objects.length} objects written`,
+    );
   }
   return out;
 }

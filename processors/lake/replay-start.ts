@@ -32,7 +32,14 @@ export class ReplayStart {
 
   constructor(private readonly opts: ReplayStartOptions) {
     this.log = opts.logger ?? silentLogger;
-    if (opts.heads && opts.lineage) this.starts = new StartStates({ store: opts.store, heads: opts.heads, lineage: opts.lineage, join: opts.join, logger: this.log });
+    if (opts.heads && opts.lineage)
+      this.starts = new StartStates({
+        store: opts.store,
+        heads: opts.heads,
+        lineage: opts.lineage,
+        join: opts.join,
+        logger: this.log,
+      });
   }
 
   async head(shardId: string): Promise<Head | undefined> {
@@ -58,9 +65,15 @@ export class ReplayStart {
       .at(-1);
     if (known !== undefined) {
       try {
-        return EventJoin.restore([await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, known))], this.opts.join);
+        return EventJoin.restore(
+          [await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, known))],
+          this.opts.join,
+        );
       } catch (err) {
-        this.log.warn({ shardId, lastSeq: known, err }, 'no join state saved at the flush before; looking further back');
+        this.log.warn(
+          { shardId, lastSeq: known, err },
+          'no join state saved at the flush before; looking further back',
+        );
       }
     }
     const prefix = `${STATE_PREFIX}${this.opts.group}/${shardId}/`;
@@ -69,16 +82,26 @@ export class ReplayStart {
       .filter((l) => /^\d+$/.test(l) && compareSequenceNumbers(l, seq) < 0 && committed(l))
       .sort(compareSequenceNumbers);
     const last = listed.at(-1);
-    if (last !== undefined) return EventJoin.restore([await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, last))], this.opts.join);
+    if (last !== undefined)
+      return EventJoin.restore(
+        [await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, last))],
+        this.opts.join,
+      );
     if (!this.starts) {
-      this.log.warn({ shardId }, 'no join state before the replay and no heads to find the parents\u2019: receipts of earlier dispatches replay unmatched');
+      this.log.warn(
+        { shardId },
+        'no join state before the replay and no heads to find the parents\u2019: receipts of earlier dispatches replay unmatched',
+      );
       return new EventJoin(this.opts.join);
     }
     try {
       return (await this.starts.initial(shardId)).join;
     } catch (err) {
       if (!(err instanceof ShardNotListedError)) throw err;
-      this.log.warn({ shardId }, 'shard no longer listed (past retention): its replay starts without its parents\u2019 state');
+      this.log.warn(
+        { shardId },
+        'shard no longer listed (past retention): its replay starts without its parents\u2019 state',
+      );
       return new EventJoin(this.opts.join);
     }
   }

@@ -40,8 +40,14 @@ export class StartStates {
     for (const p of shard.parents) for (const k of await this.finalStateKeys(p, 0)) keys.add(k);
     const snapshots: JoinSnapshot[] = [];
     for (const k of keys) snapshots.push(await this.opts.store.getState(k));
-    this.log.info({ shardId, parents: shard.parents, snapshots: snapshots.length }, 'child shard starts from its parents\u2019 state');
-    return { join: EventJoin.restore(snapshots, this.opts.join, (pk) => holdsPartitionKey(shard, pk)), parents: shard.parents };
+    this.log.info(
+      { shardId, parents: shard.parents, snapshots: snapshots.length },
+      'child shard starts from its parents\u2019 state',
+    );
+    return {
+      join: EventJoin.restore(snapshots, this.opts.join, (pk) => holdsPartitionKey(shard, pk)),
+      parents: shard.parents,
+    };
   }
 
   private async finalStateKeys(shardId: string, depth: number): Promise<string[]> {
@@ -51,7 +57,10 @@ export class StartStates {
       for (const key of [...p.keys, p.stateKey]) await this.opts.store.delete(key);
       try {
         head = await this.opts.heads.put(shardId, head, { lastSeq: head.lastSeq, stateKey: head.stateKey });
-        this.log.warn({ shardId, first: p.first, last: p.last, objects: p.keys.length }, 'parent shard ended with an uncommitted flush: its objects are deleted (the mapping skipped that batch; its on-failure record replays it)');
+        this.log.warn(
+          { shardId, first: p.first, last: p.last, objects: p.keys.length },
+          'parent shard ended with an uncommitted flush: its objects are deleted (the mapping skipped that batch; its on-failure record replays it)',
+        );
       } catch (err) {
         if (!(err instanceof CheckpointConflictError)) throw err;
         head = await this.opts.heads.get(shardId); // a sibling child cleared it first

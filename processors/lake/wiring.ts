@@ -14,9 +14,12 @@ export const headGroupOf = (config: Pick<Config, 'CONSUMER_GROUP'>): string => `
 export const batchSizeOf = (config: Pick<Config, 'FLUSH_MAX_ROWS'>): number => Math.min(config.FLUSH_MAX_ROWS, 10_000);
 
 /** The mapping's batching window: FLUSH_INTERVAL_S, at most Lambda's 300 s. */
-export const batchingWindowMsOf = (config: Pick<Config, 'FLUSH_INTERVAL_S'>): number => Math.min(config.FLUSH_INTERVAL_S, 300) * 1000;
+export const batchingWindowMsOf = (config: Pick<Config, 'FLUSH_INTERVAL_S'>): number =>
+  Math.min(config.FLUSH_INTERVAL_S, 300) * 1000;
 
-export const joinOptionsOf = (config: Pick<Config, 'JOIN_WINDOW_S' | 'ALLOWED_LATENESS_S' | 'MAX_STATE_ENTRIES'>): JoinOptions => ({
+export const joinOptionsOf = (
+  config: Pick<Config, 'JOIN_WINDOW_S' | 'ALLOWED_LATENESS_S' | 'MAX_STATE_ENTRIES'>,
+): JoinOptions => ({
   windowMs: config.JOIN_WINDOW_S * 1000,
   allowedLatenessMs: config.ALLOWED_LATENESS_S * 1000,
   maxStateEntries: config.MAX_STATE_ENTRIES,
@@ -42,5 +45,7 @@ export function lakeHandlerOptions(config: Config, clients: AwsClients, logger?:
  */
 export async function lakeHandlerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<KinesisBatchHandler> {
   const config = loadConfig(env);
-  return createLakeHandler(lakeHandlerOptions(config, awsClients(config), createLogger('lake-handler', config.LOG_LEVEL)));
+  return createLakeHandler(
+    lakeHandlerOptions(config, awsClients(config), createLogger('lake-handler', config.LOG_LEVEL)),
+  );
 }

@@ -40,10 +40,12 @@ export function loadPagingConfig(env: NodeJS.ProcessEnv = process.env): PagingCo
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = PagingConfigSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => {
-      const name = String(i.path[0] ?? '?');
-      return { name, message: cleaned[name] === undefined ? 'required' : i.message };
-    }));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '?');
+        return { name, message: cleaned[name] === undefined ? 'required' : i.message };
+      }),
+    );
   }
   return parsed.data;
 }

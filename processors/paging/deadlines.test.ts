@@ -37,7 +37,11 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns a value (every 50 ms, up to timeoutMs). */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -53,7 +57,9 @@ async function streamRecords(kinesis: KinesisClient, stream: string): Promise<_R
   const out: _Record[] = [];
   for (const shard of shards) {
     let it = (
-      await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))
+      await kinesis.send(
+        new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      )
     ).ShardIterator;
     while (it) {
       const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: it }));
@@ -123,7 +129,11 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
   it('provisioning created the schedule group and the incidents table', () => {
     expect(stack.provisioned?.scheduleGroup).toMatchObject({ name: stack.config.SCHEDULER_GROUP, created: true });
     // dynalite 4 has no UpdateTimeToLive: provisioning says so instead of failing (AWS: 'enabled')
-    expect(stack.provisioned?.tables.incidents).toMatchObject({ name: stack.config.INCIDENTS_TABLE, status: 'ACTIVE', ttl: 'unsupported' });
+    expect(stack.provisioned?.tables.incidents).toMatchObject({
+      name: stack.config.INCIDENTS_TABLE,
+      status: 'ACTIVE',
+      ttl: 'unsupported',
+    });
   });
 
   it('a scheduled deadline arrives on the stream within a second of at(), with its partition key and bytes', async () => {
@@ -132,7 +142,9 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
     const name = deadlineScheduleName(`${record.incident_id}|r0|L2`);
     expect(await deadlines().schedule({ name, at, record })).toBe('created');
 
-    const got = await stack.schedulerClient!.send(new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }));
+    const got = await stack.schedulerClient!.send(
+      new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }),
+    );
     expect(got).toMatchObject({
       ScheduleExpression: atExpression(at),
       ScheduleExpressionTimezone: 'UTC',
@@ -161,7 +173,9 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
     // ActionAfterCompletion DELETE: gone once fired
     await until('the fired schedule to be deleted', async () => {
       try {
-        await stack.schedulerClient!.send(new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }));
+        await stack.schedulerClient!.send(
+          new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }),
+        );
         return undefined;
       } catch (err) {
         return (err as Error).name === 'ResourceNotFoundException' ? true : undefined;
@@ -180,7 +194,11 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
     const sentinelAt = at + 1000;
     const sentinel = deadline(sentinelAt);
     await d.schedule({ name: deadlineScheduleName(`${sentinel.incident_id}|r0|L2`), at: sentinelAt, record: sentinel });
-    await until('the sentinel', async () => ((await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, sentinel.incident_id)).length ? true : undefined));
+    await until('the sentinel', async () =>
+      (await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, sentinel.incident_id)).length
+        ? true
+        : undefined,
+    );
     expect(await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id)).toHaveLength(1);
   });
 
@@ -195,7 +213,11 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
     const sentinelAt = at + 1000;
     const sentinel = deadline(sentinelAt);
     await d.schedule({ name: deadlineScheduleName(`${sentinel.incident_id}|r0|L2`), at: sentinelAt, record: sentinel });
-    await until('the sentinel', async () => ((await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, sentinel.incident_id)).length ? true : undefined));
+    await until('the sentinel', async () =>
+      (await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, sentinel.incident_id)).length
+        ? true
+        : undefined,
+    );
     expect(await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id)).toHaveLength(0);
   });
 
@@ -217,7 +239,12 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
       roleArn: stack.config.SCHEDULER_ROLE_ARN,
     });
     const missing = await noGroup.schedule({ name: 'pt-y', at: Date.now() + 60_000, record }).catch((e: unknown) => e);
-    expect(missing).toMatchObject({ name: 'DeadlineScheduleError', operation: 'CreateSchedule', code: 'ResourceNotFoundException', retryable: false });
+    expect(missing).toMatchObject({
+      name: 'DeadlineScheduleError',
+      operation: 'CreateSchedule',
+      code: 'ResourceNotFoundException',
+      retryable: false,
+    });
     expect((missing as Error).cause).toBeDefined();
     expect((missing as Error).message).toContain('no-such-group');
   });
@@ -241,7 +268,9 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
         timeoutMs: 300,
       });
       const t0 = Date.now();
-      const err = await d.schedule({ name: 'pt-z', at: Date.now() + 60_000, record: deadline(Date.now() + 60_000) }).catch((e: unknown) => e);
+      const err = await d
+        .schedule({ name: 'pt-z', at: Date.now() + 60_000, record: deadline(Date.now() + 60_000) })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'DeadlineScheduleError', code: 'Timeout', retryable: true });
       expect(Date.now() - t0).toBeLessThan(3000);
     } finally {
@@ -305,7 +334,9 @@ describe.concurrent('emulator lifecycle', () => {
     const down = kinesisClient({ AWS_REGION: 'us-east-1', KINESIS_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
     clients.push(down);
     let current: Pick<KinesisClient, 'send'> = down;
-    const switchable = { send: ((...args: Parameters<KinesisClient['send']>) => current.send(...args)) as KinesisClient['send'] };
+    const switchable = {
+      send: ((...args: Parameters<KinesisClient['send']>) => current.send(...args)) as KinesisClient['send'],
+    };
 
     const { emulator, client } = await start(tempDir(), switchable);
     await ensureScheduleGroup(client, stack.config.SCHEDULER_GROUP);
@@ -315,7 +346,11 @@ describe.concurrent('emulator lifecycle', () => {
 
     const sick = await until('health to report the outage', async () => {
       const h = (await (await fetch(`${emulator.url}/__scheduler/health`)).json()) as {
-        ok: boolean; pending: number; retrying: number; fired: number; lastError: { message: string; schedule: string } | null;
+        ok: boolean;
+        pending: number;
+        retrying: number;
+        fired: number;
+        lastError: { message: string; schedule: string } | null;
       };
       return h.ok === false && h.retrying === 1 ? h : undefined;
     });
@@ -331,7 +366,11 @@ describe.concurrent('emulator lifecycle', () => {
     });
     expect(r.PartitionKey).toBe(record.alarm_arn);
     await until('health to recover', async () => {
-      const h = (await (await fetch(`${emulator.url}/__scheduler/health`)).json()) as { ok: boolean; pending: number; fired: number };
+      const h = (await (await fetch(`${emulator.url}/__scheduler/health`)).json()) as {
+        ok: boolean;
+        pending: number;
+        fired: number;
+      };
       return h.ok && h.pending === 0 && h.fired === 1 ? h : undefined;
     });
     expect(await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id)).toHaveLength(1);

@@ -18,11 +18,7 @@
  * whose level is no longer current, as it must anyway (AWS delivers at least once).
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateScheduleCommand,
-  DeleteScheduleCommand,
-  type SchedulerClient,
-} from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { DeadlineScheduleError } from './errors.js';
 
@@ -89,7 +85,9 @@ function errorCode(err: unknown): string {
 
 function isNetworkError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code !== undefined && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)$/.test(code);
+  return (
+    code !== undefined && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)$/.test(code)
+  );
 }
 
 export class EventBridgeDeadlines implements DeadlineScheduler {
@@ -113,23 +111,48 @@ export class EventBridgeDeadlines implements DeadlineScheduler {
 
   private checkName(operation: 'CreateSchedule' | 'DeleteSchedule', name: string) {
     if (!NAME.test(name)) {
-      throw new DeadlineScheduleError(operation, name, 'InvalidRequest', false, 'the name must match [0-9A-Za-z_.-]{1,64}');
+      throw new DeadlineScheduleError(
+        operation,
+        name,
+        'InvalidRequest',
+        false,
+        'the name must match [0-9A-Za-z_.-]{1,64}',
+      );
     }
   }
 
   async schedule(req: DeadlineRequest): Promise<'created' | 'exists'> {
     this.checkName('CreateSchedule', req.name);
     if (!Number.isFinite(req.at)) {
-      throw new DeadlineScheduleError('CreateSchedule', req.name, 'InvalidRequest', false, `at must be epoch ms, got ${req.at}`);
+      throw new DeadlineScheduleError(
+        'CreateSchedule',
+        req.name,
+        'InvalidRequest',
+        false,
+        `at must be epoch ms, got ${req.at}`,
+      );
     }
     let input: string;
     try {
       input = new TextDecoder().decode(encodeRecord(req.record)); // validates the record
     } catch (cause) {
-      throw new DeadlineScheduleError('CreateSchedule', req.name, 'InvalidRequest', false, `invalid record: ${(cause as Error).message}`, { cause });
+      throw new DeadlineScheduleError(
+        'CreateSchedule',
+        req.name,
+        'InvalidRequest',
+        false,
+        `invalid record: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     if (input.length > MAX_INPUT_CHARS) {
-      throw new DeadlineScheduleError('CreateSchedule', req.name, 'InvalidRequest', false, `record is ${input.length} characters; the Scheduler takes ${MAX_INPUT_CHARS}`);
+      throw new DeadlineScheduleError(
+        'CreateSchedule',
+        req.name,
+        'InvalidRequest',
+        false,
+        `record is ${input.length} characters; the Scheduler takes ${MAX_INPUT_CHARS}`,
+      );
     }
     try {
       await this.opts.client.send(

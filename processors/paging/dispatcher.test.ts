@@ -17,10 +17,24 @@ const WEBHOOK_SECRET = 'whsec_' + Buffer.from('dispatcher-test-webhook-secret-32
 const PUBLIC_BASE = 'https://alerts.example.com';
 
 const oncall = loadOnCallConfig(new URL('../../infra/local/oncall/demo.json', import.meta.url).pathname);
-const content = { incidentId: 'inc_0123456789abcdef0123', alarmName: 'orders-api-cpu-high', severity: 'P1', reason: 'CPU above 90%', personName: 'Alice', level: 1, ackCode: '7KQ2MX', ackUrl: 'https://alerts.example.com/ack?x', openedAt: 0 };
+const content = {
+  incidentId: 'inc_0123456789abcdef0123',
+  alarmName: 'orders-api-cpu-high',
+  severity: 'P1',
+  reason: 'CPU above 90%',
+  personName: 'Alice',
+  level: 1,
+  ackCode: '7KQ2MX',
+  ackUrl: 'https://alerts.example.com/ack?x',
+  openedAt: 0,
+};
 const ALARM = 'arn:aws:cloudwatch:us-east-1:1:alarm:orders-api-cpu-high';
 let seq = 0;
-const req = (channel: PageRequest['channel'], address: string, dispatchId = `evt_${process.pid}_${++seq}_dispatch`): PageRequest => ({ incidentId: content.incidentId, alarmArn: ALARM, dispatchId, channel, address, content });
+const req = (
+  channel: PageRequest['channel'],
+  address: string,
+  dispatchId = `evt_${process.pid}_${++seq}_dispatch`,
+): PageRequest => ({ incidentId: content.incidentId, alarmArn: ALARM, dispatchId, channel, address, content });
 
 let receiver: Server;
 let sim: ProviderSimulator;
@@ -38,7 +52,12 @@ async function startSink(): Promise<{ server: Server; url: string }> {
 function dispatcher(o: Partial<DispatcherOptions> & { apiBase?: string; clientTimeoutMs?: number } = {}) {
   const base = o.apiBase ?? sim.url;
   return new Dispatcher({
-    twilio: twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: base, timeoutMs: o.clientTimeoutMs ?? o.timeoutMs ?? 2_000 }),
+    twilio: twilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      apiBaseUrl: base,
+      timeoutMs: o.clientTimeoutMs ?? o.timeoutMs ?? 2_000,
+    }),
     resend: resendClient({ apiKey: RESEND_KEY, baseUrl: base, timeoutMs: o.clientTimeoutMs ?? o.timeoutMs ?? 2_000 }),
     oncall,
     publicBaseUrl: PUBLIC_BASE,
@@ -99,7 +118,11 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     expect(p.params!.Body).toContain('Reply ACK 7KQ2MX');
     expect(p.params!.Body).toContain(`Ref ${pageReference(r.dispatchId)}`);
     expect(p.reference).toBe(pageReference(r.dispatchId));
-    expect(pageRefFromQuery(new URL(p.params!.StatusCallback).searchParams)).toEqual({ incidentId: r.incidentId, alarmArn: ALARM, dispatchId: r.dispatchId });
+    expect(pageRefFromQuery(new URL(p.params!.StatusCallback).searchParams)).toEqual({
+      incidentId: r.incidentId,
+      alarmArn: ALARM,
+      dispatchId: r.dispatchId,
+    });
   });
 
   it('WhatsApp: the approved template of the severity, with the reference as variable 5', async () => {
@@ -107,9 +130,16 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     const res = await dispatcher().send(r);
     expect(res.ok).toBe(true);
     const [p] = posts(r.dispatchId);
-    expect(p.params).toMatchObject({ From: 'whatsapp:+15550000000', ContentSid: oncall.whatsapp_templates.P1!.content_sid });
+    expect(p.params).toMatchObject({
+      From: 'whatsapp:+15550000000',
+      ContentSid: oncall.whatsapp_templates.P1!.content_sid,
+    });
     expect(p.params!.Body).toBeUndefined();
-    expect(JSON.parse(p.params!.ContentVariables)).toMatchObject({ '2': 'orders-api-cpu-high', '4': 'ACK 7KQ2MX', '5': `Ref ${pageReference(r.dispatchId)}` });
+    expect(JSON.parse(p.params!.ContentVariables)).toMatchObject({
+      '2': 'orders-api-cpu-high',
+      '4': 'ACK 7KQ2MX',
+      '5': `Ref ${pageReference(r.dispatchId)}`,
+    });
     expect(await dispatcher().find(r, Date.now())).toBe(res.ok && res.messageId);
   });
 
@@ -119,7 +149,13 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     expect(res).toMatchObject({ ok: true, provider: 'resend' });
     const [p] = posts(r.dispatchId);
     expect(p.idempotencyKey).toBe(r.dispatchId);
-    const body = p.body as { subject: string; html: string; text: string; to: string[]; tags: { name: string; value: string }[] };
+    const body = p.body as {
+      subject: string;
+      html: string;
+      text: string;
+      to: string[];
+      tags: { name: string; value: string }[];
+    };
     expect(body).toMatchObject({ to: ['alice@example.com'], subject: '[P1] orders-api-cpu-high is in ALARM' });
     expect(body.html).toContain('https://alerts.example.com/ack?x');
     expect(body.text).toContain(`Ref ${pageReference(r.dispatchId)}`);
@@ -177,7 +213,10 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
 
   it('429 is retried without a lookup', async () => {
     const r = req('sms', '+15551230015');
-    sim.injectFaults(r.address, [{ type: 'error', status: 429 }, { type: 'error', status: 429 }]);
+    sim.injectFaults(r.address, [
+      { type: 'error', status: 429 },
+      { type: 'error', status: 429 },
+    ]);
     const before = lists().length;
     const res = await dispatcher().send(r);
     expect(res.ok).toBe(true);
@@ -188,7 +227,11 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
   it('a definite 400 refusal is returned at once, not retried, not unknown', async () => {
     const r = req('sms', '+15005550001');
     const res = await dispatcher().send(r);
-    expect(res).toMatchObject({ ok: false, provider: 'twilio', error: { code: '21211', status: 400, retryable: false } });
+    expect(res).toMatchObject({
+      ok: false,
+      provider: 'twilio',
+      error: { code: '21211', status: 400, retryable: false },
+    });
     expect('unknown' in res && res.unknown).toBeFalsy();
     expect(posts(r.dispatchId)).toHaveLength(1);
   });
@@ -243,11 +286,18 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     const used = lists().slice(before);
     expect(used.map((l) => l.count)).toEqual([2, 2, 1]);
     expect(used[0].query).toMatchObject({ To: '+15551230019', PageSize: '2' });
-    expect(used[0].query!['DateSent>']).toBe(new Date(Math.floor((since - 60_000) / 1000) * 1000).toISOString().replace('.000Z', 'Z'));
+    expect(used[0].query!['DateSent>']).toBe(
+      new Date(Math.floor((since - 60_000) / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+    );
   });
 
   it('find throws PageLookupError when the lookup itself fails', async () => {
-    const bad = new Dispatcher({ twilio: twilioClient({ accountSid: ACCOUNT_SID, authToken: 'wrong', apiBaseUrl: sim.url }), resend: resendClient({ apiKey: RESEND_KEY, baseUrl: sim.url }), oncall, publicBaseUrl: PUBLIC_BASE });
+    const bad = new Dispatcher({
+      twilio: twilioClient({ accountSid: ACCOUNT_SID, authToken: 'wrong', apiBaseUrl: sim.url }),
+      resend: resendClient({ apiKey: RESEND_KEY, baseUrl: sim.url }),
+      oncall,
+      publicBaseUrl: PUBLIC_BASE,
+    });
     const err = await bad.find(req('sms', '+15551230020'), Date.now()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PageLookupError);
     expect(err).toMatchObject({ provider: 'twilio', code: '20003', retryable: true });
@@ -259,14 +309,16 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     const res = await dispatcher({ timeoutMs: 150, maxAttempts: 8, baseDelayMs: 60, maxDelayMs: 120 }).send(r);
     expect(created(r.dispatchId)).toHaveLength(1);
     expect(res).toEqual({ ok: true, provider: 'resend', messageId: created(r.dispatchId)[0].id });
-    const statuses = posts(r.dispatchId).map((p) => (p.replayed ? 'replay' : p.error?.code ?? p.status));
+    const statuses = posts(r.dispatchId).map((p) => (p.replayed ? 'replay' : (p.error?.code ?? p.status)));
     expect(statuses[0]).toBe(200); // created (its answer hung)
     expect(statuses.at(-1)).toBe('replay');
     // find IS a re-send under the same key: the same id, still one email.
     expect(await dispatcher().find(r, Date.now())).toBe(res.ok && res.messageId);
     expect(created(r.dispatchId)).toHaveLength(1);
     await sim.idle();
-    const hooks = sim.callbacks().filter((c) => c.kind === 'resend.webhook' && c.messageId === created(r.dispatchId)[0].id);
+    const hooks = sim
+      .callbacks()
+      .filter((c) => c.kind === 'resend.webhook' && c.messageId === created(r.dispatchId)[0].id);
     expect(hooks.map((h) => h.event)).toEqual(['email.sent', 'email.delivered']);
   });
 
@@ -281,7 +333,11 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
   it('email: a validation refusal is not retried; find of a never-accepted payload is undefined', async () => {
     const r = req('email', 'not-an-address');
     const res = await dispatcher().send(r);
-    expect(res).toMatchObject({ ok: false, provider: 'resend', error: { code: 'validation_error', status: 422, retryable: false } });
+    expect(res).toMatchObject({
+      ok: false,
+      provider: 'resend',
+      error: { code: 'validation_error', status: 422, retryable: false },
+    });
     expect(posts(r.dispatchId)).toHaveLength(1);
     expect(await dispatcher().find(r, Date.now())).toBeUndefined();
   });
@@ -290,15 +346,30 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     const r = req('email', 'bob@example.com');
     expect((await dispatcher().send(r)).ok).toBe(true);
     const changed = { ...r, content: { ...r.content, ackUrl: 'https://alerts.example.com/ack?y' } };
-    expect(await dispatcher().send(changed)).toMatchObject({ ok: false, error: { code: 'invalid_idempotent_request', status: 409 } });
-    await expect(dispatcher().find(changed, Date.now())).rejects.toMatchObject({ name: 'PageLookupError', code: 'invalid_idempotent_request', retryable: false });
+    expect(await dispatcher().send(changed)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_idempotent_request', status: 409 },
+    });
+    await expect(dispatcher().find(changed, Date.now())).rejects.toMatchObject({
+      name: 'PageLookupError',
+      code: 'invalid_idempotent_request',
+      retryable: false,
+    });
   });
 });
 
 describe('Dispatcher.find for a page not yet sent (queued, no date_sent)', () => {
-  it('finds it among the recipient\'s most recent messages', async () => {
+  it("finds it among the recipient's most recent messages", async () => {
     const sink = await startSink();
-    const slow = await startProviderSimulator({ accountSid: ACCOUNT_SID, twilioAuthToken: AUTH_TOKEN, resendApiKey: RESEND_KEY, resendWebhookSecret: WEBHOOK_SECRET, receiverBaseUrl: sink.url, publicBaseUrl: PUBLIC_BASE, stepDelayMs: 60_000 });
+    const slow = await startProviderSimulator({
+      accountSid: ACCOUNT_SID,
+      twilioAuthToken: AUTH_TOKEN,
+      resendApiKey: RESEND_KEY,
+      resendWebhookSecret: WEBHOOK_SECRET,
+      receiverBaseUrl: sink.url,
+      publicBaseUrl: PUBLIC_BASE,
+      stepDelayMs: 60_000,
+    });
     try {
       const d = dispatcher({ apiBase: slow.url });
       const since = Date.now();
@@ -330,7 +401,14 @@ describe('Dispatcher: voice pages through the Calls API', () => {
     const res = await voice().send(r);
     expect(res).toMatchObject({ ok: true, provider: 'twilio', messageId: expect.stringMatching(/^CA[0-9a-f]{32}$/) });
     const [p] = callPosts(r.dispatchId);
-    expect(p.params).toMatchObject({ To: r.address, From: VOICE_FROM, MachineDetection: 'DetectMessageEnd', Method: 'POST', StatusCallbackMethod: 'POST', StatusCallbackEvent: 'initiated,ringing,answered,completed' });
+    expect(p.params).toMatchObject({
+      To: r.address,
+      From: VOICE_FROM,
+      MachineDetection: 'DetectMessageEnd',
+      Method: 'POST',
+      StatusCallbackMethod: 'POST',
+      StatusCallbackEvent: 'initiated,ringing,answered,completed',
+    });
     expect(p.params!.Twiml).toBeUndefined();
     const page = { incidentId: r.incidentId, alarmArn: ALARM, dispatchId: r.dispatchId };
     const status = new URL(p.params!.StatusCallback);
@@ -372,13 +450,20 @@ describe('Dispatcher: voice pages through the Calls API', () => {
     // calls made before the window (a minute before the claim) do not count
     expect(await voice().find(r, Date.now() + 120_000)).toBeUndefined();
     await voice().send(req('voice', r.address));
-    await expect(voice().find(r, since)).rejects.toMatchObject({ name: 'PageLookupError', code: 'ambiguous', retryable: false });
+    await expect(voice().find(r, since)).rejects.toMatchObject({
+      name: 'PageLookupError',
+      code: 'ambiguous',
+      retryable: false,
+    });
   });
 
   it('without twilio.voice_from a voice page is refused at once (no request)', async () => {
     const r = req('voice', '+15551230035');
     const { voice_from: _none, ...twilio } = oncall.twilio;
-    expect(await dispatcher({ oncall: { ...oncall, twilio } }).send(r)).toMatchObject({ ok: false, error: { code: 'no_voice_from', retryable: false } });
+    expect(await dispatcher({ oncall: { ...oncall, twilio } }).send(r)).toMatchObject({
+      ok: false,
+      error: { code: 'no_voice_from', retryable: false },
+    });
     expect(callPosts(r.dispatchId)).toHaveLength(0);
   });
 });

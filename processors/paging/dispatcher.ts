@@ -1,11 +1,27 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import twilioSdk, { type Twilio } from 'twilio';
 import type { Resend } from 'resend';
-import { resendTags, twilioStatusCallbackUrl, twilioVoiceAnswerUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../schemas/correlation.js';
+import {
+  resendTags,
+  twilioStatusCallbackUrl,
+  twilioVoiceAnswerUrl,
+  twilioVoiceStatusCallbackUrl,
+  type PageRef,
+} from '../../schemas/correlation.js';
 import { silentLogger, type Logger } from '../../platform/logger.js';
 import { backoffDelay } from '../../platform/aws-errors.js';
 import type { OnCallConfig, PageChannel } from '../../schemas/oncall/config.js';
-import { carriesReference, emailHtml, emailSubject, emailText, pageReference, smsBody, voiceIntro, whatsappVariables, type PageContent } from './message-content.js';
+import {
+  carriesReference,
+  emailHtml,
+  emailSubject,
+  emailText,
+  pageReference,
+  smsBody,
+  voiceIntro,
+  whatsappVariables,
+  type PageContent,
+} from './message-content.js';
 import { PageLookupError, ProviderError } from './errors.js';
 
 export { pageReference } from './message-content.js';
@@ -99,7 +115,14 @@ type Attempt =
   | { kind: 'unknown'; error: ProviderError };
 
 /** The request certainly never reached the provider. */
-const NEVER_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_INVALID_URL']);
+const NEVER_REACHED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_INVALID_URL',
+]);
 
 class CallTimeout extends Error {
   constructor(readonly ms: number) {
@@ -113,36 +136,52 @@ async function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
   p.catch(() => undefined);
   const ac = new AbortController();
   try {
-    return await Promise.race([p, delay(ms, undefined, { signal: ac.signal }).then(() => Promise.reject(new CallTimeout(ms)))]);
+    return await Promise.race([
+      p,
+      delay(ms, undefined, { signal: ac.signal }).then(() => Promise.reject(new CallTimeout(ms))),
+    ]);
   } finally {
     ac.abort();
   }
 }
 
 function twilioAttempt(err: unknown): Attempt {
-  if (err instanceof CallTimeout) return { kind: 'unknown', error: new ProviderError('twilio', 'timeout', undefined, true, err.message, { cause: err }) };
+  if (err instanceof CallTimeout)
+    return {
+      kind: 'unknown',
+      error: new ProviderError('twilio', 'timeout', undefined, true, err.message, { cause: err }),
+    };
   const e = err as { status?: number; code?: number | string; message?: string };
   const status = typeof e.status === 'number' ? e.status : undefined;
   const message = e.message ?? String(err);
   if (status !== undefined) {
     const code = String(e.code ?? status);
-    if (status === 429) return { kind: 'retry', error: new ProviderError('twilio', code, status, true, message, { cause: err }) };
-    if (status >= 500) return { kind: 'unknown', error: new ProviderError('twilio', code, status, true, message, { cause: err }) };
+    if (status === 429)
+      return { kind: 'retry', error: new ProviderError('twilio', code, status, true, message, { cause: err }) };
+    if (status >= 500)
+      return { kind: 'unknown', error: new ProviderError('twilio', code, status, true, message, { cause: err }) };
     return { kind: 'refused', error: new ProviderError('twilio', code, status, false, message, { cause: err }) };
   }
   const raw = typeof e.code === 'string' ? e.code : 'network';
   // The SDK's own timeout (axios ECONNABORTED / ETIMEDOUT) reads the same as the backstop's.
   const code = raw === 'ECONNABORTED' || raw === 'ETIMEDOUT' ? 'timeout' : raw;
-  return { kind: NEVER_REACHED.has(code) ? 'retry' : 'unknown', error: new ProviderError('twilio', code, undefined, true, message, { cause: err }) };
+  return {
+    kind: NEVER_REACHED.has(code) ? 'retry' : 'unknown',
+    error: new ProviderError('twilio', code, undefined, true, message, { cause: err }),
+  };
 }
 
-function resendAttempt(error: { name?: string; message?: string; statusCode?: number | null }, timedOut: boolean): Attempt {
+function resendAttempt(
+  error: { name?: string; message?: string; statusCode?: number | null },
+  timedOut: boolean,
+): Attempt {
   const status = error.statusCode ?? undefined;
   const name = timedOut ? 'timeout' : (error.name ?? 'error');
   const message = timedOut ? 'no answer in time' : (error.message ?? 'unknown error');
   const err = (retryable: boolean) => new ProviderError('resend', name, status, retryable, message);
   // statusCode null: the SDK's fetch failed (timeout, reset, refused): it may have reached Resend.
-  if (status === undefined || status >= 500 || name === 'concurrent_idempotent_requests') return { kind: 'unknown', error: err(true) };
+  if (status === undefined || status >= 500 || name === 'concurrent_idempotent_requests')
+    return { kind: 'unknown', error: err(true) };
   if (status === 429) return { kind: 'retry', error: err(true) };
   return { kind: 'refused', error: err(false) };
 }
@@ -176,7 +215,14 @@ export class Dispatcher {
     const deadline = started + this.budgetMs;
     const fits = (ms: number) => Date.now() + ms <= deadline;
     // every line about a page names the incident, the person, the channel and the message (none yet: null)
-    const logRef = { incidentId: req.incidentId, person: req.content.personName, channel: req.channel, messageId: null, dispatchId: req.dispatchId, reference: pageReference(req.dispatchId) };
+    const logRef = {
+      incidentId: req.incidentId,
+      person: req.content.personName,
+      channel: req.channel,
+      messageId: null,
+      dispatchId: req.dispatchId,
+      reference: pageReference(req.dispatchId),
+    };
     /** The last attempt whose outcome is unsettled (it may have created the message). */
     let unsettled: ProviderError | undefined;
     let last: ProviderError | undefined;
@@ -212,16 +258,26 @@ export class Dispatcher {
         }
       }
       if (!fits(this.timeoutMs)) break;
-  const a = req.channel === 'email' ? await this.emailOnce(req) : req.channel === 'voice' ? await this.callOnce(req) : await this.messageOnce(req);
+      const a =
+        req.channel === 'email'
+          ? await this.emailOnce(req)
+          : req.channel === 'voice'
+            ? await this.callOnce(req)
+            : await this.messageOnce(req);
       if (a.kind === 'ok') return { ok: true, messageId: a.id, provider };
       last = a.error;
       if (a.kind === 'refused') {
         this.log.warn({ ...logRef, code: a.error.code, status: a.error.status }, 'page refused by the provider');
         // Resend: a refusal of a re-send does not undo an earlier unknown attempt (e.g. invalid_idempotent_request).
-        return unsettled && provider === 'resend' ? { ok: false, unknown: true, error: a.error, provider } : { ok: false, error: a.error, provider };
+        return unsettled && provider === 'resend'
+          ? { ok: false, unknown: true, error: a.error, provider }
+          : { ok: false, error: a.error, provider };
       }
       if (a.kind === 'unknown') unsettled = a.error;
-      this.log.warn({ ...logRef, attempt, outcome: a.kind, code: a.error.code, status: a.error.status }, 'page send attempt did not succeed');
+      this.log.warn(
+        { ...logRef, attempt, outcome: a.kind, code: a.error.code, status: a.error.status },
+        'page send attempt did not succeed',
+      );
     }
     if (provider === 'twilio' && unsettled && fits(this.findTimeoutMs)) {
       const found = await settle();
@@ -262,10 +318,19 @@ export class Dispatcher {
     const lookup = async () => {
       // the window around the claim: a minute before it (clock skew), until now; newest first, so a
       // busy number (an alert storm) needs more than one page
-      const sent = await this.opts.twilio.messages.list({ to: req.address, dateSentAfter: new Date(cutoff), limit: 1000, pageSize: this.findPageSize });
+      const sent = await this.opts.twilio.messages.list({
+        to: req.address,
+        dateSentAfter: new Date(cutoff),
+        limit: 1000,
+        pageSize: this.findPageSize,
+      });
       let hits = sent.filter(ours);
       if (!hits.length) {
-        const recent = await this.opts.twilio.messages.list({ to: req.address, limit: this.findRecentLimit, pageSize: Math.min(this.findPageSize, this.findRecentLimit) });
+        const recent = await this.opts.twilio.messages.list({
+          to: req.address,
+          limit: this.findRecentLimit,
+          pageSize: Math.min(this.findPageSize, this.findRecentLimit),
+        });
         hits = recent.filter((m) => m.dateCreated && m.dateCreated.getTime() >= cutoff && ours(m));
       }
       hits.sort((a, b) => (a.dateCreated?.getTime() ?? 0) - (b.dateCreated?.getTime() ?? 0));
@@ -292,8 +357,14 @@ export class Dispatcher {
   private async findCall(req: PageRequest, sinceMs: number): Promise<string | undefined> {
     const cutoff = sinceMs - 60_000;
     const lookup = async () => {
-      const recent = await this.opts.twilio.calls.list({ to: req.address, limit: this.findRecentLimit, pageSize: Math.min(this.findPageSize, this.findRecentLimit) });
-      return recent.filter((c) => String(c.direction).startsWith('outbound-api') && c.dateCreated && c.dateCreated.getTime() >= cutoff);
+      const recent = await this.opts.twilio.calls.list({
+        to: req.address,
+        limit: this.findRecentLimit,
+        pageSize: Math.min(this.findPageSize, this.findRecentLimit),
+      });
+      return recent.filter(
+        (c) => String(c.direction).startsWith('outbound-api') && c.dateCreated && c.dateCreated.getTime() >= cutoff,
+      );
     };
     let hits;
     try {
@@ -304,20 +375,39 @@ export class Dispatcher {
       throw new PageLookupError('twilio', req.dispatchId, code, true, e.message ?? String(err), { cause: err });
     }
     if (hits.length > 1) {
-      throw new PageLookupError('twilio', req.dispatchId, 'ambiguous', false, `${hits.length} calls to the recipient within the window: the page's call cannot be told apart`);
+      throw new PageLookupError(
+        'twilio',
+        req.dispatchId,
+        'ambiguous',
+        false,
+        `${hits.length} calls to the recipient within the window: the page's call cannot be told apart`,
+      );
     }
     return hits[0]?.sid;
   }
 
   private async findEmail(req: PageRequest, sinceMs: number): Promise<string | undefined> {
     if (Date.now() - sinceMs > 23 * 3600_000) {
-      throw new PageLookupError('resend', req.dispatchId, 'idempotency_expired', false, 'the Resend idempotency key may have expired (24 h): a re-send could send the email twice');
+      throw new PageLookupError(
+        'resend',
+        req.dispatchId,
+        'idempotency_expired',
+        false,
+        'the Resend idempotency key may have expired (24 h): a re-send could send the email twice',
+      );
     }
     const a = await this.emailOnce(req);
     if (a.kind === 'ok') return a.id;
     if (a.kind === 'refused') {
       if (a.error.code === 'invalid_idempotent_request') {
-        throw new PageLookupError('resend', req.dispatchId, a.error.code, false, 'an email with this idempotency key went out with another payload; its id cannot be had', { cause: a.error });
+        throw new PageLookupError(
+          'resend',
+          req.dispatchId,
+          a.error.code,
+          false,
+          'an email with this idempotency key went out with another payload; its id cannot be had',
+          { cause: a.error },
+        );
       }
       return undefined;
     }
@@ -335,12 +425,16 @@ export class Dispatcher {
     const content =
       req.channel === 'whatsapp'
         ? {
-            contentSid: oncall.whatsapp_templates[req.content.severity as keyof OnCallConfig['whatsapp_templates']]!.content_sid,
+            contentSid:
+              oncall.whatsapp_templates[req.content.severity as keyof OnCallConfig['whatsapp_templates']]!.content_sid,
             contentVariables: JSON.stringify(whatsappVariables(req.content, reference)),
           }
         : { body: smsBody(req.content, reference) };
     try {
-      const msg = await bounded(this.opts.twilio.messages.create({ to: req.address, statusCallback, ...sender, ...content }), this.timeoutMs);
+      const msg = await bounded(
+        this.opts.twilio.messages.create({ to: req.address, statusCallback, ...sender, ...content }),
+        this.timeoutMs,
+      );
       return { kind: 'ok', id: msg.sid };
     } catch (err) {
       return twilioAttempt(err);
@@ -353,13 +447,20 @@ export class Dispatcher {
    * the alarm and "press 1", a voicemail a short message).
    */
   voiceAnswerUrl(req: PageRequest): string {
-    return twilioVoiceAnswerUrl(this.opts.publicBaseUrl, req, { say: voiceIntro(req.content), reference: pageReference(req.dispatchId) });
+    return twilioVoiceAnswerUrl(this.opts.publicBaseUrl, req, {
+      say: voiceIntro(req.content),
+      reference: pageReference(req.dispatchId),
+    });
   }
 
   /** One Twilio Calls create. */
   private async callOnce(req: PageRequest): Promise<Attempt> {
     const from = this.opts.oncall.twilio.voice_from;
-    if (!from) return { kind: 'refused', error: new ProviderError('twilio', 'no_voice_from', undefined, false, 'twilio.voice_from is not configured') };
+    if (!from)
+      return {
+        kind: 'refused',
+        error: new ProviderError('twilio', 'no_voice_from', undefined, false, 'twilio.voice_from is not configured'),
+      };
     try {
       const call = await bounded(
         this.opts.twilio.calls.create({
@@ -400,12 +501,25 @@ export class Dispatcher {
     };
     try {
       // The signal aborts the fetch; the backstop (a little later) covers a client that ignores it.
-      const { data, error } = await bounded(this.opts.resend.emails.send(payload, { idempotencyKey: req.dispatchId, signal }), this.timeoutMs + 250);
+      const { data, error } = await bounded(
+        this.opts.resend.emails.send(payload, { idempotencyKey: req.dispatchId, signal }),
+        this.timeoutMs + 250,
+      );
       if (error) return resendAttempt(error, signal.aborted);
       return { kind: 'ok', id: data.id };
     } catch (err) {
       const timeout = err instanceof CallTimeout || signal.aborted;
-      return { kind: 'unknown', error: new ProviderError('resend', timeout ? 'timeout' : 'network', undefined, true, (err as Error).message ?? String(err), { cause: err }) };
+      return {
+        kind: 'unknown',
+        error: new ProviderError(
+          'resend',
+          timeout ? 'timeout' : 'network',
+          undefined,
+          true,
+          (err as Error).message ?? String(err),
+          { cause: err },
+        ),
+      };
     }
   }
 }

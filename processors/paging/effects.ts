@@ -33,12 +33,19 @@ export interface EffectRunnerOptions {
   engine: EscalationEngine;
   oncall: OnCallConfig;
   ledger: Pick<DispatchLedger, 'claim' | 'complete'>;
-  dispatcher: { send(req: PageRequest): Promise<PageResult>; find(req: PageRequest, sinceMs: number): Promise<string | undefined> };
+  dispatcher: {
+    send(req: PageRequest): Promise<PageResult>;
+    find(req: PageRequest, sinceMs: number): Promise<string | undefined>;
+  };
   producer: { putStreamRecords(records: readonly StreamRecordIn[]): Promise<unknown> };
   deadlines: DeadlineScheduler;
   ackCodes: {
     allocate(entry: { incidentId: string; alarmArn: string; expiresAt: number }): Promise<string>;
-    addRecipients(code: string, incidentId: string, addresses: { address: string; person?: string }[]): Promise<unknown>;
+    addRecipients(
+      code: string,
+      incidentId: string,
+      addresses: { address: string; person?: string }[],
+    ): Promise<unknown>;
   };
   /**
    * The signed acknowledge link for a person's email. `expiresAt` derives from the decision time, so
@@ -146,20 +153,48 @@ export class EffectRunner {
       const claimedAt = Date.parse(claim.claimedAt) || this.now();
       if (this.now() - claimedAt < this.maxSendMs) return false; // its call may still be in flight: settle after it
       // a receipt naming this dispatch already came back: the provider has it, under this message id
-      const lookup = page?.messageId ? { found: page.messageId, possibleDuplicate: false } : await this.lookup(state, e, req, claimedAt);
+      const lookup = page?.messageId
+        ? { found: page.messageId, possibleDuplicate: false }
+        : await this.lookup(state, e, req, claimedAt);
       if (lookup === 'later') return false;
       if (lookup.found) {
-        this.log.info({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: lookup.found, stepKey: e.stepKey }, 'settled an unknown send: the provider has it');
+        this.log.info(
+          {
+            incidentId: state.incidentId,
+            person: e.person,
+            channel: e.channel,
+            messageId: lookup.found,
+            stepKey: e.stepKey,
+          },
+          'settled an unknown send: the provider has it',
+        );
         result = { ok: true, messageId: lookup.found, provider: req.channel === 'email' ? 'resend' : 'twilio' };
       } else {
-        possibleDuplicate = lookup.possibleDuplicate || (req.channel === 'email' && this.now() - claimedAt > (this.opts.emailIdempotencyMs ?? 23 * 3600_000));
-        this.log.warn({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey, possibleDuplicate }, possibleDuplicate ? 'unknown send could not be settled: sending it again, recorded as a possible duplicate' : 'settled an unknown send: not at the provider, sending it now');
+        possibleDuplicate =
+          lookup.possibleDuplicate ||
+          (req.channel === 'email' && this.now() - claimedAt > (this.opts.emailIdempotencyMs ?? 23 * 3600_000));
+        this.log.warn(
+          {
+            incidentId: state.incidentId,
+            person: e.person,
+            channel: e.channel,
+            messageId: null,
+            stepKey: e.stepKey,
+            possibleDuplicate,
+          },
+          possibleDuplicate
+            ? 'unknown send could not be settled: sending it again, recorded as a possible duplicate'
+            : 'settled an unknown send: not at the provider, sending it now',
+        );
         result = await this.withinBudget(this.opts.dispatcher.send(req));
       }
     }
     crashpoint('after-send');
     if (result === BUDGET || (!result.ok && 'unknown' in result && result.unknown)) {
-      this.log.warn({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey }, 'send outcome unknown (slow or timed out): settling it later through the provider');
+      this.log.warn(
+        { incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey },
+        'send outcome unknown (slow or timed out): settling it later through the provider',
+      );
       return false;
     }
     const record = this.dispatchRecord(state, e, result, possibleDuplicate);
@@ -175,7 +210,12 @@ export class EffectRunner {
    * or one the provider says cannot succeed, the page is sent again and recorded as a possible
    * duplicate: losing a page is never the answer.
    */
-  private async lookup(state: IncidentState, e: PageEffect, req: PageRequest, claimedAt: number): Promise<'later' | { found?: string; possibleDuplicate: boolean }> {
+  private async lookup(
+    state: IncidentState,
+    e: PageEffect,
+    req: PageRequest,
+    claimedAt: number,
+  ): Promise<'later' | { found?: string; possibleDuplicate: boolean }> {
     try {
       return { found: await this.opts.dispatcher.find(req, claimedAt), possibleDuplicate: false };
     } catch (err) {
@@ -183,13 +223,29 @@ export class EffectRunner {
       const failures = page ? (page.lookupFailures = (page.lookupFailures ?? 0) + 1) : Infinity;
       const retryable = (err as { retryable?: boolean }).retryable !== false;
       const giveUp = !retryable || failures >= (this.opts.maxLookupFailures ?? 5);
-      this.log.warn({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: page?.messageId ?? null, stepKey: e.stepKey, failures, retryable, err: (err as Error).message }, giveUp ? 'provider lookup failed for good' : 'provider lookup failed: settling at the next wake-up');
+      this.log.warn(
+        {
+          incidentId: state.incidentId,
+          person: e.person,
+          channel: e.channel,
+          messageId: page?.messageId ?? null,
+          stepKey: e.stepKey,
+          failures,
+          retryable,
+          err: (err as Error).message,
+        },
+        giveUp ? 'provider lookup failed for good' : 'provider lookup failed: settling at the next wake-up',
+      );
       return giveUp ? { possibleDuplicate: true } : 'later';
     }
   }
 
   /** Puts the dispatch record on the stream and applies its outcome (a refusal fails over at once). */
-  private async report(state: IncidentState, e: PageEffect, record: Extract<StreamRecordIn, { kind: 'dispatch' }>): Promise<void> {
+  private async report(
+    state: IncidentState,
+    e: PageEffect,
+    record: Extract<StreamRecordIn, { kind: 'dispatch' }>,
+  ): Promise<void> {
     await this.opts.producer.putStreamRecords([record]);
     crashpoint('after-dispatch-record');
     const page = state.pages[e.stepKey];
@@ -198,7 +254,20 @@ export class EffectRunner {
     const note = this.opts.engine.dispatched(state, page, record.message_id ?? undefined, record.outcome, this.now());
     const log = record.outcome === 'failed' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
     // `escalationLevel`, not `level`: pino's own `level` field would be overwritten
-    log({ incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: record.message_id, escalationLevel: e.level, round: e.round, reason: e.reason, outcome: record.outcome, errorCode: record.error_code }, note ? `${e.notice ? 'notice' : 'page'}; ${note}` : e.notice ? 'notice' : 'page');
+    log(
+      {
+        incidentId: state.incidentId,
+        person: e.person,
+        channel: e.channel,
+        messageId: record.message_id,
+        escalationLevel: e.level,
+        round: e.round,
+        reason: e.reason,
+        outcome: record.outcome,
+        errorCode: record.error_code,
+      },
+      note ? `${e.notice ? 'notice' : 'page'}; ${note}` : e.notice ? 'notice' : 'page',
+    );
   }
 
   private withinBudget(p: Promise<PageResult>): Promise<PageResult | typeof BUDGET> {
@@ -211,10 +280,17 @@ export class EffectRunner {
 
   private async request(state: IncidentState, e: PageEffect): Promise<PageRequest> {
     if (!state.ackCode) {
-      state.ackCode = await this.opts.ackCodes.allocate({ incidentId: state.incidentId, alarmArn: state.alarmArn, expiresAt: this.now() + (this.opts.ackCodeTtlMs ?? 7 * 86_400_000) });
+      state.ackCode = await this.opts.ackCodes.allocate({
+        incidentId: state.incidentId,
+        alarmArn: state.alarmArn,
+        expiresAt: this.now() + (this.opts.ackCodeTtlMs ?? 7 * 86_400_000),
+      });
     }
     // a notice asks for nothing: its number is not one that may acknowledge
-    if (e.channel !== 'email' && !e.notice) await this.opts.ackCodes.addRecipients(state.ackCode, state.incidentId, [{ address: e.address, person: e.person }]);
+    if (e.channel !== 'email' && !e.notice)
+      await this.opts.ackCodes.addRecipients(state.ackCode, state.incidentId, [
+        { address: e.address, person: e.person },
+      ]);
     const person = this.opts.oncall.people[e.person];
     return {
       incidentId: state.incidentId,
@@ -232,17 +308,35 @@ export class EffectRunner {
         personName: person?.name ?? e.person,
         level: e.level,
         ackCode: state.ackCode,
-        ackUrl: this.opts.ackLink({ incidentId: state.incidentId, alarmArn: state.alarmArn, person: e.person, expiresAt: e.decidedAt + (this.opts.ackLinkTtlMs ?? 86_400_000) }),
+        ackUrl: this.opts.ackLink({
+          incidentId: state.incidentId,
+          alarmArn: state.alarmArn,
+          person: e.person,
+          expiresAt: e.decidedAt + (this.opts.ackLinkTtlMs ?? 86_400_000),
+        }),
         runbookUrl: runbookFor(this.opts.oncall, state.alarmName),
         openedAt: state.openedAt,
         escalateAt: e.notice ? undefined : e.escalateAt,
         alarmArn: state.alarmArn,
-        ...(e.notice ? { notice: { kind: e.notice.kind, at: e.notice.at, ...(e.notice.by ? { byName: this.opts.oncall.people[e.notice.by]?.name ?? e.notice.by } : {}) } } : {}),
+        ...(e.notice
+          ? {
+              notice: {
+                kind: e.notice.kind,
+                at: e.notice.at,
+                ...(e.notice.by ? { byName: this.opts.oncall.people[e.notice.by]?.name ?? e.notice.by } : {}),
+              },
+            }
+          : {}),
       },
     };
   }
 
-  private dispatchRecord(state: IncidentState, e: PageEffect, result: PageResult, possibleDuplicate: boolean): Extract<StreamRecordIn, { kind: 'dispatch' }> {
+  private dispatchRecord(
+    state: IncidentState,
+    e: PageEffect,
+    result: PageResult,
+    possibleDuplicate: boolean,
+  ): Extract<StreamRecordIn, { kind: 'dispatch' }> {
     return {
       v: 1,
       kind: 'dispatch',

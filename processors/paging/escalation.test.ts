@@ -15,20 +15,56 @@ const decode = (r: StreamRecordIn) => StreamRecord.parse(r);
 const base = { v: 1 as const, incident_id: INC, alarm_arn: RDS_ARN };
 
 function rdsAlarm(severity: 'P1' | 'P3' = 'P1', state: 'ALARM' | 'OK' = 'ALARM') {
-  const a = state === 'ALARM' ? alarmEvent({ arn: RDS_ARN, at: T0, namespace: 'AWS/RDS' }) : alarmEvent({ arn: RDS_ARN, state, at: T0 + 60_000, enteredAt: T0, namespace: 'AWS/RDS' });
+  const a =
+    state === 'ALARM'
+      ? alarmEvent({ arn: RDS_ARN, at: T0, namespace: 'AWS/RDS' })
+      : alarmEvent({ arn: RDS_ARN, state, at: T0 + 60_000, enteredAt: T0, namespace: 'AWS/RDS' });
   if (a.kind === 'alarm') a.severity = severity;
   return decode(a);
 }
-const receipt = (dispatchId: string, messageId: string, status: 'delivered' | 'opened' | 'undelivered' | 'bounced', at = T0 + 2000) =>
-  decode({ ...base, kind: 'receipt', event_id: eventId('r', messageId, status), event_time: iso(at), provider: 'twilio', channel: 'sms', message_id: messageId, dispatch_id: dispatchId, status, provider_status: status });
-const ack = (at: number) => decode({ ...base, kind: 'ack', event_id: eventId('a', String(at)), event_time: iso(at), channel: 'sms', via: 'sms_reply', person: 'bob' });
-const deadline = (round: number, level: number, at: number, id = eventId('deadline', INC, String(round), String(level))) =>
-  decode({ ...base, kind: 'deadline', event_id: id, event_time: iso(at), purpose: 'level', round, level });
+const receipt = (
+  dispatchId: string,
+  messageId: string,
+  status: 'delivered' | 'opened' | 'undelivered' | 'bounced',
+  at = T0 + 2000,
+) =>
+  decode({
+    ...base,
+    kind: 'receipt',
+    event_id: eventId('r', messageId, status),
+    event_time: iso(at),
+    provider: 'twilio',
+    channel: 'sms',
+    message_id: messageId,
+    dispatch_id: dispatchId,
+    status,
+    provider_status: status,
+  });
+const ack = (at: number) =>
+  decode({
+    ...base,
+    kind: 'ack',
+    event_id: eventId('a', String(at)),
+    event_time: iso(at),
+    channel: 'sms',
+    via: 'sms_reply',
+    person: 'bob',
+  });
+const deadline = (
+  round: number,
+  level: number,
+  at: number,
+  id = eventId('deadline', INC, String(round), String(level)),
+) => decode({ ...base, kind: 'deadline', event_id: id, event_time: iso(at), purpose: 'level', round, level });
 
 /** Takes the outbox (as the handler does once effects are carried out) and describes it. */
 function drain(state: IncidentState): string[] {
   const out = state.outbox.map((e) =>
-    e.type === 'page' ? `page r${e.round} L${e.level} ${e.person}:${e.channel}` : e.type === 'schedule' ? `schedule ${(e.record as { level: number }).level}@${e.at - T0}` : `record ${(e.record as { reason: string }).reason}`,
+    e.type === 'page'
+      ? `page r${e.round} L${e.level} ${e.person}:${e.channel}`
+      : e.type === 'schedule'
+        ? `schedule ${(e.record as { level: number }).level}@${e.at - T0}`
+        : `record ${(e.record as { reason: string }).reason}`,
   );
   state.outbox = [];
   return out;
@@ -50,7 +86,12 @@ describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → car
   it('a deadline of the current level escalates and pages the next level in the same decision (no tick needed)', () => {
     drain(state);
     state = engine.apply(state, deadline(0, 1, T0 + 8000), T0 + 8100).state!;
-    expect(drain(state)).toEqual(['record deadline', 'page r0 L2 carol:whatsapp', 'page r0 L2 carol:sms', 'schedule 2@29000']); // whole seconds, rounded up
+    expect(drain(state)).toEqual([
+      'record deadline',
+      'page r0 L2 carol:whatsapp',
+      'page r0 L2 carol:sms',
+      'schedule 2@29000',
+    ]); // whole seconds, rounded up
     expect(state.level).toBe(2);
     // the same deadline again, or the previous level's, is stale
     state = engine.apply(state, deadline(0, 1, T0 + 8000, eventId('x', 'other')), T0 + 9000).state!;
@@ -76,7 +117,9 @@ describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → car
     // bob (P1) has sms and email already paged and no WhatsApp: nothing left to fail over to
     drain(state);
     const sms = state.pages[pageStepKey(INC, 0, 1, 'bob', 'sms')];
-    expect(engine.apply(state, receipt(sms.dispatchId, 'SM9', 'undelivered'), T0 + 2000).note).toMatch(/no channel is left/);
+    expect(engine.apply(state, receipt(sms.dispatchId, 'SM9', 'undelivered'), T0 + 2000).note).toMatch(
+      /no channel is left/,
+    );
     expect(drain(state)).toEqual([]);
   });
 
@@ -121,7 +164,9 @@ describe('repeat and fallback', () => {
     drain(state);
     state = engine.apply(state, deadline(0, 2, T0 + 28_000), T0 + 28_000).state!;
     expect(drain(state)).toEqual(['record repeat', 'page r1 L1 bob:sms', 'page r1 L1 bob:email', 'schedule 1@36000']);
-    expect(state.pages[pageStepKey(INC, 1, 1, 'bob', 'sms')].dispatchId).toBe(eventId('dispatch', `${INC}|r1|L1|bob|sms`));
+    expect(state.pages[pageStepKey(INC, 1, 1, 'bob', 'sms')].dispatchId).toBe(
+      eventId('dispatch', `${INC}|r1|L1|bob|sms`),
+    );
     state = engine.apply(state, deadline(1, 1, T0 + 36_000), T0 + 36_000).state!;
     drain(state);
     state = engine.apply(state, deadline(1, 2, T0 + 56_000), T0 + 56_000).state!;
@@ -132,7 +177,9 @@ describe('repeat and fallback', () => {
   it('rejects a fallback naming an unknown person, with the path', () => {
     const bad = JSON.parse(JSON.stringify(json));
     bad.teams.db.escalation.P1.fallback.targets = ['zed'];
-    expect(() => parseOnCallConfig(bad)).toThrow(/teams\.db\.escalation\.P1\.fallback\.targets\[0\]: unknown person "zed"/);
+    expect(() => parseOnCallConfig(bad)).toThrow(
+      /teams\.db\.escalation\.P1\.fallback\.targets\[0\]: unknown person "zed"/,
+    );
   });
 });
 
@@ -151,7 +198,16 @@ describe('schedules as targets', () => {
     ...json.schedules,
     'db-primary': {
       time_zone: 'Europe/Berlin',
-      layers: [{ name: 'weekly', participants: ['bob', 'erin'], rotation: 'weekly', handoff: '09:00', handoff_day: 'monday', start: '2026-11-23' }],
+      layers: [
+        {
+          name: 'weekly',
+          participants: ['bob', 'erin'],
+          rotation: 'weekly',
+          handoff: '09:00',
+          handoff_day: 'monday',
+          start: '2026-11-23',
+        },
+      ],
       overrides: [{ person: 'carol', from: '2026-11-28T12:00:00+01:00', to: '2026-11-28T14:00:00+01:00' }],
     },
   };
@@ -164,7 +220,11 @@ describe('schedules as targets', () => {
     const state = engine.apply(undefined, rdsAlarm(), T0).state!;
     const pages = state.outbox.filter((e) => e.type === 'page');
     expect(pages.map((p) => (p.type === 'page' ? `${p.person}:${p.channel}` : ''))).toEqual(['bob:sms', 'bob:email']);
-    expect(pages[0].type === 'page' && pages[0].resolvedBy).toEqual({ schedule: 'db-primary', layer: 'weekly', source: 'rotation' });
+    expect(pages[0].type === 'page' && pages[0].resolvedBy).toEqual({
+      schedule: 'db-primary',
+      layer: 'weekly',
+      source: 'rotation',
+    });
   });
 
   it('an override in force wins, and says so', () => {

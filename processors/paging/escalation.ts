@@ -14,7 +14,15 @@ import {
 } from './incident-state.js';
 import { StateDraft } from './state-draft.js';
 import { maintenanceFor, quietChannels } from './quiet/windows.js';
-import { addressOf, policyFor, teamFor, type Level, type OnCallConfig, type PageChannel, type Policy } from '../../schemas/oncall/config.js';
+import {
+  addressOf,
+  policyFor,
+  teamFor,
+  type Level,
+  type OnCallConfig,
+  type PageChannel,
+  type Policy,
+} from '../../schemas/oncall/config.js';
 import { resolveLevel } from './schedules/resolve.js';
 import type { IcalCalendar } from './schedules/ical.js';
 import { deadlineScheduleName } from './deadlines.js';
@@ -80,10 +88,11 @@ const STOP_RANK: Record<Level['stop_on'], (s: PageState['status']) => boolean> =
 
 /** The ledger key of one page: round 0 keeps the original form (dispatch ids stay stable). */
 export const pageStepKey = (incidentId: string, round: number, level: number, person: string, channel: string) =>
-  round === 0 ? `${incidentId}|L${level}|${person}|${channel}` : `${incidentId}|r${round}|L${level}|${person}|${channel}`;
+  round === 0
+    ? `${incidentId}|L${level}|${person}|${channel}`
+    : `${incidentId}|r${round}|L${level}|${person}|${channel}`;
 
 export const dispatchIdOf = (stepKey: string) => eventId('dispatch', stepKey);
-
 
 export class EscalationEngine {
   private readonly maxAlarmAgeMs: number;
@@ -103,7 +112,11 @@ export class EscalationEngine {
   routing(r: Extract<StreamRecord, { kind: 'alarm' }>): { severity: Severity; team: string } {
     const hint = routeAlarm(r.event, this.severity);
     const severity = r.severity ?? hint.severity;
-    const team = teamFor(this.cfg, { alarmName: r.alarm_name, namespace: r.namespace, tags: hint.team ? { team: hint.team } : undefined });
+    const team = teamFor(this.cfg, {
+      alarmName: r.alarm_name,
+      namespace: r.namespace,
+      tags: hint.team ? { team: hint.team } : undefined,
+    });
     return { severity, team };
   }
 
@@ -246,7 +259,11 @@ export class EscalationEngine {
       outbox: [],
     };
     const d = new StateDraft(state, { inPlace: true }); // a new state: ours to write
-    const window = maintenanceFor(this.cfg.maintenance, { alarmName: r.alarm_name, team, tags: r.event.detail.alarmTags }, r.event_time);
+    const window = maintenanceFor(
+      this.cfg.maintenance,
+      { alarmName: r.alarm_name, team, tags: r.event.detail.alarmTags },
+      r.event_time,
+    );
     if (window) {
       d.set('suppressedBy', window.name);
       const extra = { maintenance_window: window.name, alarm_event_id: r.event_id };
@@ -312,7 +329,8 @@ export class EscalationEngine {
     }
     // `also`: told though never paged (e.g. the rest of the team), at the first notice channel they have
     for (const { person } of resolveLevel(this.cfg, { targets: notify.also }, now, this.calendars?.())) {
-      if (!paged.has(person) && !(kind === 'ack' && person === by)) paged.set(person, { level: Math.max(state.level, 1), channels: new Set() });
+      if (!paged.has(person) && !(kind === 'ack' && person === by))
+        paged.set(person, { level: Math.max(state.level, 1), channels: new Set() });
     }
     const at = (kind === 'ack' ? state.ackedAt : state.resolvedAt) ?? now;
     let n = 0;
@@ -339,7 +357,8 @@ export class EscalationEngine {
   private deadline(d: StateDraft, round: number, level: number, now: number): string | undefined {
     const state = d.state;
     if (!isActive(state) || state.exhaustedAt !== undefined) return undefined;
-    if (round !== state.round || level !== state.level) return `stale deadline (round ${round} level ${level}; now round ${state.round} level ${state.level}): ignored`;
+    if (round !== state.round || level !== state.level)
+      return `stale deadline (round ${round} level ${level}; now round ${state.round} level ${state.level}): ignored`;
     if (state.levelStopped) return `level ${level} was confirmed before its deadline: no escalation`;
     const policy = this.policyOf(state);
     const from = state.level;
@@ -451,7 +470,14 @@ export class EscalationEngine {
     // who is paged is decided now (a schedule's on-call person at the decision time) and saved with
     // the decision, so a redo after a crash pages the same people
     for (const { person, schedule } of resolveLevel(this.cfg, targets, now, this.calendars?.())) {
-      const resolvedBy: ResolvedBy | undefined = schedule ? { schedule: schedule.id, layer: schedule.layer, source: schedule.source, ...(schedule.override ? { override: true as const } : {}) } : undefined;
+      const resolvedBy: ResolvedBy | undefined = schedule
+        ? {
+            schedule: schedule.id,
+            layer: schedule.layer,
+            source: schedule.source,
+            ...(schedule.override ? { override: true as const } : {}),
+          }
+        : undefined;
       for (const channel of channels) {
         const address = addressOf(this.cfg, person, channel);
         if (!address) continue;
@@ -484,9 +510,15 @@ export class EscalationEngine {
     if (page.failedOver || page.notice || !isActive(state)) return undefined;
     d.setPage(stepKey, 'failedOver', true);
     const policy = this.policyOf(state);
-    const tried = new Set(Object.values(state.pages).filter((p) => !p.notice && p.round === page.round && p.level === page.level && p.person === page.person).map((p) => p.channel));
+    const tried = new Set(
+      Object.values(state.pages)
+        .filter((p) => !p.notice && p.round === page.round && p.level === page.level && p.person === page.person)
+        .map((p) => p.channel),
+    );
     const quiet = quietChannels<PageChannel>(this.cfg.teams[state.team]?.quiet_hours, state.severity, now);
-    const next = policy?.failover.find((c) => !tried.has(c) && (!quiet || quiet.includes(c)) && addressOf(this.cfg, page.person, c));
+    const next = policy?.failover.find(
+      (c) => !tried.has(c) && (!quiet || quiet.includes(c)) && addressOf(this.cfg, page.person, c),
+    );
     if (!next) return `${page.person}: ${page.channel} failed and no channel is left to fail over to`;
     this.record(d, `${state.incidentId}|failover|${page.stepKey}`, {
       reason: 'failover',
@@ -494,7 +526,12 @@ export class EscalationEngine {
       to: page.level,
       round: page.round,
       at: now,
-      extra: { from_channel: page.channel, to_channel: next, ...(page.messageId ? { message_id: page.messageId } : {}), person: page.person },
+      extra: {
+        from_channel: page.channel,
+        to_channel: next,
+        ...(page.messageId ? { message_id: page.messageId } : {}),
+        person: page.person,
+      },
     });
     const escalateAt = page.level === state.level && page.round === state.round ? state.deadlineAt : now;
     const address = addressOf(this.cfg, page.person, next)!;

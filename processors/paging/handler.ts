@@ -57,13 +57,17 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
    * The incident a record applies to, and its item if any (`known`: the items this batch already read
    * or wrote, by incident id; saves reads).
    */
-  async function incidentOf(record: StreamRecord, known: Map<string, StoredIncident>): Promise<{ id: string; stored?: StoredIncident }> {
+  async function incidentOf(
+    record: StreamRecord,
+    known: Map<string, StoredIncident>,
+  ): Promise<{ id: string; stored?: StoredIncident }> {
     const own = record.incident_id;
     if (known.has(own)) return { id: own, stored: known.get(own) };
     // A new ALARM (after an OK) may continue the incident that OK resolved (flapping): its pointer is
     // read alongside the incident's own item, not after it, so a new incident's first page waits for
     // one read, not two. Unused when the incident is known (a redelivery): one read spent.
-    const pointer = isNewAlarm(record) && opts.engine.flapWindowMs() > 0 ? opts.store.openIncidentOf(record.alarm_arn) : undefined;
+    const pointer =
+      isNewAlarm(record) && opts.engine.flapWindowMs() > 0 ? opts.store.openIncidentOf(record.alarm_arn) : undefined;
     pointer?.catch(() => undefined); // awaited below, or not needed: never an unhandled rejection
     const found = await opts.store.find(own);
     if (found && 'aliasOf' in found) {
@@ -81,7 +85,10 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     const stored = known.get(open.incidentId) ?? (await opts.store.get(open.incidentId));
     if (!stored || stored.state.resolvedAt !== undefined) return { id: own };
     await opts.store.alias(own, stored.state);
-    log.info({ incidentId: open.incidentId, alias: own, state: record.state }, 'alarm record of the open incident (re-evaluation)');
+    log.info(
+      { incidentId: open.incidentId, alias: own, state: record.state },
+      'alarm record of the open incident (re-evaluation)',
+    );
     return { id: open.incidentId, stored };
   }
 
@@ -96,7 +103,14 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     const stored = known.get(latest.incidentId) ?? (await opts.store.get(latest.incidentId));
     if (!stored || !opts.engine.flapsBack(stored.state, record.event_time)) return { id: own };
     await opts.store.alias(own, stored.state);
-    log.info({ incidentId: latest.incidentId, alias: own, afterOkS: Math.round((record.event_time - stored.state.resolvedAt!) / 1000) }, 'alarm flapped back to ALARM: continues the incident it resolved');
+    log.info(
+      {
+        incidentId: latest.incidentId,
+        alias: own,
+        afterOkS: Math.round((record.event_time - stored.state.resolvedAt!) / 1000),
+      },
+      'alarm flapped back to ALARM: continues the incident it resolved',
+    );
     return { id: latest.incidentId, stored };
   }
 
@@ -107,11 +121,24 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     const { state, note, changed } = opts.engine.apply(stored?.state, record, now());
     if (note) {
       // a receipt's note is a failover (undelivered, bounced, failed); a deadline's may be an exhausted policy: warnings
-      const key = record.kind === 'receipt' && state ? (record.dispatch_id && state.dispatches[record.dispatch_id]) || state.messages[record.message_id] : undefined;
+      const key =
+        record.kind === 'receipt' && state
+          ? (record.dispatch_id && state.dispatches[record.dispatch_id]) || state.messages[record.message_id]
+          : undefined;
       const page = key ? state?.pages[key] : undefined;
-      const fields = record.kind === 'receipt'
-        ? { incidentId: id, kind: record.kind, person: page?.person, channel: record.channel, messageId: record.message_id, status: record.status, providerStatus: record.provider_status, errorCode: record.error_code }
-        : { incidentId: id, kind: record.kind };
+      const fields =
+        record.kind === 'receipt'
+          ? {
+              incidentId: id,
+              kind: record.kind,
+              person: page?.person,
+              channel: record.channel,
+              messageId: record.message_id,
+              status: record.status,
+              providerStatus: record.provider_status,
+              errorCode: record.error_code,
+            }
+          : { incidentId: id, kind: record.kind };
       if (record.kind === 'receipt' || note.includes('exhausted')) log.warn(fields, note);
       else log.info(fields, note);
     }
@@ -123,7 +150,8 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     known.set(state.incidentId, { state, version: version! });
     if (record.kind === 'alarm') {
       // the alarm's pointer follows the incident: open while open, marked resolved once resolved
-      if (state.resolvedAt !== undefined) await opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt);
+      if (state.resolvedAt !== undefined)
+        await opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt);
       else if (record.state === 'ALARM') await opts.store.markOpen(state);
     }
     if (state.outbox.length > 0) {
@@ -141,7 +169,10 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
       try {
         record = decodeRecord(sr.data);
       } catch (err) {
-        log.warn({ shardId: sr.shardId, sequenceNumber: sr.sequenceNumber, reason: (err as Error).message }, 'invalid record skipped (the lake keeps it under errors/)');
+        log.warn(
+          { shardId: sr.shardId, sequenceNumber: sr.sequenceNumber, reason: (err as Error).message },
+          'invalid record skipped (the lake keeps it under errors/)',
+        );
         continue;
       }
       const items = byAlarm.get(record.alarm_arn);
@@ -158,7 +189,10 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
           try {
             await handle(it.record, known);
           } catch (err) {
-            log.warn({ err, incidentId: it.record.incident_id, kind: it.record.kind, sequenceNumber: it.seq }, 'paging step failed; the record is retried');
+            log.warn(
+              { err, incidentId: it.record.incident_id, kind: it.record.kind, sequenceNumber: it.seq },
+              'paging step failed; the record is retried',
+            );
             failed.push(it.seq); // the alarm's later records wait for the retry (order per alarm)
             break;
           }
@@ -169,5 +203,5 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     if (failed.length === 0) return { batchItemFailures: [] };
     failed.sort(compareSequenceNumbers);
     return { batchItemFailures: [{ itemIdentifier: failed[0] }] };
-  }
+  };
 }

@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { incidentKey, parseIncidentItem } from '../../shared/incident-item.js';
 import { closedAt, type IncidentState } from './incident-state.js';
 import { IncidentConflictError, IncidentCorruptError } from './errors.js';
@@ -37,7 +43,8 @@ export interface OpenIncidentPointer {
 export const openPointerKey = (alarmArn: string) => `alarm#${alarmArn}`;
 
 const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException';
+  err instanceof ConditionalCheckFailedException ||
+  (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export interface StoredIncident {
   state: IncidentState;
@@ -64,7 +71,9 @@ export class IncidentStore {
 
   /** The incident's item, or the incident an alias names (see `alias`), or undefined. */
   async find(incidentId: string): Promise<StoredIncident | { aliasOf: string } | undefined> {
-    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: incidentKey(incidentId), ConsistentRead: true }));
+    const out = await this.dynamodb.send(
+      new GetItemCommand({ TableName: this.table, Key: incidentKey(incidentId), ConsistentRead: true }),
+    );
     try {
       return parseIncidentItem<IncidentState>(out.Item);
     } catch (cause) {
@@ -76,7 +85,10 @@ export class IncidentStore {
   async put(state: IncidentState, expectedVersion: number | undefined): Promise<number> {
     const version = (expectedVersion ?? 0) + 1;
     const closed = closedAt(state);
-    const expires = Math.min(closed !== undefined ? closed / 1000 + this.retainClosedS : Infinity, state.openedAt / 1000 + this.maxOpenS);
+    const expires = Math.min(
+      closed !== undefined ? closed / 1000 + this.retainClosedS : Infinity,
+      state.openedAt / 1000 + this.maxOpenS,
+    );
     try {
       await this.dynamodb.send(
         new PutItemCommand({
@@ -90,7 +102,10 @@ export class IncidentStore {
           },
           ...(expectedVersion === undefined
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': { N: String(expectedVersion) } } }),
+            : {
+                ConditionExpression: 'version = :v',
+                ExpressionAttributeValues: { ':v': { N: String(expectedVersion) } },
+              }),
         }),
       );
     } catch (err) {
@@ -126,10 +141,16 @@ export class IncidentStore {
 
   /** The incident the alarm has open (its pointer), if any. */
   async openIncidentOf(alarmArn: string): Promise<OpenIncidentPointer | undefined> {
-    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: openPointerKey(alarmArn) } }, ConsistentRead: true }));
+    const out = await this.dynamodb.send(
+      new GetItemCommand({ TableName: this.table, Key: { pk: { S: openPointerKey(alarmArn) } }, ConsistentRead: true }),
+    );
     const item = out.Item;
     if (!item?.incidentId?.S) return undefined;
-    return { incidentId: item.incidentId.S, openedAt: Number(item.openedAt?.N ?? 0), ...(item.resolvedAt?.N ? { resolvedAt: Number(item.resolvedAt.N) } : {}) };
+    return {
+      incidentId: item.incidentId.S,
+      openedAt: Number(item.openedAt?.N ?? 0),
+      ...(item.resolvedAt?.N ? { resolvedAt: Number(item.resolvedAt.N) } : {}),
+    };
   }
 
   /**
@@ -168,12 +189,15 @@ export class IncidentStore {
           Key: { pk: { S: openPointerKey(alarmArn) } },
           UpdateExpression: 'SET resolvedAt = :r, updatedAt = :u',
           ConditionExpression: 'incidentId = :id',
-          ExpressionAttributeValues: { ':id': { S: incidentId }, ':r': { N: String(resolvedAt) }, ':u': { S: new Date().toISOString() } },
+          ExpressionAttributeValues: {
+            ':id': { S: incidentId },
+            ':r': { N: String(resolvedAt) },
+            ':u': { S: new Date().toISOString() },
+          },
         }),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
   }
-
 }

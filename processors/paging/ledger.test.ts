@@ -22,7 +22,11 @@ describe('DispatchLedger', () => {
   it('hands back the completed step record, so a restart re-reports it instead of resending', async () => {
     await ledger.claim('inc_1|L1|alice|email');
     await ledger.complete('inc_1|L1|alice|email', { record: '{"kind":"dispatch","message_id":"re_1"}' });
-    expect(await ledger.claim('inc_1|L1|alice|email')).toMatchObject({ claimed: false, state: 'done', result: { record: '{"kind":"dispatch","message_id":"re_1"}' } });
+    expect(await ledger.claim('inc_1|L1|alice|email')).toMatchObject({
+      claimed: false,
+      state: 'done',
+      result: { record: '{"kind":"dispatch","message_id":"re_1"}' },
+    });
   });
 
   it('lets exactly one of several racing workers claim a step', async () => {

@@ -1,4 +1,10 @@
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 
 /**
  * The dispatch ledger (DynamoDB, conditional writes): one item per step of the loop — a page to one
@@ -12,7 +18,9 @@ export interface StepResult {
   record: string;
 }
 
-export type Claim = { claimed: true } | { claimed: false; state: 'claimed' | 'done'; result?: StepResult; claimedAt: string };
+export type Claim =
+  | { claimed: true }
+  | { claimed: false; state: 'claimed' | 'done'; result?: StepResult; claimedAt: string };
 
 export class DispatchLedger {
   constructor(
@@ -38,8 +46,14 @@ export class DispatchLedger {
       );
       return { claimed: true };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException) && (err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
-      const res = await this.dynamodb.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: `step#${stepKey}` } }, ConsistentRead: true }));
+      if (
+        !(err instanceof ConditionalCheckFailedException) &&
+        (err as { name?: string }).name !== 'ConditionalCheckFailedException'
+      )
+        throw err;
+      const res = await this.dynamodb.send(
+        new GetItemCommand({ TableName: this.table, Key: { pk: { S: `step#${stepKey}` } }, ConsistentRead: true }),
+      );
       const item = res.Item ?? {};
       return {
         claimed: false,

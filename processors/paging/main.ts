@@ -42,8 +42,17 @@ const mapping = new LocalEventSourceMapping({
   logger: log,
 });
 
-log.info({ stream: config.STREAM_NAME, oncall: paging.ONCALL_FILE }, 'paging handler on the local event source mapping');
+log.info(
+  { stream: config.STREAM_NAME, oncall: paging.ONCALL_FILE },
+  'paging handler on the local event source mapping',
+);
 await runService(
-  { name: 'paging', healthPort: Number(process.env.PAGING_HEALTH_PORT ?? 8082), run: () => mapping.run(), stop: () => mapping.stop(), status: () => ({ ...mapping.status() }) },
+  {
+    name: 'paging',
+    healthPort: Number(process.env.PAGING_HEALTH_PORT ?? 8082),
+    run: () => mapping.run(),
+    stop: () => mapping.stop(),
+    status: () => ({ ...mapping.status() }),
+  },
   log,
 );

@@ -16,7 +16,8 @@ const content: PageContent = {
   escalateAt: Date.parse('2026-11-28T12:05:00Z'),
   alarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-db-cpu',
 };
-const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/orders-db-cpu';
+const CONSOLE =
+  'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/orders-db-cpu';
 
 describe('email', () => {
   it('the plain-text part says when it escalates and links the alarm in CloudWatch', () => {

@@ -40,11 +40,15 @@ export function noticeHeadline(c: PageContent): string {
 }
 
 const noticeLine = (c: PageContent) =>
-  c.notice!.kind === 'ack' ? `Acknowledged at ${utcTime(c.notice!.at)}: escalation has stopped.` : `Resolved at ${utcTime(c.notice!.at)}: the alarm is back to OK.`;
-
+  c.notice!.kind === 'ack'
+    ? `Acknowledged at ${utcTime(c.notice!.at)}: escalation has stopped.`
+    : `Resolved at ${utcTime(c.notice!.at)}: the alarm is back to OK.`;
 
 /** "Escalates at 2026-11-28 10:05:00 UTC unless acknowledged." (empty without a deadline) */
-const escalationLine = (c: PageContent) => (c.escalateAt !== undefined && c.escalateAt > c.openedAt ? `Escalates at ${utcTime(c.escalateAt)} unless acknowledged.` : '');
+const escalationLine = (c: PageContent) =>
+  c.escalateAt !== undefined && c.escalateAt > c.openedAt
+    ? `Escalates at ${utcTime(c.escalateAt)} unless acknowledged.`
+    : '';
 
 /** Crockford base32: no I, L, O, U (nothing to misread when a person reads it out). */
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -78,8 +82,12 @@ export const referenceText = (reference: string) => `Ref ${reference}`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function smsBody(c: PageContent, reference: string): string {
-  if (c.notice) return `[${c.severity}] ${clip(noticeHeadline(c), 120)}. No action needed. ${c.incidentId} ${referenceText(reference)}`;
-  return clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) + ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId} ${referenceText(reference)}`;
+  if (c.notice)
+    return `[${c.severity}] ${clip(noticeHeadline(c), 120)}. No action needed. ${c.incidentId} ${referenceText(reference)}`;
+  return (
+    clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) +
+    ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId} ${referenceText(reference)}`
+  );
 }
 
 /**
@@ -88,7 +96,13 @@ export function smsBody(c: PageContent, reference: string): string {
  * body is what Twilio's message list returns and what Dispatcher.find matches).
  */
 export function whatsappVariables(c: PageContent, reference: string): Record<string, string> {
-  return { '1': c.severity, '2': c.alarmName, '3': clip(c.reason, 200), '4': `ACK ${c.ackCode}`, '5': referenceText(reference) };
+  return {
+    '1': c.severity,
+    '2': c.alarmName,
+    '3': clip(c.reason, 200),
+    '4': `ACK ${c.ackCode}`,
+    '5': referenceText(reference),
+  };
 }
 
 export function emailSubject(c: PageContent): string {
@@ -96,13 +110,23 @@ export function emailSubject(c: PageContent): string {
   return `[${c.severity}] ${c.alarmName} is in ALARM`;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
-
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
 /** The plain-text part of the email (sent with the HTML). */
 export function emailText(c: PageContent, reference: string): string {
   if (c.notice) {
-    return [`${c.severity} · ${noticeHeadline(c)}`, '', `${c.personName}, you were paged for this incident.`, noticeLine(c), '', `Incident: ${c.incidentId}`, `Opened: ${utcTime(c.openedAt)}`, '', referenceText(reference)].join('\n');
+    return [
+      `${c.severity} · ${noticeHeadline(c)}`,
+      '',
+      `${c.personName}, you were paged for this incident.`,
+      noticeLine(c),
+      '',
+      `Incident: ${c.incidentId}`,
+      `Opened: ${utcTime(c.openedAt)}`,
+      '',
+      referenceText(reference),
+    ].join('\n');
   }
   return [
     `${c.severity} · ${c.alarmName} is in ALARM`,
@@ -141,7 +165,8 @@ export function emailHtml(c: PageContent, reference: string): string {
 </td></tr></table></body></html>`;
   }
   const console = cloudWatchAlarmUrl(c.alarmArn);
-  const row = (k: string, v: string) => `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
+  const row = (k: string, v: string) =>
+    `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
   return `<!doctype html>
 <html><body style="margin:0;background:#f2f4f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">

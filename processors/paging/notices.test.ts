@@ -35,13 +35,54 @@ const opened = () => {
   return decode(a);
 };
 const ok = (at: number) => decode(alarmEvent({ arn: RDS_ARN, state: 'OK', at, enteredAt: T0, namespace: 'AWS/RDS' }));
-const deadline = (level: number, at: number) => decode({ ...base, kind: 'deadline', event_id: eventId('deadline', INC, '0', String(level)), event_time: iso(at), purpose: 'level', round: 0, level });
-const callAck = (callSid: string, at: number) => decode({ ...base, kind: 'ack', event_id: eventId('ack', callSid), event_time: iso(at), channel: 'voice', via: 'voice_key', message_id: callSid });
-const receipt = (dispatchId: string, messageId: string, status: 'delivered' | 'bounced', channel: 'sms' | 'email' | 'voice', at: number) =>
-  decode({ ...base, kind: 'receipt', event_id: eventId('r', messageId, status), event_time: iso(at), provider: channel === 'email' ? 'resend' : 'twilio', channel, message_id: messageId, dispatch_id: dispatchId, status, provider_status: status });
+const deadline = (level: number, at: number) =>
+  decode({
+    ...base,
+    kind: 'deadline',
+    event_id: eventId('deadline', INC, '0', String(level)),
+    event_time: iso(at),
+    purpose: 'level',
+    round: 0,
+    level,
+  });
+const callAck = (callSid: string, at: number) =>
+  decode({
+    ...base,
+    kind: 'ack',
+    event_id: eventId('ack', callSid),
+    event_time: iso(at),
+    channel: 'voice',
+    via: 'voice_key',
+    message_id: callSid,
+  });
+const receipt = (
+  dispatchId: string,
+  messageId: string,
+  status: 'delivered' | 'bounced',
+  channel: 'sms' | 'email' | 'voice',
+  at: number,
+) =>
+  decode({
+    ...base,
+    kind: 'receipt',
+    event_id: eventId('r', messageId, status),
+    event_time: iso(at),
+    provider: channel === 'email' ? 'resend' : 'twilio',
+    channel,
+    message_id: messageId,
+    dispatch_id: dispatchId,
+    status,
+    provider_status: status,
+  });
 
 const notices = (s: IncidentState) => {
-  const out = s.outbox.filter((e) => e.type === 'page' && e.reason === 'notice').map((e) => (e.type === 'page' ? `${e.notice!.kind} → ${e.person}:${e.channel}${e.notice!.by ? ` (by ${e.notice!.by})` : ''}` : ''));
+  const out = s.outbox
+    .filter((e) => e.type === 'page' && e.reason === 'notice')
+    .map((e) =>
+      e.type === 'page'
+        ? `${e.notice!.kind} → ${e.person}:${e.channel}${e.notice!.by ? ` (by ${e.notice!.by})` : ''}`
+        : '',
+    );
   s.outbox = [];
   return out;
 };
@@ -102,9 +143,24 @@ describe('notices on ack and resolve', () => {
   });
 
   it('the notice says what happened, asks nothing, and carries its page reference', () => {
-    const c: PageContent = { incidentId: INC, alarmName: 'billing-db-connections', severity: 'P1', reason: 'x', personName: 'Bob Diaz', level: 1, ackCode: 'ABC234', ackUrl: 'https://a.example/ack', openedAt: T0, notice: { kind: 'ack', at: T0 + 20_000, byName: 'Carol Otieno' } };
-    expect(smsBody(c, '7Q2M9XKD')).toBe(`[P1] billing-db-connections acknowledged by Carol Otieno. No action needed. ${INC} Ref 7Q2M9XKD`);
-    expect(emailSubject({ ...c, notice: { kind: 'resolve', at: T0 + 60_000 } })).toBe('[P1] billing-db-connections resolved');
+    const c: PageContent = {
+      incidentId: INC,
+      alarmName: 'billing-db-connections',
+      severity: 'P1',
+      reason: 'x',
+      personName: 'Bob Diaz',
+      level: 1,
+      ackCode: 'ABC234',
+      ackUrl: 'https://a.example/ack',
+      openedAt: T0,
+      notice: { kind: 'ack', at: T0 + 20_000, byName: 'Carol Otieno' },
+    };
+    expect(smsBody(c, '7Q2M9XKD')).toBe(
+      `[P1] billing-db-connections acknowledged by Carol Otieno. No action needed. ${INC} Ref 7Q2M9XKD`,
+    );
+    expect(emailSubject({ ...c, notice: { kind: 'resolve', at: T0 + 60_000 } })).toBe(
+      '[P1] billing-db-connections resolved',
+    );
     expect(emailText(c, '7Q2M9XKD')).toContain('Acknowledged at 2026-11-28 10:00:20 UTC: escalation has stopped.');
     expect(emailText(c, '7Q2M9XKD')).not.toContain('ACK ABC234');
   });

@@ -13,12 +13,15 @@ function withVoice(voiceFrom?: string) {
   if (voiceFrom) cfg.twilio.voice_from = voiceFrom;
   else delete cfg.twilio.voice_from; // the demo file calls the payments team: take its caller id away
   const [team] = Object.keys(cfg.teams);
-  cfg.teams[team].escalation.P1 = { levels: [{ targets: [id], channels: ['voice', 'sms'], deadline_s: 120 }], failover: ['voice', 'sms', 'email'] };
+  cfg.teams[team].escalation.P1 = {
+    levels: [{ targets: [id], channels: ['voice', 'sms'], deadline_s: 120 }],
+    failover: ['voice', 'sms', 'email'],
+  };
   return { cfg, id };
 }
 
 describe('on-call config: voice', () => {
-  it('accepts a voice channel with a person\'s E.164 voice number and a caller id', () => {
+  it("accepts a voice channel with a person's E.164 voice number and a caller id", () => {
     const { cfg, id } = withVoice('+15550000009');
     const parsed = parseOnCallConfig(cfg);
     expect(addressOf(parsed, id, 'voice')).toBe('+15551239999');

@@ -25,7 +25,10 @@ import type { IcalCalendar } from './schedules/ical.js';
  * the AWS Lambda entry (processors/paging/lambda.ts) and the local runner (main.ts) alike. Throws a
  * ConfigError / OnCallConfigError naming the bad setting or field.
  */
-export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logger: Logger = createLogger('paging')): KinesisBatchHandler {
+export function pagingHandlerFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  logger: Logger = createLogger('paging'),
+): KinesisBatchHandler {
   const config = loadConfig(env);
   const paging = loadPagingConfig(env);
   const oncall = loadOnCallConfig(paging.ONCALL_FILE);
@@ -36,16 +39,37 @@ export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logge
   const hasFeeds = Object.values(oncall.schedules).some((sch) => sch.layers.some((l) => 'ical' in l));
   if (hasFeeds) {
     const load = () =>
-      loadIcalFeeds(oncall, { baseDir: path.dirname(paging.ONCALL_FILE), onWarning: (w) => logger.warn(w, w.usedCache ? 'iCalendar feed unreadable: using its last good copy' : 'iCalendar feed unreadable and no copy: its layer has nobody') }).then(
+      loadIcalFeeds(oncall, {
+        baseDir: path.dirname(paging.ONCALL_FILE),
+        onWarning: (w) =>
+          logger.warn(
+            w,
+            w.usedCache
+              ? 'iCalendar feed unreadable: using its last good copy'
+              : 'iCalendar feed unreadable and no copy: its layer has nobody',
+          ),
+      }).then(
         (c) => void (calendars = c),
-        (err) => logger.warn({ err: (err as Error).message }, 'iCalendar feeds could not be loaded; keeping what was loaded before'),
+        (err) =>
+          logger.warn(
+            { err: (err as Error).message },
+            'iCalendar feeds could not be loaded; keeping what was loaded before',
+          ),
       );
     void load();
     setInterval(load, 15 * 60_000).unref();
   }
-  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000, calendars: () => calendars, severity: paging });
+  const engine = new EscalationEngine(oncall, {
+    maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000,
+    calendars: () => calendars,
+    severity: paging,
+  });
   const dispatcher = new Dispatcher({
-    twilio: twilioClient({ accountSid: paging.TWILIO_ACCOUNT_SID, authToken: paging.TWILIO_AUTH_TOKEN, apiBaseUrl: paging.TWILIO_API_BASE_URL }),
+    twilio: twilioClient({
+      accountSid: paging.TWILIO_ACCOUNT_SID,
+      authToken: paging.TWILIO_AUTH_TOKEN,
+      apiBaseUrl: paging.TWILIO_API_BASE_URL,
+    }),
     resend: resendClient({ apiKey: paging.RESEND_API_KEY, baseUrl: paging.RESEND_BASE_URL }),
     oncall,
     publicBaseUrl: paging.PUBLIC_BASE_URL,
@@ -60,7 +84,12 @@ export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logge
     ledger: new DispatchLedger(clients.dynamodb, config.LEDGER_TABLE),
     dispatcher,
     producer: new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, logger }),
-    deadlines: new EventBridgeDeadlines({ client: schedulerClient(config), groupName: config.SCHEDULER_GROUP, streamArn: streamArn(config), roleArn: config.SCHEDULER_ROLE_ARN }),
+    deadlines: new EventBridgeDeadlines({
+      client: schedulerClient(config),
+      groupName: config.SCHEDULER_GROUP,
+      streamArn: streamArn(config),
+      roleArn: config.SCHEDULER_ROLE_ARN,
+    }),
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
     ackLink: (ref) => ackLinkUrl(paging.PUBLIC_BASE_URL, ref, paging.ACK_LINK_SECRET, ref.expiresAt),
     ackLinkTtlMs: paging.ACK_LINK_TTL_S * 1000,
@@ -68,5 +97,10 @@ export function pagingHandlerFromEnv(env: NodeJS.ProcessEnv = process.env, logge
     maxSendMs: paging.PAGING_MAX_SEND_MS,
     logger,
   });
-  return createPagingHandler({ store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }), engine, effects, logger });
+  return createPagingHandler({
+    store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }),
+    engine,
+    effects,
+    logger,
+  });
 }

@@ -17,7 +17,8 @@ export type BatchOutcome =
  */
 export function interpretBatchResponse(response: unknown, sequenceNumbers: readonly string[]): BatchOutcome {
   if (response === undefined || response === null) return { kind: 'success' };
-  if (typeof response !== 'object' || Array.isArray(response)) return { kind: 'malformed', reason: `response is ${Array.isArray(response) ? 'an array' : typeof response}` };
+  if (typeof response !== 'object' || Array.isArray(response))
+    return { kind: 'malformed', reason: `response is ${Array.isArray(response) ? 'an array' : typeof response}` };
   const failures = (response as Partial<KinesisStreamBatchResponse>).batchItemFailures as unknown;
   if (failures === undefined || failures === null) return { kind: 'success' };
   if (!Array.isArray(failures)) return { kind: 'malformed', reason: 'batchItemFailures is not an array' };

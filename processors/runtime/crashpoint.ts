@@ -8,7 +8,14 @@
  * Unset (always, in production) a crashpoint is one string comparison. The boundaries of the paging
  * path are listed in CRASH_POINTS so the test can walk every one.
  */
-export const CRASH_POINTS = ['after-decision', 'after-claim', 'after-send', 'after-dispatch-record', 'after-escalation-record', 'after-deadline-record'] as const;
+export const CRASH_POINTS = [
+  'after-decision',
+  'after-claim',
+  'after-send',
+  'after-dispatch-record',
+  'after-escalation-record',
+  'after-deadline-record',
+] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 const spec = process.env.PAGETRAIL_CRASH_AT?.trim();

@@ -70,7 +70,10 @@ class FakeKinesis {
           ShardId: id,
           ParentShardId: s.parent,
           HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' },
-          SequenceNumberRange: { StartingSequenceNumber: '0', ...(s.closed ? { EndingSequenceNumber: seqOf(this.n) } : {}) },
+          SequenceNumberRange: {
+            StartingSequenceNumber: '0',
+            ...(s.closed ? { EndingSequenceNumber: seqOf(this.n) } : {}),
+          },
         })),
       };
     }
@@ -84,10 +87,12 @@ class FakeKinesis {
           : input.ShardIteratorType === 'LATEST'
             ? shard.records.length
             : input.ShardIteratorType === 'AT_TIMESTAMP'
-              ? ((i) => (i === -1 ? shard.records.length : i))(shard.records.findIndex((r) => r.arrival >= input.Timestamp!.getTime()))
+              ? ((i) => (i === -1 ? shard.records.length : i))(
+                  shard.records.findIndex((r) => r.arrival >= input.Timestamp!.getTime()),
+                )
               : input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER'
-              ? at(input.StartingSequenceNumber!) + 1
-              : at(input.StartingSequenceNumber!);
+                ? at(input.StartingSequenceNumber!) + 1
+                : at(input.StartingSequenceNumber!);
       return { ShardIterator: `${input.ShardId}|${index}` };
     }
     if (command instanceof GetRecordsCommand) {
@@ -128,7 +133,8 @@ class FakeCheckpoints {
     if (this.down) throw this.down;
     const key = `${group}/${shardId}`;
     const current = this.items.get(key);
-    if (current?.version !== expectedVersion) throw new CheckpointConflictError(group, shardId, expectedVersion, current?.version);
+    if (current?.version !== expectedVersion)
+      throw new CheckpointConflictError(group, shardId, expectedVersion, current?.version);
     const stored: Checkpoint = { ...write, version: (expectedVersion ?? 0) + 1, updatedAt: new Date().toISOString() };
     this.items.set(key, stored);
     this.puts.push({ shardId, write });
@@ -147,7 +153,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((m) => m.stop()));
 });
 
-function mapping(kinesis: FakeKinesis, checkpoints: FakeCheckpoints, handler: KinesisBatchHandler, over: Partial<EventSourceMappingOptions> = {}) {
+function mapping(
+  kinesis: FakeKinesis,
+  checkpoints: FakeCheckpoints,
+  handler: KinesisBatchHandler,
+  over: Partial<EventSourceMappingOptions> = {},
+) {
   const m = new LocalEventSourceMapping({
     kinesis,
     streamName: STREAM,
@@ -180,7 +191,9 @@ describe('interpretBatchResponse', () => {
     }
   });
   it('retries from the lowest failed sequence number', () => {
-    expect(interpretBatchResponse({ batchItemFailures: [{ itemIdentifier: seqOf(3) }, { itemIdentifier: seqOf(2) }] }, seqs)).toEqual({
+    expect(
+      interpretBatchResponse({ batchItemFailures: [{ itemIdentifier: seqOf(3) }, { itemIdentifier: seqOf(2) }] }, seqs),
+    ).toEqual({
       kind: 'partial',
       index: 1,
       sequenceNumber: seqOf(2),
@@ -204,8 +217,20 @@ describe('onFailureRecord and reasons', () => {
   it('has the shape Lambda sends to an on-failure destination', () => {
     const rec = onFailureRecord({
       records: [
-        { shardId: 'shardId-000000000000', sequenceNumber: seqOf(1), partitionKey: 'k', data: new Uint8Array(), arrivalTime: Date.parse('2026-01-01T00:00:00Z') },
-        { shardId: 'shardId-000000000000', sequenceNumber: seqOf(2), partitionKey: 'k', data: new Uint8Array(), arrivalTime: Date.parse('2026-01-01T00:00:01Z') },
+        {
+          shardId: 'shardId-000000000000',
+          sequenceNumber: seqOf(1),
+          partitionKey: 'k',
+          data: new Uint8Array(),
+          arrivalTime: Date.parse('2026-01-01T00:00:00Z'),
+        },
+        {
+          shardId: 'shardId-000000000000',
+          sequenceNumber: seqOf(2),
+          partitionKey: 'k',
+          data: new Uint8Array(),
+          arrivalTime: Date.parse('2026-01-01T00:00:01Z'),
+        },
       ],
       condition: 'RetryAttemptsExhausted',
       invokeCount: 2,
@@ -238,9 +263,12 @@ describe('onFailureRecord and reasons', () => {
   });
   it('names the dependency and the error code', () => {
     expect(dependencyReason('kinesis', connRefused())).toBe('kinesis unreachable: ECONNREFUSED');
-    expect(dependencyReason('kinesis', Object.assign(new Error('Stream x not found'), { name: 'ResourceNotFoundException' }))).toBe(
-      'kinesis: ResourceNotFoundException: Stream x not found',
-    );
+    expect(
+      dependencyReason(
+        'kinesis',
+        Object.assign(new Error('Stream x not found'), { name: 'ResourceNotFoundException' }),
+      ),
+    ).toBe('kinesis: ResourceNotFoundException: Stream x not found');
   });
 });
 
@@ -282,16 +310,27 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     expect(cps.items.get(`test/${S0}`)?.sequenceNumber).toBe(a[249]);
     const st = m.status();
     expect(st).toMatchObject({ status: 'ok', reasons: [], invocations: events.length });
-    expect(st.shards[S0]).toMatchObject({ checkpoint: a[249], inFlight: false, attempts: 0, ended: false, millisBehindLatest: 0 });
+    expect(st.shards[S0]).toMatchObject({
+      checkpoint: a[249],
+      inFlight: false,
+      attempts: 0,
+      ended: false,
+      millisBehindLatest: 0,
+    });
   });
 
   it('gathers records for the batching window, then invokes with what it has', async () => {
     const kinesis = new FakeKinesis([S0]);
     const events: { at: number; records: string[] }[] = [];
-    const { m } = mapping(kinesis, new FakeCheckpoints(), async (e) => {
-      events.push({ at: Date.now(), records: decode(e) });
-      return { batchItemFailures: [] };
-    }, { batchSize: 10, maximumBatchingWindowMs: 300 });
+    const { m } = mapping(
+      kinesis,
+      new FakeCheckpoints(),
+      async (e) => {
+        events.push({ at: Date.now(), records: decode(e) });
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 10, maximumBatchingWindowMs: 300 },
+    );
     await m.waitCaughtUp(5000);
     const t0 = Date.now();
     kinesis.put(S0, labels('w', 3));
@@ -334,7 +373,9 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     const events: string[][] = [];
     const { m } = mapping(kinesis, new FakeCheckpoints(), async (e) => {
       events.push(decode(e));
-      return events.length === 1 ? { batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] } : { batchItemFailures: [] };
+      return events.length === 1
+        ? { batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] }
+        : { batchItemFailures: [] };
     });
     await m.waitCaughtUp(5000);
     expect(events).toEqual([labels('m', 4), labels('m', 4)]);
@@ -359,9 +400,17 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     await m.waitCaughtUp(5000);
     expect(events).toEqual([labels('t', 5), labels('t', 5), labels('t', 5)]);
     expect(failures).toHaveLength(1);
-    expect(failures[0].requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 });
+    expect(failures[0].requestContext).toMatchObject({
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 3,
+    });
     expect(failures[0].responseContext.functionError).toBe('Unhandled');
-    expect(failures[0].KinesisBatchInfo).toMatchObject({ shardId: S0, startSequenceNumber: seqs[0], endSequenceNumber: seqs[4], batchSize: 5 });
+    expect(failures[0].KinesisBatchInfo).toMatchObject({
+      shardId: S0,
+      startSequenceNumber: seqs[0],
+      endSequenceNumber: seqs[4],
+      batchSize: 5,
+    });
     expect(cps.items.get(`test/${S0}`)?.sequenceNumber).toBe(seqs[4]);
     // The shard moved on.
     kinesis.put(S0, ['u0']);
@@ -388,7 +437,9 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     );
     await m.waitCaughtUp(5000);
     expect(handled).toEqual(labels('p', 8).filter((x) => x !== 'p5'));
-    expect(failures.map((f) => [f.KinesisBatchInfo.startSequenceNumber, f.KinesisBatchInfo.batchSize])).toEqual([[seqs[5], 1]]);
+    expect(failures.map((f) => [f.KinesisBatchInfo.startSequenceNumber, f.KinesisBatchInfo.batchSize])).toEqual([
+      [seqs[5], 1],
+    ]);
   });
 
   it('sends records older than maximumRecordAgeMs to onFailure instead of the handler', async () => {
@@ -397,15 +448,24 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     kinesis.put(S0, labels('n', 2));
     const handled: string[] = [];
     const failures: OnFailureRecord[] = [];
-    const { m } = mapping(kinesis, new FakeCheckpoints(), async (e) => {
-      handled.push(...decode(e));
-      return { batchItemFailures: [] };
-    }, { maximumRecordAgeMs: 60_000, onFailure: async (f) => void failures.push(f) });
+    const { m } = mapping(
+      kinesis,
+      new FakeCheckpoints(),
+      async (e) => {
+        handled.push(...decode(e));
+        return { batchItemFailures: [] };
+      },
+      { maximumRecordAgeMs: 60_000, onFailure: async (f) => void failures.push(f) },
+    );
     await m.waitCaughtUp(5000);
     expect(handled).toEqual(labels('n', 2));
     expect(failures).toHaveLength(1);
     expect(failures[0].requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
-    expect(failures[0].KinesisBatchInfo).toMatchObject({ startSequenceNumber: old[0], endSequenceNumber: old[2], batchSize: 3 });
+    expect(failures[0].KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: old[0],
+      endSequenceNumber: old[2],
+      batchSize: 3,
+    });
   });
 
   it('rides out a checkpoint store outage: degraded, then ok, nothing redelivered', async () => {
@@ -417,7 +477,10 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
       return { batchItemFailures: [] };
     });
     await m.waitCaughtUp(5000);
-    cps.down = Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+    cps.down = Object.assign(new Error('Service Unavailable'), {
+      name: 'ServiceUnavailable',
+      $metadata: { httpStatusCode: 503 },
+    });
     kinesis.put(S0, labels('c', 3));
     await until(() => m.status().status === 'degraded');
     expect(m.status().reasons).toEqual(['checkpoint store: ServiceUnavailable: Service Unavailable']);
@@ -453,10 +516,15 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     const kinesis = new FakeKinesis([S0]);
     kinesis.put(S0, ['old'], Date.now() - 1000);
     const handled: string[] = [];
-    const { m } = mapping(kinesis, new FakeCheckpoints(), async (e) => {
-      handled.push(...decode(e));
-      return { batchItemFailures: [] };
-    }, { startingPosition: 'LATEST' });
+    const { m } = mapping(
+      kinesis,
+      new FakeCheckpoints(),
+      async (e) => {
+        handled.push(...decode(e));
+        return { batchItemFailures: [] };
+      },
+      { startingPosition: 'LATEST' },
+    );
     await m.waitCaughtUp(5000);
     kinesis.fault = (c) => (c instanceof GetRecordsCommand ? connRefused() : undefined);
     kinesis.put(S0, labels('l', 3));
@@ -472,10 +540,15 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     const handled: string[] = [];
     const warnings: string[] = [];
     const logger = { info() {}, error() {}, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
-    const { m } = mapping(kinesis, cps, async (e) => {
-      handled.push(...decode(e));
-      return { batchItemFailures: [] };
-    }, { logger });
+    const { m } = mapping(
+      kinesis,
+      cps,
+      async (e) => {
+        handled.push(...decode(e));
+        return { batchItemFailures: [] };
+      },
+      { logger },
+    );
     kinesis.put(S0, labels('v', 2));
     await m.waitCaughtUp(5000);
     // Another writer moves the checkpoint ahead (e.g. a second mapping on the same group).
@@ -496,10 +569,15 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     const kinesis = new FakeKinesis([S0]);
     const order: string[] = [];
     const cps = new FakeCheckpoints();
-    const { m } = mapping(kinesis, cps, async (e) => {
-      order.push(...decode(e));
-      return { batchItemFailures: [] };
-    }, { startingPosition: 'LATEST' });
+    const { m } = mapping(
+      kinesis,
+      cps,
+      async (e) => {
+        order.push(...decode(e));
+        return { batchItemFailures: [] };
+      },
+      { startingPosition: 'LATEST' },
+    );
     await m.waitCaughtUp(5000);
     kinesis.put(S0, labels('parent', 3));
     kinesis.split(S0, ['shardId-000000000001', 'shardId-000000000002']);

@@ -90,11 +90,15 @@ function resolveSettings(o: EventSourceMappingOptions): ShardWorkerSettings {
     retryMaxDelayMs: o.retryMaxDelayMs ?? 5000,
     logger: o.logger ?? silentLogger,
   };
-  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1 && s.batchSize <= 10_000)) throw new RangeError('batchSize must be 1..10000');
-  if (!(s.maximumBatchingWindowMs >= 0 && s.maximumBatchingWindowMs <= 300_000)) throw new RangeError('maximumBatchingWindowMs must be 0..300000');
-  if (!(Number.isInteger(s.maximumRetryAttempts) && s.maximumRetryAttempts >= -1)) throw new RangeError('maximumRetryAttempts must be -1 or a non-negative integer');
+  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1 && s.batchSize <= 10_000))
+    throw new RangeError('batchSize must be 1..10000');
+  if (!(s.maximumBatchingWindowMs >= 0 && s.maximumBatchingWindowMs <= 300_000))
+    throw new RangeError('maximumBatchingWindowMs must be 0..300000');
+  if (!(Number.isInteger(s.maximumRetryAttempts) && s.maximumRetryAttempts >= -1))
+    throw new RangeError('maximumRetryAttempts must be -1 or a non-negative integer');
   if (!(s.maximumRecordAgeMs >= -1)) throw new RangeError('maximumRecordAgeMs must be -1 or non-negative');
-  if (!(s.pollIntervalMs >= 0 && s.retryBaseDelayMs > 0 && s.retryMaxDelayMs >= s.retryBaseDelayMs)) throw new RangeError('bad poll or retry delays');
+  if (!(s.pollIntervalMs >= 0 && s.retryBaseDelayMs > 0 && s.retryMaxDelayMs >= s.retryBaseDelayMs))
+    throw new RangeError('bad poll or retry delays');
   return s;
 }
 
@@ -213,7 +217,10 @@ export class LocalEventSourceMapping {
     while (!this.stopping) {
       const tick = this.clock++;
       try {
-        this.shards = await listShards(this.settings.kinesis, this.settings.streamName, { signal: this.abort.signal, maxAttempts: 2 });
+        this.shards = await listShards(this.settings.kinesis, this.settings.streamName, {
+          signal: this.abort.signal,
+          maxAttempts: 2,
+        });
         this.listedTick = tick;
         failures = 0;
         this.health.clear('list');
@@ -222,7 +229,10 @@ export class LocalEventSourceMapping {
         const reason = `${dependencyReason('kinesis', err)} (listing shards)`;
         this.health.set('list', reason);
         const delayMs = backoffDelay(++failures, this.settings.retryBaseDelayMs, this.settings.retryMaxDelayMs);
-        this.settings.logger.warn({ stream: this.settings.streamName, attempt: failures, delayMs, reason }, 'event source mapping: listing shards failed, retrying');
+        this.settings.logger.warn(
+          { stream: this.settings.streamName, attempt: failures, delayMs, reason },
+          'event source mapping: listing shards failed, retrying',
+        );
         this.notify();
         await this.sleepUntilWoken(delayMs);
         continue;
@@ -247,8 +257,14 @@ export class LocalEventSourceMapping {
         .run()
         .catch((err: unknown) => {
           // A bug, not an outage (those are retried inside): report it; the next listing restarts the shard from its checkpoint.
-          this.health.set(`worker:${shardId}`, `shard worker ${shardId} crashed: ${err instanceof Error ? err.message : String(err)}`);
-          this.settings.logger.error({ shardId, err }, 'event source mapping: shard worker failed, restarting from its checkpoint');
+          this.health.set(
+            `worker:${shardId}`,
+            `shard worker ${shardId} crashed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+          this.settings.logger.error(
+            { shardId, err },
+            'event source mapping: shard worker failed, restarting from its checkpoint',
+          );
           this.workers.delete(shardId);
           return sleep(this.settings.retryMaxDelayMs, undefined, { signal: this.abort.signal }).catch(() => undefined);
         })
@@ -275,14 +291,16 @@ export class LocalEventSourceMapping {
 
   /** The ready shards (per the last listing) and whether each is caught up since `sinceTick`. */
   private readiness(sinceTick: number): { ok: boolean; lagging: string[] } {
-    if (this.listedTick <= sinceTick || this.listedTick <= this.endedTick) return { ok: false, lagging: ['shard listing not refreshed yet'] };
+    if (this.listedTick <= sinceTick || this.listedTick <= this.endedTick)
+      return { ok: false, lagging: ['shard listing not refreshed yet'] };
     const finished = new Set([...this.workers].filter(([, w]) => w.isEnded).map(([id]) => id));
     const lagging: string[] = [];
     for (const shardId of readyShards(this.shards, finished)) {
       const shard = this.shards.find((s) => s.ShardId === shardId);
       const worker = this.workers.get(shardId);
       if (!worker) lagging.push(`${shardId}: not started`);
-      else if (shard?.SequenceNumberRange?.EndingSequenceNumber !== undefined) lagging.push(`${shardId}: closed, not read to its end yet`);
+      else if (shard?.SequenceNumberRange?.EndingSequenceNumber !== undefined)
+        lagging.push(`${shardId}: closed, not read to its end yet`);
       else if (!worker.caughtUp(sinceTick)) lagging.push(worker.lag());
     }
     return { ok: lagging.length === 0, lagging };

@@ -44,8 +44,20 @@ export class Health {
 
 /** Connection-level failures: the dependency did not answer at all. */
 const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH',
-  'ENETUNREACH', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'NetworkingError', 'ERR_HTTP2_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'NetworkingError',
+  'ERR_HTTP2_ERROR',
 ]);
 
 /** A short human description of an AWS/SDK/network error (code first; never a payload). */

@@ -241,19 +241,26 @@ export class ShardWorker {
       const reason = dependencyReason('kinesis', err);
       this.ctx.health.set(`read:${this.shardId}`, `${reason} (reading ${this.shardId})`);
       const delayMs = backoffDelay(++this.readFailures, this.s.retryBaseDelayMs, this.s.retryMaxDelayMs);
-      this.s.logger.warn({ shardId: this.shardId, attempt: this.readFailures, delayMs, reason }, 'event source mapping: reading shard failed, retrying');
+      this.s.logger.warn(
+        { shardId: this.shardId, attempt: this.readFailures, delayMs, reason },
+        'event source mapping: reading shard failed, retrying',
+      );
       this.ctx.changed();
       await pause(delayMs, this.ctx.signal);
       return;
     }
-    if (this.readFailures > 0) this.s.logger.info({ shardId: this.shardId }, 'event source mapping: reading shard recovered');
+    if (this.readFailures > 0)
+      this.s.logger.info({ shardId: this.shardId }, 'event source mapping: reading shard recovered');
     this.readFailures = 0;
     this.ctx.health.clear(`read:${this.shardId}`);
     this.millisBehindLatest = batch.millisBehindLatest;
     if (batch.records.length > 0) {
       if (this.queue.length === 0) this.bufferedAt = Date.now();
       this.queue.push(...batch.records);
-      this.readFrom = { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: batch.records[batch.records.length - 1].sequenceNumber };
+      this.readFrom = {
+        type: 'AFTER_SEQUENCE_NUMBER',
+        sequenceNumber: batch.records[batch.records.length - 1].sequenceNumber,
+      };
       this.lastReadEmpty = false;
     } else {
       this.lastReadEmpty = true;
@@ -285,7 +292,13 @@ export class ShardWorker {
     }
 
     const event = {
-      Records: batch.map((r) => toKinesisStreamRecord(r, { streamArn: this.s.streamArn, region: this.s.region, functionName: this.s.functionName })),
+      Records: batch.map((r) =>
+        toKinesisStreamRecord(r, {
+          streamArn: this.s.streamArn,
+          region: this.s.region,
+          functionName: this.s.functionName,
+        }),
+      ),
     };
     this.inFlight = true;
     this.lastInvokeAt = Date.now();
@@ -294,7 +307,10 @@ export class ShardWorker {
     let outcome: ReturnType<typeof interpretBatchResponse> | { kind: 'error'; error: unknown };
     try {
       const response = await this.s.handler(event);
-      outcome = interpretBatchResponse(response, batch.map((r) => r.sequenceNumber));
+      outcome = interpretBatchResponse(
+        response,
+        batch.map((r) => r.sequenceNumber),
+      );
     } catch (error) {
       outcome = { kind: 'error', error };
     } finally {
@@ -322,7 +338,8 @@ export class ShardWorker {
       return;
     }
 
-    const error = outcome.kind === 'malformed' ? new MalformedBatchResponseError(this.shardId, outcome.reason) : outcome.error;
+    const error =
+      outcome.kind === 'malformed' ? new MalformedBatchResponseError(this.shardId, outcome.reason) : outcome.error;
     const functionError = outcome.kind === 'error' ? 'Unhandled' : undefined;
     const message = error instanceof Error ? error.message : String(error);
     if (this.s.bisectBatchOnFunctionError && n > 1) {
@@ -339,7 +356,13 @@ export class ShardWorker {
    * failed: count it, discard it if the retry quota is exhausted, else schedule `nextSplits` and
    * back off.
    */
-  private async failed(records: ShardRecord[], message: string, functionError: string | undefined, nextSplits: number[], counts = true): Promise<void> {
+  private async failed(
+    records: ShardRecord[],
+    message: string,
+    functionError: string | undefined,
+    nextSplits: number[],
+    counts = true,
+  ): Promise<void> {
     const first = records[0].sequenceNumber;
     if (counts) {
       this.failure =
@@ -351,7 +374,13 @@ export class ShardWorker {
     const retriesDone = (this.failure?.sequenceNumber === first ? this.failure.count : 1) - 1;
     if (counts && this.s.maximumRetryAttempts >= 0 && retriesDone >= this.s.maximumRetryAttempts) {
       this.s.logger.warn(
-        { shardId: this.shardId, attempt: this.attempts, records: records.length, from: first, to: records[records.length - 1].sequenceNumber },
+        {
+          shardId: this.shardId,
+          attempt: this.attempts,
+          records: records.length,
+          from: first,
+          to: records[records.length - 1].sequenceNumber,
+        },
         'event source mapping: retry attempts exhausted, discarding the batch',
       );
       await this.discard(records, 'RetryAttemptsExhausted');
@@ -361,7 +390,14 @@ export class ShardWorker {
     this.due = true;
     const delayMs = backoffDelay(++this.handlerFailures, this.s.retryBaseDelayMs, this.s.retryMaxDelayMs);
     this.s.logger.warn(
-      { shardId: this.shardId, attempt: this.attempts, records: records.length, delayMs, error: message, bisect: nextSplits.length > 1 },
+      {
+        shardId: this.shardId,
+        attempt: this.attempts,
+        records: records.length,
+        delayMs,
+        error: message,
+        bisect: nextSplits.length > 1,
+      },
       'event source mapping: batch failed, retrying',
     );
     this.ctx.changed();
@@ -396,12 +432,18 @@ export class ShardWorker {
           const reason = `on-failure destination: ${describeError(err)}`;
           this.ctx.health.set(`destination:${this.shardId}`, reason);
           const delayMs = backoffDelay(attempt, this.s.retryBaseDelayMs, this.s.retryMaxDelayMs);
-          this.s.logger.warn({ shardId: this.shardId, attempt, delayMs, reason }, 'event source mapping: on-failure destination failed, retrying');
+          this.s.logger.warn(
+            { shardId: this.shardId, attempt, delayMs, reason },
+            'event source mapping: on-failure destination failed, retrying',
+          );
           await pause(delayMs, this.ctx.signal);
         }
       }
     } else {
-      this.s.logger.warn({ shardId: this.shardId, condition, batchInfo: record.KinesisBatchInfo }, 'event source mapping: records discarded (no on-failure destination)');
+      this.s.logger.warn(
+        { shardId: this.shardId, condition, batchInfo: record.KinesisBatchInfo },
+        'event source mapping: records discarded (no on-failure destination)',
+      );
     }
     this.queue.splice(0, records.length);
     this.failure = undefined;
@@ -426,7 +468,10 @@ export class ShardWorker {
         const reason = `checkpoint store: ${describeError(err)}`;
         this.ctx.health.set(`checkpoint:${this.shardId}`, reason);
         const delayMs = backoffDelay(attempt, this.s.retryBaseDelayMs, this.s.retryMaxDelayMs);
-        this.s.logger.warn({ shardId: this.shardId, attempt, delayMs, reason }, 'event source mapping: reading checkpoint failed, retrying');
+        this.s.logger.warn(
+          { shardId: this.shardId, attempt, delayMs, reason },
+          'event source mapping: reading checkpoint failed, retrying',
+        );
         this.ctx.changed();
         await pause(delayMs, this.ctx.signal);
       }
@@ -439,7 +484,10 @@ export class ShardWorker {
     this.version = cp?.version;
     this.checkpoint = cp?.sequenceNumber;
     this.isEnded = cp?.ended === true;
-    this.readFrom = cp?.sequenceNumber !== undefined ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: cp.sequenceNumber } : this.initialStart;
+    this.readFrom =
+      cp?.sequenceNumber !== undefined
+        ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: cp.sequenceNumber }
+        : this.initialStart;
     this.reader = undefined;
     this.latestSince = undefined;
     this.queue = [];
@@ -473,11 +521,17 @@ export class ShardWorker {
         const reason = `checkpoint store: ${describeError(err)}`;
         this.ctx.health.set(`checkpoint:${this.shardId}`, reason);
         if (this.stopping && attempt >= CHECKPOINT_ATTEMPTS_WHILE_STOPPING) {
-          this.s.logger.error({ shardId: this.shardId, sequenceNumber, reason }, 'event source mapping: checkpoint not written before stop (records will be redelivered)');
+          this.s.logger.error(
+            { shardId: this.shardId, sequenceNumber, reason },
+            'event source mapping: checkpoint not written before stop (records will be redelivered)',
+          );
           return false;
         }
         const delayMs = backoffDelay(attempt, this.s.retryBaseDelayMs, this.s.retryMaxDelayMs);
-        this.s.logger.warn({ shardId: this.shardId, attempt, delayMs, reason }, 'event source mapping: checkpoint failed, retrying');
+        this.s.logger.warn(
+          { shardId: this.shardId, attempt, delayMs, reason },
+          'event source mapping: checkpoint failed, retrying',
+        );
         this.ctx.changed();
         // Not cut short by stop(): stop() waits for the checkpoint of the batch in flight.
         await pause(delayMs);
@@ -485,7 +539,11 @@ export class ShardWorker {
     }
   }
 
-  private async onConflict(err: CheckpointConflictError, sequenceNumber: string | undefined, ended: boolean): Promise<boolean> {
+  private async onConflict(
+    err: CheckpointConflictError,
+    sequenceNumber: string | undefined,
+    ended: boolean,
+  ): Promise<boolean> {
     const stored = await this.loadCheckpoint();
     if (stored === null) return false;
     if (stored && stored.sequenceNumber === sequenceNumber && (stored.ended === true) === ended) {
@@ -495,7 +553,12 @@ export class ShardWorker {
       return true;
     }
     this.s.logger.warn(
-      { shardId: this.shardId, expectedVersion: err.expectedVersion, actualVersion: stored?.version, resumeAfter: stored?.sequenceNumber ?? null },
+      {
+        shardId: this.shardId,
+        expectedVersion: err.expectedVersion,
+        actualVersion: stored?.version,
+        resumeAfter: stored?.sequenceNumber ?? null,
+      },
       'event source mapping: checkpoint conflict, resuming from the stored checkpoint',
     );
     this.resumeFrom(stored);

@@ -11,15 +11,43 @@ const T = (hhmmss: string) => Date.parse(`2026-11-28T${hhmmss}Z`);
 function setup(opts: { view?: AckIncidentView; incidents?: IncidentLookup; timeoutMs?: number } = {}) {
   const producer = new FakeProducer();
   const warnings: string[] = [];
-  const logger = { ...silentLogger, info() {}, error() {}, warn: (_o: object, msg?: string) => void warnings.push(msg ?? '') };
+  const logger = {
+    ...silentLogger,
+    info() {},
+    error() {},
+    warn: (_o: object, msg?: string) => void warnings.push(msg ?? ''),
+  };
   const config = testConfig();
-  const incidents: IncidentLookup | undefined = opts.incidents ?? (opts.view ? { get: async (id) => (id === PAGE.incidentId ? { state: opts.view! } : undefined) } : undefined);
-  const app = createApp({ config, producer, errorSink: new FakeErrorSink(), ackCodes: new FakeAckCodes(), logger, now: () => NOW, incidents, incidentLookupTimeoutMs: opts.timeoutMs });
+  const incidents: IncidentLookup | undefined =
+    opts.incidents ??
+    (opts.view ? { get: async (id) => (id === PAGE.incidentId ? { state: opts.view! } : undefined) } : undefined);
+  const app = createApp({
+    config,
+    producer,
+    errorSink: new FakeErrorSink(),
+    ackCodes: new FakeAckCodes(),
+    logger,
+    now: () => NOW,
+    incidents,
+    incidentLookupTimeoutMs: opts.timeoutMs,
+  });
   const link = (person = 'bob') => {
-    const url = new URL(ackLinkUrl(config.PUBLIC_BASE_URL, { incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, person }, config.ACK_LINK_SECRET, NOW + 3_600_000));
+    const url = new URL(
+      ackLinkUrl(
+        config.PUBLIC_BASE_URL,
+        { incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, person },
+        config.ACK_LINK_SECRET,
+        NOW + 3_600_000,
+      ),
+    );
     return `${url.pathname}${url.search}`;
   };
-  const post = (person = 'bob') => app.request('/ack', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URL(link(person), 'http://x').searchParams.toString() });
+  const post = (person = 'bob') =>
+    app.request('/ack', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URL(link(person), 'http://x').searchParams.toString(),
+    });
   return { app, producer, link, post, warnings };
 }
 
@@ -40,14 +68,23 @@ describe('GET /ack', () => {
     expect(html).toContain('P1 · Acknowledge the alert?');
     expect(html).toContain('background:#b42318'); // the email's P1 colour
     expect(html).toContain('pagetrail · closed-loop alerting');
-    expect(html).toContain('https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/api-cpu-high');
+    expect(html).toContain(
+      'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/api-cpu-high',
+    );
     expect(html).toContain('<form method="post" action="/ack">');
     expect(html).not.toContain('class="note');
     expect(producer.records).toHaveLength(0);
   });
 
   it('says the incident was already acknowledged, by whom and when, and offers no form', async () => {
-    const { app, link } = setup({ view: view({ ackedAt: T('12:05:03'), ackedBy: 'carol', level: 2, pages: { a: { person: 'bob', level: 1, round: 0 }, c: { person: 'carol', level: 2, round: 0 } } }) });
+    const { app, link } = setup({
+      view: view({
+        ackedAt: T('12:05:03'),
+        ackedBy: 'carol',
+        level: 2,
+        pages: { a: { person: 'bob', level: 1, round: 0 }, c: { person: 'carol', level: 2, round: 0 } },
+      }),
+    });
     const html = await (await app.request(link())).text();
     expect(html).toContain('Already acknowledged by carol at 2026-11-28 12:05:03 UTC.');
     expect(html).toContain('This incident already escalated to level 2.');
@@ -92,8 +129,12 @@ describe('POST /ack', () => {
     const res = await post();
     const html = await res.text();
     expect(res.status).toBe(200);
-    expect(html).toContain('Already acknowledged by carol at 2026-11-28 12:05:03 UTC. Your acknowledgement is recorded too.');
-    expect(producer.records).toMatchObject([{ kind: 'ack', person: 'bob', incident_id: PAGE.incidentId, via: 'email_link' }]);
+    expect(html).toContain(
+      'Already acknowledged by carol at 2026-11-28 12:05:03 UTC. Your acknowledgement is recorded too.',
+    );
+    expect(producer.records).toMatchObject([
+      { kind: 'ack', person: 'bob', incident_id: PAGE.incidentId, via: 'email_link' },
+    ]);
   });
 
   it('works without an incident lookup', async () => {

@@ -40,7 +40,8 @@ export interface AckPageDeps {
   incidentLookupTimeoutMs?: number;
 }
 
-const esc = (s: string) => s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&quot;' })[ch]!);
+const esc = (s: string) =>
+  s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&quot;' })[ch]!);
 
 const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -68,10 +69,16 @@ footer{max-width:560px;margin:0 auto 24px;font-size:11px;color:#98a2b3;text-alig
 
 const alarmName = (arn: string) => arn.split(':alarm:')[1] ?? arn;
 
-const SMS_FALLBACK = 'To acknowledge anyway, reply <b>ACK &lt;code&gt;</b> to the SMS or WhatsApp message of this page (the code is in it, and at the bottom of the email).';
+const SMS_FALLBACK =
+  'To acknowledge anyway, reply <b>ACK &lt;code&gt;</b> to the SMS or WhatsApp message of this page (the code is in it, and at the bottom of the email).';
 
 const invalid = (c: Context) =>
-  page(c, 401, 'Link not valid', `<p>This acknowledge link is invalid or has expired. Nothing was recorded.</p><p>${SMS_FALLBACK}</p>`);
+  page(
+    c,
+    401,
+    'Link not valid',
+    `<p>This acknowledge link is invalid or has expired. Nothing was recorded.</p><p>${SMS_FALLBACK}</p>`,
+  );
 
 /** The incident's status, or undefined (no lookup, not found, failed or too slow: the page does without). */
 async function incidentView(deps: RouteDeps & AckPageDeps, incidentId: string): Promise<AckIncidentView | undefined> {
@@ -84,12 +91,18 @@ async function incidentView(deps: RouteDeps & AckPageDeps, incidentId: string): 
       new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
     ]);
     if (found === 'timeout') {
-      deps.logger.warn({ route: '/ack', incident_id: incidentId, timeoutMs }, 'incident lookup timed out: ack page without its status');
+      deps.logger.warn(
+        { route: '/ack', incident_id: incidentId, timeoutMs },
+        'incident lookup timed out: ack page without its status',
+      );
       return undefined;
     }
     return found?.state;
   } catch (err) {
-    deps.logger.warn({ route: '/ack', incident_id: incidentId, err: (err as Error).message }, 'incident lookup failed: ack page without its status');
+    deps.logger.warn(
+      { route: '/ack', incident_id: incidentId, err: (err as Error).message },
+      'incident lookup failed: ack page without its status',
+    );
     return undefined;
   } finally {
     clearTimeout(timer);
@@ -97,7 +110,10 @@ async function incidentView(deps: RouteDeps & AckPageDeps, incidentId: string): 
 }
 
 /** Sentences about the incident's state, as seen by `person`. */
-export function statusNotes(view: AckIncidentView | undefined, person: string): { acked?: string; resolved?: string; escalated?: string } {
+export function statusNotes(
+  view: AckIncidentView | undefined,
+  person: string,
+): { acked?: string; resolved?: string; escalated?: string } {
   if (!view) return {};
   const notes: { acked?: string; resolved?: string; escalated?: string } = {};
   if (view.ackedAt !== undefined) {
@@ -106,8 +122,12 @@ export function statusNotes(view: AckIncidentView | undefined, person: string): 
   }
   if (view.resolvedAt !== undefined) notes.resolved = `The alarm went back to OK at ${utcTime(view.resolvedAt)}.`;
   const mine = Object.values(view.pages).filter((p) => p.person === person);
-  const myTop = mine.reduce<{ level: number; round: number } | undefined>((a, p) => (!a || p.round > a.round || (p.round === a.round && p.level > a.level) ? p : a), undefined);
-  if (view.exhaustedAt !== undefined) notes.escalated = `The escalation policy was exhausted at ${utcTime(view.exhaustedAt)}: the fallback was paged.`;
+  const myTop = mine.reduce<{ level: number; round: number } | undefined>(
+    (a, p) => (!a || p.round > a.round || (p.round === a.round && p.level > a.level) ? p : a),
+    undefined,
+  );
+  if (view.exhaustedAt !== undefined)
+    notes.escalated = `The escalation policy was exhausted at ${utcTime(view.exhaustedAt)}: the fallback was paged.`;
   else if (myTop && (view.round > myTop.round || (view.round === myTop.round && view.level > myTop.level))) {
     notes.escalated = `This incident already escalated to level ${view.level}${view.round > 0 ? ` (repeat ${view.round})` : ''}.`;
   }
@@ -116,23 +136,35 @@ export function statusNotes(view: AckIncidentView | undefined, person: string): 
 
 function alarmLine(claims: AckLinkClaims, person: string): string {
   const console = cloudWatchAlarmUrl(claims.alarmArn);
-  return (
-    `<p>Alarm <strong>${esc(alarmName(claims.alarmArn))}</strong>${console ? ` (<a href="${esc(console)}">CloudWatch</a>)` : ''}, incident ${esc(claims.incidentId)}, as <strong>${esc(person)}</strong>.</p>`
-  );
+  return `<p>Alarm <strong>${esc(alarmName(claims.alarmArn))}</strong>${console ? ` (<a href="${esc(console)}">CloudWatch</a>)` : ''}, incident ${esc(claims.incidentId)}, as <strong>${esc(person)}</strong>.</p>`;
 }
 
 const colorOf = (view: AckIncidentView | undefined) => (view?.severity && COLORS[view.severity]) || NEUTRAL;
 
-function confirmPage(c: Context, claims: AckLinkClaims, fields: Record<string, string>, view: AckIncidentView | undefined): Response {
+function confirmPage(
+  c: Context,
+  claims: AckLinkClaims,
+  fields: Record<string, string>,
+  view: AckIncidentView | undefined,
+): Response {
   const notes = statusNotes(view, claims.person);
   const color = colorOf(view);
   if (notes.acked) {
-    return page(c, 200, 'Already acknowledged', `<p class="note ok">${esc(notes.acked)}</p>${alarmLine(claims, claims.person)}${notes.escalated ? `<p>${esc(notes.escalated)}</p>` : ''}<p>Nothing more to do here; escalation has stopped.</p>`, color);
+    return page(
+      c,
+      200,
+      'Already acknowledged',
+      `<p class="note ok">${esc(notes.acked)}</p>${alarmLine(claims, claims.person)}${notes.escalated ? `<p>${esc(notes.escalated)}</p>` : ''}<p>Nothing more to do here; escalation has stopped.</p>`,
+      color,
+    );
   }
   const hidden = Object.entries(fields)
     .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
     .join('');
-  const warnings = [notes.resolved, notes.escalated].filter(Boolean).map((n) => `<p class="note">${esc(n!)}</p>`).join('');
+  const warnings = [notes.resolved, notes.escalated]
+    .filter(Boolean)
+    .map((n) => `<p class="note">${esc(n!)}</p>`)
+    .join('');
   return page(
     c,
     200,
@@ -190,9 +222,21 @@ export function ackRoutes(app: Hono, deps: RouteDeps & AckPageDeps): void {
       const view = await incidentView(deps, claims.incidentId);
       const record = ackRecordOf(claims, deps.now());
       await writeRecords(deps, [record]);
-      deps.logger.info({ route: 'POST /ack', incident_id: claims.incidentId, person: claims.person, channel: 'email', event_id: record.event_id }, 'acknowledged by link');
+      deps.logger.info(
+        {
+          route: 'POST /ack',
+          incident_id: claims.incidentId,
+          person: claims.person,
+          channel: 'email',
+          event_id: record.event_id,
+        },
+        'acknowledged by link',
+      );
       const notes = statusNotes(view, claims.person);
-      const before = notes.acked && view?.ackedBy !== claims.person ? `<p class="note ok">${esc(notes.acked)} Your acknowledgement is recorded too.</p>` : '';
+      const before =
+        notes.acked && view?.ackedBy !== claims.person
+          ? `<p class="note ok">${esc(notes.acked)} Your acknowledgement is recorded too.</p>`
+          : '';
       return page(
         c,
         200,

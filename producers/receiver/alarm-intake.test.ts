@@ -8,7 +8,8 @@ import { resolveSeverity } from './alarm-intake.js';
 import { loadAlarmIntakeSettings } from './config.js';
 import { TEST_ENV, testApp } from './testing.js';
 
-const fixture = (name: string): any => JSON.parse(readFileSync(new URL(`../../schemas/fixtures/${name}`, import.meta.url), 'utf8'));
+const fixture = (name: string): any =>
+  JSON.parse(readFileSync(new URL(`../../schemas/fixtures/${name}`, import.meta.url), 'utf8'));
 const example = (): any => fixture('cloudwatch-alarm-state-change.json');
 /** The user guide's composite alarm example (alarmRule, no metrics). */
 const composite = (): any => fixture('cloudwatch-alarm-composite.json');
@@ -17,7 +18,14 @@ const metricMath = (): any => fixture('cloudwatch-alarm-metric-math.json');
 /** A Metrics Insights alarm: the metric-math example with only a query expression (no metricStat, no namespace). */
 const metricsInsights = (): any => {
   const e = metricMath();
-  e.detail.configuration.metrics = [{ id: 'q1', expression: 'SELECT AVG(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)', period: 60, returnData: true }];
+  e.detail.configuration.metrics = [
+    {
+      id: 'q1',
+      expression: 'SELECT AVG(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)',
+      period: 60,
+      returnData: true,
+    },
+  ];
   return e;
 };
 
@@ -38,7 +46,10 @@ const post = (app: ReturnType<typeof testApp>['app'], body: unknown, key: string
   });
 
 describe('resolveSeverity', () => {
-  const settings = loadAlarmIntakeSettings({ SEVERITY_DEFAULT: 'P3', SEVERITY_MAP: '{"orders-":"P2","orders-api-":"P1","billing-db-cpu":"P1"}' });
+  const settings = loadAlarmIntakeSettings({
+    SEVERITY_DEFAULT: 'P3',
+    SEVERITY_MAP: '{"orders-":"P2","orders-api-":"P1","billing-db-cpu":"P1"}',
+  });
   const ev = (name: string, tag?: string) => event({ name, severityTag: tag }) as CloudWatchAlarmEvent;
 
   it.each([
@@ -67,7 +78,15 @@ describe('POST /events/cloudwatch', () => {
     expect(partitionKeyOf(record)).toBe(e.resources[0]);
     const decoded = AlarmRecord.parse(record);
     expect(await res.json()).toEqual({
-      written: [{ event_id: alarmEventId(decoded.event), incident_id: incidentIdOf(decoded.event), alarm: 'orders-api-cpu-high', state: 'ALARM', severity: 'P1' }],
+      written: [
+        {
+          event_id: alarmEventId(decoded.event),
+          incident_id: incidentIdOf(decoded.event),
+          alarm: 'orders-api-cpu-high',
+          state: 'ALARM',
+          severity: 'P1',
+        },
+      ],
     });
   });
 
@@ -87,12 +106,16 @@ describe('POST /events/cloudwatch', () => {
   });
 
   it('writes composite alarms (no metrics, no namespace): severity from the map, the event as received', async () => {
-    const { app, producer } = testApp({ config: { SEVERITY_MAP: { 'ServiceAggregated': 'P1' } } });
+    const { app, producer } = testApp({ config: { SEVERITY_MAP: { ServiceAggregated: 'P1' } } });
     const e = composite();
     const res = await post(app, e);
     expect(res.status).toBe(200);
     expect(producer.records).toEqual([{ v: 1, kind: 'alarm', severity: 'P1', event: e }]);
-    expect(AlarmRecord.parse(producer.records[0])).toMatchObject({ alarm_name: 'ServiceAggregatedAlarm', state: 'ALARM', namespace: undefined });
+    expect(AlarmRecord.parse(producer.records[0])).toMatchObject({
+      alarm_name: 'ServiceAggregatedAlarm',
+      state: 'ALARM',
+      namespace: undefined,
+    });
   });
 
   it('writes Metrics Insights alarms (an expression only): severity from a tag whose key and value are in any case', async () => {

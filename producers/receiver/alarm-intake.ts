@@ -38,10 +38,15 @@ export function resolveSeverity(event: CloudWatchAlarmEvent, settings: AlarmInta
  * Why an alarm is not taken, or undefined when it is: only an alarm whose metrics name namespaces,
  * none of them in ALARM_NAMESPACES, is left out (as the EventBridge rule does, infra/cdk/alarm-rule.ts).
  */
-export function ignoredBecause(event: CloudWatchAlarmEvent, settings: Pick<AlarmIntakeSettings, 'ALARM_NAMESPACES'>): string | undefined {
+export function ignoredBecause(
+  event: CloudWatchAlarmEvent,
+  settings: Pick<AlarmIntakeSettings, 'ALARM_NAMESPACES'>,
+): string | undefined {
   if (alarmKind(event) !== 'metric') return undefined; // composite / Metrics Insights: no namespace to filter on
   const named = alarmNamespaces(event);
-  return named.some((n) => settings.ALARM_NAMESPACES.includes(n)) ? undefined : `namespace ${named.join(', ')} is not in ALARM_NAMESPACES`;
+  return named.some((n) => settings.ALARM_NAMESPACES.includes(n))
+    ? undefined
+    : `namespace ${named.join(', ')} is not in ALARM_NAMESPACES`;
 }
 
 /** A parsed JSON body (one event or an array) → alarm records and ignored alarms. All-or-nothing. */
@@ -54,7 +59,9 @@ export function alarmRecordsFrom(json: unknown, settings: AlarmIntakeSettings): 
   items.forEach((item, index) => {
     const parsed = CloudWatchAlarmEvent.safeParse(item);
     if (parsed.success) events.push(parsed.data);
-    else for (const i of parsed.error.issues) issues.push({ ...(batch ? { index } : {}), path: i.path.map(String).join('.'), message: i.message });
+    else
+      for (const i of parsed.error.issues)
+        issues.push({ ...(batch ? { index } : {}), path: i.path.map(String).join('.'), message: i.message });
   });
   if (issues.length > 0) throw PayloadError.ofIssues(issues);
   const result: IntakeResult = { records: [], ignored: [] };
@@ -65,7 +72,12 @@ export function alarmRecordsFrom(json: unknown, settings: AlarmIntakeSettings): 
       result.ignored.push({ id: event.id, alarm, reason });
     } else {
       // The raw item, not the parsed one: defaults are not invented into the evidence.
-      result.records.push({ v: 1, kind: 'alarm', severity: resolveSeverity(event, settings), event: items[index] as AlarmRecordIn['event'] });
+      result.records.push({
+        v: 1,
+        kind: 'alarm',
+        severity: resolveSeverity(event, settings),
+        event: items[index] as AlarmRecordIn['event'],
+      });
     }
   });
   return result;
@@ -86,7 +98,13 @@ export function alarmRoutes(app: Hono, deps: RouteDeps): void {
       await writeRecords(deps, records);
       const written = records.map((r) => {
         const a = AlarmRecord.parse(r);
-        return { event_id: a.event_id, incident_id: a.incident_id, alarm: a.alarm_name, state: a.state, severity: a.severity };
+        return {
+          event_id: a.event_id,
+          incident_id: a.incident_id,
+          alarm: a.alarm_name,
+          state: a.state,
+          severity: a.severity,
+        };
       });
       deps.logger.info({ route, written: written.length, ignored: ignored.length }, 'alarms written');
       return c.json({ written, ...(ignored.length ? { ignored } : {}) }, 200);

@@ -17,7 +17,12 @@ class FakeKinesis {
 const active = () => Promise.resolve({ StreamDescriptionSummary: { StreamStatus: 'ACTIVE' } });
 
 function healthApp(kinesis: FakeKinesis, opts: { timeoutMs?: number; now?: () => number } = {}) {
-  const streamHealth = new StreamHealthCheck({ kinesis: kinesis as never, streamName: 'pagetrail-events', timeoutMs: opts.timeoutMs, now: opts.now });
+  const streamHealth = new StreamHealthCheck({
+    kinesis: kinesis as never,
+    streamName: 'pagetrail-events',
+    timeoutMs: opts.timeoutMs,
+    now: opts.now,
+  });
   return testApp({ streamHealth }).app;
 }
 
@@ -42,22 +47,36 @@ describe('GET /healthz with the stream check', () => {
     const app = healthApp(new FakeKinesis(active), { now: () => now });
     const res = await app.request('/healthz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', stream: { reachable: true, checkedAt: '2026-11-28T10:00:00.000Z' } });
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      stream: { reachable: true, checkedAt: '2026-11-28T10:00:00.000Z' },
+    });
   });
 
   it('stream unreachable → still 200 (the ALB must not replace the receiver), degraded with the error name only', async () => {
-    const err = new ResourceNotFoundException({ message: 'Stream pagetrail-events under account 123456789012 not found.', $metadata: {} });
+    const err = new ResourceNotFoundException({
+      message: 'Stream pagetrail-events under account 123456789012 not found.',
+      $metadata: {},
+    });
     const app = healthApp(new FakeKinesis(() => Promise.reject(err)));
     const res = await app.request('/healthz');
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ status: 'degraded', stream: { reachable: false, error: 'ResourceNotFoundException' } });
+    expect(body).toMatchObject({
+      status: 'degraded',
+      stream: { reachable: false, error: 'ResourceNotFoundException' },
+    });
     expect(JSON.stringify(body)).not.toContain('123456789012');
   });
 
   it('a stream that is not writable (DELETING) is degraded', async () => {
-    const app = healthApp(new FakeKinesis(() => Promise.resolve({ StreamDescriptionSummary: { StreamStatus: 'DELETING' } })));
-    expect(await (await app.request('/healthz')).json()).toMatchObject({ status: 'degraded', stream: { reachable: false, error: 'stream status DELETING' } });
+    const app = healthApp(
+      new FakeKinesis(() => Promise.resolve({ StreamDescriptionSummary: { StreamStatus: 'DELETING' } })),
+    );
+    expect(await (await app.request('/healthz')).json()).toMatchObject({
+      status: 'degraded',
+      stream: { reachable: false, error: 'stream status DELETING' },
+    });
   });
 
   it('a call that never answers is given up after the timeout and aborted', async () => {
@@ -71,7 +90,10 @@ describe('GET /healthz with the stream check', () => {
     const res = await app.request('/healthz');
     expect(performance.now() - started).toBeLessThan(1000);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'degraded', stream: { reachable: false, error: 'DescribeStreamSummary did not answer within 50 ms' } });
+    expect(await res.json()).toMatchObject({
+      status: 'degraded',
+      stream: { reachable: false, error: 'DescribeStreamSummary did not answer within 50 ms' },
+    });
     await aborted; // resolves only if the SDK call's abort signal fired
   });
 
@@ -93,7 +115,10 @@ describe('GET /healthz with the stream check', () => {
     expect(kinesis.calls).toBe(1);
     kinesis.answer = () => Promise.reject(Object.assign(new Error('down'), { name: 'NetworkingError' }));
     now += 1;
-    expect(await (await app.request('/healthz')).json()).toMatchObject({ status: 'degraded', stream: { error: 'NetworkingError' } });
+    expect(await (await app.request('/healthz')).json()).toMatchObject({
+      status: 'degraded',
+      stream: { error: 'NetworkingError' },
+    });
     expect(kinesis.calls).toBe(2);
   });
 });

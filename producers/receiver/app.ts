@@ -8,7 +8,14 @@ import { twilioRoutes } from './twilio-webhook.js';
 import { twilioVoiceRoutes } from './twilio-voice.js';
 
 export type { AckPageDeps, IncidentLookup } from './ack-page.js';
-export type { AppDeps, AckCodeResolver, ReceiverLogger, StreamHealth, StreamReachability, StreamWriter } from './http.js';
+export type {
+  AppDeps,
+  AckCodeResolver,
+  ReceiverLogger,
+  StreamHealth,
+  StreamReachability,
+  StreamWriter,
+} from './http.js';
 
 /**
  * The receiver as one hono app (tests call `app.request(...)` in-process; main.ts serves it):

@@ -32,7 +32,9 @@ export function parseJson(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
  */
 export function assertJsonDepth(value: unknown, maxDepth = MAX_JSON_DEPTH): void {
   // Each value with its depth and where it sits (the path is built only for the error).
-  const stack: { value: unknown; depth: number; parent?: (typeof stack)[number]; key?: string }[] = [{ value, depth: 0 }];
+  const stack: { value: unknown; depth: number; parent?: (typeof stack)[number]; key?: string }[] = [
+    { value, depth: 0 },
+  ];
   while (stack.length > 0) {
     const node = stack.pop()!;
     if (typeof node.value !== 'object' || node.value === null) continue;
@@ -57,7 +59,8 @@ export function parseForm(body: string): FormParams {
   for (const [k, v] of new URLSearchParams(body)) {
     const prev = params[k];
     if (prev === undefined) params[k] = v;
-    else if (Array.isArray(prev)) prev.push(v); // not a copy: thousands of repeats stay linear
+    else if (Array.isArray(prev))
+      prev.push(v); // not a copy: thousands of repeats stay linear
     else params[k] = [prev, v];
   }
   return params;

@@ -31,13 +31,32 @@ describe('loadReceiverConfig', () => {
   });
 
   it('reads lists, maps and numbers', () => {
-    const c = loadReceiverConfig({ ...TEST_ENV, PORT: '9000', ALARM_NAMESPACES: ' AWS/ECS , AWS/Lambda ', SEVERITY_DEFAULT: 'P3', SEVERITY_MAP: '{"api-":"P1"}', PUBLIC_BASE_URL: 'https://alerts.example.com/' });
-    expect(c).toMatchObject({ PORT: 9000, ALARM_NAMESPACES: ['AWS/ECS', 'AWS/Lambda'], SEVERITY_DEFAULT: 'P3', SEVERITY_MAP: { 'api-': 'P1' }, PUBLIC_BASE_URL: 'https://alerts.example.com' });
+    const c = loadReceiverConfig({
+      ...TEST_ENV,
+      PORT: '9000',
+      ALARM_NAMESPACES: ' AWS/ECS , AWS/Lambda ',
+      SEVERITY_DEFAULT: 'P3',
+      SEVERITY_MAP: '{"api-":"P1"}',
+      PUBLIC_BASE_URL: 'https://alerts.example.com/',
+    });
+    expect(c).toMatchObject({
+      PORT: 9000,
+      ALARM_NAMESPACES: ['AWS/ECS', 'AWS/Lambda'],
+      SEVERITY_DEFAULT: 'P3',
+      SEVERITY_MAP: { 'api-': 'P1' },
+      PUBLIC_BASE_URL: 'https://alerts.example.com',
+    });
   });
 
   it('names every missing variable', () => {
     const err = configError({});
-    expect(err.issues.map((i) => i.name).sort()).toEqual(['ACK_LINK_SECRET', 'API_KEY', 'PUBLIC_BASE_URL', 'RESEND_WEBHOOK_SECRET', 'TWILIO_AUTH_TOKEN']);
+    expect(err.issues.map((i) => i.name).sort()).toEqual([
+      'ACK_LINK_SECRET',
+      'API_KEY',
+      'PUBLIC_BASE_URL',
+      'RESEND_WEBHOOK_SECRET',
+      'TWILIO_AUTH_TOKEN',
+    ]);
     expect(err.issues.every((i) => i.message === 'required')).toBe(true);
   });
 
@@ -68,6 +87,10 @@ describe('loadReceiverConfig', () => {
   });
 
   it('the alarm settings load without any secret', () => {
-    expect(loadAlarmIntakeSettings({})).toEqual({ ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'], SEVERITY_DEFAULT: 'P2', SEVERITY_MAP: {} });
+    expect(loadAlarmIntakeSettings({})).toEqual({
+      ALARM_NAMESPACES: ['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights'],
+      SEVERITY_DEFAULT: 'P2',
+      SEVERITY_MAP: {},
+    });
   });
 });

@@ -28,7 +28,12 @@ const SvixSecret = z.string().refine(
 
 const csv = z
   .string()
-  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string()).min(1, { message: 'must list at least one namespace' }));
 
 /** Settings the alarm intake needs (also used by `send-alarm.ts --direct`). */
@@ -48,11 +53,18 @@ export const ReceiverConfigSchema = AlarmIntakeSettingsSchema.extend({
    * X-Twilio-Webhooks-Signature-Settings naming the key and its algorithm, HMAC_SHA256 or HMAC_SHA1).
    * Unset (the default): only Auth Token signatures (HMAC-SHA1) are accepted.
    */
-  TWILIO_WEBHOOK_SHARED_KEY_SECRET: z.string().min(16, { message: 'must be the SharedKey secret (at least 16 characters)' }).optional(),
+  TWILIO_WEBHOOK_SHARED_KEY_SECRET: z
+    .string()
+    .min(16, { message: 'must be the SharedKey secret (at least 16 characters)' })
+    .optional(),
   RESEND_WEBHOOK_SECRET: SvixSecret,
   API_KEY: z.string().min(16, { message: 'required, at least 16 characters' }),
   ACK_LINK_SECRET: z.string().min(32, { message: 'required, at least 32 characters' }),
-  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
 });
 export type ReceiverConfig = z.infer<typeof ReceiverConfigSchema>;
 

@@ -22,7 +22,15 @@ export interface ErrorSink {
 }
 
 /** Headers that carry credentials or signatures: never stored, never logged. */
-const SECRET_HEADERS = new Set(['authorization', 'cookie', 'x-api-key', 'x-twilio-signature', 'svix-signature', 'webhook-signature', 'proxy-authorization']);
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'x-api-key',
+  'x-twilio-signature',
+  'svix-signature',
+  'webhook-signature',
+  'proxy-authorization',
+]);
 
 export function safeHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};

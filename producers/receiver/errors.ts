@@ -18,7 +18,10 @@ export class BodyTooLargeError extends Error {
 /** The body could not be read to its end: the client aborted, or the server cut it off (REQUEST_TIMEOUT_MS). */
 export class BodyReadError extends Error {
   constructor(options: { cause: unknown }) {
-    super(`request body not received: ${(options.cause as Error | undefined)?.message ?? String(options.cause)}`, options);
+    super(
+      `request body not received: ${(options.cause as Error | undefined)?.message ?? String(options.cause)}`,
+      options,
+    );
     this.name = 'BodyReadError';
   }
 }
@@ -50,7 +53,11 @@ export class PayloadError extends Error {
   /** The error for a batch that failed validation: named after its first issue, carrying all of them. */
   static ofIssues(issues: PayloadIssue[]): PayloadError {
     const first = issues[0];
-    return new PayloadError(first.message, [first.index, first.path].filter((p) => p !== undefined && p !== '').join('.'), { issues });
+    return new PayloadError(
+      first.message,
+      [first.index, first.path].filter((p) => p !== undefined && p !== '').join('.'),
+      { issues },
+    );
   }
 }
 

@@ -7,7 +7,14 @@ import { RecordDecodeError } from '../../schemas/errors.js';
 import { InvalidRecordError, RecordTooLargeError } from '../../platform/stream/errors.js';
 import { parseJson } from './body-parse.js';
 import { safeHeaders, type ErrorSink } from './error-sink.js';
-import { BodyReadError, BodyTooLargeError, PayloadError, SignatureError, StreamWriteError, UnavailableError } from './errors.js';
+import {
+  BodyReadError,
+  BodyTooLargeError,
+  PayloadError,
+  SignatureError,
+  StreamWriteError,
+  UnavailableError,
+} from './errors.js';
 
 /** Shared plumbing of every route: dependencies, body reading, the stream write, error → response. */
 
@@ -111,7 +118,8 @@ export function jsonBody(body: Uint8Array): unknown {
   return parseJson(utf8(body));
 }
 
-export const utf8 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+export const utf8 = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /** Path and query of the request as received. */
 export function pathAndQuery(c: Context): string {
@@ -159,14 +167,21 @@ export async function writeRecords(deps: RouteDeps, records: readonly StreamReco
     const parsed = StreamRecord.safeParse(r);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new PayloadError(`would not be a valid ${r.kind} record: ${issue.message}`, records.length > 1 ? [i, ...issue.path] : issue.path);
+      throw new PayloadError(
+        `would not be a valid ${r.kind} record: ${issue.message}`,
+        records.length > 1 ? [i, ...issue.path] : issue.path,
+      );
     }
   });
   if (records.length === 0) return;
   try {
     await deps.producer.putStreamRecords(records);
   } catch (cause) {
-    if (cause instanceof InvalidRecordError || cause instanceof RecordTooLargeError || cause instanceof RecordDecodeError) {
+    if (
+      cause instanceof InvalidRecordError ||
+      cause instanceof RecordTooLargeError ||
+      cause instanceof RecordDecodeError
+    ) {
       throw new PayloadError(`the stream refuses the record: ${cause.message}`, [], { cause });
     }
     throw new StreamWriteError({ cause });
@@ -196,7 +211,14 @@ export function guarded(deps: RouteDeps, route: string, handler: Handler): (c: C
   };
 }
 
-async function errorResponse(c: Context, deps: RouteDeps, route: string, err: unknown, body: Uint8Array | undefined, receivedAt: number): Promise<Response> {
+async function errorResponse(
+  c: Context,
+  deps: RouteDeps,
+  route: string,
+  err: unknown,
+  body: Uint8Array | undefined,
+  receivedAt: number,
+): Promise<Response> {
   const log = deps.logger;
   if (err instanceof SignatureError) {
     log.warn({ route, reason: err.reason }, 'rejected: not authentic');
@@ -207,23 +229,38 @@ async function errorResponse(c: Context, deps: RouteDeps, route: string, err: un
     return c.json({ error: 'payload too large', limit: err.limit }, 413);
   }
   if (err instanceof BodyReadError) {
-    log.warn({ route, err: (err.cause as Error | undefined)?.name }, 'request body not received (client gone or timed out)');
+    log.warn(
+      { route, err: (err.cause as Error | undefined)?.name },
+      'request body not received (client gone or timed out)',
+    );
     return c.json({ error: 'request body not received' }, 408, { connection: 'close' });
   }
   const keep = (reason: string, path: string | undefined) =>
-    deps.errorSink.put(reason, body ?? new Uint8Array(0), { route, path, url: pathAndQuery(c), headers: safeHeaders(c.req.raw.headers), receivedAt });
+    deps.errorSink.put(reason, body ?? new Uint8Array(0), {
+      route,
+      path,
+      url: pathAndQuery(c),
+      headers: safeHeaders(c.req.raw.headers),
+      receivedAt,
+    });
   if (err instanceof PayloadError) {
     try {
       await keep(err.reason, err.path || undefined);
     } catch (sinkErr) {
-      log.error({ route, reason: err.reason, err: (sinkErr as Error).message }, 'error sink failed; asking the sender to retry');
+      log.error(
+        { route, reason: err.reason, err: (sinkErr as Error).message },
+        'error sink failed; asking the sender to retry',
+      );
       return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
     }
     log.warn({ route, reason: err.reason, path: err.path }, 'rejected: invalid payload (kept in the error sink)');
     return c.json({ error: err.reason, path: err.path || undefined, issues: err.issues }, 400);
   }
   if (err instanceof UnavailableError) {
-    log.error({ route, dependency: err.dependency, err: (err.cause as Error | undefined)?.message }, 'dependency failed; asking the sender to retry');
+    log.error(
+      { route, dependency: err.dependency, err: (err.cause as Error | undefined)?.message },
+      'dependency failed; asking the sender to retry',
+    );
     return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
   }
   // The last line: a body some code path did not expect. Only the error's name is logged (its message
@@ -232,9 +269,15 @@ async function errorResponse(c: Context, deps: RouteDeps, route: string, err: un
   const verified = isVerified(c);
   if (verified) {
     try {
-      await keep(`unexpected error while handling the body: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, undefined);
+      await keep(
+        `unexpected error while handling the body: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+        undefined,
+      );
     } catch (sinkErr) {
-      log.error({ route, err: name, sinkErr: (sinkErr as Error).message }, 'error sink failed; asking the sender to retry');
+      log.error(
+        { route, err: name, sinkErr: (sinkErr as Error).message },
+        'error sink failed; asking the sender to retry',
+      );
       return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
     }
   }
@@ -244,6 +287,11 @@ async function errorResponse(c: Context, deps: RouteDeps, route: string, err: un
     log.error({ route, err: name }, 'unexpected error handling a verified webhook: 202 (kept in the error sink)');
     return c.json({ kept: 'errors', error: 'unexpected error while handling the body' }, 202);
   }
-  log.error({ route, err: name, verified }, verified ? 'unexpected error handling a verified body: 400 (kept in the error sink)' : 'unexpected error handling an unverified body: 400');
+  log.error(
+    { route, err: name, verified },
+    verified
+      ? 'unexpected error handling a verified body: 400 (kept in the error sink)'
+      : 'unexpected error handling an unverified body: 400',
+  );
   return c.json({ error: 'malformed request' }, 400);
 }

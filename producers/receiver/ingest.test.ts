@@ -25,7 +25,14 @@ describe('POST /api/v1/ingest/events', () => {
     const { app, producer } = testApp();
     const res = await post(app, event());
     expect(res.status).toBe(200);
-    const id = eventId('receipt', 'external', PAGE.incidentId, 'CA0123456789abcdef', 'delivered', '2026-11-28T10:00:06.000Z');
+    const id = eventId(
+      'receipt',
+      'external',
+      PAGE.incidentId,
+      'CA0123456789abcdef',
+      'delivered',
+      '2026-11-28T10:00:06.000Z',
+    );
     expect(await res.json()).toEqual({ written: 1, event_ids: [id] });
     expect(producer.records).toEqual([
       {
@@ -48,11 +55,16 @@ describe('POST /api/v1/ingest/events', () => {
 
   it('keeps a given event_id and provider_status; without message_id the event id stands in', async () => {
     const { app, producer } = testApp();
-    await post(app, [event({ event_id: 'evt_from_the_caller_1', provider_status: 'ANSWERED' }), event({ message_id: undefined })]);
+    await post(app, [
+      event({ event_id: 'evt_from_the_caller_1', provider_status: 'ANSWERED' }),
+      event({ message_id: undefined }),
+    ]);
     const [a, b] = producer.records as { event_id: string; message_id: string; provider_status: string }[];
     expect(a.event_id).toBe('evt_from_the_caller_1');
     expect(a.provider_status).toBe('ANSWERED');
-    expect(b.event_id).toBe(eventId('receipt', 'external', PAGE.incidentId, '+15551230001', 'delivered', '2026-11-28T10:00:06.000Z'));
+    expect(b.event_id).toBe(
+      eventId('receipt', 'external', PAGE.incidentId, '+15551230001', 'delivered', '2026-11-28T10:00:06.000Z'),
+    );
     expect(b.message_id).toBe(b.event_id);
   });
 
@@ -66,11 +78,21 @@ describe('POST /api/v1/ingest/events', () => {
 
   it('400 with the path of every failing field per record; nothing written (all-or-nothing)', async () => {
     const { app, producer, errorSink } = testApp();
-    const res = await post(app, [event(), event({ status: 'seen', channel: 'pigeon' }), event({ timestamp: 'soon', alarm_arn: 'nope', recipent: 'typo' })]);
+    const res = await post(app, [
+      event(),
+      event({ status: 'seen', channel: 'pigeon' }),
+      event({ timestamp: 'soon', alarm_arn: 'nope', recipent: 'typo' }),
+    ]);
     expect(res.status).toBe(400);
     const json = (await res.json()) as { path: string; issues: { index: number; path: string }[] };
     expect(json.path).toBe('1.channel');
-    expect(json.issues.map((i) => `${i.index}:${i.path}`).sort()).toEqual(['1:channel', '1:status', '2:alarm_arn', '2:recipent', '2:timestamp']);
+    expect(json.issues.map((i) => `${i.index}:${i.path}`).sort()).toEqual([
+      '1:channel',
+      '1:status',
+      '2:alarm_arn',
+      '2:recipent',
+      '2:timestamp',
+    ]);
     expect(producer.calls).toHaveLength(0);
     expect(errorSink.calls).toHaveLength(1);
   });

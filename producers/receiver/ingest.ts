@@ -42,7 +42,9 @@ export type IngestEvent = z.output<typeof IngestEvent>;
  * (same event, same id). message_id is required on receipts: without one, the event id stands in.
  */
 export function ingestReceipt(e: IngestEvent, raw: unknown): ReceiptRecordIn {
-  const id = e.event_id ?? eventId('receipt', 'external', e.incident_id, e.message_id ?? e.recipient ?? '', e.status, e.timestamp);
+  const id =
+    e.event_id ??
+    eventId('receipt', 'external', e.incident_id, e.message_id ?? e.recipient ?? '', e.status, e.timestamp);
   return {
     v: 1,
     kind: 'receipt',

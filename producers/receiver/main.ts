@@ -29,7 +29,14 @@ async function main(): Promise<void> {
   // for company); each request is still answered only once its own records are acknowledged. Fewer,
   // shorter retries than the producer's defaults: a webhook sender times out after ~15 s and retries
   // on 503 anyway, so answer within a few seconds (4 attempts of at most 2 s, backoff at most 1 s).
-  const producer = new BatchingProducer({ kinesis: clients.kinesis, streamName: infra.STREAM_NAME, logger, maxAttempts: 4, maxDelayMs: 1000, callTimeoutMs: 2000 });
+  const producer = new BatchingProducer({
+    kinesis: clients.kinesis,
+    streamName: infra.STREAM_NAME,
+    logger,
+    maxAttempts: 4,
+    maxDelayMs: 1000,
+    callTimeoutMs: 2000,
+  });
   const app = createApp({
     config,
     producer,
@@ -43,7 +50,13 @@ async function main(): Promise<void> {
 
   const { server, address } = await serveReceiver(app.fetch, { ...settings, PORT: config.PORT });
   logger.info(
-    { host: address.address, port: address.port, requestTimeoutMs: settings.REQUEST_TIMEOUT_MS, stream: infra.STREAM_NAME, publicBaseUrl: config.PUBLIC_BASE_URL },
+    {
+      host: address.address,
+      port: address.port,
+      requestTimeoutMs: settings.REQUEST_TIMEOUT_MS,
+      stream: infra.STREAM_NAME,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+    },
     'receiver listening',
   );
 

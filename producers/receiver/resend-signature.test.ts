@@ -26,7 +26,10 @@ describe('ResendVerifier', () => {
     ['too new (6 min ahead)', svixHeaders(body, { secret: SECRET, date: new Date(Date.now() + 6 * MIN) })],
     ['timestamp changed after signing', { ...good, 'svix-timestamp': String(Number(good['svix-timestamp']) - 1) }],
     ['svix-id changed after signing', { ...good, 'svix-id': 'msg_other' }],
-    ['wrong secret', svixHeaders(body, { secret: 'whsec_' + Buffer.from('another-secret-of-24-byt').toString('base64') })],
+    [
+      'wrong secret',
+      svixHeaders(body, { secret: 'whsec_' + Buffer.from('another-secret-of-24-byt').toString('base64') }),
+    ],
     ['truncated signature', { ...good, 'svix-signature': sig.slice(0, -6) }],
     ['signature without version', { ...good, 'svix-signature': sig.slice(3) }],
     ['wrong version', { ...good, 'svix-signature': sig.replace('v1,', 'v2,') }],
@@ -44,11 +47,20 @@ describe('ResendVerifier', () => {
 });
 
 describe('known answers: Standard Webhooks test vectors (Svix signs the same way, svix-* headers)', () => {
-  const v = jsonFixture<{ secret: string; msgId: string; timestamp: number; payload: string; signature: string; invalidSignatures: { name: string; signature: string }[] }>(
-    'standard-webhooks/sign-vectors.json',
-  );
+  const v = jsonFixture<{
+    secret: string;
+    msgId: string;
+    timestamp: number;
+    payload: string;
+    signature: string;
+    invalidSignatures: { name: string; signature: string }[];
+  }>('standard-webhooks/sign-vectors.json');
   const known = new ResendVerifier(v.secret);
-  const headers: SvixHeaders = { 'svix-id': v.msgId, 'svix-timestamp': String(v.timestamp), 'svix-signature': v.signature };
+  const headers: SvixHeaders = {
+    'svix-id': v.msgId,
+    'svix-timestamp': String(v.timestamp),
+    'svix-signature': v.signature,
+  };
   const at = (epochS: number) => vi.setSystemTime(epochS * 1000);
 
   beforeEach(() => {
@@ -67,8 +79,12 @@ describe('known answers: Standard Webhooks test vectors (Svix signs the same way
 
   it('accepts the known signature among others (rotation), in any position', () => {
     const others = v.invalidSignatures.map((s) => s.signature).filter((s) => !s.includes(' '));
-    expect(known.verify(v.payload, { ...headers, 'svix-signature': [...others, v.signature].join(' ') }).id).toBe(v.msgId);
-    expect(known.verify(v.payload, { ...headers, 'svix-signature': [v.signature, ...others].join(' ') }).id).toBe(v.msgId);
+    expect(known.verify(v.payload, { ...headers, 'svix-signature': [...others, v.signature].join(' ') }).id).toBe(
+      v.msgId,
+    );
+    expect(known.verify(v.payload, { ...headers, 'svix-signature': [v.signature, ...others].join(' ') }).id).toBe(
+      v.msgId,
+    );
   });
 
   it.each([
@@ -87,7 +103,10 @@ describe('known answers: Standard Webhooks test vectors (Svix signs the same way
     ['payload whitespace altered', headers, v.payload.replace(': ', ':')],
     ['payload with a trailing newline', headers, `${v.payload}\n`],
     ['another secret', headers, undefined, 'whsec_' + Buffer.from('another-secret-of-24-byt').toString('base64')],
-    ...v.invalidSignatures.map((s): [string, SvixHeaders] => [`signature: ${s.name}`, { ...headers, 'svix-signature': s.signature }]),
+    ...v.invalidSignatures.map((s): [string, SvixHeaders] => [
+      `signature: ${s.name}`,
+      { ...headers, 'svix-signature': s.signature },
+    ]),
   ];
   it.each(altered)('rejects: %s', (_name, h, payload, secret) => {
     const verifierUnderTest = secret ? new ResendVerifier(secret) : known;

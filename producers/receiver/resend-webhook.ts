@@ -43,9 +43,17 @@ export const ResendEmailEvent = z.looseObject({
   created_at: IsoTime,
   data: z.looseObject({
     email_id: z.string().min(1),
-    to: z.union([z.array(z.string()).min(1), z.string().min(1).transform((s) => [s])]),
+    to: z.union([
+      z.array(z.string()).min(1),
+      z
+        .string()
+        .min(1)
+        .transform((s) => [s]),
+    ]),
     tags: Tags.optional(),
-    bounce: z.looseObject({ type: z.string().optional(), subType: z.string().optional(), message: z.string().optional() }).optional(),
+    bounce: z
+      .looseObject({ type: z.string().optional(), subType: z.string().optional(), message: z.string().optional() })
+      .optional(),
     failed: z.looseObject({ reason: z.string().optional() }).optional(),
     suppressed: z.looseObject({ type: z.string().optional(), message: z.string().optional() }).optional(),
   }),
@@ -56,7 +64,10 @@ export type ResendEmailEvent = z.infer<typeof ResendEmailEvent>;
 function errorOf(data: ResendEmailEvent['data']): { error_code?: string; error_message?: string } {
   if (data.bounce) {
     const code = [data.bounce.type, data.bounce.subType].filter(Boolean).join('/');
-    return { ...(code ? { error_code: code } : {}), ...(data.bounce.message ? { error_message: data.bounce.message } : {}) };
+    return {
+      ...(code ? { error_code: code } : {}),
+      ...(data.bounce.message ? { error_message: data.bounce.message } : {}),
+    };
   }
   if (data.failed?.reason) return { error_code: data.failed.reason, error_message: data.failed.reason };
   if (data.suppressed) {
@@ -78,7 +89,11 @@ export function resendReceipt(svixId: string, payload: unknown, rawBody: string)
   const event = parsed.data;
   const { status, provider_status } = resendStatus(event.type);
   const page = pageRefFromTags(event.data.tags);
-  if (!page) throw new PayloadError('missing or malformed page reference (incident_id, alarm_arn_b64, dispatch_id)', 'data.tags');
+  if (!page)
+    throw new PayloadError(
+      'missing or malformed page reference (incident_id, alarm_arn_b64, dispatch_id)',
+      'data.tags',
+    );
   return {
     v: 1,
     kind: 'receipt',
@@ -102,7 +117,10 @@ const PAGE_TAGS: readonly string[] = [TAG.incident, TAG.alarm, TAG.dispatch];
 
 /** The tag names of `data.tags` (object or `[{name, value}]`); undefined when there are none. */
 function tagNames(tags: unknown): string[] | undefined {
-  if (Array.isArray(tags)) return tags.flatMap((t) => (t && typeof (t as { name?: unknown }).name === 'string' ? [(t as { name: string }).name] : []));
+  if (Array.isArray(tags))
+    return tags.flatMap((t) =>
+      t && typeof (t as { name?: unknown }).name === 'string' ? [(t as { name: string }).name] : [],
+    );
   if (tags && typeof tags === 'object') return Object.keys(tags);
   return undefined;
 }

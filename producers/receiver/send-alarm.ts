@@ -47,7 +47,9 @@ async function direct(body: string, env: NodeJS.ProcessEnv): Promise<number> {
     const results = await new KinesisProducer({ kinesis, streamName: config.STREAM_NAME }).putStreamRecords(records);
     records.forEach((r, i) => {
       const a = AlarmRecord.parse(r);
-      console.log(`${a.alarm_name} ${a.state} ${a.severity} → ${results[i].shardId} ${results[i].sequenceNumber} (${a.event_id})`);
+      console.log(
+        `${a.alarm_name} ${a.state} ${a.severity} → ${results[i].shardId} ${results[i].sequenceNumber} (${a.event_id})`,
+      );
     });
     return 0;
   } finally {
@@ -58,7 +60,11 @@ async function direct(body: string, env: NodeJS.ProcessEnv): Promise<number> {
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { direct: { type: 'boolean' }, url: { type: 'string' } } });
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { direct: { type: 'boolean' }, url: { type: 'string' } },
+    });
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;

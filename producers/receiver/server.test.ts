@@ -26,7 +26,10 @@ function stallingClient(port: number, chunks: string[]): Promise<{ reply: string
 describe('loadServerSettings', () => {
   it('defaults: 127.0.0.1, 8080, 10 s; empty counts as unset', () => {
     expect(loadServerSettings({ HOST: '' })).toEqual({ HOST: '127.0.0.1', PORT: 8080, REQUEST_TIMEOUT_MS: 10_000 });
-    expect(loadServerSettings({ HOST: '0.0.0.0', REQUEST_TIMEOUT_MS: '2500' })).toMatchObject({ HOST: '0.0.0.0', REQUEST_TIMEOUT_MS: 2500 });
+    expect(loadServerSettings({ HOST: '0.0.0.0', REQUEST_TIMEOUT_MS: '2500' })).toMatchObject({
+      HOST: '0.0.0.0',
+      REQUEST_TIMEOUT_MS: 2500,
+    });
   });
 
   it('a bad value → ConfigError naming the variable', () => {
@@ -60,7 +63,9 @@ describe('serveReceiver', () => {
   it('a client that trickles its headers is cut off too', async () => {
     const started = await serveReceiver(testApp().app.fetch, { HOST: '127.0.0.1', PORT: 0, REQUEST_TIMEOUT_MS: 300 });
     server = started.server;
-    const { reply, ms } = await stallingClient(started.address.port, ['POST /webhooks/twilio HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ']);
+    const { reply, ms } = await stallingClient(started.address.port, [
+      'POST /webhooks/twilio HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ',
+    ]);
     expect(reply).toMatch(/^HTTP\/1\.1 408/);
     expect(ms).toBeLessThan(3000);
   });

@@ -29,9 +29,12 @@ const ServerSettingsSchema = z.object({
 
 /** HOST, PORT, REQUEST_TIMEOUT_MS from the environment (empty = default); ConfigError names a bad one. */
 export function loadServerSettings(env: NodeJS.ProcessEnv = process.env): ServerSettings {
-  const cleaned = Object.fromEntries(['HOST', 'PORT', 'REQUEST_TIMEOUT_MS'].flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const cleaned = Object.fromEntries(
+    ['HOST', 'PORT', 'REQUEST_TIMEOUT_MS'].flatMap((k) => (env[k] ? [[k, env[k]]] : [])),
+  );
   const parsed = ServerSettingsSchema.safeParse(cleaned);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message })));
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.map((i) => ({ name: String(i.path[0]), message: i.message })));
   return parsed.data;
 }
 
@@ -50,10 +53,19 @@ export function timeoutOptions(requestTimeoutMs: number) {
  * Serves `fetch` (the hono app's) on settings.HOST:PORT with the request timeouts. Resolves once
  * listening, with the server and the bound address (PORT 0: a free port).
  */
-export function serveReceiver(fetch: (req: Request) => Response | Promise<Response>, settings: ServerSettings): Promise<{ server: ServerType; address: AddressInfo }> {
+export function serveReceiver(
+  fetch: (req: Request) => Response | Promise<Response>,
+  settings: ServerSettings,
+): Promise<{ server: ServerType; address: AddressInfo }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port: settings.PORT, hostname: settings.HOST, serverOptions: timeoutOptions(settings.REQUEST_TIMEOUT_MS) }, (info) =>
-      resolve({ server, address: info }),
+    const server = serve(
+      {
+        fetch,
+        port: settings.PORT,
+        hostname: settings.HOST,
+        serverOptions: timeoutOptions(settings.REQUEST_TIMEOUT_MS),
+      },
+      (info) => resolve({ server, address: info }),
     );
     server.once('error', reject);
   });

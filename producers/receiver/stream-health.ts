@@ -30,7 +30,8 @@ const WRITABLE = new Set(['ACTIVE', 'UPDATING']);
  * `cacheMs`, concurrent health requests sharing one call in flight. Never throws.
  */
 export class StreamHealthCheck implements StreamHealth {
-  private readonly opts: Required<Omit<StreamHealthCheckOptions, 'kinesis' | 'streamName' | 'logger'>> & Pick<StreamHealthCheckOptions, 'kinesis' | 'streamName' | 'logger'>;
+  private readonly opts: Required<Omit<StreamHealthCheckOptions, 'kinesis' | 'streamName' | 'logger'>> &
+    Pick<StreamHealthCheckOptions, 'kinesis' | 'streamName' | 'logger'>;
   private cached?: { at: number; value: StreamReachability };
   private inFlight?: Promise<StreamReachability>;
 
@@ -69,7 +70,9 @@ export class StreamHealthCheck implements StreamHealth {
     try {
       // The race also covers a client that ignores the abort signal.
       const out = await Promise.race([
-        this.opts.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: this.opts.streamName }), { abortSignal: abort.signal }),
+        this.opts.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: this.opts.streamName }), {
+          abortSignal: abort.signal,
+        }),
         timeout,
       ]);
       const status = out.StreamDescriptionSummary?.StreamStatus;
@@ -79,8 +82,15 @@ export class StreamHealthCheck implements StreamHealth {
       // /healthz is public behind the ALB: the body names the error only (AWS messages can carry the
       // account id and role names); the log has the message.
       const e = err as Error | undefined;
-      this.opts.logger?.warn({ stream: this.opts.streamName, err: e?.message ?? String(err) }, 'stream health check failed');
-      return { reachable: false, checkedAt, error: err instanceof StreamCheckTimeoutError ? err.message : (e?.name ?? 'Error') };
+      this.opts.logger?.warn(
+        { stream: this.opts.streamName, err: e?.message ?? String(err) },
+        'stream health check failed',
+      );
+      return {
+        reachable: false,
+        checkedAt,
+        error: err instanceof StreamCheckTimeoutError ? err.message : (e?.name ?? 'Error'),
+      };
     } finally {
       clearTimeout(timer);
     }

@@ -24,7 +24,10 @@ export const TEST_ENV = {
   BODY_LIMIT_BYTES: '4096',
 } as const;
 
-export const testConfig = (overrides: Partial<ReceiverConfig> = {}): ReceiverConfig => ({ ...ReceiverConfigSchema.parse(TEST_ENV), ...overrides });
+export const testConfig = (overrides: Partial<ReceiverConfig> = {}): ReceiverConfig => ({
+  ...ReceiverConfigSchema.parse(TEST_ENV),
+  ...overrides,
+});
 
 /** The page every fixture belongs to (matches the tags in fixtures/resend). */
 export const PAGE = {
@@ -66,12 +69,27 @@ export class FakeAckCodes {
   }
 }
 
-export function testApp(opts: { config?: Partial<ReceiverConfig>; ackCodes?: FakeAckCodes; streamHealth?: StreamHealth; now?: () => number } = {}) {
+export function testApp(
+  opts: {
+    config?: Partial<ReceiverConfig>;
+    ackCodes?: FakeAckCodes;
+    streamHealth?: StreamHealth;
+    now?: () => number;
+  } = {},
+) {
   const producer = new FakeProducer();
   const errorSink = new FakeErrorSink();
   const ackCodes = opts.ackCodes ?? new FakeAckCodes();
   const config = testConfig(opts.config);
-  const deps: AppDeps = { config, producer, errorSink, ackCodes, streamHealth: opts.streamHealth, logger: silentLogger, now: opts.now };
+  const deps: AppDeps = {
+    config,
+    producer,
+    errorSink,
+    ackCodes,
+    streamHealth: opts.streamHealth,
+    logger: silentLogger,
+    now: opts.now,
+  };
   return { app: createApp(deps), producer, errorSink, ackCodes, config };
 }
 
@@ -104,7 +122,11 @@ export function pageQuery(page = PAGE): string {
 }
 
 /** A signed Twilio form POST to `path` (path + query as Twilio calls it on PUBLIC_BASE_URL). */
-export function twilioRequest(path: string, params: Record<string, string | string[]>, opts: { token?: string; base?: string; signedUrl?: string } = {}): RequestInit & { url: string } {
+export function twilioRequest(
+  path: string,
+  params: Record<string, string | string[]>,
+  opts: { token?: string; base?: string; signedUrl?: string } = {},
+): RequestInit & { url: string } {
   const base = opts.base ?? TEST_ENV.PUBLIC_BASE_URL;
   const signature = twilioSignature(opts.token ?? TEST_ENV.TWILIO_AUTH_TOKEN, opts.signedUrl ?? base + path, params);
   return {
@@ -116,7 +138,10 @@ export function twilioRequest(path: string, params: Record<string, string | stri
 }
 
 /** Svix headers for `body` signed with `secret` at `date`. */
-export function svixHeaders(body: string, opts: { secret?: string; id?: string; date?: Date } = {}): Record<string, string> {
+export function svixHeaders(
+  body: string,
+  opts: { secret?: string; id?: string; date?: Date } = {},
+): Record<string, string> {
   const id = opts.id ?? 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W';
   const date = opts.date ?? new Date();
   return {
@@ -126,8 +151,16 @@ export function svixHeaders(body: string, opts: { secret?: string; id?: string; 
   };
 }
 
-export function resendRequest(body: string, opts: { secret?: string; id?: string; date?: Date } = {}): RequestInit & { url: string } {
-  return { url: '/webhooks/resend', method: 'POST', headers: { 'content-type': 'application/json', ...svixHeaders(body, opts) }, body };
+export function resendRequest(
+  body: string,
+  opts: { secret?: string; id?: string; date?: Date } = {},
+): RequestInit & { url: string } {
+  return {
+    url: '/webhooks/resend',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...svixHeaders(body, opts) },
+    body,
+  };
 }
 
 /** The error `fn` throws; fails the test when it throws nothing. */

@@ -5,7 +5,12 @@ import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
 import type { Channel, DeliveryStatus } from '../../schemas/status.js';
 import { PayloadError } from './errors.js';
 import { markVerified, utf8, type RouteDeps } from './http.js';
-import { SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, verifyTwilioRequest, type TwilioParams } from './twilio-signature.js';
+import {
+  SIGNATURE_HEADER,
+  SIGNATURE_SETTINGS_HEADER,
+  verifyTwilioRequest,
+  type TwilioParams,
+} from './twilio-signature.js';
 
 /**
  * What every Twilio webhook route shares (messages: twilio-webhook.ts; calls: twilio-voice.ts): the
@@ -43,12 +48,16 @@ export function rawPathAndQuery(c: Context): string {
  * otherwise. Marks the request verified: an unexpected failure after this keeps the body.
  */
 export function verifiedTwilioParams(c: Context, deps: RouteDeps, body: Uint8Array, url: string): TwilioParams {
-  const params = verifyTwilioRequest({ authToken: deps.config.TWILIO_AUTH_TOKEN, sharedKeySecret: deps.config.TWILIO_WEBHOOK_SHARED_KEY_SECRET }, deps.config.PUBLIC_BASE_URL, {
-    pathAndQuery: url,
-    signature: c.req.header(SIGNATURE_HEADER),
-    signatureSettings: c.req.header(SIGNATURE_SETTINGS_HEADER),
-    body: utf8(body),
-  });
+  const params = verifyTwilioRequest(
+    { authToken: deps.config.TWILIO_AUTH_TOKEN, sharedKeySecret: deps.config.TWILIO_WEBHOOK_SHARED_KEY_SECRET },
+    deps.config.PUBLIC_BASE_URL,
+    {
+      pathAndQuery: url,
+      signature: c.req.header(SIGNATURE_HEADER),
+      signatureSettings: c.req.header(SIGNATURE_SETTINGS_HEADER),
+      body: utf8(body),
+    },
+  );
   markVerified(c);
   return params;
 }
@@ -58,10 +67,21 @@ export function twilioStatusReceipt(
   params: TwilioParams,
   query: URLSearchParams,
   nowMs: number,
-  r: { sid: string; channel: Channel; status: DeliveryStatus; provider_status: string; errorCode?: string; errorMessage?: string },
+  r: {
+    sid: string;
+    channel: Channel;
+    status: DeliveryStatus;
+    provider_status: string;
+    errorCode?: string;
+    errorMessage?: string;
+  },
 ): ReceiptRecordIn {
   const page = pageRefFromQuery(query);
-  if (!page) throw new PayloadError('missing or malformed page reference (incident, alarm, dispatch) in the callback URL', 'query');
+  if (!page)
+    throw new PayloadError(
+      'missing or malformed page reference (incident, alarm, dispatch) in the callback URL',
+      'query',
+    );
   return {
     v: 1,
     kind: 'receipt',

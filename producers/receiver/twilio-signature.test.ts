@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PayloadError, SignatureError } from './errors.js';
 import { fixture, formBody, jsonFixture, pageQuery, twilioSignature, thrown } from './testing.js';
-import { signingKey, twilioSignedUrl, verifyTwilioRequest, type TwilioKeys, type TwilioParams } from './twilio-signature.js';
+import {
+  signingKey,
+  twilioSignedUrl,
+  verifyTwilioRequest,
+  type TwilioKeys,
+  type TwilioParams,
+} from './twilio-signature.js';
 
 const TOKEN = 'twilio-auth-token-for-tests';
 const BASE = 'https://alerts.example.com';
@@ -30,8 +36,14 @@ describe('verifyTwilioRequest (form bodies)', () => {
   });
 
   const altered: [string, Parameters<typeof verify>[0]][] = [
-    ...Object.keys(params).map((k): [string, Parameters<typeof verify>[0]] => [`${k} altered`, { signature: KNOWN, body: formBody({ ...params, [k]: `${params[k]}0` }) }]),
-    ...Object.keys(params).map((k): [string, Parameters<typeof verify>[0]] => [`${k} removed`, { signature: KNOWN, body: formBody(Object.fromEntries(Object.entries(params).filter(([n]) => n !== k))) }]),
+    ...Object.keys(params).map((k): [string, Parameters<typeof verify>[0]] => [
+      `${k} altered`,
+      { signature: KNOWN, body: formBody({ ...params, [k]: `${params[k]}0` }) },
+    ]),
+    ...Object.keys(params).map((k): [string, Parameters<typeof verify>[0]] => [
+      `${k} removed`,
+      { signature: KNOWN, body: formBody(Object.fromEntries(Object.entries(params).filter(([n]) => n !== k))) },
+    ]),
     ['a field added', { signature: KNOWN, body: formBody({ ...params, Extra: 'x' }) }],
     ['incident in the query altered', { signature: KNOWN, pathAndQuery: PATH.replace('inc_0123', 'inc_9123') }],
     ['path altered', { signature: KNOWN, pathAndQuery: PATH.replace('/webhooks/', '/webhook/') }],
@@ -43,7 +55,9 @@ describe('verifyTwilioRequest (form bodies)', () => {
   });
 
   it('rebuilds the signed URL from the configured public origin', () => {
-    expect(twilioSignedUrl('https://alerts.example.com', '/webhooks/twilio?a=1')).toBe('https://alerts.example.com/webhooks/twilio?a=1');
+    expect(twilioSignedUrl('https://alerts.example.com', '/webhooks/twilio?a=1')).toBe(
+      'https://alerts.example.com/webhooks/twilio?a=1',
+    );
     expect(twilioSignedUrl('https://alerts.example.com/', '/x')).toBe('https://alerts.example.com/x');
   });
 
@@ -57,14 +71,26 @@ describe('verifyTwilioRequest (form bodies)', () => {
     ['altered param', { body: formBody({ ...params, ErrorCode: '30005' }) }],
     ['altered status', { body: formBody({ ...params, MessageStatus: 'delivered' }) }],
     ['added param', { body: formBody({ ...params, Extra: 'x' }) }],
-    ['removed param', { body: formBody(Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'ErrorCode'))) }],
-    ['wrong host', { signature: twilioSignature(TOKEN, URL_SIGNED.replace('alerts.example.com', 'evil.example.com'), params) }],
+    [
+      'removed param',
+      { body: formBody(Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'ErrorCode'))) },
+    ],
+    [
+      'wrong host',
+      { signature: twilioSignature(TOKEN, URL_SIGNED.replace('alerts.example.com', 'evil.example.com'), params) },
+    ],
     ['wrong scheme', { signature: twilioSignature(TOKEN, URL_SIGNED.replace('https:', 'http:'), params) }],
     ['wrong path', { pathAndQuery: PATH.replace('/webhooks/twilio', '/webhooks/twilio2') }],
     ['wrong query (other incident)', { pathAndQuery: PATH.replace('inc_0123', 'inc_9999') }],
     ['query dropped', { pathAndQuery: '/webhooks/twilio' }],
-    ['signed over the socket URL, not the public URL', { signature: twilioSignature(TOKEN, `http://127.0.0.1:8080${PATH}`, params) }],
-    ['signed over the Host header URL behind the proxy', { signature: twilioSignature(TOKEN, `http://receiver.internal:8080${PATH}`, params) }],
+    [
+      'signed over the socket URL, not the public URL',
+      { signature: twilioSignature(TOKEN, `http://127.0.0.1:8080${PATH}`, params) },
+    ],
+    [
+      'signed over the Host header URL behind the proxy',
+      { signature: twilioSignature(TOKEN, `http://receiver.internal:8080${PATH}`, params) },
+    ],
   ];
   it.each(failures)('rejects: %s', (_name, over) => {
     const err = reject(() => verify(over));
@@ -83,7 +109,9 @@ describe('verifyTwilioRequest (form bodies)', () => {
   it('keeps repeated fields (all values are signed)', () => {
     const multi: TwilioParams = { ...params, MediaUrl0: ['https://a.example/1', 'https://a.example/2'] };
     const sig = twilioSignature(TOKEN, URL_SIGNED, multi);
-    expect(verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: PATH, signature: sig, body: formBody(multi) }).MediaUrl0).toEqual(['https://a.example/1', 'https://a.example/2']);
+    expect(
+      verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: PATH, signature: sig, body: formBody(multi) }).MediaUrl0,
+    ).toEqual(['https://a.example/1', 'https://a.example/2']);
   });
 });
 
@@ -94,29 +122,43 @@ describe('verifyTwilioRequest (JSON bodies with bodySHA256)', () => {
   const sig = twilioSignature(TOKEN, BASE + path, {});
 
   it('accepts the body whose hash is in the signed URL', () => {
-    expect(verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: path, signature: sig, body })).toMatchObject({ MessageSid: 'SM1', MessageStatus: 'delivered' });
+    expect(verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: path, signature: sig, body })).toMatchObject({
+      MessageSid: 'SM1',
+      MessageStatus: 'delivered',
+    });
   });
 
   it('rejects an altered body', () => {
     const altered = body.replace('delivered', 'read');
-    expect(reject(() => verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: path, signature: sig, body: altered }))).toBeInstanceOf(SignatureError);
+    expect(
+      reject(() => verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: path, signature: sig, body: altered })),
+    ).toBeInstanceOf(SignatureError);
   });
 
   it('rejects a body hash swapped in the URL', () => {
     const other = createHash('sha256').update('{}').digest('hex');
-    expect(reject(() => verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: `${PATH}&bodySHA256=${other}`, signature: sig, body: '{}' }))).toBeInstanceOf(SignatureError);
+    expect(
+      reject(() =>
+        verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: `${PATH}&bodySHA256=${other}`, signature: sig, body: '{}' }),
+      ),
+    ).toBeInstanceOf(SignatureError);
   });
 
   it('a verified body that is not a JSON object is a payload error, not a signature error', () => {
     const text = '[1,2]';
     const p = `${PATH}&bodySHA256=${createHash('sha256').update(text).digest('hex')}`;
     const s = twilioSignature(TOKEN, BASE + p, {});
-    expect(reject(() => verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: p, signature: s, body: text }))).toBeInstanceOf(PayloadError);
+    expect(
+      reject(() => verifyTwilioRequest(TOKEN, BASE, { pathAndQuery: p, signature: s, body: text })),
+    ).toBeInstanceOf(PayloadError);
   });
 });
 
 /** A JSON body as verifyTwilioRequest returns it: non-string values JSON-encoded. */
-const asParams = (body: string) => Object.fromEntries(Object.entries(JSON.parse(body) as object).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]));
+const asParams = (body: string) =>
+  Object.fromEntries(
+    Object.entries(JSON.parse(body) as object).map(([k, x]) => [k, typeof x === 'string' ? x : JSON.stringify(x)]),
+  );
 
 /** `https://host[:port]` and the path + query of a known-answer URL, split without re-encoding. */
 const split = (url: string) => {
@@ -128,7 +170,9 @@ type FormVector = { name: string; url: string; params: 'defaultParams' | TwilioP
 type JsonVector = { name: string; url: string; body: string; signature: string };
 
 describe("known answers: twilio-node's spec/validation.spec.js (HMAC-SHA1, Auth Token)", () => {
-  const v = jsonFixture<{ token: string; defaultParams: TwilioParams; form: FormVector[]; json: JsonVector[] }>('twilio-node/validation.spec.json');
+  const v = jsonFixture<{ token: string; defaultParams: TwilioParams; form: FormVector[]; json: JsonVector[] }>(
+    'twilio-node/validation.spec.json',
+  );
   const paramsOf = (p: FormVector['params']) => (p === 'defaultParams' ? v.defaultParams : p);
 
   it.each(v.form)('accepts: $name', ({ url, params: p, signature }) => {
@@ -140,7 +184,13 @@ describe("known answers: twilio-node's spec/validation.spec.js (HMAC-SHA1, Auth 
   it('accepts a URL with a port the signature was computed without (twilio-node strips it)', () => {
     // spec: "should validate https urls with ports by stripping them"
     const { base: b, pathAndQuery: p } = split(v.form[0].url.replace('.com', '.com:1234'));
-    expect(verifyTwilioRequest(v.token, b, { pathAndQuery: p, signature: v.form[0].signature, body: formBody(v.defaultParams) })).toEqual(v.defaultParams);
+    expect(
+      verifyTwilioRequest(v.token, b, {
+        pathAndQuery: p,
+        signature: v.form[0].signature,
+        body: formBody(v.defaultParams),
+      }),
+    ).toEqual(v.defaultParams);
   });
 
   it.each(v.json)('accepts (JSON body): $name', ({ url, body, signature }) => {
@@ -152,30 +202,40 @@ describe("known answers: twilio-node's spec/validation.spec.js (HMAC-SHA1, Auth 
   const [first] = v.form;
   const { base, pathAndQuery } = split(first.url);
   const body = formBody(v.defaultParams);
-  const cases: [string, { token?: string; base?: string; pathAndQuery?: string; body?: string; signature?: string }][] = [
-    ['wrong token', { token: '12346' }],
-    ...Object.keys(v.defaultParams).map((k): [string, { body: string }] => [`${k} altered`, { body: formBody({ ...v.defaultParams, [k]: `${v.defaultParams[k]}9` }) }]),
-    ['a param removed', { body: formBody(Object.fromEntries(Object.entries(v.defaultParams).slice(1))) }],
-    ['a param added', { body: `${body}&Extra=1` }],
-    ['query value altered', { pathAndQuery: pathAndQuery.replace('foo=1', 'foo=2') }],
-    ['query parameter added', { pathAndQuery: `${pathAndQuery}&baz=3` }],
-    ['path altered', { pathAndQuery: pathAndQuery.replace('myapp', 'yourapp') }],
-    ['host altered', { base: base.replace('mycompany', 'othercompany') }],
-    ['scheme altered', { base: base.replace('https:', 'http:') }],
-    ['signature with one character changed', { signature: `X${first.signature.slice(1)}` }],
-    ['signature truncated', { signature: first.signature.slice(0, -2) }],
-    ['signature of another vector (the http URL)', { signature: v.form[2].signature }],
-  ];
+  const cases: [string, { token?: string; base?: string; pathAndQuery?: string; body?: string; signature?: string }][] =
+    [
+      ['wrong token', { token: '12346' }],
+      ...Object.keys(v.defaultParams).map((k): [string, { body: string }] => [
+        `${k} altered`,
+        { body: formBody({ ...v.defaultParams, [k]: `${v.defaultParams[k]}9` }) },
+      ]),
+      ['a param removed', { body: formBody(Object.fromEntries(Object.entries(v.defaultParams).slice(1))) }],
+      ['a param added', { body: `${body}&Extra=1` }],
+      ['query value altered', { pathAndQuery: pathAndQuery.replace('foo=1', 'foo=2') }],
+      ['query parameter added', { pathAndQuery: `${pathAndQuery}&baz=3` }],
+      ['path altered', { pathAndQuery: pathAndQuery.replace('myapp', 'yourapp') }],
+      ['host altered', { base: base.replace('mycompany', 'othercompany') }],
+      ['scheme altered', { base: base.replace('https:', 'http:') }],
+      ['signature with one character changed', { signature: `X${first.signature.slice(1)}` }],
+      ['signature truncated', { signature: first.signature.slice(0, -2) }],
+      ['signature of another vector (the http URL)', { signature: v.form[2].signature }],
+    ];
   it.each(cases)('rejects: %s', (_name, over) => {
     const err = reject(() =>
-      verifyTwilioRequest(over.token ?? v.token, over.base ?? base, { pathAndQuery: over.pathAndQuery ?? pathAndQuery, signature: over.signature ?? first.signature, body: over.body ?? body }),
+      verifyTwilioRequest(over.token ?? v.token, over.base ?? base, {
+        pathAndQuery: over.pathAndQuery ?? pathAndQuery,
+        signature: over.signature ?? first.signature,
+        body: over.body ?? body,
+      }),
     );
     expect(err).toBeInstanceOf(SignatureError);
   });
 
   it.each(v.json)('rejects (JSON body altered): $name', ({ url, body: b, signature }) => {
     const { base: jb, pathAndQuery: jp } = split(url);
-    expect(reject(() => verifyTwilioRequest(v.token, jb, { pathAndQuery: jp, signature, body: b.replace('}', ' }') }))).toBeInstanceOf(SignatureError);
+    expect(
+      reject(() => verifyTwilioRequest(v.token, jb, { pathAndQuery: jp, signature, body: b.replace('}', ' }') })),
+    ).toBeInstanceOf(SignatureError);
   });
 });
 
@@ -193,29 +253,56 @@ describe('known answers: SharedKey signatures (X-Twilio-Webhooks-Signature-Setti
 
   it.each(v.form)('accepts: $name', ({ url, signature }) => {
     const { base, pathAndQuery } = split(url);
-    expect(verifyTwilioRequest(keys, base, { pathAndQuery, signature, signatureSettings: v.settingsHeader, body })).toEqual(spec.defaultParams);
+    expect(
+      verifyTwilioRequest(keys, base, { pathAndQuery, signature, signatureSettings: v.settingsHeader, body }),
+    ).toEqual(spec.defaultParams);
   });
 
   it.each(v.json)('accepts (JSON body): $name', ({ url, body: b, signature }) => {
     const { base, pathAndQuery } = split(url);
-    expect(verifyTwilioRequest(keys, base, { pathAndQuery, signature, signatureSettings: v.settingsHeader, body: b })).toMatchObject({ property: "value", boolean: "true" });
+    expect(
+      verifyTwilioRequest(keys, base, { pathAndQuery, signature, signatureSettings: v.settingsHeader, body: b }),
+    ).toMatchObject({ property: 'value', boolean: 'true' });
   });
 
   it('accepts HMAC-SHA1 with the SharedKey when the header says so', () => {
     const { base, pathAndQuery } = split(v.sha1WithSharedKey.url);
-    expect(verifyTwilioRequest(keys, base, { pathAndQuery, signature: v.sha1WithSharedKey.signature, signatureSettings: v.sha1WithSharedKey.settingsHeader, body })).toEqual(spec.defaultParams);
+    expect(
+      verifyTwilioRequest(keys, base, {
+        pathAndQuery,
+        signature: v.sha1WithSharedKey.signature,
+        signatureSettings: v.sha1WithSharedKey.settingsHeader,
+        body,
+      }),
+    ).toEqual(spec.defaultParams);
   });
 
   const [first] = v.form;
   const { base, pathAndQuery } = split(first.url);
-  const cases: [string, { keys?: TwilioKeys; settings?: string | undefined; base?: string; pathAndQuery?: string; body?: string; signature?: string }][] = [
+  const cases: [
+    string,
+    {
+      keys?: TwilioKeys;
+      settings?: string | undefined;
+      base?: string;
+      pathAndQuery?: string;
+      body?: string;
+      signature?: string;
+    },
+  ][] = [
     ['SharedKey not configured (off by default)', { keys: { authToken: spec.token } }],
     ['wrong SharedKey secret', { keys: { authToken: spec.token, sharedKeySecret: `${v.secret}x` } }],
     ['no settings header (checked as an Auth Token HMAC-SHA1)', { settings: undefined }],
     ['header says HMAC_SHA1', { settings: v.settingsHeader.replace('HMAC_SHA256', 'HMAC_SHA1') }],
     ['unsupported algorithm', { settings: v.settingsHeader.replace('HMAC_SHA256', 'HMAC_SHA512') }],
-    ['the Auth Token used as the key', { keys: { authToken: spec.token, sharedKeySecret: spec.token.padEnd(16, '0') } }],
-    ...Object.keys(spec.defaultParams).map((k): [string, { body: string }] => [`${k} altered`, { body: formBody({ ...spec.defaultParams, [k]: `${spec.defaultParams[k]}9` }) }]),
+    [
+      'the Auth Token used as the key',
+      { keys: { authToken: spec.token, sharedKeySecret: spec.token.padEnd(16, '0') } },
+    ],
+    ...Object.keys(spec.defaultParams).map((k): [string, { body: string }] => [
+      `${k} altered`,
+      { body: formBody({ ...spec.defaultParams, [k]: `${spec.defaultParams[k]}9` }) },
+    ]),
     ['query altered', { pathAndQuery: pathAndQuery.replace('bar=2', 'bar=3') }],
     ['host altered', { base: base.replace('mycompany', 'othercompany') }],
     ['signature with one character changed', { signature: `X${first.signature.slice(1)}` }],

@@ -53,11 +53,16 @@ export function twilioSignedUrl(publicBaseUrl: string, pathAndQuery: string): st
  * SharedKey secret and the header's `algorithm`. Throws SignatureError when that key is not configured
  * or the algorithm is not one the SDK supports.
  */
-export function signingKey(keys: TwilioKeys, signatureSettings: string | undefined): { secret: string; algorithm: string } {
+export function signingKey(
+  keys: TwilioKeys,
+  signatureSettings: string | undefined,
+): { secret: string; algorithm: string } {
   if (!signatureSettings) return { secret: keys.authToken, algorithm: twilio.HMAC_SHA1 };
-  if (!keys.sharedKeySecret) throw new SignatureError('signed with a Webhooks SharedKey, but TWILIO_WEBHOOK_SHARED_KEY_SECRET is not set');
+  if (!keys.sharedKeySecret)
+    throw new SignatureError('signed with a Webhooks SharedKey, but TWILIO_WEBHOOK_SHARED_KEY_SECRET is not set');
   const algorithm = twilio.getSignatureAlgorithm(signatureSettings).toUpperCase();
-  if (!SUPPORTED_ALGORITHMS.has(algorithm)) throw new SignatureError(`unsupported signature algorithm ${JSON.stringify(algorithm.slice(0, 32))}`);
+  if (!SUPPORTED_ALGORITHMS.has(algorithm))
+    throw new SignatureError(`unsupported signature algorithm ${JSON.stringify(algorithm.slice(0, 32))}`);
   return { secret: keys.sharedKeySecret, algorithm };
 }
 
@@ -66,7 +71,8 @@ const formParams = parseForm;
 
 function jsonParams(body: string): TwilioParams {
   const json = parseJson(body); // PayloadError: not JSON, or nested too deep
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new PayloadError('body is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new PayloadError('body is not a JSON object');
   return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
@@ -78,9 +84,16 @@ function jsonParams(body: string): TwilioParams {
  * URL carries `bodySHA256`): `validateRequestWithBody`. Throws SignatureError (401) or, for a verified
  * body that is not a JSON object, PayloadError.
  */
-export function verifyTwilioRequest(keys: TwilioKeys | string, publicBaseUrl: string, req: TwilioRequest): TwilioParams {
+export function verifyTwilioRequest(
+  keys: TwilioKeys | string,
+  publicBaseUrl: string,
+  req: TwilioRequest,
+): TwilioParams {
   if (!req.signature) throw new SignatureError('missing X-Twilio-Signature');
-  const { secret, algorithm } = signingKey(typeof keys === 'string' ? { authToken: keys } : keys, req.signatureSettings);
+  const { secret, algorithm } = signingKey(
+    typeof keys === 'string' ? { authToken: keys } : keys,
+    req.signatureSettings,
+  );
   const url = twilioSignedUrl(publicBaseUrl, req.pathAndQuery);
   let bodyHashed: boolean;
   try {

@@ -75,7 +75,9 @@ describe('POST /webhooks/twilio/voice: call status callbacks → receipts', () =
 
   it('busy, no-answer, failed, canceled and a machine fail over at once; a human does not', () => {
     for (const [callStatus, by, status] of table) {
-      const failing = ['busy', 'no-answer', 'failed', 'canceled'].includes(callStatus) || (by !== undefined && (by.startsWith('machine') || by === 'fax'));
+      const failing =
+        ['busy', 'no-answer', 'failed', 'canceled'].includes(callStatus) ||
+        (by !== undefined && (by.startsWith('machine') || by === 'fax'));
       expect(FAILED_STATUSES.has(status), `${callStatus}/${by}`).toBe(failing);
     }
   });
@@ -108,7 +110,12 @@ describe('POST /webhooks/twilio/voice: call status callbacks → receipts', () =
 });
 
 describe('POST /webhooks/twilio/voice/gather: the key press', () => {
-  const gatherParams = (extra: Record<string, string>) => ({ ...callParams('in-progress'), FinishedOnKey: '', msg: 'Gather End', ...extra });
+  const gatherParams = (extra: Record<string, string>) => ({
+    ...callParams('in-progress'),
+    FinishedOnKey: '',
+    msg: 'Gather End',
+    ...extra,
+  });
 
   it('Digits=1 → an ack record (via voice_key), TwiML "Acknowledged. Goodbye."', async () => {
     const { app, producer } = testApp({ now: () => NOW });
@@ -179,7 +186,7 @@ describe('POST /webhooks/twilio/voice/gather: the key press', () => {
   });
 });
 
-describe('POST /webhooks/twilio/voice/answer: the answered call\'s TwiML', () => {
+describe("POST /webhooks/twilio/voice/answer: the answered call's TwiML", () => {
   const SAY = 'This is pagetrail. P1 alarm. orders api cpu high is in alarm. Threshold Crossed.';
   const ANSWER_PATH = `/webhooks/twilio/voice/answer?${pageQuery()}&say=${encodeURIComponent(SAY)}&ref=7Q2M9XKD`;
 
@@ -190,23 +197,37 @@ describe('POST /webhooks/twilio/voice/answer: the answered call\'s TwiML', () =>
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
     const xml = await res.text();
-    expect(xml).toMatch(/<Gather numDigits="1" action="[^"]+\/webhooks\/twilio\/voice\/gather\?incident=[^"]+" method="POST" timeout="8" actionOnEmptyResult="false"><Say>This is pagetrail\. P1 alarm\. orders api cpu high is in alarm\. Threshold Crossed\.<\/Say><Say>Press 1 to acknowledge\.<\/Say><\/Gather>/);
-    expect(xml).toContain('<Say>No key was pressed. This page escalates unless acknowledged. Reference 7 Q 2 M 9 X K D. Goodbye.</Say><Hangup/>');
+    expect(xml).toMatch(
+      /<Gather numDigits="1" action="[^"]+\/webhooks\/twilio\/voice\/gather\?incident=[^"]+" method="POST" timeout="8" actionOnEmptyResult="false"><Say>This is pagetrail\. P1 alarm\. orders api cpu high is in alarm\. Threshold Crossed\.<\/Say><Say>Press 1 to acknowledge\.<\/Say><\/Gather>/,
+    );
+    expect(xml).toContain(
+      '<Say>No key was pressed. This page escalates unless acknowledged. Reference 7 Q 2 M 9 X K D. Goodbye.</Say><Hangup/>',
+    );
     expect(producer.records).toHaveLength(0);
   });
 
-  it.each(['machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax'])('a voicemail (%s) gets the short message only: no alarm details, no Gather', async (answeredBy) => {
-    const { app } = testApp({ now: () => NOW });
-    const { url, ...init } = twilioRequest(ANSWER_PATH, callParams('in-progress', { AnsweredBy: answeredBy }));
-    const xml = await (await app.request(url, init)).text();
-    expect(xml).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Say>This is pagetrail with an urgent alarm for you. Please check your other channels now. Reference 7 Q 2 M 9 X K D. Goodbye.</Say><Hangup/></Response>');
-  });
+  it.each(['machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax'])(
+    'a voicemail (%s) gets the short message only: no alarm details, no Gather',
+    async (answeredBy) => {
+      const { app } = testApp({ now: () => NOW });
+      const { url, ...init } = twilioRequest(ANSWER_PATH, callParams('in-progress', { AnsweredBy: answeredBy }));
+      const xml = await (await app.request(url, init)).text();
+      expect(xml).toBe(
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Say>This is pagetrail with an urgent alarm for you. Please check your other channels now. Reference 7 Q 2 M 9 X K D. Goodbye.</Say><Hangup/></Response>',
+      );
+    },
+  );
 
   it('a forged request → 401 and no TwiML; a missing script → kept (the call ends with TwiML)', async () => {
     const { app, errorSink } = testApp({ now: () => NOW });
-    const forged = twilioRequest(ANSWER_PATH, callParams('in-progress', { AnsweredBy: 'human' }), { token: 'not-the-token' });
+    const forged = twilioRequest(ANSWER_PATH, callParams('in-progress', { AnsweredBy: 'human' }), {
+      token: 'not-the-token',
+    });
     expect((await app.request(forged.url, forged)).status).toBe(401);
-    const bare = twilioRequest(`/webhooks/twilio/voice/answer?${pageQuery()}`, callParams('in-progress', { AnsweredBy: 'human' }));
+    const bare = twilioRequest(
+      `/webhooks/twilio/voice/answer?${pageQuery()}`,
+      callParams('in-progress', { AnsweredBy: 'human' }),
+    );
     const res = await app.request(bare.url, bare);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain(`<Say>${VOICE_GOODBYE}</Say><Hangup/>`);

@@ -6,7 +6,18 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { SignatureError } from './errors.js';
-import { FakeAckCodes, PAGE, TEST_ENV, fixture, formBody, pageQuery, testApp, thrown, twilioRequest, twilioSignature } from './testing.js';
+import {
+  FakeAckCodes,
+  PAGE,
+  TEST_ENV,
+  fixture,
+  formBody,
+  pageQuery,
+  testApp,
+  thrown,
+  twilioRequest,
+  twilioSignature,
+} from './testing.js';
 import { verifyTwilioRequest } from './twilio-signature.js';
 import { isInboundMessage, notPagedMessage, paged, parseAckReply } from './twilio-webhook.js';
 
@@ -19,15 +30,27 @@ async function post(app: ReturnType<typeof testApp>['app'], req: RequestInit & {
 }
 
 describe('POST /webhooks/twilio: status callbacks', () => {
-  const cases: [string, { status: string; provider_status: string; channel: string; error_code?: string; error_message?: string }][] = [
+  const cases: [
+    string,
+    { status: string; provider_status: string; channel: string; error_code?: string; error_message?: string },
+  ][] = [
     ['twilio/sms-sent.json', { status: 'sent', provider_status: 'sent', channel: 'sms' }],
     ['twilio/sms-delivered.json', { status: 'delivered', provider_status: 'delivered', channel: 'sms' }],
-    ['twilio/sms-undelivered-30003.json', { status: 'undelivered', provider_status: 'undelivered', channel: 'sms', error_code: '30003' }],
+    [
+      'twilio/sms-undelivered-30003.json',
+      { status: 'undelivered', provider_status: 'undelivered', channel: 'sms', error_code: '30003' },
+    ],
     ['twilio/whatsapp-delivered.json', { status: 'delivered', provider_status: 'delivered', channel: 'whatsapp' }],
     ['twilio/whatsapp-read.json', { status: 'opened', provider_status: 'read', channel: 'whatsapp' }],
     [
       'twilio/whatsapp-failed-63016.json',
-      { status: 'failed', provider_status: 'failed', channel: 'whatsapp', error_code: '63016', error_message: 'Failed to send freeform message because you are outside the allowed window.' },
+      {
+        status: 'failed',
+        provider_status: 'failed',
+        channel: 'whatsapp',
+        error_code: '63016',
+        error_message: 'Failed to send freeform message because you are outside the allowed window.',
+      },
     ],
   ];
 
@@ -63,7 +86,9 @@ describe('POST /webhooks/twilio: status callbacks', () => {
     expect((await post(app, twilioRequest(PATH, params))).status).toBe(200);
     expect((await post(app, twilioRequest(PATH, params))).status).toBe(200);
     expect(producer.records).toHaveLength(2);
-    expect(producer.records[0].kind === 'receipt' && producer.records[0].event_id).toBe(producer.records[1].kind === 'receipt' && producer.records[1].event_id);
+    expect(producer.records[0].kind === 'receipt' && producer.records[0].event_id).toBe(
+      producer.records[1].kind === 'receipt' && producer.records[1].event_id,
+    );
   });
 
   it('accepts a callback Twilio signed with the default port', async () => {
@@ -77,12 +102,24 @@ describe('POST /webhooks/twilio: status callbacks', () => {
   describe('401: nothing written', () => {
     const params = fixture('twilio/sms-delivered.json');
     const variants: [string, RequestInit & { url: string }][] = [
-      ['no signature', (() => { const r = twilioRequest(PATH, params); return { ...r, headers: { 'content-type': 'application/x-www-form-urlencoded' } }; })()],
+      [
+        'no signature',
+        (() => {
+          const r = twilioRequest(PATH, params);
+          return { ...r, headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+        })(),
+      ],
       ['wrong token', twilioRequest(PATH, params, { token: 'not-the-token' })],
-      ['altered body', { ...twilioRequest(PATH, params), body: new URLSearchParams({ ...params, MessageStatus: 'read' }).toString() }],
+      [
+        'altered body',
+        { ...twilioRequest(PATH, params), body: new URLSearchParams({ ...params, MessageStatus: 'read' }).toString() },
+      ],
       ['other page in the query', { ...twilioRequest(PATH, params), url: PATH.replace('inc_0123', 'inc_9999') }],
       ['signed over the socket URL', twilioRequest(PATH, params, { signedUrl: `http://127.0.0.1:8080${PATH}` })],
-      ['unknown status, forged', { ...twilioRequest(PATH, { ...params, MessageStatus: 'exploded' }, { token: 'nope' }) }],
+      [
+        'unknown status, forged',
+        { ...twilioRequest(PATH, { ...params, MessageStatus: 'exploded' }, { token: 'nope' }) },
+      ],
     ];
     it.each(variants)('%s', async (_name, req) => {
       const { app, producer, errorSink } = testApp();
@@ -98,9 +135,24 @@ describe('POST /webhooks/twilio: status callbacks', () => {
     const variants: [string, string, Record<string, string>, string | undefined][] = [
       ['unknown status', PATH, { ...params, MessageStatus: 'exploded', SmsStatus: 'exploded' }, 'MessageStatus'],
       ['no page reference in the URL (not one of our pages)', '/webhooks/twilio', params, 'query'],
-      ['malformed page reference', `/webhooks/twilio?incident=inc_0123456789abcdef0123&alarm=not-an-arn&dispatch=${PAGE.dispatchId}`, params, 'query'],
-      ['no MessageSid', PATH, Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'MessageSid')), 'MessageSid'],
-      ['no status', PATH, Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'MessageStatus' && k !== 'SmsStatus')), 'MessageStatus'],
+      [
+        'malformed page reference',
+        `/webhooks/twilio?incident=inc_0123456789abcdef0123&alarm=not-an-arn&dispatch=${PAGE.dispatchId}`,
+        params,
+        'query',
+      ],
+      [
+        'no MessageSid',
+        PATH,
+        Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'MessageSid')),
+        'MessageSid',
+      ],
+      [
+        'no status',
+        PATH,
+        Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'MessageStatus' && k !== 'SmsStatus')),
+        'MessageStatus',
+      ],
     ];
     it.each(variants)('%s', async (_name, path, p, field) => {
       const { app, producer, errorSink } = testApp({ now: () => NOW });
@@ -122,7 +174,10 @@ describe('POST /webhooks/twilio: status callbacks', () => {
       const path = `${PATH}&bodySHA256=${createHash('sha256').update(text).digest('hex')}`;
       const res = await app.request(path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-twilio-signature': twilioSignature(TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.PUBLIC_BASE_URL + path, {}) },
+        headers: {
+          'content-type': 'application/json',
+          'x-twilio-signature': twilioSignature(TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.PUBLIC_BASE_URL + path, {}),
+        },
         body: text,
       });
       expect(res.status).toBe(202);
@@ -132,7 +187,11 @@ describe('POST /webhooks/twilio: status callbacks', () => {
 
     it('an inbound ACK without MessageSid is kept and answered with empty TwiML', async () => {
       const { app, producer, errorSink } = testApp({ ackCodes: new FakeAckCodes() });
-      const p = Object.fromEntries(Object.entries({ ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' }).filter(([k]) => k !== 'MessageSid'));
+      const p = Object.fromEntries(
+        Object.entries({ ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' }).filter(
+          ([k]) => k !== 'MessageSid',
+        ),
+      );
       const res = await post(app, twilioRequest('/webhooks/twilio', p));
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
@@ -152,7 +211,9 @@ describe('POST /webhooks/twilio: status callbacks', () => {
 
   it('503 when the stream write fails, and nothing is reported as written', async () => {
     const { app, producer, errorSink } = testApp();
-    producer.failWith = Object.assign(new Error('PutRecords: 1 of 1 records not written'), { name: 'PutRecordsFailedError' });
+    producer.failWith = Object.assign(new Error('PutRecords: 1 of 1 records not written'), {
+      name: 'PutRecordsFailedError',
+    });
     const res = await post(app, twilioRequest(PATH, fixture('twilio/sms-delivered.json')));
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
@@ -165,7 +226,10 @@ describe('POST /webhooks/twilio: status callbacks', () => {
     it('by Content-Length, before reading', async () => {
       const { app, producer } = testApp();
       const req = twilioRequest(PATH, big);
-      const res = await app.request(PATH, { ...req, headers: { ...(req.headers as Record<string, string>), 'content-length': String((req.body as string).length) } });
+      const res = await app.request(PATH, {
+        ...req,
+        headers: { ...(req.headers as Record<string, string>), 'content-length': String((req.body as string).length) },
+      });
       expect(res.status).toBe(413);
       expect(producer.calls).toHaveLength(0);
     });
@@ -180,7 +244,12 @@ describe('POST /webhooks/twilio: status callbacks', () => {
           ctrl.close();
         },
       });
-      const res = await app.request(PATH, { method: 'POST', headers: req.headers, body: stream, duplex: 'half' } as RequestInit);
+      const res = await app.request(PATH, {
+        method: 'POST',
+        headers: req.headers,
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
       expect(res.status).toBe(413);
       expect(producer.calls).toHaveLength(0);
     });
@@ -188,7 +257,10 @@ describe('POST /webhooks/twilio: status callbacks', () => {
     it('by the bytes actually read when Content-Length lies', async () => {
       const { app, producer } = testApp();
       const req = twilioRequest(PATH, big);
-      const res = await app.request(PATH, { ...req, headers: { ...(req.headers as Record<string, string>), 'content-length': '10' } });
+      const res = await app.request(PATH, {
+        ...req,
+        headers: { ...(req.headers as Record<string, string>), 'content-length': '10' },
+      });
       expect(res.status).toBe(413);
       expect(producer.calls).toHaveLength(0);
     });
@@ -251,11 +323,16 @@ describe('POST /webhooks/twilio: inbound replies', () => {
     ['no usable number', 'PAGETRAIL'],
   ])('ACK from %s → 200 TwiML saying it was not paged, nothing written', async (_name, from) => {
     const { app, producer, errorSink } = testApp({ ackCodes: codes(), now: () => NOW });
-    const res = await post(app, twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), From: from, Body: 'ACK 7KQ2MX' }));
+    const res = await post(
+      app,
+      twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), From: from, Body: 'ACK 7KQ2MX' }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
     const text = await res.text();
-    expect(text).toContain(`<Message>This number was not paged for incident ${PAGE.incidentId}; reply from the phone that was paged, or use the link in the email.</Message>`);
+    expect(text).toContain(
+      `<Message>This number was not paged for incident ${PAGE.incidentId}; reply from the phone that was paged, or use the link in the email.</Message>`,
+    );
     expect(text).toContain(notPagedMessage(PAGE.incidentId));
     expect(producer.calls).toHaveLength(0);
     expect(errorSink.calls).toHaveLength(0);
@@ -264,7 +341,10 @@ describe('POST /webhooks/twilio: inbound replies', () => {
   it('a code with no recipients recorded counts no reply', async () => {
     const ackCodes = new FakeAckCodes({ '7KQ2MX': { ...entry, recipients: [] } });
     const { app, producer } = testApp({ ackCodes });
-    const res = await post(app, twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' }));
+    const res = await post(
+      app,
+      twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' }),
+    );
     expect(await res.text()).toContain('This number was not paged');
     expect(producer.calls).toHaveLength(0);
   });
@@ -276,7 +356,11 @@ describe('POST /webhooks/twilio: inbound replies', () => {
     const res = await post(app, twilioRequest('/webhooks/twilio', params));
     expect(await res.text()).toContain('Acknowledged: api-cpu-high.');
     expect(producer.records).toHaveLength(1);
-    expect(producer.records[0]).toMatchObject({ kind: 'ack', via: 'whatsapp_reply', recipient: 'whatsapp:+15551230001' });
+    expect(producer.records[0]).toMatchObject({
+      kind: 'ack',
+      via: 'whatsapp_reply',
+      recipient: 'whatsapp:+15551230001',
+    });
     expect(producer.records[0]).not.toHaveProperty('person');
   });
 
@@ -286,9 +370,14 @@ describe('POST /webhooks/twilio: inbound replies', () => {
     expect(paged({ ...base, recipients }, '+15551230003')).toEqual({ person: 'carol' });
     expect(paged({ ...base, recipients }, '+15551230009')).toBeUndefined();
     expect(paged({ ...base, recipients }, undefined)).toBeUndefined();
-    const shared = [{ address: '+15551230001', person: 'alice' }, { address: '+15551230001', person: 'bob' }];
+    const shared = [
+      { address: '+15551230001', person: 'alice' },
+      { address: '+15551230001', person: 'bob' },
+    ];
     expect(paged({ ...base, recipients: shared }, '+15551230001')).toEqual({});
-    expect(paged({ ...base, person: 'dave', recipients: [{ address: '+15551230001' }] }, '+15551230001')).toEqual({ person: 'dave' });
+    expect(paged({ ...base, person: 'dave', recipients: [{ address: '+15551230001' }] }, '+15551230001')).toEqual({
+      person: 'dave',
+    });
   });
 
   it('the same reply delivered twice yields the same event_id', async () => {
@@ -302,7 +391,10 @@ describe('POST /webhooks/twilio: inbound replies', () => {
 
   it('an unknown code → 200 TwiML saying so, nothing written', async () => {
     const { app, producer } = testApp({ ackCodes: codes() });
-    const res = await post(app, twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'ACK ZZZZZZ' }));
+    const res = await post(
+      app,
+      twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'ACK ZZZZZZ' }),
+    );
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Unknown or expired ack code ZZZZZZ.');
     expect(producer.calls).toHaveLength(0);
@@ -310,7 +402,10 @@ describe('POST /webhooks/twilio: inbound replies', () => {
 
   it('a reply without ACK → 200 empty TwiML, nothing written', async () => {
     const { app, producer } = testApp({ ackCodes: codes() });
-    const res = await post(app, twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'looking into it' }));
+    const res = await post(
+      app,
+      twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'looking into it' }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
     expect(await res.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
@@ -321,7 +416,14 @@ describe('POST /webhooks/twilio: inbound replies', () => {
     const ackCodes = codes();
     ackCodes.failWith = new Error('must not be called');
     const { app, producer } = testApp({ ackCodes });
-    const res = await post(app, twilioRequest('/webhooks/twilio', { ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' }, { token: 'forged' }));
+    const res = await post(
+      app,
+      twilioRequest(
+        '/webhooks/twilio',
+        { ...fixture('twilio/inbound-sms.json'), Body: 'ACK 7KQ2MX' },
+        { token: 'forged' },
+      ),
+    );
     expect(res.status).toBe(401);
     expect(producer.calls).toHaveLength(0);
   });
@@ -346,7 +448,11 @@ describe('POST /webhooks/twilio: SharedKey signatures (HMAC-SHA256)', () => {
   const KNOWN = 'SivuXhvbf5vWDK+jNZ+EZzk773fe+2hCvqYbLiwE2DY=';
   const request = (settings?: string) => ({
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': KNOWN, ...(settings ? { 'x-twilio-webhooks-signature-settings': settings } : {}) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': KNOWN,
+      ...(settings ? { 'x-twilio-webhooks-signature-settings': settings } : {}),
+    },
     body: formBody(params),
   });
 
@@ -354,14 +460,24 @@ describe('POST /webhooks/twilio: SharedKey signatures (HMAC-SHA256)', () => {
     const { app, producer } = testApp({ config: { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET } });
     const res = await app.request(PATH, request(SETTINGS));
     expect(res.status).toBe(200);
-    expect(producer.records).toMatchObject([{ kind: 'receipt', status: 'undelivered', error_code: '30003', incident_id: PAGE.incidentId }]);
+    expect(producer.records).toMatchObject([
+      { kind: 'receipt', status: 'undelivered', error_code: '30003', incident_id: PAGE.incidentId },
+    ]);
   });
 
   it.each([
     ['the setting is off (the default)', {}, SETTINGS],
     ['another secret configured', { TWILIO_WEBHOOK_SHARED_KEY_SECRET: `${SECRET}x` }, SETTINGS],
-    ['the settings header dropped (checked as an Auth Token signature)', { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET }, undefined],
-    ['the header names HMAC_SHA1', { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET }, SETTINGS.replace('HMAC_SHA256', 'HMAC_SHA1')],
+    [
+      'the settings header dropped (checked as an Auth Token signature)',
+      { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET },
+      undefined,
+    ],
+    [
+      'the header names HMAC_SHA1',
+      { TWILIO_WEBHOOK_SHARED_KEY_SECRET: SECRET },
+      SETTINGS.replace('HMAC_SHA256', 'HMAC_SHA1'),
+    ],
   ])('401 when %s, nothing written', async (_name, config, settings) => {
     const { app, producer, errorSink } = testApp({ config });
     const res = await app.request(PATH, request(settings));
@@ -380,7 +496,11 @@ describe('POST /webhooks/twilio: the URL exactly as requested', () => {
 
   it('in process: the raw request target handed over by @hono/node-server (env.incoming.url)', async () => {
     const { app, producer } = testApp();
-    const init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: formBody(params) };
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+      body: formBody(params),
+    };
     expect((await app.request(rawPath, init, { incoming: { url: rawPath } })).status).toBe(200);
     expect(producer.records).toHaveLength(1);
   });
@@ -395,7 +515,17 @@ describe('POST /webhooks/twilio: the URL exactly as requested', () => {
       const body = formBody(params);
       const status = await new Promise<number>((resolve, reject) => {
         const req = httpRequest(
-          { host: '127.0.0.1', port, method: 'POST', path: rawPath, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), 'x-twilio-signature': signature } },
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: rawPath,
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'content-length': Buffer.byteLength(body),
+              'x-twilio-signature': signature,
+            },
+          },
           (res) => {
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));
@@ -414,7 +544,13 @@ describe('POST /webhooks/twilio: the URL exactly as requested', () => {
   it('the re-encoded URL (new URL(), what was verified before) does not verify the raw signature', () => {
     const url = new URL(TEST_ENV.PUBLIC_BASE_URL + rawPath);
     expect(url.search).toContain('%27'); // ' and " re-encoded
-    const err = thrown(() => verifyTwilioRequest(TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.PUBLIC_BASE_URL, { pathAndQuery: url.pathname + url.search, signature, body: formBody(params) }));
+    const err = thrown(() =>
+      verifyTwilioRequest(TEST_ENV.TWILIO_AUTH_TOKEN, TEST_ENV.PUBLIC_BASE_URL, {
+        pathAndQuery: url.pathname + url.search,
+        signature,
+        body: formBody(params),
+      }),
+    );
     expect(err).toBeInstanceOf(SignatureError);
   });
 });

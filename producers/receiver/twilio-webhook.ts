@@ -28,7 +28,8 @@ const one = param;
 const required = requiredParam;
 
 const isWhatsApp = (params: TwilioParams) =>
-  [one(params, 'To'), one(params, 'From')].some((a) => a?.toLowerCase().startsWith('whatsapp:')) || one(params, 'ChannelPrefix') === 'whatsapp';
+  [one(params, 'To'), one(params, 'From')].some((a) => a?.toLowerCase().startsWith('whatsapp:')) ||
+  one(params, 'ChannelPrefix') === 'whatsapp';
 
 /** The status word: MessageStatus, or SmsStatus (older payloads). */
 const statusWord = (params: TwilioParams) => one(params, 'MessageStatus') ?? one(params, 'SmsStatus');
@@ -62,7 +63,8 @@ export function parseAckReply(body: string): string | undefined {
   return /^\s*ack[\s:#-]*([a-z0-9]{1,16})\s*[.!]?\s*$/i.exec(body)?.[1];
 }
 
-const xml = (s: string) => s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch]!);
+const xml = (s: string) =>
+  s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch]!);
 
 /** A TwiML response: empty, or one reply message. */
 export function twiml(c: Context, message?: string): Response {
@@ -94,7 +96,13 @@ export function paged(entry: ResolvedAckCode, from: string | undefined): { perso
 export const notPagedMessage = (incidentId: string) =>
   `This number was not paged for incident ${incidentId}; reply from the phone that was paged, or use the link in the email.`;
 
-async function inboundReply(c: Context, deps: RouteDeps, req: VerifiedRequest, params: TwilioParams, nowMs: number): Promise<Response> {
+async function inboundReply(
+  c: Context,
+  deps: RouteDeps,
+  req: VerifiedRequest,
+  params: TwilioParams,
+  nowMs: number,
+): Promise<Response> {
   const typed = parseAckReply(one(params, 'Body') ?? '');
   if (!typed) return twiml(c);
   let sid: string;
@@ -119,7 +127,10 @@ async function inboundReply(c: Context, deps: RouteDeps, req: VerifiedRequest, p
   const who = paged(entry, from);
   if (!who) {
     // A verified message: 200 (a retry cannot change the answer). The number itself is never logged.
-    deps.logger.warn({ route: '/webhooks/twilio', incident_id: entry.incidentId, message_id: sid }, 'ack reply from a number not paged for the incident: not counted');
+    deps.logger.warn(
+      { route: '/webhooks/twilio', incident_id: entry.incidentId, message_id: sid },
+      'ack reply from a number not paged for the incident: not counted',
+    );
     return twiml(c, notPagedMessage(entry.incidentId));
   }
   const whatsapp = isWhatsApp(params);
@@ -137,7 +148,10 @@ async function inboundReply(c: Context, deps: RouteDeps, req: VerifiedRequest, p
     message_id: sid,
   };
   await writeRecords(deps, [ack]);
-  deps.logger.info({ route: '/webhooks/twilio', incident_id: entry.incidentId, event_id: ack.event_id }, 'acknowledged by reply');
+  deps.logger.info(
+    { route: '/webhooks/twilio', incident_id: entry.incidentId, event_id: ack.event_id },
+    'acknowledged by reply',
+  );
   return twiml(c, `Acknowledged: ${alarmName(entry.alarmArn)}.`);
 }
 

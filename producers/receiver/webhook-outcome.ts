@@ -44,7 +44,10 @@ export async function keepInErrors(deps: RouteDeps, req: VerifiedRequest, err: P
   } catch (cause) {
     throw new UnavailableError('error sink', { cause });
   }
-  deps.logger.warn({ route: req.route, reason: err.reason, path: err.path }, 'verified but unusable: kept in the error sink, acknowledged');
+  deps.logger.warn(
+    { route: req.route, reason: err.reason, path: err.path },
+    'verified but unusable: kept in the error sink, acknowledged',
+  );
   return { kept: 'errors', error: err.reason, ...(err.path ? { path: err.path } : {}) };
 }
 

@@ -17,12 +17,28 @@ describe('on-call configuration', () => {
 
   it.each([
     ['a bad phone number', (c: any) => (c.people.alice.sms = '555-1234'), 'people.alice.sms: an E.164 phone number'],
-    ['an unknown channel', (c: any) => (c.teams.app.escalation.P1.levels[0].channels[1] = 'pager'), 'teams.app.escalation.P1.levels[0].channels[1]'],
-    ['an unknown person in a level', (c: any) => (c.teams.db.escalation.P1.levels[1].targets = ['zoe']), 'teams.db.escalation.P1.levels[1].targets[0]: unknown person "zoe"'],
+    [
+      'an unknown channel',
+      (c: any) => (c.teams.app.escalation.P1.levels[0].channels[1] = 'pager'),
+      'teams.app.escalation.P1.levels[0].channels[1]',
+    ],
+    [
+      'an unknown person in a level',
+      (c: any) => (c.teams.db.escalation.P1.levels[1].targets = ['zoe']),
+      'teams.db.escalation.P1.levels[1].targets[0]: unknown person "zoe"',
+    ],
     ['an unknown team in a route', (c: any) => (c.routes[0].team = 'dba'), 'routes[0].team: unknown team "dba"'],
     ['WhatsApp without a template', (c: any) => delete c.whatsapp_templates.P1, 'whatsapp_templates.P1'],
-    ['a negative deadline', (c: any) => (c.teams.app.escalation.P2.levels[0].deadline_s = -5), 'teams.app.escalation.P2.levels[0].deadline_s'],
-    ['a typo in a field name', (c: any) => (c.teams.app.escalation.P2.levels[0].deadline = 5), 'teams.app.escalation.P2.levels[0]'],
+    [
+      'a negative deadline',
+      (c: any) => (c.teams.app.escalation.P2.levels[0].deadline_s = -5),
+      'teams.app.escalation.P2.levels[0].deadline_s',
+    ],
+    [
+      'a typo in a field name',
+      (c: any) => (c.teams.app.escalation.P2.levels[0].deadline = 5),
+      'teams.app.escalation.P2.levels[0]',
+    ],
   ])('rejects %s with the path of the bad field', (_name, mutate, where) => {
     const cfg = demo();
     mutate(cfg);
@@ -38,6 +54,8 @@ describe('on-call configuration', () => {
   });
 
   it('names the file when it is not JSON', () => {
-    expect(() => loadOnCallConfig('/nonexistent/oncall.json')).toThrow(/\/nonexistent\/oncall.json: invalid on-call configuration/);
+    expect(() => loadOnCallConfig('/nonexistent/oncall.json')).toThrow(
+      /\/nonexistent\/oncall.json: invalid on-call configuration/,
+    );
   });
 });

@@ -15,11 +15,20 @@ export type PageChannel = z.infer<typeof PageChannel>;
 
 const Person = z.strictObject({
   name: z.string().min(1),
-  sms: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001').optional(),
-  whatsapp: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'whatsapp:+<E.164 number>').optional(),
+  sms: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001')
+    .optional(),
+  whatsapp: z
+    .string()
+    .regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'whatsapp:+<E.164 number>')
+    .optional(),
   email: z.email().optional(),
   /** The number a voice page calls (Twilio Calls API). */
-  voice: z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001').optional(),
+  voice: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001')
+    .optional(),
 });
 
 const Level = z.strictObject({
@@ -41,7 +50,10 @@ export type Level = z.infer<typeof Level>;
 export const NoticeChannel = z.enum(['sms', 'email']);
 export type NoticeChannel = z.infer<typeof NoticeChannel>;
 const Notify = z.strictObject({
-  on: z.array(z.enum(['ack', 'resolve'])).min(1).default(['ack', 'resolve']),
+  on: z
+    .array(z.enum(['ack', 'resolve']))
+    .min(1)
+    .default(['ack', 'resolve']),
   channels: z.array(NoticeChannel).min(1).default(['sms', 'email']),
   /** Told as well, though not paged: people, `team:<id>`, `schedule:<id>` (resolved when told), e.g. the rest of the team. */
   also: z.array(z.string().min(1)).default([]),
@@ -98,14 +110,31 @@ export const OnCallConfig = z
     routes: z.array(Route).default([]),
     default_team: z.string(),
     twilio: z.strictObject({
-      sms_from: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
-      whatsapp_from: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/).optional(),
-      messaging_service_sid: z.string().regex(/^MG[0-9a-f]{32}$/).optional(),
+      sms_from: z
+        .string()
+        .regex(/^\+[1-9]\d{6,14}$/)
+        .optional(),
+      whatsapp_from: z
+        .string()
+        .regex(/^whatsapp:\+[1-9]\d{6,14}$/)
+        .optional(),
+      messaging_service_sid: z
+        .string()
+        .regex(/^MG[0-9a-f]{32}$/)
+        .optional(),
       /** The caller id of voice pages (a Twilio number, E.164); required when a policy pages by voice. */
-      voice_from: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
+      voice_from: z
+        .string()
+        .regex(/^\+[1-9]\d{6,14}$/)
+        .optional(),
     }),
     /** Approved WhatsApp content templates per severity (business-initiated messages need one). */
-    whatsapp_templates: z.partialRecord(Severity, z.strictObject({ content_sid: z.string().regex(/^HX[0-9a-f]{32}$/, 'a Content SID like HX + 32 hex') })).default({}),
+    whatsapp_templates: z
+      .partialRecord(
+        Severity,
+        z.strictObject({ content_sid: z.string().regex(/^HX[0-9a-f]{32}$/, 'a Content SID like HX + 32 hex') }),
+      )
+      .default({}),
     email: z.strictObject({ from: z.string().min(3), reply_to: z.string().optional() }),
     /** Runbook links by alarm name prefix (longest match wins). */
     runbooks: z.record(z.string(), z.url()).default({}),
@@ -120,11 +149,13 @@ export const OnCallConfig = z
     };
     teamKnown(cfg.default_team, ['default_team']);
     for (const [id, schedule] of Object.entries(cfg.schedules)) {
-      for (const issue of unknownPeopleIn(schedule, cfg.people)) ctx.addIssue({ code: 'custom', path: ['schedules', id, ...issue.path], message: issue.message });
+      for (const issue of unknownPeopleIn(schedule, cfg.people))
+        ctx.addIssue({ code: 'custom', path: ['schedules', id, ...issue.path], message: issue.message });
     }
     const targetProblem = (t: string): string | undefined => {
       if (t.startsWith('team:')) return t.slice(5) in cfg.teams ? undefined : `unknown team "${t.slice(5)}"`;
-      if (t.startsWith('schedule:')) return t.slice(9) in cfg.schedules ? undefined : `unknown schedule "${t.slice(9)}"`;
+      if (t.startsWith('schedule:'))
+        return t.slice(9) in cfg.schedules ? undefined : `unknown schedule "${t.slice(9)}"`;
       return t in cfg.people ? undefined : `unknown person "${t}"`;
     };
     cfg.routes.forEach((r, i) => teamKnown(r.team, ['routes', i, 'team']));
@@ -133,34 +164,67 @@ export const OnCallConfig = z
     });
     for (const [team, def] of Object.entries(cfg.teams)) {
       def.members.forEach((m, j) => {
-        if (!(m in cfg.people)) ctx.addIssue({ code: 'custom', path: ['teams', team, 'members', j], message: `unknown person "${m}"` });
+        if (!(m in cfg.people))
+          ctx.addIssue({ code: 'custom', path: ['teams', team, 'members', j], message: `unknown person "${m}"` });
       });
       if (def.quiet_hours?.channels.includes('voice') && !cfg.twilio.voice_from) {
-        ctx.addIssue({ code: 'custom', path: ['teams', team, 'quiet_hours', 'channels'], message: 'voice needs a caller id (twilio.voice_from)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['teams', team, 'quiet_hours', 'channels'],
+          message: 'voice needs a caller id (twilio.voice_from)',
+        });
       }
       for (const sev of def.quiet_hours?.channels.includes('whatsapp') ? def.quiet_hours.severities : []) {
-        if (!cfg.whatsapp_templates[sev]) ctx.addIssue({ code: 'custom', path: ['whatsapp_templates', sev], message: `team ${team} pages ${sev} on WhatsApp in quiet hours: an approved content template is required` });
+        if (!cfg.whatsapp_templates[sev])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['whatsapp_templates', sev],
+            message: `team ${team} pages ${sev} on WhatsApp in quiet hours: an approved content template is required`,
+          });
       }
       for (const [sev, policy] of Object.entries(def.escalation)) {
         policy?.levels.forEach((level, i) => {
           level.targets.forEach((t, j) => {
             const problem = targetProblem(t);
-            if (problem) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'levels', i, 'targets', j], message: problem });
+            if (problem)
+              ctx.addIssue({
+                code: 'custom',
+                path: ['teams', team, 'escalation', sev, 'levels', i, 'targets', j],
+                message: problem,
+              });
           });
           if (level.channels.includes('whatsapp') && !cfg.whatsapp_templates[sev as Severity]) {
-            ctx.addIssue({ code: 'custom', path: ['whatsapp_templates', sev], message: `team ${team} pages ${sev} on WhatsApp: an approved content template is required` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['whatsapp_templates', sev],
+              message: `team ${team} pages ${sev} on WhatsApp: an approved content template is required`,
+            });
           }
           if (level.channels.includes('voice') && !cfg.twilio.voice_from) {
-            ctx.addIssue({ code: 'custom', path: ['twilio', 'voice_from'], message: `team ${team} pages ${sev} by voice: a caller id (twilio.voice_from) is required` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['twilio', 'voice_from'],
+              message: `team ${team} pages ${sev} by voice: a caller id (twilio.voice_from) is required`,
+            });
           }
         });
         policy?.notify?.also.forEach((t, j) => {
           const problem = targetProblem(t);
-          if (problem) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'notify', 'also', j], message: problem });
+          if (problem)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['teams', team, 'escalation', sev, 'notify', 'also', j],
+              message: problem,
+            });
         });
         policy?.fallback?.targets.forEach((t, j) => {
           const problem = targetProblem(t);
-          if (problem) ctx.addIssue({ code: 'custom', path: ['teams', team, 'escalation', sev, 'fallback', 'targets', j], message: problem });
+          if (problem)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['teams', team, 'escalation', sev, 'fallback', 'targets', j],
+              message: problem,
+            });
         });
       }
     }
@@ -173,7 +237,10 @@ const pathOf = (path: readonly PropertyKey[]) =>
 export function parseOnCallConfig(json: unknown, source = 'on-call config'): OnCallConfig {
   const parsed = OnCallConfig.safeParse(json);
   if (!parsed.success) {
-    throw new OnCallConfigError(source, parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`));
+    throw new OnCallConfigError(
+      source,
+      parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`),
+    );
   }
   return parsed.data;
 }
@@ -183,7 +250,9 @@ export function loadOnCallConfig(file: string): OnCallConfig {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
-    throw new OnCallConfigError(file, [`cannot read JSON: ${cause instanceof Error ? cause.message : String(cause)}`], { cause });
+    throw new OnCallConfigError(file, [`cannot read JSON: ${cause instanceof Error ? cause.message : String(cause)}`], {
+      cause,
+    });
   }
   return parseOnCallConfig(json, file);
 }
@@ -191,15 +260,23 @@ export function loadOnCallConfig(file: string): OnCallConfig {
 /** The people a level (or a policy's fallback) pages (teams expanded, each once, in order). */
 export function levelPeople(cfg: OnCallConfig, level: Pick<Level, 'targets'>): string[] {
   const out: string[] = [];
-  for (const t of level.targets) for (const p of t.startsWith('team:') ? cfg.teams[t.slice(5)].members : [t]) if (!out.includes(p)) out.push(p);
+  for (const t of level.targets)
+    for (const p of t.startsWith('team:') ? cfg.teams[t.slice(5)].members : [t]) if (!out.includes(p)) out.push(p);
   return out;
 }
 
 /** The team an alarm pages: its `team` tag, else the first matching route, else the default team. */
-export function teamFor(cfg: OnCallConfig, alarm: { alarmName: string; namespace?: string; tags?: Record<string, string> }): string {
+export function teamFor(
+  cfg: OnCallConfig,
+  alarm: { alarmName: string; namespace?: string; tags?: Record<string, string> },
+): string {
   const tagged = alarm.tags?.team;
   if (tagged && tagged in cfg.teams) return tagged;
-  const route = cfg.routes.find((r) => (!r.namespace || r.namespace === alarm.namespace) && (!r.alarm_prefix || alarm.alarmName.startsWith(r.alarm_prefix)));
+  const route = cfg.routes.find(
+    (r) =>
+      (!r.namespace || r.namespace === alarm.namespace) &&
+      (!r.alarm_prefix || alarm.alarmName.startsWith(r.alarm_prefix)),
+  );
   return route?.team ?? cfg.default_team;
 }
 
@@ -214,6 +291,7 @@ export function addressOf(cfg: OnCallConfig, person: string, channel: PageChanne
 
 export function runbookFor(cfg: OnCallConfig, alarmName: string): string | undefined {
   let best: string | undefined;
-  for (const prefix of Object.keys(cfg.runbooks)) if (alarmName.startsWith(prefix) && (!best || prefix.length > best.length)) best = prefix;
+  for (const prefix of Object.keys(cfg.runbooks))
+    if (alarmName.startsWith(prefix) && (!best || prefix.length > best.length)) best = prefix;
   return best ? cfg.runbooks[best] : undefined;
 }

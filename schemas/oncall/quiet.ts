@@ -34,7 +34,10 @@ export const MaintenanceWindow = z
         tags: z.record(z.string().min(1), z.string()).optional(),
         team: z.string().min(1).optional(),
       })
-      .refine((m) => m.alarm_prefix !== undefined || m.tags !== undefined || m.team !== undefined, 'name at least one of alarm_prefix, tags, team'),
+      .refine(
+        (m) => m.alarm_prefix !== undefined || m.tags !== undefined || m.team !== undefined,
+        'name at least one of alarm_prefix, tags, team',
+      ),
     /** A one-off window: from `start` (default: always) until `end`. */
     start: Instant.optional(),
     end: Instant.optional(),
@@ -42,8 +45,14 @@ export const MaintenanceWindow = z
     recurrence: WeeklyWindows.optional(),
   })
   .superRefine((w, ctx) => {
-    if (w.end === undefined && w.recurrence === undefined) ctx.addIssue({ code: 'custom', path: ['end'], message: 'a window needs an end or a recurrence (an open-ended window would silence the alarm for good)' });
-    if (w.start && w.end && Date.parse(w.end) <= Date.parse(w.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: `ends (${w.end}) before it starts (${w.start})` });
+    if (w.end === undefined && w.recurrence === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['end'],
+        message: 'a window needs an end or a recurrence (an open-ended window would silence the alarm for good)',
+      });
+    if (w.start && w.end && Date.parse(w.end) <= Date.parse(w.start))
+      ctx.addIssue({ code: 'custom', path: ['end'], message: `ends (${w.end}) before it starts (${w.start})` });
   });
 export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;
 

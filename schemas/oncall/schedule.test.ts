@@ -31,7 +31,10 @@ describe('schedules in the on-call file', () => {
     s.time_zone = 'Europe/Berlinn';
     s.layers[0].participants.push('zoe');
     s.layers[0].handoff = '25:00';
-    s.layers.push({ ical: '' }, { participants: ['bob'], rotation: 'daily', handoff_day: 'monday', start: '2026-13-01' });
+    s.layers.push(
+      { ical: '' },
+      { participants: ['bob'], rotation: 'daily', handoff_day: 'monday', start: '2026-13-01' },
+    );
     s.overrides[0].person = 'yann';
     s.overrides[0].to = '2026-12-20T00:00:00Z';
     s.overrides.push({ person: 'bob', from: 'tomorrow', to: '2026-12-20T00:00:00' });
@@ -63,6 +66,8 @@ describe('schedules in the on-call file', () => {
   it('rejects a hand-off day on a daily rotation', () => {
     const c = example();
     c.schedules['payments-secondary'].layers[0].rotation = 'daily';
-    expect(() => parseOnCallConfig(c)).toThrow(/schedules\.payments-secondary\.layers\[0\]\.handoff_day: only a weekly rotation/);
+    expect(() => parseOnCallConfig(c)).toThrow(
+      /schedules\.payments-secondary\.layers\[0\]\.handoff_day: only a weekly rotation/,
+    );
   });
 });

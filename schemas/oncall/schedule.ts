@@ -23,7 +23,16 @@ const RotationLayer = z.strictObject({
   /** Person ids, in rotation order. */
   participants: z.array(z.string().min(1)).min(1),
   /** `daily` and `weekly` follow the wall clock of the schedule's zone; `{hours: N}` is N elapsed hours. */
-  rotation: z.union([z.enum(['daily', 'weekly']), z.strictObject({ hours: z.number().int().positive().max(24 * 366) })]),
+  rotation: z.union([
+    z.enum(['daily', 'weekly']),
+    z.strictObject({
+      hours: z
+        .number()
+        .int()
+        .positive()
+        .max(24 * 366),
+    }),
+  ]),
   /** Local time of the hand-off. Default 00:00. */
   handoff: HHMM.default('00:00'),
   /** Weekly rotations: the day of the hand-off (default the weekday of `start`). */
@@ -65,20 +74,38 @@ export const Schedule = z
   .superRefine((s, ctx) => {
     s.layers.forEach((layer, i) => {
       if (!('participants' in layer)) return;
-      if (layer.handoff_day && layer.rotation !== 'weekly') ctx.addIssue({ code: 'custom', path: ['layers', i, 'handoff_day'], message: 'only a weekly rotation has a hand-off day' });
+      if (layer.handoff_day && layer.rotation !== 'weekly')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['layers', i, 'handoff_day'],
+          message: 'only a weekly rotation has a hand-off day',
+        });
     });
     s.overrides.forEach((o, i) => {
-      if (Date.parse(o.to) <= Date.parse(o.from)) ctx.addIssue({ code: 'custom', path: ['overrides', i, 'to'], message: `ends (${o.to}) before it starts (${o.from})` });
+      if (Date.parse(o.to) <= Date.parse(o.from))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['overrides', i, 'to'],
+          message: `ends (${o.to}) before it starts (${o.from})`,
+        });
     });
   });
 export type Schedule = z.infer<typeof Schedule>;
 
 /** Issues for person ids a schedule names that are not in `people` (paths relative to the schedule). */
-export function unknownPeopleIn(schedule: Schedule, people: Record<string, unknown>): { path: (string | number)[]; message: string }[] {
+export function unknownPeopleIn(
+  schedule: Schedule,
+  people: Record<string, unknown>,
+): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
   schedule.layers.forEach((layer, i) => {
-    if ('participants' in layer) layer.participants.forEach((p, j) => { if (!(p in people)) out.push({ path: ['layers', i, 'participants', j], message: `unknown person "${p}"` }); });
+    if ('participants' in layer)
+      layer.participants.forEach((p, j) => {
+        if (!(p in people)) out.push({ path: ['layers', i, 'participants', j], message: `unknown person "${p}"` });
+      });
   });
-  schedule.overrides.forEach((o, i) => { if (!(o.person in people)) out.push({ path: ['overrides', i, 'person'], message: `unknown person "${o.person}"` }); });
+  schedule.overrides.forEach((o, i) => {
+    if (!(o.person in people)) out.push({ path: ['overrides', i, 'person'], message: `unknown person "${o.person}"` });
+  });
   return out;
 }

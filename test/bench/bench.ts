@@ -28,7 +28,17 @@
  *          json_parse_events_per_s=<n> fraction_of_json_floor=<r>
  * (one line; fraction_of_json_floor = processor / json_parse events per second).
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -62,7 +72,10 @@ const median = (xs: number[]) => {
 };
 
 /** Warm up once, then time RUNS runs; returns the median ms and the last run's result. */
-async function timed<T>(warmup: () => unknown, run: () => T | Promise<T>): Promise<{ ms: number; result: T; all: number[] }> {
+async function timed<T>(
+  warmup: () => unknown,
+  run: () => T | Promise<T>,
+): Promise<{ ms: number; result: T; all: number[] }> {
   await warmup();
   const all: number[] = [];
   let result!: T;
@@ -116,7 +129,8 @@ function writeNdjson(records: readonly GeneratedRecord[], file: string): void {
       const head = `{"shard_id":${JSON.stringify(r.shardId)},"sequence_number":${JSON.stringify(r.sequenceNumber)},"partition_key":${JSON.stringify(r.partitionKey)},"arrival_time":${r.arrivalTime},"data":`;
       if (at + head.length * 3 + r.data.byteLength + 2 > buf.length) {
         flush();
-        if (head.length * 3 + r.data.byteLength + 2 > buf.length) throw new RangeError('record larger than the NDJSON buffer');
+        if (head.length * 3 + r.data.byteLength + 2 > buf.length)
+          throw new RangeError('record larger than the NDJSON buffer');
       }
       at += buf.write(head, at, 'utf8');
       buf.set(r.data, at);
@@ -133,11 +147,32 @@ function writeNdjson(records: readonly GeneratedRecord[], file: string): void {
 const ISO_MS = `'%Y-%m-%dT%H:%M:%S.%gZ'`;
 const CW_TS = `'%Y-%m-%dT%H:%M:%S.%g%z'`;
 const RECORD_FIELDS = {
-  kind: 'VARCHAR', event_id: 'VARCHAR', incident_id: 'VARCHAR', alarm_arn: 'VARCHAR', event_time: 'VARCHAR', message_id: 'VARCHAR',
-  channel: 'VARCHAR', provider: 'VARCHAR', recipient: 'VARCHAR', person: 'VARCHAR', level: 'INTEGER', alarm_name: 'VARCHAR',
-  severity: 'VARCHAR', outcome: 'VARCHAR', error_code: 'VARCHAR', error_message: 'VARCHAR', escalate_at: 'VARCHAR', status: 'VARCHAR',
-  provider_status: 'VARCHAR', raw: 'VARCHAR', via: 'VARCHAR', reason: 'VARCHAR', from_level: 'INTEGER', to_level: 'INTEGER',
-  from_channel: 'VARCHAR', event: 'JSON',
+  kind: 'VARCHAR',
+  event_id: 'VARCHAR',
+  incident_id: 'VARCHAR',
+  alarm_arn: 'VARCHAR',
+  event_time: 'VARCHAR',
+  message_id: 'VARCHAR',
+  channel: 'VARCHAR',
+  provider: 'VARCHAR',
+  recipient: 'VARCHAR',
+  person: 'VARCHAR',
+  level: 'INTEGER',
+  alarm_name: 'VARCHAR',
+  severity: 'VARCHAR',
+  outcome: 'VARCHAR',
+  error_code: 'VARCHAR',
+  error_message: 'VARCHAR',
+  escalate_at: 'VARCHAR',
+  status: 'VARCHAR',
+  provider_status: 'VARCHAR',
+  raw: 'VARCHAR',
+  via: 'VARCHAR',
+  reason: 'VARCHAR',
+  from_level: 'INTEGER',
+  to_level: 'INTEGER',
+  from_channel: 'VARCHAR',
+  event: 'JSON',
 };
 
 /**
@@ -215,7 +250,13 @@ async function runDuckdb(records: readonly GeneratedRecord[], work: string) {
     writeNdjson(records, input);
     const loadMs = performance.now() - t0;
     for (const sql of duckdbSql(input, work)) await conn.run(sql);
-    const rows = Number((await conn.runAndReadAll(`SELECT count(*) FROM read_parquet(${`'${path.join(work, 'events', '**', '*.parquet')}'`})`)).getRows()[0][0]);
+    const rows = Number(
+      (
+        await conn.runAndReadAll(
+          `SELECT count(*) FROM read_parquet(${`'${path.join(work, 'events', '**', '*.parquet')}'`})`,
+        )
+      ).getRows()[0][0],
+    );
     return { loadMs, rows, ...dirBytes(work) };
   } finally {
     conn.closeSync();
@@ -242,7 +283,17 @@ function runJsonParse(records: readonly GeneratedRecord[]): number {
  * released before its dispatch came is `matched` in SQL), so that column is counted
  * (`joinStatusDiffers`), not required to agree.
  */
-export const CHECK_COLUMNS = ['event_id', 'kind', 'incident_id', 'alarm_arn', 'message_id', 'status', 'timestamp', 'shard_id', 'sequence_number'] as const;
+export const CHECK_COLUMNS = [
+  'event_id',
+  'kind',
+  'incident_id',
+  'alarm_arn',
+  'message_id',
+  'status',
+  'timestamp',
+  'shard_id',
+  'sequence_number',
+] as const;
 
 export interface SameRows {
   processorRows: number;
@@ -259,10 +310,19 @@ export interface SameRows {
 }
 
 export const sameRowsOk = (r: SameRows) =>
-  r.processorRows > 0 && r.processorRows === r.duckdbRows && r.processorDuplicateIds === 0 && r.duckdbDuplicateIds === 0 && r.onlyInProcessor === 0 && r.onlyInDuckdb === 0;
+  r.processorRows > 0 &&
+  r.processorRows === r.duckdbRows &&
+  r.processorDuplicateIds === 0 &&
+  r.duckdbDuplicateIds === 0 &&
+  r.onlyInProcessor === 0 &&
+  r.onlyInDuckdb === 0;
 
 /** Compares the processor's event objects (key → Parquet bytes) with DuckDB's events/ output directory. */
-export async function compareOutputs(processorObjects: ReadonlyMap<string, Uint8Array>, duckdbEventsDir: string, work: string): Promise<SameRows> {
+export async function compareOutputs(
+  processorObjects: ReadonlyMap<string, Uint8Array>,
+  duckdbEventsDir: string,
+  work: string,
+): Promise<SameRows> {
   const procDir = path.join(work, 'processor');
   for (const [key, body] of processorObjects) {
     if (!key.startsWith(EVENTS_TABLE.prefix)) continue;
@@ -276,13 +336,21 @@ export async function compareOutputs(processorObjects: ReadonlyMap<string, Uint8
   const db = await DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await db.connect();
   try {
-    const read = (dir: string) => `SELECT ${cols} FROM read_parquet(${q(path.join(dir, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'dt': VARCHAR})`;
+    const read = (dir: string) =>
+      `SELECT ${cols} FROM read_parquet(${q(path.join(dir, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'dt': VARCHAR})`;
     await conn.run(`CREATE TEMP TABLE p AS ${read(procDir)}`);
     await conn.run(`CREATE TEMP TABLE d AS ${read(duckdbEventsDir)}`);
     const one = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRows()[0][0]);
-    const dupes = (t: string) => one(`SELECT count(*) FROM (SELECT event_id FROM ${t} GROUP BY event_id HAVING count(*) > 1)`);
+    const dupes = (t: string) =>
+      one(`SELECT count(*) FROM (SELECT event_id FROM ${t} GROUP BY event_id HAVING count(*) > 1)`);
     const sample = async (a: string, b: string, label: string) =>
-      (await conn.runAndReadAll(`SELECT * FROM (SELECT ${keyCols} FROM ${a} EXCEPT ALL SELECT ${keyCols} FROM ${b}) ORDER BY event_id LIMIT 3`)).getRowsJson().map((r) => `${label}: ${JSON.stringify(r)}`);
+      (
+        await conn.runAndReadAll(
+          `SELECT * FROM (SELECT ${keyCols} FROM ${a} EXCEPT ALL SELECT ${keyCols} FROM ${b}) ORDER BY event_id LIMIT 3`,
+        )
+      )
+        .getRowsJson()
+        .map((r) => `${label}: ${JSON.stringify(r)}`);
     return {
       processorRows: await one('SELECT count(*) FROM p'),
       duckdbRows: await one('SELECT count(*) FROM d'),
@@ -290,7 +358,9 @@ export async function compareOutputs(processorObjects: ReadonlyMap<string, Uint8
       duckdbDuplicateIds: await dupes('d'),
       onlyInProcessor: await one(`SELECT count(*) FROM (SELECT ${keyCols} FROM p EXCEPT ALL SELECT ${keyCols} FROM d)`),
       onlyInDuckdb: await one(`SELECT count(*) FROM (SELECT ${keyCols} FROM d EXCEPT ALL SELECT ${keyCols} FROM p)`),
-      joinStatusDiffers: await one('SELECT count(*) FROM p JOIN d USING (event_id) WHERE p.join_status IS DISTINCT FROM d.join_status'),
+      joinStatusDiffers: await one(
+        'SELECT count(*) FROM p JOIN d USING (event_id) WHERE p.join_status IS DISTINCT FROM d.join_status',
+      ),
       samples: [...(await sample('p', 'd', 'only in processor')), ...(await sample('d', 'p', 'only in duckdb'))],
     };
   } finally {
@@ -302,11 +372,20 @@ export async function compareOutputs(processorObjects: ReadonlyMap<string, Uint8
 
 // ---- (c) parquetjs -----------------------------------------------------------------------------
 
-const PARQUETJS_TYPE = { string: 'UTF8', int: 'INT32', bigint: 'INT64', timestamp: 'TIMESTAMP_MILLIS', binary: 'BYTE_ARRAY' } as const;
+const PARQUETJS_TYPE = {
+  string: 'UTF8',
+  int: 'INT32',
+  bigint: 'INT64',
+  timestamp: 'TIMESTAMP_MILLIS',
+  binary: 'BYTE_ARRAY',
+} as const;
 
 async function runParquetjs(rows: readonly EventRow[]): Promise<number> {
   const definition: SchemaDefinition = Object.fromEntries(
-    EVENTS_TABLE.columns.map((c) => [c.name, { type: PARQUETJS_TYPE[c.type], optional: c.nullable, compression: CODEC.toUpperCase() as ParquetCompression }]),
+    EVENTS_TABLE.columns.map((c) => [
+      c.name,
+      { type: PARQUETJS_TYPE[c.type], optional: c.nullable, compression: CODEC.toUpperCase() as ParquetCompression },
+    ]),
   );
   const schema = new parquetjs.ParquetSchema(definition);
   let bytes = 0;
@@ -317,7 +396,9 @@ async function runParquetjs(rows: readonly EventRow[]): Promise<number> {
     },
   });
   type Sink = Parameters<typeof parquetjs.ParquetWriter.openStream>[1];
-  const writer = await parquetjs.ParquetWriter.openStream(schema, sink as unknown as Sink, { rowGroupSize: DEFAULT_ROW_GROUP_ROWS });
+  const writer = await parquetjs.ParquetWriter.openStream(schema, sink as unknown as Sink, {
+    rowGroupSize: DEFAULT_ROW_GROUP_ROWS,
+  });
   for (const row of rows) await writer.appendRow(row);
   await writer.close();
   return bytes;
@@ -328,41 +409,98 @@ async function runParquetjs(rows: readonly EventRow[]): Promise<number> {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
-  console.log(`pagetrail bench: ${fmt(N)} events, seed ${SEED}, ${RUNS} timed runs per stage (median), compression ${CODEC}, Node ${process.version}${gc ? '' : ' (run with --expose-gc for steadier figures)'}`);
-  console.log(`DuckDB is pinned to one thread (SET threads = 1): a per-core comparison. The processor is single-threaded JS + WebAssembly.`);
+  console.log(
+    `pagetrail bench: ${fmt(N)} events, seed ${SEED}, ${RUNS} timed runs per stage (median), compression ${CODEC}, Node ${process.version}${gc ? '' : ' (run with --expose-gc for steadier figures)'}`,
+  );
+  console.log(
+    `DuckDB is pinned to one thread (SET threads = 1): a per-core comparison. The processor is single-threaded JS + WebAssembly.`,
+  );
 
   let t0 = performance.now();
   const records = generateEvents({ events: N, seed: SEED });
   const inputBytes = records.reduce((s, r) => s + r.data.byteLength, 0);
-  console.log(`generated ${fmt(records.length)} records (${(inputBytes / 1e6).toFixed(1)} MB of JSON) in ${fmt(performance.now() - t0)} ms`);
+  console.log(
+    `generated ${fmt(records.length)} records (${(inputBytes / 1e6).toFixed(1)} MB of JSON) in ${fmt(performance.now() - t0)} ms`,
+  );
   const warmRecords = records.slice(0, WARMUP);
   const figures: Figure[] = [];
   const failures: string[] = [];
 
   // (j), then (a)
-  const j = await timed(() => runJsonParse(warmRecords), () => runJsonParse(records));
-  figures.push({ stage: '(j) JSON.parse floor: UTF-8 decode + JSON.parse per record', inputs: N, unit: 'events', ms: j.ms, bytes: inputBytes, note: 'bytes = input JSON' });
-  const a = await timed(() => runProcessor(warmRecords), () => runProcessor(records));
-  figures.push({ stage: '(a) processor: records → joined rows → Parquet objects', inputs: N, unit: 'events', ms: a.ms, bytes: a.result.bytes, note: `${fmt(a.result.rows)} rows, ${a.result.errors} errors, ${a.result.objects.size} objects` });
+  const j = await timed(
+    () => runJsonParse(warmRecords),
+    () => runJsonParse(records),
+  );
+  figures.push({
+    stage: '(j) JSON.parse floor: UTF-8 decode + JSON.parse per record',
+    inputs: N,
+    unit: 'events',
+    ms: j.ms,
+    bytes: inputBytes,
+    note: 'bytes = input JSON',
+  });
+  const a = await timed(
+    () => runProcessor(warmRecords),
+    () => runProcessor(records),
+  );
+  figures.push({
+    stage: '(a) processor: records → joined rows → Parquet objects',
+    inputs: N,
+    unit: 'events',
+    ms: a.ms,
+    bytes: a.result.bytes,
+    note: `${fmt(a.result.rows)} rows, ${a.result.errors} errors, ${a.result.objects.size} objects`,
+  });
   // Peak RSS of the process through stage (a): the generated records and the processor runs. The
   // later stages hold more (reference rows, DuckDB in-process, parquetjs buffers): printed apart.
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
   t0 = performance.now();
   const rows = toEventRows(records);
-  const rawRows: RawRow[] = records.map((r) => ({ shard_id: r.shardId, sequence_number: r.sequenceNumber, partition_key: r.partitionKey, arrival_time: r.arrivalTime, data: r.data }));
-  console.log(`reference rows for the writers: ${fmt(rows.length)} event rows, ${fmt(rawRows.length)} raw rows (${fmt(performance.now() - t0)} ms, not timed)`);
+  const rawRows: RawRow[] = records.map((r) => ({
+    shard_id: r.shardId,
+    sequence_number: r.sequenceNumber,
+    partition_key: r.partitionKey,
+    arrival_time: r.arrivalTime,
+    data: r.data,
+  }));
+  console.log(
+    `reference rows for the writers: ${fmt(rows.length)} event rows, ${fmt(rawRows.length)} raw rows (${fmt(performance.now() - t0)} ms, not timed)`,
+  );
   const warmRows = rows.slice(0, WARMUP);
-  const a1 = await timed(() => encodeParquet(EVENTS_TABLE, warmRows), () => encodeParquet(EVENTS_TABLE, rows).byteLength);
-  figures.push({ stage: '(a1) encoder: EVENTS_TABLE rows → Parquet', inputs: rows.length, unit: 'rows', ms: a1.ms, bytes: a1.result, note: `one file, ${(a1.result / rows.length).toFixed(0)} B/row` });
-  const a2 = await timed(() => encodeParquet(RAW_TABLE, rawRows.slice(0, WARMUP)), () => encodeParquet(RAW_TABLE, rawRows).byteLength);
-  figures.push({ stage: '(a2) encoder: RAW_TABLE rows → Parquet', inputs: rawRows.length, unit: 'rows', ms: a2.ms, bytes: a2.result, note: 'one file' });
+  const a1 = await timed(
+    () => encodeParquet(EVENTS_TABLE, warmRows),
+    () => encodeParquet(EVENTS_TABLE, rows).byteLength,
+  );
+  figures.push({
+    stage: '(a1) encoder: EVENTS_TABLE rows → Parquet',
+    inputs: rows.length,
+    unit: 'rows',
+    ms: a1.ms,
+    bytes: a1.result,
+    note: `one file, ${(a1.result / rows.length).toFixed(0)} B/row`,
+  });
+  const a2 = await timed(
+    () => encodeParquet(RAW_TABLE, rawRows.slice(0, WARMUP)),
+    () => encodeParquet(RAW_TABLE, rawRows).byteLength,
+  );
+  figures.push({
+    stage: '(a2) encoder: RAW_TABLE rows → Parquet',
+    inputs: rawRows.length,
+    unit: 'rows',
+    ms: a2.ms,
+    bytes: a2.result,
+    note: 'one file',
+  });
 
   // (b), then (a) = (b)
   const work = mkdtempSync(path.join(tmpdir(), 'pagetrail-bench-'));
   let b: Awaited<ReturnType<typeof timed<Awaited<ReturnType<typeof runDuckdb>>>>> | undefined;
   try {
-    b = await timed(() => runDuckdb(warmRecords, path.join(work, 'warm')), () => runDuckdb(records, path.join(work, 'run')));
+    b = await timed(
+      () => runDuckdb(warmRecords, path.join(work, 'warm')),
+      () => runDuckdb(records, path.join(work, 'run')),
+    );
     figures.push({
       stage: '(b) duckdb: NDJSON → dedupe + join → COPY Parquet',
       inputs: N,
@@ -382,7 +520,9 @@ async function main(): Promise<void> {
       console.log(`(a) = (b): ${JSON.stringify(counts)}`);
       if (!sameRowsOk(same)) {
         for (const line of samples) console.error(`  ${line}`);
-        failures.push(`(a) and (b) do not hold the same rows (key columns ${CHECK_COLUMNS.join(', ')}, dt): ${JSON.stringify(counts)}`);
+        failures.push(
+          `(a) and (b) do not hold the same rows (key columns ${CHECK_COLUMNS.join(', ')}, dt): ${JSON.stringify(counts)}`,
+        );
       }
     } catch (err) {
       console.error('output comparison failed:', err);
@@ -394,8 +534,18 @@ async function main(): Promise<void> {
   // (c)
   let c: Awaited<ReturnType<typeof timed<number>>> | undefined;
   try {
-    c = await timed(() => runParquetjs(warmRows), () => runParquetjs(rows));
-    figures.push({ stage: '(c) @dsnp/parquetjs: EVENTS_TABLE rows → Parquet', inputs: rows.length, unit: 'rows', ms: c.ms, bytes: c.result, note: 'ParquetWriter.openStream to memory' });
+    c = await timed(
+      () => runParquetjs(warmRows),
+      () => runParquetjs(rows),
+    );
+    figures.push({
+      stage: '(c) @dsnp/parquetjs: EVENTS_TABLE rows → Parquet',
+      inputs: rows.length,
+      unit: 'rows',
+      ms: c.ms,
+      bytes: c.result,
+      note: 'ParquetWriter.openStream to memory',
+    });
   } catch (err) {
     console.error('parquetjs stage failed:', err);
     failures.push(`(c) parquetjs failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -406,19 +556,35 @@ async function main(): Promise<void> {
   console.log('');
   console.log(line(['stage', 'inputs', 'ms', 'per s', 'MB']) + '  notes');
   console.log('-'.repeat(110));
-  for (const f of figures) console.log(line([f.stage, `${fmt(f.inputs)}`, fmt(f.ms), `${fmt((f.inputs / f.ms) * 1000)} ${f.unit === 'events' ? 'ev' : 'rows'}`, (f.bytes / 1e6).toFixed(2)]) + `  ${f.note}`);
+  for (const f of figures)
+    console.log(
+      line([
+        f.stage,
+        `${fmt(f.inputs)}`,
+        fmt(f.ms),
+        `${fmt((f.inputs / f.ms) * 1000)} ${f.unit === 'events' ? 'ev' : 'rows'}`,
+        (f.bytes / 1e6).toFixed(2),
+      ]) + `  ${f.note}`,
+    );
   console.log('');
 
   const processorRate = (N / a.ms) * 1000;
   const duckRate = b ? (N / b.ms) * 1000 : 0;
   const pjsRate = c ? (rows.length / c.ms) * 1000 : 0;
   const jsonRate = (N / j.ms) * 1000;
-  console.log(`encoder share of (a): (a1) + (a2) = ${fmt(a1.ms + a2.ms)} ms of ${fmt(a.ms)} ms (${(((a1.ms + a2.ms) / a.ms) * 100).toFixed(0)} %; the processor writes the same rows in several smaller files)`);
-  console.log(`peak RSS: ${fmt(peakRssMb)} MB through stage (a) (reported below); ${fmt(process.resourceUsage().maxRSS / 1024)} MB at the end (DuckDB in-process, parquetjs buffers)`);
+  console.log(
+    `encoder share of (a): (a1) + (a2) = ${fmt(a1.ms + a2.ms)} ms of ${fmt(a.ms)} ms (${(((a1.ms + a2.ms) / a.ms) * 100).toFixed(0)} %; the processor writes the same rows in several smaller files)`,
+  );
+  console.log(
+    `peak RSS: ${fmt(peakRssMb)} MB through stage (a) (reported below); ${fmt(process.resourceUsage().maxRSS / 1024)} MB at the end (DuckDB in-process, parquetjs buffers)`,
+  );
   console.log(
     `RESULT processor_events_per_s=${Math.round(processorRate)} duckdb_events_per_s=${Math.round(duckRate)} parquetjs_rows_per_s=${Math.round(pjsRate)} ratio_vs_duckdb=${duckRate ? (processorRate / duckRate).toFixed(2) : '0.00'} peak_rss_mb=${Math.round(peakRssMb)} json_parse_events_per_s=${Math.round(jsonRate)} fraction_of_json_floor=${(processorRate / jsonRate).toFixed(3)}`,
   );
-  if (a.result.errors > 0) failures.push(`(a) processor: ${a.result.errors} records went to the error lines (the generated workload is valid)`);
+  if (a.result.errors > 0)
+    failures.push(
+      `(a) processor: ${a.result.errors} records went to the error lines (the generated workload is valid)`,
+    );
   for (const f of failures) console.error(`bench FAILED: ${f}`);
   if (failures.length > 0) process.exitCode = 1;
 }

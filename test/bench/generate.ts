@@ -79,16 +79,83 @@ const HEX2 = Array.from({ length: 256 }, (_, i) => HEX[i >> 4] + HEX[i & 15]);
 const DEFAULT_START = Date.UTC(2026, 10, 28, 0, 0, 0);
 const ACCOUNT = '123456789012';
 const REGIONS = ['us-east-1', 'eu-west-1'] as const;
-const SERVICES = ['api', 'checkout', 'payments', 'search', 'auth', 'ingest', 'billing', 'notifications', 'web', 'worker'] as const;
+const SERVICES = [
+  'api',
+  'checkout',
+  'payments',
+  'search',
+  'auth',
+  'ingest',
+  'billing',
+  'notifications',
+  'web',
+  'worker',
+] as const;
 const METRICS = [
   { suffix: 'cpu-high', namespace: 'AWS/EC2', metric: 'CPUUtilization', dim: 'InstanceId', threshold: 80, unit: '' },
-  { suffix: '5xx-rate', namespace: 'AWS/ApplicationELB', metric: 'HTTPCode_Target_5XX_Count', dim: 'LoadBalancer', threshold: 50, unit: '' },
-  { suffix: 'db-connections', namespace: 'AWS/RDS', metric: 'DatabaseConnections', dim: 'DBInstanceIdentifier', threshold: 400, unit: '' },
-  { suffix: 'latency-p99', namespace: 'AWS/ApplicationELB', metric: 'TargetResponseTime', dim: 'LoadBalancer', threshold: 2, unit: 's' },
-  { suffix: 'queue-depth', namespace: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', dim: 'QueueName', threshold: 10000, unit: '' },
-  { suffix: 'memory-high', namespace: 'AWS/ECS', metric: 'MemoryUtilization', dim: 'ServiceName', threshold: 90, unit: '' },
+  {
+    suffix: '5xx-rate',
+    namespace: 'AWS/ApplicationELB',
+    metric: 'HTTPCode_Target_5XX_Count',
+    dim: 'LoadBalancer',
+    threshold: 50,
+    unit: '',
+  },
+  {
+    suffix: 'db-connections',
+    namespace: 'AWS/RDS',
+    metric: 'DatabaseConnections',
+    dim: 'DBInstanceIdentifier',
+    threshold: 400,
+    unit: '',
+  },
+  {
+    suffix: 'latency-p99',
+    namespace: 'AWS/ApplicationELB',
+    metric: 'TargetResponseTime',
+    dim: 'LoadBalancer',
+    threshold: 2,
+    unit: 's',
+  },
+  {
+    suffix: 'queue-depth',
+    namespace: 'AWS/SQS',
+    metric: 'ApproximateNumberOfMessagesVisible',
+    dim: 'QueueName',
+    threshold: 10000,
+    unit: '',
+  },
+  {
+    suffix: 'memory-high',
+    namespace: 'AWS/ECS',
+    metric: 'MemoryUtilization',
+    dim: 'ServiceName',
+    threshold: 90,
+    unit: '',
+  },
 ] as const;
-const PEOPLE = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'niaj', 'olivia', 'peggy', 'rupert', 'sybil', 'trent', 'victor', 'walter', 'zoë'];
+const PEOPLE = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'mallory',
+  'niaj',
+  'olivia',
+  'peggy',
+  'rupert',
+  'sybil',
+  'trent',
+  'victor',
+  'walter',
+  'zoë',
+];
 const SEVERITIES: readonly Severity[] = ['P1', 'P2', 'P3', 'P4'];
 
 interface Alarm {
@@ -154,7 +221,10 @@ interface Pending {
   data: Uint8Array;
 }
 
-const RECEIPT_CHAINS: Record<'sms' | 'whatsapp' | 'email', { ok: [DeliveryStatus, string][]; fail: [DeliveryStatus, string][] }> = {
+const RECEIPT_CHAINS: Record<
+  'sms' | 'whatsapp' | 'email',
+  { ok: [DeliveryStatus, string][]; fail: [DeliveryStatus, string][] }
+> = {
   sms: {
     ok: [
       ['sent', 'sent'],
@@ -231,13 +301,18 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
           name,
           region,
           metric,
-          dimValue: metric.dim === 'InstanceId' ? `i-${hex(17)}` : `${service}-${metric.dim === 'QueueName' ? 'jobs' : 'prod'}`,
+          dimValue:
+            metric.dim === 'InstanceId' ? `i-${hex(17)}` : `${service}-${metric.dim === 'QueueName' ? 'jobs' : 'prod'}`,
           severity: pick(SEVERITIES),
           tagged: rnd() < 0.5,
           shard: shardOf(arn, shards),
         });
       }
-  const people: Person[] = PEOPLE.map((id, i) => ({ id, phone: `+1555${String(1230001 + i * 37).padStart(7, '0')}`, email: `${id.normalize('NFD').replace(/[^\x00-\x7f]/g, '')}@example.com` }));
+  const people: Person[] = PEOPLE.map((id, i) => ({
+    id,
+    phone: `+1555${String(1230001 + i * 37).padStart(7, '0')}`,
+    email: `${id.normalize('NFD').replace(/[^\x00-\x7f]/g, '')}@example.com`,
+  }));
   const twilioAccount = `AC${hex(32)}`;
   const twilioFrom = '+15550009999';
 
@@ -272,7 +347,8 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
     const pk = alarm.arn;
     const shard = alarm.shard;
     const inc = incidentId(alarm.arn, t0);
-    const push = (key: number, record: StreamRecordIn) => pending.push({ key, shard, partitionKey: pk, data: serialize(record) });
+    const push = (key: number, record: StreamRecordIn) =>
+      pending.push({ key, shard, partitionKey: pk, data: serialize(record) });
 
     // Alarm (ALARM), built like the EventBridge event in schemas/fixtures.
     const value = alarm.metric.threshold * (1.2 + rnd() * 2);
@@ -281,7 +357,15 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
       const v = state === 'ALARM' ? value : alarm.metric.threshold * rnd() * 0.8;
       const mk = (s: 'ALARM' | 'OK', ms: number, x: number) => ({
         reason: `Threshold Crossed: 1 out of the last 1 datapoints [${x} (${new Date(ms - 300_000).toISOString().slice(0, 16)})] ${s === 'ALARM' ? 'was greater than' : 'was not greater than'} the threshold (${alarm.metric.threshold}) (minimum 1 datapoint for ${s === 'ALARM' ? 'OK -> ALARM' : 'ALARM -> OK'} transition).`,
-        reasonData: JSON.stringify({ version: '1.0', queryDate: cwTime(ms - 4), startDate: cwTime(ms - 300_000), statistic: 'Average', period: 300, recentDatapoints: [x], threshold: alarm.metric.threshold }),
+        reasonData: JSON.stringify({
+          version: '1.0',
+          queryDate: cwTime(ms - 4),
+          startDate: cwTime(ms - 300_000),
+          statistic: 'Average',
+          period: 300,
+          recentDatapoints: [x],
+          threshold: alarm.metric.threshold,
+        }),
         timestamp: cwTime(ms),
         value: s,
       });
@@ -292,7 +376,15 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
           metrics: [
             {
               id: uuid(),
-              metricStat: { metric: { dimensions: { [alarm.metric.dim]: alarm.dimValue }, name: alarm.metric.metric, namespace: alarm.metric.namespace }, period: 300, stat: 'Average' },
+              metricStat: {
+                metric: {
+                  dimensions: { [alarm.metric.dim]: alarm.dimValue },
+                  name: alarm.metric.metric,
+                  namespace: alarm.metric.namespace,
+                },
+                period: 300,
+                stat: 'Average',
+              },
               returnData: true,
             },
           ],
@@ -352,7 +444,8 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
       const r = rnd();
       const channel: 'sms' | 'whatsapp' | 'email' = r < 0.45 ? 'sms' : r < 0.7 ? 'whatsapp' : 'email';
       const provider = channel === 'email' ? 'resend' : 'twilio';
-      const recipient = channel === 'email' ? person.email : channel === 'whatsapp' ? `whatsapp:${person.phone}` : person.phone;
+      const recipient =
+        channel === 'email' ? person.email : channel === 'whatsapp' ? `whatsapp:${person.phone}` : person.phone;
       const refused = rnd() < 0.03;
       const messageId = refused ? null : provider === 'twilio' ? `SM${hex(32)}` : uuid();
       const escalateAt = t + deadlineMs;
@@ -378,7 +471,8 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
       };
       if (refused) {
         dispatch.error_code = provider === 'twilio' ? '21211' : 'validation_error';
-        dispatch.error_message = provider === 'twilio' ? "The 'To' number is not a valid phone number." : 'Invalid `to` field.';
+        dispatch.error_message =
+          provider === 'twilio' ? "The 'To' number is not a valid phone number." : 'Invalid `to` field.';
       }
       push(dispatchKey, dispatch);
       if (messageId) {
@@ -388,9 +482,20 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
         let rt = t;
         for (let k = 0; k < n; k++) {
           const [status, providerStatus] = chain[k];
-          rt += k === 0 ? int(300, 2500) : status === 'opened' || status === 'clicked' ? int(5_000, 240_000) : int(800, 12_000);
+          rt +=
+            k === 0
+              ? int(300, 2500)
+              : status === 'opened' || status === 'clicked'
+                ? int(5_000, 240_000)
+                : int(800, 12_000);
           const isFail = status === 'undelivered' || status === 'failed' || status === 'bounced';
-          const errorCode = !isFail ? undefined : provider === 'resend' ? 'Permanent' : channel === 'whatsapp' ? '63016' : pick(['30003', '30005', '30006']);
+          const errorCode = !isFail
+            ? undefined
+            : provider === 'resend'
+              ? 'Permanent'
+              : channel === 'whatsapp'
+                ? '63016'
+                : pick(['30003', '30005', '30006']);
           const errorMessage = !isFail
             ? undefined
             : provider === 'resend'
@@ -411,7 +516,13 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
               tags: { incident_id: inc, level: String(level) },
             };
             if (status === 'bounced') data.bounce = { message: errorMessage, subType: 'General', type: 'Permanent' };
-            if (status === 'clicked') data.click = { ipAddress: '203.0.113.7', link: `https://pagetrail.example/ack/${inc}`, timestamp: iso(rt), userAgent: 'Mozilla/5.0' };
+            if (status === 'clicked')
+              data.click = {
+                ipAddress: '203.0.113.7',
+                link: `https://pagetrail.example/ack/${inc}`,
+                timestamp: iso(rt),
+                userAgent: 'Mozilla/5.0',
+              };
             raw = JSON.stringify({ type: providerStatus, created_at: iso(rt), data });
           }
           const record: ReceiptRecordIn = {
@@ -467,10 +578,21 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
     }
 
     // Some incidents are acknowledged by a person who got the page.
-    const target = ackTarget as { person: Person; channel: 'sms' | 'whatsapp' | 'email'; messageId: string | null } | null;
+    const target = ackTarget as {
+      person: Person;
+      channel: 'sms' | 'whatsapp' | 'email';
+      messageId: string | null;
+    } | null;
     if (target && rnd() < 0.45) {
       const at = firstConfirmed + int(15_000, 180_000);
-      const via = target.channel === 'sms' ? 'sms_reply' : target.channel === 'whatsapp' ? 'whatsapp_reply' : rnd() < 0.9 ? 'email_link' : 'api';
+      const via =
+        target.channel === 'sms'
+          ? 'sms_reply'
+          : target.channel === 'whatsapp'
+            ? 'whatsapp_reply'
+            : rnd() < 0.9
+              ? 'email_link'
+              : 'api';
       const ack: AckRecordIn = {
         v: 1,
         kind: 'ack',
@@ -481,7 +603,12 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
         channel: target.channel,
         via,
         person: target.person.id,
-        recipient: target.channel === 'email' ? target.person.email : target.channel === 'whatsapp' ? `whatsapp:${target.person.phone}` : target.person.phone,
+        recipient:
+          target.channel === 'email'
+            ? target.person.email
+            : target.channel === 'whatsapp'
+              ? `whatsapp:${target.person.phone}`
+              : target.person.phone,
       };
       if (target.messageId) ack.message_id = target.messageId;
       push(at + arrival(), ack);
@@ -503,7 +630,10 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
   const lastArrival = new Array<number>(shards).fill(0);
   const shardIds = Array.from({ length: shards }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
   // 56-digit Kinesis-like sequence numbers: a fixed prefix per shard and a zero-padded counter.
-  const seqPrefix = Array.from({ length: shards }, (_, i) => `4966${String(1_000_000 + (options.seed ?? 1)).slice(-6)}${String(i).padStart(4, '0')}${digits(22)}`);
+  const seqPrefix = Array.from(
+    { length: shards },
+    (_, i) => `4966${String(1_000_000 + (options.seed ?? 1)).slice(-6)}${String(i).padStart(4, '0')}${digits(22)}`,
+  );
   const out: GeneratedRecord[] = new Array(total);
   for (let i = 0; i < total; i++) {
     const p = pending[order[i]];

@@ -49,7 +49,8 @@ const SECRETS = {
 };
 const ALARMS = 200;
 
-const log = (msg: string) => process.stderr.write(`[bench-receiver ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+const log = (msg: string) =>
+  process.stderr.write(`[bench-receiver ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 
 // ------------------------------------------------------------------------------------------------
 // the load generator (child process: `receiver.ts --load '<LoadSpec JSON>'`)
@@ -97,15 +98,31 @@ function prepare(spec: LoadSpec): Prepared[] {
   const now = Date.now();
   for (let i = 0; i < spec.prepared; i++) {
     const alarmArn = arnOf(i);
-    const ref = { incidentId: incidentId(alarmArn, now - 60_000), alarmArn, dispatchId: eventId('dispatch', spec.idPrefix, String(i)) };
+    const ref = {
+      incidentId: incidentId(alarmArn, now - 60_000),
+      alarmArn,
+      dispatchId: eventId('dispatch', spec.idPrefix, String(i)),
+    };
     const id = `${spec.idPrefix}${String(i).padStart(7, '0')}`;
     if (i % 2 === 0) {
-      const params = { AccountSid: 'AC0123456789abcdef0123456789abcdef', ApiVersion: '2010-04-01', From: '+15017250604', To: '+15551230001', MessageSid: `SM${id}`, MessageStatus: 'delivered', SmsSid: `SM${id}`, SmsStatus: 'delivered' };
+      const params = {
+        AccountSid: 'AC0123456789abcdef0123456789abcdef',
+        ApiVersion: '2010-04-01',
+        From: '+15017250604',
+        To: '+15551230001',
+        MessageSid: `SM${id}`,
+        MessageStatus: 'delivered',
+        SmsSid: `SM${id}`,
+        SmsStatus: 'delivered',
+      };
       const url = twilioStatusCallbackUrl(spec.publicBaseUrl, ref);
       out.push({
         id: `SM${id}`,
         path: url.slice(spec.publicBaseUrl.length),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(SECRETS.twilioAuthToken, url, params) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': twilioSignature(SECRETS.twilioAuthToken, url, params),
+        },
         body: formBody(params),
       });
     } else {
@@ -117,10 +134,23 @@ function prepare(spec: LoadSpec): Prepared[] {
           from: 'Pagetrail <alerts@pagetrail.example>',
           to: ['oncall@example.com'],
           subject: '[P1] bench is ALARM',
-          tags: { [TAG.incident]: ref.incidentId, [TAG.alarm]: Buffer.from(alarmArn).toString('base64url'), [TAG.dispatch]: ref.dispatchId, [TAG.severity]: 'P1' },
+          tags: {
+            [TAG.incident]: ref.incidentId,
+            [TAG.alarm]: Buffer.from(alarmArn).toString('base64url'),
+            [TAG.dispatch]: ref.dispatchId,
+            [TAG.severity]: 'P1',
+          },
         },
       });
-      out.push({ id: `em-${id}`, path: '/webhooks/resend', headers: { 'content-type': 'application/json', ...svixHeaders(body, { secret: SECRETS.resendWebhookSecret, id: `msg_${id}` }) }, body });
+      out.push({
+        id: `em-${id}`,
+        path: '/webhooks/resend',
+        headers: {
+          'content-type': 'application/json',
+          ...svixHeaders(body, { secret: SECRETS.resendWebhookSecret, id: `msg_${id}` }),
+        },
+        body,
+      });
     }
   }
   return out;
@@ -160,7 +190,15 @@ async function runPaced(spec: LoadSpec): Promise<LoadResult> {
     new Promise<void>((resolve) => {
       const p = prepared[i % prepared.length];
       const req = http.request(
-        { host: target.hostname, port: target.port, method: 'POST', path: spec.target === 'bare' ? '/bare' : p.path, headers: { ...p.headers, 'content-length': Buffer.byteLength(p.body) }, agent, timeout: 10_000 },
+        {
+          host: target.hostname,
+          port: target.port,
+          method: 'POST',
+          path: spec.target === 'bare' ? '/bare' : p.path,
+          headers: { ...p.headers, 'content-length': Buffer.byteLength(p.body) },
+          agent,
+          timeout: 10_000,
+        },
         (res) => {
           res.resume();
           res.once('end', () => {
@@ -191,7 +229,8 @@ async function runPaced(spec: LoadSpec): Promise<LoadResult> {
         inFlight.push(sendOne(sent, start + BigInt(Math.round(sent * intervalNs))));
         sent++;
       }
-      if (sent < total) setTimeout(tick, 1); // not setImmediate: a spinning generator would take a core from the receiver
+      if (sent < total)
+        setTimeout(tick, 1); // not setImmediate: a spinning generator would take a core from the receiver
       else done();
     };
     tick();
@@ -200,8 +239,19 @@ async function runPaced(spec: LoadSpec): Promise<LoadResult> {
   const elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN);
-  return { ok: okIds.length, statuses, errors, timeouts, p50: Math.round(at(0.5)), p99: Math.round(at(0.99)), max: Math.round(latencies.at(-1) ?? NaN), elapsedS, okIds };
+  const at = (q: number) =>
+    latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] : NaN;
+  return {
+    ok: okIds.length,
+    statuses,
+    errors,
+    timeouts,
+    p50: Math.round(at(0.5)),
+    p99: Math.round(at(0.99)),
+    max: Math.round(latencies.at(-1) ?? NaN),
+    elapsedS,
+    okIds,
+  };
 }
 
 async function runLoad(spec: LoadSpec): Promise<LoadResult> {
@@ -225,7 +275,13 @@ async function runLoad(spec: LoadSpec): Promise<LoadResult> {
             setupRequest: (req: object, context: { id?: string }) => {
               const p = prepared[next++ % prepared.length];
               context.id = p.id;
-              return { ...req, method: 'POST', path: spec.target === 'bare' ? '/bare' : p.path, headers: p.headers, body: p.body };
+              return {
+                ...req,
+                method: 'POST',
+                path: spec.target === 'bare' ? '/bare' : p.path,
+                headers: p.headers,
+                body: p.body,
+              };
             },
             onResponse: (status: number, _body: unknown, context: { id?: string }) => {
               if (status >= 200 && status < 300 && context.id) okIds.push(context.id);
@@ -287,7 +343,8 @@ const ownCpuMs = () => {
 async function waitHealthy(url: string, proc: ChildProcess, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${url}: the process exited (${proc.exitCode ?? proc.signalCode})`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`${url}: the process exited (${proc.exitCode ?? proc.signalCode})`);
     const res = await fetch(url, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
     if (res?.ok) return;
     if (Date.now() > end) throw new Error(`${url} not healthy within ${timeoutMs} ms`);
@@ -297,7 +354,10 @@ async function waitHealthy(url: string, proc: ChildProcess, timeoutMs = 30_000):
 
 function runLoadChild(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', HERE, '--load', JSON.stringify(spec)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', HERE, '--load', JSON.stringify(spec)], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.once('error', reject);
@@ -329,11 +389,15 @@ async function main(): Promise<void> {
   // autocannon is closed-loop per connection: a connection sends its next request after the answer,
   // so an offered rate needs rate × latency connections. Enough for 80 ms answers (50..400), unless
   // RECEIVER_BENCH_CONNECTIONS fixes the number; the unbounded steps use 300.
-  const fixedConnections = process.env.RECEIVER_BENCH_CONNECTIONS ? Number(process.env.RECEIVER_BENCH_CONNECTIONS) : undefined;
-  const connectionsFor = (rate: number) => fixedConnections ?? (rate > 0 ? Math.min(400, Math.max(50, Math.ceil(rate * 0.08))) : 300);
+  const fixedConnections = process.env.RECEIVER_BENCH_CONNECTIONS
+    ? Number(process.env.RECEIVER_BENCH_CONNECTIONS)
+    : undefined;
+  const connectionsFor = (rate: number) =>
+    fixedConnections ?? (rate > 0 ? Math.min(400, Math.max(50, Math.ceil(rate * 0.08))) : 300);
   const built = process.env.RECEIVER_BENCH_BUILT !== '0';
   const bundle = process.env.RECEIVER_BENCH_BUNDLE ?? path.join(REPO_ROOT, 'dist', 'local', 'receiver', 'index.mjs');
-  if (built && !fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run make bench-receiver (it builds it) or set RECEIVER_BENCH_BUILT=0`);
+  if (built && !fs.existsSync(bundle))
+    throw new Error(`${bundle} is missing: run make bench-receiver (it builds it) or set RECEIVER_BENCH_BUILT=0`);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-bench-receiver-'));
   const stack = await startLocalStack({ shards: 2 });
@@ -345,30 +409,44 @@ async function main(): Promise<void> {
     const publicBaseUrl = `http://127.0.0.1:${port}`;
     const logFile = path.join(dir, 'receiver.log');
     const logFd = fs.openSync(logFile, 'a');
-    const cpuProf = process.env.RECEIVER_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECEIVER_BENCH_CPU_PROF}`] : [];
-    const receiver = spawn(process.execPath, [...cpuProf, ...(built ? [bundle] : ['--import', 'tsx', path.join(REPO_ROOT, 'producers', 'receiver', 'main.ts')])], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', logFd, logFd],
-      env: {
-        PATH: process.env.PATH,
-        ...stackEnv(config),
-        PUBLIC_BASE_URL: publicBaseUrl,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        TWILIO_AUTH_TOKEN: SECRETS.twilioAuthToken,
-        RESEND_WEBHOOK_SECRET: SECRETS.resendWebhookSecret,
-        API_KEY: SECRETS.apiKey,
-        ACK_LINK_SECRET: SECRETS.ackLinkSecret,
-        LOG_LEVEL: process.env.RECEIVER_BENCH_LOG_LEVEL ?? 'info',
-        ...(process.env.RECEIVER_BENCH_ENV ? (JSON.parse(process.env.RECEIVER_BENCH_ENV) as Record<string, string>) : {}),
+    const cpuProf = process.env.RECEIVER_BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECEIVER_BENCH_CPU_PROF}`]
+      : [];
+    const receiver = spawn(
+      process.execPath,
+      [
+        ...cpuProf,
+        ...(built ? [bundle] : ['--import', 'tsx', path.join(REPO_ROOT, 'producers', 'receiver', 'main.ts')]),
+      ],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', logFd, logFd],
+        env: {
+          PATH: process.env.PATH,
+          ...stackEnv(config),
+          PUBLIC_BASE_URL: publicBaseUrl,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          TWILIO_AUTH_TOKEN: SECRETS.twilioAuthToken,
+          RESEND_WEBHOOK_SECRET: SECRETS.resendWebhookSecret,
+          API_KEY: SECRETS.apiKey,
+          ACK_LINK_SECRET: SECRETS.ackLinkSecret,
+          LOG_LEVEL: process.env.RECEIVER_BENCH_LOG_LEVEL ?? 'info',
+          ...(process.env.RECEIVER_BENCH_ENV
+            ? (JSON.parse(process.env.RECEIVER_BENCH_ENV) as Record<string, string>)
+            : {}),
+        },
       },
-    });
+    );
     children.push(receiver);
     await waitHealthy(`${publicBaseUrl}/healthz`, receiver);
 
     // the bare server
     const barePort = await freePort();
-    const bare = spawn(process.execPath, ['--import', 'tsx', HERE, '--bare', String(barePort)], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    const bare = spawn(process.execPath, ['--import', 'tsx', HERE, '--bare', String(barePort)], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     children.push(bare);
     await waitHealthy(`http://127.0.0.1:${barePort}/healthz`, bare);
 
@@ -392,7 +470,12 @@ async function main(): Promise<void> {
       const r = await load(name, rate, secs);
       steps.push({ name, rate, r, receiverCpuMs: cpuMsOf(receiver.pid) - r0, enginesCpuMs: ownCpuMs() - e0 });
     };
-    log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${os.cpus().length} cores; receiver ${built ? 'bundle' : 'tsx'}`);
+    log(
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; ${os.cpus().length} cores; receiver ${built ? 'bundle' : 'tsx'}`,
+    );
     // warm-up (JIT, connection pools, the stream's first writes): the first measured step would
     // otherwise pay for it — a running receiver has long been warm
     await step('warmup', 300, 2);
@@ -402,13 +485,19 @@ async function main(): Promise<void> {
     const bareResult = await load('bare', 0, seconds, 'bare');
 
     for (const s of steps) {
-      const nonOk = Object.entries(s.r.statuses).filter(([c]) => !c.startsWith('2')).map(([c, n]) => `${c}:${n}`).join(',') || '-';
+      const nonOk =
+        Object.entries(s.r.statuses)
+          .filter(([c]) => !c.startsWith('2'))
+          .map(([c, n]) => `${c}:${n}`)
+          .join(',') || '-';
       log(
         `${s.name.padEnd(7)} offered ${s.rate > 0 ? String(s.rate).padStart(5) : '  max'}/s (${connectionsFor(s.rate)} conn)  ok ${(s.r.ok / s.r.elapsedS).toFixed(0).padStart(5)}/s  p50 ${s.r.p50} ms  p99 ${s.r.p99} ms  max ${s.r.max} ms  non-2xx ${nonOk}  errors ${s.r.errors}  timeouts ${s.r.timeouts}  CPU/req: receiver ${((1000 * s.receiverCpuMs) / s.r.ok).toFixed(0)} µs, engines ${((1000 * s.enginesCpuMs) / s.r.ok).toFixed(0)} µs`,
       );
     }
     const bareRate = Object.values(bareResult.statuses).reduce((a, b) => a + b, 0) / bareResult.elapsedS;
-    log(`bare    max/s (${connectionsFor(0)} conn)  ${bareRate.toFixed(0)}/s  p50 ${bareResult.p50} ms  p99 ${bareResult.p99} ms`);
+    log(
+      `bare    max/s (${connectionsFor(0)} conn)  ${bareRate.toFixed(0)}/s  p50 ${bareResult.p50} ms  p99 ${bareResult.p99} ms`,
+    );
 
     // every 2xx'd callback must be on the stream
     const readStart = Date.now();
@@ -423,10 +512,14 @@ async function main(): Promise<void> {
 
     const sum = (f: (r: LoadResult) => number) => steps.reduce((a, s) => a + f(s.r), 0);
     const fiveXx = sum((r) => Object.entries(r.statuses).reduce((a, [c, n]) => a + (c.startsWith('5') ? n : 0), 0));
-    const otherNon2xx = sum((r) => Object.entries(r.statuses).reduce((a, [c, n]) => a + (!c.startsWith('5') && !c.startsWith('2') ? n : 0), 0));
+    const otherNon2xx = sum((r) =>
+      Object.entries(r.statuses).reduce((a, [c, n]) => a + (!c.startsWith('5') && !c.startsWith('2') ? n : 0), 0),
+    );
     const best = Math.max(...steps.filter((s) => s.name !== 'warmup').map((s) => s.r.ok / s.r.elapsedS));
     const at1000 = steps.find((s) => s.rate === 1000 && s.name !== 'warmup');
-    console.log(`CHECK five_xx=${fiveXx} other_non_2xx=${otherNon2xx} errors=${sum((r) => r.errors)} ok=${allOk.length} not_on_stream=${notOnStream}`);
+    console.log(
+      `CHECK five_xx=${fiveXx} other_non_2xx=${otherNon2xx} errors=${sum((r) => r.errors)} ok=${allOk.length} not_on_stream=${notOnStream}`,
+    );
     console.log(
       `RESULT receiver_ok_per_s=${best.toFixed(0)} p99_ms_at_1000=${at1000 ? at1000.r.p99 : 'NaN'} bare_hono_per_s=${bareRate.toFixed(0)} fraction_of_bare=${(best / bareRate).toFixed(2)}`,
     );

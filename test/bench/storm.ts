@@ -32,12 +32,13 @@ const ARNS = Number(process.env.STORM_ARNS ?? 300);
 const SECONDS = Number(process.env.STORM_SECONDS ?? 60);
 const KILLS = Number(process.env.STORM_KILLS ?? 5);
 let seed = Number(process.env.STORM_SEED ?? 7);
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const TEAMS = 10;
 const DEADLINE_S = 5;
 
 const log = (msg: string) => process.stderr.write(`[storm ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] : NaN);
+const pct = (xs: number[], p: number) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] : NaN;
 
 function oncallFile(dir: string): string {
   const people: Record<string, object> = {};
@@ -49,12 +50,29 @@ function oncallFile(dir: string): string {
     people[`s${t}`] = { name: `Secondary ${t}`, sms: n(2) };
     teams[`t${t}`] = {
       members: [`p${t}`, `s${t}`],
-      escalation: { P1: { levels: [{ targets: [`p${t}`], channels: ['sms', 'email'], deadline_s: DEADLINE_S, stop_on: 'ack' }, { targets: [`s${t}`], channels: ['sms'], deadline_s: DEADLINE_S, stop_on: 'ack' }] } },
+      escalation: {
+        P1: {
+          levels: [
+            { targets: [`p${t}`], channels: ['sms', 'email'], deadline_s: DEADLINE_S, stop_on: 'ack' },
+            { targets: [`s${t}`], channels: ['sms'], deadline_s: DEADLINE_S, stop_on: 'ack' },
+          ],
+        },
+      },
     };
     routes.push({ alarm_prefix: `storm-t${t}-`, team: `t${t}` });
   }
   const file = path.join(dir, 'storm-oncall.json');
-  fs.writeFileSync(file, JSON.stringify({ people, teams, routes, default_team: 't0', twilio: { sms_from: '+15550000000' }, email: { from: 'Pagetrail <alerts@pagetrail.example>' } }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      people,
+      teams,
+      routes,
+      default_team: 't0',
+      twilio: { sms_from: '+15550000000' },
+      email: { from: 'Pagetrail <alerts@pagetrail.example>' },
+    }),
+  );
   return file;
 }
 
@@ -73,8 +91,19 @@ async function main() {
   const loop: ClosedLoop = await startClosedLoop({
     shards: 2,
     oncallFile: oncallFile(dir),
-    env: { PAGING_SEND_BUDGET_MS: process.env.PAGING_SEND_BUDGET_MS ?? '300', PAGING_MAX_SEND_MS: '12000', PAGING_POLL_MS: process.env.PAGING_POLL_MS ?? '25', FLUSH_INTERVAL_S: '2' },
-    simulator: { behaviours: { default: ['delivered'] }, hangFraction: Number(process.env.STORM_HANG_FRACTION ?? 0.05), hangMs: 30_000, seed: 11, stepDelayMs: 200 },
+    env: {
+      PAGING_SEND_BUDGET_MS: process.env.PAGING_SEND_BUDGET_MS ?? '300',
+      PAGING_MAX_SEND_MS: '12000',
+      PAGING_POLL_MS: process.env.PAGING_POLL_MS ?? '25',
+      FLUSH_INTERVAL_S: '2',
+    },
+    simulator: {
+      behaviours: { default: ['delivered'] },
+      hangFraction: Number(process.env.STORM_HANG_FRACTION ?? 0.05),
+      hangMs: 30_000,
+      seed: 11,
+      stepDelayMs: 200,
+    },
   });
   const { clients, config } = loop.stack;
   const built = process.env.STORM_BUILT !== '0';
@@ -88,19 +117,37 @@ async function main() {
 
   // the plan: alarm times, kill times, split time
   const t0 = Date.now() + 2000;
-  const plan = Array.from({ length: ALARMS }, (_, i) => ({ arn: i % ARNS, at: t0 + Math.floor((i / ALARMS) * SECONDS * 1000) }));
-  const kills = (['paging', 'lake'] as const).flatMap((role) => Array.from({ length: KILLS }, () => ({ role, at: t0 + random() * SECONDS * 1000 })));
+  const plan = Array.from({ length: ALARMS }, (_, i) => ({
+    arn: i % ARNS,
+    at: t0 + Math.floor((i / ALARMS) * SECONDS * 1000),
+  }));
+  const kills = (['paging', 'lake'] as const).flatMap((role) =>
+    Array.from({ length: KILLS }, () => ({ role, at: t0 + random() * SECONDS * 1000 })),
+  );
   const timers: NodeJS.Timeout[] = [];
-  for (const k of kills) timers.push(setTimeout(() => void restart(k.role).then(() => log(`killed and restarted ${k.role}`)), k.at - Date.now()));
+  for (const k of kills)
+    timers.push(
+      setTimeout(() => void restart(k.role).then(() => log(`killed and restarted ${k.role}`)), k.at - Date.now()),
+    );
   timers.push(
-    setTimeout(async () => {
-      const shards = (await clients.kinesis.send(new ListShardsCommand({ StreamName: config.STREAM_NAME }))).Shards ?? [];
-      const open = shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber);
-      const s = open[0];
-      const mid = (BigInt(s.HashKeyRange!.StartingHashKey!) + BigInt(s.HashKeyRange!.EndingHashKey!)) / 2n;
-      await clients.kinesis.send(new SplitShardCommand({ StreamName: config.STREAM_NAME, ShardToSplit: s.ShardId!, NewStartingHashKey: mid.toString() }));
-      log(`split ${s.ShardId}`);
-    }, t0 + (SECONDS * 1000) / 2 - Date.now()),
+    setTimeout(
+      async () => {
+        const shards =
+          (await clients.kinesis.send(new ListShardsCommand({ StreamName: config.STREAM_NAME }))).Shards ?? [];
+        const open = shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber);
+        const s = open[0];
+        const mid = (BigInt(s.HashKeyRange!.StartingHashKey!) + BigInt(s.HashKeyRange!.EndingHashKey!)) / 2n;
+        await clients.kinesis.send(
+          new SplitShardCommand({
+            StreamName: config.STREAM_NAME,
+            ShardToSplit: s.ShardId!,
+            NewStartingHashKey: mid.toString(),
+          }),
+        );
+        log(`split ${s.ShardId}`);
+      },
+      t0 + (SECONDS * 1000) / 2 - Date.now(),
+    ),
   );
 
   // post the alarms on time (each one a new episode of its alarm)
@@ -114,7 +161,11 @@ async function main() {
       const enteredAt = p.at + i; // distinct episode per alarm
       const event = demoAlarmEvent(s, 'ALARM', enteredAt, enteredAt);
       const sentAt = Date.now();
-      const res = await fetch(new URL('/events/cloudwatch', loop.receiverUrl), { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': SECRETS.apiKey }, body: JSON.stringify(event) }).catch(() => undefined);
+      const res = await fetch(new URL('/events/cloudwatch', loop.receiverUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': SECRETS.apiKey },
+        body: JSON.stringify(event),
+      }).catch(() => undefined);
       if (!res || res.status >= 300) failedPosts++;
       posted.set(incidentId(event.resources[0], enteredAt), sentAt);
     }),
@@ -123,9 +174,11 @@ async function main() {
 
   // wait for the pages owed: 3 per incident; give up 120 s after the last would be due
   const expected = posted.size * 3;
-  const sends = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
+  const sends = () =>
+    loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
   const end = Date.now() + (2 * DEADLINE_S + 30 + 60) * 1000;
-  while (new Set(sends().map((r) => r.dispatchId)).size < expected && Date.now() < end) await new Promise((r) => setTimeout(r, 500));
+  while (new Set(sends().map((r) => r.dispatchId)).size < expected && Date.now() < end)
+    await new Promise((r) => setTimeout(r, 500));
   for (const t of timers) clearTimeout(t);
   await new Promise((r) => setTimeout(r, 3000)); // late duplicates would show now
 
@@ -143,12 +196,19 @@ async function main() {
   // comes: wait until every page at the provider has its dispatch record on the stream
   const settleEnd = Date.now() + 90_000;
   for (;;) {
-    const onStream = new Set((await readStream(clients.kinesis, config.STREAM_NAME)).filter((r) => r.kind === 'dispatch').map((r) => r.eventId));
+    const onStream = new Set(
+      (await readStream(clients.kinesis, config.STREAM_NAME))
+        .filter((r) => r.kind === 'dispatch')
+        .map((r) => r.eventId),
+    );
     const missing = [...byDispatch.keys()].filter((d) => !onStream.has(d)).length;
     if (missing === 0) break;
     if (Date.now() > settleEnd) {
       log(`${missing} pages still without a dispatch record`);
-      const lines = children.paging.output().split('\n').filter((l) => /settl|lookup|unknown|fail/i.test(l));
+      const lines = children.paging
+        .output()
+        .split('\n')
+        .filter((l) => /settl|lookup|unknown|fail/i.test(l));
       log(`paging log (${lines.length} lines about settling):\n${lines.slice(-12).join('\n')}`);
       break;
     }
@@ -162,7 +222,8 @@ async function main() {
   const lakeService = loop.startMapping('lake');
   await lakeService.mapping.waitCaughtUp(120_000);
   await lakeService.stop();
-  const q = (sql: string) => queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: path.join(dir, 'cache') });
+  const q = (sql: string) =>
+    queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: path.join(dir, 'cache') });
   const dispatchRows = await q("SELECT incident_id, event_id FROM events WHERE kind = 'dispatch' AND level = 1");
   const firstPage = new Map<string, number>();
   for (const [inc, id] of dispatchRows.rows) {
@@ -189,15 +250,26 @@ async function main() {
     log(`not in the lake: ${JSON.stringify(Object.fromEntries(byKind))}`);
     for (const r of lost.slice(0, 3)) {
       const rec = r.record as Extract<typeof r.record, { kind: 'receipt' }>;
-      const same = streamRecords.filter((x) => x.record?.incident_id === rec?.incident_id).map((x) => `${x.kind}@${x.shardId}#${x.sequenceNumber.slice(-6)}${x.record?.kind === 'receipt' || x.record?.kind === 'dispatch' ? `:${(x.record as { message_id?: string }).message_id}` : ''}${inLake.has(x.eventId!) ? '' : ' (not in lake)'}`);
-      log(`  lost ${rec?.kind} ${rec?.message_id} ${rec?.status} dispatch=${rec?.dispatch_id}: incident records ${same.join(', ')}`);
+      const same = streamRecords
+        .filter((x) => x.record?.incident_id === rec?.incident_id)
+        .map(
+          (x) =>
+            `${x.kind}@${x.shardId}#${x.sequenceNumber.slice(-6)}${x.record?.kind === 'receipt' || x.record?.kind === 'dispatch' ? `:${(x.record as { message_id?: string }).message_id}` : ''}${inLake.has(x.eventId!) ? '' : ' (not in lake)'}`,
+        );
+      log(
+        `  lost ${rec?.kind} ${rec?.message_id} ${rec?.status} dispatch=${rec?.dispatch_id}: incident records ${same.join(', ')}`,
+      );
     }
   }
 
   await loop.stop();
   fs.rmSync(dir, { recursive: true, force: true });
-  log(`incidents=${posted.size} sends=${sends().length} unique=${pagesSent} escalations_measured=${lags.length} stream_records=${streamIds.size}`);
-  log(`alarm→first page ms p50=${pct(alarmToPage, 50)} p90=${pct(alarmToPage, 90)} p99=${pct(alarmToPage, 99)} max=${pct(alarmToPage, 100)}; deadline lag ms p50=${pct(lags, 50)} p90=${pct(lags, 90)} p99=${pct(lags, 99)}`);
+  log(
+    `incidents=${posted.size} sends=${sends().length} unique=${pagesSent} escalations_measured=${lags.length} stream_records=${streamIds.size}`,
+  );
+  log(
+    `alarm→first page ms p50=${pct(alarmToPage, 50)} p90=${pct(alarmToPage, 90)} p99=${pct(alarmToPage, 99)} max=${pct(alarmToPage, 100)}; deadline lag ms p50=${pct(lags, 50)} p90=${pct(lags, 90)} p99=${pct(lags, 99)}`,
+  );
   console.log(
     `RESULT pages_expected=${expected} pages_sent=${pagesSent} lost=${Math.max(0, expected - pagesSent)} duplicated=${duplicated} alarm_to_first_page_p99_ms=${Math.round(pct(alarmToPage, 99))} deadline_lag_p99_ms=${Math.round(pct(lags, 99))} lake_rows_lost=${lakeLost} lake_rows_duplicated=${lakeDup}`,
   );

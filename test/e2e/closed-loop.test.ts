@@ -20,7 +20,8 @@ beforeAll(async () => {
   result = await runDemo({
     receiverUrl: loop.receiverUrl,
     apiKey: SECRETS.apiKey,
-    query: (sql) => queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` }),
+    query: (sql) =>
+      queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` }),
     timeoutMs: 60_000,
     pollMs: 500,
   });
@@ -36,38 +37,80 @@ const verdict = (i: number) => {
 
 describe('closed loop, end to end', () => {
   it('P1 opened and acked before escalation', () => {
-    expect(verdict(0)).toMatchObject({ sev: 'P1', paged: 'alice:email@L1 alice:sms@L1', escalated: '-', failed: '0', acked_by: 'alice', first_responder_opened_before_escalation: 'yes', any_responder_opened_before_escalation: 'yes' });
+    expect(verdict(0)).toMatchObject({
+      sev: 'P1',
+      paged: 'alice:email@L1 alice:sms@L1',
+      escalated: '-',
+      failed: '0',
+      acked_by: 'alice',
+      first_responder_opened_before_escalation: 'yes',
+      any_responder_opened_before_escalation: 'yes',
+    });
     expect(verdict(0).acked).not.toBe('-');
   });
 
   it('P1 never opened escalates to the secondary, who reads it and acks', () => {
-    expect(verdict(1)).toMatchObject({ sev: 'P1', paged: 'bob:email@L1 bob:sms@L1 carol:sms@L2 carol:whatsapp@L2', acked_by: 'carol' });
+    expect(verdict(1)).toMatchObject({
+      sev: 'P1',
+      paged: 'bob:email@L1 bob:sms@L1 carol:sms@L2 carol:whatsapp@L2',
+      acked_by: 'carol',
+    });
     // bob (level 1) never opened his page; carol (level 2) read hers before her level escalated
-    expect(verdict(1)).toMatchObject({ first_responder_opened_before_escalation: 'no', any_responder_opened_before_escalation: 'yes' });
+    expect(verdict(1)).toMatchObject({
+      first_responder_opened_before_escalation: 'no',
+      any_responder_opened_before_escalation: 'yes',
+    });
     expect(verdict(1).escalated).not.toBe('-');
     expect(verdict(1).acked).not.toBe('-');
   });
 
   it('an undelivered SMS fails over to WhatsApp, delivered and read', () => {
-    expect(verdict(2)).toMatchObject({ sev: 'P2', paged: 'dave:sms@L1 dave:whatsapp@L1', failed: '1', first_responder_opened_before_escalation: 'yes', any_responder_opened_before_escalation: 'yes' });
+    expect(verdict(2)).toMatchObject({
+      sev: 'P2',
+      paged: 'dave:sms@L1 dave:whatsapp@L1',
+      failed: '1',
+      first_responder_opened_before_escalation: 'yes',
+      any_responder_opened_before_escalation: 'yes',
+    });
   });
 
   it('a bounced email fails over to SMS, delivered', () => {
     expect(verdict(3)).toMatchObject({ sev: 'P3', paged: 'erin:email@L1 erin:sms@L1', failed: '1' });
     // still open, never escalated and level 1's 60-s deadline not yet due: undecided, not `no` (once the
     // deadline comes due unescalated it reads `no (delivered, no read receipt)`: schemas/views.test.ts)
-    expect(verdict(3)).toMatchObject({ first_responder_opened_before_escalation: 'pending', any_responder_opened_before_escalation: 'pending' });
+    expect(verdict(3)).toMatchObject({
+      first_responder_opened_before_escalation: 'pending',
+      any_responder_opened_before_escalation: 'pending',
+    });
   });
 
   it("P1 for payments calls this week's on-call person from the schedule, who presses 1; the rest of the team is told", () => {
     const v = verdict(4);
     const [callee, other] = String(v.paged) === 'grace:voice@L1' ? ['grace', 'frank'] : ['frank', 'grace'];
-    expect(v).toMatchObject({ sev: 'P1', paged: `${callee}:voice@L1`, escalated: '-', failed: '0', acked_by: callee, told: `${other}:sms:ack`, first_responder_opened_before_escalation: 'yes' });
+    expect(v).toMatchObject({
+      sev: 'P1',
+      paged: `${callee}:voice@L1`,
+      escalated: '-',
+      failed: '0',
+      acked_by: callee,
+      told: `${other}:sms:ack`,
+      first_responder_opened_before_escalation: 'yes',
+    });
   });
 
   it('answers the seed query', () => {
-    const rows = result.seed.rows.map(([inc, channel, status]) => `${result.incidents.findIndex((i) => i.incidentId === inc)}:${channel}:${status}`).sort();
-    expect(rows).toEqual(['0:email:opened', '1:whatsapp:opened', '2:whatsapp:opened', '4:voice:opened', '4:voice:opened']); // the call: answered (in-progress) and completed, both by a human
+    const rows = result.seed.rows
+      .map(
+        ([inc, channel, status]) => `${result.incidents.findIndex((i) => i.incidentId === inc)}:${channel}:${status}`,
+      )
+      .sort();
+    expect(rows).toEqual([
+      '0:email:opened',
+      '1:whatsapp:opened',
+      '2:whatsapp:opened',
+      '4:voice:opened',
+      '4:voice:opened',
+    ]); // the call: answered (in-progress) and completed, both by a human
   });
 
   it('never pages twice: a second paging mapping re-reading the whole stream sends nothing', async () => {

@@ -33,13 +33,22 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 }
 
-const lake = (sql: string) => queryDuckDb(sql, { s3: loop.stack.clients.s3, bucket: loop.stack.config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache-oncall` });
+const lake = (sql: string) =>
+  queryDuckDb(sql, {
+    s3: loop.stack.clients.s3,
+    bucket: loop.stack.config.LAKE_BUCKET,
+    cacheDir: `${loop.stack.s3Directory}-cache-oncall`,
+  });
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-oncall-'));
   const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
   oncall.schedules['payments-primary'].overrides = [
-    { person: 'frank', from: new Date(T_ALARM - 3600_000).toISOString(), to: new Date(T_ALARM + 3600_000).toISOString() },
+    {
+      person: 'frank',
+      from: new Date(T_ALARM - 3600_000).toISOString(),
+      to: new Date(T_ALARM + 3600_000).toISOString(),
+    },
   ];
   fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
   loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
@@ -62,27 +71,44 @@ describe('a schedule-resolved P1 answered by voice and acknowledged by key press
     expect(res.status).toBe(200);
 
     // the call goes to the override (Frank), not to this week's rotation; he presses 1
-    const call = await waitFor('the call to frank', () => loop.sim.requests().find((r) => r.path.endsWith('/Calls.json') && r.method === 'POST' && r.recipient === FRANK_VOICE));
+    const call = await waitFor('the call to frank', () =>
+      loop.sim
+        .requests()
+        .find((r) => r.path.endsWith('/Calls.json') && r.method === 'POST' && r.recipient === FRANK_VOICE),
+    );
     expect(call.status).toBe(201);
-    const gather = await waitFor('the key press', () => loop.sim.callbacks().find((c) => c.kind === 'twilio.gather' && c.params?.Digits === '1'));
+    const gather = await waitFor('the key press', () =>
+      loop.sim.callbacks().find((c) => c.kind === 'twilio.gather' && c.params?.Digits === '1'),
+    );
     expect(gather.status).toBe(200);
 
     // the team is told: Grace, never paged, gets an SMS notice naming Frank; Frank gets none
-    const notice = await waitFor('the ack notice to grace', () => loop.sim.requests().find((r) => r.method === 'POST' && r.recipient === GRACE_SMS && r.params?.Body?.includes('acknowledged by Frank Li')));
+    const notice = await waitFor('the ack notice to grace', () =>
+      loop.sim
+        .requests()
+        .find(
+          (r) =>
+            r.method === 'POST' && r.recipient === GRACE_SMS && r.params?.Body?.includes('acknowledged by Frank Li'),
+        ),
+    );
     expect(notice.params!.Body).toMatch(/^\[P1\] payments-api-cpu-high acknowledged by Frank Li\. No action needed\./);
     const sent = loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId);
     expect(sent.map((r) => r.recipient).sort()).toEqual([GRACE_SMS, FRANK_VOICE]); // no escalation to level 2, nothing twice
 
     // the lake: the call's dispatch says why Frank (the schedule's override), its receipts, the ack, the notice
     const rows = await waitFor('the incident in the lake', async () => {
-      const r = await lake(`SELECT kind, channel, person, status, reason, detail FROM events WHERE incident_id = '${INCIDENT}' ORDER BY "timestamp"`);
+      const r = await lake(
+        `SELECT kind, channel, person, status, reason, detail FROM events WHERE incident_id = '${INCIDENT}' ORDER BY "timestamp"`,
+      );
       const kinds = r.rows.map((x) => `${x[0]}:${x[1]}`);
       return kinds.includes('ack:voice') && kinds.filter((k) => k === 'dispatch:sms').length === 1 ? r.rows : undefined;
     });
     const dispatches = rows.filter((r) => r[0] === 'dispatch');
     const callRow = dispatches.find((r) => r[1] === 'voice')!;
     expect(callRow[2]).toBe('frank');
-    expect(JSON.parse(String(callRow[5]))).toMatchObject({ resolved_by: { schedule: 'payments-primary', source: 'override', override: true } });
+    expect(JSON.parse(String(callRow[5]))).toMatchObject({
+      resolved_by: { schedule: 'payments-primary', source: 'override', override: true },
+    });
     const noticeRow = dispatches.find((r) => r[1] === 'sms')!;
     expect(noticeRow[2]).toBe('grace');
     expect(JSON.parse(String(noticeRow[5]))).toMatchObject({ notice: 'ack' });

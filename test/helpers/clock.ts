@@ -26,6 +26,8 @@ export function beforeMidnight(minutes: number, now = Date.now()): number {
  * environment of its own keeps the suite's clock. `extra` wins.
  */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const clock = Object.entries(process.env).filter(([k]) => k === 'LD_PRELOAD' || k.startsWith('FAKETIME') || k === 'DONT_FAKE_MONOTONIC');
+  const clock = Object.entries(process.env).filter(
+    ([k]) => k === 'LD_PRELOAD' || k.startsWith('FAKETIME') || k === 'DONT_FAKE_MONOTONIC',
+  );
   return { PATH: process.env.PATH, ...Object.fromEntries(clock), ...extra };
 }

@@ -10,7 +10,11 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serve } from '@hono/node-server';
 import { stackEnv, startLocalStack, type LocalStack } from './local-stack.js';
-import { startProviderSimulator, type ProviderSimulator, type ProviderSimulatorOptions } from '../../infra/local/provider-simulator/server.js';
+import {
+  startProviderSimulator,
+  type ProviderSimulator,
+  type ProviderSimulatorOptions,
+} from '../../infra/local/provider-simulator/server.js';
 import { loadBehavioursFile } from '../../infra/local/provider-simulator/behaviours.js';
 import { streamArn } from '../../platform/aws.js';
 import { BatchingProducer } from '../../platform/stream/batching-producer.js';
@@ -86,7 +90,14 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
   await new Promise((r) => receiver.once('listening', r));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
   app = createApp({
-    config: ReceiverConfigSchema.parse({ PUBLIC_BASE_URL: receiverUrl, PORT: '1', TWILIO_AUTH_TOKEN: SECRETS.authToken, RESEND_WEBHOOK_SECRET: SECRETS.webhookSecret, API_KEY: SECRETS.apiKey, ACK_LINK_SECRET: SECRETS.ackSecret }),
+    config: ReceiverConfigSchema.parse({
+      PUBLIC_BASE_URL: receiverUrl,
+      PORT: '1',
+      TWILIO_AUTH_TOKEN: SECRETS.authToken,
+      RESEND_WEBHOOK_SECRET: SECRETS.webhookSecret,
+      API_KEY: SECRETS.apiKey,
+      ACK_LINK_SECRET: SECRETS.ackSecret,
+    }),
     // as producers/receiver/main.ts: concurrent requests share PutRecords calls
     producer: new BatchingProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME }),
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
@@ -152,9 +163,15 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
     return m;
   }
 
-  function startChild(role: 'paging' | 'lake', extra: Record<string, string> = {}, o: { built?: boolean } = {}): ChildRunner {
+  function startChild(
+    role: 'paging' | 'lake',
+    extra: Record<string, string> = {},
+    o: { built?: boolean } = {},
+  ): ChildRunner {
     let out = '';
-    const args = o.built ? [path.join(REPO_ROOT, 'dist', 'local', `${role}-service`, 'index.mjs')] : ['--import', 'tsx', path.join(REPO_ROOT, 'processors', role, 'main.ts')];
+    const args = o.built
+      ? [path.join(REPO_ROOT, 'dist', 'local', `${role}-service`, 'index.mjs')]
+      : ['--import', 'tsx', path.join(REPO_ROOT, 'processors', role, 'main.ts')];
     const proc = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: childEnv({ ...env, [`${role.toUpperCase()}_HEALTH_PORT`]: '0', ...extra }),
@@ -162,7 +179,9 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
     });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      proc.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     const child: ChildRunner = {
       proc,
       exited,

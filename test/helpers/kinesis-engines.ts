@@ -7,7 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { kinesisClient, dynamoClient } from '../../platform/aws.js';
-import { startDynalite as startDynaliteEngine, startKinesalite, startKinesisLocal, type RunningEngine as Engine } from '../../infra/local/engines.js';
+import {
+  startDynalite as startDynaliteEngine,
+  startKinesalite,
+  startKinesisLocal,
+  type RunningEngine as Engine,
+} from '../../infra/local/engines.js';
 
 export type EngineName = 'kinesalite' | 'kinesis-local';
 

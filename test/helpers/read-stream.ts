@@ -16,13 +16,27 @@ export interface StreamEntry {
 export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<StreamEntry[]> {
   const out: StreamEntry[] = [];
   for (const shard of await listShards(kinesis, streamName)) {
-    const reader = new ShardReader({ kinesis, streamName, shardId: shard.ShardId!, start: { type: 'TRIM_HORIZON' }, minCallIntervalMs: 0, idleDelayMs: 0 });
+    const reader = new ShardReader({
+      kinesis,
+      streamName,
+      shardId: shard.ShardId!,
+      start: { type: 'TRIM_HORIZON' },
+      minCallIntervalMs: 0,
+      idleDelayMs: 0,
+    });
     for (;;) {
       const batch = await reader.next();
       for (const r of batch.records) {
         try {
           const rec = decodeRecord(r.data);
-          out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: true, eventId: rec.event_id, kind: rec.kind, record: rec });
+          out.push({
+            shardId: r.shardId,
+            sequenceNumber: r.sequenceNumber,
+            valid: true,
+            eventId: rec.event_id,
+            kind: rec.kind,
+            record: rec,
+          });
         } catch {
           out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: false });
         }

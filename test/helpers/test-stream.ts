@@ -1,5 +1,9 @@
 import { expect } from 'vitest';
-import { toKinesisStreamRecord, type KinesisBatchHandler, type KinesisStreamEvent } from '../../processors/runtime/kinesis-event.js';
+import {
+  toKinesisStreamRecord,
+  type KinesisBatchHandler,
+  type KinesisStreamEvent,
+} from '../../processors/runtime/kinesis-event.js';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 
 /**
@@ -28,7 +32,13 @@ export class TestStream {
     return {
       Records: records.map((r) =>
         toKinesisStreamRecord(
-          { shardId: 'shardId-000000000000', sequenceNumber: String(++this.seq).padStart(20, '0'), partitionKey: partitionKeyOf(r), data: encodeRecord(r), arrivalTime: this.clock() },
+          {
+            shardId: 'shardId-000000000000',
+            sequenceNumber: String(++this.seq).padStart(20, '0'),
+            partitionKey: partitionKeyOf(r),
+            data: encodeRecord(r),
+            arrivalTime: this.clock(),
+          },
           { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/test', region: 'us-east-1' },
         ),
       ),

@@ -4,7 +4,12 @@
  * acknowledged record is on the stream.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateStreamCommand, PutRecordsCommand, waitUntilStreamExists, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  PutRecordsCommand,
+  waitUntilStreamExists,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import { startKinesalite, type RunningEngine } from '../../infra/local/engines.js';
 import { kinesisClient } from '../../platform/aws.js';
 import { BatchingProducer } from '../../platform/stream/batching-producer.js';
@@ -23,7 +28,10 @@ beforeAll(async () => {
   engine = await startKinesalite();
   kinesis = kinesisClient({ AWS_REGION: 'us-east-1', KINESIS_ENDPOINT: engine.endpoint });
   await kinesis.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 2 }));
-  await waitUntilStreamExists({ client: kinesis, maxWaitTime: 10, minDelay: 0.1, maxDelay: 0.2 }, { StreamName: STREAM });
+  await waitUntilStreamExists(
+    { client: kinesis, maxWaitTime: 10, minDelay: 0.1, maxDelay: 0.2 },
+    { StreamName: STREAM },
+  );
 });
 
 afterAll(async () => {
@@ -34,15 +42,30 @@ afterAll(async () => {
 const ack = (alarm: number, i: number): StreamRecordIn & { event_id: string } => {
   const arn = `arn:aws:cloudwatch:us-east-1:123456789012:alarm:batch-${alarm}`;
   const inc = incidentId(arn, Date.parse('2026-11-28T10:00:00.000Z'));
-  return { v: 1, kind: 'ack' as const, event_id: eventId('ack', inc, String(i)), incident_id: inc, alarm_arn: arn, event_time: new Date(Date.parse('2026-11-28T10:01:00.000Z') + i).toISOString(), channel: 'sms', via: 'sms_reply' };
+  return {
+    v: 1,
+    kind: 'ack' as const,
+    event_id: eventId('ack', inc, String(i)),
+    incident_id: inc,
+    alarm_arn: arn,
+    event_time: new Date(Date.parse('2026-11-28T10:01:00.000Z') + i).toISOString(),
+    channel: 'sms',
+    via: 'sms_reply',
+  };
 };
 
 describe('BatchingProducer on kinesalite', () => {
   it('300 concurrent puts share a few calls; each is acknowledged with its own sequence numbers, and all are on the stream', async () => {
     let calls = 0;
-    const counting = { send: ((command: PutRecordsCommand, options?: object) => (calls++, kinesis.send(command, options))) as KinesisClient['send'] };
+    const counting = {
+      send: ((command: PutRecordsCommand, options?: object) => (
+        calls++, kinesis.send(command, options)
+      )) as KinesisClient['send'],
+    };
     const producer = new BatchingProducer({ kinesis: counting, streamName: STREAM, lingerMs: 5 });
-    const puts = Array.from({ length: 300 }, (_, i) => producer.putStreamRecords(i % 10 === 0 ? [ack(i % 7, i), ack(i % 7, i + 10_000)] : [ack(i % 7, i)]));
+    const puts = Array.from({ length: 300 }, (_, i) =>
+      producer.putStreamRecords(i % 10 === 0 ? [ack(i % 7, i), ack(i % 7, i + 10_000)] : [ack(i % 7, i)]),
+    );
     const results = await Promise.all(puts);
     await producer.close();
 

@@ -26,7 +26,9 @@ beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });
   const { records: scenario } = demoScenario(T0);
   const producer = new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME });
-  const put = await producer.putRecords([...scenario, scenario[3]].map((r) => ({ data: encodeRecord(r), partitionKey: partitionKeyOf(r) })));
+  const put = await producer.putRecords(
+    [...scenario, scenario[3]].map((r) => ({ data: encodeRecord(r), partitionKey: partitionKeyOf(r) })),
+  );
   await producer.putRecords([{ data: BAD, partitionKey: partitionKeyOf(scenario[0]) }]);
   records = await readShard(stack, put[0].shardId);
   expect(records).toHaveLength(scenario.length + 2);
@@ -84,7 +86,8 @@ describe('lake handler: exactly-once effect under redelivery', () => {
   it('the same batch delivered twice', async () => {
     const flushes: string[] = [];
     const lake = await freshLake(stack, { onFlush: (b) => flushes.push(`${b.firstSeq}-${b.lastSeq}`) });
-    for (const b of [slice(0, K), slice(0, K), slice(K), slice(K)]) expect(await lake.handler(eventOf(stack, b))).toEqual({ batchItemFailures: [] });
+    for (const b of [slice(0, K), slice(0, K), slice(K), slice(K)])
+      expect(await lake.handler(eventOf(stack, b))).toEqual({ batchItemFailures: [] });
     expect(flushes).toHaveLength(2); // the second deliveries are recognised as committed: no flush at all
     expect(await lakeSnapshot(lake.store)).toEqual(base.snapshot);
     await expectEachEventOnce(lake.bucket);
@@ -134,7 +137,9 @@ describe('lake handler: exactly-once effect under redelivery', () => {
   it('a warm handler and a cold one (state read back from S3) write the same bytes', async () => {
     const cold = await freshLake(stack, { warmCache: false });
     for (let i = 0; i < records.length; i += 5) await cold.handler(eventOf(stack, slice(i, i + 5)));
-    const warm = await reference(Array.from({ length: Math.ceil(records.length / 5) }, (_, j) => slice(j * 5, j * 5 + 5)));
+    const warm = await reference(
+      Array.from({ length: Math.ceil(records.length / 5) }, (_, j) => slice(j * 5, j * 5 + 5)),
+    );
     expect(await lakeSnapshot(cold.store)).toEqual(warm.snapshot);
     await expectEachEventOnce(cold.bucket);
   });
@@ -143,6 +148,10 @@ describe('lake handler: exactly-once effect under redelivery', () => {
 /** A second handler instance on the same lake and head group (a new Lambda container after the crash). */
 function freshLakeHandlerOn(lake: Awaited<ReturnType<typeof freshLake>>, flushed: string[]) {
   const idx = (seq: string) => records.findIndex((r) => r.sequenceNumber === seq);
-  const handler = createLakeHandler({ ...lake.options, beforeCommit: undefined, onFlush: (b, _keys, { redo }) => flushed.push(`${redo ? 'redo' : 'new'}:${idx(b.firstSeq)}-${idx(b.lastSeq)}`) });
+  const handler = createLakeHandler({
+    ...lake.options,
+    beforeCommit: undefined,
+    onFlush: (b, _keys, { redo }) => flushed.push(`${redo ? 'redo' : 'new'}:${idx(b.firstSeq)}-${idx(b.lastSeq)}`),
+  });
   return (b: ShardRecord[]) => handler(eventOf(stack, b));
 }

@@ -6,13 +6,24 @@ import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { createLakeHandler, type LakeHandlerOptions } from '../../processors/lake/handler.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
-import { toKinesisStreamRecord, type KinesisStreamEvent, type ShardRecord } from '../../processors/runtime/kinesis-event.js';
+import {
+  toKinesisStreamRecord,
+  type KinesisStreamEvent,
+  type ShardRecord,
+} from '../../processors/runtime/kinesis-event.js';
 
 /** Helpers for the lake tests on the local stack: read a shard, build Lambda events, fresh lakes, lake fingerprints. */
 
 /** Every record of a shard, from TRIM_HORIZON to its end or the tip (real sequence numbers and arrival times). */
 export async function readShard(stack: LocalStack, shardId: string): Promise<ShardRecord[]> {
-  const reader = new ShardReader({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME, shardId, start: { type: 'TRIM_HORIZON' }, minCallIntervalMs: 0, idleDelayMs: 0 });
+  const reader = new ShardReader({
+    kinesis: stack.clients.kinesis,
+    streamName: stack.config.STREAM_NAME,
+    shardId,
+    start: { type: 'TRIM_HORIZON' },
+    minCallIntervalMs: 0,
+    idleDelayMs: 0,
+  });
   const out: ShardRecord[] = [];
   for (;;) {
     const { records, ended, millisBehindLatest } = await reader.next();
@@ -24,7 +35,11 @@ export async function readShard(stack: LocalStack, shardId: string): Promise<Sha
 /** A Lambda Kinesis event of these records, as the mapping builds it. */
 export function eventOf(stack: LocalStack, records: readonly ShardRecord[]): KinesisStreamEvent {
   const streamArn = `arn:aws:kinesis:${stack.config.AWS_REGION}:000000000000:stream/${stack.config.STREAM_NAME}`;
-  return { Records: records.map((r) => toKinesisStreamRecord(r, { streamArn, region: stack.config.AWS_REGION, functionName: 'lake' })) };
+  return {
+    Records: records.map((r) =>
+      toKinesisStreamRecord(r, { streamArn, region: stack.config.AWS_REGION, functionName: 'lake' }),
+    ),
+  };
 }
 
 let lakes = 0;
@@ -36,14 +51,29 @@ export async function freshLake(stack: LocalStack, extra: Partial<LakeHandlerOpt
   const store = new LakeStore(stack.clients.s3, name);
   const heads = new CheckpointStore({ dynamodb: stack.clients.dynamodb, table: stack.config.CHECKPOINT_TABLE });
   const headGroup = `lake-head-${lakes}`;
-  const options: LakeHandlerOptions = { store, heads, headGroup, kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME, join: { allowedLatenessMs: 60_000 }, ...extra };
+  const options: LakeHandlerOptions = {
+    store,
+    heads,
+    headGroup,
+    kinesis: stack.clients.kinesis,
+    streamName: stack.config.STREAM_NAME,
+    join: { allowedLatenessMs: 60_000 },
+    ...extra,
+  };
   return { bucket: name, store, heads, headGroup, options, handler: createLakeHandler(options) };
 }
 
 /** Every object of the lake's tables, raw archive and errors: key → sha256 of its bytes. */
 export async function lakeSnapshot(store: LakeStore): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const prefix of ['tables/', 'raw/', 'errors/']) for (const { key } of await store.list(prefix)) out.set(key, createHash('sha256').update(await store.getBytes(key)).digest('hex'));
+  for (const prefix of ['tables/', 'raw/', 'errors/'])
+    for (const { key } of await store.list(prefix))
+      out.set(
+        key,
+        createHash('sha256')
+          .update(await store.getBytes(key))
+          .digest('hex'),
+      );
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 

@@ -21,7 +21,8 @@ import { lakeSnapshot, queryLake } from './helpers.js';
  * SQL on DuckDB; then the backfill (byte-identical to the live path) and the replay of a batch the
  * mapping gave up on (its on-failure record under failures/lake/).
  */
-const SEED = "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
+const SEED =
+  "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
 
 let stack: LocalStack;
 let store: LakeStore;
@@ -42,10 +43,15 @@ interface RawEntry {
   raw: Uint8Array;
   key: string;
 }
-const isRaw = (r: StreamRecordIn | RawEntry): r is RawEntry => r instanceof Object && 'raw' in r && r.raw instanceof Uint8Array;
+const isRaw = (r: StreamRecordIn | RawEntry): r is RawEntry =>
+  r instanceof Object && 'raw' in r && r.raw instanceof Uint8Array;
 
 async function put(records: (StreamRecordIn | RawEntry)[]): Promise<PutResult[]> {
-  return producer.putRecords(records.map((r) => (isRaw(r) ? { data: r.raw, partitionKey: r.key } : { data: encodeRecord(r), partitionKey: partitionKeyOf(r) })));
+  return producer.putRecords(
+    records.map((r) =>
+      isRaw(r) ? { data: r.raw, partitionKey: r.key } : { data: encodeRecord(r), partitionKey: partitionKeyOf(r) },
+    ),
+  );
 }
 
 /** The lake service on the test stack: batches of 7 (many objects and boundaries), fast polls. */
@@ -55,7 +61,13 @@ function service(config: Partial<Config> = {}, extra: Omit<LakeServiceOptions, '
     clients: stack.clients,
     ...extra,
     handler: { join: JOIN, ...extra.handler },
-    mapping: { pollIntervalMs: 20, maximumBatchingWindowMs: 0, retryBaseDelayMs: 10, retryMaxDelayMs: 50, ...extra.mapping },
+    mapping: {
+      pollIntervalMs: 20,
+      maximumBatchingWindowMs: 0,
+      retryBaseDelayMs: 10,
+      retryMaxDelayMs: 50,
+      ...extra.mapping,
+    },
   });
 }
 
@@ -71,7 +83,10 @@ async function runUntilCaughtUp(s: ReturnType<typeof service>) {
 
 describe('lake handler behind the local event source mapping', () => {
   const { records, incidents } = demoScenario(T0);
-  const bad = { raw: new TextEncoder().encode('{"v":1,"kind":"receipt","note":"no ids"}'), key: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-api-cpu-high' };
+  const bad = {
+    raw: new TextEncoder().encode('{"v":1,"kind":"receipt","note":"no ids"}'),
+    key: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-api-cpu-high',
+  };
   let written: PutResult[] = [];
   let firstRun: Map<string, string>;
   const query = (sql: string) => queryLake(stack, stack.config.LAKE_BUCKET, sql);
@@ -86,13 +101,17 @@ describe('lake handler behind the local event source mapping', () => {
     expect(days.rows.map((r) => r[0])).toEqual([utcDay(T0), utcDay(T0 + DAY_MS)]);
 
     const seed = await query(SEED);
-    const opened = seed.rows.map(([inc, channel, status]) => `${incidents.findIndex((i) => i.incident_id === inc) + 1}:${channel}:${status}`).sort();
+    const opened = seed.rows
+      .map(([inc, channel, status]) => `${incidents.findIndex((i) => i.incident_id === inc) + 1}:${channel}:${status}`)
+      .sort();
     expect(opened).toEqual(['1:email:opened', '2:whatsapp:opened', '3:whatsapp:opened']);
 
     const joined = await query("SELECT count(*) FROM alert_events WHERE kind = 'receipt' AND join_status <> 'matched'");
     expect(joined.rows[0][0]).toBe('0'); // including the receipt that overtook its dispatch
 
-    const inc = await query(`SELECT first_opened_at IS NOT NULL, acknowledged_at IS NOT NULL, escalated_at IS NOT NULL, resolved_at IS NOT NULL FROM incidents WHERE incident_id = '${incidents[0].incident_id}'`);
+    const inc = await query(
+      `SELECT first_opened_at IS NOT NULL, acknowledged_at IS NOT NULL, escalated_at IS NOT NULL, resolved_at IS NOT NULL FROM incidents WHERE incident_id = '${incidents[0].incident_id}'`,
+    );
     expect(inc.rows[0]).toEqual([true, true, false, true]);
 
     const errors = await store.list('errors/');
@@ -111,7 +130,16 @@ describe('lake handler behind the local event source mapping', () => {
   it('a backfill rewrites the same objects; twice leaves the lake identical', async () => {
     const from = new Date(Date.now() - 3600_000);
     const to = new Date(Date.now() + 60_000);
-    const opts = { kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME, store, heads: checkpoints, from, to, flushMaxRecords: 7, join: JOIN };
+    const opts = {
+      kinesis: stack.clients.kinesis,
+      streamName: stack.config.STREAM_NAME,
+      store,
+      heads: checkpoints,
+      from,
+      to,
+      flushMaxRecords: 7,
+      join: JOIN,
+    };
     const lines: string[] = [];
     const first = await backfill({ ...opts, progress: (l) => lines.push(l) });
     expect(first.records).toBe(written.length);
@@ -126,7 +154,16 @@ describe('lake handler behind the local event source mapping', () => {
   it('a backfill past the stream retention replays from the raw archive', async () => {
     const from = new Date(Date.now() - 3600_000);
     const to = new Date(Date.now() + 60_000);
-    const report = await backfill({ kinesis: stack.clients.kinesis, streamName: 'no-such-stream', store, heads: checkpoints, from, to, flushMaxRecords: 7, join: JOIN });
+    const report = await backfill({
+      kinesis: stack.clients.kinesis,
+      streamName: 'no-such-stream',
+      store,
+      heads: checkpoints,
+      from,
+      to,
+      flushMaxRecords: 7,
+      join: JOIN,
+    });
     expect(report.onlyInStream).toBe(0);
     expect(report.inArchive).toBe(written.length);
     expect(report.records).toBe(written.length);
@@ -143,7 +180,8 @@ describe('lake handler behind the local event source mapping', () => {
       {
         handler: {
           beforeCommit: async (b) => {
-            const poisoned = b.shardId === poison.shardId &&
+            const poisoned =
+              b.shardId === poison.shardId &&
               compareSequenceNumbers(b.firstSeq, poison.sequenceNumber) <= 0 &&
               compareSequenceNumbers(poison.sequenceNumber, b.lastSeq) <= 0;
             if (poisoned) throw new Error('simulated persistent failure');
@@ -157,22 +195,42 @@ describe('lake handler behind the local event source mapping', () => {
     const failures = await lake.list(FAILURE_PREFIX);
     expect(failures).toHaveLength(1);
     const record = JSON.parse(new TextDecoder().decode(await lake.getBytes(failures[0].key)));
-    expect(record).toMatchObject({ version: '1.0', requestContext: { condition: 'RetryAttemptsExhausted' }, KinesisBatchInfo: { shardId: poison.shardId } });
+    expect(record).toMatchObject({
+      version: '1.0',
+      requestContext: { condition: 'RetryAttemptsExhausted' },
+      KinesisBatchInfo: { shardId: poison.shardId },
+    });
     const info = record.KinesisBatchInfo;
-    expect(failures[0].key).toBe(`${FAILURE_PREFIX}${info.shardId}-${info.startSequenceNumber}-${info.endSequenceNumber}.json`);
+    expect(failures[0].key).toBe(
+      `${FAILURE_PREFIX}${info.shardId}-${info.startSequenceNumber}-${info.endSequenceNumber}.json`,
+    );
     const name = `${info.shardId}-${info.startSequenceNumber}-${info.endSequenceNumber}`;
     const before = await lakeSnapshot(lake);
     expect([...before.keys()].some((k) => k.includes(name))).toBe(false); // the abandoned flush's objects were deleted
     const missing = await queryLake(stack, bucket, 'SELECT count(*) FROM raw_records');
     expect(Number(missing.rows[0][0])).toBe(written.length - info.batchSize);
 
-    const opts = { kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME, store: lake, heads: checkpoints, group: 'lake-failing-head', join: JOIN };
+    const opts = {
+      kinesis: stack.clients.kinesis,
+      streamName: stack.config.STREAM_NAME,
+      store: lake,
+      heads: checkpoints,
+      group: 'lake-failing-head',
+      join: JOIN,
+    };
     const [replay] = await replayFailures(opts);
-    expect(replay).toMatchObject({ shardId: info.shardId, records: info.batchSize, committed: 0, firstSeq: info.startSequenceNumber, lastSeq: info.endSequenceNumber });
+    expect(replay).toMatchObject({
+      shardId: info.shardId,
+      records: info.batchSize,
+      committed: 0,
+      firstSeq: info.startSequenceNumber,
+      lastSeq: info.endSequenceNumber,
+    });
     expect(replay.keys.every((k) => k.includes(name))).toBe(true);
     const raw = await queryLake(stack, bucket, 'SELECT count(*), count(DISTINCT sequence_number) FROM raw_records');
     expect(raw.rows[0]).toEqual([String(written.length), String(written.length)]);
-    const ids = async (b: string) => (await queryLake(stack, b, 'SELECT DISTINCT event_id FROM events ORDER BY 1')).rows.map((r) => r[0]);
+    const ids = async (b: string) =>
+      (await queryLake(stack, b, 'SELECT DISTINCT event_id FROM events ORDER BY 1')).rows.map((r) => r[0]);
     expect(await ids(bucket)).toEqual(await ids(stack.config.LAKE_BUCKET)); // nothing lost
     const once = await lakeSnapshot(lake);
     await replayFailures(opts);

@@ -14,12 +14,23 @@ import { T0, alarmEvent, asShardRecords, dispatch, receipt } from '../fixtures/r
 describe('make query: partition pruning never changes an answer', () => {
   let stack: LocalStack;
   let eventsOn28 = 0;
-  const query = (sql: string) => queryDuckDb(sql, { s3: stack.clients.s3, bucket: stack.config.LAKE_BUCKET, cacheDir: stack.config.QUERY_CACHE_DIR });
+  const query = (sql: string) =>
+    queryDuckDb(sql, {
+      s3: stack.clients.s3,
+      bucket: stack.config.LAKE_BUCKET,
+      cacheDir: stack.config.QUERY_CACHE_DIR,
+    });
 
   beforeAll(async () => {
     stack = await startLocalStack({ shards: 1 });
     // The alarm fires at 23:59 on the 27th; its page and receipts come on the 28th; every record arrives on the 28th.
-    const records = asShardRecords([alarmEvent({ at: T0 - 10 * 3600_000 - 60_000 }), dispatch('SM1', T0), receipt('SM1', 'delivered', T0 + 2000), dispatch('SM2', T0 + 3000), receipt('SM2', 'opened', T0 + 4000)]);
+    const records = asShardRecords([
+      alarmEvent({ at: T0 - 10 * 3600_000 - 60_000 }),
+      dispatch('SM1', T0),
+      receipt('SM1', 'delivered', T0 + 2000),
+      dispatch('SM2', T0 + 3000),
+      receipt('SM2', 'opened', T0 + 4000),
+    ]);
     const join = new EventJoin({ allowedLatenessMs: 60_000 });
     const store = new LakeStore(stack.clients.s3, stack.config.LAKE_BUCKET);
     for (const batch of [records.slice(0, 2), records.slice(2)]) {
@@ -32,12 +43,16 @@ describe('make query: partition pruning never changes an answer', () => {
   afterAll(() => stack?.stop());
 
   it('a join of events (day of the event) with raw_records (day of arrival)', async () => {
-    const r = await query("SELECT e.kind, r.dt FROM events e JOIN raw_records r ON r.sequence_number = e.sequence_number WHERE e.dt = '2026-11-27'");
+    const r = await query(
+      "SELECT e.kind, r.dt FROM events e JOIN raw_records r ON r.sequence_number = e.sequence_number WHERE e.dt = '2026-11-27'",
+    );
     expect(r.rows).toEqual([['alarm', '2026-11-28']]);
   }, 30_000);
 
   it('a self-join across days', async () => {
-    const r = await query("SELECT r.message_id, a.kind, a.dt FROM events r JOIN events a ON a.alarm_arn = r.alarm_arn AND a.kind = 'alarm' WHERE r.dt = '2026-11-28' AND r.kind = 'receipt' ORDER BY 1");
+    const r = await query(
+      "SELECT r.message_id, a.kind, a.dt FROM events r JOIN events a ON a.alarm_arn = r.alarm_arn AND a.kind = 'alarm' WHERE r.dt = '2026-11-28' AND r.kind = 'receipt' ORDER BY 1",
+    );
     expect(r.rows).toEqual([
       ['SM1', 'alarm', '2026-11-27'],
       ['SM2', 'alarm', '2026-11-27'],
@@ -45,7 +60,9 @@ describe('make query: partition pruning never changes an answer', () => {
   }, 30_000);
 
   it('a second, unfiltered reference to events in a subquery', async () => {
-    const r = await query("SELECT count(*) FROM events WHERE dt = '2026-11-28' AND alarm_arn IN (SELECT alarm_arn FROM events WHERE kind = 'alarm')");
+    const r = await query(
+      "SELECT count(*) FROM events WHERE dt = '2026-11-28' AND alarm_arn IN (SELECT alarm_arn FROM events WHERE kind = 'alarm')",
+    );
     expect(r.rows).toEqual([['4']]);
   }, 30_000);
 

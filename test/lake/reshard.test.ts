@@ -31,7 +31,9 @@ let lineage: { parent: string; holder: string; sibling: string; merged: string }
 
 async function waitActive() {
   for (let i = 0; i < 400; i++) {
-    const s = await stack.clients.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stack.config.STREAM_NAME }));
+    const s = await stack.clients.kinesis.send(
+      new DescribeStreamSummaryCommand({ StreamName: stack.config.STREAM_NAME }),
+    );
     if (s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -53,29 +55,60 @@ describe('lake handler across a split and a merge', () => {
     const producer = new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME });
     const OTHER = otherSideArn();
     const OTHER_INC = incidentId(OTHER, T0);
-    const other = (messageId: string, at: number) => dispatch(messageId, at, { alarm_arn: OTHER, incident_id: OTHER_INC, event_id: eventId('dispatch', OTHER_INC, messageId) });
-    const otherReceipt = (messageId: string, at: number) => receipt(messageId, 'delivered', at, { alarm_arn: OTHER, incident_id: OTHER_INC, event_id: eventId('receipt', OTHER_INC, messageId) });
+    const other = (messageId: string, at: number) =>
+      dispatch(messageId, at, {
+        alarm_arn: OTHER,
+        incident_id: OTHER_INC,
+        event_id: eventId('dispatch', OTHER_INC, messageId),
+      });
+    const otherReceipt = (messageId: string, at: number) =>
+      receipt(messageId, 'delivered', at, {
+        alarm_arn: OTHER,
+        incident_id: OTHER_INC,
+        event_id: eventId('receipt', OTHER_INC, messageId),
+      });
 
     // Parent: a dispatch, and a receipt that overtook its (not yet sent) dispatch: it waits.
     await producer.putStreamRecords([dispatch('SM0', T0), receipt('SM1', 'delivered', T0 + 1000)]);
     const [parent] = await listShards(clients.kinesis, config.STREAM_NAME);
-    await clients.kinesis.send(new SplitShardCommand({ StreamName: config.STREAM_NAME, ShardToSplit: parent.ShardId, NewStartingHashKey: MID.toString() }));
+    await clients.kinesis.send(
+      new SplitShardCommand({
+        StreamName: config.STREAM_NAME,
+        ShardToSplit: parent.ShardId,
+        NewStartingHashKey: MID.toString(),
+      }),
+    );
     await waitActive();
     // After the split: SM1's dispatch on ALARM_ARN's child; on the other child, a later dispatch moves
     // its watermark past the receipt's time (a copy of the receipt there would be released unmatched),
     // and a receipt that waits for its dispatch until the merge.
-    const afterSplit = await producer.putStreamRecords([dispatch('SM1', T0 + 500), other('SM9', T0 + 600_000), otherReceipt('SM8', T0 + 600_500)]);
-    const children = (await listShards(clients.kinesis, config.STREAM_NAME)).filter((s) => s.ParentShardId === parent.ShardId);
+    const afterSplit = await producer.putStreamRecords([
+      dispatch('SM1', T0 + 500),
+      other('SM9', T0 + 600_000),
+      otherReceipt('SM8', T0 + 600_500),
+    ]);
+    const children = (await listShards(clients.kinesis, config.STREAM_NAME)).filter(
+      (s) => s.ParentShardId === parent.ShardId,
+    );
     expect(children).toHaveLength(2);
     const info = (id: string) => {
       const s = children.find((c) => c.ShardId === id)!;
-      return { startingHashKey: BigInt(s.HashKeyRange!.StartingHashKey!), endingHashKey: BigInt(s.HashKeyRange!.EndingHashKey!) };
+      return {
+        startingHashKey: BigInt(s.HashKeyRange!.StartingHashKey!),
+        endingHashKey: BigInt(s.HashKeyRange!.EndingHashKey!),
+      };
     };
     const holder = children.find((c) => holdsPartitionKey(info(c.ShardId!), ALARM_ARN))!.ShardId!;
     const sibling = children.find((c) => c.ShardId !== holder)!.ShardId!;
     expect(afterSplit.map((w) => w.shardId)).toEqual([holder, sibling, sibling]);
 
-    await clients.kinesis.send(new MergeShardsCommand({ StreamName: config.STREAM_NAME, ShardToMerge: children[0].ShardId, AdjacentShardToMerge: children[1].ShardId }));
+    await clients.kinesis.send(
+      new MergeShardsCommand({
+        StreamName: config.STREAM_NAME,
+        ShardToMerge: children[0].ShardId,
+        AdjacentShardToMerge: children[1].ShardId,
+      }),
+    );
     await waitActive();
     const [merged] = (await producer.putStreamRecords([other('SM8', T0 + 600_400)])).map((w) => w.shardId);
     expect(merged).not.toBe(holder);
@@ -87,12 +120,19 @@ describe('lake handler across a split and a merge', () => {
       expect(await lake.handler(eventOf(stack, await readShard(stack, shardId)))).toEqual({ batchItemFailures: [] });
     }
 
-    const res = await queryLake(stack, lake.bucket, "SELECT message_id, join_status, person, count(*) OVER (PARTITION BY event_id) FROM events WHERE kind = 'receipt' ORDER BY message_id");
+    const res = await queryLake(
+      stack,
+      lake.bucket,
+      "SELECT message_id, join_status, person, count(*) OVER (PARTITION BY event_id) FROM events WHERE kind = 'receipt' ORDER BY message_id",
+    );
     expect(res.rows).toEqual([
       ['SM1', 'matched', 'alice', '1'],
       ['SM8', 'matched', 'alice', '1'],
     ]);
-    const writer = (messageId: string) => flushes.filter((b) => b.events.some((e) => e.kind === 'receipt' && e.message_id === messageId)).map((b) => b.shardId);
+    const writer = (messageId: string) =>
+      flushes
+        .filter((b) => b.events.some((e) => e.kind === 'receipt' && e.message_id === messageId))
+        .map((b) => b.shardId);
     expect(writer('SM1')).toEqual([holder]);
     expect(writer('SM8')).toEqual([merged]); // the merge child got the sibling's waiting receipt
     expect(INCIDENT).not.toBe(OTHER_INC);

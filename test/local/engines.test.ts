@@ -78,7 +78,12 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
 
   it('provisions the stream, bucket and tables', () => {
     const p = stack.provisioned!;
-    expect(p.stream).toMatchObject({ name: stack.config.STREAM_NAME, created: true, status: 'ACTIVE', openShardCount: 2 });
+    expect(p.stream).toMatchObject({
+      name: stack.config.STREAM_NAME,
+      created: true,
+      status: 'ACTIVE',
+      openShardCount: 2,
+    });
     expect(p.bucket).toEqual({ name: stack.config.LAKE_BUCKET, created: true });
     expect(p.tables.checkpoint.created).toBe(true);
     expect(p.tables.ledger.created).toBe(true);
@@ -109,12 +114,19 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
 
     const file = path.join(tmp, 'part.parquet');
     fs.writeFileSync(file, body);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'raw/file stream.bin', Body: fs.createReadStream(file) }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'raw/file stream.bin', Body: fs.createReadStream(file) }),
+    );
     expect((await getBytes(s3, bucket, 'raw/file stream.bin')).equals(body)).toBe(true);
 
     const chunks = [body.subarray(0, 100_000), body.subarray(100_000, 250_000), body.subarray(250_000)];
     await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: 'raw/readable.bin', Body: Readable.from(chunks), ContentLength: body.length }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'raw/readable.bin',
+        Body: Readable.from(chunks),
+        ContentLength: body.length,
+      }),
     );
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'raw/readable.bin' }));
     expect(head.ContentLength).toBe(body.length);
@@ -128,7 +140,11 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
     const first = randomBytes(2048);
 
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: first, IfNoneMatch: '*' }));
-    expect(await errorOf(s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(10), IfNoneMatch: '*' })))).toEqual({
+    expect(
+      await errorOf(
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: randomBytes(10), IfNoneMatch: '*' })),
+      ),
+    ).toEqual({
       name: 'PreconditionFailed',
       status: 412,
     });
@@ -137,7 +153,13 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
     expect(
       await errorOf(
         s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: Readable.from([big]), ContentLength: big.length, IfNoneMatch: '*' }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: Readable.from([big]),
+            ContentLength: big.length,
+            IfNoneMatch: '*',
+          }),
         ),
       ),
     ).toMatchObject({ status: 412 });
@@ -146,7 +168,11 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
     // If-Match: current ETag succeeds, a stale one fails
     const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('v2'), IfMatch: ETag }));
-    expect(await errorOf(s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('v3'), IfMatch: ETag })))).toMatchObject({
+    expect(
+      await errorOf(
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('v3'), IfMatch: ETag })),
+      ),
+    ).toMatchObject({
       status: 412,
     });
     expect((await getBytes(s3, bucket, key)).toString()).toBe('v2');
@@ -169,10 +195,13 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
         client.destroy();
       }
     };
-    const lastModified = async (Key: string) => (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }))).LastModified!;
+    const lastModified = async (Key: string) =>
+      (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }))).LastModified!;
     await writeAhead((w) => w.send(new PutObjectCommand({ Bucket: bucket, Key: 'clock/put', Body: Buffer.from('x') })));
     expect(Math.abs((await lastModified('clock/put')).getTime() - ahead)).toBeLessThan(5_000);
-    await writeAhead((w) => w.send(new CopyObjectCommand({ Bucket: bucket, Key: 'clock/copy', CopySource: `${bucket}/clock/put` })));
+    await writeAhead((w) =>
+      w.send(new CopyObjectCommand({ Bucket: bucket, Key: 'clock/copy', CopySource: `${bucket}/clock/put` })),
+    );
     expect(Math.abs((await lastModified('clock/copy')).getTime() - ahead)).toBeLessThan(5_000);
   });
 
@@ -209,7 +238,8 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
     expect(won).toHaveLength(1);
     for (const r of results) {
-      if (r.status === 'rejected') expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(412);
+      if (r.status === 'rejected')
+        expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(412);
     }
     expect((await getBytes(s3, bucket, 'race/obj')).equals(bodies[won[0]])).toBe(true);
   });
@@ -226,7 +256,9 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
       );
     await put('first');
     expect((await errorOf(put('second'))).name).toBe('ConditionalCheckFailedException');
-    const got = await dynamodb.send(new GetItemCommand({ TableName: stack.config.LEDGER_TABLE, Key: { pk: { S: 'dispatch#a1' } } }));
+    const got = await dynamodb.send(
+      new GetItemCommand({ TableName: stack.config.LEDGER_TABLE, Key: { pk: { S: 'dispatch#a1' } } }),
+    );
     expect(got.Item?.attempt?.S).toBe('first');
 
     await dynamodb.send(

@@ -34,16 +34,28 @@ interface FilesystemStore {
 }
 
 /** Writes objects straight into s3rver's filesystem store (the layout s3rver reads), concurrently. */
-async function seedStore(directory: string, bucket: string, objects: readonly { key: string; body: Uint8Array }[], concurrency = 32) {
+async function seedStore(
+  directory: string,
+  bucket: string,
+  objects: readonly { key: string; body: Uint8Array }[],
+  concurrency = 32,
+) {
   const require = createRequire(import.meta.url);
   const Store = require('s3rver/lib/stores/filesystem') as new (dir: string) => FilesystemStore;
-  const S3Object = require('s3rver/lib/models/object') as new (bucket: string, key: string, content: Buffer, metadata: Record<string, string>) => unknown;
+  const S3Object = require('s3rver/lib/models/object') as new (
+    bucket: string,
+    key: string,
+    content: Buffer,
+    metadata: Record<string, string>,
+  ) => unknown;
   const store = new Store(directory);
   let next = 0;
   const worker = async () => {
     while (next < objects.length) {
       const o = objects[next++];
-      await store.putObject(new S3Object(bucket, o.key, Buffer.from(o.body), { 'content-type': 'application/vnd.apache.parquet' }));
+      await store.putObject(
+        new S3Object(bucket, o.key, Buffer.from(o.body), { 'content-type': 'application/vnd.apache.parquet' }),
+      );
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -68,9 +80,13 @@ describe('S3 listings past 1,000 keys (local stack)', () => {
     // What the live path writes with one-record batches: the same flush code, one join.
     const join = new EventJoin(JOIN);
     const records = asShardRecords(Array.from({ length: FLUSHES }, (_, i) => dispatch(`SM${i}`, T0 + i * 1000)));
-    for (const r of records) lakeObjects.push(...flushRecords(r.shardId, join, [{ ...r, arrivalTime: r.arrivalTime + 500 }]).objects);
+    for (const r of records)
+      lakeObjects.push(...flushRecords(r.shardId, join, [{ ...r, arrivalTime: r.arrivalTime + 500 }]).objects);
     await store.putAll(lakeObjects);
-    const filler = Array.from({ length: FILLER }, (_, i) => ({ key: `tables/events/dt=2026-11-27/shardId-000000000007-${1000 + i}-${1000 + i}.parquet`, body: lakeObjects[0].body }));
+    const filler = Array.from({ length: FILLER }, (_, i) => ({
+      key: `tables/events/dt=2026-11-27/shardId-000000000007-${1000 + i}-${1000 + i}.parquet`,
+      body: lakeObjects[0].body,
+    }));
     await seedStore(stack.s3Directory, bucket, filler);
     allKeys.push(...[...lakeObjects, ...filler].map((o) => o.key).sort());
   }, 60_000);
@@ -85,7 +101,14 @@ describe('S3 listings past 1,000 keys (local stack)', () => {
     const pages: string[][] = [];
     let token: string | undefined;
     do {
-      const res = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, StartAfter: token ? undefined : allKeys[8_499], MaxKeys: 3_000, ContinuationToken: token }));
+      const res = await stack.clients.s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          StartAfter: token ? undefined : allKeys[8_499],
+          MaxKeys: 3_000,
+          ContinuationToken: token,
+        }),
+      );
       pages.push((res.Contents ?? []).map((o) => o.Key!));
       expect(res.KeyCount).toBe(pages.at(-1)!.length);
       if (token) expect(res.ContinuationToken).toBe(token);
@@ -98,26 +121,48 @@ describe('S3 listings past 1,000 keys (local stack)', () => {
   it('refuses a token it did not issue (400 InvalidArgument), and tokens are bucket-bound', async () => {
     expect(decodeListToken(bucket, encodeListToken(bucket, 'raw/x'))).toBe('raw/x');
     expect(decodeListToken('other-bucket', encodeListToken(bucket, 'raw/x'))).toBeUndefined();
-    const err = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: 'bm90LWEtdG9rZW4' })).then(
-      () => undefined,
-      (e: { name: string; $metadata?: { httpStatusCode?: number } }) => ({ name: e.name, status: e.$metadata?.httpStatusCode }),
-    );
+    const err = await stack.clients.s3
+      .send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: 'bm90LWEtdG9rZW4' }))
+      .then(
+        () => undefined,
+        (e: { name: string; $metadata?: { httpStatusCode?: number } }) => ({
+          name: e.name,
+          status: e.$metadata?.httpStatusCode,
+        }),
+      );
     expect(err).toEqual({ name: 'InvalidArgument', status: 400 });
   });
 
   it('`make query` reads a partition listed past the first 1,000 keys', async () => {
-    const result = await queryDuckDb(`SELECT count(*) AS n, count(DISTINCT event_id) AS ids, min(dt) AS d FROM events WHERE dt = '${DAY}'`, {
-      s3: stack.clients.s3,
-      bucket,
-      cacheDir: stack.config.QUERY_CACHE_DIR,
-    });
+    const result = await queryDuckDb(
+      `SELECT count(*) AS n, count(DISTINCT event_id) AS ids, min(dt) AS d FROM events WHERE dt = '${DAY}'`,
+      {
+        s3: stack.clients.s3,
+        bucket,
+        cacheDir: stack.config.QUERY_CACHE_DIR,
+      },
+    );
     expect(result.rows).toEqual([[String(FLUSHES), String(FLUSHES), DAY]]);
     expect(result.fetched).toBe(FLUSHES); // the 9,960 objects of the 27th were listed, not fetched
   }, 30_000);
 
   it('`make backfill` replays a day past a prefix of 9,960 keys and rewrites the same objects', async () => {
-    const report = await backfill({ kinesis: stack.clients.kinesis, streamName: 'no-such-stream', store, from: new Date(`${DAY}T00:00:00Z`), to: new Date(`${DAY}T23:59:59Z`), join: JOIN });
-    expect(report).toMatchObject({ records: FLUSHES, inArchive: FLUSHES, rows: FLUSHES, errors: 0, objectsWritten: 2 * FLUSHES, objectsDeleted: 0 });
+    const report = await backfill({
+      kinesis: stack.clients.kinesis,
+      streamName: 'no-such-stream',
+      store,
+      from: new Date(`${DAY}T00:00:00Z`),
+      to: new Date(`${DAY}T23:59:59Z`),
+      join: JOIN,
+    });
+    expect(report).toMatchObject({
+      records: FLUSHES,
+      inArchive: FLUSHES,
+      rows: FLUSHES,
+      errors: 0,
+      objectsWritten: 2 * FLUSHES,
+      objectsDeleted: 0,
+    });
     expect(report.keys).toEqual(lakeObjects.map((o) => o.key).sort());
     const want = (o: LakeObject) => createHash('sha256').update(o.body).digest('hex');
     for (const o of lakeObjects) expect(await sha(stack.clients.s3, bucket, o.key)).toBe(want(o));

@@ -33,14 +33,20 @@ let clock = 0;
 let arn = '';
 let n = 0;
 const T0 = Date.parse('2026-11-28T10:00:00.000Z');
-const composite = JSON.parse(readFileSync(new URL('../../schemas/fixtures/cloudwatch-alarm-composite.json', import.meta.url), 'utf8'));
+const composite = JSON.parse(
+  readFileSync(new URL('../../schemas/fixtures/cloudwatch-alarm-composite.json', import.meta.url), 'utf8'),
+);
 
 function alarm(state: 'ALARM' | 'OK', at: number, previous: 'ALARM' | 'OK', previousAt: number): StreamRecordIn {
   const e = structuredClone(composite);
   e.resources = [arn];
   e.detail.alarmTags = { severity: 'p1', team: 'db' };
   e.detail.state = { ...e.detail.state, value: state, timestamp: new Date(at).toISOString() };
-  e.detail.previousState = { ...e.detail.previousState, value: previous, timestamp: new Date(previousAt).toISOString() };
+  e.detail.previousState = {
+    ...e.detail.previousState,
+    value: previous,
+    timestamp: new Date(previousAt).toISOString(),
+  };
   return { v: 1, kind: 'alarm', event: e };
 }
 
@@ -48,7 +54,15 @@ const event = (records: StreamRecordIn[]) => stream.event(records);
 const pump = () => stream.pump(handler);
 
 const pointerItem = async () =>
-  (await stack.clients.dynamodb.send(new GetItemCommand({ TableName: stack.config.INCIDENTS_TABLE, Key: { pk: { S: openPointerKey(arn) } }, ConsistentRead: true }))).Item;
+  (
+    await stack.clients.dynamodb.send(
+      new GetItemCommand({
+        TableName: stack.config.INCIDENTS_TABLE,
+        Key: { pk: { S: openPointerKey(arn) } },
+        ConsistentRead: true,
+      }),
+    )
+  ).Item;
 const pointer = async () => (await pointerItem())?.incidentId?.S;
 
 beforeAll(async () => {
@@ -63,7 +77,10 @@ beforeEach(() => {
   stream = new TestStream(() => clock);
   const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
   const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
-  const scheduler: DeadlineScheduler = { schedule: async (r: DeadlineRequest) => (scheduled.push(r), 'created' as const), cancel: async () => undefined };
+  const scheduler: DeadlineScheduler = {
+    schedule: async (r: DeadlineRequest) => (scheduled.push(r), 'created' as const),
+    cancel: async () => undefined,
+  };
   const effects = new EffectRunner({
     engine,
     oncall,
@@ -71,7 +88,11 @@ beforeEach(() => {
     dispatcher: {
       send: async (req: PageRequest): Promise<PageResult> => {
         reached.push(req);
-        return { ok: true, messageId: `SM${String(reached.length).padStart(32, '0')}`, provider: req.channel === 'email' ? 'resend' : 'twilio' };
+        return {
+          ok: true,
+          messageId: `SM${String(reached.length).padStart(32, '0')}`,
+          provider: req.channel === 'email' ? 'resend' : 'twilio',
+        };
       },
       find: async () => undefined,
     },
@@ -92,7 +113,10 @@ describe('ALARM → ALARM re-evaluations', () => {
     const first = incidentId(arn, T0);
     stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000));
     await pump();
-    expect(reached.map((r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}`)).toEqual(['bob:sms', 'bob:email']);
+    expect(reached.map((r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}`)).toEqual([
+      'bob:sms',
+      'bob:email',
+    ]);
     expect(reached[0].incidentId).toBe(first);
     expect(await pointer()).toBe(first);
 
@@ -106,7 +130,13 @@ describe('ALARM → ALARM re-evaluations', () => {
 
     expect(reached).toHaveLength(2); // no second incident, no page
     const s = (await store.get(first))!.state;
-    expect(s).toMatchObject({ reevaluations: 2, reevaluatedAt: T0 + 60_000, resolvedAt: T0 + 90_000, severity: 'P1', team: 'db' });
+    expect(s).toMatchObject({
+      reevaluations: 2,
+      reevaluatedAt: T0 + 60_000,
+      resolvedAt: T0 + 90_000,
+      severity: 'P1',
+      team: 'db',
+    });
     expect(await store.get(incidentId(arn, T0 + 30_000))).toBeUndefined(); // an alias, not an incident
     const item = await pointerItem(); // kept for the flapping window, marked resolved
     expect([item?.incidentId?.S, item?.resolvedAt?.N]).toEqual([first, String(T0 + 90_000)]);
@@ -119,7 +149,11 @@ describe('ALARM → ALARM re-evaluations', () => {
   });
 
   it('a new episode opens a new incident; a stale record of the old episode never lands on it', async () => {
-    stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000), alarm('ALARM', T0 + 30_000, 'ALARM', T0), alarm('OK', T0 + 60_000, 'ALARM', T0 + 30_000));
+    stream.push(
+      alarm('ALARM', T0, 'OK', T0 - 60_000),
+      alarm('ALARM', T0 + 30_000, 'ALARM', T0),
+      alarm('OK', T0 + 60_000, 'ALARM', T0 + 30_000),
+    );
     await pump();
     expect(reached).toHaveLength(2);
     const episodes = stream.records.slice(0, 3);

@@ -17,11 +17,37 @@ import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
  */
 let loop: ClosedLoop;
 const T_ALARM = Date.now();
-const EXPECTED = ['alice:email', 'alice:sms', 'bob:email', 'bob:sms', 'carol:sms', 'carol:whatsapp', 'dave:sms', 'dave:whatsapp', 'erin:email', 'erin:sms', 'frank:voice', 'grace:sms'];
-const PEOPLE: Record<string, string> = { '0001': 'alice', '0002': 'bob', '0003': 'carol', '0004': 'dave', '0005': 'erin', '0016': 'frank', '0007': 'grace', 'alice@': 'alice', 'bob@': 'bob', 'carol@': 'carol', 'erin@': 'erin' };
+const EXPECTED = [
+  'alice:email',
+  'alice:sms',
+  'bob:email',
+  'bob:sms',
+  'carol:sms',
+  'carol:whatsapp',
+  'dave:sms',
+  'dave:whatsapp',
+  'erin:email',
+  'erin:sms',
+  'frank:voice',
+  'grace:sms',
+];
+const PEOPLE: Record<string, string> = {
+  '0001': 'alice',
+  '0002': 'bob',
+  '0003': 'carol',
+  '0004': 'dave',
+  '0005': 'erin',
+  '0016': 'frank',
+  '0007': 'grace',
+  'alice@': 'alice',
+  'bob@': 'bob',
+  'carol@': 'carol',
+  'erin@': 'erin',
+};
 
 /** Sends that reached a person: an idempotent replay (same Resend key → the first email) is not a send. */
-const sends = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
+const sends = () =>
+  loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
 const who = (recipient: string) => Object.entries(PEOPLE).find(([k]) => recipient.includes(k))?.[1] ?? recipient;
 const label = (r: ReturnType<typeof sends>[number]) =>
   `${who(r.recipient!)}:${r.api === 'resend' ? 'email' : r.path.endsWith('/Calls.json') ? 'voice' : r.recipient!.startsWith('whatsapp:') ? 'whatsapp' : 'sms'}`;
@@ -44,9 +70,19 @@ beforeAll(async () => {
   oncall.teams.app.escalation.P1.levels[0].deadline_s = 600;
   // payments (the voice story): Frank is on call by an override, and his call waits 10 minutes too
   oncall.teams.payments.escalation.P1.levels[0].deadline_s = 600;
-  oncall.schedules['payments-primary'].overrides = [{ person: 'frank', from: new Date(T_ALARM - 3600_000).toISOString(), to: new Date(T_ALARM + 3600_000).toISOString() }];
+  oncall.schedules['payments-primary'].overrides = [
+    {
+      person: 'frank',
+      from: new Date(T_ALARM - 3600_000).toISOString(),
+      to: new Date(T_ALARM + 3600_000).toISOString(),
+    },
+  ];
   fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
-  loop = await startClosedLoop({ shards: 2, oncallFile: path.join(dir, 'oncall.json'), env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '1500' } });
+  loop = await startClosedLoop({
+    shards: 2,
+    oncallFile: path.join(dir, 'oncall.json'),
+    env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '1500' },
+  });
 }, 60_000);
 afterAll(async () => {
   await loop?.stop();
@@ -77,13 +113,22 @@ describe('crash matrix: the paging service SIGKILLed at every step boundary', ()
         if (allSent()) {
           extra++;
           const at = Date.now();
-          const res = await fetch(new URL('/events/cloudwatch', loop.receiverUrl), { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': SECRETS.apiKey }, body: JSON.stringify(demoAlarmEvent(DEMO_STORIES[3], 'ALARM', at, at)) });
+          const res = await fetch(new URL('/events/cloudwatch', loop.receiverUrl), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': SECRETS.apiKey },
+            body: JSON.stringify(demoAlarmEvent(DEMO_STORIES[3], 'ALARM', at, at)),
+          });
           expect(res.status).toBeLessThan(300);
         }
         child = loop.startChild('paging', { PAGETRAIL_CRASH_AT: point });
         const done = waitFor(allSent, 90_000, 'every page').then(
           () => 'done' as const,
-          (err: Error) => Promise.reject(new Error(`${err.message} (crashpoint ${point}; sent ${sends().map(label).sort().join(' ')}):\n${child!.output().slice(-3000)}`)),
+          (err: Error) =>
+            Promise.reject(
+              new Error(
+                `${err.message} (crashpoint ${point}; sent ${sends().map(label).sort().join(' ')}):\n${child!.output().slice(-3000)}`,
+              ),
+            ),
         );
         const ended = await Promise.race([child.exited, done]);
         if (ended === 'done') {
@@ -102,12 +147,21 @@ describe('crash matrix: the paging service SIGKILLed at every step boundary', ()
     // only once its settle wake-up ran)
     await loop.sim.idle();
     const { clients, config } = loop.stack;
-    const lakeRows = () => queryDuckDb("SELECT event_id, kind FROM events WHERE kind IN ('dispatch', 'escalation')", { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` });
-    await waitFor(async () => {
-      const rows = await lakeRows();
-      const have = new Set(rows.rows.filter((r) => r[1] === 'dispatch').map((r) => String(r[0])));
-      return sends().every((r) => have.has(r.dispatchId!));
-    }, 60_000, 'a dispatch record in the lake for every page sent');
+    const lakeRows = () =>
+      queryDuckDb("SELECT event_id, kind FROM events WHERE kind IN ('dispatch', 'escalation')", {
+        s3: clients.s3,
+        bucket: config.LAKE_BUCKET,
+        cacheDir: `${loop.stack.s3Directory}-cache`,
+      });
+    await waitFor(
+      async () => {
+        const rows = await lakeRows();
+        const have = new Set(rows.rows.filter((r) => r[1] === 'dispatch').map((r) => String(r[0])));
+        return sends().every((r) => have.has(r.dispatchId!));
+      },
+      60_000,
+      'a dispatch record in the lake for every page sent',
+    );
     await child.stop();
 
     expect(new Set(kills)).toEqual(new Set(CRASH_POINTS));
@@ -115,8 +169,17 @@ describe('crash matrix: the paging service SIGKILLed at every step boundary', ()
     const byDispatch = new Map<string, number>();
     for (const r of sends()) byDispatch.set(r.dispatchId!, (byDispatch.get(r.dispatchId!) ?? 0) + 1);
     const twice = [...byDispatch].filter(([, n]) => n > 1).map(([d]) => d);
-    expect(twice, `pages sent twice (kills: ${kills.join(', ')}): ${JSON.stringify(sends().filter((r) => twice.includes(r.dispatchId!)).map((r) => ({ to: r.recipient, at: r.receivedAt, id: r.id, api: r.api, replayed: r.replayed })))}`).toEqual([]);
-    expect(sends().map(label).sort()).toEqual([...EXPECTED, ...Array.from({ length: extra }, () => ['erin:email', 'erin:sms']).flat()].sort());
+    expect(
+      twice,
+      `pages sent twice (kills: ${kills.join(', ')}): ${JSON.stringify(
+        sends()
+          .filter((r) => twice.includes(r.dispatchId!))
+          .map((r) => ({ to: r.recipient, at: r.receivedAt, id: r.id, api: r.api, replayed: r.replayed })),
+      )}`,
+    ).toEqual([]);
+    expect(sends().map(label).sort()).toEqual(
+      [...EXPECTED, ...Array.from({ length: extra }, () => ['erin:email', 'erin:sms']).flat()].sort(),
+    );
 
     await lake.mapping.waitCaughtUp(30_000);
     const rows = await lakeRows();

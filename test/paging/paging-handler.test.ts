@@ -38,7 +38,8 @@ class FakeProvider {
     const provider = req.channel === 'email' ? 'resend' : 'twilio';
     const what = this.plan(req);
     if (what === 'throw') throw new Error('simulated crash mid-send');
-    if (what === 'refuse') return { ok: false, provider, error: new ProviderError(provider, '21211', 400, false, 'invalid To') };
+    if (what === 'refuse')
+      return { ok: false, provider, error: new ProviderError(provider, '21211', 400, false, 'invalid To') };
     const messageId = `SM${String(this.reached.length + 1).padStart(32, '0')}`;
     this.reached.push({ ...req, messageId });
     if (what === 'hang') await new Promise<void>((r) => this.hung.push(r));
@@ -53,7 +54,9 @@ class FakeProvider {
     for (const r of this.hung.splice(0)) r();
   }
   pages() {
-    return this.reached.map((r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}@L${r.content.level}`);
+    return this.reached.map(
+      (r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}@L${r.content.level}`,
+    );
   }
 }
 
@@ -70,7 +73,7 @@ class FakeScheduler implements DeadlineScheduler {
   /** Schedules due at the clock, removed (ActionAfterCompletion DELETE). */
   due(): StreamRecordIn[] {
     const out: StreamRecordIn[] = [];
-    for (const [name, s] of this.schedules) if (s.at <= clock) (out.push(s.record), this.schedules.delete(name));
+    for (const [name, s] of this.schedules) if (s.at <= clock) out.push(s.record), this.schedules.delete(name);
     return out;
   }
 }
@@ -102,12 +105,18 @@ function build(opts: { sendBudgetMs?: number } = {}) {
     maxSendMs: 2000,
     now: () => clock,
   });
-  handler = createPagingHandler({ store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }), engine, effects, now: () => clock });
+  handler = createPagingHandler({
+    store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }),
+    engine,
+    effects,
+    now: () => clock,
+  });
 }
 
 const event = (records: StreamRecordIn[]) => stream.event(records);
 const pump = () => stream.pump(handler);
-const alarm = (story = BILLING) => ({ v: 1, kind: 'alarm', severity: story.severity, event: demoAlarmEvent(story, 'ALARM', t0, t0) }) as StreamRecordIn;
+const alarm = (story = BILLING) =>
+  ({ v: 1, kind: 'alarm', severity: story.severity, event: demoAlarmEvent(story, 'ALARM', t0, t0) }) as StreamRecordIn;
 const kinds = (k: StreamRecordIn['kind']) => stream.kinds(k);
 
 beforeAll(async () => {
@@ -126,13 +135,16 @@ beforeEach(async () => {
 });
 
 describe('paging handler', () => {
-
   it('pages level 1, escalates when its deadline record arrives, stops on an ack; redelivering everything sends nothing', async () => {
     const incident = demoIncidentId(BILLING, t0);
     stream.push(alarm());
     await pump();
     expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
-    expect(provider.reached[0]).toMatchObject({ incidentId: incident, alarmArn: demoAlarmArn(BILLING.alarmName), dispatchId: eventId('dispatch', `${incident}|L1|bob|sms`) });
+    expect(provider.reached[0]).toMatchObject({
+      incidentId: incident,
+      alarmArn: demoAlarmArn(BILLING.alarmName),
+      dispatchId: eventId('dispatch', `${incident}|L1|bob|sms`),
+    });
     expect([...scheduler.schedules.values()].map((s) => s.at - clock)).toEqual([8000]);
     expect(kinds('dispatch')).toHaveLength(2);
 
@@ -142,7 +154,17 @@ describe('paging handler', () => {
     expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
     expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['deadline']);
 
-    stream.push({ v: 1, kind: 'ack', event_id: eventId('ack', incident), incident_id: incident, alarm_arn: demoAlarmArn(BILLING.alarmName), event_time: new Date(clock + 1000).toISOString(), channel: 'whatsapp', via: 'whatsapp_reply', person: 'carol' });
+    stream.push({
+      v: 1,
+      kind: 'ack',
+      event_id: eventId('ack', incident),
+      incident_id: incident,
+      alarm_arn: demoAlarmArn(BILLING.alarmName),
+      event_time: new Date(clock + 1000).toISOString(),
+      channel: 'whatsapp',
+      via: 'whatsapp_reply',
+      person: 'carol',
+    });
     await pump();
     clock += 20_000;
     stream.push(...scheduler.due());
@@ -181,17 +203,23 @@ describe('paging handler', () => {
     stream.push(alarm());
     await pump();
     expect(provider.reached).toHaveLength(2); // sms hung (left to settle), email sent
-    const settle = [...scheduler.schedules.values()].find((s) => (s.record as { purpose?: string }).purpose === 'settle')!;
+    const settle = [...scheduler.schedules.values()].find(
+      (s) => (s.record as { purpose?: string }).purpose === 'settle',
+    )!;
     expect(settle).toBeDefined();
     provider.release();
     clock = settle.at;
     stream.push(...scheduler.due());
     await pump();
     expect(provider.reached).toHaveLength(2); // found by its reference: not sent again
-    expect(kinds('dispatch').map((d) => (d as { message_id: string }).message_id).sort()).toEqual(provider.reached.map((r) => r.messageId).sort());
+    expect(
+      kinds('dispatch')
+        .map((d) => (d as { message_id: string }).message_id)
+        .sort(),
+    ).toEqual(provider.reached.map((r) => r.messageId).sort());
   });
 
-  it('a hung send whose receipt came back first still gets its dispatch record, with the receipt\'s message id', async () => {
+  it("a hung send whose receipt came back first still gets its dispatch record, with the receipt's message id", async () => {
     let first = true;
     provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
     build({ sendBudgetMs: 50 });
@@ -199,14 +227,31 @@ describe('paging handler', () => {
     await pump();
     const hung = provider.reached[0];
     // the provider's status callback (it names its dispatch) arrives before the send is settled
-    stream.push({ v: 1, kind: 'receipt', event_id: eventId('receipt', hung.messageId, 'delivered'), incident_id: hung.incidentId, alarm_arn: hung.alarmArn, event_time: new Date(clock).toISOString(), provider: 'twilio', channel: 'sms', message_id: hung.messageId, dispatch_id: hung.dispatchId, status: 'delivered', provider_status: 'delivered' });
+    stream.push({
+      v: 1,
+      kind: 'receipt',
+      event_id: eventId('receipt', hung.messageId, 'delivered'),
+      incident_id: hung.incidentId,
+      alarm_arn: hung.alarmArn,
+      event_time: new Date(clock).toISOString(),
+      provider: 'twilio',
+      channel: 'sms',
+      message_id: hung.messageId,
+      dispatch_id: hung.dispatchId,
+      status: 'delivered',
+      provider_status: 'delivered',
+    });
     await pump();
     expect(kinds('dispatch').map((d) => (d as { event_id: string }).event_id)).not.toContain(hung.dispatchId);
-    const settle = [...scheduler.schedules.values()].find((x) => (x.record as { purpose?: string }).purpose === 'settle')!;
+    const settle = [...scheduler.schedules.values()].find(
+      (x) => (x.record as { purpose?: string }).purpose === 'settle',
+    )!;
     clock = settle.at;
     stream.push(...scheduler.due());
     await pump();
-    const d = kinds('dispatch').find((x) => (x as { event_id: string }).event_id === hung.dispatchId) as { message_id: string } | undefined;
+    const d = kinds('dispatch').find((x) => (x as { event_id: string }).event_id === hung.dispatchId) as
+      | { message_id: string }
+      | undefined;
     expect(d?.message_id).toBe(hung.messageId);
     expect(provider.finds).toBe(0);
     expect(provider.reached).toHaveLength(2);
@@ -235,7 +280,10 @@ describe('paging handler', () => {
     await pump();
     expect(provider.pages()).toEqual(['erin:sms@L1']);
     const dispatches = kinds('dispatch') as Extract<StreamRecordIn, { kind: 'dispatch' }>[];
-    expect(dispatches.map((d) => `${d.channel}:${d.outcome}:${d.error_code ?? ''}`)).toEqual(['email:failed:21211', 'sms:sent:']);
+    expect(dispatches.map((d) => `${d.channel}:${d.outcome}:${d.error_code ?? ''}`)).toEqual([
+      'email:failed:21211',
+      'sms:sent:',
+    ]);
     expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['failover']);
   });
 
@@ -249,7 +297,13 @@ describe('paging handler', () => {
 
   it('an invalid record is skipped, the batch succeeds', async () => {
     const bad = toKinesisStreamRecord(
-      { shardId: 'shardId-000000000000', sequenceNumber: '1', partitionKey: 'x', data: new TextEncoder().encode('{"v":1,"kind":"nope"}'), arrivalTime: clock },
+      {
+        shardId: 'shardId-000000000000',
+        sequenceNumber: '1',
+        partitionKey: 'x',
+        data: new TextEncoder().encode('{"v":1,"kind":"nope"}'),
+        arrivalTime: clock,
+      },
       { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/test', region: 'us-east-1' },
     );
     expect(await handler({ Records: [bad] })).toEqual({ batchItemFailures: [] });

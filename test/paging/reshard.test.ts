@@ -41,20 +41,40 @@ async function split(partitionKey: string): Promise<void> {
   const hash = BigInt('0x' + createHash('md5').update(partitionKey).digest('hex'));
   const shards = (await clients.kinesis.send(new ListShardsCommand({ StreamName: config.STREAM_NAME }))).Shards!;
   const count = shards.length;
-  const s = shards.find((x) => !x.SequenceNumberRange?.EndingSequenceNumber && BigInt(x.HashKeyRange!.StartingHashKey!) <= hash && hash <= BigInt(x.HashKeyRange!.EndingHashKey!))!;
+  const s = shards.find(
+    (x) =>
+      !x.SequenceNumberRange?.EndingSequenceNumber &&
+      BigInt(x.HashKeyRange!.StartingHashKey!) <= hash &&
+      hash <= BigInt(x.HashKeyRange!.EndingHashKey!),
+  )!;
   const mid = (BigInt(s.HashKeyRange!.StartingHashKey!) + BigInt(s.HashKeyRange!.EndingHashKey!)) / 2n;
-  await clients.kinesis.send(new SplitShardCommand({ StreamName: config.STREAM_NAME, ShardToSplit: s.ShardId!, NewStartingHashKey: mid.toString() }));
-  await until(async () => ((await clients.kinesis.send(new ListShardsCommand({ StreamName: config.STREAM_NAME }))).Shards ?? []).length === count + 2 || undefined, 'the split');
+  await clients.kinesis.send(
+    new SplitShardCommand({
+      StreamName: config.STREAM_NAME,
+      ShardToSplit: s.ShardId!,
+      NewStartingHashKey: mid.toString(),
+    }),
+  );
+  await until(
+    async () =>
+      ((await clients.kinesis.send(new ListShardsCommand({ StreamName: config.STREAM_NAME }))).Shards ?? []).length ===
+        count + 2 || undefined,
+    'the split',
+  );
 }
 
-const pagesTo = (who: string) => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.recipient?.includes(who));
+const pagesTo = (who: string) =>
+  loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.recipient?.includes(who));
 const incident = async (id: string) => (await store.get(id))?.state;
 const seen = (s: IncidentState | undefined, id: string) => (s?.seen.includes(id) ? s : undefined);
 
 /** The record is on the stream and the paging mapping has checkpointed past it (handled, whatever it changed). */
 async function handled(eventId: string): Promise<void> {
   const { clients, config } = loop.stack;
-  const entry = await until(async () => (await readStream(clients.kinesis, config.STREAM_NAME)).find((r) => r.eventId === eventId), `record ${eventId} on the stream`);
+  const entry = await until(
+    async () => (await readStream(clients.kinesis, config.STREAM_NAME)).find((r) => r.eventId === eventId),
+    `record ${eventId} on the stream`,
+  );
   await until(() => {
     const cp = paging.mapping.status().shards[entry.shardId]?.checkpoint;
     return cp !== undefined && compareSequenceNumbers(cp, entry.sequenceNumber) >= 0 ? true : undefined;
@@ -64,7 +84,9 @@ async function handled(eventId: string): Promise<void> {
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-reshard-'));
   const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  for (const team of Object.values(oncall.teams) as { escalation: Record<string, { levels: { deadline_s: number }[] }> }[]) {
+  for (const team of Object.values(oncall.teams) as {
+    escalation: Record<string, { levels: { deadline_s: number }[] }>;
+  }[]) {
     for (const p of Object.values(team.escalation)) for (const l of p.levels) l.deadline_s = 2;
   }
   fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
@@ -82,11 +104,25 @@ describe('paging across a shard split', () => {
   it('an ack read on the child shard stops escalation', async () => {
     const t = Date.now();
     const inc = demoIncidentId(BILLING, t);
-    await producer.putStreamRecords([{ v: 1, kind: 'alarm', severity: 'P1', event: demoAlarmEvent(BILLING, 'ALARM', t, t) }]);
+    await producer.putStreamRecords([
+      { v: 1, kind: 'alarm', severity: 'P1', event: demoAlarmEvent(BILLING, 'ALARM', t, t) },
+    ]);
     await until(() => pagesTo('0002').length + pagesTo('bob@').length >= 2 || undefined, "bob's pages");
     await split(demoAlarmArn(BILLING.alarmName));
     const ackId = eventId('ack', inc, 'reshard-test');
-    await producer.putStreamRecords([{ v: 1, kind: 'ack', event_id: ackId, incident_id: inc, alarm_arn: demoAlarmArn(BILLING.alarmName), event_time: new Date().toISOString(), channel: 'sms', via: 'sms_reply', person: 'bob' }]);
+    await producer.putStreamRecords([
+      {
+        v: 1,
+        kind: 'ack',
+        event_id: ackId,
+        incident_id: inc,
+        alarm_arn: demoAlarmArn(BILLING.alarmName),
+        event_time: new Date().toISOString(),
+        channel: 'sms',
+        via: 'sms_reply',
+        person: 'bob',
+      },
+    ]);
     const acked = await until(async () => seen(await incident(inc), ackId), 'the ack on the child');
     expect(acked.ackedBy).toBe('bob');
     // the level's deadline record comes (to the child: same partition key) and changes nothing
@@ -99,7 +135,9 @@ describe('paging across a shard split', () => {
   it('an OK read on a child shard resolves the incident: no escalation', async () => {
     const t = Date.now();
     const inc = demoIncidentId(BILLING, t);
-    await producer.putStreamRecords([{ v: 1, kind: 'alarm', severity: 'P1', event: demoAlarmEvent(BILLING, 'ALARM', t, t) }]);
+    await producer.putStreamRecords([
+      { v: 1, kind: 'alarm', severity: 'P1', event: demoAlarmEvent(BILLING, 'ALARM', t, t) },
+    ]);
     const opened = await until(async () => {
       const s = await incident(inc);
       return s && s.outbox.length === 0 && Object.values(s.pages).every((p) => p.status !== 'pending') ? s : undefined;

@@ -19,7 +19,15 @@ import { AckCodes } from '../../shared/ack-codes.js';
 import { StreamHealthCheck } from '../../producers/receiver/stream-health.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { S3ErrorSink, errorObjectKey } from '../../producers/receiver/error-sink.js';
-import { PAGE, fixture, jsonFixture, pageQuery, resendRequest, testConfig, twilioRequest } from '../../producers/receiver/testing.js';
+import {
+  PAGE,
+  fixture,
+  jsonFixture,
+  pageQuery,
+  resendRequest,
+  testConfig,
+  twilioRequest,
+} from '../../producers/receiver/testing.js';
 
 let stack: LocalStack;
 let server: ServerType;
@@ -57,10 +65,17 @@ async function readStream(): Promise<{ shardId: string; partitionKey: string; re
   const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: stack.config.STREAM_NAME }));
   const out: { shardId: string; partitionKey: string; record: StreamRecord }[] = [];
   for (const shard of Shards) {
-    let { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: stack.config.STREAM_NAME, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+    let { ShardIterator } = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: stack.config.STREAM_NAME,
+        ShardId: shard.ShardId!,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
     for (let i = 0; i < 5 && ShardIterator; i++) {
       const got = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1000 }));
-      for (const r of got.Records ?? []) out.push({ shardId: shard.ShardId!, partitionKey: r.PartitionKey!, record: decodeRecord(r.Data!) });
+      for (const r of got.Records ?? [])
+        out.push({ shardId: shard.ShardId!, partitionKey: r.PartitionKey!, record: decodeRecord(r.Data!) });
       if ((got.Records ?? []).length === 0) break;
       ShardIterator = got.NextShardIterator;
     }
@@ -81,11 +96,20 @@ describe('receiver on the local stack', () => {
     expect(resendRes.status).toBe(200);
 
     const ackCodes = new AckCodes({ dynamodb: stack.clients.dynamodb, table: stack.config.LEDGER_TABLE });
-    const code = await ackCodes.allocate({ incidentId: PAGE.incidentId, alarmArn: PAGE.alarmArn, expiresAt: Date.now() + 3_600_000 });
+    const code = await ackCodes.allocate({
+      incidentId: PAGE.incidentId,
+      alarmArn: PAGE.alarmArn,
+      expiresAt: Date.now() + 3_600_000,
+    });
     await ackCodes.addRecipients(code, PAGE.incidentId, [{ address: 'whatsapp:+15551230001', person: 'alice' }]);
 
     // From a number that was not paged: answered, not counted.
-    const stranger: Record<string, string> = { ...fixture('twilio/inbound-sms.json'), From: '+15559990000', MessageSid: 'SM00000000000000000000000000000099', Body: `ACK ${code}` };
+    const stranger: Record<string, string> = {
+      ...fixture('twilio/inbound-sms.json'),
+      From: '+15559990000',
+      MessageSid: 'SM00000000000000000000000000000099',
+      Body: `ACK ${code}`,
+    };
     const strangerRes = await send(twilioRequest('/webhooks/twilio', stranger));
     expect(strangerRes.status).toBe(200);
     expect(await strangerRes.text()).toContain(`This number was not paged for incident ${PAGE.incidentId}`);
@@ -97,7 +121,9 @@ describe('receiver on the local stack', () => {
     expect(await ackRes.text()).toContain('Acknowledged');
 
     // A forged callback is refused and writes nothing.
-    expect((await send(twilioRequest(path, { ...sms, MessageStatus: 'delivered' }, { token: 'forged' }))).status).toBe(401);
+    expect((await send(twilioRequest(path, { ...sms, MessageStatus: 'delivered' }, { token: 'forged' }))).status).toBe(
+      401,
+    );
 
     const onStream = await readStream();
     expect(onStream.map((r) => r.record.event_id).sort()).toEqual(
@@ -110,9 +136,20 @@ describe('receiver on the local stack', () => {
     );
     for (const r of onStream) expect(r.partitionKey).toBe(PAGE.alarmArn);
     expect(new Set(onStream.map((r) => r.shardId)).size).toBe(1); // one incident, one shard
-    const byKind = Object.fromEntries(onStream.map((r) => [`${r.record.kind}:${'status' in r.record ? r.record.status : ''}`, r.record]));
-    expect(byKind['receipt:undelivered']).toMatchObject({ channel: 'sms', error_code: '30003', incident_id: PAGE.incidentId, dispatch_id: PAGE.dispatchId });
-    expect(onStream.filter((r) => r.record.kind === 'receipt').every((r) => (r.record as { dispatch_id?: string }).dispatch_id === PAGE.dispatchId)).toBe(true);
+    const byKind = Object.fromEntries(
+      onStream.map((r) => [`${r.record.kind}:${'status' in r.record ? r.record.status : ''}`, r.record]),
+    );
+    expect(byKind['receipt:undelivered']).toMatchObject({
+      channel: 'sms',
+      error_code: '30003',
+      incident_id: PAGE.incidentId,
+      dispatch_id: PAGE.dispatchId,
+    });
+    expect(
+      onStream
+        .filter((r) => r.record.kind === 'receipt')
+        .every((r) => (r.record as { dispatch_id?: string }).dispatch_id === PAGE.dispatchId),
+    ).toBe(true);
     expect(byKind['receipt:opened']).toBeDefined();
     expect(byKind['ack:']).toMatchObject({ via: 'sms_reply', person: 'alice', recipient: reply.From });
   });
@@ -130,13 +167,27 @@ describe('receiver on the local stack', () => {
 
   it('a verified but malformed payload is kept in the S3 error sink, not on the stream', async () => {
     const before = (await readStream()).length;
-    const body = JSON.stringify({ ...jsonFixture<Record<string, unknown>>('resend/email.opened.json'), type: 'email.teleported' });
+    const body = JSON.stringify({
+      ...jsonFixture<Record<string, unknown>>('resend/email.opened.json'),
+      type: 'email.teleported',
+    });
     const receivedAt = Date.now();
     const res = await send(resendRequest(body, { id: 'msg_integration_bad' }));
     expect(res.status).toBe(202); // verified: kept under errors/, acknowledged (Svix never retries it)
-    const obj = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.config.LAKE_BUCKET, Key: errorObjectKey(new TextEncoder().encode(body), receivedAt) }));
+    const obj = await stack.clients.s3.send(
+      new GetObjectCommand({
+        Bucket: stack.config.LAKE_BUCKET,
+        Key: errorObjectKey(new TextEncoder().encode(body), receivedAt),
+      }),
+    );
     const doc = JSON.parse(await obj.Body!.transformToString());
-    expect(doc).toMatchObject({ reason: 'unknown resend status "email.teleported"', path: 'type', route: '/webhooks/resend', body_encoding: 'utf8', body });
+    expect(doc).toMatchObject({
+      reason: 'unknown resend status "email.teleported"',
+      path: 'type',
+      route: '/webhooks/resend',
+      body_encoding: 'utf8',
+      body,
+    });
     expect(doc.headers['svix-id']).toBe('msg_integration_bad');
     expect(doc.headers).not.toHaveProperty('svix-signature');
     expect((await readStream()).length).toBe(before);

@@ -34,7 +34,9 @@ beforeAll(async () => {
   const scenario = demoScenario(T0);
   incidents = scenario.incidents;
   const producer = new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME });
-  const put = await producer.putRecords(scenario.records.map((r) => ({ data: encodeRecord(r), partitionKey: partitionKeyOf(r) })));
+  const put = await producer.putRecords(
+    scenario.records.map((r) => ({ data: encodeRecord(r), partitionKey: partitionKeyOf(r) })),
+  );
   const records = await readShard(stack, put[0].shardId);
   const lake = await freshLake(stack);
   expect(await lake.handler(eventOf(stack, records))).toEqual({ batchItemFailures: [] });
@@ -54,13 +56,16 @@ afterAll(async () => {
   else if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
-const fileOf = (alarm: string) => path.join(outDir, incidentFile(incidents.find((i) => i.alarm_name === alarm)!.incident_id));
+const fileOf = (alarm: string) =>
+  path.join(outDir, incidentFile(incidents.find((i) => i.alarm_name === alarm)!.incident_id));
 
 describe('make report: static HTML from the lake', () => {
   it('writes index.html and one self-contained page per incident, with inline SVG and no script', async () => {
     expect(report.dir).toBe(outDir);
     expect(report.incidents.map((i) => i.alarmName).sort()).toEqual(incidents.map((i) => i.alarm_name).sort());
-    expect((await readdir(outDir)).sort()).toEqual(['index.html', ...incidents.map((i) => incidentFile(i.incident_id))].sort());
+    expect((await readdir(outDir)).sort()).toEqual(
+      ['index.html', ...incidents.map((i) => incidentFile(i.incident_id))].sort(),
+    );
     for (const file of [report.index, ...report.incidents.map((i) => i.file)]) {
       const text = await readFile(file, 'utf8');
       expect(text).toMatch(/^<!doctype html>/);
@@ -85,7 +90,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`the report in a real browser (${CHROMIUM})`, ()
   let page: Page;
   let errors: string[] = [];
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox'], timeout: 30_000 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox'],
+      timeout: 30_000,
+    });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
@@ -108,7 +118,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the report in a real browser (${CHROMIUM})`, ()
   it('overview: incidents, funnel, percentiles, MTTA, failures explained, the missed first responders', async () => {
     const { page, errors } = await open(report.index);
     expect(await page.locator('#incident-list tbody tr').count()).toBe(4);
-    for (const id of ['#funnel', '#latency', '#mtta', '#failures']) expect(await page.locator(`${id} figure.chart svg`).count(), id).toBe(1);
+    for (const id of ['#funnel', '#latency', '#mtta', '#failures'])
+      expect(await page.locator(`${id} figure.chart svg`).count(), id).toBe(1);
     expect(await page.locator('#funnel svg').textContent()).toMatch(/sms[\s\S]*whatsapp[\s\S]*email|email|sms/);
     const failures = await page.locator('#failure-table').innerText();
     expect(failures).toContain('30003');
@@ -136,17 +147,32 @@ describe.skipIf(!HAVE_CHROMIUM)(`the report in a real browser (${CHROMIUM})`, ()
       const { page, errors } = await open(fileOf(alarm));
       expect(await page.locator('#timeline-chart figure.chart svg').count(), alarm).toBe(1);
       expect(await page.locator('#timeline-chart svg').textContent(), alarm).toMatch(/seconds after the alarm/);
-      const verdict = (name: string) => page.locator(`[data-verdict-name="${name}"] .verdict`).getAttribute('data-verdict');
-      expect({ first: await verdict('first_responder_opened_before_escalation'), any: await verdict('any_responder_opened_before_escalation') }, alarm).toMatchObject({ first: expect.stringMatching(new RegExp(`^${want.first}`)), any: expect.stringMatching(new RegExp(`^${want.any}`)) });
+      const verdict = (name: string) =>
+        page.locator(`[data-verdict-name="${name}"] .verdict`).getAttribute('data-verdict');
+      expect(
+        {
+          first: await verdict('first_responder_opened_before_escalation'),
+          any: await verdict('any_responder_opened_before_escalation'),
+        },
+        alarm,
+      ).toMatchObject({
+        first: expect.stringMatching(new RegExp(`^${want.first}`)),
+        any: expect.stringMatching(new RegExp(`^${want.any}`)),
+      });
       expect(await page.locator('#pages-table tbody tr .verdict').count(), alarm).toBeGreaterThan(0);
       if (want.failure) expect(await page.locator('#failures-table').innerText(), alarm).toMatch(want.failure);
       else expect(await page.locator('#failures .empty').innerText(), alarm).toContain('Every page went through');
       if (alarm === 'billing-db-connections') {
-        expect(await page.locator('#steps').innerText()).toMatch(/paged Bob Diaz \(level 1\)[\s\S]*escalated to level 2 \(deadline[\s\S]*paged Carol Otieno \(level 2\) by WhatsApp → delivered \S+, read[\s\S]*acknowledged by Carol Otieno/);
+        expect(await page.locator('#steps').innerText()).toMatch(
+          /paged Bob Diaz \(level 1\)[\s\S]*escalated to level 2 \(deadline[\s\S]*paged Carol Otieno \(level 2\) by WhatsApp → delivered \S+, read[\s\S]*acknowledged by Carol Otieno/,
+        );
       }
       expect(errors, alarm).toEqual([]);
     }
   }, 60_000);
 });
 
-if (!HAVE_CHROMIUM) console.warn(`report browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
+if (!HAVE_CHROMIUM)
+  console.warn(
+    `report browser test skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
+  );

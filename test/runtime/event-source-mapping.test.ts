@@ -47,17 +47,27 @@ interface Delivery {
 }
 
 const decode = (e: KinesisStreamEvent): Delivery[] =>
-  e.Records.map((r) => ({ shardId: shardIdOf(r), seq: r.kinesis.sequenceNumber, data: Buffer.from(r.kinesis.data, 'base64').toString() }));
+  e.Records.map((r) => ({
+    shardId: shardIdOf(r),
+    seq: r.kinesis.sequenceNumber,
+    data: Buffer.from(r.kinesis.data, 'base64').toString(),
+  }));
 
 async function newStream(shards: number): Promise<{ name: string; arn: string; producer: KinesisProducer }> {
   const name = `esm-${uniqueSuffix()}`;
   await createStream(stack.clients.kinesis, name, shards);
-  return { name, arn: streamArnOf(name, REGION), producer: new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: name }) };
+  return {
+    name,
+    arn: streamArnOf(name, REGION),
+    producer: new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: name }),
+  };
 }
 
 /** Puts `labels` (data = label) with partition keys spread over `keys` keys; resolves with their sequence numbers. */
 async function put(producer: KinesisProducer, labels: string[], keys = 1): Promise<string[]> {
-  const out = await producer.putRecords(labels.map((l, i) => ({ data: Buffer.from(l), partitionKey: `key-${i % keys}` })));
+  const out = await producer.putRecords(
+    labels.map((l, i) => ({ data: Buffer.from(l), partitionKey: `key-${i % keys}` })),
+  );
   return out.map((r) => r.sequenceNumber);
 }
 
@@ -110,10 +120,15 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
   it('respects batchSize, keeps shard order, builds AWS-shaped events; the batching window gathers records', async () => {
     const stream = await newStream(2);
     const events: KinesisStreamEvent[] = [];
-    const { m } = start(stream, 'batching', async (e) => {
-      events.push(e);
-      return { batchItemFailures: [] };
-    }, { batchSize: 25 });
+    const { m } = start(
+      stream,
+      'batching',
+      async (e) => {
+        events.push(e);
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 25 },
+    );
     const sent = await put(stream.producer, labels('r', 120), 16);
     await m.waitCaughtUp();
     const all = events.flatMap(decode);
@@ -122,7 +137,13 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
       expect(e.Records.length).toBeLessThanOrEqual(25);
       expect(new Set(e.Records.map(shardIdOf)).size).toBe(1);
       for (const r of e.Records) {
-        expect(r).toMatchObject({ eventSource: 'aws:kinesis', eventName: 'aws:kinesis:record', eventVersion: '1.0', eventSourceARN: stream.arn, awsRegion: REGION });
+        expect(r).toMatchObject({
+          eventSource: 'aws:kinesis',
+          eventName: 'aws:kinesis:record',
+          eventVersion: '1.0',
+          eventSourceARN: stream.arn,
+          awsRegion: REGION,
+        });
         expect(r.eventID).toBe(`${shardIdOf(r)}:${r.kinesis.sequenceNumber}`);
         expect(r.kinesis.partitionKey).toMatch(/^key-\d+$/);
         expect(r.kinesis.approximateArrivalTimestamp).toBeGreaterThan(1.7e9);
@@ -136,10 +157,15 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
     // Batching window on a one-shard stream: two puts inside the window make one invocation.
     const single = await newStream(1);
     const windowed: { at: number; records: string[] }[] = [];
-    const w = start(single, 'window', async (e) => {
-      windowed.push({ at: Date.now(), records: decode(e).map((d) => d.data) });
-      return { batchItemFailures: [] };
-    }, { batchSize: 1000, maximumBatchingWindowMs: 500 });
+    const w = start(
+      single,
+      'window',
+      async (e) => {
+        windowed.push({ at: Date.now(), records: decode(e).map((d) => d.data) });
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 1000, maximumBatchingWindowMs: 500 },
+    );
     await w.m.waitCaughtUp();
     const t0 = Date.now();
     await put(single.producer, labels('w', 5));
@@ -174,11 +200,16 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
     const stream = await newStream(1);
     await put(stream.producer, labels('t', 6));
     const calls: { at: number; data: string[] }[] = [];
-    const first = start(stream, 'throws', async (e) => {
-      calls.push({ at: Date.now(), data: decode(e).map((d) => d.data) });
-      if (calls.length <= 3) throw new Error('downstream unavailable');
-      return { batchItemFailures: [] };
-    }, { retryBaseDelayMs: 40, retryMaxDelayMs: 400 });
+    const first = start(
+      stream,
+      'throws',
+      async (e) => {
+        calls.push({ at: Date.now(), data: decode(e).map((d) => d.data) });
+        if (calls.length <= 3) throw new Error('downstream unavailable');
+        return { batchItemFailures: [] };
+      },
+      { retryBaseDelayMs: 40, retryMaxDelayMs: 400 },
+    );
     await until('retries', () => first.m.status().shards[Object.keys(first.m.status().shards)[0]]?.attempts === 3);
     expect(first.m.status().reasons[0]).toMatch(/^handler failing on shardId-\d+: downstream unavailable$/);
     await first.m.waitCaughtUp();
@@ -195,25 +226,40 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
     const failures: OnFailureRecord[] = [];
     const handled: string[] = [];
     let attempts = 0;
-    const second = start(other, 'on-failure', async (e) => {
-      const data = decode(e).map((d) => d.data);
-      if (data.some((d) => d.startsWith('bad'))) {
-        attempts++;
-        throw new Error('cannot handle');
-      }
-      handled.push(...data);
-      return { batchItemFailures: [] };
-    }, { maximumRetryAttempts: 1, onFailure: async (f) => void failures.push(f) });
+    const second = start(
+      other,
+      'on-failure',
+      async (e) => {
+        const data = decode(e).map((d) => d.data);
+        if (data.some((d) => d.startsWith('bad'))) {
+          attempts++;
+          throw new Error('cannot handle');
+        }
+        handled.push(...data);
+        return { batchItemFailures: [] };
+      },
+      { maximumRetryAttempts: 1, onFailure: async (f) => void failures.push(f) },
+    );
     await second.m.waitCaughtUp();
     await put(other.producer, labels('good', 3));
     await second.m.waitCaughtUp();
     expect(attempts).toBe(2);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({
-      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2, functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:pagetrail-test' },
+      requestContext: {
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 2,
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:pagetrail-test',
+      },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       version: '1.0',
-      KinesisBatchInfo: { shardId, startSequenceNumber: bad[0], endSequenceNumber: bad[4], batchSize: 5, streamArn: other.arn },
+      KinesisBatchInfo: {
+        shardId,
+        startSequenceNumber: bad[0],
+        endSequenceNumber: bad[4],
+        batchSize: 5,
+        streamArn: other.arn,
+      },
     });
     expect(handled).toEqual(labels('good', 3));
     expect((await store.get('on-failure', shardId))?.sequenceNumber).toBeDefined();
@@ -246,16 +292,26 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
   it('split while running: every parent record is handled before any child record; children start at TRIM_HORIZON', async () => {
     const stream = await newStream(1);
     const deliveries: Delivery[] = [];
-    const { m } = start(stream, 'reshard', async (e) => {
-      deliveries.push(...decode(e));
-      await new Promise((r) => setTimeout(r, 5)); // a slow function: the split lands while parent records are pending
-      return { batchItemFailures: [] };
-    }, { batchSize: 5, startingPosition: 'LATEST' });
+    const { m } = start(
+      stream,
+      'reshard',
+      async (e) => {
+        deliveries.push(...decode(e));
+        await new Promise((r) => setTimeout(r, 5)); // a slow function: the split lands while parent records are pending
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 5, startingPosition: 'LATEST' },
+    );
     await m.waitCaughtUp(); // the parent's LATEST iterator exists before the first put
     const [parent] = await listShards(stack.clients.kinesis, stream.name);
     await put(stream.producer, labels('parent', 40), 10);
-    const mid = ((BigInt(parent.HashKeyRange!.StartingHashKey!) + BigInt(parent.HashKeyRange!.EndingHashKey!)) / 2n).toString();
-    await stack.clients.kinesis.send(new SplitShardCommand({ StreamName: stream.name, ShardToSplit: parent.ShardId, NewStartingHashKey: mid }));
+    const mid = (
+      (BigInt(parent.HashKeyRange!.StartingHashKey!) + BigInt(parent.HashKeyRange!.EndingHashKey!)) /
+      2n
+    ).toString();
+    await stack.clients.kinesis.send(
+      new SplitShardCommand({ StreamName: stream.name, ShardToSplit: parent.ShardId, NewStartingHashKey: mid }),
+    );
     await waitForActive(stack.clients.kinesis, stream.name);
     await put(stream.producer, labels('child', 40), 10);
     await m.waitCaughtUp();
@@ -283,8 +339,20 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
       kinesisProxy = await startTcpProxy(new URL(stack.config.KINESIS_ENDPOINT!));
       dynamoProxy = await startTcpProxy(new URL(stack.config.DYNAMODB_ENDPOINT!));
       const requestHandler = () => awsRequestHandler({ connectionTimeoutMs: 300, requestTimeoutMs: 1000 });
-      kinesis = new KinesisClient({ region: REGION, endpoint: kinesisProxy.url, credentials: CREDENTIALS, requestHandler: requestHandler(), maxAttempts: 1 });
-      dynamodb = new DynamoDBClient({ region: REGION, endpoint: dynamoProxy.url, credentials: CREDENTIALS, requestHandler: requestHandler(), maxAttempts: 1 });
+      kinesis = new KinesisClient({
+        region: REGION,
+        endpoint: kinesisProxy.url,
+        credentials: CREDENTIALS,
+        requestHandler: requestHandler(),
+        maxAttempts: 1,
+      });
+      dynamodb = new DynamoDBClient({
+        region: REGION,
+        endpoint: dynamoProxy.url,
+        credentials: CREDENTIALS,
+        requestHandler: requestHandler(),
+        maxAttempts: 1,
+      });
     });
     afterAll(async () => {
       kinesis?.destroy();
@@ -296,10 +364,19 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
     it('Kinesis and DynamoDB unreachable: degraded, run() keeps going, then everything is delivered exactly once', async () => {
       const stream = await newStream(2);
       const counts = new Map<string, number>();
-      const { m, outcome } = start(stream, 'outage', async (e) => {
-        for (const d of decode(e)) counts.set(d.data, (counts.get(d.data) ?? 0) + 1);
-        return { batchItemFailures: [] };
-      }, { kinesis, checkpoints: new CheckpointStore({ dynamodb, table: stack.config.CHECKPOINT_TABLE }), retryMaxDelayMs: 300 });
+      const { m, outcome } = start(
+        stream,
+        'outage',
+        async (e) => {
+          for (const d of decode(e)) counts.set(d.data, (counts.get(d.data) ?? 0) + 1);
+          return { batchItemFailures: [] };
+        },
+        {
+          kinesis,
+          checkpoints: new CheckpointStore({ dynamodb, table: stack.config.CHECKPOINT_TABLE }),
+          retryMaxDelayMs: 300,
+        },
+      );
       await put(stream.producer, labels('before', 20), 8);
       await m.waitCaughtUp();
       expect(m.status().status).toBe('ok');
@@ -319,13 +396,20 @@ describe('LocalEventSourceMapping on kinesalite + dynalite', () => {
       // The checkpoint store goes away: batches are handled, their checkpoints wait.
       await dynamoProxy.close();
       await put(stream.producer, labels('nodb', 10), 8);
-      await until('degraded (checkpoint store)', () => m.status().reasons.some((r) => r.startsWith('checkpoint store:')));
+      await until('degraded (checkpoint store)', () =>
+        m.status().reasons.some((r) => r.startsWith('checkpoint store:')),
+      );
       expect(outcome()).toBe('running');
       await dynamoProxy.open();
       await m.waitCaughtUp();
       expect(m.status()).toMatchObject({ status: 'ok', reasons: [] });
 
-      const expected = [...labels('before', 20), ...labels('during', 20), ...labels('after', 20), ...labels('nodb', 10)];
+      const expected = [
+        ...labels('before', 20),
+        ...labels('during', 20),
+        ...labels('after', 20),
+        ...labels('nodb', 10),
+      ];
       expect([...counts.keys()].sort()).toEqual(expected.sort());
       expect([...counts.values()].every((n) => n === 1)).toBe(true);
       // The checkpoints caught up too: a new mapping on the group gets nothing.

@@ -70,7 +70,10 @@ export const STEP_NAMES = [
 export const StepName = z.enum(STEP_NAMES);
 export type StepName = z.infer<typeof StepName>;
 
-export const Step = z.union([StepName, z.strictObject({ step: StepName, afterMs: z.number().int().nonnegative().optional() })]);
+export const Step = z.union([
+  StepName,
+  z.strictObject({ step: StepName, afterMs: z.number().int().nonnegative().optional() }),
+]);
 export type Step = z.infer<typeof Step>;
 
 export const Behaviour = z.array(Step);
@@ -90,7 +93,11 @@ export type Behaviours = z.infer<typeof Behaviours>;
  */
 export const ApiFault = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hang'), ms: z.number().int().positive().optional() }),
-  z.strictObject({ type: z.literal('error'), status: z.number().int().min(400).max(599), accepted: z.boolean().default(false) }),
+  z.strictObject({
+    type: z.literal('error'),
+    status: z.number().int().min(400).max(599),
+    accepted: z.boolean().default(false),
+  }),
   z.strictObject({ type: z.literal('reset'), accepted: z.boolean().default(false) }),
 ]);
 export type ApiFault = z.input<typeof ApiFault>;
@@ -126,7 +133,9 @@ export function loadBehavioursFile(path: string): Behaviours {
   }
   const parsed = Behaviours.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`${path}: invalid behaviours:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`);
+    throw new Error(
+      `${path}: invalid behaviours:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`,
+    );
   }
   return parsed.data;
 }

@@ -4,7 +4,8 @@ import { findAckLink, forms } from './html.js';
 import { Closed } from './lifecycle.js';
 import type { Email } from './resend-model.js';
 
-export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 pagetrail-simulator';
+export const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 pagetrail-simulator';
 
 /** One browser request (following redirects, rewriting public URLs to the receiver); recorded. */
 export async function browse(
@@ -17,7 +18,11 @@ export async function browse(
   let url = publicUrl;
   let method = init.method;
   let body = init.body;
-  const headers: Record<string, string> = { 'user-agent': BROWSER_UA, accept: 'text/html,application/xhtml+xml', ...init.headers };
+  const headers: Record<string, string> = {
+    'user-agent': BROWSER_UA,
+    accept: 'text/html,application/xhtml+xml',
+    ...init.headers,
+  };
   let status = 0;
   let text = '';
   let error: string | undefined;
@@ -26,7 +31,10 @@ export async function browse(
     try {
       const res = await fetch(ctx.toReceiver(url), {
         method,
-        headers: method === 'POST' ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'content-type')),
+        headers:
+          method === 'POST'
+            ? headers
+            : Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'content-type')),
         body: method === 'POST' ? body : undefined,
         redirect: 'manual',
         signal: AbortSignal.any([ctx.life.signal, AbortSignal.timeout(ctx.settings.callbackTimeoutMs)]),
@@ -104,5 +112,9 @@ export async function clickAck(ctx: SimContext, e: Email) {
 /** A mail security scanner pre-fetches the acknowledge link (GET only). */
 export async function scanAckLink(ctx: SimContext, e: Email) {
   const link = findAckLink(e.html ?? '');
-  if (link) await browse(ctx, 'link.scan', e, new URL(link, ctx.settings.publicBase + '/').toString(), { method: 'GET', headers: { 'user-agent': 'Mozilla/5.0 (compatible; SafeLinks-Scanner/1.0; pagetrail-simulator)' } });
+  if (link)
+    await browse(ctx, 'link.scan', e, new URL(link, ctx.settings.publicBase + '/').toString(), {
+      method: 'GET',
+      headers: { 'user-agent': 'Mozilla/5.0 (compatible; SafeLinks-Scanner/1.0; pagetrail-simulator)' },
+    });
 }

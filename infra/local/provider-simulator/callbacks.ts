@@ -60,7 +60,10 @@ export async function deliver(ctx: SimContext, o: Outgoing): Promise<number> {
       ...(error ? { error } : {}),
     });
     const retry = status === 0 || o.retryOn(status);
-    ctx.log[retry ? 'warn' : 'debug']({ kind: o.kind, event: o.event, messageId: o.messageId, path: pathOnly(o.url), attempt, status, error }, 'callback');
+    ctx.log[retry ? 'warn' : 'debug'](
+      { kind: o.kind, event: o.event, messageId: o.messageId, path: pathOnly(o.url), attempt, status, error },
+      'callback',
+    );
     if (!retry) return status;
     if (attempt < attempts) await ctx.life.sleep(backoff(attempt));
   }

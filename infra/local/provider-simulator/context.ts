@@ -135,7 +135,8 @@ export function createContext(opts: ProviderSimulatorOptions): SimContext {
   const life = createLifecycle(log);
   const { publicBase, receiverBase } = settings;
   const toReceiver = (url: string): string => {
-    if (url.startsWith(publicBase) && ['', '/', '?', '#'].includes(url.charAt(publicBase.length))) return receiverBase + url.slice(publicBase.length);
+    if (url.startsWith(publicBase) && ['', '/', '?', '#'].includes(url.charAt(publicBase.length)))
+      return receiverBase + url.slice(publicBase.length);
     return url;
   };
   return { opts, log, settings, svix, behaviours, records, twilio, resend, faults, life, toReceiver };

@@ -12,13 +12,15 @@ export function registerControl(app: SimApp, ctx: SimContext) {
   });
   app.put('/__sim/faults/:recipient', async (c) => {
     const parsed = ApiFaults.safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success) return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
+    if (!parsed.success)
+      return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
     ctx.faults.inject(decodeURIComponent(c.req.param('recipient')), parsed.data);
     return c.body(null, 204);
   });
   app.put('/__sim/behaviours/:recipient', async (c) => {
     const parsed = Behaviour.safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success) return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
+    if (!parsed.success)
+      return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
     ctx.behaviours.set(decodeURIComponent(c.req.param('recipient')), parsed.data);
     return c.body(null, 204);
   });

@@ -36,7 +36,8 @@ export interface FaultBook {
 /** Validates hangFraction / hangMs and queues `opts.faults`. */
 export function createFaultBook(opts: ProviderSimulatorOptions, behaviours: BehaviourBook): FaultBook {
   const hangFraction = opts.hangFraction ?? 0;
-  if (!(hangFraction >= 0 && hangFraction <= 1)) throw new Error(`hangFraction must be within 0..1, got ${hangFraction}`);
+  if (!(hangFraction >= 0 && hangFraction <= 1))
+    throw new Error(`hangFraction must be within 0..1, got ${hangFraction}`);
   const hangMs = opts.hangMs ?? 0;
   if (!(Number.isFinite(hangMs) && hangMs >= 0)) throw new Error(`hangMs must be >= 0, got ${hangMs}`);
   const seed = String(opts.seed ?? 0);
@@ -63,8 +64,15 @@ export function createFaultBook(opts: ProviderSimulatorOptions, behaviours: Beha
   function planFor(recipient: string, pageKey: string): Plan {
     const seeded = seededHang(pageKey);
     const f = faults.get(recipientKey(recipient))?.shift();
-    if (f?.type === 'error') return { create: f.accepted, delayMs: 0, errorStatus: f.status, fault: `error ${f.status}${f.accepted ? ' after accepting' : ''}` };
-    if (f?.type === 'reset') return { create: f.accepted, delayMs: 0, reset: true, fault: `reset${f.accepted ? ' after accepting' : ''}` };
+    if (f?.type === 'error')
+      return {
+        create: f.accepted,
+        delayMs: 0,
+        errorStatus: f.status,
+        fault: `error ${f.status}${f.accepted ? ' after accepting' : ''}`,
+      };
+    if (f?.type === 'reset')
+      return { create: f.accepted, delayMs: 0, reset: true, fault: `reset${f.accepted ? ' after accepting' : ''}` };
     if (f?.type === 'hang') return { create: true, delayMs: f.ms ?? (hangMs || DEFAULT_HANG_MS), fault: 'hang' };
     const step = behaviours
       .of(recipient)
@@ -78,7 +86,13 @@ export function createFaultBook(opts: ProviderSimulatorOptions, behaviours: Beha
 }
 
 /** Applies the plan's delay / reset to an answer; stamps answeredAt. */
-export async function answer(ctx: SimContext, c: Context<{ Bindings: HttpBindings }>, record: ApiRequestRecord, plan: Plan, respond: () => Response): Promise<Response> {
+export async function answer(
+  ctx: SimContext,
+  c: Context<{ Bindings: HttpBindings }>,
+  record: ApiRequestRecord,
+  plan: Plan,
+  respond: () => Response,
+): Promise<Response> {
   if (plan.delayMs > 0) {
     record.hungMs = plan.delayMs;
     ctx.log.info({ api: record.api, id: record.id, ms: plan.delayMs }, 'answer held back (hang)');

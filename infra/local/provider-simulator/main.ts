@@ -44,7 +44,11 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number
 
 /** A comma-separated list; undefined when unset or empty (the simulator's default). */
 function list(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
-  const items = env[name]?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  const items =
+    env[name]
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? [];
   return items.length > 0 ? items : undefined;
 }
 
@@ -73,7 +77,12 @@ async function main() {
     logger: log,
   });
   log.info(
-    { url: sim.url, behaviours: behavioursPath ?? '(default: delivered)', hangFraction: fraction(env, 'SIMULATOR_HANG_FRACTION'), hangMs: int(env, 'SIMULATOR_HANG_MS', 0) },
+    {
+      url: sim.url,
+      behaviours: behavioursPath ?? '(default: delivered)',
+      hangFraction: fraction(env, 'SIMULATOR_HANG_FRACTION'),
+      hangMs: int(env, 'SIMULATOR_HANG_MS', 0),
+    },
     'provider simulator ready',
   );
 

@@ -27,7 +27,11 @@ export function renderDefault(vars: Record<string, string> | null): string {
 }
 
 /** The ACK code a person would type back: from the Body, the rendered template, or the content variables. */
-export function ackCodeOf(text: { body?: string | null; rendered?: string | null; variables?: Record<string, string> | null }): string | undefined {
+export function ackCodeOf(text: {
+  body?: string | null;
+  rendered?: string | null;
+  variables?: Record<string, string> | null;
+}): string | undefined {
   for (const t of [text.body, text.rendered, ...Object.values(text.variables ?? {})]) {
     const m = t ? ACK_RE.exec(String(t)) : null;
     if (m) return m[1];

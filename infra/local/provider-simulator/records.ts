@@ -35,7 +35,16 @@ export interface ApiRequestRecord {
   count?: number;
 }
 
-export type CallbackKind = 'twilio.status' | 'twilio.inbound' | 'twilio.call' | 'twilio.answer' | 'twilio.gather' | 'resend.webhook' | 'ack.get' | 'ack.post' | 'link.scan';
+export type CallbackKind =
+  | 'twilio.status'
+  | 'twilio.inbound'
+  | 'twilio.call'
+  | 'twilio.answer'
+  | 'twilio.gather'
+  | 'resend.webhook'
+  | 'ack.get'
+  | 'ack.post'
+  | 'link.scan';
 
 export interface CallbackRecord {
   at: string;
@@ -68,7 +77,12 @@ export interface Records {
   readonly requests: ApiRequestRecord[];
   readonly callbacks: CallbackRecord[];
   /** Records a request received now (status 0 until answered). */
-  newRequest(api: 'twilio' | 'resend', method: string, path: string, extra?: Partial<ApiRequestRecord>): ApiRequestRecord;
+  newRequest(
+    api: 'twilio' | 'resend',
+    method: string,
+    path: string,
+    extra?: Partial<ApiRequestRecord>,
+  ): ApiRequestRecord;
   clear(): void;
 }
 
@@ -80,7 +94,15 @@ export function createRecords(): Records {
     callbacks,
     newRequest(api, method, path, extra = {}) {
       const receivedAt = Date.now();
-      const record: ApiRequestRecord = { at: new Date(receivedAt).toISOString(), receivedAt, api, method, path, status: 0, ...extra };
+      const record: ApiRequestRecord = {
+        at: new Date(receivedAt).toISOString(),
+        receivedAt,
+        api,
+        method,
+        path,
+        status: 0,
+        ...extra,
+      };
       requests.push(record);
       return record;
     },

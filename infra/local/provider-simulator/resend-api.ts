@@ -6,7 +6,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { IdempotencyEntry, SimApp, SimContext } from './context.js';
 import { answer } from './faults.js';
 import { referenceIn } from './message-text.js';
-import { RESEND_ERROR_NAMES, asList, emailJson, resendAuth, resendError, validateEmail, type Email, type ResendErrorBody } from './resend-model.js';
+import {
+  RESEND_ERROR_NAMES,
+  asList,
+  emailJson,
+  resendAuth,
+  resendError,
+  validateEmail,
+  type Email,
+  type ResendErrorBody,
+} from './resend-model.js';
 import { runEmail } from './scripts.js';
 
 /** Idempotency keys are honoured this long. */
@@ -39,20 +48,41 @@ export function registerResendApi(app: SimApp, ctx: SimContext) {
     }
     record.body = body;
     const tags: Record<string, string> = {};
-    if (Array.isArray(body.tags)) for (const t of body.tags as { name?: unknown; value?: unknown }[]) if (typeof t?.name === 'string') tags[t.name] = typeof t.value === 'string' ? t.value : '';
+    if (Array.isArray(body.tags))
+      for (const t of body.tags as { name?: unknown; value?: unknown }[])
+        if (typeof t?.name === 'string') tags[t.name] = typeof t.value === 'string' ? t.value : '';
     const recipient = asList(body.to)?.[0];
     if (recipient) record.recipient = recipient;
     if (tags.dispatch_id) record.dispatchId = tags.dispatch_id;
-    const reference = referenceIn(typeof body.text === 'string' ? body.text : null, typeof body.html === 'string' ? body.html : null, typeof body.subject === 'string' ? body.subject : null, tags.page_ref ? `Ref ${tags.page_ref}` : null);
+    const reference = referenceIn(
+      typeof body.text === 'string' ? body.text : null,
+      typeof body.html === 'string' ? body.html : null,
+      typeof body.subject === 'string' ? body.subject : null,
+      tags.page_ref ? `Ref ${tags.page_ref}` : null,
+    );
     if (reference) record.reference = reference;
-    if (key !== undefined && (key.length < 1 || key.length > 256)) return fail(resendError(400, 'invalid_idempotency_key', 'The key must be between 1-256 chars.'));
+    if (key !== undefined && (key.length < 1 || key.length > 256))
+      return fail(resendError(400, 'invalid_idempotency_key', 'The key must be between 1-256 chars.'));
     const hash = createHash('sha256').update(raw).digest('hex');
     if (key !== undefined) {
       const prev = idempotency.get(key);
       if (prev && Date.now() - prev.at < IDEMPOTENCY_WINDOW_MS) {
-        if (prev.hash !== hash) return fail(resendError(409, 'invalid_idempotent_request', 'Same idempotency key used with a different request payload.'));
+        if (prev.hash !== hash)
+          return fail(
+            resendError(
+              409,
+              'invalid_idempotent_request',
+              'Same idempotency key used with a different request payload.',
+            ),
+          );
         if (!prev.answered) {
-          return fail(resendError(409, 'concurrent_idempotent_requests', 'Same idempotency key used while original request is still in progress.'));
+          return fail(
+            resendError(
+              409,
+              'concurrent_idempotent_requests',
+              'Same idempotency key used while original request is still in progress.',
+            ),
+          );
         }
         record.status = 200;
         record.id = prev.id;

@@ -6,7 +6,11 @@ export interface ResendErrorBody {
   name: string;
   message: string;
 }
-export const resendError = (statusCode: number, name: string, message: string): ResendErrorBody => ({ statusCode, name, message });
+export const resendError = (statusCode: number, name: string, message: string): ResendErrorBody => ({
+  statusCode,
+  name,
+  message,
+});
 
 /** Error names of the statuses a one-shot fault can answer (others: `application_error`). */
 export const RESEND_ERROR_NAMES: Record<number, string> = { 429: 'rate_limit_exceeded', 500: 'internal_server_error' };
@@ -38,7 +42,8 @@ export interface Email {
 }
 
 /** A field that may be one address or a list. */
-export const asList = (v: unknown): string[] | undefined => (v === undefined || v === null ? undefined : Array.isArray(v) ? v.map(String) : [String(v)]);
+export const asList = (v: unknown): string[] | undefined =>
+  v === undefined || v === null ? undefined : Array.isArray(v) ? v.map(String) : [String(v)];
 
 /** The `GET /emails/{id}` answer. */
 export function emailJson(e: Email) {
@@ -61,25 +66,50 @@ export function emailJson(e: Email) {
 
 export function validateEmail(b: Record<string, unknown>): ResendErrorBody | undefined {
   for (const f of ['from', 'to', 'subject'] as const) {
-    if (b[f] === undefined || b[f] === null || b[f] === '') return resendError(422, 'missing_required_field', `Missing \`${f}\` field.`);
+    if (b[f] === undefined || b[f] === null || b[f] === '')
+      return resendError(422, 'missing_required_field', `Missing \`${f}\` field.`);
   }
   if (typeof b.from !== 'string' || !validAddress(b.from)) {
-    return resendError(422, 'validation_error', 'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.');
+    return resendError(
+      422,
+      'validation_error',
+      'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
+    );
   }
   const to = asList(b.to)!;
   if (to.length === 0) return resendError(422, 'missing_required_field', 'Missing `to` field.');
-  if (to.length > 50) return resendError(422, 'validation_error', 'Too many recipients in the `to` field: the maximum is 50.');
-  for (const [field, list] of [['to', to], ['cc', asList(b.cc)], ['bcc', asList(b.bcc)], ['reply_to', asList(b.reply_to)]] as const) {
+  if (to.length > 50)
+    return resendError(422, 'validation_error', 'Too many recipients in the `to` field: the maximum is 50.');
+  for (const [field, list] of [
+    ['to', to],
+    ['cc', asList(b.cc)],
+    ['bcc', asList(b.bcc)],
+    ['reply_to', asList(b.reply_to)],
+  ] as const) {
     for (const a of list ?? []) {
-      if (!validAddress(a)) return resendError(422, 'validation_error', `Invalid \`${field}\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`);
+      if (!validAddress(a))
+        return resendError(
+          422,
+          'validation_error',
+          `Invalid \`${field}\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`,
+        );
     }
   }
   if (!b.html && !b.text && !b.template) return resendError(422, 'validation_error', 'Missing `html` or `text` field.');
   if (b.tags !== undefined) {
-    if (!Array.isArray(b.tags)) return resendError(422, 'validation_error', 'The `tags` field must be an array of `{ name, value }` objects.');
+    if (!Array.isArray(b.tags))
+      return resendError(422, 'validation_error', 'The `tags` field must be an array of `{ name, value }` objects.');
     for (const t of b.tags as { name?: unknown; value?: unknown }[]) {
-      if (typeof t?.name !== 'string' || !TAG_RE.test(t.name) || (t.value !== undefined && (typeof t.value !== 'string' || !TAG_RE.test(t.value)))) {
-        return resendError(422, 'validation_error', 'Tags should only contain ASCII letters, numbers, underscores, or dashes.');
+      if (
+        typeof t?.name !== 'string' ||
+        !TAG_RE.test(t.name) ||
+        (t.value !== undefined && (typeof t.value !== 'string' || !TAG_RE.test(t.value)))
+      ) {
+        return resendError(
+          422,
+          'validation_error',
+          'Tags should only contain ASCII letters, numbers, underscores, or dashes.',
+        );
       }
     }
   }
@@ -90,10 +120,15 @@ export function validateEmail(b: Record<string, unknown>): ResendErrorBody | und
 export function resendAuth(header: string | undefined, apiKey: string): ResendErrorBody | undefined {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
   if (!m) {
-    return resendError(401, 'missing_api_key', 'Missing API key in the authorization header. Include the following header Authorization: Bearer YOUR_API_KEY in the request.');
+    return resendError(
+      401,
+      'missing_api_key',
+      'Missing API key in the authorization header. Include the following header Authorization: Bearer YOUR_API_KEY in the request.',
+    );
   }
   const got = Buffer.from(m[1].trim());
   const expected = Buffer.from(apiKey);
-  if (got.length !== expected.length || !timingSafeEqual(got, expected)) return resendError(403, 'invalid_api_key', 'API key is invalid');
+  if (got.length !== expected.length || !timingSafeEqual(got, expected))
+    return resendError(403, 'invalid_api_key', 'API key is invalid');
   return undefined;
 }

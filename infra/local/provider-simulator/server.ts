@@ -78,7 +78,16 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   registerTwilioAccount(app, ctx);
   registerResendWebhookApi(app, ctx);
   registerControl(app, ctx);
-  app.notFound((c) => c.json({ statusCode: 404, name: 'not_found', message: `no simulated route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.notFound((c) =>
+    c.json(
+      {
+        statusCode: 404,
+        name: 'not_found',
+        message: `no simulated route for ${c.req.method} ${new URL(c.req.url).pathname}`,
+      },
+      404,
+    ),
+  );
   app.onError((err, c) => {
     log.error({ err }, 'simulator route failed');
     return c.json({ statusCode: 500, name: 'internal_server_error', message: 'simulator error' }, 500);
@@ -91,7 +100,10 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host}:${port}`;
-  log.info({ url, receiver: ctx.settings.receiverBase, public: ctx.settings.publicBase }, 'provider simulator listening');
+  log.info(
+    { url, receiver: ctx.settings.receiverBase, public: ctx.settings.publicBase },
+    'provider simulator listening',
+  );
 
   let closed: Promise<void> | undefined;
   return {

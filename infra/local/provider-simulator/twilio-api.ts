@@ -35,12 +35,15 @@ export function registerTwilioApi(app: SimApp, ctx: SimContext) {
       ...(dispatchId ? { dispatchId } : {}),
       ...(bodyRef ? { reference: bodyRef } : {}),
     });
-    const fail = twilioRejecter(c, record, (e) => log.info({ api: 'twilio', path, status: e.status, code: e.code }, 'api request rejected'));
+    const fail = twilioRejecter(c, record, (e) =>
+      log.info({ api: 'twilio', path, status: e.status, code: e.code }, 'api request rejected'),
+    );
     if (!authOk(c.req.header('authorization'))) {
       c.header('WWW-Authenticate', 'Basic realm="Twilio API"');
       return fail(twilioError(401, 20003, 'Authenticate'));
     }
-    if (c.req.param('accountSid') !== opts.accountSid) return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
+    if (c.req.param('accountSid') !== opts.accountSid)
+      return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
     const invalid = validateTwilio(form);
     if (invalid) return fail(invalid);
 
@@ -49,8 +52,12 @@ export function registerTwilioApi(app: SimApp, ctx: SimContext) {
     const mg = form.get('MessagingServiceSid');
     const from = form.get('From');
     const contentSid = form.get('ContentSid');
-    const contentVariables = form.get('ContentVariables') ? (JSON.parse(form.get('ContentVariables')!) as Record<string, unknown>) : null;
-    const vars = contentVariables ? Object.fromEntries(Object.entries(contentVariables).map(([k, v]) => [k, String(v)])) : null;
+    const contentVariables = form.get('ContentVariables')
+      ? (JSON.parse(form.get('ContentVariables')!) as Record<string, unknown>)
+      : null;
+    const vars = contentVariables
+      ? Object.fromEntries(Object.entries(contentVariables).map(([k, v]) => [k, String(v)]))
+      : null;
     const template = contentSid ? opts.contentTemplates?.[contentSid] : undefined;
     const body = form.get('Body') ?? (template ? render(template, vars) : contentSid ? renderDefault(vars) : '');
     const reference = referenceIn(body);
@@ -85,13 +92,26 @@ export function registerTwilioApi(app: SimApp, ctx: SimContext) {
       ctx.twilio.messages.set(m.sid, m);
       record.status = 201;
       record.id = m.sid;
-      log.info({ api: 'twilio', messageId: m.sid, channel: whatsapp ? 'whatsapp' : 'sms', template: !!contentSid, fault: plan.fault }, 'message accepted');
+      log.info(
+        {
+          api: 'twilio',
+          messageId: m.sid,
+          channel: whatsapp ? 'whatsapp' : 'sms',
+          template: !!contentSid,
+          fault: plan.fault,
+        },
+        'message accepted',
+      );
       json = messageJson(m);
       ctx.life.spawn(`twilio ${m.sid}`, () => runTwilio(ctx, m));
     }
     if (plan.errorStatus) {
       const st = plan.errorStatus;
-      const e: TwilioError = twilioError(st, st === 429 ? 20429 : 20000 + st, st === 429 ? 'Too Many Requests' : st >= 500 ? 'Service unavailable (simulated)' : 'Simulated error');
+      const e: TwilioError = twilioError(
+        st,
+        st === 429 ? 20429 : 20000 + st,
+        st === 429 ? 'Too Many Requests' : st >= 500 ? 'Service unavailable (simulated)' : 'Simulated error',
+      );
       return answer(ctx, c, record, plan, () => fail(e));
     }
     return answer(ctx, c, record, plan, () => c.json(json!, 201));
@@ -105,7 +125,8 @@ export function registerTwilioApi(app: SimApp, ctx: SimContext) {
     const fail = twilioRejecter(c, record);
     if (!authOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
     const m = ctx.twilio.messages.get(c.req.param('file').replace(/\.json$/, ''));
-    if (c.req.param('accountSid') !== opts.accountSid || !m) return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
+    if (c.req.param('accountSid') !== opts.accountSid || !m)
+      return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
     record.status = 200;
     record.id = m.sid;
     record.answeredAt = Date.now();

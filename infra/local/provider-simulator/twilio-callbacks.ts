@@ -11,7 +11,15 @@ const twilioRetryOn = (s: number) => s >= 500 || s === 429;
 const channelInstallSid = (sender: string) => 'XE' + createHash('md5').update(sender).digest('hex');
 
 /** Signs the params over the public URL and delivers them to the receiver. */
-function twilioPost(ctx: SimContext, kind: 'twilio.status' | 'twilio.inbound', event: string, m: TwilioMessage, recipient: string, publicUrl: string, params: Record<string, string>) {
+function twilioPost(
+  ctx: SimContext,
+  kind: 'twilio.status' | 'twilio.inbound',
+  event: string,
+  m: TwilioMessage,
+  recipient: string,
+  publicUrl: string,
+  params: Record<string, string>,
+) {
   const signature = twilio.getExpectedTwilioSignature(ctx.opts.twilioAuthToken, publicUrl, params);
   const body = new URLSearchParams(params).toString();
   const idem = `${m.sid}-${event}-${randomUUID()}`;
@@ -84,7 +92,10 @@ export async function replyAck(ctx: SimContext, m: TwilioMessage) {
     variables: m.contentVariables,
   });
   if (!code) {
-    ctx.log.warn({ messageId: m.sid }, 'reply_ack: no ACK code in the message body or content variables; no reply sent');
+    ctx.log.warn(
+      { messageId: m.sid },
+      'reply_ack: no ACK code in the message body or content variables; no reply sent',
+    );
     return;
   }
   const whatsapp = m.to.startsWith('whatsapp:');
@@ -132,9 +143,20 @@ export async function replyAck(ctx: SimContext, m: TwilioMessage) {
     params.WaId = m.to.replace(/^whatsapp:\+/, '');
     params.MessageType = 'text';
     params.ReferralNumMedia = '0';
-    params.ChannelMetadata = JSON.stringify({ type: 'whatsapp', data: { context: { ProfileName: 'Simulated Recipient', WaId: params.WaId } } });
+    params.ChannelMetadata = JSON.stringify({
+      type: 'whatsapp',
+      data: { context: { ProfileName: 'Simulated Recipient', WaId: params.WaId } },
+    });
   } else if (inbound.from!.startsWith('+1')) {
     params.FromCountry = 'US';
   }
-  await twilioPost(ctx, 'twilio.inbound', 'received', inbound, m.to, ctx.settings.publicBase + ctx.settings.twilioInboundPath, params);
+  await twilioPost(
+    ctx,
+    'twilio.inbound',
+    'received',
+    inbound,
+    m.to,
+    ctx.settings.publicBase + ctx.settings.twilioInboundPath,
+    params,
+  );
 }

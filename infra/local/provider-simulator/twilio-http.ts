@@ -17,13 +17,17 @@ export function twilioAuthOk(header: string | undefined, accountSid: string, aut
 }
 
 export const twilioErrorResponse = (c: Context, e: TwilioError) =>
-  c.json({ code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status }, e.status as 400);
+  c.json(
+    { code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status },
+    e.status as 400,
+  );
 
 /** Answers an error and records it on the request record. */
-export const twilioRejecter = (c: Context, record: ApiRequestRecord, onReject?: (e: TwilioError) => void) => (e: TwilioError) => {
-  record.status = e.status;
-  record.error = { code: e.code, message: e.message };
-  record.answeredAt = Date.now();
-  onReject?.(e);
-  return twilioErrorResponse(c, e);
-};
+export const twilioRejecter =
+  (c: Context, record: ApiRequestRecord, onReject?: (e: TwilioError) => void) => (e: TwilioError) => {
+    record.status = e.status;
+    record.error = { code: e.code, message: e.message };
+    record.answeredAt = Date.now();
+    onReject?.(e);
+    return twilioErrorResponse(c, e);
+  };

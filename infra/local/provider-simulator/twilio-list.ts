@@ -25,10 +25,13 @@ export function registerTwilioList(app: SimApp, ctx: SimContext) {
     const q = u.searchParams;
     const record = ctx.records.newRequest('twilio', 'GET', u.pathname, { query: Object.fromEntries(q) });
     const fail = twilioRejecter(c, record);
-    if (!twilioAuthOk(c.req.header('authorization'), opts.accountSid, opts.twilioAuthToken)) return fail(twilioError(401, 20003, 'Authenticate'));
-    if (c.req.param('accountSid') !== opts.accountSid) return fail(twilioError(404, 20404, `The requested resource ${u.pathname} was not found`));
+    if (!twilioAuthOk(c.req.header('authorization'), opts.accountSid, opts.twilioAuthToken))
+      return fail(twilioError(401, 20003, 'Authenticate'));
+    if (c.req.param('accountSid') !== opts.accountSid)
+      return fail(twilioError(404, 20404, `The requested resource ${u.pathname} was not found`));
     const pageSize = q.has('PageSize') ? Number(q.get('PageSize')) : 50;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) return fail(twilioError(400, 20001, `Invalid PageSize ${q.get('PageSize')}`));
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+      return fail(twilioError(400, 20001, `Invalid PageSize ${q.get('PageSize')}`));
     const filters: ((m: TwilioMessage) => boolean)[] = [];
     if (q.get('To')) filters.push((m) => m.to === q.get('To'));
     if (q.get('From')) filters.push((m) => (m.from ?? m.sender) === q.get('From'));
@@ -44,7 +47,9 @@ export function registerTwilioList(app: SimApp, ctx: SimContext) {
       filters.push((m) => m.dateSent !== null && test(m.dateSent.getTime(), r));
     }
     // Newest first: not yet sent (no date_sent) first, then by date_sent, then by creation (insertion order breaks ties).
-    const all = [...ctx.twilio.messages.values()].map((m, i) => ({ m, i })).filter(({ m }) => filters.every((f) => f(m)));
+    const all = [...ctx.twilio.messages.values()]
+      .map((m, i) => ({ m, i }))
+      .filter(({ m }) => filters.every((f) => f(m)));
     all.sort((a, b) => {
       const as = a.m.dateSent?.getTime() ?? Infinity;
       const bs = b.m.dateSent?.getTime() ?? Infinity;

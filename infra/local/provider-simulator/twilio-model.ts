@@ -14,7 +14,8 @@ export const twilioError = (status: number, code: number, message: string): Twil
 export const ERROR_MESSAGES: Record<number, string> = {
   30003: 'Unreachable destination handset',
   30008: 'Unknown error',
-  63016: 'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.',
+  63016:
+    'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.',
 };
 
 const rfc2822 = (d: Date) => d.toUTCString().replace(/GMT$/, '+0000');

@@ -3,7 +3,12 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { twilioVoiceAnswerUrl, twilioVoiceGatherUrl, twilioVoiceStatusCallbackUrl, type PageRef } from '../../../schemas/correlation.js';
+import {
+  twilioVoiceAnswerUrl,
+  twilioVoiceGatherUrl,
+  twilioVoiceStatusCallbackUrl,
+  type PageRef,
+} from '../../../schemas/correlation.js';
 import { twilioClient } from '../../../platform/providers/twilio.js';
 import { startProviderSimulator, type ProviderSimulator } from './server.js';
 import { gatherAction } from './twilio-voice.js';
@@ -12,7 +17,11 @@ const ACCOUNT_SID = 'AC' + '0123456789abcdef'.repeat(2);
 const AUTH_TOKEN = 'voice-test-auth-token-0001';
 const PUBLIC_BASE = 'https://pagetrail.example.com';
 const FROM = '+15550000001';
-const ref: PageRef = { incidentId: 'inc_0001abcd', alarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-5xx', dispatchId: 'dsp_0001abcd' };
+const ref: PageRef = {
+  incidentId: 'inc_0001abcd',
+  alarmArn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-5xx',
+  dispatchId: 'dsp_0001abcd',
+};
 
 const NUMBERS = { ack: '+15551230001', noAnswer: '+15551230002', busy: '+15551230003', voicemail: '+15551230004' };
 
@@ -28,29 +37,56 @@ let sim: ProviderSimulator;
 
 function twiml() {
   const r = new twilio.twiml.VoiceResponse();
-  r.gather({ numDigits: 1, action: twilioVoiceGatherUrl(PUBLIC_BASE, ref), method: 'POST' }).say('Alarm. Press 1 to acknowledge.');
+  r.gather({ numDigits: 1, action: twilioVoiceGatherUrl(PUBLIC_BASE, ref), method: 'POST' }).say(
+    'Alarm. Press 1 to acknowledge.',
+  );
   r.hangup();
   return r.toString();
 }
 
-const client = () => twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url, timeoutMs: 2_000 });
+const client = () =>
+  twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url, timeoutMs: 2_000 });
 
 const call = (to: string) =>
-  client().calls.create({ to, from: FROM, twiml: twiml(), statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref), statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'], machineDetection: 'Enable' });
+  client().calls.create({
+    to,
+    from: FROM,
+    twiml: twiml(),
+    statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref),
+    statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+    machineDetection: 'Enable',
+  });
 
 /** What the receiver got for a call: `status[:AnsweredBy]` per status callback, `gather:<digits>` per key press. */
 const story = (sid: string) =>
-  got.filter((g) => g.params.CallSid === sid).map((g) => (g.path.endsWith('/gather') ? `gather:${g.params.Digits}` : g.path.endsWith('/answer') ? `answer:${g.params.AnsweredBy}` : g.params.AnsweredBy ? `${g.params.CallStatus}:${g.params.AnsweredBy}` : g.params.CallStatus));
+  got
+    .filter((g) => g.params.CallSid === sid)
+    .map((g) =>
+      g.path.endsWith('/gather')
+        ? `gather:${g.params.Digits}`
+        : g.path.endsWith('/answer')
+          ? `answer:${g.params.AnsweredBy}`
+          : g.params.AnsweredBy
+            ? `${g.params.CallStatus}:${g.params.AnsweredBy}`
+            : g.params.CallStatus,
+    );
 
 beforeAll(async () => {
   const app = new Hono();
   app.post('/webhooks/twilio/*', async (c) => {
     const u = new URL(c.req.url);
     const params = Object.fromEntries(new URLSearchParams(await c.req.text()));
-    const valid = twilio.validateRequest(AUTH_TOKEN, c.req.header('x-twilio-signature') ?? '', PUBLIC_BASE + u.pathname + u.search, params);
+    const valid = twilio.validateRequest(
+      AUTH_TOKEN,
+      c.req.header('x-twilio-signature') ?? '',
+      PUBLIC_BASE + u.pathname + u.search,
+      params,
+    );
     got.push({ path: u.pathname, params, valid });
     // the answer URL gets the call's TwiML (what the receiver's /voice/answer does for a person)
-    return c.body(u.pathname.endsWith('/answer') ? twiml() : '<Response/>', valid ? 200 : 403, { 'content-type': 'text/xml' });
+    return c.body(u.pathname.endsWith('/answer') ? twiml() : '<Response/>', valid ? 200 : 403, {
+      'content-type': 'text/xml',
+    });
   });
   server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((r) => server.once('listening', () => r()));
@@ -63,7 +99,12 @@ beforeAll(async () => {
     publicBaseUrl: PUBLIC_BASE,
     stepDelayMs: 5,
     retry: { attempts: 1 },
-    behaviours: { [NUMBERS.ack]: ['answer_ack'], [NUMBERS.noAnswer]: ['no_answer'], [NUMBERS.busy]: ['busy'], [NUMBERS.voicemail]: ['voicemail'] },
+    behaviours: {
+      [NUMBERS.ack]: ['answer_ack'],
+      [NUMBERS.noAnswer]: ['no_answer'],
+      [NUMBERS.busy]: ['busy'],
+      [NUMBERS.voicemail]: ['voicemail'],
+    },
   });
 });
 
@@ -96,7 +137,11 @@ describe('provider simulator: Twilio Calls API through the official SDK', () => 
   it.each([
     ['no_answer', NUMBERS.noAnswer, ['initiated', 'ringing', 'no-answer']],
     ['busy', NUMBERS.busy, ['initiated', 'busy']],
-    ['voicemail', NUMBERS.voicemail, ['initiated', 'ringing', 'in-progress:machine_end_beep', 'completed:machine_end_beep']],
+    [
+      'voicemail',
+      NUMBERS.voicemail,
+      ['initiated', 'ringing', 'in-progress:machine_end_beep', 'completed:machine_end_beep'],
+    ],
   ])('%s', async (_name, to, expected) => {
     const c = await call(to);
     await sim.idle();
@@ -117,9 +162,17 @@ describe('provider simulator: Twilio Calls API through the official SDK', () => 
 
   it('refuses a call without credentials or without TwiML', async () => {
     const bad = twilioClient({ accountSid: ACCOUNT_SID, authToken: 'wrong', apiBaseUrl: sim.url });
-    await expect(bad.calls.create({ to: NUMBERS.ack, from: FROM, twiml: twiml() })).rejects.toMatchObject({ status: 401 });
-    await expect(client().calls.create({ to: NUMBERS.ack, from: FROM } as never)).rejects.toMatchObject({ status: 400, code: 21205 });
-    await expect(client().calls.create({ to: 'not-a-number', from: FROM, twiml: twiml() })).rejects.toMatchObject({ status: 400, code: 21211 });
+    await expect(bad.calls.create({ to: NUMBERS.ack, from: FROM, twiml: twiml() })).rejects.toMatchObject({
+      status: 401,
+    });
+    await expect(client().calls.create({ to: NUMBERS.ack, from: FROM } as never)).rejects.toMatchObject({
+      status: 400,
+      code: 21205,
+    });
+    await expect(client().calls.create({ to: 'not-a-number', from: FROM, twiml: twiml() })).rejects.toMatchObject({
+      status: 400,
+      code: 21211,
+    });
   });
 
   it('gatherAction reads the action back from the TwiML (entities decoded)', () => {
@@ -129,9 +182,24 @@ describe('provider simulator: Twilio Calls API through the official SDK', () => 
 
   it('a call with a Url fetches its TwiML once answered (signed, with AnsweredBy), then plays it: the key press reaches its Gather action', async () => {
     const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
-    const c = await client().calls.create({ to: NUMBERS.ack, from: FROM, url, method: 'POST', statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref), statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'], machineDetection: 'DetectMessageEnd' });
+    const c = await client().calls.create({
+      to: NUMBERS.ack,
+      from: FROM,
+      url,
+      method: 'POST',
+      statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref),
+      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+      machineDetection: 'DetectMessageEnd',
+    });
     await sim.idle();
-    expect(story(c.sid)).toEqual(['initiated', 'ringing', 'answer:human', 'in-progress:human', 'gather:1', 'completed:human']);
+    expect(story(c.sid)).toEqual([
+      'initiated',
+      'ringing',
+      'answer:human',
+      'in-progress:human',
+      'gather:1',
+      'completed:human',
+    ]);
     expect(got.every((g) => g.valid)).toBe(true);
     const answer = got.find((g) => g.path.endsWith('/answer'))!;
     expect(answer.params).toMatchObject({ CallStatus: 'in-progress', AnsweredBy: 'human', To: NUMBERS.ack });
@@ -139,8 +207,21 @@ describe('provider simulator: Twilio Calls API through the official SDK', () => 
 
   it('voicemail with a Url: the answer request says machine_end_beep (the receiver leaves its short message); no key press', async () => {
     const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
-    const c = await client().calls.create({ to: NUMBERS.voicemail, from: FROM, url, statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref), statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'], machineDetection: 'DetectMessageEnd' });
+    const c = await client().calls.create({
+      to: NUMBERS.voicemail,
+      from: FROM,
+      url,
+      statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref),
+      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+      machineDetection: 'DetectMessageEnd',
+    });
     await sim.idle();
-    expect(story(c.sid)).toEqual(['initiated', 'ringing', 'answer:machine_end_beep', 'in-progress:machine_end_beep', 'completed:machine_end_beep']);
+    expect(story(c.sid)).toEqual([
+      'initiated',
+      'ringing',
+      'answer:machine_end_beep',
+      'in-progress:machine_end_beep',
+      'completed:machine_end_beep',
+    ]);
   });
 });

@@ -40,7 +40,8 @@ export interface TwilioCall {
 const rfc2822 = (d: Date | null) => (d ? d.toUTCString().replace(/GMT$/, '+0000') : null);
 
 export function callJson(c: TwilioCall) {
-  const duration = c.startTime && c.endTime ? String(Math.round((c.endTime.getTime() - c.startTime.getTime()) / 1000)) : null;
+  const duration =
+    c.startTime && c.endTime ? String(Math.round((c.endTime.getTime() - c.startTime.getTime()) / 1000)) : null;
   return {
     account_sid: c.accountSid,
     answered_by: c.answeredBy,
@@ -71,7 +72,14 @@ export function callJson(c: TwilioCall) {
 /** The `<Gather action="…">` of the call's TwiML (XML entities decoded). */
 export function gatherAction(twimlText: string | null): string | undefined {
   const m = twimlText ? /<Gather\b[^>]*\baction="([^"]*)"/.exec(twimlText) : null;
-  return m ? m[1].replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&') : undefined;
+  return m
+    ? m[1]
+        .replace(/&quot;/g, '"')
+        .replace(/&apos;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&')
+    : undefined;
 }
 
 const dispatchOf = (url: string | null) => {
@@ -82,7 +90,15 @@ const dispatchOf = (url: string | null) => {
   }
 };
 
-function signedPost(ctx: SimContext, kind: 'twilio.call' | 'twilio.gather' | 'twilio.answer', event: string, call: TwilioCall, publicUrl: string, params: Record<string, string>, capture?: { body?: string }) {
+function signedPost(
+  ctx: SimContext,
+  kind: 'twilio.call' | 'twilio.gather' | 'twilio.answer',
+  event: string,
+  call: TwilioCall,
+  publicUrl: string,
+  params: Record<string, string>,
+  capture?: { body?: string },
+) {
   const signature = twilio.getExpectedTwilioSignature(ctx.opts.twilioAuthToken, publicUrl, params);
   const body = new URLSearchParams(params).toString();
   return deliver(ctx, {
@@ -94,7 +110,12 @@ function signedPost(ctx: SimContext, kind: 'twilio.call' | 'twilio.gather' | 'tw
     signedUrl: publicUrl,
     params,
     build: () => ({
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'TwilioProxy/1.1', 'x-twilio-signature': signature, 'i-twilio-idempotency-token': `${call.sid}-${event}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'user-agent': 'TwilioProxy/1.1',
+        'x-twilio-signature': signature,
+        'i-twilio-idempotency-token': `${call.sid}-${event}`,
+      },
       body,
     }),
     retryOn: (s) => s >= 500 || s === 429,
@@ -106,7 +127,11 @@ function signedPost(ctx: SimContext, kind: 'twilio.call' | 'twilio.gather' | 'tw
 async function twimlOf(ctx: SimContext, call: TwilioCall): Promise<string | null> {
   if (call.twiml || !call.url) return call.twiml;
   const capture: { body?: string } = {};
-  const params = { ...baseParams(call), CallStatus: 'in-progress', ...(call.answeredBy ? { AnsweredBy: call.answeredBy } : {}) };
+  const params = {
+    ...baseParams(call),
+    CallStatus: 'in-progress',
+    ...(call.answeredBy ? { AnsweredBy: call.answeredBy } : {}),
+  };
   const status = await signedPost(ctx, 'twilio.answer', 'answer', call, call.url, params, capture);
   return status >= 200 && status < 300 ? (capture.body ?? null) : null;
 }
@@ -131,9 +156,17 @@ async function callStatus(ctx: SimContext, call: TwilioCall, status: string, eve
   if (status === 'in-progress') call.startTime = now;
   if (['completed', 'busy', 'no-answer', 'failed', 'canceled'].includes(status)) call.endTime = now;
   if (!call.statusCallback || !call.events.has(event)) return;
-  const params: Record<string, string> = { ...baseParams(call), CallbackSource: 'call-progress-events', SequenceNumber: String(call.sequence++), Timestamp: now.toUTCString().replace(/GMT$/, '+0000') };
+  const params: Record<string, string> = {
+    ...baseParams(call),
+    CallbackSource: 'call-progress-events',
+    SequenceNumber: String(call.sequence++),
+    Timestamp: now.toUTCString().replace(/GMT$/, '+0000'),
+  };
   if (call.answeredBy && (status === 'in-progress' || status === 'completed')) params.AnsweredBy = call.answeredBy;
-  if (call.endTime) params.CallDuration = call.startTime ? String(Math.round((call.endTime.getTime() - call.startTime.getTime()) / 1000)) : '0';
+  if (call.endTime)
+    params.CallDuration = call.startTime
+      ? String(Math.round((call.endTime.getTime() - call.startTime.getTime()) / 1000))
+      : '0';
   await signedPost(ctx, 'twilio.call', status, call, call.statusCallback, params);
 }
 
@@ -161,7 +194,13 @@ export async function runCall(ctx: SimContext, call: TwilioCall) {
   await sleep(stepDelayMs);
   const action = gatherAction(twiml);
   if (outcome === 'answer_ack') {
-    if (action) await signedPost(ctx, 'twilio.gather', 'gather', call, action, { ...baseParams(call), Digits: '1', FinishedOnKey: '', msg: 'Gather End' });
+    if (action)
+      await signedPost(ctx, 'twilio.gather', 'gather', call, action, {
+        ...baseParams(call),
+        Digits: '1',
+        FinishedOnKey: '',
+        msg: 'Gather End',
+      });
     else ctx.log.warn({ callSid: call.sid }, 'answer_ack: the call has no <Gather action>; no key press sent');
     await sleep(stepDelayMs);
   }
@@ -179,13 +218,20 @@ export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
     const form = new URLSearchParams(await c.req.text());
     const to = form.get('To');
     const dispatchId = dispatchOf(form.get('StatusCallback'));
-    const record = ctx.records.newRequest('twilio', 'POST', path, { params: Object.fromEntries([...new Set(form.keys())].map((k) => [k, form.getAll(k).join(',')])), ...(to ? { recipient: to } : {}), ...(dispatchId ? { dispatchId } : {}) });
+    const record = ctx.records.newRequest('twilio', 'POST', path, {
+      params: Object.fromEntries([...new Set(form.keys())].map((k) => [k, form.getAll(k).join(',')])),
+      ...(to ? { recipient: to } : {}),
+      ...(dispatchId ? { dispatchId } : {}),
+    });
     const fail = twilioRejecter(c, record);
     if (!authOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
-    if (c.req.param('accountSid') !== opts.accountSid) return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
-    if (!to || !/^\+[1-9]\d{6,14}$/.test(to)) return fail(twilioError(400, 21211, `Invalid 'To' Phone Number: ${to ?? ''}`));
+    if (c.req.param('accountSid') !== opts.accountSid)
+      return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
+    if (!to || !/^\+[1-9]\d{6,14}$/.test(to))
+      return fail(twilioError(400, 21211, `Invalid 'To' Phone Number: ${to ?? ''}`));
     if (!form.get('From')) return fail(twilioError(400, 21213, 'No from number is specified'));
-    if (!form.get('Twiml') && !form.get('Url') && !form.get('ApplicationSid')) return fail(twilioError(400, 21205, 'Url, Twiml or ApplicationSid is required'));
+    if (!form.get('Twiml') && !form.get('Url') && !form.get('ApplicationSid'))
+      return fail(twilioError(400, 21205, 'Url, Twiml or ApplicationSid is required'));
     const plan = ctx.faults.planFor(to, dispatchId ?? `${to}\0${form.get('Twiml') ?? form.get('Url')}`);
     if (plan.fault) record.fault = plan.fault;
     let json: ReturnType<typeof callJson> | undefined;
@@ -200,7 +246,13 @@ export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
         url: form.get('Url'),
         spoken: null,
         statusCallback: form.get('StatusCallback'),
-        events: new Set(form.getAll('StatusCallbackEvent').flatMap((e) => e.split(/[\s,]+/)).filter(Boolean).concat('completed')),
+        events: new Set(
+          form
+            .getAll('StatusCallbackEvent')
+            .flatMap((e) => e.split(/[\s,]+/))
+            .filter(Boolean)
+            .concat('completed'),
+        ),
         machineDetection: form.get('MachineDetection'),
         status: 'queued',
         answeredBy: null,
@@ -219,7 +271,15 @@ export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
     }
     if (plan.errorStatus) {
       const st = plan.errorStatus;
-      return answer(ctx, c, record, plan, () => fail(twilioError(st, st === 429 ? 20429 : 20000 + st, st === 429 ? 'Too Many Requests' : st >= 500 ? 'Service unavailable (simulated)' : 'Simulated error')));
+      return answer(ctx, c, record, plan, () =>
+        fail(
+          twilioError(
+            st,
+            st === 429 ? 20429 : 20000 + st,
+            st === 429 ? 'Too Many Requests' : st >= 500 ? 'Service unavailable (simulated)' : 'Simulated error',
+          ),
+        ),
+      );
     }
     return answer(ctx, c, record, plan, () => c.json(json!, 201));
   });
@@ -230,16 +290,34 @@ export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
     const record = ctx.records.newRequest('twilio', 'GET', u.pathname, { query: Object.fromEntries(q) });
     const fail = twilioRejecter(c, record);
     if (!authOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
-    if (c.req.param('accountSid') !== opts.accountSid) return fail(twilioError(404, 20404, `The requested resource ${u.pathname} was not found`));
+    if (c.req.param('accountSid') !== opts.accountSid)
+      return fail(twilioError(404, 20404, `The requested resource ${u.pathname} was not found`));
     const pageSize = Math.min(1000, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
     // newest first
-    const list = [...calls.values()].filter((x) => (!q.get('To') || x.to === q.get('To')) && (!q.get('From') || x.from === q.get('From')) && (!q.get('Status') || x.status === q.get('Status'))).reverse();
+    const list = [...calls.values()]
+      .filter(
+        (x) =>
+          (!q.get('To') || x.to === q.get('To')) &&
+          (!q.get('From') || x.from === q.get('From')) &&
+          (!q.get('Status') || x.status === q.get('Status')),
+      )
+      .reverse();
     const items = list.slice(0, pageSize);
     const uri = `${u.pathname}?${q}`;
     record.status = 200;
     record.count = items.length;
     record.answeredAt = Date.now();
-    return c.json({ calls: items.map(callJson), end: Math.max(items.length, 1) - 1, first_page_uri: uri, next_page_uri: null, page: 0, page_size: pageSize, previous_page_uri: null, start: 0, uri });
+    return c.json({
+      calls: items.map(callJson),
+      end: Math.max(items.length, 1) - 1,
+      first_page_uri: uri,
+      next_page_uri: null,
+      page: 0,
+      page_size: pageSize,
+      previous_page_uri: null,
+      start: 0,
+      uri,
+    });
   });
 
   app.get(`${base}/:file`, (c) => {
@@ -248,7 +326,8 @@ export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
     const fail = twilioRejecter(c, record);
     if (!authOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
     const call = calls.get(c.req.param('file').replace(/\.json$/, ''));
-    if (c.req.param('accountSid') !== opts.accountSid || !call) return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
+    if (c.req.param('accountSid') !== opts.accountSid || !call)
+      return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
     record.status = 200;
     record.id = call.sid;
     record.answeredAt = Date.now();

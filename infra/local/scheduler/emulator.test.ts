@@ -44,7 +44,11 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -60,10 +64,16 @@ function tempDir(): string {
   return d;
 }
 
-async function start(dataDir = tempDir(), k: Pick<KinesisClient, 'send'> = kinesis): Promise<{ emu: SchedulerEmulator; client: SchedulerClient; dataDir: string }> {
+async function start(
+  dataDir = tempDir(),
+  k: Pick<KinesisClient, 'send'> = kinesis,
+): Promise<{ emu: SchedulerEmulator; client: SchedulerClient; dataDir: string }> {
   const emu = await startSchedulerEmulator({ dataDir, kinesis: k, retryBaseMs: 20, retryMaxMs: 100 });
   const client = schedulerClient({ AWS_REGION: 'us-east-1', SCHEDULER_ENDPOINT: emu.url });
-  cleanups.push(() => emu.close(), () => client.destroy());
+  cleanups.push(
+    () => emu.close(),
+    () => client.destroy(),
+  );
   return { emu, client, dataDir };
 }
 
@@ -74,12 +84,19 @@ function input(name: string, over: Partial<CreateScheduleCommandInput> = {}): Cr
     Name: name,
     ScheduleExpression: atIn(3_600_000),
     FlexibleTimeWindow: { Mode: 'OFF' },
-    Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, Input: `{"n":"${name}"}`, KinesisParameters: { PartitionKey: 'pk-1' } },
+    Target: {
+      Arn: STREAM_ARN,
+      RoleArn: ROLE_ARN,
+      Input: `{"n":"${name}"}`,
+      KinesisParameters: { PartitionKey: 'pk-1' },
+    },
     ...over,
   };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string; $metadata?: { httpStatusCode?: number } }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; $metadata?: { httpStatusCode?: number } }> {
   try {
     await p;
   } catch (err) {
@@ -103,14 +120,25 @@ describe('groups', () => {
 
     await client.send(new CreateScheduleCommand(input('s1', { GroupName: 'deadlines' })));
     await client.send(new DeleteScheduleGroupCommand({ Name: 'deadlines' }));
-    expect((await errorOf(client.send(new GetScheduleGroupCommand({ Name: 'deadlines' })))).name).toBe('ResourceNotFoundException');
-    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 's1', GroupName: 'deadlines' })))).name).toBe('ResourceNotFoundException');
-    expect((await errorOf(client.send(new DeleteScheduleGroupCommand({ Name: 'default' })))).name).toBe('ValidationException');
+    expect((await errorOf(client.send(new GetScheduleGroupCommand({ Name: 'deadlines' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
+    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 's1', GroupName: 'deadlines' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
+    expect((await errorOf(client.send(new DeleteScheduleGroupCommand({ Name: 'default' })))).name).toBe(
+      'ValidationException',
+    );
   });
 
   it('answers errors as AWS does on the wire: status, x-amzn-ErrorType, {Message}', async () => {
     const { emu } = await start();
-    const post = () => fetch(`${emu.url}/schedule-groups/g1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const post = () =>
+      fetch(`${emu.url}/schedule-groups/g1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
     expect((await post()).status).toBe(200);
     const res = await post();
     expect(res.status).toBe(409);
@@ -132,7 +160,11 @@ describe('schedules', () => {
   });
 
   it('round-trips a schedule through Create, Get, List and Delete', async () => {
-    const created = await client.send(new CreateScheduleCommand(input('round.trip-1', { ActionAfterCompletion: 'DELETE', ScheduleExpressionTimezone: 'UTC' })));
+    const created = await client.send(
+      new CreateScheduleCommand(
+        input('round.trip-1', { ActionAfterCompletion: 'DELETE', ScheduleExpressionTimezone: 'UTC' }),
+      ),
+    );
     expect(created.ScheduleArn).toBe('arn:aws:scheduler:us-east-1:000000000000:schedule/default/round.trip-1');
     const got = await client.send(new GetScheduleCommand({ Name: 'round.trip-1' }));
     expect(got).toMatchObject({
@@ -150,13 +182,19 @@ describe('schedules', () => {
     const page1 = await client.send(new ListSchedulesCommand({ NamePrefix: 'round.', MaxResults: 1 }));
     expect(page1.Schedules?.map((s) => s.Name)).toEqual(['round.trip-1']);
     expect(page1.Schedules?.[0]).toMatchObject({ GroupName: 'default', State: 'ENABLED', Target: { Arn: STREAM_ARN } });
-    const page2 = await client.send(new ListSchedulesCommand({ NamePrefix: 'round.', MaxResults: 1, NextToken: page1.NextToken }));
+    const page2 = await client.send(
+      new ListSchedulesCommand({ NamePrefix: 'round.', MaxResults: 1, NextToken: page1.NextToken }),
+    );
     expect(page2.Schedules?.map((s) => s.Name)).toEqual(['round.trip-2']);
     expect(page2.NextToken).toBeUndefined();
 
     await client.send(new DeleteScheduleCommand({ Name: 'round.trip-1' }));
-    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 'round.trip-1' })))).name).toBe('ResourceNotFoundException');
-    expect((await errorOf(client.send(new DeleteScheduleCommand({ Name: 'round.trip-1' })))).name).toBe('ResourceNotFoundException');
+    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 'round.trip-1' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
+    expect((await errorOf(client.send(new DeleteScheduleCommand({ Name: 'round.trip-1' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
   });
 
   it('answers ConflictException for a name that exists and ResourceNotFoundException for a missing group', async () => {
@@ -173,37 +211,110 @@ describe('schedules', () => {
     ['a rate() expression', input('r', { ScheduleExpression: 'rate(5 minutes)' }), /at\(\) schedules only/],
     ['a cron() expression', input('c', { ScheduleExpression: 'cron(0 12 * * ? *)' }), /at\(\) schedules only/],
     ['a malformed at()', input('m', { ScheduleExpression: 'at(2026-11-28 10:05:01)' }), /Invalid Schedule Expression/],
-    ['an impossible date', input('d', { ScheduleExpression: 'at(2026-02-30T10:05:01)' }), /Invalid Schedule Expression/],
+    [
+      'an impossible date',
+      input('d', { ScheduleExpression: 'at(2026-02-30T10:05:01)' }),
+      /Invalid Schedule Expression/,
+    ],
     ['a non-UTC time zone', input('tz', { ScheduleExpressionTimezone: 'Europe/Paris' }), /UTC only/],
-    ['a Lambda target', input('l', { Target: { Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f', RoleArn: ROLE_ARN, Input: '{}', KinesisParameters: { PartitionKey: 'k' } } }), /Target\.Arn/],
-    ['a Kinesis target without a partition key', input('p', { Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, Input: '{}' } }), /KinesisParameters/],
-    ['a target without Input', input('i', { Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, KinesisParameters: { PartitionKey: 'k' } } }), /Target\.Input/],
-    ['an Input over 8192 characters', input('big', { Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, Input: 'x'.repeat(8193), KinesisParameters: { PartitionKey: 'k' } } }), /Target\.Input/],
-    ['a role that is not an IAM role ARN', input('role', { Target: { Arn: STREAM_ARN, RoleArn: 'arn:aws:s3:::b', Input: '{}', KinesisParameters: { PartitionKey: 'k' } } }), /RoleArn/],
-    ['another target type as well', input('sqs', { Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, Input: '{}', KinesisParameters: { PartitionKey: 'k' }, SqsParameters: { MessageGroupId: 'g' } } }), /SqsParameters/],
-    ['a retry policy out of range', input('rp', { Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, Input: '{}', KinesisParameters: { PartitionKey: 'k' }, RetryPolicy: { MaximumEventAgeInSeconds: 30 } } }), /MaximumEventAgeInSeconds/],
+    [
+      'a Lambda target',
+      input('l', {
+        Target: {
+          Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f',
+          RoleArn: ROLE_ARN,
+          Input: '{}',
+          KinesisParameters: { PartitionKey: 'k' },
+        },
+      }),
+      /Target\.Arn/,
+    ],
+    [
+      'a Kinesis target without a partition key',
+      input('p', { Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, Input: '{}' } }),
+      /KinesisParameters/,
+    ],
+    [
+      'a target without Input',
+      input('i', { Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, KinesisParameters: { PartitionKey: 'k' } } }),
+      /Target\.Input/,
+    ],
+    [
+      'an Input over 8192 characters',
+      input('big', {
+        Target: {
+          Arn: STREAM_ARN,
+          RoleArn: ROLE_ARN,
+          Input: 'x'.repeat(8193),
+          KinesisParameters: { PartitionKey: 'k' },
+        },
+      }),
+      /Target\.Input/,
+    ],
+    [
+      'a role that is not an IAM role ARN',
+      input('role', {
+        Target: { Arn: STREAM_ARN, RoleArn: 'arn:aws:s3:::b', Input: '{}', KinesisParameters: { PartitionKey: 'k' } },
+      }),
+      /RoleArn/,
+    ],
+    [
+      'another target type as well',
+      input('sqs', {
+        Target: {
+          Arn: STREAM_ARN,
+          RoleArn: ROLE_ARN,
+          Input: '{}',
+          KinesisParameters: { PartitionKey: 'k' },
+          SqsParameters: { MessageGroupId: 'g' },
+        },
+      }),
+      /SqsParameters/,
+    ],
+    [
+      'a retry policy out of range',
+      input('rp', {
+        Target: {
+          Arn: STREAM_ARN,
+          RoleArn: ROLE_ARN,
+          Input: '{}',
+          KinesisParameters: { PartitionKey: 'k' },
+          RetryPolicy: { MaximumEventAgeInSeconds: 30 },
+        },
+      }),
+      /MaximumEventAgeInSeconds/,
+    ],
     ['FLEXIBLE without a window', input('fw', { FlexibleTimeWindow: { Mode: 'FLEXIBLE' } }), /MaximumWindowInMinutes/],
-  ] as [string, CreateScheduleCommandInput, RegExp][])('refuses %s with ValidationException', async (_what, req, why) => {
-    const err = await errorOf(client.send(new CreateScheduleCommand(req)));
-    expect(err.name).toBe('ValidationException');
-    expect(err.$metadata?.httpStatusCode).toBe(400);
-    expect(err.message).toMatch(why);
-  });
+  ] as [string, CreateScheduleCommandInput, RegExp][])(
+    'refuses %s with ValidationException',
+    async (_what, req, why) => {
+      const err = await errorOf(client.send(new CreateScheduleCommand(req)));
+      expect(err.name).toBe('ValidationException');
+      expect(err.$metadata?.httpStatusCode).toBe(400);
+      expect(err.message).toMatch(why);
+    },
+  );
 });
 
 describe('firing and persistence', () => {
   it('ActionAfterCompletion NONE keeps the schedule and fires it once; DISABLED never fires', async () => {
     const { client, emu } = await start();
     const at = atIn(300);
-    await client.send(new CreateScheduleCommand(input('keep', { ScheduleExpression: at, ActionAfterCompletion: 'NONE' })));
+    await client.send(
+      new CreateScheduleCommand(input('keep', { ScheduleExpression: at, ActionAfterCompletion: 'NONE' })),
+    );
     await client.send(new CreateScheduleCommand(input('off', { ScheduleExpression: at, State: 'DISABLED' })));
     // a sentinel a second later: once it fired, the others had every chance
-    await client.send(new CreateScheduleCommand(input('sentinel', { ScheduleExpression: atIn(1300), ActionAfterCompletion: 'DELETE' })));
+    await client.send(
+      new CreateScheduleCommand(input('sentinel', { ScheduleExpression: atIn(1300), ActionAfterCompletion: 'DELETE' })),
+    );
     await until('the sentinel to fire', () => (emu.health().pending === 0 ? true : undefined));
     expect(emu.fired()).toBe(2);
     expect((await client.send(new GetScheduleCommand({ Name: 'keep' }))).Name).toBe('keep');
     expect((await client.send(new GetScheduleCommand({ Name: 'off' }))).State).toBe('DISABLED');
-    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 'sentinel' })))).name).toBe('ResourceNotFoundException');
+    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 'sentinel' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
   });
 
   it('persists groups and schedules as JSON files, skips junk on load and keeps state across a restart', async () => {
@@ -211,7 +322,11 @@ describe('firing and persistence', () => {
     await first.client.send(new CreateScheduleGroupCommand({ Name: 'g' }));
     await first.client.send(new CreateScheduleCommand(input('later', { GroupName: 'g' })));
     const file = path.join(first.dataDir, 'schedules', 'g', 'later.json');
-    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ name: 'later', groupName: 'g', target: { Arn: STREAM_ARN } });
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({
+      name: 'later',
+      groupName: 'g',
+      target: { Arn: STREAM_ARN },
+    });
     expect(fs.readdirSync(path.dirname(file))).toEqual(['later.json']); // no temp files left
     await first.emu.close();
 
@@ -221,7 +336,9 @@ describe('firing and persistence', () => {
     const second = await start(first.dataDir);
     expect((await second.client.send(new GetScheduleCommand({ Name: 'later', GroupName: 'g' }))).Name).toBe('later');
     expect((await second.client.send(new GetScheduleGroupCommand({ Name: 'g' }))).Name).toBe('g');
-    expect((await errorOf(second.client.send(new GetScheduleCommand({ Name: 'broken', GroupName: 'g' })))).name).toBe('ResourceNotFoundException');
+    expect((await errorOf(second.client.send(new GetScheduleCommand({ Name: 'broken', GroupName: 'g' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
     expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(['broken.json', 'later.json']);
     expect(second.emu.health()).toMatchObject({ ok: true, pending: 1, fired: 0 });
   });
@@ -235,13 +352,21 @@ describe('firing and persistence', () => {
         input('once', {
           ScheduleExpression: atIn(0),
           ActionAfterCompletion: 'DELETE',
-          Target: { Arn: STREAM_ARN, RoleArn: ROLE_ARN, Input: '{}', KinesisParameters: { PartitionKey: 'k' }, RetryPolicy: { MaximumRetryAttempts: 0 } },
+          Target: {
+            Arn: STREAM_ARN,
+            RoleArn: ROLE_ARN,
+            Input: '{}',
+            KinesisParameters: { PartitionKey: 'k' },
+            RetryPolicy: { MaximumRetryAttempts: 0 },
+          },
         }),
       ),
     );
     const h = await until('the drop', () => (emu.health().dropped === 1 ? emu.health() : undefined));
     expect(h).toMatchObject({ pending: 0, fired: 0, retrying: 0, ok: true });
     expect(h.lastError?.schedule).toBe('default/once');
-    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 'once' })))).name).toBe('ResourceNotFoundException');
+    expect((await errorOf(client.send(new GetScheduleCommand({ Name: 'once' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
   });
 });

@@ -122,7 +122,10 @@ export class SchedulerEngine {
     for (const g of groups) this.groups.set(g.name, g);
     for (const s of schedules) {
       if (!this.groups.has(s.groupName)) {
-        this.log.warn({ schedule: keyOf(s.groupName, s.name) }, 'scheduler: stored schedule of a missing group; skipped');
+        this.log.warn(
+          { schedule: keyOf(s.groupName, s.name) },
+          'scheduler: stored schedule of a missing group; skipped',
+        );
         continue;
       }
       this.schedules.set(keyOf(s.groupName, s.name), { s, ready: true, attempts: 0, nextAttemptAt: 0 });
@@ -217,7 +220,10 @@ export class SchedulerEngine {
     }
     entry.ready = true;
     if (atMs < now - 60_000) {
-      this.log.warn({ schedule: key, at: new Date(atMs).toISOString() }, 'scheduler: at() already past when created; fires now (AWS may never invoke it)');
+      this.log.warn(
+        { schedule: key, at: new Date(atMs).toISOString() },
+        'scheduler: at() already past when created; fires now (AWS may never invoke it)',
+      );
     } else {
       this.log.debug({ schedule: key, at: new Date(atMs).toISOString() }, 'scheduler: schedule created');
     }
@@ -260,7 +266,14 @@ export class SchedulerEngine {
       if (e.s.state === 'ENABLED' && !e.s.completedAt) pending++;
       if (e.attempts > 0) retrying++;
     }
-    return { ok: retrying === 0, pending, retrying, fired: this.firedCount, dropped: this.droppedCount, lastError: this.lastError };
+    return {
+      ok: retrying === 0,
+      pending,
+      retrying,
+      fired: this.firedCount,
+      dropped: this.droppedCount,
+      lastError: this.lastError,
+    };
   }
 
   fired(): number {
@@ -292,7 +305,14 @@ export class SchedulerEngine {
       );
       this.firedCount++;
       this.log.info(
-        { schedule: key, stream, shardId: out.ShardId, sequenceNumber: out.SequenceNumber, lateMs: Date.now() - e.s.atMs, attempts: e.attempts + 1 },
+        {
+          schedule: key,
+          stream,
+          shardId: out.ShardId,
+          sequenceNumber: out.SequenceNumber,
+          lateMs: Date.now() - e.s.atMs,
+          attempts: e.attempts + 1,
+        },
         'scheduler: fired',
       );
     } catch (err) {
@@ -304,14 +324,20 @@ export class SchedulerEngine {
       const maxAgeMs = (target.RetryPolicy?.MaximumEventAgeInSeconds ?? 86_400) * 1000;
       if (target.RetryPolicy?.MaximumRetryAttempts === 0 || now - e.s.atMs > maxAgeMs) {
         this.droppedCount++;
-        this.log.error({ schedule: key, stream, attempts: e.attempts, err }, 'scheduler: delivery given up (retry policy exhausted); record dropped');
+        this.log.error(
+          { schedule: key, stream, attempts: e.attempts, err },
+          'scheduler: delivery given up (retry policy exhausted); record dropped',
+        );
         await this.complete(key, e);
         return;
       }
       const delay = Math.min((this.opts.retryBaseMs ?? 200) * 2 ** (e.attempts - 1), this.opts.retryMaxMs ?? 5000);
       e.nextAttemptAt = now + delay;
       const level = e.attempts === 1 || e.attempts % 20 === 0 ? 'warn' : 'debug';
-      this.log[level]({ schedule: key, stream, attempts: e.attempts, retryInMs: delay, error: message }, 'scheduler: put failed; retrying');
+      this.log[level](
+        { schedule: key, stream, attempts: e.attempts, retryInMs: delay, error: message },
+        'scheduler: put failed; retrying',
+      );
       return;
     }
     await this.complete(key, e);

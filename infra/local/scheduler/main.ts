@@ -30,7 +30,9 @@ async function main() {
   const log = createLogger('scheduler');
   const config = loadConfig(env);
   if (!config.KINESIS_ENDPOINT) {
-    throw new Error('KINESIS_ENDPOINT is empty: the scheduler emulator puts deadlines on the local stream only (see .env.example)');
+    throw new Error(
+      'KINESIS_ENDPOINT is empty: the scheduler emulator puts deadlines on the local stream only (see .env.example)',
+    );
   }
   env.AWS_ACCESS_KEY_ID ||= 'local';
   env.AWS_SECRET_ACCESS_KEY ||= 'local';

@@ -25,7 +25,14 @@ export const RetryPolicy = z.strictObject({
 
 export const Target = z
   .object({
-    Arn: z.string().min(1).max(1600).regex(KINESIS_STREAM_ARN, 'the local emulator supports Kinesis stream targets only (arn:aws:kinesis:<region>:<account>:stream/<name>)'),
+    Arn: z
+      .string()
+      .min(1)
+      .max(1600)
+      .regex(
+        KINESIS_STREAM_ARN,
+        'the local emulator supports Kinesis stream targets only (arn:aws:kinesis:<region>:<account>:stream/<name>)',
+      ),
     RoleArn: z.string().min(1).max(1600).regex(ROLE_ARN, 'must be an IAM role ARN'),
     Input: z.string().min(1).max(8192),
     KinesisParameters: z.strictObject({ PartitionKey: z.string().min(1).max(256) }),
@@ -65,7 +72,10 @@ export type CreateScheduleBody = z.infer<typeof CreateScheduleBody>;
 
 export const CreateGroupBody = z.object({
   ClientToken: ClientToken.optional(),
-  Tags: z.array(z.strictObject({ Key: z.string().min(1).max(128), Value: z.string().min(1).max(256) })).max(200).optional(),
+  Tags: z
+    .array(z.strictObject({ Key: z.string().min(1).max(128), Value: z.string().min(1).max(256) }))
+    .max(200)
+    .optional(),
 });
 
 /** A schedule as stored on disk (one JSON file) and kept in memory. */

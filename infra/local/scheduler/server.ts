@@ -138,7 +138,9 @@ export async function startSchedulerEmulator(opts: SchedulerEmulatorOptions): Pr
     const s = await engine.createSchedule(name(c), body);
     return c.json({ ScheduleArn: s.arn });
   });
-  app.get('/schedules/:name', (c) => c.json(scheduleOut(engine.getSchedule(name(c), c.req.query('groupName') || undefined))));
+  app.get('/schedules/:name', (c) =>
+    c.json(scheduleOut(engine.getSchedule(name(c), c.req.query('groupName') || undefined))),
+  );
   app.delete('/schedules/:name', async (c) => {
     await engine.deleteSchedule(name(c), c.req.query('groupName') || undefined);
     return c.json({});
@@ -148,7 +150,8 @@ export async function startSchedulerEmulator(opts: SchedulerEmulatorOptions): Pr
     const max = q('MaxResults') === undefined ? 100 : Number(q('MaxResults'));
     if (!Number.isInteger(max) || max < 1 || max > 100) throw validationError('MaxResults must be between 1 and 100.');
     const state = q('State');
-    if (state !== undefined && state !== 'ENABLED' && state !== 'DISABLED') throw validationError('State must be ENABLED or DISABLED.');
+    if (state !== undefined && state !== 'ENABLED' && state !== 'DISABLED')
+      throw validationError('State must be ENABLED or DISABLED.');
     const all = engine.listSchedules({ groupName: q('ScheduleGroup'), namePrefix: q('NamePrefix'), state });
     let start = 0;
     const token = q('NextToken');
@@ -177,7 +180,13 @@ export async function startSchedulerEmulator(opts: SchedulerEmulatorOptions): Pr
     return c.json({ Message: err.message }, err.status as 400);
   };
   app.notFound((c) =>
-    apiError(c, new SchedulerApiError('UnknownOperationException', `the local scheduler emulator has no ${c.req.method} ${new URL(c.req.url).pathname}`)),
+    apiError(
+      c,
+      new SchedulerApiError(
+        'UnknownOperationException',
+        `the local scheduler emulator has no ${c.req.method} ${new URL(c.req.url).pathname}`,
+      ),
+    ),
   );
   app.onError((err, c) => {
     if (err instanceof SchedulerApiError) return apiError(c, err);
@@ -191,7 +200,11 @@ export async function startSchedulerEmulator(opts: SchedulerEmulatorOptions): Pr
     server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, () => resolve(s));
       s.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'EADDRINUSE' ? new Error(`scheduler emulator: port ${opts.port} on ${host} is already in use`, { cause: err }) : err),
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new Error(`scheduler emulator: port ${opts.port} on ${host} is already in use`, { cause: err })
+            : err,
+        ),
       );
     });
   } catch (err) {

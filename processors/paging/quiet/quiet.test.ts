@@ -33,8 +33,12 @@ function alarm(at: number, severity: 'P1' | 'P3' = 'P1', tags?: Record<string, s
   return StreamRecord.parse(r);
 }
 
-const pages = (s: IncidentState) => s.outbox.filter((e) => e.type === 'page').map((e) => (e.type === 'page' ? `${e.person}:${e.channel}${e.quietHours ? ' (quiet)' : ''}` : ''));
-const records = (s: IncidentState) => s.outbox.filter((e) => e.type === 'record').map((e) => (e.type === 'record' ? e.record : undefined));
+const pages = (s: IncidentState) =>
+  s.outbox
+    .filter((e) => e.type === 'page')
+    .map((e) => (e.type === 'page' ? `${e.person}:${e.channel}${e.quietHours ? ' (quiet)' : ''}` : ''));
+const records = (s: IncidentState) =>
+  s.outbox.filter((e) => e.type === 'record').map((e) => (e.type === 'record' ? e.record : undefined));
 
 const sundayPatching = {
   name: 'db-patching',
@@ -50,17 +54,27 @@ describe('maintenance windows', () => {
     expect(s.suppressedBy).toBe('db-patching');
     expect(pages(s)).toEqual([]);
     expect(s.outbox.some((e) => e.type === 'schedule')).toBe(false);
-    expect(records(s)).toMatchObject([{ kind: 'escalation', reason: 'suppressed', from_level: 0, to_level: 0, maintenance_window: 'db-patching' }]);
+    expect(records(s)).toMatchObject([
+      { kind: 'escalation', reason: 'suppressed', from_level: 0, to_level: 0, maintenance_window: 'db-patching' },
+    ]);
     expect(applied.note).toMatch(/maintenance window "db-patching"/);
     // the same alarm outside the window pages as usual
-    const monday = new EscalationEngine(config({ maintenance: [sundayPatching] }), { maxAlarmAgeMs: Infinity }).apply(undefined, alarm(MONDAY_DAY), MONDAY_DAY).state!;
+    const monday = new EscalationEngine(config({ maintenance: [sundayPatching] }), { maxAlarmAgeMs: Infinity }).apply(
+      undefined,
+      alarm(MONDAY_DAY),
+      MONDAY_DAY,
+    ).state!;
     expect(monday.suppressedBy).toBeUndefined();
     expect(pages(monday)).toEqual(['bob:sms', 'bob:email']);
   });
 
   it('matches by tag and team; every condition must hold; one-off windows have a start and an end', () => {
     const at = MONDAY_DAY;
-    const window = (match: Record<string, unknown>, start = '2026-11-30T09:00:00+01:00', end = '2026-11-30T11:00:00+01:00') => ({ name: 'w', match, start, end });
+    const window = (
+      match: Record<string, unknown>,
+      start = '2026-11-30T09:00:00+01:00',
+      end = '2026-11-30T11:00:00+01:00',
+    ) => ({ name: 'w', match, start, end });
     const facts = { alarmName: 'billing-db-connections', team: 'db', tags: { Env: 'staging' } };
     const parsed = (w: object) => config({ maintenance: [w] }).maintenance[0];
     expect(inMaintenance(parsed(window({ tags: { Env: 'staging' } })), facts, at)).toBe(true);
@@ -82,8 +96,14 @@ describe('maintenance windows', () => {
   it.each([
     [{ name: 'x', match: {}, end: '2026-12-01T00:00:00Z' }, 'maintenance[0].match: name at least one'],
     [{ name: 'x', match: { team: 'db' } }, 'maintenance[0].end: a window needs an end or a recurrence'],
-    [{ name: 'x', match: { team: 'dba' }, end: '2026-12-01T00:00:00Z' }, 'maintenance[0].match.team: unknown team "dba"'],
-    [{ name: 'x', match: { team: 'db' }, start: '2026-12-02T00:00:00Z', end: '2026-12-01T00:00:00Z' }, 'maintenance[0].end: ends'],
+    [
+      { name: 'x', match: { team: 'dba' }, end: '2026-12-01T00:00:00Z' },
+      'maintenance[0].match.team: unknown team "dba"',
+    ],
+    [
+      { name: 'x', match: { team: 'db' }, start: '2026-12-02T00:00:00Z', end: '2026-12-01T00:00:00Z' },
+      'maintenance[0].end: ends',
+    ],
   ])('rejects a bad window with its path (%#)', (w, message) => {
     expect(() => config({ maintenance: [w] })).toThrow(OnCallConfigError);
     expect(() => config({ maintenance: [w] })).toThrow(message);
@@ -91,7 +111,12 @@ describe('maintenance windows', () => {
 });
 
 describe('quiet hours', () => {
-  const quiet = { time_zone: 'Europe/Berlin', severities: ['P3'], windows: [{ days: EVERY_DAY, from: '20:00', to: '08:00' }], channels: ['email'] };
+  const quiet = {
+    time_zone: 'Europe/Berlin',
+    severities: ['P3'],
+    windows: [{ days: EVERY_DAY, from: '20:00', to: '08:00' }],
+    channels: ['email'],
+  };
   const withQuiet = () => {
     const d = structuredClone(demo);
     d.teams.db.quiet_hours = quiet;
@@ -101,9 +126,17 @@ describe('quiet hours', () => {
 
   it('a P3 at night goes by email only; by day on every channel of its level; a P1 at night is untouched', () => {
     const engine = new EscalationEngine(withQuiet(), { maxAlarmAgeMs: Infinity });
-    expect(pages(engine.apply(undefined, alarm(SUNDAY_NIGHT, 'P3'), SUNDAY_NIGHT).state!)).toEqual(['erin:email (quiet)']);
-    expect(pages(engine.apply(undefined, alarm(MONDAY_DAY, 'P3'), MONDAY_DAY).state!)).toEqual(['erin:sms', 'erin:email']);
-    expect(pages(engine.apply(undefined, alarm(SUNDAY_NIGHT, 'P1'), SUNDAY_NIGHT).state!)).toEqual(['bob:sms', 'bob:email']);
+    expect(pages(engine.apply(undefined, alarm(SUNDAY_NIGHT, 'P3'), SUNDAY_NIGHT).state!)).toEqual([
+      'erin:email (quiet)',
+    ]);
+    expect(pages(engine.apply(undefined, alarm(MONDAY_DAY, 'P3'), MONDAY_DAY).state!)).toEqual([
+      'erin:sms',
+      'erin:email',
+    ]);
+    expect(pages(engine.apply(undefined, alarm(SUNDAY_NIGHT, 'P1'), SUNDAY_NIGHT).state!)).toEqual([
+      'bob:sms',
+      'bob:email',
+    ]);
   });
 
   it('the window runs past midnight in the team zone, DST included', () => {
@@ -120,7 +153,20 @@ describe('quiet hours', () => {
     const s = engine.apply(undefined, alarm(SUNDAY_NIGHT, 'P3'), SUNDAY_NIGHT).state!;
     s.outbox = [];
     const email = Object.values(s.pages)[0];
-    const bounced = StreamRecord.parse({ v: 1, kind: 'receipt', event_id: 'evt_bounce_0001', incident_id: s.incidentId, alarm_arn: RDS_ARN, event_time: new Date(SUNDAY_NIGHT + 5000).toISOString(), provider: 'resend', channel: 'email', message_id: 're_1', dispatch_id: email.dispatchId, status: 'bounced', provider_status: 'email.bounced' });
+    const bounced = StreamRecord.parse({
+      v: 1,
+      kind: 'receipt',
+      event_id: 'evt_bounce_0001',
+      incident_id: s.incidentId,
+      alarm_arn: RDS_ARN,
+      event_time: new Date(SUNDAY_NIGHT + 5000).toISOString(),
+      provider: 'resend',
+      channel: 'email',
+      message_id: 're_1',
+      dispatch_id: email.dispatchId,
+      status: 'bounced',
+      provider_status: 'email.bounced',
+    });
     expect(engine.apply(s, bounced, SUNDAY_NIGHT + 5000).note).toMatch(/no channel is left/);
     expect(pages(s)).toEqual([]);
   });

@@ -34,18 +34,32 @@ export function describeMatch(w: MaintenanceWindow): string {
   const m = w.match;
   return [
     ...(m.alarm_prefix !== undefined ? [`alarm_prefix ${m.alarm_prefix}`] : []),
-    ...(m.tags ? [`tags ${Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ')}`] : []),
+    ...(m.tags
+      ? [
+          `tags ${Object.entries(m.tags)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        ]
+      : []),
     ...(m.team !== undefined ? [`team ${m.team}`] : []),
   ].join(', ');
 }
 
 /** The first maintenance window covering the alarm at `at`, if any. */
-export function maintenanceFor(windows: readonly MaintenanceWindow[], alarm: AlarmFacts, at: number): MaintenanceWindow | undefined {
+export function maintenanceFor(
+  windows: readonly MaintenanceWindow[],
+  alarm: AlarmFacts,
+  at: number,
+): MaintenanceWindow | undefined {
   return windows.find((w) => inMaintenance(w, alarm, at));
 }
 
 /** The channels quiet hours allow for a page of `severity` at `at`; undefined when quiet hours do not apply. */
-export function quietChannels<C extends string>(quiet: QuietHours | undefined, severity: Severity, at: number): C[] | undefined {
+export function quietChannels<C extends string>(
+  quiet: QuietHours | undefined,
+  severity: Severity,
+  at: number,
+): C[] | undefined {
   if (!quiet || !quiet.severities.includes(severity) || !withinWeekly(quiet, at)) return undefined;
   return quiet.channels as C[];
 }

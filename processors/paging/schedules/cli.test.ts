@@ -10,16 +10,25 @@ describe('on-call CLIs', () => {
   it('reports who is on call per team and level, with the schedule, layer or override', () => {
     const { cfg } = checkOnCallFile(examplePath);
     const xmas = onCallReport(cfg!, Date.parse('2026-12-25T10:00:00+01:00'), new Map());
-    expect(xmas).toContain('  P1 level 1: dave (schedule payments-primary, override 0)  [voice, sms; escalates after 300 s]');
+    expect(xmas).toContain(
+      '  P1 level 1: dave (schedule payments-primary, override 0)  [voice, sms; escalates after 300 s]',
+    );
     expect(xmas).toContain('maintenance in force: none');
     // Tuesday 2026-12-01 12:00 New York: inside the business-hours restriction, erin's first week.
     const tuesday = onCallReport(cfg!, Date.parse('2026-12-01T12:00:00-05:00'), new Map());
-    expect(tuesday).toContain('  P1 level 1: erin (schedule platform-primary, layer business-hours, rotation)  [sms, email; escalates after 300 s]');
-    expect(tuesday).toContain('  P1 level 1: alice (schedule payments-primary, layer weekly, rotation)  [voice, sms; escalates after 300 s]');
+    expect(tuesday).toContain(
+      '  P1 level 1: erin (schedule platform-primary, layer business-hours, rotation)  [sms, email; escalates after 300 s]',
+    );
+    expect(tuesday).toContain(
+      '  P1 level 1: alice (schedule payments-primary, layer weekly, rotation)  [voice, sms; escalates after 300 s]',
+    );
     // Sunday 2026-12-06 03:00 Berlin: the weekly patching window is open, and payments' quiet hours
     const sunday = onCallReport(cfg!, Date.parse('2026-12-06T03:00:00+01:00'), new Map());
     expect(sunday).toContain('  quiet hours now: P3 by email only');
-    expect(sunday.slice(-2)).toEqual(['maintenance in force (alarms recorded as suppressed, not paged):', '  payments-db-patching: alarm_prefix payments-db-']);
+    expect(sunday.slice(-2)).toEqual([
+      'maintenance in force (alarms recorded as suppressed, not paged):',
+      '  payments-db-patching: alarm_prefix payments-db-',
+    ]);
     // Before any rotation starts, the level says so.
     const early = onCallReport(cfg!, Date.parse('2026-01-01T00:00:00Z'), new Map());
     expect(early).toContain('  P2 level 1: nobody on call in schedule:platform-primary  [sms; escalates after 900 s]');
@@ -29,7 +38,22 @@ describe('on-call CLIs', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oncall-check-'));
     try {
       const file = path.join(dir, 'bad.json');
-      writeFileSync(file, JSON.stringify({ people: {}, teams: {}, default_team: 'x', twilio: {}, email: { from: 'a@b.c' }, schedules: { s: { time_zone: 'Nowhere/City', layers: [{ participants: ['zoe'], rotation: 'daily', start: '2026-12-01' }] } } }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          people: {},
+          teams: {},
+          default_team: 'x',
+          twilio: {},
+          email: { from: 'a@b.c' },
+          schedules: {
+            s: {
+              time_zone: 'Nowhere/City',
+              layers: [{ participants: ['zoe'], rotation: 'daily', start: '2026-12-01' }],
+            },
+          },
+        }),
+      );
       const { cfg, errors } = checkOnCallFile(file);
       expect(cfg).toBeUndefined();
       expect(errors).toEqual([

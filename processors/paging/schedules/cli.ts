@@ -23,11 +23,17 @@ export function checkOnCallFile(file: string): { cfg?: OnCallConfig; errors: str
 }
 
 /** Loads the file's iCalendar layers (relative to the file), collecting warnings as readable lines. */
-export async function feedsOf(file: string, cfg: OnCallConfig): Promise<{ calendars: Map<string, IcalCalendar>; warnings: string[] }> {
+export async function feedsOf(
+  file: string,
+  cfg: OnCallConfig,
+): Promise<{ calendars: Map<string, IcalCalendar>; warnings: string[] }> {
   const warnings: string[] = [];
   const calendars = await loadIcalFeeds(cfg, {
     baseDir: path.dirname(file),
-    onWarning: (w) => warnings.push(`${file}: iCalendar ${w.source}: cannot be read (${w.error}); ${w.usedCache ? 'using its last good copy' : 'no copy kept: its layer has nobody'}`),
+    onWarning: (w) =>
+      warnings.push(
+        `${file}: iCalendar ${w.source}: cannot be read (${w.error}); ${w.usedCache ? 'using its last good copy' : 'no copy kept: its layer has nobody'}`,
+      ),
   });
   return { calendars, warnings };
 }
@@ -45,20 +51,30 @@ export function onCallReport(cfg: OnCallConfig, at: number, calendars: ReadonlyM
   for (const [team, def] of Object.entries(cfg.teams)) {
     lines.push(`${team}`);
     const quiet = def.quiet_hours;
-    if (quiet && withinWeekly(quiet, at)) lines.push(`  quiet hours now: ${quiet.severities.join('/')} by ${quiet.channels.join(', ')} only`);
+    if (quiet && withinWeekly(quiet, at))
+      lines.push(`  quiet hours now: ${quiet.severities.join('/')} by ${quiet.channels.join(', ')} only`);
     for (const [sev, policy] of Object.entries(def.escalation)) {
       if (!policy) continue;
       policy.levels.forEach((level, i) => {
         const people = resolveLevel(cfg, level, at, calendars);
-        const unresolved = level.targets.filter((t) => t.startsWith('schedule:') && !people.some((p) => p.target === t));
+        const unresolved = level.targets.filter(
+          (t) => t.startsWith('schedule:') && !people.some((p) => p.target === t),
+        );
         const who = [...people.map(why), ...unresolved.map((t) => `nobody on call in ${t}`)].join(', ');
-        lines.push(`  ${sev} level ${i + 1}: ${who || 'nobody'}  [${level.channels.join(', ')}; escalates after ${level.deadline_s} s]`);
+        lines.push(
+          `  ${sev} level ${i + 1}: ${who || 'nobody'}  [${level.channels.join(', ')}; escalates after ${level.deadline_s} s]`,
+        );
       });
-      if (policy.fallback) lines.push(`  ${sev} fallback: ${resolveLevel(cfg, policy.fallback, at, calendars).map(why).join(', ') || 'nobody'}`);
+      if (policy.fallback)
+        lines.push(
+          `  ${sev} fallback: ${resolveLevel(cfg, policy.fallback, at, calendars).map(why).join(', ') || 'nobody'}`,
+        );
     }
   }
   const open = cfg.maintenance.filter((w) => windowOpen(w, at));
-  lines.push(open.length ? `maintenance in force (alarms recorded as suppressed, not paged):` : 'maintenance in force: none');
+  lines.push(
+    open.length ? `maintenance in force (alarms recorded as suppressed, not paged):` : 'maintenance in force: none',
+  );
   for (const w of open) lines.push(`  ${w.name}: ${describeMatch(w)}`);
   return lines;
 }

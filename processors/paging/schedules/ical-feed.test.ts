@@ -25,19 +25,27 @@ describe('loadIcalFeeds', () => {
     const warnings: unknown[] = [];
     const first = await loadIcalFeeds(cfg, { baseDir: base, cacheDir, onWarning: (w) => warnings.push(w) });
     expect(warnings).toEqual([]);
-    expect(icalPersonAt(first.get('rota.ics')!, Date.parse('2026-10-20T12:00:00Z'), 'Europe/Berlin', { people })).toBe('alice');
+    expect(icalPersonAt(first.get('rota.ics')!, Date.parse('2026-10-20T12:00:00Z'), 'Europe/Berlin', { people })).toBe(
+      'alice',
+    );
 
     writeFileSync(path.join(base, 'rota.ics'), 'this is not a calendar');
     const second = await loadIcalFeeds(cfg, { baseDir: base, cacheDir, onWarning: (w) => warnings.push(w) });
     expect(warnings).toEqual([expect.objectContaining({ source: 'rota.ics', usedCache: true })]);
-    expect(icalPersonAt(second.get('rota.ics')!, Date.parse('2026-10-27T12:00:00Z'), 'Europe/Berlin', { people })).toBe('bob');
+    expect(icalPersonAt(second.get('rota.ics')!, Date.parse('2026-10-27T12:00:00Z'), 'Europe/Berlin', { people })).toBe(
+      'bob',
+    );
   });
 
   it('a URL that fails with no copy kept leaves the feed out, with a warning', async () => {
     const url = 'https://calendar.example.com/rota.ics';
     const cfg = { schedules: { s: Schedule.parse({ time_zone: 'UTC', layers: [{ ical: url }] }) } };
     const warnings: { error: string; usedCache: boolean }[] = [];
-    const feeds = await loadIcalFeeds(cfg, { cacheDir: tmp(), fetch: async () => new Response('nope', { status: 503 }), onWarning: (w) => warnings.push(w) });
+    const feeds = await loadIcalFeeds(cfg, {
+      cacheDir: tmp(),
+      fetch: async () => new Response('nope', { status: 503 }),
+      onWarning: (w) => warnings.push(w),
+    });
     expect(feeds.has(url)).toBe(false);
     expect(warnings).toEqual([expect.objectContaining({ usedCache: false, error: 'HTTP 503' })]);
   });

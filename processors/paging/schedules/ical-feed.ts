@@ -30,7 +30,10 @@ async function readSource(source: string, o: IcalFeedOptions): Promise<string> {
  * and parsed is saved as its last good copy; a feed that cannot be read or parsed falls back to that
  * copy (warning), else is left out (its layer has nobody, warning).
  */
-export async function loadIcalFeeds(cfg: Pick<OnCallConfig, 'schedules'>, o: IcalFeedOptions = {}): Promise<Map<string, IcalCalendar>> {
+export async function loadIcalFeeds(
+  cfg: Pick<OnCallConfig, 'schedules'>,
+  o: IcalFeedOptions = {},
+): Promise<Map<string, IcalCalendar>> {
   const cacheDir = o.cacheDir ?? path.join(process.env.DATA_DIR?.trim() || '.data', 'oncall-ical');
   const sources = new Set<string>();
   for (const s of Object.values(cfg.schedules)) for (const l of s.layers) if ('ical' in l) sources.add(l.ical);
@@ -61,7 +64,11 @@ export async function loadIcalFeeds(cfg: Pick<OnCallConfig, 'schedules'>, o: Ica
         await writeFile(`${cacheFile}.tmp`, text);
         await rename(`${cacheFile}.tmp`, cacheFile);
       } catch (cause) {
-        o.onWarning?.({ source, usedCache: false, error: `read, but its copy could not be kept in ${cacheDir}: ${cause instanceof Error ? cause.message : String(cause)}` });
+        o.onWarning?.({
+          source,
+          usedCache: false,
+          error: `read, but its copy could not be kept in ${cacheDir}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        });
       }
     }),
   );

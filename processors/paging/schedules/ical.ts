@@ -55,7 +55,17 @@ export function epochOf(t: ICAL.Time, cal: IcalCalendar, fallbackZone: string, t
     return copy.toUnixTime() * 1000;
   }
   const zone = id && IANAZone.isValidZone(id) ? id : fallbackZone;
-  return DateTime.fromObject({ year: t.year, month: t.month, day: t.day, hour: t.isDate ? 0 : t.hour, minute: t.isDate ? 0 : t.minute, second: t.isDate ? 0 : t.second }, { zone }).toMillis();
+  return DateTime.fromObject(
+    {
+      year: t.year,
+      month: t.month,
+      day: t.day,
+      hour: t.isDate ? 0 : t.hour,
+      minute: t.isDate ? 0 : t.minute,
+      second: t.isDate ? 0 : t.second,
+    },
+    { zone },
+  ).toMillis();
 }
 
 const tzidOf = (ev: ICAL.Event, prop: 'dtstart' | 'dtend'): string | undefined => {
@@ -66,7 +76,8 @@ const tzidOf = (ev: ICAL.Event, prop: 'dtstart' | 'dtend'): string | undefined =
 
 /** The person an event names: X-ONCALL-PERSON, else SUMMARY, else an ATTENDEE's CN or e-mail; undefined when none is a person. */
 export function personOf(ev: ICAL.Event, dir: PeopleDirectory): string | undefined {
-  const byEmail = (email: string) => Object.entries(dir.people).find(([, p]) => p.email?.toLowerCase() === email.toLowerCase())?.[0];
+  const byEmail = (email: string) =>
+    Object.entries(dir.people).find(([, p]) => p.email?.toLowerCase() === email.toLowerCase())?.[0];
   const candidates: string[] = [];
   const x = ev.component.getFirstPropertyValue('x-oncall-person');
   if (typeof x === 'string') candidates.push(x);

@@ -19,4 +19,6 @@ if (!cfg) {
 }
 const { calendars, warnings } = await feedsOf(file, cfg);
 for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-process.stdout.write(`On call at ${new Date(at).toISOString()} (${file})\n${onCallReport(cfg, at, calendars).join('\n')}\n`);
+process.stdout.write(
+  `On call at ${new Date(at).toISOString()} (${file})\n${onCallReport(cfg, at, calendars).join('\n')}\n`,
+);

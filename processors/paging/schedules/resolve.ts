@@ -25,7 +25,8 @@ export function onCallAt(schedule: Schedule, at: Date | number, ctx: ResolveCont
   const t = epoch(at);
   for (let i = schedule.overrides.length - 1; i >= 0; i--) {
     const o = schedule.overrides[i];
-    if (Date.parse(o.from) <= t && t < Date.parse(o.to)) return { person: o.person, layer: i, override: true, source: 'override' };
+    if (Date.parse(o.from) <= t && t < Date.parse(o.to))
+      return { person: o.person, layer: i, override: true, source: 'override' };
   }
   for (const [i, layer] of schedule.layers.entries()) {
     const person = layerPersonAt(layer, t, schedule.time_zone, ctx);
@@ -113,8 +114,14 @@ export interface ResolvedPerson {
  * The people one level target pages at `at`: a person id, `team:<id>` (every member) or
  * `schedule:<id>` (whoever is on call then; nobody when the schedule has no one).
  */
-export function resolveTargets(cfg: OnCallConfig, target: string, at: Date | number, calendars?: ReadonlyMap<string, IcalCalendar>): ResolvedPerson[] {
-  if (target.startsWith('team:')) return (cfg.teams[target.slice(5)]?.members ?? []).map((person) => ({ person, target }));
+export function resolveTargets(
+  cfg: OnCallConfig,
+  target: string,
+  at: Date | number,
+  calendars?: ReadonlyMap<string, IcalCalendar>,
+): ResolvedPerson[] {
+  if (target.startsWith('team:'))
+    return (cfg.teams[target.slice(5)]?.members ?? []).map((person) => ({ person, target }));
   if (target.startsWith('schedule:')) {
     const id = target.slice(9);
     const schedule = cfg.schedules[id];
@@ -125,8 +132,14 @@ export function resolveTargets(cfg: OnCallConfig, target: string, at: Date | num
 }
 
 /** The people a level (or fallback) pages at `at`, each once, in target order, with why. */
-export function resolveLevel(cfg: OnCallConfig, level: Pick<Level, 'targets'>, at: Date | number, calendars?: ReadonlyMap<string, IcalCalendar>): ResolvedPerson[] {
+export function resolveLevel(
+  cfg: OnCallConfig,
+  level: Pick<Level, 'targets'>,
+  at: Date | number,
+  calendars?: ReadonlyMap<string, IcalCalendar>,
+): ResolvedPerson[] {
   const out: ResolvedPerson[] = [];
-  for (const t of level.targets) for (const r of resolveTargets(cfg, t, at, calendars)) if (!out.some((o) => o.person === r.person)) out.push(r);
+  for (const t of level.targets)
+    for (const r of resolveTargets(cfg, t, at, calendars)) if (!out.some((o) => o.person === r.person)) out.push(r);
   return out;
 }
