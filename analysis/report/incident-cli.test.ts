@@ -2,9 +2,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_TABLE, type EventRow } from '../../schemas/lake.js';
 import { VIEWS } from '../../schemas/views.js';
-import { IncidentNotFoundError } from '../report/errors.js';
+import { IncidentNotFoundError } from './errors.js';
 import { incidentCommand, parseIncidentArgs } from './incident-cli.js';
-import type { QueryResult } from './result.js';
+import type { QueryResult } from '../query/result.js';
 
 /**
  * `make incident` over the real views on DuckDB: the lake rows of the demo's billing-db story go in,

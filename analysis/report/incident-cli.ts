@@ -2,11 +2,11 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../platform/config.js';
 import { s3Client } from '../../platform/aws.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
-import { buildTimeline, incidentRows, type People, type QueryFn } from '../report/timeline.js';
-import { clock, formatTimelineText, timelineJson } from '../report/timeline-format.js';
-import { IncidentNotFoundError } from '../report/errors.js';
-import { queryDuckDb } from './duckdb-engine.js';
-import { queryAthena } from './athena-engine.js';
+import { buildTimeline, incidentRows, type People, type QueryFn } from './timeline.js';
+import { clock, formatTimelineText, timelineJson } from './timeline-format.js';
+import { IncidentNotFoundError } from './errors.js';
+import { queryDuckDb } from '../query/duckdb-engine.js';
+import { queryAthena } from '../query/athena-engine.js';
 
 /**
  * `make incident ID=<incident id or alarm name> [FORMAT=json] [TZ=Europe/Paris]`: the incident's
