@@ -3,10 +3,13 @@ import { entryCommand, type BinName } from './bin.js';
 
 /**
  * `make run`: the services in the foreground, against whatever the environment points at (AWS when the
- * *_ENDPOINT variables are empty). SERVICES picks them (default: receiver,paging,lake — in production
- * one container runs one of them). Logs go to stdout/stderr; SIGTERM drains every service; if one
- * exits, the others are stopped and the exit code is non-zero. Run built (`make run`: dist/bin/run.mjs),
- * it starts the built services; run through tsx, their TypeScript sources (infra/bin.ts).
+ * *_ENDPOINT variables are empty). SERVICES picks them (default: receiver,paging,lake; simulator may be
+ * added). Not how production runs: on AWS the receiver is the one container (Dockerfile, ECS Fargate)
+ * and paging and lake are Lambda functions behind event source mappings (infra/cdk/processors.ts); the
+ * paging and lake services here run the same handlers behind the local event source mapping. Logs go to
+ * stdout/stderr; SIGTERM drains every service; if one exits, the others are stopped and the exit code is
+ * non-zero. Run built (`make run`: dist/bin/run.mjs), it starts the built services; run through tsx,
+ * their TypeScript sources (infra/bin.ts).
  */
 const SERVICES: readonly BinName[] = ['receiver', 'paging', 'lake', 'simulator'];
 /** Node flags per service (the lake: a larger young generation, as on the local stack). */

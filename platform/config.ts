@@ -51,9 +51,17 @@ export const ConfigSchema = z.object({
   AWS_REQUEST_TIMEOUT_MS: positiveInt(5_000),
   /** S3 (Parquet objects of several MB): the same deadline for S3 calls, ms. */
   S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  /** The lake's checkpoint group; its shard heads use `<CONSUMER_GROUP>-head`. */
   CONSUMER_GROUP: name(1, 'lake'),
+  /** The lake mapping's batching window, s: any integer >= 1, used up to 300 (Lambda's limit; wiring.ts). */
   FLUSH_INTERVAL_S: positiveInt(60),
+  /**
+   * Records per lake flush, locally and in `make backfill`: any integer >= 1, but used as
+   * min(FLUSH_MAX_ROWS, 10_000) (Lambda's batch limit; processors/lake/wiring.ts), so the default 50,000
+   * means 10,000. Not used on AWS: the CDK app sets the lake mapping's batch size to 10,000.
+   */
   FLUSH_MAX_ROWS: positiveInt(50_000),
+  /** How long a dispatch stays joinable, s (event time). */
   JOIN_WINDOW_S: positiveInt(86_400),
   ALLOWED_LATENESS_S: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 300),
   MAX_STATE_ENTRIES: positiveInt(200_000),
