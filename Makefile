@@ -105,8 +105,25 @@ vitest = @mkdir -p .cache && rm -f .cache/vitest-results.json && $(VITEST_PREFIX
 	console.log(`$(1)$${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'; \
 	exit $$rc
 
-test: install typecheck
+## Every test: unit (in-process), integration (real engines, processes, bundles, CDK) and crash projects
+## (vitest.config.ts); the formatter, linter and line width first.
+test: install typecheck lint
 	$(call vitest,)
+
+## The in-process tests only (a few seconds): the loop to run while editing.
+.PHONY: test-unit format lint
+test-unit: install
+	npx vitest run --project unit
+
+## Format the tree (Biome, biome.jsonc); `make lint` checks it.
+format: install
+	npx biome format --write .
+
+## Formatting, lint rules and the line width (120), as CI checks them; the layers are a test (test/layers.test.ts).
+lint: install
+	npx biome ci --reporter=summary .
+	@git ls-files '*.ts' '*.mjs' '*.cjs' | xargs awk 'length > 120 { print FILENAME ":" FNR ": " length \
+	  " characters (at most 120)"; bad = 1 } END { exit bad }'
 
 ## The whole suite again with the clock CLOCK_AHEAD ahead (Debian's faketime moves the clock of every
 ## process the tests start): no test may depend on the calendar. CI runs it after `make test` (.ci/run).

@@ -6,7 +6,8 @@ import { Channel } from './status.js';
  * A person acknowledged the incident: stops escalation.
  * Example:
  * {"v":1,"kind":"ack","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
- *  "event_time":"2026-11-28T10:01:30.000Z","channel":"sms","via":"sms_reply","person":"alice","recipient":"+15551230001"}
+ *  "event_time":"2026-11-28T10:01:30.000Z","channel":"sms","via":"sms_reply","person":"alice",
+ *  "recipient":"+15551230001"}
  */
 export const AckRecord = RecordBase.extend({
   kind: z.literal('ack'),

@@ -18,7 +18,9 @@ import type { CloudWatchAlarmEvent } from './cloudwatch-alarm.js';
  * (`ActionConfiguration.AlarmTagsPropagation.Enabled`; the CDK estate alarms enable it).
  */
 
-/** `{"alarm-name-or-prefix": "P1"}` from a JSON string; empty = `{}`. A longer key wins over a shorter matching prefix. */
+/**
+ * `{"alarm-name-or-prefix": "P1"}` from a JSON string; empty = `{}`. A longer key wins over a shorter matching prefix.
+ */
 export const SeverityMapEnv = z
   .string()
   .transform((s, ctx) => {

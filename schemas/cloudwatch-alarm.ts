@@ -63,7 +63,9 @@ export const CloudWatchAlarmEvent = z.looseObject({
 });
 export type CloudWatchAlarmEvent = z.infer<typeof CloudWatchAlarmEvent>;
 
-/** The first metric namespace named by the alarm (AWS/ECS, AWS/RDS, ...), if any (none: composite, Metrics Insights). */
+/**
+ * The first metric namespace named by the alarm (AWS/ECS, AWS/RDS, ...), if any (none: composite, Metrics Insights).
+ */
 export function alarmNamespace(event: CloudWatchAlarmEvent): string | undefined {
   return event.detail.configuration.metrics.find((m) => m.metricStat)?.metricStat?.metric.namespace;
 }

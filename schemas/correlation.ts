@@ -31,12 +31,18 @@ export function twilioStatusCallbackUrl(publicBaseUrl: string, ref: PageRef): st
   return url.toString();
 }
 
-/** Where a voice page's status callbacks go: `<PUBLIC_BASE_URL>/webhooks/twilio/voice?incident=…&alarm=…&dispatch=…` */
+/**
+ * Where a voice page's status callbacks go:
+ * `<PUBLIC_BASE_URL>/webhooks/twilio/voice?incident=…&alarm=…&dispatch=…`
+ */
 export function twilioVoiceStatusCallbackUrl(publicBaseUrl: string, ref: PageRef): string {
   return withRef(new URL('/webhooks/twilio/voice', publicBaseUrl), ref);
 }
 
-/** The action of a voice page's `<Gather>` (the key press): `<PUBLIC_BASE_URL>/webhooks/twilio/voice/gather?incident=…&alarm=…&dispatch=…` */
+/**
+ * The action of a voice page's `<Gather>` (the key press):
+ * `<PUBLIC_BASE_URL>/webhooks/twilio/voice/gather?incident=…&alarm=…&dispatch=…`
+ */
 export function twilioVoiceGatherUrl(publicBaseUrl: string, ref: PageRef): string {
   return withRef(new URL('/webhooks/twilio/voice/gather', publicBaseUrl), ref);
 }

@@ -10,7 +10,8 @@ import { Timestamp } from './time.js';
  * handler to settle a send whose outcome was unknown (a provider call that timed out).
  * `event_time` is when the deadline was due (not when it fired: AWS fires within a minute of it).
  * Example:
- * {"v":1,"kind":"deadline","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ * {"v":1,"kind":"deadline","event_id":"evt_…","incident_id":"inc_…",
+ *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
  *  "event_time":"2026-11-28T10:05:01.000Z","purpose":"level","round":0,"level":1}
  */
 export const DeadlineRecord = RecordBase.extend({

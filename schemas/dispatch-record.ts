@@ -6,7 +6,8 @@ import { Timestamp } from './time.js';
 /**
  * One page sent (or that failed to send) to one person on one channel at one escalation level.
  * Example:
- * {"v":1,"kind":"dispatch","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ * {"v":1,"kind":"dispatch","event_id":"evt_…","incident_id":"inc_…",
+ *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
  *  "event_time":"2026-11-28T10:00:01.000Z","message_id":"SM0123…","channel":"sms","provider":"twilio",
  *  "recipient":"+15551230001","person":"alice","level":1,"alarm_name":"api-cpu","severity":"P1",
  *  "outcome":"sent","escalate_at":"2026-11-28T10:05:01.000Z"}

@@ -11,7 +11,8 @@ import { Channel } from './status.js';
  * ALARM soon after its OK and continued the incident (`retrigger`, no new page). `event_time` is the
  * escalation time.
  * Example:
- * {"v":1,"kind":"escalation","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ * {"v":1,"kind":"escalation","event_id":"evt_…","incident_id":"inc_…",
+ *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
  *  "event_time":"2026-11-28T10:05:01.000Z","reason":"deadline","from_level":1,"to_level":2}
  */
 export const EscalationRecord = RecordBase.extend({

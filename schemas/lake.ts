@@ -65,7 +65,8 @@ export const EVENTS_TABLE = {
       'status',
       'string',
       false,
-      'normalized status (receipts: schemas/status.ts; dispatch: sent|failed; ack: acked; escalation: escalated; deadline: due; alarm: alarm|ok|insufficient_data)',
+      'normalized status (receipts: schemas/status.ts; dispatch: sent|failed; ack: acked; escalation: escalated; ' +
+        'deadline: due; alarm: alarm|ok|insufficient_data)',
     ),
     c('provider_status', 'string', true, "the provider's own status word"),
     c('error_code', 'string', true, 'provider error code (Twilio ErrorCode, bounce type)'),
@@ -74,7 +75,8 @@ export const EVENTS_TABLE = {
       'reason',
       'string',
       true,
-      'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger), deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page)',
+      'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger), ' +
+        'deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page)',
     ),
     c('timestamp', 'timestamp', false, 'event time (UTC)', 'plain'),
     c(
@@ -91,7 +93,9 @@ export const EVENTS_TABLE = {
       'detail',
       'string',
       true,
-      'verified provider payload or alarm event, JSON (evidence); dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; escalations: {maintenance_window, alarm_event_id}',
+      'verified provider payload or alarm event, JSON (evidence); ' +
+        'dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; ' +
+        'escalations: {maintenance_window, alarm_event_id}',
       'blob',
     ),
     c('shard_id', 'string', false, 'Kinesis shard the record came from'),

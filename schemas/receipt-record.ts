@@ -6,7 +6,8 @@ import { Channel, DeliveryStatus, Provider } from './status.js';
  * A verified, normalized delivery receipt (Twilio status callback, Resend webhook, or an event posted
  * to the ingest API). `raw` keeps the verified provider payload as evidence.
  * Example:
- * {"v":1,"kind":"receipt","event_id":"evt_…","incident_id":"inc_…","alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
+ * {"v":1,"kind":"receipt","event_id":"evt_…","incident_id":"inc_…",
+ *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
  *  "event_time":"2026-11-28T10:00:04.000Z","provider":"twilio","channel":"whatsapp","message_id":"SM0123…",
  *  "status":"opened","provider_status":"read","recipient":"whatsapp:+15551230001"}
  */

@@ -19,8 +19,9 @@ const digit = (s: string, i: number) => {
 
 /**
  * `YYYY-MM-DDTHH:MM:SS.sssZ` (or `…sss+0000`, as CloudWatch writes it) — what `Date.prototype.toISOString`
- * writes and every record this product produces carries — parsed without Date.parse (this runs for every record on the stream). Anything
- * else, and days past the 28th (month lengths), returns undefined for the general parser.
+ * writes and every record this product produces carries — parsed without Date.parse (this runs for every
+ * record on the stream). Anything else, and days past the 28th (month lengths), returns undefined for the
+ * general parser.
  */
 function parseCanonicalUtc(v: string): number | undefined {
   // CloudWatch writes the same instant as `…sss+0000`.

@@ -214,7 +214,8 @@ export function decodeTrusted(json: unknown): unknown {
   if (o.v !== SCHEMA_VERSION || typeof o.kind !== 'string') return undefined;
   const fields = FIELDS[o.kind];
   if (fields === undefined || !Object.hasOwn(FIELDS, o.kind) || !enabledKinds().has(o.kind)) return undefined;
-  for (const k in o) if (!Object.hasOwn(fields, k)) return undefined; // a key zod would strip or does not know: zod decides
+  // a key zod would strip or does not know: zod decides
+  for (const k in o) if (!Object.hasOwn(fields, k)) return undefined;
   const out: Record<string, unknown> = {};
   for (const k in fields) {
     const f = fields[k];

@@ -53,7 +53,8 @@ let conn: Awaited<ReturnType<DuckDBInstance['connect']>>;
 beforeAll(async () => {
   conn = await (await DuckDBInstance.create(':memory:')).connect();
   await conn.run(
-    `CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, dt VARCHAR)`,
+    `CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, ` +
+      `dt VARCHAR)`,
   );
   const rows = [
     // inc_1: opened at T, email opened at +40 s, level-1 deadline +300 s, never escalated.
@@ -470,7 +471,8 @@ describe('views', () => {
   it('reads each event once, and escalation_time is the level escalation or else its deadline', async () => {
     expect(
       await q(
-        "SELECT event_id, epoch(escalation_time) - epoch(timestamp '2026-11-28 10:00:00+00') FROM alert_events WHERE kind = 'receipt' AND incident_id IN ('inc_1', 'inc_2') AND event_id NOT LIKE 'n%' ORDER BY event_id",
+        "SELECT event_id, epoch(escalation_time) - epoch(timestamp '2026-11-28 10:00:00+00') FROM alert_events " +
+          "WHERE kind = 'receipt' AND incident_id IN ('inc_1', 'inc_2') AND event_id NOT LIKE 'n%' ORDER BY event_id",
       ),
     ).toEqual([
       ['r1', 300],
@@ -482,7 +484,8 @@ describe('views', () => {
   it('answers the seed query', async () => {
     expect(
       await q(
-        "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time ORDER BY incident_id",
+        'SELECT incident_id, channel, status FROM alert_events ' +
+          "WHERE status = 'opened' AND timestamp < escalation_time ORDER BY incident_id",
       ),
     ).toEqual([
       ['inc_1', 'email', 'opened'],
@@ -493,7 +496,8 @@ describe('views', () => {
   it('gives a notice no escalation time: an opened notice is not an opened page', async () => {
     expect(
       await q(
-        "SELECT event_id, escalation_time, opened_before_this_page_escalated FROM alert_events WHERE incident_id = 'inc_8' AND message_id = 're_n8' ORDER BY event_id",
+        'SELECT event_id, escalation_time, opened_before_this_page_escalated FROM alert_events ' +
+          "WHERE incident_id = 'inc_8' AND message_id = 're_n8' ORDER BY event_id",
       ),
     ).toEqual([
       ['n8', null, null],
@@ -509,7 +513,8 @@ describe('views', () => {
   it('gives each page its own verdict, on every row of the page', async () => {
     expect(
       await q(
-        "SELECT event_id, opened_before_this_page_escalated FROM alert_events WHERE incident_id IN ('inc_1', 'inc_2') AND event_id NOT LIKE 'n%' ORDER BY event_id",
+        'SELECT event_id, opened_before_this_page_escalated FROM alert_events ' +
+          "WHERE incident_id IN ('inc_1', 'inc_2') AND event_id NOT LIKE 'n%' ORDER BY event_id",
       ),
     ).toEqual([
       ['d1', 'yes'],
@@ -533,7 +538,8 @@ describe('views', () => {
   it('gives the verdicts per incident: first responder, any responder, pending while undecided', async () => {
     expect(
       await q(
-        'SELECT incident_id, first_responder_opened_before_escalation, any_responder_opened_before_escalation, acknowledged_by, pages FROM incidents ORDER BY incident_id',
+        'SELECT incident_id, first_responder_opened_before_escalation, any_responder_opened_before_escalation, ' +
+          'acknowledged_by, pages FROM incidents ORDER BY incident_id',
       ),
     ).toEqual([
       ['inc_1', 'yes', 'yes', null, '1'],
@@ -550,12 +556,14 @@ describe('views', () => {
   it('keeps notices out of the pages, the verdicts and the delivery figures, and counts them', async () => {
     expect(
       await q(
-        "SELECT pages, notices, failed_deliveries, epoch(first_delivered_at) - epoch(opened_at), suppressed, retriggers FROM incidents WHERE incident_id = 'inc_2'",
+        'SELECT pages, notices, failed_deliveries, epoch(first_delivered_at) - epoch(opened_at), ' +
+          "suppressed, retriggers FROM incidents WHERE incident_id = 'inc_2'",
       ),
     ).toEqual([['2', '2', '0', 5, false, '0']]);
     expect(
       await q(
-        "SELECT event_id, opened_before_this_page_escalated FROM alert_events WHERE event_id IN ('n2', 'n2r', 'n3') ORDER BY event_id",
+        'SELECT event_id, opened_before_this_page_escalated FROM alert_events ' +
+          "WHERE event_id IN ('n2', 'n2r', 'n3') ORDER BY event_id",
       ),
     ).toEqual([
       ['n2', null],

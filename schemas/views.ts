@@ -61,7 +61,8 @@ addresses AS (
   SELECT DISTINCT incident_id, recipient, person FROM pages WHERE recipient IS NOT NULL AND person IS NOT NULL
 ),
 acks AS (
-  SELECT a.incident_id, a.message_id, a.channel, a."timestamp", a.event_id, COALESCE(a.person, pm.person, pr.person) AS person
+  SELECT a.incident_id, a.message_id, a.channel, a."timestamp", a.event_id,
+    COALESCE(a.person, pm.person, pr.person) AS person
   FROM d a
   LEFT JOIN pages pm ON pm.incident_id = a.incident_id AND pm.message_id = a.message_id
   LEFT JOIN addresses pr ON pr.incident_id = a.incident_id AND pr.recipient = a.recipient
@@ -76,23 +77,28 @@ incident_state AS (
 ),
 page_facts AS (
   SELECT p.incident_id, p.message_id, p.person, p.page_level, p.channel, p.sent_at, p.read_at, p.delivered,
-    MIN(CASE WHEN x.kind = 'escalation' AND x.reason IN ('deadline', 'repeat', 'exhausted') THEN x."timestamp" END) AS escalated_at,
+    MIN(CASE WHEN x.kind = 'escalation' AND x.reason IN ('deadline', 'repeat', 'exhausted') THEN x."timestamp" END)
+      AS escalated_at,
     MIN(CASE WHEN x.kind = 'deadline' AND x.reason = 'level' THEN x."timestamp" END) AS due_at
   FROM pages p
-  LEFT JOIN d x ON x.incident_id = p.incident_id AND x."level" = p.page_level AND x."timestamp" >= p.sent_at AND x.kind IN ('escalation', 'deadline')
+  LEFT JOIN d x ON x.incident_id = p.incident_id AND x."level" = p.page_level AND x."timestamp" >= p.sent_at
+    AND x.kind IN ('escalation', 'deadline')
   GROUP BY p.incident_id, p.message_id, p.person, p.page_level, p.channel, p.sent_at, p.read_at, p.delivered
 ),
 page_seen AS (
-  SELECT f.incident_id, f.message_id, f.person, f.page_level, f.channel, f.sent_at, f.read_at, f.delivered, f.escalated_at, f.due_at,
+  SELECT f.incident_id, f.message_id, f.person, f.page_level, f.channel, f.sent_at, f.read_at, f.delivered,
+    f.escalated_at, f.due_at,
     MIN(a."timestamp") AS acked_at
   FROM page_facts f
   LEFT JOIN acks a ON a.incident_id = f.incident_id AND a."timestamp" >= f.sent_at
     AND (a.message_id = f.message_id OR (a.person = f.person AND a.channel = f.channel))
-  GROUP BY f.incident_id, f.message_id, f.person, f.page_level, f.channel, f.sent_at, f.read_at, f.delivered, f.escalated_at, f.due_at
+  GROUP BY f.incident_id, f.message_id, f.person, f.page_level, f.channel, f.sent_at, f.read_at, f.delivered,
+    f.escalated_at, f.due_at
 ),
 page_verdicts AS (
   SELECT s.*, LEAST(COALESCE(s.read_at, s.acked_at), COALESCE(s.acked_at, s.read_at)) AS seen_at,
-    CASE WHEN COALESCE(s.read_at, s.acked_at) IS NOT NULL AND (s.escalated_at IS NULL OR s.read_at < s.escalated_at OR s.acked_at < s.escalated_at) THEN 'yes'
+    CASE WHEN COALESCE(s.read_at, s.acked_at) IS NOT NULL
+              AND (s.escalated_at IS NULL OR s.read_at < s.escalated_at OR s.acked_at < s.escalated_at) THEN 'yes'
          WHEN s.escalated_at IS NOT NULL THEN 'no'
          WHEN st.acked_at IS NULL AND st.ok_at IS NULL AND s.due_at IS NULL THEN 'pending'
          WHEN s.delivered = 1 THEN 'no (delivered, no read receipt)'
@@ -101,9 +107,11 @@ page_verdicts AS (
 )`;
 
 /** Orders verdicts: the best answer of a set of pages wins (yes, then pending, then delivered, then no). */
-const RANK = `CASE verdict WHEN 'yes' THEN 1 WHEN 'pending' THEN 2 WHEN 'no (delivered, no read receipt)' THEN 3 ELSE 4 END`;
+const RANK =
+  `CASE verdict WHEN 'yes' THEN 1 WHEN 'pending' THEN 2 ` + `WHEN 'no (delivered, no read receipt)' THEN 3 ELSE 4 END`;
 const UNRANK = (x: string) =>
-  `CASE ${x} WHEN 1 THEN 'yes' WHEN 2 THEN 'pending' WHEN 3 THEN 'no (delivered, no read receipt)' WHEN 4 THEN 'no' END`;
+  `CASE ${x} WHEN 1 THEN 'yes' WHEN 2 THEN 'pending' ` +
+  `WHEN 3 THEN 'no (delivered, no read receipt)' WHEN 4 THEN 'no' END`;
 
 /**
  * `opened_before_this_page_escalated` (per page: every row of a message carries its page's verdict;
@@ -136,7 +144,9 @@ WHERE d.kind <> 'alarm'`;
 
 /** The verdict of an incident with no page: `suppressed` (a maintenance window), `pending` while open, else `no`. */
 const NO_PAGE_VERDICT =
-  "CASE WHEN agg.suppressed THEN 'suppressed' WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' ELSE 'no' END";
+  "CASE WHEN agg.suppressed THEN 'suppressed' " +
+  "WHEN agg.acknowledged_at IS NULL AND agg.resolved_at IS NULL AND agg.escalated_at IS NULL THEN 'pending' " +
+  "ELSE 'no' END";
 
 /**
  * One row per incident, with the central question answered twice:
@@ -148,8 +158,9 @@ const NO_PAGE_VERDICT =
  *   opened (`no`); carol, level 2, read hers before level 2's deadline (`yes`).)
  * An incident with no page yet is `pending` while open, else `no`; one opened inside a maintenance
  * window is `suppressed` (`suppressed` true: nobody was paged, by design). `notices`: the acks and
- * resolves told to people (not pages); `retriggers`: ALARMs that continued it after an OK (flapping). `acknowledged_by`: the person of
- * the first ack (an SMS/WhatsApp reply is mapped to the person paged at the replying address).
+ * resolves told to people (not pages); `retriggers`: ALARMs that continued it after an OK (flapping).
+ * `acknowledged_by`: the person of the first ack (an SMS/WhatsApp reply is mapped to the person paged at the
+ * replying address).
  * `escalated_at`: the first time a level's deadline passed unconfirmed (deadline, repeat or exhausted).
  */
 export const INCIDENTS_VIEW = `CREATE OR REPLACE VIEW incidents AS
@@ -171,13 +182,15 @@ agg AS (
     MAX(severity) AS severity,
     MIN(CASE WHEN kind = 'alarm' AND status = 'alarm' THEN "timestamp" END) AS opened_at,
     MIN(CASE WHEN kind = 'dispatch' AND status = 'sent' THEN "timestamp" END) AS first_paged_at,
-    MIN(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN "timestamp" END) AS first_delivered_at,
+    MIN(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN "timestamp" END)
+      AS first_delivered_at,
     MIN(CASE WHEN kind = 'receipt' AND status IN ('opened', 'clicked') THEN "timestamp" END) AS first_opened_at,
     MIN(CASE WHEN kind = 'ack' THEN "timestamp" END) AS acknowledged_at,
     MIN(CASE WHEN ${LEVEL_ESCALATION} THEN "timestamp" END) AS escalated_at,
     MIN(CASE WHEN kind = 'alarm' AND status = 'ok' THEN "timestamp" END) AS resolved_at,
     COUNT(CASE WHEN kind = 'dispatch' THEN 1 END) AS pages,
-    COUNT(CASE WHEN kind = 'receipt' AND status IN ('undelivered', 'failed', 'bounced', 'suppressed', 'canceled') THEN 1 END) AS failed_deliveries,
+    COUNT(CASE WHEN kind = 'receipt'
+      AND status IN ('undelivered', 'failed', 'bounced', 'suppressed', 'canceled') THEN 1 END) AS failed_deliveries,
     MAX(CASE WHEN kind = 'escalation' THEN to_level END) AS max_level,
     MAX(CASE WHEN kind = 'escalation' AND reason = 'suppressed' THEN 1 ELSE 0 END) = 1 AS suppressed,
     COUNT(CASE WHEN kind = 'escalation' AND reason = 'retrigger' THEN 1 END) AS retriggers

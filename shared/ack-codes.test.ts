@@ -21,7 +21,8 @@ describe('ackCodeFor', () => {
   });
 
   it('attempt 0 is the first release code (sha256 of "ack-code␟<id>"), so codes already sent stay valid', () => {
-    // Pinned value of the first release's function (computed independently with node:crypto): changing attempt 0 would orphan every link and code in flight.
+    // Pinned value of the first release's function (computed independently with node:crypto): changing attempt 0 would
+    // orphan every link and code in flight.
     expect(ackCodeFor('inc_0123456789abcdef0123', 0)).toBe(ackCodeFor('inc_0123456789abcdef0123'));
     expect(ackCodeFor('inc_0123456789abcdef0123')).toBe('U6PGYZ');
   });
@@ -96,27 +97,34 @@ describe('AckCodes on dynalite', () => {
     expect(raw.Item?.ttl?.N).toBe(String(entry.expiresAt / 1000));
   });
 
-  it('a forced collision: attempt 0 held by another live incident → attempt 1, and both resolve to their own incident', async () => {
-    const entry = incident();
-    const other = 'inc_ffffffffffffffffffff';
-    await seedHeld(ackCodeFor(entry.incidentId, 0), other, now + 3_600_000);
-    const code = await codes.allocate(entry);
-    expect(code).toBe(ackCodeFor(entry.incidentId, 1));
-    expect((await codes.resolve(code))?.incidentId).toBe(entry.incidentId);
-    expect((await codes.resolve(ackCodeFor(entry.incidentId, 0)))?.incidentId).toBe(other);
-  });
+  it(
+    'a forced collision: attempt 0 held by another live incident → attempt 1, ' +
+      'and both resolve to their own incident',
+    async () => {
+      const entry = incident();
+      const other = 'inc_ffffffffffffffffffff';
+      await seedHeld(ackCodeFor(entry.incidentId, 0), other, now + 3_600_000);
+      const code = await codes.allocate(entry);
+      expect(code).toBe(ackCodeFor(entry.incidentId, 1));
+      expect((await codes.resolve(code))?.incidentId).toBe(entry.incidentId);
+      expect((await codes.resolve(ackCodeFor(entry.incidentId, 0)))?.incidentId).toBe(other);
+    },
+  );
 
-  it('is idempotent: a retry returns the code the incident holds, even after an earlier candidate was freed', async () => {
-    const entry = incident();
-    await seedHeld(ackCodeFor(entry.incidentId, 0), 'inc_eeeeeeeeeeeeeeeeeeee', now + 1000);
-    const first = await codes.allocate(entry);
-    expect(first).toBe(ackCodeFor(entry.incidentId, 1));
-    await codes.addRecipients(first, entry.incidentId, ['+15551230001']);
-    now += 2000; // attempt 0 expires
-    expect(await codes.allocate(entry)).toBe(first);
-    expect((await codes.resolve(first))?.recipients).toEqual([{ address: '+15551230001' }]); // kept
-    expect(await codes.resolve(ackCodeFor(entry.incidentId, 0))).toBeUndefined(); // not taken a second time
-  });
+  it(
+    'is idempotent: a retry returns the code the incident holds, ' + 'even after an earlier candidate was freed',
+    async () => {
+      const entry = incident();
+      await seedHeld(ackCodeFor(entry.incidentId, 0), 'inc_eeeeeeeeeeeeeeeeeeee', now + 1000);
+      const first = await codes.allocate(entry);
+      expect(first).toBe(ackCodeFor(entry.incidentId, 1));
+      await codes.addRecipients(first, entry.incidentId, ['+15551230001']);
+      now += 2000; // attempt 0 expires
+      expect(await codes.allocate(entry)).toBe(first);
+      expect((await codes.resolve(first))?.recipients).toEqual([{ address: '+15551230001' }]); // kept
+      expect(await codes.resolve(ackCodeFor(entry.incidentId, 0))).toBeUndefined(); // not taken a second time
+    },
+  );
 
   it('concurrent allocations of one incident agree on one code', async () => {
     const entry = incident();
@@ -142,21 +150,24 @@ describe('AckCodes on dynalite', () => {
     expect((await codes.resolve(code))?.expiresAt).toBe(entry.expiresAt + 60_000);
   });
 
-  it('throws AckCodesExhaustedError (with the incident id) only when all 16 candidates are held by live incidents', async () => {
-    const entry = incident();
-    for (let a = 0; a < ACK_CODE_ATTEMPTS - 1; a++)
-      await seedHeld(ackCodeFor(entry.incidentId, a), `inc_other_${a}`, now + 3_600_000);
-    // 15 of 16 held: the last one is still found.
-    expect(await codes.allocate(entry)).toBe(ackCodeFor(entry.incidentId, ACK_CODE_ATTEMPTS - 1));
+  it(
+    'throws AckCodesExhaustedError (with the incident id) ' + 'only when all 16 candidates are held by live incidents',
+    async () => {
+      const entry = incident();
+      for (let a = 0; a < ACK_CODE_ATTEMPTS - 1; a++)
+        await seedHeld(ackCodeFor(entry.incidentId, a), `inc_other_${a}`, now + 3_600_000);
+      // 15 of 16 held: the last one is still found.
+      expect(await codes.allocate(entry)).toBe(ackCodeFor(entry.incidentId, ACK_CODE_ATTEMPTS - 1));
 
-    const blocked = incident();
-    for (let a = 0; a < ACK_CODE_ATTEMPTS; a++)
-      await seedHeld(ackCodeFor(blocked.incidentId, a), `inc_other_${a}`, now + 3_600_000);
-    const err = await codes.allocate(blocked).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(AckCodesExhaustedError);
-    expect(err).toMatchObject({ incidentId: blocked.incidentId });
-    expect((err as AckCodesExhaustedError).codes).toHaveLength(ACK_CODE_ATTEMPTS);
-  });
+      const blocked = incident();
+      for (let a = 0; a < ACK_CODE_ATTEMPTS; a++)
+        await seedHeld(ackCodeFor(blocked.incidentId, a), `inc_other_${a}`, now + 3_600_000);
+      const err = await codes.allocate(blocked).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AckCodesExhaustedError);
+      expect(err).toMatchObject({ incidentId: blocked.incidentId });
+      expect((err as AckCodesExhaustedError).codes).toHaveLength(ACK_CODE_ATTEMPTS);
+    },
+  );
 
   it('addRecipients: a normalized set with optional person, returned by resolve()', async () => {
     const entry = incident();

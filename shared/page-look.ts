@@ -17,5 +17,8 @@ export function cloudWatchAlarmUrl(alarmArn: string | undefined): string | undef
   const m = alarmArn ? /^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):\d*:alarm:(.+)$/.exec(alarmArn) : null;
   if (!m) return undefined;
   const [, region, name] = m;
-  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(name)}`;
+  return (
+    `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}` +
+    `#alarmsV2:alarm/${encodeURIComponent(name)}`
+  );
 }

@@ -137,7 +137,9 @@ describe('make query over a small lake (DuckDB)', () => {
 
   it('errors is a table of the errors/ JSON Lines', async () => {
     const { out } = await run({
-      sql: 'SELECT reason, path, shard_id, sequence_number, partition_key, arrival_time, dt, length(data_base64) > 0 AS has_data FROM errors',
+      sql:
+        'SELECT reason, path, shard_id, sequence_number, partition_key, arrival_time, dt, ' +
+        'length(data_base64) > 0 AS has_data FROM errors',
       format: 'json',
     });
     const rows = JSON.parse(out);
@@ -157,7 +159,10 @@ describe('make query over a small lake (DuckDB)', () => {
     const { err } = await run({ sql: 'SELECT count(*) FROM events' });
     const line = err.find((l) => l.startsWith('lake fresh to'));
     expect(line).toMatch(
-      /^lake fresh to \d\d:\d\d:\d\d \(shardId-000000000000\), \d\d:\d\d:\d\d \(shardId-000000000001\) UTC on \d{4}-\d\d-\d\d \[last flush per shard\]$/,
+      new RegExp(
+        String.raw`^lake fresh to \d\d:\d\d:\d\d \(shardId-000000000000\), \d\d:\d\d:\d\d \(shardId-000000000001\) ` +
+          String.raw`UTC on \d{4}-\d\d-\d\d \[last flush per shard\]$`,
+      ),
     );
     // The objects were written during this test run (s3rver's LastModified), not at the records' event times.
     expect(line).toContain(new Date(before).toISOString().slice(0, 10));

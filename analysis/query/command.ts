@@ -21,7 +21,8 @@ export interface QueryCommandOptions {
 }
 
 export const USAGE =
-  'usage: make query SQL="SELECT … FROM incidents" | NAME=<named query>|list  [FORMAT=table|csv|json] [ENGINE=athena]\n' +
+  'usage: make query SQL="SELECT … FROM incidents" | NAME=<named query>|list  ' +
+  '[FORMAT=table|csv|json] [ENGINE=athena]\n' +
   '  tables: events, raw_records, errors; views: alert_events, incidents (SQL="SHOW TABLES")';
 
 export class UsageError extends Error {
@@ -97,7 +98,8 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
       const skipped =
         r.offline.missing > 0 ? `; ${r.offline.missing} listed object(s) not in the cache were skipped` : '';
       opts.err(
-        `S3 unreachable (${r.offline.reason}): answered from the local cache (${config.QUERY_CACHE_DIR}), ${r.cached} object(s), as of its last listing${skipped}`,
+        `S3 unreachable (${r.offline.reason}): answered from the local cache (${config.QUERY_CACHE_DIR}), ` +
+          `${r.cached} object(s), as of its last listing${skipped}`,
       );
     } else {
       opts.err(`lake objects: ${r.fetched} fetched, ${r.cached} from cache (${config.QUERY_CACHE_DIR})`);

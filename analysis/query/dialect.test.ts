@@ -22,7 +22,8 @@ describe('dialect macros: Trino functions on DuckDB', () => {
   it('array_join: elements joined, NULL elements skipped', async () => {
     expect(
       await one(
-        "SELECT array_join(array_sort(array_distinct(array_agg(x))), ' ') FROM (VALUES ('b'), ('a'), (NULL), ('a')) t(x)",
+        "SELECT array_join(array_sort(array_distinct(array_agg(x))), ' ') " +
+          "FROM (VALUES ('b'), ('a'), (NULL), ('a')) t(x)",
       ),
     ).toBe('a b');
   });

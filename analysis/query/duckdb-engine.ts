@@ -27,12 +27,18 @@ function tableSql(table: TableDef, format: 'parquet' | 'jsonl', files: string[])
   }
   const list = files.map(sqlString).join(', ');
   if (format === 'parquet') {
-    return `CREATE OR REPLACE VIEW ${table.name} AS SELECT * FROM read_parquet([${list}], hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)`;
+    return (
+      `CREATE OR REPLACE VIEW ${table.name} AS SELECT * FROM read_parquet([${list}], ` +
+      `hive_partitioning = true, hive_types = {'dt': VARCHAR}, union_by_name = true)`
+    );
   }
   // JSON Lines: every column read as text (a line missing a field gives NULL), then typed.
   const read = `{${table.columns.map((c) => `'${c.name}': 'VARCHAR'`).join(', ')}}`;
   const cols = table.columns.map((c) => `CAST("${c.name}" AS ${duckType[c.type]}) AS "${c.name}"`).join(', ');
-  return `CREATE OR REPLACE VIEW ${table.name} AS SELECT ${cols}, dt FROM read_json([${list}], format = 'newline_delimited', columns = ${read}, hive_partitioning = true, hive_types = {'dt': VARCHAR})`;
+  return (
+    `CREATE OR REPLACE VIEW ${table.name} AS SELECT ${cols}, dt FROM read_json([${list}], ` +
+    `format = 'newline_delimited', columns = ${read}, hive_partitioning = true, hive_types = {'dt': VARCHAR})`
+  );
 }
 
 export interface DuckDbQueryOptions {

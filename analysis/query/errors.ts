@@ -13,7 +13,8 @@ export class UnknownTableError extends Error {
         .map((k) => k.name)
         .join(', ');
     super(
-      `unknown table "${table}"; the lake has tables ${list('table')} and views ${list('view')} (SHOW TABLES describes them)`,
+      `unknown table "${table}"; the lake has tables ${list('table')} and views ${list('view')} ` +
+        `(SHOW TABLES describes them)`,
       options,
     );
     this.name = 'UnknownTableError';
@@ -41,7 +42,8 @@ export class LakeUnreachableError extends Error {
   ) {
     const why = options?.cause instanceof Error ? `: ${options.cause.message || options.cause.name}` : '';
     super(
-      `S3 unreachable for s3://${bucket}/${prefix}${why}, and the cache (${cacheDir}) has no earlier listing of it to answer from`,
+      `S3 unreachable for s3://${bucket}/${prefix}${why}, ` +
+        `and the cache (${cacheDir}) has no earlier listing of it to answer from`,
       options,
     );
     this.name = 'LakeUnreachableError';

@@ -50,7 +50,8 @@ export async function lakeFreshness(cache: LakeCache, opts: { days?: number } = 
 const hms = (iso: string) => iso.slice(11, 19);
 
 /**
- * One line for stderr: `lake fresh to 12:03:04 (shardId-000000000000), 12:03:01 (shardId-000000000001) UTC on 2026-11-28`
+ * One line for stderr:
+ * `lake fresh to 12:03:04 (shardId-000000000000), 12:03:01 (shardId-000000000001) UTC on 2026-11-28`
  * (each time with its date when the days differ); says when the listing is the cache's.
  */
 export function formatFreshness(f: LakeFreshness): string {

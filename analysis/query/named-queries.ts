@@ -27,7 +27,8 @@ export const AUDIT_VERDICT_COLUMNS: readonly string[] = [
 
 /** `+<seconds>s` after the incident opened, or `-`. */
 const after = (col: string) =>
-  `COALESCE('+' || CAST(CAST(round(to_unixtime(${col}) - to_unixtime(i.opened_at)) AS INTEGER) AS VARCHAR) || 's', '-')`;
+  `COALESCE('+' || CAST(CAST(round(to_unixtime(${col}) - to_unixtime(i.opened_at)) AS INTEGER) AS VARCHAR) ` +
+  `|| 's', '-')`;
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
@@ -41,15 +42,20 @@ export function auditQuery(opts: { incidentIds?: readonly string[] } = {}): stri
     ? `\nWHERE i.incident_id IN (${opts.incidentIds.map(sqlString).join(', ') || 'NULL'})`
     : '';
   return `SELECT i.incident_id, i.alarm_name AS alarm, i.severity AS sev,
-  (SELECT array_join(array_sort(array_distinct(array_agg(e.person || ':' || e.channel || '@L' || CAST(e."level" AS VARCHAR)))), ' ')
-     FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND COALESCE(e.reason, '') NOT LIKE 'notice%') AS paged,
+  (SELECT array_join(array_sort(array_distinct(array_agg(
+       e.person || ':' || e.channel || '@L' || CAST(e."level" AS VARCHAR)))), ' ')
+     FROM alert_events e
+     WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch'
+       AND COALESCE(e.reason, '') NOT LIKE 'notice%') AS paged,
   ${after('i.first_delivered_at')} AS delivered,
   ${after('i.first_opened_at')} AS opened,
   ${after('i.acknowledged_at')} AS acked,
   ${after('i.escalated_at')} AS escalated,
   i.failed_deliveries AS failed,
-  COALESCE((SELECT array_join(array_sort(array_distinct(array_agg(e.person || ':' || e.channel || ':' || substr(e.reason, 8)))), ' ')
-     FROM alert_events e WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND e.reason LIKE 'notice%'), '-') AS told,
+  COALESCE((SELECT array_join(array_sort(array_distinct(array_agg(
+       e.person || ':' || e.channel || ':' || substr(e.reason, 8)))), ' ')
+     FROM alert_events e
+     WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND e.reason LIKE 'notice%'), '-') AS told,
   ${AUDIT_VERDICT_COLUMNS.join(',\n  ')}
 FROM incidents i${where}
 ORDER BY i.opened_at`;

@@ -43,9 +43,11 @@ describe('partitionPlan (partition pruning)', () => {
 
   it('does not prune a join with raw_records, a self-join, a second reference or a subquery', () => {
     const unpruned = [
-      "SELECT e.event_id FROM events e JOIN raw_records r ON r.sequence_number = e.sequence_number WHERE e.dt = '2026-11-28'",
+      'SELECT e.event_id FROM events e JOIN raw_records r ON r.sequence_number = e.sequence_number ' +
+        "WHERE e.dt = '2026-11-28'",
       "SELECT a.event_id FROM events a JOIN events b ON a.incident_id = b.incident_id WHERE a.dt = '2026-11-28'",
-      "SELECT * FROM events WHERE dt = '2026-11-28' AND incident_id IN (SELECT incident_id FROM events WHERE kind = 'alarm')",
+      "SELECT * FROM events WHERE dt = '2026-11-28' " +
+        "AND incident_id IN (SELECT incident_id FROM events WHERE kind = 'alarm')",
       "SELECT * FROM events, (VALUES ('2026-11-28')) v(d) WHERE dt = '2026-11-28'",
       "SELECT * FROM (SELECT max(dt) AS dt FROM events) WHERE dt = '2026-11-28'",
       "WITH x AS (SELECT * FROM events) SELECT * FROM x WHERE dt = '2026-11-28'",

@@ -1,6 +1,8 @@
 import { EVENTS_TABLE, RAW_TABLE, type TableDef } from '../../schemas/lake.js';
 
-/** Which lake tables a query reads: the views read `events`. Over-inclusive is safe (an extra table is only fetched). */
+/**
+ * Which lake tables a query reads: the views read `events`. Over-inclusive is safe (an extra table is only fetched).
+ */
 export function tablesOf(sql: string): TableDef[] {
   const s = sql.toLowerCase();
   const out: TableDef[] = [];

@@ -13,7 +13,10 @@ const toJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x ==
 const cell = (v: unknown): string =>
   v === null || v === undefined ? 'NULL' : typeof v === 'object' ? toJson(v) : String(v);
 
-/** A plain text table, as psql or the DuckDB CLI print it. Values longer than `maxWidth` (default 60) are cut with `…`. */
+/**
+ * A plain text table, as psql or the DuckDB CLI print it. Values longer than `maxWidth` (default 60) are cut
+ * with `…`.
+ */
 export function formatTable(result: QueryResult, opts: { maxWidth?: number } = {}): string {
   const max = opts.maxWidth ?? 60;
   const cells = result.rows.map((r) => r.map(cell));

@@ -57,7 +57,8 @@ async function main() {
   }
   const result = await buildReport({ query, oncall, from, to, outDir, timeZone });
   console.error(
-    `${result.incidents.length} incident page(s) for ${new Date(from).toISOString()} to ${new Date(to).toISOString()}; open ${result.index}`,
+    `${result.incidents.length} incident page(s) for ${new Date(from).toISOString()} ` +
+      `to ${new Date(to).toISOString()}; open ${result.index}`,
   );
   console.log(result.dir);
 }

@@ -92,13 +92,17 @@ FROM p
 LEFT JOIN r ON r.incident_id = p.incident_id AND r.message_id = p.message_id
 LEFT JOIN pa ON pa.incident_id = p.incident_id AND pa.message_id = p.message_id`;
 
-const FAILURES_SQL = `SELECT incident_id, message_id, provider, channel, person, status, error_code, error_message, "timestamp"
+const FAILURES_SQL = `SELECT incident_id, message_id, provider, channel, person, status, error_code, error_message,
+  "timestamp"
 FROM alert_events
 WHERE (kind = 'receipt' AND status IN ${FAILED}) OR (kind = 'dispatch' AND status = 'failed')`;
 
 const ALARMS_SQL = `SELECT incident_id, alarm_name, detail FROM events WHERE kind = 'alarm' AND status = 'alarm'`;
 
-/** The team of each incident: the lake has no team column, so it is routed again from the alarm event and the on-call file. */
+/**
+ * The team of each incident: the lake has no team column, so it is routed again from the alarm event and the on-call
+ * file.
+ */
 function teamsOf(alarms: Record<string, unknown>[], oncall: OnCallConfig | undefined): Map<string, string> {
   const out = new Map<string, string>();
   for (const a of alarms) {

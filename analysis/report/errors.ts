@@ -4,7 +4,9 @@
 export class IncidentNotFoundError extends Error {
   constructor(readonly id: string) {
     super(
-      `no incident "${id}" in the lake (neither an incident id nor an alarm name); list them with make query SQL="SELECT incident_id, alarm_name, opened_at FROM incidents ORDER BY opened_at DESC"`,
+      `no incident "${id}" in the lake (neither an incident id nor an alarm name); ` +
+        `list them with make query ` +
+        `SQL="SELECT incident_id, alarm_name, opened_at FROM incidents ORDER BY opened_at DESC"`,
     );
     this.name = 'IncidentNotFoundError';
   }
@@ -29,7 +31,8 @@ export class IncidentPageError extends Error {
     options: { cause: unknown },
   ) {
     super(
-      `incident ${incidentId}: page not rendered: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      `incident ${incidentId}: page not rendered: ` +
+        `${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
       options,
     );
     this.name = 'IncidentPageError';

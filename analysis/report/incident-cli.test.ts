@@ -145,7 +145,8 @@ const query = async (sql: string): Promise<QueryResult> => {
 beforeAll(async () => {
   conn = await (await DuckDBInstance.create(':memory:')).connect();
   await conn.run(
-    `CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, dt VARCHAR)`,
+    `CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, ` +
+      `dt VARCHAR)`,
   );
   for (const r of ROWS) {
     const vals = EVENTS_TABLE.columns.map((c) => {

@@ -92,7 +92,8 @@ const RESEND_TYPE: Record<string, CodeExplanation> = {
   permanent: {
     label: 'hard bounce',
     detail:
-      'The receiving server rejected the address for good (no such mailbox or domain): fix the address; further mail to it is suppressed.',
+      'The receiving server rejected the address for good (no such mailbox or domain): fix the address; ' +
+      'further mail to it is suppressed.',
   },
   transient: {
     label: 'soft bounce',

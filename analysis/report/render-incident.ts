@@ -85,7 +85,8 @@ export function chartData(
         text: s.toLevel === null ? `${s.reason}` : `escalated to L${s.toLevel} (${s.reason})`,
       });
     if (s.kind === 'acknowledged') {
-      // On the lane of the message acknowledged: the person's lane on the ack's channel, else their last lane paged before it.
+      // On the lane of the message acknowledged: the person's lane on the ack's channel, else their last lane paged
+      // before it.
       const mine = lanes.filter(
         (l) => s.person !== null && l.person.id === s.person.id && l.paged.some((p) => p.at <= s.at),
       );
@@ -195,21 +196,47 @@ export async function renderIncident(
     html`<p><a href="${opts.indexHref}">← all incidents</a></p>`,
     html`<section id="summary"><h2>Summary</h2><dl class="meta">
 <dt>incident</dt><dd><code>${timeline.incidentId}</code></dd>
-<dt>alarm</dt><dd>${timeline.alarmName ?? '—'}${timeline.alarmArn ? html` <small><code>${timeline.alarmArn}</code></small>` : ''}</dd>
+<dt>alarm</dt><dd>${timeline.alarmName ?? '—'}${
+      timeline.alarmArn ? html` <small><code>${timeline.alarmArn}</code></small>` : ''
+    }</dd>
 <dt>severity · team</dt><dd>${timeline.severity ?? '—'} · ${opts.summary?.team ?? '—'}</dd>
 <dt>opened</dt><dd>${t(timeline.openedAt)} (${opts.timeZone})</dd>
-<dt>escalated</dt><dd>${timeline.escalatedAt === null ? 'no' : `${t(timeline.escalatedAt)}${after(timeline.escalatedAt)}`}</dd>
-<dt>acknowledged</dt><dd>${timeline.acknowledgedAt === null ? 'not acknowledged' : `${t(timeline.acknowledgedAt)}${after(timeline.acknowledgedAt)} by ${v.acknowledgedBy?.name ?? 'someone'}`}</dd>
-<dt>resolved</dt><dd>${timeline.resolvedAt === null ? 'still in alarm' : `${t(timeline.resolvedAt)}${after(timeline.resolvedAt)}`}</dd>
+<dt>escalated</dt><dd>${
+      timeline.escalatedAt === null ? 'no' : `${t(timeline.escalatedAt)}${after(timeline.escalatedAt)}`
+    }</dd>
+<dt>acknowledged</dt><dd>${
+      timeline.acknowledgedAt === null
+        ? 'not acknowledged'
+        : `${t(timeline.acknowledgedAt)}${after(timeline.acknowledgedAt)} by ${v.acknowledgedBy?.name ?? 'someone'}`
+    }</dd>
+<dt>resolved</dt><dd>${
+      timeline.resolvedAt === null ? 'still in alarm' : `${t(timeline.resolvedAt)}${after(timeline.resolvedAt)}`
+    }</dd>
 </dl></section>`,
     html`<section id="verdicts"><h2>Was the page opened before it escalated?</h2><div class="cards">
-<div class="card" data-verdict-name="first_responder_opened_before_escalation"><h3>First responder</h3>${verdictBadge(v.firstResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.first}</p></div>
-<div class="card" data-verdict-name="any_responder_opened_before_escalation"><h3>Any responder</h3>${verdictBadge(v.anyResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.any}</p></div>
+<div class="card" data-verdict-name="first_responder_opened_before_escalation"><h3>First responder</h3>\
+${verdictBadge(v.firstResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.first}</p></div>
+<div class="card" data-verdict-name="any_responder_opened_before_escalation"><h3>Any responder</h3>\
+${verdictBadge(v.anyResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.any}</p></div>
 </div></section>`,
-    html`<section id="timeline-chart"><h2>Timeline</h2><p class="note">One lane per person, channel and level; seconds after the alarm opened. Dashed lines: escalations.</p>
-${points.length ? await renderSvg(timelineSpec(points, markers), { label: `timeline of ${timeline.alarmName ?? timeline.incidentId}` }) : html`<p class="empty">No page was sent.</p>`}</section>`,
-    html`<section id="pages"><h2>Pages</h2><p class="note">Last column: opened before <em>this page's</em> level escalated (<code>opened_before_this_page_escalated</code>).</p>
-${table(['person', 'level', 'channel', 'sent', 'delivered', 'opened / read', 'failed', 'opened before this page escalated'], pagesRows, { id: 'pages-table', empty: 'No page was sent.' })}</section>`,
+    html`<section id="timeline-chart"><h2>Timeline</h2>\
+<p class="note">One lane per person, channel and level; seconds after the alarm opened. \
+Dashed lines: escalations.</p>
+${
+  points.length
+    ? await renderSvg(timelineSpec(points, markers), {
+        label: `timeline of ${timeline.alarmName ?? timeline.incidentId}`,
+      })
+    : html`<p class="empty">No page was sent.</p>`
+}</section>`,
+    html`<section id="pages"><h2>Pages</h2>\
+<p class="note">Last column: opened before <em>this page's</em> level escalated \
+(<code>opened_before_this_page_escalated</code>).</p>
+${table(
+  ['person', 'level', 'channel', 'sent', 'delivered', 'opened / read', 'failed', 'opened before this page escalated'],
+  pagesRows,
+  { id: 'pages-table', empty: 'No page was sent.' },
+)}</section>`,
     html`<section id="failures"><h2>Failures</h2>
 ${table(
   ['time', 'person', 'channel', 'provider', 'status', 'code', 'what it means'],
@@ -229,7 +256,9 @@ ${table(
   }),
   { id: 'failures-table', empty: 'Every page went through.' },
 )}</section>`,
-    html`<section id="steps"><h2>Step by step</h2><ol class="steps">${timeline.steps.map((s) => html`<li><time>${t(s.at).slice(11)}</time> ${describeStep(s, time)}</li>`)}</ol><p class="note">Times in ${opts.timeZone}.</p></section>`,
+    html`<section id="steps"><h2>Step by step</h2><ol class="steps">${timeline.steps.map(
+      (s) => html`<li><time>${t(s.at).slice(11)}</time> ${describeStep(s, time)}</li>`,
+    )}</ol><p class="note">Times in ${opts.timeZone}.</p></section>`,
   ];
   return page({
     title: `${timeline.alarmName ?? timeline.incidentId} · pagetrail`,

@@ -24,7 +24,9 @@ export async function renderOverview(data: LakeData, opts: OverviewOptions): Pro
   const sections: Html[] = [];
 
   sections.push(html`<section id="incidents"><h2>Incidents (${data.incidents.length})</h2>
-<p class="note">First responder: did a level-1 target open their page before the incident escalated? Any responder: did anyone paged open their page before that page's level escalated? <code>pending</code>: the incident is still open and nothing escalated yet.</p>
+<p class="note">First responder: did a level-1 target open their page before the incident escalated? \
+Any responder: did anyone paged open their page before that page's level escalated? \
+<code>pending</code>: the incident is still open and nothing escalated yet.</p>
 ${table(
   [
     'opened',
@@ -43,7 +45,8 @@ ${table(
     i.team,
     i.pages,
     i.acknowledged_at !== undefined
-      ? `${name(i.acknowledged_by) ?? 'someone'} after ${formatDuration((i.acknowledged_at - (i.opened_at ?? i.first_paged_at ?? i.acknowledged_at)) / 1000)}`
+      ? `${name(i.acknowledged_by) ?? 'someone'} after ` +
+        `${formatDuration((i.acknowledged_at - (i.opened_at ?? i.first_paged_at ?? i.acknowledged_at)) / 1000)}`
       : 'not acknowledged',
     verdictBadge(i.first_responder_opened_before_escalation),
     verdictBadge(i.any_responder_opened_before_escalation),
@@ -57,8 +60,13 @@ ${table(
 
   const f = funnel(data.pages);
   sections.push(html`<section id="funnel"><h2>Delivery funnel per channel</h2>
-<p class="note">Pages sent on each channel, and how many the provider reported delivered, opened/read (email open, WhatsApp read; SMS reports no reads) and were acknowledged.</p>
-${f.length ? await renderSvg(funnelSpec(f), { label: 'delivery funnel per channel' }) : html`<p class="empty">No page sent in this range.</p>`}</section>`);
+<p class="note">Pages sent on each channel, and how many the provider reported delivered, opened/read \
+(email open, WhatsApp read; SMS reports no reads) and were acknowledged.</p>
+${
+  f.length
+    ? await renderSvg(funnelSpec(f), { label: 'delivery funnel per channel' })
+    : html`<p class="empty">No page sent in this range.</p>`
+}</section>`);
 
   const lat = latencies(data.pages);
   const pr = percentileRows(lat);
@@ -88,8 +96,13 @@ ${table(
   const mtta = mttaPerTeam(data.incidents);
   const mttaRows = mtta.filter((m) => m.mtta !== undefined).map((m) => ({ label: m.team, value: Math.round(m.mtta!) }));
   sections.push(html`<section id="mtta"><h2>Mean time to acknowledge per team</h2>
-<p class="note">From the alarm to the first acknowledgement, over the team's acknowledged incidents (team: the alarm's <code>team</code> tag, else the on-call file's routes).</p>
-${mttaRows.length ? await renderSvg(barSpec(mttaRows, { title: 'MTTA (seconds)' }), { label: 'mean time to acknowledge per team' }) : ''}
+<p class="note">From the alarm to the first acknowledgement, over the team's acknowledged incidents \
+(team: the alarm's <code>team</code> tag, else the on-call file's routes).</p>
+${
+  mttaRows.length
+    ? await renderSvg(barSpec(mttaRows, { title: 'MTTA (seconds)' }), { label: 'mean time to acknowledge per team' })
+    : ''
+}
 ${table(
   ['team', 'incidents', 'acknowledged', 'MTTA', 'median'],
   mtta.map((m) => [m.team, m.incidents, m.acked, formatDuration(m.mtta), formatDuration(m.p50)]),
@@ -130,7 +143,8 @@ ${table(
 )}</section>`);
 
   const missed = notOpenedBeforeEscalation(data.incidents);
-  sections.push(html`<section id="not-opened"><h2>Escalated before the first responder opened the page (${missed.length})</h2>
+  sections.push(html`<section id="not-opened">\
+<h2>Escalated before the first responder opened the page (${missed.length})</h2>
 ${table(
   ['opened', 'alarm', 'sev', 'team', 'escalated', 'any responder opened before escalation', 'acknowledged by'],
   missed.map((i) => [
@@ -148,7 +162,8 @@ ${table(
   return page({
     title: 'pagetrail report',
     heading: 'pagetrail · delivery report',
-    sub: html`${data.incidents.length} incidents, ${data.pages.length} pages, ${data.failures.length} failures · ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}`,
+    sub: html`${data.incidents.length} incidents, ${data.pages.length} pages, ${data.failures.length} failures \
+· ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}`,
     body: sections,
   });
 }

@@ -13,7 +13,8 @@ describe('formatTimelineText', () => {
         '12:00:00  alarm billing-db-connections (P1) went to ALARM: incident opened',
         '12:00:03  paged Bob Diaz (level 1) by SMS → delivered 12:00:05; by email → delivered 12:00:06',
         '12:05:03  escalated to level 2 (deadline: level 1 not confirmed)',
-        '12:05:04  paged Carol Otieno (level 2) by WhatsApp → delivered 12:05:10, read 12:05:30; by SMS → undelivered 12:05:06 (Twilio 30003: Unreachable destination handset +*********03)',
+        '12:05:04  paged Carol Otieno (level 2) by WhatsApp → delivered 12:05:10, read 12:05:30; ' +
+          'by SMS → undelivered 12:05:06 (Twilio 30003: Unreachable destination handset +*********03)',
         "12:05:06  Carol Otieno's SMS page failed: failing over to the next channel",
         '12:06:10  acknowledged by Carol Otieno (WhatsApp reply)',
         '12:10:04  level 2 deadline came due: already confirmed, no escalation',
@@ -35,14 +36,16 @@ describe('formatTimelineText', () => {
   it('says repeat, exhausted, the fallback, a refused send and a stray receipt', () => {
     const text = formatTimelineText(buildTimeline(EXHAUSTED, PEOPLE));
     expect(text).toContain(
-      "paged Dave Kim (level 1) by SMS → failed to send (Twilio 21211: The 'To' number +*********04 is not a valid phone number); by email → sent, no report yet",
+      "paged Dave Kim (level 1) by SMS → failed to send (Twilio 21211: The 'To' number +*********04 is not a valid " +
+        'phone number); by email → sent, no report yet',
     );
     expect(text).toContain('12:01:00  level 1 not confirmed, last level: the policy repeats from level 1 (repeat)');
     expect(text).toContain(
       'level 1 not confirmed: escalation policy exhausted, only the fallback (if any) is paged (exhausted)',
     );
     expect(text).toContain(
-      'paged Dave Kim (level 1) by email → bounced 12:02:06 (Resend Permanent: mailbox d***@example.com does not exist)',
+      'paged Dave Kim (level 1) by email → bounced 12:02:06 ' +
+        '(Resend Permanent: mailbox d***@example.com does not exist)',
     );
     expect(text).toContain('paged Erin Rossi (fallback) by SMS → sent, no report yet');
     expect(text).toContain('SMS message SMx (no page found for it) → delivered');
@@ -60,7 +63,8 @@ describe('formatTimelineText', () => {
   });
 
   it('marks a change of day', () => {
-    const text = formatTimelineText(buildTimeline(BILLING, PEOPLE), { timeZone: 'Pacific/Kiritimati' }); // UTC+14: 02:00 on the 29th
+    // UTC+14: 02:00 on the 29th
+    const text = formatTimelineText(buildTimeline(BILLING, PEOPLE), { timeZone: 'Pacific/Kiritimati' });
     expect(text.split('\n')[0]).toContain('· 2026-11-29 ·');
   });
 

@@ -76,7 +76,9 @@ function errorText(provider: string | null, code: string | null, message: string
 
 function channelText(ch: PagedChannel, time: (ms: number) => string): string {
   const by = `by ${channelName(ch.channel)}`;
-  if (ch.outcome === 'failed') return `${by} → failed to send${errorText(ch.provider, ch.errorCode, ch.errorMessage)}`;
+  if (ch.outcome === 'failed') {
+    return `${by} → failed to send${errorText(ch.provider, ch.errorCode, ch.errorMessage)}`;
+  }
   if (ch.events.length === 0) return `${by} → sent, no report yet`;
   const evs = ch.events.map(
     (e) => `${e.word} ${time(e.at)}${e.failed ? errorText(ch.provider, e.errorCode, e.errorMessage) : ''}`,
@@ -88,30 +90,51 @@ function channelText(ch: PagedChannel, time: (ms: number) => string): string {
 export function describeStep(step: TimelineStep, time: (ms: number) => string): string {
   switch (step.kind) {
     case 'alarm':
-      return `alarm ${step.alarmName ?? '?'}${step.severity ? ` (${step.severity})` : ''} went to ALARM: incident opened`;
+      return (
+        `alarm ${step.alarmName ?? '?'}${step.severity ? ` (${step.severity})` : ''} ` +
+        `went to ALARM: incident opened`
+      );
     case 'paged':
-      return `paged ${step.person.name} (${levelName(step.level)}) ${step.channels.map((c) => channelText(c, time)).join('; ')}`;
+      return (
+        `paged ${step.person.name} (${levelName(step.level)}) ` +
+        `${step.channels.map((c) => channelText(c, time)).join('; ')}`
+      );
     case 'failover':
       return `${step.person.name}'s ${channelName(step.fromChannel)} page failed: failing over to the next channel`;
     case 'escalated':
       if (step.reason === 'deadline')
         return `escalated to ${levelName(step.toLevel)} (deadline: ${levelName(step.fromLevel)} not confirmed)`;
       if (step.reason === 'repeat')
-        return `${levelName(step.fromLevel)} not confirmed, last level: the policy repeats from ${levelName(step.toLevel)} (repeat)`;
-      return `${levelName(step.fromLevel)} not confirmed: escalation policy exhausted, only the fallback (if any) is paged (exhausted)`;
+        return (
+          `${levelName(step.fromLevel)} not confirmed, last level: ` +
+          `the policy repeats from ${levelName(step.toLevel)} (repeat)`
+        );
+      return (
+        `${levelName(step.fromLevel)} not confirmed: ` +
+        `escalation policy exhausted, only the fallback (if any) is paged (exhausted)`
+      );
     case 'deadline':
       return `${levelName(step.level)} deadline came due: already confirmed, no escalation`;
     case 'acknowledged':
-      return `acknowledged by ${step.person?.name ?? 'someone unknown'}${step.via ? ` (${VIA[step.via] ?? step.via})` : ''}`;
+      return (
+        `acknowledged by ${step.person?.name ?? 'someone unknown'}` +
+        `${step.via ? ` (${VIA[step.via] ?? step.via})` : ''}`
+      );
     case 'told':
-      return `told ${step.person.name} the incident was ${step.notice === 'ack' ? 'acknowledged' : 'resolved'} ${step.channels.map((c) => channelText(c, time)).join('; ')}`;
+      return (
+        `told ${step.person.name} the incident was ${step.notice === 'ack' ? 'acknowledged' : 'resolved'} ` +
+        `${step.channels.map((c) => channelText(c, time)).join('; ')}`
+      );
     case 'suppressed':
       return `inside maintenance window ${step.window ?? '(unnamed)'}: recorded as suppressed, nobody paged`;
     case 'retriggered':
       return 'alarm back to ALARM soon after its OK (flapping): the incident continues, no new page';
     case 'receipt': {
       const e = step.event;
-      return `${channelName(step.channel)} message ${step.messageId ?? '?'} (no page found for it) → ${e.word}${e.failed ? errorText(null, e.errorCode, e.errorMessage) : ''}`;
+      return (
+        `${channelName(step.channel)} message ${step.messageId ?? '?'} (no page found for it) → ` +
+        `${e.word}${e.failed ? errorText(null, e.errorCode, e.errorMessage) : ''}`
+      );
     }
     case 'resolved':
       return 'alarm back to OK: incident resolved';
@@ -126,7 +149,8 @@ export function formatTimelineText(t: Timeline, opts: FormatOptions = {}): strin
   const first = t.steps[0]?.at ?? t.openedAt ?? 0;
   const lines: string[] = [];
   lines.push(
-    `Incident ${t.incidentId} · alarm ${t.alarmName ?? '?'} · ${t.severity ?? 'no severity'} · ${c.day(first)} · times in ${zoneLabel(c, first)}`,
+    `Incident ${t.incidentId} · alarm ${t.alarmName ?? '?'} · ${t.severity ?? 'no severity'} · ` +
+      `${c.day(first)} · times in ${zoneLabel(c, first)}`,
   );
   lines.push('');
   let day = c.day(first);
@@ -149,7 +173,8 @@ export function formatTimelineText(t: Timeline, opts: FormatOptions = {}): strin
     lines.push('  per page, opened before this page escalated:');
     for (const p of v.pages)
       lines.push(
-        `    ${c.time(p.at)}  ${p.person.name} (${levelName(p.level)}) by ${channelName(p.channel)}: ${p.verdict ?? '-'}`,
+        `    ${c.time(p.at)}  ${p.person.name} (${levelName(p.level)}) ` +
+          `by ${channelName(p.channel)}: ${p.verdict ?? '-'}`,
       );
   }
   return lines.join('\n');

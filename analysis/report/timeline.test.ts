@@ -134,7 +134,8 @@ describe('buildTimeline', () => {
     expect(t.steps[2]).toMatchObject({ reason: 'repeat', fromLevel: 1, toLevel: 1 });
     expect(t.steps[4]).toMatchObject({ reason: 'exhausted' });
     expect(t.steps[5]).toMatchObject({ person: { name: 'Erin Rossi' }, level: 99 });
-    expect(t.steps[6]).toMatchObject({ person: { id: null, name: '+*********00' } }); // an address no person owns, masked
+    // an address no person owns, masked
+    expect(t.steps[6]).toMatchObject({ person: { id: null, name: '+*********00' } });
     expect(t.steps[7]).toMatchObject({ kind: 'receipt', messageId: 'SMx', event: { word: 'delivered' } });
   });
 

@@ -134,14 +134,17 @@ export async function incidentRows(query: QueryFn, id: string): Promise<Incident
   const v = sqlString(id);
   const incidents = rowObjects(
     await query(
-      `SELECT * FROM incidents WHERE incident_id = ${v} OR alarm_name = ${v} ORDER BY CASE WHEN incident_id = ${v} THEN 0 ELSE 1 END, opened_at DESC NULLS LAST, first_paged_at DESC NULLS LAST LIMIT 1`,
+      `SELECT * FROM incidents WHERE incident_id = ${v} OR alarm_name = ${v} ` +
+        `ORDER BY CASE WHEN incident_id = ${v} THEN 0 ELSE 1 END, opened_at DESC NULLS LAST, ` +
+        `first_paged_at DESC NULLS LAST LIMIT 1`,
     ),
   );
   const incident = incidents[0];
   if (!incident) return undefined;
   const events = rowObjects(
     await query(
-      `SELECT * FROM alert_events WHERE incident_id = ${sqlString(String(incident.incident_id))} ORDER BY "timestamp", event_id`,
+      `SELECT * FROM alert_events WHERE incident_id = ${sqlString(String(incident.incident_id))} ` +
+        `ORDER BY "timestamp", event_id`,
     ),
   );
   return { incident, events };

@@ -75,7 +75,8 @@ export class AlarmRule extends Construct {
     super(scope, id);
     this.rule = new events.Rule(this, 'Rule', {
       description:
-        'CloudWatch alarm state changes (ECS, RDS metric alarms; composite and Metrics Insights alarms) to the pagetrail stream',
+        'CloudWatch alarm state changes (ECS, RDS metric alarms; composite and Metrics Insights alarms) ' +
+        'to the pagetrail stream',
       eventPattern: alarmEventPattern(props.namespaces ?? ALARM_NAMESPACES),
     });
     this.deadLetters = new sqs.Queue(this, 'DeadLetters', {

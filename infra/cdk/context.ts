@@ -25,12 +25,15 @@ export const VPC_MAX_AZS = 2;
  *   certificateArn   ACM certificate of the receiver; absent = CloudFormation parameter CertificateArn
  *   domain           public host of the receiver (PUBLIC_BASE_URL = https://<domain>)
  *   twilioAccountSid Twilio Account SID; absent = CloudFormation parameter TwilioAccountSid
- *   oncallFile       on-call file in the repository, bundled with the paging function (default infra/local/oncall/demo.json)
+ *   oncallFile       on-call file in the repository, bundled with the paging function
+ *                    (default infra/local/oncall/demo.json)
  *   schedulerGroup   EventBridge Scheduler group of the escalation deadlines (default pagetrail-<stage>-deadlines)
  *   flushIntervalS   lake flush interval and the lake mapping's batching window, 1..300 s (default 60)
  *   receiverMaxTasks receiver autoscaling ceiling (default 10; the floor is 2)
  *   natGateways      NAT gateways, 1..2 (default 2: one per AZ; 1 saves ~USD 33/month and loses egress with its AZ)
- *   estate           JSON: {"ecsServices":[{"cluster","service","severity"?}],"rdsInstances":[{"instanceId","severity"?,"replica"?,"vcpus"?,"allocatedStorageGiB"?,"maxConnections"?}]}
+ *   estate           JSON: {"ecsServices":[{"cluster","service","severity"?}],
+ *                    "rdsInstances":[{"instanceId","severity"?,"replica"?,"vcpus"?,"allocatedStorageGiB"?,
+ *                    "maxConnections"?}]}
  *   account, region  target environment (default: the CLI's CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION)
  */
 export function stackPropsFromContext(app: App): PagetrailStackProps & { stackName: string } {

@@ -40,8 +40,8 @@ export interface EstateAlarmsProps {
  * propagation enabled (`ActionConfiguration.AlarmTagsPropagation.Enabled`): without it CloudWatch
  * leaves the tags out of the EventBridge event and a P1 alarm would page at SEVERITY_MAP/DEFAULT's
  * severity. Creating or updating such an alarm needs `cloudwatch:ListTagsForResource` on it: the
- * default CDK bootstrap execution role (AdministratorAccess) has it; a narrowed one must allow it. Their state changes reach the loop through the alarm rule
- * (namespaces AWS/ECS, AWS/RDS, ECS/ContainerInsights).
+ * default CDK bootstrap execution role (AdministratorAccess) has it; a narrowed one must allow it. Their
+ * state changes reach the loop through the alarm rule (namespaces AWS/ECS, AWS/RDS, ECS/ContainerInsights).
  *
  * DBLoad is a Performance Insights metric: it only exists on instances with Performance Insights
  * enabled, which this construct cannot switch on for instances it does not own. It emits a warning
@@ -196,11 +196,13 @@ export class EstateAlarms extends Construct {
       const ids = rds.map((r) => r.instanceId).join(',');
       Annotations.of(this).addWarningV2(
         'pagetrail:performance-insights',
-        `DBLoad alarms need Performance Insights enabled on ${ids}; this stack cannot enable it on instances it does not own (the alarms stay INSUFFICIENT_DATA otherwise).`,
+        `DBLoad alarms need Performance Insights enabled on ${ids}; ` +
+          `this stack cannot enable it on instances it does not own (the alarms stay INSUFFICIENT_DATA otherwise).`,
       );
       new CfnOutput(this, 'PerformanceInsightsRequired', {
         description:
-          'Enable Performance Insights on these RDS instances for the DBLoad alarms (aws rds modify-db-instance --enable-performance-insights)',
+          'Enable Performance Insights on these RDS instances for the DBLoad alarms ' +
+          '(aws rds modify-db-instance --enable-performance-insights)',
         value: ids,
       });
     }

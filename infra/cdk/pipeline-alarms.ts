@@ -47,7 +47,8 @@ export class PipelineAlarms extends Construct {
     // A processor falling behind: AWS/Lambda IteratorAge (age of the last record of each batch), Maximum.
     const lagging = (fn: lambda.IFunction, sid: string, name: string, threshold: Duration) =>
       fn.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }).createAlarm(this, sid, {
-        alarmDescription: `The ${name} function lags: records older than ${threshold.toHumanString()} when it reads them`,
+        alarmDescription:
+          `The ${name} function lags: ` + `records older than ${threshold.toHumanString()} when it reads them`,
         threshold: threshold.toMilliseconds(),
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
@@ -97,7 +98,8 @@ export class PipelineAlarms extends Construct {
     this.failureObjects = objectsWritten(
       'FailureObjects',
       FAILURES_METRICS_FILTER_ID,
-      'A stream processor gave up on records: on-failure records (shard, sequence range, records) under aws/lambda/ in the lake bucket',
+      'A stream processor gave up on records: ' +
+        'on-failure records (shard, sequence range, records) under aws/lambda/ in the lake bucket',
     );
 
     // Webhook receiver answering 5xx (providers retry, but a sustained rate loses receipts).

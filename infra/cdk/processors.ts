@@ -179,8 +179,10 @@ export class Processors extends Construct {
       );
     }
     stream.grant(this.paging, 'kinesis:PutRecords'); // dispatch and escalation records (KinesisProducer)
-    ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'); // ledger + ack codes
-    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'); // IncidentStore (conditional puts on version; the alarm's pointer is marked resolved on resolve)
+    // ledger + ack codes
+    ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem');
+    // IncidentStore (conditional puts on version; the alarm's pointer is marked resolved on resolve)
+    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     deadlines.grantManageSchedules(this.paging);
     // Pages leave at once: the paging mapping reads through an enhanced fan-out consumer (records pushed
     // over SubscribeToShard, ~70 ms after the write) instead of the shared-throughput poll, which reads

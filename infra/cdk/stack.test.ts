@@ -720,38 +720,41 @@ describe('stream processors (Lambda)', () => {
     expect(Object.keys(envOf('Lake')).filter((k) => k.endsWith('_SECRET_ARN'))).toEqual([]);
   });
 
-  it('event source mappings: TRIM_HORIZON, one batch per shard, item failures, bisect, long retries, S3 on-failure', () => {
-    // the paging mapping reads through its enhanced fan-out consumer of the stream, the lake polls the stream
-    const consumers = resources('AWS::Kinesis::StreamConsumer');
-    expect(consumers).toHaveLength(1);
-    const [consumerId, consumer] = consumers[0];
-    expect(consumer.Properties.StreamARN).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
-    expect(JSON.stringify(mappingOf('Paging').EventSourceArn)).toContain(consumerId);
-    expect(mappingOf('Lake').EventSourceArn).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
-    for (const name of ['Paging', 'Lake'] as const) {
-      const m = mappingOf(name);
-      expect(m).toMatchObject({
-        StartingPosition: 'TRIM_HORIZON',
-        ParallelizationFactor: 1,
-        FunctionResponseTypes: ['ReportBatchItemFailures'],
-        BisectBatchOnFunctionError: true,
-        MaximumRetryAttempts: -1,
-        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [bucketId(), 'Arn'] } } },
+  it(
+    'event source mappings: TRIM_HORIZON, one batch per shard, ' + 'item failures, bisect, long retries, S3 on-failure',
+    () => {
+      // the paging mapping reads through its enhanced fan-out consumer of the stream, the lake polls the stream
+      const consumers = resources('AWS::Kinesis::StreamConsumer');
+      expect(consumers).toHaveLength(1);
+      const [consumerId, consumer] = consumers[0];
+      expect(consumer.Properties.StreamARN).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
+      expect(JSON.stringify(mappingOf('Paging').EventSourceArn)).toContain(consumerId);
+      expect(mappingOf('Lake').EventSourceArn).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
+      for (const name of ['Paging', 'Lake'] as const) {
+        const m = mappingOf(name);
+        expect(m).toMatchObject({
+          StartingPosition: 'TRIM_HORIZON',
+          ParallelizationFactor: 1,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          BisectBatchOnFunctionError: true,
+          MaximumRetryAttempts: -1,
+          DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [bucketId(), 'Arn'] } } },
+        });
+        expect(m.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(86_400);
+        expect(m.MaximumRecordAgeInSeconds).toBeLessThan(7 * 86_400); // recorded before the stream's retention drops it
+      }
+      expect(mappingOf('Paging')).toMatchObject({
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 0,
+        MaximumRecordAgeInSeconds: MAX_RECORD_AGE.paging.toSeconds(),
       });
-      expect(m.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(86_400);
-      expect(m.MaximumRecordAgeInSeconds).toBeLessThan(7 * 86_400); // recorded before the stream's retention drops it
-    }
-    expect(mappingOf('Paging')).toMatchObject({
-      BatchSize: 100,
-      MaximumBatchingWindowInSeconds: 0,
-      MaximumRecordAgeInSeconds: MAX_RECORD_AGE.paging.toSeconds(),
-    });
-    expect(mappingOf('Lake')).toMatchObject({
-      BatchSize: 10_000,
-      MaximumBatchingWindowInSeconds: 60,
-      MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds(),
-    });
-  });
+      expect(mappingOf('Lake')).toMatchObject({
+        BatchSize: 10_000,
+        MaximumBatchingWindowInSeconds: 60,
+        MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds(),
+      });
+    },
+  );
 
   it('flushIntervalS sets the lake window and FLUSH_INTERVAL_S; more than 300 s is refused', () => {
     const app = new App({
@@ -894,78 +897,93 @@ describe('IAM', () => {
     for (const s of getItemStatements) expect(asArray(s.Action)).toEqual(['dynamodb:GetItem']);
   });
 
-  it('paging: stream read (mapping) + PutRecords, ledger and incidents items, its schedules, PassRole, its secrets; no checkpoints', () => {
-    const st = functionStatements('Paging');
-    const actions = actionsOf(st);
-    expect(actions).toEqual(
-      expect.arrayContaining([
-        ...STREAM_READ,
+  it(
+    'paging: stream read (mapping) + PutRecords, ledger and incidents items, its schedules, PassRole, its secrets; ' +
+      'no checkpoints',
+    () => {
+      const st = functionStatements('Paging');
+      const actions = actionsOf(st);
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          ...STREAM_READ,
+          'kinesis:PutRecords',
+          'dynamodb:UpdateItem',
+          'dynamodb:BatchGetItem',
+          'secretsmanager:GetSecretValue',
+        ]),
+      );
+      expect(resourceOf(st, 'kinesis:GetRecords')).toBe(JSON.stringify([{ 'Fn::GetAtt': [streamId(), 'Arn'] }]));
+      expect(resourceOf(st, 'dynamodb:UpdateItem')).toContain('StorageDispatchLedger');
+      // its fan-out consumer
+      expect(actions).toEqual(expect.arrayContaining(['kinesis:SubscribeToShard', 'kinesis:DescribeStreamConsumer']));
+      const incidentActions = st
+        .filter((s) => JSON.stringify(s.Resource).includes('StorageIncidents'))
+        .flatMap((s) => asArray(s.Action))
+        .sort();
+      // UpdateItem: the alarm's pointer marked resolved
+      expect(incidentActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(JSON.stringify(st)).not.toContain('StorageCheckpoints');
+      // Only the on-failure prefix of the bucket.
+      expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:ListBucket', 's3:PutObject']);
+      expect(resourceOf(st, 's3:PutObject')).toContain('/aws/lambda/*');
+      expect(resourceOf(st, 's3:PutObject')).not.toMatch(/tables|raw\/|errors\/|state\//);
+      // Secrets: exactly the three it resolves.
+      const secretResources = st
+        .filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))
+        .map((s) => JSON.stringify(s.Resource));
+      expect(secretResources).toHaveLength(3);
+      expect(secretResources.join()).toMatch(/pagetrail\/test\/twilio_auth_token-\?{6}/);
+      expect(secretResources.join()).toMatch(/pagetrail\/test\/resend_api_key-\?{6}/);
+      expect(secretResources.join()).toMatch(/ServicesAckLinkSecret/);
+      expect(secretResources.join()).not.toMatch(/resend_webhook_secret|ApiKey/);
+    },
+  );
+
+  it(
+    'paging: scheduler Create/Delete on its group\u2019s schedules only, PassRole of the Scheduler role to it ' +
+      'only',
+    () => {
+      const st = functionStatements('Paging');
+      const sched = st.filter((s) => asArray(s.Action).some((a) => a.startsWith('scheduler:')));
+      expect(sched).toHaveLength(1);
+      expect(asArray(sched[0].Action).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
+      expect(JSON.stringify(sched[0].Resource)).toContain(':schedule/pagetrail-test-deadlines/*');
+      const pass = st.filter((s) => asArray(s.Action).includes('iam:PassRole'));
+      expect(pass).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeadlinesSchedulerRole/), 'Arn'] },
+          Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        },
+      ]);
+    },
+  );
+
+  it(
+    'lake: stream read (mapping), its prefixes, checkpoints; no ledger, incidents, stream writes, scheduler or ' +
+      'secrets',
+    () => {
+      const st = functionStatements('Lake');
+      const actions = actionsOf(st);
+      expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'dynamodb:Query']));
+      for (const a of [
+        'kinesis:PutRecord',
         'kinesis:PutRecords',
         'dynamodb:UpdateItem',
-        'dynamodb:BatchGetItem',
+        'iam:PassRole',
         'secretsmanager:GetSecretValue',
-      ]),
-    );
-    expect(resourceOf(st, 'kinesis:GetRecords')).toBe(JSON.stringify([{ 'Fn::GetAtt': [streamId(), 'Arn'] }]));
-    expect(resourceOf(st, 'dynamodb:UpdateItem')).toContain('StorageDispatchLedger');
-    expect(actions).toEqual(expect.arrayContaining(['kinesis:SubscribeToShard', 'kinesis:DescribeStreamConsumer'])); // its fan-out consumer
-    const incidentActions = st
-      .filter((s) => JSON.stringify(s.Resource).includes('StorageIncidents'))
-      .flatMap((s) => asArray(s.Action))
-      .sort();
-    expect(incidentActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']); // UpdateItem: the alarm's pointer marked resolved
-    expect(JSON.stringify(st)).not.toContain('StorageCheckpoints');
-    // Only the on-failure prefix of the bucket.
-    expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:ListBucket', 's3:PutObject']);
-    expect(resourceOf(st, 's3:PutObject')).toContain('/aws/lambda/*');
-    expect(resourceOf(st, 's3:PutObject')).not.toMatch(/tables|raw\/|errors\/|state\//);
-    // Secrets: exactly the three it resolves.
-    const secretResources = st
-      .filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'))
-      .map((s) => JSON.stringify(s.Resource));
-    expect(secretResources).toHaveLength(3);
-    expect(secretResources.join()).toMatch(/pagetrail\/test\/twilio_auth_token-\?{6}/);
-    expect(secretResources.join()).toMatch(/pagetrail\/test\/resend_api_key-\?{6}/);
-    expect(secretResources.join()).toMatch(/ServicesAckLinkSecret/);
-    expect(secretResources.join()).not.toMatch(/resend_webhook_secret|ApiKey/);
-  });
-
-  it('paging: scheduler Create/Delete on its group\u2019s schedules only, PassRole of the Scheduler role to it only', () => {
-    const st = functionStatements('Paging');
-    const sched = st.filter((s) => asArray(s.Action).some((a) => a.startsWith('scheduler:')));
-    expect(sched).toHaveLength(1);
-    expect(asArray(sched[0].Action).sort()).toEqual(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule']);
-    expect(JSON.stringify(sched[0].Resource)).toContain(':schedule/pagetrail-test-deadlines/*');
-    const pass = st.filter((s) => asArray(s.Action).includes('iam:PassRole'));
-    expect(pass).toEqual([
-      {
-        Effect: 'Allow',
-        Action: 'iam:PassRole',
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DeadlinesSchedulerRole/), 'Arn'] },
-        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-      },
-    ]);
-  });
-
-  it('lake: stream read (mapping), its prefixes, checkpoints; no ledger, incidents, stream writes, scheduler or secrets', () => {
-    const st = functionStatements('Lake');
-    const actions = actionsOf(st);
-    expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'dynamodb:Query']));
-    for (const a of [
-      'kinesis:PutRecord',
-      'kinesis:PutRecords',
-      'dynamodb:UpdateItem',
-      'iam:PassRole',
-      'secretsmanager:GetSecretValue',
-    ])
-      expect(actions).not.toContain(a);
-    expect(actions.some((a) => a.startsWith('scheduler:'))).toBe(false);
-    expect(JSON.stringify(st)).not.toMatch(/StorageDispatchLedger|StorageIncidents/);
-    expect(resourceOf(st, 'dynamodb:Query')).toContain('StorageCheckpoints');
-    const objects = resourceOf(st, 's3:PutObject');
-    for (const p of ['tables/events/', 'raw/', 'errors/', 'state/', 'aws/lambda/']) expect(objects).toContain(`/${p}*`);
-    expect(resourceOf(st, 's3:GetObject')).not.toContain('aws/lambda');
-  });
+      ])
+        expect(actions).not.toContain(a);
+      expect(actions.some((a) => a.startsWith('scheduler:'))).toBe(false);
+      expect(JSON.stringify(st)).not.toMatch(/StorageDispatchLedger|StorageIncidents/);
+      expect(resourceOf(st, 'dynamodb:Query')).toContain('StorageCheckpoints');
+      const objects = resourceOf(st, 's3:PutObject');
+      for (const p of ['tables/events/', 'raw/', 'errors/', 'state/', 'aws/lambda/'])
+        expect(objects).toContain(`/${p}*`);
+      expect(resourceOf(st, 's3:GetObject')).not.toContain('aws/lambda');
+    },
+  );
 
   it('lake: may delete exactly what it writes (an abandoned flush: tables/events/, raw/, errors/, state/)', () => {
     // processors/lake/handler.ts and start-state.ts delete an uncommitted flush's objects under every

@@ -41,7 +41,8 @@ describe('bin bundles: module locations and entry guards', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('each module sees its source location; only the entry the process runs passes its guard; deps.mk lists the sources', async () => {
+  it('each module sees its source location; only the entry the process runs passes its guard; deps.mk lists the ' +
+    'sources', async () => {
     const outDir = path.join(root, 'dist', 'bin');
     const entries = { tool: 'src/tool.ts', other: 'src/other.ts', alone: 'src/alone.ts' };
     const r = await buildBin({ root, outDir, entries, alone: ['alone'] });

@@ -86,7 +86,10 @@ function moduleUrlPlugin(outDir: string): Plugin {
   };
 }
 
-/** The banner of every bin output: BANNER, and `__pagetrailModuleUrl` (the running entry's module gets the main script's URL). */
+/**
+ * The banner of every bin output: BANNER, and `__pagetrailModuleUrl` (the running entry's module gets the main script's
+ * URL).
+ */
 function binBanner(outDir: string, entries: Readonly<Record<string, string>>, root: string): string {
   const rels = Object.fromEntries(
     Object.entries(entries).map(([n, e]) => [n, posix(path.relative(outDir, path.join(root, e)))]),
@@ -99,8 +102,10 @@ function binBanner(outDir: string, entries: Readonly<Record<string, string>>, ro
     'const __pagetrailSelf = import.meta.url;',
     // The process runs `node <outDir>/<name>.mjs`: entry <name>'s module sees that file's URL.
     "const __pagetrailMain = process.argv[1] ?? '';",
-    "const __pagetrailEntry = __pagetrailDirname(__pagetrailMain) === __dirname ? __pagetrailEntries[__pagetrailBasename(__pagetrailMain, '.mjs')] : undefined;",
-    'const __pagetrailModuleUrl = (rel) => (rel === __pagetrailEntry ? __pagetrailPathToFileURL(__pagetrailMain).href : new URL(rel, __pagetrailSelf).href);',
+    'const __pagetrailEntry = __pagetrailDirname(__pagetrailMain) === __dirname ' +
+      "? __pagetrailEntries[__pagetrailBasename(__pagetrailMain, '.mjs')] : undefined;",
+    'const __pagetrailModuleUrl = (rel) => (rel === __pagetrailEntry ' +
+      '? __pagetrailPathToFileURL(__pagetrailMain).href : new URL(rel, __pagetrailSelf).href);',
   ].join('\n');
 }
 
@@ -209,7 +214,8 @@ export async function buildBin(options: BinBuildOptions = {}): Promise<BinBuildR
     const stamp = posix(path.relative(root, path.join(outDir, STAMP_FILE)));
     const prereqs = [...inputs, 'package-lock.json'];
     // Each prerequisite also gets an empty rule: a deleted source then rebuilds instead of stopping make.
-    const deps = `${stamp}: \\\n${prereqs.map((p) => `  ${p}`).join(' \\\n')}\n\n${prereqs.map((p) => `${p}:`).join('\n')}\n`;
+    const deps =
+      `${stamp}: \\\n${prereqs.map((p) => `  ${p}`).join(' \\\n')}\n\n` + `${prereqs.map((p) => `${p}:`).join('\n')}\n`;
     writeFileSync(path.join(outDir, DEPS_FILE), deps);
     writeFileSync(path.join(outDir, STAMP_FILE), `${new Date().toISOString()}\n`);
   }

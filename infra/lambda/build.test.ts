@@ -43,7 +43,9 @@ const baseEnv = (): NodeJS.ProcessEnv =>
 
 /** Imports a bundle in a fresh process and prints what it exports. */
 async function coldStart(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const script = `import(${JSON.stringify(path.join(dir, 'index.mjs'))}).then((m) => console.log(typeof m.handler), (e) => { console.error(e?.name + ': ' + e?.message); process.exit(3); })`;
+  const script =
+    `import(${JSON.stringify(path.join(dir, 'index.mjs'))}).then((m) => console.log(typeof m.handler), ` +
+    `(e) => { console.error(e?.name + ': ' + e?.message); process.exit(3); })`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     cwd: os.tmpdir(),
     env,

@@ -42,7 +42,9 @@ if (bin) {
     const r = await buildBin({ outDir, names: names.length > 0 ? (names as BinName[]) : undefined });
     const mib = r.totalBytes / 1024 / 1024;
     console.log(
-      `built ${r.files.length} entry points into ${path.relative(process.cwd(), path.dirname(r.files[0].file)) || '.'}/ (${mib.toFixed(1)} MiB, ${r.inputs.length} sources) in ${r.ms} ms`,
+      `built ${r.files.length} entry points ` +
+        `into ${path.relative(process.cwd(), path.dirname(r.files[0].file)) || '.'}/ ` +
+        `(${mib.toFixed(1)} MiB, ${r.inputs.length} sources) in ${r.ms} ms`,
     );
     process.exit(0);
   } catch (err) {

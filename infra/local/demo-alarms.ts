@@ -64,7 +64,8 @@ export const DEMO_STORIES: DemoStory[] = [
     dimensions: { ClusterName: 'prod', ServiceName: 'payments-api' },
     team: 'payments',
     story:
-      "P1: the payments schedule's on-call person (this week's rotation) is called, answers and presses 1; the rest of the team is told of the ack",
+      "P1: the payments schedule's on-call person (this week's rotation) is called, answers and presses 1; " +
+      'the rest of the team is told of the ack',
     done: 'acknowledged_at IS NOT NULL',
   },
 ];

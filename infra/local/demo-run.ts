@@ -59,7 +59,8 @@ export async function runDemo(opts: DemoRunOptions): Promise<DemoRunResult> {
     if (n === incidents.length) break;
     if (Date.now() > deadline)
       throw new Error(
-        `only ${n} of ${incidents.length} stories reached the lake within ${(opts.timeoutMs ?? 90_000) / 1000} s (see make status and .data/logs)`,
+        `only ${n} of ${incidents.length} stories reached the lake within ${(opts.timeoutMs ?? 90_000) / 1000} s ` +
+          `(see make status and .data/logs)`,
       );
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1500));
   }

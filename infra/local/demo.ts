@@ -68,7 +68,8 @@ async function main() {
     const diff = differences(pid, need);
     if (diff && diff.length === 0) continue;
     console.log(
-      `${p.name} runs with other settings (${diff ? diff.join('; ') : 'its environment is unreadable'}): restarting it with the demo's for the demo`,
+      `${p.name} runs with other settings (${diff ? diff.join('; ') : 'its environment is unreadable'}): ` +
+        `restarting it with the demo's for the demo`,
     );
     restarted.push(p);
   }

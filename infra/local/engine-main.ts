@@ -55,7 +55,8 @@ async function main() {
   const started = Date.now();
   const engine = await startEngine(kind);
   log(
-    `${kind} ready on ${engine.endpoint} (data ${path.join(dataDir(), kind)}, pid ${process.pid}, ${Date.now() - started} ms)`,
+    `${kind} ready on ${engine.endpoint} ` +
+      `(data ${path.join(dataDir(), kind)}, pid ${process.pid}, ${Date.now() - started} ms)`,
   );
 
   let stopping = false;

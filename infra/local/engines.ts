@@ -151,7 +151,8 @@ function probeJsonApi(port: number, target: string, contentType: string, timeout
           'X-Amz-Target': target,
           'X-Amz-Date': '20260101T000000Z',
           Authorization:
-            'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/local/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
+            'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/local/aws4_request, ' +
+            'SignedHeaders=host;x-amz-date, Signature=00',
         },
       },
       (res) => {
@@ -656,6 +657,7 @@ export async function startKinesisLocal(opts: KinesisLocalOptions = {}): Promise
   await stopChild(child, 500);
   const where = opts.logFile ? `see ${opts.logFile}` : tail.length ? `output:\n${tail.join('\n')}` : 'no output';
   throw new Error(
-    `kinesis-local on port ${port} ${exitInfo ?? `did not answer ${endpoint}/healthcheck within ${opts.startTimeoutMs ?? 30_000} ms`}; ${where}`,
+    `kinesis-local on port ${port} ` +
+      `${exitInfo ?? `did not answer ${endpoint}/healthcheck within ${opts.startTimeoutMs ?? 30_000} ms`}; ${where}`,
   );
 }

@@ -159,7 +159,8 @@ async function bucketExists(s3: S3Client, name: string): Promise<boolean> {
     if (status === 404 || errName(err) === 'NotFound' || errName(err) === 'NoSuchBucket') return false;
     if (status === 403) {
       throw new ProvisionError(
-        `bucket ${name} exists but this account cannot access it (403); bucket names are global on AWS, pick another LAKE_BUCKET`,
+        `bucket ${name} exists but this account cannot access it (403); ` +
+          `bucket names are global on AWS, pick another LAKE_BUCKET`,
         { cause: err },
       );
     }
@@ -260,7 +261,8 @@ export async function ensureTimeToLive(
       return 'enabled';
     if (ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING') {
       throw new ProvisionError(
-        `table ${table} has TTL on "${ttl.AttributeName}", expected "${attribute}"; change it or use another table name`,
+        `table ${table} has TTL on "${ttl.AttributeName}", expected "${attribute}"; ` +
+          `change it or use another table name`,
       );
     }
   } catch (err) {

@@ -56,8 +56,10 @@ function context() {
 /** A small HTTP server process on `port` (or one that logs and exits with `fail`). */
 function proc(name: string, port: number, opts: { fail?: string; variable?: string } = {}): ManagedProcess {
   const script = opts.fail
-    ? `console.log(JSON.stringify({level:30,msg:'starting'})); console.error(JSON.stringify({level:50,msg:${JSON.stringify(opts.fail)}})); process.exit(3)`
-    : `require('http').createServer((q,s)=>s.end('ok')).listen(${port},'127.0.0.1'); process.on('SIGTERM',()=>process.exit(0))`;
+    ? `console.log(JSON.stringify({level:30,msg:'starting'})); ` +
+      `console.error(JSON.stringify({level:50,msg:${JSON.stringify(opts.fail)}})); process.exit(3)`
+    : `require('http').createServer((q,s)=>s.end('ok')).listen(${port},'127.0.0.1'); ` +
+      `process.on('SIGTERM',()=>process.exit(0))`;
   return {
     name,
     stage: 'engine',

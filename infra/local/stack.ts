@@ -412,7 +412,8 @@ async function startOne(ctx: StackContext, p: ManagedProcess): Promise<StartResu
   if (p.port && !(await portFree(p.port.number))) throw new PortInUseError(p.name, p.port.number, p.port.variable);
   if (await p.health()) {
     throw new Error(
-      `${p.name}: something already answers on ${p.endpoint ?? 'its port'} but it is not a process this stack started ` +
+      `${p.name}: something already answers on ${p.endpoint ?? 'its port'} ` +
+        `but it is not a process this stack started ` +
         `(no live pid in ${rel(pidFile(ctx, p))}); stop it or change the port`,
     );
   }
@@ -577,7 +578,8 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
 
     if (!config.SCHEDULER_ENDPOINT) {
       console.warn(
-        'warning: SCHEDULER_ENDPOINT is empty (AWS): the schedule group is not created locally; the emulator runs unused',
+        'warning: SCHEDULER_ENDPOINT is empty (AWS): ' +
+          'the schedule group is not created locally; the emulator runs unused',
       );
     }
     const clients = clientsFor(config);
@@ -608,13 +610,16 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
     `local stack up in ${((Date.now() - t0) / 1000).toFixed(1)} s (data ${rel(ctx.dataDir)}, logs ${rel(ctx.logDir)})`,
   );
   console.log(
-    `  Kinesis   ${config.KINESIS_ENDPOINT}  stream ${s.stream.name} (${s.stream.openShardCount} shards, ${mark(s.stream.created)})`,
+    `  Kinesis   ${config.KINESIS_ENDPOINT}  stream ${s.stream.name} ` +
+      `(${s.stream.openShardCount} shards, ${mark(s.stream.created)})`,
   );
   console.log(`  S3        ${config.S3_ENDPOINT}  bucket ${s.bucket.name} (${mark(s.bucket.created)})`);
   console.log(
-    `  DynamoDB  ${config.DYNAMODB_ENDPOINT}  tables ${s.tables.checkpoint.name} (${mark(s.tables.checkpoint.created)}), ` +
+    `  DynamoDB  ${config.DYNAMODB_ENDPOINT}  ` +
+      `tables ${s.tables.checkpoint.name} (${mark(s.tables.checkpoint.created)}), ` +
       `${s.tables.ledger.name} (${mark(s.tables.ledger.created)}), ` +
-      `${s.tables.incidents.name} (${mark(s.tables.incidents.created)}${s.tables.incidents.ttl === 'unsupported' ? ', TTL not emulated' : ''})`,
+      `${s.tables.incidents.name} (${mark(s.tables.incidents.created)}` +
+      `${s.tables.incidents.ttl === 'unsupported' ? ', TTL not emulated' : ''})`,
   );
   if (s.scheduleGroup) {
     console.log(
@@ -624,7 +629,8 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
   for (const p of procs.filter((q) => q.stage === 'app')) console.log(`  ${p.name.padEnd(9)} ${p.endpoint ?? ''}`);
   if (s.stream.openShardCount !== config.STREAM_SHARDS) {
     console.warn(
-      `warning: stream ${s.stream.name} has ${s.stream.openShardCount} open shards, STREAM_SHARDS=${config.STREAM_SHARDS} (not resharded)`,
+      `warning: stream ${s.stream.name} has ${s.stream.openShardCount} open shards, ` +
+        `STREAM_SHARDS=${config.STREAM_SHARDS} (not resharded)`,
     );
   }
   return summary;
@@ -672,7 +678,8 @@ async function resourceStatus(config: Config, answering: Set<string>): Promise<s
       check('kinesis', `stream ${config.STREAM_NAME}`, async () => {
         const s = await clients.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: config.STREAM_NAME }));
         return ok(
-          `stream ${config.STREAM_NAME}: ${s.StreamDescriptionSummary?.StreamStatus} (${s.StreamDescriptionSummary?.OpenShardCount} shards)`,
+          `stream ${config.STREAM_NAME}: ${s.StreamDescriptionSummary?.StreamStatus} ` +
+            `(${s.StreamDescriptionSummary?.OpenShardCount} shards)`,
         );
       }),
       check('s3', `bucket ${config.LAKE_BUCKET}`, async () => {

@@ -44,11 +44,17 @@ export interface BatchingProducerOptions {
    * refused at once with ProducerOverloadedError. Default 20,000.
    */
   maxPendingRecords?: number;
-  /** Deadline of one PutRecords call (the SDK's own retries included), ms; past it the call is aborted and its entries retried. Default 5,000. */
+  /**
+   * Deadline of one PutRecords call (the SDK's own retries included), ms; past it the call is aborted and its entries
+   * retried. Default 5,000.
+   */
   callTimeoutMs?: number;
   /** Attempts per entry (the first included) before its put fails. Default 8. */
   maxAttempts?: number;
-  /** Backoff base: a retry after attempt n waits ~baseDelayMs·2^(n-1) (equal jitter), capped at maxDelayMs. Default 100. */
+  /**
+   * Backoff base: a retry after attempt n waits ~baseDelayMs·2^(n-1) (equal jitter), capped at maxDelayMs.
+   * Default 100.
+   */
   baseDelayMs?: number;
   /** Default 5000. */
   maxDelayMs?: number;

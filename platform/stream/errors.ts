@@ -53,7 +53,8 @@ export class PutRecordsFailedError extends Error {
     const codes = [...new Set(failed.map((f) => f.errorCode))].join(', ');
     const notWritten = results.filter((r) => r === undefined).length;
     super(
-      `PutRecords: ${notWritten} of ${results.length} records not written; ${failed.length} failed after ${attempts} attempt(s) (${codes})`,
+      `PutRecords: ${notWritten} of ${results.length} records not written; ` +
+        `${failed.length} failed after ${attempts} attempt(s) (${codes})`,
       options,
     );
     this.name = 'PutRecordsFailedError';

@@ -15,7 +15,8 @@ export class CheckpointConflictError extends Error {
     options?: { cause?: unknown },
   ) {
     super(
-      `checkpoint ${group}/${shardId}: expected ${expectedVersion === undefined ? 'no checkpoint' : `version ${expectedVersion}`}, ` +
+      `checkpoint ${group}/${shardId}: ` +
+        `expected ${expectedVersion === undefined ? 'no checkpoint' : `version ${expectedVersion}`}, ` +
         `found ${actualVersion === undefined ? 'none' : `version ${actualVersion}`}`,
       options,
     );

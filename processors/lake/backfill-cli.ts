@@ -43,7 +43,13 @@ async function main() {
     const replays = await replayFailures({ ...common, prefix });
     const replayed = replays.filter((r) => r.firstSeq !== undefined);
     console.log(
-      `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify({ failures: replays.length, replayed: replayed.length, records: replayed.reduce((n, r) => n + r.records - r.committed, 0), rows: replayed.reduce((n, r) => n + r.rows, 0), objectsWritten: replayed.reduce((n, r) => n + r.keys.length, 0) })}`,
+      `done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify({
+        failures: replays.length,
+        replayed: replayed.length,
+        records: replayed.reduce((n, r) => n + r.records - r.committed, 0),
+        rows: replayed.reduce((n, r) => n + r.rows, 0),
+        objectsWritten: replayed.reduce((n, r) => n + r.keys.length, 0),
+      })}`,
     );
     return;
   }
@@ -55,7 +61,8 @@ async function main() {
     process.exit(2);
   }
   console.log(
-    `backfill ${from.toISOString()} → ${to.toISOString()} from stream ${config.STREAM_NAME} and s3://${config.LAKE_BUCKET}/raw/`,
+    `backfill ${from.toISOString()} → ${to.toISOString()} from stream ${config.STREAM_NAME} ` +
+      `and s3://${config.LAKE_BUCKET}/raw/`,
   );
   const report = await backfill({ ...common, from, to, flushMaxRecords: batchSizeOf(config) });
   const { keys, ...summary } = report;

@@ -199,7 +199,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     );
     if (firstRange && replay[0]?.sequenceNumber !== firstRange.firstSeq) {
       throw new BackfillError(
-        `shard ${shardId}: the records of range ${firstRange.firstSeq}-${firstRange.lastSeq} are neither in the stream nor in the raw archive`,
+        `shard ${shardId}: the records of range ${firstRange.firstSeq}-${firstRange.lastSeq} ` +
+          `are neither in the stream nor in the raw archive`,
       );
     }
 
@@ -232,7 +233,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
       report.errors += batch.errors.length;
       report.objectsWritten += objects.length;
       say(
-        `  ${shardId}: ${replayed}/${replay.length} records replayed, ${objects.length} objects written (${batch.firstSeq.slice(-8)}..${batch.lastSeq.slice(-8)})`,
+        `  ${shardId}: ${replayed}/${replay.length} records replayed, ${objects.length} objects written ` +
+          `(${batch.firstSeq.slice(-8)}..${batch.lastSeq.slice(-8)})`,
       );
     };
     let sinceCut = 0;

@@ -114,7 +114,9 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
   const warm = new Map<string, Warm>();
   const useCache = opts.warmCache ?? true;
 
-  /** The join as of the head: the warm copy if the head did not move since, else the state object, else the parents'. */
+  /**
+   * The join as of the head: the warm copy if the head did not move since, else the state object, else the parents'.
+   */
   async function joinAt(shardId: string, head: Head): Promise<EventJoin> {
     const w = warm.get(shardId);
     warm.delete(shardId); // a failed flush leaves it half-advanced: never reuse it then

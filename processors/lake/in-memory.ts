@@ -3,7 +3,10 @@ import { EventJoin, type JoinOptions } from './join.js';
 import type { LakeInputRecord } from './shard-pipeline.js';
 
 export interface InMemoryOptions extends JoinOptions {
-  /** Records per batch (= per flush, per shard), as the event source mapping's batch size. Default 10,000 (Lambda's maximum). */
+  /**
+   * Records per batch (= per flush, per shard), as the event source mapping's batch size. Default 10,000 (Lambda's
+   * maximum).
+   */
   flushMaxRows?: number;
 }
 

@@ -41,11 +41,17 @@ export interface JoinOptions {
   dedupeWindowMs?: number;
   /** Reject a record whose event time is more than this after its arrival time. Default 1 day. */
   maxAheadMs?: number;
-  /** Reject a record whose event time is more than this before its arrival time. Default: the stream's 7-day retention + `windowMs`. */
+  /**
+   * Reject a record whose event time is more than this before its arrival time. Default: the stream's 7-day retention +
+   * `windowMs`.
+   */
   maxBehindMs?: number;
 }
 
-/** The stream's retention (infra/cdk/storage.ts): no record can honestly be older than this when read, plus the join window. */
+/**
+ * The stream's retention (infra/cdk/storage.ts): no record can honestly be older than this when read, plus the join
+ * window.
+ */
 export const STREAM_RETENTION_MS = 7 * 24 * 3600_000;
 
 export const JOIN_DEFAULTS: Omit<Required<JoinOptions>, 'dedupeWindowMs' | 'maxBehindMs'> = {
@@ -76,10 +82,16 @@ export function eventTimeError(
 ): string | undefined {
   if (!Number.isFinite(eventTime)) return `event_time ${String(eventTime)} is not a finite time`;
   if (eventTime - arrivalTime > options.maxAheadMs) {
-    return `event_time ${iso(eventTime)} is ${hours(eventTime - arrivalTime)} after the record's arrival ${iso(arrivalTime)} (more than ${hours(options.maxAheadMs)} ahead)`;
+    return (
+      `event_time ${iso(eventTime)} is ${hours(eventTime - arrivalTime)} after the record's arrival ` +
+      `${iso(arrivalTime)} (more than ${hours(options.maxAheadMs)} ahead)`
+    );
   }
   if (arrivalTime - eventTime > options.maxBehindMs) {
-    return `event_time ${iso(eventTime)} is ${hours(arrivalTime - eventTime)} before the record's arrival ${iso(arrivalTime)} (more than ${hours(options.maxBehindMs)} behind)`;
+    return (
+      `event_time ${iso(eventTime)} is ${hours(arrivalTime - eventTime)} before the record's arrival ` +
+      `${iso(arrivalTime)} (more than ${hours(options.maxBehindMs)} behind)`
+    );
   }
   return undefined;
 }
@@ -354,9 +366,11 @@ export class EventJoin {
     row.error_message = d.error_message ?? null;
     row.dispatched_at = d.event_time;
     row.escalate_at = d.escalate_at ?? null;
-    // a notice of the ack or resolve (not a page): `reason` notice_ack / notice_resolve (the views leave it out of the pages)
+    // a notice of the ack or resolve (not a page): `reason` notice_ack / notice_resolve (the views leave it out
+    // of the pages)
     if (d.notice) row.reason = `notice_${d.notice}`;
-    // why this person (the on-call schedule, layer, override), whether the page may be a duplicate, quiet hours, the notice
+    // why this person (the on-call schedule, layer, override), whether the page may be a duplicate, quiet
+    // hours, the notice
     if (d.resolved_by || d.possible_duplicate || d.quiet_hours || d.notice) {
       row.detail = JSON.stringify({
         ...(d.resolved_by ? { resolved_by: d.resolved_by } : {}),

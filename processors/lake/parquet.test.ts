@@ -193,7 +193,8 @@ describe('encodeParquet → DuckDB', () => {
   it('round-trips every column type, nulls, empty and unicode strings, exact milliseconds', async () => {
     const file = save(encodeParquet(ALL_TYPES, ALL_ROWS));
     const got = await query(`
-      SELECT *, epoch_ms(t) AS t_ms, epoch_ms(t_null) AS t_null_ms, typeof(t) AS t_type, typeof(i) AS i_type, typeof(b) AS b_type, typeof(bin) AS bin_type
+      SELECT *, epoch_ms(t) AS t_ms, epoch_ms(t_null) AS t_null_ms,
+        typeof(t) AS t_type, typeof(i) AS i_type, typeof(b) AS b_type, typeof(bin) AS bin_type
       FROM read_parquet(${lit(file)})`);
     expect(got).toHaveLength(ALL_ROWS.length);
     got.forEach((row, k) => {
@@ -218,7 +219,8 @@ describe('encodeParquet → DuckDB', () => {
     });
     // Empty string and null stay distinct.
     const [counts] = await query(
-      `SELECT count(*) FILTER (s_null IS NULL) AS nulls, count(*) FILTER (s_null = '') AS empties FROM read_parquet(${lit(file)})`,
+      `SELECT count(*) FILTER (s_null IS NULL) AS nulls, count(*) FILTER (s_null = '') AS empties ` +
+        `FROM read_parquet(${lit(file)})`,
     );
     expect(counts).toEqual({ nulls: 2n, empties: 1n });
   });
@@ -228,7 +230,8 @@ describe('encodeParquet → DuckDB', () => {
     await conn.run(`SET TimeZone = 'America/New_York'`);
     try {
       const [row] = await query(
-        `SELECT strftime(t AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%g') AS utc, epoch_ms(t) AS ms FROM read_parquet(${lit(file)})`,
+        `SELECT strftime(t AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%g') AS utc, epoch_ms(t) AS ms ` +
+          `FROM read_parquet(${lit(file)})`,
       );
       expect(row).toEqual({ utc: '2025-11-28 00:00:00.123', ms: 1764288000123n });
     } finally {
@@ -291,7 +294,8 @@ describe('encodeParquet → DuckDB', () => {
     }));
     const file = save(encodeParquet(ALL_TYPES, rows));
     const got = await query(
-      `SELECT count(s_null) AS s_null, count(i_null) AS i_null, max(s_null) FILTER (s = 'r996') AS last FROM read_parquet(${lit(file)})`,
+      `SELECT count(s_null) AS s_null, count(i_null) AS i_null, max(s_null) FILTER (s = 'r996') AS last ` +
+        `FROM read_parquet(${lit(file)})`,
     );
     expect(got[0]).toEqual({ s_null: 997n, i_null: 0n, last: 'v996' });
   });
@@ -307,7 +311,8 @@ describe('Parquet file layout', () => {
   it('timestamps are INT64 MILLIS adjusted to UTC; strings are UTF8; nullability is kept', async () => {
     const file = save(encodeParquet(ALL_TYPES, ALL_ROWS));
     const schema = await query(
-      `SELECT name, type, converted_type, logical_type, repetition_type FROM parquet_schema(${lit(file)}) WHERE type IS NOT NULL`,
+      `SELECT name, type, converted_type, logical_type, repetition_type FROM parquet_schema(${lit(file)}) ` +
+        `WHERE type IS NOT NULL`,
     );
     const by = Object.fromEntries(schema.map((r) => [r.name as string, r]));
     for (const name of ['t', 't_null']) {
@@ -335,28 +340,33 @@ describe('Parquet file layout', () => {
     expect(DEFAULT_COMPRESSION).toBe('snappy');
   });
 
-  it('stores each column as its `storage` says: dictionary by default, PLAIN for distinct values, no statistics for payloads', async () => {
-    const rows = toEventRows(generateEvents({ events: 2000, seed: 3 }));
-    for (const [table, body] of [
-      [EVENTS_TABLE, encodeParquet(EVENTS_TABLE, rows)],
-      [RAW_TABLE, encodeParquet(RAW_TABLE, rawRowsOf(generateEvents({ events: 500, seed: 4 })))],
-    ] as const) {
-      const file = save(body);
-      const meta = await query(
-        `SELECT path_in_schema AS col, encodings, stats_min_value IS NOT NULL AS has_stats FROM parquet_metadata(${lit(file)})`,
-      );
-      const byCol = new Map(meta.map((m) => [String(m.col), m]));
-      for (const col of table.columns as readonly ColumnDef[]) {
-        const m = byCol.get(col.name)!;
-        const dictionary = String(m.encodings).includes('DICTIONARY');
-        expect({ col: col.name, dictionary }).toEqual({ col: col.name, dictionary: col.storage === undefined });
-        // a column of nulls only has no min/max either way
-        if (col.storage === 'blob')
-          expect({ col: col.name, stats: m.has_stats }).toEqual({ col: col.name, stats: false });
+  it(
+    'stores each column as its `storage` says: dictionary by default, PLAIN for distinct values, ' +
+      'no statistics for payloads',
+    async () => {
+      const rows = toEventRows(generateEvents({ events: 2000, seed: 3 }));
+      for (const [table, body] of [
+        [EVENTS_TABLE, encodeParquet(EVENTS_TABLE, rows)],
+        [RAW_TABLE, encodeParquet(RAW_TABLE, rawRowsOf(generateEvents({ events: 500, seed: 4 })))],
+      ] as const) {
+        const file = save(body);
+        const meta = await query(
+          `SELECT path_in_schema AS col, encodings, stats_min_value IS NOT NULL AS has_stats ` +
+            `FROM parquet_metadata(${lit(file)})`,
+        );
+        const byCol = new Map(meta.map((m) => [String(m.col), m]));
+        for (const col of table.columns as readonly ColumnDef[]) {
+          const m = byCol.get(col.name)!;
+          const dictionary = String(m.encodings).includes('DICTIONARY');
+          expect({ col: col.name, dictionary }).toEqual({ col: col.name, dictionary: col.storage === undefined });
+          // a column of nulls only has no min/max either way
+          if (col.storage === 'blob')
+            expect({ col: col.name, stats: m.has_stats }).toEqual({ col: col.name, stats: false });
+        }
+        expect(table.columns.filter((c: ColumnDef) => c.storage === 'blob').length).toBe(1);
       }
-      expect(table.columns.filter((c: ColumnDef) => c.storage === 'blob').length).toBe(1);
-    }
-  });
+    },
+  );
 
   it('splits row groups at rowGroupRows and sets a fixed created_by', async () => {
     const rows = toEventRows(generateEvents({ events: 2500, seed: 5 }));

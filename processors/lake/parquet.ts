@@ -197,7 +197,9 @@ function scanSource(table: TableDef): string {
         break;
       case 'bigint':
         head.push(`const d${j} = new BigInt64Array(n);`);
-        test = `(typeof v === 'bigint' && BigInt.asIntN(64, v) === v) || (typeof v === 'number' && Number.isSafeInteger(v))`;
+        test =
+          `(typeof v === 'bigint' && BigInt.asIntN(64, v) === v) || ` +
+          `(typeof v === 'number' && Number.isSafeInteger(v))`;
         store = `d${j}[i] = typeof v === 'bigint' ? v : BigInt(v);`;
         result = `{ nullCount: nc${j}, validity: nb${j}, offsets: null, bytes: 0, sink: -1, data: d${j} }`;
         break;
@@ -205,16 +207,33 @@ function scanSource(table: TableDef): string {
         // Int64 little-endian as (low, high) words: exact for every integer ms within ±2^53, no BigInt.
         head.push(`const d${j} = new Int32Array(2 * n);`);
         test = `typeof v === 'number' && v >= -8.64e15 && v <= 8.64e15`;
-        store = `const ms = Math.floor(v), hi = Math.floor(ms / 4294967296); d${j}[2 * i] = ms - hi * 4294967296; d${j}[2 * i + 1] = hi;`;
+        store =
+          `const ms = Math.floor(v), hi = Math.floor(ms / 4294967296); ` +
+          `d${j}[2 * i] = ms - hi * 4294967296; d${j}[2 * i + 1] = hi;`;
         result = `{ nullCount: nc${j}, validity: nb${j}, offsets: null, bytes: 0, sink: -1, data: d${j} }`;
         break;
     }
     body.push(
-      `  v = r[${key}];\n  if (${test}) { ${store} ${valid} }\n  else if (v === null || v === undefined) ${onNull}\n  else bad(${j}, i, v);\n  ${after}`,
+      [
+        `  v = r[${key}];`,
+        `  if (${test}) { ${store} ${valid} }`,
+        `  else if (v === null || v === undefined) ${onNull}`,
+        `  else bad(${j}, i, v);`,
+        `  ${after}`,
+      ].join('\n'),
     );
     out.push(result);
   });
-  return `'use strict';\n${head.join('\n')}\nlet v;\nfor (let i = 0; i < n; i++) {\n  const r = rows[i];\n${body.join('\n')}\n}\nreturn [${out.join(', ')}];`;
+  return [
+    `'use strict';`,
+    head.join('\n'),
+    'let v;',
+    'for (let i = 0; i < n; i++) {',
+    '  const r = rows[i];',
+    body.join('\n'),
+    '}',
+    `return [${out.join(', ')}];`,
+  ].join('\n');
 }
 
 /** Buffers for a table's string columns, kept between calls (grown as needed). */

@@ -163,7 +163,8 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
       records.at(-1)?.sequenceNumber !== f.endSequenceNumber
     ) {
       throw new BackfillError(
-        `${f.key}: the stream no longer holds ${f.shardId} ${f.startSequenceNumber}..${f.endSequenceNumber} (past retention?)`,
+        `${f.key}: the stream no longer holds ${f.shardId} ${f.startSequenceNumber}..${f.endSequenceNumber} ` +
+          `(past retention?)`,
       );
     }
 
@@ -174,7 +175,8 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
       for (const { key } of await opts.store.list(`${RAW_TABLE.prefix}dt=${dt}/${f.shardId}-`)) {
         const k = parseObjectKey(key);
         if (!k || k.shardId !== f.shardId) continue;
-        if (head?.pending && k.firstSeq === head.pending.first && k.lastSeq === head.pending.last) continue; // not committed
+        // not committed
+        if (head?.pending && k.firstSeq === head.pending.first && k.lastSeq === head.pending.last) continue;
         ranges.push({ first: k.firstSeq, last: k.lastSeq });
       }
     }
@@ -227,7 +229,8 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
       'failed batch replayed',
     );
     say(
-      `${f.key}: replayed ${todo.length} records (${report.committed} already committed), ${objects.length} objects written`,
+      `${f.key}: replayed ${todo.length} records (${report.committed} already committed), ` +
+        `${objects.length} objects written`,
     );
   }
   return out;

@@ -12,7 +12,10 @@ export interface ReplayStartOptions {
   store: LakeStore;
   /** The heads' group (state objects are under `state/<group>/<shard>/`). */
   group: string;
-  /** The heads: which states are committed, and a child's parents' final states. Without them every state object counts and a child starts empty. */
+  /**
+   * The heads: which states are committed, and a child's parents' final states. Without them every state object counts
+   * and a child starts empty.
+   */
   heads?: HeadStore;
   lineage?: ShardLineage;
   join?: JoinOptions;
@@ -90,7 +93,8 @@ export class ReplayStart {
     if (!this.starts) {
       this.log.warn(
         { shardId },
-        'no join state before the replay and no heads to find the parents\u2019: receipts of earlier dispatches replay unmatched',
+        'no join state before the replay and no heads to find the parents\u2019: ' +
+          'receipts of earlier dispatches replay unmatched',
       );
       return new EventJoin(this.opts.join);
     }

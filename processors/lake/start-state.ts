@@ -59,7 +59,8 @@ export class StartStates {
         head = await this.opts.heads.put(shardId, head, { lastSeq: head.lastSeq, stateKey: head.stateKey });
         this.log.warn(
           { shardId, first: p.first, last: p.last, objects: p.keys.length },
-          'parent shard ended with an uncommitted flush: its objects are deleted (the mapping skipped that batch; its on-failure record replays it)',
+          'parent shard ended with an uncommitted flush: its objects are deleted ' +
+            '(the mapping skipped that batch; its on-failure record replays it)',
         );
       } catch (err) {
         if (!(err instanceof CheckpointConflictError)) throw err;

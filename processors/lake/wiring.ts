@@ -25,7 +25,10 @@ export const joinOptionsOf = (
   maxStateEntries: config.MAX_STATE_ENTRIES,
 });
 
-/** The lake handler's options from the configuration and SDK clients (shared by the Lambda entry, the local service and backfill). */
+/**
+ * The lake handler's options from the configuration and SDK clients (shared by the Lambda entry, the local service and
+ * backfill).
+ */
 export function lakeHandlerOptions(config: Config, clients: AwsClients, logger?: Logger): LakeHandlerOptions {
   return {
     store: new LakeStore(clients.s3, config.LAKE_BUCKET),

@@ -67,7 +67,8 @@ function opened(record: StreamRecordIn) {
 
 function bothPaths(event: any) {
   const [viaIntake] = alarmRecordsFrom(structuredClone(event), intake).records;
-  const viaRule: StreamRecordIn = { v: 1, kind: 'alarm', event: structuredClone(event) }; // the rule's ENVELOPE_TEMPLATE
+  // the rule's ENVELOPE_TEMPLATE
+  const viaRule: StreamRecordIn = { v: 1, kind: 'alarm', event: structuredClone(event) };
   return { intake: opened(viaIntake), rule: opened(viaRule) };
 }
 

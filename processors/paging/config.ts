@@ -31,7 +31,10 @@ export const PagingConfigSchema = z.object({
   /** Idle poll of each shard by the local event source mapping: the wait a new alarm may have before it is read. */
   PAGING_POLL_MS: z.coerce.number().int().positive().default(25),
   PAGING_MAX_ALARM_AGE_S: z.coerce.number().int().positive().default(3600),
-  /** SEVERITY_DEFAULT, SEVERITY_MAP: shared with the receiver (schemas/alarm-routing.ts), for alarm records that carry no severity. */
+  /**
+   * SEVERITY_DEFAULT, SEVERITY_MAP: shared with the receiver (schemas/alarm-routing.ts), for alarm records that carry
+   * no severity.
+   */
   ...SeverityEnvShape,
 });
 export type PagingConfig = z.infer<typeof PagingConfigSchema>;

@@ -136,52 +136,55 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
     });
   });
 
-  it('a scheduled deadline arrives on the stream within a second of at(), with its partition key and bytes', async () => {
-    const at = Date.now() + 1200;
-    const record = deadline(at);
-    const name = deadlineScheduleName(`${record.incident_id}|r0|L2`);
-    expect(await deadlines().schedule({ name, at, record })).toBe('created');
+  it(
+    'a scheduled deadline arrives on the stream within a second of at(), ' + 'with its partition key and bytes',
+    async () => {
+      const at = Date.now() + 1200;
+      const record = deadline(at);
+      const name = deadlineScheduleName(`${record.incident_id}|r0|L2`);
+      expect(await deadlines().schedule({ name, at, record })).toBe('created');
 
-    const got = await stack.schedulerClient!.send(
-      new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }),
-    );
-    expect(got).toMatchObject({
-      ScheduleExpression: atExpression(at),
-      ScheduleExpressionTimezone: 'UTC',
-      ActionAfterCompletion: 'DELETE',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: {
-        Arn: streamArn(stack.config),
-        RoleArn: stack.config.SCHEDULER_ROLE_ARN,
-        KinesisParameters: { PartitionKey: record.alarm_arn },
-        RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
-      },
-    });
+      const got = await stack.schedulerClient!.send(
+        new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }),
+      );
+      expect(got).toMatchObject({
+        ScheduleExpression: atExpression(at),
+        ScheduleExpressionTimezone: 'UTC',
+        ActionAfterCompletion: 'DELETE',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: streamArn(stack.config),
+          RoleArn: stack.config.SCHEDULER_ROLE_ARN,
+          KinesisParameters: { PartitionKey: record.alarm_arn },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+        },
+      });
 
-    const [r] = await until('the deadline record', async () => {
-      const rs = await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id);
-      return rs.length ? rs : undefined;
-    });
-    const due = Math.ceil(at / 1000) * 1000;
-    expect(r.PartitionKey).toBe(partitionKeyOf(record));
-    expect(Buffer.from(r.Data!).equals(Buffer.from(encodeRecord(record)))).toBe(true);
-    // never early; within a second of the (whole-second) at() time (kinesalite stamps arrival in ms)
-    const lateMs = r.ApproximateArrivalTimestamp!.getTime() - due;
-    expect(lateMs).toBeGreaterThanOrEqual(0);
-    expect(lateMs).toBeLessThan(1000);
+      const [r] = await until('the deadline record', async () => {
+        const rs = await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id);
+        return rs.length ? rs : undefined;
+      });
+      const due = Math.ceil(at / 1000) * 1000;
+      expect(r.PartitionKey).toBe(partitionKeyOf(record));
+      expect(Buffer.from(r.Data!).equals(Buffer.from(encodeRecord(record)))).toBe(true);
+      // never early; within a second of the (whole-second) at() time (kinesalite stamps arrival in ms)
+      const lateMs = r.ApproximateArrivalTimestamp!.getTime() - due;
+      expect(lateMs).toBeGreaterThanOrEqual(0);
+      expect(lateMs).toBeLessThan(1000);
 
-    // ActionAfterCompletion DELETE: gone once fired
-    await until('the fired schedule to be deleted', async () => {
-      try {
-        await stack.schedulerClient!.send(
-          new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }),
-        );
-        return undefined;
-      } catch (err) {
-        return (err as Error).name === 'ResourceNotFoundException' ? true : undefined;
-      }
-    });
-  });
+      // ActionAfterCompletion DELETE: gone once fired
+      await until('the fired schedule to be deleted', async () => {
+        try {
+          await stack.schedulerClient!.send(
+            new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }),
+          );
+          return undefined;
+        } catch (err) {
+          return (err as Error).name === 'ResourceNotFoundException' ? true : undefined;
+        }
+      });
+    },
+  );
 
   it('scheduling the same name twice answers exists and puts exactly one record', async () => {
     const at = Date.now() + 800;

@@ -246,15 +246,18 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     expect('unknown' in res && res.unknown).toBeFalsy();
   });
 
-  it('an outcome left unknown by the budget is settled later by find (a crash between claim and completion)', async () => {
-    const r = req('sms', '+15551230017');
-    sim.injectFaults(r.address, [{ type: 'hang', ms: 3_000 }]);
-    const claimedAt = Date.now();
-    const res = await dispatcher({ timeoutMs: 100, budgetMs: 150 }).send(r);
-    expect(res).toMatchObject({ ok: false, unknown: true, provider: 'twilio', error: { code: 'timeout' } });
-    expect(await dispatcher().find(r, claimedAt)).toBe(created(r.dispatchId)[0].id);
-    expect(posts(r.dispatchId)).toHaveLength(1);
-  });
+  it(
+    'an outcome left unknown by the budget is settled ' + 'later by find (a crash between claim and completion)',
+    async () => {
+      const r = req('sms', '+15551230017');
+      sim.injectFaults(r.address, [{ type: 'hang', ms: 3_000 }]);
+      const claimedAt = Date.now();
+      const res = await dispatcher({ timeoutMs: 100, budgetMs: 150 }).send(r);
+      expect(res).toMatchObject({ ok: false, unknown: true, provider: 'twilio', error: { code: 'timeout' } });
+      expect(await dispatcher().find(r, claimedAt)).toBe(created(r.dispatchId)[0].id);
+      expect(posts(r.dispatchId)).toHaveLength(1);
+    },
+  );
 
   it('find matches the reference, not another page to the same number; undefined for a page never sent', async () => {
     const d = dispatcher();
@@ -342,20 +345,24 @@ describe('Dispatcher through the SDKs against the provider simulator', () => {
     expect(await dispatcher().find(r, Date.now())).toBeUndefined();
   });
 
-  it('email: content changed under the same dispatch → invalid_idempotent_request (definite failure; find throws, not retryable)', async () => {
-    const r = req('email', 'bob@example.com');
-    expect((await dispatcher().send(r)).ok).toBe(true);
-    const changed = { ...r, content: { ...r.content, ackUrl: 'https://alerts.example.com/ack?y' } };
-    expect(await dispatcher().send(changed)).toMatchObject({
-      ok: false,
-      error: { code: 'invalid_idempotent_request', status: 409 },
-    });
-    await expect(dispatcher().find(changed, Date.now())).rejects.toMatchObject({
-      name: 'PageLookupError',
-      code: 'invalid_idempotent_request',
-      retryable: false,
-    });
-  });
+  it(
+    'email: content changed under the same dispatch → invalid_idempotent_request (definite failure; find throws, ' +
+      'not retryable)',
+    async () => {
+      const r = req('email', 'bob@example.com');
+      expect((await dispatcher().send(r)).ok).toBe(true);
+      const changed = { ...r, content: { ...r.content, ackUrl: 'https://alerts.example.com/ack?y' } };
+      expect(await dispatcher().send(changed)).toMatchObject({
+        ok: false,
+        error: { code: 'invalid_idempotent_request', status: 409 },
+      });
+      await expect(dispatcher().find(changed, Date.now())).rejects.toMatchObject({
+        name: 'PageLookupError',
+        code: 'invalid_idempotent_request',
+        retryable: false,
+      });
+    },
+  );
 });
 
 describe('Dispatcher.find for a page not yet sent (queued, no date_sent)', () => {
@@ -396,32 +403,36 @@ describe('Dispatcher: voice pages through the Calls API', () => {
   const voice = (o: Partial<DispatcherOptions> = {}) => dispatcher({ oncall: voiceOncall, ...o });
   const callPosts = (dispatchId: string) => posts(dispatchId).filter((p) => p.path.endsWith('/Calls.json'));
 
-  it('calls with AMD to the end of the greeting; the answer URL carries what to read and the page reference; the PageRef in the StatusCallback', async () => {
-    const r = req('voice', '+15551230031');
-    const res = await voice().send(r);
-    expect(res).toMatchObject({ ok: true, provider: 'twilio', messageId: expect.stringMatching(/^CA[0-9a-f]{32}$/) });
-    const [p] = callPosts(r.dispatchId);
-    expect(p.params).toMatchObject({
-      To: r.address,
-      From: VOICE_FROM,
-      MachineDetection: 'DetectMessageEnd',
-      Method: 'POST',
-      StatusCallbackMethod: 'POST',
-      StatusCallbackEvent: 'initiated,ringing,answered,completed',
-    });
-    expect(p.params!.Twiml).toBeUndefined();
-    const page = { incidentId: r.incidentId, alarmArn: ALARM, dispatchId: r.dispatchId };
-    const status = new URL(p.params!.StatusCallback);
-    expect(status.pathname).toBe('/webhooks/twilio/voice');
-    expect(pageRefFromQuery(status.searchParams)).toEqual(page);
-    const answer = new URL(p.params!.Url);
-    expect(answer.origin + answer.pathname).toBe(`${PUBLIC_BASE}/webhooks/twilio/voice/answer`);
-    expect(pageRefFromQuery(answer.searchParams)).toEqual(page);
-    expect(answer.searchParams.get('say')).toContain('orders api cpu high is in alarm');
-    expect(answer.searchParams.get('ref')).toBe(pageReference(r.dispatchId));
-    // the same dispatch renders the same call (pure content)
-    expect(voice().voiceAnswerUrl(r)).toBe(p.params!.Url);
-  });
+  it(
+    'calls with AMD to the end of the greeting; the answer URL carries what to read and the page reference; the ' +
+      'PageRef in the StatusCallback',
+    async () => {
+      const r = req('voice', '+15551230031');
+      const res = await voice().send(r);
+      expect(res).toMatchObject({ ok: true, provider: 'twilio', messageId: expect.stringMatching(/^CA[0-9a-f]{32}$/) });
+      const [p] = callPosts(r.dispatchId);
+      expect(p.params).toMatchObject({
+        To: r.address,
+        From: VOICE_FROM,
+        MachineDetection: 'DetectMessageEnd',
+        Method: 'POST',
+        StatusCallbackMethod: 'POST',
+        StatusCallbackEvent: 'initiated,ringing,answered,completed',
+      });
+      expect(p.params!.Twiml).toBeUndefined();
+      const page = { incidentId: r.incidentId, alarmArn: ALARM, dispatchId: r.dispatchId };
+      const status = new URL(p.params!.StatusCallback);
+      expect(status.pathname).toBe('/webhooks/twilio/voice');
+      expect(pageRefFromQuery(status.searchParams)).toEqual(page);
+      const answer = new URL(p.params!.Url);
+      expect(answer.origin + answer.pathname).toBe(`${PUBLIC_BASE}/webhooks/twilio/voice/answer`);
+      expect(pageRefFromQuery(answer.searchParams)).toEqual(page);
+      expect(answer.searchParams.get('say')).toContain('orders api cpu high is in alarm');
+      expect(answer.searchParams.get('ref')).toBe(pageReference(r.dispatchId));
+      // the same dispatch renders the same call (pure content)
+      expect(voice().voiceAnswerUrl(r)).toBe(p.params!.Url);
+    },
+  );
 
   it('a 500 after the call was accepted: find settles it by recipient and time; no second call', async () => {
     const r = req('voice', '+15551230032');
@@ -441,21 +452,24 @@ describe('Dispatcher: voice pages through the Calls API', () => {
     expect(res).toMatchObject({ ok: true, messageId: created(r.dispatchId)[0].id });
   });
 
-  it('find: undefined with no call in the window; the call; ambiguous (not retryable) with two calls to the number', async () => {
-    const r = req('voice', '+15551230034');
-    const since = Date.now();
-    expect(await voice().find(r, since)).toBeUndefined();
-    const first = await voice().send(r);
-    expect(await voice().find(r, since)).toBe(first.ok && first.messageId);
-    // calls made before the window (a minute before the claim) do not count
-    expect(await voice().find(r, Date.now() + 120_000)).toBeUndefined();
-    await voice().send(req('voice', r.address));
-    await expect(voice().find(r, since)).rejects.toMatchObject({
-      name: 'PageLookupError',
-      code: 'ambiguous',
-      retryable: false,
-    });
-  });
+  it(
+    'find: undefined with no call in the window; the call; ' + 'ambiguous (not retryable) with two calls to the number',
+    async () => {
+      const r = req('voice', '+15551230034');
+      const since = Date.now();
+      expect(await voice().find(r, since)).toBeUndefined();
+      const first = await voice().send(r);
+      expect(await voice().find(r, since)).toBe(first.ok && first.messageId);
+      // calls made before the window (a minute before the claim) do not count
+      expect(await voice().find(r, Date.now() + 120_000)).toBeUndefined();
+      await voice().send(req('voice', r.address));
+      await expect(voice().find(r, since)).rejects.toMatchObject({
+        name: 'PageLookupError',
+        code: 'ambiguous',
+        retryable: false,
+      });
+    },
+  );
 
   it('without twilio.voice_from a voice page is refused at once (no request)', async () => {
     const r = req('voice', '+15551230035');

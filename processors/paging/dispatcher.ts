@@ -30,9 +30,10 @@ export { pageReference } from './message-content.js';
  * Sends one page with the official SDKs and never loses or blindly duplicates it.
  *
  * SMS and WhatsApp go through `twilio` (the StatusCallback URL carries the page's PageRef; WhatsApp as
- * the approved content template of the severity), voice through the `twilio` Calls API (inline TwiML that reads the alarm and gathers one key, answering-machine detection,
- * status callbacks to /webhooks/twilio/voice with the PageRef; the message id is the CallSid), email through `resend` (tags carry the PageRef; the
- * dispatch id is the idempotency key). Every message carries the page reference
+ * the approved content template of the severity), voice through the `twilio` Calls API (inline TwiML that
+ * reads the alarm and gathers one key, answering-machine detection, status callbacks to
+ * /webhooks/twilio/voice with the PageRef; the message id is the CallSid), email through `resend` (tags
+ * carry the PageRef; the dispatch id is the idempotency key). Every message carries the page reference
  * (`pageReference(dispatchId)`, "Ref 7Q2M9XKD"): SMS body, WhatsApp variable 5, email text/HTML and tag
  * `page_ref`.
  *

@@ -78,10 +78,13 @@ describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → car
     state = engine.apply(undefined, rdsAlarm(), T0).state!;
   });
 
-  it('an ALARM opens the incident: level 1 pages on every channel and its deadline is scheduled, in one decision', () => {
-    expect(drain(state)).toEqual(['page r0 L1 bob:sms', 'page r0 L1 bob:email', 'schedule 1@8000']);
-    expect(engine.apply(state, rdsAlarm(), T0 + 5).state!.outbox).toEqual([]); // the same record again
-  });
+  it(
+    'an ALARM opens the incident: ' + 'level 1 pages on every channel and its deadline is scheduled, in one decision',
+    () => {
+      expect(drain(state)).toEqual(['page r0 L1 bob:sms', 'page r0 L1 bob:email', 'schedule 1@8000']);
+      expect(engine.apply(state, rdsAlarm(), T0 + 5).state!.outbox).toEqual([]); // the same record again
+    },
+  );
 
   it('a deadline of the current level escalates and pages the next level in the same decision (no tick needed)', () => {
     drain(state);
@@ -107,21 +110,25 @@ describe('EscalationEngine (db team: P1 bob sms+email 8 s stop_on opened → car
     expect(applied.note).toMatch(/confirmed/);
   });
 
-  it('a receipt finds its page by the dispatch id even when no dispatch record was ever read (failover still fires)', () => {
-    let p3 = engine.apply(undefined, rdsAlarm('P3'), T0).state!; // erin by email, failover [email, sms]
-    drain(p3);
-    const email = p3.pages[pageStepKey(INC, 0, 1, 'erin', 'email')];
-    p3 = engine.apply(p3, receipt(email.dispatchId, 're_9', 'bounced'), T0 + 2000).state!;
-    expect(drain(p3)).toEqual(['record failover', 'page r0 L1 erin:sms']);
-    expect(p3.messages.re_9).toBe(email.stepKey);
-    // bob (P1) has sms and email already paged and no WhatsApp: nothing left to fail over to
-    drain(state);
-    const sms = state.pages[pageStepKey(INC, 0, 1, 'bob', 'sms')];
-    expect(engine.apply(state, receipt(sms.dispatchId, 'SM9', 'undelivered'), T0 + 2000).note).toMatch(
-      /no channel is left/,
-    );
-    expect(drain(state)).toEqual([]);
-  });
+  it(
+    'a receipt finds its page by the dispatch id even when no dispatch record was ever read (failover still ' +
+      'fires)',
+    () => {
+      let p3 = engine.apply(undefined, rdsAlarm('P3'), T0).state!; // erin by email, failover [email, sms]
+      drain(p3);
+      const email = p3.pages[pageStepKey(INC, 0, 1, 'erin', 'email')];
+      p3 = engine.apply(p3, receipt(email.dispatchId, 're_9', 'bounced'), T0 + 2000).state!;
+      expect(drain(p3)).toEqual(['record failover', 'page r0 L1 erin:sms']);
+      expect(p3.messages.re_9).toBe(email.stepKey);
+      // bob (P1) has sms and email already paged and no WhatsApp: nothing left to fail over to
+      drain(state);
+      const sms = state.pages[pageStepKey(INC, 0, 1, 'bob', 'sms')];
+      expect(engine.apply(state, receipt(sms.dispatchId, 'SM9', 'undelivered'), T0 + 2000).note).toMatch(
+        /no channel is left/,
+      );
+      expect(drain(state)).toEqual([]);
+    },
+  );
 
   it('an ack stops everything: its deadline is a no-op', () => {
     drain(state);

@@ -60,9 +60,14 @@ import { alarmMetricName } from '../../schemas/cloudwatch-alarm.js';
 export interface EngineOptions {
   /** Alarms older than this when read are recorded but not paged (a replay must not page). Default 1 h. */
   maxAlarmAgeMs?: number;
-  /** SEVERITY_MAP / SEVERITY_DEFAULT (shared with the receiver) for records that carry no severity. Default: no map, P2. */
+  /**
+   * SEVERITY_MAP / SEVERITY_DEFAULT (shared with the receiver) for records that carry no severity. Default: no map, P2.
+   */
   severity?: SeveritySettings;
-  /** The iCalendar layers' calendars as last loaded (schedules/ical-feed.ts); without them an iCalendar layer has nobody. */
+  /**
+   * The iCalendar layers' calendars as last loaded (schedules/ical-feed.ts); without them an iCalendar layer has
+   * nobody.
+   */
   calendars?: () => ReadonlyMap<string, IcalCalendar> | undefined;
 }
 
@@ -289,7 +294,10 @@ export class EscalationEngine {
     return at >= state.resolvedAt && at - state.resolvedAt <= this.flapWindowMs();
   }
 
-  /** The alarm flapped back: reopen the incident without paging anew; re-arm the current level's deadline if it can still escalate. */
+  /**
+   * The alarm flapped back: reopen the incident without paging anew; re-arm the current level's deadline if it can
+   * still escalate.
+   */
   private retrigger(d: StateDraft, alarmEventId: string, at: number, now: number): string {
     const state = d.state;
     const after = Math.round((at - state.resolvedAt!) / 1000);
@@ -429,7 +437,9 @@ export class EscalationEngine {
     return pages === 0 ? `level ${level}: no target has an address on ${def.channels.join('/')}` : undefined;
   }
 
-  /** Schedules the current level's deadline at `state.deadlineAt`; `again` names a re-armed one (after a re-trigger). */
+  /**
+   * Schedules the current level's deadline at `state.deadlineAt`; `again` names a re-armed one (after a re-trigger).
+   */
   private scheduleDeadline(d: StateDraft, again: string | undefined, now: number): void {
     const state = d.state;
     const { round, level } = state;

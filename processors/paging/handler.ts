@@ -120,7 +120,8 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     let version = stored?.version;
     const { state, note, changed } = opts.engine.apply(stored?.state, record, now());
     if (note) {
-      // a receipt's note is a failover (undelivered, bounced, failed); a deadline's may be an exhausted policy: warnings
+      // a receipt's note is a failover (undelivered, bounced, failed); a deadline's may be an exhausted
+      // policy: warnings
       const key =
         record.kind === 'receipt' && state
           ? (record.dispatch_id && state.dispatches[record.dispatch_id]) || state.messages[record.message_id]

@@ -119,7 +119,10 @@ export interface IncidentState {
   exhaustedAt?: number;
   /** Opened inside a maintenance window (its name): recorded, never paged. */
   suppressedBy?: string;
-  /** ALARMs after an OK within the flapping window that continued this incident (no new page), and the latest one's time. */
+  /**
+   * ALARMs after an OK within the flapping window that continued this incident (no new page), and the latest one's
+   * time.
+   */
   retriggers?: number;
   retriggeredAt?: number;
   /** ALARM → ALARM re-evaluations applied to this incident (no page), and the latest one's time. */

@@ -81,7 +81,10 @@ export class IncidentStore {
     }
   }
 
-  /** Writes the state if the stored version is `expectedVersion` (undefined: only if none exists). Returns the new version. */
+  /**
+   * Writes the state if the stored version is `expectedVersion` (undefined: only if none exists). Returns the new
+   * version.
+   */
   async put(state: IncidentState, expectedVersion: number | undefined): Promise<number> {
     const version = (expectedVersion ?? 0) + 1;
     const closed = closedAt(state);
@@ -180,7 +183,9 @@ export class IncidentStore {
     }
   }
 
-  /** Marks the alarm's pointer resolved if it still names this incident (idempotent; a re-trigger's markOpen clears it). */
+  /**
+   * Marks the alarm's pointer resolved if it still names this incident (idempotent; a re-trigger's markOpen clears it).
+   */
   async markResolved(alarmArn: string, incidentId: string, resolvedAt: number): Promise<void> {
     try {
       await this.dynamodb.send(

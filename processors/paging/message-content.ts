@@ -83,7 +83,10 @@ const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…`
 
 export function smsBody(c: PageContent, reference: string): string {
   if (c.notice)
-    return `[${c.severity}] ${clip(noticeHeadline(c), 120)}. No action needed. ${c.incidentId} ${referenceText(reference)}`;
+    return (
+      `[${c.severity}] ${clip(noticeHeadline(c), 120)}. No action needed. ` +
+      `${c.incidentId} ${referenceText(reference)}`
+    );
   return (
     clip(`[${c.severity}] ${c.alarmName} ALARM: ${c.reason}`, 120) +
     ` Reply ACK ${c.ackCode} to acknowledge. ${c.incidentId} ${referenceText(reference)}`
@@ -152,10 +155,13 @@ export function emailHtml(c: PageContent, reference: string): string {
   const color = COLORS[c.severity] ?? '#475467';
   if (c.notice) {
     return `<!doctype html>
-<html><body style="margin:0;background:#f2f4f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
+<html><body style="margin:0;background:#f2f4f7;\
+font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">
-<table role="presentation" width="560" cellpadding="0" cellspacing="0" style="background:#fff;border-radius:8px;overflow:hidden">
-<tr><td style="background:#027a48;color:#fff;padding:16px 24px;font-size:18px;font-weight:600">${esc(c.severity)} · ${esc(noticeHeadline(c))}</td></tr>
+<table role="presentation" width="560" cellpadding="0" cellspacing="0" \
+style="background:#fff;border-radius:8px;overflow:hidden">
+<tr><td style="background:#027a48;color:#fff;padding:16px 24px;font-size:18px;font-weight:600">\
+${esc(c.severity)} · ${esc(noticeHeadline(c))}</td></tr>
 <tr><td style="padding:20px 24px">
 <p style="margin:0 0 12px">${esc(c.personName)}, you were paged for this incident.</p>
 <p style="margin:0 0 16px;color:#344054">${esc(noticeLine(c))}</p>
@@ -168,19 +174,32 @@ export function emailHtml(c: PageContent, reference: string): string {
   const row = (k: string, v: string) =>
     `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
   return `<!doctype html>
-<html><body style="margin:0;background:#f2f4f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
+<html><body style="margin:0;background:#f2f4f7;\
+font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">
-<table role="presentation" width="560" cellpadding="0" cellspacing="0" style="background:#fff;border-radius:8px;overflow:hidden">
-<tr><td style="background:${color};color:#fff;padding:16px 24px;font-size:18px;font-weight:600">${esc(c.severity)} · ${esc(c.alarmName)} is in ALARM</td></tr>
+<table role="presentation" width="560" cellpadding="0" cellspacing="0" \
+style="background:#fff;border-radius:8px;overflow:hidden">
+<tr><td style="background:${color};color:#fff;padding:16px 24px;font-size:18px;font-weight:600">\
+${esc(c.severity)} · ${esc(c.alarmName)} is in ALARM</td></tr>
 <tr><td style="padding:20px 24px">
 <p style="margin:0 0 12px">${esc(c.personName)}, you are on call (level ${c.level}).</p>
 <p style="margin:0 0 16px;color:#344054">${esc(c.reason)}</p>
 <table role="presentation" cellpadding="0" cellspacing="0" style="font-size:14px">
-${row('Incident', c.incidentId)}${row('Alarm', c.alarmName)}${c.namespace ? row('Metric', `${c.namespace}${c.metric ? ` ${c.metric}` : ''}`) : ''}${row('Opened', utcTime(c.openedAt))}${c.escalateAt !== undefined && c.escalateAt > c.openedAt ? row('Escalates', `${utcTime(c.escalateAt)} unless acknowledged`) : ''}
+${row('Incident', c.incidentId)}${row('Alarm', c.alarmName)}${
+  c.namespace ? row('Metric', `${c.namespace}${c.metric ? ` ${c.metric}` : ''}`) : ''
+}${row('Opened', utcTime(c.openedAt))}${
+  c.escalateAt !== undefined && c.escalateAt > c.openedAt
+    ? row('Escalates', `${utcTime(c.escalateAt)} unless acknowledged`)
+    : ''
+}
 </table>
-<p style="margin:24px 0 8px"><a href="${esc(c.ackUrl)}" style="display:inline-block;background:${color};color:#fff;text-decoration:none;padding:10px 18px;border-radius:6px;font-weight:600">Acknowledge</a>
-${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">Runbook</a>` : ''}${console ? `&nbsp; <a href="${esc(console)}" style="color:${color}">Alarm in CloudWatch</a>` : ''}</p>
-<p style="margin:16px 0 0;font-size:12px;color:#667085">Or reply <b>ACK ${esc(c.ackCode)}</b> to the SMS. Until someone acknowledges, this page escalates.</p>
+<p style="margin:24px 0 8px"><a href="${esc(c.ackUrl)}" style="display:inline-block;background:${color};color:#fff;\
+text-decoration:none;padding:10px 18px;border-radius:6px;font-weight:600">Acknowledge</a>
+${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">Runbook</a>` : ''}${
+  console ? `&nbsp; <a href="${esc(console)}" style="color:${color}">Alarm in CloudWatch</a>` : ''
+}</p>
+<p style="margin:16px 0 0;font-size:12px;color:#667085">Or reply <b>ACK ${esc(c.ackCode)}</b> to the SMS. \
+Until someone acknowledges, this page escalates.</p>
 </td></tr></table>
 <p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting · ${esc(referenceText(reference))}</p>
 </td></tr></table></body></html>`;

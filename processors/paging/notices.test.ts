@@ -106,16 +106,20 @@ describe('notices on ack and resolve', () => {
     expect(notices(s)).toEqual(['ack → bob:sms (by carol)', 'ack → bob:email (by carol)']);
   });
 
-  it('on resolve everyone paged is told, the person paged only by voice on the first notice channel they have; once only', () => {
-    const engine = engineWith({ on: ['ack', 'resolve'], channels: ['sms'] });
-    let { s } = ackedByCarol(engine);
-    expect(notices(s)).toEqual(['ack → bob:sms (by carol)']);
-    s = engine.apply(s, ok(T0 + 60_000), T0 + 60_000).state!;
-    expect(notices(s)).toEqual(['resolve → bob:sms', 'resolve → carol:sms']);
-    // a second OK (a replay with another id) tells nobody again
-    s = engine.apply(s, { ...ok(T0 + 61_000), event_id: eventId('other-ok') }, T0 + 61_000).state!;
-    expect(notices(s)).toEqual([]);
-  });
+  it(
+    'on resolve everyone paged is told, the person paged only by voice on the first notice channel they have; once ' +
+      'only',
+    () => {
+      const engine = engineWith({ on: ['ack', 'resolve'], channels: ['sms'] });
+      let { s } = ackedByCarol(engine);
+      expect(notices(s)).toEqual(['ack → bob:sms (by carol)']);
+      s = engine.apply(s, ok(T0 + 60_000), T0 + 60_000).state!;
+      expect(notices(s)).toEqual(['resolve → bob:sms', 'resolve → carol:sms']);
+      // a second OK (a replay with another id) tells nobody again
+      s = engine.apply(s, { ...ok(T0 + 61_000), event_id: eventId('other-ok') }, T0 + 61_000).state!;
+      expect(notices(s)).toEqual([]);
+    },
+  );
 
   it('a page that failed is not told; a notice that fails never fails over and never confirms a level', () => {
     const engine = engineWith({ on: ['resolve'] });
@@ -134,7 +138,8 @@ describe('notices on ack and resolve', () => {
 
   it('`also` tells people who were never paged (the rest of the team), but not the person who acked', () => {
     const { s } = ackedByCarol(engineWith({ on: ['ack'], also: ['team:db'] }));
-    expect(notices(s)).toEqual(['ack → bob:sms (by carol)', 'ack → bob:email (by carol)', 'ack → erin:sms (by carol)']);
+    const told = ['ack → bob:sms (by carol)', 'ack → bob:email (by carol)', 'ack → erin:sms (by carol)'];
+    expect(notices(s)).toEqual(told);
   });
 
   it('without notify nobody is told', () => {

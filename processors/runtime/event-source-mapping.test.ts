@@ -381,44 +381,48 @@ describe('LocalEventSourceMapping (fake Kinesis)', () => {
     expect(events).toEqual([labels('m', 4), labels('m', 4)]);
   });
 
-  it('retries a throwing batch with the same records, then after maximumRetryAttempts sends it to onFailure and moves on', async () => {
-    const kinesis = new FakeKinesis([S0]);
-    const cps = new FakeCheckpoints();
-    const seqs = kinesis.put(S0, labels('t', 5));
-    const events: string[][] = [];
-    const failures: OnFailureRecord[] = [];
-    const { m, rejected } = mapping(
-      kinesis,
-      cps,
-      async (e) => {
-        events.push(decode(e));
-        if (decode(e).includes('t0')) throw new Error('boom');
-        return { batchItemFailures: [] };
-      },
-      { batchSize: 5, maximumRetryAttempts: 2, onFailure: async (f) => void failures.push(f) },
-    );
-    await m.waitCaughtUp(5000);
-    expect(events).toEqual([labels('t', 5), labels('t', 5), labels('t', 5)]);
-    expect(failures).toHaveLength(1);
-    expect(failures[0].requestContext).toMatchObject({
-      condition: 'RetryAttemptsExhausted',
-      approximateInvokeCount: 3,
-    });
-    expect(failures[0].responseContext.functionError).toBe('Unhandled');
-    expect(failures[0].KinesisBatchInfo).toMatchObject({
-      shardId: S0,
-      startSequenceNumber: seqs[0],
-      endSequenceNumber: seqs[4],
-      batchSize: 5,
-    });
-    expect(cps.items.get(`test/${S0}`)?.sequenceNumber).toBe(seqs[4]);
-    // The shard moved on.
-    kinesis.put(S0, ['u0']);
-    await m.waitCaughtUp(5000);
-    expect(events.at(-1)).toEqual(['u0']);
-    expect(m.status().status).toBe('ok');
-    expect(rejected()).toBeUndefined();
-  });
+  it(
+    'retries a throwing batch with the same records, then after maximumRetryAttempts sends it to onFailure and ' +
+      'moves on',
+    async () => {
+      const kinesis = new FakeKinesis([S0]);
+      const cps = new FakeCheckpoints();
+      const seqs = kinesis.put(S0, labels('t', 5));
+      const events: string[][] = [];
+      const failures: OnFailureRecord[] = [];
+      const { m, rejected } = mapping(
+        kinesis,
+        cps,
+        async (e) => {
+          events.push(decode(e));
+          if (decode(e).includes('t0')) throw new Error('boom');
+          return { batchItemFailures: [] };
+        },
+        { batchSize: 5, maximumRetryAttempts: 2, onFailure: async (f) => void failures.push(f) },
+      );
+      await m.waitCaughtUp(5000);
+      expect(events).toEqual([labels('t', 5), labels('t', 5), labels('t', 5)]);
+      expect(failures).toHaveLength(1);
+      expect(failures[0].requestContext).toMatchObject({
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 3,
+      });
+      expect(failures[0].responseContext.functionError).toBe('Unhandled');
+      expect(failures[0].KinesisBatchInfo).toMatchObject({
+        shardId: S0,
+        startSequenceNumber: seqs[0],
+        endSequenceNumber: seqs[4],
+        batchSize: 5,
+      });
+      expect(cps.items.get(`test/${S0}`)?.sequenceNumber).toBe(seqs[4]);
+      // The shard moved on.
+      kinesis.put(S0, ['u0']);
+      await m.waitCaughtUp(5000);
+      expect(events.at(-1)).toEqual(['u0']);
+      expect(m.status().status).toBe('ok');
+      expect(rejected()).toBeUndefined();
+    },
+  );
 
   it('bisects a failing batch down to the poison record (splits do not use the retry quota)', async () => {
     const kinesis = new FakeKinesis([S0]);

@@ -256,7 +256,8 @@ export class LocalEventSourceMapping {
       const task = worker
         .run()
         .catch((err: unknown) => {
-          // A bug, not an outage (those are retried inside): report it; the next listing restarts the shard from its checkpoint.
+          // A bug, not an outage (those are retried inside): report it; the next listing restarts the shard from its
+          // checkpoint.
           this.health.set(
             `worker:${shardId}`,
             `shard worker ${shardId} crashed: ${err instanceof Error ? err.message : String(err)}`,

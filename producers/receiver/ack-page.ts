@@ -55,22 +55,26 @@ const NEUTRAL = '#475467';
 
 /** The email's look: a coloured header bar on a card, the pagetrail footer. */
 function page(c: Context, status: 200 | 401, title: string, inner: string, color = NEUTRAL): Response {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} · pagetrail</title>
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8">\
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} · pagetrail</title>
 <style>body{margin:0;background:#f2f4f7;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828}
 .card{max-width:560px;margin:24px auto;background:#fff;border-radius:8px;overflow:hidden}
 .head{background:${color};color:#fff;padding:16px 24px;font-size:18px;font-weight:600}
 .body{padding:20px 24px}.note{padding:10px 12px;border-radius:6px;background:#fef3f2;color:#7a271a;margin:0 0 16px}
 .ok{background:#ecfdf3;color:#054f31}.muted{color:#667085;font-size:13px}a{color:${color}}
-button{font-size:1.05rem;padding:10px 18px;border:0;border-radius:6px;background:${color};color:#fff;font-weight:600;cursor:pointer}
+button{font-size:1.05rem;padding:10px 18px;border:0;border-radius:6px;background:${color};color:#fff;\
+font-weight:600;cursor:pointer}
 footer{max-width:560px;margin:0 auto 24px;font-size:11px;color:#98a2b3;text-align:center}</style></head>
-<body><div class="card"><div class="head">${esc(title)}</div><div class="body">${inner}</div></div><footer>pagetrail · closed-loop alerting</footer></body></html>`;
+<body><div class="card"><div class="head">${esc(title)}</div><div class="body">${inner}</div></div>\
+<footer>pagetrail · closed-loop alerting</footer></body></html>`;
   return c.body(html, status, HEADERS);
 }
 
 const alarmName = (arn: string) => arn.split(':alarm:')[1] ?? arn;
 
 const SMS_FALLBACK =
-  'To acknowledge anyway, reply <b>ACK &lt;code&gt;</b> to the SMS or WhatsApp message of this page (the code is in it, and at the bottom of the email).';
+  'To acknowledge anyway, reply <b>ACK &lt;code&gt;</b> to the SMS or WhatsApp message of this page ' +
+  '(the code is in it, and at the bottom of the email).';
 
 const invalid = (c: Context) =>
   page(
@@ -129,14 +133,19 @@ export function statusNotes(
   if (view.exhaustedAt !== undefined)
     notes.escalated = `The escalation policy was exhausted at ${utcTime(view.exhaustedAt)}: the fallback was paged.`;
   else if (myTop && (view.round > myTop.round || (view.round === myTop.round && view.level > myTop.level))) {
-    notes.escalated = `This incident already escalated to level ${view.level}${view.round > 0 ? ` (repeat ${view.round})` : ''}.`;
+    notes.escalated =
+      `This incident already escalated to level ${view.level}` + `${view.round > 0 ? ` (repeat ${view.round})` : ''}.`;
   }
   return notes;
 }
 
 function alarmLine(claims: AckLinkClaims, person: string): string {
   const console = cloudWatchAlarmUrl(claims.alarmArn);
-  return `<p>Alarm <strong>${esc(alarmName(claims.alarmArn))}</strong>${console ? ` (<a href="${esc(console)}">CloudWatch</a>)` : ''}, incident ${esc(claims.incidentId)}, as <strong>${esc(person)}</strong>.</p>`;
+  return (
+    `<p>Alarm <strong>${esc(alarmName(claims.alarmArn))}</strong>` +
+    `${console ? ` (<a href="${esc(console)}">CloudWatch</a>)` : ''}, ` +
+    `incident ${esc(claims.incidentId)}, as <strong>${esc(person)}</strong>.</p>`
+  );
 }
 
 const colorOf = (view: AckIncidentView | undefined) => (view?.severity && COLORS[view.severity]) || NEUTRAL;
@@ -154,7 +163,9 @@ function confirmPage(
       c,
       200,
       'Already acknowledged',
-      `<p class="note ok">${esc(notes.acked)}</p>${alarmLine(claims, claims.person)}${notes.escalated ? `<p>${esc(notes.escalated)}</p>` : ''}<p>Nothing more to do here; escalation has stopped.</p>`,
+      `<p class="note ok">${esc(notes.acked)}</p>${alarmLine(claims, claims.person)}` +
+        `${notes.escalated ? `<p>${esc(notes.escalated)}</p>` : ''}` +
+        `<p>Nothing more to do here; escalation has stopped.</p>`,
       color,
     );
   }
@@ -241,7 +252,8 @@ export function ackRoutes(app: Hono, deps: RouteDeps & AckPageDeps): void {
         c,
         200,
         'Acknowledged',
-        `${before}<p>Thank you, ${esc(claims.person)}. Alarm <strong>${esc(alarmName(claims.alarmArn))}</strong> is acknowledged; escalation stops.</p>` +
+        `${before}<p>Thank you, ${esc(claims.person)}. ` +
+          `Alarm <strong>${esc(alarmName(claims.alarmArn))}</strong> is acknowledged; escalation stops.</p>` +
           (notes.escalated ? `<p>${esc(notes.escalated)}</p>` : ''),
         colorOf(view),
       );

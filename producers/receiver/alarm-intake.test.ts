@@ -118,13 +118,16 @@ describe('POST /events/cloudwatch', () => {
     });
   });
 
-  it('writes Metrics Insights alarms (an expression only): severity from a tag whose key and value are in any case', async () => {
-    const { app, producer } = testApp();
-    const e = metricsInsights();
-    e.detail.alarmTags = { Severity: 'p1', Team: 'db' };
-    expect((await post(app, e)).status).toBe(200);
-    expect(producer.records.map((r) => (r as { severity?: string }).severity)).toEqual(['P1']);
-  });
+  it(
+    'writes Metrics Insights alarms (an expression only): ' + 'severity from a tag whose key and value are in any case',
+    async () => {
+      const { app, producer } = testApp();
+      const e = metricsInsights();
+      e.detail.alarmTags = { Severity: 'p1', Team: 'db' };
+      expect((await post(app, e)).status).toBe(200);
+      expect(producer.records.map((r) => (r as { severity?: string }).severity)).toEqual(['P1']);
+    },
+  );
 
   it('keeps ALARM_NAMESPACES for metric-math alarms that name a namespace', async () => {
     const { app, producer } = testApp();

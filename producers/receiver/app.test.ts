@@ -53,21 +53,24 @@ describe('GET /healthz with the stream check', () => {
     });
   });
 
-  it('stream unreachable → still 200 (the ALB must not replace the receiver), degraded with the error name only', async () => {
-    const err = new ResourceNotFoundException({
-      message: 'Stream pagetrail-events under account 123456789012 not found.',
-      $metadata: {},
-    });
-    const app = healthApp(new FakeKinesis(() => Promise.reject(err)));
-    const res = await app.request('/healthz');
-    expect(res.status).toBe(200);
-    const body = await res.json();
-    expect(body).toMatchObject({
-      status: 'degraded',
-      stream: { reachable: false, error: 'ResourceNotFoundException' },
-    });
-    expect(JSON.stringify(body)).not.toContain('123456789012');
-  });
+  it(
+    'stream unreachable → still 200 (the ALB must not replace the receiver), ' + 'degraded with the error name only',
+    async () => {
+      const err = new ResourceNotFoundException({
+        message: 'Stream pagetrail-events under account 123456789012 not found.',
+        $metadata: {},
+      });
+      const app = healthApp(new FakeKinesis(() => Promise.reject(err)));
+      const res = await app.request('/healthz');
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body).toMatchObject({
+        status: 'degraded',
+        stream: { reachable: false, error: 'ResourceNotFoundException' },
+      });
+      expect(JSON.stringify(body)).not.toContain('123456789012');
+    },
+  );
 
   it('a stream that is not writable (DELETING) is degraded', async () => {
     const app = healthApp(
@@ -97,28 +100,31 @@ describe('GET /healthz with the stream check', () => {
     await aborted; // resolves only if the SDK call's abort signal fired
   });
 
-  it('answers are cached ~5 s and concurrent requests share one call: never one AWS call per health request', async () => {
-    let now = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const kinesis = new FakeKinesis(async () => {
-      await gate;
-      return { StreamDescriptionSummary: { StreamStatus: 'ACTIVE' } };
-    });
-    const app = healthApp(kinesis, { now: () => now });
-    const concurrent = Promise.all(Array.from({ length: 10 }, () => app.request('/healthz')));
-    release();
-    expect((await concurrent).every((r) => r.status === 200)).toBe(true);
-    expect(kinesis.calls).toBe(1);
-    now += 4_999;
-    await app.request('/healthz');
-    expect(kinesis.calls).toBe(1);
-    kinesis.answer = () => Promise.reject(Object.assign(new Error('down'), { name: 'NetworkingError' }));
-    now += 1;
-    expect(await (await app.request('/healthz')).json()).toMatchObject({
-      status: 'degraded',
-      stream: { error: 'NetworkingError' },
-    });
-    expect(kinesis.calls).toBe(2);
-  });
+  it(
+    'answers are cached ~5 s and concurrent requests share one call: ' + 'never one AWS call per health request',
+    async () => {
+      let now = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const kinesis = new FakeKinesis(async () => {
+        await gate;
+        return { StreamDescriptionSummary: { StreamStatus: 'ACTIVE' } };
+      });
+      const app = healthApp(kinesis, { now: () => now });
+      const concurrent = Promise.all(Array.from({ length: 10 }, () => app.request('/healthz')));
+      release();
+      expect((await concurrent).every((r) => r.status === 200)).toBe(true);
+      expect(kinesis.calls).toBe(1);
+      now += 4_999;
+      await app.request('/healthz');
+      expect(kinesis.calls).toBe(1);
+      kinesis.answer = () => Promise.reject(Object.assign(new Error('down'), { name: 'NetworkingError' }));
+      now += 1;
+      expect(await (await app.request('/healthz')).json()).toMatchObject({
+        status: 'degraded',
+        stream: { error: 'NetworkingError' },
+      });
+      expect(kinesis.calls).toBe(2);
+    },
+  );
 });

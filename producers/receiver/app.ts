@@ -36,8 +36,8 @@ export type {
  * provider webhooks (Twilio and Svix retry any non-2xx for a day or more; a verified event that is not
  * one of our pages is 202 `{ignored}`, webhook-outcome.ts); 503 only when the stream, the error sink or
  * a dependency fails (the sender retries). Never a 5xx for a bad body: whatever a handler did not
- * expect becomes a logged 400, or 202 on a verified webhook (http.ts `guarded`). Duplicates get the same event_id. Test/receiver/fuzz.test.ts
- * holds every POST route to this.
+ * expect becomes a logged 400, or 202 on a verified webhook (http.ts `guarded`). Duplicates get the same
+ * event_id. Test/receiver/fuzz.test.ts holds every POST route to this.
  */
 export function createApp(deps: AppDeps & AckPageDeps): Hono {
   const routeDeps: RouteDeps & AckPageDeps = { ...deps, now: deps.now ?? Date.now };

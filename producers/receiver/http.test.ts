@@ -142,31 +142,34 @@ describe('guarded: the last line', () => {
     expect(res.status).toBe(503);
   });
 
-  it('a record the producer refuses before sending (InvalidRecordError) is the body’s fault: 400, not 503', async () => {
-    const d = deps();
-    d.producer.failWith = new InvalidRecordError(0, 'partition key has 300 characters, over 256');
-    const a = new Hono();
-    a.post(
-      '/x',
-      guarded(d, '/x', async (c) => {
-        await writeRecords(d, [
-          {
-            v: 1,
-            kind: 'ack',
-            event_id: 'evt_00112233445566778899aabbccddeeff',
-            incident_id: 'inc_0123456789abcdef0123',
-            alarm_arn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a',
-            event_time: '2026-11-28T10:00:00.000Z',
-            channel: 'email',
-            via: 'email_link',
-            person: 'alice',
-          },
-        ]);
-        return c.body(null, 200);
-      }),
-    );
-    const res = await a.request('/x', { method: 'POST', body: 'b' });
-    expect(res.status).toBe(400);
-    expect(d.errorSink.calls[0].reason).toContain('the stream refuses the record');
-  });
+  it(
+    'a record the producer refuses before sending (InvalidRecordError) ' + 'is the body’s fault: 400, not 503',
+    async () => {
+      const d = deps();
+      d.producer.failWith = new InvalidRecordError(0, 'partition key has 300 characters, over 256');
+      const a = new Hono();
+      a.post(
+        '/x',
+        guarded(d, '/x', async (c) => {
+          await writeRecords(d, [
+            {
+              v: 1,
+              kind: 'ack',
+              event_id: 'evt_00112233445566778899aabbccddeeff',
+              incident_id: 'inc_0123456789abcdef0123',
+              alarm_arn: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:a',
+              event_time: '2026-11-28T10:00:00.000Z',
+              channel: 'email',
+              via: 'email_link',
+              person: 'alice',
+            },
+          ]);
+          return c.body(null, 200);
+        }),
+      );
+      const res = await a.request('/x', { method: 'POST', body: 'b' });
+      expect(res.status).toBe(400);
+      expect(d.errorSink.calls[0].reason).toContain('the stream refuses the record');
+    },
+  );
 });

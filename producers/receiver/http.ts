@@ -18,7 +18,10 @@ import {
 
 /** Shared plumbing of every route: dependencies, body reading, the stream write, error → response. */
 
-/** The stream writer (BatchingProducer in production, KinesisProducer in some tests): resolves only once every record is durable. */
+/**
+ * The stream writer (BatchingProducer in production, KinesisProducer in some tests): resolves only once every record is
+ * durable.
+ */
 export interface StreamWriter {
   putStreamRecords(records: readonly StreamRecordIn[]): Promise<unknown>;
 }
@@ -270,7 +273,8 @@ async function errorResponse(
   if (verified) {
     try {
       await keep(
-        `unexpected error while handling the body: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+        `unexpected error while handling the body: ` +
+          `${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
         undefined,
       );
     } catch (sinkErr) {

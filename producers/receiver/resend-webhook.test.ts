@@ -28,7 +28,8 @@ describe('POST /webhooks/resend', () => {
         status: 'bounced',
         error_code: 'Permanent/Suppressed',
         error_message:
-          "The recipient's email address is on the suppression list because it has a recent history of producing hard bounces.",
+          "The recipient's email address is on the suppression list " +
+          'because it has a recent history of producing hard bounces.',
       },
     ],
     ['email.failed', { status: 'failed', error_code: 'reached_daily_quota', error_message: 'reached_daily_quota' }],

@@ -48,7 +48,8 @@ async function direct(body: string, env: NodeJS.ProcessEnv): Promise<number> {
     records.forEach((r, i) => {
       const a = AlarmRecord.parse(r);
       console.log(
-        `${a.alarm_name} ${a.state} ${a.severity} → ${results[i].shardId} ${results[i].sequenceNumber} (${a.event_id})`,
+        `${a.alarm_name} ${a.state} ${a.severity} → ` +
+          `${results[i].shardId} ${results[i].sequenceNumber} (${a.event_id})`,
       );
     });
     return 0;

@@ -45,20 +45,24 @@ describe('serveReceiver', () => {
     expect((await fetch(`http://127.0.0.1:${started.address.port}/healthz`)).status).toBe(200);
   });
 
-  it('a client that sends headers and half a body, then stalls, is cut off after REQUEST_TIMEOUT_MS with a 408', async () => {
-    const { app, producer, errorSink } = testApp();
-    const started = await serveReceiver(app.fetch, { HOST: '127.0.0.1', PORT: 0, REQUEST_TIMEOUT_MS: 300 });
-    server = started.server;
-    const { reply, ms } = await stallingClient(started.address.port, [
-      'POST /events/cloudwatch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
-      '{"id":"half a body',
-    ]);
-    expect(reply).toMatch(/^HTTP\/1\.1 408/);
-    expect(ms).toBeGreaterThanOrEqual(250);
-    expect(ms).toBeLessThan(3000);
-    expect(producer.calls).toHaveLength(0);
-    expect(errorSink.calls).toHaveLength(0);
-  });
+  it(
+    'a client that sends headers and half a body, then stalls, ' + 'is cut off after REQUEST_TIMEOUT_MS with a 408',
+    async () => {
+      const { app, producer, errorSink } = testApp();
+      const started = await serveReceiver(app.fetch, { HOST: '127.0.0.1', PORT: 0, REQUEST_TIMEOUT_MS: 300 });
+      server = started.server;
+      const { reply, ms } = await stallingClient(started.address.port, [
+        'POST /events/cloudwatch HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+        '{"id":"half a body',
+      ]);
+      expect(reply).toMatch(/^HTTP\/1\.1 408/);
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(3000);
+      expect(producer.calls).toHaveLength(0);
+      expect(errorSink.calls).toHaveLength(0);
+    },
+  );
 
   it('a client that trickles its headers is cut off too', async () => {
     const started = await serveReceiver(testApp().app.fetch, { HOST: '127.0.0.1', PORT: 0, REQUEST_TIMEOUT_MS: 300 });

@@ -90,30 +90,34 @@ describe('Resend event types', () => {
 });
 
 describe('Twilio call statuses (voice pages)', () => {
-  it('covers every CallStatus twilio-node knows plus the callback-only initiated (and AnsweredBy values), each a DeliveryStatus', async () => {
-    expect(Object.keys(TWILIO_CALL_STATUS).sort()).toEqual([
-      'busy',
-      'canceled',
-      'completed',
-      'failed',
-      'in-progress',
-      'initiated',
-      'no-answer',
-      'queued',
-      'ringing',
-    ]);
-    expect(Object.keys(TWILIO_ANSWERED_BY).sort()).toEqual([
-      'fax',
-      'human',
-      'machine_end_beep',
-      'machine_end_other',
-      'machine_end_silence',
-      'machine_start',
-      'unknown',
-    ]);
-    for (const s of [...Object.values(TWILIO_CALL_STATUS), ...Object.values(TWILIO_ANSWERED_BY)])
-      expect(DeliveryStatus.options).toContain(s);
-  });
+  it(
+    'covers every CallStatus twilio-node knows plus the callback-only initiated (and AnsweredBy values), each a ' +
+      'DeliveryStatus',
+    async () => {
+      expect(Object.keys(TWILIO_CALL_STATUS).sort()).toEqual([
+        'busy',
+        'canceled',
+        'completed',
+        'failed',
+        'in-progress',
+        'initiated',
+        'no-answer',
+        'queued',
+        'ringing',
+      ]);
+      expect(Object.keys(TWILIO_ANSWERED_BY).sort()).toEqual([
+        'fax',
+        'human',
+        'machine_end_beep',
+        'machine_end_other',
+        'machine_end_silence',
+        'machine_start',
+        'unknown',
+      ]);
+      for (const s of [...Object.values(TWILIO_CALL_STATUS), ...Object.values(TWILIO_ANSWERED_BY)])
+        expect(DeliveryStatus.options).toContain(s);
+    },
+  );
 
   it('AnsweredBy counts only on an answered or completed call', () => {
     expect(twilioCallStatus('ringing', 'human')).toEqual({ status: 'delivered', provider_status: 'ringing' });

@@ -62,7 +62,9 @@ export function verifiedTwilioParams(c: Context, deps: RouteDeps, body: Uint8Arr
   return params;
 }
 
-/** A verified status callback (message or call) → its receipt record; the page comes from the callback URL's query. */
+/**
+ * A verified status callback (message or call) → its receipt record; the page comes from the callback URL's query.
+ */
 export function twilioStatusReceipt(
   params: TwilioParams,
   query: URLSearchParams,

@@ -38,7 +38,8 @@ export const VOICE_GOODBYE = 'Not acknowledged. This page escalates unless ackno
 export const VOICE_MACHINE = 'This is pagetrail with an urgent alarm. Please check your other channels. Goodbye.';
 /** What a voicemail records: short, no alarm details, the page reference read out. */
 export const voiceVoicemail = (reference: string) =>
-  `This is pagetrail with an urgent alarm for you. Please check your other channels now. Reference ${spell(reference)}. Goodbye.`;
+  `This is pagetrail with an urgent alarm for you. Please check your other channels now. ` +
+  `Reference ${spell(reference)}. Goodbye.`;
 /** What a person who pressed nothing hears before the call ends. */
 export const voiceNoKey = (reference: string) =>
   `No key was pressed. This page escalates unless acknowledged. Reference ${spell(reference)}. Goodbye.`;
@@ -178,7 +179,9 @@ async function gather(
 }
 
 export function twilioVoiceRoutes(app: Hono, deps: RouteDeps): void {
-  /** `twimlOnKept`: a kept (unusable) request is answered with TwiML that ends the call, as Twilio needs TwiML there. */
+  /**
+   * `twimlOnKept`: a kept (unusable) request is answered with TwiML that ends the call, as Twilio needs TwiML there.
+   */
   const verified = (
     route: string,
     handle: (c: Context, params: TwilioParams, url: string, nowMs: number) => Promise<Response>,

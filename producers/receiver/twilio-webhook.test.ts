@@ -331,7 +331,8 @@ describe('POST /webhooks/twilio: inbound replies', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/xml/);
     const text = await res.text();
     expect(text).toContain(
-      `<Message>This number was not paged for incident ${PAGE.incidentId}; reply from the phone that was paged, or use the link in the email.</Message>`,
+      `<Message>This number was not paged for incident ${PAGE.incidentId}; ` +
+        `reply from the phone that was paged, or use the link in the email.</Message>`,
     );
     expect(text).toContain(notPagedMessage(PAGE.incidentId));
     expect(producer.calls).toHaveLength(0);

@@ -94,7 +94,8 @@ export function paged(entry: ResolvedAckCode, from: string | undefined): { perso
 
 /** The answer to an ACK from a number that was not paged for the incident. */
 export const notPagedMessage = (incidentId: string) =>
-  `This number was not paged for incident ${incidentId}; reply from the phone that was paged, or use the link in the email.`;
+  `This number was not paged for incident ${incidentId}; ` +
+  `reply from the phone that was paged, or use the link in the email.`;
 
 async function inboundReply(
   c: Context,

@@ -55,7 +55,10 @@ const Notify = z.strictObject({
     .min(1)
     .default(['ack', 'resolve']),
   channels: z.array(NoticeChannel).min(1).default(['sms', 'email']),
-  /** Told as well, though not paged: people, `team:<id>`, `schedule:<id>` (resolved when told), e.g. the rest of the team. */
+  /**
+   * Told as well, though not paged: people, `team:<id>`, `schedule:<id>` (resolved when told), e.g. the rest of the
+   * team.
+   */
   also: z.array(z.string().min(1)).default([]),
 });
 
@@ -63,7 +66,9 @@ const Policy = z.strictObject({
   levels: z.array(Level).min(1),
   /** When a page fails (undelivered, bounced…), the next channel of this list the person has. */
   failover: z.array(PageChannel).default(['sms', 'whatsapp', 'email']),
-  /** Times the whole policy runs again after its last level's deadline (PagerDuty's "repeat this policy"). Default 0. */
+  /**
+   * Times the whole policy runs again after its last level's deadline (PagerDuty's "repeat this policy"). Default 0.
+   */
   repeat: z.number().int().min(0).max(10).default(0),
   /**
    * Who is paged, once, when the policy has run out (after its repeats): e.g. an engineering manager

@@ -9,9 +9,11 @@ import { Restriction } from './schedule.js';
  *
  * Example (the README's on-call file):
  * "maintenance": [{ "name": "db-patching", "match": { "alarm_prefix": "billing-db-" },
- *   "recurrence": { "time_zone": "Europe/Berlin", "windows": [{ "days": ["sun"], "from": "02:00", "to": "04:00" }] } }],
+ *   "recurrence": { "time_zone": "Europe/Berlin",
+ *     "windows": [{ "days": ["sun"], "from": "02:00", "to": "04:00" }] } }],
  * "teams": { "app": { "quiet_hours": { "time_zone": "Europe/Berlin", "severities": ["P3", "P4"],
- *   "windows": [{ "days": ["mon","tue","wed","thu","fri","sat","sun"], "from": "20:00", "to": "08:00" }], "channels": ["email"] } } }
+ *   "windows": [{ "days": ["mon","tue","wed","thu","fri","sat","sun"], "from": "20:00", "to": "08:00" }],
+ *   "channels": ["email"] } } }
  */
 const Zone = z.string().refine((tz) => IANAZone.isValidZone(tz), 'an IANA time zone like Europe/Berlin');
 const Instant = z.iso.datetime({ offset: true, message: 'an ISO time with an offset, like 2026-12-06T02:00:00+01:00' });
@@ -56,14 +58,20 @@ export const MaintenanceWindow = z
   });
 export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;
 
-/** A team's quiet hours: pages of these severities use only these channels inside the windows ("P3 by email only at night"). */
+/**
+ * A team's quiet hours: pages of these severities use only these channels inside the windows ("P3 by email only at
+ * night").
+ */
 export const QuietHours = WeeklyWindows.extend({
   severities: z.array(Severity).min(1),
   channels: z.array(z.enum(['sms', 'whatsapp', 'email', 'voice'])).min(1),
 });
 export type QuietHours = z.infer<typeof QuietHours>;
 
-/** An alarm that returns to ALARM within `window_s` of its OK continues the incident it resolved (no new page). 0 turns it off. */
+/**
+ * An alarm that returns to ALARM within `window_s` of its OK continues the incident it resolved (no new page). 0 turns
+ * it off.
+ */
 export const Flapping = z.strictObject({
   window_s: z.number().int().min(0).max(86_400),
 });

@@ -24,8 +24,8 @@
  * failed stage are 0).
  * Settings: BENCH_EVENTS (default 200,000), BENCH_RUNS, BENCH_SEED.
  * The last line is machine-readable:
- *   RESULT processor_events_per_s=<n> duckdb_events_per_s=<n> parquetjs_rows_per_s=<n> ratio_vs_duckdb=<r> peak_rss_mb=<n>
- *          json_parse_events_per_s=<n> fraction_of_json_floor=<r>
+ *   RESULT processor_events_per_s=<n> duckdb_events_per_s=<n> parquetjs_rows_per_s=<n> ratio_vs_duckdb=<r>
+ *          peak_rss_mb=<n> json_parse_events_per_s=<n> fraction_of_json_floor=<r>
  * (one line; fraction_of_json_floor = processor / json_parse events per second).
  */
 import {
@@ -126,7 +126,9 @@ function writeNdjson(records: readonly GeneratedRecord[], file: string): void {
   };
   try {
     for (const r of records) {
-      const head = `{"shard_id":${JSON.stringify(r.shardId)},"sequence_number":${JSON.stringify(r.sequenceNumber)},"partition_key":${JSON.stringify(r.partitionKey)},"arrival_time":${r.arrivalTime},"data":`;
+      const head =
+        `{"shard_id":${JSON.stringify(r.shardId)},"sequence_number":${JSON.stringify(r.sequenceNumber)},` +
+        `"partition_key":${JSON.stringify(r.partitionKey)},"arrival_time":${r.arrivalTime},"data":`;
       if (at + head.length * 3 + r.data.byteLength + 2 > buf.length) {
         flush();
         if (head.length * 3 + r.data.byteLength + 2 > buf.length)
@@ -185,30 +187,38 @@ function duckdbSql(input: string, out: string): string[] {
   return [
     `SET threads = 1`,
     `CREATE TEMP TABLE rec AS SELECT * FROM read_json(${q(input)}, format = 'newline_delimited',
-       columns = {shard_id: 'VARCHAR', sequence_number: 'VARCHAR', partition_key: 'VARCHAR', arrival_time: 'BIGINT', data: 'JSON'})`,
+       columns = {shard_id: 'VARCHAR', sequence_number: 'VARCHAR', partition_key: 'VARCHAR',
+                  arrival_time: 'BIGINT', data: 'JSON'})`,
     `COPY (
-       SELECT shard_id, sequence_number, partition_key, make_timestamptz(arrival_time * 1000) AS arrival_time, encode(data::VARCHAR) AS data,
+       SELECT shard_id, sequence_number, partition_key, make_timestamptz(arrival_time * 1000) AS arrival_time,
+              encode(data::VARCHAR) AS data,
               strftime(make_timestamptz(arrival_time * 1000) AT TIME ZONE 'UTC', '%Y-%m-%d') AS dt
        FROM rec ORDER BY dt, shard_id, sequence_number
      ) TO ${q(path.join(out, 'raw'))} (FORMAT parquet, COMPRESSION ${CODEC}, PARTITION_BY (dt), OVERWRITE_OR_IGNORE)`,
     `COPY (
        WITH d AS (
-         SELECT shard_id, sequence_number, arrival_time, unnest(json_transform(data, ${q(JSON.stringify(RECORD_FIELDS))}))
+         SELECT shard_id, sequence_number, arrival_time,
+                unnest(json_transform(data, ${q(JSON.stringify(RECORD_FIELDS))}))
          FROM rec
        ), a AS (
-         SELECT *, CASE WHEN kind = 'alarm' THEN json_extract_string(event, ['$.resources[0]', '$.detail.alarmName', '$.detail.state.value',
-           '$.detail.state.timestamp', '$.detail.previousState.value', '$.detail.previousState.timestamp', '$.detail.state.reason',
-           '$.detail.alarmTags.severity']) END AS al
+         SELECT *, CASE WHEN kind = 'alarm' THEN json_extract_string(event, ['$.resources[0]', '$.detail.alarmName',
+           '$.detail.state.value', '$.detail.state.timestamp', '$.detail.previousState.value',
+           '$.detail.previousState.timestamp', '$.detail.state.reason', '$.detail.alarmTags.severity']) END AS al
          FROM d
        ), b AS (
          SELECT *,
            CASE WHEN kind = 'alarm' THEN strptime(al[4], ${CW_TS}) ELSE event_time::TIMESTAMPTZ END AS ts,
-           CASE WHEN kind = 'alarm' THEN CASE WHEN al[3] <> 'ALARM' AND al[5] = 'ALARM' THEN strptime(al[6], ${CW_TS}) ELSE strptime(al[4], ${CW_TS}) END END AS episode
+           CASE WHEN kind = 'alarm' THEN
+             CASE WHEN al[3] <> 'ALARM' AND al[5] = 'ALARM' THEN strptime(al[6], ${CW_TS})
+               ELSE strptime(al[4], ${CW_TS}) END
+           END AS episode
          FROM a
        ), c AS (
          SELECT *,
-           CASE WHEN kind = 'alarm' THEN 'evt_' || sha256('alarm' || chr(31) || al[1] || chr(31) || al[3] || chr(31) || strftime(ts AT TIME ZONE 'UTC', ${ISO_MS}) || chr(31))[1:32] ELSE event_id END AS eid,
-           CASE WHEN kind = 'alarm' THEN 'inc_' || sha256(al[1] || chr(31) || strftime(episode AT TIME ZONE 'UTC', ${ISO_MS}) || chr(31))[1:20] ELSE incident_id END AS inc
+           CASE WHEN kind = 'alarm' THEN 'evt_' || sha256('alarm' || chr(31) || al[1] || chr(31) || al[3] || chr(31)
+             || strftime(ts AT TIME ZONE 'UTC', ${ISO_MS}) || chr(31))[1:32] ELSE event_id END AS eid,
+           CASE WHEN kind = 'alarm' THEN 'inc_' || sha256(al[1] || chr(31)
+             || strftime(episode AT TIME ZONE 'UTC', ${ISO_MS}) || chr(31))[1:20] ELSE incident_id END AS inc
          FROM b
        ), e AS MATERIALIZED (
          -- read twice (the rows and the dispatches they join): computed once
@@ -216,26 +226,35 @@ function duckdbSql(input: string, out: string): string[] {
        ), ev AS (
          SELECT
            e.eid AS event_id, e.kind, e.inc AS incident_id, coalesce(e.al[1], e.alarm_arn) AS alarm_arn,
-           coalesce(e.al[2], e.alarm_name, dp.alarm_name) AS alarm_name, coalesce(e.severity, e.al[8], dp.severity) AS severity,
-           coalesce(e.channel, e.from_channel, dp.channel) AS channel, coalesce(e.provider, dp.provider) AS provider, e.message_id,
+           coalesce(e.al[2], e.alarm_name, dp.alarm_name) AS alarm_name,
+           coalesce(e.severity, e.al[8], dp.severity) AS severity,
+           coalesce(e.channel, e.from_channel, dp.channel) AS channel, coalesce(e.provider, dp.provider) AS provider,
+           e.message_id,
            coalesce(e.recipient, dp.recipient) AS recipient,
            coalesce(e.person, dp.person) AS person, coalesce(e.level, e.from_level, dp.level) AS level,
-           CASE e.kind WHEN 'alarm' THEN lower(e.al[3]) WHEN 'dispatch' THEN e.outcome WHEN 'ack' THEN 'acked' WHEN 'escalation' THEN 'escalated' ELSE e.status END AS status,
+           CASE e.kind WHEN 'alarm' THEN lower(e.al[3]) WHEN 'dispatch' THEN e.outcome WHEN 'ack' THEN 'acked'
+             WHEN 'escalation' THEN 'escalated' ELSE e.status END AS status,
            e.provider_status, e.error_code, e.error_message,
            CASE e.kind WHEN 'alarm' THEN e.al[7] WHEN 'ack' THEN e.via ELSE e.reason END AS reason,
            e.ts AS "timestamp",
            CASE e.kind WHEN 'dispatch' THEN e.ts ELSE dp.ts END AS dispatched_at,
-           CASE e.kind WHEN 'dispatch' THEN e.escalate_at::TIMESTAMPTZ ELSE dp.escalate_at::TIMESTAMPTZ END AS escalate_at,
+           CASE e.kind WHEN 'dispatch' THEN e.escalate_at::TIMESTAMPTZ ELSE dp.escalate_at::TIMESTAMPTZ END
+             AS escalate_at,
            CASE WHEN e.kind = 'escalation' THEN e.to_level END AS to_level,
-           CASE WHEN dp.eid IS NOT NULL THEN 'matched' WHEN e.kind = 'receipt' THEN 'unmatched' ELSE 'none' END AS join_status,
+           CASE WHEN dp.eid IS NOT NULL THEN 'matched' WHEN e.kind = 'receipt' THEN 'unmatched' ELSE 'none' END
+             AS join_status,
            CASE e.kind WHEN 'alarm' THEN e.event::VARCHAR WHEN 'receipt' THEN e.raw END AS detail,
            e.shard_id, e.sequence_number, make_timestamptz(e.arrival_time * 1000) AS arrival_time
          FROM e LEFT JOIN (
-           SELECT inc || chr(31) || message_id AS k, eid, alarm_name, severity, channel, provider, recipient, person, level, ts, escalate_at FROM e WHERE kind = 'dispatch'
-         ) dp ON dp.k = CASE WHEN e.kind IN ('receipt', 'ack', 'escalation') THEN e.inc || chr(31) || e.message_id END -- one equi-key: a hash join
+           SELECT inc || chr(31) || message_id AS k, eid, alarm_name, severity, channel, provider, recipient, person,
+                  level, ts, escalate_at
+           FROM e WHERE kind = 'dispatch'
+         ) dp ON dp.k = CASE WHEN e.kind IN ('receipt', 'ack', 'escalation') THEN e.inc || chr(31) || e.message_id END
+         -- (above) one equi-key: a hash join
        )
        SELECT *, strftime("timestamp" AT TIME ZONE 'UTC', '%Y-%m-%d') AS dt FROM ev ORDER BY dt, "timestamp", event_id
-     ) TO ${q(path.join(out, 'events'))} (FORMAT parquet, COMPRESSION ${CODEC}, PARTITION_BY (dt), OVERWRITE_OR_IGNORE)`,
+     ) TO ${q(path.join(out, 'events'))}
+       (FORMAT parquet, COMPRESSION ${CODEC}, PARTITION_BY (dt), OVERWRITE_OR_IGNORE)`,
   ];
 }
 
@@ -337,7 +356,8 @@ export async function compareOutputs(
   const conn = await db.connect();
   try {
     const read = (dir: string) =>
-      `SELECT ${cols} FROM read_parquet(${q(path.join(dir, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'dt': VARCHAR})`;
+      `SELECT ${cols} FROM read_parquet(${q(path.join(dir, '**', '*.parquet'))}, ` +
+      `hive_partitioning = true, hive_types = {'dt': VARCHAR})`;
     await conn.run(`CREATE TEMP TABLE p AS ${read(procDir)}`);
     await conn.run(`CREATE TEMP TABLE d AS ${read(duckdbEventsDir)}`);
     const one = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRows()[0][0]);
@@ -346,7 +366,8 @@ export async function compareOutputs(
     const sample = async (a: string, b: string, label: string) =>
       (
         await conn.runAndReadAll(
-          `SELECT * FROM (SELECT ${keyCols} FROM ${a} EXCEPT ALL SELECT ${keyCols} FROM ${b}) ORDER BY event_id LIMIT 3`,
+          `SELECT * FROM (SELECT ${keyCols} FROM ${a} EXCEPT ALL SELECT ${keyCols} FROM ${b}) ` +
+            `ORDER BY event_id LIMIT 3`,
         )
       )
         .getRowsJson()
@@ -410,17 +431,20 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   console.log(
-    `pagetrail bench: ${fmt(N)} events, seed ${SEED}, ${RUNS} timed runs per stage (median), compression ${CODEC}, Node ${process.version}${gc ? '' : ' (run with --expose-gc for steadier figures)'}`,
+    `pagetrail bench: ${fmt(N)} events, seed ${SEED}, ${RUNS} timed runs per stage (median), ` +
+      `compression ${CODEC}, Node ${process.version}${gc ? '' : ' (run with --expose-gc for steadier figures)'}`,
   );
   console.log(
-    `DuckDB is pinned to one thread (SET threads = 1): a per-core comparison. The processor is single-threaded JS + WebAssembly.`,
+    'DuckDB is pinned to one thread (SET threads = 1): a per-core comparison. ' +
+      'The processor is single-threaded JS + WebAssembly.',
   );
 
   let t0 = performance.now();
   const records = generateEvents({ events: N, seed: SEED });
   const inputBytes = records.reduce((s, r) => s + r.data.byteLength, 0);
   console.log(
-    `generated ${fmt(records.length)} records (${(inputBytes / 1e6).toFixed(1)} MB of JSON) in ${fmt(performance.now() - t0)} ms`,
+    `generated ${fmt(records.length)} records (${(inputBytes / 1e6).toFixed(1)} MB of JSON) ` +
+      `in ${fmt(performance.now() - t0)} ms`,
   );
   const warmRecords = records.slice(0, WARMUP);
   const figures: Figure[] = [];
@@ -465,7 +489,8 @@ async function main(): Promise<void> {
     data: r.data,
   }));
   console.log(
-    `reference rows for the writers: ${fmt(rows.length)} event rows, ${fmt(rawRows.length)} raw rows (${fmt(performance.now() - t0)} ms, not timed)`,
+    `reference rows for the writers: ${fmt(rows.length)} event rows, ${fmt(rawRows.length)} raw rows ` +
+      `(${fmt(performance.now() - t0)} ms, not timed)`,
   );
   const warmRows = rows.slice(0, WARMUP);
   const a1 = await timed(
@@ -507,7 +532,9 @@ async function main(): Promise<void> {
       unit: 'events',
       ms: b.ms,
       bytes: b.result.bytes,
-      note: `${fmt(b.result.rows)} rows, ${b.result.files} files; NDJSON build + write ${fmt(b.result.loadMs)} ms of it`,
+      note:
+        `${fmt(b.result.rows)} rows, ${b.result.files} files; ` +
+        `NDJSON build + write ${fmt(b.result.loadMs)} ms of it`,
     });
   } catch (err) {
     console.error('duckdb stage failed:', err);
@@ -521,7 +548,8 @@ async function main(): Promise<void> {
       if (!sameRowsOk(same)) {
         for (const line of samples) console.error(`  ${line}`);
         failures.push(
-          `(a) and (b) do not hold the same rows (key columns ${CHECK_COLUMNS.join(', ')}, dt): ${JSON.stringify(counts)}`,
+          `(a) and (b) do not hold the same rows (key columns ${CHECK_COLUMNS.join(', ')}, dt): ` +
+            `${JSON.stringify(counts)}`,
         );
       }
     } catch (err) {
@@ -573,13 +601,23 @@ async function main(): Promise<void> {
   const pjsRate = c ? (rows.length / c.ms) * 1000 : 0;
   const jsonRate = (N / j.ms) * 1000;
   console.log(
-    `encoder share of (a): (a1) + (a2) = ${fmt(a1.ms + a2.ms)} ms of ${fmt(a.ms)} ms (${(((a1.ms + a2.ms) / a.ms) * 100).toFixed(0)} %; the processor writes the same rows in several smaller files)`,
+    `encoder share of (a): (a1) + (a2) = ${fmt(a1.ms + a2.ms)} ms of ${fmt(a.ms)} ms ` +
+      `(${(((a1.ms + a2.ms) / a.ms) * 100).toFixed(0)} %; the processor writes the same rows in several smaller files)`,
   );
   console.log(
-    `peak RSS: ${fmt(peakRssMb)} MB through stage (a) (reported below); ${fmt(process.resourceUsage().maxRSS / 1024)} MB at the end (DuckDB in-process, parquetjs buffers)`,
+    `peak RSS: ${fmt(peakRssMb)} MB through stage (a) (reported below); ` +
+      `${fmt(process.resourceUsage().maxRSS / 1024)} MB at the end (DuckDB in-process, parquetjs buffers)`,
   );
   console.log(
-    `RESULT processor_events_per_s=${Math.round(processorRate)} duckdb_events_per_s=${Math.round(duckRate)} parquetjs_rows_per_s=${Math.round(pjsRate)} ratio_vs_duckdb=${duckRate ? (processorRate / duckRate).toFixed(2) : '0.00'} peak_rss_mb=${Math.round(peakRssMb)} json_parse_events_per_s=${Math.round(jsonRate)} fraction_of_json_floor=${(processorRate / jsonRate).toFixed(3)}`,
+    [
+      `RESULT processor_events_per_s=${Math.round(processorRate)}`,
+      `duckdb_events_per_s=${Math.round(duckRate)}`,
+      `parquetjs_rows_per_s=${Math.round(pjsRate)}`,
+      `ratio_vs_duckdb=${duckRate ? (processorRate / duckRate).toFixed(2) : '0.00'}`,
+      `peak_rss_mb=${Math.round(peakRssMb)}`,
+      `json_parse_events_per_s=${Math.round(jsonRate)}`,
+      `fraction_of_json_floor=${(processorRate / jsonRate).toFixed(3)}`,
+    ].join(' '),
   );
   if (a.result.errors > 0)
     failures.push(

@@ -356,7 +356,11 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
     const alarmState = (state: 'ALARM' | 'OK', at: number, prev: 'ALARM' | 'OK', prevAt: number) => {
       const v = state === 'ALARM' ? value : alarm.metric.threshold * rnd() * 0.8;
       const mk = (s: 'ALARM' | 'OK', ms: number, x: number) => ({
-        reason: `Threshold Crossed: 1 out of the last 1 datapoints [${x} (${new Date(ms - 300_000).toISOString().slice(0, 16)})] ${s === 'ALARM' ? 'was greater than' : 'was not greater than'} the threshold (${alarm.metric.threshold}) (minimum 1 datapoint for ${s === 'ALARM' ? 'OK -> ALARM' : 'ALARM -> OK'} transition).`,
+        reason:
+          `Threshold Crossed: 1 out of the last 1 datapoints ` +
+          `[${x} (${new Date(ms - 300_000).toISOString().slice(0, 16)})] ` +
+          `${s === 'ALARM' ? 'was greater than' : 'was not greater than'} the threshold (${alarm.metric.threshold}) ` +
+          `(minimum 1 datapoint for ${s === 'ALARM' ? 'OK -> ALARM' : 'ALARM -> OK'} transition).`,
         reasonData: JSON.stringify({
           version: '1.0',
           queryDate: cwTime(ms - 4),
@@ -372,7 +376,8 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
       const detail: Record<string, unknown> = {
         alarmName: alarm.name,
         configuration: {
-          description: `${alarm.metric.metric} of ${alarm.dimValue} is above ${alarm.metric.threshold}${alarm.metric.unit}`,
+          description:
+            `${alarm.metric.metric} of ${alarm.dimValue} ` + `is above ${alarm.metric.threshold}${alarm.metric.unit}`,
           metrics: [
             {
               id: uuid(),
@@ -505,7 +510,16 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
                 : 'Unreachable destination handset';
           let raw: string;
           if (provider === 'twilio') {
-            raw = `SmsSid=${messageId}&SmsStatus=${providerStatus}&MessageStatus=${providerStatus}&To=${encodeURIComponent(recipient)}&MessageSid=${messageId}&AccountSid=${twilioAccount}&From=${encodeURIComponent(channel === 'whatsapp' ? `whatsapp:${twilioFrom}` : twilioFrom)}&ApiVersion=2010-04-01${errorCode ? `&ErrorCode=${errorCode}` : ''}`;
+            raw = [
+              `SmsSid=${messageId}`,
+              `SmsStatus=${providerStatus}`,
+              `MessageStatus=${providerStatus}`,
+              `To=${encodeURIComponent(recipient)}`,
+              `MessageSid=${messageId}`,
+              `AccountSid=${twilioAccount}`,
+              `From=${encodeURIComponent(channel === 'whatsapp' ? `whatsapp:${twilioFrom}` : twilioFrom)}`,
+              `ApiVersion=2010-04-01${errorCode ? `&ErrorCode=${errorCode}` : ''}`,
+            ].join('&');
           } else {
             const data: Record<string, unknown> = {
               created_at: iso(t),
@@ -548,7 +562,8 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
           // ~10 % arrive before their dispatch (the dispatcher wrote its record late).
           const key = u < 0.1 ? dispatchKey - 1 - rnd() * 400 : rt + arrival();
           push(key, record);
-          if (rnd() < 0.1) pending.push({ ...pending[pending.length - 1], key: key + int(1_000, 120_000) }); // webhook retry: same event_id
+          // webhook retry: same event_id
+          if (rnd() < 0.1) pending.push({ ...pending[pending.length - 1], key: key + int(1_000, 120_000) });
           if ((status === 'delivered' || status === 'opened') && rt < firstConfirmed) {
             firstConfirmed = rt;
             ackTarget = { person, channel, messageId };

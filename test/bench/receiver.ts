@@ -491,12 +491,18 @@ async function main(): Promise<void> {
           .map(([c, n]) => `${c}:${n}`)
           .join(',') || '-';
       log(
-        `${s.name.padEnd(7)} offered ${s.rate > 0 ? String(s.rate).padStart(5) : '  max'}/s (${connectionsFor(s.rate)} conn)  ok ${(s.r.ok / s.r.elapsedS).toFixed(0).padStart(5)}/s  p50 ${s.r.p50} ms  p99 ${s.r.p99} ms  max ${s.r.max} ms  non-2xx ${nonOk}  errors ${s.r.errors}  timeouts ${s.r.timeouts}  CPU/req: receiver ${((1000 * s.receiverCpuMs) / s.r.ok).toFixed(0)} µs, engines ${((1000 * s.enginesCpuMs) / s.r.ok).toFixed(0)} µs`,
+        `${s.name.padEnd(7)} offered ${s.rate > 0 ? String(s.rate).padStart(5) : '  max'}/s ` +
+          `(${connectionsFor(s.rate)} conn)  ok ${(s.r.ok / s.r.elapsedS).toFixed(0).padStart(5)}/s  ` +
+          `p50 ${s.r.p50} ms  p99 ${s.r.p99} ms  max ${s.r.max} ms  ` +
+          `non-2xx ${nonOk}  errors ${s.r.errors}  timeouts ${s.r.timeouts}  ` +
+          `CPU/req: receiver ${((1000 * s.receiverCpuMs) / s.r.ok).toFixed(0)} µs, ` +
+          `engines ${((1000 * s.enginesCpuMs) / s.r.ok).toFixed(0)} µs`,
       );
     }
     const bareRate = Object.values(bareResult.statuses).reduce((a, b) => a + b, 0) / bareResult.elapsedS;
     log(
-      `bare    max/s (${connectionsFor(0)} conn)  ${bareRate.toFixed(0)}/s  p50 ${bareResult.p50} ms  p99 ${bareResult.p99} ms`,
+      `bare    max/s (${connectionsFor(0)} conn)  ${bareRate.toFixed(0)}/s  ` +
+        `p50 ${bareResult.p50} ms  p99 ${bareResult.p99} ms`,
     );
 
     // every 2xx'd callback must be on the stream
@@ -518,10 +524,16 @@ async function main(): Promise<void> {
     const best = Math.max(...steps.filter((s) => s.name !== 'warmup').map((s) => s.r.ok / s.r.elapsedS));
     const at1000 = steps.find((s) => s.rate === 1000 && s.name !== 'warmup');
     console.log(
-      `CHECK five_xx=${fiveXx} other_non_2xx=${otherNon2xx} errors=${sum((r) => r.errors)} ok=${allOk.length} not_on_stream=${notOnStream}`,
+      `CHECK five_xx=${fiveXx} other_non_2xx=${otherNon2xx} errors=${sum((r) => r.errors)} ` +
+        `ok=${allOk.length} not_on_stream=${notOnStream}`,
     );
     console.log(
-      `RESULT receiver_ok_per_s=${best.toFixed(0)} p99_ms_at_1000=${at1000 ? at1000.r.p99 : 'NaN'} bare_hono_per_s=${bareRate.toFixed(0)} fraction_of_bare=${(best / bareRate).toFixed(2)}`,
+      [
+        `RESULT receiver_ok_per_s=${best.toFixed(0)}`,
+        `p99_ms_at_1000=${at1000 ? at1000.r.p99 : 'NaN'}`,
+        `bare_hono_per_s=${bareRate.toFixed(0)}`,
+        `fraction_of_bare=${(best / bareRate).toFixed(2)}`,
+      ].join(' '),
     );
     if (notOnStream > 0) process.exitCode = 1;
   } finally {

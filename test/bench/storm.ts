@@ -14,8 +14,8 @@
  *          deadline_lag_p99_ms=… lake_rows_lost=… lake_rows_duplicated=…
  * Targets (local): lost 0, duplicated 0, alarm → first page p99 < 1 s, deadline lag p99 < 2 s.
  * The services run from their esbuild bundles (dist/local, built by `make storm`; STORM_BUILT=0 runs
- * them through tsx). Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5), STORM_HANG_FRACTION
- * (0.05), STORM_SEED.
+ * them through tsx). Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5),
+ * STORM_HANG_FRACTION (0.05), STORM_SEED.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -232,7 +232,10 @@ async function main() {
   }
   const alarmToPage = [...posted].filter(([inc]) => firstPage.has(inc)).map(([inc, at]) => firstPage.get(inc)! - at);
   const lag = await q(
-    "SELECT epoch_ms(e.timestamp) - epoch_ms(d.timestamp) FROM events e JOIN events d ON d.incident_id = e.incident_id AND d.kind = 'deadline' AND d.reason = 'level' AND d.level = e.level WHERE e.kind = 'escalation' AND e.reason IN ('deadline', 'exhausted')",
+    'SELECT epoch_ms(e.timestamp) - epoch_ms(d.timestamp) FROM events e ' +
+      'JOIN events d ON d.incident_id = e.incident_id ' +
+      "AND d.kind = 'deadline' AND d.reason = 'level' AND d.level = e.level " +
+      "WHERE e.kind = 'escalation' AND e.reason IN ('deadline', 'exhausted')",
   );
   const lags = lag.rows.map((r) => Number(r[0]));
 
@@ -254,10 +257,15 @@ async function main() {
         .filter((x) => x.record?.incident_id === rec?.incident_id)
         .map(
           (x) =>
-            `${x.kind}@${x.shardId}#${x.sequenceNumber.slice(-6)}${x.record?.kind === 'receipt' || x.record?.kind === 'dispatch' ? `:${(x.record as { message_id?: string }).message_id}` : ''}${inLake.has(x.eventId!) ? '' : ' (not in lake)'}`,
+            `${x.kind}@${x.shardId}#${x.sequenceNumber.slice(-6)}${
+              x.record?.kind === 'receipt' || x.record?.kind === 'dispatch'
+                ? `:${(x.record as { message_id?: string }).message_id}`
+                : ''
+            }${inLake.has(x.eventId!) ? '' : ' (not in lake)'}`,
         );
       log(
-        `  lost ${rec?.kind} ${rec?.message_id} ${rec?.status} dispatch=${rec?.dispatch_id}: incident records ${same.join(', ')}`,
+        `  lost ${rec?.kind} ${rec?.message_id} ${rec?.status} dispatch=${rec?.dispatch_id}: ` +
+          `incident records ${same.join(', ')}`,
       );
     }
   }
@@ -265,13 +273,24 @@ async function main() {
   await loop.stop();
   fs.rmSync(dir, { recursive: true, force: true });
   log(
-    `incidents=${posted.size} sends=${sends().length} unique=${pagesSent} escalations_measured=${lags.length} stream_records=${streamIds.size}`,
+    `incidents=${posted.size} sends=${sends().length} unique=${pagesSent} ` +
+      `escalations_measured=${lags.length} stream_records=${streamIds.size}`,
   );
   log(
-    `alarm→first page ms p50=${pct(alarmToPage, 50)} p90=${pct(alarmToPage, 90)} p99=${pct(alarmToPage, 99)} max=${pct(alarmToPage, 100)}; deadline lag ms p50=${pct(lags, 50)} p90=${pct(lags, 90)} p99=${pct(lags, 99)}`,
+    `alarm→first page ms p50=${pct(alarmToPage, 50)} p90=${pct(alarmToPage, 90)} p99=${pct(alarmToPage, 99)} ` +
+      `max=${pct(alarmToPage, 100)}; deadline lag ms p50=${pct(lags, 50)} p90=${pct(lags, 90)} p99=${pct(lags, 99)}`,
   );
   console.log(
-    `RESULT pages_expected=${expected} pages_sent=${pagesSent} lost=${Math.max(0, expected - pagesSent)} duplicated=${duplicated} alarm_to_first_page_p99_ms=${Math.round(pct(alarmToPage, 99))} deadline_lag_p99_ms=${Math.round(pct(lags, 99))} lake_rows_lost=${lakeLost} lake_rows_duplicated=${lakeDup}`,
+    [
+      `RESULT pages_expected=${expected}`,
+      `pages_sent=${pagesSent}`,
+      `lost=${Math.max(0, expected - pagesSent)}`,
+      `duplicated=${duplicated}`,
+      `alarm_to_first_page_p99_ms=${Math.round(pct(alarmToPage, 99))}`,
+      `deadline_lag_p99_ms=${Math.round(pct(lags, 99))}`,
+      `lake_rows_lost=${lakeLost}`,
+      `lake_rows_duplicated=${lakeDup}`,
+    ].join(' '),
   );
   process.exit(expected - pagesSent === 0 && duplicated === 0 && lakeLost === 0 && lakeDup === 0 ? 0 : 1);
 }

@@ -84,19 +84,23 @@ describe('closed loop, end to end', () => {
     });
   });
 
-  it("P1 for payments calls this week's on-call person from the schedule, who presses 1; the rest of the team is told", () => {
-    const v = verdict(4);
-    const [callee, other] = String(v.paged) === 'grace:voice@L1' ? ['grace', 'frank'] : ['frank', 'grace'];
-    expect(v).toMatchObject({
-      sev: 'P1',
-      paged: `${callee}:voice@L1`,
-      escalated: '-',
-      failed: '0',
-      acked_by: callee,
-      told: `${other}:sms:ack`,
-      first_responder_opened_before_escalation: 'yes',
-    });
-  });
+  it(
+    "P1 for payments calls this week's on-call person from the schedule, who presses 1; the rest of the team is " +
+      'told',
+    () => {
+      const v = verdict(4);
+      const [callee, other] = String(v.paged) === 'grace:voice@L1' ? ['grace', 'frank'] : ['frank', 'grace'];
+      expect(v).toMatchObject({
+        sev: 'P1',
+        paged: `${callee}:voice@L1`,
+        escalated: '-',
+        failed: '0',
+        acked_by: callee,
+        told: `${other}:sms:ack`,
+        first_responder_opened_before_escalation: 'yes',
+      });
+    },
+  );
 
   it('answers the seed query', () => {
     const rows = result.seed.rows

@@ -93,12 +93,14 @@ describe('a schedule-resolved P1 answered by voice and acknowledged by key press
     );
     expect(notice.params!.Body).toMatch(/^\[P1\] payments-api-cpu-high acknowledged by Frank Li\. No action needed\./);
     const sent = loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId);
-    expect(sent.map((r) => r.recipient).sort()).toEqual([GRACE_SMS, FRANK_VOICE]); // no escalation to level 2, nothing twice
+    // no escalation to level 2, nothing twice
+    expect(sent.map((r) => r.recipient).sort()).toEqual([GRACE_SMS, FRANK_VOICE]);
 
     // the lake: the call's dispatch says why Frank (the schedule's override), its receipts, the ack, the notice
     const rows = await waitFor('the incident in the lake', async () => {
       const r = await lake(
-        `SELECT kind, channel, person, status, reason, detail FROM events WHERE incident_id = '${INCIDENT}' ORDER BY "timestamp"`,
+        `SELECT kind, channel, person, status, reason, detail FROM events ` +
+          `WHERE incident_id = '${INCIDENT}' ORDER BY "timestamp"`,
       );
       const kinds = r.rows.map((x) => `${x[0]}:${x[1]}`);
       return kinds.includes('ack:voice') && kinds.filter((k) => k === 'dispatch:sms').length === 1 ? r.rows : undefined;
@@ -112,7 +114,8 @@ describe('a schedule-resolved P1 answered by voice and acknowledged by key press
     const noticeRow = dispatches.find((r) => r[1] === 'sms')!;
     expect(noticeRow[2]).toBe('grace');
     expect(JSON.parse(String(noticeRow[5]))).toMatchObject({ notice: 'ack' });
-    expect(rows.filter((r) => r[0] === 'receipt' && r[1] === 'voice').map((r) => r[3])).toContain('opened'); // answered by a human
+    // answered by a human
+    expect(rows.filter((r) => r[0] === 'receipt' && r[1] === 'voice').map((r) => r[3])).toContain('opened');
     expect(rows.find((r) => r[0] === 'ack')?.[1]).toBe('voice');
     expect(rows.some((r) => r[0] === 'escalation')).toBe(false);
   }, 90_000);

@@ -55,30 +55,34 @@ const ack = (alarm: number, i: number): StreamRecordIn & { event_id: string } =>
 };
 
 describe('BatchingProducer on kinesalite', () => {
-  it('300 concurrent puts share a few calls; each is acknowledged with its own sequence numbers, and all are on the stream', async () => {
-    let calls = 0;
-    const counting = {
-      send: ((command: PutRecordsCommand, options?: object) => (
-        calls++, kinesis.send(command, options)
-      )) as KinesisClient['send'],
-    };
-    const producer = new BatchingProducer({ kinesis: counting, streamName: STREAM, lingerMs: 5 });
-    const puts = Array.from({ length: 300 }, (_, i) =>
-      producer.putStreamRecords(i % 10 === 0 ? [ack(i % 7, i), ack(i % 7, i + 10_000)] : [ack(i % 7, i)]),
-    );
-    const results = await Promise.all(puts);
-    await producer.close();
+  it(
+    '300 concurrent puts share a few calls; each is acknowledged with its own sequence numbers, and all are on the ' +
+      'stream',
+    async () => {
+      let calls = 0;
+      const counting = {
+        send: ((command: PutRecordsCommand, options?: object) => (
+          calls++, kinesis.send(command, options)
+        )) as KinesisClient['send'],
+      };
+      const producer = new BatchingProducer({ kinesis: counting, streamName: STREAM, lingerMs: 5 });
+      const puts = Array.from({ length: 300 }, (_, i) =>
+        producer.putStreamRecords(i % 10 === 0 ? [ack(i % 7, i), ack(i % 7, i + 10_000)] : [ack(i % 7, i)]),
+      );
+      const results = await Promise.all(puts);
+      await producer.close();
 
-    expect(calls).toBeLessThan(30);
-    const sequenceNumbers = results.flat().map((r) => r.sequenceNumber);
-    expect(new Set(sequenceNumbers).size).toBe(330);
-    // the two records of one put went in one call, in order: consecutive on their shard
-    expect(BigInt(results[0][1].sequenceNumber) > BigInt(results[0][0].sequenceNumber)).toBe(true);
-    expect(results[0][1].shardId).toBe(results[0][0].shardId);
+      expect(calls).toBeLessThan(30);
+      const sequenceNumbers = results.flat().map((r) => r.sequenceNumber);
+      expect(new Set(sequenceNumbers).size).toBe(330);
+      // the two records of one put went in one call, in order: consecutive on their shard
+      expect(BigInt(results[0][1].sequenceNumber) > BigInt(results[0][0].sequenceNumber)).toBe(true);
+      expect(results[0][1].shardId).toBe(results[0][0].shardId);
 
-    const onStream = await readStream(kinesis, STREAM);
-    const bySeq = new Map(onStream.map((e) => [e.sequenceNumber, e.eventId]));
-    results.forEach((r, i) => expect(bySeq.get(r[0].sequenceNumber)).toBe(ack(i % 7, i).event_id));
-    expect(onStream).toHaveLength(330);
-  });
+      const onStream = await readStream(kinesis, STREAM);
+      const bySeq = new Map(onStream.map((e) => [e.sequenceNumber, e.eventId]));
+      results.forEach((r, i) => expect(bySeq.get(r[0].sequenceNumber)).toBe(ack(i % 7, i).event_id));
+      expect(onStream).toHaveLength(330);
+    },
+  );
 });

@@ -96,7 +96,8 @@ describe('lake handler behind the local event source mapping', () => {
     await runUntilCaughtUp(service());
 
     const counts = await query('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events');
-    expect(counts.rows[0]).toEqual([String(records.length - 1), String(records.length - 1)]); // the scenario's own duplicate and the redelivery are dropped
+    // the scenario's own duplicate and the redelivery are dropped
+    expect(counts.rows[0]).toEqual([String(records.length - 1), String(records.length - 1)]);
     const days = await query('SELECT DISTINCT dt FROM events ORDER BY dt');
     expect(days.rows.map((r) => r[0])).toEqual([utcDay(T0), utcDay(T0 + DAY_MS)]);
 
@@ -110,7 +111,8 @@ describe('lake handler behind the local event source mapping', () => {
     expect(joined.rows[0][0]).toBe('0'); // including the receipt that overtook its dispatch
 
     const inc = await query(
-      `SELECT first_opened_at IS NOT NULL, acknowledged_at IS NOT NULL, escalated_at IS NOT NULL, resolved_at IS NOT NULL FROM incidents WHERE incident_id = '${incidents[0].incident_id}'`,
+      `SELECT first_opened_at IS NOT NULL, acknowledged_at IS NOT NULL, escalated_at IS NOT NULL, ` +
+        `resolved_at IS NOT NULL FROM incidents WHERE incident_id = '${incidents[0].incident_id}'`,
     );
     expect(inc.rows[0]).toEqual([true, true, false, true]);
 

@@ -44,14 +44,17 @@ describe('make query: partition pruning never changes an answer', () => {
 
   it('a join of events (day of the event) with raw_records (day of arrival)', async () => {
     const r = await query(
-      "SELECT e.kind, r.dt FROM events e JOIN raw_records r ON r.sequence_number = e.sequence_number WHERE e.dt = '2026-11-27'",
+      'SELECT e.kind, r.dt FROM events e JOIN raw_records r ON r.sequence_number = e.sequence_number ' +
+        "WHERE e.dt = '2026-11-27'",
     );
     expect(r.rows).toEqual([['alarm', '2026-11-28']]);
   }, 30_000);
 
   it('a self-join across days', async () => {
     const r = await query(
-      "SELECT r.message_id, a.kind, a.dt FROM events r JOIN events a ON a.alarm_arn = r.alarm_arn AND a.kind = 'alarm' WHERE r.dt = '2026-11-28' AND r.kind = 'receipt' ORDER BY 1",
+      'SELECT r.message_id, a.kind, a.dt FROM events r ' +
+        "JOIN events a ON a.alarm_arn = r.alarm_arn AND a.kind = 'alarm' " +
+        "WHERE r.dt = '2026-11-28' AND r.kind = 'receipt' ORDER BY 1",
     );
     expect(r.rows).toEqual([
       ['SM1', 'alarm', '2026-11-27'],
@@ -61,7 +64,8 @@ describe('make query: partition pruning never changes an answer', () => {
 
   it('a second, unfiltered reference to events in a subquery', async () => {
     const r = await query(
-      "SELECT count(*) FROM events WHERE dt = '2026-11-28' AND alarm_arn IN (SELECT alarm_arn FROM events WHERE kind = 'alarm')",
+      "SELECT count(*) FROM events WHERE dt = '2026-11-28' " +
+        "AND alarm_arn IN (SELECT alarm_arn FROM events WHERE kind = 'alarm')",
     );
     expect(r.rows).toEqual([['4']]);
   }, 30_000);

@@ -123,7 +123,8 @@ describe('lake handler across a split and a merge', () => {
     const res = await queryLake(
       stack,
       lake.bucket,
-      "SELECT message_id, join_status, person, count(*) OVER (PARTITION BY event_id) FROM events WHERE kind = 'receipt' ORDER BY message_id",
+      'SELECT message_id, join_status, person, count(*) OVER (PARTITION BY event_id) FROM events ' +
+        "WHERE kind = 'receipt' ORDER BY message_id",
     );
     expect(res.rows).toEqual([
       ['SM1', 'matched', 'alice', '1'],
@@ -151,7 +152,8 @@ describe('lake handler across a split and a merge', () => {
     const pending = (await heads.get(parent)).pending!;
     expect(pending.keys.length).toBeGreaterThan(0);
     fail = false;
-    await lake.handler(eventOf(stack, await readShard(stack, holder))); // the mapping gave up on the parent's batch and moved on
+    // the mapping gave up on the parent's batch and moved on
+    await lake.handler(eventOf(stack, await readShard(stack, holder)));
     const left = new Set((await lake.store.list('')).map((o) => o.key));
     for (const k of [...pending.keys, pending.stateKey]) expect(left.has(k)).toBe(false);
     expect((await heads.get(parent)).pending).toBeUndefined();

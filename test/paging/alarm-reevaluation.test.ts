@@ -193,45 +193,49 @@ describe('ALARM → ALARM re-evaluations', () => {
  * — and an ALARM after the window opens a new incident.
  */
 describe('flapping', () => {
-  it('an ALARM soon after the OK continues the resolved incident: no page, a retrigger record, the deadline re-armed; a replay changes nothing', async () => {
-    const first = incidentId(arn, T0);
-    stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000));
-    await pump();
-    expect(reached).toHaveLength(2);
-    clock = T0 + 60_000;
-    stream.push(alarm('OK', T0 + 60_000, 'ALARM', T0));
-    await pump();
-    expect((await store.get(first))!.state.resolvedAt).toBe(T0 + 60_000);
+  it(
+    'an ALARM soon after the OK continues the resolved incident: no page, a retrigger record, the deadline ' +
+      're-armed; a replay changes nothing',
+    async () => {
+      const first = incidentId(arn, T0);
+      stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000));
+      await pump();
+      expect(reached).toHaveLength(2);
+      clock = T0 + 60_000;
+      stream.push(alarm('OK', T0 + 60_000, 'ALARM', T0));
+      await pump();
+      expect((await store.get(first))!.state.resolvedAt).toBe(T0 + 60_000);
 
-    clock = T0 + 180_000;
-    scheduled = [];
-    stream.push(alarm('ALARM', T0 + 180_000, 'OK', T0 + 60_000));
-    await pump();
-    expect(reached).toHaveLength(2); // no new page
-    const s = (await store.get(first))!.state;
-    expect(s).toMatchObject({ retriggers: 1, retriggeredAt: T0 + 180_000, level: 1 });
-    expect(s.resolvedAt).toBeUndefined();
-    expect(await store.get(incidentId(arn, T0 + 180_000))).toBeUndefined(); // an alias, not an incident
-    const retrigger = stream.records.filter((r) => r.kind === 'escalation' && r.reason === 'retrigger');
-    expect(retrigger).toHaveLength(1);
-    expect(retrigger[0]).toMatchObject({ incident_id: first, from_level: 1, to_level: 1 });
-    // db P1 level 1 has an 8 s deadline: re-armed from the re-trigger, under a name of its own
-    expect(scheduled).toHaveLength(1);
-    expect(scheduled[0].at).toBe(T0 + 180_000 + 8_000);
-    expect(await pointer()).toBe(first);
+      clock = T0 + 180_000;
+      scheduled = [];
+      stream.push(alarm('ALARM', T0 + 180_000, 'OK', T0 + 60_000));
+      await pump();
+      expect(reached).toHaveLength(2); // no new page
+      const s = (await store.get(first))!.state;
+      expect(s).toMatchObject({ retriggers: 1, retriggeredAt: T0 + 180_000, level: 1 });
+      expect(s.resolvedAt).toBeUndefined();
+      expect(await store.get(incidentId(arn, T0 + 180_000))).toBeUndefined(); // an alias, not an incident
+      const retrigger = stream.records.filter((r) => r.kind === 'escalation' && r.reason === 'retrigger');
+      expect(retrigger).toHaveLength(1);
+      expect(retrigger[0]).toMatchObject({ incident_id: first, from_level: 1, to_level: 1 });
+      // db P1 level 1 has an 8 s deadline: re-armed from the re-trigger, under a name of its own
+      expect(scheduled).toHaveLength(1);
+      expect(scheduled[0].at).toBe(T0 + 180_000 + 8_000);
+      expect(await pointer()).toBe(first);
 
-    // a replay of everything: no page, nothing new on the stream
-    const before = stream.records.length;
-    expect((await handler(event(stream.records.slice(0, before)))).batchItemFailures).toEqual([]);
-    expect(reached).toHaveLength(2);
-    expect(stream.records.length).toBe(before);
+      // a replay of everything: no page, nothing new on the stream
+      const before = stream.records.length;
+      expect((await handler(event(stream.records.slice(0, before)))).batchItemFailures).toEqual([]);
+      expect(reached).toHaveLength(2);
+      expect(stream.records.length).toBe(before);
 
-    // it resolves again with the next OK
-    clock = T0 + 240_000;
-    stream.push(alarm('OK', T0 + 240_000, 'ALARM', T0 + 180_000));
-    await pump();
-    expect((await store.get(first))!.state.resolvedAt).toBe(T0 + 240_000);
-  });
+      // it resolves again with the next OK
+      clock = T0 + 240_000;
+      stream.push(alarm('OK', T0 + 240_000, 'ALARM', T0 + 180_000));
+      await pump();
+      expect((await store.get(first))!.state.resolvedAt).toBe(T0 + 240_000);
+    },
+  );
 
   it('an ALARM after the window opens a new incident and pages it', async () => {
     stream.push(alarm('ALARM', T0, 'OK', T0 - 60_000));

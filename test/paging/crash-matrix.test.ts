@@ -50,7 +50,15 @@ const sends = () =>
   loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
 const who = (recipient: string) => Object.entries(PEOPLE).find(([k]) => recipient.includes(k))?.[1] ?? recipient;
 const label = (r: ReturnType<typeof sends>[number]) =>
-  `${who(r.recipient!)}:${r.api === 'resend' ? 'email' : r.path.endsWith('/Calls.json') ? 'voice' : r.recipient!.startsWith('whatsapp:') ? 'whatsapp' : 'sms'}`;
+  `${who(r.recipient!)}:${
+    r.api === 'resend'
+      ? 'email'
+      : r.path.endsWith('/Calls.json')
+        ? 'voice'
+        : r.recipient!.startsWith('whatsapp:')
+          ? 'whatsapp'
+          : 'sms'
+  }`;
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -126,7 +134,8 @@ describe('crash matrix: the paging service SIGKILLed at every step boundary', ()
           (err: Error) =>
             Promise.reject(
               new Error(
-                `${err.message} (crashpoint ${point}; sent ${sends().map(label).sort().join(' ')}):\n${child!.output().slice(-3000)}`,
+                `${err.message} (crashpoint ${point}; sent ${sends().map(label).sort().join(' ')}):\n` +
+                  `${child!.output().slice(-3000)}`,
               ),
             ),
         );

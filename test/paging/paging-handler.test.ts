@@ -135,49 +135,53 @@ beforeEach(async () => {
 });
 
 describe('paging handler', () => {
-  it('pages level 1, escalates when its deadline record arrives, stops on an ack; redelivering everything sends nothing', async () => {
-    const incident = demoIncidentId(BILLING, t0);
-    stream.push(alarm());
-    await pump();
-    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
-    expect(provider.reached[0]).toMatchObject({
-      incidentId: incident,
-      alarmArn: demoAlarmArn(BILLING.alarmName),
-      dispatchId: eventId('dispatch', `${incident}|L1|bob|sms`),
-    });
-    expect([...scheduler.schedules.values()].map((s) => s.at - clock)).toEqual([8000]);
-    expect(kinds('dispatch')).toHaveLength(2);
+  it(
+    'pages level 1, escalates when its deadline record arrives, stops on an ack; redelivering everything sends ' +
+      'nothing',
+    async () => {
+      const incident = demoIncidentId(BILLING, t0);
+      stream.push(alarm());
+      await pump();
+      expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
+      expect(provider.reached[0]).toMatchObject({
+        incidentId: incident,
+        alarmArn: demoAlarmArn(BILLING.alarmName),
+        dispatchId: eventId('dispatch', `${incident}|L1|bob|sms`),
+      });
+      expect([...scheduler.schedules.values()].map((s) => s.at - clock)).toEqual([8000]);
+      expect(kinds('dispatch')).toHaveLength(2);
 
-    clock += 8000;
-    stream.push(...scheduler.due());
-    await pump();
-    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
-    expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['deadline']);
+      clock += 8000;
+      stream.push(...scheduler.due());
+      await pump();
+      expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
+      expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['deadline']);
 
-    stream.push({
-      v: 1,
-      kind: 'ack',
-      event_id: eventId('ack', incident),
-      incident_id: incident,
-      alarm_arn: demoAlarmArn(BILLING.alarmName),
-      event_time: new Date(clock + 1000).toISOString(),
-      channel: 'whatsapp',
-      via: 'whatsapp_reply',
-      person: 'carol',
-    });
-    await pump();
-    clock += 20_000;
-    stream.push(...scheduler.due());
-    await pump();
-    expect(provider.reached).toHaveLength(4);
+      stream.push({
+        v: 1,
+        kind: 'ack',
+        event_id: eventId('ack', incident),
+        incident_id: incident,
+        alarm_arn: demoAlarmArn(BILLING.alarmName),
+        event_time: new Date(clock + 1000).toISOString(),
+        channel: 'whatsapp',
+        via: 'whatsapp_reply',
+        person: 'carol',
+      });
+      await pump();
+      clock += 20_000;
+      stream.push(...scheduler.due());
+      await pump();
+      expect(provider.reached).toHaveLength(4);
 
-    // the whole stream again (a replay, a retry of everything): no page, no record, no schedule
-    const before = stream.records.length;
-    const res = await handler(event(stream.records.slice(0, before)));
-    expect(res.batchItemFailures).toEqual([]);
-    expect(provider.reached).toHaveLength(4);
-    expect(stream.records.length).toBe(before);
-  });
+      // the whole stream again (a replay, a retry of everything): no page, no record, no schedule
+      const before = stream.records.length;
+      const res = await handler(event(stream.records.slice(0, before)));
+      expect(res.batchItemFailures).toEqual([]);
+      expect(provider.reached).toHaveLength(4);
+      expect(stream.records.length).toBe(before);
+    },
+  );
 
   it('an escalation decided before a crash pages the next level when the deadline is delivered again', async () => {
     stream.push(alarm());
@@ -195,67 +199,73 @@ describe('paging handler', () => {
     expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
   });
 
-  it('a step claimed but never completed is settled through the provider: sent once, whatever the crash hit', async () => {
-    // crash after the provider accepted the send: claim open, provider has it
-    let first = true;
-    provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
-    build({ sendBudgetMs: 50 });
-    stream.push(alarm());
-    await pump();
-    expect(provider.reached).toHaveLength(2); // sms hung (left to settle), email sent
-    const settle = [...scheduler.schedules.values()].find(
-      (s) => (s.record as { purpose?: string }).purpose === 'settle',
-    )!;
-    expect(settle).toBeDefined();
-    provider.release();
-    clock = settle.at;
-    stream.push(...scheduler.due());
-    await pump();
-    expect(provider.reached).toHaveLength(2); // found by its reference: not sent again
-    expect(
-      kinds('dispatch')
-        .map((d) => (d as { message_id: string }).message_id)
-        .sort(),
-    ).toEqual(provider.reached.map((r) => r.messageId).sort());
-  });
+  it(
+    'a step claimed but never completed is settled through the provider: ' + 'sent once, whatever the crash hit',
+    async () => {
+      // crash after the provider accepted the send: claim open, provider has it
+      let first = true;
+      provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
+      build({ sendBudgetMs: 50 });
+      stream.push(alarm());
+      await pump();
+      expect(provider.reached).toHaveLength(2); // sms hung (left to settle), email sent
+      const settle = [...scheduler.schedules.values()].find(
+        (s) => (s.record as { purpose?: string }).purpose === 'settle',
+      )!;
+      expect(settle).toBeDefined();
+      provider.release();
+      clock = settle.at;
+      stream.push(...scheduler.due());
+      await pump();
+      expect(provider.reached).toHaveLength(2); // found by its reference: not sent again
+      expect(
+        kinds('dispatch')
+          .map((d) => (d as { message_id: string }).message_id)
+          .sort(),
+      ).toEqual(provider.reached.map((r) => r.messageId).sort());
+    },
+  );
 
-  it("a hung send whose receipt came back first still gets its dispatch record, with the receipt's message id", async () => {
-    let first = true;
-    provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
-    build({ sendBudgetMs: 50 });
-    stream.push(alarm());
-    await pump();
-    const hung = provider.reached[0];
-    // the provider's status callback (it names its dispatch) arrives before the send is settled
-    stream.push({
-      v: 1,
-      kind: 'receipt',
-      event_id: eventId('receipt', hung.messageId, 'delivered'),
-      incident_id: hung.incidentId,
-      alarm_arn: hung.alarmArn,
-      event_time: new Date(clock).toISOString(),
-      provider: 'twilio',
-      channel: 'sms',
-      message_id: hung.messageId,
-      dispatch_id: hung.dispatchId,
-      status: 'delivered',
-      provider_status: 'delivered',
-    });
-    await pump();
-    expect(kinds('dispatch').map((d) => (d as { event_id: string }).event_id)).not.toContain(hung.dispatchId);
-    const settle = [...scheduler.schedules.values()].find(
-      (x) => (x.record as { purpose?: string }).purpose === 'settle',
-    )!;
-    clock = settle.at;
-    stream.push(...scheduler.due());
-    await pump();
-    const d = kinds('dispatch').find((x) => (x as { event_id: string }).event_id === hung.dispatchId) as
-      | { message_id: string }
-      | undefined;
-    expect(d?.message_id).toBe(hung.messageId);
-    expect(provider.finds).toBe(0);
-    expect(provider.reached).toHaveLength(2);
-  });
+  it(
+    'a hung send whose receipt came back first still gets its dispatch record, ' + "with the receipt's message id",
+    async () => {
+      let first = true;
+      provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
+      build({ sendBudgetMs: 50 });
+      stream.push(alarm());
+      await pump();
+      const hung = provider.reached[0];
+      // the provider's status callback (it names its dispatch) arrives before the send is settled
+      stream.push({
+        v: 1,
+        kind: 'receipt',
+        event_id: eventId('receipt', hung.messageId, 'delivered'),
+        incident_id: hung.incidentId,
+        alarm_arn: hung.alarmArn,
+        event_time: new Date(clock).toISOString(),
+        provider: 'twilio',
+        channel: 'sms',
+        message_id: hung.messageId,
+        dispatch_id: hung.dispatchId,
+        status: 'delivered',
+        provider_status: 'delivered',
+      });
+      await pump();
+      expect(kinds('dispatch').map((d) => (d as { event_id: string }).event_id)).not.toContain(hung.dispatchId);
+      const settle = [...scheduler.schedules.values()].find(
+        (x) => (x.record as { purpose?: string }).purpose === 'settle',
+      )!;
+      clock = settle.at;
+      stream.push(...scheduler.due());
+      await pump();
+      const d = kinds('dispatch').find((x) => (x as { event_id: string }).event_id === hung.dispatchId) as
+        | { message_id: string }
+        | undefined;
+      expect(d?.message_id).toBe(hung.messageId);
+      expect(provider.finds).toBe(0);
+      expect(provider.reached).toHaveLength(2);
+    },
+  );
 
   it('a claimed step the provider never got is sent on settlement (the last level is never lost)', async () => {
     stream.push(alarm());

@@ -290,7 +290,10 @@ function ackCase(rng: Rng): Case {
   };
 }
 
-/** Voice: call status callbacks, the answered call's TwiML request, and the key-press (Gather) callback, signed like every Twilio webhook. */
+/**
+ * Voice: call status callbacks, the answered call's TwiML request, and the key-press (Gather) callback, signed like
+ * every Twilio webhook.
+ */
 function voiceCase(rng: Rng): Case {
   const sign = rng.chance(0.8);
   const kind = rng.pick(['status', 'status', 'gather', 'answer'] as const);
@@ -339,7 +342,10 @@ function voiceCase(rng: Rng): Case {
         : '/webhooks/twilio/voice';
   const script =
     kind === 'answer' && rng.chance(0.8)
-      ? `&${new URLSearchParams({ say: String(rng.pick(['Alarm.', ...HOSTILE_VALUES])), ref: rng.pick(['7Q2M9XKD', '', 'x<y']) })}`
+      ? `&${new URLSearchParams({
+          say: String(rng.pick(['Alarm.', ...HOSTILE_VALUES])),
+          ref: rng.pick(['7Q2M9XKD', '', 'x<y']),
+        })}`
       : '';
   const path = rng.chance(0.9) ? `${base}?${pageQuery()}${script}` : base;
   const signature = twilio.getExpectedTwilioSignature(
@@ -395,7 +401,9 @@ async function run(h: Harness, k: Case, allow503: boolean): Promise<{ status: nu
   const res = await h.app.request(k.path, { method: 'POST', headers: k.headers, body: k.body });
   await res.arrayBuffer();
   const ms = performance.now() - started;
-  const where = `${k.label} ${k.path} ${JSON.stringify(typeof k.body === 'string' ? k.body.slice(0, 200) : `<${k.body.length} bytes>`)}`;
+  const where = `${k.label} ${k.path} ${JSON.stringify(
+    typeof k.body === 'string' ? k.body.slice(0, 200) : `<${k.body.length} bytes>`,
+  )}`;
   expect(ms, `answer within a second: ${where}`).toBeLessThan(1000);
   if (res.status >= 500) expect(allow503 && res.status === 503, `${res.status} for ${where}`).toBe(true);
   if (res.status === 401) {

@@ -134,7 +134,8 @@ export function loadBehavioursFile(path: string): Behaviours {
   const parsed = Behaviours.safeParse(raw);
   if (!parsed.success) {
     throw new Error(
-      `${path}: invalid behaviours:\n  ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`,
+      `${path}: invalid behaviours:\n  ` +
+        `${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n  ')}`,
     );
   }
   return parsed.data;

@@ -5,7 +5,8 @@ import { Closed } from './lifecycle.js';
 import type { Email } from './resend-model.js';
 
 export const BROWSER_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 pagetrail-simulator';
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/126.0 Safari/537.36 pagetrail-simulator';
 
 /** One browser request (following redirects, rewriting public URLs to the receiver); recorded. */
 export async function browse(

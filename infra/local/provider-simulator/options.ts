@@ -22,7 +22,10 @@ export interface ProviderSimulatorOptions {
   behaviours?: Behaviours;
   /** Spacing of behaviour steps (ms). Default 200. */
   stepDelayMs?: number;
-  /** Callback retries: attempts in all (default 5), first backoff (default 100 ms), doubling up to maxDelayMs (default 2 s). */
+  /**
+   * Callback retries: attempts in all (default 5), first backoff (default 100 ms), doubling up to maxDelayMs
+   * (default 2 s).
+   */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** Per-attempt timeout of a callback (ms). Default 10 s. */
   callbackTimeoutMs?: number;
@@ -62,7 +65,10 @@ export interface ProviderSimulator {
   requests(): ApiRequestRecord[];
   callbacks(): CallbackRecord[];
   setBehaviour(recipient: string, behaviour: Behaviour): void;
-  /** Resolves when every scheduled step and callback (with its retries) has run (not answers held back by a hang: close() releases those). */
+  /**
+   * Resolves when every scheduled step and callback (with its retries) has run (not answers held back by a hang:
+   * close() releases those).
+   */
   idle(): Promise<void>;
   /** Forgets the recorded requests and callbacks. */
   clearRecords(): void;

@@ -73,7 +73,8 @@ export function validateEmail(b: Record<string, unknown>): ResendErrorBody | und
     return resendError(
       422,
       'validation_error',
-      'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
+      'Invalid `from` field. ' +
+        'The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
     );
   }
   const to = asList(b.to)!;
@@ -91,7 +92,8 @@ export function validateEmail(b: Record<string, unknown>): ResendErrorBody | und
         return resendError(
           422,
           'validation_error',
-          `Invalid \`${field}\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`,
+          `Invalid \`${field}\` field. ` +
+            `The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`,
         );
     }
   }
@@ -123,7 +125,8 @@ export function resendAuth(header: string | undefined, apiKey: string): ResendEr
     return resendError(
       401,
       'missing_api_key',
-      'Missing API key in the authorization header. Include the following header Authorization: Bearer YOUR_API_KEY in the request.',
+      'Missing API key in the authorization header. ' +
+        'Include the following header Authorization: Bearer YOUR_API_KEY in the request.',
     );
   }
   const got = Buffer.from(m[1].trim());

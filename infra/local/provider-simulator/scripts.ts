@@ -95,7 +95,9 @@ export async function runEmail(ctx: SimContext, e: Email) {
         await resendEvent(ctx, e, 'email.bounced', {
           bounce: {
             message:
-              "The recipient's email provider sent a hard bounce message, but didn't specify the reason for the hard bounce. We recommend removing the recipient's email address from your mailing list.",
+              "The recipient's email provider sent a hard bounce message, " +
+              "but didn't specify the reason for the hard bounce. " +
+              "We recommend removing the recipient's email address from your mailing list.",
             subType: 'General',
             type: 'Permanent',
           },

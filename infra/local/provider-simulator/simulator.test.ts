@@ -244,25 +244,28 @@ describe('provider simulator with the official SDKs', () => {
     expect(JSON.stringify(sim.requests())).not.toContain(AUTH_TOKEN);
   });
 
-  it('WhatsApp template (contentSid + contentVariables): sent → delivered → read, with channel params', async () => {
-    const msg = await tw.messages.create({
-      to: 'whatsapp:+15551230004',
-      from: WA_FROM,
-      contentSid: 'HX00000000000000000000000000000001',
-      contentVariables: JSON.stringify({ 1: 'orders-5xx', 2: '7KQ2MX' }),
-      statusCallback: twilioStatusCallbackUrl(PUBLIC_BASE, ref),
-    });
-    await sim.idle();
-    expect(statusesOf(msg.sid)).toEqual(['sent', 'delivered', 'read']);
-    const read = receiver.got.find((g) => g.params?.MessageSid === msg.sid && g.params.MessageStatus === 'read')!;
-    expect(read.valid).toBe(true);
-    expect(read.params).toMatchObject({
-      ChannelPrefix: 'whatsapp',
-      ChannelToAddress: '+15551230004',
-      To: 'whatsapp:+15551230004',
-      From: WA_FROM,
-    });
-  });
+  it(
+    'WhatsApp template (contentSid + contentVariables): ' + 'sent → delivered → read, with channel params',
+    async () => {
+      const msg = await tw.messages.create({
+        to: 'whatsapp:+15551230004',
+        from: WA_FROM,
+        contentSid: 'HX00000000000000000000000000000001',
+        contentVariables: JSON.stringify({ 1: 'orders-5xx', 2: '7KQ2MX' }),
+        statusCallback: twilioStatusCallbackUrl(PUBLIC_BASE, ref),
+      });
+      await sim.idle();
+      expect(statusesOf(msg.sid)).toEqual(['sent', 'delivered', 'read']);
+      const read = receiver.got.find((g) => g.params?.MessageSid === msg.sid && g.params.MessageStatus === 'read')!;
+      expect(read.valid).toBe(true);
+      expect(read.params).toMatchObject({
+        ChannelPrefix: 'whatsapp',
+        ChannelToAddress: '+15551230004',
+        To: 'whatsapp:+15551230004',
+        From: WA_FROM,
+      });
+    },
+  );
 
   it('a free-form WhatsApp body outside the 24 h window fails with 63016', async () => {
     const msg = await tw.messages.create({
@@ -334,52 +337,55 @@ describe('provider simulator with the official SDKs', () => {
     expect(err3).toMatchObject({ status: 400, code: 21619 });
   });
 
-  it('email: svix-signed webhooks sent → delivered → opened with the page tags; bounced; delivery_delayed', async () => {
-    const html = '<p>P1 orders-5xx</p>';
-    const bob = await resend.emails.send({
-      from: 'Pagetrail Alerts <alerts@pagetrail.example>',
-      to: ['bob@example.com'],
-      subject: 'P1',
-      html,
-      tags: resendTags(ref),
-    });
-    const erin = await resend.emails.send({
-      from: 'alerts@pagetrail.example',
-      to: 'erin@example.com',
-      subject: 'P3',
-      html,
-      tags: resendTags(ref),
-    });
-    const dan = await resend.emails.send({
-      from: 'alerts@pagetrail.example',
-      to: 'dan@example.com',
-      subject: 'P3',
-      html,
-    });
-    expect(bob.error).toBeNull();
-    expect(bob.data!.id).toMatch(/^[0-9a-f-]{36}$/);
-    await sim.idle();
-    expect(eventsOf(bob.data!.id)).toEqual(['email.sent', 'email.delivered']);
-    expect(eventsOf(erin.data!.id)).toEqual(['email.sent', 'email.bounced']);
-    expect(eventsOf(dan.data!.id)).toEqual(['email.sent', 'email.delivery_delayed', 'email.delivered']);
+  it(
+    'email: svix-signed webhooks sent → delivered → opened with the page tags; ' + 'bounced; delivery_delayed',
+    async () => {
+      const html = '<p>P1 orders-5xx</p>';
+      const bob = await resend.emails.send({
+        from: 'Pagetrail Alerts <alerts@pagetrail.example>',
+        to: ['bob@example.com'],
+        subject: 'P1',
+        html,
+        tags: resendTags(ref),
+      });
+      const erin = await resend.emails.send({
+        from: 'alerts@pagetrail.example',
+        to: 'erin@example.com',
+        subject: 'P3',
+        html,
+        tags: resendTags(ref),
+      });
+      const dan = await resend.emails.send({
+        from: 'alerts@pagetrail.example',
+        to: 'dan@example.com',
+        subject: 'P3',
+        html,
+      });
+      expect(bob.error).toBeNull();
+      expect(bob.data!.id).toMatch(/^[0-9a-f-]{36}$/);
+      await sim.idle();
+      expect(eventsOf(bob.data!.id)).toEqual(['email.sent', 'email.delivered']);
+      expect(eventsOf(erin.data!.id)).toEqual(['email.sent', 'email.bounced']);
+      expect(eventsOf(dan.data!.id)).toEqual(['email.sent', 'email.delivery_delayed', 'email.delivered']);
 
-    const delivered = receiver.got.find(
-      (g) => g.payload?.data.email_id === bob.data!.id && g.payload.type === 'email.delivered',
-    )!;
-    expect(delivered.valid).toBe(true);
-    expect(delivered.path).toBe('/webhooks/resend');
-    expect(delivered.headers['svix-id']).toMatch(/^msg_/);
-    expect(delivered.payload!.data).toMatchObject({
-      to: ['bob@example.com'],
-      subject: 'P1',
-      from: 'Pagetrail Alerts <alerts@pagetrail.example>',
-      tags: { incident_id: ref.incidentId, dispatch_id: ref.dispatchId },
-    });
-    const bounced = receiver.got.find((g) => g.payload?.type === 'email.bounced')!;
-    expect(bounced.payload!.data.bounce).toMatchObject({ type: 'Permanent', subType: 'General' });
-    const ids = receiver.got.filter((g) => g.payload).map((g) => g.headers['svix-id']);
-    expect(new Set(ids).size).toBe(ids.length);
-  });
+      const delivered = receiver.got.find(
+        (g) => g.payload?.data.email_id === bob.data!.id && g.payload.type === 'email.delivered',
+      )!;
+      expect(delivered.valid).toBe(true);
+      expect(delivered.path).toBe('/webhooks/resend');
+      expect(delivered.headers['svix-id']).toMatch(/^msg_/);
+      expect(delivered.payload!.data).toMatchObject({
+        to: ['bob@example.com'],
+        subject: 'P1',
+        from: 'Pagetrail Alerts <alerts@pagetrail.example>',
+        tags: { incident_id: ref.incidentId, dispatch_id: ref.dispatchId },
+      });
+      const bounced = receiver.got.find((g) => g.payload?.type === 'email.bounced')!;
+      expect(bounced.payload!.data.bounce).toMatchObject({ type: 'Permanent', subType: 'General' });
+      const ids = receiver.got.filter((g) => g.payload).map((g) => g.headers['svix-id']);
+      expect(new Set(ids).size).toBe(ids.length);
+    },
+  );
 
   it('idempotency key: the same key returns the same id and sends nothing new', async () => {
     const payload = {
@@ -458,7 +464,9 @@ describe('provider simulator with the official SDKs', () => {
 
   it('click_ack: GET the acknowledge link (renders a form), then POST the form fields like a person', async () => {
     const ackUrl = `${PUBLIC_BASE}/ack?t=tok_abc.123&amp;x=1`;
-    const html = `<p>P1 orders-5xx</p><p><a href="https://runbooks.example.com/orders">Runbook</a> <a href="${ackUrl}">Acknowledge</a></p>`;
+    const html =
+      `<p>P1 orders-5xx</p><p><a href="https://runbooks.example.com/orders">Runbook</a> ` +
+      `<a href="${ackUrl}">Acknowledge</a></p>`;
     const r = await resend.emails.send({
       from: 'alerts@pagetrail.example',
       to: 'alice@example.com',
@@ -590,7 +598,8 @@ describe('provider simulator: list API, idempotency, hangs and faults', () => {
     ).toBe(5);
     const today = new Date().toISOString().slice(0, 10);
     const raw = await fetch(
-      `${sim.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json?To=${encodeURIComponent(to)}&DateSent=${today}&PageSize=50`,
+      `${sim.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json` +
+        `?To=${encodeURIComponent(to)}&DateSent=${today}&PageSize=50`,
       {
         headers: { authorization: 'Basic ' + Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64') },
       },
@@ -680,32 +689,36 @@ describe('provider simulator: list API, idempotency, hangs and faults', () => {
     ).toEqual(['sent', 'delivered']);
   });
 
-  it('idempotency: a re-send while the first answer hangs is 409 concurrent_idempotent_requests; after it, the same id; one email, one set of webhooks', async () => {
-    const payload = {
-      from: 'alerts@pagetrail.example',
-      to: 'hang@example.com',
-      subject: 'P1 hang',
-      text: 'Ref 0HANGEML',
-    };
-    const first = resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
-    await expect.poll(() => sim.requests().filter((r) => r.idempotencyKey === 'dsp_hang_mail').length).toBe(1);
-    const concurrent = await resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
-    expect(concurrent.error).toMatchObject({ statusCode: 409, name: 'concurrent_idempotent_requests' });
-    const a = await first; // answered after hangMs
-    const b = await resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
-    expect(b.data!.id).toBe(a.data!.id);
-    const conflict = await resend.emails.send({ ...payload, text: 'other' }, { idempotencyKey: 'dsp_hang_mail' });
-    expect(conflict.error).toMatchObject({ statusCode: 409, name: 'invalid_idempotent_request' });
-    await sim.idle();
-    const created = sim
-      .requests()
-      .filter((r) => r.idempotencyKey === 'dsp_hang_mail' && r.status === 200 && !r.replayed);
-    expect(created).toHaveLength(1);
-    expect(receiver.got.filter((g) => g.payload?.data.email_id === a.data!.id).map((g) => g.payload!.type)).toEqual([
-      'email.sent',
-      'email.delivered',
-    ]);
-  });
+  it(
+    'idempotency: a re-send while the first answer hangs is 409 concurrent_idempotent_requests; after it, the same ' +
+      'id; one email, one set of webhooks',
+    async () => {
+      const payload = {
+        from: 'alerts@pagetrail.example',
+        to: 'hang@example.com',
+        subject: 'P1 hang',
+        text: 'Ref 0HANGEML',
+      };
+      const first = resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
+      await expect.poll(() => sim.requests().filter((r) => r.idempotencyKey === 'dsp_hang_mail').length).toBe(1);
+      const concurrent = await resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
+      expect(concurrent.error).toMatchObject({ statusCode: 409, name: 'concurrent_idempotent_requests' });
+      const a = await first; // answered after hangMs
+      const b = await resend.emails.send(payload, { idempotencyKey: 'dsp_hang_mail' });
+      expect(b.data!.id).toBe(a.data!.id);
+      const conflict = await resend.emails.send({ ...payload, text: 'other' }, { idempotencyKey: 'dsp_hang_mail' });
+      expect(conflict.error).toMatchObject({ statusCode: 409, name: 'invalid_idempotent_request' });
+      await sim.idle();
+      const created = sim
+        .requests()
+        .filter((r) => r.idempotencyKey === 'dsp_hang_mail' && r.status === 200 && !r.replayed);
+      expect(created).toHaveLength(1);
+      expect(receiver.got.filter((g) => g.payload?.data.email_id === a.data!.id).map((g) => g.payload!.type)).toEqual([
+        'email.sent',
+        'email.delivered',
+      ]);
+    },
+  );
 
   it('one-shot faults: 500 after accepting, 429 before, a reset; then normal', async () => {
     const to = '+15551239805';

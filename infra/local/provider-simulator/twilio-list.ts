@@ -46,7 +46,8 @@ export function registerTwilioList(app: SimApp, ctx: SimContext) {
       if (!r) return fail(twilioError(400, 20001, `Invalid ${key} value ${v}`));
       filters.push((m) => m.dateSent !== null && test(m.dateSent.getTime(), r));
     }
-    // Newest first: not yet sent (no date_sent) first, then by date_sent, then by creation (insertion order breaks ties).
+    // Newest first: not yet sent (no date_sent) first, then by date_sent, then by creation (insertion order breaks
+    // ties).
     const all = [...ctx.twilio.messages.values()]
       .map((m, i) => ({ m, i }))
       .filter(({ m }) => filters.every((f) => f(m)));

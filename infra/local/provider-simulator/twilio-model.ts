@@ -15,7 +15,8 @@ export const ERROR_MESSAGES: Record<number, string> = {
   30003: 'Unreachable destination handset',
   30008: 'Unknown error',
   63016:
-    'Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.',
+    'Failed to send freeform message because you are outside the allowed window. ' +
+    'If you are using WhatsApp, please use a Message Template.',
 };
 
 const rfc2822 = (d: Date) => d.toUTCString().replace(/GMT$/, '+0000');
@@ -23,9 +24,12 @@ const hex32 = () => randomBytes(16).toString('hex');
 /** A new resource sid (`SM` + 32 hex). */
 export const sid = (prefix: string) => prefix + hex32();
 
+/** A body of these characters only is sent as GSM-7 (160 a segment, else 70). */
+const GSM = /^[\x20-\x7E\n\r£¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà€]*$/;
+
 function segments(body: string): number {
   if (!body) return 1;
-  const gsm = /^[\x20-\x7E\n\r£¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà€]*$/.test(body);
+  const gsm = GSM.test(body);
   const [single, multi] = gsm ? [160, 153] : [70, 67];
   const len = [...body].length;
   return len <= single ? 1 : Math.ceil(len / multi);
@@ -34,7 +38,10 @@ function segments(body: string): number {
 /** YYMMDDhhmm (UTC), as in RawDlrDoneDate. */
 export function dlrDate(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}`;
+  return (
+    `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
+    `${p(d.getUTCHours())}${p(d.getUTCMinutes())}`
+  );
 }
 
 export interface TwilioMessage {

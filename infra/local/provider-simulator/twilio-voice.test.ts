@@ -119,20 +119,29 @@ afterAll(async () => {
 });
 
 describe('provider simulator: Twilio Calls API through the official SDK', () => {
-  it('answer_ack: initiated → ringing → in-progress (human) → Gather Digits=1 → completed, all signed, page reference kept', async () => {
-    const c = await call(NUMBERS.ack);
-    expect(c.sid).toMatch(/^CA[0-9a-f]{32}$/);
-    expect(c.status).toBe('queued');
-    expect(c.to).toBe(NUMBERS.ack);
-    await sim.idle();
-    expect(story(c.sid)).toEqual(['initiated', 'ringing', 'in-progress:human', 'gather:1', 'completed:human']);
-    const mine = got.filter((g) => g.params.CallSid === c.sid);
-    expect(mine.every((g) => g.valid)).toBe(true);
-    for (const g of mine) expect(g.params.To).toBe(NUMBERS.ack);
-    expect(mine.filter((g) => g.path === '/webhooks/twilio/voice')).toHaveLength(4);
-    const fetched = await client().calls(c.sid).fetch();
-    expect(fetched).toMatchObject({ sid: c.sid, status: 'completed', answeredBy: 'human', direction: 'outbound-api' });
-  });
+  it(
+    'answer_ack: initiated → ringing → in-progress (human) → Gather Digits=1 → completed, all signed, page ' +
+      'reference kept',
+    async () => {
+      const c = await call(NUMBERS.ack);
+      expect(c.sid).toMatch(/^CA[0-9a-f]{32}$/);
+      expect(c.status).toBe('queued');
+      expect(c.to).toBe(NUMBERS.ack);
+      await sim.idle();
+      expect(story(c.sid)).toEqual(['initiated', 'ringing', 'in-progress:human', 'gather:1', 'completed:human']);
+      const mine = got.filter((g) => g.params.CallSid === c.sid);
+      expect(mine.every((g) => g.valid)).toBe(true);
+      for (const g of mine) expect(g.params.To).toBe(NUMBERS.ack);
+      expect(mine.filter((g) => g.path === '/webhooks/twilio/voice')).toHaveLength(4);
+      const fetched = await client().calls(c.sid).fetch();
+      expect(fetched).toMatchObject({
+        sid: c.sid,
+        status: 'completed',
+        answeredBy: 'human',
+        direction: 'outbound-api',
+      });
+    },
+  );
 
   it.each([
     ['no_answer', NUMBERS.noAnswer, ['initiated', 'ringing', 'no-answer']],
@@ -180,48 +189,56 @@ describe('provider simulator: Twilio Calls API through the official SDK', () => 
     expect(gatherAction('<Response><Say>hi</Say></Response>')).toBeUndefined();
   });
 
-  it('a call with a Url fetches its TwiML once answered (signed, with AnsweredBy), then plays it: the key press reaches its Gather action', async () => {
-    const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
-    const c = await client().calls.create({
-      to: NUMBERS.ack,
-      from: FROM,
-      url,
-      method: 'POST',
-      statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref),
-      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
-      machineDetection: 'DetectMessageEnd',
-    });
-    await sim.idle();
-    expect(story(c.sid)).toEqual([
-      'initiated',
-      'ringing',
-      'answer:human',
-      'in-progress:human',
-      'gather:1',
-      'completed:human',
-    ]);
-    expect(got.every((g) => g.valid)).toBe(true);
-    const answer = got.find((g) => g.path.endsWith('/answer'))!;
-    expect(answer.params).toMatchObject({ CallStatus: 'in-progress', AnsweredBy: 'human', To: NUMBERS.ack });
-  });
+  it(
+    'a call with a Url fetches its TwiML once answered (signed, with AnsweredBy), then plays it: the key press ' +
+      'reaches its Gather action',
+    async () => {
+      const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
+      const c = await client().calls.create({
+        to: NUMBERS.ack,
+        from: FROM,
+        url,
+        method: 'POST',
+        statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref),
+        statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+        machineDetection: 'DetectMessageEnd',
+      });
+      await sim.idle();
+      expect(story(c.sid)).toEqual([
+        'initiated',
+        'ringing',
+        'answer:human',
+        'in-progress:human',
+        'gather:1',
+        'completed:human',
+      ]);
+      expect(got.every((g) => g.valid)).toBe(true);
+      const answer = got.find((g) => g.path.endsWith('/answer'))!;
+      expect(answer.params).toMatchObject({ CallStatus: 'in-progress', AnsweredBy: 'human', To: NUMBERS.ack });
+    },
+  );
 
-  it('voicemail with a Url: the answer request says machine_end_beep (the receiver leaves its short message); no key press', async () => {
-    const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
-    const c = await client().calls.create({
-      to: NUMBERS.voicemail,
-      from: FROM,
-      url,
-      statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref),
-      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
-      machineDetection: 'DetectMessageEnd',
-    });
-    await sim.idle();
-    expect(story(c.sid)).toEqual([
-      'initiated',
-      'ringing',
-      'answer:machine_end_beep',
-      'in-progress:machine_end_beep',
-      'completed:machine_end_beep',
-    ]);
-  });
+  it(
+    'voicemail with a Url: the answer request says machine_end_beep (the receiver leaves its short message); no ' +
+      'key press',
+    async () => {
+      const url = twilioVoiceAnswerUrl(PUBLIC_BASE, ref, { say: 'Alarm.', reference: '7Q2M9XKD' });
+      const c = await client().calls.create({
+        to: NUMBERS.voicemail,
+        from: FROM,
+        url,
+        statusCallback: twilioVoiceStatusCallbackUrl(PUBLIC_BASE, ref),
+        statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+        machineDetection: 'DetectMessageEnd',
+      });
+      await sim.idle();
+      expect(story(c.sid)).toEqual([
+        'initiated',
+        'ringing',
+        'answer:machine_end_beep',
+        'in-progress:machine_end_beep',
+        'completed:machine_end_beep',
+      ]);
+    },
+  );
 });

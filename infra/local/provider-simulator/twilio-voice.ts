@@ -123,7 +123,10 @@ function signedPost(
   });
 }
 
-/** The call's TwiML: inline (`Twiml`), else fetched from its `Url` once answered, as Twilio does (signed, with AnsweredBy). */
+/**
+ * The call's TwiML: inline (`Twiml`), else fetched from its `Url` once answered, as Twilio does (signed, with
+ * AnsweredBy).
+ */
 async function twimlOf(ctx: SimContext, call: TwilioCall): Promise<string | null> {
   if (call.twiml || !call.url) return call.twiml;
   const capture: { body?: string } = {};

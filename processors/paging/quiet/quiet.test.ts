@@ -78,12 +78,14 @@ describe('maintenance windows', () => {
     const facts = { alarmName: 'billing-db-connections', team: 'db', tags: { Env: 'staging' } };
     const parsed = (w: object) => config({ maintenance: [w] }).maintenance[0];
     expect(inMaintenance(parsed(window({ tags: { Env: 'staging' } })), facts, at)).toBe(true);
-    expect(inMaintenance(parsed(window({ tags: { env: 'staging' } })), facts, at)).toBe(true); // tag keys in any case, as routing reads them
+    // tag keys in any case, as routing reads them
+    expect(inMaintenance(parsed(window({ tags: { env: 'staging' } })), facts, at)).toBe(true);
     expect(inMaintenance(parsed(window({ tags: { env: 'prod' } })), facts, at)).toBe(false);
     expect(inMaintenance(parsed(window({ team: 'db' })), facts, at)).toBe(true);
     expect(inMaintenance(parsed(window({ team: 'app' })), facts, at)).toBe(false);
     expect(inMaintenance(parsed(window({ team: 'db', alarm_prefix: 'api-' })), facts, at)).toBe(false);
-    expect(inMaintenance(parsed(window({ team: 'db' })), facts, Date.parse('2026-11-30T10:00:00Z'))).toBe(false); // the end is exclusive
+    // the end is exclusive
+    expect(inMaintenance(parsed(window({ team: 'db' })), facts, Date.parse('2026-11-30T10:00:00Z'))).toBe(false);
     expect(inMaintenance(parsed(window({ team: 'db' })), facts, Date.parse('2026-11-30T07:59:59Z'))).toBe(false);
   });
 

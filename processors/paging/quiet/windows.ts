@@ -13,7 +13,10 @@ export interface AlarmFacts {
   tags?: Record<string, string>;
 }
 
-/** Whether the window covers the alarm at `at`: every match condition holds, and `at` is inside start/end and the recurrence. */
+/**
+ * Whether the window covers the alarm at `at`: every match condition holds, and `at` is inside start/end and the
+ * recurrence.
+ */
 export function inMaintenance(w: MaintenanceWindow, alarm: AlarmFacts, at: number): boolean {
   const m = w.match;
   if (m.alarm_prefix !== undefined && !alarm.alarmName.startsWith(m.alarm_prefix)) return false;

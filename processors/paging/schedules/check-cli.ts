@@ -15,5 +15,6 @@ const { warnings } = await feedsOf(file, cfg);
 for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
 const schedules = Object.keys(cfg.schedules).length;
 process.stdout.write(
-  `${file}: OK (${Object.keys(cfg.people).length} people, ${Object.keys(cfg.teams).length} teams, ${schedules} schedule${schedules === 1 ? '' : 's'})\n`,
+  `${file}: OK (${Object.keys(cfg.people).length} people, ${Object.keys(cfg.teams).length} teams, ` +
+    `${schedules} schedule${schedules === 1 ? '' : 's'})\n`,
 );

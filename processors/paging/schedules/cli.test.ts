@@ -17,7 +17,8 @@ describe('on-call CLIs', () => {
     // Tuesday 2026-12-01 12:00 New York: inside the business-hours restriction, erin's first week.
     const tuesday = onCallReport(cfg!, Date.parse('2026-12-01T12:00:00-05:00'), new Map());
     expect(tuesday).toContain(
-      '  P1 level 1: erin (schedule platform-primary, layer business-hours, rotation)  [sms, email; escalates after 300 s]',
+      '  P1 level 1: erin (schedule platform-primary, layer business-hours, rotation)  ' +
+        '[sms, email; escalates after 300 s]',
     );
     expect(tuesday).toContain(
       '  P1 level 1: alice (schedule payments-primary, layer weekly, rotation)  [voice, sms; escalates after 300 s]',

@@ -32,7 +32,8 @@ export async function feedsOf(
     baseDir: path.dirname(file),
     onWarning: (w) =>
       warnings.push(
-        `${file}: iCalendar ${w.source}: cannot be read (${w.error}); ${w.usedCache ? 'using its last good copy' : 'no copy kept: its layer has nobody'}`,
+        `${file}: iCalendar ${w.source}: cannot be read (${w.error}); ` +
+          `${w.usedCache ? 'using its last good copy' : 'no copy kept: its layer has nobody'}`,
       ),
   });
   return { calendars, warnings };
@@ -40,7 +41,8 @@ export async function feedsOf(
 
 const why = (r: ResolvedPerson) =>
   r.schedule
-    ? `${r.person} (schedule ${r.schedule.id}, ${r.schedule.override ? `override ${r.schedule.layer}` : `layer ${r.schedule.layer}, ${r.schedule.source}`})`
+    ? `${r.person} (schedule ${r.schedule.id}, ` +
+      `${r.schedule.override ? `override ${r.schedule.layer}` : `layer ${r.schedule.layer}, ${r.schedule.source}`})`
     : r.target.startsWith('team:')
       ? `${r.person} (${r.target})`
       : r.person;
@@ -62,7 +64,8 @@ export function onCallReport(cfg: OnCallConfig, at: number, calendars: ReadonlyM
         );
         const who = [...people.map(why), ...unresolved.map((t) => `nobody on call in ${t}`)].join(', ');
         lines.push(
-          `  ${sev} level ${i + 1}: ${who || 'nobody'}  [${level.channels.join(', ')}; escalates after ${level.deadline_s} s]`,
+          `  ${sev} level ${i + 1}: ${who || 'nobody'}  ` +
+            `[${level.channels.join(', ')}; escalates after ${level.deadline_s} s]`,
         );
       });
       if (policy.fallback)

@@ -17,25 +17,28 @@ const tmp = () => {
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('loadIcalFeeds', () => {
-  it('reads a file relative to the on-call file, keeps the last good copy and falls back to it with a warning', async () => {
-    const base = tmp();
-    const cacheDir = path.join(tmp(), 'cache');
-    copyFileSync(fixture, path.join(base, 'rota.ics'));
-    const cfg = { schedules: { s: Schedule.parse({ time_zone: 'Europe/Berlin', layers: [{ ical: 'rota.ics' }] }) } };
-    const warnings: unknown[] = [];
-    const first = await loadIcalFeeds(cfg, { baseDir: base, cacheDir, onWarning: (w) => warnings.push(w) });
-    expect(warnings).toEqual([]);
-    expect(icalPersonAt(first.get('rota.ics')!, Date.parse('2026-10-20T12:00:00Z'), 'Europe/Berlin', { people })).toBe(
-      'alice',
-    );
+  it(
+    'reads a file relative to the on-call file, ' + 'keeps the last good copy and falls back to it with a warning',
+    async () => {
+      const base = tmp();
+      const cacheDir = path.join(tmp(), 'cache');
+      copyFileSync(fixture, path.join(base, 'rota.ics'));
+      const cfg = { schedules: { s: Schedule.parse({ time_zone: 'Europe/Berlin', layers: [{ ical: 'rota.ics' }] }) } };
+      const warnings: unknown[] = [];
+      const first = await loadIcalFeeds(cfg, { baseDir: base, cacheDir, onWarning: (w) => warnings.push(w) });
+      expect(warnings).toEqual([]);
+      expect(
+        icalPersonAt(first.get('rota.ics')!, Date.parse('2026-10-20T12:00:00Z'), 'Europe/Berlin', { people }),
+      ).toBe('alice');
 
-    writeFileSync(path.join(base, 'rota.ics'), 'this is not a calendar');
-    const second = await loadIcalFeeds(cfg, { baseDir: base, cacheDir, onWarning: (w) => warnings.push(w) });
-    expect(warnings).toEqual([expect.objectContaining({ source: 'rota.ics', usedCache: true })]);
-    expect(icalPersonAt(second.get('rota.ics')!, Date.parse('2026-10-27T12:00:00Z'), 'Europe/Berlin', { people })).toBe(
-      'bob',
-    );
-  });
+      writeFileSync(path.join(base, 'rota.ics'), 'this is not a calendar');
+      const second = await loadIcalFeeds(cfg, { baseDir: base, cacheDir, onWarning: (w) => warnings.push(w) });
+      expect(warnings).toEqual([expect.objectContaining({ source: 'rota.ics', usedCache: true })]);
+      expect(
+        icalPersonAt(second.get('rota.ics')!, Date.parse('2026-10-27T12:00:00Z'), 'Europe/Berlin', { people }),
+      ).toBe('bob');
+    },
+  );
 
   it('a URL that fails with no copy kept leaves the feed out, with a warning', async () => {
     const url = 'https://calendar.example.com/rota.ics';

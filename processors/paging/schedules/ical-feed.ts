@@ -5,7 +5,9 @@ import type { OnCallConfig } from '../../../schemas/oncall/config.js';
 import { parseIcal, type IcalCalendar } from './ical.js';
 
 export interface IcalFeedOptions {
-  /** Directory relative file paths are resolved against: the on-call file's directory. Default the working directory. */
+  /**
+   * Directory relative file paths are resolved against: the on-call file's directory. Default the working directory.
+   */
   baseDir?: string;
   /** Where the last good copy of each feed is kept. Default `$DATA_DIR/oncall-ical` (DATA_DIR default `.data`). */
   cacheDir?: string;
@@ -67,7 +69,9 @@ export async function loadIcalFeeds(
         o.onWarning?.({
           source,
           usedCache: false,
-          error: `read, but its copy could not be kept in ${cacheDir}: ${cause instanceof Error ? cause.message : String(cause)}`,
+          error:
+            `read, but its copy could not be kept in ${cacheDir}: ` +
+            `${cause instanceof Error ? cause.message : String(cause)}`,
         });
       }
     }),

@@ -74,7 +74,10 @@ const tzidOf = (ev: ICAL.Event, prop: 'dtstart' | 'dtend'): string | undefined =
   return typeof v === 'string' ? v : undefined;
 };
 
-/** The person an event names: X-ONCALL-PERSON, else SUMMARY, else an ATTENDEE's CN or e-mail; undefined when none is a person. */
+/**
+ * The person an event names: X-ONCALL-PERSON, else SUMMARY, else an ATTENDEE's CN or e-mail; undefined when none is a
+ * person.
+ */
 export function personOf(ev: ICAL.Event, dir: PeopleDirectory): string | undefined {
   const byEmail = (email: string) =>
     Object.entries(dir.people).find(([, p]) => p.email?.toLowerCase() === email.toLowerCase())?.[0];

@@ -219,27 +219,34 @@ describe('iCalendar layers', () => {
     expect(who(s, '2026-11-03T12:00:00Z', calendars)).toBe('alice');
   });
 
-  it('an EXDATE leaves the calendar empty (a lower layer answers), a RECURRENCE-ID moves a shift to someone else', () => {
-    expect(onCallAt(s, at('2026-11-17T12:00:00Z'), { people, calendars })).toEqual({
-      person: 'dave',
-      layer: 'backup',
-      source: 'rotation',
-    });
-    expect(who(s, '2026-11-10T12:00:00Z', calendars)).toBe('bob');
-    expect(who(s, '2026-11-24T12:00:00Z', calendars)).toBe('carol');
-    expect(who(s, '2026-12-08T12:00:00Z', calendars)).toBe('bob');
-  });
+  it(
+    'an EXDATE leaves the calendar empty (a lower layer answers), ' + 'a RECURRENCE-ID moves a shift to someone else',
+    () => {
+      expect(onCallAt(s, at('2026-11-17T12:00:00Z'), { people, calendars })).toEqual({
+        person: 'dave',
+        layer: 'backup',
+        source: 'rotation',
+      });
+      expect(who(s, '2026-11-10T12:00:00Z', calendars)).toBe('bob');
+      expect(who(s, '2026-11-24T12:00:00Z', calendars)).toBe('carol');
+      expect(who(s, '2026-12-08T12:00:00Z', calendars)).toBe('bob');
+    },
+  );
 
-  it('a TZID without VTIMEZONE is read as the IANA zone, across the US spring-forward; X-ONCALL-PERSON names the person', () => {
-    const n = schedule({ time_zone: 'Europe/Berlin', layers: [{ ical: 'nights.ics' }] });
-    // Night of 13 March: 22:00 EST (03:00Z) to 06:00 EDT on the 14th (10:00Z).
-    expect(who(n, at('2027-03-14T03:00:00Z') - ms, calendars)).toBeUndefined();
-    expect(who(n, '2027-03-14T03:00:00Z', calendars)).toBe('dave');
-    expect(who(n, at('2027-03-14T10:00:00Z') - ms, calendars)).toBe('dave');
-    expect(who(n, '2027-03-14T10:00:00Z', calendars)).toBeUndefined();
-    expect(who(n, '2027-03-15T02:00:00Z', calendars)).toBe('dave'); // 22:00 EDT
-    expect(who(n, '2027-03-18T12:00:00Z', calendars)).toBeUndefined(); // COUNT=5 is over
-  });
+  it(
+    'a TZID without VTIMEZONE is read as the IANA zone, across the US spring-forward; X-ONCALL-PERSON names the ' +
+      'person',
+    () => {
+      const n = schedule({ time_zone: 'Europe/Berlin', layers: [{ ical: 'nights.ics' }] });
+      // Night of 13 March: 22:00 EST (03:00Z) to 06:00 EDT on the 14th (10:00Z).
+      expect(who(n, at('2027-03-14T03:00:00Z') - ms, calendars)).toBeUndefined();
+      expect(who(n, '2027-03-14T03:00:00Z', calendars)).toBe('dave');
+      expect(who(n, at('2027-03-14T10:00:00Z') - ms, calendars)).toBe('dave');
+      expect(who(n, '2027-03-14T10:00:00Z', calendars)).toBeUndefined();
+      expect(who(n, '2027-03-15T02:00:00Z', calendars)).toBe('dave'); // 22:00 EDT
+      expect(who(n, '2027-03-18T12:00:00Z', calendars)).toBeUndefined(); // COUNT=5 is over
+    },
+  );
 
   it('a feed that was never loaded has nobody', () => {
     expect(who(s, '2026-10-20T12:00:00Z', new Map())).toBe('dave');

@@ -20,7 +20,9 @@ export interface OnCall {
 
 const epoch = (at: Date | number) => (typeof at === 'number' ? at : at.getTime());
 
-/** Who is on call in `schedule` at `at`: the last matching override, else the first layer (top first) that has someone. */
+/**
+ * Who is on call in `schedule` at `at`: the last matching override, else the first layer (top first) that has someone.
+ */
 export function onCallAt(schedule: Schedule, at: Date | number, ctx: ResolveContext): OnCall | undefined {
   const t = epoch(at);
   for (let i = schedule.overrides.length - 1; i >= 0; i--) {
