@@ -1,7 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { App, Aspects, Stack, type CfnElement, type IAspect } from 'aws-cdk-lib';
+import { Aspects, Stack, type CfnElement, type IAspect } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
@@ -9,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_PREFIX, LAKE_TABLES } from '../../schemas/lake.js';
 import { STATE_PREFIX } from '../../processors/lake/lake-store.js';
 import { LAMBDA_BUNDLES, RECEIVER_BUNDLE, type BundleSpec } from '../lambda/bundle.js';
-import { stackPropsFromContext } from './context.js';
 import {
   bundleCalls,
   checkUnit,
@@ -22,7 +18,8 @@ import {
   type Json,
   type UnitGrants,
 } from './sdk-calls.js';
-import { PagetrailStack } from './stack.js';
+import type { PagetrailStack } from './stack.js';
+import { stackFor, synthDir, withoutCfnValidation, type SynthDir } from './testing.js';
 
 /**
  * Calls vs grants. For each deployed unit, the AWS API actions its bundle can call are derived from
@@ -90,10 +87,8 @@ const NOT_CALLED: Partial<Record<UnitName, UnitGrants['notCalled']>> = {
  */
 const LAMBDA_LOGS = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
 
-const CERT = 'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000';
-const validationBefore = process.env.CDK_VALIDATION;
-let outdir: string;
-let bundleDir: string;
+let dir: SynthDir;
+let restoreValidation: () => void;
 let derived: Record<UnitName, BundleCalls>;
 let base: { stack: PagetrailStack; template: Json };
 const timings: string[] = [];
@@ -101,18 +96,7 @@ const timings: string[] = [];
 /** Synthesizes the stack (Lambda assets: placeholder bundles, the template does not depend on them). */
 function synth(aspect?: (stack: PagetrailStack) => IAspect): { stack: PagetrailStack; template: Json } {
   const started = Date.now();
-  const app = new App({
-    outdir,
-    context: {
-      stage: 'test',
-      certificateArn: CERT,
-      twilioAccountSid: 'AC0123456789abcdef0123456789abcdef',
-      account: '111111111111',
-      region: 'eu-west-1',
-    },
-  });
-  const props = { ...stackPropsFromContext(app), lambdaBundleDir: bundleDir };
-  const stack = new PagetrailStack(app, 'PagetrailStack', props);
+  const stack = stackFor(dir, { stage: 'test' });
   if (aspect) Aspects.of(stack).add(aspect(stack));
   const template = Template.fromStack(stack).toJSON();
   timings.push(`synth ${Date.now() - started} ms`);
@@ -155,14 +139,8 @@ function findings(s: { stack: PagetrailStack; template: Json }): Finding[] {
 }
 
 beforeAll(async () => {
-  process.env.CDK_VALIDATION = 'false'; // cfn-lint warnings only, most of a synthesis (see stack.test.ts)
-  outdir = mkdtempSync(path.join(os.tmpdir(), 'pagetrail-grants-'));
-  bundleDir = path.join(outdir, 'bundles');
-  for (const name of Object.keys(LAMBDA_BUNDLES)) {
-    mkdirSync(path.join(bundleDir, name), { recursive: true });
-    const code = 'export const handler = async () => ({ batchItemFailures: [] });\n';
-    writeFileSync(path.join(bundleDir, name, 'index.mjs'), code);
-  }
+  restoreValidation = withoutCfnValidation(); // cfn-lint warnings only, most of a synthesis
+  dir = synthDir();
   const started = Date.now();
   const names = Object.keys(BUNDLES) as UnitName[];
   const built = await Promise.all(names.map((n) => bundleCalls(BUNDLES[n])));
@@ -172,9 +150,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  if (validationBefore === undefined) delete process.env.CDK_VALIDATION;
-  else process.env.CDK_VALIDATION = validationBefore;
-  rmSync(outdir, { recursive: true, force: true });
+  restoreValidation();
+  dir.remove();
   console.log(`grants: ${timings.join(', ')}`);
 });
 

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -14,6 +13,7 @@ import { AUDIT_QUERY } from './queries.js';
 import { MAX_RECORD_AGE } from './processors.js';
 import { assertResolvableSecretName, GENERATED_SECRET_NAMES, PROVIDER_SECRET_NAMES } from './services.js';
 import { PagetrailStack, type PagetrailStackProps } from './stack.js';
+import { stackFor, synthDir, TEST_CERT, withoutCfnValidation, type SynthDir } from './testing.js';
 
 /**
  * Synthesizes the stack once (offline: the container image asset is only staged, never built) and
@@ -21,13 +21,13 @@ import { PagetrailStack, type PagetrailStackProps } from './stack.js';
  * The Lambda code assets point at a bundle directory made here: the template does not depend on the
  * bundles' content (the real bundles are built and cold-started in infra/lambda/build.test.ts).
  */
-const CERT = 'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000';
+const CERT = TEST_CERT;
 let template: Template;
 let stack: PagetrailStack;
+let dir: SynthDir;
 let outdir: string;
-let bundleDir: string;
-let synthMs = 0;
-const propsOf = (app: App): PagetrailStackProps => ({ ...stackPropsFromContext(app), lambdaBundleDir: bundleDir });
+let restoreValidation: () => void;
+const propsOf = (app: App): PagetrailStackProps => ({ ...stackPropsFromContext(app), lambdaBundleDir: dir.bundleDir });
 
 type Json = Record<string, any>;
 const resources = (type: string): [string, Json][] => Object.entries(template.findResources(type));
@@ -38,52 +38,27 @@ const only = (type: string): Json => {
 };
 const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
-/**
- * CDK's built-in CloudFormation validation (cfn-lint rules, reported as warnings) takes ~90 % of a
- * synthesis here and cannot fail a test; `make synth` keeps it and shows its warnings.
- */
-const validationBefore = process.env.CDK_VALIDATION;
-
 beforeAll(() => {
-  process.env.CDK_VALIDATION = 'false';
-  outdir = mkdtempSync(path.join(os.tmpdir(), 'pagetrail-cdk-'));
-  bundleDir = path.join(outdir, 'bundles');
-  for (const name of ['paging', 'lake']) {
-    mkdirSync(path.join(bundleDir, name), { recursive: true });
-    writeFileSync(
-      path.join(bundleDir, name, 'index.mjs'),
-      `// ${name}: template-test asset\nexport const handler = async () => ({ batchItemFailures: [] });\n`,
-    );
-  }
-  const started = Date.now();
-  const app = new App({
-    outdir,
-    context: {
-      stage: 'test',
-      certificateArn: CERT,
-      domain: 'pagetrail.example.com',
-      twilioAccountSid: 'AC0123456789abcdef0123456789abcdef',
-      account: '111111111111',
-      region: 'eu-west-1',
-      estate: JSON.stringify({
-        ecsServices: [{ cluster: 'prod', service: 'api', severity: 'P1' }],
-        rdsInstances: [
-          { instanceId: 'orders-db', severity: 'P1', replica: false },
-          { instanceId: 'orders-db-replica', replica: true },
-        ],
-      }),
-    },
+  restoreValidation = withoutCfnValidation();
+  dir = synthDir();
+  outdir = dir.outdir;
+  stack = stackFor(dir, {
+    stage: 'test',
+    domain: 'pagetrail.example.com',
+    estate: JSON.stringify({
+      ecsServices: [{ cluster: 'prod', service: 'api', severity: 'P1' }],
+      rdsInstances: [
+        { instanceId: 'orders-db', severity: 'P1', replica: false },
+        { instanceId: 'orders-db-replica', replica: true },
+      ],
+    }),
   });
-  stack = new PagetrailStack(app, 'PagetrailStack', propsOf(app));
   template = Template.fromStack(stack);
-  synthMs = Date.now() - started;
 }, 60_000);
 
 afterAll(() => {
-  if (validationBefore === undefined) delete process.env.CDK_VALIDATION;
-  else process.env.CDK_VALIDATION = validationBefore;
-  rmSync(outdir, { recursive: true, force: true });
-  console.log(`synth: ${synthMs} ms`);
+  restoreValidation();
+  dir.remove();
 });
 
 describe('storage', () => {
@@ -1089,10 +1064,6 @@ describe('alarms', () => {
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('Performance Insights'));
     template.hasOutput('*', { Value: 'orders-db,orders-db-replica' });
   });
-});
-
-it('synthesizes in reasonable time', () => {
-  expect(synthMs).toBeLessThan(30_000);
 });
 
 /** A small model of EventBridge pattern matching (values, arrays, exists, $or) for the alarm rule's test. */

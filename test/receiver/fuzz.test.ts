@@ -72,9 +72,11 @@ const INGEST = {
 
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'];
 const HOSTILE_VALUES: unknown[] = [
+  // biome-ignore-start lint/correctness/noPrecisionLoss: hostile on purpose (±Infinity, beyond a double's precision)
   1e400,
   -1e400,
   123456789012345678901234567890,
+  // biome-ignore-end lint/correctness/noPrecisionLoss: the hostile literals end here
   -0,
   0.1e-320,
   Number.MAX_SAFE_INTEGER + 2,
@@ -404,7 +406,8 @@ async function run(h: Harness, k: Case, allow503: boolean): Promise<{ status: nu
   const where = `${k.label} ${k.path} ${JSON.stringify(
     typeof k.body === 'string' ? k.body.slice(0, 200) : `<${k.body.length} bytes>`,
   )}`;
-  expect(ms, `answer within a second: ${where}`).toBeLessThan(1000);
+  // A hang detector, not a speed bound (speed: make bench-receiver): every case is answered, in-process.
+  expect(ms, `no answer for 10 s: ${where}`).toBeLessThan(10_000);
   if (res.status >= 500) expect(allow503 && res.status === 503, `${res.status} for ${where}`).toBe(true);
   if (res.status === 401) {
     expect(h.producer.records.length, `401 wrote a record: ${where}`).toBe(before.records);
