@@ -56,11 +56,10 @@ export const ConfigSchema = z.object({
   /** The lake mapping's batching window, s: any integer >= 1, used up to 300 (Lambda's limit; wiring.ts). */
   FLUSH_INTERVAL_S: positiveInt(60),
   /**
-   * Records per lake flush, locally and in `make backfill`: any integer >= 1, but used as
-   * min(FLUSH_MAX_ROWS, 10_000) (Lambda's batch limit; processors/lake/wiring.ts), so the default 50,000
-   * means 10,000. Not used on AWS: the CDK app sets the lake mapping's batch size to 10,000.
+   * Stream records per lake flush, locally and in `make backfill`: 1..10,000 (Lambda's batch limit),
+   * default 10,000. On AWS the lake mapping's batch size (10,000, infra/cdk/processors.ts) decides.
    */
-  FLUSH_MAX_ROWS: positiveInt(50_000),
+  FLUSH_MAX_ROWS: z._default(z.coerce.number().check(z.int(), z.positive(), z.lte(10_000)), 10_000),
   /** How long a dispatch stays joinable, s (event time). */
   JOIN_WINDOW_S: positiveInt(86_400),
   ALLOWED_LATENESS_S: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 300),

@@ -30,6 +30,9 @@ export const DEFAULT_FLUSH_INTERVAL_S = 60;
  */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
+/** Records per lake invocation = per flush: Lambda's largest Kinesis batch (FLUSH_MAX_ROWS of the function). */
+export const LAKE_BATCH_SIZE = 10_000;
+
 /**
  * Record-age limits of the event source mappings (MaximumRetryAttempts is -1: a failing batch is
  * retried, bisected, until its records reach this age; then the batch's shard and sequence range — and,
@@ -212,7 +215,7 @@ export class Processors extends Construct {
       environment: {
         CONSUMER_GROUP: 'lake',
         FLUSH_INTERVAL_S: String(flushIntervalS),
-        FLUSH_MAX_ROWS: '50000',
+        FLUSH_MAX_ROWS: String(LAKE_BATCH_SIZE),
         JOIN_WINDOW_S: '86400',
         ALLOWED_LATENESS_S: '300',
         MAX_STATE_ENTRIES: '200000',
@@ -234,7 +237,7 @@ export class Processors extends Construct {
     this.lakeMapping = this.mapping(
       this.lake,
       {
-        batchSize: 10_000,
+        batchSize: LAKE_BATCH_SIZE,
         maxBatchingWindow: Duration.seconds(flushIntervalS),
         maxRecordAge: MAX_RECORD_AGE.lake,
       },

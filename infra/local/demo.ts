@@ -82,7 +82,7 @@ async function main() {
     const s3 = s3Client(config);
     const query = (sql: string) =>
       queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
-    console.log('\nplaying the demo: four CloudWatch alarms (ECS and RDS) posted to the alarm endpoint');
+    console.log('\nplaying the demo: five CloudWatch alarms (ECS and RDS) posted to the alarm endpoint');
     const result = await runDemo({
       receiverUrl: `http://127.0.0.1:${demoEnv.PORT ?? 8080}`,
       apiKey: demoEnv.API_KEY ?? '',

@@ -20,7 +20,7 @@ export interface LakeServiceOptions {
 
 /**
  * The lake on the local stack: the lake handler (the one the Lambda function exports) behind the
- * local event source mapping, configured as the AWS one is — batch size min(FLUSH_MAX_ROWS, 10,000),
+ * local event source mapping, configured as the AWS one is — batch size FLUSH_MAX_ROWS (≤ 10,000),
  * batching window min(FLUSH_INTERVAL_S, 300) s, checkpoints in group CONSUMER_GROUP — with AWS's
  * on-failure JSON written to `failures/lake/` in the lake bucket (replayed by `make backfill FAILURES=1`).
  * Retries default to AWS's -1 (until the batch succeeds: nothing skipped).

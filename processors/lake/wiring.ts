@@ -10,8 +10,8 @@ import { LakeStore } from './lake-store.js';
 /** The heads' group in the checkpoint table: `<CONSUMER_GROUP>-head` (default `lake-head`). */
 export const headGroupOf = (config: Pick<Config, 'CONSUMER_GROUP'>): string => `${config.CONSUMER_GROUP}-head`;
 
-/** Records per invocation of the lake handler = per flush: FLUSH_MAX_ROWS, at most Lambda's 10,000. */
-export const batchSizeOf = (config: Pick<Config, 'FLUSH_MAX_ROWS'>): number => Math.min(config.FLUSH_MAX_ROWS, 10_000);
+/** Records per invocation of the lake handler = per flush: FLUSH_MAX_ROWS (at most Lambda's 10,000). */
+export const batchSizeOf = (config: Pick<Config, 'FLUSH_MAX_ROWS'>): number => config.FLUSH_MAX_ROWS;
 
 /** The mapping's batching window: FLUSH_INTERVAL_S, at most Lambda's 300 s. */
 export const batchingWindowMsOf = (config: Pick<Config, 'FLUSH_INTERVAL_S'>): number =>
