@@ -74,7 +74,7 @@ describe('GET /ack and POST /ack', () => {
     const { app, producer } = testApp({ now: () => NOW });
     const html = await (await get(app, link())).text();
     // Submit exactly what the page's form carries.
-    const unescape = (v: string) =>
+    const unescapeHtml = (v: string) =>
       v
         .replace(/&quot;/g, '"')
         .replace(/&#39;/g, "'")
@@ -82,7 +82,7 @@ describe('GET /ack and POST /ack', () => {
         .replace(/&gt;/g, '>')
         .replace(/&amp;/g, '&');
     const fields = new URLSearchParams(
-      [...html.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m): [string, string] => [m[1], unescape(m[2])]),
+      [...html.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m): [string, string] => [m[1], unescapeHtml(m[2])]),
     );
     const res = await postForm(app, fields);
     expect(res.status).toBe(200);

@@ -29,7 +29,9 @@ async function cruise(cwd: string, dirs: string[]): Promise<Violation[]> {
 }
 
 const tmp: string[] = [];
-afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of tmp) rmSync(d, { recursive: true, force: true });
+});
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pagetrail-layers-'));

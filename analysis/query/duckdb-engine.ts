@@ -1,4 +1,4 @@
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ColumnType, TableDef } from '../../schemas/lake.js';
 import { VIEWS } from '../../schemas/views.js';
@@ -112,7 +112,7 @@ export async function queryDuckDb(sql: string, opts: DuckDbQueryOptions): Promis
     }
     for (const macro of TRINO_MACROS) await conn.run(macro.sql);
     if (lake) for (const view of Object.values(VIEWS)) await conn.run(view);
-    let reader;
+    let reader: DuckDBResultReader;
     try {
       reader = await conn.runAndReadAll(sql);
     } catch (err) {

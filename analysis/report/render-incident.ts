@@ -1,6 +1,6 @@
 import { renderSvg, timelineSpec, type LanePoint, type LaneStep, type Marker } from './charts.js';
 import type { IncidentSummary } from './data.js';
-import { Html, html, page, table, verdictBadge } from './html.js';
+import { type Html, html, page, table, verdictBadge } from './html.js';
 import { explainFailure } from './provider-codes.js';
 import type { PagedChannel, PersonRef, Timeline } from './timeline.js';
 import { clock, describeStep } from './timeline-format.js';

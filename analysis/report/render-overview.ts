@@ -1,6 +1,6 @@
 import { barSpec, funnelSpec, percentileSpec, renderSvg } from './charts.js';
 import type { LakeData } from './data.js';
-import { Html, html, page, table, verdictBadge } from './html.js';
+import { type Html, html, page, table, verdictBadge } from './html.js';
 import { failureReasons, funnel, latencies, mttaPerTeam, notOpenedBeforeEscalation, percentileRows } from './stats.js';
 import { formatDuration, formatTime } from './values.js';
 

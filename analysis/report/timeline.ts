@@ -294,7 +294,10 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
             at - lastTold.at <= SAME_MOMENT_MS
           )
             lastTold.channels.push(ch);
-          else steps.push((lastTold = { kind: 'told', at, person, notice, channels: [ch] }));
+          else {
+            lastTold = { kind: 'told', at, person, notice, channels: [ch] };
+            steps.push(lastTold);
+          }
           break;
         }
         const level = int(r.level);

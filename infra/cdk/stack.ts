@@ -1,6 +1,6 @@
-import { CfnOutput, CfnParameter, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { ALARM_NAMESPACES, AlarmRule } from './alarm-rule.js';
 import { AthenaQueries } from './athena.js';
 import { EstateAlarms, type EstateEcsService, type EstateRdsInstance } from './estate-alarms.js';

@@ -65,7 +65,7 @@ function nameProperties(props: unknown): string[] {
 const isIntrinsic = (v: object) => Object.keys(v).length === 1 && /^(Ref|Fn::)/.test(Object.keys(v)[0]);
 
 /** Identity → where it is, for every physical name of a synthesized stack. */
-export function physicalNames(stack: PagetrailStack): Map<string, string> {
+function physicalNames(stack: PagetrailStack): Map<string, string> {
   const t = localised(Template.fromStack(stack).toJSON(), stack.stackName);
   const out = new Map<string, string>([[`stack ${stack.stackName}`, 'stack']]);
   for (const [id, r] of Object.entries(t.Resources as Json)) {

@@ -1,4 +1,5 @@
 import type { Resend, WebhookEvent } from 'resend';
+import type { ServiceInstance } from 'twilio/lib/rest/messaging/v1/service.js';
 import type { OnCallConfig } from '../../schemas/oncall/config.js';
 import { RESEND_STATUS } from '../../producers/receiver/status-map.js';
 import type { TwilioClient } from '../../platform/providers/twilio.js';
@@ -274,7 +275,7 @@ async function planWhatsApp(
 
 async function planService(input: ProvidersInput, sid: string, urls: ReturnType<typeof webhookUrls>): Promise<Step> {
   const what = 'twilio messaging service (messaging_service_sid)';
-  let svc;
+  let svc: ServiceInstance;
   try {
     svc = await input.twilio.messaging.v1.services(sid).fetch();
   } catch (err) {

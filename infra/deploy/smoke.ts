@@ -53,7 +53,7 @@ import { CONFIRMED_STATUSES, FAILED_STATUSES, Severity, type DeliveryStatus } fr
 import { EVENTS_TABLE } from '../../schemas/lake.js';
 import { IncidentReader } from '../../shared/incident-item.js';
 import type { IncidentState, PageState } from '../../processors/paging/incident-state.js';
-import { loadOnCallConfig } from '../../schemas/oncall/config.js';
+import { loadOnCallConfig, type OnCallConfig } from '../../schemas/oncall/config.js';
 import { LakeCache, type Listing } from '../../analysis/query/lake-cache.js';
 
 export const STEPS = ['alarm', 'page', 'receipt', 'lake', 'resolve'] as const;
@@ -394,7 +394,7 @@ export const formatMs = (ms: number) =>
 /** What ONCALL_FILE (when readable here) says about the smoke team: warnings, one line each. */
 export function oncallWarnings(file: string | undefined, s: Pick<SmokeSettings, 'team' | 'severity'>): string[] {
   if (!file) return [];
-  let cfg;
+  let cfg: OnCallConfig;
   try {
     cfg = loadOnCallConfig(file);
   } catch {

@@ -555,10 +555,11 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
   const config = localConfig(ctx);
   warnOnEndpointMismatch(config, ctx);
   const t0 = Date.now();
-  const report = (rs: StartResult[]) =>
-    rs.forEach((r) =>
-      console.log(`  ${r.name.padEnd(10)} ${r.started ? 'started' : 'already running'} (pid ${r.pid})`),
-    );
+  const report = (rs: StartResult[]) => {
+    for (const r of rs) {
+      console.log(`  ${r.name.padEnd(10)} ${r.started ? 'started' : 'already running'} (pid ${r.pid})`);
+    }
+  };
   /** What this run started: a failed `up` stops these (and leaves what ran before alone). */
   const startedNow: ManagedProcess[] = [];
   const start = async (p: ManagedProcess) => {
@@ -642,7 +643,7 @@ export async function down(ctx: StackContext = stackContext(), procs = managedPr
       procs.filter((p) => p.stage === stage),
       (p) => stopOne(ctx, p),
     );
-    lines.forEach((l) => console.log(`  ${l}`));
+    for (const l of lines) console.log(`  ${l}`);
   }
   console.log(`data kept in ${rel(ctx.dataDir)} (make clean removes it)`);
 }
@@ -727,7 +728,7 @@ export async function status(ctx: StackContext = stackContext(), procs = managed
     console.log(`  config: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (config && config.KINESIS_ENDPOINT && config.S3_ENDPOINT && config.DYNAMODB_ENDPOINT && answering.size) {
-    (await resourceStatus(config, answering)).forEach((l) => console.log(l));
+    for (const l of await resourceStatus(config, answering)) console.log(l);
   }
   console.log(`data ${rel(ctx.dataDir)}, logs ${rel(ctx.logDir)}`);
   return allUp;

@@ -107,7 +107,10 @@ describe('BatchingProducer', () => {
     const kinesis = fakeKinesis();
     const producer = new BatchingProducer({ kinesis, streamName: 's', lingerMs: 60_000 });
     let settled = false;
-    const put = producer.putRecords([entry('x')]).then((r) => ((settled = true), r));
+    const put = producer.putRecords([entry('x')]).then((r) => {
+      settled = true;
+      return r;
+    });
     await turn();
     expect(kinesis.calls).toHaveLength(0);
     expect(settled).toBe(false);

@@ -11,7 +11,7 @@ import { flushRecords } from './flush.js';
 import { DEFAULT_HEAD_GROUP } from './handler.js';
 import { HeadStore } from './head.js';
 import type { JoinOptions } from './join.js';
-import { LakeStore } from './lake-store.js';
+import type { LakeStore } from './lake-store.js';
 import { ShardLineage } from './lineage.js';
 import { parseObjectKey } from './objects.js';
 import { readRawArchive } from './raw-reader.js';

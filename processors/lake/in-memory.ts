@@ -35,7 +35,10 @@ export function processInMemory(
   };
   for (const r of records) {
     let s = shards.get(r.shardId);
-    if (!s) shards.set(r.shardId, (s = { join: new EventJoin(options), batch: [] }));
+    if (!s) {
+      s = { join: new EventJoin(options), batch: [] };
+      shards.set(r.shardId, s);
+    }
     s.batch.push(r);
     if (s.batch.length >= flushMaxRows) flush(r.shardId, s);
   }

@@ -22,7 +22,9 @@ const meta = (i: number) => ({
 
 function run(records: StreamRecordIn[], opts = {}) {
   const join = new EventJoin({ allowedLatenessMs: 60_000, windowMs: 3600_000, ...opts });
-  records.forEach((r, i) => join.push(decoded(r), meta(i)));
+  records.forEach((r, i) => {
+    join.push(decoded(r), meta(i));
+  });
   return { join, rows: join.drain() };
 }
 
@@ -117,7 +119,9 @@ describe('EventJoin', () => {
     const join = new EventJoin({ maxStateEntries: 10, allowedLatenessMs: 3600_000 });
     const recs: StreamRecordIn[] = [];
     for (let i = 0; i < 20; i++) recs.push(receipt(`SMX${i}`, 'delivered', T0 + i));
-    recs.forEach((r, i) => join.push(decoded(r), meta(i)));
+    recs.forEach((r, i) => {
+      join.push(decoded(r), meta(i));
+    });
     expect(join.stateSize).toBeLessThanOrEqual(10);
     expect(join.counters.evicted).toBeGreaterThan(0);
     const emitted = join.drain();
@@ -159,11 +163,15 @@ describe('EventJoin', () => {
     const whole = run(recs).rows;
     // Split in two with a snapshot in between, as a restart after a flush would.
     const first = new EventJoin({ allowedLatenessMs: 60_000, windowMs: 3600_000 });
-    recs.slice(0, 4).forEach((r, i) => first.push(decoded(r), meta(i)));
+    recs.slice(0, 4).forEach((r, i) => {
+      first.push(decoded(r), meta(i));
+    });
     const part1 = first.drain();
     const snap = JSON.parse(JSON.stringify(first.snapshot()));
     const second = EventJoin.restore([snap], { allowedLatenessMs: 60_000, windowMs: 3600_000 });
-    recs.slice(4).forEach((r, i) => second.push(decoded(r), meta(i + 4)));
+    recs.slice(4).forEach((r, i) => {
+      second.push(decoded(r), meta(i + 4));
+    });
     expect([...part1, ...second.drain()]).toEqual(whole);
   });
 

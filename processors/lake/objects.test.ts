@@ -45,7 +45,9 @@ describe('lake object keys', () => {
     const a = objectsOf(batch());
     const b = objectsOf(batch());
     expect(b.map((o) => o.key)).toEqual(a.map((o) => o.key));
-    b.forEach((o, i) => expect(Buffer.compare(Buffer.from(o.body), Buffer.from(a[i].body))).toBe(0));
+    b.forEach((o, i) => {
+      expect(Buffer.compare(Buffer.from(o.body), Buffer.from(a[i].body))).toBe(0);
+    });
   });
 
   it('sorts rows inside an object, so the emission order within a flush does not change the bytes', () => {

@@ -374,7 +374,9 @@ function ipcStream<T extends TableDef>(table: T, rows: readonly RowOf<T>[]): Uin
   cols.forEach((c, j) => {
     const s = scanned[j];
     const at = starts[j].map((x) => bodyStart + x);
-    sizes[j].forEach((size, k) => stream.fill(0, at[k] + size, at[k] + pad8(size)));
+    sizes[j].forEach((size, k) => {
+      stream.fill(0, at[k] + size, at[k] + pad8(size));
+    });
     if (s.validity) stream.set(s.validity.subarray(0, sizes[j][0]), at[0]);
     if (c.type === 'string') {
       new Int32Array(stream.buffer, at[1], n + 1).set(s.offsets!);

@@ -48,7 +48,10 @@ export class ReplayStart {
   async head(shardId: string): Promise<Head | undefined> {
     if (!this.opts.heads) return undefined;
     let h = this.headCache.get(shardId);
-    if (!h) this.headCache.set(shardId, (h = await this.opts.heads.get(shardId)));
+    if (!h) {
+      h = await this.opts.heads.get(shardId);
+      this.headCache.set(shardId, h);
+    }
     return h;
   }
 

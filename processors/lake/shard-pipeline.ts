@@ -1,7 +1,7 @@
-import { decodeRecord } from '../../schemas/envelope.js';
+import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
 import { RecordDecodeError } from '../../schemas/errors.js';
 import type { EventRow, RawRow } from '../../schemas/lake.js';
-import { EventJoin, eventTimeError } from './join.js';
+import { type EventJoin, eventTimeError } from './join.js';
 
 /** A record as read from a shard (bytes already base64-decoded by the SDK). */
 export interface LakeInputRecord {
@@ -69,7 +69,7 @@ export class ShardPipeline {
       arrival_time: r.arrivalTime,
       data: r.data,
     });
-    let record;
+    let record: StreamRecord;
     try {
       record = decodeRecord(r.data);
     } catch (err) {

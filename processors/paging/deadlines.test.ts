@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
-  KinesisClient,
+  type KinesisClient,
   ListShardsCommand,
   type _Record,
 } from '@aws-sdk/client-kinesis';
-import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { GetScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { kinesisClient, schedulerClient, streamArn } from '../../platform/aws.js';
 import { freePort } from '../../infra/local/engines.js';
 import { ensureScheduleGroup } from '../../infra/local/provision.js';
@@ -289,8 +289,8 @@ describe.concurrent('emulator lifecycle', () => {
   const clients: { destroy(): void }[] = [];
   afterAll(async () => {
     await Promise.allSettled(emulators.map((e) => e.close()));
-    clients.forEach((c) => c.destroy());
-    dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+    for (const c of clients) c.destroy();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
   const tempDir = () => {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-sched-'));

@@ -367,7 +367,7 @@ export class Dispatcher {
         (c) => String(c.direction).startsWith('outbound-api') && c.dateCreated && c.dateCreated.getTime() >= cutoff,
       );
     };
-    let hits;
+    let hits: Awaited<ReturnType<typeof lookup>>;
     try {
       hits = await bounded(lookup(), this.findTimeoutMs);
     } catch (err) {

@@ -112,7 +112,8 @@ export class EffectRunner {
     if (unsettled.length === 0) return;
     state.outbox.push(...unsettled);
     if (state.settleDueAt !== undefined && state.settleDueAt > this.now()) return; // a wake-up is already on its way
-    const attempt = (state.settleAttempts = (state.settleAttempts ?? 0) + 1);
+    state.settleAttempts = (state.settleAttempts ?? 0) + 1;
+    const attempt = state.settleAttempts;
     const at = this.now() + this.maxSendMs + 1000;
     state.settleDueAt = at;
     await this.schedule(deadlineScheduleName(`${state.incidentId}|settle|${attempt}`), at, {
@@ -220,7 +221,11 @@ export class EffectRunner {
       return { found: await this.opts.dispatcher.find(req, claimedAt), possibleDuplicate: false };
     } catch (err) {
       const page = state.pages[e.stepKey];
-      const failures = page ? (page.lookupFailures = (page.lookupFailures ?? 0) + 1) : Infinity;
+      let failures = Infinity;
+      if (page) {
+        page.lookupFailures = (page.lookupFailures ?? 0) + 1;
+        failures = page.lookupFailures;
+      }
       const retryable = (err as { retryable?: boolean }).retryable !== false;
       const giveUp = !retryable || failures >= (this.opts.maxLookupFailures ?? 5);
       this.log.warn(

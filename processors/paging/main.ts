@@ -1,10 +1,11 @@
-import { loadConfig } from '../../platform/config.js';
+import { loadConfig, type Config } from '../../platform/config.js';
 import { awsClients, streamArn } from '../../platform/aws.js';
 import { createLogger } from '../../platform/logger.js';
 import { runService } from '../../platform/service.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { LocalEventSourceMapping } from '../runtime/event-source-mapping.js';
-import { loadPagingConfig } from './config.js';
+import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
+import { loadPagingConfig, type PagingConfig } from './config.js';
 import { pagingHandlerFromEnv } from './wiring.js';
 
 /**
@@ -16,7 +17,9 @@ import { pagingHandlerFromEnv } from './wiring.js';
  * an outage of Kinesis, DynamoDB or a provider never stops it (it backs off and says so on /healthz).
  */
 const log = createLogger('paging');
-let handler, config, paging;
+let handler: KinesisBatchHandler;
+let config: Config;
+let paging: PagingConfig;
 try {
   config = loadConfig();
   paging = loadPagingConfig();

@@ -49,7 +49,9 @@ export function pagingHandlerFromEnv(
               : 'iCalendar feed unreadable and no copy: its layer has nobody',
           ),
       }).then(
-        (c) => void (calendars = c),
+        (c) => {
+          calendars = c;
+        },
         (err) =>
           logger.warn(
             { err: (err as Error).message },

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { backoffDelay } from '../../platform/aws-errors.js';
-import { ShardReader, type StartPosition } from '../consumer/shard-reader.js';
+import { ShardReader, type ReadBatch, type StartPosition } from '../consumer/shard-reader.js';
 import { CheckpointConflictError, type Checkpoint, type CheckpointStore } from '../consumer/checkpoint-store.js';
 import { toKinesisStreamRecord, type KinesisBatchHandler, type ShardRecord } from './kinesis-event.js';
 import { interpretBatchResponse } from './batch-response.js';
@@ -230,7 +230,7 @@ export class ShardWorker {
       this.reader = this.newReader();
     }
     const issued = this.ctx.tick();
-    let batch;
+    let batch: ReadBatch;
     try {
       batch = await this.reader.next(this.ctx.signal);
     } catch (err) {

@@ -59,7 +59,7 @@ async function direct(body: string, env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let args;
+  let args: { values: { direct?: boolean; url?: string }; positionals: string[] };
   try {
     args = parseArgs({
       args: argv,

@@ -15,7 +15,9 @@ function stallingClient(port: number, chunks: string[]): Promise<{ reply: string
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let reply = '';
-    const socket = connect(port, '127.0.0.1', () => chunks.forEach((c) => socket.write(c)));
+    const socket = connect(port, '127.0.0.1', () => {
+      for (const c of chunks) socket.write(c);
+    });
     socket.setEncoding('utf8');
     socket.on('data', (d) => (reply += d));
     socket.on('error', reject);

@@ -114,7 +114,7 @@ async function inboundReply(
     await keepInErrors(deps, req, err);
     return twiml(c);
   }
-  let entry;
+  let entry: ResolvedAckCode | undefined;
   try {
     entry = await deps.ackCodes.resolve(typed);
   } catch (cause) {

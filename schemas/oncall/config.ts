@@ -163,7 +163,9 @@ export const OnCallConfig = z
         return t.slice(9) in cfg.schedules ? undefined : `unknown schedule "${t.slice(9)}"`;
       return t in cfg.people ? undefined : `unknown person "${t}"`;
     };
-    cfg.routes.forEach((r, i) => teamKnown(r.team, ['routes', i, 'team']));
+    cfg.routes.forEach((r, i) => {
+      teamKnown(r.team, ['routes', i, 'team']);
+    });
     cfg.maintenance.forEach((w, i) => {
       if (w.match.team !== undefined) teamKnown(w.match.team, ['maintenance', i, 'match', 'team']);
     });

@@ -311,6 +311,7 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
   const people: Person[] = PEOPLE.map((id, i) => ({
     id,
     phone: `+1555${String(1230001 + i * 37).padStart(7, '0')}`,
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: \x00-\x7f is all of ASCII; the class drops the rest
     email: `${id.normalize('NFD').replace(/[^\x00-\x7f]/g, '')}@example.com`,
   }));
   const twilioAccount = `AC${hex(32)}`;
@@ -343,7 +344,7 @@ export function generateEvents(options: GenerateOptions): GeneratedRecord[] {
 
   while (pending.length < total) {
     t0 += Math.max(1, Math.round(-Math.log(1 - rnd()) * gapMs));
-    const alarm = alarms[Math.floor(Math.pow(rnd(), 1.6) * alarms.length)]; // some alarms are noisier
+    const alarm = alarms[Math.floor(rnd() ** 1.6 * alarms.length)]; // some alarms are noisier
     const pk = alarm.arn;
     const shard = alarm.shard;
     const inc = incidentId(alarm.arn, t0);
@@ -675,7 +676,10 @@ export function toEventRows(records: readonly GeneratedRecord[]): EventRow[] {
   const pipelines = new Map<string, ShardPipeline>();
   for (const r of records) {
     let p = pipelines.get(r.shardId);
-    if (!p) pipelines.set(r.shardId, (p = new ShardPipeline(r.shardId, new EventJoin())));
+    if (!p) {
+      p = new ShardPipeline(r.shardId, new EventJoin());
+      pipelines.set(r.shardId, p);
+    }
     p.push(r);
   }
   return [...pipelines.values()].flatMap((p) => p.take()?.events ?? []);

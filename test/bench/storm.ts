@@ -32,7 +32,10 @@ const ARNS = Number(process.env.STORM_ARNS ?? 300);
 const SECONDS = Number(process.env.STORM_SECONDS ?? 60);
 const KILLS = Number(process.env.STORM_KILLS ?? 5);
 let seed = Number(process.env.STORM_SEED ?? 7);
-const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const random = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
 const TEAMS = 10;
 const DEADLINE_S = 5;
 

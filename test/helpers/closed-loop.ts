@@ -5,7 +5,7 @@
  * handlers behind the local event source mapping, either in-process or as a real child process
  * (`processors/paging/main.ts`, `processors/lake/main.ts`) that a test can SIGKILL.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serve } from '@hono/node-server';

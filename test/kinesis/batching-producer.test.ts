@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateStreamCommand,
-  PutRecordsCommand,
+  type PutRecordsCommand,
   waitUntilStreamExists,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
@@ -81,7 +81,9 @@ describe('BatchingProducer on kinesalite', () => {
 
       const onStream = await readStream(kinesis, STREAM);
       const bySeq = new Map(onStream.map((e) => [e.sequenceNumber, e.eventId]));
-      results.forEach((r, i) => expect(bySeq.get(r[0].sequenceNumber)).toBe(ack(i % 7, i).event_id));
+      results.forEach((r, i) => {
+        expect(bySeq.get(r[0].sequenceNumber)).toBe(ack(i % 7, i).event_id);
+      });
       expect(onStream).toHaveLength(330);
     },
   );

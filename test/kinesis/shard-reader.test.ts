@@ -286,7 +286,9 @@ describe.each(['kinesalite', 'kinesis-local'] as const)('ShardReader on %s', (en
       expect(sizes.slice(0, 2)).toEqual([1, 1]);
       const gaps = client.getRecordsAt.slice(1).map((t, i) => t - client.getRecordsAt[i]);
       // Calls after a non-empty read wait ≥ 100 ms; calls after an empty read ≥ 250 ms.
-      sizes.slice(0, -1).forEach((n, i) => expect(gaps[i]).toBeGreaterThanOrEqual(n > 0 ? 95 : 245));
+      sizes.slice(0, -1).forEach((n, i) => {
+        expect(gaps[i]).toBeGreaterThanOrEqual(n > 0 ? 95 : 245);
+      });
     });
 
     it('reads nothing for an AT_TIMESTAMP start in the future (both engines reject it: emulated)', async () => {

@@ -204,7 +204,11 @@ describe('paging handler', () => {
     async () => {
       // crash after the provider accepted the send: claim open, provider has it
       let first = true;
-      provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
+      provider.plan = () => {
+        if (!first) return 'ok';
+        first = false;
+        return 'hang';
+      };
       build({ sendBudgetMs: 50 });
       stream.push(alarm());
       await pump();
@@ -230,7 +234,11 @@ describe('paging handler', () => {
     'a hung send whose receipt came back first still gets its dispatch record, ' + "with the receipt's message id",
     async () => {
       let first = true;
-      provider.plan = () => (first ? ((first = false), 'hang') : 'ok');
+      provider.plan = () => {
+        if (!first) return 'ok';
+        first = false;
+        return 'hang';
+      };
       build({ sendBudgetMs: 50 });
       stream.push(alarm());
       await pump();

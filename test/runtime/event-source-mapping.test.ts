@@ -95,8 +95,12 @@ function start(
   mappings.push(m);
   let outcome = 'running';
   const run = m.run().then(
-    () => void (outcome = 'resolved'),
-    (err) => void (outcome = `rejected: ${err}`),
+    () => {
+      outcome = 'resolved';
+    },
+    (err) => {
+      outcome = `rejected: ${err}`;
+    },
   );
   return { m, run, outcome: () => outcome };
 }

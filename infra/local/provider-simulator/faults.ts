@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { ApiFault, ApiFaults, recipientKey, stepOf } from './behaviours.js';
+import { type ApiFault, ApiFaults, recipientKey, stepOf } from './behaviours.js';
 import type { BehaviourBook, SimContext } from './context.js';
 import type { ProviderSimulatorOptions } from './options.js';
 import type { ApiRequestRecord } from './records.js';
