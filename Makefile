@@ -121,7 +121,7 @@ format: install
 
 ## Formatting, lint rules and the line width (120), as CI checks them; the layers are a test (test/layers.test.ts).
 lint: install
-	npx biome ci --reporter=summary .
+	npx biome ci --reporter=summary --diagnostic-level=error .
 	@git ls-files '*.ts' '*.mjs' '*.cjs' | xargs awk 'length > 120 { print FILENAME ":" FNR ": " length \
 	  " characters (at most 120)"; bad = 1 } END { exit bad }'
 
