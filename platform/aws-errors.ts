@@ -17,13 +17,8 @@ const THROTTLING = new Set([
   'SlowDown',
 ]);
 
-const TRANSIENT = new Set([
-  'InternalFailure',
-  'InternalFailureException',
-  'InternalServerError',
-  'InternalError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
+/** Connection-level failures: the service did not answer at all. */
+const UNREACHABLE = new Set([
   'RequestTimeout',
   'RequestTimeoutException',
   'TimeoutError',
@@ -40,6 +35,17 @@ const TRANSIENT = new Set([
   'NetworkingError',
 ]);
 
+/** Server-side failures and the connection-level ones. */
+const TRANSIENT = new Set([
+  'InternalFailure',
+  'InternalFailureException',
+  'InternalServerError',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  ...UNREACHABLE,
+]);
+
 type ErrorLike = {
   name?: string;
   code?: string;
@@ -53,6 +59,11 @@ export function awsErrorCode(err: unknown): string {
   if (e && typeof e.code === 'string' && e.code) return e.code;
   if (e && typeof e.name === 'string' && e.name) return e.name;
   return 'UnknownError';
+}
+
+/** An error code (awsErrorCode) of a connection-level failure: the service did not answer at all. */
+export function isUnreachableCode(code: string): boolean {
+  return UNREACHABLE.has(code);
 }
 
 /** Throttling (per-shard limits, API rate limits): retry with backoff, as long as it takes. */
@@ -72,6 +83,15 @@ export function isRetryableError(err: unknown): boolean {
   if (e.$retryable) return true;
   const status = e.$metadata?.httpStatusCode;
   return status !== undefined && status >= 500;
+}
+
+/**
+ * A DynamoDB conditional write whose condition did not hold. By name: every SDK
+ * ConditionalCheckFailedException carries it (a class field), and this module stays free of the
+ * DynamoDB client.
+ */
+export function isConditionFailure(err: unknown): boolean {
+  return (err as ErrorLike | undefined)?.name === 'ConditionalCheckFailedException';
 }
 
 /** Per-entry PutRecords error codes that a retry can fix (other KMS errors need an operator). */

@@ -57,6 +57,14 @@ function maskError(err: Error, depth: number): Error {
   return copy;
 }
 
+/** The structured-logging calls a component makes: a pino Logger (createLogger) fits, a test passes a fake. */
+export interface StructuredLogger {
+  debug?(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
 export interface LoggerOptions {
   /** Default LOG_LEVEL, else 'info'. */
   level?: string;

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -9,7 +8,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { normalizeAddress } from '../schemas/address.js';
-import { backoffDelay } from '../platform/aws-errors.js';
+import { backoffDelay, isConditionFailure } from '../platform/aws-errors.js';
 
 /**
  * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor allocates a
@@ -110,10 +109,6 @@ function decodeRecipient(s: string): AckRecipient {
   if (bar > 0 && PERSON.test(s.slice(bar + 1))) return { address: s.slice(0, bar), person: s.slice(bar + 1) };
   return { address: s };
 }
-
-const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException ||
-  (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
 
 type Item = Record<string, AttributeValue>;
 

@@ -277,6 +277,16 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
   let lastPaged: Extract<TimelineStep, { kind: 'paged' }> | undefined;
   let lastTold: Extract<TimelineStep, { kind: 'told' }> | undefined;
   const escalatedFrom: { level: number | null; at: number }[] = [];
+  // a dispatch is one more channel of `last` when that is the latest step, to the same person, a moment ago
+  const continues = <S extends TimelineStep & { person: PersonRef }>(
+    last: S | undefined,
+    person: PersonRef,
+    at: number,
+  ): last is S =>
+    last !== undefined &&
+    steps[steps.length - 1] === last &&
+    last.person.id === person.id &&
+    at - last.at <= SAME_MOMENT_MS;
 
   for (const { r, at } of events) {
     switch (r.kind) {
@@ -286,14 +296,7 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
         const notice = noticeOf(r);
         if (notice) {
           // a notice of the ack or resolve: not a page (no verdict), one step per person and moment
-          if (
-            lastTold &&
-            steps[steps.length - 1] === lastTold &&
-            lastTold.person.id === person.id &&
-            lastTold.notice === notice &&
-            at - lastTold.at <= SAME_MOMENT_MS
-          )
-            lastTold.channels.push(ch);
+          if (continues(lastTold, person, at) && lastTold.notice === notice) lastTold.channels.push(ch);
           else {
             lastTold = { kind: 'told', at, person, notice, channels: [ch] };
             steps.push(lastTold);
@@ -302,13 +305,7 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
         }
         const level = int(r.level);
         pages.push({ at, person, level, channel: ch.channel, verdict: ch.verdict });
-        if (
-          lastPaged &&
-          steps[steps.length - 1] === lastPaged &&
-          lastPaged.person.id === person.id &&
-          lastPaged.level === level &&
-          at - lastPaged.at <= SAME_MOMENT_MS
-        ) {
+        if (continues(lastPaged, person, at) && lastPaged.level === level) {
           lastPaged.channels.push(ch);
         } else {
           lastPaged = { kind: 'paged', at, person, level, channels: [ch] };

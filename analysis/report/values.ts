@@ -1,4 +1,5 @@
 /** Reading query answers (engine-independent) and writing times for people. */
+import { clock } from './timeline-format.js';
 import { rowObjects, toEpochMs } from './timeline.js';
 
 /** Epoch ms of a timestamp cell as any engine answers it (timeline.ts `toEpochMs`), undefined for null. */
@@ -14,18 +15,8 @@ export const records = rowObjects;
 /** `2026-11-27 23:50:03` in the time zone (no zone suffix: the report says the zone once). */
 export function formatTime(ms: number | undefined, timeZone: string): string {
   if (ms === undefined) return '—';
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(ms);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
+  const c = clock(timeZone);
+  return `${c.day(ms)} ${c.time(ms)}`;
 }
 
 /** `0.4 s`, `45 s`, `5 min 12 s`, `2 h 03 min` (under 10 s with a tenth: deliveries take less than a second). */

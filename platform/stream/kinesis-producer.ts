@@ -8,6 +8,7 @@ import {
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError, type FailedEntry } from './errors.js';
 import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../aws-errors.js';
+import type { StructuredLogger } from '../logger.js';
 
 export { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError } from './errors.js';
 
@@ -26,11 +27,8 @@ export const PUT_RECORDS_DEFAULTS = {
   maxDelayMs: 5000,
 } as const;
 
-/** Minimal structured logger (pino-compatible). */
-export interface ProducerLogger {
-  warn(obj: object, msg?: string): void;
-  debug?(obj: object, msg?: string): void;
-}
+/** What a producer logs: warnings and debug lines (a pino Logger fits). */
+export type ProducerLogger = Pick<StructuredLogger, 'warn' | 'debug'>;
 
 export interface KinesisProducerOptions {
   /** Only `send` is used (a fake with `send` works in tests). */

@@ -1,5 +1,4 @@
 import {
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -7,6 +6,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../../platform/aws-errors.js';
 import { CheckpointConflictError, CheckpointCorruptError } from './errors.js';
 
 export { CheckpointConflictError, CheckpointCorruptError } from './errors.js';
@@ -138,7 +138,7 @@ export class CheckpointStore {
     shardId: string,
     expectedVersion: number | undefined,
   ): Promise<unknown> {
-    if (!isConditionFailed(err)) return err;
+    if (!isConditionFailure(err)) return err;
     const actual = await this.get(group, shardId).catch(() => undefined);
     return new CheckpointConflictError(group, shardId, expectedVersion, actual?.version, { cause: err });
   }
@@ -163,13 +163,6 @@ export class CheckpointStore {
 
 function key(group: string, shardId: string): Record<string, AttributeValue> {
   return { pk: { S: group }, sk: { S: shardId } };
-}
-
-function isConditionFailed(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException'
-  );
 }
 
 function fromItem(group: string, shardId: string, item: Record<string, AttributeValue>): Checkpoint {

@@ -6,6 +6,7 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { awsErrorCode, backoffDelay, isRetryableError, isThrottlingError } from '../../platform/aws-errors.js';
+import type { StructuredLogger } from '../../platform/logger.js';
 
 /** Where a shard reader starts. */
 export type StartPosition =
@@ -31,11 +32,8 @@ export interface ReadBatch {
   ended: boolean;
 }
 
-/** Minimal structured logger (pino-compatible). */
-export interface ReaderLogger {
-  warn(obj: object, msg?: string): void;
-  debug?(obj: object, msg?: string): void;
-}
+/** What a reader logs: warnings and debug lines (a pino Logger fits). */
+export type ReaderLogger = Pick<StructuredLogger, 'warn' | 'debug'>;
 
 export interface ShardReaderOptions {
   kinesis: Pick<KinesisClient, 'send'>;

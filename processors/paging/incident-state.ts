@@ -14,13 +14,17 @@ import type { PageChannel } from '../../schemas/oncall/config.js';
  * schedule has a deterministic name). Whatever line a crash hits, the next delivery of any record of
  * the incident finds the effects still in the outbox and carries them out again.
  */
-export interface PageState {
+/** Which page: its step in the dispatch ledger, its dispatch id, and who is paged at which round and level how. */
+export interface PageStep {
   stepKey: string;
   dispatchId: string;
   round: number;
   level: number;
   person: string;
   channel: PageChannel;
+}
+
+export interface PageState extends PageStep {
   messageId?: string;
   status: 'pending' | 'sent' | 'failed' | DeliveryStatus;
   failedOver?: boolean;
@@ -44,14 +48,8 @@ export interface Notice {
 }
 
 /** Send one page (claimed in the ledger first; settled through the provider if its outcome is unknown). */
-export interface PageEffect {
+export interface PageEffect extends PageStep {
   type: 'page';
-  stepKey: string;
-  dispatchId: string;
-  round: number;
-  level: number;
-  person: string;
-  channel: PageChannel;
   address: string;
   reason: 'level' | 'failover' | 'fallback' | 'notice';
   /** When the page's level escalates (shown in the message, recorded on the dispatch). */

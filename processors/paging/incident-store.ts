@@ -1,10 +1,5 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../../platform/aws-errors.js';
 import { incidentKey, parseIncidentItem } from '../../shared/incident-item.js';
 import { closedAt, type IncidentState } from './incident-state.js';
 import { IncidentConflictError, IncidentCorruptError } from './errors.js';
@@ -41,10 +36,6 @@ export interface OpenIncidentPointer {
 
 /** The pointer item's key for an alarm. */
 export const openPointerKey = (alarmArn: string) => `alarm#${alarmArn}`;
-
-const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException ||
-  (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export interface StoredIncident {
   state: IncidentState;

@@ -1,10 +1,5 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../../platform/aws-errors.js';
 
 /**
  * The dispatch ledger (DynamoDB, conditional writes): one item per step of the loop — a page to one
@@ -46,11 +41,7 @@ export class DispatchLedger {
       );
       return { claimed: true };
     } catch (err) {
-      if (
-        !(err instanceof ConditionalCheckFailedException) &&
-        (err as { name?: string }).name !== 'ConditionalCheckFailedException'
-      )
-        throw err;
+      if (!isConditionFailure(err)) throw err;
       const res = await this.dynamodb.send(
         new GetItemCommand({ TableName: this.table, Key: { pk: { S: `step#${stepKey}` } }, ConsistentRead: true }),
       );

@@ -151,28 +151,8 @@ export function emailText(c: PageContent, reference: string): string {
   ].join('\n');
 }
 
-export function emailHtml(c: PageContent, reference: string): string {
-  const color = COLORS[c.severity] ?? '#475467';
-  if (c.notice) {
-    return `<!doctype html>
-<html><body style="margin:0;background:#f2f4f7;\
-font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px">
-<table role="presentation" width="560" cellpadding="0" cellspacing="0" \
-style="background:#fff;border-radius:8px;overflow:hidden">
-<tr><td style="background:#027a48;color:#fff;padding:16px 24px;font-size:18px;font-weight:600">\
-${esc(c.severity)} · ${esc(noticeHeadline(c))}</td></tr>
-<tr><td style="padding:20px 24px">
-<p style="margin:0 0 12px">${esc(c.personName)}, you were paged for this incident.</p>
-<p style="margin:0 0 16px;color:#344054">${esc(noticeLine(c))}</p>
-<p style="margin:0;font-size:14px;color:#667085">Incident ${esc(c.incidentId)} · opened ${esc(utcTime(c.openedAt))}</p>
-</td></tr></table>
-<p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting · ${esc(referenceText(reference))}</p>
-</td></tr></table></body></html>`;
-  }
-  const console = cloudWatchAlarmUrl(c.alarmArn);
-  const row = (k: string, v: string) =>
-    `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
+/** The HTML email around a message: the header bar (`color`, `headline` HTML), the `body` HTML, the footer. */
+function emailPage(color: string, headline: string, body: string, reference: string): string {
   return `<!doctype html>
 <html><body style="margin:0;background:#f2f4f7;\
 font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
@@ -180,9 +160,33 @@ font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#101828">
 <table role="presentation" width="560" cellpadding="0" cellspacing="0" \
 style="background:#fff;border-radius:8px;overflow:hidden">
 <tr><td style="background:${color};color:#fff;padding:16px 24px;font-size:18px;font-weight:600">\
-${esc(c.severity)} · ${esc(c.alarmName)} is in ALARM</td></tr>
+${headline}</td></tr>
 <tr><td style="padding:20px 24px">
-<p style="margin:0 0 12px">${esc(c.personName)}, you are on call (level ${c.level}).</p>
+${body}</td></tr></table>
+<p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting · ${esc(referenceText(reference))}</p>
+</td></tr></table></body></html>`;
+}
+
+export function emailHtml(c: PageContent, reference: string): string {
+  const color = COLORS[c.severity] ?? '#475467';
+  if (c.notice) {
+    return emailPage(
+      '#027a48',
+      `${esc(c.severity)} · ${esc(noticeHeadline(c))}`,
+      `<p style="margin:0 0 12px">${esc(c.personName)}, you were paged for this incident.</p>
+<p style="margin:0 0 16px;color:#344054">${esc(noticeLine(c))}</p>
+<p style="margin:0;font-size:14px;color:#667085">Incident ${esc(c.incidentId)} · opened ${esc(utcTime(c.openedAt))}</p>
+`,
+      reference,
+    );
+  }
+  const console = cloudWatchAlarmUrl(c.alarmArn);
+  const row = (k: string, v: string) =>
+    `<tr><td style="padding:4px 12px 4px 0;color:#667085">${esc(k)}</td><td style="padding:4px 0">${esc(v)}</td></tr>`;
+  return emailPage(
+    color,
+    `${esc(c.severity)} · ${esc(c.alarmName)} is in ALARM`,
+    `<p style="margin:0 0 12px">${esc(c.personName)}, you are on call (level ${c.level}).</p>
 <p style="margin:0 0 16px;color:#344054">${esc(c.reason)}</p>
 <table role="presentation" cellpadding="0" cellspacing="0" style="font-size:14px">
 ${row('Incident', c.incidentId)}${row('Alarm', c.alarmName)}${
@@ -200,9 +204,9 @@ ${c.runbookUrl ? `&nbsp; <a href="${esc(c.runbookUrl)}" style="color:${color}">R
 }</p>
 <p style="margin:16px 0 0;font-size:12px;color:#667085">Or reply <b>ACK ${esc(c.ackCode)}</b> to the SMS. \
 Until someone acknowledges, this page escalates.</p>
-</td></tr></table>
-<p style="font-size:11px;color:#98a2b3">pagetrail · closed-loop alerting · ${esc(referenceText(reference))}</p>
-</td></tr></table></body></html>`;
+`,
+    reference,
+  );
 }
 
 /**

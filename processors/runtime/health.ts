@@ -1,4 +1,4 @@
-import { awsErrorCode } from '../../platform/aws-errors.js';
+import { awsErrorCode, isUnreachableCode } from '../../platform/aws-errors.js';
 
 /** Per-shard state reported by `LocalEventSourceMapping.status()`. */
 export interface ShardStatus {
@@ -42,24 +42,6 @@ export class Health {
   }
 }
 
-/** Connection-level failures: the dependency did not answer at all. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'NetworkingError',
-  'ERR_HTTP2_ERROR',
-]);
-
 /** A short human description of an AWS/SDK/network error (code first; never a payload). */
 export function describeError(err: unknown): string {
   const code = awsErrorCode(err);
@@ -71,5 +53,5 @@ export function describeError(err: unknown): string {
 /** 'kinesis unreachable: ECONNREFUSED' / 'kinesis: ResourceNotFoundException: …' (same for other dependencies). */
 export function dependencyReason(dependency: string, err: unknown): string {
   const code = awsErrorCode(err);
-  return UNREACHABLE.has(code) ? `${dependency} unreachable: ${code}` : `${dependency}: ${describeError(err)}`;
+  return isUnreachableCode(code) ? `${dependency} unreachable: ${code}` : `${dependency}: ${describeError(err)}`;
 }

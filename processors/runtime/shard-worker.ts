@@ -1,44 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { backoffDelay } from '../../platform/aws-errors.js';
+import type { StructuredLogger } from '../../platform/logger.js';
 import { ShardReader, type ReadBatch, type StartPosition } from '../consumer/shard-reader.js';
-import { CheckpointConflictError, type Checkpoint, type CheckpointStore } from '../consumer/checkpoint-store.js';
-import { toKinesisStreamRecord, type KinesisBatchHandler, type ShardRecord } from './kinesis-event.js';
+import { CheckpointConflictError, type Checkpoint } from '../consumer/checkpoint-store.js';
+import { toKinesisStreamRecord, type ShardRecord } from './kinesis-event.js';
 import { interpretBatchResponse } from './batch-response.js';
 import { MalformedBatchResponseError } from './errors.js';
-import { onFailureRecord, type FailureCondition, type OnFailureRecord } from './on-failure.js';
+import { onFailureRecord, type FailureCondition } from './on-failure.js';
 import { dependencyReason, describeError, type Health, type ShardStatus } from './health.js';
+import type { EventSourceMappingOptions } from './event-source-mapping.js';
 
-/** Minimal structured logger (a pino Logger fits). */
-export interface MappingLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug?(obj: object, msg?: string): void;
-}
+/** What a mapping logs (a pino Logger fits). */
+export type MappingLogger = StructuredLogger;
 
-/** The settings a shard worker uses (the mapping's options with defaults applied). */
-export interface ShardWorkerSettings {
-  kinesis: Pick<KinesisClient, 'send'>;
-  streamName: string;
-  streamArn: string;
-  region: string;
-  functionName: string;
-  checkpoints: Pick<CheckpointStore, 'get' | 'put'>;
-  group: string;
-  handler: KinesisBatchHandler;
-  batchSize: number;
-  maximumBatchingWindowMs: number;
-  startingPosition: 'TRIM_HORIZON' | 'LATEST';
-  maximumRetryAttempts: number;
-  maximumRecordAgeMs: number;
-  bisectBatchOnFunctionError: boolean;
-  onFailure?: (failure: OnFailureRecord) => Promise<void>;
-  pollIntervalMs: number;
-  retryBaseDelayMs: number;
-  retryMaxDelayMs: number;
-  logger: MappingLogger;
-}
+/** The settings a shard worker uses: the mapping's options with defaults applied (less shardRefreshMs). */
+export type ShardWorkerSettings = Required<Omit<EventSourceMappingOptions, 'onFailure' | 'shardRefreshMs'>> &
+  Pick<EventSourceMappingOptions, 'onFailure'>;
 
 /** What a worker shares with its mapping. */
 export interface ShardWorkerContext {

@@ -4,8 +4,8 @@ import { routeAlarm } from '../../schemas/alarm-routing.js';
 import { CloudWatchAlarmEvent, alarmKind, alarmNamespaces } from '../../schemas/cloudwatch-alarm.js';
 import type { Severity } from '../../schemas/status.js';
 import type { AlarmIntakeSettings } from './config.js';
-import { PayloadError, type PayloadIssue } from './errors.js';
-import { guarded, requireApiKey, jsonBody, writeRecords, type RouteDeps } from './http.js';
+import { parseEach } from './body-parse.js';
+import { apiRoute, writeRecords, type RouteDeps } from './http.js';
 
 /**
  * POST /events/cloudwatch (x-api-key) — what an EventBridge API destination sends: one CloudWatch
@@ -51,19 +51,7 @@ export function ignoredBecause(
 
 /** A parsed JSON body (one event or an array) → alarm records and ignored alarms. All-or-nothing. */
 export function alarmRecordsFrom(json: unknown, settings: AlarmIntakeSettings): IntakeResult {
-  const batch = Array.isArray(json);
-  const items: unknown[] = batch ? json : [json];
-  if (items.length === 0) throw new PayloadError('no events', []);
-  const issues: PayloadIssue[] = [];
-  const events: CloudWatchAlarmEvent[] = [];
-  items.forEach((item, index) => {
-    const parsed = CloudWatchAlarmEvent.safeParse(item);
-    if (parsed.success) events.push(parsed.data);
-    else
-      for (const i of parsed.error.issues)
-        issues.push({ ...(batch ? { index } : {}), path: i.path.map(String).join('.'), message: i.message });
-  });
-  if (issues.length > 0) throw PayloadError.ofIssues(issues);
+  const { items, values: events } = parseEach(json, CloudWatchAlarmEvent);
   const result: IntakeResult = { records: [], ignored: [] };
   events.forEach((event, index) => {
     const alarm = event.detail.alarmName;
@@ -85,29 +73,24 @@ export function alarmRecordsFrom(json: unknown, settings: AlarmIntakeSettings): 
 
 export function alarmRoutes(app: Hono, deps: RouteDeps): void {
   const route = '/events/cloudwatch';
-  app.post(
-    route,
-    guarded(deps, route, async (c, body) => {
-      requireApiKey(c, deps.config.API_KEY);
-      const json = jsonBody(body);
-      const { records, ignored } = alarmRecordsFrom(json, deps.config);
-      for (const i of ignored) deps.logger.info({ route, alarm: i.alarm, reason: i.reason }, 'alarm ignored');
-      if (records.length === 0) {
-        return c.json({ ignored: Array.isArray(json) ? ignored : ignored[0].reason }, 202);
-      }
-      await writeRecords(deps, records);
-      const written = records.map((r) => {
-        const a = AlarmRecord.parse(r);
-        return {
-          event_id: a.event_id,
-          incident_id: a.incident_id,
-          alarm: a.alarm_name,
-          state: a.state,
-          severity: a.severity,
-        };
-      });
-      deps.logger.info({ route, written: written.length, ignored: ignored.length }, 'alarms written');
-      return c.json({ written, ...(ignored.length ? { ignored } : {}) }, 200);
-    }),
-  );
+  apiRoute(app, deps, route, async (c, json) => {
+    const { records, ignored } = alarmRecordsFrom(json, deps.config);
+    for (const i of ignored) deps.logger.info({ route, alarm: i.alarm, reason: i.reason }, 'alarm ignored');
+    if (records.length === 0) {
+      return c.json({ ignored: Array.isArray(json) ? ignored : ignored[0].reason }, 202);
+    }
+    await writeRecords(deps, records);
+    const written = records.map((r) => {
+      const a = AlarmRecord.parse(r);
+      return {
+        event_id: a.event_id,
+        incident_id: a.incident_id,
+        alarm: a.alarm_name,
+        state: a.state,
+        severity: a.severity,
+      };
+    });
+    deps.logger.info({ route, written: written.length, ignored: ignored.length }, 'alarms written');
+    return c.json({ written, ...(ignored.length ? { ignored } : {}) }, 200);
+  });
 }

@@ -1,4 +1,5 @@
-import { PayloadError } from './errors.js';
+import type { z } from 'zod';
+import { PayloadError, type PayloadIssue } from './errors.js';
 
 /**
  * Body parsers that a hostile sender cannot turn into a crash or into a field outside the signature:
@@ -24,6 +25,34 @@ export function parseJson(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
   }
   assertJsonDepth(value, maxDepth);
   return value;
+}
+
+/**
+ * A JSON body of one item or an array of them → every item parsed by `schema`, beside the items as
+ * received. All-or-nothing: PayloadError('no events') for an empty array, else one with every failing
+ * field (`issues[].index` in an array; a key a strict object does not know is named in the path).
+ */
+export function parseEach<T>(json: unknown, schema: z.ZodType<T>): { items: unknown[]; values: T[] } {
+  const batch = Array.isArray(json);
+  const items: unknown[] = batch ? json : [json];
+  if (items.length === 0) throw new PayloadError('no events');
+  const issues: PayloadIssue[] = [];
+  const values: T[] = [];
+  items.forEach((item, index) => {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) values.push(parsed.data);
+    else {
+      for (const i of parsed.error.issues) {
+        const keys = i.code === 'unrecognized_keys' ? i.keys : [undefined];
+        for (const key of keys) {
+          const path = [...i.path, ...(key === undefined ? [] : [key])].map(String).join('.');
+          issues.push({ ...(batch ? { index } : {}), path, message: i.message });
+        }
+      }
+    }
+  });
+  if (issues.length > 0) throw PayloadError.ofIssues(issues);
+  return { items, values };
 }
 
 /**

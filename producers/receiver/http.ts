@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Context } from 'hono';
+import type { Context, Hono } from 'hono';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import type { ResolvedAckCode } from '../../shared/ack-codes.js';
 import type { ReceiverConfig } from './config.js';
 import { RecordDecodeError } from '../../schemas/errors.js';
 import { InvalidRecordError, RecordTooLargeError } from '../../platform/stream/errors.js';
+import type { StructuredLogger } from '../../platform/logger.js';
 import { parseJson } from './body-parse.js';
 import { safeHeaders, type ErrorSink } from './error-sink.js';
 import {
@@ -44,18 +45,12 @@ export interface StreamReachability {
   error?: string;
 }
 
-/** pino-compatible. */
-export interface ReceiverLogger {
-  /**
-   * Per-request success lines (a receipt written): debug, not info — at a storm's thousands of
-   * callbacks a second, formatting and writing them cost ~14 % of the receiver's CPU, and the stream
-   * (then the lake) already records every receipt.
-   */
-  debug?(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/**
+ * What the receiver logs (a pino Logger fits). Per-request success lines (a receipt written) go to
+ * `debug`, not `info`: at a storm's thousands of callbacks a second, formatting and writing them cost
+ * ~14 % of the receiver's CPU, and the stream (then the lake) already records every receipt.
+ */
+export type ReceiverLogger = StructuredLogger;
 
 export interface AppDeps {
   config: ReceiverConfig;
@@ -212,6 +207,22 @@ export function guarded(deps: RouteDeps, route: string, handler: Handler): (c: C
       return errorResponse(c, deps, route, err, body, receivedAt);
     }
   };
+}
+
+/** A POST route of the API: the `x-api-key` check, then `handle` with the JSON body (failures as in `guarded`). */
+export function apiRoute(
+  app: Hono,
+  deps: RouteDeps,
+  route: string,
+  handle: (c: Context, json: unknown) => Promise<Response>,
+): void {
+  app.post(
+    route,
+    guarded(deps, route, async (c, body) => {
+      requireApiKey(c, deps.config.API_KEY);
+      return handle(c, jsonBody(body));
+    }),
+  );
 }
 
 async function errorResponse(

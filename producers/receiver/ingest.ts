@@ -4,8 +4,8 @@ import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
 import { eventId } from '../../schemas/ids.js';
 import { Channel, DeliveryStatus } from '../../schemas/status.js';
 import { parseTimestamp } from '../../schemas/time.js';
-import { PayloadError, type PayloadIssue } from './errors.js';
-import { guarded, requireApiKey, jsonBody, writeRecords, type RouteDeps } from './http.js';
+import { parseEach } from './body-parse.js';
+import { apiRoute, writeRecords, type RouteDeps } from './http.js';
 
 /**
  * POST /api/v1/ingest/events (x-api-key) — already-normalized delivery events from other systems
@@ -64,39 +64,16 @@ export function ingestReceipt(e: IngestEvent, raw: unknown): ReceiptRecordIn {
 
 /** A parsed JSON body (one event or an array) → receipts; throws PayloadError with every failing field. */
 export function ingestRecordsFrom(json: unknown): ReceiptRecordIn[] {
-  const batch = Array.isArray(json);
-  const items: unknown[] = batch ? json : [json];
-  if (items.length === 0) throw new PayloadError('no events');
-  const issues: PayloadIssue[] = [];
-  const records: ReceiptRecordIn[] = [];
-  items.forEach((item, index) => {
-    const parsed = IngestEvent.safeParse(item);
-    if (parsed.success) records.push(ingestReceipt(parsed.data, item));
-    else {
-      for (const i of parsed.error.issues) {
-        const keys = i.code === 'unrecognized_keys' ? i.keys : [undefined];
-        for (const key of keys) {
-          const path = [...i.path, ...(key === undefined ? [] : [key])].map(String).join('.');
-          issues.push({ ...(batch ? { index } : {}), path, message: i.message });
-        }
-      }
-    }
-  });
-  if (issues.length > 0) throw PayloadError.ofIssues(issues);
-  return records;
+  const { items, values } = parseEach(json, IngestEvent);
+  return values.map((event, index) => ingestReceipt(event, items[index]));
 }
 
 export function ingestRoutes(app: Hono, deps: RouteDeps): void {
   const route = '/api/v1/ingest/events';
-  app.post(
-    route,
-    guarded(deps, route, async (c, body) => {
-      requireApiKey(c, deps.config.API_KEY);
-      const json = jsonBody(body);
-      const records = ingestRecordsFrom(json);
-      await writeRecords(deps, records);
-      deps.logger.info({ route, written: records.length }, 'ingested events written');
-      return c.json({ written: records.length, event_ids: records.map((r) => r.event_id) }, 200);
-    }),
-  );
+  apiRoute(app, deps, route, async (c, json) => {
+    const records = ingestRecordsFrom(json);
+    await writeRecords(deps, records);
+    deps.logger.info({ route, written: records.length }, 'ingested events written');
+    return c.json({ written: records.length, event_ids: records.map((r) => r.event_id) }, 200);
+  });
 }

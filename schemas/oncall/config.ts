@@ -163,6 +163,12 @@ export const OnCallConfig = z
         return t.slice(9) in cfg.schedules ? undefined : `unknown schedule "${t.slice(9)}"`;
       return t in cfg.people ? undefined : `unknown person "${t}"`;
     };
+    const targetsKnown = (targets: readonly string[], path: PropertyKey[]) => {
+      targets.forEach((t, j) => {
+        const problem = targetProblem(t);
+        if (problem) ctx.addIssue({ code: 'custom', path: [...path, j], message: problem });
+      });
+    };
     cfg.routes.forEach((r, i) => {
       teamKnown(r.team, ['routes', i, 'team']);
     });
@@ -191,15 +197,7 @@ export const OnCallConfig = z
       }
       for (const [sev, policy] of Object.entries(def.escalation)) {
         policy?.levels.forEach((level, i) => {
-          level.targets.forEach((t, j) => {
-            const problem = targetProblem(t);
-            if (problem)
-              ctx.addIssue({
-                code: 'custom',
-                path: ['teams', team, 'escalation', sev, 'levels', i, 'targets', j],
-                message: problem,
-              });
-          });
+          targetsKnown(level.targets, ['teams', team, 'escalation', sev, 'levels', i, 'targets']);
           if (level.channels.includes('whatsapp') && !cfg.whatsapp_templates[sev as Severity]) {
             ctx.addIssue({
               code: 'custom',
@@ -215,24 +213,8 @@ export const OnCallConfig = z
             });
           }
         });
-        policy?.notify?.also.forEach((t, j) => {
-          const problem = targetProblem(t);
-          if (problem)
-            ctx.addIssue({
-              code: 'custom',
-              path: ['teams', team, 'escalation', sev, 'notify', 'also', j],
-              message: problem,
-            });
-        });
-        policy?.fallback?.targets.forEach((t, j) => {
-          const problem = targetProblem(t);
-          if (problem)
-            ctx.addIssue({
-              code: 'custom',
-              path: ['teams', team, 'escalation', sev, 'fallback', 'targets', j],
-              message: problem,
-            });
-        });
+        targetsKnown(policy?.notify?.also ?? [], ['teams', team, 'escalation', sev, 'notify', 'also']);
+        targetsKnown(policy?.fallback?.targets ?? [], ['teams', team, 'escalation', sev, 'fallback', 'targets']);
       }
     }
   });
