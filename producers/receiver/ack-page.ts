@@ -213,7 +213,7 @@ export function ackRoutes(app: Hono, deps: RouteDeps & AckPageDeps): void {
       claims = verifyAckLink(query, secret, deps.now());
     } catch (err) {
       if (!(err instanceof SignatureError)) throw err;
-      deps.logger.warn({ route: 'GET /ack', reason: err.reason }, 'rejected ack link');
+      deps.rejections.reject('ack_link', { route: 'GET /ack', reason: err.reason }, 'rejected ack link');
       return invalid(c);
     }
     return confirmPage(c, claims, ackLinkFields(query), await incidentView(deps, claims.incidentId));
@@ -227,7 +227,7 @@ export function ackRoutes(app: Hono, deps: RouteDeps & AckPageDeps): void {
         claims = verifyAckLink(new URLSearchParams(utf8(body)), secret, deps.now());
       } catch (err) {
         if (!(err instanceof SignatureError)) throw err;
-        deps.logger.warn({ route: 'POST /ack', reason: err.reason }, 'rejected ack link');
+        deps.rejections.reject('ack_link', { route: 'POST /ack', reason: err.reason }, 'rejected ack link');
         return invalid(c);
       }
       const view = await incidentView(deps, claims.incidentId);

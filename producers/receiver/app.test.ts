@@ -30,7 +30,7 @@ describe('createApp', () => {
   it('GET /healthz without a stream check → 200 ok', async () => {
     const res = await testApp().app.request('/healthz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(await res.json()).toEqual({ status: 'ok', rejected: {} });
   });
 
   it('unknown routes and methods → 404, nothing written', async () => {
@@ -50,6 +50,7 @@ describe('GET /healthz with the stream check', () => {
     expect(await res.json()).toEqual({
       status: 'ok',
       stream: { reachable: true, checkedAt: '2026-11-28T10:00:00.000Z' },
+      rejected: {},
     });
   });
 

@@ -6,6 +6,7 @@ import { ingestRoutes } from './ingest.js';
 import { resendRoutes } from './resend-webhook.js';
 import { twilioRoutes } from './twilio-webhook.js';
 import { twilioVoiceRoutes } from './twilio-voice.js';
+import { RejectionLog } from './rejections.js';
 
 export type { AckPageDeps, IncidentLookup } from './ack-page.js';
 export type {
@@ -28,7 +29,7 @@ export type {
  * | POST /events/cloudwatch | x-api-key | alarm |
  * | POST /api/v1/ingest/events | x-api-key | receipts |
  * | GET /ack, POST /ack | signed link | ack (POST only) |
- * | GET /healthz | — | — (200 `{status: 'ok'|'degraded', stream: {reachable, checkedAt, error?}}`) |
+ * | GET /healthz | — | — (200 `{status, stream: {reachable, checkedAt, error?}, rejected: {<kind>: n}}`) |
  *
  * 2xx only after the stream acknowledged the records; 401 (nothing written) when not authentic; 413
  * over BODY_LIMIT_BYTES; for an authentic but malformed payload (kept in the error sink; JSON nested
@@ -40,16 +41,19 @@ export type {
  * event_id. Test/receiver/fuzz.test.ts holds every POST route to this.
  */
 export function createApp(deps: AppDeps & AckPageDeps): Hono {
-  const routeDeps: RouteDeps & AckPageDeps = { ...deps, now: deps.now ?? Date.now };
+  const now = deps.now ?? Date.now;
+  const rejections = deps.rejections ?? new RejectionLog(deps.logger, { now });
+  const routeDeps: RouteDeps & AckPageDeps = { ...deps, now, rejections };
   const app = new Hono();
   // Always 200 while the process serves: the ALB target group (infra/cdk/services.ts, healthyHttpCodes
   // '200') would otherwise deregister and ECS replace every healthy receiver during a Kinesis outage,
   // which fixes nothing and drops the requests in flight; the receiver's own 503s on failed writes
   // already tell Twilio and Resend to retry. `degraded` is for people and dashboards.
   app.get('/healthz', async (c) => {
-    if (!deps.streamHealth) return c.json({ status: 'ok' });
+    const rejected = rejections.counts();
+    if (!deps.streamHealth) return c.json({ status: 'ok', rejected });
     const stream = await deps.streamHealth.check();
-    return c.json({ status: stream.reachable ? 'ok' : 'degraded', stream }, 200);
+    return c.json({ status: stream.reachable ? 'ok' : 'degraded', stream, rejected }, 200);
   });
   twilioRoutes(app, routeDeps);
   twilioVoiceRoutes(app, routeDeps);

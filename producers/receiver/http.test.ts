@@ -17,6 +17,7 @@ import {
   testConfig,
   twilioRequest,
 } from './testing.js';
+import { RejectionLog } from './rejections.js';
 
 const ALARM = () =>
   jsonFixture<{ detail: { state: { timestamp: string } } }>(
@@ -37,6 +38,7 @@ function deps(): RouteDeps & { producer: FakeProducer; errorSink: FakeErrorSink 
     ackCodes: new FakeAckCodes(),
     logger: silentLogger,
     now: () => 0,
+    rejections: new RejectionLog(silentLogger),
   };
 }
 

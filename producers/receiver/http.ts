@@ -16,6 +16,7 @@ import {
   StreamWriteError,
   UnavailableError,
 } from './errors.js';
+import type { RejectionLog } from './rejections.js';
 
 /** Shared plumbing of every route: dependencies, body reading, the stream write, error → response. */
 
@@ -62,9 +63,11 @@ export interface AppDeps {
   streamHealth?: StreamHealth;
   /** Clock, epoch ms (tests). Default Date.now. */
   now?: () => number;
+  /** Rejected requests, counted and logged by sampling. Default: one over `logger` (rejections.ts). */
+  rejections?: RejectionLog;
 }
 
-export type RouteDeps = AppDeps & { now: () => number };
+export type RouteDeps = AppDeps & { now: () => number; rejections: RejectionLog };
 
 /**
  * The request body, at most `limit` bytes: a Content-Length over the limit is refused before reading,
@@ -235,15 +238,16 @@ async function errorResponse(
 ): Promise<Response> {
   const log = deps.logger;
   if (err instanceof SignatureError) {
-    log.warn({ route, reason: err.reason }, 'rejected: not authentic');
+    deps.rejections.reject('not_authentic', { route, reason: err.reason }, 'rejected: not authentic');
     return c.json({ error: 'unauthorized' }, 401);
   }
   if (err instanceof BodyTooLargeError) {
-    log.warn({ route, limit: err.limit }, 'rejected: body too large');
+    deps.rejections.reject('too_large', { route, limit: err.limit }, 'rejected: body too large');
     return c.json({ error: 'payload too large', limit: err.limit }, 413);
   }
   if (err instanceof BodyReadError) {
-    log.warn(
+    deps.rejections.reject(
+      'body_not_received',
       { route, err: (err.cause as Error | undefined)?.name },
       'request body not received (client gone or timed out)',
     );
@@ -267,7 +271,11 @@ async function errorResponse(
       );
       return c.json({ error: 'temporarily unavailable' }, 503, { 'retry-after': '5' });
     }
-    log.warn({ route, reason: err.reason, path: err.path }, 'rejected: invalid payload (kept in the error sink)');
+    deps.rejections.reject(
+      'invalid_payload',
+      { route, reason: err.reason, path: err.path },
+      'rejected: invalid payload (kept in the error sink)',
+    );
     return c.json({ error: err.reason, path: err.path || undefined, issues: err.issues }, 400);
   }
   if (err instanceof UnavailableError) {

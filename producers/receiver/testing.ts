@@ -13,6 +13,7 @@ import { ReceiverConfigSchema, type ReceiverConfig } from './config.js';
 import type { ErrorMeta, ErrorSink } from './error-sink.js';
 import { createApp } from './app.js';
 import type { AppDeps, StreamHealth } from './http.js';
+import type { StructuredLogger } from '../../platform/logger.js';
 
 export const TEST_ENV = {
   PUBLIC_BASE_URL: 'https://alerts.example.com',
@@ -75,6 +76,7 @@ export function testApp(
     ackCodes?: FakeAckCodes;
     streamHealth?: StreamHealth;
     now?: () => number;
+    logger?: StructuredLogger;
   } = {},
 ) {
   const producer = new FakeProducer();
@@ -87,7 +89,7 @@ export function testApp(
     errorSink,
     ackCodes,
     streamHealth: opts.streamHealth,
-    logger: silentLogger,
+    logger: opts.logger ?? silentLogger,
     now: opts.now,
   };
   return { app: createApp(deps), producer, errorSink, ackCodes, config };
