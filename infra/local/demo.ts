@@ -2,17 +2,9 @@ import { loadConfig } from '../../platform/config.js';
 import { s3Client } from '../../platform/aws.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { formatTable } from '../../analysis/query/result.js';
-import {
-  appProcesses,
-  down,
-  engineProcesses,
-  processEnv,
-  runningPid,
-  stackContext,
-  up,
-  type ManagedProcess,
-  type StackContext,
-} from './stack.js';
+import { managedProcesses } from './services.js';
+import { down, up } from './stack.js';
+import { processEnv, runningPid, stackContext, type ManagedProcess, type StackContext } from './supervisor.js';
 import { SEED_QUERY, runDemo } from './demo-run.js';
 
 /**
@@ -56,12 +48,12 @@ async function main() {
 
   const ctx = stackContext(process.env);
   const demoCtx = stackContext(demoEnv);
-  const procs = [...engineProcesses(ctx), ...appProcesses(ctx)];
+  const procs = managedProcesses(ctx);
   const before = new Set(procs.filter((p) => runningPid(ctx, p) !== undefined).map((p) => p.name));
 
   // services running with other settings: restart them with the demo's
   const restarted: ManagedProcess[] = [];
-  for (const p of appProcesses(ctx)) {
+  for (const p of procs.filter((q) => q.stage === 'app')) {
     const pid = runningPid(ctx, p);
     const need = wanted[p.name];
     if (pid === undefined || !need) continue;

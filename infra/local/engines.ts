@@ -1,16 +1,18 @@
 /**
- * The local AWS engines, started in this process (tests, `engine-main.ts`) or, for kinesis-local,
- * as a child process. Every starter resolves once the engine answers and returns the same handle:
+ * The local AWS engines. Every starter resolves once its engine serves and returns the same handle:
  *
  *   { endpoint: 'http://127.0.0.1:PORT', port, close(): Promise<void> }
  *
- * - kinesalite 3.3.3 (Kinesis): in memory, or LevelDB under `path`.
- * - dynalite 4.0.0 (DynamoDB): in memory, or LevelDB under `path`.
- * - s3rver 3.7.1 (S3): files under `directory`, plus a middleware for conditional writes
- *   (`If-None-Match: *` / `If-Match` on PutObject and CompleteMultipartUpload), which s3rver ignores
- *   and AWS S3 honours, and one that pages ListObjectsV2 past 1,000 keys (s3rver builds its
- *   continuation tokens with DES, which Node 20's OpenSSL 3 refuses: a 500 on any truncated page).
- * - kinesis-local 0.6.2 (kinesis-mock, the engine LocalStack ships): a child process, plain HTTP.
+ * kinesalite 3.3.3 (Kinesis), dynalite 4.0.0 (DynamoDB) and s3rver 3.7.1 (S3) run in this process (tests,
+ * `engine-main.ts`), all through `serve`: listen, then prove the engine serves. What differs per engine:
+ * - kinesalite and dynalite: a row of LEVEL_ENGINES (package, settings, the call that proves it serves);
+ *   in memory, or LevelDB under `path`.
+ * - s3rver: files under `directory`, plus a middleware for conditional writes (`If-None-Match: *` /
+ *   `If-Match` on PutObject and CompleteMultipartUpload), which s3rver ignores and AWS S3 honours, and one
+ *   that pages ListObjectsV2 past 1,000 keys (s3rver builds its continuation tokens with DES, which Node
+ *   20's OpenSSL 3 refuses: a 500 on any truncated page).
+ * kinesis-local 0.6.2 (kinesis-mock, the engine LocalStack ships) is a child process, plain HTTP;
+ * `kinesisLocalCommand` is how it runs, here and under `make up` (KINESIS_ENGINE=kinesis-local).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +20,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { httpAnswers, stopPid, waitReady } from './supervisor.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,10 +33,8 @@ export interface RunningEngine {
   close(): Promise<void>;
 }
 
-export type EngineKind = 'kinesis' | 's3' | 'dynamodb';
-
 // ---------------------------------------------------------------------------------------------
-// helpers
+// the in-process path
 
 /** A port that was free a moment ago (bind port 0, read it, close). */
 export async function freePort(host = LOCALHOST): Promise<number> {
@@ -94,47 +95,15 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (p ??= fn());
 }
 
-function handle(server: http.Server, port: number, close?: () => Promise<void>): RunningEngine {
-  return {
-    endpoint: `http://${LOCALHOST}:${port}`,
-    port,
-    close: once(close ?? (() => closeServer(server))),
-  };
+/** One AWS JSON API call: its X-Amz-Target and content type. */
+interface JsonApiCall {
+  target: string;
+  contentType: string;
 }
 
-// ---------------------------------------------------------------------------------------------
-// kinesalite
-
-export interface KinesaliteOptions {
-  port?: number;
-  host?: string;
-  /** LevelDB directory (created if missing); in memory when omitted. */
-  path?: string;
-  /** Time a stream stays CREATING / DELETING / UPDATING (ms). Default 0 / 0 / 0. */
-  createStreamMs?: number;
-  deleteStreamMs?: number;
-  updateStreamMs?: number;
-  /** Max shards per account (kinesalite's default is 10). Default 100. */
-  shardLimit?: number;
-}
-
-type LevelEngineFactory = (options: Record<string, unknown>) => http.Server;
-
-function checkDataDir(name: string, dir: string | undefined) {
-  if (!dir) return;
-  const abs = path.resolve(dir);
-  if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
-    throw new Error(`${name}: data path ${abs} exists and is not a directory`);
-  }
-  fs.mkdirSync(path.dirname(abs), { recursive: true });
-}
-
-/**
- * One cheap JSON API call against the engine just started. kinesalite and dynalite listen before
- * their LevelDB is open; this makes "started" mean "serves requests" (and surfaces a LevelDB that
- * cannot be opened, e.g. locked by another engine on the same data directory).
- */
-function probeJsonApi(port: number, target: string, contentType: string, timeoutMs = 15_000): Promise<void> {
+/** `call` with an empty body against the engine on `port`; resolves on 200. */
+function probeJsonApi(port: number, call: JsonApiCall, timeoutMs = 15_000): Promise<void> {
+  const { target, contentType } = call;
   return new Promise((resolve, reject) => {
     const body = '{}';
     const req = http.request(
@@ -172,16 +141,29 @@ function probeJsonApi(port: number, target: string, contentType: string, timeout
   });
 }
 
-async function startLevelEngine(
+/**
+ * Every in-process engine: `server` listens on `opts.port` (0 or none: a free one), then `ready`, when
+ * given, proves it serves (an engine that listens but does not serve is closed again). `afterClose` runs
+ * once the server has closed.
+ */
+async function serve(
   name: string,
   server: http.Server,
   opts: { port?: number; host?: string },
-  probe: { target: string; contentType: string },
+  extra: { ready?: JsonApiCall; afterClose?: () => void } = {},
 ): Promise<RunningEngine> {
   const port = await listen(server, opts.port ?? 0, opts.host ?? LOCALHOST, name);
-  const engine = handle(server, port);
+  const engine: RunningEngine = {
+    endpoint: `http://${LOCALHOST}:${port}`,
+    port,
+    close: once(async () => {
+      await closeServer(server);
+      extra.afterClose?.();
+    }),
+  };
+  if (!extra.ready) return engine;
   try {
-    await probeJsonApi(port, probe.target, probe.contentType);
+    await probeJsonApi(port, extra.ready);
   } catch (err) {
     await engine.close().catch(() => undefined);
     throw new Error(`${name} on port ${port} started but does not serve: ${(err as Error).message}`, { cause: err });
@@ -189,50 +171,66 @@ async function startLevelEngine(
   return engine;
 }
 
-export async function startKinesalite(opts: KinesaliteOptions = {}): Promise<RunningEngine> {
-  const kinesalite = require('kinesalite') as LevelEngineFactory;
-  checkDataDir('kinesalite', opts.path);
-  const server = kinesalite({
-    path: opts.path,
-    createStreamMs: opts.createStreamMs ?? 0,
-    deleteStreamMs: opts.deleteStreamMs ?? 0,
-    updateStreamMs: opts.updateStreamMs ?? 0,
-    shardLimit: opts.shardLimit ?? 100,
-  });
-  return startLevelEngine('kinesalite', server, opts, {
-    target: 'Kinesis_20131202.ListStreams',
-    contentType: 'application/x-amz-json-1.1',
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
-// dynalite
+// kinesalite and dynalite
 
-export interface DynaliteOptions {
+/**
+ * kinesalite and dynalite are the same kind of engine: `require(<package>)(options)` is an http.Server
+ * over LevelDB under `options.path` (in memory without one). They differ in their settings and in the call
+ * that proves they serve: they listen before their LevelDB is open, and the call also surfaces a LevelDB
+ * that cannot be opened (e.g. locked by another engine on the same data directory).
+ */
+const LEVEL_ENGINES = {
+  kinesalite: {
+    ready: { target: 'Kinesis_20131202.ListStreams', contentType: 'application/x-amz-json-1.1' },
+    defaults: {
+      /** Time a stream stays CREATING / DELETING / UPDATING (ms). */
+      createStreamMs: 0,
+      deleteStreamMs: 0,
+      updateStreamMs: 0,
+      /** Max shards per account (kinesalite's default is 10). */
+      shardLimit: 100,
+    },
+  },
+  dynalite: {
+    ready: { target: 'DynamoDB_20120810.ListTables', contentType: 'application/x-amz-json-1.0' },
+    defaults: {
+      /** Time a table stays CREATING / DELETING / UPDATING (ms). */
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    },
+  },
+};
+type LevelEngine = keyof typeof LEVEL_ENGINES;
+
+/** Where the engine listens, its LevelDB and its settings (default: LEVEL_ENGINES). */
+export type LevelEngineOptions<E extends LevelEngine> = {
   port?: number;
   host?: string;
   /** LevelDB directory (created if missing); in memory when omitted. */
   path?: string;
-  /** Time a table stays CREATING / DELETING / UPDATING (ms). Default 0 / 0 / 0. */
-  createTableMs?: number;
-  deleteTableMs?: number;
-  updateTableMs?: number;
+} & Partial<(typeof LEVEL_ENGINES)[E]['defaults']>;
+export type KinesaliteOptions = LevelEngineOptions<'kinesalite'>;
+export type DynaliteOptions = LevelEngineOptions<'dynalite'>;
+
+async function startLevelEngine<E extends LevelEngine>(name: E, opts: LevelEngineOptions<E>): Promise<RunningEngine> {
+  const { port, host, path: dir, ...settings } = opts;
+  if (dir) {
+    const abs = path.resolve(dir);
+    if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
+      throw new Error(`${name}: data path ${abs} exists and is not a directory`);
+    }
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+  }
+  const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  const createServer = require(name) as (options: Record<string, unknown>) => http.Server;
+  const server = createServer({ ...LEVEL_ENGINES[name].defaults, ...given, path: dir });
+  return serve(name, server, { port, host }, { ready: LEVEL_ENGINES[name].ready });
 }
 
-export async function startDynalite(opts: DynaliteOptions = {}): Promise<RunningEngine> {
-  const dynalite = require('dynalite') as LevelEngineFactory;
-  checkDataDir('dynalite', opts.path);
-  const server = dynalite({
-    path: opts.path,
-    createTableMs: opts.createTableMs ?? 0,
-    deleteTableMs: opts.deleteTableMs ?? 0,
-    updateTableMs: opts.updateTableMs ?? 0,
-  });
-  return startLevelEngine('dynalite', server, opts, {
-    target: 'DynamoDB_20120810.ListTables',
-    contentType: 'application/x-amz-json-1.0',
-  });
-}
+export const startKinesalite = (opts: KinesaliteOptions = {}) => startLevelEngine('kinesalite', opts);
+export const startDynalite = (opts: DynaliteOptions = {}) => startLevelEngine('dynalite', opts);
 
 // ---------------------------------------------------------------------------------------------
 // s3rver
@@ -495,13 +493,12 @@ export async function startS3rver(opts: S3rverOptions): Promise<RunningEngine> {
   );
   stampWritesWithProcessClock(app.store);
 
-  // Serve with our own http.Server (s3rver.run() binds `localhost`, which may resolve to ::1).
-  const server = http.createServer(app.callback());
-  const port = await listen(server, opts.port ?? 0, opts.host ?? LOCALHOST, 's3rver');
-  return handle(server, port, async () => {
-    await closeServer(server);
-    app.logger?.exceptions?.unhandle();
-    app.logger?.close?.();
+  // Served by our own http.Server (s3rver.run() binds `localhost`, which may resolve to ::1).
+  return serve('s3rver', http.createServer(app.callback()), opts, {
+    afterClose: () => {
+      app.logger?.exceptions?.unhandle();
+      app.logger?.close?.();
+    },
   });
 }
 
@@ -513,32 +510,24 @@ export interface KinesisLocalOptions {
   port?: number;
   /** TLS port (kinesis-local always opens one); a free one when omitted or 0. */
   tlsPort?: number;
-  /** Persist streams under this directory (SHOULD_PERSIST_DATA); in memory when omitted. */
-  persistPath?: string;
-  /** Append the child's stdout/stderr here; otherwise the last lines are kept for error messages. */
-  logFile?: string;
-  /** kinesis-mock LOG_LEVEL (ERROR, WARN, INFO, DEBUG, TRACE). Default ERROR (WARN logs a stack trace per 4xx). */
-  logLevel?: string;
-  /** Extra environment for the child (wins over everything else). */
-  env?: Record<string, string>;
-  /** How long to wait for `/healthcheck`. Default 30 s. */
-  startTimeoutMs?: number;
 }
 
-export function kinesisLocalPackageDir(): string {
-  return path.dirname(require.resolve('kinesis-local/package.json'));
-}
+/** Answers 200 once kinesis-local serves. */
+export const KINESIS_LOCAL_HEALTH = '/healthcheck';
 
-/** Environment kinesis-local needs, with every state-transition delay made small. */
-export function kinesisLocalEnv(opts: {
-  port: number;
-  tlsPort: number;
-  persistPath?: string;
-  logLevel?: string;
-}): Record<string, string> {
+/**
+ * How kinesis-local runs: `node <package>/main.js` with the environment it needs, every state-transition
+ * delay made small; streams persist under `persistPath` when given, else in memory.
+ */
+export function kinesisLocalCommand(opts: { port: number; tlsPort: number; persistPath?: string }): {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+} {
+  const dir = path.dirname(require.resolve('kinesis-local/package.json'));
   const fast = '10ms';
   const env: Record<string, string> = {
-    KINESIS_MOCK_CERT_PATH: path.join(kinesisLocalPackageDir(), 'server.json'),
+    KINESIS_MOCK_CERT_PATH: path.join(dir, 'server.json'),
     KINESIS_MOCK_PLAIN_PORT: String(opts.port),
     KINESIS_MOCK_TLS_PORT: String(opts.tlsPort),
     CREATE_STREAM_DURATION: fast,
@@ -552,8 +541,8 @@ export function kinesisLocalEnv(opts: {
     UPDATE_SHARD_COUNT_DURATION: fast,
     UPDATE_STREAM_MODE_DURATION: fast,
     SHARD_LIMIT: '200',
-    // our LOG_LEVEL (pino names, lower case) is not kinesis-mock's
-    LOG_LEVEL: opts.logLevel ?? 'ERROR',
+    // kinesis-mock's levels, not our LOG_LEVEL (pino names); WARN logs a stack trace per 4xx
+    LOG_LEVEL: 'ERROR',
     ROOT_LOG_LEVEL: 'ERROR',
   };
   if (opts.persistPath) {
@@ -562,34 +551,7 @@ export function kinesisLocalEnv(opts: {
     env.PERSIST_PATH = path.resolve(opts.persistPath);
     env.PERSIST_INTERVAL = '1s';
   }
-  return env;
-}
-
-/** Resolves true when `GET url` answers with any HTTP status (or with `status` when given). */
-export function httpAnswers(url: string, opts: { timeoutMs?: number; status?: number } = {}): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { timeout: opts.timeoutMs ?? 1000, agent: false }, (res) => {
-      res.resume();
-      resolve(opts.status === undefined || res.statusCode === opts.status);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits for a child to exit: SIGTERM, then SIGKILL after `graceMs` (kinesis-local can hang on SIGTERM). */
-export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
+  return { command: process.execPath, args: [path.join(dir, 'main.js')], env };
 }
 
 const liveChildren = new Set<ChildProcess>();
@@ -604,60 +566,39 @@ function killChildrenOnExit(child: ChildProcess) {
   });
 }
 
+/** kinesis-local as a child of this process, in memory; its last 40 lines of output go into a failure's message. */
 export async function startKinesisLocal(opts: KinesisLocalOptions = {}): Promise<RunningEngine> {
   const port = opts.port || (await freePort());
   let tlsPort = opts.tlsPort || (await freePort());
   while (tlsPort === port) tlsPort = await freePort();
-  const env = {
-    ...process.env,
-    ...kinesisLocalEnv({ port, tlsPort, persistPath: opts.persistPath, logLevel: opts.logLevel }),
-    ...opts.env,
-  };
-  const main = path.join(kinesisLocalPackageDir(), 'main.js');
-
-  const tail: string[] = [];
-  let logFd: number | undefined;
-  if (opts.logFile) {
-    fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
-    logFd = fs.openSync(opts.logFile, 'a');
-  }
-  if (opts.persistPath) fs.mkdirSync(opts.persistPath, { recursive: true });
-  const child = spawn(process.execPath, [main], {
-    env,
-    stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'],
+  const run = kinesisLocalCommand({ port, tlsPort });
+  const child = spawn(run.command, run.args, {
+    env: { ...process.env, ...run.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (logFd !== undefined) fs.closeSync(logFd);
+  const tail: string[] = [];
   const keep = (chunk: Buffer) => {
     tail.push(...chunk.toString().split('\n').filter(Boolean));
     if (tail.length > 40) tail.splice(0, tail.length - 40);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   killChildrenOnExit(child);
+  // kinesis-local can hang on SIGTERM: SIGKILL after the grace
+  const stop = async (graceMs: number) => {
+    if (child.pid !== undefined) await stopPid(child.pid, graceMs);
+  };
 
   const endpoint = `http://${LOCALHOST}:${port}`;
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+  const timeoutMs = 30_000;
   let exitInfo: string | undefined;
   child.once('exit', (code, signal) => (exitInfo = `exited with ${signal ?? `code ${code}`}`));
   child.once('error', (err) => (exitInfo = `failed to start: ${err.message}`));
-  for (;;) {
-    if (exitInfo) break;
-    if (await httpAnswers(`${endpoint}/healthcheck`, { status: 200, timeoutMs: 500 })) {
-      child.stdout?.resume();
-      child.stderr?.resume();
-      return {
-        endpoint,
-        port,
-        close: once(() => stopChild(child)),
-      };
-    }
-    if (Date.now() > deadline) break;
-    await sleep(100);
-  }
-  await stopChild(child, 500);
-  const where = opts.logFile ? `see ${opts.logFile}` : tail.length ? `output:\n${tail.join('\n')}` : 'no output';
-  throw new Error(
-    `kinesis-local on port ${port} ` +
-      `${exitInfo ?? `did not answer ${endpoint}/healthcheck within ${opts.startTimeoutMs ?? 30_000} ms`}; ${where}`,
-  );
+  const health = () => httpAnswers(`${endpoint}${KINESIS_LOCAL_HEALTH}`, { status: 200, timeoutMs: 500 });
+  const result = await waitReady(health, () => exitInfo, timeoutMs, 100);
+  if (result === 'ready') return { endpoint, port, close: once(() => stop(2000)) };
+  await stop(500);
+  const why =
+    result === 'timeout' ? `did not answer ${endpoint}${KINESIS_LOCAL_HEALTH} within ${timeoutMs} ms` : result.gone;
+  throw new Error(`kinesis-local on port ${port} ${why}; ${tail.length ? `output:\n${tail.join('\n')}` : 'no output'}`);
 }

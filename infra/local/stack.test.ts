@@ -4,17 +4,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { httpAnswers } from './engines.js';
+import { down, up } from './stack.js';
 import {
   PortInUseError,
-  down,
+  httpAnswers,
   pidAlive,
   portFree,
   runLogLines,
   stackContext,
-  up,
   type ManagedProcess,
-} from './stack.js';
+} from './supervisor.js';
 
 const dirs: string[] = [];
 const servers: net.Server[] = [];

@@ -1,5 +1,6 @@
 /** The `/__sim/*` control routes: health, records, one-shot faults and behaviours at run time. */
-import { Behaviour, ApiFaults } from './behaviours.js';
+import type { z } from 'zod';
+import { ApiFaults, Behaviour } from './behaviours.js';
 import type { SimApp, SimContext } from './context.js';
 
 export function registerControl(app: SimApp, ctx: SimContext) {
@@ -10,18 +11,15 @@ export function registerControl(app: SimApp, ctx: SimContext) {
     ctx.records.clear();
     return c.body(null, 204);
   });
-  app.put('/__sim/faults/:recipient', async (c) => {
-    const parsed = ApiFaults.safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success)
-      return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
-    ctx.faults.inject(decodeURIComponent(c.req.param('recipient')), parsed.data);
-    return c.body(null, 204);
-  });
-  app.put('/__sim/behaviours/:recipient', async (c) => {
-    const parsed = Behaviour.safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success)
-      return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
-    ctx.behaviours.set(decodeURIComponent(c.req.param('recipient')), parsed.data);
-    return c.body(null, 204);
-  });
+  /** PUT `<route>/:recipient`: the JSON body, checked by `schema`, set for that recipient; 400 with the issues. */
+  const perRecipient = <T>(route: string, schema: z.ZodType<T>, set: (recipient: string, value: T) => void) =>
+    app.put(`${route}/:recipient`, async (c) => {
+      const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success)
+        return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
+      set(decodeURIComponent(c.req.param('recipient')), parsed.data);
+      return c.body(null, 204);
+    });
+  perRecipient('/__sim/faults', ApiFaults, (recipient, faults) => ctx.faults.inject(recipient, faults));
+  perRecipient('/__sim/behaviours', Behaviour, (recipient, steps) => ctx.behaviours.set(recipient, steps));
 }

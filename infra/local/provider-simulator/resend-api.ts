@@ -9,12 +9,12 @@ import { referenceIn } from './message-text.js';
 import {
   RESEND_ERROR_NAMES,
   asList,
+  beginResendRequest,
   emailJson,
   resendAuth,
   resendError,
   validateEmail,
   type Email,
-  type ResendErrorBody,
 } from './resend-model.js';
 import { runEmail } from './scripts.js';
 
@@ -26,18 +26,14 @@ export function registerResendApi(app: SimApp, ctx: SimContext) {
   const { idempotency, emails } = ctx.resend;
 
   app.post('/emails', async (c) => {
-    const path = '/emails';
     const key = c.req.header('idempotency-key');
-    const record = ctx.records.newRequest('resend', 'POST', path, key !== undefined ? { idempotencyKey: key } : {});
-    const fail = (e: ResendErrorBody) => {
-      record.status = e.statusCode;
-      record.error = { code: e.name, message: e.message };
-      record.answeredAt = Date.now();
-      log.info({ api: 'resend', path, status: e.statusCode, name: e.name }, 'api request rejected');
-      return c.json(e, e.statusCode as 400);
-    };
-    const authErr = resendAuth(c.req.header('authorization'), opts.resendApiKey);
-    if (authErr) return fail(authErr);
+    const { record, fail, denied } = beginResendRequest(
+      ctx,
+      c,
+      'POST',
+      key !== undefined ? { idempotencyKey: key } : {},
+    );
+    if (denied) return denied;
     const raw = await c.req.text();
     let body: Record<string, unknown>;
     try {

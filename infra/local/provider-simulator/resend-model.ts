@@ -1,5 +1,8 @@
 /** Resend's email resource, its errors and request checks, as the live API answers them. */
 import { timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
+import type { SimContext } from './context.js';
+import type { ApiRequestRecord } from './records.js';
 
 export interface ResendErrorBody {
   statusCode: number;
@@ -134,4 +137,22 @@ export function resendAuth(header: string | undefined, apiKey: string): ResendEr
   if (got.length !== expected.length || !timingSafeEqual(got, expected))
     return resendError(403, 'invalid_api_key', 'API key is invalid');
   return undefined;
+}
+
+/**
+ * Records a Resend API request and checks its API key: the record, a `fail` that answers an error (recorded
+ * and logged), and that answer already given when the key is wrong (`denied`).
+ */
+export function beginResendRequest(ctx: SimContext, c: Context, method: string, extra: Partial<ApiRequestRecord> = {}) {
+  const path = new URL(c.req.url).pathname;
+  const record = ctx.records.newRequest('resend', method, path, extra);
+  const fail = (e: ResendErrorBody) => {
+    record.status = e.statusCode;
+    record.error = { code: e.name, message: e.message };
+    record.answeredAt = Date.now();
+    ctx.log.info({ api: 'resend', path, status: e.statusCode, name: e.name }, 'api request rejected');
+    return c.json(e, e.statusCode as 400);
+  };
+  const authErr = resendAuth(c.req.header('authorization'), ctx.opts.resendApiKey);
+  return { record, fail, denied: authErr ? fail(authErr) : undefined };
 }

@@ -10,7 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { SimApp, SimContext } from './context.js';
 import type { ApiRequestRecord } from './records.js';
-import { pgTimestamp, resendAuth, resendError, type ResendErrorBody } from './resend-model.js';
+import { beginResendRequest, pgTimestamp, resendError, type ResendErrorBody } from './resend-model.js';
 
 export interface ResendWebhookEndpoint {
   id: string;
@@ -64,23 +64,11 @@ function invalid(
 }
 
 export function registerResendWebhookApi(app: SimApp, ctx: SimContext) {
-  const { opts, log } = ctx;
+  const { log } = ctx;
   const endpoints = ctx.resend.webhooks;
 
-  /** Records the request and checks the API key: the record and a `fail`, or the error response. */
-  const begin = (c: Context, method: string, body?: unknown) => {
-    const path = new URL(c.req.url).pathname;
-    const record = ctx.records.newRequest('resend', method, path, body !== undefined ? { body } : {});
-    const fail = (e: ResendErrorBody) => {
-      record.status = e.statusCode;
-      record.error = { code: e.name, message: e.message };
-      record.answeredAt = Date.now();
-      log.info({ api: 'resend', path, status: e.statusCode, name: e.name }, 'api request rejected');
-      return c.json(e, e.statusCode as 400);
-    };
-    const authErr = resendAuth(c.req.header('authorization'), opts.resendApiKey);
-    return { record, fail, denied: authErr ? fail(authErr) : undefined };
-  };
+  const begin = (c: Context, method: string, body?: unknown) =>
+    beginResendRequest(ctx, c, method, body !== undefined ? { body } : {});
   const done = (c: Context, record: ApiRequestRecord, body: unknown, id?: string, status = 200) => {
     record.status = status;
     if (id) record.id = id;

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { resendTags, twilioStatusCallbackUrl, type PageRef } from '../../../schemas/correlation.js';
 import { resendClient } from '../../../platform/providers/resend.js';
 import { BaseUrlRequestClient, twilioClient } from '../../../platform/providers/twilio.js';
+import type { ProviderSimulatorOptions } from './options.js';
 import { ackCodeOf, startProviderSimulator, type ProviderSimulator } from './server.js';
 
 const ACCOUNT_SID = 'AC' + '0123456789abcdef'.repeat(2);
@@ -128,6 +129,34 @@ async function startFakeReceiver() {
 
 type Receiver = Awaited<ReturnType<typeof startFakeReceiver>>;
 
+/** A fake receiver, the simulator calling it back (`options` over this file's credentials and URLs), SDK clients. */
+async function startLoop(options: Partial<ProviderSimulatorOptions>) {
+  const receiver = await startFakeReceiver();
+  const sim = await startProviderSimulator({
+    accountSid: ACCOUNT_SID,
+    twilioAuthToken: AUTH_TOKEN,
+    resendApiKey: RESEND_KEY,
+    resendWebhookSecret: WEBHOOK_SECRET,
+    receiverBaseUrl: receiver.url,
+    publicBaseUrl: PUBLIC_BASE,
+    ...options,
+  }).catch(async (err: unknown) => {
+    await receiver.close();
+    throw err;
+  });
+  return {
+    receiver,
+    sim,
+    tw: twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url }),
+    resend: resendClient({ apiKey: RESEND_KEY, baseUrl: sim.url }),
+  };
+}
+
+async function closeLoop(sim: ProviderSimulator | undefined, receiver: Receiver | undefined) {
+  await sim?.close();
+  await receiver?.close();
+}
+
 describe('twilio base-URL request client', () => {
   it('rewrites every *.twilio.com host to the base, keeping path and query', () => {
     const c = new BaseUrlRequestClient('http://127.0.0.1:4580/');
@@ -151,14 +180,7 @@ describe('provider simulator with the official SDKs', () => {
   let resend: ReturnType<typeof resendClient>;
 
   beforeAll(async () => {
-    receiver = await startFakeReceiver();
-    sim = await startProviderSimulator({
-      accountSid: ACCOUNT_SID,
-      twilioAuthToken: AUTH_TOKEN,
-      resendApiKey: RESEND_KEY,
-      resendWebhookSecret: WEBHOOK_SECRET,
-      receiverBaseUrl: receiver.url,
-      publicBaseUrl: PUBLIC_BASE,
+    ({ receiver, sim, tw, resend } = await startLoop({
       stepDelayMs: 15,
       retry: { attempts: 4, baseDelayMs: 10 },
       behaviours: {
@@ -174,15 +196,10 @@ describe('provider simulator with the official SDKs', () => {
         'dan@example.com': ['delayed'],
         'scan@example.com': ['delivered', 'link_scan'],
       },
-    });
-    tw = twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url });
-    resend = resendClient({ apiKey: RESEND_KEY, baseUrl: sim.url });
+    }));
   });
 
-  afterAll(async () => {
-    await sim?.close();
-    await receiver?.close();
-  });
+  afterAll(() => closeLoop(sim, receiver));
 
   beforeEach(() => {
     receiver.got.length = 0;
@@ -525,28 +542,16 @@ describe('provider simulator: list API, idempotency, hangs and faults', () => {
   const cb = (dispatchId: string) => twilioStatusCallbackUrl(PUBLIC_BASE, { ...ref, dispatchId });
 
   beforeAll(async () => {
-    receiver = await startFakeReceiver();
-    sim = await startProviderSimulator({
-      accountSid: ACCOUNT_SID,
-      twilioAuthToken: AUTH_TOKEN,
-      resendApiKey: RESEND_KEY,
-      resendWebhookSecret: WEBHOOK_SECRET,
-      receiverBaseUrl: receiver.url,
-      publicBaseUrl: PUBLIC_BASE,
+    ({ receiver, sim, tw, resend } = await startLoop({
       stepDelayMs: 5,
       retry: { attempts: 2, baseDelayMs: 5 },
       hangMs: 400,
       contentTemplates: { HX00000000000000000000000000000009: 'Alarm {{1}}: reply {{2}}. {{3}}' },
       behaviours: { '+15551239901': ['hang', 'delivered'], 'hang@example.com': ['hang', 'delivered'] },
-    });
-    tw = twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url });
-    resend = resendClient({ apiKey: RESEND_KEY, baseUrl: sim.url });
+    }));
   });
 
-  afterAll(async () => {
-    await sim?.close();
-    await receiver?.close();
-  });
+  afterAll(() => closeLoop(sim, receiver));
 
   it('lists messages by To and DateSent> in Twilio page shape; twilio-node pages through it', async () => {
     const to = '+15551239801';
@@ -754,21 +759,13 @@ describe('provider simulator: list API, idempotency, hangs and faults', () => {
 
 describe('provider simulator: seeded hang fraction', () => {
   async function hungSet(seed: string): Promise<string[]> {
-    const receiver = await startFakeReceiver();
-    const sim = await startProviderSimulator({
-      accountSid: ACCOUNT_SID,
-      twilioAuthToken: AUTH_TOKEN,
-      resendApiKey: RESEND_KEY,
-      resendWebhookSecret: WEBHOOK_SECRET,
-      receiverBaseUrl: receiver.url,
-      publicBaseUrl: PUBLIC_BASE,
+    const { receiver, sim, tw } = await startLoop({
       stepDelayMs: 1,
       hangFraction: 0.5,
       hangMs: 1,
       seed,
     });
     try {
-      const tw = twilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, apiBaseUrl: sim.url });
       await Promise.all(
         Array.from({ length: 24 }, (_, i) =>
           tw.messages.create({
@@ -786,8 +783,7 @@ describe('provider simulator: seeded hang fraction', () => {
         .map((r) => r.dispatchId!)
         .sort();
     } finally {
-      await sim.close();
-      await receiver.close();
+      await closeLoop(sim, receiver);
     }
   }
 

@@ -19,8 +19,7 @@
  */
 import type { Context } from 'hono';
 import type { SimApp, SimContext } from './context.js';
-import type { ApiRequestRecord } from './records.js';
-import { twilioAuthOk, twilioRejecter } from './twilio-http.js';
+import { beginTwilioRequest, pageSizeOf, twilioDone, twilioFetch, twilioNotFound, twilioPage } from './twilio-http.js';
 import { API_VERSION, sid, twilioError, type TwilioError } from './twilio-model.js';
 
 export interface TwilioNumber {
@@ -234,31 +233,32 @@ function serviceJson(accountSid: string, m: MessagingService) {
   };
 }
 
+/**
+ * An update's settings (`fields`: form field → setting): all checked first, then set (an empty value
+ * clears one); Twilio's 400 for the first invalid one, and nothing set.
+ */
+function setFromForm(
+  form: Record<string, string>,
+  fields: Record<string, string>,
+  settings: Record<string, string>,
+): TwilioError | undefined {
+  for (const [key, field] of Object.entries(fields)) {
+    const problem = key in form ? invalidSetting(field, form[key]) : undefined;
+    if (problem) return twilioError(400, 20001, `Invalid parameter ${key}: ${problem}`);
+  }
+  for (const [key, field] of Object.entries(fields)) {
+    if (!(key in form)) continue;
+    if (form[key] === '') delete settings[field];
+    else settings[field] = isMethodField(field) ? form[key].toUpperCase() : form[key];
+  }
+  return undefined;
+}
+
 export function registerTwilioAccount(app: SimApp, ctx: SimContext) {
   const { opts } = ctx;
   const state = ctx.twilio.account;
   const accountBase = `/${API_VERSION}/Accounts/:accountSid`;
 
-  /** Records the request, checks auth (and the account in the path): an error response, or the record to complete. */
-  const begin = (c: Context, method: string, extra: Partial<ApiRequestRecord> = {}) => {
-    const u = new URL(c.req.url);
-    const record = ctx.records.newRequest('twilio', method, u.pathname, extra);
-    const fail = twilioRejecter(c, record);
-    const account = c.req.param('accountSid');
-    if (!twilioAuthOk(c.req.header('authorization'), opts.accountSid, opts.twilioAuthToken))
-      return { fail, denied: fail(twilioError(401, 20003, 'Authenticate')) };
-    if (account !== undefined && account !== opts.accountSid)
-      return { fail, denied: fail(twilioError(404, 20404, `The requested resource ${u.pathname} was not found`)) };
-    return { record, fail, path: u.pathname };
-  };
-  const done = (c: Context, record: ApiRequestRecord, body: unknown, id?: string, status = 200) => {
-    record.status = status;
-    if (id) record.id = id;
-    record.answeredAt = Date.now();
-    return c.json(body, status as 200);
-  };
-  const notFound = (path: string): TwilioError =>
-    twilioError(404, 20404, `The requested resource ${path} was not found`);
   const formOf = async (c: Context) => {
     const form = new URLSearchParams(await c.req.text());
     return Object.fromEntries([...new Set(form.keys())].map((k) => [k, form.get(k) ?? '']));
@@ -266,86 +266,53 @@ export function registerTwilioAccount(app: SimApp, ctx: SimContext) {
 
   app.get(`${accountBase}/IncomingPhoneNumbers.json`, (c) => {
     const q = new URL(c.req.url).searchParams;
-    const r = begin(c, 'GET', { query: Object.fromEntries(q) });
+    const r = beginTwilioRequest(ctx, c, 'GET', { query: Object.fromEntries(q) });
     if (r.denied) return r.denied;
-    const pageSize = q.has('PageSize') ? Number(q.get('PageSize')) : 50;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
-      return r.fail(twilioError(400, 20001, `Invalid PageSize ${q.get('PageSize')}`));
+    const pageSize = pageSizeOf(q, 50);
+    if (typeof pageSize !== 'number') return r.fail(pageSize);
     const filter = q.get('PhoneNumber');
     const friendly = q.get('FriendlyName');
     const all = [...state.numbers.values()].filter(
       (n) => (!filter || n.phoneNumber.includes(filter)) && (!friendly || n.friendlyName === friendly),
     );
-    const page = Math.max(0, Number(q.get('Page') ?? 0) || 0);
-    const token = q.get('PageToken');
-    let start = page * pageSize;
-    if (token) {
-      const after = all.findIndex((n) => `PA${n.sid}` === token);
-      if (after < 0) return r.fail(twilioError(400, 20001, `Invalid PageToken ${token}`));
-      start = after + 1;
-    }
-    const items = all.slice(start, start + pageSize);
     const base = `/${API_VERSION}/Accounts/${opts.accountSid}/IncomingPhoneNumbers.json`;
-    const uriOf = (p: number, tok?: string) => {
-      const sp = new URLSearchParams([...q].filter(([k]) => !['Page', 'PageSize', 'PageToken'].includes(k)));
-      sp.set('PageSize', String(pageSize));
-      sp.set('Page', String(p));
-      if (tok) sp.set('PageToken', tok);
-      return `${base}?${sp}`;
-    };
-    const more = start + items.length < all.length;
-    r.record.count = items.length;
-    return done(c, r.record, {
-      end: start + Math.max(items.length, 1) - 1,
-      first_page_uri: uriOf(0),
-      incoming_phone_numbers: items.map((n) => numberJson(opts.accountSid, n)),
-      next_page_uri: more ? uriOf(page + 1, `PA${items[items.length - 1].sid}`) : null,
-      page,
-      page_size: pageSize,
-      previous_page_uri: page > 0 ? uriOf(page - 1) : null,
-      start,
-      uri: uriOf(page, token ?? undefined),
-    });
+    const page = twilioPage(q, all, pageSize, base, 'incoming_phone_numbers', (n) => numberJson(opts.accountSid, n));
+    if ('error' in page) return r.fail(page.error);
+    r.record.count = page.count;
+    return twilioDone(c, r.record, page.body);
   });
 
-  app.get(`${accountBase}/IncomingPhoneNumbers/:file`, (c) => {
-    const r = begin(c, 'GET');
-    if (r.denied) return r.denied;
-    const n = state.numbers.get(c.req.param('file').replace(/\.json$/, ''));
-    if (!n) return r.fail(notFound(r.path));
-    return done(c, r.record, numberJson(opts.accountSid, n), n.sid);
-  });
+  app.get(`${accountBase}/IncomingPhoneNumbers/:file`, (c) =>
+    twilioFetch(
+      ctx,
+      c,
+      (sid) => state.numbers.get(sid),
+      (n) => numberJson(opts.accountSid, n),
+    ),
+  );
 
   app.post(`${accountBase}/IncomingPhoneNumbers/:file`, async (c) => {
     const form = await formOf(c);
-    const r = begin(c, 'POST', { params: form });
+    const r = beginTwilioRequest(ctx, c, 'POST', { params: form });
     if (r.denied) return r.denied;
     const n = state.numbers.get(c.req.param('file').replace(/\.json$/, ''));
-    if (!n) return r.fail(notFound(r.path));
-    for (const [key, field] of Object.entries(NUMBER_FIELDS)) {
-      const problem = key in form ? invalidSetting(field, form[key]) : undefined;
-      if (problem) return r.fail(twilioError(400, 20001, `Invalid parameter ${key}: ${problem}`));
-    }
-    for (const [key, field] of Object.entries(NUMBER_FIELDS)) {
-      if (!(key in form)) continue;
-      if (form[key] === '') delete n.settings[field];
-      else n.settings[field] = isMethodField(field) ? form[key].toUpperCase() : form[key];
-    }
+    if (!n) return r.fail(twilioNotFound(r.path));
+    const invalid = setFromForm(form, NUMBER_FIELDS, n.settings);
+    if (invalid) return r.fail(invalid);
     if ('FriendlyName' in form) n.friendlyName = form.FriendlyName;
     n.dateUpdated = new Date();
     ctx.log.info({ api: 'twilio', number: n.sid, fields: Object.keys(form) }, 'phone number updated');
-    return done(c, r.record, numberJson(opts.accountSid, n), n.sid);
+    return twilioDone(c, r.record, numberJson(opts.accountSid, n), n.sid);
   });
 
   app.get('/v2/Channels/Senders', (c) => {
     const q = new URL(c.req.url).searchParams;
-    const r = begin(c, 'GET', { query: Object.fromEntries(q) });
+    const r = beginTwilioRequest(ctx, c, 'GET', { query: Object.fromEntries(q) });
     if (r.denied) return r.denied;
     const channel = q.get('Channel');
     if (!channel) return r.fail(twilioError(400, 20001, 'Missing required parameter Channel in the query string'));
-    const pageSize = q.has('PageSize') ? Number(q.get('PageSize')) : 20;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
-      return r.fail(twilioError(400, 20001, `Invalid PageSize ${q.get('PageSize')}`));
+    const pageSize = pageSizeOf(q, 20);
+    if (typeof pageSize !== 'number') return r.fail(pageSize);
     const all = channel.toLowerCase() === 'whatsapp' ? [...state.senders.values()] : [];
     const token = q.get('PageToken');
     let start = 0;
@@ -362,7 +329,7 @@ export function registerTwilioAccount(app: SimApp, ctx: SimContext) {
       return `https://messaging.twilio.com/v2/Channels/Senders?${sp}`;
     };
     r.record.count = items.length;
-    return done(c, r.record, {
+    return twilioDone(c, r.record, {
       senders: items.map(senderJson),
       meta: {
         page: 0,
@@ -377,11 +344,11 @@ export function registerTwilioAccount(app: SimApp, ctx: SimContext) {
   });
 
   app.get('/v2/Channels/Senders/:sid', (c) => {
-    const r = begin(c, 'GET');
+    const r = beginTwilioRequest(ctx, c, 'GET');
     if (r.denied) return r.denied;
     const s = state.senders.get(c.req.param('sid'));
-    if (!s) return r.fail(notFound(r.path));
-    return done(c, r.record, senderJson(s), s.sid);
+    if (!s) return r.fail(twilioNotFound(r.path));
+    return twilioDone(c, r.record, senderJson(s), s.sid);
   });
 
   app.post('/v2/Channels/Senders/:sid', async (c) => {
@@ -391,10 +358,10 @@ export function registerTwilioAccount(app: SimApp, ctx: SimContext) {
     } catch {
       body = undefined;
     }
-    const r = begin(c, 'POST', { body });
+    const r = beginTwilioRequest(ctx, c, 'POST', { body });
     if (r.denied) return r.denied;
     const s = state.senders.get(c.req.param('sid'));
-    if (!s) return r.fail(notFound(r.path));
+    if (!s) return r.fail(twilioNotFound(r.path));
     if (!body || typeof body !== 'object' || Array.isArray(body))
       return r.fail(twilioError(400, 20001, 'The request body must be a JSON object'));
     const webhook = (body as { webhook?: unknown }).webhook;
@@ -417,36 +384,29 @@ export function registerTwilioAccount(app: SimApp, ctx: SimContext) {
       }
     }
     ctx.log.info({ api: 'twilio', sender: s.sid }, 'whatsapp sender updated');
-    return done(c, r.record, senderJson(s), s.sid);
+    return twilioDone(c, r.record, senderJson(s), s.sid);
   });
 
   app.get('/v1/Services/:sid', (c) => {
-    const r = begin(c, 'GET');
+    const r = beginTwilioRequest(ctx, c, 'GET');
     if (r.denied) return r.denied;
     const m = state.services.get(c.req.param('sid'));
-    if (!m) return r.fail(notFound(r.path));
-    return done(c, r.record, serviceJson(opts.accountSid, m), m.sid);
+    if (!m) return r.fail(twilioNotFound(r.path));
+    return twilioDone(c, r.record, serviceJson(opts.accountSid, m), m.sid);
   });
 
   app.post('/v1/Services/:sid', async (c) => {
     const form = await formOf(c);
-    const r = begin(c, 'POST', { params: form });
+    const r = beginTwilioRequest(ctx, c, 'POST', { params: form });
     if (r.denied) return r.denied;
     const m = state.services.get(c.req.param('sid'));
-    if (!m) return r.fail(notFound(r.path));
-    for (const [key, field] of Object.entries(SERVICE_FIELDS)) {
-      const problem = key in form ? invalidSetting(field, form[key]) : undefined;
-      if (problem) return r.fail(twilioError(400, 20001, `Invalid parameter ${key}: ${problem}`));
-    }
-    for (const [key, field] of Object.entries(SERVICE_FIELDS)) {
-      if (!(key in form)) continue;
-      if (form[key] === '') delete m.settings[field];
-      else m.settings[field] = isMethodField(field) ? form[key].toUpperCase() : form[key];
-    }
+    if (!m) return r.fail(twilioNotFound(r.path));
+    const invalid = setFromForm(form, SERVICE_FIELDS, m.settings);
+    if (invalid) return r.fail(invalid);
     if ('UseInboundWebhookOnNumber' in form) m.useInboundWebhookOnNumber = form.UseInboundWebhookOnNumber === 'true';
     if ('FriendlyName' in form) m.friendlyName = form.FriendlyName;
     m.dateUpdated = new Date();
     ctx.log.info({ api: 'twilio', service: m.sid, fields: Object.keys(form) }, 'messaging service updated');
-    return done(c, r.record, serviceJson(opts.accountSid, m), m.sid);
+    return twilioDone(c, r.record, serviceJson(opts.accountSid, m), m.sid);
   });
 }

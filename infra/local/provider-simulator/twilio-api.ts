@@ -3,7 +3,7 @@ import type { SimApp, SimContext } from './context.js';
 import { answer } from './faults.js';
 import { referenceIn, render, renderDefault } from './message-text.js';
 import { runTwilio } from './scripts.js';
-import { twilioAuthOk, twilioRejecter } from './twilio-http.js';
+import { twilioAuthOk, twilioFetch, twilioRejecter } from './twilio-http.js';
 import { registerTwilioList } from './twilio-list.js';
 import { API_VERSION, messageJson, sid, twilioError, type TwilioError, type TwilioMessage } from './twilio-model.js';
 import { validateTwilio } from './twilio-validate.js';
@@ -119,17 +119,7 @@ export function registerTwilioApi(app: SimApp, ctx: SimContext) {
 
   registerTwilioList(app, ctx);
 
-  app.get(`/${API_VERSION}/Accounts/:accountSid/Messages/:file`, (c) => {
-    const path = new URL(c.req.url).pathname;
-    const record = ctx.records.newRequest('twilio', 'GET', path);
-    const fail = twilioRejecter(c, record);
-    if (!authOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
-    const m = ctx.twilio.messages.get(c.req.param('file').replace(/\.json$/, ''));
-    if (c.req.param('accountSid') !== opts.accountSid || !m)
-      return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
-    record.status = 200;
-    record.id = m.sid;
-    record.answeredAt = Date.now();
-    return c.json(messageJson(m));
-  });
+  app.get(`/${API_VERSION}/Accounts/:accountSid/Messages/:file`, (c) =>
+    twilioFetch(ctx, c, (sid) => ctx.twilio.messages.get(sid), messageJson),
+  );
 }

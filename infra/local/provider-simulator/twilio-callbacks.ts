@@ -3,47 +3,63 @@ import { createHash, randomUUID } from 'node:crypto';
 import twilio from 'twilio';
 import { deliver } from './callbacks.js';
 import type { SimContext } from './context.js';
+import type { CallbackKind } from './records.js';
 import { ackCodeOf, render } from './message-text.js';
 import { API_VERSION, ERROR_MESSAGES, dlrDate, sid, type TwilioMessage } from './twilio-model.js';
 
-const twilioRetryOn = (s: number) => s >= 500 || s === 429;
-
 const channelInstallSid = (sender: string) => 'XE' + createHash('md5').update(sender).digest('hex');
 
-/** Signs the params over the public URL and delivers them to the receiver. */
-function twilioPost(
-  ctx: SimContext,
-  kind: 'twilio.status' | 'twilio.inbound',
-  event: string,
-  m: TwilioMessage,
-  recipient: string,
-  publicUrl: string,
-  params: Record<string, string>,
-) {
-  const signature = twilio.getExpectedTwilioSignature(ctx.opts.twilioAuthToken, publicUrl, params);
-  const body = new URLSearchParams(params).toString();
-  const idem = `${m.sid}-${event}-${randomUUID()}`;
+/** One of Twilio's webhook requests: what differs between a message's and a call's. */
+export interface TwilioPost {
+  kind: CallbackKind;
+  event: string;
+  /** The message's or call's sid. */
+  sid: string;
+  recipient: string;
+  /** The URL Twilio signs over (the receiver's public URL). */
+  publicUrl: string;
+  params: Record<string, string>;
+  idempotencyToken: string;
+  /** Headers only this kind of request has. */
+  headers?: Record<string, string>;
+  /** Set to the receiver's answer (a call's TwiML). */
+  capture?: { body?: string };
+}
+
+/** Signs the params over the public URL, as Twilio does, and delivers them form-encoded to the receiver. */
+export function twilioPost(ctx: SimContext, o: TwilioPost) {
+  const signature = twilio.getExpectedTwilioSignature(ctx.opts.twilioAuthToken, o.publicUrl, o.params);
+  const body = new URLSearchParams(o.params).toString();
   return deliver(ctx, {
-    kind,
-    event,
-    messageId: m.sid,
-    recipient,
-    url: ctx.toReceiver(publicUrl),
-    signedUrl: publicUrl,
-    params,
+    kind: o.kind,
+    event: o.event,
+    messageId: o.sid,
+    recipient: o.recipient,
+    url: ctx.toReceiver(o.publicUrl),
+    signedUrl: o.publicUrl,
+    params: o.params,
     build: () => ({
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         'user-agent': 'TwilioProxy/1.1',
         'x-twilio-signature': signature,
-        'i-twilio-idempotency-token': idem,
-        'x-home-region': 'us1',
+        'i-twilio-idempotency-token': o.idempotencyToken,
+        ...o.headers,
       },
       body,
     }),
-    retryOn: twilioRetryOn,
+    retryOn: (s) => s >= 500 || s === 429,
+    capture: o.capture,
   });
 }
+
+/** A message's webhook: a fresh idempotency token per request, and Twilio's region header. */
+const messagePost = (ctx: SimContext, o: Omit<TwilioPost, 'idempotencyToken' | 'headers'>) =>
+  twilioPost(ctx, {
+    ...o,
+    idempotencyToken: `${o.sid}-${o.event}-${randomUUID()}`,
+    headers: { 'x-home-region': 'us1' },
+  });
 
 /** Moves the message to `status` and POSTs its StatusCallback (if it has one). */
 export async function statusCallback(ctx: SimContext, m: TwilioMessage, status: string, errorCode?: number) {
@@ -80,7 +96,14 @@ export async function statusCallback(ctx: SimContext, m: TwilioMessage, status: 
     params.ErrorCode = String(errorCode);
     if (ERROR_MESSAGES[errorCode]) params.ErrorMessage = ERROR_MESSAGES[errorCode];
   }
-  await twilioPost(ctx, 'twilio.status', status, m, m.to, m.statusCallback, params);
+  await messagePost(ctx, {
+    kind: 'twilio.status',
+    event: status,
+    sid: m.sid,
+    recipient: m.to,
+    publicUrl: m.statusCallback,
+    params,
+  });
 }
 
 /** The recipient replies `ACK <code>`: an inbound message, POSTed to the inbound webhook. */
@@ -150,13 +173,12 @@ export async function replyAck(ctx: SimContext, m: TwilioMessage) {
   } else if (inbound.from!.startsWith('+1')) {
     params.FromCountry = 'US';
   }
-  await twilioPost(
-    ctx,
-    'twilio.inbound',
-    'received',
-    inbound,
-    m.to,
-    ctx.settings.publicBase + ctx.settings.twilioInboundPath,
+  await messagePost(ctx, {
+    kind: 'twilio.inbound',
+    event: 'received',
+    sid: inbound.sid,
+    recipient: m.to,
+    publicUrl: ctx.settings.publicBase + ctx.settings.twilioInboundPath,
     params,
-  );
+  });
 }

@@ -3,7 +3,7 @@
  * PageSize / Page / PageToken paging in Twilio's page shape).
  */
 import type { SimApp, SimContext } from './context.js';
-import { twilioAuthOk, twilioRejecter } from './twilio-http.js';
+import { beginTwilioRequest, pageSizeOf, twilioDone, twilioPage } from './twilio-http.js';
 import { API_VERSION, messageJson, twilioError, type TwilioMessage } from './twilio-model.js';
 
 /** A DateSent filter value: a date-only value covers the whole UTC day; else second precision. */
@@ -19,19 +19,12 @@ function dateRange(v: string): { from: number; to: number } | undefined {
 }
 
 export function registerTwilioList(app: SimApp, ctx: SimContext) {
-  const { opts } = ctx;
   app.get(`/${API_VERSION}/Accounts/:accountSid/Messages.json`, (c) => {
-    const u = new URL(c.req.url);
-    const q = u.searchParams;
-    const record = ctx.records.newRequest('twilio', 'GET', u.pathname, { query: Object.fromEntries(q) });
-    const fail = twilioRejecter(c, record);
-    if (!twilioAuthOk(c.req.header('authorization'), opts.accountSid, opts.twilioAuthToken))
-      return fail(twilioError(401, 20003, 'Authenticate'));
-    if (c.req.param('accountSid') !== opts.accountSid)
-      return fail(twilioError(404, 20404, `The requested resource ${u.pathname} was not found`));
-    const pageSize = q.has('PageSize') ? Number(q.get('PageSize')) : 50;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
-      return fail(twilioError(400, 20001, `Invalid PageSize ${q.get('PageSize')}`));
+    const q = new URL(c.req.url).searchParams;
+    const r = beginTwilioRequest(ctx, c, 'GET', { query: Object.fromEntries(q) });
+    if (r.denied) return r.denied;
+    const pageSize = pageSizeOf(q, 50);
+    if (typeof pageSize !== 'number') return r.fail(pageSize);
     const filters: ((m: TwilioMessage) => boolean)[] = [];
     if (q.get('To')) filters.push((m) => m.to === q.get('To'));
     if (q.get('From')) filters.push((m) => (m.from ?? m.sender) === q.get('From'));
@@ -42,9 +35,9 @@ export function registerTwilioList(app: SimApp, ctx: SimContext) {
     ] as const) {
       const v = q.get(key);
       if (v === null) continue;
-      const r = dateRange(v);
-      if (!r) return fail(twilioError(400, 20001, `Invalid ${key} value ${v}`));
-      filters.push((m) => m.dateSent !== null && test(m.dateSent.getTime(), r));
+      const range = dateRange(v);
+      if (!range) return r.fail(twilioError(400, 20001, `Invalid ${key} value ${v}`));
+      filters.push((m) => m.dateSent !== null && test(m.dateSent.getTime(), range));
     }
     // Newest first: not yet sent (no date_sent) first, then by date_sent, then by creation (insertion order breaks
     // ties).
@@ -57,39 +50,11 @@ export function registerTwilioList(app: SimApp, ctx: SimContext) {
       if (as !== bs) return bs - as;
       return b.m.dateCreated.getTime() - a.m.dateCreated.getTime() || b.i - a.i;
     });
+    const base = `/${API_VERSION}/Accounts/${ctx.opts.accountSid}/Messages.json`;
     const list = all.map(({ m }) => m);
-    const page = Math.max(0, Number(q.get('Page') ?? 0) || 0);
-    const token = q.get('PageToken');
-    let start = page * pageSize;
-    if (token) {
-      const after = list.findIndex((m) => `PA${m.sid}` === token);
-      if (after < 0) return fail(twilioError(400, 20001, `Invalid PageToken ${token}`));
-      start = after + 1;
-    }
-    const items = list.slice(start, start + pageSize);
-    const base = `/${API_VERSION}/Accounts/${opts.accountSid}/Messages.json`;
-    const filterParams = new URLSearchParams([...q].filter(([k]) => !['Page', 'PageSize', 'PageToken'].includes(k)));
-    const uriOf = (p: number, tok?: string) => {
-      const sp = new URLSearchParams(filterParams);
-      sp.set('PageSize', String(pageSize));
-      sp.set('Page', String(p));
-      if (tok) sp.set('PageToken', tok);
-      return `${base}?${sp}`;
-    };
-    const more = start + items.length < list.length;
-    record.status = 200;
-    record.count = items.length;
-    record.answeredAt = Date.now();
-    return c.json({
-      end: start + Math.max(items.length, 1) - 1,
-      first_page_uri: uriOf(0),
-      messages: items.map(messageJson),
-      next_page_uri: more ? uriOf(page + 1, `PA${items[items.length - 1].sid}`) : null,
-      page,
-      page_size: pageSize,
-      previous_page_uri: page > 0 ? uriOf(page - 1) : null,
-      start,
-      uri: uriOf(page, token ?? undefined),
-    });
+    const page = twilioPage(q, list, pageSize, base, 'messages', messageJson);
+    if ('error' in page) return r.fail(page.error);
+    r.record.count = page.count;
+    return twilioDone(c, r.record, page.body);
   });
 }

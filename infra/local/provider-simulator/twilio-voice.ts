@@ -6,12 +6,11 @@
  * kept as the call's `spoken` TwiML) and, for `answer_ack`, the `<Gather>` action request with
  * Digits=1 — signed like every Twilio webhook.
  */
-import twilio from 'twilio';
 import { stepOf } from './behaviours.js';
-import { deliver } from './callbacks.js';
 import type { SimApp, SimContext } from './context.js';
 import { answer } from './faults.js';
-import { twilioAuthOk, twilioRejecter } from './twilio-http.js';
+import { twilioPost } from './twilio-callbacks.js';
+import { twilioAuthOk, twilioFetch, twilioRejecter } from './twilio-http.js';
 import { API_VERSION, sid, twilioError } from './twilio-model.js';
 
 export interface TwilioCall {
@@ -90,7 +89,8 @@ const dispatchOf = (url: string | null) => {
   }
 };
 
-function signedPost(
+/** A call's webhook: one idempotency token per call and event. */
+const signedPost = (
   ctx: SimContext,
   kind: 'twilio.call' | 'twilio.gather' | 'twilio.answer',
   event: string,
@@ -98,30 +98,17 @@ function signedPost(
   publicUrl: string,
   params: Record<string, string>,
   capture?: { body?: string },
-) {
-  const signature = twilio.getExpectedTwilioSignature(ctx.opts.twilioAuthToken, publicUrl, params);
-  const body = new URLSearchParams(params).toString();
-  return deliver(ctx, {
+) =>
+  twilioPost(ctx, {
     kind,
     event,
-    messageId: call.sid,
+    sid: call.sid,
     recipient: call.to,
-    url: ctx.toReceiver(publicUrl),
-    signedUrl: publicUrl,
+    publicUrl,
     params,
-    build: () => ({
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'user-agent': 'TwilioProxy/1.1',
-        'x-twilio-signature': signature,
-        'i-twilio-idempotency-token': `${call.sid}-${event}`,
-      },
-      body,
-    }),
-    retryOn: (s) => s >= 500 || s === 429,
-    ...(capture ? { capture } : {}),
+    idempotencyToken: `${call.sid}-${event}`,
+    capture,
   });
-}
 
 /**
  * The call's TwiML: inline (`Twiml`), else fetched from its `Url` once answered, as Twilio does (signed, with
@@ -323,17 +310,5 @@ export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
     });
   });
 
-  app.get(`${base}/:file`, (c) => {
-    const path = new URL(c.req.url).pathname;
-    const record = ctx.records.newRequest('twilio', 'GET', path);
-    const fail = twilioRejecter(c, record);
-    if (!authOk(c.req.header('authorization'))) return fail(twilioError(401, 20003, 'Authenticate'));
-    const call = calls.get(c.req.param('file').replace(/\.json$/, ''));
-    if (c.req.param('accountSid') !== opts.accountSid || !call)
-      return fail(twilioError(404, 20404, `The requested resource ${path} was not found`));
-    record.status = 200;
-    record.id = call.sid;
-    record.answeredAt = Date.now();
-    return c.json(callJson(call));
-  });
+  app.get(`${base}/:file`, (c) => twilioFetch(ctx, c, (sid) => calls.get(sid), callJson));
 }

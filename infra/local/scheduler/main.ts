@@ -14,16 +14,9 @@ import path from 'node:path';
 import { loadConfig } from '../../../platform/config.js';
 import { kinesisClient } from '../../../platform/aws.js';
 import { createLogger } from '../../../platform/logger.js';
-import { dataDir } from '../engine-main.js';
+import { portOf, service } from '../services.js';
+import { dataDir } from '../supervisor.js';
 import { startSchedulerEmulator } from './server.js';
-
-function port(env: NodeJS.ProcessEnv): number {
-  const raw = env.SCHEDULER_PORT?.trim();
-  if (!raw) return 4581;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`SCHEDULER_PORT=${raw} is not a valid port`);
-  return n;
-}
 
 async function main() {
   const env = process.env;
@@ -39,7 +32,7 @@ async function main() {
   const kinesis = kinesisClient(config);
   const dir = path.join(dataDir(env), 'scheduler');
   const sched = await startSchedulerEmulator({
-    port: port(env),
+    port: portOf(service('scheduler'), env),
     host: env.SCHEDULER_HOST?.trim() || '127.0.0.1',
     dataDir: dir,
     kinesis,
