@@ -1,7 +1,6 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS_TABLE, type EventRow } from './lake.js';
-import { VIEWS } from './views.js';
+import type { EventRow } from './lake.js';
+import { eventsWithViews, type DuckConnection } from '../test/helpers/events-duckdb.js';
 import { VIEW_COLUMNS } from '../infra/cdk/glue-columns.js';
 
 /**
@@ -9,13 +8,6 @@ import { VIEW_COLUMNS } from '../infra/cdk/glue-columns.js';
  * that the Glue view columns the CDK app declares are exactly the columns the SQL yields.
  */
 const T = Date.parse('2026-11-28T10:00:00.000Z');
-const duckType = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  timestamp: 'TIMESTAMPTZ',
-  binary: 'BLOB',
-} as const;
 
 function row(over: Partial<EventRow>): EventRow {
   return {
@@ -49,13 +41,8 @@ function row(over: Partial<EventRow>): EventRow {
   };
 }
 
-let conn: Awaited<ReturnType<DuckDBInstance['connect']>>;
+let conn: DuckConnection;
 beforeAll(async () => {
-  conn = await (await DuckDBInstance.create(':memory:')).connect();
-  await conn.run(
-    `CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, ` +
-      `dt VARCHAR)`,
-  );
   const rows = [
     // inc_1: opened at T, email opened at +40 s, level-1 deadline +300 s, never escalated.
     row({ event_id: 'a1', kind: 'alarm', status: 'alarm', channel: null, level: null }),
@@ -449,19 +436,7 @@ beforeAll(async () => {
       timestamp: T + 300_000,
     }),
   ];
-  for (const r of rows) {
-    const vals = EVENTS_TABLE.columns.map((c) => {
-      const v = r[c.name as keyof EventRow];
-      if (v === null) return 'NULL';
-      return c.type === 'timestamp'
-        ? `make_timestamptz(${Number(v) * 1000})`
-        : typeof v === 'number'
-          ? String(v)
-          : `'${String(v)}'`;
-    });
-    await conn.run(`INSERT INTO events VALUES (${vals.join(', ')}, '2026-11-28')`);
-  }
-  for (const v of Object.values(VIEWS)) await conn.run(v);
+  conn = await eventsWithViews(rows);
 });
 afterAll(() => conn?.closeSync());
 

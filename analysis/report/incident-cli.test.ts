@@ -1,7 +1,6 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS_TABLE, type EventRow } from '../../schemas/lake.js';
-import { VIEWS } from '../../schemas/views.js';
+import type { EventRow } from '../../schemas/lake.js';
+import { eventsWithViews, type DuckConnection } from '../../test/helpers/events-duckdb.js';
 import { IncidentNotFoundError } from './errors.js';
 import { incidentCommand, parseIncidentArgs } from './incident-cli.js';
 import type { QueryResult } from '../query/result.js';
@@ -12,13 +11,6 @@ import type { QueryResult } from '../query/result.js';
  */
 const T = Date.parse('2026-11-28T12:00:00.000Z');
 const s = (sec: number) => T + sec * 1000;
-const duckType = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  timestamp: 'TIMESTAMPTZ',
-  binary: 'BLOB',
-} as const;
 const PEOPLE = { bob: { name: 'Bob Diaz' }, carol: { name: 'Carol Otieno' } };
 
 let n = 0;
@@ -136,31 +128,14 @@ const ROWS: EventRow[] = [
   }),
 ];
 
-let conn: Awaited<ReturnType<DuckDBInstance['connect']>>;
+let conn: DuckConnection;
 const query = async (sql: string): Promise<QueryResult> => {
   const r = await conn.runAndReadAll(sql);
   return { columns: r.columnNames(), rows: r.getRowsJson() as unknown[][] };
 };
 
 beforeAll(async () => {
-  conn = await (await DuckDBInstance.create(':memory:')).connect();
-  await conn.run(
-    `CREATE TABLE events (${EVENTS_TABLE.columns.map((c) => `"${c.name}" ${duckType[c.type]}`).join(', ')}, ` +
-      `dt VARCHAR)`,
-  );
-  for (const r of ROWS) {
-    const vals = EVENTS_TABLE.columns.map((c) => {
-      const v = r[c.name as keyof EventRow];
-      if (v === null) return 'NULL';
-      return c.type === 'timestamp'
-        ? `make_timestamptz(${Number(v) * 1000})`
-        : typeof v === 'number'
-          ? String(v)
-          : `'${String(v)}'`;
-    });
-    await conn.run(`INSERT INTO events VALUES (${vals.join(', ')}, '2026-11-28')`);
-  }
-  for (const v of Object.values(VIEWS)) await conn.run(v);
+  conn = await eventsWithViews(ROWS);
 });
 afterAll(() => conn?.closeSync());
 

@@ -21,6 +21,7 @@ import { ensureScheduleGroup } from '../../infra/local/provision.js';
 import { startSchedulerEmulator, type SchedulerEmulator } from '../../infra/local/scheduler/server.js';
 import { encodeRecord, partitionKeyOf } from '../../schemas/envelope.js';
 import type { DeadlineRecordIn } from '../../schemas/deadline-record.js';
+import { until } from '../../test/helpers/clock.js';
 import { startLocalStack, uniqueSuffix, type LocalStack } from '../../test/helpers/local-stack.js';
 import { atExpression, deadlineScheduleName, EventBridgeDeadlines, isDue } from './deadlines.js';
 import { DeadlineScheduleError } from './errors.js';
@@ -33,23 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value (every 50 ms, up to timeoutMs). */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Every record on the stream (all shards from TRIM_HORIZON; the test streams are small). */
 async function streamRecords(kinesis: KinesisClient, stream: string): Promise<_Record[]> {
@@ -101,6 +85,15 @@ function deadlines(client: Pick<SchedulerClient, 'send'> = stack.schedulerClient
     streamArn: streamArn(stack.config),
     roleArn: stack.config.SCHEDULER_ROLE_ARN,
   });
+}
+
+/** Schedules a sentinel deadline due at `at` and waits until its record is on the stream. */
+async function fireSentinel(d: EventBridgeDeadlines, at: number): Promise<void> {
+  const sentinel = deadline(at);
+  await d.schedule({ name: deadlineScheduleName(`${sentinel.incident_id}|r0|L2`), at, record: sentinel });
+  await until('the sentinel', async () =>
+    (await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, sentinel.incident_id)).length ? true : undefined,
+  );
 }
 
 describe('names and times', () => {
@@ -194,14 +187,7 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
     expect(await d.schedule({ name, at, record })).toBe('created');
     expect(await d.schedule({ name, at, record })).toBe('exists');
     // a sentinel due a second later: once it arrived, the first had every chance to fire twice
-    const sentinelAt = at + 1000;
-    const sentinel = deadline(sentinelAt);
-    await d.schedule({ name: deadlineScheduleName(`${sentinel.incident_id}|r0|L2`), at: sentinelAt, record: sentinel });
-    await until('the sentinel', async () =>
-      (await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, sentinel.incident_id)).length
-        ? true
-        : undefined,
-    );
+    await fireSentinel(d, at + 1000);
     expect(await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id)).toHaveLength(1);
   });
 
@@ -213,14 +199,7 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
     await d.schedule({ name, at, record });
     await d.cancel(name);
     await d.cancel(name);
-    const sentinelAt = at + 1000;
-    const sentinel = deadline(sentinelAt);
-    await d.schedule({ name: deadlineScheduleName(`${sentinel.incident_id}|r0|L2`), at: sentinelAt, record: sentinel });
-    await until('the sentinel', async () =>
-      (await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, sentinel.incident_id)).length
-        ? true
-        : undefined,
-    );
+    await fireSentinel(d, at + 1000);
     expect(await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id)).toHaveLength(0);
   });
 

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionKeyOf } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
-import { PAGE, jsonFixture, resendRequest, svixHeaders, testApp } from './testing.js';
-
-async function post(app: ReturnType<typeof testApp>['app'], req: RequestInit & { url: string }) {
-  const { url, ...init } = req;
-  return app.request(url, init);
-}
+import { PAGE, jsonFixture, post, resendRequest, svixHeaders, testApp } from './testing.js';
 
 const body = (name: string, edit?: (o: Record<string, any>) => void) => {
   const o = jsonFixture<Record<string, any>>(name);

@@ -98,6 +98,12 @@ export function testApp(
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
 /** A fixture file, parsed. */
+/** Sends a request built by twilioRequest / resendRequest (its url apart from the rest) to the app. */
+export async function post(app: ReturnType<typeof testApp>['app'], req: RequestInit & { url: string }) {
+  const { url, ...init } = req;
+  return app.request(url, init);
+}
+
 export function jsonFixture<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as T;
 }

@@ -13,6 +13,7 @@ import {
   fixture,
   formBody,
   pageQuery,
+  post,
   testApp,
   thrown,
   twilioRequest,
@@ -23,11 +24,6 @@ import { isInboundMessage, notPagedMessage, paged, parseAckReply } from './twili
 
 const NOW = Date.parse('2026-11-28T10:00:05.000Z');
 const PATH = `/webhooks/twilio?${pageQuery()}`;
-
-async function post(app: ReturnType<typeof testApp>['app'], req: RequestInit & { url: string }) {
-  const { url, ...init } = req;
-  return app.request(url, init);
-}
 
 describe('POST /webhooks/twilio: status callbacks', () => {
   const cases: [

@@ -31,3 +31,22 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   );
   return { PATH: process.env.PATH, ...Object.fromEntries(clock), ...extra };
 }
+
+/**
+ * Polls `probe` until it returns a value (every `pollMs`, up to `timeoutMs`): a test waits on the
+ * local engines' state this way, never with a fixed sleep.
+ */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  pollMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

@@ -118,6 +118,15 @@ const pump = () => stream.pump(handler);
 const alarm = (story = BILLING) =>
   ({ v: 1, kind: 'alarm', severity: story.severity, event: demoAlarmEvent(story, 'ALARM', t0, t0) }) as StreamRecordIn;
 const kinds = (k: StreamRecordIn['kind']) => stream.kinds(k);
+/** The provider hangs on the first send (the claim stays open, left to settle) and accepts every later one. */
+function hangFirstSend(): void {
+  let first = true;
+  provider.plan = () => {
+    if (!first) return 'ok';
+    first = false;
+    return 'hang';
+  };
+}
 
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });
@@ -203,12 +212,7 @@ describe('paging handler', () => {
     'a step claimed but never completed is settled through the provider: ' + 'sent once, whatever the crash hit',
     async () => {
       // crash after the provider accepted the send: claim open, provider has it
-      let first = true;
-      provider.plan = () => {
-        if (!first) return 'ok';
-        first = false;
-        return 'hang';
-      };
+      hangFirstSend();
       build({ sendBudgetMs: 50 });
       stream.push(alarm());
       await pump();
@@ -233,12 +237,7 @@ describe('paging handler', () => {
   it(
     'a hung send whose receipt came back first still gets its dispatch record, ' + "with the receipt's message id",
     async () => {
-      let first = true;
-      provider.plan = () => {
-        if (!first) return 'ok';
-        first = false;
-        return 'hang';
-      };
+      hangFirstSend();
       build({ sendBudgetMs: 50 });
       stream.push(alarm());
       await pump();

@@ -23,6 +23,7 @@ import { kinesisClient, schedulerClient } from '../../../platform/aws.js';
 import { freePort, startKinesalite, type RunningEngine } from '../engines.js';
 import { ensureStream } from '../provision.js';
 import { startSchedulerEmulator, type SchedulerEmulator } from './server.js';
+import { until } from '../../../test/helpers/clock.js';
 
 const STREAM = 'sched-emulator-test';
 const STREAM_ARN = `arn:aws:kinesis:us-east-1:000000000000:stream/${STREAM}`;
@@ -42,21 +43,6 @@ afterAll(async () => {
   kinesis?.destroy();
   await kinesalite?.close();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 function tempDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-sched-api-'));
