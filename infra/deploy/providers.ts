@@ -141,6 +141,25 @@ async function resendCall<T>(what: string, run: () => Promise<ResendResult<T>>):
   return r.data;
 }
 
+/** A Twilio step: an update of `id` when anything differs, through `update` (one timed, explained call). */
+function twilioStep(
+  what: string,
+  id: string,
+  changes: Change[],
+  notes: string[],
+  update: () => Promise<unknown>,
+): Step {
+  if (changes.length === 0) return { what, id, action: 'unchanged', changes, notes };
+  return {
+    what,
+    id,
+    action: 'update',
+    changes,
+    notes,
+    apply: async () => void (await twilioCall(`${what}: update`, update)),
+  };
+}
+
 /** The webhook URLs of a receiver origin. */
 export function webhookUrls(publicBaseUrl: string) {
   const base = publicBaseUrl.replace(/\/+$/, '');
@@ -215,19 +234,7 @@ async function planNumber(
     want('voiceMethod', n.voiceMethod, 'POST', true);
     want('voiceApplicationSid', n.voiceApplicationSid, '');
   }
-  return {
-    what,
-    id: n.sid,
-    action: changes.length > 0 ? 'update' : 'unchanged',
-    changes,
-    notes: [],
-    ...(changes.length > 0
-      ? {
-          apply: async () =>
-            void (await twilioCall(`${what}: update`, () => input.twilio.incomingPhoneNumbers(n.sid).update(params))),
-        }
-      : {}),
-  };
+  return twilioStep(what, n.sid, changes, [], () => input.twilio.incomingPhoneNumbers(n.sid).update(params));
 }
 
 async function planWhatsApp(
@@ -256,21 +263,9 @@ async function planWhatsApp(
   // The Senders API takes snake_case keys and twilio-node sends the body as given; its type says
   // camelCase, which the API would not apply. Both fields are sent, so the pair is always consistent.
   const body = { webhook: { callback_url: urls.twilioMessages, callback_method: 'POST' } };
-  return {
-    what,
-    id: s.sid,
-    action: changes.length > 0 ? 'update' : 'unchanged',
-    changes,
-    notes: [],
-    ...(changes.length > 0
-      ? {
-          apply: async () =>
-            void (await twilioCall(`${what}: update`, () =>
-              input.twilio.messaging.v2.channelsSenders(s.sid).update(body as never),
-            )),
-        }
-      : {}),
-  };
+  return twilioStep(what, s.sid, changes, [], () =>
+    input.twilio.messaging.v2.channelsSenders(s.sid).update(body as never),
+  );
 }
 
 async function planService(input: ProvidersInput, sid: string, urls: ReturnType<typeof webhookUrls>): Promise<Step> {
@@ -301,19 +296,7 @@ async function planService(input: ProvidersInput, sid: string, urls: ReturnType<
           'that are not in the on-call file keep theirs',
       ]
     : [];
-  return {
-    what,
-    id: svc.sid,
-    action: changes.length > 0 ? 'update' : 'unchanged',
-    changes,
-    notes,
-    ...(changes.length > 0
-      ? {
-          apply: async () =>
-            void (await twilioCall(`${what}: update`, () => input.twilio.messaging.v1.services(sid).update(params))),
-        }
-      : {}),
-  };
+  return twilioStep(what, svc.sid, changes, notes, () => input.twilio.messaging.v1.services(sid).update(params));
 }
 
 /** Every webhook endpoint of the Resend account (pages of 100). */
