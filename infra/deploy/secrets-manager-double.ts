@@ -72,6 +72,11 @@ export async function startSecretsManagerDouble(): Promise<SecretsManagerDouble>
   type Answer = { status: number; body: Record<string, unknown> };
   const error = (type: string, message: string): Answer => ({ status: 400, body: { __type: type, message } });
   const notFound = () => error('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  const markedForDeletion = () =>
+    error(
+      'InvalidRequestException',
+      'You can’t perform this operation on the secret because it was marked for deletion.',
+    );
 
   const operations: Record<string, (b: Record<string, unknown>) => Answer> = {
     CreateSecret(b) {
@@ -99,11 +104,7 @@ export async function startSecretsManagerDouble(): Promise<SecretsManagerDouble>
     GetSecretValue(b) {
       const s = find(b.SecretId);
       if (!s) return notFound();
-      if (s.deletedDate)
-        return error(
-          'InvalidRequestException',
-          'You can’t perform this operation on the secret because it was marked for deletion.',
-        );
+      if (s.deletedDate) return markedForDeletion();
       if (s.value === undefined)
         return error(
           'ResourceNotFoundException',
@@ -124,11 +125,7 @@ export async function startSecretsManagerDouble(): Promise<SecretsManagerDouble>
     PutSecretValue(b) {
       const s = find(b.SecretId);
       if (!s) return notFound();
-      if (s.deletedDate)
-        return error(
-          'InvalidRequestException',
-          'You can’t perform this operation on the secret because it was marked for deletion.',
-        );
+      if (s.deletedDate) return markedForDeletion();
       if (typeof b.SecretString !== 'string') return error('InvalidParameterException', 'SecretString is required');
       s.value = b.SecretString;
       s.versionId = newVersion();
