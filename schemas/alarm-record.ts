@@ -7,9 +7,10 @@ import { alarmEpisodeStart, alarmEventId, incidentIdOf } from './ids.js';
 import { parseTimestamp } from './time.js';
 
 /**
- * An alarm on the stream: the raw EventBridge event, wrapped by the rule's input transformer
- * (`{"v":1,"kind":"alarm","event":<aws.events.event.json>}`) or by the alarm endpoint, which may add the
- * severity it resolved (schemas/alarm-routing.ts). Ids are derived here by pure functions, never trusted
+ * An alarm on the stream: the raw EventBridge event, wrapped by the alarm intake (the receiver's alarm
+ * endpoint or the EventBridge rule's function; older records: the rule's input transformer,
+ * `{"v":1,"kind":"alarm","event":<aws.events.event.json>}`), which may add the severity it resolved
+ * (schemas/alarm-routing.ts). Ids are derived here by pure functions, never trusted
  * from the wire. `severity` here is the record's own or the alarm's `severity` tag (case-insensitive);
  * a record with neither gets its severity when the paging engine opens the incident (SEVERITY_MAP,
  * SEVERITY_DEFAULT: the same `resolveSeverity` the intake uses).

@@ -7,6 +7,7 @@ import { EscalationRecord } from './escalation-record.js';
 import { DeadlineRecord } from './deadline-record.js';
 import { RecordDecodeError } from './errors.js';
 import { decodeTrusted } from './trusted-record.js';
+import { partitionKeyFor } from './partition-key.js';
 
 /** Every record on the stream: one envelope, discriminated by `kind`. */
 export const StreamRecord = z.discriminatedUnion('kind', [
@@ -64,7 +65,11 @@ export function encodeRecord(record: StreamRecordIn): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(record));
 }
 
-/** The stream partition key of a record: the alarm ARN. */
+/**
+ * The stream partition key of a record: derived from its alarm ARN (schemas/partition-key.ts: the ARN
+ * itself when it fits Kinesis's 256-character limit, else a hash of it), the same for every record of
+ * the incident.
+ */
 export function partitionKeyOf(record: StreamRecordIn): string {
-  return record.kind === 'alarm' ? record.event.resources[0] : record.alarm_arn;
+  return partitionKeyFor(record.kind === 'alarm' ? record.event.resources[0] : record.alarm_arn);
 }

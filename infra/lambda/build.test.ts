@@ -68,6 +68,10 @@ describe('Lambda bundles', () => {
     expect(built.get('paging')!.files).toEqual([]);
   });
 
+  it('alarm-intake: cold-starts outside the repository', async () => {
+    expect(await coldStart(path.join(outDir, 'alarm-intake'), baseEnv())).toBe('function');
+  }, 60_000);
+
   it('lake: cold-starts outside the repository (wasm loaded beside the bundle)', async () => {
     expect(await coldStart(path.join(outDir, 'lake'), baseEnv())).toBe('function');
   }, 60_000);

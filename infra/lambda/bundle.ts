@@ -25,6 +25,8 @@ export interface BundleSpec {
 export const LAMBDA_BUNDLES = {
   paging: { entry: 'processors/paging/lambda.ts', requiredExport: 'handler' },
   lake: { entry: 'processors/lake/lambda.ts', requiredExport: 'handler' },
+  /** The alarm rule's target (infra/cdk/alarm-rule.ts): CloudWatch alarm events → the stream. */
+  'alarm-intake': { entry: 'producers/eventbridge/lambda.ts', requiredExport: 'handler' },
 } as const satisfies Record<string, BundleSpec>;
 export type LambdaName = keyof typeof LAMBDA_BUNDLES;
 

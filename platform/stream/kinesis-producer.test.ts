@@ -280,8 +280,14 @@ describe('KinesisProducer validation', () => {
     await expect(
       producer.putRecords([{ data: new Uint8Array(1), partitionKey: 'k', explicitHashKey: '-1' }]),
     ).rejects.toBeInstanceOf(InvalidRecordError);
-    // 256 characters that are 4 UTF-8 bytes each are allowed (the limit is in characters).
-    await producer.putRecords([{ data: new Uint8Array(1), partitionKey: '😀'.repeat(256) }]);
+    // Counted in UTF-16 code units, as kinesalite counts (AWS counts code points): 129 emoji are 129 code points
+    // but 258 units, refused before sending instead of failing at the engine on every retry.
+    await expect(producer.putRecords([{ data: new Uint8Array(1), partitionKey: '😀'.repeat(129) }])).rejects.toThrow(
+      /258 UTF-16 code units/,
+    );
+    expect(kinesis.calls).toHaveLength(0);
+    // 128 characters that are 4 UTF-8 bytes each (256 units) are allowed.
+    await producer.putRecords([{ data: new Uint8Array(1), partitionKey: '😀'.repeat(128) }]);
     expect(kinesis.calls).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import {
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
 import { encodeRecord, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
+import { fitsPartitionKey } from '../../schemas/partition-key.js';
 import { InvalidRecordError, PutRecordsFailedError, RecordTooLargeError, type FailedEntry } from './errors.js';
 import { awsErrorCode, backoffDelay, isRetryableEntryError, isRetryableError } from '../aws-errors.js';
 import type { StructuredLogger } from '../logger.js';
@@ -51,7 +52,10 @@ export interface KinesisProducerOptions {
 
 export interface ProducerEntry {
   data: Uint8Array;
-  /** 1–256 Unicode characters; hashed (MD5) to pick the shard unless explicitHashKey is given. */
+  /**
+   * 1–256 UTF-16 code units (schemas/partition-key.ts); hashed (MD5) to pick the shard unless explicitHashKey is
+   * given.
+   */
   partitionKey: string;
   /** Decimal 128-bit hash key that overrides the partition key hash. */
   explicitHashKey?: string;
@@ -71,11 +75,10 @@ export interface PutResult {
 export function validateEntry(entry: ProducerEntry, index: number, maxRecordBytes: number): number {
   const pk = entry.partitionKey;
   if (typeof pk !== 'string' || pk.length === 0) throw new InvalidRecordError(index, 'empty partition key');
-  // AWS limits the key to 256 Unicode characters (code points); only a key over 256 UTF-16 units needs counting.
-  if (pk.length > 256) {
-    let chars = 0;
-    for (const _ of pk) chars++;
-    if (chars > 256) throw new InvalidRecordError(index, `partition key has ${chars} characters, over 256`);
+  // AWS limits the key to 256 Unicode characters counted as code points, kinesalite as UTF-16 code units: counted
+  // the stricter way (schemas/partition-key.ts), a key is never accepted here and then refused by the engine forever.
+  if (!fitsPartitionKey(pk)) {
+    throw new InvalidRecordError(index, `partition key has ${pk.length} UTF-16 code units, over 256`);
   }
   if (entry.explicitHashKey !== undefined && !/^(0|[1-9]\d{0,38})$/.test(entry.explicitHashKey)) {
     throw new InvalidRecordError(index, 'explicitHashKey is not a decimal 128-bit integer');

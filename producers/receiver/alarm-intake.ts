@@ -1,21 +1,21 @@
-import type { Hono } from 'hono';
 import { AlarmRecord, type AlarmRecordIn } from '../../schemas/alarm-record.js';
 import { routeAlarm } from '../../schemas/alarm-routing.js';
 import { CloudWatchAlarmEvent, alarmKind, alarmNamespaces } from '../../schemas/cloudwatch-alarm.js';
 import type { Severity } from '../../schemas/status.js';
 import type { AlarmIntakeSettings } from './config.js';
 import { parseEach } from './body-parse.js';
-import { apiRoute, writeRecords, type RouteDeps } from './http.js';
+import { writeRecords, type StreamWriter } from './stream-write.js';
 
 /**
- * POST /events/cloudwatch (x-api-key) — what an EventBridge API destination sends: one CloudWatch
- * "Alarm State Change" event, or an array of them, of any alarm kind: metric, metric-math, Metrics
- * Insights or composite. A metric alarm that names a namespace outside ALARM_NAMESPACES is
- * acknowledged and ignored (202); composite and expression-only alarms name none and always pass
- * (they are routed by their `team` tag, the on-call routes' alarm prefixes or the default team). The
- * others become `{v:1, kind:'alarm', severity, event}` records keyed by the alarm ARN, the severity
- * resolved by schemas/alarm-routing.ts (the same function the paging engine applies to records the
- * EventBridge rule writes). The event is written as received (unknown fields kept).
+ * The alarm intake: CloudWatch "Alarm State Change" events (one, or an array) of any alarm kind — metric,
+ * metric-math, Metrics Insights or composite — → alarm records on the stream. One module for both ways
+ * an alarm arrives: POST /events/cloudwatch (alarm-route.ts, what an EventBridge API destination sends)
+ * and the EventBridge rule's function (producers/eventbridge/handler.ts). A metric alarm that names a
+ * namespace outside ALARM_NAMESPACES is ignored; composite and expression-only alarms name none and
+ * always pass (they are routed by their `team` tag, the on-call routes' alarm prefixes or the default
+ * team). The others become `{v:1, kind:'alarm', severity, event}` records, keyed by schemas/envelope.ts
+ * `partitionKeyOf` (the alarm ARN, or its hash when the ARN is over Kinesis's 256-character limit), the
+ * severity resolved by schemas/alarm-routing.ts. The event is written as received (unknown fields kept).
  */
 
 export interface IgnoredAlarm {
@@ -71,26 +71,32 @@ export function alarmRecordsFrom(json: unknown, settings: AlarmIntakeSettings): 
   return result;
 }
 
-export function alarmRoutes(app: Hono, deps: RouteDeps): void {
-  const route = '/events/cloudwatch';
-  apiRoute(app, deps, route, async (c, json) => {
-    const { records, ignored } = alarmRecordsFrom(json, deps.config);
-    for (const i of ignored) deps.logger.info({ route, alarm: i.alarm, reason: i.reason }, 'alarm ignored');
-    if (records.length === 0) {
-      return c.json({ ignored: Array.isArray(json) ? ignored : ignored[0].reason }, 202);
-    }
-    await writeRecords(deps, records);
-    const written = records.map((r) => {
-      const a = AlarmRecord.parse(r);
-      return {
-        event_id: a.event_id,
-        incident_id: a.incident_id,
-        alarm: a.alarm_name,
-        state: a.state,
-        severity: a.severity,
-      };
-    });
-    deps.logger.info({ route, written: written.length, ignored: ignored.length }, 'alarms written');
-    return c.json({ written, ...(ignored.length ? { ignored } : {}) }, 200);
+/** What one intake wrote (per alarm record) and what it ignored. */
+export interface IntakeOutcome {
+  written: { event_id: string; incident_id: string; alarm: string; state: string; severity?: string }[];
+  ignored: IgnoredAlarm[];
+}
+
+/**
+ * A parsed JSON body → alarm records, written to the stream (all or nothing). Throws PayloadError for an
+ * event that can never become a record (not an alarm event, or refused by the stream whatever we retry),
+ * StreamWriteError when the stream did not acknowledge them (retry).
+ */
+export async function intakeAlarms(
+  json: unknown,
+  deps: { config: AlarmIntakeSettings; producer: StreamWriter },
+): Promise<IntakeOutcome> {
+  const { records, ignored } = alarmRecordsFrom(json, deps.config);
+  await writeRecords(deps, records);
+  const written = records.map((r) => {
+    const a = AlarmRecord.parse(r);
+    return {
+      event_id: a.event_id,
+      incident_id: a.incident_id,
+      alarm: a.alarm_name,
+      state: a.state,
+      severity: a.severity,
+    };
   });
+  return { written, ignored };
 }

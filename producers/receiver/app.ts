@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { ackRoutes, type AckPageDeps } from './ack-page.js';
-import { alarmRoutes } from './alarm-intake.js';
+import { alarmRoutes } from './alarm-route.js';
 import type { AppDeps, RouteDeps } from './http.js';
 import { ingestRoutes } from './ingest.js';
 import { resendRoutes } from './resend-webhook.js';

@@ -1,32 +1,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
-import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import type { ResolvedAckCode } from '../../shared/ack-codes.js';
 import type { ReceiverConfig } from './config.js';
-import { RecordDecodeError } from '../../schemas/errors.js';
-import { InvalidRecordError, RecordTooLargeError } from '../../platform/stream/errors.js';
+import type { StreamWriter } from './stream-write.js';
 import type { StructuredLogger } from '../../platform/logger.js';
 import { parseJson } from './body-parse.js';
 import { safeHeaders, type ErrorSink } from './error-sink.js';
-import {
-  BodyReadError,
-  BodyTooLargeError,
-  PayloadError,
-  SignatureError,
-  StreamWriteError,
-  UnavailableError,
-} from './errors.js';
+import { BodyReadError, BodyTooLargeError, PayloadError, SignatureError, UnavailableError } from './errors.js';
 import type { RejectionLog } from './rejections.js';
 
 /** Shared plumbing of every route: dependencies, body reading, the stream write, error → response. */
 
-/**
- * The stream writer (BatchingProducer in production, KinesisProducer in some tests): resolves only once every record is
- * durable.
- */
-export interface StreamWriter {
-  putStreamRecords(records: readonly StreamRecordIn[]): Promise<unknown>;
-}
+export type { StreamWriter } from './stream-write.js';
+// The stream write the routes share with the EventBridge alarm function (producers/eventbridge).
+export { writeRecords } from './stream-write.js';
 
 export interface AckCodeResolver {
   /** The code's incident and the addresses paged with it; undefined if unknown or expired. */
@@ -155,38 +142,6 @@ export function requireApiKey(c: Context, expected: string): void {
   if (!key) throw new SignatureError('missing x-api-key');
   if (!secretEquals(key, expected)) throw new SignatureError('wrong x-api-key');
   markVerified(c);
-}
-
-/**
- * Validates every record (nothing is written if one is invalid: a PayloadError), then writes them all
- * and waits until the stream acknowledged them (a StreamWriteError otherwise). A record the producer
- * refuses before sending (too large, partition key over 256 characters, not encodable) is the body's
- * fault, not the stream's: a PayloadError, so the sender does not retry it forever.
- */
-export async function writeRecords(deps: RouteDeps, records: readonly StreamRecordIn[]): Promise<void> {
-  records.forEach((r, i) => {
-    const parsed = StreamRecord.safeParse(r);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new PayloadError(
-        `would not be a valid ${r.kind} record: ${issue.message}`,
-        records.length > 1 ? [i, ...issue.path] : issue.path,
-      );
-    }
-  });
-  if (records.length === 0) return;
-  try {
-    await deps.producer.putStreamRecords(records);
-  } catch (cause) {
-    if (
-      cause instanceof InvalidRecordError ||
-      cause instanceof RecordTooLargeError ||
-      cause instanceof RecordDecodeError
-    ) {
-      throw new PayloadError(`the stream refuses the record: ${cause.message}`, [], { cause });
-    }
-    throw new StreamWriteError({ cause });
-  }
 }
 
 export type Handler = (c: Context, body: Uint8Array) => Promise<Response>;

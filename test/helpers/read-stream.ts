@@ -6,6 +6,7 @@ import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
 export interface StreamEntry {
   shardId: string;
   sequenceNumber: string;
+  partitionKey: string;
   valid: boolean;
   eventId?: string;
   kind?: string;
@@ -32,13 +33,19 @@ export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamNam
           out.push({
             shardId: r.shardId,
             sequenceNumber: r.sequenceNumber,
+            partitionKey: r.partitionKey,
             valid: true,
             eventId: rec.event_id,
             kind: rec.kind,
             record: rec,
           });
         } catch {
-          out.push({ shardId: r.shardId, sequenceNumber: r.sequenceNumber, valid: false });
+          out.push({
+            shardId: r.shardId,
+            sequenceNumber: r.sequenceNumber,
+            partitionKey: r.partitionKey,
+            valid: false,
+          });
         }
       }
       if (batch.ended || (batch.records.length === 0 && (batch.millisBehindLatest ?? 0) === 0)) break;
