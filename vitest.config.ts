@@ -20,7 +20,7 @@ const INTEGRATION = [
   'analysis/query/{command,dialect}.test.ts', // DuckDB, s3rver
   'analysis/report/incident-cli.test.ts', // DuckDB, s3rver
 ];
-const CRASH = ['test/paging/crash-matrix.test.ts'];
+const CRASH = ['test/paging/crash-matrix.test.ts', 'test/lake/two-writers.test.ts'];
 
 export default defineConfig({
   test: {

@@ -9,7 +9,7 @@ import { listShards } from '../consumer/shards.js';
 import { ShardReader } from '../consumer/shard-reader.js';
 import { flushRecords } from './flush.js';
 import { DEFAULT_HEAD_GROUP } from './handler.js';
-import { HeadStore } from './head.js';
+import { HeadStore, uncommittedKeys } from './head.js';
 import type { JoinOptions } from './join.js';
 import type { LakeStore } from './lake-store.js';
 import { ShardLineage } from './lineage.js';
@@ -69,6 +69,8 @@ export interface BackfillReport {
 interface Range {
   firstSeq: string;
   lastSeq: string;
+  /** The epoch the live flush was named in (its keys carry it; a replay rewrites the same keys). */
+  epoch: number;
   rawKeys: string[];
 }
 
@@ -101,18 +103,20 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
   if (!(from < to))
     throw new BackfillError(`FROM (${opts.from.toISOString()}) must be before TO (${opts.to.toISOString()})`);
 
-  // The live flush ranges, from the raw archive's keys (one day of margin each side).
+  // The live flush ranges, from the raw archive's keys (one day of margin each side), but for the
+  // keys the heads name as uncommitted (a pending or abandoned flush).
   const archiveDays = daysBetween(from - DAY, to + DAY);
   const ranges = new Map<string, Map<string, Range>>();
   for (const dt of archiveDays) {
     for (const { key } of await opts.store.list(`${RAW_TABLE.prefix}dt=${dt}/`)) {
       const k = parseObjectKey(key);
-      if (!k) continue;
+      if (!k || uncommittedKeys(await start0.head(k.shardId)).has(key)) continue;
       const byName = ranges.get(k.shardId) ?? new Map<string, Range>();
       ranges.set(k.shardId, byName);
       const name = `${k.firstSeq}-${k.lastSeq}`;
-      const r = byName.get(name) ?? { firstSeq: k.firstSeq, lastSeq: k.lastSeq, rawKeys: [] };
-      r.rawKeys.push(key);
+      const r = byName.get(name) ?? { firstSeq: k.firstSeq, lastSeq: k.lastSeq, epoch: k.epoch, rawKeys: [] };
+      if (k.epoch > r.epoch) Object.assign(r, { epoch: k.epoch, rawKeys: [] }); // an orphan of an older epoch
+      if (k.epoch === r.epoch) r.rawKeys.push(key);
       byName.set(name, r);
     }
   }
@@ -205,12 +209,8 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     }
 
     // 4. The join state the live handler had before the first replayed record.
-    const join = await start0.before(
-      shardId,
-      start,
-      shardRanges.map((r) => r.lastSeq),
-    );
-    const cuts = new Set(shardRanges.map((r) => r.lastSeq));
+    const join = await start0.before(shardId, start, shardRanges);
+    const cuts = new Map(shardRanges.map((r) => [r.lastSeq, r.epoch]));
 
     // 5. Replay with the same boundaries; write; remember every key written per range.
     const written = new Set<string>();
@@ -220,7 +220,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     let buffered: LakeInputRecord[] = [];
     const flush = async () => {
       if (buffered.length === 0) return;
-      const { batch, objects } = flushRecords(shardId, join, buffered);
+      const { batch, objects } = flushRecords(shardId, join, buffered, cuts.get(buffered.at(-1)!.sequenceNumber));
       buffered = [];
       await opts.store.putAll(objects);
       rangeNames.add(`${batch.shardId}-${batch.firstSeq}-${batch.lastSeq}`);

@@ -11,12 +11,16 @@ export class LakeWriteError extends Error {
 
 /** A checkpoint names a join-state snapshot that cannot be read: resuming would silently change results. */
 export class StateSnapshotError extends Error {
+  /** The object does not exist (S3 NoSuchKey), as opposed to unreadable or unreachable. */
+  readonly missing: boolean;
+
   constructor(
     readonly key: string,
-    options: { cause: unknown },
+    options: { cause: unknown; missing?: boolean },
   ) {
-    super(`cannot read join state snapshot s3 key ${key}`, options);
+    super(`cannot read join state snapshot s3 key ${key}`, { cause: options.cause });
     this.name = 'StateSnapshotError';
+    this.missing = options.missing ?? false;
   }
 }
 

@@ -2,6 +2,7 @@ import type { StreamRecord } from '../../schemas/envelope.js';
 import type { EventRow } from '../../schemas/lake.js';
 import type { DispatchRecord } from '../../schemas/dispatch-record.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
+import { partitionKeyFor } from '../../schemas/partition-key.js';
 import { MinHeap } from './min-heap.js';
 
 /**
@@ -165,8 +166,8 @@ export interface JoinSnapshot {
 /** Which waiting receipts a restore keeps, by their record's partition key (a reshard child: its hash range). */
 export type PartitionKeyFilter = (partitionKey: string) => boolean;
 
-/** The partition key of a waiting receipt: recorded (v2), else its alarm ARN (the producers' partition key). */
-const pendingPartitionKey = (p: Pending): string => p.pk ?? p.row.alarm_arn;
+/** The partition key of a waiting receipt: recorded (v2), else the producers' key of its alarm ARN. */
+const pendingPartitionKey = (p: Pending): string => p.pk ?? partitionKeyFor(p.row.alarm_arn);
 
 const joinKey = (incidentId: string, messageId: string) => `${incidentId}\u0000${messageId}`;
 
@@ -307,11 +308,16 @@ export class EventJoin {
         row.channel = record.from_channel ?? null;
         row.person = record.person ?? null;
         row.message_id = record.message_id ?? null;
-        // suppressed / retrigger: the maintenance window and the alarm record behind it
-        if (record.maintenance_window || record.alarm_event_id)
+        if (record.severity) row.severity = record.severity;
+        // suppressed / retrigger: the maintenance window and the alarm record behind it; unrouted: the fallback
+        // paged instead of the missing (team, severity) policy, and an ignored severity tag
+        if (record.maintenance_window || record.alarm_event_id || record.fallback)
           row.detail = JSON.stringify({
             ...(record.maintenance_window ? { maintenance_window: record.maintenance_window } : {}),
             ...(record.alarm_event_id ? { alarm_event_id: record.alarm_event_id } : {}),
+            ...(record.fallback ? { fallback: record.fallback } : {}),
+            ...(record.team ? { team: record.team } : {}),
+            ...(record.severity_tag ? { severity_tag: record.severity_tag } : {}),
           });
         this.emitEnriched(row);
         break;

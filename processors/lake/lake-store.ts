@@ -13,6 +13,12 @@ import { LakeWriteError, StateSnapshotError } from './errors.js';
 /** Key prefix of the join-state snapshots (not a table; expired by a lifecycle rule on AWS). */
 export const STATE_PREFIX = 'state/';
 
+/** A state key's name under `state/<group>/<shard>/`: `<lastSeq>[-e<epoch>].json.gz`. */
+export function parseStateName(name: string): { lastSeq: string; epoch: number } | undefined {
+  const m = /^(\d+)(?:-e(\d+))?\.json\.gz$/.exec(name);
+  return m ? { lastSeq: m[1], epoch: Number(m[2] ?? 0) } : undefined;
+}
+
 /** The lake bucket as the processors use it: whole-object puts (atomic on S3), state snapshots, listings. */
 export class LakeStore {
   constructor(
@@ -39,8 +45,9 @@ export class LakeStore {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, objects.length) }, worker));
   }
 
-  stateKey(group: string, shardId: string, lastSeq: string): string {
-    return `${STATE_PREFIX}${group}/${shardId}/${lastSeq}.json.gz`;
+  /** The join state as of `lastSeq`, written by a flush recorded in `epoch` (see `objectName`). */
+  stateKey(group: string, shardId: string, lastSeq: string, epoch = 0): string {
+    return `${STATE_PREFIX}${group}/${shardId}/${lastSeq}${epoch > 0 ? `-e${epoch}` : ''}.json.gz`;
   }
 
   async putState(key: string, snapshot: JoinSnapshot): Promise<void> {
@@ -66,7 +73,7 @@ export class LakeStore {
       const bytes = await res.Body!.transformToByteArray();
       return JSON.parse(gunzipSync(bytes).toString('utf8')) as JoinSnapshot;
     } catch (cause) {
-      throw new StateSnapshotError(key, { cause });
+      throw new StateSnapshotError(key, { cause, missing: (cause as { name?: string }).name === 'NoSuchKey' });
     }
   }
 

@@ -11,7 +11,8 @@ import { batchSizeOf, batchingWindowMsOf, headGroupOf } from './wiring.js';
  * drain). The local event source mapping calls the lake handler — the same one the Lambda function
  * exports — with the same events; each batch is one flush. SIGTERM/SIGINT drain it (the batch in
  * flight finishes and is checkpointed). /healthz answers 503 while the mapping is degraded (an outage
- * of Kinesis, S3 or DynamoDB: it backs off and retries, it never stops on one).
+ * of Kinesis, S3 or DynamoDB: it backs off and retries, it never stops on one). It also counts heads found
+ * naming a missing join state (`stateRecoveries`: rebuilt from the stream, or restarted empty).
  *
  * LAKE_MAX_RETRY_ATTEMPTS (default -1: retry a failing batch until it succeeds) bounds the retries;
  * a batch given up on goes to `failures/lake/` (AWS's on-failure JSON), replayed by
@@ -32,7 +33,7 @@ try {
   log.fatal(err instanceof Error ? err.message : String(err)); // names the bad variables, never their values
   process.exit(2);
 }
-const { mapping } = createLakeService({
+const { mapping, stateRecoveries } = createLakeService({
   config,
   clients: awsClients(config),
   logger: log,
@@ -57,7 +58,7 @@ await runService(
     healthPort: Number(process.env.LAKE_HEALTH_PORT ?? 8081),
     run: () => mapping.run(),
     stop: () => mapping.stop(),
-    status: () => ({ ...mapping.status() }),
+    status: () => ({ ...mapping.status(), stateRecoveries }),
   },
   log,
 );

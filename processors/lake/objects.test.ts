@@ -59,6 +59,15 @@ describe('lake object keys', () => {
     expect(events(reordered)).toEqual(events(inOrder));
   });
 
+  it('names a flush recorded after an abandonment in its epoch, and parses it back', () => {
+    const b = batch();
+    const keys = objectsOf(b, 3).map((o) => o.key);
+    expect(keys[0]).toBe(`tables/events/dt=2026-11-27/${objectName(b.shardId, b.firstSeq, b.lastSeq)}-e3.parquet`);
+    for (const k of keys)
+      expect(parseObjectKey(k)).toMatchObject({ firstSeq: b.firstSeq, lastSeq: b.lastSeq, epoch: 3 });
+    expect(parseObjectKey(objectsOf(b)[0].key)).toMatchObject({ epoch: 0 });
+  });
+
   it('ignores keys that are not lake objects', () => {
     expect(parseObjectKey('tables/events/dt=2026-11-28/notes.txt')).toBeUndefined();
     expect(parseObjectKey('state/lake/shardId-000000000000/1.json.gz')).toBeUndefined();

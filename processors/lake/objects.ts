@@ -31,10 +31,10 @@ const byTimeThenId = (a: EventRow, b: EventRow) =>
 
 /**
  * The objects one flush writes: event rows by event day, raw records and error lines by arrival day.
- * Pure: the same batch always yields the same keys and bytes.
+ * Pure: the same batch (and epoch: see `objectName`) always yields the same keys and bytes.
  */
-export function objectsOf(batch: FlushBatch): LakeObject[] {
-  const name = objectName(batch.shardId, batch.firstSeq, batch.lastSeq);
+export function objectsOf(batch: FlushBatch, epoch = 0): LakeObject[] {
+  const name = objectName(batch.shardId, batch.firstSeq, batch.lastSeq, epoch);
   const out: LakeObject[] = [];
   for (const [dt, rows] of groupBy(batch.events, (r) => utcDate(r.timestamp))) {
     rows.sort(byTimeThenId);

@@ -11,7 +11,7 @@ import { BackfillError } from './errors.js';
 import { FAILURE_PREFIX, readFailures, type FailedRange } from './failures.js';
 import { flushRecords } from './flush.js';
 import { DEFAULT_HEAD_GROUP } from './handler.js';
-import { HeadStore } from './head.js';
+import { HeadStore, uncommittedKeys } from './head.js';
 import type { EventJoin, JoinOptions } from './join.js';
 import type { LakeStore } from './lake-store.js';
 import { ShardLineage } from './lineage.js';
@@ -170,14 +170,13 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
 
     // Committed flushes overlapping the range, from the raw archive (every flush archives its records by arrival day).
     const head = await start.head(f.shardId);
-    const ranges: { first: string; last: string }[] = [];
+    const ranges: { first: string; last: string; epoch: number }[] = [];
+    const dead = uncommittedKeys(head);
     for (const dt of new Set(records.map((r) => utcDate(r.arrivalTime)))) {
       for (const { key } of await opts.store.list(`${RAW_TABLE.prefix}dt=${dt}/${f.shardId}-`)) {
         const k = parseObjectKey(key);
-        if (!k || k.shardId !== f.shardId) continue;
-        // not committed
-        if (head?.pending && k.firstSeq === head.pending.first && k.lastSeq === head.pending.last) continue;
-        ranges.push({ first: k.firstSeq, last: k.lastSeq });
+        if (!k || k.shardId !== f.shardId || dead.has(key)) continue; // not committed
+        ranges.push({ first: k.firstSeq, last: k.lastSeq, epoch: k.epoch });
       }
     }
     const isCommitted = (seq: string) =>
@@ -200,13 +199,22 @@ export async function replayFailures(opts: ReplayFailuresOptions): Promise<Failu
     const join = await start.before(
       f.shardId,
       todo[0].sequenceNumber,
-      ranges.map((r) => r.last),
+      ranges.map((r) => ({ lastSeq: r.last, epoch: r.epoch })),
     );
     const { batch } = flushRecords(f.shardId, join, todo);
     const mine = new Set(todo.map((r) => r.sequenceNumber));
     const ours = (row: EventRow) => row.shard_id === f.shardId && mine.has(row.sequence_number);
     batch.events = [...batch.events.filter(ours), ...(await followUp(opts, f.shardId, batch.lastSeq, join, ours))];
-    const objects = objectsOf(batch);
+    // Named past every epoch an abandoned flush of this range had: the head's second sweep of those keys must not
+    // delete these objects.
+    const epoch =
+      Math.max(
+        -1,
+        ...(head?.abandoned ?? [])
+          .filter((a) => a.first === batch.firstSeq && a.last === batch.lastSeq)
+          .map((a) => a.epoch),
+      ) + 1;
+    const objects = objectsOf(batch, epoch);
     await opts.store.putAll(objects);
     Object.assign(report, {
       firstSeq: batch.firstSeq,

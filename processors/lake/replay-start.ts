@@ -2,9 +2,9 @@ import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import type { Logger } from '../../platform/logger.js';
 import { silentLogger } from '../../platform/logger.js';
 import { ShardNotListedError } from './errors.js';
-import type { Head, HeadStore } from './head.js';
+import { uncommittedKeys, type Head, type HeadStore } from './head.js';
 import { EventJoin, type JoinOptions } from './join.js';
-import { STATE_PREFIX, type LakeStore } from './lake-store.js';
+import { parseStateName, STATE_PREFIX, type LakeStore } from './lake-store.js';
 import type { ShardLineage } from './lineage.js';
 import { StartStates } from './start-state.js';
 
@@ -56,43 +56,41 @@ export class ReplayStart {
   }
 
   /**
-   * The join as of the last committed flush ending before `seq`. `knownLastSeqs`: ends of committed
-   * flushes already known (from the raw archive's keys), tried first; else the shard's state objects
-   * are listed.
+   * The join as of the last committed flush ending before `seq`. `knownEnds`: ends (and epochs) of
+   * committed flushes already known (from the raw archive's keys), tried first; else the shard's state
+   * objects are listed.
    */
-  async before(shardId: string, seq: string, knownLastSeqs: readonly string[] = []): Promise<EventJoin> {
+  async before(
+    shardId: string,
+    seq: string,
+    knownEnds: readonly { lastSeq: string; epoch?: number }[] = [],
+  ): Promise<EventJoin> {
     const head = await this.head(shardId);
-    const committed = (last: string) =>
-      !head ||
-      (head.lastSeq !== undefined && compareSequenceNumbers(last, head.lastSeq) <= 0 && last !== head.pending?.last);
-    const known = knownLastSeqs
-      .filter((l) => compareSequenceNumbers(l, seq) < 0 && committed(l))
-      .sort(compareSequenceNumbers)
+    const dead = uncommittedKeys(head);
+    const keyOf = (lastSeq: string, epoch = 0) => this.opts.store.stateKey(this.opts.group, shardId, lastSeq, epoch);
+    const committed = (last: string, key: string) =>
+      !head || (head.lastSeq !== undefined && compareSequenceNumbers(last, head.lastSeq) <= 0 && !dead.has(key));
+    const known = knownEnds
+      .filter((l) => compareSequenceNumbers(l.lastSeq, seq) < 0 && committed(l.lastSeq, keyOf(l.lastSeq, l.epoch)))
+      .sort((a, b) => compareSequenceNumbers(a.lastSeq, b.lastSeq))
       .at(-1);
     if (known !== undefined) {
       try {
-        return EventJoin.restore(
-          [await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, known))],
-          this.opts.join,
-        );
+        return EventJoin.restore([await this.opts.store.getState(keyOf(known.lastSeq, known.epoch))], this.opts.join);
       } catch (err) {
         this.log.warn(
-          { shardId, lastSeq: known, err },
+          { shardId, lastSeq: known.lastSeq, err },
           'no join state saved at the flush before; looking further back',
         );
       }
     }
     const prefix = `${STATE_PREFIX}${this.opts.group}/${shardId}/`;
     const listed = (await this.opts.store.list(prefix))
-      .map(({ key }) => key.slice(prefix.length).replace(/\.json\.gz$/, ''))
-      .filter((l) => /^\d+$/.test(l) && compareSequenceNumbers(l, seq) < 0 && committed(l))
-      .sort(compareSequenceNumbers);
+      .map(({ key }) => ({ key, name: parseStateName(key.slice(prefix.length)) }))
+      .filter((c) => c.name && compareSequenceNumbers(c.name.lastSeq, seq) < 0 && committed(c.name.lastSeq, c.key))
+      .sort((a, b) => compareSequenceNumbers(a.name!.lastSeq, b.name!.lastSeq) || a.name!.epoch - b.name!.epoch);
     const last = listed.at(-1);
-    if (last !== undefined)
-      return EventJoin.restore(
-        [await this.opts.store.getState(this.opts.store.stateKey(this.opts.group, shardId, last))],
-        this.opts.join,
-      );
+    if (last !== undefined) return EventJoin.restore([await this.opts.store.getState(last.key)], this.opts.join);
     if (!this.starts) {
       this.log.warn(
         { shardId },

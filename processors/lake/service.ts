@@ -25,9 +25,22 @@ export interface LakeServiceOptions {
  * on-failure JSON written to `failures/lake/` in the lake bucket (replayed by `make backfill FAILURES=1`).
  * Retries default to AWS's -1 (until the batch succeeds: nothing skipped).
  */
-export function createLakeService(o: LakeServiceOptions): { mapping: LocalEventSourceMapping; store: LakeStore } {
+export function createLakeService(o: LakeServiceOptions): {
+  mapping: LocalEventSourceMapping;
+  store: LakeStore;
+  /** Heads found naming a missing join state: rebuilt from the stream, or restarted empty (shown by /healthz). */
+  stateRecoveries: { rebuilt: number; restartedEmpty: number };
+} {
   const { config, clients } = o;
-  const options = { ...lakeHandlerOptions(config, clients, o.logger), ...o.handler };
+  const stateRecoveries = { rebuilt: 0, restartedEmpty: 0 };
+  const options: LakeHandlerOptions = {
+    ...lakeHandlerOptions(config, clients, o.logger),
+    onStateRecovered: (info) => {
+      if (info.how === 'stream') stateRecoveries.rebuilt++;
+      else stateRecoveries.restartedEmpty++;
+    },
+    ...o.handler,
+  };
   const mapping = new LocalEventSourceMapping({
     kinesis: clients.kinesis,
     streamName: config.STREAM_NAME,
@@ -45,5 +58,5 @@ export function createLakeService(o: LakeServiceOptions): { mapping: LocalEventS
     logger: o.logger,
     ...o.mapping,
   });
-  return { mapping, store: options.store };
+  return { mapping, store: options.store, stateRecoveries };
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../platform/logger.js';
 import { silentLogger } from '../../platform/logger.js';
 import { CheckpointConflictError } from '../consumer/checkpoint-store.js';
-import type { HeadStore } from './head.js';
+import { abandonPending, type HeadStore } from './head.js';
 import { EventJoin, type JoinOptions, type JoinSnapshot } from './join.js';
 import type { LakeStore } from './lake-store.js';
 import { holdsPartitionKey, type ShardLineage } from './lineage.js';
@@ -52,20 +52,28 @@ export class StartStates {
 
   private async finalStateKeys(shardId: string, depth: number): Promise<string[]> {
     let head = await this.opts.heads.get(shardId);
-    if (head.pending && this.opts.abandonParentPending) {
-      const p = head.pending;
-      for (const key of [...p.keys, p.stateKey]) await this.opts.store.delete(key);
-      try {
-        head = await this.opts.heads.put(shardId, head, { lastSeq: head.lastSeq, stateKey: head.stateKey });
-        this.log.warn(
-          { shardId, first: p.first, last: p.last, objects: p.keys.length },
-          'parent shard ended with an uncommitted flush: its objects are deleted ' +
-            '(the mapping skipped that batch; its on-failure record replays it)',
-        );
-      } catch (err) {
-        if (!(err instanceof CheckpointConflictError)) throw err;
-        head = await this.opts.heads.get(shardId); // a sibling child cleared it first
+    if (this.opts.abandonParentPending) {
+      if (head.pending) {
+        const p = head.pending;
+        try {
+          // Abandon it first (a won write); only then delete its keys (see processors/lake/handler.ts).
+          head = await this.opts.heads.put(shardId, head, {
+            lastSeq: head.lastSeq,
+            stateKey: head.stateKey,
+            ...abandonPending(head, Date.now()),
+          });
+          this.log.warn(
+            { shardId, first: p.first, last: p.last, objects: p.keys.length },
+            'parent shard ended with an uncommitted flush: its objects are deleted ' +
+              '(the mapping skipped that batch; its on-failure record replays it)',
+          );
+        } catch (err) {
+          if (!(err instanceof CheckpointConflictError)) throw err;
+          head = await this.opts.heads.get(shardId); // a sibling child abandoned it first
+        }
       }
+      // Idempotent: a sibling (or this child before a crash) may have deleted them already.
+      for (const a of head.abandoned) if (!a.deleted) for (const key of a.keys) await this.opts.store.delete(key);
     }
     if (head.stateKey) return [head.stateKey];
     if (depth > 64) return [];

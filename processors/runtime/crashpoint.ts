@@ -6,7 +6,7 @@
  *   PAGETRAIL_CRASH_AT=after-send:3      the third time
  *
  * Unset (always, in production) a crashpoint is one string comparison. The boundaries of the paging
- * path are listed in CRASH_POINTS so the test can walk every one.
+ * path are listed in CRASH_POINTS, the lake flush's in LAKE_CRASH_POINTS, so the tests can walk every one.
  */
 export const CRASH_POINTS = [
   'after-decision',
@@ -16,7 +16,15 @@ export const CRASH_POINTS = [
   'after-escalation-record',
   'after-deadline-record',
 ] as const;
-export type CrashPoint = (typeof CRASH_POINTS)[number];
+/** A lake flush's step boundaries (processors/lake/handler.ts): pending recorded, abandoned keys deleted, objects
+ * and state written, head moved. */
+export const LAKE_CRASH_POINTS = [
+  'lake-after-pending',
+  'lake-after-sweep',
+  'lake-after-objects',
+  'lake-after-commit',
+] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number] | (typeof LAKE_CRASH_POINTS)[number];
 
 const spec = process.env.PAGETRAIL_CRASH_AT?.trim();
 const [target, nth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? 1)] : [undefined, 0];

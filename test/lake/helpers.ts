@@ -77,6 +77,21 @@ export async function lakeSnapshot(store: LakeStore): Promise<Map<string, string
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/**
+ * A lake snapshot with the abandon epoch taken out of its keys (`-e<n>`): a run that abandoned a
+ * flush names its later flushes in a new epoch, and is compared with a run that did not. Two keys
+ * that differ only by their epoch (an orphan next to its committed twin) fail the comparison.
+ */
+export function withoutEpochs(snapshot: Map<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, hash] of snapshot) {
+    const plain = key.replace(/-e\d+(\.[a-z]+)$/, '$1');
+    if (out.has(plain)) throw new Error(`two objects for one range: ${plain} (epochs)`);
+    out.set(plain, hash);
+  }
+  return out;
+}
+
 /** SQL over one lake bucket (DuckDB over a local cache). */
 export function queryLake(stack: LocalStack, bucket: string, sql: string) {
   return queryDuckDb(sql, { s3: stack.clients.s3, bucket, cacheDir: `${stack.s3Directory}-cache-${bucket}` });
