@@ -7,8 +7,12 @@ import { Timestamp } from './time.js';
  * emulator under `make up`) from the one-time schedule the paging handler created when it paged a
  * level. The paging handler escalates when it reads one whose level is still current and unconfirmed;
  * any other (stale, already escalated, acked, resolved) is a no-op. `purpose: settle` wakes the
- * handler to settle a send whose outcome was unknown (a provider call that timed out).
+ * handler to finish the incident's outbox: settle a send whose outcome was unknown (a provider call that
+ * timed out), or — put on the stream by the handler itself while the Scheduler is down — create the
+ * deadlines it could not.
  * `event_time` is when the deadline was due (not when it fired: AWS fires within a minute of it).
+ * `late_ms`: the paging handler put it on the stream itself this long after it was due (the Scheduler could
+ * not take it in time: an outage); absent when it was scheduled, or put on time.
  * Example:
  * {"v":1,"kind":"deadline","event_id":"evt_…","incident_id":"inc_…",
  *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
@@ -22,6 +26,8 @@ export const DeadlineRecord = RecordBase.extend({
   level: z.number().int().min(1),
   /** When the schedule was created (to measure how late it fired). */
   scheduled_at: Timestamp.optional(),
+  /** Put on the stream this long after it was due (ms): see above. */
+  late_ms: z.number().int().min(0).optional(),
 });
 export type DeadlineRecordIn = z.input<typeof DeadlineRecord>;
 export type DeadlineRecord = z.output<typeof DeadlineRecord>;

@@ -1,13 +1,16 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { silentLogger } from '../../platform/logger.js';
 import { crashpoint } from '../runtime/crashpoint.js';
+import { dependencyReason } from '../runtime/health.js';
 import type { DeadlineScheduler } from './deadlines.js';
 import { deadlineScheduleName } from './deadlines.js';
+import { DependencyHealth } from './dependency-health.js';
 import type { PageRequest, PageResult } from './dispatcher.js';
 import type { EscalationEngine } from './escalation.js';
-import { remember, type IncidentState, type PageEffect } from './incident-state.js';
+import { isActive, remember, type IncidentState, type PageEffect, type ScheduleEffect } from './incident-state.js';
 import type { DispatchLedger } from './ledger.js';
 import { runbookFor, type OnCallConfig } from '../../schemas/oncall/config.js';
 
@@ -25,9 +28,27 @@ import { runbookFor, type OnCallConfig } from '../../schemas/oncall/config.js';
  * - schedule: a one-time Scheduler schedule with a deterministic name; a deadline already due is put
  *   on the stream directly.
  *
+ * Sends and records go first, deadlines last: a deadline never stands in front of a page.
+ *
  * A send still unanswered after `sendBudgetMs` is left in the outbox (its claim stays open) and a
  * `settle` wake-up is scheduled, so one slow provider call never holds up the shard's other
  * incidents; the wake-up settles it through the lookup above.
+ *
+ * Degrade, don't stop: only deadlines need the Scheduler. A deadline it cannot take (unreachable,
+ * an error, no answer within `scheduleBudgetMs`) stays in the outbox and the record succeeds — a
+ * failed record would hold up its whole shard (Lambda retries from the lowest failed record, the
+ * records after it included, and reads nothing new until that succeeds), so the shard's next new
+ * incidents would wait for the Scheduler too. To try again, a `settle` wake-up record is put on the
+ * stream itself (one per incident at a time, `state.wakeup`); each time it is read back the outbox runs
+ * again, at most one wake-up per `wakeupIntervalMs` per incident (waiting out the rest of the interval
+ * when the stream is read faster). After a failure the Scheduler is asked again after a backoff
+ * (`schedulerRetryMs` doubling up to 8×) — meanwhile the deadline waits without a call. Once due, a
+ * waiting deadline is put on the stream directly, Scheduler or not, with `late_ms` when it is late
+ * (and a warn line): the escalation happens on time, or as soon as the handler runs; one whose incident
+ * was acknowledged or resolved meanwhile is dropped (it would change nothing). An unsettled send
+ * whose settle wake-up the Scheduler could not take rides the same wake-ups. Outages of the Scheduler
+ * and the providers (hanging: over the send budget or timed out; refusing: 5xx, 429, connection
+ * refused) are reported to `health` (dependency-health.ts: /healthz and a metric).
  */
 export interface EffectRunnerOptions {
   engine: EscalationEngine;
@@ -70,30 +91,75 @@ export interface EffectRunnerOptions {
   maxLookupFailures?: number;
   /** Resend keeps an idempotency key 24 h: an email claim older than this is re-sent as a possible duplicate. */
   emailIdempotencyMs?: number;
+  /** How long the handler waits for the Scheduler to create a deadline before keeping it for later. Default 1000 ms. */
+  scheduleBudgetMs?: number;
+  /** After a Scheduler failure, how long until it is asked again (doubles per failure, up to 8×). Default 500 ms. */
+  schedulerRetryMs?: number;
+  /**
+   * Least time between two wake-ups of one incident while a deadline waits for the Scheduler: a wake-up read back
+   * sooner waits out the rest (holding up its batch that long). Default 250 ms.
+   */
+  wakeupIntervalMs?: number;
+  /** Where dependency outages are reported. Default: one of its own (logs only). */
+  health?: DependencyHealth;
   now?: () => number;
   logger?: Logger;
 }
 
 const BUDGET = Symbol('budget');
+/** The code of a Scheduler call that outlived `scheduleBudgetMs`. */
+const BUDGET_CODE = 'ScheduleBudgetExceeded';
+
+/** What woke the run: the record being handled (its event id and time), when it may be a wake-up. */
+export interface RunTrigger {
+  eventId: string;
+  at: number;
+}
 
 export class EffectRunner {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly sendBudgetMs: number;
   private readonly maxSendMs: number;
+  private readonly scheduleBudgetMs: number;
+  private readonly schedulerRetryMs: number;
+  private readonly wakeupIntervalMs: number;
+  /** Dependency outages (read by /healthz). */
+  readonly health: DependencyHealth;
+  /** Scheduler failures in a row, and when it may be asked again (process-wide: one Scheduler for all). */
+  private schedulerFailures = 0;
+  private schedulerRetryAt = 0;
 
   constructor(private readonly opts: EffectRunnerOptions) {
     this.log = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.sendBudgetMs = opts.sendBudgetMs ?? 1000;
     this.maxSendMs = opts.maxSendMs ?? 10_000;
+    this.scheduleBudgetMs = opts.scheduleBudgetMs ?? 1000;
+    this.schedulerRetryMs = opts.schedulerRetryMs ?? 500;
+    this.wakeupIntervalMs = opts.wakeupIntervalMs ?? 250;
+    this.health = opts.health ?? new DependencyHealth({ now: this.now, logger: this.log });
   }
 
-  /** Runs the outbox in order; what cannot finish now (unsettled sends) stays in it, with a wake-up scheduled. */
-  async run(state: IncidentState): Promise<void> {
+  /**
+   * Runs the outbox, sends and records first, deadlines last; what cannot finish now (unsettled sends,
+   * deadlines the Scheduler cannot take) stays in it, with a wake-up on its way. `trigger`: the record
+   * being handled (a wake-up of this incident is consumed by it).
+   */
+  async run(state: IncidentState, trigger?: RunTrigger): Promise<void> {
+    if (trigger && trigger.eventId === state.wakeup) {
+      // read back faster than the interval (a busy poll): let the rest of it pass, not a hot loop
+      const early = trigger.at + this.wakeupIntervalMs - this.now();
+      if (early > 0) await delay(Math.min(early, this.wakeupIntervalMs));
+      state.wakeup = undefined;
+    }
     const unsettled: PageEffect[] = [];
-    while (state.outbox.length > 0) {
-      const effect = state.outbox[0];
+    const waiting: ScheduleEffect[] = [];
+    for (;;) {
+      const next = state.outbox.findIndex((e) => e.type !== 'schedule');
+      const i = next >= 0 ? next : 0;
+      const effect = state.outbox[i];
+      if (!effect) break;
       switch (effect.type) {
         case 'page':
           if (!(await this.page(state, effect))) unsettled.push(effect);
@@ -103,36 +169,146 @@ export class EffectRunner {
           crashpoint('after-escalation-record');
           break;
         case 'schedule':
-          await this.schedule(effect.name, effect.at, effect.record);
+          if (!(await this.schedule(state, effect))) waiting.push(effect);
           crashpoint('after-deadline-record');
           break;
       }
-      state.outbox.shift();
+      state.outbox.splice(i, 1);
     }
-    if (unsettled.length === 0) return;
-    state.outbox.push(...unsettled);
-    if (state.settleDueAt !== undefined && state.settleDueAt > this.now()) return; // a wake-up is already on its way
-    state.settleAttempts = (state.settleAttempts ?? 0) + 1;
-    const attempt = state.settleAttempts;
-    const at = this.now() + this.maxSendMs + 1000;
-    state.settleDueAt = at;
-    await this.schedule(deadlineScheduleName(`${state.incidentId}|settle|${attempt}`), at, {
-      v: 1,
-      kind: 'deadline',
-      event_id: eventId('deadline', state.incidentId, 'settle', String(attempt)),
-      incident_id: state.incidentId,
-      alarm_arn: state.alarmArn,
-      event_time: new Date(at).toISOString(),
-      purpose: 'settle',
-      round: state.round,
-      level: Math.max(1, state.level),
-      scheduled_at: new Date(this.now()).toISOString(),
-    });
+    state.outbox.push(...unsettled, ...waiting);
+    let wake = waiting.length > 0;
+    if (unsettled.length > 0 && !(state.settleDueAt !== undefined && state.settleDueAt > this.now())) {
+      // no settle wake-up on its way yet
+      state.settleAttempts = (state.settleAttempts ?? 0) + 1;
+      const attempt = state.settleAttempts;
+      const at = this.now() + this.maxSendMs + 1000;
+      const settle: ScheduleEffect = {
+        type: 'schedule',
+        name: deadlineScheduleName(`${state.incidentId}|settle|${attempt}`),
+        at,
+        record: {
+          v: 1,
+          kind: 'deadline',
+          event_id: eventId('deadline', state.incidentId, 'settle', String(attempt)),
+          incident_id: state.incidentId,
+          alarm_arn: state.alarmArn,
+          event_time: new Date(at).toISOString(),
+          purpose: 'settle',
+          round: state.round,
+          level: Math.max(1, state.level),
+          scheduled_at: new Date(this.now()).toISOString(),
+        },
+      };
+      if (await this.schedule(state, settle)) state.settleDueAt = at;
+      else wake = true; // the stream wake-ups settle it instead (after maxSendMs, as the settle would)
+    }
+    if (wake && state.wakeup === undefined) await this.wakeUpLater(state);
   }
 
-  private async schedule(name: string, at: number, record: StreamRecordIn): Promise<void> {
-    if (at <= this.now() + 1000) await this.opts.producer.putStreamRecords([record]);
-    else await this.opts.deadlines.schedule({ name, at, record });
+  /**
+   * Puts a wake-up of the incident on the stream (a `settle` deadline, due now): reading it back runs the
+   * outbox again. Before the state is saved, so a saved `wakeup` always has its record on the stream.
+   */
+  private async wakeUpLater(state: IncidentState): Promise<void> {
+    state.wakeups = (state.wakeups ?? 0) + 1;
+    const id = eventId('deadline', state.incidentId, 'wakeup', String(state.wakeups));
+    const now = new Date(this.now()).toISOString();
+    await this.opts.producer.putStreamRecords([
+      {
+        v: 1,
+        kind: 'deadline',
+        event_id: id,
+        incident_id: state.incidentId,
+        alarm_arn: state.alarmArn,
+        event_time: now,
+        purpose: 'settle',
+        round: state.round,
+        level: Math.max(1, state.level),
+        scheduled_at: now,
+      },
+    ]);
+    state.wakeup = id;
+  }
+
+  /**
+   * One deadline: put on the stream when due (late: with `late_ms`), else created on the Scheduler. False
+   * when the Scheduler cannot take it now: it is kept for a later run.
+   */
+  private async schedule(state: IncidentState, e: ScheduleEffect): Promise<boolean> {
+    const now = this.now();
+    if (e.deferredAt !== undefined && !isActive(state) && (e.record as { purpose?: string }).purpose === 'level') {
+      return true; // acknowledged or resolved while it waited: it would change nothing, so it is dropped
+    }
+    if (e.at <= now + 1000) {
+      const lateMs = Math.max(0, now - e.at);
+      if (e.deferredAt !== undefined || lateMs > 0) {
+        this.log.warn(
+          {
+            incidentId: state.incidentId,
+            deadlineAt: new Date(e.at).toISOString(),
+            lateMs,
+            waitedForSchedulerMs: e.deferredAt === undefined ? undefined : now - e.deferredAt,
+          },
+          lateMs > 0
+            ? 'deadline put on the stream late (the Scheduler could not take it in time)'
+            : 'deadline put on the stream directly (the Scheduler could not take it)',
+        );
+      }
+      const record = lateMs > 0 && e.record.kind === 'deadline' ? { ...e.record, late_ms: lateMs } : e.record;
+      await this.opts.producer.putStreamRecords([record]);
+      return true;
+    }
+    if (now < this.schedulerRetryAt) {
+      e.deferredAt ??= now; // failed a moment ago: not asked again yet
+      return false;
+    }
+    try {
+      await this.withinScheduleBudget(this.opts.deadlines.schedule({ name: e.name, at: e.at, record: e.record }));
+      this.schedulerFailures = 0;
+      this.schedulerRetryAt = 0;
+      this.health.ok('scheduler');
+      if (e.deferredAt !== undefined)
+        this.log.info(
+          { incidentId: state.incidentId, deadlineAt: new Date(e.at).toISOString(), waitedMs: now - e.deferredAt },
+          'deadline scheduled after the Scheduler came back',
+        );
+      return true;
+    } catch (err) {
+      this.schedulerFailures++;
+      this.schedulerRetryAt = now + this.schedulerRetryMs * 2 ** Math.min(this.schedulerFailures - 1, 3);
+      const reason =
+        (err as { code?: string }).code === BUDGET_CODE
+          ? `scheduler hanging: no answer within ${this.scheduleBudgetMs} ms`
+          : dependencyReason('scheduler', (err as { cause?: unknown }).cause ?? err);
+      this.health.fail('scheduler', reason);
+      this.log.warn(
+        {
+          incidentId: state.incidentId,
+          deadlineAt: new Date(e.at).toISOString(),
+          purpose: (e.record as { purpose?: string }).purpose,
+          reason,
+        },
+        'deadline not scheduled: kept in the outbox and tried again (put on the stream directly once due)',
+      );
+      e.deferredAt ??= now;
+      return false;
+    }
+  }
+
+  /** The Scheduler call, or a rejection after `scheduleBudgetMs` (the call may still finish: its name makes it once) */
+  private async withinScheduleBudget(p: Promise<unknown>): Promise<void> {
+    p.catch(() => undefined);
+    const ac = new AbortController();
+    try {
+      await Promise.race([
+        p,
+        delay(this.scheduleBudgetMs, undefined, { signal: ac.signal }).then(() => {
+          throw Object.assign(new Error(`no answer within ${this.scheduleBudgetMs} ms`), { code: BUDGET_CODE });
+        }),
+      ]);
+    } finally {
+      ac.abort();
+    }
   }
 
   /** One page; false when its outcome is still unknown (left for a settle wake-up). */
@@ -191,6 +367,7 @@ export class EffectRunner {
       }
     }
     crashpoint('after-send');
+    this.observe(req.channel === 'email' ? 'resend' : 'twilio', result);
     if (result === BUDGET || (!result.ok && 'unknown' in result && result.unknown)) {
       this.log.warn(
         { incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey },
@@ -273,6 +450,19 @@ export class EffectRunner {
       },
       note ? `${e.notice ? 'notice' : 'page'}; ${note}` : e.notice ? 'notice' : 'page',
     );
+  }
+
+  /** A send's outcome as its provider's health: hanging (over budget, timed out), refusing (5xx, 429, unreachable). */
+  private observe(provider: 'twilio' | 'resend', result: PageResult | typeof BUDGET): void {
+    if (result === BUDGET) {
+      this.health.fail(provider, `${provider} hanging: a send took over the ${this.sendBudgetMs} ms send budget`);
+    } else if (result.ok || !result.error.retryable) {
+      this.health.ok(provider); // it answered (a refusal of this one page, a 4xx, is the page's problem)
+    } else if (result.error.code === 'timeout') {
+      this.health.fail(provider, `${provider} hanging: ${result.error.message}`);
+    } else {
+      this.health.fail(provider, `${provider} refusing: ${result.error.status ?? result.error.code}`);
+    }
   }
 
   private withinBudget(p: Promise<PageResult>): Promise<PageResult | typeof BUDGET> {

@@ -6,6 +6,7 @@ import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { LocalEventSourceMapping } from '../runtime/event-source-mapping.js';
 import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import { loadPagingConfig, type PagingConfig } from './config.js';
+import { DependencyHealth, withDependencies } from './dependency-health.js';
 import { pagingHandlerFromEnv } from './wiring.js';
 
 /**
@@ -15,15 +16,19 @@ import { pagingHandlerFromEnv } from './wiring.js';
  * the same events, and checkpoints after each batch in DynamoDB. SIGTERM/SIGINT drain it (the batch
  * in flight finishes and is checkpointed). A bad setting or on-call file stops start-up naming it;
  * an outage of Kinesis, DynamoDB or a provider never stops it (it backs off and says so on /healthz).
+ * /healthz is `degraded` (503) with a reason per failing dependency: the stream and tables (the mapping's),
+ * the Scheduler and each provider (hanging or refusing: dependency-health.ts, also under `dependencies`
+ * with the failure counts); a Scheduler outage delays only deadlines, never a page (effects.ts).
  */
 const log = createLogger('paging');
+const health = new DependencyHealth({ logger: log });
 let handler: KinesisBatchHandler;
 let config: Config;
 let paging: PagingConfig;
 try {
   config = loadConfig();
   paging = loadPagingConfig();
-  handler = pagingHandlerFromEnv(process.env, log);
+  handler = pagingHandlerFromEnv(process.env, log, health);
 } catch (err) {
   log.fatal(err instanceof Error ? err.message : String(err));
   process.exit(2);
@@ -55,7 +60,7 @@ await runService(
     healthPort: Number(process.env.PAGING_HEALTH_PORT ?? 8082),
     run: () => mapping.run(),
     stop: () => mapping.stop(),
-    status: () => ({ ...mapping.status() }),
+    status: () => withDependencies(mapping.status(), health),
   },
   log,
 );

@@ -11,6 +11,7 @@ import { AckCodes } from '../../shared/ack-codes.js';
 import { loadPagingConfig } from './config.js';
 import { EventBridgeDeadlines } from './deadlines.js';
 import { Dispatcher } from './dispatcher.js';
+import { DependencyHealth } from './dependency-health.js';
 import { EffectRunner } from './effects.js';
 import { EscalationEngine } from './escalation.js';
 import { createPagingHandler } from './handler.js';
@@ -23,11 +24,13 @@ import type { IcalCalendar } from './schedules/ical.js';
 /**
  * The paging handler built from the environment (platform/config.ts + processors/paging/config.ts), for
  * the AWS Lambda entry (processors/paging/lambda.ts) and the local runner (main.ts) alike. Throws a
- * ConfigError / OnCallConfigError naming the bad setting or field.
+ * ConfigError / OnCallConfigError naming the bad setting or field. `health` collects the outages of the
+ * Scheduler and the providers (main.ts shows it on /healthz; on Lambda its EMF log lines are the metric).
  */
 export function pagingHandlerFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   logger: Logger = createLogger('paging'),
+  health: DependencyHealth = new DependencyHealth({ logger }),
 ): KinesisBatchHandler {
   const config = loadConfig(env);
   const paging = loadPagingConfig(env);
@@ -91,12 +94,14 @@ export function pagingHandlerFromEnv(
       groupName: config.SCHEDULER_GROUP,
       streamArn: streamArn(config),
       roleArn: config.SCHEDULER_ROLE_ARN,
+      deadLetterArn: config.SCHEDULER_DLQ_ARN,
     }),
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
     ackLink: (ref) => ackLinkUrl(paging.PUBLIC_BASE_URL, ref, paging.ACK_LINK_SECRET, ref.expiresAt),
     ackLinkTtlMs: paging.ACK_LINK_TTL_S * 1000,
     sendBudgetMs: paging.PAGING_SEND_BUDGET_MS,
     maxSendMs: paging.PAGING_MAX_SEND_MS,
+    health,
     logger,
   });
   return createPagingHandler({
