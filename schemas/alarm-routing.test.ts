@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { alarmTag, resolveSeverity, routeAlarm, SeveritySettingsSchema, taggedSeverity } from './alarm-routing.js';
+import {
+  alarmTag,
+  resolveSeverity,
+  routeAlarm,
+  SeveritySettingsSchema,
+  taggedSeverity,
+  unknownSeverityTag,
+} from './alarm-routing.js';
 import { AlarmRecord } from './alarm-record.js';
 import { CloudWatchAlarmEvent, alarmKind, alarmNamespaces } from './cloudwatch-alarm.js';
 
@@ -81,6 +88,21 @@ describe('alarm routing', () => {
     expect(AlarmRecord.parse({ v: 1, kind: 'alarm', event: raw }).severity).toBe('P1');
     delete raw.detail.alarmTags;
     expect(routeAlarm(CloudWatchAlarmEvent.parse(raw), settings)).toEqual({ severity: 'P3' });
+  });
+
+  it('a severity tag outside P1..P4 is ignored for the severity and reported as unknown', () => {
+    const raw = fixture('cloudwatch-alarm-composite.json');
+    raw.detail.alarmTags = { severity: 'P9', team: 'tstorm' };
+    raw.detail.alarmName = 'not-in-the-map';
+    expect(routeAlarm(CloudWatchAlarmEvent.parse(raw), settings)).toEqual({
+      severity: 'P3',
+      team: 'tstorm',
+      unknownSeverityTag: 'P9',
+    });
+    expect(unknownSeverityTag({ Severity: ' critical ' })).toBe('critical');
+    expect(unknownSeverityTag({ severity: 'p2' })).toBeUndefined();
+    expect(unknownSeverityTag({ severity: ' ' })).toBeUndefined();
+    expect(unknownSeverityTag(undefined)).toBeUndefined();
   });
 
   it('settings from the environment: invalid values are refused', () => {

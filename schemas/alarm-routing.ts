@@ -10,7 +10,8 @@ import type { CloudWatchAlarmEvent } from './cloudwatch-alarm.js';
  * when it opens an incident from a record that carries none.
  *
  * Severity: the alarm's `severity` tag (key and value case-insensitive: `p1`, `Severity=P1`) >
- * SEVERITY_MAP (the exact alarm name, then the longest matching name prefix) > SEVERITY_DEFAULT.
+ * SEVERITY_MAP (the exact alarm name, then the longest matching name prefix) > SEVERITY_DEFAULT. A `severity` tag
+ * that is not P1..P4 (`P9`) is ignored for the severity and reported (`unknownSeverityTag`): the paging engine warns.
  * Team hint: the alarm's `team` tag (key case-insensitive); the on-call file then falls back to its
  * routes (`alarm_prefix`, `namespace`) and its default team.
  *
@@ -65,6 +66,15 @@ export function taggedSeverity(tags: Record<string, string> | undefined): Severi
   return Severity.safeParse(alarmTag(tags, 'severity')?.toUpperCase()).data;
 }
 
+/**
+ * The alarm's `severity` tag when it is present but not P1..P4 (`P9`, `critical`): such a tag is ignored (the alarm
+ * gets its SEVERITY_MAP entry or SEVERITY_DEFAULT) and the paging engine warns about it. Undefined otherwise.
+ */
+export function unknownSeverityTag(tags: Record<string, string> | undefined): string | undefined {
+  const value = alarmTag(tags, 'severity');
+  return value !== undefined && taggedSeverity(tags) === undefined ? value : undefined;
+}
+
 export interface AlarmIdentity {
   alarmName: string;
   tags?: Record<string, string>;
@@ -90,6 +100,8 @@ export interface AlarmRouting {
   severity: Severity;
   /** The alarm's `team` tag, if any (the on-call file decides whether it names a team). */
   team?: string;
+  /** The alarm's `severity` tag when it is not P1..P4 (ignored for `severity`; see unknownSeverityTag). */
+  unknownSeverityTag?: string;
 }
 
 /** Severity and team hint of a CloudWatch alarm event. */
@@ -99,8 +111,10 @@ export function routeAlarm(
 ): AlarmRouting {
   const tags = event.detail.alarmTags;
   const team = alarmTag(tags, 'team');
+  const unknown = unknownSeverityTag(tags);
   return {
     severity: resolveSeverity({ alarmName: event.detail.alarmName, tags }, settings),
     ...(team ? { team } : {}),
+    ...(unknown ? { unknownSeverityTag: unknown } : {}),
   };
 }

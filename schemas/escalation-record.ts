@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RecordBase } from './record-base.js';
-import { Channel } from './status.js';
+import { Channel, Severity } from './status.js';
 
 /**
  * The loop escalated: a level's deadline passed unconfirmed (`deadline`), a page failed and the
@@ -9,7 +9,9 @@ import { Channel } from './status.js';
  * fallback target, if any, is paged; nobody else is). Keeping quiet: an alarm that opened inside a
  * maintenance window (`suppressed`, levels 0: nobody was paged), and an alarm that flapped back to
  * ALARM soon after its OK and continued the incident (`retrigger`, no new page). `event_time` is the
- * escalation time.
+ * escalation time. No silent routing: an alarm whose team has no policy for its severity is recorded `unrouted`
+ * with the `fallback` it pages instead — the team's `default_policy` (`team_default`, to_level 1), the on-call file's
+ * `unrouted_fallback` (`global`, to_level 99) or nobody (`none`, to_level 0: nobody was paged).
  * Example:
  * {"v":1,"kind":"escalation","event_id":"evt_…","incident_id":"inc_…",
  *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
@@ -17,7 +19,7 @@ import { Channel } from './status.js';
  */
 export const EscalationRecord = RecordBase.extend({
   kind: z.literal('escalation'),
-  reason: z.enum(['deadline', 'failover', 'repeat', 'exhausted', 'suppressed', 'retrigger']),
+  reason: z.enum(['deadline', 'failover', 'repeat', 'exhausted', 'suppressed', 'retrigger', 'unrouted']),
   /** Repeat round the escalation leads into (0 = first pass). */
   round: z.number().int().min(0).optional(),
   /** 0: no level was paged (a suppressed incident). */
@@ -29,8 +31,15 @@ export const EscalationRecord = RecordBase.extend({
   person: z.string().optional(),
   /** `suppressed`: the maintenance window's name. */
   maintenance_window: z.string().min(1).optional(),
-  /** `suppressed`, `retrigger`: the event id of the alarm record (its own incident id is the record's). */
+  /** `suppressed`, `retrigger`, `unrouted`: the event id of the alarm record (its own incident id is the record's). */
   alarm_event_id: z.string().min(1).optional(),
+  /** `unrouted`: what was paged instead of the missing (team, severity) policy. */
+  fallback: z.enum(['team_default', 'global', 'none']).optional(),
+  /** `unrouted`: the team and severity that have no policy. */
+  team: z.string().min(1).optional(),
+  severity: Severity.optional(),
+  /** `unrouted`: the alarm's `severity` tag when it was not P1..P4 (ignored: SEVERITY_MAP / SEVERITY_DEFAULT). */
+  severity_tag: z.string().min(1).max(256).optional(),
 });
 export type EscalationRecordIn = z.input<typeof EscalationRecord>;
 export type EscalationRecord = z.output<typeof EscalationRecord>;

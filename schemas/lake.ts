@@ -75,7 +75,8 @@ export const EVENTS_TABLE = {
       'reason',
       'string',
       true,
-      'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger), ' +
+      'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger | ' +
+        'unrouted), ' +
         'deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page)',
     ),
     c('timestamp', 'timestamp', false, 'event time (UTC)', 'plain'),
@@ -95,7 +96,7 @@ export const EVENTS_TABLE = {
       true,
       'verified provider payload or alarm event, JSON (evidence); ' +
         'dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; ' +
-        'escalations: {maintenance_window, alarm_event_id}',
+        'escalations: {maintenance_window, alarm_event_id; unrouted: fallback, team, severity_tag}',
       'blob',
     ),
     c('shard_id', 'string', false, 'Kinesis shard the record came from'),

@@ -141,7 +141,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
   escalation: {
     ...BASE,
     kind: kind('escalation'),
-    reason: req(oneOf(['deadline', 'failover', 'repeat', 'exhausted', 'suppressed', 'retrigger'])),
+    reason: req(oneOf(['deadline', 'failover', 'repeat', 'exhausted', 'suppressed', 'retrigger', 'unrouted'])),
     round: opt(int(0)),
     from_level: req(int(0)),
     to_level: req(int(0)),
@@ -151,6 +151,10 @@ const FIELDS: Record<string, Record<string, Field>> = {
     person: opt(str()),
     maintenance_window: opt(str(1)),
     alarm_event_id: opt(str(1)),
+    fallback: opt(oneOf(['team_default', 'global', 'none'])),
+    team: opt(str(1)),
+    severity: opt(oneOf(Severity.options)),
+    severity_tag: opt(str(1, 256)),
   },
   deadline: {
     ...BASE,
@@ -159,6 +163,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
     round: dflt(int(0), 0),
     level: req(int(1)),
     scheduled_at: opt(timestamp),
+    late_ms: opt(int(0)),
   },
 };
 
@@ -180,8 +185,8 @@ export const FINGERPRINTS: Record<TrustedKind, string> = {
   dispatch: 'f35602df9bd6d658',
   receipt: 'f52673d29e50259a',
   ack: '443d5366747d13df',
-  escalation: '58935b4943c5edce',
-  deadline: 'fa10f6f57d61b3ff',
+  escalation: 'e0da93f67b414780',
+  deadline: 'b2eb343c7a93ab18',
 };
 
 /** sha256 of a schema's input JSON Schema (types, enums, bounds, required keys and their order). */

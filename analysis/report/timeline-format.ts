@@ -129,6 +129,13 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
       return `inside maintenance window ${step.window ?? '(unnamed)'}: recorded as suppressed, nobody paged`;
     case 'retriggered':
       return 'alarm back to ALARM soon after its OK (flapping): the incident continues, no new page';
+    case 'unrouted': {
+      const tag = step.severityTag ? ` (severity tag ${step.severityTag} maps to no severity)` : '';
+      const what = `team ${step.team ?? '?'} has no ${step.severity ?? '?'} policy${tag}`;
+      if (step.fallback === 'team_default') return `${what}: unrouted → the team's default policy`;
+      if (step.fallback === 'global') return `${what}: unrouted → the on-call file's unrouted_fallback`;
+      return `${what} and no fallback: unrouted, nobody paged`;
+    }
     case 'receipt': {
       const e = step.event;
       return (

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTimeline, toEpochMs } from './timeline.js';
 import { BILLING, EXHAUSTED, PEOPLE, T } from './timeline.fixtures.js';
+import { describeStep } from './timeline-format.js';
 
 /** The timeline builder on fixed lake rows: every step kind, names from the on-call people, masking. */
 describe('buildTimeline', () => {
@@ -105,6 +106,38 @@ describe('buildTimeline', () => {
     );
     expect(quiet.steps.map((x) => x.kind)).toEqual(['alarm', 'suppressed']);
     expect(quiet.steps[1]).toMatchObject({ window: 'db-patching' });
+  });
+
+  it('an unrouted alarm: the step says which fallback paged, or that nobody was', () => {
+    const unrouted = (fallback: string) =>
+      buildTimeline(
+        {
+          incident: { ...BILLING.incident, acknowledged_at: null, escalated_at: null, resolved_at: null },
+          events: [
+            {
+              event_id: 'u1',
+              kind: 'escalation',
+              status: 'escalated',
+              reason: 'unrouted',
+              severity: 'P2',
+              level: 1,
+              to_level: 1,
+              detail: JSON.stringify({ fallback, team: 'tstorm', severity_tag: 'P9' }),
+              timestamp: T + 100,
+            },
+          ],
+        },
+        PEOPLE,
+      ).steps[1];
+    const global = unrouted('global');
+    expect(global).toMatchObject({ kind: 'unrouted', fallback: 'global', team: 'tstorm', severityTag: 'P9' });
+    const at = (ms: number) => String(ms);
+    expect(describeStep(global, at)).toBe(
+      "team tstorm has no P2 policy (severity tag P9 maps to no severity): unrouted → the on-call file's " +
+        'unrouted_fallback',
+    );
+    expect(describeStep(unrouted('none'), at)).toMatch(/and no fallback: unrouted, nobody paged$/);
+    expect(describeStep(unrouted('team_default'), at)).toMatch(/unrouted → the team's default policy$/);
   });
 
   it('holds no phone number or email address in clear', () => {

@@ -72,6 +72,15 @@ export type TimelineStep =
   | { kind: 'suppressed'; at: number; window: string | null }
   | { kind: 'retriggered'; at: number }
   | {
+      kind: 'unrouted';
+      at: number;
+      /** team_default | global | none (nobody paged). */
+      fallback: string | null;
+      team: string | null;
+      severity: string | null;
+      severityTag: string | null;
+    }
+  | {
       kind: 'receipt';
       at: number;
       channel: string | null;
@@ -357,6 +366,16 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
           steps.push({ kind: 'suppressed', at, window: str(detailOf(r).maintenance_window) });
         } else if (reason === 'retrigger') {
           steps.push({ kind: 'retriggered', at });
+        } else if (reason === 'unrouted') {
+          const d = detailOf(r);
+          steps.push({
+            kind: 'unrouted',
+            at,
+            fallback: str(d.fallback),
+            team: str(d.team),
+            severity: str(r.severity),
+            severityTag: str(d.severity_tag),
+          });
         }
         break;
       }

@@ -59,6 +59,11 @@ describe('smoke settings and events', () => {
     const payments = oncallWarnings('infra/local/oncall/demo.json', { ...s, team: 'payments', severity: 'P1' });
     expect(payments.join('\n')).toMatch(/escalates/);
     expect(oncallWarnings('infra/local/oncall/demo.json', { ...s, team: 'nobody' })[0]).toMatch(/no team "nobody"/);
+    // a severity the smoke team has no policy for pages the file's unrouted_fallback, not "nobody"
+    const unrouted = oncallWarnings('infra/local/oncall/demo.json', { ...s, severity: 'P1' });
+    expect(unrouted).toEqual([
+      expect.stringMatching(/no P1 policy: the smoke alarm pages the file's unrouted_fallback/),
+    ]);
   });
 });
 

@@ -53,7 +53,7 @@ import { CONFIRMED_STATUSES, FAILED_STATUSES, Severity, type DeliveryStatus } fr
 import { EVENTS_TABLE } from '../../schemas/lake.js';
 import { IncidentReader } from '../../shared/incident-item.js';
 import type { IncidentState, PageState } from '../../processors/paging/incident-state.js';
-import { loadOnCallConfig, type OnCallConfig } from '../../schemas/oncall/config.js';
+import { loadOnCallConfig, policyRouteFor, type OnCallConfig } from '../../schemas/oncall/config.js';
 import { LakeCache, type Listing } from '../../analysis/query/lake-cache.js';
 
 export const STEPS = ['alarm', 'page', 'receipt', 'lake', 'resolve'] as const;
@@ -401,10 +401,16 @@ export function oncallWarnings(file: string | undefined, s: Pick<SmokeSettings, 
     return []; // the stage's file is not here (or not this one): nothing to check
   }
   const team = cfg.teams[s.team];
-  const policy = team?.escalation[s.severity];
   if (!team) return [`${file} has no team "${s.team}": the smoke alarm pages its default team, ${cfg.default_team}`];
-  if (!policy) return [`${file}: team ${s.team} has no ${s.severity} policy: the smoke alarm pages nobody`];
+  const route = policyRouteFor(cfg, s.team, s.severity);
+  if (route.fallback === 'none')
+    return [`${file}: team ${s.team} has no ${s.severity} policy and no fallback: the smoke alarm pages nobody`];
+  if (route.fallback === 'global')
+    return [`${file}: team ${s.team} has no ${s.severity} policy: the smoke alarm pages the file's unrouted_fallback`];
+  const policy = route.policy;
   const out: string[] = [];
+  if (route.fallback === 'team_default')
+    out.push(`${file}: team ${s.team} has no ${s.severity} policy: the smoke alarm runs the team's default_policy`);
   const level = policy.levels[0];
   if (policy.levels.length > 1 || policy.repeat > 0 || policy.fallback) {
     const how = `levels ${policy.levels.length}, repeat ${policy.repeat}${policy.fallback ? ', a fallback' : ''}`;

@@ -104,8 +104,8 @@ describe('the same alarm through the intake and the EventBridge rule', () => {
     const e = insights();
     e.detail.alarmName = 'search-latency';
     const { intake: a, rule: b } = bothPaths(e);
-    // P3 has no policy for the default team (app): neither path pages it, and both say why
+    // P3 has no policy for the default team (app): both paths page the demo's unrouted_fallback (alice, sms + email)
     expect(a).toEqual(b);
-    expect(a).toEqual({ note: 'team app has no P3 policy: not paged' });
+    expect(a).toMatchObject({ severity: 'P3', team: 'app', pages: 2 });
   });
 });

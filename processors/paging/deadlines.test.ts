@@ -23,7 +23,7 @@ import { encodeRecord, partitionKeyOf } from '../../schemas/envelope.js';
 import type { DeadlineRecordIn } from '../../schemas/deadline-record.js';
 import { until } from '../../test/helpers/clock.js';
 import { startLocalStack, uniqueSuffix, type LocalStack } from '../../test/helpers/local-stack.js';
-import { atExpression, deadlineScheduleName, EventBridgeDeadlines, isDue } from './deadlines.js';
+import { atExpression, DEADLINE_RETRY_POLICY, deadlineScheduleName, EventBridgeDeadlines, isDue } from './deadlines.js';
 import { DeadlineScheduleError } from './errors.js';
 
 let stack: LocalStack;
@@ -78,12 +78,13 @@ function deadline(at: number, level = 2): DeadlineRecordIn {
   };
 }
 
-function deadlines(client: Pick<SchedulerClient, 'send'> = stack.schedulerClient!) {
+function deadlines(client: Pick<SchedulerClient, 'send'> = stack.schedulerClient!, deadLetterArn?: string) {
   return new EventBridgeDeadlines({
     client,
     groupName: stack.config.SCHEDULER_GROUP,
     streamArn: streamArn(stack.config),
     roleArn: stack.config.SCHEDULER_ROLE_ARN,
+    deadLetterArn,
   });
 }
 
@@ -149,9 +150,10 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
           Arn: streamArn(stack.config),
           RoleArn: stack.config.SCHEDULER_ROLE_ARN,
           KinesisParameters: { PartitionKey: record.alarm_arn },
-          RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+          RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 },
         },
       });
+      expect(got.Target?.DeadLetterConfig).toBeUndefined(); // no SCHEDULER_DLQ_ARN (local)
 
       const [r] = await until('the deadline record', async () => {
         const rs = await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id);
@@ -178,6 +180,23 @@ describe.concurrent('EventBridgeDeadlines against the emulator', () => {
       });
     },
   );
+
+  it('with a dead-letter queue, every schedule names it; the retry policy ends at the paging horizon', async () => {
+    const dlq = 'arn:aws:sqs:us-east-1:000000000000:pagetrail-test-deadline-dead-letters';
+    const at = Date.now() + 60_000;
+    const record = deadline(at);
+    const name = deadlineScheduleName(`${record.incident_id}|r0|L2`);
+    expect(await deadlines(undefined, dlq).schedule({ name, at, record })).toBe('created');
+    const got = await stack.schedulerClient!.send(
+      new GetScheduleCommand({ Name: name, GroupName: stack.config.SCHEDULER_GROUP }),
+    );
+    expect(got.Target).toMatchObject({
+      DeadLetterConfig: { Arn: dlq },
+      RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 },
+    });
+    expect(DEADLINE_RETRY_POLICY).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 });
+    await deadlines().cancel(name);
+  });
 
   it('scheduling the same name twice answers exists and puts exactly one record', async () => {
     const at = Date.now() + 800;

@@ -16,6 +16,10 @@
  * schedule. Once a schedule has fired it is deleted (ActionAfterCompletion DELETE): a later retry
  * with the same name creates it again and the record arrives twice — the handler ignores a deadline
  * whose level is no longer current, as it must anyway (AWS delivers at least once).
+ *
+ * Never dropped silently: a put the Scheduler cannot deliver is retried (`DEADLINE_RETRY_POLICY`), then
+ * sent to the dead-letter queue `deadLetterArn` (SCHEDULER_DLQ_ARN, set by the stack; the message body
+ * is the deadline record), whose depth alarms the operators (infra/cdk/pipeline-alarms.ts).
  */
 import { createHash } from 'node:crypto';
 import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -46,6 +50,13 @@ export interface EventBridgeDeadlinesOptions {
   streamArn: string;
   /** The role the Scheduler assumes to put the record (SCHEDULER_ROLE_ARN). */
   roleArn: string;
+  /**
+   * SQS queue the Scheduler sends a deadline to once its retry policy is exhausted (SCHEDULER_DLQ_ARN;
+   * the role must be allowed sqs:SendMessage on it). Unset (the local emulator): no DeadLetterConfig.
+   */
+  deadLetterArn?: string;
+  /** The target's retry policy. Default `DEADLINE_RETRY_POLICY`. */
+  retryPolicy?: { MaximumEventAgeInSeconds: number; MaximumRetryAttempts: number };
   /** Per call (abortSignal). Default 5000 ms. */
   timeoutMs?: number;
 }
@@ -53,6 +64,15 @@ export interface EventBridgeDeadlinesOptions {
 const NAME = /^[0-9A-Za-z_.-]{1,64}$/;
 /** Scheduler's limit on `Target.Input`. */
 const MAX_INPUT_CHARS = 8192;
+
+/**
+ * How long the Scheduler retries a deadline it cannot put on the stream (Kinesis throttling or outage,
+ * a broken grant) before it goes to the dead-letter queue: 1 hour — the paging horizon
+ * (PAGING_MAX_ALARM_AGE_S): an escalation later than that is for an operator to judge, and the
+ * Scheduler's target-error alarm has told them within minutes. The attempts are not the bound (185,
+ * the maximum, spread by the Scheduler's backoff over that hour).
+ */
+export const DEADLINE_RETRY_POLICY = { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 } as const;
 
 /** Names errors that are worth retrying (the call may succeed later). */
 const RETRYABLE = new Set(['ThrottlingException', 'InternalServerException', 'ServiceUnavailableException', 'Timeout']);
@@ -80,6 +100,8 @@ export function clientTokenFor(name: string): string {
 function errorCode(err: unknown): string {
   const e = err as { name?: string } | undefined;
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return 'Timeout';
+  // a connection that failed (name 'Error'): its code says how (ECONNREFUSED…)
+  if (isNetworkError(err)) return (err as NodeJS.ErrnoException).code!;
   return e?.name ?? 'Error';
 }
 
@@ -170,7 +192,8 @@ export class EventBridgeDeadlines implements DeadlineScheduler {
             RoleArn: this.opts.roleArn,
             KinesisParameters: { PartitionKey: partitionKeyOf(req.record) },
             Input: input,
-            RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+            RetryPolicy: { ...(this.opts.retryPolicy ?? DEADLINE_RETRY_POLICY) },
+            ...(this.opts.deadLetterArn ? { DeadLetterConfig: { Arn: this.opts.deadLetterArn } } : {}),
           },
         }),
         { abortSignal: AbortSignal.timeout(this.timeoutMs) },

@@ -16,12 +16,14 @@ import { StateDraft } from './state-draft.js';
 import { maintenanceFor, quietChannels } from './quiet/windows.js';
 import {
   addressOf,
-  policyFor,
+  effectivePolicyFor,
+  policyRouteFor,
   teamFor,
   type Level,
   type OnCallConfig,
   type PageChannel,
   type Policy,
+  type PolicyRoute,
 } from '../../schemas/oncall/config.js';
 import { resolveLevel } from './schedules/resolve.js';
 import type { IcalCalendar } from './schedules/ical.js';
@@ -42,6 +44,10 @@ import { alarmMetricName } from '../../schemas/cloudwatch-alarm.js';
  *   answer for a record the EventBridge rule wrote; its team is the `team` tag, else the on-call
  *   routes, else the default team. An ALARM applied to an incident already open (a re-evaluation:
  *   the handler brings an ALARM → ALARM record to the alarm's open incident) is recorded, never paged.
+ * - No silent routing: a team with no policy for the severity pages its `default_policy`, else the
+ *   file's `unrouted_fallback` (once), and the incident is recorded `unrouted` with that fallback (an
+ *   escalation record the lake keeps) and a warning; with neither, an `unrouted` record with fallback
+ *   `none` and an error (nobody paged). A `severity` tag that is not P1..P4 (`P9`) is warned about too.
  * - A page that fails (undelivered, failed, bounced…) fails over at once to the next channel of the
  *   policy's failover list that the person has and was not paged on at this level.
  * - A level is confirmed when its `stop_on` is met: a page delivered, or opened/read, or an ack.
@@ -83,7 +89,12 @@ export interface Applied {
   changed?: boolean;
   /** Something worth a log line. */
   note?: string;
+  /** The note's log level when more than information: `warn` (e.g. unrouted → a fallback), `error` (nobody paged). */
+  level?: 'warn' | 'error';
 }
+
+/** A tag value as quoted in a log line (a tag value may be 256 characters). */
+const quoted = (v: string) => JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
 
 const STOP_RANK: Record<Level['stop_on'], (s: PageState['status']) => boolean> = {
   delivered: (s) => CONFIRMED_STATUSES.has(s as DeliveryStatus),
@@ -113,8 +124,15 @@ export class EscalationEngine {
     this.calendars = opts.calendars;
   }
 
-  /** The severity and team an alarm record pages with (both paths: intake and EventBridge rule). */
-  routing(r: Extract<StreamRecord, { kind: 'alarm' }>): { severity: Severity; team: string } {
+  /**
+   * The severity and team an alarm record pages with (both paths: intake and EventBridge rule), and its `severity` tag
+   * when that was not P1..P4 (ignored).
+   */
+  routing(r: Extract<StreamRecord, { kind: 'alarm' }>): {
+    severity: Severity;
+    team: string;
+    unknownSeverityTag?: string;
+  } {
     const hint = routeAlarm(r.event, this.severity);
     const severity = r.severity ?? hint.severity;
     const team = teamFor(this.cfg, {
@@ -122,11 +140,13 @@ export class EscalationEngine {
       namespace: r.namespace,
       tags: hint.team ? { team: hint.team } : undefined,
     });
-    return { severity, team };
+    return { severity, team, ...(hint.unknownSeverityTag ? { unknownSeverityTag: hint.unknownSeverityTag } : {}) };
   }
 
+  /** The policy the incident runs: the team's for its severity, else the team's default; none for global/none. */
   policyOf(state: IncidentState): Policy | undefined {
-    return policyFor(this.cfg, state.team, state.severity);
+    if (state.unrouted === 'global' || state.unrouted === 'none') return undefined;
+    return effectivePolicyFor(this.cfg, state.team, state.severity);
   }
 
   /**
@@ -237,12 +257,19 @@ export class EscalationEngine {
   }
 
   private open(r: Extract<StreamRecord, { kind: 'alarm' }>, now: number): Applied {
-    const { severity, team } = this.routing(r);
+    const { severity, team, unknownSeverityTag } = this.routing(r);
     if (now - r.event_time > this.maxAlarmAgeMs) {
       return { note: `alarm from ${new Date(r.event_time).toISOString()} is older than the paging horizon: not paged` };
     }
-    const policy = policyFor(this.cfg, team, severity);
-    if (!policy) return { note: `team ${team} has no ${severity} policy: not paged` };
+    const tagNote =
+      unknownSeverityTag === undefined
+        ? undefined
+        : `severity tag ${quoted(unknownSeverityTag)} is not P1..P4: ignored, paged as ${severity} ` +
+          '(SEVERITY_MAP / SEVERITY_DEFAULT)';
+    const say = (note: string | undefined, level?: 'warn' | 'error'): Pick<Applied, 'note' | 'level'> => {
+      const all = [tagNote, note].filter((n) => n !== undefined).join('; ');
+      return { ...(all ? { note: all } : {}), ...(level ? { level } : tagNote ? { level: 'warn' as const } : {}) };
+    };
     const state: IncidentState = {
       incidentId: r.incident_id,
       alarmArn: r.alarm_arn,
@@ -274,10 +301,52 @@ export class EscalationEngine {
       const extra = { maintenance_window: window.name, alarm_event_id: r.event_id };
       const e = { reason: 'suppressed' as const, from: 0, to: 0, round: 0, at: now, extra };
       this.record(d, `${state.incidentId}|suppressed`, e);
-      return { state, note: `inside maintenance window "${window.name}": recorded as suppressed, not paged` };
+      return { state, ...say(`inside maintenance window "${window.name}": recorded as suppressed, not paged`) };
     }
-    const note = this.enterLevel(d, 0, 1, now);
-    return { state, note };
+    const route = policyRouteFor(this.cfg, team, severity);
+    if (route.fallback === undefined) {
+      const note = this.enterLevel(d, 0, 1, now);
+      return { state, ...say(note, note ? 'warn' : undefined) }; // level 1 paged nobody: the next level may
+    }
+    return { state, ...say(...this.unrouted(d, route, r.event_id, unknownSeverityTag, now)) };
+  }
+
+  /**
+   * The team has no policy for the severity: page the fallback `policyRouteFor` chose and record `unrouted` with it.
+   * A warning when someone was paged; an error when nobody was.
+   */
+  private unrouted(
+    d: StateDraft,
+    route: Exclude<PolicyRoute, { fallback?: undefined }>,
+    alarmEventId: string,
+    severityTag: string | undefined,
+    now: number,
+  ): [string, 'warn' | 'error'] {
+    const { incidentId, team, severity } = d.state;
+    d.set('unrouted', route.fallback);
+    const to = route.fallback === 'team_default' ? 1 : route.fallback === 'global' ? FALLBACK_LEVEL : 0;
+    const extra = {
+      alarm_event_id: alarmEventId,
+      fallback: route.fallback,
+      team,
+      severity,
+      ...(severityTag ? { severity_tag: severityTag.slice(0, 256) } : {}),
+    };
+    this.record(d, `${incidentId}|unrouted`, { reason: 'unrouted', from: 0, to, round: 0, at: now, extra });
+    const why = `team ${team} has no ${severity} policy: unrouted`;
+    if (route.fallback === 'team_default') {
+      const nobody = this.enterLevel(d, 0, 1, now);
+      return nobody
+        ? [`${why} → the team's default_policy, but ${nobody}`, 'error']
+        : [`${why} → the team's default_policy`, 'warn'];
+    }
+    if (route.fallback === 'global') {
+      const pages = this.pageTargets(d, route.targets, 0, FALLBACK_LEVEL, 'fallback', now, now);
+      return pages === 0
+        ? [`${why} → unrouted_fallback, but no target has an address on ${route.targets.channels.join('/')}`, 'error']
+        : [`${why} → unrouted_fallback (${pages} page(s))`, 'warn'];
+    }
+    return [`${why}, and no default_policy or unrouted_fallback: NOT PAGED (recorded as unrouted)`, 'error'];
   }
 
   /** The flapping window (the on-call file's flapping.window_s, in ms); 0 when off. */
@@ -395,7 +464,7 @@ export class EscalationEngine {
     d: StateDraft,
     key: string,
     e: {
-      reason: 'deadline' | 'repeat' | 'exhausted' | 'failover' | 'suppressed' | 'retrigger';
+      reason: 'deadline' | 'repeat' | 'exhausted' | 'failover' | 'suppressed' | 'retrigger' | 'unrouted';
       from: number;
       to: number;
       round: number;

@@ -26,8 +26,11 @@ import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incid
  *   4. carry out the outbox (effects.ts), then save again.
  * A crash or error anywhere leaves the record unacknowledged: its redelivery (or any later record of
  * the incident) finds the outbox and finishes it; a record already applied is recognised by its event
- * id and changes nothing. An invalid record can never succeed: it is skipped here (the lake handler,
- * reading the same stream, keeps it under `errors/` with the reason), so a shard never stalls on it.
+ * id and changes nothing. A dependency only deadlines need never fails a record: a deadline the
+ * Scheduler cannot take waits in the outbox (effects.ts), since a failed record would hold up every
+ * later record of its shard — the next new incidents' first pages too. An invalid record can never
+ * succeed: it is skipped here (the lake handler, reading the same stream, keeps it under `errors/` with
+ * the reason), so a shard never stalls on it.
  */
 export interface PagingHandlerOptions {
   store: Pick<IncidentStore, 'get' | 'put' | 'find' | 'alias' | 'openIncidentOf' | 'markOpen' | 'markResolved'>;
@@ -118,10 +121,10 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
   async function handle(record: StreamRecord, known: Map<string, StoredIncident>): Promise<void> {
     const { id, stored } = await incidentOf(record, known);
     let version = stored?.version;
-    const { state, note, changed } = opts.engine.apply(stored?.state, record, now());
+    const { state, note, changed, level } = opts.engine.apply(stored?.state, record, now());
     if (note) {
       // a receipt's note is a failover (undelivered, bounced, failed); a deadline's may be an exhausted
-      // policy: warnings
+      // policy: warnings; the engine raises others itself (an unrouted alarm: warn, or error if nobody was paged)
       const key =
         record.kind === 'receipt' && state
           ? (record.dispatch_id && state.dispatches[record.dispatch_id]) || state.messages[record.message_id]
@@ -140,7 +143,8 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
               errorCode: record.error_code,
             }
           : { incidentId: id, kind: record.kind };
-      if (record.kind === 'receipt' || note.includes('exhausted')) log.warn(fields, note);
+      if (level === 'error') log.error(fields, note);
+      else if (level === 'warn' || record.kind === 'receipt' || note.includes('exhausted')) log.warn(fields, note);
       else log.info(fields, note);
     }
     if (!state) return;
@@ -155,8 +159,8 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
         await opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt);
       else if (record.state === 'ALARM') await opts.store.markOpen(state);
     }
-    if (state.outbox.length > 0) {
-      await opts.effects.run(state);
+    if (state.outbox.length > 0 || state.wakeup === record.event_id) {
+      await opts.effects.run(state, { eventId: record.event_id, at: record.event_time });
       version = await opts.store.put(state, version);
       known.set(state.incidentId, { state, version });
     }

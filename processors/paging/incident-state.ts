@@ -83,6 +83,8 @@ export interface ScheduleEffect {
   name: string;
   at: number;
   record: StreamRecordIn;
+  /** The Scheduler could not take it (first failure, epoch ms): it waits in the outbox (effects.ts). */
+  deferredAt?: number;
 }
 
 export type Effect = PageEffect | RecordEffect | ScheduleEffect;
@@ -118,6 +120,11 @@ export interface IncidentState {
   /** Opened inside a maintenance window (its name): recorded, never paged. */
   suppressedBy?: string;
   /**
+   * The team had no policy for the severity: what was paged instead (schemas/oncall/config.ts `policyRouteFor`):
+   * the team's default policy, the file's unrouted_fallback (once), or nobody.
+   */
+  unrouted?: 'team_default' | 'global' | 'none';
+  /**
    * ALARMs after an OK within the flapping window that continued this incident (no new page), and the latest one's
    * time.
    */
@@ -131,6 +138,12 @@ export interface IncidentState {
   /** Settle wake-ups scheduled so far (names each one), and when the pending one is due. */
   settleAttempts?: number;
   settleDueAt?: number;
+  /**
+   * While the Scheduler cannot take a deadline (effects.ts): the event id of the wake-up record put on the
+   * stream to try again (one at a time), and how many were put so far (names each one).
+   */
+  wakeup?: string;
+  wakeups?: number;
   /** Effects decided and not yet known to be done, in order. */
   outbox: Effect[];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { levelPeople, loadOnCallConfig, parseOnCallConfig, policyFor, teamFor } from './config.js';
+import { levelPeople, loadOnCallConfig, parseOnCallConfig, policyFor, policyRouteFor, teamFor } from './config.js';
 import { OnCallConfigError } from './errors.js';
 
 const demoPath = new URL('../../infra/local/oncall/demo.json', import.meta.url).pathname;
@@ -28,6 +28,22 @@ describe('on-call configuration', () => {
       'teams.db.escalation.P1.levels[1].targets[0]: unknown person "zoe"',
     ],
     ['an unknown team in a route', (c: any) => (c.routes[0].team = 'dba'), 'routes[0].team: unknown team "dba"'],
+    [
+      'an unknown person in a default policy',
+      (c: any) => (c.teams.db.default_policy = { levels: [{ targets: ['zoe'], channels: ['sms'], deadline_s: 60 }] }),
+      'teams.db.default_policy.levels[0].targets[0]: unknown person "zoe"',
+    ],
+    [
+      'WhatsApp in a default policy covering a severity without a template',
+      (c: any) =>
+        (c.teams.db.default_policy = { levels: [{ targets: ['carol'], channels: ['whatsapp'], deadline_s: 60 }] }),
+      'whatsapp_templates.P4: team db pages P4 on WhatsApp',
+    ],
+    [
+      'an unknown team in the unrouted fallback',
+      (c: any) => (c.unrouted_fallback = { targets: ['team:noc'], channels: ['sms'] }),
+      'unrouted_fallback.targets[0]: unknown team "noc"',
+    ],
     ['WhatsApp without a template', (c: any) => delete c.whatsapp_templates.P1, 'whatsapp_templates.P1'],
     [
       'a negative deadline',
@@ -51,6 +67,18 @@ describe('on-call configuration', () => {
     expect(err).toBeInstanceOf(OnCallConfigError);
     expect((err as Error).message).toContain('oncall.json');
     expect((err as Error).message).toContain(where);
+  });
+
+  it("routes a severity with no policy to the team's default policy, else the unrouted fallback, else nobody", () => {
+    const c = demo();
+    const level = { targets: ['erin'], channels: ['email'], deadline_s: 60 };
+    c.teams.db.default_policy = { levels: [level] };
+    const cfg = parseOnCallConfig(c);
+    expect(policyRouteFor(cfg, 'db', 'P1')).toEqual({ policy: cfg.teams.db.escalation.P1 });
+    expect(policyRouteFor(cfg, 'db', 'P2')).toEqual({ fallback: 'team_default', policy: cfg.teams.db.default_policy });
+    expect(policyRouteFor(cfg, 'app', 'P3')).toEqual({ fallback: 'global', targets: cfg.unrouted_fallback });
+    delete c.unrouted_fallback;
+    expect(policyRouteFor(parseOnCallConfig(c), 'app', 'P3')).toEqual({ fallback: 'none' });
   });
 
   it('names the file when it is not JSON', () => {

@@ -9,6 +9,11 @@ import { Flapping, MaintenanceWindow, QuietHours } from './quiet.js';
  * The on-call configuration: people and their addresses, teams, and an escalation policy per severity.
  * Example: infra/local/oncall/demo.json. Validated at start-up; an error names the file and the path of
  * the bad field (`escalation.P1.levels[0].channels[1]: …`).
+ *
+ * No silent routing (`policyRouteFor`): an alarm whose team has no policy for its severity pages the team's
+ * `default_policy`, else the file's `unrouted_fallback` (paged once), and is recorded `unrouted`; only when neither
+ * exists is it paged to nobody (an `unrouted` record and an error-level log line). `make oncall-check` lists every
+ * (team, severity) pair without a policy and what it falls back to.
  */
 export const PageChannel = z.enum(['sms', 'whatsapp', 'email', 'voice']);
 export type PageChannel = z.infer<typeof PageChannel>;
@@ -62,6 +67,13 @@ const Notify = z.strictObject({
   also: z.array(z.string().min(1)).default([]),
 });
 
+/** Targets paged once, on every listed channel they have (a policy's `fallback`, the file's `unrouted_fallback`). */
+const FallbackTargets = z.strictObject({
+  targets: z.array(z.string().min(1)).min(1),
+  channels: z.array(PageChannel).min(1),
+});
+export type FallbackTargets = z.infer<typeof FallbackTargets>;
+
 const Policy = z.strictObject({
   levels: z.array(Level).min(1),
   /** When a page fails (undelivered, bounced…), the next channel of this list the person has. */
@@ -74,12 +86,7 @@ const Policy = z.strictObject({
    * Who is paged, once, when the policy has run out (after its repeats): e.g. an engineering manager
    * or a NOC. Without it an exhausted policy only writes its `exhausted` record.
    */
-  fallback: z
-    .strictObject({
-      targets: z.array(z.string().min(1)).min(1),
-      channels: z.array(PageChannel).min(1),
-    })
-    .optional(),
+  fallback: FallbackTargets.optional(),
   /**
    * Tell the people already paged when the incident is acknowledged ("… acknowledged by Carol") or
    * resolved: once each, on the channels they were paged on that are listed here (someone paged only
@@ -93,6 +100,11 @@ const Team = z.strictObject({
   members: z.array(z.string()).default([]),
   /** Escalation policy per severity. */
   escalation: z.partialRecord(Severity, Policy),
+  /**
+   * The policy for an alarm of a severity `escalation` has no policy for (recorded `unrouted`, fallback
+   * `team_default`). Without it such an alarm pages the file's `unrouted_fallback`.
+   */
+  default_policy: Policy.optional(),
   /** Low severities on fewer channels at night (schemas/oncall/quiet.ts). */
   quiet_hours: QuietHours.optional(),
 });
@@ -147,6 +159,12 @@ export const OnCallConfig = z
     maintenance: z.array(MaintenanceWindow).default([]),
     /** Flapping: an ALARM within window_s of the OK continues the incident it resolved. Default 300 s. */
     flapping: Flapping.default({ window_s: 300 }),
+    /**
+     * Paged once (every target, on every listed channel they have) for an alarm whose team has neither a policy for
+     * its severity nor a `default_policy` (recorded `unrouted`, fallback `global`): e.g. a NOC. Without it such an
+     * alarm pages nobody: an `unrouted` record and an error-level log line.
+     */
+    unrouted_fallback: FallbackTargets.optional(),
   })
   .superRefine((cfg, ctx) => {
     const teamKnown = (t: string, path: PropertyKey[]) => {
@@ -195,26 +213,58 @@ export const OnCallConfig = z
             message: `team ${team} pages ${sev} on WhatsApp in quiet hours: an approved content template is required`,
           });
       }
-      for (const [sev, policy] of Object.entries(def.escalation)) {
+      // the default policy pages every severity the team has no policy for: each needs what its channels need
+      const uncovered = Severity.options.filter((sev) => !def.escalation[sev]);
+      const policies: [string, Policy | undefined, PropertyKey[], readonly Severity[]][] = [
+        ...Object.entries(def.escalation).map(
+          ([sev, p]): [string, Policy | undefined, PropertyKey[], readonly Severity[]] => [
+            sev,
+            p,
+            ['teams', team, 'escalation', sev],
+            [sev as Severity],
+          ],
+        ),
+        ['default_policy', def.default_policy, ['teams', team, 'default_policy'], uncovered],
+      ];
+      for (const [name, policy, path, severities] of policies) {
+        const channels = new Set(policy?.levels.flatMap((level) => level.channels));
         policy?.levels.forEach((level, i) => {
-          targetsKnown(level.targets, ['teams', team, 'escalation', sev, 'levels', i, 'targets']);
-          if (level.channels.includes('whatsapp') && !cfg.whatsapp_templates[sev as Severity]) {
+          targetsKnown(level.targets, [...path, 'levels', i, 'targets']);
+        });
+        for (const sev of channels.has('whatsapp') ? severities : []) {
+          if (!cfg.whatsapp_templates[sev])
             ctx.addIssue({
               code: 'custom',
               path: ['whatsapp_templates', sev],
               message: `team ${team} pages ${sev} on WhatsApp: an approved content template is required`,
             });
-          }
-          if (level.channels.includes('voice') && !cfg.twilio.voice_from) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['twilio', 'voice_from'],
-              message: `team ${team} pages ${sev} by voice: a caller id (twilio.voice_from) is required`,
-            });
-          }
+        }
+        if (channels.has('voice') && !cfg.twilio.voice_from) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['twilio', 'voice_from'],
+            message: `team ${team} pages ${name} by voice: a caller id (twilio.voice_from) is required`,
+          });
+        }
+        targetsKnown(policy?.notify?.also ?? [], [...path, 'notify', 'also']);
+        targetsKnown(policy?.fallback?.targets ?? [], [...path, 'fallback', 'targets']);
+      }
+    }
+    if (cfg.unrouted_fallback) {
+      targetsKnown(cfg.unrouted_fallback.targets, ['unrouted_fallback', 'targets']);
+      if (cfg.unrouted_fallback.channels.includes('voice') && !cfg.twilio.voice_from)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['twilio', 'voice_from'],
+          message: 'unrouted_fallback pages by voice: a caller id (twilio.voice_from) is required',
         });
-        targetsKnown(policy?.notify?.also ?? [], ['teams', team, 'escalation', sev, 'notify', 'also']);
-        targetsKnown(policy?.fallback?.targets ?? [], ['teams', team, 'escalation', sev, 'fallback', 'targets']);
+      for (const sev of cfg.unrouted_fallback.channels.includes('whatsapp') ? Severity.options : []) {
+        if (!cfg.whatsapp_templates[sev])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['whatsapp_templates', sev],
+            message: `unrouted_fallback pages any severity on WhatsApp: an approved ${sev} template is required`,
+          });
       }
     }
   });
@@ -269,9 +319,35 @@ export function teamFor(
   return route?.team ?? cfg.default_team;
 }
 
-/** The escalation policy for an alarm of a severity; undefined when its team does not page that severity. */
+/** The team's own escalation policy for a severity; undefined when it has none (see `policyRouteFor`). */
 export function policyFor(cfg: OnCallConfig, team: string, severity: Severity): Policy | undefined {
   return cfg.teams[team]?.escalation[severity];
+}
+
+/**
+ * What an alarm of (team, severity) pages — one rule, no silent routing: the team's policy for the severity
+ * (`policy`), else the team's `default_policy` (`team_default`), else the file's `unrouted_fallback`, paged once
+ * (`global`), else nobody (`none`). All but `policy` are recorded as `unrouted` with the fallback's name.
+ */
+export type PolicyRoute =
+  | { fallback?: undefined; policy: Policy }
+  | { fallback: 'team_default'; policy: Policy }
+  | { fallback: 'global'; targets: FallbackTargets }
+  | { fallback: 'none' };
+export type UnroutedFallback = NonNullable<PolicyRoute['fallback']>;
+
+export function policyRouteFor(cfg: OnCallConfig, team: string, severity: Severity): PolicyRoute {
+  const own = policyFor(cfg, team, severity);
+  if (own) return { policy: own };
+  const teamDefault = cfg.teams[team]?.default_policy;
+  if (teamDefault) return { fallback: 'team_default', policy: teamDefault };
+  if (cfg.unrouted_fallback) return { fallback: 'global', targets: cfg.unrouted_fallback };
+  return { fallback: 'none' };
+}
+
+/** The escalation policy an incident of (team, severity) runs: its own, else the team's default; else none. */
+export function effectivePolicyFor(cfg: OnCallConfig, team: string, severity: Severity): Policy | undefined {
+  return policyFor(cfg, team, severity) ?? cfg.teams[team]?.default_policy;
 }
 
 export function addressOf(cfg: OnCallConfig, person: string, channel: PageChannel): string | undefined {

@@ -17,7 +17,7 @@ describe('schedules in the on-call file', () => {
     const c = example();
     delete c.schedules;
     for (const team of Object.values(c.teams) as any[]) {
-      for (const policy of Object.values(team.escalation) as any[]) {
+      for (const policy of [...Object.values(team.escalation), ...(team.default_policy ? [team.default_policy] : [])]) {
         for (const level of policy.levels) level.targets = ['alice'];
         delete policy.notify;
       }

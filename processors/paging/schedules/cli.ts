@@ -5,6 +5,8 @@ import { loadIcalFeeds } from './ical-feed.js';
 import type { IcalCalendar } from './ical.js';
 import { resolveLevel, type ResolvedPerson } from './resolve.js';
 import { describeMatch, windowOpen, withinWeekly } from '../quiet/windows.js';
+import { SeveritySettingsSchema } from '../../../schemas/alarm-routing.js';
+import { routingFindings } from '../routing-check.js';
 
 /** The on-call file the CLIs read: `--file`, else ONCALL_FILE, else the demo file. */
 export function oncallFileOf(argv: string[], env: NodeJS.ProcessEnv = process.env): string {
@@ -37,6 +39,43 @@ export async function feedsOf(
       ),
   });
   return { calendars, warnings };
+}
+
+/**
+ * `make oncall-check`: the file's problems (errors), then — for a valid file — routing (routing-check.ts: a
+ * (team, severity) pair that pages a fallback is a warning, one that pages nobody an error), SEVERITY_MAP and
+ * SEVERITY_DEFAULT as the services read them from `env` (invalid: an error), and unreadable iCalendar feeds
+ * (warnings). Exit code 1 when there is any error, else 0; every line names the file.
+ */
+export async function oncallCheck(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stdout: string[]; stderr: string[]; code: 0 | 1 }> {
+  const { cfg, errors } = checkOnCallFile(file);
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  if (!cfg) return { stdout: [], stderr: [...errors, `${plural(errors.length, 'problem')} in ${file}`], code: 1 };
+  const warnings: string[] = [];
+  const severity = SeveritySettingsSchema.safeParse({
+    SEVERITY_DEFAULT: env.SEVERITY_DEFAULT?.trim() || undefined,
+    SEVERITY_MAP: env.SEVERITY_MAP,
+  });
+  if (!severity.success)
+    for (const i of severity.error.issues) errors.push(`${i.path.join('.') || 'severity'}: ${i.message}`);
+  else {
+    const routing = routingFindings(cfg, severity.data, file);
+    errors.push(...routing.errors);
+    warnings.push(...routing.warnings);
+  }
+  warnings.push(...(await feedsOf(file, cfg)).warnings);
+  const stderr = [...errors.map((e) => `error: ${e}`), ...warnings.map((w) => `warning: ${w}`)];
+  const schedules = Object.keys(cfg.schedules).length;
+  const counts = `${Object.keys(cfg.people).length} people, ${plural(Object.keys(cfg.teams).length, 'team')}, ${plural(
+    schedules,
+    'schedule',
+  )}`;
+  const tally = `${plural(errors.length, 'error')}, ${plural(warnings.length, 'warning')}`;
+  if (errors.length) return { stdout: [], stderr: [...stderr, `${file}: ${tally}`], code: 1 };
+  return { stdout: [`${file}: OK (${counts}; ${tally})`], stderr, code: 0 };
 }
 
 const why = (r: ResolvedPerson) =>
