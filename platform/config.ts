@@ -42,6 +42,16 @@ export const ConfigSchema = z.object({
     z.string().check(z.startsWith('arn:')),
     'arn:aws:iam::000000000000:role/pagetrail-scheduler',
   ),
+  /** SQS dead-letter queue of every deadline schedule (set by the AWS stack); empty or unset = none. */
+  SCHEDULER_DLQ_ARN: z.optional(
+    z.pipe(
+      z.pipe(
+        z.string().check(z.trim()),
+        z.transform((s: string) => (s === '' ? undefined : s)),
+      ),
+      z.optional(z.string().check(z.startsWith('arn:'))),
+    ),
+  ),
   /** The stream's ARN (the Scheduler target); default: built from STREAM_NAME, AWS_REGION and AWS_ACCOUNT_ID. */
   STREAM_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
   AWS_ACCOUNT_ID: z._default(z.string().check(z.regex(/^\d{12}$/)), '000000000000'),

@@ -15,6 +15,52 @@ export function assertStage(stage: string): string {
   return stage;
 }
 
+/**
+ * Who the pipeline alarms reach (pipeline-alarms.ts), by a path that does not go through pagetrail:
+ * the alarm topic's email and SMS subscriptions. Email subscriptions must be confirmed from the
+ * message AWS sends; SMS needs the account out of the SNS SMS sandbox (or the numbers verified in it).
+ */
+export interface OperatorSubscriptions {
+  readonly emails: readonly string[];
+  /** E.164 (`+` and 8–15 digits). */
+  readonly phones: readonly string[];
+}
+
+/** A production stage: `prod`, `production`, or either with a suffix (`prod-eu`), unless context `production` says. */
+export const isProductionStageName = (stage: string): boolean => /^prod(uction)?(-|$)/.test(stage);
+
+const EMAIL = /^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$/;
+const E164 = /^\+[1-9]\d{7,14}$/;
+
+/**
+ * The operators of a stage; a production stage with none is refused (its pipeline alarms would reach
+ * nobody when pagetrail itself is down). Returns a warning for a non-production stage with none.
+ * Invalid entries are named by position, never echoed (phone numbers stay out of logs).
+ */
+export function checkOperators(
+  stage: string,
+  production: boolean,
+  operators: OperatorSubscriptions | undefined,
+): string | undefined {
+  const emails = operators?.emails ?? [];
+  const phones = operators?.phones ?? [];
+  emails.forEach((e, i) => {
+    if (!EMAIL.test(e)) throw new Error(`operatorEmails entry ${i + 1} is not an email address`);
+  });
+  phones.forEach((p, i) => {
+    if (!E164.test(p)) throw new Error(`operatorPhones entry ${i + 1} is not an E.164 number (+ and 8-15 digits)`);
+  });
+  if (emails.length + phones.length > 0) return undefined;
+  const how = 'set context operatorEmails and/or operatorPhones (README "Deploy on AWS")';
+  if (production) {
+    throw new Error(
+      `stage ${stage} is a production stage with no operator subscription: its pipeline alarms would reach ` +
+        `nobody when pagetrail is down; ${how}`,
+    );
+  }
+  return `stage ${stage}: the pipeline alarm topic has no operator subscription; ${how}`;
+}
+
 /** Availability zones of the VPC; the receiver runs at least one task in each (services.ts). */
 export const VPC_MAX_AZS = 2;
 
@@ -31,6 +77,10 @@ export const VPC_MAX_AZS = 2;
  *   flushIntervalS   lake flush interval and the lake mapping's batching window, 1..300 s (default 60)
  *   receiverMaxTasks receiver autoscaling ceiling (default 10; the floor is 2)
  *   natGateways      NAT gateways, 1..2 (default 2: one per AZ; 1 saves ~USD 33/month and loses egress with its AZ)
+ *   operatorEmails   who the pipeline alarms reach by email: comma-separated, or a JSON array
+ *   operatorPhones   who they reach by SMS: E.164 numbers, comma-separated or a JSON array
+ *   production       true|false (default: true for a stage named prod, production, prod-…, production-…);
+ *                    a production stage with no operator subscription is refused
  *   estate           JSON: {"ecsServices":[{"cluster","service","severity"?}],
  *                    "rdsInstances":[{"instanceId","severity"?,"replica"?,"vcpus"?,"allocatedStorageGiB"?,
  *                    "maxConnections"?}]}
@@ -56,6 +106,18 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
       throw new Error(`context ${k} must be an integer in [${min}, ${max}], got ${v}`);
     return n;
   };
+  const list = (k: string): string[] => {
+    const v = ctx(k);
+    if (v === undefined || v === null || v === '') return [];
+    const text = String(v).trim();
+    const items: unknown = Array.isArray(v) ? v : text.startsWith('[') ? JSON.parse(text) : text.split(',');
+    if (!Array.isArray(items)) throw new Error(`context ${k} must be a list`);
+    return items.map((x) => String(x).trim()).filter((x) => x !== '');
+  };
+  const production = str('production');
+  if (production !== undefined && production !== 'true' && production !== 'false') {
+    throw new Error(`context production must be true or false, got ${production}`);
+  }
   const rawEstate = ctx('estate');
   const estate = (typeof rawEstate === 'string' ? JSON.parse(rawEstate) : rawEstate) as
     | { ecsServices?: EstateEcsService[]; rdsInstances?: EstateRdsInstance[] }
@@ -72,6 +134,8 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
     flushIntervalS: int('flushIntervalS', 1, 300),
     receiverMaxTasks: int('receiverMaxTasks', 2, 1000),
     natGateways: int('natGateways', 1, VPC_MAX_AZS),
+    operators: { emails: list('operatorEmails'), phones: list('operatorPhones') },
+    production: production === undefined ? undefined : production === 'true',
     estate,
     env: {
       account: str('account') ?? process.env.CDK_DEFAULT_ACCOUNT,

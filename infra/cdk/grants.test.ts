@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_PREFIX, LAKE_TABLES } from '../../schemas/lake.js';
 import { STATE_PREFIX } from '../../processors/lake/lake-store.js';
 import { LAMBDA_BUNDLES, RECEIVER_BUNDLE, type BundleSpec } from '../lambda/bundle.js';
+import type { AlarmRule } from './alarm-rule.js';
 import {
+  asyncInvokeNeeds,
   bundleCalls,
   checkUnit,
   formatFinding,
@@ -32,11 +34,12 @@ import { stackFor, synthDir, withoutCfnValidation, type SynthDir } from './testi
  * The last test removes one grant and shows the check reports exactly that.
  */
 
-type UnitName = 'receiver' | 'paging' | 'lake';
+type UnitName = 'receiver' | 'paging' | 'lake' | 'alarm-intake';
 const BUNDLES: Record<UnitName, BundleSpec> = {
   receiver: RECEIVER_BUNDLE,
   paging: LAMBDA_BUNDLES.paging,
   lake: LAMBDA_BUNDLES.lake,
+  'alarm-intake': LAMBDA_BUNDLES['alarm-intake'],
 };
 
 /** What the lake writes (and so may read back and delete): its tables, its error objects, its join state. */
@@ -52,6 +55,8 @@ const CALL_SITES: Record<string, CallSite> = {
   'platform/stream/kinesis-producer.ts': { env: 'STREAM_NAME' }, // PutRecords (the batching producer sends through it)
   'producers/receiver/stream-health.ts': { env: 'STREAM_NAME' }, // GET /healthz: DescribeStreamSummary
   'processors/consumer/shards.ts': { env: 'STREAM_NAME' }, // lake lineage: ListShards
+  // lake: a head whose state object is gone rebuilds it from the stream (processors/lake/recover-state.ts)
+  'processors/consumer/shard-reader.ts': { env: 'STREAM_NAME' },
   'shared/ack-codes.ts': { env: 'LEDGER_TABLE' }, // ack codes live in the dispatch ledger
   'processors/paging/ledger.ts': { env: 'LEDGER_TABLE' },
   'processors/paging/incident-store.ts': { env: 'INCIDENTS_TABLE' },
@@ -106,7 +111,7 @@ function synth(aspect?: (stack: PagetrailStack) => IAspect): { stack: PagetrailS
 const ctxOf = (stack: Stack): ArnContext => ({ partition: 'aws', region: stack.region, account: stack.account });
 const logicalId = (stack: Stack, c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnElement);
 
-/** The three units as deployed: role, environment, derived calls, and what AWS does on their behalf. */
+/** The four units as deployed: role, environment, derived calls, and what AWS does on their behalf. */
 function units({ stack, template }: { stack: PagetrailStack; template: Json }): UnitGrants[] {
   const ctx = ctxOf(stack);
   const taskDef = template.Resources[logicalId(stack, stack.services.receiver.taskDefinition)];
@@ -131,7 +136,18 @@ function units({ stack, template }: { stack: PagetrailStack; template: Json }): 
       managedPolicies: [LAMBDA_LOGS],
     };
   };
-  return [receiver, fn('paging'), fn('lake')];
+  // The alarm rule's function (alarm-rule.ts): invoked asynchronously, its failures to its dead-letter queue.
+  const intake = (stack.node.findChild('AlarmRule') as AlarmRule).intake;
+  const intakeId = logicalId(stack, intake);
+  const alarmIntake: UnitGrants = {
+    name: 'alarm-intake',
+    roleId: logicalId(stack, intake.role!),
+    env: template.Resources[intakeId].Properties.Environment?.Variables ?? {},
+    calls: derived['alarm-intake'].calls,
+    onBehalf: asyncInvokeNeeds(template, intakeId, ctx),
+    managedPolicies: [LAMBDA_LOGS],
+  };
+  return [receiver, fn('paging'), fn('lake'), alarmIntake];
 }
 
 function findings(s: { stack: PagetrailStack; template: Json }): Finding[] {
@@ -163,6 +179,7 @@ describe('calls vs grants', () => {
       receiver: ['kinesis:PutRecords', 'kinesis:DescribeStreamSummary', 's3:PutObject', 'dynamodb:GetItem'],
       paging: ['kinesis:PutRecords', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'dynamodb:UpdateItem'],
       lake: ['s3:PutObject', 's3:DeleteObject', 'dynamodb:Query', 'kinesis:ListShards'],
+      'alarm-intake': ['kinesis:PutRecords'],
     };
     for (const n of Object.keys(anchors) as UnitName[]) {
       expect([...actions(n)]).toEqual(expect.arrayContaining(anchors[n]));
@@ -171,7 +188,8 @@ describe('calls vs grants', () => {
     expect(Object.keys(CALL_SITES).filter((f) => !files.has(f))).toEqual([]);
   });
 
-  it.each(['receiver', 'paging', 'lake'])('%s: every call its bundle can make is allowed on its resource', (name) => {
+  const UNITS: UnitName[] = ['receiver', 'paging', 'lake', 'alarm-intake'];
+  it.each(UNITS)('%s: every call its bundle can make is allowed on its resource', (name) => {
     const kinds = new Set(['missing', 'unresolved', 'stale-exception']);
     expect(
       findings(base)
@@ -180,7 +198,7 @@ describe('calls vs grants', () => {
     ).toEqual([]);
   });
 
-  it.each(['receiver', 'paging', 'lake'])('%s: its role allows nothing the unit does not use', (name) => {
+  it.each(UNITS)('%s: its role allows nothing the unit does not use', (name) => {
     const kinds = new Set(['unused', 'wildcard', 'managed-policy']);
     expect(
       findings(base)

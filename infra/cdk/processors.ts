@@ -34,17 +34,21 @@ export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
 export const LAKE_BATCH_SIZE = 10_000;
 
 /**
- * Record-age limits of the event source mappings (MaximumRetryAttempts is -1: a failing batch is
- * retried, bisected, until its records reach this age; then the batch's shard and sequence range — and,
- * with an S3 destination, its records — are written under aws/lambda/ and the shard moves on).
- * - paging, 1 day: transient failures (throttling, an AWS or provider outage) are retried for a day;
- *   by then the page is moot (ack links live ACK_LINK_TTL_S = 1 day, alarms older than
- *   PAGING_MAX_ALARM_AGE_S are not paged), and one stuck record must not hold the incidents that share
- *   its shard for longer.
- * - lake, 6 days: just under the stream's 7-day retention, so the audit trail is retried as long as the
- *   stream holds it and nothing ages out of the stream unrecorded.
+ * When an event source mapping gives up on a failing batch: after MAX_RETRY_ATTEMPTS failed invocations
+ * (bisecting a batch does not use them up) or once its records reach MAX_RECORD_AGE, whichever comes
+ * first; then the batch's shard and sequence range — and, with an S3 destination, its records — are
+ * written under aws/lambda/ (the FailureObjects alarm fires) and the shard moves on.
+ * - paging, 10 retries or 15 minutes: a record that keeps failing must not hold the other incidents of
+ *   its shard (a day, before issue 17). A batch that fails as a whole is bisected down to the failing
+ *   record, which is then tried 10 more times; an outage (DynamoDB, throttling) is ridden out for up to
+ *   15 minutes. A record given up on is replayed by hand (docs/operations.md), and must be within the
+ *   paging horizon (PAGING_MAX_ALARM_AGE_S, 1 h) to still page: the 15 minutes leave 45 for that.
+ * - lake, unbounded retries, 6 days: just under the stream's 7-day retention, so the audit trail is
+ *   retried as long as the stream holds it and nothing ages out of the stream unrecorded (no incident
+ *   waits on it; `make backfill FAILURES=1` replays what it gives up on).
  */
-export const MAX_RECORD_AGE = { paging: Duration.days(1), lake: Duration.days(6) } as const;
+export const MAX_RECORD_AGE = { paging: Duration.minutes(15), lake: Duration.days(6) } as const;
+export const MAX_RETRY_ATTEMPTS = { paging: 10, lake: -1 } as const;
 
 export interface ProcessorsProps {
   /** The stage (names the stream consumer pagetrail-<stage>-paging). */
@@ -124,6 +128,7 @@ export class Processors extends Construct {
       INCIDENTS_TABLE: incidents.tableName,
       SCHEDULER_GROUP: deadlines.groupName,
       SCHEDULER_ROLE_ARN: deadlines.role.roleArn,
+      SCHEDULER_DLQ_ARN: deadlines.deadLetters.queueArn,
     };
     const bundleDir = (name: string) => lambdaBundleDir(name, props.bundleDir);
     const fn = (
@@ -200,6 +205,7 @@ export class Processors extends Construct {
         batchSize: 100,
         maxBatchingWindow: Duration.seconds(0), // invoke as soon as records arrive
         maxRecordAge: MAX_RECORD_AGE.paging,
+        retryAttempts: MAX_RETRY_ATTEMPTS.paging,
         consumer: this.pagingConsumer,
       },
       bucket,
@@ -240,6 +246,7 @@ export class Processors extends Construct {
         batchSize: LAKE_BATCH_SIZE,
         maxBatchingWindow: Duration.seconds(flushIntervalS),
         maxRecordAge: MAX_RECORD_AGE.lake,
+        retryAttempts: MAX_RETRY_ATTEMPTS.lake,
       },
       bucket,
       stream,
@@ -288,7 +295,13 @@ export class Processors extends Construct {
 
   private mapping(
     fn: lambda.Function,
-    o: { batchSize: number; maxBatchingWindow: Duration; maxRecordAge: Duration; consumer?: kinesis.IStreamConsumer },
+    o: {
+      batchSize: number;
+      maxBatchingWindow: Duration;
+      maxRecordAge: Duration;
+      retryAttempts: number;
+      consumer?: kinesis.IStreamConsumer;
+    },
     bucket: s3.IBucket,
     stream: Storage['stream'],
   ): lambda.EventSourceMapping {
@@ -301,7 +314,7 @@ export class Processors extends Construct {
       parallelizationFactor: 1,
       reportBatchItemFailures: true,
       bisectBatchOnError: true,
-      retryAttempts: -1,
+      retryAttempts: o.retryAttempts,
       maxRecordAge: o.maxRecordAge,
       onFailure: new ScopedS3OnFailure(bucket),
     };

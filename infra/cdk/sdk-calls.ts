@@ -505,6 +505,21 @@ export function mappingNeeds(template: Json, functionId: string, ctx: ArnContext
   return needs;
 }
 
+/**
+ * What Lambda itself sends with the function's role when an asynchronous invocation fails for good: the
+ * event to the function's dead-letter queue (DeadLetterConfig). From the template, like mappingNeeds.
+ */
+export function asyncInvokeNeeds(template: Json, functionId: string, ctx: ArnContext): Need[] {
+  const resources = template.Resources as Record<string, Json>;
+  const target = resources[functionId]?.Properties?.DeadLetterConfig?.TargetArn;
+  if (target === undefined) return [];
+  const type = resources[target['Fn::GetAtt']?.[0] ?? target.Ref]?.Type;
+  const why = `${functionId}: dead-letter queue of its asynchronous invocations`;
+  if (type === 'AWS::SQS::Queue') return [{ action: 'sqs:SendMessage', resource: render(target, ctx), why }];
+  if (type === 'AWS::SNS::Topic') return [{ action: 'sns:Publish', resource: render(target, ctx), why }];
+  throw new Error(`${functionId}: dead-letter target ${JSON.stringify(target)} is not modelled`);
+}
+
 /** (a) every call allowed on its resource, (b) every grant needed; the needs derived on the way. */
 export function checkUnit(
   template: Json,

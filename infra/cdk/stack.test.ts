@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_PREFIX, EVENTS_TABLE, LAKE_TABLES, RAW_TABLE, glueType } from '../../schemas/lake.js';
 import { ALERT_EVENTS_VIEW, INCIDENTS_VIEW } from '../../schemas/views.js';
 import { SEED_QUERY } from '../local/demo-run.js';
-import { ENVELOPE_TEMPLATE } from './alarm-rule.js';
+import { BUNDLE_DIR_CONTEXT } from './alarm-rule.js';
 import { assertStage, stackPropsFromContext } from './context.js';
 import { glueColumns, viewSelect, VIEW_COLUMNS } from './glue-columns.js';
 import { AUDIT_QUERY } from './queries.js';
@@ -27,7 +27,10 @@ let stack: PagetrailStack;
 let dir: SynthDir;
 let outdir: string;
 let restoreValidation: () => void;
-const propsOf = (app: App): PagetrailStackProps => ({ ...stackPropsFromContext(app), lambdaBundleDir: dir.bundleDir });
+const propsOf = (app: App): PagetrailStackProps => {
+  app.node.setContext(BUNDLE_DIR_CONTEXT, dir.bundleDir); // the alarm rule's function (alarm-rule.ts)
+  return { ...stackPropsFromContext(app), lambdaBundleDir: dir.bundleDir };
+};
 
 type Json = Record<string, any>;
 const resources = (type: string): [string, Json][] => Object.entries(template.findResources(type));
@@ -203,25 +206,13 @@ describe('alarm rule', () => {
     for (const [name, event, expected] of cases) expect(matchesPattern(rule.EventPattern, event), name).toBe(expected);
   });
 
-  it('targets the stream keyed by the alarm ARN, wrapping the whole event in the envelope', () => {
+  it('targets the alarm intake function (it keys records by schemas/partition-key.ts), with retries and a DLQ', () => {
     const [target] = only('AWS::Events::Rule').Targets as Json[];
-    expect(target.Arn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^StorageStream/), 'Arn'] });
-    expect(target.KinesisParameters).toEqual({ PartitionKeyPath: '$.resources[0]' });
-    expect(target.InputTransformer).toEqual({
-      InputTemplate: '{"v":1,"kind":"alarm","event":<aws.events.event.json>}',
-    });
-    expect(target.InputTransformer.InputTemplate).toBe(ENVELOPE_TEMPLATE);
-    // Filled in with a JSON event, the template is the stream's alarm envelope.
-    const event = {
-      'detail-type': 'CloudWatch Alarm State Change',
-      resources: ['arn:x'],
-      detail: { state: { value: 'ALARM' } },
-    };
-    expect(JSON.parse(ENVELOPE_TEMPLATE.replace('<aws.events.event.json>', JSON.stringify(event)))).toEqual({
-      v: 1,
-      kind: 'alarm',
-      event,
-    });
+    const [fnId, fn] = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('AlarmRuleIntake'))!;
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(target.KinesisParameters).toBeUndefined(); // EventBridge cannot hash a long ARN into a key
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 });
+    expect(fn.Properties.Environment.Variables.STREAM_NAME).toEqual({ Ref: streamId() });
   });
 });
 
@@ -231,11 +222,15 @@ describe('alarm rule dead letters', () => {
     const [queueId, queue] = resources('AWS::SQS::Queue').find(([id]) => id.startsWith('AlarmRuleDeadLetters'))!;
     expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
     expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    const queueName = [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }];
     const alarm = resources('AWS::CloudWatch::Alarm')
       .map(([, r]) => r.Properties)
-      .find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+      .find(
+        (a) =>
+          a.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          JSON.stringify(a.Dimensions) === JSON.stringify(queueName),
+      );
     expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1 });
-    expect(alarm!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
     expect(alarm!.AlarmActions).toHaveLength(1);
   });
 });
@@ -652,6 +647,7 @@ describe('stream processors (Lambda)', () => {
         'INCIDENTS_TABLE',
         'SCHEDULER_GROUP',
         'SCHEDULER_ROLE_ARN',
+        'SCHEDULER_DLQ_ARN',
         'AWS_ACCOUNT_ID',
       ]) {
         expect(e[k], `${name} ${k}`).toBeDefined();
@@ -695,41 +691,45 @@ describe('stream processors (Lambda)', () => {
     expect(Object.keys(envOf('Lake')).filter((k) => k.endsWith('_SECRET_ARN'))).toEqual([]);
   });
 
-  it(
-    'event source mappings: TRIM_HORIZON, one batch per shard, ' + 'item failures, bisect, long retries, S3 on-failure',
-    () => {
-      // the paging mapping reads through its enhanced fan-out consumer of the stream, the lake polls the stream
-      const consumers = resources('AWS::Kinesis::StreamConsumer');
-      expect(consumers).toHaveLength(1);
-      const [consumerId, consumer] = consumers[0];
-      expect(consumer.Properties.StreamARN).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
-      expect(JSON.stringify(mappingOf('Paging').EventSourceArn)).toContain(consumerId);
-      expect(mappingOf('Lake').EventSourceArn).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
-      for (const name of ['Paging', 'Lake'] as const) {
-        const m = mappingOf(name);
-        expect(m).toMatchObject({
-          StartingPosition: 'TRIM_HORIZON',
-          ParallelizationFactor: 1,
-          FunctionResponseTypes: ['ReportBatchItemFailures'],
-          BisectBatchOnFunctionError: true,
-          MaximumRetryAttempts: -1,
-          DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [bucketId(), 'Arn'] } } },
-        });
-        expect(m.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(86_400);
-        expect(m.MaximumRecordAgeInSeconds).toBeLessThan(7 * 86_400); // recorded before the stream's retention drops it
-      }
-      expect(mappingOf('Paging')).toMatchObject({
-        BatchSize: 100,
-        MaximumBatchingWindowInSeconds: 0,
-        MaximumRecordAgeInSeconds: MAX_RECORD_AGE.paging.toSeconds(),
+  it('event source mappings: TRIM_HORIZON, a batch per shard, item failures, bisect, bounded retries', () => {
+    // the paging mapping reads through its enhanced fan-out consumer of the stream, the lake polls the stream
+    const consumers = resources('AWS::Kinesis::StreamConsumer');
+    expect(consumers).toHaveLength(1);
+    const [consumerId, consumer] = consumers[0];
+    expect(consumer.Properties.StreamARN).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
+    expect(JSON.stringify(mappingOf('Paging').EventSourceArn)).toContain(consumerId);
+    expect(mappingOf('Lake').EventSourceArn).toEqual({ 'Fn::GetAtt': [streamId(), 'Arn'] });
+    for (const name of ['Paging', 'Lake'] as const) {
+      const m = mappingOf(name);
+      expect(m).toMatchObject({
+        StartingPosition: 'TRIM_HORIZON',
+        ParallelizationFactor: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BisectBatchOnFunctionError: true,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [bucketId(), 'Arn'] } } },
       });
-      expect(mappingOf('Lake')).toMatchObject({
-        BatchSize: 10_000,
-        MaximumBatchingWindowInSeconds: 60,
-        MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds(),
-      });
-    },
-  );
+      expect(m.MaximumRecordAgeInSeconds).toBeLessThan(7 * 86_400); // recorded before the stream's retention drops it
+    }
+    // A paging record that keeps failing leaves its shard within minutes (10 retries, 15 min), and
+    // early enough to be replayed within the paging horizon (PAGING_MAX_ALARM_AGE_S = 1 h).
+    expect(mappingOf('Paging')).toMatchObject({
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 0,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 15 * 60,
+    });
+    expect(mappingOf('Paging').MaximumRecordAgeInSeconds).toBeLessThanOrEqual(
+      Number(envOf('Paging').PAGING_MAX_ALARM_AGE_S) / 2,
+    );
+    // The lake's audit trail is retried as long as the stream keeps it (no incident waits on it).
+    expect(mappingOf('Lake')).toMatchObject({
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: 60,
+      MaximumRetryAttempts: -1,
+      MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds(),
+    });
+    expect(mappingOf('Lake').MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(86_400);
+  });
 
   it('flushIntervalS sets the lake window and FLUSH_INTERVAL_S; more than 300 s is refused', () => {
     const app = new App({
@@ -772,7 +772,7 @@ describe('deadlines (EventBridge Scheduler)', () => {
     expect(only('AWS::Scheduler::ScheduleGroup')).toEqual({ Name: 'pagetrail-test-deadlines' });
   });
 
-  it("the Scheduler's role: trusted by scheduler.amazonaws.com of this account, PutRecord on this stream only", () => {
+  it("the Scheduler's role: trusted by this account's Scheduler, PutRecord, SendMessage to the DLQ", () => {
     const [roleId, role] = resources('AWS::IAM::Role').find(([id]) => id.startsWith('DeadlinesSchedulerRole'))!;
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
       {
@@ -790,9 +790,12 @@ describe('deadlines (EventBridge Scheduler)', () => {
     const stmts = resources('AWS::IAM::Policy')
       .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleId))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
-    // The stream uses the AWS-managed key: no kms statement is needed.
+    // The stream uses the AWS-managed key: no kms statement is needed. The schedules' dead-letter
+    // queue: the Scheduler sends a deadline it gave up on with this role.
+    const [dlqId] = resources('AWS::SQS::Queue').find(([id]) => id.startsWith('DeadlinesDeadLetters'))!;
     expect(stmts).toEqual([
       { Effect: 'Allow', Action: 'kinesis:PutRecord', Resource: { 'Fn::GetAtt': [streamId(), 'Arn'] } },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
     ]);
   });
 });

@@ -1,11 +1,11 @@
-import { CfnOutput, CfnParameter, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CfnParameter, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import { ALARM_NAMESPACES, AlarmRule } from './alarm-rule.js';
 import { AthenaQueries } from './athena.js';
 import { EstateAlarms, type EstateEcsService, type EstateRdsInstance } from './estate-alarms.js';
 import { LakeCatalog } from './lake-catalog.js';
-import { assertStage } from './context.js';
+import { assertStage, checkOperators, isProductionStageName, type OperatorSubscriptions } from './context.js';
 import { Deadlines, schedulerGroupName } from './deadlines.js';
 import { PipelineAlarms } from './pipeline-alarms.js';
 import { Processors } from './processors.js';
@@ -31,6 +31,13 @@ export interface PagetrailStackProps extends StackProps {
   /** NAT gateways of the VPC (default one per AZ, 2; 1 saves one NAT gateway's cost, see services.ts). */
   readonly natGateways?: number;
   readonly estate?: { ecsServices?: EstateEcsService[]; rdsInstances?: EstateRdsInstance[] };
+  /** Who the pipeline alarms reach by email / SMS (the alarm topic's subscriptions), not through pagetrail. */
+  readonly operators?: OperatorSubscriptions;
+  /**
+   * A production stage refuses to synthesize with no operator subscription (default: a stage named
+   * prod, production, prod-… or production-…); any other stage gets a synth warning.
+   */
+  readonly production?: boolean;
   /** Override the container image (tests); default: built from the repo's Dockerfile. */
   readonly image?: ecs.ContainerImage;
   /** Root of the prebuilt Lambda bundles (default dist/lambda, `make lambdas`). */
@@ -51,11 +58,18 @@ export class PagetrailStack extends Stack {
   constructor(scope: Construct, id: string, props: PagetrailStackProps) {
     super(scope, id, props);
     const stage = assertStage(props.stage);
+    const production = props.production ?? isProductionStageName(stage);
+    const noOperators = checkOperators(stage, production, props.operators);
+    if (noOperators) Annotations.of(this).addWarningV2('pagetrail:no-operators', noOperators);
 
     this.storage = new Storage(this, 'Storage', { shardCount: props.shardCount, removalPolicy: props.removalPolicy });
     const { stream, bucket } = this.storage;
 
-    const alarmRule = new AlarmRule(this, 'AlarmRule', { stream, namespaces: ALARM_NAMESPACES });
+    const alarmRule = new AlarmRule(this, 'AlarmRule', {
+      stream,
+      namespaces: ALARM_NAMESPACES,
+      bundleDir: props.lambdaBundleDir,
+    });
 
     const db = databaseName(stage);
     new LakeCatalog(this, 'Catalog', { bucket, databaseName: db });
@@ -104,8 +118,12 @@ export class PagetrailStack extends Stack {
     const pipeline = new PipelineAlarms(this, 'PipelineAlarms', {
       bucket,
       loadBalancer: this.services.receiver.loadBalancer,
+      alarmRule: alarmRule.rule,
       alarmDeadLetters: alarmRule.deadLetters,
+      intake: alarmRule.intake, // the rule's target: errors, dropped events, its dead-letter queue
+      deadlines: this.deadlines,
       processors: this.processors,
+      operators: props.operators,
       flushIntervalS: props.flushIntervalS,
     });
 
@@ -131,5 +149,8 @@ export class PagetrailStack extends Stack {
       value: `https://${props.domain ?? this.services.receiver.loadBalancer.loadBalancerDnsName}`,
     });
     new CfnOutput(this, 'PipelineAlarmTopic', { value: pipeline.topic.topicArn });
+    // The dead-letter queues to read and replay (docs/operations.md "What to do when…").
+    new CfnOutput(this, 'AlarmDeadLetterQueue', { value: alarmRule.deadLetters.queueUrl });
+    new CfnOutput(this, 'DeadlineDeadLetterQueue', { value: this.deadlines.deadLetters.queueUrl });
   }
 }

@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PagetrailStack } from './stack.js';
-import { stackFor, synthDir, TEST_ESTATE, withoutCfnValidation, type SynthDir } from './testing.js';
+import { stackFor, synthDir, TEST_ESTATE, TEST_OPERATOR, withoutCfnValidation, type SynthDir } from './testing.js';
 
 /**
  * Two stages in one account and region: `dev` and `prod` synthesized as app.ts builds them, with the
@@ -112,7 +112,8 @@ beforeAll(() => {
   dir = synthDir();
   for (const stage of ['dev', 'prod', 'dev-again']) {
     const name = stage === 'dev-again' ? 'dev' : stage;
-    const context = { stage: name, estate: TEST_ESTATE, domain: `${name}.example.com` };
+    // prod is a production stage: it needs an operator subscription (context.ts checkOperators)
+    const context = { stage: name, estate: TEST_ESTATE, domain: `${name}.example.com`, operatorEmails: TEST_OPERATOR };
     names[stage] = physicalNames(stackFor(dir, context));
   }
 }, 120_000);

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { BUNDLE_DIR_CONTEXT } from './alarm-rule.js';
 import { stackPropsFromContext } from './context.js';
 import { PagetrailStack } from './stack.js';
 
@@ -21,17 +22,20 @@ export const TEST_ESTATE = JSON.stringify({
   ],
 });
 
+/** An operator subscription (context operatorEmails): what a production stage needs to synthesize. */
+export const TEST_OPERATOR = 'oncall@example.com';
+
 export interface SynthDir {
   readonly outdir: string;
   readonly bundleDir: string;
   remove(): void;
 }
 
-/** A fresh cloud-assembly directory holding stand-in `paging` and `lake` bundles. */
+/** A fresh cloud-assembly directory holding stand-in `paging`, `lake` and `alarm-intake` bundles. */
 export function synthDir(): SynthDir {
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'pagetrail-cdk-'));
   const bundleDir = path.join(outdir, 'bundles');
-  for (const name of ['paging', 'lake']) {
+  for (const name of ['paging', 'lake', 'alarm-intake']) {
     mkdirSync(path.join(bundleDir, name), { recursive: true });
     const code = `// ${name}: template-test asset\nexport const handler = async () => ({ batchItemFailures: [] });\n`;
     writeFileSync(path.join(bundleDir, name, 'index.mjs'), code);
@@ -46,7 +50,13 @@ export function synthDir(): SynthDir {
 export function stackFor(dir: SynthDir, context: Record<string, unknown>): PagetrailStack {
   const app = new App({
     outdir: dir.outdir,
-    context: { certificateArn: TEST_CERT, twilioAccountSid: TEST_TWILIO_SID, ...TEST_ENV, ...context },
+    context: {
+      certificateArn: TEST_CERT,
+      twilioAccountSid: TEST_TWILIO_SID,
+      ...TEST_ENV,
+      [BUNDLE_DIR_CONTEXT]: dir.bundleDir, // the alarm rule's function (alarm-rule.ts)
+      ...context,
+    },
   });
   return new PagetrailStack(app, 'PagetrailStack', { ...stackPropsFromContext(app), lambdaBundleDir: dir.bundleDir });
 }
