@@ -140,7 +140,7 @@ demo: install bin
 
 ## AWS deployment (infra/cdk, see infra/cdk/README.md). CDK_CONTEXT passes context, e.g.
 ## make deploy CDK_CONTEXT="-c stage=prod -c certificateArn=arn:aws:acm:... -c domain=pagetrail.example.com"
-## `lambdas` bundles the two Lambda functions with esbuild into dist/lambda/<name>/index.mjs (offline,
+## `lambdas` bundles the Lambda functions (paging, lake, alarm-intake) with esbuild into dist/lambda/<name>/index.mjs (offline,
 ## no Docker); synth and deploy build them first and the stack uses them as they are.
 .PHONY: lambdas synth deploy
 CDK := CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk
@@ -159,6 +159,13 @@ deploy: install lambdas
 storm: install
 	node --import tsx infra/lambda/build.ts paging-service lake-service --out dist/local
 	node $(NODE_OPTS) --import tsx test/bench/storm.ts
+
+## The local stack (its own DATA_DIR and free ports) under traffic while each engine in turn is stopped and
+## restarted — stream, tables, bucket, Scheduler —, the provider hung, then refusing, and a second lake writer
+## runs (a benchmark; prints a RESULT line, exits 1 on a missed target). Settings: test/bench/chaos-plan.ts
+.PHONY: chaos
+chaos: install
+	node $(NODE_OPTS) --import tsx test/bench/chaos.ts
 
 ## The stage's provider secrets in Secrets Manager, from TWILIO_AUTH_TOKEN, RESEND_API_KEY and RESEND_WEBHOOK_SECRET:
 ## make secrets STAGE=prod ENV_FILE=.env.prod  (prints name, created|updated|unchanged|kept and ARN; never a value)

@@ -15,85 +15,44 @@
  * Targets (local): lost 0, duplicated 0, alarm → first page p99 < 1 s, deadline lag p99 < 2 s.
  * The services run from their esbuild bundles (dist/local, built by `make storm`; STORM_BUILT=0 runs
  * them through tsx). Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5),
- * STORM_HANG_FRACTION (0.05), STORM_SEED.
+ * STORM_HANG_FRACTION (0.05), STORM_SEED. The on-call file, the alarms and the counting are shared with
+ * `make chaos` (paging-traffic.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { startClosedLoop, SECRETS, type ChildRunner, type ClosedLoop } from '../helpers/closed-loop.js';
-import { demoAlarmEvent, type DemoStory } from '../../infra/local/demo-alarms.js';
-import { incidentId } from '../../schemas/ids.js';
 import { readStream } from '../helpers/read-stream.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
+import {
+  DEADLINE_S,
+  PAGES_PER_INCIDENT,
+  alarmEvent,
+  benchLog,
+  countPages,
+  explainLakeLost,
+  isPage,
+  lakeDiff,
+  lakeEventCounts,
+  pct,
+  postAlarm,
+  seededRandom,
+  writeOncallFile,
+} from './paging-traffic.js';
 
 const ALARMS = Number(process.env.STORM_ALARMS ?? 1000);
 const ARNS = Number(process.env.STORM_ARNS ?? 300);
 const SECONDS = Number(process.env.STORM_SECONDS ?? 60);
 const KILLS = Number(process.env.STORM_KILLS ?? 5);
-let seed = Number(process.env.STORM_SEED ?? 7);
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
-const TEAMS = 10;
-const DEADLINE_S = 5;
-
-const log = (msg: string) => process.stderr.write(`[storm ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
-const pct = (xs: number[], p: number) =>
-  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] : NaN;
-
-function oncallFile(dir: string): string {
-  const people: Record<string, object> = {};
-  const teams: Record<string, object> = {};
-  const routes: object[] = [];
-  for (let t = 0; t < TEAMS; t++) {
-    const n = (k: number) => `+1555${String(t).padStart(2, '0')}0000${k}`;
-    people[`p${t}`] = { name: `Primary ${t}`, sms: n(1), email: `primary${t}@example.com` };
-    people[`s${t}`] = { name: `Secondary ${t}`, sms: n(2) };
-    teams[`t${t}`] = {
-      members: [`p${t}`, `s${t}`],
-      escalation: {
-        P1: {
-          levels: [
-            { targets: [`p${t}`], channels: ['sms', 'email'], deadline_s: DEADLINE_S, stop_on: 'ack' },
-            { targets: [`s${t}`], channels: ['sms'], deadline_s: DEADLINE_S, stop_on: 'ack' },
-          ],
-        },
-      },
-    };
-    routes.push({ alarm_prefix: `storm-t${t}-`, team: `t${t}` });
-  }
-  const file = path.join(dir, 'storm-oncall.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      people,
-      teams,
-      routes,
-      default_team: 't0',
-      twilio: { sms_from: '+15550000000' },
-      email: { from: 'Pagetrail <alerts@pagetrail.example>' },
-    }),
-  );
-  return file;
-}
-
-const story = (arn: number): DemoStory => ({
-  alarmName: `storm-t${arn % TEAMS}-alarm-${arn}`,
-  severity: 'P1',
-  namespace: 'AWS/ECS',
-  metric: 'CPUUtilization',
-  dimensions: { ClusterName: 'prod', ServiceName: `svc-${arn}` },
-  story: '',
-  done: '',
-});
+const random = seededRandom(Number(process.env.STORM_SEED ?? 7));
+const log = benchLog('storm');
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-storm-'));
   const loop: ClosedLoop = await startClosedLoop({
     shards: 2,
-    oncallFile: oncallFile(dir),
+    oncallFile: writeOncallFile(dir),
     env: {
       PAGING_SEND_BUDGET_MS: process.env.PAGING_SEND_BUDGET_MS ?? '300',
       PAGING_MAX_SEND_MS: '12000',
@@ -160,40 +119,26 @@ async function main() {
   await Promise.all(
     plan.map(async (p, i) => {
       await new Promise((r) => setTimeout(r, Math.max(0, p.at - Date.now())));
-      const s = story(p.arn);
       const enteredAt = p.at + i; // distinct episode per alarm
-      const event = demoAlarmEvent(s, 'ALARM', enteredAt, enteredAt);
+      const { event, incident } = alarmEvent(p.arn, enteredAt);
       const sentAt = Date.now();
-      const res = await fetch(new URL('/events/cloudwatch', loop.receiverUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': SECRETS.apiKey },
-        body: JSON.stringify(event),
-      }).catch(() => undefined);
-      if (!res || res.status >= 300) failedPosts++;
-      posted.set(incidentId(event.resources[0], enteredAt), sentAt);
+      const status = await postAlarm(loop.receiverUrl, SECRETS.apiKey, event);
+      if (!status || status >= 300) failedPosts++;
+      posted.set(incident, sentAt);
     }),
   );
   log(`posted ${posted.size} alarms (${failedPosts} refused)`);
 
   // wait for the pages owed: 3 per incident; give up 120 s after the last would be due
-  const expected = posted.size * 3;
-  const sends = () =>
-    loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
+  const expected = posted.size * PAGES_PER_INCIDENT;
+  const sends = () => loop.sim.requests().filter(isPage);
   const end = Date.now() + (2 * DEADLINE_S + 30 + 60) * 1000;
   while (new Set(sends().map((r) => r.dispatchId)).size < expected && Date.now() < end)
     await new Promise((r) => setTimeout(r, 500));
   for (const t of timers) clearTimeout(t);
   await new Promise((r) => setTimeout(r, 3000)); // late duplicates would show now
 
-  const byDispatch = new Map<string, { n: number; first: number; incident?: string }>();
-  for (const r of sends()) {
-    const d = byDispatch.get(r.dispatchId!) ?? { n: 0, first: r.receivedAt };
-    d.n++;
-    d.first = Math.min(d.first, r.receivedAt);
-    byDispatch.set(r.dispatchId!, d);
-  }
-  const pagesSent = byDispatch.size;
-  const duplicated = [...byDispatch.values()].reduce((a, d) => a + d.n - 1, 0);
+  const { byDispatch, pagesSent, duplicated } = countPages(sends());
 
   // a send left to settle (hung past the budget) gets its dispatch record only when its wake-up
   // comes: wait until every page at the provider has its dispatch record on the stream
@@ -245,33 +190,9 @@ async function main() {
   // the lake against the stream: every valid record once in `events`
   const streamRecords = await readStream(clients.kinesis, config.STREAM_NAME);
   const streamIds = new Set(streamRecords.flatMap((r) => (r.eventId ? [r.eventId] : [])));
-  const lakeRows = await q('SELECT event_id, count(*) FROM events GROUP BY event_id');
-  const inLake = new Map(lakeRows.rows.map((r) => [String(r[0]), Number(r[1])]));
-  const lakeLost = [...streamIds].filter((id) => !inLake.has(id)).length;
-  const lakeDup = [...inLake.values()].reduce((a, n) => a + n - 1, 0);
-  if (lakeLost > 0) {
-    const lost = streamRecords.filter((r) => r.eventId && !inLake.has(r.eventId));
-    const byKind = new Map<string, number>();
-    for (const r of lost) byKind.set(`${r.kind}@${r.shardId}`, (byKind.get(`${r.kind}@${r.shardId}`) ?? 0) + 1);
-    log(`not in the lake: ${JSON.stringify(Object.fromEntries(byKind))}`);
-    for (const r of lost.slice(0, 3)) {
-      const rec = r.record as Extract<typeof r.record, { kind: 'receipt' }>;
-      const same = streamRecords
-        .filter((x) => x.record?.incident_id === rec?.incident_id)
-        .map(
-          (x) =>
-            `${x.kind}@${x.shardId}#${x.sequenceNumber.slice(-6)}${
-              x.record?.kind === 'receipt' || x.record?.kind === 'dispatch'
-                ? `:${(x.record as { message_id?: string }).message_id}`
-                : ''
-            }${inLake.has(x.eventId!) ? '' : ' (not in lake)'}`,
-        );
-      log(
-        `  lost ${rec?.kind} ${rec?.message_id} ${rec?.status} dispatch=${rec?.dispatch_id}: ` +
-          `incident records ${same.join(', ')}`,
-      );
-    }
-  }
+  const inLake = await lakeEventCounts(q);
+  const { lost: lakeLost, duplicated: lakeDup } = lakeDiff(streamIds, inLake);
+  explainLakeLost(streamRecords, inLake, log);
 
   await loop.stop();
   fs.rmSync(dir, { recursive: true, force: true });

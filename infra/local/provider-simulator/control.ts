@@ -1,6 +1,10 @@
-/** The `/__sim/*` control routes: health, records, one-shot faults and behaviours at run time. */
+/**
+ * The `/__sim/*` control routes: health, records, one-shot faults and behaviours at run time, and an
+ * outage (`PUT /__sim/outage` with one fault as JSON, e.g. `{"type":"hang","ms":30000}` or
+ * `{"type":"error","status":503}`: every sending request gets it until `DELETE /__sim/outage`).
+ */
 import type { z } from 'zod';
-import { ApiFaults, Behaviour } from './behaviours.js';
+import { ApiFault, ApiFaults, Behaviour } from './behaviours.js';
 import type { SimApp, SimContext } from './context.js';
 
 export function registerControl(app: SimApp, ctx: SimContext) {
@@ -22,4 +26,17 @@ export function registerControl(app: SimApp, ctx: SimContext) {
     });
   perRecipient('/__sim/faults', ApiFaults, (recipient, faults) => ctx.faults.inject(recipient, faults));
   perRecipient('/__sim/behaviours', Behaviour, (recipient, steps) => ctx.behaviours.set(recipient, steps));
+  app.put('/__sim/outage', async (c) => {
+    const parsed = ApiFault.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success)
+      return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 400);
+    ctx.faults.setOutage(parsed.data);
+    ctx.log.info({ fault: parsed.data }, 'outage: every sending request gets this fault');
+    return c.body(null, 204);
+  });
+  app.delete('/__sim/outage', (c) => {
+    ctx.faults.setOutage(undefined);
+    ctx.log.info('outage over');
+    return c.body(null, 204);
+  });
 }

@@ -1,12 +1,14 @@
 /**
  * What happens to a request that would create a message or email: created or not, answered late
  * (seeded hang, `hang` step, one-shot hang fault), answered with an error, or its connection reset.
+ * An outage (`setOutage`, `PUT /__sim/outage`) applies one fault to every sending request, to any
+ * recipient, until it is cleared: the provider hung or refusing as a whole (`make chaos`).
  */
 import { createHash } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { type ApiFault, ApiFaults, recipientKey, stepOf } from './behaviours.js';
+import { ApiFault, ApiFaults, recipientKey, stepOf } from './behaviours.js';
 import type { BehaviourBook, SimContext } from './context.js';
 import type { ProviderSimulatorOptions } from './options.js';
 import type { ApiRequestRecord } from './records.js';
@@ -31,6 +33,11 @@ export interface FaultBook {
   inject(recipient: string, list: ApiFault[]): void;
   /** The plan of one sending request (consumes a one-shot fault and a seeded draw). */
   planFor(recipient: string, pageKey: string): Plan;
+  /**
+   * Every sending request gets `fault` (validated) until it is cleared (`undefined`); one-shot faults
+   * wait meanwhile.
+   */
+  setOutage(fault: ApiFault | undefined): void;
 }
 
 /** Validates hangFraction / hangMs and queues `opts.faults`. */
@@ -61,19 +68,31 @@ export function createFaultBook(opts: ProviderSimulatorOptions, behaviours: Beha
     return h.readUInt32BE(0) / 2 ** 32 < hangFraction ? hangMs : 0;
   }
 
-  function planFor(recipient: string, pageKey: string): Plan {
-    const seeded = seededHang(pageKey);
-    const f = faults.get(recipientKey(recipient))?.shift();
-    if (f?.type === 'error')
+  let outage: Fault | undefined;
+
+  function faultPlan(f: Fault, prefix: string): Plan {
+    if (f.type === 'error')
       return {
         create: f.accepted,
         delayMs: 0,
         errorStatus: f.status,
-        fault: `error ${f.status}${f.accepted ? ' after accepting' : ''}`,
+        fault: `${prefix}error ${f.status}${f.accepted ? ' after accepting' : ''}`,
       };
-    if (f?.type === 'reset')
-      return { create: f.accepted, delayMs: 0, reset: true, fault: `reset${f.accepted ? ' after accepting' : ''}` };
-    if (f?.type === 'hang') return { create: true, delayMs: f.ms ?? (hangMs || DEFAULT_HANG_MS), fault: 'hang' };
+    if (f.type === 'reset')
+      return {
+        create: f.accepted,
+        delayMs: 0,
+        reset: true,
+        fault: `${prefix}reset${f.accepted ? ' after accepting' : ''}`,
+      };
+    return { create: true, delayMs: f.ms ?? (hangMs || DEFAULT_HANG_MS), fault: `${prefix}hang` };
+  }
+
+  function planFor(recipient: string, pageKey: string): Plan {
+    const seeded = seededHang(pageKey);
+    if (outage) return faultPlan(outage, 'outage: ');
+    const f = faults.get(recipientKey(recipient))?.shift();
+    if (f) return faultPlan(f, '');
     const step = behaviours
       .of(recipient)
       .map(stepOf)
@@ -82,7 +101,11 @@ export function createFaultBook(opts: ProviderSimulatorOptions, behaviours: Beha
     return { create: true, delayMs: seeded };
   }
 
-  return { inject, planFor };
+  const setOutage = (fault: ApiFault | undefined) => {
+    outage = fault === undefined ? undefined : ApiFault.parse(fault);
+  };
+
+  return { inject, planFor, setOutage };
 }
 
 /** Applies the plan's delay / reset to an answer; stamps answeredAt. */

@@ -74,4 +74,6 @@ export interface ProviderSimulator {
   clearRecords(): void;
   /** Queues one-shot API faults for a recipient's next sending requests. */
   injectFaults(recipient: string, faults: ApiFault[]): void;
+  /** Every sending request, to any recipient, gets `fault` until `setOutage(undefined)` (`/__sim/outage`). */
+  setOutage(fault: ApiFault | undefined): void;
 }

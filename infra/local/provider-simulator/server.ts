@@ -30,7 +30,8 @@
  * Faults: `hangFraction` of the sending requests (seeded, deterministic: SHA-256 of seed, the page's
  * dispatch id or idempotency key, and how many times that page was sent before) are accepted but
  * answered `hangMs` late; the behaviour step `hang` does that for a recipient; one-shot `faults` per
- * recipient answer 5xx/429 (before or after creating the message), reset the connection, or hang.
+ * recipient answer 5xx/429 (before or after creating the message), reset the connection, or hang; an
+ * outage (`setOutage`, `PUT /__sim/outage`) gives one such fault to every sending request until cleared.
  * Hangs and faults apply to requests that would create a message or email; an idempotent replay
  * answers at once. Every API request is recorded with its receive and answer times (epoch ms) and,
  * for sends, the recipient, the page reference and the dispatch id.
@@ -115,6 +116,7 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
       ctx.behaviours.set(recipient, Behaviour.parse(behaviour));
     },
     injectFaults: (recipient, faults) => ctx.faults.inject(recipient, faults),
+    setOutage: (fault) => ctx.faults.setOutage(fault),
     idle: () => ctx.life.idle(),
     clearRecords() {
       records.clear();

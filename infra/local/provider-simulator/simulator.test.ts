@@ -755,6 +755,29 @@ describe('provider simulator: list API, idempotency, hangs and faults', () => {
     expect(put.status).toBe(400);
     await sim.idle();
   });
+
+  it('an outage refuses every send to any recipient until it is cleared; a one-shot fault waits', async () => {
+    const [a, b] = ['+15551239811', '+15551239812'];
+    sim.injectFaults(a, [{ type: 'error', status: 429 }]);
+    const put = (body: unknown) => fetch(`${sim.url}/__sim/outage`, { method: 'PUT', body: JSON.stringify(body) });
+    expect((await put({ type: 'error', status: 503 })).status).toBe(204);
+    for (const to of [a, b]) {
+      const e = await tw.messages.create({ to, from: SMS_FROM, body: 'Ref 2OUTAGEA' }).catch((err: unknown) => err);
+      expect(e).toMatchObject({ status: 503, code: 20503 });
+    }
+    expect((await put({ type: 'explode' })).status).toBe(400);
+    expect((await fetch(`${sim.url}/__sim/outage`, { method: 'DELETE' })).status).toBe(204);
+    const e = await tw.messages.create({ to: a, from: SMS_FROM, body: 'Ref 2OUTAGEB' }).catch((err: unknown) => err);
+    expect(e).toMatchObject({ status: 429 });
+    await tw.messages.create({ to: b, from: SMS_FROM, body: 'Ref 2OUTAGEC' });
+    expect(
+      sim
+        .requests()
+        .filter((r) => r.recipient === a || r.recipient === b)
+        .map((r) => r.fault),
+    ).toEqual(['outage: error 503', 'outage: error 503', 'error 429', undefined]);
+    await sim.idle();
+  });
 });
 
 describe('provider simulator: seeded hang fraction', () => {
