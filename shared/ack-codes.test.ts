@@ -169,6 +169,42 @@ describe('AckCodes on dynalite', () => {
     },
   );
 
+  it('claimFirst: a new incident takes its first candidate with its recipients in one conditional put', async () => {
+    const entry = incident();
+    const code = await codes.claimFirst(entry, [
+      { address: '+1 (555) 123-0001', person: 'alice' },
+      'whatsapp:+15551230002',
+    ]);
+    expect(code).toBe(ackCodeFor(entry.incidentId, 0));
+    expect(await codes.resolve(code!)).toEqual({
+      ...entry,
+      recipients: expect.arrayContaining([{ address: '+15551230001', person: 'alice' }, { address: '+15551230002' }]),
+    });
+    // held (by itself: a retry): refused, and allocate + addRecipients settle it on the same code
+    expect(await codes.claimFirst(entry, ['+15551230003'])).toBeUndefined();
+    expect(await codes.allocate(entry)).toBe(code);
+  });
+
+  it('claimFirst: refused when another live incident holds it (then allocate); takes an expired one', async () => {
+    const entry = incident();
+    const other = 'inc_bbbbbbbbbbbbbbbbbbbb';
+    await seedHeld(ackCodeFor(entry.incidentId, 0), other, now + 3_600_000, ['+15559990000']);
+    expect(await codes.claimFirst(entry, ['+15551230001'])).toBeUndefined();
+    expect(await codes.resolve(ackCodeFor(entry.incidentId, 0))).toMatchObject({
+      incidentId: other,
+      recipients: [{ address: '+15559990000' }],
+    });
+    expect(await codes.allocate(entry)).toBe(ackCodeFor(entry.incidentId, 1));
+
+    const late = incident();
+    await seedHeld(ackCodeFor(late.incidentId, 0), other, now - 1, ['+15559990000']);
+    expect(await codes.claimFirst(late, ['+15551230001'])).toBe(ackCodeFor(late.incidentId, 0));
+    expect(await codes.resolve(ackCodeFor(late.incidentId, 0))).toEqual({
+      ...late,
+      recipients: [{ address: '+15551230001' }],
+    });
+  });
+
   it('addRecipients: a normalized set with optional person, returned by resolve()', async () => {
     const entry = incident();
     const code = await codes.allocate(entry);

@@ -14,6 +14,7 @@ import { backoffDelay, isConditionFailure } from '../platform/aws-errors.js';
  * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor allocates a
  * code per incident in the ledger table and records every address it paged with that code; the
  * receiver resolves a reply's code to the incident and checks that the reply came from a paged address.
+ * A new incident's code goes out in one write beside its decision (`claimFirst`); `allocate` is the general path.
  *
  * Item: `pk = 'ack#' + code`, incidentId, alarmArn, expiresAt (epoch ms), ttl (epoch s, for DynamoDB
  * TTL), person (optional), recipients (string set, optional: `<address>` or `<address>|<person>`, the
@@ -110,6 +111,20 @@ function decodeRecipient(s: string): AckRecipient {
   return { address: s };
 }
 
+/** Addresses as the `recipients` set stores them (normalized, deduplicated); RangeError for a non-address. */
+function recipientValues(addresses: readonly (string | AckRecipient)[]): string[] {
+  const values = new Set<string>();
+  for (const a of addresses) {
+    const r = typeof a === 'string' ? { address: a } : a;
+    const address = normalizeAddress(r.address);
+    if (!address) throw new RangeError('not a phone number or email address (value withheld)');
+    if (r.person !== undefined && !PERSON.test(r.person))
+      throw new RangeError(`not a person id: ${JSON.stringify(r.person)}`);
+    values.add(encodeRecipient({ address, person: r.person }));
+  }
+  return [...values];
+}
+
 type Item = Record<string, AttributeValue>;
 
 export class AckCodes {
@@ -148,7 +163,7 @@ export class AckCodes {
     }
     for (const code of codes) {
       if (live(items.get(code))) continue; // another incident's
-      if (await this.claim(code, entry)) return code;
+      if (await this.claim(code, this.item(code, entry))) return code;
       // Lost a race: someone claimed it since the read. Ours (a concurrent allocate)? Then it is the answer.
       const now2 = await this.getOne(code);
       if (now2?.incidentId?.S === entry.incidentId && Number(now2.expiresAt?.N) > this.now()) return code;
@@ -164,16 +179,8 @@ export class AckCodes {
   async addRecipients(code: string, incidentId: string, addresses: readonly (string | AckRecipient)[]): Promise<void> {
     const canonical = normalizeAckCode(code);
     if (!canonical) throw new RangeError(`not an ack code: ${JSON.stringify(code)}`);
-    const values = new Set<string>();
-    for (const a of addresses) {
-      const r = typeof a === 'string' ? { address: a } : a;
-      const address = normalizeAddress(r.address);
-      if (!address) throw new RangeError('not a phone number or email address (value withheld)');
-      if (r.person !== undefined && !PERSON.test(r.person))
-        throw new RangeError(`not a person id: ${JSON.stringify(r.person)}`);
-      values.add(encodeRecipient({ address, person: r.person }));
-    }
-    if (values.size === 0) return; // DynamoDB refuses an empty set
+    const values = recipientValues(addresses);
+    if (values.length === 0) return; // DynamoDB refuses an empty set
     try {
       await this.dynamodb.send(
         new UpdateItemCommand({
@@ -181,13 +188,30 @@ export class AckCodes {
           Key: { pk: { S: AckCodes.key(canonical) } },
           UpdateExpression: 'ADD recipients :r',
           ConditionExpression: 'incidentId = :inc',
-          ExpressionAttributeValues: { ':r': { SS: [...values] }, ':inc': { S: incidentId } },
+          ExpressionAttributeValues: { ':r': { SS: values }, ':inc': { S: incidentId } },
         }),
       );
     } catch (err) {
       if (isConditionFailure(err)) throw new AckCodeNotHeldError(canonical, incidentId);
       throw err;
     }
+  }
+
+  /**
+   * A new incident's code in one conditional write, with the addresses its first pages go to: its first
+   * candidate (`ackCodeFor(incidentId)`), claimed with them if free or expired — no read before, so it can
+   * go out beside the incident's own first write. Undefined when the candidate is held (by another live
+   * incident, or by this one already: a retry): the caller then runs `allocate` + `addRecipients`, which
+   * settle both. Collision-safe like `allocate` (the condition is the claim). One thing it does not check:
+   * whether the incident already holds a later candidate (only after a crash, once its first candidate
+   * expired meanwhile): it then holds two codes, both its own.
+   */
+  async claimFirst(entry: AckCodeEntry, recipients: readonly (string | AckRecipient)[]): Promise<string | undefined> {
+    const code = ackCodeFor(entry.incidentId);
+    const values = recipientValues(recipients);
+    const item = this.item(code, entry);
+    if (values.length > 0) item.recipients = { SS: values };
+    return (await this.claim(code, item)) ? code : undefined;
   }
 
   /** The incident of a code (as typed: case and spaces do not matter); undefined if unknown or expired. */
@@ -220,12 +244,12 @@ export class AckCodes {
   }
 
   /** A fresh item for `code` if it is free or expired; false when another write holds it. */
-  private async claim(code: string, entry: AckCodeEntry): Promise<boolean> {
+  private async claim(code: string, item: Item): Promise<boolean> {
     try {
       await this.dynamodb.send(
         new PutItemCommand({
           TableName: this.table,
-          Item: this.item(code, entry),
+          Item: item,
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
           ExpressionAttributeValues: { ':now': { N: String(this.now()) } },
         }),

@@ -10,15 +10,26 @@ import { deadlineScheduleName } from './deadlines.js';
 import { DependencyHealth } from './dependency-health.js';
 import type { PageRequest, PageResult } from './dispatcher.js';
 import type { EscalationEngine } from './escalation.js';
-import { isActive, remember, type IncidentState, type PageEffect, type ScheduleEffect } from './incident-state.js';
+import {
+  isActive,
+  remember,
+  type Effect,
+  type IncidentState,
+  type PageEffect,
+  type ScheduleEffect,
+} from './incident-state.js';
 import type { DispatchLedger } from './ledger.js';
 import { runbookFor, type OnCallConfig } from '../../schemas/oncall/config.js';
 
 /**
  * Carries out an incident's outbox, every effect exactly once in effect:
  *
- * - page: claimed in the dispatch ledger (conditional write) before it is sent. A claim found without
- *   a result (a crash between claim and completion, or a send that outlived its budget) is settled
+ * - page: claimed before it is sent — by the conditional put that saved its decision (the handler's one
+ *   write before a send; incident-state.ts `claimPages`: only the run that follows that put sends it), or,
+ *   for a page decided while the outbox runs (a failover after a refusal), in the dispatch ledger. The
+ *   pages of a wave (a level's, with the records decided beside them) go out at once, each settled once.
+ *   A claim found without a result (a crash between claim and completion, or a send that outlived its
+ *   budget; the ledger is asked for a result first) is settled
  *   through the provider: `dispatcher.find` looks the page up by the reference it carries (Twilio:
  *   messages to that number since the claim; Resend: the same idempotency key) and only a page that
  *   was not sent is sent again. The result goes to the ledger, then its dispatch record onto the
@@ -53,7 +64,7 @@ import { runbookFor, type OnCallConfig } from '../../schemas/oncall/config.js';
 export interface EffectRunnerOptions {
   engine: EscalationEngine;
   oncall: OnCallConfig;
-  ledger: Pick<DispatchLedger, 'claim' | 'complete'>;
+  ledger: Pick<DispatchLedger, 'claim' | 'result' | 'complete'>;
   dispatcher: {
     send(req: PageRequest): Promise<PageResult>;
     find(req: PageRequest, sinceMs: number): Promise<string | undefined>;
@@ -62,6 +73,14 @@ export interface EffectRunnerOptions {
   deadlines: DeadlineScheduler;
   ackCodes: {
     allocate(entry: { incidentId: string; alarmArn: string; expiresAt: number }): Promise<string>;
+    /**
+     * A new incident's code with its first recipients in one conditional write (shared/ack-codes.ts); undefined when
+     * it lost (then `allocate`). Without it, `claimAckCode` does nothing and the first page allocates.
+     */
+    claimFirst?(
+      entry: { incidentId: string; alarmArn: string; expiresAt: number },
+      recipients: { address: string; person?: string }[],
+    ): Promise<string | undefined>;
     addRecipients(
       code: string,
       incidentId: string,
@@ -116,6 +135,14 @@ export interface RunTrigger {
   at: number;
 }
 
+/** What the write before the run already did (the handler's): see `run`. */
+export interface Prepared {
+  /** Pages the decision's put just claimed (incident-state.ts `claimPages`): sent at once, each by this run only. */
+  claimed?: Set<string>;
+  /** Pages whose address the ack code already lists (`claimAckCode`). */
+  recorded?: ReadonlySet<string>;
+}
+
 export class EffectRunner {
   private readonly log: Logger;
   private readonly now: () => number;
@@ -129,6 +156,8 @@ export class EffectRunner {
   /** Scheduler failures in a row, and when it may be asked again (process-wide: one Scheduler for all). */
   private schedulerFailures = 0;
   private schedulerRetryAt = 0;
+  /** Ack codes being allocated, by incident state (its pages go out at once). */
+  private readonly allocating = new WeakMap<IncidentState, Promise<string>>();
 
   constructor(private readonly opts: EffectRunnerOptions) {
     this.log = opts.logger ?? silentLogger;
@@ -142,11 +171,50 @@ export class EffectRunner {
   }
 
   /**
-   * Runs the outbox, sends and records first, deadlines last; what cannot finish now (unsettled sends,
-   * deadlines the Scheduler cannot take) stays in it, with a wake-up on its way. `trigger`: the record
-   * being handled (a wake-up of this incident is consumed by it).
+   * The ack-code write that goes out beside a new incident's first put (the one round trip before its
+   * first pages): the incident's first candidate code, claimed with the addresses of the outbox's pages
+   * (`ackCodes.claimFirst`). Sets `state.ackCode` when it won and returns the pages whose addresses are
+   * recorded (pass them to `run` as `recorded`); when it lost or failed, nothing: the first page allocates
+   * (`allocate` + `addRecipients`). Never rejects. Call it after the put has read the state: the code is not
+   * part of that write (a code that was not won must never be saved as the incident's).
    */
-  async run(state: IncidentState, trigger?: RunTrigger): Promise<void> {
+  async claimAckCode(state: IncidentState): Promise<Set<string>> {
+    const claimFirst = this.opts.ackCodes.claimFirst?.bind(this.opts.ackCodes);
+    const pages = state.outbox.filter((e): e is PageEffect => e.type === 'page');
+    if (!claimFirst || state.ackCode || pages.length === 0) return new Set();
+    const recipients = pages
+      .filter((e) => e.channel !== 'email' && !e.notice)
+      .map((e) => ({ address: e.address, person: e.person }));
+    try {
+      const code = await claimFirst(
+        {
+          incidentId: state.incidentId,
+          alarmArn: state.alarmArn,
+          expiresAt: this.now() + (this.opts.ackCodeTtlMs ?? 7 * 86_400_000),
+        },
+        recipients,
+      );
+      if (!code) return new Set();
+      state.ackCode = code;
+      return new Set(pages.map((e) => e.stepKey));
+    } catch (err) {
+      this.log.warn(
+        { incidentId: state.incidentId, err: (err as Error).message },
+        'ack code not claimed beside the decision: the first page allocates it',
+      );
+      return new Set();
+    }
+  }
+
+  /**
+   * Runs the outbox, sends and records first — all of them at once (the pages of a level go out
+   * together), then the pages they decided (a failover after a refusal), then deadlines; what cannot
+   * finish now (unsettled sends, deadlines the Scheduler cannot take) stays in it, with a wake-up on its
+   * way. `trigger`: the record being handled (a wake-up of this incident is consumed by it). `prepared`:
+   * what the write before this run did (its claims, the ack code's recipients). A failed effect fails the
+   * run once the others of its wave have ended (none is abandoned half-way).
+   */
+  async run(state: IncidentState, trigger?: RunTrigger, prepared: Prepared = {}): Promise<void> {
     if (trigger && trigger.eventId === state.wakeup) {
       // read back faster than the interval (a busy poll): let the rest of it pass, not a hot loop
       const early = trigger.at + this.wakeupIntervalMs - this.now();
@@ -155,25 +223,31 @@ export class EffectRunner {
     }
     const unsettled: PageEffect[] = [];
     const waiting: ScheduleEffect[] = [];
+    const remove = (e: Effect) => {
+      const i = state.outbox.indexOf(e);
+      if (i >= 0) state.outbox.splice(i, 1);
+    };
     for (;;) {
-      const next = state.outbox.findIndex((e) => e.type !== 'schedule');
-      const i = next >= 0 ? next : 0;
-      const effect = state.outbox[i];
-      if (!effect) break;
-      switch (effect.type) {
-        case 'page':
-          if (!(await this.page(state, effect))) unsettled.push(effect);
-          break;
-        case 'record':
-          await this.opts.producer.putStreamRecords([effect.record]);
-          crashpoint('after-escalation-record');
-          break;
-        case 'schedule':
-          if (!(await this.schedule(state, effect))) waiting.push(effect);
-          crashpoint('after-deadline-record');
-          break;
-      }
-      state.outbox.splice(i, 1);
+      const wave = state.outbox.filter((e) => e.type !== 'schedule');
+      if (wave.length === 0) break;
+      const ended = await Promise.allSettled(
+        wave.map(async (effect) => {
+          if (effect.type === 'page') {
+            if (!(await this.page(state, effect, prepared))) unsettled.push(effect);
+          } else {
+            await this.opts.producer.putStreamRecords([effect.record]);
+            crashpoint('after-escalation-record');
+          }
+          remove(effect);
+        }),
+      );
+      const failed = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    for (const effect of state.outbox.filter((e): e is ScheduleEffect => e.type === 'schedule')) {
+      if (!(await this.schedule(state, effect))) waiting.push(effect);
+      crashpoint('after-deadline-record');
+      remove(effect);
     }
     state.outbox.push(...unsettled, ...waiting);
     let wake = waiting.length > 0;
@@ -311,24 +385,53 @@ export class EffectRunner {
     }
   }
 
+  /**
+   * Whose send a page is: this run's (claimed by the decision's put just made, or by a ledger claim made
+   * now), already `done` (its result recorded), or `open` (claimed earlier, outcome unknown).
+   */
+  private async claimOf(
+    state: IncidentState,
+    e: PageEffect,
+    prepared: Prepared,
+  ): Promise<{ send: true } | { done: string } | { claimedAt: number }> {
+    const page = state.pages[e.stepKey];
+    // once only: a later run (the next record of the batch) finds the claim open
+    if (prepared.claimed?.delete(e.stepKey)) return { send: true };
+    if (page?.claimedAt !== undefined) {
+      if (this.now() - page.claimedAt < this.maxSendMs) return { claimedAt: page.claimedAt }; // may be in flight
+      const result = await this.opts.ledger.result(e.stepKey);
+      return result ? { done: result.record } : { claimedAt: page.claimedAt };
+    }
+    // decided while an outbox ran (or saved by a release that claimed in the ledger only): claimed there
+    const now = this.now();
+    const claim = await this.opts.ledger.claim(e.stepKey, now);
+    if (claim.claimed) {
+      if (page) page.claimedAt = now;
+      return { send: true };
+    }
+    if (claim.result) return { done: claim.result.record };
+    const claimedAt = Date.parse(claim.claimedAt) || now;
+    if (page) page.claimedAt = claimedAt;
+    return { claimedAt };
+  }
+
   /** One page; false when its outcome is still unknown (left for a settle wake-up). */
-  private async page(state: IncidentState, e: PageEffect): Promise<boolean> {
+  private async page(state: IncidentState, e: PageEffect, prepared: Prepared = {}): Promise<boolean> {
     const page = state.pages[e.stepKey];
     if (page?.dispatched) return true; // its dispatch record is already out
-    const req = await this.request(state, e);
-    const claim = await this.opts.ledger.claim(e.stepKey, this.now());
+    const claim = await this.claimOf(state, e, prepared);
+    if ('done' in claim) {
+      await this.report(state, e, JSON.parse(claim.done) as Extract<StreamRecordIn, { kind: 'dispatch' }>);
+      return true;
+    }
+    if ('claimedAt' in claim && this.now() - claim.claimedAt < this.maxSendMs) return false; // settle after its call
+    const req = await this.request(state, e, prepared);
     let result: PageResult | typeof BUDGET;
     let possibleDuplicate = false;
-    if (claim.claimed) {
-      crashpoint('after-claim');
+    if ('send' in claim) {
       result = await this.withinBudget(this.opts.dispatcher.send(req));
-    } else if (claim.result) {
-      const record = JSON.parse(claim.result.record) as Extract<StreamRecordIn, { kind: 'dispatch' }>;
-      await this.report(state, e, record);
-      return true;
     } else {
-      const claimedAt = Date.parse(claim.claimedAt) || this.now();
-      if (this.now() - claimedAt < this.maxSendMs) return false; // its call may still be in flight: settle after it
+      const claimedAt = claim.claimedAt;
       // a receipt naming this dispatch already came back: the provider has it, under this message id
       const lookup = page?.messageId
         ? { found: page.messageId, possibleDuplicate: false }
@@ -376,7 +479,7 @@ export class EffectRunner {
       return false;
     }
     const record = this.dispatchRecord(state, e, result, possibleDuplicate);
-    await this.opts.ledger.complete(e.stepKey, { record: JSON.stringify(record) });
+    await this.opts.ledger.complete(e.stepKey, { record: JSON.stringify(record) }, this.now());
     await this.report(state, e, record);
     return true;
   }
@@ -473,19 +576,29 @@ export class EffectRunner {
     return Promise.race([p, budget]).finally(() => clearTimeout(timer));
   }
 
-  private async request(state: IncidentState, e: PageEffect): Promise<PageRequest> {
-    if (!state.ackCode) {
-      state.ackCode = await this.opts.ackCodes.allocate({
-        incidentId: state.incidentId,
-        alarmArn: state.alarmArn,
-        expiresAt: this.now() + (this.opts.ackCodeTtlMs ?? 7 * 86_400_000),
-      });
+  /** The incident's ack code: allocated once however many of its pages ask at the same time. */
+  private ackCodeOf(state: IncidentState): Promise<string> {
+    if (state.ackCode) return Promise.resolve(state.ackCode);
+    let code = this.allocating.get(state);
+    if (!code) {
+      code = this.opts.ackCodes
+        .allocate({
+          incidentId: state.incidentId,
+          alarmArn: state.alarmArn,
+          expiresAt: this.now() + (this.opts.ackCodeTtlMs ?? 7 * 86_400_000),
+        })
+        .then((c) => (state.ackCode = c))
+        .finally(() => this.allocating.delete(state));
+      this.allocating.set(state, code);
     }
+    return code;
+  }
+
+  private async request(state: IncidentState, e: PageEffect, prepared: Prepared = {}): Promise<PageRequest> {
+    const ackCode = await this.ackCodeOf(state);
     // a notice asks for nothing: its number is not one that may acknowledge
-    if (e.channel !== 'email' && !e.notice)
-      await this.opts.ackCodes.addRecipients(state.ackCode, state.incidentId, [
-        { address: e.address, person: e.person },
-      ]);
+    if (e.channel !== 'email' && !e.notice && !prepared.recorded?.has(e.stepKey))
+      await this.opts.ackCodes.addRecipients(ackCode, state.incidentId, [{ address: e.address, person: e.person }]);
     const person = this.opts.oncall.people[e.person];
     return {
       incidentId: state.incidentId,
@@ -502,7 +615,7 @@ export class EffectRunner {
         reason: state.reason,
         personName: person?.name ?? e.person,
         level: e.level,
-        ackCode: state.ackCode,
+        ackCode,
         ackUrl: this.opts.ackLink({
           incidentId: state.incidentId,
           alarmArn: state.alarmArn,

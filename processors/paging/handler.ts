@@ -5,7 +5,8 @@ import type { Logger } from '../../platform/logger.js';
 import { silentLogger } from '../../platform/logger.js';
 import { crashpoint } from '../runtime/crashpoint.js';
 import { fromKinesisStreamRecord, type KinesisBatchHandler } from '../runtime/kinesis-event.js';
-import type { EffectRunner } from './effects.js';
+import type { EffectRunner, Prepared } from './effects.js';
+import { claimPages } from './incident-state.js';
 import type { EscalationEngine } from './escalation.js';
 import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incident-store.js';
 
@@ -20,10 +21,13 @@ import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incid
  *      the incident the alarm has open (the store's pointer, opened no later than the record's
  *      previous state), remembered as an alias of the record's own id so a replay goes the same way;
  *      likewise an ALARM after an OK within the flapping window: the incident that OK resolved;
- *   1. read the incident's item (state + version);
+ *   1. read the incident's item (state + version), the alarm's pointer beside it when it may be needed;
  *   2. apply the record (escalation.ts): the decision and its effects land in the state's outbox;
- *   3. save the state (version condition) — the decision is durable before any effect;
- *   4. carry out the outbox (effects.ts), then save again.
+ *   3. save the state (version condition) with the outbox's pages claimed in it (`claimPages`) — the
+ *      decision and its claims are durable before any effect, in one write; a new incident's ack code
+ *      (with the addresses it pages) is claimed in the same round trip (effects.ts `claimAckCode`);
+ *   4. carry out the outbox (effects.ts: a level's pages at once), then save again beside the alarm's
+ *      pointer. A new incident's first pages wait for two round trips: the read, and the write.
  * A crash or error anywhere leaves the record unacknowledged: its redelivery (or any later record of
  * the incident) finds the outbox and finishes it; a record already applied is recognised by its event
  * id and changes nothing. A dependency only deadlines need never fails a record: a deadline the
@@ -35,7 +39,10 @@ import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incid
 export interface PagingHandlerOptions {
   store: Pick<IncidentStore, 'get' | 'put' | 'find' | 'alias' | 'openIncidentOf' | 'markOpen' | 'markResolved'>;
   engine: EscalationEngine;
-  effects: Pick<EffectRunner, 'run'>;
+  /**
+   * `claimAckCode` puts a new incident's ack code in its one write round trip; without it, the first page allocates.
+   */
+  effects: Pick<EffectRunner, 'run'> & Partial<Pick<EffectRunner, 'claimAckCode'>>;
   /** Alarms (with their incidents) of one batch handled at once. Default 32. */
   concurrency?: number;
   now?: () => number;
@@ -148,22 +155,32 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
       else log.info(fields, note);
     }
     if (!state) return;
+    const prepared: Prepared = {};
     if (changed) {
-      version = await opts.store.put(state, version);
+      // the one write before a send: the decision with its pages' claims (one conditional put) and, for a
+      // new incident, beside it in the same round trip, its ack code with the addresses it pages
+      prepared.claimed = claimPages(state, now());
+      const decided = opts.store.put(state, version); // reads the state now: the ack code is not part of it
+      const ack = version === undefined && prepared.claimed.size > 0 ? opts.effects.claimAckCode?.(state) : undefined;
+      [version, prepared.recorded] = await Promise.all([decided, ack]);
       crashpoint('after-decision');
     }
     known.set(state.incidentId, { state, version: version! });
-    if (record.kind === 'alarm') {
-      // the alarm's pointer follows the incident: open while open, marked resolved once resolved
-      if (state.resolvedAt !== undefined)
-        await opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt);
-      else if (record.state === 'ALARM') await opts.store.markOpen(state);
-    }
-    if (state.outbox.length > 0 || state.wakeup === record.event_id) {
-      await opts.effects.run(state, { eventId: record.event_id, at: record.event_time });
-      version = await opts.store.put(state, version);
-      known.set(state.incidentId, { state, version });
-    }
+    const ran = state.outbox.length > 0 || state.wakeup === record.event_id;
+    if (ran) await opts.effects.run(state, { eventId: record.event_id, at: record.event_time }, prepared);
+    // everything else follows the sends, in one round trip: the state after them, and the alarm's pointer
+    // (open while open, marked resolved once resolved; written by every ALARM record, a redelivery too)
+    const saved = ran ? opts.store.put(state, version) : undefined;
+    const pointer =
+      record.kind !== 'alarm'
+        ? undefined
+        : state.resolvedAt !== undefined
+          ? opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt)
+          : record.state === 'ALARM'
+            ? opts.store.markOpen(state)
+            : undefined;
+    const [after] = await Promise.all([saved, pointer]);
+    if (after !== undefined) known.set(state.incidentId, { state, version: after });
   }
 
   return async (event) => {

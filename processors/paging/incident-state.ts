@@ -9,8 +9,9 @@ import type { PageChannel } from '../../schemas/oncall/config.js';
  * a restart or a second worker reads the same item.
  *
  * The outbox is the exactly-once hinge: a decision and its effects are saved together before any
- * effect is carried out, and every effect is idempotent (a page is claimed in the dispatch ledger and
- * settled through the provider when its outcome is unknown; a record has a deterministic event id; a
+ * effect is carried out, and every effect is idempotent (a page is claimed by that same write — or, when
+ * decided while the outbox runs, in the dispatch ledger — and settled through the provider when its outcome
+ * is unknown; a record has a deterministic event id; a
  * schedule has a deterministic name). Whatever line a crash hits, the next delivery of any record of
  * the incident finds the effects still in the outbox and carries them out again.
  */
@@ -28,6 +29,12 @@ export interface PageState extends PageStep {
   messageId?: string;
   status: 'pending' | 'sent' | 'failed' | DeliveryStatus;
   failedOver?: boolean;
+  /**
+   * When the page was claimed (epoch ms): by the conditional write that saved its decision (`claimPages`), or, for a
+   * page decided while the outbox ran (a failover after a refusal), in the dispatch ledger. Claimed and not
+   * dispatched: its send's outcome is unknown until it is settled (effects.ts).
+   */
+  claimedAt?: number;
   /** Its dispatch record is on the stream (the send's outcome is settled). */
   dispatched?: boolean;
   /** Provider lookups of this page (an unknown send) that failed so far. */
@@ -155,6 +162,22 @@ export const PAGES_CAP = 400;
 export function remember(state: IncidentState, eventId: string): void {
   state.seen.push(eventId);
   if (state.seen.length > SEEN_CAP) state.seen.splice(0, state.seen.length - SEEN_CAP);
+}
+
+/**
+ * Claims the outbox's pages that are not claimed yet (`claimedAt = now`) and returns their step keys: the state's
+ * conditional put that follows is their claim (one write holds the decision and its claims). Only the run that
+ * follows that put sends them at once; any other run finds them claimed and settles them (effects.ts).
+ */
+export function claimPages(state: IncidentState, now: number): Set<string> {
+  const claimed = new Set<string>();
+  for (const e of state.outbox) {
+    const page = e.type === 'page' ? state.pages[e.stepKey] : undefined;
+    if (!page || page.dispatched || page.claimedAt !== undefined) continue;
+    page.claimedAt = now;
+    claimed.add(page.stepKey);
+  }
+  return claimed;
 }
 
 /** Incidents that can still page (not acked, not resolved). */

@@ -34,7 +34,11 @@ describe('DispatchLedger', () => {
     expect(claims.filter((c) => c.claimed)).toHaveLength(1);
   });
 
-  it('refuses to complete a step that was never claimed', async () => {
-    await expect(ledger.complete('inc_3|L1|carol|sms', { record: '{}' })).rejects.toThrow(/conditional/i);
+  it('records the result of a step its decision claimed (no ledger claim), readable by result()', async () => {
+    expect(await ledger.result('inc_3|L1|carol|sms')).toBeUndefined();
+    await ledger.complete('inc_3|L1|carol|sms', { record: '{"message_id":"SM1"}' });
+    expect(await ledger.result('inc_3|L1|carol|sms')).toEqual({ record: '{"message_id":"SM1"}' });
+    // a claim after it finds it done: the step is never sent by the ledger path either
+    expect(await ledger.claim('inc_3|L1|carol|sms')).toMatchObject({ claimed: false, state: 'done' });
   });
 });

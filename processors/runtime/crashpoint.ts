@@ -9,8 +9,9 @@
  * path are listed in CRASH_POINTS, the lake flush's in LAKE_CRASH_POINTS, so the tests can walk every one.
  */
 export const CRASH_POINTS = [
+  /** The one write before a send: the decision with its pages' claims (and a new incident's ack code). */
   'after-decision',
-  'after-claim',
+  /** One page sent while the others of its level may still be in flight. */
   'after-send',
   'after-dispatch-record',
   'after-escalation-record',

@@ -9,7 +9,8 @@ import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 
 /**
  * The crash matrix: the paging service runs as a real child process and is SIGKILLed at every step
- * boundary of the paging path (after the decision is saved, after a claim, after a send, after a
+ * boundary of the paging path (after the one write before a send — the decision with its pages' claims
+ * and a new incident's ack code —, after a send while the level's other pages may be in flight, after a
  * dispatch record, after an escalation record, after a deadline is scheduled), twice round, while the
  * demo's five stories play (the fifth: a schedule-resolved voice call, acked by key press, and the
  * ack notice to the rest of the team); each time it is restarted. Every page and notice of every

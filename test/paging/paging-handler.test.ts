@@ -53,10 +53,11 @@ class FakeProvider {
   release() {
     for (const r of this.hung.splice(0)) r();
   }
+  /** Who was paged how, sorted: the pages of a level go out at once, in no set order. */
   pages() {
-    return this.reached.map(
-      (r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}@L${r.content.level}`,
-    );
+    return this.reached
+      .map((r) => `${r.content.personName.split(' ')[0].toLowerCase()}:${r.channel}@L${r.content.level}`)
+      .sort();
   }
 }
 
@@ -118,11 +119,11 @@ const pump = () => stream.pump(handler);
 const alarm = (story = BILLING) =>
   ({ v: 1, kind: 'alarm', severity: story.severity, event: demoAlarmEvent(story, 'ALARM', t0, t0) }) as StreamRecordIn;
 const kinds = (k: StreamRecordIn['kind']) => stream.kinds(k);
-/** The provider hangs on the first send (the claim stays open, left to settle) and accepts every later one. */
+/** The provider hangs on the first SMS (the claim stays open, left to settle) and accepts every other send. */
 function hangFirstSend(): void {
   let first = true;
-  provider.plan = () => {
-    if (!first) return 'ok';
+  provider.plan = (req) => {
+    if (!first || req.channel !== 'sms') return 'ok';
     first = false;
     return 'hang';
   };
@@ -151,8 +152,8 @@ describe('paging handler', () => {
       const incident = demoIncidentId(BILLING, t0);
       stream.push(alarm());
       await pump();
-      expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
-      expect(provider.reached[0]).toMatchObject({
+      expect(provider.pages()).toEqual(['bob:email@L1', 'bob:sms@L1']);
+      expect(provider.reached.find((r) => r.channel === 'sms')).toMatchObject({
         incidentId: incident,
         alarmArn: demoAlarmArn(BILLING.alarmName),
         dispatchId: eventId('dispatch', `${incident}|L1|bob|sms`),
@@ -163,7 +164,7 @@ describe('paging handler', () => {
       clock += 8000;
       stream.push(...scheduler.due());
       await pump();
-      expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
+      expect(provider.pages()).toEqual(['bob:email@L1', 'bob:sms@L1', 'carol:sms@L2', 'carol:whatsapp@L2']);
       expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['deadline']);
 
       stream.push({
@@ -192,20 +193,25 @@ describe('paging handler', () => {
     },
   );
 
-  it('an escalation decided before a crash pages the next level when the deadline is delivered again', async () => {
+  it('an escalation whose record failed beside its pages: the retry puts it, each page stays sent once', async () => {
     stream.push(alarm());
     await pump();
     clock += 8000;
     const due = scheduler.due();
-    failPut = (r) => r.kind === 'escalation'; // the process "dies" after deciding, before any effect of it
+    failPut = (r) => r.kind === 'escalation'; // the escalation record is lost; the level's pages go out beside it
     const failed = await handler(event(due));
     expect(failed.batchItemFailures).toHaveLength(1);
-    expect(provider.reached).toHaveLength(2);
+    expect(provider.pages()).toEqual(['bob:email@L1', 'bob:sms@L1', 'carol:sms@L2', 'carol:whatsapp@L2']);
     failPut = undefined;
-    const retried = await handler(event(due)); // the mapping retries the record
+    const retried = await handler(event(due)); // the mapping retries the record: its pages are claimed, not resent
     expect(retried.batchItemFailures).toEqual([]);
     await pump();
-    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1', 'carol:whatsapp@L2', 'carol:sms@L2']);
+    clock += 3000; // past any settle wake-up
+    stream.push(...scheduler.due());
+    await pump();
+    expect(provider.pages()).toEqual(['bob:email@L1', 'bob:sms@L1', 'carol:sms@L2', 'carol:whatsapp@L2']);
+    expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['deadline']);
+    expect(new Set(kinds('dispatch').map((d) => (d as { event_id: string }).event_id)).size).toBe(4);
   });
 
   it(
@@ -241,7 +247,7 @@ describe('paging handler', () => {
       build({ sendBudgetMs: 50 });
       stream.push(alarm());
       await pump();
-      const hung = provider.reached[0];
+      const hung = provider.reached.find((r) => r.channel === 'sms')!;
       // the provider's status callback (it names its dispatch) arrives before the send is settled
       stream.push({
         v: 1,
@@ -309,7 +315,7 @@ describe('paging handler', () => {
     const batch = event([alarm(REPORTS), alarm(BILLING)]);
     const res = await handler(batch);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: batch.Records[0].kinesis.sequenceNumber }]);
-    expect(provider.pages()).toEqual(['bob:sms@L1', 'bob:email@L1']);
+    expect(provider.pages()).toEqual(['bob:email@L1', 'bob:sms@L1']);
   });
 
   it('an invalid record is skipped, the batch succeeds', async () => {
