@@ -63,8 +63,11 @@ export const ConfigSchema = z.object({
   S3_REQUEST_TIMEOUT_MS: positiveInt(30_000),
   /** The lake's checkpoint group; its shard heads use `<CONSUMER_GROUP>-head`. */
   CONSUMER_GROUP: name(1, 'lake'),
-  /** The lake mapping's batching window, s: any integer >= 1, used up to 300 (Lambda's limit; wiring.ts). */
-  FLUSH_INTERVAL_S: positiveInt(60),
+  /**
+   * The lake mapping's batching window, s: any integer >= 1, used up to 300 (Lambda's limit; wiring.ts). Default 10:
+   * a receipt is queryable within about that (docs/design/lake.md "Freshness and cost").
+   */
+  FLUSH_INTERVAL_S: positiveInt(10),
   /**
    * Stream records per lake flush, locally and in `make backfill`: 1..10,000 (Lambda's batch limit),
    * default 10,000. On AWS the lake mapping's batch size (10,000, infra/cdk/processors.ts) decides.
@@ -73,6 +76,11 @@ export const ConfigSchema = z.object({
   /** How long a dispatch stays joinable, s (event time). */
   JOIN_WINDOW_S: positiveInt(86_400),
   ALLOWED_LATENESS_S: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 300),
+  /**
+   * How long a receipt waits for its dispatch, s of the shard's arrival times, before it is written unmatched
+   * (reason dispatch_wait); 0: no such bound (it waits for the watermark, ALLOWED_LATENESS_S of event time).
+   */
+  RECEIPT_WAIT_S: z._default(z.coerce.number().check(z.int(), z.nonnegative()), 10),
   MAX_STATE_ENTRIES: positiveInt(200_000),
   QUERY_CACHE_DIR: z._default(z.string(), '.cache/lake'),
   ENGINE: z._default(z.enum(['duckdb', 'athena']), 'duckdb'),

@@ -77,7 +77,8 @@ export const EVENTS_TABLE = {
       true,
       'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger | ' +
         'unrouted), ' +
-        'deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page)',
+        'deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page), ' +
+        'receipt: dispatch_wait when written unmatched after waiting RECEIPT_WAIT_S for its dispatch',
     ),
     c('timestamp', 'timestamp', false, 'event time (UTC)', 'plain'),
     c(

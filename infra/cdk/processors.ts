@@ -22,7 +22,7 @@ export const LAKE_PREFIXES = [EVENTS_TABLE.prefix, RAW_TABLE.prefix, ERROR_PREFI
 /** Where the paging function finds the on-call file: bundled beside index.mjs (LAMBDA_TASK_ROOT). */
 export const ONCALL_PATH_IN_FUNCTION = '/var/task/oncall.json';
 export const DEFAULT_ONCALL_FILE = 'infra/local/oncall/demo.json';
-export const DEFAULT_FLUSH_INTERVAL_S = 60;
+export const DEFAULT_FLUSH_INTERVAL_S = 10;
 /**
  * nodejs22.x. The bundles target node20 (the language level of this repo's toolchain and tests) and
  * run unchanged on 22; AWS deprecated nodejs20.x on 2026-04-30 (no new functions from 2027-02-01, no
@@ -65,7 +65,7 @@ export interface ProcessorsProps {
   readonly twilioAccountSid: string;
   /** On-call file in the repository, bundled with the paging function (default: the demo rota). */
   readonly oncallFile?: string;
-  /** Lake flush interval, s: FLUSH_INTERVAL_S and the lake mapping's batching window (default 60, at most 300). */
+  /** Lake flush interval, s: FLUSH_INTERVAL_S and the lake mapping's batching window (default 10, at most 300). */
   readonly flushIntervalS?: number;
   /** Root of the prebuilt bundles (default dist/lambda, written by `make lambdas`). */
   readonly bundleDir?: string;
@@ -224,6 +224,7 @@ export class Processors extends Construct {
         FLUSH_MAX_ROWS: String(LAKE_BATCH_SIZE),
         JOIN_WINDOW_S: '86400',
         ALLOWED_LATENESS_S: '300',
+        RECEIPT_WAIT_S: '10',
         MAX_STATE_ENTRIES: '200000',
         // A larger young generation halves scavenge time for the short-lived rows (docs/adr/0001-parquet-writer.md).
         NODE_OPTIONS: '--max-semi-space-size=64',

@@ -666,8 +666,8 @@ describe('stream processors (Lambda)', () => {
     });
     expect(envOf('Paging').TWILIO_API_BASE_URL).toBeUndefined();
     expect(envOf('Paging').RESEND_BASE_URL).toBeUndefined();
-    expect(envOf('Lake')).toMatchObject({ FLUSH_INTERVAL_S: '60', CONSUMER_GROUP: 'lake' });
-    for (const k of ['FLUSH_MAX_ROWS', 'JOIN_WINDOW_S', 'ALLOWED_LATENESS_S', 'MAX_STATE_ENTRIES'])
+    expect(envOf('Lake')).toMatchObject({ FLUSH_INTERVAL_S: '10', CONSUMER_GROUP: 'lake' });
+    for (const k of ['FLUSH_MAX_ROWS', 'JOIN_WINDOW_S', 'ALLOWED_LATENESS_S', 'RECEIPT_WAIT_S', 'MAX_STATE_ENTRIES'])
       expect(envOf('Lake')[k]).toMatch(/^\d+$/);
   });
 
@@ -724,7 +724,7 @@ describe('stream processors (Lambda)', () => {
     // The lake's audit trail is retried as long as the stream keeps it (no incident waits on it).
     expect(mappingOf('Lake')).toMatchObject({
       BatchSize: 10_000,
-      MaximumBatchingWindowInSeconds: 60,
+      MaximumBatchingWindowInSeconds: 10,
       MaximumRetryAttempts: -1,
       MaximumRecordAgeInSeconds: MAX_RECORD_AGE.lake.toSeconds(),
     });

@@ -331,6 +331,7 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
         duplicates: c.duplicates,
         late: c.late,
         unmatched: c.unmatched,
+        waitTimeouts: c.waitTimeouts,
         expired: c.expired,
         evicted: c.evicted,
         pending: join.pendingCount,

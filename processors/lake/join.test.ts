@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventJoin, eventTimeError, joinOptions } from './join.js';
+import { DISPATCH_WAIT_REASON, EventJoin, eventTimeError, joinOptions } from './join.js';
 import { ShardPipeline } from './shard-pipeline.js';
 import {
   ALARM_ARN,
@@ -387,5 +387,99 @@ describe('deduplication whatever the event times', () => {
     // The 2099 time was clamped to the first arrival after the restore, so it expired with SM1 instead of blocking
     // expiry.
     expect(restored.snapshot().seen.map(([, t]) => t)).toEqual([T0 + 2 * DAY]);
+  });
+});
+
+describe('EventJoin: a receipt waits for its dispatch at most maxWaitMs of arrival time', () => {
+  const SHARD = 'shardId-000000000000';
+  // The clock is the records' arrival times (controlled here), never the machine's.
+  const at = (i: number, arrivalTime: number) => ({
+    shardId: SHARD,
+    sequenceNumber: String(1000 + i),
+    arrivalTime,
+    partitionKey: ALARM_ARN,
+  });
+  // Event times within a second: the watermark (5 min behind) never releases anything here.
+  const scenario: [StreamRecordIn, number][] = [
+    [alarmEvent(), T0],
+    [receipt('SM1', 'delivered', T0 + 500), T0 + 1_000], // its dispatch comes 25 s later
+    [receipt('SM2', 'delivered', T0 + 600), T0 + 2_000], // its dispatch comes in time
+    [dispatch('SM2', T0 + 400), T0 + 4_000],
+    [ack(T0 + 700, 'SM2'), T0 + 10_999], // 9.999 s after SM1 arrived: SM1 still waits
+    [ack(T0 + 800, 'SM2'), T0 + 11_000], // 10 s: SM1 is written unmatched
+    [dispatch('SM1', T0 + 300), T0 + 26_000], // written as any dispatch; SM1 is not written again
+  ];
+
+  it('writes it unmatched, reason dispatch_wait, once a record arrives maxWaitMs after it', () => {
+    const join = new EventJoin({ maxWaitMs: 10_000 });
+    const emitted: string[][] = [];
+    scenario.forEach(([r, t], i) => {
+      join.push(decoded(r), at(i, t));
+      emitted.push(join.drain().map((row) => `${row.kind}:${row.message_id ?? ''}:${row.join_status}`));
+    });
+    expect(emitted).toEqual([
+      ['alarm::none'],
+      [],
+      [],
+      ['dispatch:SM2:none', 'receipt:SM2:matched'],
+      ['ack:SM2:matched'],
+      ['ack:SM2:matched', 'receipt:SM1:unmatched'],
+      ['dispatch:SM1:none'],
+    ]);
+    expect(join.pendingCount).toBe(0);
+    expect(join.counters).toMatchObject({ unmatched: 1, waitTimeouts: 1, matched: 3 });
+  });
+
+  it('keeps the receipt row and says why (alarm and severity from its incident)', () => {
+    const join = new EventJoin({ maxWaitMs: 10_000 });
+    scenario.slice(0, 6).forEach(([r, t], i) => {
+      join.push(decoded(r), at(i, t));
+    });
+    const row = join.drain().find((r) => r.message_id === 'SM1')!;
+    expect(row).toMatchObject({
+      kind: 'receipt',
+      join_status: 'unmatched',
+      reason: DISPATCH_WAIT_REASON,
+      alarm_name: 'api-cpu-high',
+      status: 'delivered',
+      arrival_time: T0 + 1_000,
+      dispatched_at: null,
+    });
+  });
+
+  it('is a pure function of the records: any batch cut and restore gives the same rows', () => {
+    const whole = new EventJoin({ maxWaitMs: 10_000 });
+    scenario.forEach(([r, t], i) => {
+      whole.push(decoded(r), at(i, t));
+    });
+    const expected = whole.drain();
+    for (let cut = 1; cut < scenario.length; cut++) {
+      const first = new EventJoin({ maxWaitMs: 10_000 });
+      scenario.slice(0, cut).forEach(([r, t], i) => {
+        first.push(decoded(r), at(i, t));
+      });
+      const rows = first.drain();
+      const restored = EventJoin.restore([JSON.parse(JSON.stringify(first.snapshot()))], { maxWaitMs: 10_000 });
+      scenario.slice(cut).forEach(([r, t], i) => {
+        restored.push(decoded(r), at(cut + i, t));
+      });
+      expect([...rows, ...restored.drain()]).toEqual(expected);
+    }
+  });
+
+  it('a dispatch that arrives exactly at the bound still matches; Infinity waits for the watermark only', () => {
+    const join = new EventJoin({ maxWaitMs: 10_000 });
+    join.push(decoded(receipt('SM1', 'delivered', T0 + 500)), at(0, T0));
+    join.push(decoded(dispatch('SM1', T0 + 300)), at(1, T0 + 10_000));
+    expect(join.drain().map((r) => `${r.kind}:${r.join_status}`)).toEqual(['dispatch:none', 'receipt:matched']);
+
+    const unbounded = new EventJoin({ maxWaitMs: Infinity });
+    unbounded.push(decoded(receipt('SM1', 'delivered', T0 + 500)), at(0, T0));
+    unbounded.push(decoded(ack(T0 + 600)), at(1, T0 + 3600_000));
+    expect(unbounded.pendingCount).toBe(1);
+  });
+
+  it('defaults to 10 s', () => {
+    expect(joinOptions().maxWaitMs).toBe(10_000);
   });
 });

@@ -24,6 +24,13 @@ import { MinHeap } from './min-heap.js';
  *   order, until its dispatch arrives (matched) or the watermark passes its event time, when every
  *   dispatch that could precede it has arrived (`unmatched`). A late receipt that finds no dispatch is
  *   emitted at once as `late`. Acks and escalations never wait.
+ * - The wait is also bounded in wall-clock time: once a record arrives on the shard `maxWaitMs` or more
+ *   after the waiting receipt did (both ApproximateArrivalTimestamps), the receipt is emitted
+ *   `unmatched` with `reason = dispatch_wait` (the watermark's release keeps `reason` null). Its dispatch,
+ *   arriving later, is written as any dispatch is (as after a `late` receipt); the views join them by
+ *   message id. The clock is the shard's newest arrival time, never the process's clock: a redo, a
+ *   restart or a backfill of the same records releases the same receipts in the same rows. A shard that
+ *   receives no record at all holds the receipt until its next record (in the state, never lost).
  * - State is bounded: entries past the window are dropped (counted as `expired`); above
  *   `maxStateEntries` the oldest are evicted first (counted as `evicted`; a pending receipt evicted is
  *   emitted `unmatched`, never lost).
@@ -43,6 +50,11 @@ export interface JoinOptions {
   /** Reject a record whose event time is more than this after its arrival time. Default 1 day. */
   maxAheadMs?: number;
   /**
+   * Arrival-time span a receipt waits for its dispatch before it is written `unmatched` (reason `dispatch_wait`),
+   * measured by the arrival times of the shard's records. Default 10 s; `Infinity`: wait for the watermark only.
+   */
+  maxWaitMs?: number;
+  /**
    * Reject a record whose event time is more than this before its arrival time. Default: the stream's 7-day retention +
    * `windowMs`.
    */
@@ -60,6 +72,7 @@ export const JOIN_DEFAULTS: Omit<Required<JoinOptions>, 'dedupeWindowMs' | 'maxB
   allowedLatenessMs: 5 * 60_000,
   maxStateEntries: 200_000,
   maxAheadMs: 24 * 3600_000,
+  maxWaitMs: 10_000,
 };
 
 /** The options with every default filled in. */
@@ -117,6 +130,8 @@ export interface JoinCounters {
   late: number;
   expired: number;
   evicted: number;
+  /** Receipts written `unmatched` because their wait hit `maxWaitMs` (also counted in `unmatched`). */
+  waitTimeouts: number;
 }
 
 interface DispatchInfo {
@@ -171,6 +186,16 @@ const pendingPartitionKey = (p: Pending): string => p.pk ?? partitionKeyFor(p.ro
 
 const joinKey = (incidentId: string, messageId: string) => `${incidentId}\u0000${messageId}`;
 
+/** Arrival order of waiting receipts (then shard order): the order the wall-clock bound releases them in. */
+const byArrival = (a: Pending, b: Pending) =>
+  a.row.arrival_time < b.row.arrival_time ||
+  (a.row.arrival_time === b.row.arrival_time &&
+    (a.row.shard_id < b.row.shard_id ||
+      (a.row.shard_id === b.row.shard_id && compareSequenceNumbers(a.row.sequence_number, b.row.sequence_number) < 0)));
+
+/** The `reason` of a receipt written unmatched because it waited `maxWaitMs` for its dispatch. */
+export const DISPATCH_WAIT_REASON = 'dispatch_wait';
+
 const byEventTime = (a: Pending, b: Pending) =>
   a.row.timestamp < b.row.timestamp ||
   (a.row.timestamp === b.row.timestamp && compareSequenceNumbers(a.row.sequence_number, b.row.sequence_number) < 0);
@@ -217,11 +242,14 @@ export class EventJoin {
     late: 0,
     expired: 0,
     evicted: 0,
+    waitTimeouts: 0,
   };
   private readonly seen = new Map<string, number>();
   private readonly dispatches = new Map<string, DispatchInfo>();
   private readonly incidents = new Map<string, IncidentInfo>();
   private readonly pending = new MinHeap<Pending>(byEventTime);
+  /** The same waiting receipts in arrival order, for the wall-clock bound. */
+  private readonly pendingByArrival = new MinHeap<Pending>(byArrival);
   private readonly pendingByKey = new Map<string, Pending[]>();
   private maxEventTime = -Infinity;
   private maxArrivalTime = -Infinity;
@@ -329,6 +357,7 @@ export class EventJoin {
         break;
     }
     if (this.maxEventTime - this.options.allowedLatenessMs > wm) this.advance();
+    this.releaseOverdue();
     this.enforceBound();
   }
 
@@ -348,6 +377,7 @@ export class EventJoin {
       .sort((a, b) => (byEventTime(a, b) ? -1 : byEventTime(b, a) ? 1 : 0));
     const set = new Set(release);
     this.pending.removeWhere((p) => set.has(p));
+    this.pendingByArrival.removeWhere((p) => set.has(p));
     for (const p of release) this.releaseUnmatched(p);
   }
 
@@ -407,6 +437,7 @@ export class EventJoin {
       this.pendingByKey.delete(key);
       const ids = new Set(waiting);
       this.pending.removeWhere((p) => ids.has(p));
+      this.pendingByArrival.removeWhere((p) => ids.has(p));
       for (const p of waiting) {
         this.enrich(p.row, info);
         p.row.join_status = 'matched';
@@ -432,6 +463,7 @@ export class EventJoin {
     } else {
       const p: Pending = pk === undefined ? { key, row } : { key, row, pk };
       this.pending.push(p);
+      this.pendingByArrival.push(p);
       const list = this.pendingByKey.get(key);
       if (list) list.push(p);
       else this.pendingByKey.set(key, [p]);
@@ -492,13 +524,36 @@ export class EventJoin {
   /** The watermark moved: release receipts it passed, drop state it expired. */
   private advance(): void {
     const wm = this.watermark;
+    const released = new Set<Pending>();
     for (let p = this.pending.peek(); p && p.row.timestamp < wm; p = this.pending.peek()) {
       this.pending.pop();
+      released.add(p);
       this.releaseUnmatched(p);
     }
+    if (released.size > 0) this.pendingByArrival.removeWhere((p) => released.has(p));
     const horizon = wm - this.options.windowMs;
     this.counters.expired += expireOldest(this.dispatches, (d) => d.t < horizon);
     this.counters.expired += expireOldest(this.incidents, (d) => d.t < horizon);
+  }
+
+  /**
+   * The wall-clock bound: writes `unmatched` (reason `dispatch_wait`) every waiting receipt that arrived `maxWaitMs`
+   * or more before the newest arrival on the shard, in arrival order. Reads only arrival times of records.
+   */
+  private releaseOverdue(): void {
+    const due = this.maxArrivalTime - this.options.maxWaitMs;
+    const released = new Set<Pending>();
+    for (let p = this.pendingByArrival.peek(); p && p.row.arrival_time <= due; p = this.pendingByArrival.peek()) {
+      this.pendingByArrival.pop();
+      released.add(p);
+    }
+    if (released.size === 0) return;
+    this.pending.removeWhere((p) => released.has(p));
+    for (const p of released) {
+      p.row.reason = DISPATCH_WAIT_REASON;
+      this.counters.waitTimeouts++;
+      this.releaseUnmatched(p);
+    }
   }
 
   private releaseUnmatched(p: Pending): void {
@@ -531,6 +586,7 @@ export class EventJoin {
       } else {
         const p = this.pending.pop();
         if (!p) break;
+        this.pendingByArrival.removeWhere((q) => q === p);
         this.releaseUnmatched(p);
       }
       this.counters.evicted++;
@@ -578,11 +634,13 @@ export class EventJoin {
       for (const p of s.pending) {
         if (keepPending && !keepPending(pendingPartitionKey(p))) continue;
         join.pending.push(p);
+        join.pendingByArrival.push(p);
         const list = join.pendingByKey.get(p.key);
         if (list) list.push(p);
         else join.pendingByKey.set(p.key, [p]);
       }
       if (snapshots.length === 1) Object.assign(join.counters, s.counters);
+      join.counters.waitTimeouts ??= 0; // snapshots before the wall-clock bound
     }
     // Arrival order, so expiry from the front works (several parents interleave; v1/v2 held event times).
     for (const [k, v] of [...seen].sort((a, b) => a[1] - b[1])) join.seen.set(k, v);

@@ -18,11 +18,12 @@ export const batchingWindowMsOf = (config: Pick<Config, 'FLUSH_INTERVAL_S'>): nu
   Math.min(config.FLUSH_INTERVAL_S, 300) * 1000;
 
 export const joinOptionsOf = (
-  config: Pick<Config, 'JOIN_WINDOW_S' | 'ALLOWED_LATENESS_S' | 'MAX_STATE_ENTRIES'>,
+  config: Pick<Config, 'JOIN_WINDOW_S' | 'ALLOWED_LATENESS_S' | 'MAX_STATE_ENTRIES' | 'RECEIPT_WAIT_S'>,
 ): JoinOptions => ({
   windowMs: config.JOIN_WINDOW_S * 1000,
   allowedLatenessMs: config.ALLOWED_LATENESS_S * 1000,
   maxStateEntries: config.MAX_STATE_ENTRIES,
+  maxWaitMs: config.RECEIPT_WAIT_S === 0 ? Infinity : config.RECEIPT_WAIT_S * 1000,
 });
 
 /**

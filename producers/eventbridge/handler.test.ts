@@ -51,7 +51,7 @@ describe('EventBridge alarm function', () => {
     expect(written).toEqual([]);
   });
 
-  it('a malformed event fails with its reason and writes nothing; a stream failure is rethrown for a retry', async () => {
+  it('a malformed event fails with its reason, writes nothing; a stream failure is rethrown to retry', async () => {
     const { handler, written, errors } = setup();
     const bad = ecs();
     delete bad.detail.state;

@@ -109,7 +109,7 @@ async function expectEachEventOnce(bucket: string) {
 }
 
 describe('two lake writers on one shard', () => {
-  it('a writer holding a stale head deletes nothing: the twin that redid and committed the flush keeps it', async () => {
+  it('a writer holding a stale head deletes nothing: the twin that redid and committed keeps it', async () => {
     // The race of issue 17: B redoes the pending flush and commits it while A, which read the head
     // before, abandons it for a shorter batch.
     const { lake, pending } = await lakeWithPending();
