@@ -160,6 +160,13 @@ storm: install
 	node --import tsx infra/lambda/build.ts paging-service lake-service --out dist/local
 	node $(NODE_OPTS) --import tsx test/bench/storm.ts
 
+## The monthly AWS cost per service (infra/cost): from the last storm's calls and bytes per alarm
+## (.cache/storm/last.json, else infra/cost/measured.json) and infra/cost/prices.json (us-east-1, dated):
+## make cost [ALARMS_PER_MONTH=10000000] [PEOPLE=50] [PAGES_PER_ALARM=3] [RECEIPTS_PER_PAGE=2]
+.PHONY: cost
+cost: install
+	@node --import tsx infra/cost/cli.ts
+
 ## The local stack (its own DATA_DIR and free ports) under traffic while each engine in turn is stopped and
 ## restarted — stream, tables, bucket, Scheduler —, the provider hung, then refusing, and a second lake writer
 ## runs (a benchmark; prints a RESULT line, exits 1 on a missed target). Settings: test/bench/chaos-plan.ts

@@ -13,6 +13,10 @@
  *                  Timed end to end, load included. What SQL cannot do: the processor's watermark
  *                  (a receipt the watermark passed before its dispatch came is `unmatched` or `late`
  *                  there, `matched` here; a dispatch past its window no longer joins there).
+ *   (s) stages     the processor's work on the same records and batches, stage by stage, each timed apart
+ *                  with the lake's own functions: decode + validate (decodeRecord, eventTimeError), join
+ *                  (EventJoin push + drain), events encode and raw encode (encodeParquet of each batch's rows).
+ *                  Not timed there: the dt grouping and row sort of objects.ts, the raw rows' build.
  *   (j) JSON.parse the floor: UTF-8 decode + JSON.parse of the same record bytes, nothing else.
  *   (c) parquetjs  @dsnp/parquetjs ParquetWriter writing the EVENTS_TABLE rows of (a1) to a buffer.
  *
@@ -26,7 +30,8 @@
  * The last line is machine-readable:
  *   RESULT processor_events_per_s=<n> duckdb_events_per_s=<n> parquetjs_rows_per_s=<n> ratio_vs_duckdb=<r>
  *          peak_rss_mb=<n> json_parse_events_per_s=<n> fraction_of_json_floor=<r>
- * (one line; fraction_of_json_floor = processor / json_parse events per second).
+ *          stage_decode_us=<µs/event> stage_join_us=<…> stage_events_encode_us=<…> stage_raw_encode_us=<…>
+ * (one line; fraction_of_json_floor = processor / json_parse events per second; stage_* from (s)).
  */
 import {
   closeSync,
@@ -46,6 +51,8 @@ import { Writable } from 'node:stream';
 import { DuckDBInstance } from '@duckdb/node-api';
 import parquetjs, { type ParquetCompression, type SchemaDefinition } from '@dsnp/parquetjs';
 import { processInMemory } from '../../processors/lake/in-memory.js';
+import { EventJoin, eventTimeError } from '../../processors/lake/join.js';
+import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
 import { DEFAULT_COMPRESSION, DEFAULT_ROW_GROUP_ROWS, encodeParquet } from '../../processors/lake/parquet.js';
 import { EVENTS_TABLE, RAW_TABLE, type EventRow, type RawRow } from '../../schemas/lake.js';
 import { generateEvents, toEventRows, type GeneratedRecord } from './generate.js';
@@ -107,6 +114,53 @@ function runProcessor(records: readonly GeneratedRecord[]) {
   let bytes = 0;
   for (const body of out.objects.values()) bytes += body.byteLength;
   return { ...out, bytes };
+}
+
+// ---- (s) the processor's stages apart ------------------------------------------------------------
+
+type Stages = { decode: number; join: number; events: number; raw: number };
+
+/** The records through the lake's stages in processInMemory's batches (10,000 per shard); ms per stage. */
+function runStages(records: readonly GeneratedRecord[]): Stages {
+  const t: Stages = { decode: 0, join: 0, events: 0, raw: 0 };
+  const shards = new Map<string, { join: EventJoin; batch: GeneratedRecord[] }>();
+  const flush = (s: { join: EventJoin; batch: GeneratedRecord[] }) => {
+    let t0 = performance.now();
+    const decoded: (StreamRecord | undefined)[] = s.batch.map((r) => {
+      const record = decodeRecord(r.data);
+      return eventTimeError(record.event_time, r.arrivalTime, s.join.options) ? undefined : record;
+    });
+    t.decode += performance.now() - t0;
+    t0 = performance.now();
+    for (let i = 0; i < s.batch.length; i++) if (decoded[i]) s.join.push(decoded[i]!, s.batch[i]);
+    const rows = s.join.drain();
+    t.join += performance.now() - t0;
+    t0 = performance.now();
+    if (rows.length > 0) encodeParquet(EVENTS_TABLE, rows);
+    t.events += performance.now() - t0;
+    const raw: RawRow[] = s.batch.map((r) => ({
+      shard_id: r.shardId,
+      sequence_number: r.sequenceNumber,
+      partition_key: r.partitionKey,
+      arrival_time: r.arrivalTime,
+      data: r.data,
+    }));
+    t0 = performance.now();
+    encodeParquet(RAW_TABLE, raw);
+    t.raw += performance.now() - t0;
+    s.batch = [];
+  };
+  for (const r of records) {
+    let s = shards.get(r.shardId);
+    if (!s) {
+      s = { join: new EventJoin(), batch: [] };
+      shards.set(r.shardId, s);
+    }
+    s.batch.push(r);
+    if (s.batch.length >= 10_000) flush(s);
+  }
+  for (const s of shards.values()) if (s.batch.length > 0) flush(s);
+  return t;
 }
 
 // ---- (b) DuckDB ---------------------------------------------------------------------------------
@@ -479,6 +533,22 @@ async function main(): Promise<void> {
   // later stages hold more (reference rows, DuckDB in-process, parquetjs buffers): printed apart.
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
+  runStages(warmRecords);
+  const stageRuns: Stages[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    gc?.();
+    stageRuns.push(runStages(records));
+  }
+  const stageUs = (k: keyof Stages) => (median(stageRuns.map((r) => r[k])) * 1000) / N;
+  const stages = { decode: stageUs('decode'), join: stageUs('join'), events: stageUs('events'), raw: stageUs('raw') };
+  console.log(
+    `(s) stages, µs per event (median of ${RUNS}): decode + validate ${stages.decode.toFixed(2)}, ` +
+      `join ${stages.join.toFixed(2)}, events encode ${stages.events.toFixed(2)}, ` +
+      `raw encode ${stages.raw.toFixed(2)}; ` +
+      `sum ${(stages.decode + stages.join + stages.events + stages.raw).toFixed(2)} against (a) ` +
+      `${((a.ms * 1000) / N).toFixed(2)}`,
+  );
+
   t0 = performance.now();
   const rows = toEventRows(records);
   const rawRows: RawRow[] = records.map((r) => ({
@@ -517,6 +587,21 @@ async function main(): Promise<void> {
     bytes: a2.result,
     note: 'one file',
   });
+
+  // what compression costs: the same encoders with compression off (ADR 0005's correction)
+  const a1n = await timed(
+    () => encodeParquet(EVENTS_TABLE, warmRows, { compression: 'none' }),
+    () => encodeParquet(EVENTS_TABLE, rows, { compression: 'none' }).byteLength,
+  );
+  const a2n = await timed(
+    () => encodeParquet(RAW_TABLE, rawRows.slice(0, WARMUP), { compression: 'none' }),
+    () => encodeParquet(RAW_TABLE, rawRows, { compression: 'none' }).byteLength,
+  );
+  const us = (ms: number, n: number) => ((ms * 1000) / n).toFixed(2);
+  console.log(
+    `compression (${CODEC} against none), µs per row: events ${us(a1.ms, rows.length)} against ` +
+      `${us(a1n.ms, rows.length)}, raw ${us(a2.ms, rawRows.length)} against ${us(a2n.ms, rawRows.length)}`,
+  );
 
   // (b), then (a) = (b)
   const work = mkdtempSync(path.join(tmpdir(), 'pagetrail-bench-'));
@@ -617,6 +702,10 @@ async function main(): Promise<void> {
       `peak_rss_mb=${Math.round(peakRssMb)}`,
       `json_parse_events_per_s=${Math.round(jsonRate)}`,
       `fraction_of_json_floor=${(processorRate / jsonRate).toFixed(3)}`,
+      `stage_decode_us=${stages.decode.toFixed(2)}`,
+      `stage_join_us=${stages.join.toFixed(2)}`,
+      `stage_events_encode_us=${stages.events.toFixed(2)}`,
+      `stage_raw_encode_us=${stages.raw.toFixed(2)}`,
     ].join(' '),
   );
   if (a.result.errors > 0)

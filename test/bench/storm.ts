@@ -12,11 +12,19 @@
  * timing. Last line:
  *   RESULT pages_expected=… pages_sent=… lost=… duplicated=… alarm_to_first_page_p99_ms=…
  *          deadline_lag_p99_ms=… lake_rows_lost=… lake_rows_duplicated=…
- * Targets (local): lost 0, duplicated 0, alarm → first page p99 < 1 s, deadline lag p99 < 2 s.
+ *          round_trips_before_first_page=… sdk_calls_per_alarm=… paging_cpu_ms_per_alarm=…
+ *          dynamodb_wcu_per_alarm=… receipt_to_queryable_p50_s=…
+ * Targets (local): lost 0, duplicated 0, alarm → first page p99 < 1 s, deadline lag p99 < 2 s; issue 19: ≤ 2 round
+ * trips before the first page, ≤ 8 calls per alarm record, ≤ 20 ms paging CPU and ≤ 20 write units per alarm,
+ * receipt → queryable p50 ≤ 15 s. How the cost figures are measured (a preload in the service processes, probes,
+ * a same-run idle baseline): docs/performance.md, "The storm's cost figures". They are also written to
+ * .cache/storm/last.json, which `make cost` reads (infra/cost).
  * The services run from their esbuild bundles (dist/local, built by `make storm`; STORM_BUILT=0 runs
- * them through tsx). Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60), STORM_KILLS (5),
- * STORM_HANG_FRACTION (0.05), STORM_SEED. The on-call file, the alarms and the counting are shared with
- * `make chaos` (paging-traffic.ts).
+ * them through tsx). Settings: STORM_ALARMS (1000), STORM_ARNS (300), STORM_SECONDS (60) or STORM_RATE (alarms/s;
+ * sets the seconds), STORM_KILLS (5), STORM_HANG_FRACTION (0.05), STORM_SEED, STORM_PROBES (3),
+ * STORM_FLUSH_INTERVAL_S (default: the lake's own default), STORM_TALLY=0 (no preload: the cost figures print
+ * NaN). No kills at 17 alarms/s: `STORM_KILLS=0 STORM_RATE=17 make storm`. The on-call file, the alarms and
+ * the counting are shared with `make chaos` (paging-traffic.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -40,11 +48,18 @@ import {
   seededRandom,
   writeOncallFile,
 } from './paging-traffic.js';
+import { readTallies } from './sdk-tally.js';
+import { costFigures, noCostFigures } from './storm-cost.js';
 
 const ALARMS = Number(process.env.STORM_ALARMS ?? 1000);
 const ARNS = Number(process.env.STORM_ARNS ?? 300);
-const SECONDS = Number(process.env.STORM_SECONDS ?? 60);
+const SECONDS = process.env.STORM_RATE
+  ? ALARMS / Number(process.env.STORM_RATE)
+  : Number(process.env.STORM_SECONDS ?? 60);
 const KILLS = Number(process.env.STORM_KILLS ?? 5);
+const PROBES = Number(process.env.STORM_PROBES ?? 3);
+const PRELOAD = path.join(import.meta.dirname, 'sdk-tally-preload.mjs');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const random = seededRandom(Number(process.env.STORM_SEED ?? 7));
 const log = benchLog('storm');
 
@@ -57,7 +72,8 @@ async function main() {
       PAGING_SEND_BUDGET_MS: process.env.PAGING_SEND_BUDGET_MS ?? '300',
       PAGING_MAX_SEND_MS: '12000',
       PAGING_POLL_MS: process.env.PAGING_POLL_MS ?? '25',
-      FLUSH_INTERVAL_S: '2',
+      // the lake's default batching window unless set: receipt → queryable is measured at defaults
+      FLUSH_INTERVAL_S: process.env.STORM_FLUSH_INTERVAL_S as string,
     },
     simulator: {
       behaviours: { default: ['delivered'] },
@@ -69,13 +85,43 @@ async function main() {
   });
   const { clients, config } = loop.stack;
   const built = process.env.STORM_BUILT !== '0';
-  const start = (role: 'paging' | 'lake') => loop.startChild(role, {}, { built });
+  const tallyDir = path.join(dir, 'tally');
+  fs.mkdirSync(tallyDir);
+  const tally = process.env.STORM_TALLY !== '0';
+  const tallyEnv = (role: string): Record<string, string> => ({
+    NODE_OPTIONS: `--import ${PRELOAD}`,
+    SDK_TALLY_DIR: tallyDir,
+    SDK_TALLY_ROLE: role,
+    SDK_TALLY_CAPACITY: '1',
+  });
+  const start = (role: 'paging' | 'lake') => loop.startChild(role, tally ? tallyEnv(role) : {}, { built });
   const children: Record<'paging' | 'lake', ChildRunner> = { paging: start('paging'), lake: start('lake') };
   const restart = async (role: 'paging' | 'lake') => {
     children[role].proc.kill('SIGKILL');
     await children[role].exited;
     children[role] = start(role);
   };
+
+  const sends = () => loop.sim.requests().filter(isPage);
+  const posted = new Map<string, number>();
+
+  // a same-run baseline: the paging process idle (started, polling an empty stream) for 2 s
+  await sleep(3000);
+  const baseline = { from: Date.now(), to: Date.now() + 2000 };
+  await sleep(2000);
+  // probes: alarms posted one at a time on the idle process (round trips and calls of one alarm record)
+  const probes: number[] = [];
+  for (let k = 0; k < PROBES; k++) {
+    const { event, incident } = alarmEvent(ARNS + k, Date.now());
+    const before = sends().length;
+    const at = Date.now();
+    await postAlarm(loop.receiverUrl, SECRETS.apiKey, event);
+    posted.set(incident, at);
+    probes.push(at);
+    const until = Date.now() + 10_000;
+    while (sends().length === before && Date.now() < until) await sleep(20);
+    await sleep(600); // the batch's checkpoint follows its handler
+  }
 
   // the plan: alarm times, kill times, split time
   const t0 = Date.now() + 2000;
@@ -113,7 +159,6 @@ async function main() {
   );
 
   // post the alarms on time (each one a new episode of its alarm)
-  const posted = new Map<string, number>();
   await new Promise((r) => setTimeout(r, t0 - Date.now()));
   let failedPosts = 0;
   await Promise.all(
@@ -131,12 +176,12 @@ async function main() {
 
   // wait for the pages owed: 3 per incident; give up 120 s after the last would be due
   const expected = posted.size * PAGES_PER_INCIDENT;
-  const sends = () => loop.sim.requests().filter(isPage);
   const end = Date.now() + (2 * DEADLINE_S + 30 + 60) * 1000;
   while (new Set(sends().map((r) => r.dispatchId)).size < expected && Date.now() < end)
     await new Promise((r) => setTimeout(r, 500));
   for (const t of timers) clearTimeout(t);
   await new Promise((r) => setTimeout(r, 3000)); // late duplicates would show now
+  const pagesDoneAt = Date.now();
 
   const { byDispatch, pagesSent, duplicated } = countPages(sends());
 
@@ -162,6 +207,10 @@ async function main() {
     }
     await new Promise((r) => setTimeout(r, 2000));
   }
+
+  // the last incidents' exhausted escalations (a deadline after their last page) belong to the cost window
+  await sleep(pagesDoneAt + (DEADLINE_S + 2) * 1000 - Date.now());
+  const costWindow = { from: t0, to: Date.now() };
 
   // alarm → first provider call, and deadline lag, from the lake (dispatch and deadline/escalation rows)
   await children.paging.stop();
@@ -194,6 +243,21 @@ async function main() {
   const { lost: lakeLost, duplicated: lakeDup } = lakeDiff(streamIds, inLake);
   explainLakeLost(streamRecords, inLake, log);
 
+  const cost = await (tally ? costFigures : noCostFigures)({
+    tallies: readTallies(tallyDir),
+    checkpointTable: config.CHECKPOINT_TABLE,
+    probes,
+    baseline,
+    window: costWindow,
+    alarms: ALARMS,
+    stream: streamRecords,
+    pagesSent: (pagesSent * ALARMS) / posted.size, // the probes' pages out: per alarm of the storm
+    settings: { ALARMS, ARNS, SECONDS, KILLS, PROBES, built },
+    s3: clients.s3,
+    bucket: config.LAKE_BUCKET,
+    dir,
+    log,
+  });
   await loop.stop();
   fs.rmSync(dir, { recursive: true, force: true });
   log(
@@ -214,6 +278,11 @@ async function main() {
       `deadline_lag_p99_ms=${Math.round(pct(lags, 99))}`,
       `lake_rows_lost=${lakeLost}`,
       `lake_rows_duplicated=${lakeDup}`,
+      `round_trips_before_first_page=${cost.roundTrips}`,
+      `sdk_calls_per_alarm=${cost.callsPerAlarmRecord}`,
+      `paging_cpu_ms_per_alarm=${cost.pagingCpuMsPerAlarm}`,
+      `dynamodb_wcu_per_alarm=${cost.wcuPerAlarm}`,
+      `receipt_to_queryable_p50_s=${cost.receiptToQueryableP50S}`,
     ].join(' '),
   );
   process.exit(expected - pagesSent === 0 && duplicated === 0 && lakeLost === 0 && lakeDup === 0 ? 0 : 1);
