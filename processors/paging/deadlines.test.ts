@@ -323,7 +323,7 @@ describe.concurrent('emulator lifecycle', () => {
       const rs = await recordsOf(stack.clients.kinesis, stack.config.STREAM_NAME, record.incident_id);
       return rs.length ? rs : undefined;
     });
-    expect(Date.now() - restarted).toBeLessThan(1000);
+    expect(Date.now() - restarted).toBeLessThan(3000); // at once, not at a retry interval (a loaded machine: slack)
     expect(Buffer.from(r.Data!).equals(Buffer.from(encodeRecord(record)))).toBe(true);
     expect(second.emulator.fired()).toBe(1);
     await until('the schedule file to be deleted', () => (second.emulator.health().pending === 0 ? true : undefined));
