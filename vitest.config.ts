@@ -19,6 +19,7 @@ const INTEGRATION = [
   'schemas/views.test.ts', // DuckDB
   'analysis/query/{command,dialect}.test.ts', // DuckDB, s3rver
   'analysis/report/incident-cli.test.ts', // DuckDB, s3rver
+  'analysis/report/data.test.ts', // DuckDB
 ];
 const CRASH = ['test/paging/crash-matrix.test.ts', 'test/lake/two-writers.test.ts'];
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from './lake.js';
 import { eventsWithViews, type DuckConnection } from '../test/helpers/events-duckdb.js';
 import { VIEW_COLUMNS } from '../infra/cdk/glue-columns.js';
+import { SEED_QUERY } from './views.js';
 
 /**
  * The views on DuckDB over a small `events` table: semantics of escalation_time and the verdict, and
@@ -457,12 +458,7 @@ describe('views', () => {
   });
 
   it('answers the seed query', async () => {
-    expect(
-      await q(
-        'SELECT incident_id, channel, status FROM alert_events ' +
-          "WHERE status = 'opened' AND timestamp < escalation_time ORDER BY incident_id",
-      ),
-    ).toEqual([
+    expect((await q(SEED_QUERY)).sort()).toEqual([
       ['inc_1', 'email', 'opened'],
       ['inc_2', 'whatsapp', 'opened'],
     ]);
@@ -563,4 +559,62 @@ describe('views', () => {
       expect(described).toEqual(VIEW_COLUMNS[view].map((c) => c.name));
     },
   );
+});
+
+describe('the seed query', () => {
+  it('lists each page seen before escalation once, however many times it was reported opened', async () => {
+    const call = row({
+      event_id: 'vd',
+      incident_id: 'inc_v',
+      kind: 'dispatch',
+      status: 'sent',
+      channel: 'voice',
+      message_id: 'CA1',
+      person: 'frank',
+      timestamp: T + 1_000,
+      escalate_at: T + 60_000,
+    });
+    const of = (event_id: string, sec: number, page: EventRow, status = 'opened') =>
+      row({
+        event_id,
+        incident_id: page.incident_id,
+        status,
+        channel: page.channel,
+        provider: page.provider,
+        message_id: page.message_id,
+        person: page.person,
+        timestamp: T + sec * 1000,
+        dispatched_at: page.timestamp,
+        escalate_at: page.escalate_at,
+      });
+    const email = row({
+      ...call,
+      event_id: 'ed',
+      channel: 'email',
+      provider: 'resend',
+      message_id: 're_1',
+    });
+    const notice = row({ ...email, event_id: 'nd', message_id: 're_n', reason: 'notice_ack', timestamp: T + 20_000 });
+    const c = await eventsWithViews([
+      row({ event_id: 'va', incident_id: 'inc_v', kind: 'alarm', status: 'alarm', channel: null, level: null }),
+      call,
+      of('v1', 5, call), // answered by a person
+      of('v2', 15, call), // completed
+      email,
+      of('e1', 8, email, 'delivered'),
+      of('e2', 9, email),
+      of('e3', 30, email), // opened again
+      notice,
+      of('n1', 25, notice), // a notice opened: no page
+    ]);
+    try {
+      const rows = (await c.runAndReadAll(SEED_QUERY)).getRowsJson();
+      expect(rows.sort()).toEqual([
+        ['inc_v', 'email', 'opened'],
+        ['inc_v', 'voice', 'opened'],
+      ]);
+    } finally {
+      c.closeSync();
+    }
+  });
 });

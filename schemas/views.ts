@@ -21,7 +21,7 @@ import { EVENTS_TABLE } from './lake.js';
  * deadline (`escalate_at`, set at dispatch). For rows without a level (an ack that names no message):
  * the incident's first escalation. For the rows of a notice (an ack or resolve told to people): NULL:
  * a notice is no page and never escalates. So `status = 'opened' AND timestamp < escalation_time` reads "seen
- * before the loop escalated (or would have)".
+ * before the loop escalated (or would have)"; `SEED_QUERY` (below) lists those pages, one row per page.
  */
 const eventColumns = EVENTS_TABLE.columns
   .map((c) => (c.name === 'person' ? 'COALESCE(d.person, ap.person) AS person' : `d."${c.name}"`))
@@ -32,8 +32,35 @@ export const DEDUPED_EVENTS = `SELECT * FROM (
     FROM events e
   ) t WHERE rn__ = 1`;
 
-/** A dispatch row that is a notice (ack / resolve), not a page. */
-const NOTICE = "kind = 'dispatch' AND COALESCE(reason, '') LIKE 'notice%'";
+/**
+ * The one definition of a *notice*: a dispatch whose `reason` is one of these (README "Notices"). A notice is
+ * never a page: the views, the report's counts and the incident timeline all leave it (and its receipts) out.
+ */
+export const NOTICE_REASONS = { notice_ack: 'ack', notice_resolve: 'resolve' } as const;
+
+/** SQL: row `r` (or the unqualified row) is a notice's dispatch. */
+export const isNoticeSql = (r?: string) => {
+  const c = r ? `${r}.` : '';
+  const reasons = Object.keys(NOTICE_REASONS)
+    .map((x) => `'${x}'`)
+    .join(', ');
+  return `(${c}kind = 'dispatch' AND COALESCE(${c}reason, '') IN (${reasons}))`;
+};
+
+/** SQL: the notices' messages (incident_id, message_id) among the rows of `source` (`events`, `alert_events`…). */
+export const noticeMessagesSql = (source: string) =>
+  `SELECT DISTINCT incident_id, message_id FROM ${source} WHERE ${isNoticeSql()} AND message_id IS NOT NULL`;
+
+/**
+ * SQL: row `r` belongs to no notice: it is not a notice's dispatch, nor a row (a receipt) of a notice's message
+ * listed in `noticeMessages` (a relation of `noticeMessagesSql`). Every count of pages, deliveries and failures
+ * (the `incidents` view, the report's header, funnel and failures) keeps only these rows.
+ */
+export const partOfNoNoticeSql = (r: string, noticeMessages: string) =>
+  `NOT ${isNoticeSql(r)} AND NOT EXISTS (SELECT 1 FROM ${noticeMessages} n__ ` +
+  `WHERE n__.incident_id = ${r}.incident_id AND n__.message_id = ${r}.message_id)`;
+
+const NOTICE = isNoticeSql();
 
 /** Reasons of an escalation that means "the level's deadline passed unconfirmed". */
 const LEVEL_ESCALATION = "kind = 'escalation' AND reason IN ('deadline', 'repeat', 'exhausted')";
@@ -44,18 +71,16 @@ const LEVEL_ESCALATION = "kind = 'escalation' AND reason IN ('deadline', 'repeat
  * `acks` (each ack with the person it names: the record's, else the page of its message, else the
  * page sent to its sender's address), `page_verdicts` (one verdict per page).
  */
-const PAGE_CTES = `notice_messages AS (
-  SELECT DISTINCT incident_id, message_id FROM d WHERE ${NOTICE} AND message_id IS NOT NULL
-),
+const PAGE_CTES = `notice_messages AS (${noticeMessagesSql('d')}),
 pages AS (
   SELECT incident_id, message_id,
     MAX(person) AS person, MAX("level") AS page_level, MAX(channel) AS channel, MAX(recipient) AS recipient,
     COALESCE(MIN(dispatched_at), MIN(CASE WHEN kind = 'dispatch' THEN "timestamp" END), MIN("timestamp")) AS sent_at,
     MIN(CASE WHEN kind = 'receipt' AND status IN ('opened', 'clicked') THEN "timestamp" END) AS read_at,
     MAX(CASE WHEN kind = 'receipt' AND status IN ('delivered', 'opened', 'clicked') THEN 1 ELSE 0 END) AS delivered
-  FROM d WHERE kind IN ('dispatch', 'receipt') AND message_id IS NOT NULL
+  FROM d
+  WHERE kind IN ('dispatch', 'receipt') AND message_id IS NOT NULL AND ${partOfNoNoticeSql('d', 'notice_messages')}
   GROUP BY incident_id, message_id
-  HAVING MAX(CASE WHEN ${NOTICE} THEN 1 ELSE 0 END) = 0
 ),
 addresses AS (
   SELECT DISTINCT incident_id, recipient, person FROM pages WHERE recipient IS NOT NULL AND person IS NOT NULL
@@ -167,9 +192,7 @@ export const INCIDENTS_VIEW = `CREATE OR REPLACE VIEW incidents AS
 WITH d AS (${DEDUPED_EVENTS}),
 ${PAGE_CTES},
 dp AS (
-  SELECT x.* FROM d x
-  WHERE NOT (x.kind = 'dispatch' AND COALESCE(x.reason, '') LIKE 'notice%')
-    AND NOT EXISTS (SELECT 1 FROM notice_messages n WHERE n.incident_id = x.incident_id AND n.message_id = x.message_id)
+  SELECT x.* FROM d x WHERE ${partOfNoNoticeSql('x', 'notice_messages')}
 ),
 told AS (
   SELECT incident_id, COUNT(*) AS notices FROM d WHERE ${NOTICE} GROUP BY incident_id
@@ -217,5 +240,14 @@ LEFT JOIN told ON told.incident_id = agg.incident_id
 LEFT JOIN ack_by ON ack_by.incident_id = agg.incident_id
 LEFT JOIN first_rank fr ON fr.incident_id = agg.incident_id
 LEFT JOIN any_rank ar ON ar.incident_id = agg.incident_id`;
+
+/**
+ * The seed query: the pages seen before the loop escalated (or would have), one row per page however many
+ * `opened` reports it had (a call reports `opened` when answered and again when completed; an email may be
+ * opened twice). `make demo`, `make query NAME=opened-before-escalation` and the Athena named query run it.
+ */
+export const SEED_QUERY =
+  "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time " +
+  'GROUP BY incident_id, message_id, channel, status';
 
 export const VIEWS = { alert_events: ALERT_EVENTS_VIEW, incidents: INCIDENTS_VIEW } as const;

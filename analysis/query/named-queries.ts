@@ -4,6 +4,8 @@
  * (infra/cdk/queries.ts), `make demo` (infra/local/demo-run.ts) and `make query NAME=…` all read them
  * from here.
  */
+import { SEED_QUERY } from '../../schemas/views.js';
+
 export interface NamedQuery {
   /** The Athena named query's name, and `make query NAME=<name>`. */
   name: string;
@@ -11,9 +13,8 @@ export interface NamedQuery {
   sql: string;
 }
 
-/** Pages opened before their level escalated (the seed query of `make demo`). */
-export const SEED_QUERY =
-  "SELECT incident_id, channel, status FROM alert_events WHERE status = 'opened' AND timestamp < escalation_time";
+/** Pages opened before their level escalated, one row per page (the seed query of `make demo`; schemas/views.ts). */
+export { SEED_QUERY };
 
 /**
  * Who acked and the verdicts: the audit's last columns, as select items over `incidents i`

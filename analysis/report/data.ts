@@ -1,6 +1,7 @@
 import { CloudWatchAlarmEvent, alarmNamespace } from '../../schemas/cloudwatch-alarm.js';
 import { routeAlarm } from '../../schemas/alarm-routing.js';
 import { teamFor, type OnCallConfig } from '../../schemas/oncall/config.js';
+import { noticeMessagesSql, partOfNoNoticeSql } from '../../schemas/views.js';
 import { records, toMs, toNum, toStr } from './values.js';
 
 /** SQL over the lake (DuckDB locally, Athena on AWS): `queryDuckDb` or `queryAthena` bound to their options. */
@@ -19,14 +20,17 @@ export interface IncidentSummary {
   acknowledged_by?: string;
   escalated_at?: number;
   resolved_at?: number;
+  /** Pages sent or tried (never a notice): the `incidents` view's count. */
   pages: number;
+  /** Acks and resolves told to people: not pages. */
+  notices: number;
   failed_deliveries: number;
   max_level?: number;
   first_responder_opened_before_escalation?: string;
   any_responder_opened_before_escalation?: string;
 }
 
-/** One page (message) and how far it got. */
+/** One page (message) and how far it got. Notices (schemas/views.ts `NOTICE_REASONS`) are not pages: never listed. */
 export interface PageFact {
   incident_id: string;
   message_id: string;
@@ -42,7 +46,7 @@ export interface PageFact {
   opened_before_this_page_escalated?: string;
 }
 
-/** A page the provider did not get through (failed dispatch, undelivered, bounced, suppressed…). */
+/** A page the provider did not get through (failed dispatch, undelivered, bounced, suppressed…); never a notice. */
 export interface Failure {
   incident_id: string;
   message_id?: string;
@@ -63,10 +67,15 @@ export interface LakeData {
 
 const FAILED = "('undelivered', 'failed', 'bounced', 'suppressed', 'canceled', 'complained')";
 
-const PAGES_SQL = `WITH p AS (
+/** The notices' messages: every query below keeps only the rows of no notice (a notice is never a page). */
+const NOTICE_MESSAGES = `nm AS (${noticeMessagesSql('alert_events')})`;
+
+const PAGES_SQL = `WITH ${NOTICE_MESSAGES},
+p AS (
   SELECT incident_id, message_id, MAX(channel) AS channel, MAX(provider) AS provider, MAX(person) AS person,
     MAX(severity) AS severity, MAX("level") AS page_level, MIN("timestamp") AS sent_at
-  FROM alert_events WHERE kind = 'dispatch' AND status = 'sent' AND message_id IS NOT NULL
+  FROM alert_events e
+  WHERE kind = 'dispatch' AND status = 'sent' AND message_id IS NOT NULL AND ${partOfNoNoticeSql('e', 'nm')}
   GROUP BY incident_id, message_id
 ),
 r AS (
@@ -92,10 +101,11 @@ FROM p
 LEFT JOIN r ON r.incident_id = p.incident_id AND r.message_id = p.message_id
 LEFT JOIN pa ON pa.incident_id = p.incident_id AND pa.message_id = p.message_id`;
 
-const FAILURES_SQL = `SELECT incident_id, message_id, provider, channel, person, status, error_code, error_message,
-  "timestamp"
-FROM alert_events
-WHERE (kind = 'receipt' AND status IN ${FAILED}) OR (kind = 'dispatch' AND status = 'failed')`;
+const FAILURES_SQL = `WITH ${NOTICE_MESSAGES}
+SELECT incident_id, message_id, provider, channel, person, status, error_code, error_message, "timestamp"
+FROM alert_events e
+WHERE ((kind = 'receipt' AND status IN ${FAILED}) OR (kind = 'dispatch' AND status = 'failed'))
+  AND ${partOfNoNoticeSql('e', 'nm')}`;
 
 const ALARMS_SQL = `SELECT incident_id, alarm_name, detail FROM events WHERE kind = 'alarm' AND status = 'alarm'`;
 
@@ -157,6 +167,7 @@ export async function loadLakeData(
         escalated_at: toMs(r.escalated_at),
         resolved_at: toMs(r.resolved_at),
         pages: toNum(r.pages) ?? 0,
+        notices: toNum(r.notices) ?? 0,
         failed_deliveries: toNum(r.failed_deliveries) ?? 0,
         max_level: toNum(r.max_level),
         first_responder_opened_before_escalation: toStr(r.first_responder_opened_before_escalation),

@@ -1,7 +1,15 @@
 import { barSpec, funnelSpec, percentileSpec, renderSvg } from './charts.js';
 import type { LakeData } from './data.js';
 import { type Html, html, page, table, verdictBadge } from './html.js';
-import { failureReasons, funnel, latencies, mttaPerTeam, notOpenedBeforeEscalation, percentileRows } from './stats.js';
+import {
+  failureReasons,
+  funnel,
+  latencies,
+  mttaPerTeam,
+  notOpenedBeforeEscalation,
+  percentileRows,
+  totals,
+} from './stats.js';
 import { formatDuration, formatTime } from './values.js';
 
 export interface OverviewOptions {
@@ -61,7 +69,8 @@ ${table(
   const f = funnel(data.pages);
   sections.push(html`<section id="funnel"><h2>Delivery funnel per channel</h2>
 <p class="note">Pages sent on each channel, and how many the provider reported delivered, opened/read \
-(email open, WhatsApp read; SMS reports no reads) and were acknowledged.</p>
+(email open, WhatsApp read; SMS reports no reads) and were acknowledged. Notices (an ack or resolve told to \
+people) are not pages: not counted here.</p>
 ${
   f.length
     ? await renderSvg(funnelSpec(f), { label: 'delivery funnel per channel' })
@@ -159,11 +168,12 @@ ${table(
   { id: 'not-opened-table', empty: 'Every first responder opened the page before escalation (or nothing escalated).' },
 )}</section>`);
 
+  const n = totals(data);
   return page({
     title: 'pagetrail report',
     heading: 'pagetrail · delivery report',
-    sub: html`${data.incidents.length} incidents, ${data.pages.length} pages, ${data.failures.length} failures \
-· ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}`,
+    sub: html`${n.incidents} incidents, ${n.pages} pages${n.notices ? ` (+ ${n.notices} notices, not pages)` : ''}, \
+${n.failures} failures · ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}`,
     body: sections,
   });
 }

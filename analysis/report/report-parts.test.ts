@@ -59,6 +59,7 @@ const incident = (i: Partial<IncidentSummary>): IncidentSummary => ({
   incident_id: 'i1',
   team: 'app',
   pages: 1,
+  notices: 0,
   failed_deliveries: 0,
   ...i,
 });

@@ -1,5 +1,5 @@
 import type { FunnelRow, PercentileRow } from './charts.js';
-import type { Failure, IncidentSummary, PageFact } from './data.js';
+import type { Failure, IncidentSummary, LakeData, PageFact } from './data.js';
 import { explainFailure } from './provider-codes.js';
 import { percentile } from './values.js';
 
@@ -11,7 +11,28 @@ const byChannel = (a: string, b: string) =>
     99 * +!CHANNEL_ORDER.includes(a) -
     (CHANNEL_ORDER.indexOf(b) + 99 * +!CHANNEL_ORDER.includes(b)) || a.localeCompare(b);
 
-/** Pages per channel that were sent, delivered, opened/read and acknowledged. */
+export interface Totals {
+  incidents: number;
+  /** The sum of the incidents' `pages` column (sent or tried; never a notice). */
+  pages: number;
+  /** Acks and resolves told to people (not pages). */
+  notices: number;
+  /** Pages the provider did not get through (never a notice's). */
+  failures: number;
+}
+
+/** The report header's counts: the same numbers as the incident list's columns, so the two always agree. */
+export function totals(data: LakeData): Totals {
+  const sum = (f: (i: IncidentSummary) => number) => data.incidents.reduce((n, i) => n + f(i), 0);
+  return {
+    incidents: data.incidents.length,
+    pages: sum((i) => i.pages),
+    notices: sum((i) => i.notices),
+    failures: data.failures.length,
+  };
+}
+
+/** Pages per channel that were sent, delivered, opened/read and acknowledged (`pages` holds no notice). */
 export function funnel(pages: readonly PageFact[]): FunnelRow[] {
   const channels = [...new Set(pages.map((p) => p.channel))].sort(byChannel);
   return channels.flatMap((channel) => {

@@ -1,5 +1,6 @@
 import { maskPii } from '../../platform/logger.js';
 import type { QueryResult } from '../query/result.js';
+import { NOTICE_REASONS } from '../../schemas/views.js';
 
 /**
  * An incident's timeline, built from lake rows: what `make incident` prints and what the HTML report
@@ -416,9 +417,11 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
   };
 }
 
-/** A dispatch row's notice (`reason` notice_ack / notice_resolve), if it is one. */
+/** A dispatch row's notice (`reason` notice_ack / notice_resolve: schemas/views.ts `NOTICE_REASONS`), if it is one. */
 function noticeOf(r: LakeRow): 'ack' | 'resolve' | undefined {
-  return r.reason === 'notice_ack' ? 'ack' : r.reason === 'notice_resolve' ? 'resolve' : undefined;
+  return r.kind === 'dispatch' && Object.hasOwn(NOTICE_REASONS, String(r.reason))
+    ? NOTICE_REASONS[r.reason as keyof typeof NOTICE_REASONS]
+    : undefined;
 }
 
 /** A row's `detail` JSON as an object ({} when absent or not an object). */
