@@ -11,7 +11,7 @@ import {
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { BIN_DIR, BIN_ENTRIES, REPO_ROOT, type BinName } from '../bin.js';
-import { BANNER, RUNTIME_FILES } from './bundle.js';
+import { BANNER, BUNDLE_ALIAS, RUNTIME_FILES } from './bundle.js';
 import { BundleError } from './errors.js';
 
 /**
@@ -134,6 +134,7 @@ async function buildGroup(g: Group): Promise<Metafile> {
       splitting: true,
       chunkNames: 'chunk-[hash]',
       external: BIN_EXTERNAL,
+      alias: BUNDLE_ALIAS,
       // Whitespace and syntax only: stack traces keep readable function names.
       minifyWhitespace: true,
       minifySyntax: true,

@@ -92,6 +92,13 @@ export interface BuiltBundle {
  * The esbuild options of one deployable's bundle (`outfile`: its index.mjs). Exported so a check can
  * build the very bundle that deploys in memory and read its metafile (infra/cdk/sdk-calls.ts).
  */
+/**
+ * Packages whose `main` esbuild cannot bundle, mapped to an entry it can: jsonc-parser's `main` is a UMD
+ * module that `require`s its parts by a computed path (the bundle then fails with "Cannot find module
+ * './impl/format'"); its ES module build (`module`) bundles whole. tsx and the tests keep loading `main`.
+ */
+export const BUNDLE_ALIAS: Record<string, string> = { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' };
+
 export function esbuildOptions(spec: BundleSpec, root: string, outfile: string): EsbuildOptions & { metafile: true } {
   return {
     absWorkingDir: root,
@@ -101,6 +108,7 @@ export function esbuildOptions(spec: BundleSpec, root: string, outfile: string):
     platform: 'node',
     target: 'node20',
     format: 'esm',
+    alias: BUNDLE_ALIAS,
     // Whitespace and syntax only: stack traces keep readable function names.
     minifyWhitespace: true,
     minifySyntax: true,

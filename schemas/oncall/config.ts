@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { Severity } from '../status.js';
 import { OnCallConfigError } from './errors.js';
+import { jsonSyntaxProblem } from './json-text.js';
 import { Schedule, unknownPeopleIn } from './schedule.js';
 import { Flapping, MaintenanceWindow, QuietHours } from './quiet.js';
 
@@ -284,14 +285,22 @@ export function parseOnCallConfig(json: unknown, source = 'on-call config'): OnC
   return parsed.data;
 }
 
+/** Reads and validates the file; a JSON syntax error is placed as `line:column: invalid JSON: …`. */
 export function loadOnCallConfig(file: string): OnCallConfig {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new OnCallConfigError(file, [`cannot read JSON: ${cause instanceof Error ? cause.message : String(cause)}`], {
+    throw new OnCallConfigError(file, [`cannot read: ${cause instanceof Error ? cause.message : String(cause)}`], {
       cause,
     });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    const at = jsonSyntaxProblem(text, cause instanceof Error ? cause : new Error(String(cause)));
+    throw new OnCallConfigError(file, [`${at.line}:${at.column}: invalid JSON: ${at.message}`], { cause });
   }
   return parseOnCallConfig(json, file);
 }

@@ -105,35 +105,52 @@ export function personOf(ev: ICAL.Event, dir: PeopleDirectory): string | undefin
 /** Longest an iteration walks (occurrences) before giving up: a rota's events are at most hourly. */
 const MAX_OCCURRENCES = 200_000;
 
+/** One occurrence of an event: its start and end (epoch ms) and the item (the event, or its moved occurrence). */
+export interface IcalSpan {
+  start: number;
+  end: number;
+  item: ICAL.Event;
+}
+
+/**
+ * Every occurrence of the calendar's events that may start up to `until` (a recurring event's walk stops once an
+ * occurrence starts after `until` and its recurrence id is a day past it), event by event, each event in order.
+ */
+export function* icalSpans(cal: IcalCalendar, until: number, zone: string): Generator<IcalSpan> {
+  for (const ev of cal.events) {
+    const startTz = tzidOf(ev, 'dtstart');
+    const endTz = tzidOf(ev, 'dtend') ?? startTz;
+    const span = (start: ICAL.Time, end: ICAL.Time, item: ICAL.Event): IcalSpan => ({
+      start: epochOf(start, cal, zone, item === ev ? startTz : tzidOf(item, 'dtstart')),
+      end: epochOf(end, cal, zone, item === ev ? endTz : (tzidOf(item, 'dtend') ?? tzidOf(item, 'dtstart'))),
+      item,
+    });
+    if (!ev.isRecurring()) {
+      if (ev.startDate && ev.endDate) yield span(ev.startDate, ev.endDate, ev);
+      continue;
+    }
+    const it = ev.iterator();
+    for (let n = 0, next = it.next(); next && n < MAX_OCCURRENCES; n++, next = it.next()) {
+      const d = ev.getOccurrenceDetails(next);
+      const s = span(d.startDate, d.endDate, d.item);
+      yield s;
+      // Occurrences come in order of their recurrence id; a moved one may start later, so stop only
+      // once the recurrence id itself is a day past `until`.
+      if (s.start > until && epochOf(next, cal, zone, startTz) > until + 86_400_000) break;
+    }
+  }
+}
+
 /**
  * The person of the event covering `at` (start <= at < end). When several cover it, the one that
  * started last wins (a shorter swap inside a long shift). Events naming nobody known are skipped.
  */
 export function icalPersonAt(cal: IcalCalendar, at: number, zone: string, dir: PeopleDirectory): string | undefined {
   let best: { start: number; person: string } | undefined;
-  for (const ev of cal.events) {
-    const startTz = tzidOf(ev, 'dtstart');
-    const endTz = tzidOf(ev, 'dtend') ?? startTz;
-    const consider = (start: ICAL.Time, end: ICAL.Time, item: ICAL.Event) => {
-      const s = epochOf(start, cal, zone, item === ev ? startTz : tzidOf(item, 'dtstart'));
-      const e = epochOf(end, cal, zone, item === ev ? endTz : (tzidOf(item, 'dtend') ?? tzidOf(item, 'dtstart')));
-      if (s <= at && at < e && (!best || s >= best.start)) {
-        const person = personOf(item, dir);
-        if (person) best = { start: s, person };
-      }
-      return s;
-    };
-    if (!ev.isRecurring()) {
-      if (ev.startDate && ev.endDate) consider(ev.startDate, ev.endDate, ev);
-      continue;
-    }
-    const it = ev.iterator();
-    for (let n = 0, next = it.next(); next && n < MAX_OCCURRENCES; n++, next = it.next()) {
-      const d = ev.getOccurrenceDetails(next);
-      const s = consider(d.startDate, d.endDate, d.item);
-      // Occurrences come in order of their recurrence id; a moved one may start later, so stop only
-      // once the recurrence id itself is a day past `at`.
-      if (s > at && epochOf(next, cal, zone, startTz) > at + 86_400_000) break;
+  for (const { start, end, item } of icalSpans(cal, at, zone)) {
+    if (start <= at && at < end && (!best || start >= best.start)) {
+      const person = personOf(item, dir);
+      if (person) best = { start, person };
     }
   }
   return best?.person;

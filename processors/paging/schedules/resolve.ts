@@ -59,14 +59,16 @@ export function firstHandoff(layer: RotationLayer, zone: string): DateTime {
   return first;
 }
 
-const unitOf = (layer: RotationLayer): { step: DurationLikeObject; approxMs: number } =>
+/** A rotation's shift length: a luxon step (wall clock for days and weeks) and its approximate length in ms. */
+export const unitOf = (layer: RotationLayer): { step: DurationLikeObject; approxMs: number } =>
   layer.rotation === 'daily'
     ? { step: { days: 1 }, approxMs: 86_400_000 }
     : layer.rotation === 'weekly'
       ? { step: { weeks: 1 }, approxMs: 7 * 86_400_000 }
       : { step: { hours: layer.rotation.hours }, approxMs: layer.rotation.hours * 3_600_000 };
 
-const times = (step: DurationLikeObject, k: number): DurationLikeObject =>
+/** `step` taken `k` times. */
+export const times = (step: DurationLikeObject, k: number): DurationLikeObject =>
   Object.fromEntries(Object.entries(step).map(([u, v]) => [u, (v as number) * k]));
 
 /**
