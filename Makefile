@@ -49,9 +49,9 @@ clean: down
 	rm -rf -- "$$data" "$$cache" .cache cdk.out dist && echo "removed $$data $$cache .cache cdk.out dist"
 
 ## The local services' logs ($$DATA_DIR/logs), pretty-printed and followed: make logs [SERVICE=paging] [LINES=50] [FOLLOW=0]
-logs: install
-	@dir="$(call setting,DATA_DIR,.data)/logs"; \
-	files=$$(ls "$$dir"/$(if $(SERVICE),$(SERVICE),*).log 2>/dev/null) || { echo "no logs under $$dir$(if $(SERVICE), for $(SERVICE)) (make up starts the services)" >&2; exit 1; }; \
+## An unknown SERVICE lists the valid ones and fails (infra/local/logs.ts).
+logs: install bin
+	@files=$$($(call bin,stack) log-files "$(SERVICE)") || exit $$?; \
 	tail -n $(or $(LINES),50) $(if $(filter 0,$(FOLLOW)),,-F) $$files | node_modules/.bin/pino-pretty --translateTime SYS:HH:MM:ss.l --ignore pid,hostname
 
 ## SQL over the lake: make query SQL="SELECT ..." | NAME=<named query>|list  [FORMAT=table|csv|json]  (ENGINE=athena to run on Athena)
@@ -76,9 +76,10 @@ report: install bin
 backfill: install bin
 	$(call bin,backfill) $(if $(FAILURES),--failures $(if $(FAILURES_PREFIX),--failures-prefix "$(FAILURES_PREFIX)"),--from "$(FROM)" --to "$(TO)")
 
-## Post a CloudWatch alarm event file to the running alarm endpoint (DIRECT=1 writes it to the stream)
+## Post a CloudWatch alarm event file, or a built-in sample that pages locally (SAMPLE=list lists them), to the
+## running alarm endpoint (DIRECT=1 writes it to the stream): make send-alarm FILE=event.json | SAMPLE=rds-cpu
 send-alarm: install bin
-	$(call bin,send-alarm) "$(FILE)" $(if $(DIRECT),--direct)
+	$(call bin,send-alarm) $(if $(SAMPLE),--sample "$(SAMPLE)","$(FILE)") $(if $(DIRECT),--direct)
 
 ## The services in the foreground against whatever the environment points at (what a container runs)
 run: install bin
@@ -200,6 +201,7 @@ smoke: install bin
 oncall: install bin
 	@$(call bin,oncall) --at "$(or $(AT),now)" $(if $(FILE),--file "$(FILE)")
 
-## Validate the on-call file without starting anything; every problem at once, one line each (file: path: problem)
+## Validate the on-call file without starting anything; every problem at once, one line each (file: path: problem);
+## schedules' coverage gaps over WEEKS (default 2) from AT (default now): make oncall-check [FILE=…] [WEEKS=2] [AT=…]
 oncall-check: install bin
-	@$(call bin,oncall-check) $(if $(FILE),--file "$(FILE)")
+	@$(call bin,oncall-check) $(if $(FILE),--file "$(FILE)") $(if $(WEEKS),--weeks "$(WEEKS)") $(if $(AT),--at "$(AT)")

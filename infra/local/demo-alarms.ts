@@ -70,6 +70,19 @@ export const DEMO_STORIES: DemoStory[] = [
   },
 ];
 
+const WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+
+/**
+ * What `make demo` says it plays, counted from the stories (never a literal): "five CloudWatch alarms (ECS and RDS)".
+ * The README says the same; demo-alarms.test.ts holds both to the list.
+ */
+export function demoHeadline(stories: readonly DemoStory[] = DEMO_STORIES): string {
+  const n = stories.length;
+  const kinds = [...new Set(stories.map((s) => s.namespace.replace('AWS/', '')))];
+  const and = kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds.at(-1)}` : kinds.join('');
+  return `${WORDS[n] ?? n} CloudWatch alarm${n === 1 ? '' : 's'}${and ? ` (${and})` : ''}`;
+}
+
 const ACCOUNT = '123456789012';
 export const demoAlarmArn = (name: string) => `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:${name}`;
 

@@ -6,6 +6,7 @@ import { managedProcesses } from './services.js';
 import { down, up } from './stack.js';
 import { processEnv, runningPid, stackContext, type ManagedProcess, type StackContext } from './supervisor.js';
 import { SEED_QUERY, runDemo } from './demo-run.js';
+import { demoHeadline } from './demo-alarms.js';
 
 /**
  * `make demo`: bring the local stack to the state the demo needs, play the demo scenario
@@ -74,7 +75,7 @@ async function main() {
     const s3 = s3Client(config);
     const query = (sql: string) =>
       queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
-    console.log('\nplaying the demo: five CloudWatch alarms (ECS and RDS) posted to the alarm endpoint');
+    console.log(`\nplaying the demo: ${demoHeadline()} posted to the alarm endpoint`);
     const result = await runDemo({
       receiverUrl: `http://127.0.0.1:${demoEnv.PORT ?? 8080}`,
       apiKey: demoEnv.API_KEY ?? '',

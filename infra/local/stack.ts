@@ -11,6 +11,7 @@
  * - `down`: SIGTERM by pid (apps first, then engines), SIGKILL after a timeout, removes pid files.
  *   Data under $DATA_DIR stays (`make clean` removes it).
  * - `status`: what runs, and whether the stream, bucket and tables exist.
+ * - `log-files [SERVICE]`: the log files `make logs` follows (logs.ts; an unknown SERVICE lists the valid ones).
  *
  * Settings: the env (the Makefile loads .env or .env.example): the port settings of services.ts, DATA_DIR,
  * the *_ENDPOINT variables and resource names (platform/config.ts). KINESIS_ENGINE=kinesis-local runs
@@ -30,6 +31,7 @@ import { loadConfig, type Config } from '../../platform/config.js';
 import { awsClients, schedulerClient, type AwsClients } from '../../platform/aws.js';
 import { provisionAll, type ProvisionSummary } from './provision.js';
 import { SERVICES, managedProcesses, portOf } from './services.js';
+import { LogFilesError, logFiles } from './logs.js';
 import {
   all,
   inspect,
@@ -274,8 +276,17 @@ async function main(argv: string[]) {
     case 'status':
       await status(ctx);
       return;
+    case 'log-files':
+      try {
+        console.log(logFiles(ctx, argv[1]).join('\n'));
+      } catch (err) {
+        if (!(err instanceof LogFilesError)) throw err;
+        console.error(err.message);
+        process.exitCode = err.exitCode;
+      }
+      return;
     default:
-      console.error('usage: stack.ts up|down|status|restart');
+      console.error('usage: stack.ts up|down|status|restart|log-files [SERVICE]');
       process.exitCode = 2;
   }
 }
