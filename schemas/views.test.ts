@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from './lake.js';
-import { eventsWithViews, type DuckConnection } from '../test/helpers/events-duckdb.js';
+import { eventRowBuilder, eventsWithViews, type DuckConnection } from '../test/helpers/events-duckdb.js';
 import { VIEW_COLUMNS } from '../infra/cdk/glue-columns.js';
 import { SEED_QUERY } from './views.js';
 
@@ -10,37 +10,15 @@ import { SEED_QUERY } from './views.js';
  */
 const T = Date.parse('2026-11-28T10:00:00.000Z');
 
-function row(over: Partial<EventRow>): EventRow {
-  return {
-    event_id: 'e',
-    kind: 'receipt',
-    incident_id: 'inc_1',
-    alarm_arn: 'arn:aws:cloudwatch:x',
-    alarm_name: 'api',
-    severity: 'P1',
-    channel: 'sms',
-    provider: 'twilio',
-    message_id: 'SM1',
-    recipient: '+1',
-    person: 'alice',
-    level: 1,
-    status: 'delivered',
-    provider_status: null,
-    error_code: null,
-    error_message: null,
-    reason: null,
-    timestamp: T,
-    dispatched_at: null,
-    escalate_at: null,
-    to_level: null,
-    join_status: 'matched',
-    detail: null,
-    shard_id: 's',
-    sequence_number: '1',
-    arrival_time: T,
-    ...over,
-  };
-}
+const row = eventRowBuilder({
+  event_id: 'e',
+  alarm_arn: 'arn:aws:cloudwatch:x',
+  message_id: 'SM1',
+  recipient: '+1',
+  person: 'alice',
+  level: 1,
+  timestamp: T,
+});
 
 let conn: DuckConnection;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../../schemas/lake.js';
-import { eventsWithViews, type DuckConnection } from '../../test/helpers/events-duckdb.js';
+import { eventRowBuilder, eventsWithViews, type DuckConnection } from '../../test/helpers/events-duckdb.js';
 import type { QueryResult } from '../query/result.js';
 import { loadLakeData, type LakeData } from './data.js';
 import { renderOverview } from './render-overview.js';
@@ -14,38 +14,12 @@ import { funnel, totals } from './stats.js';
 const T = Date.parse('2026-11-28T12:00:00.000Z');
 const s = (sec: number) => T + sec * 1000;
 
-let n = 0;
-function row(over: Partial<EventRow>): EventRow {
-  return {
-    event_id: `e${String(++n).padStart(3, '0')}`,
-    kind: 'receipt',
-    incident_id: 'inc_pay',
-    alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:payments-api',
-    alarm_name: 'payments-api',
-    severity: 'P1',
-    channel: 'sms',
-    provider: 'twilio',
-    message_id: null,
-    recipient: null,
-    person: null,
-    level: null,
-    status: 'delivered',
-    provider_status: null,
-    error_code: null,
-    error_message: null,
-    reason: null,
-    timestamp: T,
-    dispatched_at: null,
-    escalate_at: null,
-    to_level: null,
-    join_status: 'matched',
-    detail: null,
-    shard_id: 's',
-    sequence_number: '1',
-    arrival_time: T,
-    ...over,
-  };
-}
+const row = eventRowBuilder({
+  incident_id: 'inc_pay',
+  alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:payments-api',
+  alarm_name: 'payments-api',
+  timestamp: T,
+});
 const dispatch = (sec: number, person: string, channel: string, message_id: string, reason: string | null = null) =>
   row({
     kind: 'dispatch',

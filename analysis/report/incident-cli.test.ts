@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../../schemas/lake.js';
-import { eventsWithViews, type DuckConnection } from '../../test/helpers/events-duckdb.js';
+import { eventRowBuilder, eventsWithViews, type DuckConnection } from '../../test/helpers/events-duckdb.js';
 import { IncidentNotFoundError } from './errors.js';
 import { incidentCommand, parseIncidentArgs } from './incident-cli.js';
 import type { QueryResult } from '../query/result.js';
@@ -13,38 +13,12 @@ const T = Date.parse('2026-11-28T12:00:00.000Z');
 const s = (sec: number) => T + sec * 1000;
 const PEOPLE = { bob: { name: 'Bob Diaz' }, carol: { name: 'Carol Otieno' } };
 
-let n = 0;
-function row(over: Partial<EventRow>): EventRow {
-  return {
-    event_id: `e${String(++n).padStart(3, '0')}`,
-    kind: 'receipt',
-    incident_id: 'inc_new',
-    alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:billing-db-connections',
-    alarm_name: 'billing-db-connections',
-    severity: 'P1',
-    channel: 'sms',
-    provider: 'twilio',
-    message_id: null,
-    recipient: null,
-    person: null,
-    level: null,
-    status: 'delivered',
-    provider_status: null,
-    error_code: null,
-    error_message: null,
-    reason: null,
-    timestamp: T,
-    dispatched_at: null,
-    escalate_at: null,
-    to_level: null,
-    join_status: 'matched',
-    detail: null,
-    shard_id: 's',
-    sequence_number: '1',
-    arrival_time: T,
-    ...over,
-  };
-}
+const row = eventRowBuilder({
+  incident_id: 'inc_new',
+  alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:billing-db-connections',
+  alarm_name: 'billing-db-connections',
+  timestamp: T,
+});
 const page = (
   sec: number,
   person: string,

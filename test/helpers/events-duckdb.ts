@@ -34,3 +34,40 @@ export async function eventsWithViews(rows: readonly EventRow[]): Promise<DuckCo
   for (const v of Object.values(VIEWS)) await conn.run(v);
   return conn;
 }
+
+/**
+ * A builder of `events` rows for view tests: a matched, delivered SMS receipt at `base.timestamp` with every other
+ * column empty, then `base`, then each call's fields. Event ids are `e001`, `e002`… unless `base` or the call names one.
+ */
+export function eventRowBuilder(base: Partial<EventRow> & Pick<EventRow, 'timestamp'>) {
+  let n = 0;
+  return (over: Partial<EventRow>): EventRow => ({
+    event_id: `e${String(++n).padStart(3, '0')}`,
+    kind: 'receipt',
+    incident_id: 'inc_1',
+    alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:api',
+    alarm_name: 'api',
+    severity: 'P1',
+    channel: 'sms',
+    provider: 'twilio',
+    message_id: null,
+    recipient: null,
+    person: null,
+    level: null,
+    status: 'delivered',
+    provider_status: null,
+    error_code: null,
+    error_message: null,
+    reason: null,
+    dispatched_at: null,
+    escalate_at: null,
+    to_level: null,
+    join_status: 'matched',
+    detail: null,
+    shard_id: 's',
+    sequence_number: '1',
+    arrival_time: base.timestamp,
+    ...base,
+    ...over,
+  });
+}
