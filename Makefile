@@ -1,8 +1,14 @@
-# Every target runs on the embedded local stack by default (settings: .env, else .env.example; a
-# variable set in the environment wins). Point the *_ENDPOINT variables at nothing to use AWS.
+# Every target runs on the embedded local stack by default. Settings: .env.example, then .env over it (write
+# only the lines you change); ENV_FILE=<file> reads that file alone (a deploy's settings must not inherit the
+# local stack's endpoints); a variable set in the environment wins over any file. Point the *_ENDPOINT
+# variables at nothing to use AWS. `make print-setting NAME=<variable>` shows the value the commands see.
 SHELL := /bin/bash
-ENV_FILE ?= $(if $(wildcard .env),.env,.env.example)
+ifdef ENV_FILE
 NODE_OPTS := --env-file=$(ENV_FILE)
+else
+ENV_FILE := $(if $(wildcard .env),.env over .env.example,.env.example)
+NODE_OPTS := --env-file=.env.example $(if $(wildcard .env),--env-file=.env)
+endif
 TSX := node $(NODE_OPTS) --import tsx
 ## The built entry points (infra/bin.ts): the commands below run `node dist/bin/<name>.mjs`, bundled with
 ## esbuild by `make bin` when a file they are built from changed (dist/bin/deps.mk lists those files, as
@@ -38,8 +44,13 @@ down: bin
 status: bin
 	$(call bin,stack) status
 
-## DATA_DIR and QUERY_CACHE_DIR as the services see them (environment, else $(ENV_FILE), else the defaults)
+## DATA_DIR and QUERY_CACHE_DIR as the services see them (environment, else the settings files, else the defaults)
 setting = $$(node $(NODE_OPTS) -p 'process.env.$(1) || "$(2)"')
+
+## The value a setting has for the commands here (environment, else .env, else .env.example; or ENV_FILE alone)
+.PHONY: print-setting
+print-setting:
+	@node $(NODE_OPTS) -p 'process.env[process.argv[1]] ?? ""' '$(NAME)'
 
 clean: down
 	@data="$(call setting,DATA_DIR,.data)"; cache="$(call setting,QUERY_CACHE_DIR,.cache/lake)"; \

@@ -37,7 +37,8 @@ export async function eventsWithViews(rows: readonly EventRow[]): Promise<DuckCo
 
 /**
  * A builder of `events` rows for view tests: a matched, delivered SMS receipt at `base.timestamp` with every other
- * column empty, then `base`, then each call's fields. Event ids are `e001`, `e002`… unless `base` or the call names one.
+ * column empty, then `base`, then each call's fields. Event ids are `e001`, `e002`… unless `base` or the call
+ * names one.
  */
 export function eventRowBuilder(base: Partial<EventRow> & Pick<EventRow, 'timestamp'>) {
   let n = 0;
