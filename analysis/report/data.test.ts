@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../../schemas/lake.js';
-import { eventRowBuilder, eventsWithViews, type DuckConnection } from '../../test/helpers/events-duckdb.js';
+import { eventRowBuilder, eventsWithViews, receiptOf, type DuckConnection } from '../../test/helpers/events-duckdb.js';
 import type { QueryResult } from '../query/result.js';
 import { loadLakeData, type LakeData } from './data.js';
 import { renderOverview } from './render-overview.js';
@@ -34,19 +34,7 @@ const dispatch = (sec: number, person: string, channel: string, message_id: stri
     escalate_at: s(sec + 60),
     reason,
   });
-const receipt = (sec: number, of: EventRow, status: string) =>
-  row({
-    timestamp: s(sec),
-    status,
-    channel: of.channel,
-    provider: of.provider,
-    message_id: of.message_id,
-    recipient: of.recipient,
-    person: of.person,
-    level: of.level,
-    dispatched_at: of.timestamp,
-    escalate_at: of.escalate_at,
-  });
+const receipt = (sec: number, of: EventRow, status: string) => row({ ...receiptOf(of), timestamp: s(sec), status });
 
 const frankCall = dispatch(2, 'frank', 'voice', 'CA1');
 const frankSms = dispatch(2, 'frank', 'sms', 'SM1');

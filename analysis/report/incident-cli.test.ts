@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../../schemas/lake.js';
-import { eventRowBuilder, eventsWithViews, type DuckConnection } from '../../test/helpers/events-duckdb.js';
+import { eventRowBuilder, eventsWithViews, receiptOf, type DuckConnection } from '../../test/helpers/events-duckdb.js';
 import { IncidentNotFoundError } from './errors.js';
 import { incidentCommand, parseIncidentArgs } from './incident-cli.js';
 import type { QueryResult } from '../query/result.js';
@@ -41,19 +41,7 @@ const page = (
     escalate_at: escalateAt,
   });
 const receipt = (sec: number, of: EventRow, status: string, provider_status = status) =>
-  row({
-    timestamp: s(sec),
-    status,
-    provider_status,
-    channel: of.channel,
-    provider: of.provider,
-    message_id: of.message_id,
-    recipient: of.recipient,
-    person: of.person,
-    level: of.level,
-    dispatched_at: of.timestamp,
-    escalate_at: of.escalate_at,
-  });
+  row({ ...receiptOf(of), timestamp: s(sec), status, provider_status });
 
 const bobSms = page(3, 'bob', 1, 'sms', 'SM1', '+15551230002', s(11));
 const bobEmail = page(3, 'bob', 1, 'email', 're_1', 'bob@example.com', s(11));

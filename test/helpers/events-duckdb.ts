@@ -72,3 +72,9 @@ export function eventRowBuilder(base: Partial<EventRow> & Pick<EventRow, 'timest
     ...over,
   });
 }
+
+/** What a receipt row carries over from the dispatch row it answers: its message, person, level and times. */
+export function receiptOf(dispatch: EventRow): Partial<EventRow> {
+  const { channel, provider, message_id, recipient, person, level, escalate_at } = dispatch;
+  return { channel, provider, message_id, recipient, person, level, dispatched_at: dispatch.timestamp, escalate_at };
+}
