@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  BatchGetItemCommand,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -8,7 +7,8 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { normalizeAddress } from '../schemas/address.js';
-import { backoffDelay, isConditionFailure } from '../platform/aws-errors.js';
+import { isConditionFailure } from '../platform/aws-errors.js';
+import { batchGetByPk } from '../platform/batch-get.js';
 
 /**
  * Short acknowledge codes for SMS/WhatsApp replies ("ACK 7KQ2MX"). The paging processor allocates a
@@ -291,24 +291,14 @@ export class AckCodes {
     return out.Item;
   }
 
-  /** Consistent reads of the codes' items (one BatchGetItem, retrying unprocessed keys), by code. */
+  /** Consistent reads of the codes' items (platform/batch-get.ts: one BatchGetItem, retrying unprocessed keys). */
   private async getMany(codes: readonly string[]): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    let keys: Record<string, AttributeValue>[] = [...new Set(codes)].map((code) => ({ pk: { S: AckCodes.key(code) } }));
-    for (let round = 0; keys.length > 0; round++) {
-      if (round >= 5) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${round} rounds`);
-      // keys left unprocessed (throttling): back off with jitter, 100–200 ms, then 200–400 … 800–1600 ms
-      if (round > 0) await new Promise((r) => setTimeout(r, backoffDelay(round, 200, 1600)));
-      const out = await this.dynamodb.send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [this.table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'pk, incidentId, expiresAt' },
-          },
-        }),
-      );
-      for (const item of out.Responses?.[this.table] ?? []) found.set(item.pk!.S!.slice('ack#'.length), item);
-      keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
-    }
-    return found;
+    const items = await batchGetByPk(
+      this.dynamodb,
+      this.table,
+      codes.map((code) => AckCodes.key(code)),
+      'pk, incidentId, expiresAt',
+    );
+    return new Map([...items].map(([pk, item]) => [pk.slice('ack#'.length), item]));
   }
 }

@@ -1,6 +1,7 @@
 import type { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { IncidentReader, incidentKey, parseIncidentItem } from './incident-item.js';
+import { deflateRawSync } from 'node:zlib';
+import { IncidentReader, encodeIncidentState, incidentKey, parseIncidentItem } from './incident-item.js';
 
 describe('parseIncidentItem', () => {
   it('reads an incident, an alias, or nothing', () => {
@@ -10,6 +11,20 @@ describe('parseIncidentItem', () => {
       state: { level: 2 },
       version: 7,
     });
+  });
+
+  it('reads the deflated state as written, and the plain JSON state of items written before it', () => {
+    const state = { incidentId: 'inc_1', pages: { a: { person: 'carol', status: 'delivered' } } };
+    // raw deflate of the JSON, as zlib writes it: a known answer, not only a round trip
+    const z = deflateRawSync(JSON.stringify(state));
+    expect(encodeIncidentState(state)).toEqual({ stateZ: { B: z } });
+    expect(parseIncidentItem({ pk: { S: 'inc_1' }, stateZ: { B: new Uint8Array(z) }, version: { N: '4' } })).toEqual({
+      state,
+      version: 4,
+    });
+    expect(parseIncidentItem({ pk: { S: 'inc_1' }, state: { S: JSON.stringify(state) }, version: { N: '3' } })).toEqual(
+      { state, version: 3 },
+    );
   });
 
   it('throws on a state that is not JSON, or an item with neither state nor alias', () => {

@@ -27,14 +27,15 @@ import { runbookFor, type OnCallConfig } from '../../schemas/oncall/config.js';
  * - page: claimed before it is sent — by the conditional put that saved its decision (the handler's one
  *   write before a send; incident-state.ts `claimPages`: only the run that follows that put sends it), or,
  *   for a page decided while the outbox runs (a failover after a refusal), in the dispatch ledger. The
- *   pages of a wave (a level's, with the records decided beside them) go out at once, each settled once.
- *   A claim found without a result (a crash between claim and completion, or a send that outlived its
- *   budget; the ledger is asked for a result first) is settled
- *   through the provider: `dispatcher.find` looks the page up by the reference it carries (Twilio:
- *   messages to that number since the claim; Resend: the same idempotency key) and only a page that
- *   was not sent is sent again. The result goes to the ledger, then its dispatch record onto the
- *   stream; a claim found done re-puts the same record (same event id), so a send that reached the
- *   provider always gets its dispatch record.
+ *   pages of a wave (a level's, with the records decided beside them) go out at once, each settled once,
+ *   and their dispatch records with the wave's records in one PutRecords. A page's result is in the state
+ *   the handler saves after the run (a ledger-claimed page's in the ledger too). A claim found without a
+ *   result (a crash between claim and that save, or a send that outlived its budget; a ledger claim's
+ *   result is asked for first) is settled through the provider: `dispatcher.find` looks the page up by the
+ *   reference it carries (Twilio: messages to that number since the claim; Resend: the same idempotency
+ *   key) and only a page that was not sent is sent again; a dispatch record of it already on the stream
+ *   (same event id) settles it when the handler reads it back. So a send that reached the provider always
+ *   gets its dispatch record.
  * - record: put on the stream (deterministic event id: a redo is a duplicate the readers drop).
  * - schedule: a one-time Scheduler schedule with a deterministic name; a deadline already due is put
  *   on the stream directly.
@@ -230,17 +231,25 @@ export class EffectRunner {
     for (;;) {
       const wave = state.outbox.filter((e) => e.type !== 'schedule');
       if (wave.length === 0) break;
+      // the wave's sends at once; their dispatch records and the wave's own records then go out in one request
+      const out: { effect: Effect; record: StreamRecordIn }[] = [];
       const ended = await Promise.allSettled(
         wave.map(async (effect) => {
-          if (effect.type === 'page') {
-            if (!(await this.page(state, effect, prepared))) unsettled.push(effect);
-          } else {
-            await this.opts.producer.putStreamRecords([effect.record]);
-            crashpoint('after-escalation-record');
-          }
+          if (effect.type === 'record') return void out.push({ effect, record: effect.record });
+          const sent = await this.page(state, effect, prepared);
+          if (typeof sent === 'object') return void out.push({ effect, record: sent });
+          if (!sent) unsettled.push(effect);
           remove(effect);
         }),
       );
+      // what was sent is reported even when another effect of the wave failed (its send is not repeated)
+      if (out.length > 0) await this.opts.producer.putStreamRecords(out.map((o) => o.record));
+      if (out.some((o) => o.effect.type === 'page')) crashpoint('after-dispatch-record');
+      if (out.some((o) => o.effect.type === 'record')) crashpoint('after-escalation-record');
+      for (const { effect, record } of out) {
+        if (effect.type === 'page' && record.kind === 'dispatch') this.applyOutcome(state, effect, record);
+        remove(effect);
+      }
       const failed = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     }
@@ -393,7 +402,7 @@ export class EffectRunner {
     state: IncidentState,
     e: PageEffect,
     prepared: Prepared,
-  ): Promise<{ send: true } | { done: string } | { claimedAt: number }> {
+  ): Promise<{ send: true; ledger?: true } | { done: string } | { claimedAt: number }> {
     const page = state.pages[e.stepKey];
     // once only: a later run (the next record of the batch) finds the claim open
     if (prepared.claimed?.delete(e.stepKey)) return { send: true };
@@ -407,7 +416,7 @@ export class EffectRunner {
     const claim = await this.opts.ledger.claim(e.stepKey, now);
     if (claim.claimed) {
       if (page) page.claimedAt = now;
-      return { send: true };
+      return { send: true, ledger: true };
     }
     if (claim.result) return { done: claim.result.record };
     const claimedAt = Date.parse(claim.claimedAt) || now;
@@ -415,14 +424,20 @@ export class EffectRunner {
     return { claimedAt };
   }
 
-  /** One page; false when its outcome is still unknown (left for a settle wake-up). */
-  private async page(state: IncidentState, e: PageEffect, prepared: Prepared = {}): Promise<boolean> {
+  /**
+   * One page: its dispatch record to put on the stream; true when there is nothing to put (it is out already),
+   * false when its outcome is still unknown (left for a settle wake-up).
+   */
+  private async page(
+    state: IncidentState,
+    e: PageEffect,
+    prepared: Prepared = {},
+  ): Promise<Extract<StreamRecordIn, { kind: 'dispatch' }> | boolean> {
     const page = state.pages[e.stepKey];
     if (page?.dispatched) return true; // its dispatch record is already out
     const claim = await this.claimOf(state, e, prepared);
     if ('done' in claim) {
-      await this.report(state, e, JSON.parse(claim.done) as Extract<StreamRecordIn, { kind: 'dispatch' }>);
-      return true;
+      return JSON.parse(claim.done) as Extract<StreamRecordIn, { kind: 'dispatch' }>;
     }
     if ('claimedAt' in claim && this.now() - claim.claimedAt < this.maxSendMs) return false; // settle after its call
     const req = await this.request(state, e, prepared);
@@ -479,9 +494,10 @@ export class EffectRunner {
       return false;
     }
     const record = this.dispatchRecord(state, e, result, possibleDuplicate);
-    await this.opts.ledger.complete(e.stepKey, { record: JSON.stringify(record) }, this.now());
-    await this.report(state, e, record);
-    return true;
+    // a page claimed in the ledger keeps its result there; one claimed by the decision's put has it in the state
+    // saved after this run (a crash before that save is settled through the provider, as a crash before the send)
+    if ('ledger' in claim) await this.opts.ledger.complete(e.stepKey, { record: JSON.stringify(record) }, this.now());
+    return record;
   }
 
   /**
@@ -525,14 +541,8 @@ export class EffectRunner {
     }
   }
 
-  /** Puts the dispatch record on the stream and applies its outcome (a refusal fails over at once). */
-  private async report(
-    state: IncidentState,
-    e: PageEffect,
-    record: Extract<StreamRecordIn, { kind: 'dispatch' }>,
-  ): Promise<void> {
-    await this.opts.producer.putStreamRecords([record]);
-    crashpoint('after-dispatch-record');
+  /** Applies a dispatch record's outcome once it is on the stream (a refusal fails over at once). */
+  private applyOutcome(state: IncidentState, e: PageEffect, record: Extract<StreamRecordIn, { kind: 'dispatch' }>) {
     const page = state.pages[e.stepKey];
     remember(state, record.event_id);
     if (!page) return;

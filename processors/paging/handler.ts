@@ -8,7 +8,8 @@ import { fromKinesisStreamRecord, type KinesisBatchHandler } from '../runtime/ki
 import type { EffectRunner, Prepared } from './effects.js';
 import { claimPages } from './incident-state.js';
 import type { EscalationEngine } from './escalation.js';
-import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incident-store.js';
+import type { IncidentState } from './incident-state.js';
+import type { Found, IncidentStore, OpenIncidentPointer, StoredIncident } from './incident-store.js';
 
 /**
  * The paging handler (Lambda Kinesis event contract): one batch of one shard in, the records that
@@ -21,13 +22,18 @@ import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incid
  *      the incident the alarm has open (the store's pointer, opened no later than the record's
  *      previous state), remembered as an alias of the record's own id so a replay goes the same way;
  *      likewise an ALARM after an OK within the flapping window: the incident that OK resolved;
- *   1. read the incident's item (state + version), the alarm's pointer beside it when it may be needed;
+ *   1. read the incident's item (state + version), the alarm's pointer beside it in one BatchGetItem when it
+ *      may be needed; nothing for an incident this alarm's records already read or wrote in the batch, nor for
+ *      our own escalation records and the dispatch records this process already saved;
  *   2. apply the record (escalation.ts): the decision and its effects land in the state's outbox;
- *   3. save the state (version condition) with the outbox's pages claimed in it (`claimPages`) — the
- *      decision and its claims are durable before any effect, in one write; a new incident's ack code
- *      (with the addresses it pages) is claimed in the same round trip (effects.ts `claimAckCode`);
- *   4. carry out the outbox (effects.ts: a level's pages at once), then save again beside the alarm's
- *      pointer. A new incident's first pages wait for two round trips: the read, and the write.
+ *   3. if the outbox holds pages not yet claimed: save the state (version condition) with them claimed in it
+ *      (`claimPages`) — the decision and its claims are durable before any effect, in one write; a new
+ *      incident's ack code (with the addresses it pages) and the alarm's pointer go in the same round trip;
+ *   4. carry out the outbox (effects.ts: a level's pages at once, their dispatch records in one PutRecords).
+ *   Any other change (a receipt's status, the sends' results) is put off: the alarm's changed incidents are
+ *   saved once each after its last record of the batch (a later write of the same state in the batch carries
+ *   it, so no write is superseded by another). A new incident's first pages wait for two round trips: the read,
+ *   and the write.
  * A crash or error anywhere leaves the record unacknowledged: its redelivery (or any later record of
  * the incident) finds the outbox and finishes it; a record already applied is recognised by its event
  * id and changes nothing. A dependency only deadlines need never fails a record: a deadline the
@@ -37,12 +43,14 @@ import type { IncidentStore, OpenIncidentPointer, StoredIncident } from './incid
  * the reason), so a shard never stalls on it.
  */
 export interface PagingHandlerOptions {
-  store: Pick<IncidentStore, 'get' | 'put' | 'find' | 'alias' | 'openIncidentOf' | 'markOpen' | 'markResolved'>;
+  store: Pick<IncidentStore, 'get' | 'put' | 'find' | 'findWithPointer' | 'alias' | 'markOpen' | 'markResolved'>;
   engine: EscalationEngine;
   /**
    * `claimAckCode` puts a new incident's ack code in its one write round trip; without it, the first page allocates.
    */
   effects: Pick<EffectRunner, 'run'> & Partial<Pick<EffectRunner, 'claimAckCode'>>;
+  /** Dispatch ids remembered as saved (their read-back skipped). Default 10,000. */
+  recordedDispatches?: number;
   /** Alarms (with their incidents) of one batch handled at once. Default 32. */
   concurrency?: number;
   now?: () => number;
@@ -54,6 +62,39 @@ interface Item {
   record: StreamRecord;
 }
 
+/** One alarm's records of a batch, handled in order: what they read and wrote, and the writes put off. */
+interface Group {
+  /** The incidents' latest state and stored version, by incident id (saves reads). */
+  known: Map<string, StoredIncident>;
+  /** States changed since their last write, with the first record that changed them (written at the end). */
+  dirty: Map<string, { state: IncidentState; seq: string }>;
+  /** The alarm's pointer as last read or written here (null: none); undefined: not known. */
+  pointer?: OpenIncidentPointer | null;
+  /** The incident the record being handled applies to, once found. */
+  current?: string;
+}
+
+/** A set of the newest `max` values added. */
+class BoundedSet {
+  private readonly values = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(v: string): boolean {
+    return this.values.has(v);
+  }
+  add(v: string): void {
+    if (this.values.has(v)) return;
+    this.values.add(v);
+    if (this.values.size > this.max) this.values.delete(this.values.values().next().value!);
+  }
+}
+
+/** Pages of the outbox not yet claimed nor sent: they need the write before a send. */
+const hasUnclaimedPages = (state: IncidentState) =>
+  state.outbox.some((e) => {
+    const page = e.type === 'page' ? state.pages[e.stepKey] : undefined;
+    return page !== undefined && !page.dispatched && page.claimedAt === undefined;
+  });
+
 /** An ALARM whose previous state was not ALARM: a new episode, or the alarm flapping back. */
 const isNewAlarm = (record: StreamRecord): record is Extract<StreamRecord, { kind: 'alarm' }> =>
   record.kind === 'alarm' && record.state === 'ALARM' && record.event.detail.previousState?.value !== 'ALARM';
@@ -62,24 +103,33 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
   const log = opts.logger ?? silentLogger;
   const now = opts.now ?? Date.now;
   const concurrency = opts.concurrency ?? 32;
+  /**
+   * Dispatch records whose outcome a state this process saved already holds (the newest 10,000): read back, they
+   * change nothing, so no read is spent on them. After a restart it is empty: they are read and applied (a crash
+   * between a dispatch record and the save is settled by it).
+   */
+  const recorded = new BoundedSet(opts.recordedDispatches ?? 10_000);
 
   /**
    * The incident a record applies to, and its item if any (`known`: the items this batch already read
    * or wrote, by incident id; saves reads).
    */
-  async function incidentOf(
-    record: StreamRecord,
-    known: Map<string, StoredIncident>,
-  ): Promise<{ id: string; stored?: StoredIncident }> {
+  async function incidentOf(record: StreamRecord, group: Group): Promise<{ id: string; stored?: StoredIncident }> {
     const own = record.incident_id;
+    const known = group.known;
     if (known.has(own)) return { id: own, stored: known.get(own) };
-    // A new ALARM (after an OK) may continue the incident that OK resolved (flapping): its pointer is
-    // read alongside the incident's own item, not after it, so a new incident's first page waits for
-    // one read, not two. Unused when the incident is known (a redelivery): one read spent.
-    const pointer =
-      isNewAlarm(record) && opts.engine.flapWindowMs() > 0 ? opts.store.openIncidentOf(record.alarm_arn) : undefined;
-    pointer?.catch(() => undefined); // awaited below, or not needed: never an unhandled rejection
-    const found = await opts.store.find(own);
+    // An alarm record may belong to the alarm's open incident (a re-evaluation, the OK after it) or continue the
+    // one an OK resolved (flapping): its pointer is read with the incident's own item, in one request, so a new
+    // incident's first page waits for one read. Unused when the incident is known (a redelivery).
+    const withPointer =
+      record.kind === 'alarm' &&
+      (record.event.detail.previousState?.value === 'ALARM' || (isNewAlarm(record) && opts.engine.flapWindowMs() > 0));
+    let found: Found;
+    if (withPointer) {
+      const read = await opts.store.findWithPointer(own, record.alarm_arn);
+      found = read.found;
+      group.pointer = read.pointer ?? null;
+    } else found = await opts.store.find(own);
     if (found && 'aliasOf' in found) {
       const id = found.aliasOf;
       return { id, stored: known.get(id) ?? (await opts.store.get(id)) };
@@ -87,10 +137,11 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     if (found) return { id: own, stored: found };
     if (record.kind !== 'alarm') return { id: own };
     const previous = record.event.detail.previousState;
-    if (previous?.value !== 'ALARM') return pointer ? flappedBack(record, own, known, await pointer) : { id: own };
+    const pointer = group.pointer ?? undefined;
+    if (previous?.value !== 'ALARM') return withPointer ? flappedBack(record, own, known, pointer) : { id: own };
     // A re-evaluation (ALARM → ALARM), or the OK after one: the alarm's open incident, if it opened
     // no later than this record's previous state (a stale record never lands on a newer episode).
-    const open = await opts.store.openIncidentOf(record.alarm_arn);
+    const open = pointer;
     if (!open || open.incidentId === own || open.openedAt > parseTimestamp(previous.timestamp)) return { id: own };
     const stored = known.get(open.incidentId) ?? (await opts.store.get(open.incidentId));
     if (!stored || stored.state.resolvedAt !== undefined) return { id: own };
@@ -124,63 +175,133 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     return { id: latest.incidentId, stored };
   }
 
-  /** One record, applied to its incident. */
-  async function handle(record: StreamRecord, known: Map<string, StoredIncident>): Promise<void> {
-    const { id, stored } = await incidentOf(record, known);
+  /**
+   * One record, applied to its incident. Writes before a send only (the decision with its pages' claims); any
+   * other change waits in `group.dirty` for the group's end (a later write of the same incident in the group
+   * carries it: no write that a later one supersedes).
+   */
+  async function handle(record: StreamRecord, seq: string, group: Group): Promise<void> {
+    // our own records read back, when this process already saved what they say: nothing to read or write
+    if (record.kind === 'escalation' && !group.known.has(record.incident_id)) return;
+    if (record.kind === 'dispatch' && recorded.has(record.event_id)) return;
+    group.current = undefined;
+    const { id, stored } = await incidentOf(record, group);
+    group.current = id;
     let version = stored?.version;
     const { state, note, changed, level } = opts.engine.apply(stored?.state, record, now());
-    if (note) {
-      // a receipt's note is a failover (undelivered, bounced, failed); a deadline's may be an exhausted
-      // policy: warnings; the engine raises others itself (an unrouted alarm: warn, or error if nobody was paged)
-      const key =
-        record.kind === 'receipt' && state
-          ? (record.dispatch_id && state.dispatches[record.dispatch_id]) || state.messages[record.message_id]
-          : undefined;
-      const page = key ? state?.pages[key] : undefined;
-      const fields =
-        record.kind === 'receipt'
-          ? {
-              incidentId: id,
-              kind: record.kind,
-              person: page?.person,
-              channel: record.channel,
-              messageId: record.message_id,
-              status: record.status,
-              providerStatus: record.provider_status,
-              errorCode: record.error_code,
-            }
-          : { incidentId: id, kind: record.kind };
-      if (level === 'error') log.error(fields, note);
-      else if (level === 'warn' || record.kind === 'receipt' || note.includes('exhausted')) log.warn(fields, note);
-      else log.info(fields, note);
-    }
+    if (note) logNote(record, id, state, note, level);
     if (!state) return;
     const prepared: Prepared = {};
-    if (changed) {
+    const opening = record.kind === 'alarm' && record.state === 'ALARM' && state.resolvedAt === undefined;
+    let pointer: Promise<unknown> | undefined;
+    if (changed && hasUnclaimedPages(state)) {
       // the one write before a send: the decision with its pages' claims (one conditional put) and, for a
-      // new incident, beside it in the same round trip, its ack code with the addresses it pages
+      // new incident, beside it in the same round trip, its ack code with the addresses it pages and the
+      // alarm's pointer
       prepared.claimed = claimPages(state, now());
       const decided = opts.store.put(state, version); // reads the state now: the ack code is not part of it
       const ack = version === undefined && prepared.claimed.size > 0 ? opts.effects.claimAckCode?.(state) : undefined;
-      [version, prepared.recorded] = await Promise.all([decided, ack]);
+      const opened = opening ? markOpen(state, group) : undefined;
+      pointer = opened; // written (or known): not again below
+      [version, prepared.recorded] = await Promise.all([decided, ack, opened]);
+      group.dirty.delete(state.incidentId);
       crashpoint('after-decision');
+    } else if (changed) {
+      markDirty(group, state, seq);
     }
-    known.set(state.incidentId, { state, version: version! });
+    group.known.set(state.incidentId, { state, version: version! });
     const ran = state.outbox.length > 0 || state.wakeup === record.event_id;
-    if (ran) await opts.effects.run(state, { eventId: record.event_id, at: record.event_time }, prepared);
-    // everything else follows the sends, in one round trip: the state after them, and the alarm's pointer
-    // (open while open, marked resolved once resolved; written by every ALARM record, a redelivery too)
-    const saved = ran ? opts.store.put(state, version) : undefined;
-    const pointer =
-      record.kind !== 'alarm'
-        ? undefined
-        : state.resolvedAt !== undefined
-          ? opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt)
-          : record.state === 'ALARM'
-            ? opts.store.markOpen(state)
-            : undefined;
-    const [after] = await Promise.all([saved, pointer]);
-    if (after !== undefined) known.set(state.incidentId, { state, version: after });
+    if (ran) {
+      await opts.effects.run(state, { eventId: record.event_id, at: record.event_time }, prepared);
+      markDirty(group, state, seq);
+    }
+    // the alarm's pointer: open while open (written by an ALARM record whose pointer does not say so already),
+    // marked resolved once resolved
+    if (record.kind === 'alarm') {
+      pointer ??=
+        state.resolvedAt !== undefined ? markResolved(state, group) : opening ? markOpen(state, group) : undefined;
+    }
+    await pointer;
+  }
+
+  /** The pointer names the incident, open, already (as read or written in this group): no write. */
+  function markOpen(state: IncidentState, group: Group): Promise<unknown> | undefined {
+    const p = group.pointer;
+    if (p && p.incidentId === state.incidentId && p.openedAt === state.openedAt && p.resolvedAt === undefined) return;
+    return opts.store.markOpen(state).then((won) => {
+      if (won) group.pointer = { incidentId: state.incidentId, openedAt: state.openedAt };
+    });
+  }
+
+  function markResolved(state: IncidentState, group: Group): Promise<unknown> | undefined {
+    const p = group.pointer;
+    if (p && (p.incidentId !== state.incidentId || p.resolvedAt !== undefined)) return;
+    return opts.store.markResolved(state.alarmArn, state.incidentId, state.resolvedAt!).then(() => {
+      if (p) group.pointer = { ...p, resolvedAt: state.resolvedAt };
+    });
+  }
+
+  function markDirty(group: Group, state: IncidentState, seq: string): void {
+    const entry = group.dirty.get(state.incidentId);
+    group.dirty.set(state.incidentId, { state, seq: entry?.seq ?? seq });
+  }
+
+  /**
+   * The group's put-off writes, at once; the sequence number of the first record whose change did not land (the
+   * mapping retries from it), if any. The dispatches a saved state records are remembered: read back, they change
+   * nothing.
+   */
+  async function flush(group: Group): Promise<string | undefined> {
+    const entries = [...group.dirty.values()];
+    group.dirty.clear();
+    const ended = await Promise.allSettled(
+      entries.map(async ({ state }) => {
+        const version = await opts.store.put(state, group.known.get(state.incidentId)?.version);
+        group.known.set(state.incidentId, { state, version });
+        for (const [dispatchId, key] of Object.entries(state.dispatches))
+          if (state.pages[key]?.dispatched) recorded.add(dispatchId);
+      }),
+    );
+    const failed = entries.filter((_, i) => ended[i].status === 'rejected');
+    for (const [i, r] of ended.entries())
+      if (r.status === 'rejected')
+        log.warn(
+          { err: r.reason, incidentId: entries[i].state.incidentId, sequenceNumber: entries[i].seq },
+          'paging state not saved; its records are retried',
+        );
+    return failed.map((e) => e.seq).sort(compareSequenceNumbers)[0];
+  }
+
+  function logNote(
+    record: StreamRecord,
+    id: string,
+    state: IncidentState | undefined,
+    note: string,
+    level: 'info' | 'warn' | 'error' | undefined,
+  ): void {
+    // a receipt's note is a failover (undelivered, bounced, failed); a deadline's may be an exhausted
+    // policy: warnings; the engine raises others itself (an unrouted alarm: warn, or error if nobody was paged)
+    const key =
+      record.kind === 'receipt' && state
+        ? (record.dispatch_id && state.dispatches[record.dispatch_id]) || state.messages[record.message_id]
+        : undefined;
+    const page = key ? state?.pages[key] : undefined;
+    const fields =
+      record.kind === 'receipt'
+        ? {
+            incidentId: id,
+            kind: record.kind,
+            person: page?.person,
+            channel: record.channel,
+            messageId: record.message_id,
+            status: record.status,
+            providerStatus: record.provider_status,
+            errorCode: record.error_code,
+          }
+        : { incidentId: id, kind: record.kind };
+    if (level === 'error') log.error(fields, note);
+    else if (level === 'warn' || record.kind === 'receipt' || note.includes('exhausted')) log.warn(fields, note);
+    else log.info(fields, note);
   }
 
   return async (event) => {
@@ -206,19 +327,24 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     const queue = [...byAlarm.values()];
     const worker = async () => {
       for (let items = queue.shift(); items; items = queue.shift()) {
-        const known = new Map<string, StoredIncident>();
+        const group: Group = { known: new Map(), dirty: new Map() };
         for (const it of items) {
           try {
-            await handle(it.record, known);
+            await handle(it.record, it.seq, group);
           } catch (err) {
             log.warn(
               { err, incidentId: it.record.incident_id, kind: it.record.kind, sequenceNumber: it.seq },
               'paging step failed; the record is retried',
             );
-            failed.push(it.seq); // the alarm's later records wait for the retry (order per alarm)
+            // its incident's state may be half-run: not saved; the records whose changes it held are retried too
+            const entry = group.current === undefined ? undefined : group.dirty.get(group.current);
+            if (entry) group.dirty.delete(group.current!);
+            failed.push(entry ? entry.seq : it.seq); // the alarm's later records wait for the retry (order per alarm)
             break;
           }
         }
+        const unsaved = await flush(group);
+        if (unsaved) failed.push(unsaved);
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));

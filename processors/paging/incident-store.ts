@@ -1,12 +1,19 @@
-import { GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { isConditionFailure } from '../../platform/aws-errors.js';
-import { incidentKey, parseIncidentItem } from '../../shared/incident-item.js';
+import { batchGetByPk } from '../../platform/batch-get.js';
+import { encodeIncidentState, incidentKey, parseIncidentItem } from '../../shared/incident-item.js';
 import { closedAt, type IncidentState } from './incident-state.js';
 import { IncidentConflictError, IncidentCorruptError } from './errors.js';
 
 /**
  * Paging state, one DynamoDB item per incident (INCIDENTS_TABLE, HASH key `pk` = incident id):
- * `version` (N) for optimistic concurrency, `state` (S, JSON), `ttl` (N, epoch s, DynamoDB TTL).
+ * `version` (N) for optimistic concurrency, `stateZ` (B, the JSON deflated), `ttl` (N, epoch s, DynamoDB TTL).
  * The item's shape, as others read it (the receiver, read-only): shared/incident-item.ts.
  * Nothing is tied to a shard. An item expires `retainClosedS` after the incident was acked or
  * resolved, and `maxOpenS` after it opened in any case (an incident nobody closes stops costing).
@@ -37,6 +44,18 @@ export interface OpenIncidentPointer {
 /** The pointer item's key for an alarm. */
 export const openPointerKey = (alarmArn: string) => `alarm#${alarmArn}`;
 
+function parsePointer(item: Record<string, AttributeValue> | undefined): OpenIncidentPointer | undefined {
+  if (!item?.incidentId?.S) return undefined;
+  return {
+    incidentId: item.incidentId.S,
+    openedAt: Number(item.openedAt?.N ?? 0),
+    ...(item.resolvedAt?.N ? { resolvedAt: Number(item.resolvedAt.N) } : {}),
+  };
+}
+
+/** What `find` returns: the incident's item, the incident an alias names, or undefined. */
+export type Found = StoredIncident | { aliasOf: string } | undefined;
+
 export interface StoredIncident {
   state: IncidentState;
   version: number;
@@ -61,12 +80,31 @@ export class IncidentStore {
   }
 
   /** The incident's item, or the incident an alias names (see `alias`), or undefined. */
-  async find(incidentId: string): Promise<StoredIncident | { aliasOf: string } | undefined> {
+  async find(incidentId: string): Promise<Found> {
     const out = await this.dynamodb.send(
       new GetItemCommand({ TableName: this.table, Key: incidentKey(incidentId), ConsistentRead: true }),
     );
+    return this.parse(incidentId, out.Item);
+  }
+
+  /**
+   * `find` and `openIncidentOf` in one request (a BatchGetItem of both items, consistent): what an alarm record
+   * needs before its decision, read in one round trip and one call.
+   */
+  async findWithPointer(
+    incidentId: string,
+    alarmArn: string,
+  ): Promise<{ found: Found; pointer: OpenIncidentPointer | undefined }> {
+    const items = await batchGetByPk(this.dynamodb, this.table, [incidentId, openPointerKey(alarmArn)]);
+    return {
+      found: this.parse(incidentId, items.get(incidentId)),
+      pointer: parsePointer(items.get(openPointerKey(alarmArn))),
+    };
+  }
+
+  private parse(incidentId: string, item: Record<string, AttributeValue> | undefined): Found {
     try {
-      return parseIncidentItem<IncidentState>(out.Item);
+      return parseIncidentItem<IncidentState>(item);
     } catch (cause) {
       throw new IncidentCorruptError(incidentId, { cause });
     }
@@ -90,7 +128,7 @@ export class IncidentStore {
           Item: {
             ...incidentKey(state.incidentId),
             version: { N: String(version) },
-            state: { S: JSON.stringify(state) },
+            ...encodeIncidentState(state),
             ttl: { N: String(Math.ceil(expires)) },
             updatedAt: { S: new Date().toISOString() },
           },
@@ -138,13 +176,7 @@ export class IncidentStore {
     const out = await this.dynamodb.send(
       new GetItemCommand({ TableName: this.table, Key: { pk: { S: openPointerKey(alarmArn) } }, ConsistentRead: true }),
     );
-    const item = out.Item;
-    if (!item?.incidentId?.S) return undefined;
-    return {
-      incidentId: item.incidentId.S,
-      openedAt: Number(item.openedAt?.N ?? 0),
-      ...(item.resolvedAt?.N ? { resolvedAt: Number(item.resolvedAt.N) } : {}),
-    };
+    return parsePointer(out.Item);
   }
 
   /**

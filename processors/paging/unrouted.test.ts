@@ -177,7 +177,7 @@ describe('the paging handler logs an unrouted alarm above info', () => {
           return v;
         },
         alias: async () => {},
-        openIncidentOf: async () => undefined,
+        findWithPointer: async (id) => ({ found: items.get(id), pointer: undefined }),
         markOpen: async () => true,
         markResolved: async () => {},
       },

@@ -68,13 +68,31 @@ class CountingProvider {
 }
 
 const scheduler: DeadlineScheduler = {
-  schedule: async () => 'created' as const,
+  schedule: async () => {
+    schedules++;
+    return 'created' as const;
+  },
   cancel: async () => undefined,
 };
+
+class FlakyStore extends IncidentStore {
+  override async put(...args: Parameters<IncidentStore['put']>): Promise<number> {
+    if (failNextPut) {
+      failNextPut = false;
+      throw Object.assign(new Error('unreachable'), { name: 'TimeoutError' });
+    }
+    return super.put(...args);
+  }
+}
 
 let provider: CountingProvider;
 let stream: TestStream;
 let handler: KinesisBatchHandler;
+/** The stream writes (records per PutRecords) and Scheduler calls the handler made. */
+let puts: number[] = [];
+let schedules = 0;
+/** Makes the incident store's next `put` fail (a throttled or unreachable DynamoDB). */
+let failNextPut = false;
 
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });
@@ -104,7 +122,12 @@ beforeEach(() => {
     oncall,
     ledger: new DispatchLedger(clients.dynamodb, config.LEDGER_TABLE),
     dispatcher: provider,
-    producer: { putStreamRecords: async (rs) => void stream.push(...rs) },
+    producer: {
+      putStreamRecords: async (rs) => {
+        puts.push(rs.length);
+        stream.push(...rs);
+      },
+    },
     deadlines: scheduler,
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE, now: () => clock }),
     ackLink: () => 'https://alerts.example.com/ack',
@@ -113,13 +136,16 @@ beforeEach(() => {
     now: () => clock,
   });
   handler = createPagingHandler({
-    store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }),
+    store: new FlakyStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }),
     engine,
     effects,
     now: () => clock,
   });
   requests.length = 0;
   deepestEnded = 0;
+  puts = [];
+  schedules = 0;
+  failNextPut = false;
   beforeFirstSend = undefined;
 });
 
@@ -181,5 +207,84 @@ describe('a new alarm: one write before its first page', () => {
     expect((await handler(stream.event(stream.records))).batchItemFailures).toEqual([]);
     expect(provider.reached).toHaveLength(2);
     expect(provider.maxInFlight).toBe(2);
+  });
+});
+
+/** The DynamoDB requests since `from` (an index into `requests`), by command. */
+const dynamoCalls = (from = 0) => {
+  const by: Record<string, number> = {};
+  for (const r of requests.slice(from)) by[r.command] = (by[r.command] ?? 0) + 1;
+  return by;
+};
+
+const receipt = (d: StreamRecordIn, status: 'sent' | 'delivered' | 'opened', at: number): StreamRecordIn => {
+  const dispatch = d as Extract<StreamRecordIn, { kind: 'dispatch' }>;
+  return {
+    v: 1,
+    kind: 'receipt',
+    event_id: `rcpt_${dispatch.message_id}_${status}`,
+    incident_id: dispatch.incident_id,
+    alarm_arn: dispatch.alarm_arn,
+    event_time: new Date(at).toISOString(),
+    provider: dispatch.provider,
+    channel: dispatch.channel,
+    message_id: dispatch.message_id!,
+    dispatch_id: dispatch.event_id,
+    status,
+    provider_status: status,
+  } as StreamRecordIn;
+};
+
+describe('fewer calls per record (issue 19 item 2)', () => {
+  it('a new alarm paging two people-channels: 9 calls (5 DynamoDB, 1 PutRecords, 1 Scheduler, 2 sends)', async () => {
+    stream.push(alarm());
+    expect((await handler(stream.event(stream.records))).batchItemFailures).toEqual([]);
+    // the reads in one BatchGetItem; the decision, the ack code and the pointer in one round trip; the state after
+    // the sends; no ledger write for pages claimed by the decision; both dispatch records in one PutRecords
+    expect(dynamoCalls()).toEqual({ BatchGetItemCommand: 1, PutItemCommand: 4 });
+    expect(puts).toEqual([2]);
+    expect(schedules).toBe(1);
+    expect(provider.reached).toHaveLength(2);
+  });
+
+  it('its records read back and four receipts in one batch: one read, one write; the dispatches cost nothing', async () => {
+    stream.push(alarm());
+    expect((await handler(stream.event(stream.records))).batchItemFailures).toEqual([]);
+    const [sms, email] = stream.kinds('dispatch');
+    const from = requests.length;
+    clock += 2000;
+    const batch = [
+      ...stream.records.slice(1),
+      receipt(sms, 'sent', clock),
+      receipt(email, 'delivered', clock),
+      receipt(sms, 'delivered', clock),
+      receipt(email, 'opened', clock),
+    ];
+    expect((await handler(stream.event(batch))).batchItemFailures).toEqual([]);
+    expect(dynamoCalls(from)).toEqual({ GetItemCommand: 1, PutItemCommand: 1 });
+    const store = new IncidentStore({ dynamodb: stack.clients.dynamodb, table: stack.config.INCIDENTS_TABLE });
+    const { state } = (await store.get(demoIncidentId(BILLING, t0)))!;
+    expect(
+      Object.values(state.pages)
+        .map((p) => `${p.channel}:${p.status}`)
+        .sort(),
+    ).toEqual(['email:opened', 'sms:delivered']);
+  });
+
+  it('a put-off write that fails: retried from the first record it held, and then saved', async () => {
+    stream.push(alarm());
+    expect((await handler(stream.event(stream.records))).batchItemFailures).toEqual([]);
+    const [sms, email] = stream.kinds('dispatch');
+    clock += 2000;
+    failNextPut = true;
+    const batch = [receipt(sms, 'delivered', clock), receipt(email, 'delivered', clock)];
+    const event = stream.event(batch);
+    const first = event.Records[0].kinesis.sequenceNumber;
+    expect((await handler(event)).batchItemFailures).toEqual([{ itemIdentifier: first }]);
+    expect((await handler(stream.event(batch))).batchItemFailures).toEqual([]);
+    const store = new IncidentStore({ dynamodb: stack.clients.dynamodb, table: stack.config.INCIDENTS_TABLE });
+    const { state } = (await store.get(demoIncidentId(BILLING, t0)))!;
+    expect(Object.values(state.pages).map((p) => p.status)).toEqual(['delivered', 'delivered']);
+    expect(provider.reached).toHaveLength(2);
   });
 });
