@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  BatchGetItemCommand,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -293,11 +294,15 @@ export class AckCodes {
 
   /** Consistent reads of the codes' items (platform/batch-get.ts: one BatchGetItem, retrying unprocessed keys). */
   private async getMany(codes: readonly string[]): Promise<Map<string, Item>> {
-    const items = await batchGetByPk(
-      this.dynamodb,
-      this.table,
-      codes.map((code) => AckCodes.key(code)),
-      'pk, incidentId, expiresAt',
+    const keys = codes.map((code) => AckCodes.key(code));
+    const items = await batchGetByPk(this.table, keys, (Keys) =>
+      this.dynamodb.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [this.table]: { Keys, ConsistentRead: true, ProjectionExpression: 'pk, incidentId, expiresAt' },
+          },
+        }),
+      ),
     );
     return new Map([...items].map(([pk, item]) => [pk.slice('ack#'.length), item]));
   }

@@ -190,7 +190,13 @@ export class Processors extends Construct {
     // ledger + ack codes
     ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem');
     // IncidentStore (conditional puts on version; the alarm's pointer is marked resolved on resolve)
-    incidents.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    incidents.grant(
+      this.paging,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    );
     deadlines.grantManageSchedules(this.paging);
     // Pages leave at once: the paging mapping reads through an enhanced fan-out consumer (records pushed
     // over SubscribeToShard, ~70 ms after the write) instead of the shared-throughput poll, which reads

@@ -899,7 +899,12 @@ describe('IAM', () => {
         .flatMap((s) => asArray(s.Action))
         .sort();
       // UpdateItem: the alarm's pointer marked resolved
-      expect(incidentActions).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(incidentActions).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]);
       expect(JSON.stringify(st)).not.toContain('StorageCheckpoints');
       // Only the on-failure prefix of the bucket.
       expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:ListBucket', 's3:PutObject']);

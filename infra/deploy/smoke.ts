@@ -5,8 +5,8 @@
  * then resolves the alarm (an OK event) so the incident closes:
  *
  *   alarm accepted    POST <SMOKE_URL>/events/cloudwatch answered 200 (--direct: written to the stream)
- *   page sent         the incident's item (INCIDENTS_TABLE) has its page dispatched; the dispatch ledger
- *                     (LEDGER_TABLE) names the recipient, printed masked
+ *   page sent         the incident's item (INCIDENTS_TABLE) has its page dispatched, with its recipient
+ *                     (printed masked)
  *   receipt           the page's delivery receipt came back (the item's page status: delivered or better)
  *   lake row          the alarm's row is in the lake's `events` table (the objects written since the
  *                     alarm in its `dt` partition, read back with DuckDB by analysis/query)
@@ -265,7 +265,7 @@ interface PageSeen {
   recipient?: string;
 }
 
-/** The incident's first page (not a notice) once it is dispatched, with its recipient from the ledger. */
+/** The incident's first page (not a notice) once it is dispatched, with its recipient. */
 function pageProbe(
   reader: IncidentReader<IncidentState>,
   dynamodb: DynamoDBClient,
@@ -286,6 +286,7 @@ function pageProbe(
     if (page.status === 'pending' && !page.dispatched) {
       return { wait: `page to ${page.person} by ${page.channel} not sent yet` };
     }
+    // the page's address is in the state; a page claimed in the ledger (a failover) also has its record there
     const key = { pk: { S: `step#${page.stepKey}` } };
     const out = await dynamodb.send(new GetItemCommand({ TableName: ledgerTable, Key: key, ConsistentRead: true }));
     const record = out.Item?.record?.S ? (JSON.parse(out.Item.record.S) as Record<string, unknown>) : undefined;
@@ -293,7 +294,7 @@ function pageProbe(
       const why = [record?.error_code, record?.error_message].filter(Boolean).join(' ');
       return { fail: `the ${page.channel} send to ${page.person} failed${why ? `: ${maskPii(String(why))}` : ''}` };
     }
-    const recipient = typeof record?.recipient === 'string' ? record.recipient : undefined;
+    const recipient = page.address ?? (typeof record?.recipient === 'string' ? record.recipient : undefined);
     return { done: { page, channel: page.channel, recipient } };
   };
 }

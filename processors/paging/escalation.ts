@@ -577,7 +577,7 @@ export class EscalationEngine {
     const dispatchId = dispatchIdOf(stepKey);
     const { round, level, person, channel } = p;
     const notice = p.notice ? { notice: p.notice.kind } : {};
-    d.addPage({ stepKey, dispatchId, round, level, person, channel, status: 'pending', ...notice });
+    d.addPage({ stepKey, dispatchId, round, level, person, channel, address: p.address, status: 'pending', ...notice });
     const effect: Effect = { type: 'page', stepKey, dispatchId, ...p };
     d.push(effect);
     return true;

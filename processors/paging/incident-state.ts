@@ -26,6 +26,8 @@ export interface PageStep {
 }
 
 export interface PageState extends PageStep {
+  /** Where it goes (E.164 number or email address; absent in states saved before it was kept). */
+  address?: string;
   messageId?: string;
   status: 'pending' | 'sent' | 'failed' | DeliveryStatus;
   failedOver?: boolean;

@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
@@ -95,7 +96,9 @@ export class IncidentStore {
     incidentId: string,
     alarmArn: string,
   ): Promise<{ found: Found; pointer: OpenIncidentPointer | undefined }> {
-    const items = await batchGetByPk(this.dynamodb, this.table, [incidentId, openPointerKey(alarmArn)]);
+    const items = await batchGetByPk(this.table, [incidentId, openPointerKey(alarmArn)], (Keys) =>
+      this.dynamodb.send(new BatchGetItemCommand({ RequestItems: { [this.table]: { Keys, ConsistentRead: true } } })),
+    );
     return {
       found: this.parse(incidentId, items.get(incidentId)),
       pointer: parsePointer(items.get(openPointerKey(alarmArn))),
