@@ -2,12 +2,15 @@
 # only the lines you change); ENV_FILE=<file> reads that file alone (a deploy's settings must not inherit the
 # local stack's endpoints); a variable set in the environment wins over any file. Point the *_ENDPOINT
 # variables at nothing to use AWS. `make print-setting NAME=<variable>` shows the value the commands see.
+# Locally, PORT_BASE moves every port, and each endpoint follows its port unless set (infra/local/ports.mjs,
+# preloaded here once for every command; ENV_FILE is read as written).
 SHELL := /bin/bash
+PORTS_PRELOAD := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))infra/local/ports-preload.mjs
 ifdef ENV_FILE
 NODE_OPTS := --env-file=$(ENV_FILE)
 else
 ENV_FILE := $(if $(wildcard .env),.env over .env.example,.env.example)
-NODE_OPTS := --env-file=.env.example $(if $(wildcard .env),--env-file=.env)
+NODE_OPTS := --env-file=.env.example $(if $(wildcard .env),--env-file=.env) --import=$(PORTS_PRELOAD)
 endif
 TSX := node $(NODE_OPTS) --import tsx
 ## The built entry points (infra/bin.ts): the commands below run `node dist/bin/<name>.mjs`, bundled with
@@ -44,20 +47,15 @@ down: bin
 status: bin
 	$(call bin,stack) status
 
-## DATA_DIR and QUERY_CACHE_DIR as the services see them (environment, else the settings files, else the defaults)
-setting = $$(node $(NODE_OPTS) -p 'process.env.$(1) || "$(2)"')
-
 ## The value a setting has for the commands here (environment, else .env, else .env.example; or ENV_FILE alone)
 .PHONY: print-setting
 print-setting:
 	@node $(NODE_OPTS) -p 'process.env[process.argv[1]] ?? ""' '$(NAME)'
 
-clean: down
-	@data="$(call setting,DATA_DIR,.data)"; cache="$(call setting,QUERY_CACHE_DIR,.cache/lake)"; \
-	for d in "$$data" "$$cache"; do \
-	  case "$$(realpath -m -- "$$d")" in /|"$$(pwd)"|"$$HOME"|"$$(realpath -m ..)") echo "clean: refusing to remove $$d" >&2; exit 1;; esac; \
-	done; \
-	rm -rf -- "$$data" "$$cache" .cache cdk.out dist && echo "removed $$data $$cache .cache cdk.out dist"
+## Stop the stack, then remove DATA_DIR, QUERY_CACHE_DIR, .cache/, cdk.out/ and dist/ (and say which); the saved
+## reports in reports/ are kept (infra/local/clean.ts)
+clean: bin
+	@$(call bin,stack) clean
 
 ## The local services' logs ($$DATA_DIR/logs), pretty-printed and followed: make logs [SERVICE=paging] [LINES=50] [FOLLOW=0]
 ## An unknown SERVICE lists the valid ones and fails (infra/local/logs.ts).
@@ -65,7 +63,9 @@ logs: install bin
 	@files=$$($(call bin,stack) log-files "$(SERVICE)") || exit $$?; \
 	tail -n $(or $(LINES),50) $(if $(filter 0,$(FOLLOW)),,-F) $$files | node_modules/.bin/pino-pretty --translateTime SYS:HH:MM:ss.l --ignore pid,hostname
 
-## SQL over the lake: make query SQL="SELECT ..." | NAME=<named query>|list  [FORMAT=table|csv|json]  (ENGINE=athena to run on Athena)
+## SQL over the lake: make query SQL="SELECT ..." | NAME=<named query>|list  [FORMAT=table|vertical|csv|json]
+## (ENGINE=athena to run on Athena). table wraps long values, and prints rows wider than the terminal (120 columns
+## when not a terminal) vertically; vertical: one "column: value" line per field (analysis/query/text-table.ts)
 query: install bin
 	$(call bin,query) --name="$$NAME" --format="$$FORMAT" -- "$$SQL"
 
@@ -76,13 +76,16 @@ incident: install bin
 	$(call bin,incident) "$(ID)" $(if $(FORMAT),--format "$(FORMAT)") $(if $(TZ),--tz "$(TZ)")
 
 ## Static HTML report (overview + one page per incident, inline SVG charts) of the incidents opened in
-## [FROM, TO) (ISO 8601; default the last 7 days), under OUT (default .cache/report/<timestamp>/); prints the folder.
+## [FROM, TO) (ISO 8601; default the last 7 days), under OUT (default reports/<timestamp>/, kept by make clean);
+## prints the folder.
 ## Times in TZ (default UTC). make report FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
 .PHONY: report
 report: install bin
 	@REPORT_FROM="$(FROM)" REPORT_TO="$(TO)" REPORT_OUT="$(OUT)" $(call bin,report)
 
-## Replay [FROM, TO) through the lake processor: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z
+## Replay what arrived in [FROM, TO) (ISO 8601; a day alone is its UTC midnight) through the lake processor:
+## make backfill FROM=<day> TO=<day after>. Without FROM/TO it prints the days the raw archive holds; a range with
+## no data exits 0 with a note on stderr naming them (processors/lake/archive-days.ts).
 ## Replay the batches the lake's event source mapping gave up on (failures/lake/): make backfill FAILURES=1
 backfill: install bin
 	$(call bin,backfill) $(if $(FAILURES),--failures $(if $(FAILURES_PREFIX),--failures-prefix "$(FAILURES_PREFIX)"),--from "$(FROM)" --to "$(TO)")

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../platform/config.js';
 import { UsageError, runQueryCommand } from './command.js';
+import { widthOf } from './text-table.js';
 
 /** `make query SQL="…" | NAME=… [FORMAT=…]`: see command.ts. Exit 2 on a usage error, 1 when the query fails. */
 async function main() {
@@ -13,7 +14,9 @@ async function main() {
     name: values.name,
     format: values.format,
     config: loadConfig(),
-    out: (text) => process.stdout.write(`${text}\n`),
+    // The answer ends with its own newline (formatResult); a terminal gives its width to the table layouts.
+    out: (text) => process.stdout.write(text),
+    width: widthOf(process.stdout),
     err: (line) => process.stderr.write(`${line}\n`),
   });
 }

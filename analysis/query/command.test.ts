@@ -34,7 +34,7 @@ describe('make query over a small lake (DuckDB)', () => {
     dirs.push(dir);
     return dir;
   };
-  const run = async (opts: { sql?: string; name?: string; format?: string }, cfg: Config = config) => {
+  const run = async (opts: { sql?: string; name?: string; format?: string; width?: number }, cfg: Config = config) => {
     const out: string[] = [];
     const err: string[] = [];
     await runQueryCommand({ ...opts, config: cfg, out: (t) => out.push(t), err: (l) => err.push(l) });
@@ -87,9 +87,16 @@ describe('make query over a small lake (DuckDB)', () => {
       opened: '+60s',
       acked: '+400s',
       escalated: '+300s',
+      told: null, // nobody was told of the ack: NULL, the one spelling of "none" (not a "-" of the query's own)
     });
     for (const c of AUDIT_VERDICT_COLUMNS) expect(row).toHaveProperty(c.split(/ AS |\./).pop()!);
     expect(row.acked_by).toBe('bob');
+    // Wider than 120 columns as a table: printed vertically, every field on a line of its own, none cut.
+    const audit = (await run({ name: 'incident-audit', width: 120 })).out;
+    expect(audit).toMatch(/^-\[ RECORD 1 \]-+\n/);
+    expect(audit).toMatch(/^told: +NULL$/m);
+    expect(audit).toMatch(/^paged: +alice:email@L1 alice:sms@L1 bob:sms@L2$/m);
+    for (const l of audit.split('\n')) expect(l.length).toBeLessThanOrEqual(120);
     const seed = JSON.parse((await run({ name: 'opened-before-escalation', format: 'json' })).out);
     expect(seed).toEqual([{ incident_id: INCIDENT, channel: 'email', status: 'opened' }]);
   }, 30_000);
@@ -98,17 +105,30 @@ describe('make query over a small lake (DuckDB)', () => {
     const { out } = await run({ name: 'list', format: 'csv' });
     expect(
       out
+        .trimEnd()
         .split('\n')
         .slice(1)
         .map((l) => l.split(',')[0]),
     ).toEqual(NAMED_QUERIES.map((q) => q.name));
+    // The table shows each description whole, wrapped within the width rather than cut.
+    const table = (await run({ name: 'list', width: 80 })).out;
+    expect(table).not.toContain('…');
+    for (const l of table.trimEnd().split('\n')) expect(l.length).toBeLessThanOrEqual(80);
+    const words = table.replace(/[|+-]+/g, ' ').split(/\s+/);
+    for (const q of NAMED_QUERIES)
+      expect(words.join(' ')).toContain(
+        q.description
+          .replace(/[|+-]+/g, ' ')
+          .split(/\s+/)
+          .join(' '),
+      );
     await expect(run({ name: 'nope' })).rejects.toThrow(UnknownNamedQueryError);
     await expect(run({ name: 'nope' })).rejects.toThrow(/incident-audit/);
     await expect(run({ sql: 'SELECT 1', name: 'incident-audit' })).rejects.toThrow(UsageError);
     await expect(run({ sql: 'SELECT 1', format: 'xml' })).rejects.toThrow(UsageError);
   }, 30_000);
 
-  it('csv and json carry long values whole; the table cuts them', async () => {
+  it('every format carries long values whole: the table wraps them in their column', async () => {
     const sql = "SELECT kind, detail FROM events WHERE kind = 'alarm'";
     const full = (
       await queryDuckDb(sql, { s3: stack.clients.s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR })
@@ -116,7 +136,9 @@ describe('make query over a small lake (DuckDB)', () => {
     expect(full.length).toBeGreaterThan(200);
     expect((await run({ sql, format: 'json' })).out).toContain(JSON.stringify(full).slice(1, -1));
     expect((await run({ sql, format: 'csv' })).out).toContain(full.replaceAll('"', '""'));
-    expect((await run({ sql })).out).not.toContain(full);
+    const table = (await run({ sql, width: 120 })).out;
+    expect(table).not.toContain('…');
+    expect(table.replace(/[\s|]/g, '')).toContain(full.replace(/[\s|]/g, ''));
   }, 30_000);
 
   it('SHOW TABLES lists the tables and views; an unknown table lists them in the error', async () => {

@@ -12,17 +12,24 @@ export interface QueryCommandOptions {
   sql?: string;
   /** a named query (`NAME=`; `list` lists them). */
   name?: string;
-  /** `FORMAT=` table (default; long values cut at 60 characters) | csv | json (never cut). */
+  /**
+   * `FORMAT=` table (default: long values wrapped in their column, printed vertically when the table cannot fit
+   * the width) | vertical (one `column: value` line per field) | csv | json. No format cuts a value.
+   */
   format?: string;
+  /** The terminal's columns for table and vertical; default 120 (not a terminal). */
+  width?: number;
   config: Config;
-  /** Where the answer goes (stdout), and the notes about it (stderr). */
+  /** Where the answer goes (stdout; the text ends with a newline), and the notes about it (stderr, one line each). */
   out: (text: string) => void;
   err: (line: string) => void;
 }
 
 export const USAGE =
   'usage: make query SQL="SELECT … FROM incidents" | NAME=<named query>|list  ' +
-  '[FORMAT=table|csv|json] [ENGINE=athena]\n' +
+  '[FORMAT=table|vertical|csv|json] [ENGINE=athena]\n' +
+  '  table (default) wraps long values and turns vertical when the rows are wider than the terminal (120 columns\n' +
+  '  when not a terminal); vertical: one "column: value" line per field; NULL means none in both\n' +
   '  tables: events, raw_records, errors; views: alert_events, incidents (SQL="SHOW TABLES")';
 
 export class UsageError extends Error {
@@ -41,6 +48,7 @@ export class UsageError extends Error {
 export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> {
   const format = (opts.format?.trim() || 'table') as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`unknown FORMAT "${opts.format}"`);
+  const layout = { width: opts.width };
   const name = opts.name?.trim();
   const given = opts.sql?.trim();
   if (name && given) throw new UsageError('give SQL or NAME, not both');
@@ -49,6 +57,7 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
       formatResult(
         { columns: ['name', 'description'], rows: NAMED_QUERIES.map((q) => [q.name, q.description]) },
         format,
+        layout,
       ),
     );
     return;
@@ -75,7 +84,7 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
       database: config.ATHENA_DATABASE,
       outputLocation: config.ATHENA_OUTPUT,
     });
-    opts.out(formatResult(result, format));
+    opts.out(formatResult(result, format, layout));
     if (isShowTables(sql)) return;
     await printFreshness(opts);
     return;
@@ -85,7 +94,11 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
   if (!readsLake(sql)) {
     // Names no lake table or view (SELECT 1, SHOW TABLES, the Trino functions): nothing to fetch, no freshness to tell.
     opts.out(
-      formatResult(await queryDuckDb(sql, { bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR }), format),
+      formatResult(
+        await queryDuckDb(sql, { bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR }),
+        format,
+        layout,
+      ),
     );
     return;
   }
@@ -104,7 +117,7 @@ export async function runQueryCommand(opts: QueryCommandOptions): Promise<void> 
     } else {
       opts.err(`lake objects: ${r.fetched} fetched, ${r.cached} from cache (${config.QUERY_CACHE_DIR})`);
     }
-    opts.out(formatResult(r as QueryResult, format));
+    opts.out(formatResult(r as QueryResult, format, layout));
     await printFreshness(opts, cache);
   } finally {
     s3.destroy();

@@ -26,17 +26,20 @@ export const AUDIT_VERDICT_COLUMNS: readonly string[] = [
   'i.any_responder_opened_before_escalation',
 ];
 
-/** `+<seconds>s` after the incident opened, or `-`. */
+/**
+ * `+<seconds>s` after the incident opened, or NULL when it never happened: NULL is the one spelling of "none"
+ * in every column (as the engines print it; text-table.ts), not a `-` of our own.
+ */
 const after = (col: string) =>
-  `COALESCE('+' || CAST(CAST(round(to_unixtime(${col}) - to_unixtime(i.opened_at)) AS INTEGER) AS VARCHAR) ` +
-  `|| 's', '-')`;
+  `'+' || CAST(CAST(round(to_unixtime(${col}) - to_unixtime(i.opened_at)) AS INTEGER) AS VARCHAR) || 's'`;
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /**
  * The per-incident post-mortem audit: who was paged (person:channel@Llevel), when the first page was
  * delivered, opened, acked and the incident escalated (seconds after it opened), failed deliveries,
- * who was told of the ack or resolve (person:channel:ack|resolve), the verdicts. Every incident, or only `incidentIds`.
+ * who was told of the ack or resolve (person:channel:ack|resolve), the verdicts; NULL where there is none. Every
+ * incident, or only `incidentIds`.
  */
 export function auditQuery(opts: { incidentIds?: readonly string[] } = {}): string {
   const where = opts.incidentIds
@@ -53,10 +56,10 @@ export function auditQuery(opts: { incidentIds?: readonly string[] } = {}): stri
   ${after('i.acknowledged_at')} AS acked,
   ${after('i.escalated_at')} AS escalated,
   i.failed_deliveries AS failed,
-  COALESCE((SELECT array_join(array_sort(array_distinct(array_agg(
+  (SELECT array_join(array_sort(array_distinct(array_agg(
        e.person || ':' || e.channel || ':' || substr(e.reason, 8)))), ' ')
      FROM alert_events e
-     WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND e.reason LIKE 'notice%'), '-') AS told,
+     WHERE e.incident_id = i.incident_id AND e.kind = 'dispatch' AND e.reason LIKE 'notice%') AS told,
   ${AUDIT_VERDICT_COLUMNS.join(',\n  ')}
 FROM incidents i${where}
 ORDER BY i.opened_at`;

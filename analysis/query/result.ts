@@ -1,38 +1,16 @@
+import { formatTable, formatVertical, toJson } from './text-table.js';
+
 /** A query's answer, engine-independent. */
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
 }
 
-export const FORMATS = ['table', 'csv', 'json'] as const;
+/** `FORMAT=`: table and vertical for a person (text-table.ts), csv and json for a program. */
+export const FORMATS = ['table', 'vertical', 'csv', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** JSON.stringify that writes a bigint as a string (JSON has no 64-bit integers). */
-const toJson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
-
-const cell = (v: unknown): string =>
-  v === null || v === undefined ? 'NULL' : typeof v === 'object' ? toJson(v) : String(v);
-
-/**
- * A plain text table, as psql or the DuckDB CLI print it. Values longer than `maxWidth` (default 60) are cut
- * with `…`.
- */
-export function formatTable(result: QueryResult, opts: { maxWidth?: number } = {}): string {
-  const max = opts.maxWidth ?? 60;
-  const cells = result.rows.map((r) => r.map(cell));
-  const widths = result.columns.map((c, i) => Math.min(max, Math.max(c.length, ...cells.map((r) => r[i].length))));
-  const clip = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
-  const line = (vals: string[]) => `| ${vals.map((v, i) => clip(v, widths[i])).join(' | ')} |`;
-  const sep = `+-${widths.map((w) => '-'.repeat(w)).join('-+-')}-+`;
-  return [
-    sep,
-    line(result.columns),
-    sep,
-    ...cells.map(line),
-    sep,
-    `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`,
-  ].join('\n');
-}
+export { formatTable, formatVertical } from './text-table.js';
 
 /** RFC 4180 field: quoted when it holds a comma, a quote, CR or LF (quotes doubled); NULL is an empty field. */
 const csvField = (v: unknown): string => {
@@ -61,6 +39,18 @@ export function formatJson(result: QueryResult): string {
   return rows.length === 0 ? '[]' : `[\n${rows.join(',\n')}\n]`;
 }
 
-export function formatResult(result: QueryResult, format: Format): string {
-  return format === 'csv' ? formatCsv(result) : format === 'json' ? formatJson(result) : formatTable(result);
+/**
+ * The answer as text, ending with a newline in every format (so a note written to stderr next never
+ * shares the last line). `width`: the terminal's columns for table and vertical (default 120).
+ */
+export function formatResult(result: QueryResult, format: Format, opts: { width?: number } = {}): string {
+  const text =
+    format === 'csv'
+      ? formatCsv(result)
+      : format === 'json'
+        ? formatJson(result)
+        : format === 'vertical'
+          ? formatVertical(result, opts)
+          : formatTable(result, opts);
+  return `${text}\n`;
 }

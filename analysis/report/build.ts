@@ -21,6 +21,11 @@ export interface ReportOptions {
   timeZone?: string;
   /** Clock (tests). Default Date.now. */
   now?: () => number;
+  /**
+   * The lake data's age line (data-age.ts `dataAgeLine`), taken after the first query (so it tells whether
+   * the lake was read from S3 or, S3 down, from the local cache): shown in the header of every page.
+   */
+  dataAsOf?: () => Promise<string>;
 }
 
 export interface ReportResult {
@@ -41,6 +46,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const now = (opts.now ?? Date.now)();
   await mkdir(opts.outDir, { recursive: true });
   const data = await loadLakeData(opts.query, { from: opts.from, to: opts.to, oncall: opts.oncall });
+  const dataAsOf = await opts.dataAsOf?.();
   const incidents: ReportResult['incidents'] = [];
   for (const summary of data.incidents) {
     const file = path.join(opts.outDir, incidentFile(summary.incident_id));
@@ -48,7 +54,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
       const rows = await incidentRows(opts.query, summary.incident_id);
       if (!rows) continue; // gone between the two reads (a lake rewritten meanwhile): the overview still lists it
       const timeline = buildTimeline(rows, opts.oncall?.people ?? {});
-      await writeFile(file, await renderIncident(timeline, { summary, timeZone, indexHref: 'index.html' }));
+      await writeFile(file, await renderIncident(timeline, { summary, timeZone, indexHref: 'index.html', dataAsOf }));
     } catch (cause) {
       throw new IncidentPageError(summary.incident_id, { cause });
     }
@@ -64,6 +70,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
       hrefOf: incidentFile,
       generatedAt: now,
       people: opts.oncall?.people,
+      dataAsOf,
     }),
   );
   return { dir: opts.outDir, index, incidents };

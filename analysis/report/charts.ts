@@ -8,11 +8,18 @@ import { Html } from './html.js';
  * the page). Vega escapes every text it writes into the SVG.
  */
 const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
+/**
+ * The smallest text a chart draws, in px. The page draws charts at their own size (never scaled down: html.ts), so
+ * this is the size a reader sees.
+ */
+export const MIN_FONT_PX = 12;
 const CONFIG = {
   font: FONT,
   view: { stroke: null },
-  axis: { labelFontSize: 12, titleFontSize: 12, titleColor: '#5b6472', gridColor: '#eceff3' },
-  legend: { labelFontSize: 12, titleFontSize: 12, orient: 'bottom' },
+  axis: { labelFontSize: MIN_FONT_PX, titleFontSize: MIN_FONT_PX, titleColor: '#5b6472', gridColor: '#eceff3' },
+  legend: { labelFontSize: MIN_FONT_PX, titleFontSize: MIN_FONT_PX, orient: 'bottom' },
+  text: { fontSize: MIN_FONT_PX },
+  header: { labelFontSize: 13, titleFontSize: 13 },
 } as const;
 
 /** Renders a Vega-Lite spec to an SVG element (as trusted markup). */
@@ -62,6 +69,19 @@ export interface Marker {
   text: string;
 }
 
+/** The page's column (html.ts: main's 1,180 px less its padding and the section's): a chart this wide is unscaled. */
+export const PAGE_COLUMN_PX = 1074;
+const LANE_LABEL_PX = 400;
+/**
+ * The timeline's plot width: what the column leaves beside the lane labels (as wide as Vega reckons them without a
+ * canvas, 0.8 × font size per character, up to LANE_LABEL_PX) and room for an escalation's words past the last
+ * point, so the chart is drawn at its own size and its text at MIN_FONT_PX.
+ */
+function timelineWidth(lanes: readonly string[]): number {
+  const labels = Math.min(LANE_LABEL_PX, Math.ceil(0.8 * MIN_FONT_PX * Math.max(0, ...lanes.map((l) => l.length))));
+  return Math.max(360, Math.min(820, PAGE_COLUMN_PX - labels - 140));
+}
+
 /** The incident's timeline: one lane per person and channel, steps as marks, escalations as rules. */
 export function timelineSpec(points: LanePoint[], markers: Marker[]): TopLevelSpec {
   const lanes = [...new Set(points.map((p) => p.lane))];
@@ -71,7 +91,7 @@ export function timelineSpec(points: LanePoint[], markers: Marker[]): TopLevelSp
     title: 'seconds after the alarm',
     scale: { zero: true, nice: true },
   } as const;
-  const y = { field: 'lane', type: 'nominal', title: null, sort: lanes, axis: { labelLimit: 400 } } as const;
+  const y = { field: 'lane', type: 'nominal', title: null, sort: lanes, axis: { labelLimit: LANE_LABEL_PX } } as const;
   const layers: unknown[] = [
     {
       data: { values: points },
@@ -108,12 +128,21 @@ export function timelineSpec(points: LanePoint[], markers: Marker[]): TopLevelSp
       },
       {
         data: { values: markers },
-        mark: { type: 'text', align: 'left', dx: 4, dy: -4, baseline: 'bottom', color: '#9a6700', fontSize: 11, y: 0 },
+        mark: {
+          type: 'text',
+          align: 'left',
+          dx: 4,
+          dy: -4,
+          baseline: 'bottom',
+          color: '#9a6700',
+          fontSize: MIN_FONT_PX,
+          y: 0,
+        },
         encoding: { x, text: { field: 'text' } },
       },
     );
   }
-  return { width: 820, height: Math.max(90, lanes.length * 42), layer: layers } as TopLevelSpec;
+  return { width: timelineWidth(lanes), height: Math.max(90, lanes.length * 42), layer: layers } as TopLevelSpec;
 }
 
 export interface FunnelRow {
@@ -153,7 +182,7 @@ export function funnelSpec(rows: FunnelRow[]): TopLevelSpec {
           },
         },
         {
-          mark: { type: 'text', align: 'left', dx: 3, fontSize: 11 },
+          mark: { type: 'text', align: 'left', dx: 3, fontSize: MIN_FONT_PX },
           encoding: {
             x: { field: 'pages', type: 'quantitative' },
             y: { field: 'stage', type: 'ordinal', sort: stages },
@@ -167,12 +196,20 @@ export function funnelSpec(rows: FunnelRow[]): TopLevelSpec {
 
 export interface PercentileRow {
   metric: 'time to deliver' | 'time to open' | 'time to ack';
+  /** "sms · P1": the channel and severity. */
   group: string;
-  p: 'p50' | 'p90' | 'p99';
+  /** `one sample`: a group of one page, drawn once as a dot labelled n = 1 (its p50, p90 and p99 are one number). */
+  p: 'p50' | 'p90' | 'p99' | 'one sample';
   seconds: number;
+  /** Pages with that step in the group. */
+  n: number;
 }
-/** p50/p90/p99 of each latency per channel and severity. */
+const PERCENTILES = ['p50', 'p90', 'p99'];
+const ONE = "datum.p === 'one sample'";
+/** p50/p90/p99 of each latency per channel and severity; a group of one page as one dot, labelled n = 1. */
 export function percentileSpec(rows: PercentileRow[]): TopLevelSpec {
+  const x = { field: 'seconds', type: 'quantitative', title: 'seconds' } as const;
+  const y = { field: 'group', type: 'nominal', title: null } as const;
   return {
     data: { values: rows },
     facet: {
@@ -187,27 +224,46 @@ export function percentileSpec(rows: PercentileRow[]): TopLevelSpec {
     resolve: { scale: { x: 'independent' } },
     spec: {
       width: 230,
-      height: { step: 12 },
-      mark: { type: 'bar' },
-      encoding: {
-        y: { field: 'group', type: 'nominal', title: null },
-        yOffset: { field: 'p', sort: ['p50', 'p90', 'p99'] },
-        x: { field: 'seconds', type: 'quantitative', title: 'seconds' },
-        color: {
-          field: 'p',
-          type: 'ordinal',
-          title: 'percentile',
-          sort: ['p50', 'p90', 'p99'],
-          scale: { range: ['#9ecae1', '#3182bd', '#08306b'] },
+      // a fixed height (not a step): the dots' layer and the bars' offset layer then share one y range
+      height: 40 * new Set(rows.map((r) => r.group)).size,
+      layer: [
+        {
+          transform: [{ filter: `!(${ONE})` }],
+          mark: { type: 'bar' },
+          encoding: {
+            y,
+            yOffset: { field: 'p', sort: PERCENTILES },
+            x,
+            color: {
+              field: 'p',
+              type: 'ordinal',
+              title: 'percentile',
+              sort: PERCENTILES,
+              scale: { domain: PERCENTILES, range: ['#9ecae1', '#3182bd', '#08306b'] },
+            },
+          },
         },
-      },
+        {
+          transform: [{ filter: ONE }],
+          mark: { type: 'point', filled: true, size: 90, color: '#08306b', opacity: 1 },
+          encoding: { y, x },
+        },
+        {
+          transform: [{ filter: ONE }],
+          mark: { type: 'text', align: 'left', dx: 8, color: '#1d2430' },
+          encoding: { y, x, text: { value: 'n = 1' } },
+        },
+      ],
     },
   } as TopLevelSpec;
 }
 
-/** A horizontal bar per category (MTTA per team, failures per code). */
+/**
+ * A horizontal bar per category (MTTA per team, failures per code). A row's `text` is its bar's label (the same
+ * words its table says, e.g. `formatDuration`); without it the label is the value.
+ */
 export function barSpec(
-  rows: { label: string; value: number; color?: string }[],
+  rows: { label: string; value: number; color?: string; text?: string }[],
   opts: { title: string; colorTitle?: string },
 ): TopLevelSpec {
   const order = [...rows].sort((a, b) => b.value - a.value).map((r) => r.label);
@@ -227,11 +283,11 @@ export function barSpec(
         },
       },
       {
-        mark: { type: 'text', align: 'left', dx: 3, fontSize: 11 },
+        mark: { type: 'text', align: 'left', dx: 3, fontSize: MIN_FONT_PX },
         encoding: {
           y: { field: 'label', type: 'nominal', sort: order },
           x: { field: 'value', type: 'quantitative' },
-          text: { field: 'value', format: ',.4~r' },
+          text: rows.some((r) => r.text !== undefined) ? { field: 'text' } : { field: 'value', format: ',.4~r' },
         },
       },
     ],

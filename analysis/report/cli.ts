@@ -4,14 +4,17 @@ import { s3Client } from '../../platform/aws.js';
 import { queryDuckDb } from '../query/duckdb-engine.js';
 import { queryAthena } from '../query/athena-engine.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
+import { LakeCache } from '../query/lake-cache.js';
 import { buildReport } from './build.js';
+import { dataAgeLine } from './data-age.js';
+import { defaultReportDir } from './out-dir.js';
 import { ReportOptionError } from './errors.js';
 import type { QueryFn } from './data.js';
 
 /**
  * `make report [FROM=… TO=… OUT=…]`: the static HTML report of the incidents that opened in [FROM, TO)
- * (ISO 8601; default: the 7 days up to now) under OUT (default .cache/report/<timestamp>/); prints the
- * folder. Times in TZ (default UTC). Names and teams from ONCALL_FILE.
+ * (ISO 8601; default: the 7 days up to now) under OUT (default reports/<timestamp>/, which `make clean`
+ * keeps: out-dir.ts); prints the folder. Times in TZ (default UTC). Names and teams from ONCALL_FILE.
  */
 const DAY = 86_400_000;
 
@@ -35,12 +38,15 @@ async function main() {
       `must be before TO (${new Date(to).toISOString()})`,
     );
   const timeZone = process.env.TZ || 'UTC';
-  const outDir = path.resolve(
-    process.env.REPORT_OUT || path.join('.cache', 'report', new Date(now).toISOString().replace(/[:.]/g, '-')),
-  );
+  const outDir = path.resolve(process.env.REPORT_OUT || defaultReportDir(now));
   const oncallFile = process.env.ONCALL_FILE;
   const oncall = oncallFile ? loadOnCallConfig(oncallFile) : undefined;
 
+  // One lake cache for every query and for the data's age: with S3 down, the queries read the cache and
+  // the age line says so (the cache's offline state, as `make query` reports it).
+  const s3 = s3Client(config);
+  const cache = new LakeCache(s3, config.LAKE_BUCKET, config.QUERY_CACHE_DIR);
+  let missing = 0;
   let query: QueryFn;
   if (config.ENGINE === 'athena') {
     if (!config.ATHENA_WORKGROUP) throw new Error('ENGINE=athena needs ATHENA_WORKGROUP (and ATHENA_DATABASE)');
@@ -52,10 +58,19 @@ async function main() {
     };
     query = (sql) => queryAthena(sql, athena);
   } else {
-    const s3 = s3Client(config);
-    query = (sql) => queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
+    query = async (sql) => {
+      const r = await queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR, cache });
+      missing = Math.max(missing, r.offline?.missing ?? 0);
+      return r;
+    };
   }
-  const result = await buildReport({ query, oncall, from, to, outDir, timeZone });
+  let asOf = '';
+  const dataAsOf = async () => {
+    asOf = await dataAgeLine(cache, { now: Date.now, timeZone, missing: () => missing });
+    return asOf;
+  };
+  const result = await buildReport({ query, oncall, from, to, outDir, timeZone, dataAsOf }).finally(() => s3.destroy());
+  if (asOf) console.error(asOf);
   console.error(
     `${result.incidents.length} incident page(s) for ${new Date(from).toISOString()} ` +
       `to ${new Date(to).toISOString()}; open ${result.index}`,

@@ -2,9 +2,13 @@
 
 /** `make incident ID=…` names neither an incident id nor an alarm name the lake has. */
 export class IncidentNotFoundError extends Error {
-  constructor(readonly id: string) {
+  /** `detail`: what else was looked at (the paging state, the lake's age), said after the lake's answer. */
+  constructor(
+    readonly id: string,
+    readonly detail?: string,
+  ) {
     super(
-      `no incident "${id}" in the lake (neither an incident id nor an alarm name); ` +
+      `no incident "${id}" in the lake (neither an incident id nor an alarm name)${detail ? `; ${detail}` : ''}; ` +
         `list them with make query ` +
         `SQL="SELECT incident_id, alarm_name, opened_at FROM incidents ORDER BY opened_at DESC"`,
     );

@@ -45,6 +45,16 @@ export function verdictBadge(v: unknown): Html {
   return html`<span class="verdict verdict-${kind}" data-verdict="${s}">${s}</span>`;
 }
 
+/** An incident's status (incident-status.ts) as a badge: red while nobody acked, amber while acked, green once OK. */
+export function statusBadge(status: 'triggered' | 'acknowledged' | 'resolved'): Html {
+  return html`<span class="status status-${status}" data-status="${status}">${status}</span>`;
+}
+
+/** A neutral badge (grey, never red or green): a page that was not needed, as `page-verdict.ts` says. */
+export function neutralBadge(text: string, data: string): Html {
+  return html`<span class="verdict verdict-neutral" data-verdict="${data}">${text}</span>`;
+}
+
 const CSS = `
 :root{--fg:#1d2430;--muted:#5b6472;--line:#e3e6eb;--bg:#f6f7f9;--card:#fff;--yes:#1a7f37;--no:#cf222e;\
 --pending:#9a6700;--accent:#0b5cad}
@@ -62,12 +72,17 @@ th{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;le
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{display:inline-block;padding:1px 9px;border-radius:10px;font-weight:600;font-size:13px;color:#fff}
 .verdict-yes{background:var(--yes)}.verdict-no{background:var(--no)}.verdict-pending{background:var(--pending)}\
-.verdict-unknown{background:#8c959f}
+.verdict-unknown{background:#8c959f}\
+.verdict-neutral{background:#eef1f4;color:var(--fg);font-weight:500;border:1px solid var(--line)}
+.status{display:inline-block;padding:1px 9px;border-radius:10px;font-weight:600;font-size:13px;border:1px solid}\
+.status-triggered{color:var(--no);border-color:var(--no)}.status-acknowledged{color:var(--pending);\
+border-color:var(--pending)}.status-resolved{color:var(--yes);border-color:var(--yes)}
 .cards{display:flex;gap:12px;flex-wrap:wrap}\
 .card{flex:1 1 260px;border:1px solid var(--line);border-radius:8px;padding:12px 14px}
 .card h3{margin:0 0 6px;font-size:13px;color:var(--muted);font-weight:600}\
 .card p{margin:6px 0 0;font-size:13px;color:var(--muted)}
-.chart{overflow-x:auto}.chart svg{max-width:100%;height:auto}\
+/* charts are drawn at their own size (never scaled down, so their text stays at 12 px or more): scroll if wider */
+.chart{overflow-x:auto;margin:0}.chart svg{display:block}\
 ol.steps{margin:0;padding-left:22px}ol.steps li{margin:3px 0}
 code{background:#eef1f4;padding:1px 5px;border-radius:4px;font-size:13px}.code{font-weight:600}.fail{color:var(--no)}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}\

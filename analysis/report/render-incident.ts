@@ -1,10 +1,13 @@
 import { renderSvg, timelineSpec, type LanePoint, type LaneStep, type Marker } from './charts.js';
 import type { IncidentSummary } from './data.js';
-import { type Html, html, page, table, verdictBadge } from './html.js';
+import { type Html, html, neutralBadge, page, statusBadge, table, verdictBadge } from './html.js';
+import { incidentStatus, timeToAck, timeToResolve, timesOf } from './incident-status.js';
+import { shownVerdict } from './page-verdict.js';
 import { explainFailure } from './provider-codes.js';
 import type { PagedChannel, PersonRef, Timeline } from './timeline.js';
 import { clock, describeStep } from './timeline-format.js';
 import { formatDuration, formatTime } from './values.js';
+import { whyPaged } from './why-paged.js';
 
 const CHANNEL_NAME: Record<string, string> = {
   sms: 'SMS',
@@ -14,6 +17,9 @@ const CHANNEL_NAME: Record<string, string> = {
   webhook: 'webhook',
 };
 const channelName = (c: string | null) => (c === null ? 'an unknown channel' : (CHANNEL_NAME[c] ?? c));
+/** How an ack came: its channel's name, else its `via` (an API ack), else "another channel". */
+const ackedBy = (channel: string | null, via: string | null) =>
+  channel === null ? (via ?? 'another channel') : channelName(channel);
 
 interface Lane {
   key: string;
@@ -158,13 +164,15 @@ const VERDICT_HELP = {
 /** One incident's page. */
 export async function renderIncident(
   timeline: Timeline,
-  opts: { summary?: IncidentSummary; timeZone: string; indexHref: string },
+  /** `dataAsOf`: the lake data's age (data-age.ts), a second line of the header. */
+  opts: { summary?: IncidentSummary; timeZone: string; indexHref: string; dataAsOf?: string },
 ): Promise<string> {
   const t = (ms: number | null | undefined) => formatTime(ms ?? undefined, opts.timeZone);
   const time = clock(opts.timeZone).time;
   const t0 = timeline.openedAt ?? timeline.steps[0]?.at ?? 0;
   const { points, markers } = chartData(timeline, t0, opts.timeZone);
   const v = timeline.verdicts;
+  const times = timesOf({ ...timeline, firstPagedAt: opts.summary?.first_paged_at });
   const after = (ms: number | null) => (ms === null ? '' : ` (after ${formatDuration((ms - t0) / 1000)})`);
 
   const pagesRows = timeline.steps.flatMap((s) =>
@@ -176,8 +184,10 @@ export async function renderIncident(
           const opened = first((st) => st === 'opened' || st === 'clicked');
           const failed =
             c.outcome === 'failed' ? { word: 'not sent', errorCode: c.errorCode } : c.events.find((e) => e.failed);
+          const shown = shownVerdict(timeline, s, c);
           return [
             s.person.name,
+            whyPaged(c.resolvedBy),
             s.level ?? '—',
             channelName(c.channel),
             t(c.at).slice(11),
@@ -186,7 +196,9 @@ export async function renderIncident(
             failed
               ? html`<span class="fail">${failed.word}${failed.errorCode ? ` ${failed.errorCode}` : ''}</span>`
               : '—',
-            verdictBadge(c.verdict),
+            shown.kind === 'not-needed'
+              ? neutralBadge(`not needed: acked by ${ackedBy(shown.ackChannel, shown.ackVia)}`, 'not needed')
+              : verdictBadge(shown.verdict),
           ];
         }),
   );
@@ -199,6 +211,7 @@ export async function renderIncident(
 <dt>alarm</dt><dd>${timeline.alarmName ?? '—'}${
       timeline.alarmArn ? html` <small><code>${timeline.alarmArn}</code></small>` : ''
     }</dd>
+<dt>status</dt><dd>${statusBadge(incidentStatus(times))}</dd>
 <dt>severity · team</dt><dd>${timeline.severity ?? '—'} · ${opts.summary?.team ?? '—'}</dd>
 <dt>opened</dt><dd>${t(timeline.openedAt)} (${opts.timeZone})</dd>
 <dt>escalated</dt><dd>${
@@ -212,6 +225,8 @@ export async function renderIncident(
 <dt>resolved</dt><dd>${
       timeline.resolvedAt === null ? 'still in alarm' : `${t(timeline.resolvedAt)}${after(timeline.resolvedAt)}`
     }</dd>
+<dt>time to acknowledge</dt><dd data-duration="time-to-acknowledge">${formatDuration(timeToAck(times))}</dd>
+<dt>time to resolve</dt><dd data-duration="time-to-resolve">${formatDuration(timeToResolve(times))}</dd>
 </dl></section>`,
     html`<section id="verdicts"><h2>Was the page opened before it escalated?</h2><div class="cards">
 <div class="card" data-verdict-name="first_responder_opened_before_escalation"><h3>First responder</h3>\
@@ -230,10 +245,22 @@ ${
     : html`<p class="empty">No page was sent.</p>`
 }</section>`,
     html`<section id="pages"><h2>Pages</h2>\
-<p class="note">Last column: opened before <em>this page's</em> level escalated \
-(<code>opened_before_this_page_escalated</code>).</p>
+<p class="note">Why this person: the on-call schedule and the layer or override that had them on call (as the page \
+recorded it), else a target the policy names. Last column: opened before <em>this page's</em> level escalated \
+(<code>opened_before_this_page_escalated</code>); <em>not needed</em>: the person acknowledged on another channel \
+before this page's level escalated.</p>
 ${table(
-  ['person', 'level', 'channel', 'sent', 'delivered', 'opened / read', 'failed', 'opened before this page escalated'],
+  [
+    'person',
+    'why this person',
+    'level',
+    'channel',
+    'sent',
+    'delivered',
+    'opened / read',
+    'failed',
+    'opened before this page escalated',
+  ],
   pagesRows,
   { id: 'pages-table', empty: 'No page was sent.' },
 )}</section>`,
@@ -263,7 +290,9 @@ ${table(
   return page({
     title: `${timeline.alarmName ?? timeline.incidentId} · pagetrail`,
     heading: html`${timeline.alarmName ?? timeline.incidentId}${timeline.severity ? ` · ${timeline.severity}` : ''}`,
-    sub: html`incident ${timeline.incidentId} · opened ${t(timeline.openedAt)} (${opts.timeZone})`,
+    sub: html`incident ${timeline.incidentId} · opened ${t(timeline.openedAt)} (${opts.timeZone})${
+      opts.dataAsOf ? html`<br><span class="as-of">${opts.dataAsOf}</span>` : ''
+    }`,
     body,
   });
 }

@@ -1,6 +1,7 @@
 import { barSpec, funnelSpec, percentileSpec, renderSvg } from './charts.js';
 import type { LakeData } from './data.js';
-import { type Html, html, page, table, verdictBadge } from './html.js';
+import { type Html, html, page, statusBadge, table, verdictBadge } from './html.js';
+import { incidentStatus, summaryTimes, timeToAck, timeToResolve } from './incident-status.js';
 import {
   failureReasons,
   funnel,
@@ -20,6 +21,8 @@ export interface OverviewOptions {
   hrefOf: (incidentId: string) => string;
   /** When the report was made. */
   generatedAt: number;
+  /** The lake data's age (data-age.ts): a second line of the header. */
+  dataAsOf?: string;
   /** People of the on-call file (names); ids are shown for anyone not in it. */
   people?: Record<string, { name: string }>;
 }
@@ -42,7 +45,9 @@ ${table(
     'sev',
     'team',
     'pages',
+    'status',
     'acknowledged',
+    'resolved',
     'first responder opened before escalation',
     'any responder opened before escalation',
   ],
@@ -52,10 +57,11 @@ ${table(
     i.severity ?? '—',
     i.team,
     i.pages,
+    statusBadge(incidentStatus(summaryTimes(i))),
     i.acknowledged_at !== undefined
-      ? `${name(i.acknowledged_by) ?? 'someone'} after ` +
-        `${formatDuration((i.acknowledged_at - (i.opened_at ?? i.first_paged_at ?? i.acknowledged_at)) / 1000)}`
+      ? `${name(i.acknowledged_by) ?? 'someone'} after ${formatDuration(timeToAck(summaryTimes(i)))}`
       : 'not acknowledged',
+    i.resolved_at !== undefined ? `after ${formatDuration(timeToResolve(summaryTimes(i)))}` : 'still in alarm',
     verdictBadge(i.first_responder_opened_before_escalation),
     verdictBadge(i.any_responder_opened_before_escalation),
   ]),
@@ -80,7 +86,8 @@ ${
   const lat = latencies(data.pages);
   const pr = percentileRows(lat);
   sections.push(html`<section id="latency"><h2>Time to deliver, open and acknowledge</h2>
-<p class="note">Seconds from the page's send, per channel and severity: p50 / p90 / p99 (n = pages with that step).</p>
+<p class="note">Seconds from the page's send, per channel and severity: p50 / p90 / p99 (n = pages with that step; \
+a group of one page is one dot, its single value).</p>
 ${pr.length ? await renderSvg(percentileSpec(pr), { label: 'latency percentiles per channel and severity' }) : ''}
 ${table(
   ['channel', 'severity', 'step', 'n', 'p50', 'p90', 'p99'],
@@ -92,8 +99,9 @@ ${table(
       r.metric,
       r.n,
       formatDuration(r.p50),
-      formatDuration(r.p90),
-      formatDuration(r.p99),
+      // one sample has no spread: its value once, not three times
+      r.n === 1 ? 'n = 1' : formatDuration(r.p90),
+      r.n === 1 ? 'n = 1' : formatDuration(r.p99),
     ]),
   {
     id: 'latency-table',
@@ -103,19 +111,34 @@ ${table(
 )}</section>`);
 
   const mtta = mttaPerTeam(data.incidents);
-  const mttaRows = mtta.filter((m) => m.mtta !== undefined).map((m) => ({ label: m.team, value: Math.round(m.mtta!) }));
-  sections.push(html`<section id="mtta"><h2>Mean time to acknowledge per team</h2>
-<p class="note">From the alarm to the first acknowledgement, over the team's acknowledged incidents \
-(team: the alarm's <code>team</code> tag, else the on-call file's routes).</p>
+  // the bars' labels are the table's words (one formatting function for both)
+  const mttaRows = mtta
+    .filter((m) => m.mtta !== undefined)
+    .map((m) => ({ label: `${m.team} · n = ${m.acked}`, value: m.mtta!, text: formatDuration(m.mtta) }));
+  sections.push(html`<section id="mtta"><h2>Mean time to acknowledge and to resolve per team</h2>
+<p class="note">From the alarm to the first acknowledgement (MTTA), and to the alarm's OK (MTTR), over the team's \
+acknowledged (resolved) incidents (team: the alarm's <code>team</code> tag, else the on-call file's routes).</p>
 ${
   mttaRows.length
     ? await renderSvg(barSpec(mttaRows, { title: 'MTTA (seconds)' }), { label: 'mean time to acknowledge per team' })
     : ''
 }
 ${table(
-  ['team', 'incidents', 'acknowledged', 'MTTA', 'median'],
-  mtta.map((m) => [m.team, m.incidents, m.acked, formatDuration(m.mtta), formatDuration(m.p50)]),
-  { id: 'mtta-table', cls: [undefined, 'num', 'num', 'num', 'num'], empty: 'No incident in this range.' },
+  ['team', 'incidents', 'acknowledged', 'MTTA', 'median', 'resolved', 'MTTR'],
+  mtta.map((m) => [
+    m.team,
+    m.incidents,
+    m.acked,
+    formatDuration(m.mtta),
+    formatDuration(m.p50),
+    m.resolved,
+    formatDuration(m.mttr),
+  ]),
+  {
+    id: 'mtta-table',
+    cls: [undefined, 'num', 'num', 'num', 'num', 'num', 'num'],
+    empty: 'No incident in this range.',
+  },
 )}</section>`);
 
   const reasons = failureReasons(data.failures);
@@ -173,7 +196,9 @@ ${table(
     title: 'pagetrail report',
     heading: 'pagetrail · delivery report',
     sub: html`${n.incidents} incidents, ${n.pages} pages${n.notices ? ` (+ ${n.notices} notices, not pages)` : ''}, \
-${n.failures} failures · ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}`,
+${n.failures} failures · ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}${
+      opts.dataAsOf ? html`<br><span class="as-of">${opts.dataAsOf}</span>` : ''
+    }`,
     body: sections,
   });
 }

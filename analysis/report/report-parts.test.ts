@@ -106,8 +106,8 @@ describe('stats', () => {
       incident({ team: 'app', opened_at: 0, first_responder_opened_before_escalation: 'pending' }),
     ];
     expect(mttaPerTeam(incs)).toEqual([
-      { team: 'app', incidents: 1, acked: 0, mtta: undefined, p50: undefined },
-      { team: 'db', incidents: 2, acked: 2, mtta: 90, p50: 90 },
+      { team: 'app', incidents: 1, acked: 0, mtta: undefined, p50: undefined, resolved: 0, mttr: undefined },
+      { team: 'db', incidents: 2, acked: 2, mtta: 90, p50: 90, resolved: 0, mttr: undefined },
     ]);
     expect(notOpenedBeforeEscalation(incs)).toEqual([incs[0]]);
     const reasons = failureReasons([

@@ -1,6 +1,7 @@
 import type { FunnelRow, PercentileRow } from './charts.js';
 import type { Failure, IncidentSummary, LakeData, PageFact } from './data.js';
 import { explainFailure } from './provider-codes.js';
+import { type IncidentTimes, summaryTimes, timeToAck, timeToResolve } from './incident-status.js';
 import { percentile } from './values.js';
 
 /** The overview's numbers, from the lake's incidents, pages and failures (pure: no I/O). */
@@ -99,18 +100,18 @@ export function latencies(pages: readonly PageFact[]): LatencyRow[] {
   return out;
 }
 
-/** The chart rows of `latencies` (groups with no sample left out). */
+/**
+ * The chart rows of `latencies` (groups with no sample left out). A group of one page is one row (`one sample`, drawn
+ * as a dot labelled n = 1): its p50, p90 and p99 are the same number, and three bars would pretend otherwise.
+ */
 export function percentileRows(rows: readonly LatencyRow[]): PercentileRow[] {
-  return rows.flatMap((r) =>
-    r.n === 0
-      ? []
-      : (['p50', 'p90', 'p99'] as const).map((p) => ({
-          metric: r.metric,
-          group: `${r.channel} · ${r.severity}`,
-          p,
-          seconds: Math.round(r[p]! * 10) / 10,
-        })),
-  );
+  return rows.flatMap((r): PercentileRow[] => {
+    if (r.n === 0) return [];
+    const base = { metric: r.metric, group: `${r.channel} · ${r.severity}`, n: r.n };
+    const seconds = (v: number | undefined) => Math.round(v! * 10) / 10;
+    if (r.n === 1) return [{ ...base, p: 'one sample', seconds: seconds(r.p50) }];
+    return (['p50', 'p90', 'p99'] as const).map((p) => ({ ...base, p, seconds: seconds(r[p]) }));
+  });
 }
 
 export interface TeamMtta {
@@ -120,26 +121,31 @@ export interface TeamMtta {
   /** Mean seconds from the alarm (else the first page) to the first ack, over acknowledged incidents. */
   mtta?: number;
   p50?: number;
+  /** Incidents whose alarm went back to OK. */
+  resolved: number;
+  /** Mean seconds from the alarm (else the first page) to its OK, over resolved incidents. */
+  mttr?: number;
 }
 
-/** Mean time to acknowledge per team. */
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+
+/** Mean time to acknowledge (and to resolve) per team, by the incident list's own durations (incident-status.ts). */
 export function mttaPerTeam(incidents: readonly IncidentSummary[]): TeamMtta[] {
   const teams = [...new Set(incidents.map((i) => i.team))].sort();
   return teams.map((team) => {
     const its = incidents.filter((i) => i.team === team);
-    const secs = its.flatMap((i) => {
-      const start = i.opened_at ?? i.first_paged_at;
-      return start !== undefined && i.acknowledged_at !== undefined
-        ? [Math.max(0, (i.acknowledged_at - start) / 1000)]
-        : [];
-    });
-    secs.sort((a, b) => a - b);
+    const of = (f: (t: IncidentTimes) => number | undefined) =>
+      its.flatMap((i) => f(summaryTimes(i)) ?? []).sort((a, b) => a - b);
+    const secs = of(timeToAck);
+    const toResolve = of(timeToResolve);
     return {
       team,
       incidents: its.length,
       acked: secs.length,
-      mtta: secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : undefined,
+      mtta: mean(secs),
       p50: percentile(secs, 0.5),
+      resolved: toResolve.length,
+      mttr: mean(toResolve),
     };
   });
 }

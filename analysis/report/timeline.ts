@@ -1,6 +1,7 @@
 import { maskPii } from '../../platform/logger.js';
 import type { QueryResult } from '../query/result.js';
 import { NOTICE_REASONS } from '../../schemas/views.js';
+import { DispatchRecord } from '../../schemas/dispatch-record.js';
 
 /**
  * An incident's timeline, built from lake rows: what `make incident` prints and what the HTML report
@@ -54,7 +55,16 @@ export interface PagedChannel {
   events: ChannelEvent[];
   /** `opened_before_this_page_escalated` of the page (alert_events). */
   verdict: string | null;
+  /**
+   * Why this person was paged: the on-call schedule, its layer or override (the dispatch's `detail.resolved_by`);
+   * null when the policy named the person (or their team) directly, or the row predates the field.
+   */
+  resolvedBy: ResolvedBy | null;
 }
+
+/** A dispatch's `resolved_by` (schemas/dispatch-record.ts). */
+export type ResolvedBy = NonNullable<DispatchRecord['resolved_by']>;
+const ResolvedBySchema = DispatchRecord.shape.resolved_by;
 
 export type TimelineStep =
   | { kind: 'alarm'; at: number; alarmName: string | null; severity: string | null }
@@ -274,6 +284,7 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
       errorMessage: masked(r.error_message),
       events: [],
       verdict: str(r.opened_before_this_page_escalated),
+      resolvedBy: resolvedByOf(r),
     };
     channelOf.set(r, ch);
     // a page to an address no person owns is named by the masked address
@@ -432,6 +443,12 @@ function detailOf(r: LakeRow): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/** A dispatch row's `detail.resolved_by`, if it is there and well formed (else null: never a guess). */
+function resolvedByOf(r: LakeRow): ResolvedBy | null {
+  const parsed = ResolvedBySchema.safeParse(detailOf(r).resolved_by);
+  return parsed.success ? (parsed.data ?? null) : null;
 }
 
 /** At the same millisecond: dispatches before what they cause or answer. */

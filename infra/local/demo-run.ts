@@ -22,6 +22,12 @@ export interface DemoRunOptions {
   timeoutMs?: number;
   pollMs?: number;
   log?: (line: string) => void;
+  /**
+   * After the last alarm state the demo posts (the first incident's OK): wait until the lake holds every
+   * row of what was played (demo-settle.ts), so the answers below, and anything read after the demo, are
+   * complete.
+   */
+  settle?: (incidents: { incidentIds: string[]; resolved: string[] }) => Promise<void>;
 }
 
 export interface DemoRunResult {
@@ -74,6 +80,7 @@ export async function runDemo(opts: DemoRunOptions): Promise<DemoRunResult> {
   });
 
   const ids = incidents.map((i) => i.incidentId);
+  await opts.settle?.({ incidentIds: ids, resolved: [first.incidentId] });
   const seed = await opts.query(SEED_QUERY);
   seed.rows = seed.rows.filter((r) => ids.includes(String(r[0])));
   return {

@@ -1,11 +1,16 @@
 import { loadConfig } from '../../platform/config.js';
-import { s3Client } from '../../platform/aws.js';
+import { dynamoClient, s3Client } from '../../platform/aws.js';
+import { IncidentViewReader } from '../../shared/incident-view.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { formatTable } from '../../analysis/query/result.js';
-import { managedProcesses } from './services.js';
+import { widthOf } from '../../analysis/query/text-table.js';
+import { inboxUrl, managedProcesses, simulatorUrl } from './services.js';
 import { down, up } from './stack.js';
 import { processEnv, runningPid, stackContext, type ManagedProcess, type StackContext } from './supervisor.js';
 import { SEED_QUERY, runDemo } from './demo-run.js';
+import { waitForLakeComplete } from './demo-settle.js';
+import { formatFreshness, lakeFreshness } from '../../analysis/query/freshness.js';
+import { LakeCache } from '../../analysis/query/lake-cache.js';
 import { demoHeadline } from './demo-alarms.js';
 
 /**
@@ -22,7 +27,7 @@ import { demoHeadline } from './demo-alarms.js';
 
 /** What the services must run with for the demo, by service. */
 export function demoSettings(env: NodeJS.ProcessEnv): Record<string, Record<string, string>> {
-  const simulator = `http://127.0.0.1:${env.SIMULATOR_PORT?.trim() || '4580'}`;
+  const simulator = simulatorUrl(env);
   return {
     simulator: { SIMULATOR_BEHAVIOURS: 'infra/local/oncall/demo-behaviours.json', SIMULATOR_HANG_FRACTION: '0' },
     lake: { FLUSH_INTERVAL_S: env.DEMO_FLUSH_INTERVAL_S ?? '2' },
@@ -73,6 +78,7 @@ async function main() {
     await up(demoCtx);
     const config = loadConfig(demoEnv);
     const s3 = s3Client(config);
+    const dynamodb = dynamoClient(config);
     const query = (sql: string) =>
       queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
     console.log(`\nplaying the demo: ${demoHeadline()} posted to the alarm endpoint`);
@@ -82,12 +88,34 @@ async function main() {
       query,
       timeoutMs: 100_000,
       log: (line) => console.log(line),
+      settle: async ({ incidentIds, resolved }) => {
+        console.log("waiting until the lake holds every row of the demo's pages (before anything stops)");
+        const paging = new IncidentViewReader({ dynamodb, table: config.INCIDENTS_TABLE });
+        const { rows } = await waitForLakeComplete({
+          incidentIds,
+          resolved,
+          paging: (id) => paging.incident(id),
+          query,
+          timeoutMs: Number(demoEnv.DEMO_SETTLE_TIMEOUT_S ?? 60) * 1000,
+          log: (line) => console.log(line),
+        });
+        console.log(`  lake complete: ${rows} rows of the demo's pages, acks and alarms`);
+        // the lake's age as make query prints it; the listing stays in the query cache, so a report or a timeline
+        // made after the demo stopped the stack can still say how old its data is
+        console.log(
+          `  ${formatFreshness(await lakeFreshness(new LakeCache(s3, config.LAKE_BUCKET, config.QUERY_CACHE_DIR)))}`,
+        );
+      },
     });
     console.log(`\n${SEED_QUERY}   -- this run's incidents`);
-    console.log(formatTable(result.seed));
+    console.log(formatTable(result.seed, { width: widthOf(process.stdout) }));
     console.log('\nper-incident verdict (times after the alarm opened):');
-    console.log(formatTable(result.verdicts));
+    console.log(formatTable(result.verdicts, { width: widthOf(process.stdout) }));
     console.log(`\nscenario told in ${result.seconds.toFixed(1)} s.`);
+    console.log(
+      `every SMS, WhatsApp, email and call it sent, with its ack link: ${inboxUrl(demoEnv)} ` +
+        '(the simulator keeps them in memory: while the stack runs; run make up first to keep it running)',
+    );
   } catch (err) {
     failed = true;
     throw err;

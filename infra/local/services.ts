@@ -1,6 +1,6 @@
 /**
  * What the local stack runs, one row per process, and only what differs between them: the setting that
- * chooses its port (and the default, as in .env.example), how to tell it serves, what `up` shows, the
+ * chooses its port (its default and PORT_BASE offset: ports.mjs), how to tell it serves, what `up` shows, the
  * *_ENDPOINT setting that must point at it, and, for an engine, how `engine-main.ts` starts it (its data
  * under $DATA_DIR/<name>). `managedProcesses` turns the rows into what the generic path (supervisor.ts)
  * starts and stops:
@@ -24,15 +24,22 @@ import {
   startS3rver,
   type RunningEngine,
 } from './engines.js';
+import { LOCAL_PORTS, endpointsOf, localPort, type LocalPort } from './ports.mjs';
 import { httpAnswers, type ManagedProcess, type StackContext } from './supervisor.js';
+
+function localPortRow(variable: string): LocalPort {
+  const row = LOCAL_PORTS.find((p) => p.variable === variable);
+  if (!row) throw new Error(`no row for ${variable} in ports.mjs`);
+  return row;
+}
 
 export interface Service {
   /** Pid file, log and (engines) data directory name. */
   name: string;
   /** 'engine': started before provisioning; 'app': after, and stopped first. */
   stage: 'engine' | 'app';
-  /** The setting that chooses its port, and its default. */
-  port: { variable: string; default: number };
+  /** The setting that chooses its port, its default and its offset from PORT_BASE (ports.mjs). */
+  port: LocalPort;
   /** Path that answers 200 once it serves. */
   health?: string;
   /** Shown after its URL by `up` and `status`; `health` shows its health URL instead. */
@@ -49,28 +56,28 @@ export const SERVICES: readonly Service[] = [
   {
     name: 'kinesis',
     stage: 'engine',
-    port: { variable: 'KINESIS_PORT', default: 4567 },
+    port: localPortRow('KINESIS_PORT'),
     endpointSetting: 'KINESIS_ENDPOINT',
     start: ({ port, dir }) => startKinesalite({ port, path: dir }),
   },
   {
     name: 's3',
     stage: 'engine',
-    port: { variable: 'S3_PORT', default: 4569 },
+    port: localPortRow('S3_PORT'),
     endpointSetting: 'S3_ENDPOINT',
     start: ({ port, dir, env }) => startS3rver({ port, directory: dir, verbose: env.S3_VERBOSE === 'true' }),
   },
   {
     name: 'dynamodb',
     stage: 'engine',
-    port: { variable: 'DYNAMODB_PORT', default: 4570 },
+    port: localPortRow('DYNAMODB_PORT'),
     endpointSetting: 'DYNAMODB_ENDPOINT',
     start: ({ port, dir }) => startDynalite({ port, path: dir }),
   },
   {
     name: 'scheduler',
     stage: 'engine',
-    port: { variable: 'SCHEDULER_PORT', default: 4581 },
+    port: localPortRow('SCHEDULER_PORT'),
     health: '/__scheduler/health',
     about: 'EventBridge Scheduler emulator',
     endpointSetting: 'SCHEDULER_ENDPOINT',
@@ -78,21 +85,21 @@ export const SERVICES: readonly Service[] = [
   {
     name: 'simulator',
     stage: 'app',
-    port: { variable: 'SIMULATOR_PORT', default: 4580 },
+    port: localPortRow('SIMULATOR_PORT'),
     health: '/__sim/health',
     about: 'Twilio + Resend APIs',
   },
   {
     name: 'receiver',
     stage: 'app',
-    port: { variable: 'PORT', default: 8080 },
+    port: localPortRow('PORT'),
     health: '/healthz',
     about: 'webhooks, alarm intake, ingest API',
   },
   {
     name: 'lake',
     stage: 'app',
-    port: { variable: 'LAKE_HEALTH_PORT', default: 8081 },
+    port: localPortRow('LAKE_HEALTH_PORT'),
     health: '/healthz',
     about: 'health',
     nodeArgs: ['--max-semi-space-size=64'],
@@ -100,7 +107,7 @@ export const SERVICES: readonly Service[] = [
   {
     name: 'paging',
     stage: 'app',
-    port: { variable: 'PAGING_HEALTH_PORT', default: 8082 },
+    port: localPortRow('PAGING_HEALTH_PORT'),
     health: '/healthz',
     about: 'health',
   },
@@ -113,15 +120,21 @@ export function service(name: string): Service {
   return s;
 }
 
-/** Its port: its setting, else its default. */
+/** Its port: its setting, else PORT_BASE + its offset, else its default (ports.mjs). */
 export function portOf(s: Service, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[s.port.variable]?.trim();
-  if (!raw) return s.port.default;
+  const raw = localPort(s.port, env);
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new Error(`${s.port.variable}=${raw} is not a valid port`);
   return port;
 }
+
+/** The provider simulator's origin under `env`. */
+export const simulatorUrl = (env: NodeJS.ProcessEnv = process.env) =>
+  `http://${LOCALHOST}:${portOf(service('simulator'), env)}`;
+
+/** The simulator's inbox page: every SMS, WhatsApp, email and call it was sent, with the ack links. */
+export const inboxUrl = (env: NodeJS.ProcessEnv = process.env) => `${simulatorUrl(env)}/__sim/inbox`;
 
 const SDK_QUIET = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
@@ -135,7 +148,7 @@ function managed(s: Service, ctx: StackContext): ManagedProcess {
     ...(s.start ? entryCommand('engine', [s.name]) : entryCommand(s.name as BinName, [], { nodeArgs: s.nodeArgs })),
     env: SDK_QUIET,
     endpoint: s.about === 'health' ? `health ${url}${s.health}` : s.about ? `${url} (${s.about})` : url,
-    port: { number: port, variable: s.port.variable },
+    port: { number: port, variable: s.port.variable, follows: endpointsOf(s.port.variable) },
     health: () => httpAnswers(`${url}${s.health ?? ''}`, s.health ? { status: 200 } : {}),
     stopTimeoutMs: s.stage === 'app' ? 15_000 : undefined,
   };

@@ -89,7 +89,8 @@ describe('make up', () => {
     const err = await up(ctx, procs).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toBe(
-      `port ${taken} (kinesis) is in use by another process: stop it or set KINESIS_PORT`,
+      `port ${taken} (kinesis) is in use by another process: stop it, set KINESIS_PORT, ` +
+        'or set PORT_BASE to move every local port (e.g. PORT_BASE=24560 in .env: ports 24560..24568)',
     );
     // s3 started (in parallel) and was stopped again: no pid file, nothing on its port
     expect(pidOf(ctx, 's3')).toBeUndefined();
@@ -182,4 +183,14 @@ describe('runLogLines', () => {
 it('PortInUseError carries its data', () => {
   const e = new PortInUseError('receiver', 8080, 'PORT');
   expect([e.process, e.port, e.variable]).toEqual(['receiver', 8080, 'PORT']);
+});
+
+it('PortInUseError names the endpoints that follow the port, and PORT_BASE', () => {
+  expect(new PortInUseError('dynamodb', 4570, 'DYNAMODB_PORT', ['DYNAMODB_ENDPOINT']).message).toBe(
+    'port 4570 (dynamodb) is in use by another process: stop it, set DYNAMODB_PORT (DYNAMODB_ENDPOINT follows it), ' +
+      'or set PORT_BASE to move every local port (e.g. PORT_BASE=24560 in .env: ports 24560..24568)',
+  );
+  expect(
+    new PortInUseError('simulator', 4580, 'SIMULATOR_PORT', ['TWILIO_API_BASE_URL', 'RESEND_BASE_URL']).message,
+  ).toContain('set SIMULATOR_PORT (TWILIO_API_BASE_URL and RESEND_BASE_URL follow it)');
 });

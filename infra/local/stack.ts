@@ -1,7 +1,7 @@
 /**
  * The local stack as background processes (`make up | down | status`):
  *
- *   node --import tsx infra/local/stack.ts up|down|status|restart   (make runs the built dist/bin/stack.mjs)
+ *   node --import tsx infra/local/stack.ts up|down|status|restart|clean   (make runs dist/bin/stack.mjs)
  *
  * - `up`: starts every process of services.ts that is not already running (supervisor.ts: detached; pid
  *   file in $DATA_DIR/pids/<name>.pid, output appended to $DATA_DIR/logs/<name>.log), waits until each
@@ -11,6 +11,7 @@
  * - `down`: SIGTERM by pid (apps first, then engines), SIGKILL after a timeout, removes pid files.
  *   Data under $DATA_DIR stays (`make clean` removes it).
  * - `status`: what runs, and whether the stream, bucket and tables exist.
+ * - `clean`: `down`, then removes the data, the caches and the build output, keeping `reports/` (clean.ts).
  * - `log-files [SERVICE]`: the log files `make logs` follows (logs.ts; an unknown SERVICE lists the valid ones).
  *
  * Settings: the env (the Makefile loads .env or .env.example): the port settings of services.ts, DATA_DIR,
@@ -30,8 +31,9 @@ import { GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-s
 import { loadConfig, type Config } from '../../platform/config.js';
 import { awsClients, schedulerClient, type AwsClients } from '../../platform/aws.js';
 import { provisionAll, type ProvisionSummary } from './provision.js';
-import { SERVICES, managedProcesses, portOf } from './services.js';
+import { SERVICES, inboxUrl, managedProcesses, portOf } from './services.js';
 import { LogFilesError, logFiles } from './logs.js';
+import { cleanPlan, runClean } from './clean.js';
 import {
   all,
   inspect,
@@ -60,7 +62,10 @@ function warnOnEndpointMismatch(config: Config, ctx: StackContext) {
     const url = s.endpointSetting && config[s.endpointSetting];
     const port = portOf(s, ctx.env);
     if (url && new URL(url).port !== String(port)) {
-      console.warn(`warning: ${s.endpointSetting}=${url} does not point at ${s.port.variable}=${port}`);
+      console.warn(
+        `warning: ${s.endpointSetting}=${url} does not point at ${s.port.variable}=${port}: it is set in .env or ` +
+          `the environment; remove it there and it follows ${s.port.variable} (or set it to http://127.0.0.1:${port})`,
+      );
     }
   }
 }
@@ -152,6 +157,9 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
     );
   }
   for (const p of procs.filter((q) => q.stage === 'app')) console.log(`  ${p.name.padEnd(9)} ${p.endpoint ?? ''}`);
+  if (procs.some((p) => p.name === 'simulator')) {
+    console.log(`  inbox     ${inboxUrl(ctx.env)}  (every page the simulator was sent, with its ack link)`);
+  }
   if (s.stream.openShardCount !== config.STREAM_SHARDS) {
     console.warn(
       `warning: stream ${s.stream.name} has ${s.stream.openShardCount} open shards, ` +
@@ -161,7 +169,12 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
   return summary;
 }
 
-export async function down(ctx: StackContext = stackContext(), procs = managedProcesses(ctx)): Promise<void> {
+/** `cleaning` when `make clean` stops the stack before it removes the data: no "data kept" line then. */
+export async function down(
+  ctx: StackContext = stackContext(),
+  procs = managedProcesses(ctx),
+  opts: { cleaning?: boolean } = {},
+): Promise<void> {
   for (const stage of ['app', 'engine'] as const) {
     const lines = await all(
       procs.filter((p) => p.stage === stage),
@@ -169,7 +182,7 @@ export async function down(ctx: StackContext = stackContext(), procs = managedPr
     );
     for (const l of lines) console.log(`  ${l}`);
   }
-  console.log(`data kept in ${rel(ctx.dataDir)} (make clean removes it)`);
+  if (!opts.cleaning) console.log(`data kept in ${rel(ctx.dataDir)} (make clean removes it)`);
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
@@ -276,6 +289,17 @@ async function main(argv: string[]) {
     case 'status':
       await status(ctx);
       return;
+    case 'clean': {
+      // Refuse before stopping anything; then stop, then remove.
+      const plan = cleanPlan({
+        root: process.cwd(),
+        dataDir: ctx.dataDir,
+        queryCacheDir: ctx.env.QUERY_CACHE_DIR?.trim() || '.cache/lake',
+      });
+      await down(ctx, managedProcesses(ctx), { cleaning: true });
+      runClean(plan, (line) => console.log(line));
+      return;
+    }
     case 'log-files':
       try {
         console.log(logFiles(ctx, argv[1]).join('\n'));
@@ -286,7 +310,7 @@ async function main(argv: string[]) {
       }
       return;
     default:
-      console.error('usage: stack.ts up|down|status|restart|log-files [SERVICE]');
+      console.error('usage: stack.ts up|down|status|restart|clean|log-files [SERVICE]');
       process.exitCode = 2;
   }
 }

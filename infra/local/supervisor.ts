@@ -15,6 +15,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from '../bin.js';
+import { MAX_OFFSET } from './ports.mjs';
 
 /** One background process `make up` starts and `make down` stops. */
 export interface ManagedProcess {
@@ -30,10 +31,10 @@ export interface ManagedProcess {
   /** Shown by `up` and `status`. */
   endpoint?: string;
   /**
-   * The TCP port it listens on and the setting that chooses it: `up` checks the port is free before it
-   * starts the process, and names both in one line when it is not.
+   * The TCP port it listens on, the setting that chooses it and the settings that follow that one (its
+   * endpoints): `up` checks the port is free before it starts the process, and names them when it is not.
    */
-  port?: { number: number; variable: string };
+  port?: { number: number; variable: string; follows?: readonly string[] };
   /** True once the process serves (called repeatedly while starting, and by `status`). */
   health(): Promise<boolean>;
   /** Default 30 s. */
@@ -253,14 +254,23 @@ function logExcerpt(file: string, offset: number): string {
 // ---------------------------------------------------------------------------------------------
 // ports
 
-/** A port a managed process needs is taken by a process this stack did not start. */
+/**
+ * A port a managed process needs is taken by a process this stack did not start. The message names the one
+ * setting that moves it (and the endpoints that follow it, so nothing else needs changing), and PORT_BASE,
+ * which moves every local port at once (ports.mjs).
+ */
 export class PortInUseError extends Error {
   constructor(
     readonly process: string,
     readonly port: number,
     readonly variable: string,
+    readonly follows: readonly string[] = [],
   ) {
-    super(`port ${port} (${process}) is in use by another process: stop it or set ${variable}`);
+    const along = follows.length ? ` (${follows.join(' and ')} ${follows.length > 1 ? 'follow' : 'follows'} it)` : '';
+    super(
+      `port ${port} (${process}) is in use by another process: stop it, set ${variable}${along}, ` +
+        `or set PORT_BASE to move every local port (e.g. PORT_BASE=24560 in .env: ports 24560..${24560 + MAX_OFFSET})`,
+    );
     this.name = 'PortInUseError';
   }
 }
@@ -307,7 +317,8 @@ export async function startProcess(ctx: StackContext, p: ManagedProcess): Promis
     return { name: p.name, pid: state.pid, started: false };
   }
   if (state.stalePidFile) fs.rmSync(pidFile(ctx, p), { force: true });
-  if (p.port && !(await portFree(p.port.number))) throw new PortInUseError(p.name, p.port.number, p.port.variable);
+  if (p.port && !(await portFree(p.port.number)))
+    throw new PortInUseError(p.name, p.port.number, p.port.variable, p.port.follows);
   if (await p.health()) {
     throw new Error(
       `${p.name}: something already answers on ${p.endpoint ?? 'its port'} ` +

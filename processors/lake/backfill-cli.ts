@@ -3,14 +3,28 @@ import { loadConfig } from '../../platform/config.js';
 import { dynamoClient, kinesisClient, s3Client } from '../../platform/aws.js';
 import { createLogger } from '../../platform/logger.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
+import { archiveRangeNote, emptyRangeNote, rawArchiveDays } from './archive-days.js';
 import { backfill } from './backfill.js';
 import { FAILURE_PREFIX } from './failures.js';
 import { LakeStore } from './lake-store.js';
 import { replayFailures } from './replay-failures.js';
 import { batchSizeOf, headGroupOf, joinOptionsOf } from './wiring.js';
 
-const USAGE = `usage: make backfill FROM=2026-11-28T00:00:00Z TO=2026-11-29T00:00:00Z  (ISO-8601 times; TO exclusive)
+const USAGE = `usage: make backfill FROM=<ISO 8601> TO=<ISO 8601>  (arrival times; TO exclusive; a day alone is its UTC
+       midnight, e.g. FROM=2026-12-01 TO=2026-12-02 is that whole day; run it without FROM/TO to see the days with data)
        make backfill FAILURES=1 [FAILURES_PREFIX=${FAILURE_PREFIX}]  (replay the batches the mapping gave up on)`;
+
+/** The archive's range as a line, or why it cannot be told (S3 unreachable): never a reason to fail. */
+async function archiveRange(config: ReturnType<typeof loadConfig>, note: typeof archiveRangeNote): Promise<string> {
+  const s3 = s3Client(config);
+  try {
+    return note(await rawArchiveDays(s3, config.LAKE_BUCKET), config.LAKE_BUCKET);
+  } catch (err) {
+    return `(cannot list the raw archive s3://${config.LAKE_BUCKET}/raw/: ${err instanceof Error ? err.message : err})`;
+  } finally {
+    s3.destroy();
+  }
+}
 
 /** `make backfill FROM=<ISO> TO=<ISO>` or `make backfill FAILURES=1` */
 async function main() {
@@ -57,7 +71,7 @@ async function main() {
   const from = new Date(values.from ?? '');
   const to = new Date(values.to ?? '');
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
-    console.error(USAGE);
+    console.error(`${USAGE}\n${await archiveRange(config, archiveRangeNote)}`);
     process.exit(2);
   }
   console.log(
@@ -68,6 +82,9 @@ async function main() {
   const { keys, ...summary } = report;
   console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(summary)}`);
   void keys;
+  // Nothing to do is not an error (rc 0), but a silent zero reads like success on the wrong dates.
+  if (report.records === 0)
+    console.error(await archiveRange(config, (days, bucket) => emptyRangeNote(from, to, days, bucket)));
 }
 
 main().catch((err) => {

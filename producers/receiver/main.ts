@@ -1,5 +1,6 @@
 /**
- * The receiver service: `node --env-file=.env.example --import tsx producers/receiver/main.ts`.
+ * The receiver service: `node --env-file=.env.example --import=./infra/local/ports-preload.mjs --import tsx
+ * producers/receiver/main.ts` (the preload fills in PORT, PUBLIC_BASE_URL and the endpoints, as `make` does).
  * Serves createApp() on HOST:PORT (default 127.0.0.1:8080; the container sets HOST=0.0.0.0); a client
  * must send its whole request within REQUEST_TIMEOUT_MS (default 10 s; server.ts). On SIGTERM/SIGINT
  * it stops accepting connections, lets in-flight requests finish (their stream writes included), flushes

@@ -2,7 +2,8 @@
  * Sends a CloudWatch "Alarm State Change" event file (one event or an array), or a built-in sample, as
  * EventBridge would:
  *
- *   node --env-file=.env.example --import tsx producers/receiver/send-alarm.ts <event.json> [--url URL] [--direct]
+ *   node --env-file=.env.example --import=./infra/local/ports-preload.mjs --import tsx \
+ *     producers/receiver/send-alarm.ts <event.json> [--url URL] [--direct]
  *   node ... send-alarm.ts --sample <name>|list [--url URL] [--direct]
  *   (Makefile: `make send-alarm FILE=event.json` or `make send-alarm SAMPLE=rds-cpu`)
  *

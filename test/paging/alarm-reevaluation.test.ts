@@ -75,7 +75,8 @@ beforeEach(() => {
   reached = [];
   scheduled = [];
   stream = new TestStream(() => clock);
-  const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
+  // the demo's file turns flapping off (each demo replays the same alarms); these tests run the default window
+  const oncall = { ...loadOnCallConfig('infra/local/oncall/demo.json'), flapping: { window_s: 300 } };
   const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
   const scheduler: DeadlineScheduler = {
     schedule: async (r: DeadlineRequest) => (scheduled.push(r), 'created' as const),

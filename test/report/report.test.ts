@@ -148,6 +148,16 @@ describe.skipIf(!HAVE_CHROMIUM)(`the report in a real browser (${CHROMIUM})`, ()
       const { page, errors } = await open(fileOf(alarm));
       expect(await page.locator('#timeline-chart figure.chart svg').count(), alarm).toBe(1);
       expect(await page.locator('#timeline-chart svg').textContent(), alarm).toMatch(/seconds after the alarm/);
+      // the chart's text as drawn on screen (its font size times the SVG's scale): legible, 12 px or more
+      const drawnPx = await page.locator('#timeline-chart svg text').evaluateAll((ts) =>
+        ts.map((t) => {
+          const svg = t.closest('svg')!;
+          const fontPx = Number.parseFloat(t.ownerDocument.defaultView!.getComputedStyle(t).fontSize);
+          return (fontPx * svg.getBoundingClientRect().width) / Number(svg.getAttribute('width'));
+        }),
+      );
+      expect(Math.min(...drawnPx), alarm).toBeGreaterThanOrEqual(12);
+      expect(await page.locator('[data-status]').count(), alarm).toBe(1);
       const verdict = (name: string) =>
         page.locator(`[data-verdict-name="${name}"] .verdict`).getAttribute('data-verdict');
       expect(

@@ -16,6 +16,7 @@ import type { Email } from './resend-model.js';
 import type { ResendWebhookEndpoint } from './resend-webhook-api.js';
 import { createTwilioAccountState, type TwilioAccountState } from './twilio-account.js';
 import type { TwilioMessage } from './twilio-model.js';
+import type { TwilioCall } from './twilio-voice.js';
 
 export type SimApp = Hono<{ Bindings: HttpBindings }>;
 
@@ -63,6 +64,8 @@ export interface SimContext {
   records: Records;
   twilio: {
     messages: Map<string, TwilioMessage>;
+    /** Voice calls (twilio-voice.ts), by sid. */
+    calls: Map<string, TwilioCall>;
     /** WhatsApp customer-service windows: recipient → time of their last inbound message. */
     sessions: Map<string, number>;
     /** The account's numbers, WhatsApp senders and Messaging Services, with their webhook settings. */
@@ -128,7 +131,12 @@ export function createContext(opts: ProviderSimulatorOptions): SimContext {
     whatsappSenders: opts.whatsappSenders ?? [settings.senders.whatsapp],
     messagingServices: opts.messagingServices,
   });
-  const twilio = { messages: new Map<string, TwilioMessage>(), sessions: new Map<string, number>(), account };
+  const twilio = {
+    messages: new Map<string, TwilioMessage>(),
+    calls: new Map<string, TwilioCall>(),
+    sessions: new Map<string, number>(),
+    account,
+  };
   const webhooks = new Map<string, ResendWebhookEndpoint>();
   const resend = { emails: new Map<string, Email>(), idempotency: new Map<string, IdempotencyEntry>(), webhooks };
   const faults = createFaultBook(opts, behaviours);

@@ -42,12 +42,13 @@
  *
  * What each recipient does is set by behaviours (see behaviours.ts). Every API call and every callback
  * attempt is recorded (`requests()`, `callbacks()`, `GET /__sim/requests`, `GET /__sim/callbacks`).
+ * `GET /__sim/inbox` (inbox.ts) shows what was sent as a person would see it, with its ack links.
  *
  * Layout: context.ts (per-simulator state), twilio-api.ts / twilio-list.ts, twilio-voice.ts (calls, and
  * their script and callbacks), resend-api.ts (the provider routes), twilio-account.ts and
  * resend-webhook-api.ts (account configuration), faults.ts (hangs, one-shot faults), scripts.ts (behaviour steps),
  * twilio-callbacks.ts / resend-webhooks.ts / callbacks.ts (signed callback delivery), browser.ts (ack
- * links), records.ts, control.ts (`/__sim/*`), lifecycle.ts (timers and background tasks).
+ * links), records.ts, control.ts (`/__sim/*`), inbox.ts (`/__sim/inbox`), lifecycle.ts (timers and background tasks).
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type HttpBindings } from '@hono/node-server';
@@ -55,6 +56,7 @@ import { Hono } from 'hono';
 import { Behaviour } from './behaviours.js';
 import { createContext } from './context.js';
 import { registerControl } from './control.js';
+import { registerInbox } from './inbox.js';
 import type { ProviderSimulator, ProviderSimulatorOptions } from './options.js';
 import { registerResendApi } from './resend-api.js';
 import { registerResendWebhookApi } from './resend-webhook-api.js';
@@ -79,6 +81,7 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   registerTwilioAccount(app, ctx);
   registerResendWebhookApi(app, ctx);
   registerControl(app, ctx);
+  registerInbox(app, ctx);
   app.notFound((c) =>
     c.json(
       {

@@ -200,7 +200,7 @@ export async function runCall(ctx: SimContext, call: TwilioCall) {
 export function registerTwilioVoice(app: SimApp, ctx: SimContext) {
   const { opts, log } = ctx;
   const authOk = (h: string | undefined) => twilioAuthOk(h, opts.accountSid, opts.twilioAuthToken);
-  const calls = new Map<string, TwilioCall>();
+  const calls = ctx.twilio.calls;
   const base = `/${API_VERSION}/Accounts/:accountSid/Calls`;
 
   app.post(`${base}.json`, async (c) => {
