@@ -10,6 +10,9 @@ import { Timestamp } from './time.js';
  * handler to finish the incident's outbox: settle a send whose outcome was unknown (a provider call that
  * timed out), or — put on the stream by the handler itself while the Scheduler is down — create the
  * deadlines it could not.
+ * `purpose: delivery` is a page's delivery deadline: its `dispatch_id` names the page; if no delivery evidence
+ * (delivered, opened, clicked) has come back by then, the person is failed over to their next channel, as a failure
+ * receipt would (the escalation record says `cause: no_receipt`).
  * `event_time` is when the deadline was due (not when it fired: AWS fires within a minute of it).
  * `late_ms`: the paging handler put it on the stream itself this long after it was due (the Scheduler could
  * not take it in time: an outage); absent when it was scheduled, or put on time.
@@ -20,7 +23,9 @@ import { Timestamp } from './time.js';
  */
 export const DeadlineRecord = RecordBase.extend({
   kind: z.literal('deadline'),
-  purpose: z.enum(['level', 'settle']).default('level'),
+  purpose: z.enum(['level', 'settle', 'delivery']).default('level'),
+  /** `delivery`: the page (its dispatch id) whose delivery evidence is due. */
+  dispatch_id: z.string().min(1).optional(),
   /** Repeat round of the policy (0 = first pass). */
   round: z.number().int().min(0).default(0),
   level: z.number().int().min(1),

@@ -29,6 +29,12 @@ export const EscalationRecord = RecordBase.extend({
   to_channel: Channel.optional(),
   message_id: z.string().optional(),
   person: z.string().optional(),
+  /**
+   * `failover`: why — `no_receipt` when no delivery evidence came back by the page's delivery deadline (failed over
+   * on silence; `silence_ms` since the send); absent when a failure receipt or a refused send caused it.
+   */
+  cause: z.enum(['no_receipt']).optional(),
+  silence_ms: z.number().int().min(0).optional(),
   /** `suppressed`: the maintenance window's name. */
   maintenance_window: z.string().min(1).optional(),
   /** `suppressed`, `retrigger`, `unrouted`: the event id of the alarm record (its own incident id is the record's). */

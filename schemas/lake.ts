@@ -97,7 +97,8 @@ export const EVENTS_TABLE = {
       true,
       'verified provider payload or alarm event, JSON (evidence); ' +
         'dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; ' +
-        'escalations: {maintenance_window, alarm_event_id; unrouted: fallback, team, severity_tag}',
+        'escalations: {maintenance_window, alarm_event_id; unrouted: fallback, team, severity_tag; ' +
+        'failover on silence: cause no_receipt, silence_ms}',
       'blob',
     ),
     c('shard_id', 'string', false, 'Kinesis shard the record came from'),

@@ -149,6 +149,8 @@ const FIELDS: Record<string, Record<string, Field>> = {
     to_channel: opt(channel),
     message_id: opt(str()),
     person: opt(str()),
+    cause: opt(oneOf(['no_receipt'])),
+    silence_ms: opt(int(0)),
     maintenance_window: opt(str(1)),
     alarm_event_id: opt(str(1)),
     fallback: opt(oneOf(['team_default', 'global', 'none'])),
@@ -159,7 +161,8 @@ const FIELDS: Record<string, Record<string, Field>> = {
   deadline: {
     ...BASE,
     kind: kind('deadline'),
-    purpose: dflt(oneOf(['level', 'settle']), 'level'),
+    purpose: dflt(oneOf(['level', 'settle', 'delivery']), 'level'),
+    dispatch_id: opt(str(1)),
     round: dflt(int(0), 0),
     level: req(int(1)),
     scheduled_at: opt(timestamp),
@@ -185,8 +188,8 @@ export const FINGERPRINTS: Record<TrustedKind, string> = {
   dispatch: 'f35602df9bd6d658',
   receipt: 'f52673d29e50259a',
   ack: '443d5366747d13df',
-  escalation: 'e0da93f67b414780',
-  deadline: 'b2eb343c7a93ab18',
+  escalation: '79800508236f52b8',
+  deadline: '6b1ad01972d2ac4f',
 };
 
 /** sha256 of a schema's input JSON Schema (types, enums, bounds, required keys and their order). */

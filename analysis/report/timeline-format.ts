@@ -1,5 +1,7 @@
 import { FALLBACK_LEVEL } from '../../schemas/dispatch-record.js';
 import type { PagedChannel, Timeline, TimelineStep } from './timeline.js';
+import { formatDuration } from './duration.js';
+import { whyPaged } from './why-paged.js';
 
 /**
  * A timeline in words (`make incident`) and as JSON (`FORMAT=json`): one sentence per step, with
@@ -94,12 +96,20 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
         `alarm ${step.alarmName ?? '?'}${step.severity ? ` (${step.severity})` : ''} ` +
         `went to ALARM: incident opened`
       );
-    case 'paged':
+    case 'paged': {
+      // why this person, when a schedule chose them (the same words as the report's incident page)
+      const by = step.channels.find((c) => c.resolvedBy)?.resolvedBy;
       return (
-        `paged ${step.person.name} (${levelName(step.level)}) ` +
+        `paged ${step.person.name} (${levelName(step.level)}${by ? `, on call by ${whyPaged(by)}` : ''}) ` +
         `${step.channels.map((c) => channelText(c, time)).join('; ')}`
       );
+    }
     case 'failover':
+      if (step.silenceMs !== undefined)
+        return (
+          `${step.person.name}'s ${channelName(step.fromChannel)} page had no delivery receipt after ` +
+          `${formatDuration(step.silenceMs / 1000)}: failed over on silence to the next channel`
+        );
       return `${step.person.name}'s ${channelName(step.fromChannel)} page failed: failing over to the next channel`;
     case 'escalated':
       if (step.reason === 'deadline')

@@ -140,6 +140,32 @@ describe('buildTimeline', () => {
     expect(describeStep(unrouted('team_default'), at)).toMatch(/unrouted → the team's default policy$/);
   });
 
+  it('a page a schedule chose says why this person, in the words of the report', () => {
+    const why = { resolved_by: { schedule: 'db-primary', layer: 0, source: 'rotation' } };
+    const rows = BILLING.events.map((r) =>
+      r.kind === 'dispatch' && r.person === 'bob' ? { ...r, detail: JSON.stringify(why) } : r,
+    );
+    const bob = buildTimeline({ ...BILLING, events: rows }, PEOPLE).steps.find((x) => x.kind === 'paged')!;
+    expect(describeStep(bob, String)).toMatch(
+      /^paged Bob Diaz \(level 1, on call by schedule db-primary · layer layers\[0\] \(rotation\)\) /,
+    );
+    const plain = buildTimeline(BILLING, PEOPLE).steps.find((x) => x.kind === 'paged')!;
+    expect(describeStep(plain, String)).toMatch(/^paged Bob Diaz \(level 1\) /);
+  });
+
+  it('a failover on silence says how long the page went without a delivery receipt', () => {
+    const rows = BILLING.events.map((r) =>
+      r.reason === 'failover' ? { ...r, detail: JSON.stringify({ cause: 'no_receipt', silence_ms: 90_000 }) } : r,
+    );
+    const step = buildTimeline({ ...BILLING, events: rows }, PEOPLE).steps.find((x) => x.kind === 'failover')!;
+    expect(step).toMatchObject({ kind: 'failover', silenceMs: 90_000 });
+    expect(describeStep(step, String)).toBe(
+      "Carol Otieno's SMS page had no delivery receipt after 1 min 30 s: failed over on silence to the next channel",
+    );
+    const plain = buildTimeline(BILLING, PEOPLE).steps.find((x) => x.kind === 'failover')!;
+    expect(describeStep(plain, String)).toMatch(/page failed: failing over/);
+  });
+
   it('holds no phone number or email address in clear', () => {
     const json = JSON.stringify([buildTimeline(BILLING, PEOPLE), buildTimeline(EXHAUSTED, PEOPLE)]);
     expect(json).not.toMatch(/\+1555\d{7}|[a-z]+@example\.com/);

@@ -69,7 +69,15 @@ const ResolvedBySchema = DispatchRecord.shape.resolved_by;
 export type TimelineStep =
   | { kind: 'alarm'; at: number; alarmName: string | null; severity: string | null }
   | { kind: 'paged'; at: number; person: PersonRef; level: number | null; channels: PagedChannel[] }
-  | { kind: 'failover'; at: number; person: PersonRef; level: number | null; fromChannel: string | null }
+  | {
+      kind: 'failover';
+      at: number;
+      person: PersonRef;
+      level: number | null;
+      fromChannel: string | null;
+      /** Failed over on silence: no delivery evidence within this long of the send (ms). */
+      silenceMs?: number;
+    }
   | {
       kind: 'escalated';
       at: number;
@@ -364,12 +372,14 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
       case 'escalation': {
         const reason = String(r.reason);
         if (reason === 'failover') {
+          const detail = detailOf(r);
           steps.push({
             kind: 'failover',
             at,
             person: personRef(people, str(r.person)),
             level: int(r.level),
             fromChannel: str(r.channel),
+            ...(detail.cause === 'no_receipt' ? { silenceMs: Number(detail.silence_ms ?? 0) } : {}),
           });
         } else if (reason === 'deadline' || reason === 'repeat' || reason === 'exhausted') {
           steps.push({ kind: 'escalated', at, reason, fromLevel: int(r.level), toLevel: int(r.to_level) });

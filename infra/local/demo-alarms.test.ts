@@ -6,9 +6,9 @@ const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
 describe('the demo says what it plays', () => {
   it('counts the stories, never a literal', () => {
-    expect(demoHeadline()).toBe('five CloudWatch alarms (ECS and RDS)');
+    expect(demoHeadline()).toBe('six CloudWatch alarms (ECS and RDS)');
     expect(demoHeadline(DEMO_STORIES.slice(0, 4))).toBe('four CloudWatch alarms (ECS and RDS)');
-    expect(demoHeadline(DEMO_STORIES.filter((s) => s.namespace === 'AWS/RDS'))).toBe('two CloudWatch alarms (RDS)');
+    expect(demoHeadline(DEMO_STORIES.filter((s) => s.namespace === 'AWS/RDS'))).toBe('three CloudWatch alarms (RDS)');
     expect(demoHeadline(DEMO_STORIES.slice(0, 1))).toBe('one CloudWatch alarm (ECS)');
   });
 

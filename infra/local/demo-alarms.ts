@@ -57,6 +57,15 @@ export const DEMO_STORIES: DemoStory[] = [
     done: 'first_delivered_at IS NOT NULL AND failed_deliveries > 0',
   },
   {
+    alarmName: 'orders-db-replica-lag',
+    severity: 'P2',
+    namespace: 'AWS/RDS',
+    metric: 'ReplicaLag',
+    dimensions: { DBInstanceIdentifier: 'orders-db-replica' },
+    story: "P2: the carrier accepts hank's SMS and never delivers it; 8 s of silence, it fails over to WhatsApp, read",
+    done: 'first_opened_at IS NOT NULL',
+  },
+  {
     alarmName: 'payments-api-cpu-high',
     severity: 'P1',
     namespace: 'AWS/ECS',

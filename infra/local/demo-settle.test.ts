@@ -75,6 +75,17 @@ describe('expectedRows', () => {
       'inc_1: page to bob by sms not sent yet',
     ]);
   });
+
+  it('a page failed over on silence stays `sent` for good: its dispatch is expected, nothing is waited for', () => {
+    const silent = { ...page('hank', 'sms', 'sent', 'SM8'), failedOver: true };
+    const { rows, waiting } = expectedRows(state({ s: silent, w: page('hank', 'whatsapp', 'opened', 'SM9') }));
+    expect(rows.map((r) => [r.kind, r.messageId ?? '', r.status ?? ''])).toEqual([
+      ['dispatch', 'SM8', ''],
+      ['dispatch', 'SM9', ''],
+      ['receipt', 'SM9', 'opened'],
+    ]);
+    expect(waiting).toEqual([]);
+  });
 });
 
 describe('waitForLakeComplete', () => {

@@ -10,7 +10,8 @@ import type { IncidentStateView } from '../../shared/incident-view.js';
  * lake reads too. For each incident of the demo the lake must show each page's dispatch, the receipt
  * that gave the page its current status, the ack once acked, the OK once resolved. The demo's pages all
  * go to the provider simulator, which answers every sent message with a status callback: a page still
- * `pending` (not sent) or `sent` (no receipt yet) means the story is still being told. Done when two
+ * `pending` (not sent) or `sent` (no receipt yet, unless it failed over on silence) means the story is still being
+ * told. Done when two
  * polls in a row find the same rows expected and all in the lake (a state that moved between the
  * two reads is read again); else, at the timeout, an error naming what is missing.
  */
@@ -36,8 +37,10 @@ export function expectedRows(state: IncidentStateView): { rows: ExpectedRow[]; w
     }
     if (!p.messageId) continue; // the send was refused: its dispatch names no message
     rows.push({ incidentId, kind: 'dispatch', messageId: p.messageId, what: `${incidentId}: ${page} (dispatch)` });
-    if (p.status === 'sent') waiting.push(`${incidentId}: ${page} has no receipt yet`);
-    else if (p.status !== 'failed')
+    // a page failed over on silence stays `sent` for good: nothing more to wait for
+    if (p.status === 'sent') {
+      if (!p.failedOver) waiting.push(`${incidentId}: ${page} has no receipt yet`);
+    } else if (p.status !== 'failed')
       rows.push({
         incidentId,
         kind: 'receipt',

@@ -338,9 +338,11 @@ export class EventJoin {
         row.message_id = record.message_id ?? null;
         if (record.severity) row.severity = record.severity;
         // suppressed / retrigger: the maintenance window and the alarm record behind it; unrouted: the fallback
-        // paged instead of the missing (team, severity) policy, and an ignored severity tag
-        if (record.maintenance_window || record.alarm_event_id || record.fallback)
+        // paged instead of the missing (team, severity) policy, and an ignored severity tag; failover on silence:
+        // its cause and how long the page was silent
+        if (record.maintenance_window || record.alarm_event_id || record.fallback || record.cause)
           row.detail = JSON.stringify({
+            ...(record.cause ? { cause: record.cause, silence_ms: record.silence_ms } : {}),
             ...(record.maintenance_window ? { maintenance_window: record.maintenance_window } : {}),
             ...(record.alarm_event_id ? { alarm_event_id: record.alarm_event_id } : {}),
             ...(record.fallback ? { fallback: record.fallback } : {}),

@@ -218,6 +218,7 @@ export class EscalationEngine {
       case 'escalation':
         return undefined; // our own records coming back: the decision is already in the state
       case 'deadline':
+        if (r.purpose === 'delivery') return this.silence(d, r.dispatch_id, r.event_time, now);
         return r.purpose === 'level' ? this.deadline(d, r.round, r.level, now) : undefined;
     }
   }
@@ -246,9 +247,70 @@ export class EscalationEngine {
     at: number,
   ): string | undefined {
     if (messageId) this.bindMessage(d, stepKey, messageId);
+    const first = !d.state.pages[stepKey].dispatched;
     d.setPage(stepKey, 'dispatched', true);
     if (d.state.pages[stepKey].status === 'pending') d.setPage(stepKey, 'status', outcome);
-    return outcome === 'failed' ? this.failover(d, stepKey, at) : undefined;
+    if (outcome === 'failed') return this.failover(d, stepKey, at);
+    if (first) {
+      d.setPage(stepKey, 'sentAt', at);
+      this.scheduleDelivery(d, stepKey, at);
+    }
+    return undefined;
+  }
+
+  /**
+   * A sent page's delivery deadline (the policy's `delivery_s` for its channel): a `delivery` deadline record due
+   * then, when that is before its level's own deadline and the page can still fail over (not a notice, the
+   * incident open, its level current). Deterministic name and event id: a redo schedules it once.
+   */
+  private scheduleDelivery(d: StateDraft, stepKey: string, sentAt: number): void {
+    const state = d.state;
+    const page = state.pages[stepKey];
+    if (page.notice || page.failedOver || !isActive(state) || state.exhaustedAt !== undefined) return;
+    if (page.round !== state.round || page.level !== state.level || state.levelStopped) return;
+    const window = this.policyOf(state)?.delivery_s[page.channel] ?? 0;
+    if (window <= 0) return;
+    const at = Math.ceil((sentAt + window * 1000) / 1000) * 1000; // whole seconds, as the Scheduler keeps them
+    if (at >= state.deadlineAt) return; // the level escalates first
+    d.push({
+      type: 'schedule',
+      name: deadlineScheduleName(`${state.incidentId}|delivery|${stepKey}`),
+      at,
+      record: {
+        v: 1,
+        kind: 'deadline',
+        event_id: eventId('deadline', state.incidentId, 'delivery', stepKey),
+        incident_id: state.incidentId,
+        alarm_arn: state.alarmArn,
+        event_time: new Date(at).toISOString(),
+        purpose: 'delivery',
+        dispatch_id: page.dispatchId,
+        round: page.round,
+        level: Math.max(1, page.level),
+        scheduled_at: new Date(sentAt).toISOString(),
+      },
+    });
+  }
+
+  /**
+   * A page's delivery deadline came due: silent still (no delivered, opened or clicked, no failure either) → the
+   * person's next channel, as a failure receipt would, recorded `cause: no_receipt` with how long it was silent.
+   * A page confirmed, failed over, of a level no longer current, or of a closed incident: nothing.
+   */
+  private silence(d: StateDraft, dispatchId: string | undefined, dueAt: number, now: number): string | undefined {
+    const state = d.state;
+    const key = dispatchId ? state.dispatches[dispatchId] : undefined;
+    const page = key ? state.pages[key] : undefined;
+    if (!page || page.notice || page.failedOver || !isActive(state)) return undefined;
+    if (CONFIRMED_STATUSES.has(page.status as DeliveryStatus) || FAILED_STATUSES.has(page.status as DeliveryStatus))
+      return undefined;
+    if (page.round !== state.round || page.level !== state.level || state.levelStopped) return undefined;
+    const silenceMs = Math.max(0, Math.max(now, dueAt) - (page.sentAt ?? dueAt));
+    const note = this.failover(d, page.stepKey, now, { cause: 'no_receipt', silence_ms: silenceMs });
+    if (!note) return undefined;
+    const seconds = Math.round(silenceMs / 1000);
+    const then = note.replace(/^[^:]*: /, '');
+    return `${page.person}: no delivery receipt for the ${page.channel} page in ${seconds} s; ${then}`;
   }
 
   private bindMessage(d: StateDraft, stepKey: string, messageId: string): void {
@@ -583,7 +645,12 @@ export class EscalationEngine {
     return true;
   }
 
-  private failover(d: StateDraft, stepKey: string, now: number): string | undefined {
+  private failover(
+    d: StateDraft,
+    stepKey: string,
+    now: number,
+    silent?: { cause: 'no_receipt'; silence_ms: number },
+  ): string | undefined {
     const state = d.state;
     const page = state.pages[stepKey];
     if (page.failedOver || page.notice || !isActive(state)) return undefined;
@@ -610,6 +677,7 @@ export class EscalationEngine {
         to_channel: next,
         ...(page.messageId ? { message_id: page.messageId } : {}),
         person: page.person,
+        ...silent,
       },
     });
     const escalateAt = page.level === state.level && page.round === state.round ? state.deadlineAt : now;

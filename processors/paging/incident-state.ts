@@ -39,6 +39,8 @@ export interface PageState extends PageStep {
   claimedAt?: number;
   /** Its dispatch record is on the stream (the send's outcome is settled). */
   dispatched?: boolean;
+  /** When the provider took it (epoch ms): its delivery deadline counts from here. */
+  sentAt?: number;
   /** Provider lookups of this page (an unknown send) that failed so far. */
   lookupFailures?: number;
   /** Not a page but a notice to someone already paged: the incident was acknowledged or resolved. */

@@ -75,7 +75,7 @@ describe('oncall-check: routing gaps', () => {
     expect(stderr.find((l) => l.includes('team tstorm has no P2'))).toContain(
       'pages teams.tstorm.default_policy, recorded unrouted → team_default',
     );
-    expect(stdout).toEqual([`${f}: OK (8 people, 2 teams, 1 schedule; 0 errors, 5 warnings)`]);
+    expect(stdout).toEqual([`${f}: OK (9 people, 2 teams, 1 schedule; 0 errors, 5 warnings)`]);
   });
 
   it('an invalid SEVERITY_MAP, or a fallback nobody can be reached by, is an error', async () => {

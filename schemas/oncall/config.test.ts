@@ -75,7 +75,7 @@ describe('on-call configuration', () => {
     c.teams.db.default_policy = { levels: [level] };
     const cfg = parseOnCallConfig(c);
     expect(policyRouteFor(cfg, 'db', 'P1')).toEqual({ policy: cfg.teams.db.escalation.P1 });
-    expect(policyRouteFor(cfg, 'db', 'P2')).toEqual({ fallback: 'team_default', policy: cfg.teams.db.default_policy });
+    expect(policyRouteFor(cfg, 'db', 'P4')).toEqual({ fallback: 'team_default', policy: cfg.teams.db.default_policy });
     expect(policyRouteFor(cfg, 'app', 'P3')).toEqual({ fallback: 'global', targets: cfg.unrouted_fallback });
     delete c.unrouted_fallback;
     expect(policyRouteFor(parseOnCallConfig(c), 'app', 'P3')).toEqual({ fallback: 'none' });

@@ -80,6 +80,20 @@ const Policy = z.strictObject({
   /** When a page fails (undelivered, bounced…), the next channel of this list the person has. */
   failover: z.array(PageChannel).default(['sms', 'whatsapp', 'email']),
   /**
+   * Delivery deadlines, seconds after a page was sent by which its delivery evidence (delivered, opened, clicked)
+   * must be back; a page still silent then fails over to the person's next channel, as a failure receipt would
+   * (`cause: no_receipt`). Per channel; 0 turns a channel's off. Scheduled only when it falls before the level's
+   * own deadline (after it, the level escalates anyway). Defaults: SMS 90, WhatsApp 60, email 120, voice 60.
+   */
+  delivery_s: z
+    .strictObject({
+      sms: z.number().int().min(0).max(3600).default(90),
+      whatsapp: z.number().int().min(0).max(3600).default(60),
+      email: z.number().int().min(0).max(3600).default(120),
+      voice: z.number().int().min(0).max(3600).default(60),
+    })
+    .default({ sms: 90, whatsapp: 60, email: 120, voice: 60 }),
+  /**
    * Times the whole policy runs again after its last level's deadline (PagerDuty's "repeat this policy"). Default 0.
    */
   repeat: z.number().int().min(0).max(10).default(0),

@@ -84,11 +84,20 @@ describe('closed loop, end to end', () => {
     });
   });
 
+  it('an SMS the carrier accepts and never reports fails over on silence to WhatsApp, read', () => {
+    expect(verdict(4)).toMatchObject({
+      sev: 'P2',
+      paged: 'hank:sms@L1 hank:whatsapp@L1',
+      failed: '0', // nothing failed: the SMS went silent
+      first_responder_opened_before_escalation: 'yes',
+    });
+  });
+
   it(
     "P1 for payments calls this week's on-call person from the schedule, who presses 1; the rest of the team is " +
       'told',
     () => {
-      const v = verdict(4);
+      const v = verdict(5);
       const [callee, other] = String(v.paged) === 'grace:voice@L1' ? ['grace', 'frank'] : ['frank', 'grace'];
       expect(v).toMatchObject({
         sev: 'P1',
@@ -109,13 +118,19 @@ describe('closed loop, end to end', () => {
       )
       .sort();
     // the call once, though answered (in-progress) and completed both report it opened
-    expect(rows).toEqual(['0:email:opened', '1:whatsapp:opened', '2:whatsapp:opened', '4:voice:opened']);
+    expect(rows).toEqual([
+      '0:email:opened',
+      '1:whatsapp:opened',
+      '2:whatsapp:opened',
+      '4:whatsapp:opened',
+      '5:voice:opened',
+    ]);
   });
 
   it('never pages twice: a second paging mapping re-reading the whole stream sends nothing', async () => {
     const posts = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId).length;
     const sent = posts();
-    expect(sent).toBe(12); // ten pages of the message stories, the call, the ack notice
+    expect(sent).toBe(14); // twelve pages of the message stories, the call, the ack notice
     const replay = loop.startMapping('paging', { group: 'paging-replay' }); // no checkpoint: TRIM_HORIZON
     await replay.mapping.waitCaughtUp(30_000); // every record read and handled: a signal, not a sleep
     expect(replay.mapping.status().invocations).toBeGreaterThan(0);

@@ -31,6 +31,8 @@ const EXPECTED = [
   'erin:sms',
   'frank:voice',
   'grace:sms',
+  'hank:sms',
+  'hank:whatsapp',
 ];
 const PEOPLE: Record<string, string> = {
   '0001': 'alice',
@@ -40,6 +42,7 @@ const PEOPLE: Record<string, string> = {
   '0005': 'erin',
   '0016': 'frank',
   '0007': 'grace',
+  '0008': 'hank',
   'alice@': 'alice',
   'bob@': 'bob',
   'carol@': 'carol',

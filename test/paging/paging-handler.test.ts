@@ -3,7 +3,7 @@ import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { TestStream } from '../helpers/test-stream.js';
 import { DispatchLedger } from '../../processors/paging/ledger.js';
 import { IncidentStore } from '../../processors/paging/incident-store.js';
-import { loadOnCallConfig } from '../../schemas/oncall/config.js';
+import { loadOnCallConfig, type OnCallConfig } from '../../schemas/oncall/config.js';
 import { EscalationEngine } from '../../processors/paging/escalation.js';
 import { EffectRunner } from '../../processors/paging/effects.js';
 import { createPagingHandler } from '../../processors/paging/handler.js';
@@ -85,12 +85,13 @@ let stream: TestStream;
 let handler: KinesisBatchHandler;
 let failPut: ((r: StreamRecordIn) => boolean) | undefined;
 
-function build(opts: { sendBudgetMs?: number } = {}) {
+function build(opts: { sendBudgetMs?: number; oncall?: OnCallConfig } = {}) {
   const { clients, config } = stack;
-  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
+  const cfg = opts.oncall ?? oncall;
+  const engine = new EscalationEngine(cfg, { maxAlarmAgeMs: 3600_000 });
   const effects = new EffectRunner({
     engine,
-    oncall,
+    oncall: cfg,
     ledger: new DispatchLedger(clients.dynamodb, config.LEDGER_TABLE),
     dispatcher: provider,
     producer: {
@@ -308,6 +309,35 @@ describe('paging handler', () => {
       'sms:sent:',
     ]);
     expect(kinds('escalation').map((r) => (r as { reason: string }).reason)).toEqual(['failover']);
+  });
+
+  it('a page the carrier accepts and never reports fails over at its delivery deadline, before the level', async () => {
+    // db P3: erin by email, level deadline 600 s; the email's delivery deadline 30 s
+    const p3 = oncall.teams.db.escalation.P3!;
+    const cfg = structuredClone(oncall);
+    cfg.teams.db.escalation.P3 = {
+      ...p3,
+      levels: [{ ...p3.levels[0], deadline_s: 600 }],
+      delivery_s: { ...p3.delivery_s, email: 30 },
+    };
+    build({ oncall: cfg });
+    stream.push(alarm(REPORTS));
+    await pump();
+    expect(provider.pages()).toEqual(['erin:email@L1']);
+    const names = [...scheduler.schedules.values()].map((x) => (x.record as { purpose: string }).purpose).sort();
+    expect(names).toEqual(['delivery', 'level']);
+    clock += 29_000; // not yet
+    stream.push(...scheduler.due());
+    await pump();
+    expect(provider.pages()).toEqual(['erin:email@L1']);
+    clock += 2000; // silence for 30 s: the delivery deadline fires, the level's (600 s) does not
+    stream.push(...scheduler.due());
+    await pump();
+    expect(provider.pages()).toEqual(['erin:email@L1', 'erin:sms@L1']);
+    const escalations = kinds('escalation') as Extract<StreamRecordIn, { kind: 'escalation' }>[];
+    expect(escalations).toMatchObject([{ reason: 'failover', cause: 'no_receipt', from_channel: 'email' }]);
+    expect(escalations[0].silence_ms).toBeGreaterThanOrEqual(30_000);
+    expect([...scheduler.schedules.values()].map((x) => (x.record as { purpose: string }).purpose)).toContain('level');
   });
 
   it('one failing incident reports its lowest record and does not hold up another', async () => {
