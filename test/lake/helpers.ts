@@ -6,6 +6,9 @@ import { CheckpointStore } from '../../processors/consumer/checkpoint-store.js';
 import { createLakeHandler, type LakeHandlerOptions } from '../../processors/lake/handler.js';
 import { LakeStore } from '../../processors/lake/lake-store.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
+import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
+import { encodeRecord, partitionKeyOf } from '../../schemas/envelope.js';
+import { demoScenario } from '../fixtures/lake-scenario.js';
 import {
   toKinesisStreamRecord,
   type KinesisStreamEvent,
@@ -61,6 +64,22 @@ export async function freshLake(stack: LocalStack, extra: Partial<LakeHandlerOpt
     ...extra,
   };
   return { bucket: name, store, heads, headGroup, options, handler: createLakeHandler(options) };
+}
+
+/**
+ * The demo scenario (test/fixtures/lake-scenario.ts) at `t0`, put on the stream and written by a fresh lake in one
+ * batch (the stream must have one shard): the lake, and the scenario's incidents.
+ */
+export async function lakeOfDemoScenario(stack: LocalStack, t0: number) {
+  const scenario = demoScenario(t0);
+  const producer = new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME });
+  const put = await producer.putRecords(
+    scenario.records.map((r) => ({ data: encodeRecord(r), partitionKey: partitionKeyOf(r) })),
+  );
+  const lake = await freshLake(stack);
+  const out = await lake.handler(eventOf(stack, await readShard(stack, put[0].shardId)));
+  if (out.batchItemFailures.length > 0) throw new Error(`the lake failed the scenario: ${JSON.stringify(out)}`);
+  return { lake, incidents: scenario.incidents };
 }
 
 /** Every object of the lake's tables, raw archive and errors: key → sha256 of its bytes. */

@@ -9,13 +9,10 @@ import { LakeCache } from '../../analysis/query/lake-cache.js';
 import { buildReport, incidentFile } from '../../analysis/report/build.js';
 import { dataAgeLine } from '../../analysis/report/data-age.js';
 import { clock } from '../../analysis/report/timeline-format.js';
-import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
-import { encodeRecord, partitionKeyOf } from '../../schemas/envelope.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
-import { demoScenario } from '../fixtures/lake-scenario.js';
 import { beforeMidnight } from '../helpers/clock.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { eventOf, freshLake, readShard } from '../lake/helpers.js';
+import { lakeOfDemoScenario } from '../lake/helpers.js';
 
 /**
  * Every page of the report states its data's age ("lake data as of …, N s ago": the lake's newest
@@ -33,17 +30,9 @@ let incidents: { incident_id: string; alarm_name: string }[];
 
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });
-  const scenario = demoScenario(T0);
-  incidents = scenario.incidents;
-  const producer = new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME });
-  const put = await producer.putRecords(
-    scenario.records.map((r) => ({ data: encodeRecord(r), partitionKey: partitionKeyOf(r) })),
-  );
-  const lake = await freshLake(stack);
-  expect(await lake.handler(eventOf(stack, await readShard(stack, put[0].shardId)))).toEqual({
-    batchItemFailures: [],
-  });
-  bucket = lake.bucket;
+  const written = await lakeOfDemoScenario(stack, T0);
+  incidents = written.incidents;
+  bucket = written.lake.bucket;
   const raw = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'raw/' }));
   flushedAt = Math.max(...(raw.Contents ?? []).map((o) => o.LastModified!.getTime()));
   cacheDir = await mkdtemp(path.join(os.tmpdir(), 'pagetrail-report-cache-'));

@@ -6,13 +6,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { encodeRecord, partitionKeyOf } from '../../schemas/envelope.js';
-import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { buildReport, incidentFile, type ReportResult } from '../../analysis/report/build.js';
-import { demoScenario } from '../fixtures/lake-scenario.js';
 import { beforeMidnight } from '../helpers/clock.js';
-import { eventOf, freshLake, queryLake, readShard } from '../lake/helpers.js';
+import { lakeOfDemoScenario, queryLake } from '../lake/helpers.js';
 
 /**
  * `make report` end to end: the demo's four stories go through the stream and the lake handler into a
@@ -31,15 +28,9 @@ let incidents: { incident_id: string; alarm_name: string }[];
 
 beforeAll(async () => {
   stack = await startLocalStack({ shards: 1 });
-  const scenario = demoScenario(T0);
-  incidents = scenario.incidents;
-  const producer = new KinesisProducer({ kinesis: stack.clients.kinesis, streamName: stack.config.STREAM_NAME });
-  const put = await producer.putRecords(
-    scenario.records.map((r) => ({ data: encodeRecord(r), partitionKey: partitionKeyOf(r) })),
-  );
-  const records = await readShard(stack, put[0].shardId);
-  const lake = await freshLake(stack);
-  expect(await lake.handler(eventOf(stack, records))).toEqual({ batchItemFailures: [] });
+  const written = await lakeOfDemoScenario(stack, T0);
+  incidents = written.incidents;
+  const lake = written.lake;
   outDir = await mkdtemp(path.join(os.tmpdir(), 'pagetrail-report-'));
   report = await buildReport({
     query: (sql) => queryLake(stack, lake.bucket, sql),
