@@ -216,7 +216,9 @@ agg AS (
       AND status IN ('undelivered', 'failed', 'bounced', 'suppressed', 'canceled') THEN 1 END) AS failed_deliveries,
     MAX(CASE WHEN kind = 'escalation' THEN to_level END) AS max_level,
     MAX(CASE WHEN kind = 'escalation' AND reason = 'suppressed' THEN 1 ELSE 0 END) = 1 AS suppressed,
-    COUNT(CASE WHEN kind = 'escalation' AND reason = 'retrigger' THEN 1 END) AS retriggers
+    COUNT(CASE WHEN kind = 'escalation' AND reason = 'retrigger' THEN 1 END) AS retriggers,
+    COUNT(CASE WHEN kind = 'escalation' AND reason = 'failover' AND detail LIKE '%"cause":"no_receipt"%' THEN 1 END)
+      AS silent_failovers
   FROM dp
   GROUP BY incident_id
 ),

@@ -37,7 +37,8 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /**
  * The per-incident post-mortem audit: who was paged (person:channel@Llevel), when the first page was
- * delivered, opened, acked and the incident escalated (seconds after it opened), failed deliveries,
+ * delivered, opened, acked and the incident escalated (seconds after it opened), failed deliveries, pages
+ * failed over on silence (no delivery receipt by their delivery deadline),
  * who was told of the ack or resolve (person:channel:ack|resolve), the verdicts; NULL where there is none. Every
  * incident, or only `incidentIds`.
  */
@@ -56,6 +57,7 @@ export function auditQuery(opts: { incidentIds?: readonly string[] } = {}): stri
   ${after('i.acknowledged_at')} AS acked,
   ${after('i.escalated_at')} AS escalated,
   i.failed_deliveries AS failed,
+  i.silent_failovers AS silent,
   (SELECT array_join(array_sort(array_distinct(array_agg(
        e.person || ':' || e.channel || ':' || substr(e.reason, 8)))), ' ')
      FROM alert_events e

@@ -69,6 +69,7 @@ describe('closed loop, end to end', () => {
       sev: 'P2',
       paged: 'dave:sms@L1 dave:whatsapp@L1',
       failed: '1',
+      silent: '0', // failed over on a failure receipt, not on silence
       first_responder_opened_before_escalation: 'yes',
       any_responder_opened_before_escalation: 'yes',
     });
@@ -89,6 +90,7 @@ describe('closed loop, end to end', () => {
       sev: 'P2',
       paged: 'hank:sms@L1 hank:whatsapp@L1',
       failed: '0', // nothing failed: the SMS went silent
+      silent: '1',
       first_responder_opened_before_escalation: 'yes',
     });
   });
