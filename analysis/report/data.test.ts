@@ -46,6 +46,19 @@ const ROWS: EventRow[] = [
   frankSms,
   receipt(5, frankCall, 'opened'), // answered by a person
   receipt(6, frankSms, 'delivered'),
+  // a failover on silence (as processors/lake/join.ts writes it): counted apart, never a failure nor a page
+  row({
+    kind: 'escalation',
+    status: 'escalated',
+    reason: 'failover',
+    level: 1,
+    to_level: 1,
+    person: 'frank',
+    channel: 'voice',
+    message_id: 'CA1',
+    detail: JSON.stringify({ cause: 'no_receipt', silence_ms: 4000 }),
+    timestamp: s(6),
+  }),
   row({ kind: 'ack', status: 'acked', channel: 'voice', person: 'frank', message_id: 'CA1', timestamp: s(10) }),
   receipt(12, frankCall, 'opened'), // completed
   graceSms,
@@ -71,7 +84,7 @@ describe('report counts: notices are never pages', () => {
   it('lists only the pages, and the header counts what the pages column sums to', () => {
     expect(data.pages.map((p) => `${p.person}:${p.channel}`).sort()).toEqual(['frank:sms', 'frank:voice']);
     expect(data.incidents.map((i) => [i.pages, i.notices])).toEqual([[2, 2]]);
-    expect(totals(data)).toEqual({ incidents: 1, pages: 2, notices: 2, failures: 0 });
+    expect(totals(data)).toEqual({ incidents: 1, pages: 2, notices: 2, failures: 0, silent: 1 });
   });
 
   it('the funnel counts no notice: one SMS sent, not two', () => {
@@ -93,6 +106,6 @@ describe('report counts: notices are never pages', () => {
       hrefOf: (id) => `${id}.html`,
       generatedAt: s(3600),
     });
-    expect(out).toContain('1 incidents, 2 pages (+ 2 notices, not pages), 0 failures');
+    expect(out).toContain('1 incidents, 2 pages (+ 2 notices, not pages), 0 failures, 1 failed over on silence');
   });
 });

@@ -25,6 +25,8 @@ export interface IncidentSummary {
   /** Acks and resolves told to people: not pages. */
   notices: number;
   failed_deliveries: number;
+  /** Pages failed over on silence (no delivery receipt by their delivery deadline): not failures. */
+  silent_failovers: number;
   max_level?: number;
   first_responder_opened_before_escalation?: string;
   any_responder_opened_before_escalation?: string;
@@ -169,6 +171,7 @@ export async function loadLakeData(
         pages: toNum(r.pages) ?? 0,
         notices: toNum(r.notices) ?? 0,
         failed_deliveries: toNum(r.failed_deliveries) ?? 0,
+        silent_failovers: toNum(r.silent_failovers) ?? 0,
         max_level: toNum(r.max_level),
         first_responder_opened_before_escalation: toStr(r.first_responder_opened_before_escalation),
         any_responder_opened_before_escalation: toStr(r.any_responder_opened_before_escalation),

@@ -192,11 +192,12 @@ ${table(
 )}</section>`);
 
   const n = totals(data);
+  const silent = n.silent ? `, ${n.silent} failed over on silence` : '';
   return page({
     title: 'pagetrail report',
     heading: 'pagetrail · delivery report',
     sub: html`${n.incidents} incidents, ${n.pages} pages${n.notices ? ` (+ ${n.notices} notices, not pages)` : ''}, \
-${n.failures} failures · ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}${
+${n.failures} failures${silent} · ${t(opts.from)} to ${t(opts.to)} (${opts.timeZone}) · made ${t(opts.generatedAt)}${
       opts.dataAsOf ? html`<br><span class="as-of">${opts.dataAsOf}</span>` : ''
     }`,
     body: sections,

@@ -61,6 +61,7 @@ const incident = (i: Partial<IncidentSummary>): IncidentSummary => ({
   pages: 1,
   notices: 0,
   failed_deliveries: 0,
+  silent_failovers: 0,
   ...i,
 });
 

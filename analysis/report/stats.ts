@@ -20,6 +20,8 @@ export interface Totals {
   notices: number;
   /** Pages the provider did not get through (never a notice's). */
   failures: number;
+  /** Pages failed over on silence: accepted, then no delivery receipt by their delivery deadline. */
+  silent: number;
 }
 
 /** The report header's counts: the same numbers as the incident list's columns, so the two always agree. */
@@ -30,6 +32,7 @@ export function totals(data: LakeData): Totals {
     pages: sum((i) => i.pages),
     notices: sum((i) => i.notices),
     failures: data.failures.length,
+    silent: sum((i) => i.silent_failovers),
   };
 }
 
