@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_COLUMN_PX, barSpec, percentileSpec, renderSvg, timelineSpec } from './charts.js';
-import type { IncidentSummary, LakeData, PageFact } from './data.js';
+import type { LakeData, PageFact } from './data.js';
+import { incident } from './summary.fixtures.js';
 import { incidentStatus, timeToAck, timeToResolve } from './incident-status.js';
 import { shownVerdict } from './page-verdict.js';
 import { renderIncident } from './render-incident.js';
@@ -48,15 +49,6 @@ function billingWithWhy(): IncidentRows {
   return rows;
 }
 
-const incident = (i: Partial<IncidentSummary>): IncidentSummary => ({
-  incident_id: 'i1',
-  team: 'app',
-  pages: 1,
-  notices: 0,
-  failed_deliveries: 0,
-  silent_failovers: 0,
-  ...i,
-});
 const overview = (data: Partial<LakeData>) =>
   renderOverview(
     { incidents: [], pages: [], failures: [], ...data },

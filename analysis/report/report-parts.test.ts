@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { barSpec, renderSvg } from './charts.js';
-import type { IncidentSummary, PageFact } from './data.js';
+import type { PageFact } from './data.js';
+import { incident } from './summary.fixtures.js';
 import { esc, html, table, verdictBadge } from './html.js';
 import { explainFailure } from './provider-codes.js';
 import { failureReasons, funnel, latencies, mttaPerTeam, notOpenedBeforeEscalation } from './stats.js';
@@ -54,15 +55,6 @@ const page = (p: Partial<PageFact>): PageFact => ({
   severity: 'P1',
   sent_at: 0,
   ...p,
-});
-const incident = (i: Partial<IncidentSummary>): IncidentSummary => ({
-  incident_id: 'i1',
-  team: 'app',
-  pages: 1,
-  notices: 0,
-  failed_deliveries: 0,
-  silent_failovers: 0,
-  ...i,
 });
 
 describe('stats', () => {
