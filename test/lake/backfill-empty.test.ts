@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
+import { stackEnv, startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { childEnv } from '../helpers/clock.js';
 import { archiveRangeNote } from '../../processors/lake/archive-days.js';
 
@@ -18,18 +18,8 @@ const run = promisify(execFile);
 let stack: LocalStack;
 
 async function backfill(...args: string[]) {
-  const { config } = stack;
-  const env = childEnv({
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    KINESIS_ENDPOINT: config.KINESIS_ENDPOINT,
-    S3_ENDPOINT: config.S3_ENDPOINT,
-    DYNAMODB_ENDPOINT: config.DYNAMODB_ENDPOINT,
-    STREAM_NAME: config.STREAM_NAME,
-    LAKE_BUCKET: config.LAKE_BUCKET,
-    CHECKPOINT_TABLE: config.CHECKPOINT_TABLE,
-  });
+  // the stack's endpoints and names, as the services get them (make backfill reads the same settings)
+  const env = childEnv(stackEnv(stack.config));
   const argv = ['--env-file=.env.example', '--import', 'tsx', 'processors/lake/backfill-cli.ts', ...args];
   return run(process.execPath, argv, { cwd: ROOT, env }).then(
     (r) => ({ code: 0, ...r }),
