@@ -238,6 +238,8 @@ export class Processors extends Construct {
     });
     // Shard heads (processors/lake/wiring.ts), lineage (ListShards via the mapping's read grant).
     checkpoints.grant(this.lake, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    // Ticks after a flush that leaves receipts waiting (processors/lake/ticks.ts): a quiet shard's clock.
+    stream.grant(this.lake, 'kinesis:PutRecords');
     const lakeObjects = LAKE_PREFIXES.map((p) => bucket.arnForObjects(`${p}*`));
     this.lake.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: lakeObjects }),

@@ -24,6 +24,7 @@ import { objectsOf, type LakeObject } from './objects.js';
 import { recoverState, type RecoveredState } from './recover-state.js';
 import type { FlushBatch } from './shard-pipeline.js';
 import { StartStates } from './start-state.js';
+import { Ticker, type TickOptions } from './ticks.js';
 
 /**
  * The lake processor as a handler of the Lambda Kinesis event contract: one invocation = one batch of
@@ -95,6 +96,10 @@ import { StartStates } from './start-state.js';
  *   (a won head write) and then deleted.
  * - Invalid records are output too (`errors/`, with the reason): they never fail the batch. Any
  *   S3/DynamoDB/Kinesis error throws, so the batch is retried whole; nothing is skipped here.
+ * - With `ticks`: after the commit (never before: a tick reflects a durable state), if receipts still
+ *   wait for their dispatch, ticks are put on the stream keyed by their partition keys (ticks.ts), so a
+ *   shard with no other traffic still gets the arrival that releases them. A failed put is logged and
+ *   the batch succeeds: the receipts are in the committed state, and the shard's next flush ticks again.
  * Requirements on the mapping: parents before children (holds on AWS and in `LocalEventSourceMapping`).
  * ParallelizationFactor 1 is expected (one batch of a shard at a time); a second writer on a shard
  * (a zombie, a second service) only makes conditional head writes fail and batches retry.
@@ -123,8 +128,13 @@ export interface LakeHandlerOptions {
    * puts). Default 300,000 (5 minutes).
    */
   abandonGraceMs?: number;
-  /** Clock (ms) for the abandonment times. Default Date.now. */
+  /** Clock (ms) for the abandonment times and the ticks' event time. Default Date.now. */
   now?: () => number;
+  /**
+   * Put ticks after a committed flush that leaves receipts waiting (ticks.ts), on `streamName` with `kinesis`.
+   * The live handler only (wiring.ts); absent: none (tests that compare lakes without them).
+   */
+  ticks?: TickOptions;
 }
 
 export interface CommitInfo {
@@ -162,6 +172,9 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
   const useCache = opts.warmCache ?? true;
   const now = opts.now ?? Date.now;
   const graceMs = opts.abandonGraceMs ?? 300_000;
+  const ticker = opts.ticks
+    ? new Ticker({ ...opts.ticks, kinesis: opts.kinesis, streamName: opts.streamName, logger: log, now })
+    : undefined;
 
   /**
    * The join as of the head: the warm copy if the head did not move since, else the state object, else the parents'.
@@ -332,6 +345,7 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
         late: c.late,
         unmatched: c.unmatched,
         waitTimeouts: c.waitTimeouts,
+        ticks: c.ticks,
         expired: c.expired,
         evicted: c.evicted,
         pending: join.pendingCount,
@@ -372,6 +386,7 @@ export function createLakeHandler(opts: LakeHandlerOptions): KinesisBatchHandler
     }
     if (rest.length > 0) head = await flush(shardId, head, join, rest, false);
     if (useCache) warm.set(shardId, { version: head.version, updatedAt: head.updatedAt, join });
+    if (ticker && head.lastSeq !== undefined) await ticker.afterCommit(shardId, join, head.lastSeq);
   }
 
   return async (event) => {

@@ -1,4 +1,4 @@
-import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
+import { decodeRecordOrTick, type RecordOrTick } from '../../schemas/envelope.js';
 import { RecordDecodeError } from '../../schemas/errors.js';
 import type { EventRow, RawRow } from '../../schemas/lake.js';
 import { type EventJoin, eventTimeError } from './join.js';
@@ -37,7 +37,7 @@ export interface FlushBatch {
 /**
  * One shard's path from records to rows: archive every record, decode and validate it (bad ones, and
  * ones whose event time is out of bounds of their arrival time, to the error lines with the reason,
- * never stopping), feed the join, and collect what a flush must write.
+ * never stopping), feed the join (a tick: its arrival time only), and collect what a flush must write.
  */
 export class ShardPipeline {
   private raw: RawRow[] = [];
@@ -69,12 +69,16 @@ export class ShardPipeline {
       arrival_time: r.arrivalTime,
       data: r.data,
     });
-    let record: StreamRecord;
+    let record: RecordOrTick;
     try {
-      record = decodeRecord(r.data);
+      record = decodeRecordOrTick(r.data);
     } catch (err) {
       const e = err instanceof RecordDecodeError ? err : new RecordDecodeError(String(err), []);
       this.reject(r, e.message, e.path);
+      return;
+    }
+    if (record.kind === 'tick') {
+      this.join.tick(r); // archived above, no row: only its arrival time counts (schemas/tick-record.ts)
       return;
     }
     // Out-of-bounds event times (relative to the arrival time, so a replay decides the same) go to the errors.

@@ -27,8 +27,8 @@ export const joinOptionsOf = (
 });
 
 /**
- * The lake handler's options from the configuration and SDK clients (shared by the Lambda entry, the local service and
- * backfill).
+ * The live lake handler's options from the configuration and SDK clients (shared by the Lambda entry and the local
+ * service; backfill and the failure replay flush without the handler, so they never put ticks).
  */
 export function lakeHandlerOptions(config: Config, clients: AwsClients, logger?: Logger): LakeHandlerOptions {
   return {
@@ -38,6 +38,9 @@ export function lakeHandlerOptions(config: Config, clients: AwsClients, logger?:
     kinesis: clients.kinesis,
     streamName: config.STREAM_NAME,
     join: joinOptionsOf(config),
+    // ticks keep a quiet shard's clock going, so a receipt waiting for its dispatch is written within about
+    // RECEIPT_WAIT_S + FLUSH_INTERVAL_S (ticks.ts; none when RECEIPT_WAIT_S=0)
+    ticks: {},
     logger,
   };
 }

@@ -1,19 +1,23 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { listShards } from '../../processors/consumer/shards.js';
 import { ShardReader } from '../../processors/consumer/shard-reader.js';
-import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
+import { decodeRecordOrTick, type StreamRecord } from '../../schemas/envelope.js';
 
 export interface StreamEntry {
   shardId: string;
   sequenceNumber: string;
   partitionKey: string;
   valid: boolean;
+  /** Absent for a tick (valid, no incident's, never a lake row) and an invalid record. */
   eventId?: string;
   kind?: string;
   record?: StreamRecord;
 }
 
-/** Every record of every shard (closed parents included) from TRIM_HORIZON to the tip, decoded where valid. */
+/**
+ * Every record of every shard (closed parents included) from TRIM_HORIZON to the tip, decoded where valid. A tick
+ * (schemas/tick-record.ts) is valid, of kind `tick`, without `eventId` or `record`.
+ */
 export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamName: string): Promise<StreamEntry[]> {
   const out: StreamEntry[] = [];
   for (const shard of await listShards(kinesis, streamName)) {
@@ -29,7 +33,17 @@ export async function readStream(kinesis: Pick<KinesisClient, 'send'>, streamNam
       const batch = await reader.next();
       for (const r of batch.records) {
         try {
-          const rec = decodeRecord(r.data);
+          const rec = decodeRecordOrTick(r.data);
+          if (rec.kind === 'tick') {
+            out.push({
+              shardId: r.shardId,
+              sequenceNumber: r.sequenceNumber,
+              partitionKey: r.partitionKey,
+              valid: true,
+              kind: 'tick',
+            });
+            continue;
+          }
           out.push({
             shardId: r.shardId,
             sequenceNumber: r.sequenceNumber,
