@@ -24,6 +24,8 @@ export interface PipelineAlarmsProps {
   readonly intake?: lambda.IFunction;
   /** The deadlines' schedule group (AWS/Scheduler metrics) and the schedules' dead-letter queue. */
   readonly deadlines: { readonly groupName: string; readonly deadLetters: sqs.IQueue };
+  /** The second route's dead-letter queue: SMS/voice events and inbound SMS (replies) SNS could not deliver. */
+  readonly smsVoiceDeadLetters?: sqs.IQueue;
   /** The stream processors (Lambda functions behind Kinesis event source mappings). */
   readonly processors: { readonly paging: lambda.IFunction; readonly lake: lambda.IFunction };
   /** Who the topic reaches by email and SMS (context operatorEmails / operatorPhones). */
@@ -78,6 +80,8 @@ export class PipelineAlarms extends Construct {
     notDeadLettered: cloudwatch.Alarm;
     deadLetters: cloudwatch.Alarm;
   };
+  /** The second route's SNS dead-letter queue (only when `smsVoiceDeadLetters` is given). */
+  readonly smsVoiceDeadLetters?: cloudwatch.Alarm;
   /** The intake function's alarms (only when `intake` is given). */
   readonly intake?: { errors: cloudwatch.Alarm; dropped: cloudwatch.Alarm; deadLetters?: cloudwatch.Alarm };
   /** Every alarm above. */
@@ -167,6 +171,15 @@ export class PipelineAlarms extends Construct {
         }),
       };
     }
+
+    // Receipts and ACK replies of the second route SNS gave up delivering to the receiver: a reply there is an
+    // acknowledgement nobody counted (the page escalates on), so replay them (docs/operations.md) once it answers.
+    if (props.smsVoiceDeadLetters)
+      this.smsVoiceDeadLetters = queueDepth(
+        'SmsVoiceDeadLetters',
+        props.smsVoiceDeadLetters,
+        'SMS/voice delivery events or ACK replies of the AWS route did not reach the receiver (SNS dead-letter queue)',
+      );
 
     // ---- deadlines (EventBridge Scheduler) -----------------------------------------------------------------
     // AWS/Scheduler {ScheduleGroup}. A target error is retried (DEADLINE_RETRY_POLICY): alarm when errors

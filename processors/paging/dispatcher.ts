@@ -1,7 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import twilioSdk, { type Twilio } from 'twilio';
 import type { Resend } from 'resend';
+import type { AwsSmsVoice } from '../../platform/providers/aws-sms-voice.js';
 import {
+  awsContext,
   resendTags,
   twilioStatusCallbackUrl,
   twilioVoiceAnswerUrl,
@@ -17,6 +19,7 @@ import {
   emailSubject,
   emailText,
   pageReference,
+  awsVoiceBody,
   smsBody,
   voiceIntro,
   whatsappVariables,
@@ -88,17 +91,44 @@ export interface DispatcherOptions {
   findRecentLimit?: number;
   /** Seconds a voice page rings before Twilio gives up (`no-answer`). Default 30. */
   voiceRingTimeoutS?: number;
+  /**
+   * The second route for SMS and voice (AWS End User Messaging SMS and Voice); unset: Twilio only, as before.
+   * When set, a Twilio send of a channel it carries fails fast instead of retrying Twilio (see `send`), and a
+   * page whose `route` is `aws` goes by it.
+   */
+  secondRoute?: SecondRoute;
   logger?: Logger;
+}
+
+/** AWS End User Messaging SMS and Voice as the second route (settings: .env.example, "Second route"). */
+export interface SecondRoute {
+  client: AwsSmsVoice;
+  /** Phone number, pool, sender id (or its ARN) the SMS pages go from. */
+  smsOrigination: string;
+  /** A voice-capable phone number (or its ARN); unset: voice pages are not rerouted. */
+  voiceOrigination?: string;
+  /** The configuration set whose event destination (SNS) sends the delivery events back. */
+  configurationSet: string;
+  /** Amazon Polly voice of voice pages. Default `JOANNA`. */
+  voiceId?: string;
+}
+
+/** The channels a second route carries. */
+export function secondRouteChannels(route: SecondRoute | undefined): PageChannel[] {
+  if (!route) return [];
+  return route.voiceOrigination ? ['sms', 'voice'] : ['sms'];
 }
 
 export interface PageRequest extends PageRef {
   channel: PageChannel;
   address: string;
+  /** SMS and voice: `aws` sends by the second route; absent or `twilio`: Twilio (email: always Resend). */
+  route?: 'twilio' | 'aws';
   /** Must be a pure function of the dispatch (see DispatcherOptions). */
   content: PageContent;
 }
 
-export type Provider = 'twilio' | 'resend';
+export type Provider = 'twilio' | 'resend' | 'aws';
 
 export type PageResult =
   | { ok: true; messageId: string; provider: Provider }
@@ -172,6 +202,22 @@ function twilioAttempt(err: unknown): Attempt {
   };
 }
 
+/** What an AWS SDK error says about a send (smithy ServiceException: `name`, `$metadata.httpStatusCode`). */
+function awsAttempt(err: unknown, aborted: boolean): Attempt {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
+  const status = e.$metadata?.httpStatusCode;
+  const timeout = aborted || err instanceof CallTimeout || e.name === 'TimeoutError' || e.name === 'AbortError';
+  const code = timeout ? 'timeout' : (e.name ?? 'error');
+  const message = e.message ?? String(err);
+  const error = (retryable: boolean) => new ProviderError('aws', code, status, retryable, message, { cause: err });
+  if (timeout) return { kind: 'unknown', error: error(true) };
+  if (status === 429 || e.name === 'ThrottlingException') return { kind: 'retry', error: error(true) };
+  if (status !== undefined && status < 500) return { kind: 'refused', error: error(false) };
+  if (status === undefined && typeof e.code === 'string' && NEVER_REACHED.has(e.code))
+    return { kind: 'retry', error: error(true) };
+  return { kind: 'unknown', error: error(true) };
+}
+
 function resendAttempt(
   error: { name?: string; message?: string; statusCode?: number | null },
   timedOut: boolean,
@@ -210,8 +256,20 @@ export class Dispatcher {
     this.log = opts.logger ?? silentLogger;
   }
 
+  /** The provider a request goes by. */
+  providerOf(req: Pick<PageRequest, 'channel' | 'route'>): Provider {
+    if (req.channel === 'email') return 'resend';
+    return req.route === 'aws' && this.opts.secondRoute ? 'aws' : 'twilio';
+  }
+
+  /** Whether a Twilio failure of this channel hands the page to the second route (fail fast). */
+  private reroutable(req: PageRequest): boolean {
+    return req.route !== 'aws' && secondRouteChannels(this.opts.secondRoute).includes(req.channel);
+  }
+
   async send(req: PageRequest): Promise<PageResult> {
-    const provider: Provider = req.channel === 'email' ? 'resend' : 'twilio';
+    const provider: Provider = this.providerOf(req);
+    const failFast = provider === 'twilio' && this.reroutable(req);
     const started = Date.now();
     const deadline = started + this.budgetMs;
     const fits = (ms: number) => Date.now() + ms <= deadline;
@@ -260,13 +318,35 @@ export class Dispatcher {
       }
       if (!fits(this.timeoutMs)) break;
       const a =
-        req.channel === 'email'
-          ? await this.emailOnce(req)
-          : req.channel === 'voice'
-            ? await this.callOnce(req)
-            : await this.messageOnce(req);
+        provider === 'aws'
+          ? await this.awsOnce(req)
+          : req.channel === 'email'
+            ? await this.emailOnce(req)
+            : req.channel === 'voice'
+              ? await this.callOnce(req)
+              : await this.messageOnce(req);
       if (a.kind === 'ok') return { ok: true, messageId: a.id, provider };
       last = a.error;
+      if (provider === 'aws' && a.kind === 'unknown') {
+        // no idempotency token and no message list: never sent again blindly (effects.ts settles it: its delivery
+        // event names the dispatch; else it is sent again as a possible duplicate)
+        this.log.warn({ ...logRef, code: a.error.code, status: a.error.status }, 'AWS send outcome unknown');
+        return { ok: false, unknown: true, error: a.error, provider };
+      }
+      if (failFast && a.kind !== 'refused') {
+        // a second route waits: Twilio erred (5xx, reset, throttled) or timed out; not retried on Twilio. An
+        // unknown outcome is looked up once (Twilio may have it); otherwise the page fails here and the engine
+        // sends it by the other route at once
+        this.log.warn(
+          { ...logRef, code: a.error.code, status: a.error.status },
+          'twilio failed: the page goes by the second route',
+        );
+        if (a.kind === 'unknown' && fits(this.findTimeoutMs)) {
+          const found = await settle();
+          if (found && found !== 'failed') return { ok: true, messageId: found, provider };
+        }
+        return { ok: false, error: a.error, provider };
+      }
       if (a.kind === 'refused') {
         this.log.warn({ ...logRef, code: a.error.code, status: a.error.status }, 'page refused by the provider');
         // Resend: a refusal of a re-send does not undo an earlier unknown attempt (e.g. invalid_idempotent_request).
@@ -307,6 +387,11 @@ export class Dispatcher {
    * Resend refuses the payload. Past 23 h of `sinceMs` it throws (the key may have expired).
    */
   async find(req: PageRequest, sinceMs: number): Promise<string | undefined> {
+    if (this.providerOf(req) === 'aws') {
+      // AWS End User Messaging lists no sent messages: only the page's delivery event (its Context names the
+      // dispatch) can settle it; until then the effect runner retries, then sends it again as a possible duplicate
+      throw new PageLookupError('aws', req.dispatchId, 'no_lookup', true, 'AWS End User Messaging has no message list');
+    }
     if (req.channel === 'voice') return this.findCall(req, sinceMs);
     return req.channel === 'email' ? this.findEmail(req, sinceMs) : this.findMessage(req, sinceMs);
   }
@@ -483,6 +568,57 @@ export class Dispatcher {
       return { kind: 'ok', id: call.sid };
     } catch (err) {
       return twilioAttempt(err);
+    }
+  }
+
+  /**
+   * One AWS End User Messaging send: SendTextMessage (SMS) or SendVoiceMessage (voice, text-to-speech: the alarm and
+   * how to acknowledge; a call by this route cannot take a key press). `Context` carries the page reference
+   * (`dispatch_id`, `incident_id`, `alarm_arn_b64`); the configuration set's event destination returns it with every
+   * delivery event, which is how a receipt finds its page (producers/receiver/aws-sms-voice-webhook.ts).
+   */
+  private async awsOnce(req: PageRequest): Promise<Attempt> {
+    const route = this.opts.secondRoute!;
+    const reference = pageReference(req.dispatchId);
+    const Context = awsContext(req);
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const common = { DestinationPhoneNumber: req.address, ConfigurationSetName: route.configurationSet, Context };
+    try {
+      const out =
+        req.channel === 'voice'
+          ? await bounded(
+              route.client.sendVoice(
+                {
+                  ...common,
+                  OriginationIdentity: route.voiceOrigination,
+                  MessageBody: awsVoiceBody(req.content, reference),
+                  MessageBodyTextType: 'TEXT',
+                  VoiceId: (route.voiceId ?? 'JOANNA') as 'JOANNA',
+                },
+                signal,
+              ),
+              this.timeoutMs + 250,
+            )
+          : await bounded(
+              route.client.sendText(
+                {
+                  ...common,
+                  OriginationIdentity: route.smsOrigination,
+                  MessageBody: smsBody(req.content, reference),
+                  MessageType: 'TRANSACTIONAL',
+                },
+                signal,
+              ),
+              this.timeoutMs + 250,
+            );
+      if (!out.MessageId)
+        return {
+          kind: 'unknown',
+          error: new ProviderError('aws', 'no_message_id', undefined, true, 'AWS answered without a MessageId'),
+        };
+      return { kind: 'ok', id: out.MessageId };
+    } catch (err) {
+      return awsAttempt(err, signal.aborted);
     }
   }
 

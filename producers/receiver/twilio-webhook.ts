@@ -1,10 +1,7 @@
 import type { Context, Hono } from 'hono';
-import type { AckRecordIn } from '../../schemas/ack-record.js';
 import type { ReceiptRecordIn } from '../../schemas/receipt-record.js';
-import { normalizeAddress } from '../../schemas/address.js';
-import type { ResolvedAckCode } from '../../shared/ack-codes.js';
-import { eventId } from '../../schemas/ids.js';
-import { PayloadError, UnavailableError } from './errors.js';
+import { ackByReply, parseAckReply } from './ack-reply.js';
+import { PayloadError } from './errors.js';
 import { guarded, writeRecords, type RouteDeps } from './http.js';
 import { twilioStatus } from './status-map.js';
 import type { TwilioParams } from './twilio-signature.js';
@@ -58,10 +55,8 @@ export function twilioReceipt(params: TwilioParams, query: URLSearchParams, nowM
   });
 }
 
-/** `ACK <code>` (case-insensitive, spaces, `:` or `#` tolerated) → the code as typed; else undefined. */
-export function parseAckReply(body: string): string | undefined {
-  return /^\s*ack[\s:#-]*([a-z0-9]{1,16})\s*[.!]?\s*$/i.exec(body)?.[1];
-}
+// The reply rules are shared with the second route's two-way SMS (ack-reply.ts); re-exported for callers here.
+export { notPagedMessage, paged, parseAckReply } from './ack-reply.js';
 
 const xml = (s: string) =>
   s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch]!);
@@ -74,29 +69,6 @@ export function twiml(c: Context, message?: string): Response {
   return c.body(body, 200, { 'content-type': 'text/xml; charset=utf-8' });
 }
 
-const alarmName = (arn: string) => arn.split(':alarm:')[1] ?? arn;
-
-/**
- * Who acknowledges when `from` replies with the code: undefined when `from` was not paged with it
- * (compared normalized: `whatsapp:` stripped, E.164). `person` is named when the recipients entries
- * agree on one person (else the code's own person, if any).
- */
-export function paged(entry: ResolvedAckCode, from: string | undefined): { person?: string } | undefined {
-  const address = normalizeAddress(from);
-  if (!address?.startsWith('+')) return undefined; // a reply comes from a phone number, never an email address
-  const matches = entry.recipients.filter((r) => r.address === address);
-  if (matches.length === 0) return undefined;
-  const people = new Set(matches.flatMap((r) => (r.person ? [r.person] : [])));
-  if (people.size === 1) return { person: [...people][0] };
-  if (people.size === 0 && entry.person) return { person: entry.person };
-  return {};
-}
-
-/** The answer to an ACK from a number that was not paged for the incident. */
-export const notPagedMessage = (incidentId: string) =>
-  `This number was not paged for incident ${incidentId}; ` +
-  `reply from the phone that was paged, or use the link in the email.`;
-
 async function inboundReply(
   c: Context,
   deps: RouteDeps,
@@ -104,8 +76,8 @@ async function inboundReply(
   params: TwilioParams,
   nowMs: number,
 ): Promise<Response> {
-  const typed = parseAckReply(one(params, 'Body') ?? '');
-  if (!typed) return twiml(c);
+  const body = one(params, 'Body') ?? '';
+  if (!parseAckReply(body)) return twiml(c);
   let sid: string;
   try {
     sid = required(params, 'MessageSid');
@@ -114,46 +86,19 @@ async function inboundReply(
     await keepInErrors(deps, req, err);
     return twiml(c);
   }
-  let entry: ResolvedAckCode | undefined;
-  try {
-    entry = await deps.ackCodes.resolve(typed);
-  } catch (cause) {
-    throw new UnavailableError('ack code lookup', { cause });
-  }
-  if (!entry) {
-    deps.logger.info({ route: '/webhooks/twilio', message_id: sid }, 'ack reply with an unknown or expired code');
-    return twiml(c, `Unknown or expired ack code ${typed.toUpperCase()}.`);
-  }
+  const channel = isWhatsApp(params) ? 'whatsapp' : 'sms';
   const from = one(params, 'From');
-  const who = paged(entry, from);
-  if (!who) {
-    // A verified message: 200 (a retry cannot change the answer). The number itself is never logged.
-    deps.logger.warn(
-      { route: '/webhooks/twilio', incident_id: entry.incidentId, message_id: sid },
-      'ack reply from a number not paged for the incident: not counted',
-    );
-    return twiml(c, notPagedMessage(entry.incidentId));
-  }
-  const whatsapp = isWhatsApp(params);
-  const ack: AckRecordIn = {
-    v: 1,
-    kind: 'ack',
-    event_id: eventId('ack', 'twilio', sid),
-    incident_id: entry.incidentId,
-    alarm_arn: entry.alarmArn,
-    event_time: new Date(nowMs).toISOString(),
-    channel: whatsapp ? 'whatsapp' : 'sms',
-    via: whatsapp ? 'whatsapp_reply' : 'sms_reply',
-    ...(who.person ? { person: who.person } : {}),
-    recipient: from,
-    message_id: sid,
-  };
-  await writeRecords(deps, [ack]);
-  deps.logger.info(
-    { route: '/webhooks/twilio', incident_id: entry.incidentId, event_id: ack.event_id },
-    'acknowledged by reply',
-  );
-  return twiml(c, `Acknowledged: ${alarmName(entry.alarmArn)}.`);
+  const outcome = await ackByReply(deps, {
+    route: req.route,
+    provider: 'twilio',
+    messageId: sid,
+    body,
+    from,
+    channel,
+    atMs: nowMs,
+  });
+  // A verified message: 200 whatever the outcome (a retry cannot change the answer).
+  return outcome.kind === 'not_a_reply' ? twiml(c) : twiml(c, outcome.answer);
 }
 
 export function twilioRoutes(app: Hono, deps: RouteDeps): void {
