@@ -1,10 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OnCallConfig } from '../../schemas/oncall/config.js';
+import type { IcalCalendar } from '../../shared/schedules/ical.js';
 import { loadLakeData, type QueryFn } from './data.js';
 import { IncidentPageError } from './errors.js';
+import type { Html } from './html.js';
 import { renderIncident } from './render-incident.js';
 import { renderOverview } from './render-overview.js';
+import { loadDrillResults, reachabilityRows, renderReachability } from './reachability.js';
 import { buildTimeline, incidentRows } from './timeline.js';
 
 export interface ReportOptions {
@@ -12,7 +15,13 @@ export interface ReportOptions {
   query: QueryFn;
   /** The on-call file: people's names and the teams' routes. Without it: person ids, team from the alarm's tag. */
   oncall?: OnCallConfig;
-  /** Incidents that opened in [from, to), epoch ms. */
+  /**
+   * The on-call file's iCalendar layers, read (shared/schedules/ical-feed.ts), for the reachability section's shifts;
+   * `icalMissing`: the feeds that could not be read (their layers have nobody there).
+   */
+  calendars?: ReadonlyMap<string, IcalCalendar>;
+  icalMissing?: string[];
+  /** Incidents that opened in [from, to), epoch ms; the reachability section: the shifts of the 7 days from `to`. */
   from: number;
   to: number;
   /** Folder to write (created). */
@@ -60,6 +69,13 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
     }
     incidents.push({ incidentId: summary.incident_id, alarmName: summary.alarm_name, file });
   }
+  // the coming shifts and their drills (never pages: read from `events`, not from the views the counts use)
+  let reachability: Html | undefined;
+  if (opts.oncall) {
+    const { results, unreadable } = await loadDrillResults(opts.query);
+    const rows = reachabilityRows(opts.oncall, results, { at: opts.to, calendars: opts.calendars });
+    reachability = renderReachability(opts.oncall, rows, { unreadable, icalMissing: opts.icalMissing });
+  }
   const index = path.join(opts.outDir, 'index.html');
   await writeFile(
     index,
@@ -71,6 +87,7 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
       generatedAt: now,
       people: opts.oncall?.people,
       dataAsOf,
+      reachability,
     }),
   );
   return { dir: opts.outDir, index, incidents };

@@ -4,6 +4,7 @@ import { s3Client } from '../../platform/aws.js';
 import { queryDuckDb } from '../query/duckdb-engine.js';
 import { queryAthena } from '../query/athena-engine.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
+import { loadIcalFeeds } from '../../shared/schedules/ical-feed.js';
 import { LakeCache } from '../query/lake-cache.js';
 import { buildReport } from './build.js';
 import { dataAgeLine } from './data-age.js';
@@ -41,6 +42,18 @@ async function main() {
   const outDir = path.resolve(process.env.REPORT_OUT || defaultReportDir(now));
   const oncallFile = process.env.ONCALL_FILE;
   const oncall = oncallFile ? loadOnCallConfig(oncallFile) : undefined;
+  // the iCalendar layers, for the coming shifts of the reachability section (as `make oncall` reads them)
+  const icalMissing: string[] = [];
+  const calendars =
+    oncall && oncallFile
+      ? await loadIcalFeeds(oncall, {
+          baseDir: path.dirname(oncallFile),
+          onWarning: (w) => {
+            console.error(`warning: ${oncallFile}: iCalendar ${w.source}: cannot be read (${w.error})`);
+            if (!w.usedCache) icalMissing.push(w.source);
+          },
+        })
+      : undefined;
 
   // One lake cache for every query and for the data's age: with S3 down, the queries read the cache and
   // the age line says so (the cache's offline state, as `make query` reports it).
@@ -69,7 +82,17 @@ async function main() {
     asOf = await dataAgeLine(cache, { now: Date.now, timeZone, missing: () => missing });
     return asOf;
   };
-  const result = await buildReport({ query, oncall, from, to, outDir, timeZone, dataAsOf }).finally(() => s3.destroy());
+  const result = await buildReport({
+    query,
+    oncall,
+    calendars,
+    icalMissing,
+    from,
+    to,
+    outDir,
+    timeZone,
+    dataAsOf,
+  }).finally(() => s3.destroy());
   if (asOf) console.error(asOf);
   console.error(
     `${result.incidents.length} incident page(s) for ${new Date(from).toISOString()} ` +

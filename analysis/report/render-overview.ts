@@ -25,6 +25,8 @@ export interface OverviewOptions {
   dataAsOf?: string;
   /** People of the on-call file (names); ids are shown for anyone not in it. */
   people?: Record<string, { name: string }>;
+  /** The "On call: reachability" section (reachability.ts), last; none without an on-call file. */
+  reachability?: Html;
 }
 
 /** index.html: the time range at a glance. */
@@ -53,7 +55,10 @@ ${table(
   ],
   data.incidents.map((i) => [
     t(i.opened_at ?? i.first_paged_at),
-    link(i.incident_id, i.alarm_name ?? i.incident_id),
+    // an alert source's alarm (Alertmanager, Events API v2) says where it came from
+    i.source && i.source !== 'cloudwatch'
+      ? html`${link(i.incident_id, i.alarm_name ?? i.incident_id)} <small>${i.source}</small>`
+      : link(i.incident_id, i.alarm_name ?? i.incident_id),
     i.severity ?? '—',
     i.team,
     i.pages,
@@ -190,6 +195,8 @@ ${table(
   ]),
   { id: 'not-opened-table', empty: 'Every first responder opened the page before escalation (or nothing escalated).' },
 )}</section>`);
+
+  if (opts.reachability) sections.push(opts.reachability);
 
   const n = totals(data);
   const silent = n.silent ? `, ${n.silent} failed over on silence` : '';

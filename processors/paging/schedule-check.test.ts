@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseOnCallConfig } from '../../schemas/oncall/config.js';
 import { oncallCheck } from './schedules/cli.js';
-import { coverageOf } from './schedules/coverage.js';
-import { onCallAt } from './schedules/resolve.js';
+import { coverageOf } from '../../shared/schedules/coverage.js';
+import { onCallAt } from '../../shared/schedules/resolve.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'oncall-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import { DateTime } from 'luxon';
 import { type OnCallConfig, type PageChannel, levelPeople } from '../../schemas/oncall/config.js';
 import type { RoutingFindings } from './routing-check.js';
-import { coverageOf } from './schedules/coverage.js';
-import type { IcalCalendar } from './schedules/ical.js';
+import { coverageOf } from '../../shared/schedules/coverage.js';
+import type { IcalCalendar } from '../../shared/schedules/ical.js';
 
 /**
  * What `make oncall-check` says about schedules and addresses (alongside routing-check.ts), as warnings and errors:

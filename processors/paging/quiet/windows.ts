@@ -1,6 +1,6 @@
 import { alarmTag } from '../../../schemas/alarm-routing.js';
 import type { Severity } from '../../../schemas/status.js';
-import { withinRestrictions } from '../schedules/resolve.js';
+import { withinRestrictions } from '../../../shared/schedules/resolve.js';
 import type { MaintenanceWindow, QuietHours, WeeklyWindows } from '../../../schemas/oncall/quiet.js';
 
 /** Whether `at` lies inside one of the weekly windows (in their time zone). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { OnCallConfig } from '../../../schemas/oncall/config.js';
+import type { OnCallConfig } from '../../schemas/oncall/config.js';
 import { parseIcal, type IcalCalendar } from './ical.js';
 
 export interface IcalFeedOptions {

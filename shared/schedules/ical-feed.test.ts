@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadIcalFeeds } from './ical-feed.js';
 import { icalPersonAt } from './ical.js';
-import { Schedule } from '../../../schemas/oncall/schedule.js';
+import { Schedule } from '../../schemas/oncall/schedule.js';
 
 const fixture = new URL('./fixtures/berlin-rota.ics', import.meta.url).pathname;
 const people = { alice: { name: 'Alice' }, bob: { name: 'Bob', email: 'bob@example.com' } };

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { Layer, Schedule } from '../../../schemas/oncall/schedule.js';
+import type { Layer, Schedule } from '../../schemas/oncall/schedule.js';
 import { icalSpans } from './ical.js';
 import { firstHandoff, type OnCall, onCallAt, type ResolveContext, shiftIndexAt, times, unitOf } from './resolve.js';
 
@@ -21,7 +21,7 @@ const HOUR = 3_600_000;
 const SHORT = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** Instants in (from, to) at which a layer's answer may change. */
-function layerChanges(layer: Layer, from: number, to: number, zone: string, ctx: ResolveContext): number[] {
+export function layerChanges(layer: Layer, from: number, to: number, zone: string, ctx: ResolveContext): number[] {
   const out: number[] = [];
   if ('ical' in layer) {
     const cal = ctx.calendars?.get(layer.ical);

@@ -1,7 +1,7 @@
 import { DateTime, type DurationLikeObject } from 'luxon';
-import type { OnCallConfig, Level } from '../../../schemas/oncall/config.js';
+import type { OnCallConfig, Level } from '../../schemas/oncall/config.js';
 import { icalPersonAt, type IcalCalendar } from './ical.js';
-import type { Layer, Restriction, RotationLayer, Schedule } from '../../../schemas/oncall/schedule.js';
+import type { Layer, Restriction, RotationLayer, Schedule } from '../../schemas/oncall/schedule.js';
 
 /** What the resolver needs besides the schedule: the people (to read iCalendar events) and the loaded feeds. */
 export interface ResolveContext {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseOnCallConfig, type OnCallConfig } from '../../../schemas/oncall/config.js';
+import { parseOnCallConfig, type OnCallConfig } from '../../schemas/oncall/config.js';
 import { parseIcal } from './ical.js';
 import { onCallAt, resolveLevel, resolveTargets, rotationPersonAt, withinRestrictions } from './resolve.js';
-import { Schedule } from '../../../schemas/oncall/schedule.js';
+import { Schedule } from '../../schemas/oncall/schedule.js';
 
 const people: OnCallConfig['people'] = {
   alice: { name: 'Alice Ng', email: 'alice@example.com' },
