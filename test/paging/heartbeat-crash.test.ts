@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
+import { until } from '../helpers/clock.js';
+import { readStream } from '../helpers/read-stream.js';
+import { heartbeatToken } from '../../shared/heartbeat-token.js';
+
+/**
+ * The crash matrix's heartbeat part: the paging service, a real child process, SIGKILLed at the heartbeat's own
+ * boundary (its deadline scheduled, the check's state not yet written) and at the missed deadline's decision (the
+ * incident with its pages' claims written, nothing sent), restarted each time. The check (3 s period, 1 s grace, team
+ * db P1: bob by sms and email) misses once: one incident, each page reaches the provider simulator exactly once, and
+ * the next check-in resolves it.
+ */
+const CHECK = 'crash-backup';
+const ARN = `arn:pagetrail:heartbeat:::${CHECK}`;
+let loop: ClosedLoop;
+let dir: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-heartbeat-crash-'));
+  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
+  oncall.heartbeats = { [CHECK]: { period_s: 3, grace_s: 1, team: 'db', severity: 'P1', name: 'Crash backup' } };
+  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
+  loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
+}, 60_000);
+afterAll(async () => {
+  await loop?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+type Rec = { kind: string; incident_id: string; alarm_arn: string; state?: string; restates?: string };
+const records = async () =>
+  (await readStream(loop.stack.clients.kinesis, loop.stack.config.STREAM_NAME))
+    .map((e) => e.record as Rec | undefined)
+    .filter((r): r is Rec => r !== undefined && r.alarm_arn === ARN);
+const sends = () =>
+  loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);
+const checkIn = async () => {
+  const res = await fetch(`${loop.receiverUrl}/heartbeat/${heartbeatToken(SECRETS.heartbeatSecret, CHECK)}`);
+  expect(res.status).toBe(200);
+};
+
+describe('crash matrix: a heartbeat check', () => {
+  it('killed after arming and after the missed decision: one incident, each page once, resolved', async () => {
+    await checkIn();
+    for (const point of ['heartbeat-after-armed', 'after-decision']) {
+      const child = loop.startChild('paging', { PAGETRAIL_CRASH_AT: point });
+      const ended = await child.exited;
+      expect(ended.signal, `${point}: ${child.output().slice(-2000)}`).toBe('SIGKILL');
+    }
+    const child = loop.startChild('paging');
+    try {
+      await until('both pages sent', async () => (sends().length >= 2 ? true : undefined), 60_000, 100);
+      const opened = (await records()).filter((r) => r.restates !== undefined && r.state === 'ALARM');
+      expect(opened).toHaveLength(1);
+      const incident = opened[0].incident_id;
+      await checkIn();
+      await until(
+        'resolved by the check-in',
+        async () => (await records()).find((r) => r.incident_id === incident && r.state === 'OK' && r.restates),
+        30_000,
+        100,
+      );
+      // stopped before the deadline the check-in armed (4 s later) could miss again
+      await child.stop();
+      await loop.sim.idle();
+      const byDispatch = new Map<string, number>();
+      for (const r of sends()) byDispatch.set(r.dispatchId!, (byDispatch.get(r.dispatchId!) ?? 0) + 1);
+      expect([...byDispatch.values()], JSON.stringify([...byDispatch])).toEqual([1, 1]);
+      expect(
+        sends()
+          .map((r) => r.recipient)
+          .sort(),
+      ).toEqual(['+15551230002', 'bob@example.com']);
+      const openedAfter = (await records()).filter((r) => r.restates !== undefined && r.state === 'ALARM');
+      expect(openedAfter.map((r) => r.incident_id)).toEqual([incident]);
+    } finally {
+      await child.stop();
+    }
+  }, 120_000);
+});
