@@ -1,0 +1,229 @@
+import type { Context, Hono } from 'hono';
+import type { z } from 'zod';
+import type { RouteDeps } from '../http.js';
+import { readBody, utf8 } from '../http.js';
+import { parseJson } from '../body-parse.js';
+import { authDepsOf, type ConsoleDeps } from '../auth/routes.js';
+import { authenticate, checkCsrf, checkOrigin, presentedCsrf, requireRead, type Principal } from '../auth/principal.js';
+import { csrfTokenOf } from '../auth/session.js';
+import { acknowledge, addNote, incidentOrNotFound, resolve } from './actions.js';
+import { ApiInputError } from './errors.js';
+import { errorAnswer, validate } from './guard.js';
+import { pagesOf, statusOf, summaryOf, timelineOf, type IncidentSource } from './incidents.js';
+import { openApiDocument } from './openapi.js';
+import { onCallAnswer, shiftsAnswer } from './oncall.js';
+import {
+  AcknowledgeBody,
+  IncidentIdParam,
+  ListQuery,
+  NoteBody,
+  OnCallQuery,
+  ResolveBody,
+  ScheduleIdParam,
+  ShiftsQuery,
+} from './schemas.js';
+import type { IcalCalendar } from '../../../shared/schedules/ical.js';
+
+/**
+ * The incident API under /api/v1 (JSON; the routes and their schemas: openapi.ts, served as /api/v1/openapi.json).
+ * Every route but the document needs a principal (auth/principal.ts): a session cookie or `Authorization: Bearer
+ * <API key>`; a POST with a session needs its CSRF token (`x-csrf-token`). Answers: guard.ts `errorAnswer` — never
+ * a 500 for a bad request.
+ */
+export interface ApiDeps extends ConsoleDeps {
+  incidents: IncidentSource;
+  /** The schedules' iCalendar layers as last loaded (shared/schedules/ical-feed.ts); default none. */
+  calendars?: () => ReadonlyMap<string, IcalCalendar>;
+  /** When the on-call file was loaded (epoch ms); default when the routes were mounted. */
+  oncallLoadedAt?: number;
+}
+
+const DAY_MS = 86_400_000;
+const NO_CALENDARS: ReadonlyMap<string, IcalCalendar> = new Map();
+
+const cursorOf = (openedAt: number, id: string) => Buffer.from(`${openedAt}:${id}`).toString('base64url');
+function parseCursor(cursor: string): { openedAt: number; id: string } {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m = /^(\d{1,16}):(.{4,128})$/.exec(text);
+  if (!m) throw new ApiInputError('query', [{ path: 'cursor', message: 'not a cursor this API gave' }]);
+  return { openedAt: Number(m[1]), id: m[2] };
+}
+
+/** The JSON body of a POST (empty = `{}`), validated by `schema`. */
+async function jsonBodyOf<T extends z.ZodType>(c: Context, deps: RouteDeps, schema: T): Promise<z.output<T>> {
+  const text = utf8(await readBody(c.req.raw, Math.min(deps.config.BODY_LIMIT_BYTES, 64 * 1024)));
+  if (text.trim() === '') return validate(schema, {}, 'body');
+  const type = c.req.header('content-type') ?? '';
+  if (!type.startsWith('application/json'))
+    throw new ApiInputError('body', [{ path: '', message: 'send application/json' }]);
+  return validate(schema, parseJson(text), 'body');
+}
+
+export function apiRoutes(app: Hono, deps: RouteDeps, api: ApiDeps): void {
+  const auth = authDepsOf(deps, api);
+  const base = '/api/v1';
+  const freshness = () => ({ from: 'paging-state' as const, read_at: new Date(deps.now()).toISOString() });
+  const loadedAt = new Date(api.oncallLoadedAt ?? deps.now()).toISOString();
+  const fileSource = { from: 'oncall-file' as const, loaded_at: loadedAt };
+  const calendars = () => api.calendars?.() ?? NO_CALENDARS;
+
+  /** A route: authenticate, then `handle`; every failure through errorAnswer. */
+  const route =
+    (name: string, handle: (c: Context, p: Principal) => Promise<Response>) =>
+    async (c: Context): Promise<Response> => {
+      try {
+        // answers name people and incidents: never kept by a browser or a proxy
+        c.header('cache-control', 'no-store');
+        return await handle(c, await authenticate(c, auth, deps.now()));
+      } catch (err) {
+        return errorAnswer(c, deps.logger, name, err);
+      }
+    };
+
+  app.get(`${base}/openapi.json`, (c) =>
+    c.json(openApiDocument(deps.config.PUBLIC_BASE_URL), 200, { 'cache-control': 'no-cache' }),
+  );
+
+  app.get(
+    `${base}/me`,
+    route('GET /api/v1/me', async (c, p) => {
+      if (p.kind === 'key')
+        return c.json({ kind: 'key', id: p.keyId, name: p.name, teams: p.teams, actions: p.actions }, 200);
+      const person = api.oncall().people[p.person];
+      return c.json(
+        {
+          kind: 'person',
+          id: p.person,
+          name: person?.name ?? p.person,
+          role: p.role,
+          teams: p.teams,
+          csrf: csrfTokenOf(api.sessionSecret, p.sessionId),
+        },
+        200,
+      );
+    }),
+  );
+
+  app.get(
+    `${base}/incidents`,
+    route('GET /api/v1/incidents', async (c, p) => {
+      const q = validate(ListQuery, c.req.query(), 'query');
+      requireRead(p, q.team);
+      const since = q.since ? Date.parse(q.since) : deps.now() - 7 * DAY_MS;
+      const after = q.cursor ? parseCursor(q.cursor) : undefined;
+      const all = (await api.incidents.list())
+        .filter((s) => s.openedAt >= since)
+        .filter((s) => !q.status || statusOf(s) === q.status)
+        .filter((s) => (q.team ? s.team === q.team : p.kind === 'person' || requireReadable(p, s.team)))
+        .sort((a, b) => b.openedAt - a.openedAt || a.incidentId.localeCompare(b.incidentId))
+        .filter(
+          (s) =>
+            !after ||
+            s.openedAt < after.openedAt ||
+            (s.openedAt === after.openedAt && s.incidentId.localeCompare(after.id) > 0),
+        );
+      const page = all.slice(0, q.limit);
+      const last = page.at(-1);
+      return c.json(
+        {
+          incidents: page.map(summaryOf),
+          next_cursor: all.length > q.limit && last ? cursorOf(last.openedAt, last.incidentId) : null,
+          source: freshness(),
+        },
+        200,
+      );
+    }),
+  );
+
+  app.get(
+    `${base}/incidents/:id`,
+    route('GET /api/v1/incidents/:id', async (c, p) => {
+      const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
+      const state = await incidentOrNotFound(api.incidents, id);
+      requireRead(p, state.team);
+      const cfg = api.oncall();
+      return c.json(
+        {
+          incident: summaryOf(state),
+          pages: pagesOf(state, cfg),
+          timeline: timelineOf(state, cfg),
+          source: freshness(),
+        },
+        200,
+      );
+    }),
+  );
+
+  app.get(
+    `${base}/oncall`,
+    route('GET /api/v1/oncall', async (c, p) => {
+      const q = validate(OnCallQuery, c.req.query(), 'query');
+      requireRead(p, undefined);
+      const at = q.at ? Date.parse(q.at) : deps.now();
+      return c.json({ ...onCallAnswer(api.oncall(), at, calendars()), source: fileSource }, 200);
+    }),
+  );
+
+  app.get(
+    `${base}/schedules/:id/shifts`,
+    route('GET /api/v1/schedules/:id/shifts', async (c, p) => {
+      const { id } = validate(ScheduleIdParam, { id: c.req.param('id') }, 'path');
+      const q = validate(ShiftsQuery, c.req.query(), 'query');
+      requireRead(p, undefined);
+      const from = q.from ? Date.parse(q.from) : deps.now();
+      const to = q.to ? Date.parse(q.to) : from + 14 * DAY_MS;
+      if (to <= from || to - from > 62 * DAY_MS)
+        throw new ApiInputError('query', [{ path: 'to', message: 'must be after from, at most 62 days after it' }]);
+      return c.json({ ...shiftsAnswer(api.oncall(), id, from, to, calendars()), source: fileSource }, 200);
+    }),
+  );
+
+  app.post(
+    `${base}/incidents/:id/acknowledge`,
+    route('POST /api/v1/incidents/:id/acknowledge', async (c, p) => {
+      if (p.kind === 'person') checkOrigin(c, deps.config.PUBLIC_BASE_URL);
+      checkCsrf(p, api.sessionSecret, presentedCsrf(c));
+      const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
+      await jsonBodyOf(c, deps, AcknowledgeBody);
+      const accepted = await acknowledge({ ...deps, incidents: api.incidents }, p, id, 'api');
+      deps.logger.info(
+        { route: 'POST /api/v1/incidents/:id/acknowledge', incident_id: id, person: accepted.person },
+        'acknowledged by the API',
+      );
+      return c.json(accepted, 202);
+    }),
+  );
+
+  app.post(
+    `${base}/incidents/:id/resolve`,
+    route('POST /api/v1/incidents/:id/resolve', async (c, p) => {
+      if (p.kind === 'person') checkOrigin(c, deps.config.PUBLIC_BASE_URL);
+      checkCsrf(p, api.sessionSecret, presentedCsrf(c));
+      const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
+      const body = await jsonBodyOf(c, deps, ResolveBody);
+      const accepted = await resolve({ ...deps, incidents: api.incidents }, p, id, 'api', body.note);
+      deps.logger.info(
+        { route: 'POST /api/v1/incidents/:id/resolve', incident_id: id, person: accepted.person },
+        'resolved',
+      );
+      return c.json(accepted, 202);
+    }),
+  );
+
+  app.post(
+    `${base}/incidents/:id/notes`,
+    route('POST /api/v1/incidents/:id/notes', async (c, p) => {
+      if (p.kind === 'person') checkOrigin(c, deps.config.PUBLIC_BASE_URL);
+      checkCsrf(p, api.sessionSecret, presentedCsrf(c));
+      const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
+      const body = await jsonBodyOf(c, deps, NoteBody);
+      const accepted = await addNote({ ...deps, incidents: api.incidents }, p, id, 'api', body.note);
+      return c.json(accepted, 202);
+    }),
+  );
+}
+
+/** A key lists only the teams it may read (a person reads every team). */
+function requireReadable(p: Principal, team: string | undefined): boolean {
+  return p.kind === 'person' || p.teams.includes('*') || (team !== undefined && p.teams.includes(team));
+}

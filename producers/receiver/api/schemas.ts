@@ -1,0 +1,200 @@
+import { z } from 'zod';
+
+/** The schemas the OpenAPI document names (`#/components/schemas/<id>`). */
+export const apiRegistry = z.registry<{ id: string }>();
+
+/**
+ * The incident API's requests and answers (`/api/v1`), one zod schema each: the routes validate with them, the
+ * OpenAPI document (openapi.ts) is generated from them, and the tests check every answer against them.
+ * Times are ISO-8601 UTC strings; ids are the stream's (`inc_…`).
+ */
+
+const Iso = z.iso.datetime({ offset: true });
+
+export const IncidentStatus = z.enum(['open', 'acknowledged', 'resolved']);
+export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+/** Where an answer's data comes from and when it was read. */
+export const Freshness = z
+  .object({
+    from: z.literal('paging-state').describe('the paging processor’s DynamoDB state (live, read at read_at)'),
+    read_at: Iso,
+  })
+  .register(apiRegistry, { id: 'Freshness' });
+
+export const ErrorBody = z
+  .object({ error: z.string() })
+  .catchall(z.unknown())
+  .describe('What went wrong, in words; 400s name the field (`issues`).')
+  .register(apiRegistry, { id: 'Error' });
+
+export const ListQuery = z.strictObject({
+  status: IncidentStatus.optional(),
+  team: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,128}$/)
+    .optional(),
+  since: Iso.optional().describe('incidents opened at or after this time; default: 7 days ago'),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,400}$/)
+    .optional()
+    .describe('next_cursor of the previous page'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const IncidentIdParam = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_.:-]{4,128}$/) });
+
+export const IncidentSummary = z
+  .object({
+    id: z.string(),
+    alarm_name: z.string(),
+    alarm_arn: z.string(),
+    severity: z.string(),
+    team: z.string().nullable(),
+    status: IncidentStatus,
+    opened_at: Iso,
+    level: z.number().int(),
+    acked_at: Iso.optional(),
+    acked_by: z.string().optional(),
+    resolved_at: Iso.optional(),
+    exhausted_at: Iso.optional(),
+  })
+  .register(apiRegistry, { id: 'IncidentSummary' });
+export type IncidentSummary = z.infer<typeof IncidentSummary>;
+
+export const IncidentList = z
+  .object({
+    incidents: z.array(IncidentSummary),
+    next_cursor: z.string().nullable(),
+    source: Freshness,
+  })
+  .register(apiRegistry, { id: 'IncidentList' });
+
+export const PageEvidence = z
+  .object({
+    person: z.string(),
+    person_name: z.string().optional(),
+    level: z.number().int(),
+    round: z.number().int(),
+    channel: z.string(),
+    status: z.string().describe('pending → sent → delivered → opened/read, or failed'),
+    message_id: z.string().optional(),
+    sent_at: Iso.optional(),
+    failed_over: z.boolean().optional(),
+    notice: z.string().optional().describe('not a page: an ack or resolve notice told to someone already paged'),
+  })
+  .register(apiRegistry, { id: 'PageEvidence' });
+
+export const TimelineEntry = z.object({ at: Iso, what: z.string() }).register(apiRegistry, { id: 'TimelineEntry' });
+
+export const IncidentDetail = z
+  .object({
+    incident: IncidentSummary,
+    pages: z.array(PageEvidence),
+    timeline: z.array(TimelineEntry),
+    source: Freshness,
+  })
+  .register(apiRegistry, { id: 'IncidentDetail' });
+
+/** POST /incidents/{id}/acknowledge: no fields (an empty body or `{}`). */
+export const AcknowledgeBody = z.strictObject({}).register(apiRegistry, { id: 'AcknowledgeBody' });
+
+/** POST /incidents/{id}/resolve: optional words on why (kept with the record). */
+export const ResolveBody = z
+  .strictObject({ note: z.string().trim().min(1).max(2000).optional() })
+  .register(apiRegistry, { id: 'ResolveBody' });
+
+/** POST /incidents/{id}/notes: the note. */
+export const NoteBody = z
+  .strictObject({ note: z.string().trim().min(1).max(2000) })
+  .register(apiRegistry, { id: 'NoteBody' });
+
+export const ActionAccepted = z
+  .object({
+    accepted: z.literal(true),
+    action: z.enum(['acknowledge', 'resolve', 'note']),
+    incident_id: z.string(),
+    event_id: z.string().describe('the record written to the stream; the paging engine applies it'),
+    via: z.enum(['api', 'console']),
+    person: z.string(),
+  })
+  .register(apiRegistry, { id: 'ActionAccepted' });
+export type ActionAccepted = z.infer<typeof ActionAccepted>;
+
+export const Me = z
+  .object({
+    kind: z.enum(['person', 'key']),
+    id: z.string().describe('person id, or key id'),
+    name: z.string(),
+    role: z.enum(['viewer', 'responder', 'admin']).optional(),
+    teams: z.array(z.string()),
+    actions: z.array(z.string()).optional(),
+    csrf: z.string().optional().describe('a session’s CSRF token: send it as x-csrf-token on every POST'),
+  })
+  .register(apiRegistry, { id: 'Me' });
+
+/** Where an on-call answer comes from: the on-call file the receiver loaded, and when. */
+export const FileSource = z
+  .object({ from: z.literal('oncall-file'), loaded_at: Iso })
+  .register(apiRegistry, { id: 'FileSource' });
+
+export const OnCallQuery = z.strictObject({
+  at: Iso.optional().describe('the time to ask about; default now'),
+});
+
+const Why = {
+  person: z.string().nullable().describe('null: nobody on call'),
+  person_name: z.string().optional(),
+  layer: z.string().optional().describe('the layer’s name (or index), or the override’s index'),
+  source: z.enum(['override', 'rotation', 'ical']).optional(),
+  override: z.literal(true).optional(),
+};
+
+export const OnCallAnswer = z
+  .object({
+    at: Iso,
+    schedules: z.array(z.object({ schedule: z.string(), time_zone: z.string(), ...Why })),
+    teams: z.array(
+      z.object({
+        team: z.string(),
+        severity: z.string(),
+        level: z.number().int().min(1),
+        people: z.array(
+          z.object({
+            person: z.string(),
+            person_name: z.string().optional(),
+            target: z.string().describe('the level’s target that put them there: a person, team:<id>, schedule:<id>'),
+            schedule: z.string().optional(),
+            layer: z.string().optional(),
+            override: z.literal(true).optional(),
+          }),
+        ),
+      }),
+    ),
+    source: FileSource,
+  })
+  .register(apiRegistry, { id: 'OnCall' });
+
+export const ScheduleIdParam = z.strictObject({ id: z.string().regex(/^[a-z0-9_.-]{1,128}$/) });
+
+export const ShiftsQuery = z
+  .strictObject({
+    from: Iso.optional().describe('default now'),
+    to: Iso.optional().describe('default from + 14 days; at most 62 days after from'),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.to) > Date.parse(q.from), {
+    message: 'to must be after from',
+    path: ['to'],
+  });
+
+export const ShiftsAnswer = z
+  .object({
+    schedule: z.string(),
+    time_zone: z.string(),
+    from: Iso,
+    to: Iso,
+    shifts: z.array(z.object({ from: Iso, to: Iso, ...Why })),
+    source: FileSource,
+  })
+  .register(apiRegistry, { id: 'Shifts' });
