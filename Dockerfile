@@ -22,12 +22,16 @@ COPY processors ./processors
 COPY analysis ./analysis
 COPY infra ./infra
 RUN node --import tsx infra/lambda/build.ts receiver --out /src/dist
+# The on-call file the console signs people in from (its people, roles, teams); CDK passes the stack's `oncallFile`.
+ARG ONCALL_FILE=infra/local/oncall/demo.json
+RUN cp "$ONCALL_FILE" /src/dist/receiver/oncall.json
 
 FROM node:22-bookworm-slim
 # HOST: the receiver listens on 127.0.0.1 unless told otherwise; in a container it must take the task's interface.
 ENV NODE_ENV=production \
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    ONCALL_FILE=/app/oncall.json
 WORKDIR /app
 COPY --from=build /src/dist/receiver/ ./
 USER node

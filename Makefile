@@ -91,9 +91,20 @@ backfill: install bin
 	$(call bin,backfill) $(if $(FAILURES),--failures $(if $(FAILURES_PREFIX),--failures-prefix "$(FAILURES_PREFIX)"),--from "$(FROM)" --to "$(TO)")
 
 ## Post a CloudWatch alarm event file, or a built-in sample that pages locally (SAMPLE=list lists them), to the
-## running alarm endpoint (DIRECT=1 writes it to the stream): make send-alarm FILE=event.json | SAMPLE=rds-cpu
+## running alarm endpoint (DIRECT=1 writes it to the stream): make send-alarm FILE=event.json | SAMPLE=rds-cpu;
+## other sources' samples (schemas/fixtures/): SOURCE=alertmanager [SAMPLE=firing|partial|resolved] |
+## SOURCE=events-v2 [SAMPLE=trigger|acknowledge|resolve] | SOURCE=sns [SAMPLE=alarm|ok|amp] (published to the
+## simulator's local SNS topic, delivered signed to /events/sns) | SOURCE=heartbeat CHECK=<check id>
+## [SAMPLE=checkin|watchdog] (a check-in of an on-call `heartbeats` check)
 send-alarm: install bin
-	$(call bin,send-alarm) $(if $(SAMPLE),--sample "$(SAMPLE)","$(FILE)") $(if $(DIRECT),--direct)
+	$(call bin,send-alarm) $(if $(SOURCE),--source "$(SOURCE)") $(if $(CHECK),--check "$(CHECK)") \
+	  $(if $(SAMPLE),--sample "$(SAMPLE)",$(if $(SOURCE),,"$(FILE)")) $(if $(DIRECT),--direct)
+
+## A heartbeat check's check-in URL (GET or POST it), from HEARTBEAT_SECRET and PUBLIC_BASE_URL of the settings:
+## make heartbeat-url CHECK=<check id>  (README "Heartbeats")
+.PHONY: heartbeat-url
+heartbeat-url: install bin
+	@$(call bin,send-alarm) --source heartbeat --check "$(CHECK)" --print-url
 
 ## The services in the foreground against whatever the environment points at (what a container runs)
 run: install bin
@@ -208,6 +219,13 @@ providers: install
 .PHONY: smoke
 smoke: install bin
 	$(call bin,smoke) $(if $(DIRECT),--direct)
+
+## API keys of the incident API (/api/v1) in CONSOLE_AUTH_TABLE; the key is printed once, stored as its SHA-256:
+## make api-key NAME=ci-bot TEAMS=app,db [ACTIONS=read,acknowledge,resolve,note] | LIST=1 | REVOKE=<id>
+.PHONY: api-key
+api-key: install
+	@$(TSX) infra/console/api-key.ts $(if $(LIST),--list) $(if $(REVOKE),--revoke "$(REVOKE)") \
+		$(if $(NAME),--name "$(NAME)") $(if $(TEAMS),--teams "$(TEAMS)") $(if $(ACTIONS),--actions "$(ACTIONS)")
 
 ## Who is on call for each team and escalation level at AT (ISO 8601, default now), schedules resolved:
 ## make oncall [AT=2026-12-24T20:00:00+01:00] [FILE=infra/local/oncall/example-teams.json] (default ONCALL_FILE)

@@ -34,6 +34,8 @@ export const ConfigSchema = z.object({
   LEDGER_TABLE: name(3, 'pagetrail-dispatch-ledger'),
   /** Paging state: one item per incident (HASH `pk`), TTL attribute `ttl`. */
   INCIDENTS_TABLE: name(3, 'pagetrail-incidents'),
+  /** The console's sign-in links, rate counters and API keys (producers/receiver/auth/store.ts); TTL `ttl`. */
+  CONSOLE_AUTH_TABLE: name(3, 'pagetrail-console-auth'),
   /** EventBridge Scheduler (deadlines); locally the emulator `make up` starts. Empty = AWS. */
   SCHEDULER_ENDPOINT: optionalUrl,
   SCHEDULER_GROUP: name(1, 'pagetrail-deadlines'),

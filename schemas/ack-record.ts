@@ -12,8 +12,12 @@ import { Channel } from './status.js';
 export const AckRecord = RecordBase.extend({
   kind: z.literal('ack'),
   channel: Channel,
-  /** `voice_key`: the person pressed 1 during a voice page (TwiML Gather). */
-  via: z.enum(['sms_reply', 'whatsapp_reply', 'email_link', 'voice_key', 'api']),
+  /**
+   * `voice_key`: the person pressed 1 during a voice page (TwiML Gather); `events-v2`: an Events API v2 `acknowledge`
+   * for the incident's dedup_key (the paging engine writes it; no person); `api` / `console`: a signed-in person or an
+   * API key acted on the incident API (producers/receiver/api; `person` names the person or `key:<id>`).
+   */
+  via: z.enum(['sms_reply', 'whatsapp_reply', 'email_link', 'voice_key', 'api', 'console', 'events-v2']),
   person: z.string().optional(),
   recipient: z.string().optional(),
   message_id: z.string().optional(),

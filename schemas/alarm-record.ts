@@ -5,6 +5,7 @@ import { Severity } from './status.js';
 import { taggedSeverity } from './alarm-routing.js';
 import { alarmEpisodeStart, alarmEventId, incidentIdOf } from './ids.js';
 import { parseTimestamp } from './time.js';
+import { AlertRecord } from './alert-record.js';
 
 /**
  * An alarm on the stream: the raw EventBridge event, wrapped by the alarm intake (the receiver's alarm
@@ -20,6 +21,13 @@ export const AlarmRecord = z
   .object({
     v: z.literal(SCHEMA_VERSION),
     kind: z.literal('alarm'),
+    /** Absent on CloudWatch records (every record written before other sources existed). */
+    source: z.literal('cloudwatch').optional(),
+    /**
+     * `sns`: the alarm came as its SNS notification (POST /events/sns), `event` built from it (cloudwatch-alarm-sns.ts)
+     * with the ids the EventBridge event gives. Absent: EventBridge.
+     */
+    via: z.literal('sns').optional(),
     severity: Severity.optional(),
     event: CloudWatchAlarmEvent,
   })
@@ -28,6 +36,8 @@ export const AlarmRecord = z
     return {
       v: r.v,
       kind: r.kind,
+      source: 'cloudwatch' as const,
+      ...(r.via ? { via: r.via } : {}),
       event_id: alarmEventId(e),
       incident_id: incidentIdOf(e),
       alarm_arn: e.resources[0],
@@ -44,3 +54,12 @@ export const AlarmRecord = z
   });
 export type AlarmRecordIn = z.input<typeof AlarmRecord>;
 export type AlarmRecord = z.output<typeof AlarmRecord>;
+
+/**
+ * Every alarm record (the stream's `alarm` kind), by `source`: CloudWatch's (no `source`, or `cloudwatch`: records
+ * on the stream today read as before) or an alert source's (schemas/alert-record.ts: `alertmanager`, `events-v2`).
+ * The output names its `source` in both forms; `event` (the EventBridge event) is CloudWatch's only.
+ */
+export const AnyAlarmRecord = z.discriminatedUnion('source', [AlarmRecord, AlertRecord]);
+export type AnyAlarmRecordIn = z.input<typeof AnyAlarmRecord>;
+export type AnyAlarmRecord = z.output<typeof AnyAlarmRecord>;

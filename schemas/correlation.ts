@@ -13,7 +13,7 @@ export interface PageRef {
   dispatchId: string;
 }
 
-const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+export const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 const unb64url = (s: string) => Buffer.from(s, 'base64url').toString('utf8');
 
 const Ref = z.object({
@@ -114,4 +114,18 @@ export function pageRefFromTags(tags: Record<string, string> | undefined): PageR
   }
   const parsed = Ref.safeParse({ incidentId: tags[TAG.incident], alarmArn, dispatchId: tags[TAG.dispatch] });
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The `Context` of a page sent by AWS End User Messaging SMS and Voice (SendTextMessage / SendVoiceMessage): the
+ * configuration set's event destination returns it in every delivery event (`context`), so the receiver finds the
+ * page from it. Keys as in Resend's tags (the ARN base64url-encoded).
+ */
+export function awsContext(ref: PageRef): Record<string, string> {
+  return { [TAG.incident]: ref.incidentId, [TAG.alarm]: b64url(ref.alarmArn), [TAG.dispatch]: ref.dispatchId };
+}
+
+/** The page an AWS End User Messaging event is about, from its `context`; undefined when absent or malformed. */
+export function pageRefFromContext(context: Record<string, string> | undefined): PageRef | undefined {
+  return pageRefFromTags(context);
 }

@@ -10,11 +10,15 @@ import { Timestamp } from './time.js';
  *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
  *  "event_time":"2026-11-28T10:00:01.000Z","message_id":"SM0123…","channel":"sms","provider":"twilio",
  *  "recipient":"+15551230001","person":"alice","level":1,"alarm_name":"api-cpu","severity":"P1",
- *  "outcome":"sent","escalate_at":"2026-11-28T10:05:01.000Z"}
+ *  "outcome":"sent","escalate_at":"2026-11-28T10:05:01.000Z","route":"twilio"}
  */
+/** The route of a page: the provider it goes by (SMS and voice: `twilio` first, `aws` second; email: `resend`). */
+export const Route = z.enum(['twilio', 'aws', 'resend']);
+export type Route = z.infer<typeof Route>;
+
 export const DispatchRecord = RecordBase.extend({
   kind: z.literal('dispatch'),
-  /** Twilio MessageSid or Resend email id; null when the provider refused the request. */
+  /** Twilio MessageSid, AWS End User Messaging MessageId or Resend email id; null when the provider refused it. */
   message_id: z.string().min(1).nullable(),
   channel: Channel,
   provider: Provider,
@@ -48,6 +52,17 @@ export const DispatchRecord = RecordBase.extend({
   quiet_hours: z.boolean().optional(),
   /** When this level escalates if no page of it is confirmed or acknowledged. */
   escalate_at: Timestamp.optional(),
+  /**
+   * Which route carried (or tried to carry) the page: `twilio` or `aws` (AWS End User Messaging, the second route
+   * for SMS and voice), `resend` for email. Absent in records written before routes were recorded (the provider's).
+   */
+  route: Route.optional(),
+  /**
+   * Sent by the other route because the same page by the first failed: which route failed and how — `error` (an
+   * error answer: 5xx, a refusal, the network), `timeout`, `no_receipt` (silent until its delivery deadline),
+   * `failed_receipt` (undelivered, failed…).
+   */
+  rerouted: z.object({ from: Route, cause: z.enum(['error', 'timeout', 'no_receipt', 'failed_receipt']) }).optional(),
 });
 export type DispatchRecordIn = z.input<typeof DispatchRecord>;
 export type DispatchRecord = z.output<typeof DispatchRecord>;

@@ -1,22 +1,27 @@
 import { z } from 'zod';
-import { AlarmRecord } from './alarm-record.js';
+import { AnyAlarmRecord } from './alarm-record.js';
 import { DispatchRecord } from './dispatch-record.js';
 import { ReceiptRecord } from './receipt-record.js';
 import { AckRecord } from './ack-record.js';
 import { EscalationRecord } from './escalation-record.js';
 import { DeadlineRecord } from './deadline-record.js';
+import { DrillRecord } from './drill-record.js';
+import { ActionRecord } from './action-record.js';
+import { TickRecord, type TickRecordIn } from './tick-record.js';
 import { RecordDecodeError } from './errors.js';
 import { decodeTrusted } from './trusted-record.js';
 import { partitionKeyFor } from './partition-key.js';
 
 /** Every record on the stream: one envelope, discriminated by `kind`. */
 export const StreamRecord = z.discriminatedUnion('kind', [
-  AlarmRecord,
+  AnyAlarmRecord,
   DispatchRecord,
   ReceiptRecord,
   AckRecord,
   EscalationRecord,
   DeadlineRecord,
+  DrillRecord,
+  ActionRecord,
 ]);
 export type StreamRecord = z.output<typeof StreamRecord>;
 export type StreamRecordIn = z.input<typeof StreamRecord>;
@@ -28,6 +33,8 @@ export const RECORD_KINDS = [
   'ack',
   'escalation',
   'deadline',
+  'drill',
+  'action',
 ] as const satisfies readonly RecordKind[];
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -37,12 +44,46 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * pointer to the failing field) for bytes that are not UTF-8 JSON or not a valid envelope.
  */
 export function decodeRecord(data: Uint8Array): StreamRecord {
-  let json: unknown;
+  return recordOf(jsonOf(data));
+}
+
+/** A record or a tick (schemas/tick-record.ts: the lake's clock signal, no incident's): what stream readers take. */
+export type RecordOrTick = StreamRecord | TickRecord;
+
+/**
+ * As `decodeRecord`, but a tick is returned (kind `tick`) instead of refused: the stream's consumers read
+ * with this and skip ticks (the lake's join takes their arrival time). Throws RecordDecodeError as it does.
+ */
+export function decodeRecordOrTick(data: Uint8Array): RecordOrTick {
+  const json = jsonOf(data);
+  if (typeof json !== 'object' || json === null || (json as { kind?: unknown }).kind !== 'tick') return recordOf(json);
+  const parsed = TickRecord.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RecordDecodeError(issue.message, issue.path, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+/** A tick (input form, ISO time) → bytes for PutRecords; validated first. */
+export function encodeTick(tick: TickRecordIn): Uint8Array {
+  const parsed = TickRecord.safeParse(tick);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RecordDecodeError(issue.message, issue.path, { cause: parsed.error });
+  }
+  return new TextEncoder().encode(JSON.stringify(tick));
+}
+
+function jsonOf(data: Uint8Array): unknown {
   try {
-    json = JSON.parse(decoder.decode(data));
+    return JSON.parse(decoder.decode(data));
   } catch (cause) {
     throw new RecordDecodeError('not UTF-8 JSON', [], { cause });
   }
+}
+
+function recordOf(json: unknown): StreamRecord {
   // Records in the form our producers write pass hand-written checks of every field (schemas/trusted-record.ts);
   // anything those cannot vouch for takes the full schema, which accepts it or names the reason.
   const trusted = decodeTrusted(json);
@@ -71,5 +112,5 @@ export function encodeRecord(record: StreamRecordIn): Uint8Array {
  * the incident.
  */
 export function partitionKeyOf(record: StreamRecordIn): string {
-  return partitionKeyFor(record.kind === 'alarm' ? record.event.resources[0] : record.alarm_arn);
+  return partitionKeyFor(record.kind === 'alarm' && 'event' in record ? record.event.resources[0] : record.alarm_arn);
 }

@@ -46,6 +46,11 @@ export const EscalationRecord = RecordBase.extend({
   severity: Severity.optional(),
   /** `unrouted`: the alarm's `severity` tag when it was not P1..P4 (ignored: SEVERITY_MAP / SEVERITY_DEFAULT). */
   severity_tag: z.string().min(1).max(256).optional(),
+  /**
+   * `failover` to the same channel by the other route (SMS or voice by AWS End User Messaging after Twilio failed):
+   * the route the next page goes by (processors/paging/routes.ts).
+   */
+  to_route: z.enum(['twilio', 'aws']).optional(),
 });
 export type EscalationRecordIn = z.input<typeof EscalationRecord>;
 export type EscalationRecord = z.output<typeof EscalationRecord>;

@@ -46,3 +46,20 @@ export function alarmEventId(event: CloudWatchAlarmEvent): string {
     new Date(parseTimestamp(event.detail.state.timestamp)).toISOString(),
   );
 }
+
+/**
+ * The alarm id of an alert source's incident key (schemas/alert-record.ts): ARN-shaped, so it stands where an alarm
+ * ARN stands (records, links, the lake's `alarm_arn`); its partition key is its hash when over 256 characters.
+ */
+export function alertAlarmId(source: string, key: string): string {
+  return `arn:pagetrail:${source}:::${key}`;
+}
+
+/**
+ * The provisional incident id of an alert-source record: from its event id and the time it was received, so a
+ * resend (same event id) received later is a record of its own that the paging handler puts on the open incident,
+ * and the same payload after the incident resolved opens a new one.
+ */
+export function alertIncidentId(alarmId: string, eventId: string, receivedAtMs: number): string {
+  return `inc_${digest([alarmId, eventId, new Date(receivedAtMs).toISOString()], 20)}`;
+}

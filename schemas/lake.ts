@@ -50,13 +50,27 @@ export const EVENTS_TABLE = {
   comment: 'Every alarm, dispatch, receipt, ack and escalation, enriched by the dispatch/receipt join.',
   columns: [
     c('event_id', 'string', false, 'deterministic event id (dedupe key)', 'plain'),
-    c('kind', 'string', false, 'alarm | dispatch | receipt | ack | escalation | deadline'),
+    c('kind', 'string', false, 'alarm | dispatch | receipt | ack | escalation | deadline | drill'),
     c('incident_id', 'string', false, 'one ALARM episode of one alarm'),
     c('alarm_arn', 'string', false, 'CloudWatch alarm ARN (stream partition key)'),
     c('alarm_name', 'string', true, 'alarm name (from the alarm, or joined from the dispatch)'),
+    c(
+      'source',
+      'string',
+      true,
+      'alarm rows: where the alarm came from: cloudwatch | alertmanager | events-v2 | heartbeat ' +
+        '(schemas/alert-record.ts)',
+    ),
     c('severity', 'string', true, 'P1..P4'),
     c('channel', 'string', true, 'sms | whatsapp | email | ...'),
-    c('provider', 'string', true, 'twilio | resend | external'),
+    c('provider', 'string', true, 'twilio | resend | aws (AWS End User Messaging SMS and Voice) | external'),
+    c(
+      'route',
+      'string',
+      true,
+      'route that carried the page: twilio | aws (the second route for SMS and voice) | resend; receipts, acks and ' +
+        'escalations about a page: joined from its dispatch',
+    ),
     c('message_id', 'string', true, 'Twilio MessageSid or Resend email id', 'plain'),
     c('recipient', 'string', true, 'address paged (phone, whatsapp:, email)'),
     c('person', 'string', true, 'on-call person id from the rota'),
@@ -66,7 +80,8 @@ export const EVENTS_TABLE = {
       'string',
       false,
       'normalized status (receipts: schemas/status.ts; dispatch: sent|failed; ack: acked; escalation: escalated; ' +
-        'deadline: due; alarm: alarm|ok|insufficient_data)',
+        "deadline: due; alarm: alarm|ok|insufficient_data; an alert source's intake record, not an incident's: " +
+        'firing|resolved (alertmanager), trigger|acknowledge|resolve (events-v2), checkin|missed (heartbeat))',
     ),
     c('provider_status', 'string', true, "the provider's own status word"),
     c('error_code', 'string', true, 'provider error code (Twilio ErrorCode, bounce type)'),
@@ -78,7 +93,8 @@ export const EVENTS_TABLE = {
       'alarm state reason, escalation reason (deadline | failover | repeat | exhausted | suppressed | retrigger | ' +
         'unrouted), ' +
         'deadline purpose (level | settle), dispatch: notice_ack | notice_resolve for a notice (not a page), ' +
-        'receipt: dispatch_wait when written unmatched after waiting RECEIPT_WAIT_S for its dispatch',
+        'receipt: dispatch_wait when written unmatched after waiting RECEIPT_WAIT_S for its dispatch; ' +
+        'drills: dispatch drill | drill_notice, drill record drill_<phase> or the result why',
     ),
     c('timestamp', 'timestamp', false, 'event time (UTC)', 'plain'),
     c(
@@ -95,10 +111,12 @@ export const EVENTS_TABLE = {
       'detail',
       'string',
       true,
-      'verified provider payload or alarm event, JSON (evidence); ' +
-        'dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice}; ' +
+      "verified provider payload or alarm event, JSON (evidence; an alert source's intake row: its payload; the " +
+        "incident's alarm rows from it: {restates, key, service, firing, truncated, team}); " +
+        'dispatches: {resolved_by: {schedule, layer, source, override}, possible_duplicate, quiet_hours, notice, ' +
+        'rerouted: {from, cause}}; ' +
         'escalations: {maintenance_window, alarm_event_id; unrouted: fallback, team, severity_tag; ' +
-        'failover on silence: cause no_receipt, silence_ms}',
+        'failover on silence: cause no_receipt, silence_ms; failover to the other route: to_route}',
       'blob',
     ),
     c('shard_id', 'string', false, 'Kinesis shard the record came from'),

@@ -38,7 +38,8 @@ export const CONFIRMED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['deliver
 export const Channel = z.enum(['sms', 'whatsapp', 'email', 'voice', 'webhook', 'other']);
 export type Channel = z.infer<typeof Channel>;
 
-export const Provider = z.enum(['twilio', 'resend', 'external']);
+/** `aws`: AWS End User Messaging SMS and Voice (the second route for SMS and voice). */
+export const Provider = z.enum(['twilio', 'resend', 'aws', 'external']);
 export type Provider = z.infer<typeof Provider>;
 
 export const Severity = z.enum(['P1', 'P2', 'P3', 'P4']);

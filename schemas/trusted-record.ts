@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { AckRecord } from './ack-record.js';
 import { DeadlineRecord } from './deadline-record.js';
-import { DispatchRecord } from './dispatch-record.js';
+import { DispatchRecord, Route } from './dispatch-record.js';
 import { EscalationRecord } from './escalation-record.js';
 import { ReceiptRecord } from './receipt-record.js';
 import { SCHEMA_VERSION } from './record-base.js';
@@ -82,6 +82,16 @@ const resolvedBy: Check = (v) => {
   return { schedule, layer, source, override: o.override };
 };
 
+const REROUTE_CAUSES = DispatchRecord.shape.rerouted.unwrap().shape.cause.options;
+const rerouted: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return NO;
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (k !== 'from' && k !== 'cause') return NO;
+  const from = oneOf(Route.options)(o.from);
+  const cause = oneOf(REROUTE_CAUSES)(o.cause);
+  return from === NO || cause === NO ? NO : { from, cause };
+};
+
 const channel = oneOf(Channel.options);
 const BASE = {
   v: req((v) => (v === SCHEMA_VERSION ? v : NO)),
@@ -114,6 +124,8 @@ const FIELDS: Record<string, Record<string, Field>> = {
     notice: opt(oneOf(['ack', 'resolve'])),
     quiet_hours: opt(bool),
     escalate_at: opt(timestamp),
+    route: opt(oneOf(Route.options)),
+    rerouted: opt(rerouted),
   },
   receipt: {
     ...BASE,
@@ -133,7 +145,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
     ...BASE,
     kind: kind('ack'),
     channel: req(channel),
-    via: req(oneOf(['sms_reply', 'whatsapp_reply', 'email_link', 'voice_key', 'api'])),
+    via: req(oneOf(['sms_reply', 'whatsapp_reply', 'email_link', 'voice_key', 'api', 'console', 'events-v2'])),
     person: opt(str()),
     recipient: opt(str()),
     message_id: opt(str()),
@@ -157,6 +169,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
     team: opt(str(1)),
     severity: opt(oneOf(Severity.options)),
     severity_tag: opt(str(1, 256)),
+    to_route: opt(oneOf(['twilio', 'aws'])),
   },
   deadline: {
     ...BASE,
@@ -185,10 +198,10 @@ export type TrustedKind = keyof typeof TRUSTED_SCHEMAS;
  * together: `trusted-record.test.ts` prints the current ones when they differ.
  */
 export const FINGERPRINTS: Record<TrustedKind, string> = {
-  dispatch: 'f35602df9bd6d658',
-  receipt: 'f52673d29e50259a',
-  ack: '443d5366747d13df',
-  escalation: '79800508236f52b8',
+  dispatch: '54519985d698842e',
+  receipt: 'e6e1f822ed1fa5ed',
+  ack: '33a739f81f0329a0',
+  escalation: 'f4fb66cc382a5daf',
   deadline: '6b1ad01972d2ac4f',
 };
 

@@ -1,9 +1,14 @@
+import { isDrillSql } from './drill-record.js';
 import { EVENTS_TABLE } from './lake.js';
 
 /**
  * The lake's views, in SQL that DuckDB (local) and Athena/Trino (AWS) both run, over the `events`
  * table (schemas/lake.ts). Both views read each event once (by event id) even while a backfill's
  * rewritten object and the object it replaces are both present.
+ *
+ * Reachability drills (schemas/drill-record.ts) are never pages: every row of a drill (its test pages, their receipts,
+ * the answers, its result) is left out of both views, so of the pages, verdicts, MTTA and the report; the `events`
+ * table keeps them (`kind = 'drill'`, dispatch `reason` drill / drill_notice).
  *
  * Vocabulary (README "What the verdicts mean"):
  * - a *page* is one message (incident_id, message_id) sent to one person on one channel at one level;
@@ -29,7 +34,7 @@ const eventColumns = EVENTS_TABLE.columns
 
 export const DEDUPED_EVENTS = `SELECT * FROM (
     SELECT e.*, row_number() OVER (PARTITION BY e.event_id ORDER BY e.arrival_time, e.sequence_number) AS rn__
-    FROM events e
+    FROM events e WHERE NOT ${isDrillSql('e')}
   ) t WHERE rn__ = 1`;
 
 /**
@@ -61,6 +66,12 @@ export const partOfNoNoticeSql = (r: string, noticeMessages: string) =>
   `WHERE n__.incident_id = ${r}.incident_id AND n__.message_id = ${r}.message_id)`;
 
 const NOTICE = isNoticeSql();
+
+/**
+ * An alert source's intake row (schemas/alert-record.ts): evidence under a provisional incident id, its status the
+ * source's word (firing, trigger…). The incident's own alarm rows are the paging engine's restatements (alarm|ok).
+ */
+const INTAKE_ROW = "(kind = 'alarm' AND status NOT IN ('alarm', 'ok', 'insufficient_data'))";
 
 /** Reasons of an escalation that means "the level's deadline passed unconfirmed". */
 const LEVEL_ESCALATION = "kind = 'escalation' AND reason IN ('deadline', 'repeat', 'exhausted')";
@@ -187,12 +198,14 @@ const NO_PAGE_VERDICT =
  * `acknowledged_by`: the person of the first ack (an SMS/WhatsApp reply is mapped to the person paged at the
  * replying address).
  * `escalated_at`: the first time a level's deadline passed unconfirmed (deadline, repeat or exhausted).
+ * `source`: where its alarm came from (cloudwatch, alertmanager, events-v2; rows from before the column: cloudwatch).
+ * An alert source's intake rows (provisional ids: `INTAKE_ROW`) make no incident.
  */
 export const INCIDENTS_VIEW = `CREATE OR REPLACE VIEW incidents AS
 WITH d AS (${DEDUPED_EVENTS}),
 ${PAGE_CTES},
 dp AS (
-  SELECT x.* FROM d x WHERE ${partOfNoNoticeSql('x', 'notice_messages')}
+  SELECT x.* FROM d x WHERE ${partOfNoNoticeSql('x', 'notice_messages')} AND NOT ${INTAKE_ROW}
 ),
 told AS (
   SELECT incident_id, COUNT(*) AS notices FROM d WHERE ${NOTICE} GROUP BY incident_id
@@ -218,7 +231,8 @@ agg AS (
     MAX(CASE WHEN kind = 'escalation' AND reason = 'suppressed' THEN 1 ELSE 0 END) = 1 AS suppressed,
     COUNT(CASE WHEN kind = 'escalation' AND reason = 'retrigger' THEN 1 END) AS retriggers,
     COUNT(CASE WHEN kind = 'escalation' AND reason = 'failover' AND detail LIKE '%"cause":"no_receipt"%' THEN 1 END)
-      AS silent_failovers
+      AS silent_failovers,
+    MAX(CASE WHEN kind = 'alarm' THEN COALESCE(source, 'cloudwatch') END) AS source
   FROM dp
   GROUP BY incident_id
 ),

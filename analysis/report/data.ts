@@ -12,6 +12,8 @@ import type { QueryFn } from './timeline.js';
 export interface IncidentSummary {
   incident_id: string;
   alarm_name?: string;
+  /** cloudwatch | alertmanager | events-v2 (the `incidents` view's `source`). */
+  source?: string;
   severity?: string;
   team: string;
   opened_at?: number;
@@ -123,10 +125,18 @@ function teamsOf(alarms: Record<string, unknown>[], oncall: OnCallConfig | undef
     let namespace: string | undefined;
     let tag: string | undefined;
     try {
-      const parsed = CloudWatchAlarmEvent.safeParse(JSON.parse(String(a.detail ?? 'null')));
+      const detail: unknown = JSON.parse(String(a.detail ?? 'null'));
+      const parsed = CloudWatchAlarmEvent.safeParse(detail);
       if (parsed.success) {
         namespace = alarmNamespace(parsed.data);
         tag = routeAlarm(parsed.data).team;
+      } else if (typeof (detail as { restates?: unknown } | null)?.restates === 'string') {
+        // an alert source's alarm (Alertmanager, Events API v2): the paging engine recorded the team it paged
+        const team = (detail as { team?: unknown }).team;
+        if (typeof team === 'string') {
+          out.set(id, team);
+          continue;
+        }
       }
     } catch {
       // evidence that is not JSON: route by name only
@@ -160,6 +170,7 @@ export async function loadLakeData(
       (r): IncidentSummary => ({
         incident_id: String(r.incident_id),
         alarm_name: toStr(r.alarm_name),
+        source: toStr(r.source),
         severity: toStr(r.severity),
         team: teams.get(String(r.incident_id)) ?? opts.oncall?.default_team ?? 'unknown',
         opened_at: toMs(r.opened_at),

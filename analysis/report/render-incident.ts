@@ -211,6 +211,7 @@ export async function renderIncident(
 <dt>alarm</dt><dd>${timeline.alarmName ?? '—'}${
       timeline.alarmArn ? html` <small><code>${timeline.alarmArn}</code></small>` : ''
     }</dd>
+<dt>source</dt><dd>${timeline.source ?? '—'}</dd>
 <dt>status</dt><dd>${statusBadge(incidentStatus(times))}</dd>
 <dt>severity · team</dt><dd>${timeline.severity ?? '—'} · ${opts.summary?.team ?? '—'}</dd>
 <dt>opened</dt><dd>${t(timeline.openedAt)} (${opts.timeZone})</dd>

@@ -102,3 +102,58 @@ describe('timelineJson', () => {
     expect(j.verdicts.pages[0].at).toBe('2026-11-28T13:00:03.000+01:00');
   });
 });
+
+describe('the second route in words', () => {
+  it('says a page went by AWS End User Messaging after Twilio failed, and the failover that sent it', () => {
+    const base = { incident_id: 'inc_r', alarm_name: 'orders-db-replica-lag', severity: 'P2', person: 'dave' };
+    const at = (sec: number) => Date.parse('2026-12-01T10:00:00.000Z') + sec * 1000;
+    const rows = {
+      incident: { ...base, alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:x', opened_at: at(0) },
+      events: [
+        { ...base, event_id: 'd1', kind: 'dispatch', status: 'sent', timestamp: at(1), level: 1, channel: 'sms' },
+        {
+          ...base,
+          event_id: 'f1',
+          kind: 'escalation',
+          status: 'escalated',
+          reason: 'failover',
+          timestamp: at(9),
+          level: 1,
+          channel: 'sms',
+          detail: JSON.stringify({ cause: 'no_receipt', silence_ms: 8000, to_route: 'aws' }),
+        },
+        {
+          ...base,
+          event_id: 'd2',
+          kind: 'dispatch',
+          status: 'sent',
+          timestamp: at(9),
+          level: 1,
+          channel: 'sms',
+          provider: 'aws',
+          route: 'aws',
+          message_id: 'aws-1',
+          recipient: '+15551230004',
+          detail: JSON.stringify({ rerouted: { from: 'twilio', cause: 'no_receipt' } }),
+        },
+        {
+          ...base,
+          event_id: 'r2',
+          kind: 'receipt',
+          status: 'delivered',
+          provider_status: 'TEXT_DELIVERED',
+          timestamp: at(10),
+          channel: 'sms',
+          provider: 'aws',
+          route: 'aws',
+          message_id: 'aws-1',
+        },
+      ],
+    };
+    const text = formatTimelineText(buildTimeline(rows, PEOPLE), { timeZone: 'UTC' });
+    expect(text).toContain('failed over on silence to its SMS by AWS End User Messaging');
+    expect(text).toContain(
+      'by SMS (sent by AWS End User Messaging after Twilio failed: no delivery receipt) → delivered',
+    );
+  });
+});

@@ -20,13 +20,35 @@ const CHANNEL: Record<string, string> = {
   voice: 'voice',
   webhook: 'webhook',
 };
-const PROVIDER: Record<string, string> = { twilio: 'Twilio', resend: 'Resend', external: 'provider' };
+const PROVIDER: Record<string, string> = {
+  twilio: 'Twilio',
+  resend: 'Resend',
+  aws: 'AWS End User Messaging',
+  external: 'provider',
+};
+/** How the first route failed, for a page sent by the second (schemas/dispatch-record.ts `rerouted.cause`). */
+const REROUTE_CAUSE: Record<string, string> = {
+  error: 'an error',
+  timeout: 'no answer in time',
+  no_receipt: 'no delivery receipt',
+  failed_receipt: 'not delivered',
+};
+
+/** "sent by AWS End User Messaging after Twilio failed (no delivery receipt)" for a page of the second route. */
+export function routeText(ch: Pick<PagedChannel, 'route' | 'rerouted'>): string {
+  if (!ch.rerouted || !ch.route) return '';
+  const by = PROVIDER[ch.route] ?? ch.route;
+  const from = PROVIDER[ch.rerouted.from] ?? ch.rerouted.from;
+  const why = REROUTE_CAUSE[ch.rerouted.cause];
+  return ` (sent by ${by} after ${from} failed${why ? `: ${why}` : ''})`;
+}
 const VIA: Record<string, string> = {
   sms_reply: 'SMS reply',
   whatsapp_reply: 'WhatsApp reply',
   email_link: 'email link',
   voice_key: 'pressed 1 on the call',
   api: 'API',
+  console: 'console',
 };
 
 const channelName = (c: string | null) => (c === null ? 'an unknown channel' : (CHANNEL[c] ?? c));
@@ -77,7 +99,7 @@ function errorText(provider: string | null, code: string | null, message: string
 }
 
 function channelText(ch: PagedChannel, time: (ms: number) => string): string {
-  const by = `by ${channelName(ch.channel)}`;
+  const by = `by ${channelName(ch.channel)}${routeText(ch)}`;
   if (ch.outcome === 'failed') {
     return `${by} → failed to send${errorText(ch.provider, ch.errorCode, ch.errorMessage)}`;
   }
@@ -92,10 +114,11 @@ function channelText(ch: PagedChannel, time: (ms: number) => string): string {
 export function describeStep(step: TimelineStep, time: (ms: number) => string): string {
   switch (step.kind) {
     case 'alarm':
-      return (
-        `alarm ${step.alarmName ?? '?'}${step.severity ? ` (${step.severity})` : ''} ` +
-        `went to ALARM: incident opened`
-      );
+      // an alert source's alarm (Alertmanager, Events API v2) fired; a CloudWatch alarm went to ALARM
+      return step.source && step.source !== 'cloudwatch'
+        ? `${step.source} alarm ${step.alarmName ?? '?'}${step.severity ? ` (${step.severity})` : ''} fired: ` +
+            'incident opened'
+        : `alarm ${step.alarmName ?? '?'}${step.severity ? ` (${step.severity})` : ''} went to ALARM: incident opened`;
     case 'paged': {
       // why this person, when a schedule chose them (the same words as the report's incident page)
       const by = step.channels.find((c) => c.resolvedBy)?.resolvedBy;
@@ -104,13 +127,21 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
         `${step.channels.map((c) => channelText(c, time)).join('; ')}`
       );
     }
-    case 'failover':
+    case 'failover': {
+      // the same channel by the other route (AWS End User Messaging), or the next channel
+      const to = step.toRoute
+        ? `its ${channelName(step.fromChannel)} by ${PROVIDER[step.toRoute] ?? step.toRoute}`
+        : '';
       if (step.silenceMs !== undefined)
         return (
           `${step.person.name}'s ${channelName(step.fromChannel)} page had no delivery receipt after ` +
-          `${formatDuration(step.silenceMs / 1000)}: failed over on silence to the next channel`
+          `${formatDuration(step.silenceMs / 1000)}: failed over on silence to ${to || 'the next channel'}`
         );
-      return `${step.person.name}'s ${channelName(step.fromChannel)} page failed: failing over to the next channel`;
+      return (
+        `${step.person.name}'s ${channelName(step.fromChannel)} page failed: ` +
+        (to ? `sending it again as ${to}` : 'failing over to the next channel')
+      );
+    }
     case 'escalated':
       if (step.reason === 'deadline')
         return `escalated to ${levelName(step.toLevel)} (deadline: ${levelName(step.fromLevel)} not confirmed)`;
@@ -166,8 +197,8 @@ export function formatTimelineText(t: Timeline, opts: FormatOptions = {}): strin
   const first = t.steps[0]?.at ?? t.openedAt ?? 0;
   const lines: string[] = [];
   lines.push(
-    `Incident ${t.incidentId} · alarm ${t.alarmName ?? '?'} · ${t.severity ?? 'no severity'} · ` +
-      `${c.day(first)} · times in ${zoneLabel(c, first)}`,
+    `Incident ${t.incidentId} · ${t.source && t.source !== 'cloudwatch' ? `${t.source} ` : ''}alarm ` +
+      `${t.alarmName ?? '?'} · ${t.severity ?? 'no severity'} · ${c.day(first)} · times in ${zoneLabel(c, first)}`,
   );
   lines.push('');
   let day = c.day(first);
@@ -205,6 +236,7 @@ export function timelineJson(t: Timeline, opts: FormatOptions = {}): unknown {
     incidentId: t.incidentId,
     alarmName: t.alarmName,
     alarmArn: t.alarmArn,
+    source: t.source,
     severity: t.severity,
     timeZone: c.timeZone,
     openedAt: iso(t.openedAt),

@@ -56,6 +56,13 @@ export interface PagedChannel {
   /** `opened_before_this_page_escalated` of the page (alert_events). */
   verdict: string | null;
   /**
+   * The route that carried it (`twilio`, `aws`: AWS End User Messaging, the second route for SMS and voice, `resend`),
+   * and, for a page sent by the other route because the first failed, which one and how (the dispatch's
+   * `detail.rerouted`); null for rows that predate routes.
+   */
+  route?: string | null;
+  rerouted?: { from: string; cause: string } | null;
+  /**
    * Why this person was paged: the on-call schedule, its layer or override (the dispatch's `detail.resolved_by`);
    * null when the policy named the person (or their team) directly, or the row predates the field.
    */
@@ -67,7 +74,7 @@ export type ResolvedBy = NonNullable<DispatchRecord['resolved_by']>;
 const ResolvedBySchema = DispatchRecord.shape.resolved_by;
 
 export type TimelineStep =
-  | { kind: 'alarm'; at: number; alarmName: string | null; severity: string | null }
+  | { kind: 'alarm'; at: number; alarmName: string | null; severity: string | null; source?: string | null }
   | { kind: 'paged'; at: number; person: PersonRef; level: number | null; channels: PagedChannel[] }
   | {
       kind: 'failover';
@@ -77,6 +84,8 @@ export type TimelineStep =
       fromChannel: string | null;
       /** Failed over on silence: no delivery evidence within this long of the send (ms). */
       silenceMs?: number;
+      /** To the same channel by this route (`aws`: AWS End User Messaging) instead of the next channel. */
+      toRoute?: string;
     }
   | {
       kind: 'escalated';
@@ -123,6 +132,8 @@ export interface Timeline {
   incidentId: string;
   alarmName: string | null;
   alarmArn: string | null;
+  /** Where the alarm came from: cloudwatch | alertmanager | events-v2 (the `incidents` view's `source`). */
+  source: string | null;
   severity: string | null;
   openedAt: number | null;
   acknowledgedAt: number | null;
@@ -272,7 +283,13 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
   const steps: TimelineStep[] = [];
   const openedAt = toEpochMs(inc.opened_at);
   if (openedAt !== null)
-    steps.push({ kind: 'alarm', at: openedAt, alarmName: str(inc.alarm_name), severity: str(inc.severity) });
+    steps.push({
+      kind: 'alarm',
+      at: openedAt,
+      alarmName: str(inc.alarm_name),
+      severity: str(inc.severity),
+      source: str(inc.source),
+    });
 
   // Every page first: a receipt can carry an earlier time than its dispatch (two clocks).
   const channelsByMessage = new Map<string, PagedChannel>();
@@ -293,6 +310,8 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
       events: [],
       verdict: str(r.opened_before_this_page_escalated),
       resolvedBy: resolvedByOf(r),
+      route: str(r.route),
+      rerouted: reroutedOf(r),
     };
     channelOf.set(r, ch);
     // a page to an address no person owns is named by the masked address
@@ -380,6 +399,7 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
             level: int(r.level),
             fromChannel: str(r.channel),
             ...(detail.cause === 'no_receipt' ? { silenceMs: Number(detail.silence_ms ?? 0) } : {}),
+            ...(typeof detail.to_route === 'string' ? { toRoute: detail.to_route } : {}),
           });
         } else if (reason === 'deadline' || reason === 'repeat' || reason === 'exhausted') {
           steps.push({ kind: 'escalated', at, reason, fromLevel: int(r.level), toLevel: int(r.to_level) });
@@ -423,6 +443,7 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
     incidentId: String(inc.incident_id),
     alarmName: str(inc.alarm_name),
     alarmArn: str(inc.alarm_arn),
+    source: str(inc.source),
     severity: str(inc.severity),
     openedAt,
     acknowledgedAt: toEpochMs(inc.acknowledged_at),
@@ -459,6 +480,12 @@ function detailOf(r: LakeRow): Record<string, unknown> {
 function resolvedByOf(r: LakeRow): ResolvedBy | null {
   const parsed = ResolvedBySchema.safeParse(detailOf(r).resolved_by);
   return parsed.success ? (parsed.data ?? null) : null;
+}
+
+/** A dispatch row's `detail.rerouted` ({from, cause}), if it is there and well formed. */
+function reroutedOf(r: LakeRow): { from: string; cause: string } | null {
+  const v = detailOf(r).rerouted as { from?: unknown; cause?: unknown } | undefined;
+  return v && typeof v.from === 'string' && typeof v.cause === 'string' ? { from: v.from, cause: v.cause } : null;
 }
 
 /** At the same millisecond: dispatches before what they cause or answer. */

@@ -84,8 +84,41 @@ export const VPC_MAX_AZS = 2;
  *   estate           JSON: {"ecsServices":[{"cluster","service","severity"?}],
  *                    "rdsInstances":[{"instanceId","severity"?,"replica"?,"vcpus"?,"allocatedStorageGiB"?,
  *                    "maxConnections"?}]}
+ *   smsVoiceOrigination       ARN of the AWS End User Messaging phone number / pool / sender id of the second
+ *                             route for SMS pages (second-route.ts); absent = Twilio only
+ *   smsVoiceVoiceOrigination  ARN of a voice-capable number: voice pages get the second route too
+ *   eventsV2RoutingKeysSecret full ARN (with its random suffix) of a Secrets Manager secret holding the Events API
+ *                    v2 routing keys as JSON ({"<32-character key>":"<service or team>"}); absent = none accepted
+ *   snsAlertTopicArns SNS topics whose HTTPS subscriptions POST /events/sns accepts (CloudWatch alarm actions',
+ *                    Amazon Managed Prometheus's): comma-separated or a JSON array → SNS_ALERT_TOPIC_ARNS
  *   account, region  target environment (default: the CLI's CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION)
  */
+/** An SNS topic's ARN (what the receiver's SNS_ALERT_TOPIC_ARNS takes). */
+function snsTopicArn(key: string, v: string): string {
+  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/.test(v))
+    throw new Error(`context ${key} must list SNS topic ARNs (arn:aws:sns:<region>:<account>:<name>), got ${v}`);
+  return v;
+}
+
+/** An AWS End User Messaging origination identity's ARN (the grant names it). */
+function smsVoiceArn(key: string, v: string): string {
+  if (!/^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|pool|sender-id)\/\S+$/.test(v))
+    throw new Error(`context ${key} must be the ARN of a phone number, pool or sender id (arn:aws:sms-voice:…)`);
+  return v;
+}
+
+/**
+ * A secret's complete ARN (a name or a partial ARN whose name ends in a hyphen and six characters is misread as a
+ * complete one by Secrets Manager: ../shared notes; the console shows the complete ARN).
+ */
+function secretArn(key: string, v: string): string {
+  if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+-[A-Za-z0-9]{6}$/.test(v))
+    throw new Error(
+      `context ${key} must be the complete ARN of a secret (arn:aws:secretsmanager:…:secret:<name>-XXXXXX)`,
+    );
+  return v;
+}
+
 export function stackPropsFromContext(app: App): PagetrailStackProps & { stackName: string } {
   const ctx = (k: string): unknown => app.node.tryGetContext(k);
   const str = (k: string): string | undefined => {
@@ -137,6 +170,22 @@ export function stackPropsFromContext(app: App): PagetrailStackProps & { stackNa
     operators: { emails: list('operatorEmails'), phones: list('operatorPhones') },
     production: production === undefined ? undefined : production === 'true',
     estate,
+    ...(str('smsVoiceOrigination')
+      ? {
+          smsVoice: {
+            originationArn: smsVoiceArn('smsVoiceOrigination', str('smsVoiceOrigination')!),
+            ...(str('smsVoiceVoiceOrigination')
+              ? { voiceOriginationArn: smsVoiceArn('smsVoiceVoiceOrigination', str('smsVoiceVoiceOrigination')!) }
+              : {}),
+          },
+        }
+      : {}),
+    ...(str('eventsV2RoutingKeysSecret')
+      ? { eventsV2RoutingKeysSecretArn: secretArn('eventsV2RoutingKeysSecret', str('eventsV2RoutingKeysSecret')!) }
+      : {}),
+    ...(list('snsAlertTopicArns').length
+      ? { snsAlertTopicArns: list('snsAlertTopicArns').map((a) => snsTopicArn('snsAlertTopicArns', a)) }
+      : {}),
     env: {
       account: str('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
       region: str('region') ?? process.env.CDK_DEFAULT_REGION,

@@ -60,6 +60,7 @@ export const VIEW_COLUMNS: Record<'alert_events' | 'incidents', ViewColumn[]> = 
     { name: 'suppressed', type: 'boolean' },
     { name: 'retriggers', type: 'bigint' },
     { name: 'silent_failovers', type: 'bigint' },
+    { name: 'source', type: 'varchar' },
     { name: 'notices', type: 'bigint' },
     { name: 'acknowledged_by', type: 'varchar' },
     { name: 'first_responder_opened_before_escalation', type: 'varchar' },

@@ -42,6 +42,8 @@ const BUNDLES: Record<UnitName, BundleSpec> = {
   'alarm-intake': LAMBDA_BUNDLES['alarm-intake'],
 };
 
+const SMS_VOICE_ORIGINATION = 'arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef';
+
 /** What the lake writes (and so may read back and delete): its tables, its error objects, its join state. */
 const LAKE_PREFIXES = [...LAKE_TABLES.map((t) => t.prefix), ERROR_PREFIX, STATE_PREFIX];
 
@@ -60,7 +62,11 @@ const CALL_SITES: Record<string, CallSite> = {
   'shared/ack-codes.ts': { env: 'LEDGER_TABLE' }, // ack codes live in the dispatch ledger
   'processors/paging/ledger.ts': { env: 'LEDGER_TABLE' },
   'processors/paging/incident-store.ts': { env: 'INCIDENTS_TABLE' },
+  'processors/paging/heartbeats.ts': { env: 'INCIDENTS_TABLE' }, // heartbeat checks' state items (GetItem, PutItem)
   'shared/incident-item.ts': { env: 'INCIDENTS_TABLE' }, // IncidentReader (the receiver's ack page)
+  'shared/incident-view.ts': { env: 'INCIDENTS_TABLE' }, // the incident API's GET /incidents/{id}
+  'producers/receiver/api/incidents.ts': { env: 'INCIDENTS_TABLE' }, // the incident API's list: Scan
+  'producers/receiver/auth/store.ts': { env: 'CONSOLE_AUTH_TABLE' }, // sign-in links, rate counters, API keys
   'processors/consumer/checkpoint-store.ts': { env: 'CHECKPOINT_TABLE' },
   // The lake rewrites, and after a failed flush deletes, objects under everything it writes.
   'processors/lake/lake-store.ts': { env: 'LAKE_BUCKET', prefixes: LAKE_PREFIXES },
@@ -69,6 +75,8 @@ const CALL_SITES: Record<string, CallSite> = {
   'processors/paging/deadlines.ts': { env: 'SCHEDULER_GROUP', passRoleEnv: 'SCHEDULER_ROLE_ARN' },
   // Every `<NAME>_SECRET_ARN` of the function's environment (none: no call, no grant).
   'platform/secrets.ts': { env: '*_SECRET_ARN' },
+  // The second route (infra/cdk/second-route.ts): its origination identities and configuration set (none: no grant).
+  'platform/providers/aws-sms-voice.ts': { env: 'AWS_SMS_VOICE_*' },
 };
 
 /**
@@ -101,7 +109,8 @@ const timings: string[] = [];
 /** Synthesizes the stack (Lambda assets: placeholder bundles, the template does not depend on them). */
 function synth(aspect?: (stack: PagetrailStack) => IAspect): { stack: PagetrailStack; template: Json } {
   const started = Date.now();
-  const stack = stackFor(dir, { stage: 'test' });
+  // with the second route (AWS End User Messaging), so its grant is derived and checked too
+  const stack = stackFor(dir, { stage: 'test', smsVoiceOrigination: SMS_VOICE_ORIGINATION });
   if (aspect) Aspects.of(stack).add(aspect(stack));
   const template = Template.fromStack(stack).toJSON();
   timings.push(`synth ${Date.now() - started} ms`);
@@ -178,7 +187,7 @@ describe('calls vs grants', () => {
     const anchors: Record<UnitName, string[]> = {
       receiver: ['kinesis:PutRecords', 'kinesis:DescribeStreamSummary', 's3:PutObject', 'dynamodb:GetItem'],
       paging: ['kinesis:PutRecords', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'dynamodb:UpdateItem'],
-      lake: ['s3:PutObject', 's3:DeleteObject', 'dynamodb:Query', 'kinesis:ListShards'],
+      lake: ['s3:PutObject', 's3:DeleteObject', 'dynamodb:Query', 'kinesis:ListShards', 'kinesis:PutRecords'],
       'alarm-intake': ['kinesis:PutRecords'],
     };
     for (const n of Object.keys(anchors) as UnitName[]) {

@@ -22,7 +22,13 @@ const describeFinding = (m: { id: string; entry: { data?: unknown } }) =>
 beforeAll(() => {
   restore = withoutCfnValidation();
   dir = synthDir();
-  stack = stackFor(dir, { stage: 'nag', estate: TEST_ESTATE, domain: 'pagetrail.example.com' });
+  stack = stackFor(dir, {
+    stage: 'nag',
+    estate: TEST_ESTATE,
+    domain: 'pagetrail.example.com',
+    // the second route's topic, configuration set and grant are checked too
+    smsVoiceOrigination: 'arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef',
+  });
   Aspects.of(stack).add(new AwsSolutionsChecks());
   Aspects.of(stack).add(new ServerlessChecks());
 }, 120_000);

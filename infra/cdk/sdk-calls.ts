@@ -28,6 +28,7 @@ export const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   'cloudwatch-logs': 'logs',
   dynamodb: 'dynamodb',
   kinesis: 'kinesis',
+  'pinpoint-sms-voice-v2': 'sms-voice',
   s3: 's3',
   scheduler: 'scheduler',
   'secrets-manager': 'secretsmanager',
@@ -401,7 +402,13 @@ export interface UnitGrants {
 }
 
 /** CloudFormation types whose Ref is the name and `Fn::GetAtt [X, Arn]` the ARN. */
-const REF_IS_NAME = new Set(['AWS::Kinesis::Stream', 'AWS::DynamoDB::Table', 'AWS::S3::Bucket', 'AWS::IAM::Role']);
+const REF_IS_NAME = new Set([
+  'AWS::Kinesis::Stream',
+  'AWS::DynamoDB::Table',
+  'AWS::S3::Bucket',
+  'AWS::IAM::Role',
+  'AWS::SMSVOICE::ConfigurationSet',
+]);
 
 function arnOf(service: string, value: unknown, template: Json, ctx: ArnContext): string {
   const ref = (value as Json)?.Ref;

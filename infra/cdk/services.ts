@@ -15,6 +15,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ERROR_PREFIX } from '../../schemas/lake.js';
 import { suppress, wildcards } from './nag.js';
+import { DEFAULT_ONCALL_FILE } from './processors.js';
 import type { Storage } from './storage.js';
 
 /** The Docker build context: the repository root (its .dockerignore keeps node_modules and data out). */
@@ -54,6 +55,9 @@ export const PROVIDER_SECRET_NAMES = (stage: string) => ({
 export const GENERATED_SECRET_NAMES = (stage: string) => ({
   apiKey: assertResolvableSecretName(`pagetrail/${stage}/api_key`),
   ackLinkSecret: assertResolvableSecretName(`pagetrail/${stage}/ack_link_secret`),
+  alertmanagerToken: assertResolvableSecretName(`pagetrail/${stage}/alertmanager_token`),
+  heartbeatSecret: assertResolvableSecretName(`pagetrail/${stage}/heartbeat_secret`),
+  consoleSessionSecret: assertResolvableSecretName(`pagetrail/${stage}/console_session_secret`),
 });
 
 /**
@@ -93,6 +97,14 @@ export interface ServicesProps {
   readonly natGateways?: number;
   /** Where the load balancer writes its access logs (prefix `alb/`); default: none. */
   readonly accessLogs?: s3.IBucket;
+  /**
+   * Full ARN of the secret holding the Events API v2 routing keys (EVENTS_V2_ROUTING_KEYS: a JSON object, routing key
+   * → service or team name, README "Other alert sources"); the operator creates it. Absent: `POST /v2/enqueue`
+   * answers every event 400 "Invalid routing key", as PagerDuty does for a key it does not know.
+   */
+  readonly eventsV2RoutingKeysSecretArn?: string;
+  /** The on-call file baked into the image (the console's people, roles and teams); default the demo's. */
+  readonly oncallFile?: string;
 }
 
 /**
@@ -119,7 +131,7 @@ export class Services extends Construct {
   constructor(scope: Construct, id: string, props: ServicesProps) {
     super(scope, id);
     const { storage, stage } = props;
-    const { stream, bucket, ledger, incidents } = storage;
+    const { stream, bucket, ledger, incidents, consoleAuth } = storage;
     const region = Stack.of(this).region;
     const minCount = Math.max(2, props.receiverMinCount ?? 2);
     const maxCount = Math.max(minCount, props.receiverMaxCount ?? 10);
@@ -145,7 +157,11 @@ export class Services extends Construct {
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const image =
       props.image ??
-      ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'Dockerfile', platform: RECEIVER_ARCHITECTURE.imagePlatform });
+      ecs.ContainerImage.fromAsset(REPO_ROOT, {
+        file: 'Dockerfile',
+        platform: RECEIVER_ARCHITECTURE.imagePlatform,
+        buildArgs: { ONCALL_FILE: props.oncallFile ?? DEFAULT_ONCALL_FILE },
+      });
 
     // Secrets: provider credentials are created by the operator (names in PROVIDER_SECRET_NAMES);
     // the API key and the ack-link HMAC key are generated here (GENERATED_SECRET_NAMES). Imported by
@@ -177,6 +193,21 @@ export class Services extends Construct {
     const apiKeyUse = 'x-api-key of POST /events/cloudwatch and /api/v1/ingest/events';
     const apiKey = generated('ApiKey', generatedNames.apiKey, apiKeyUse);
     const ackLinkSecret = generated('AckLinkSecret', generatedNames.ackLinkSecret, 'HMAC key of the signed ack links');
+    const alertmanagerToken = generated(
+      'AlertmanagerToken',
+      generatedNames.alertmanagerToken,
+      "bearer token of POST /events/alertmanager (Alertmanager's http_config)",
+    );
+    const heartbeatSecret = generated(
+      'HeartbeatSecret',
+      generatedNames.heartbeatSecret,
+      'HMAC key of the heartbeat check-in tokens (GET|POST /heartbeat/<check id>.<mac>; make heartbeat-url)',
+    );
+    const consoleSessionSecret = generated(
+      'ConsoleSessionSecret',
+      generatedNames.consoleSessionSecret,
+      'HMAC key of the console session cookies and their CSRF tokens',
+    );
     this.secrets = { twilioAuthToken, resendApiKey, resendWebhookSecret, apiKey, ackLinkSecret };
 
     this.receiver = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Receiver', {
@@ -211,6 +242,7 @@ export class Services extends Construct {
           LAKE_BUCKET: bucket.bucketName,
           LEDGER_TABLE: ledger.tableName,
           INCIDENTS_TABLE: incidents.tableName, // the ack page's incident lookup (IncidentReader)
+          CONSOLE_AUTH_TABLE: consoleAuth.tableName, // console sign-in links, API keys (producers/receiver/auth)
           LOG_LEVEL: 'info',
           PORT: String(RECEIVER_PORT),
           PUBLIC_BASE_URL: 'PLACEHOLDER', // set below (needs the load balancer)
@@ -223,6 +255,21 @@ export class Services extends Construct {
           RESEND_WEBHOOK_SECRET: ecs.Secret.fromSecretsManager(resendWebhookSecret),
           API_KEY: ecs.Secret.fromSecretsManager(apiKey),
           ACK_LINK_SECRET: ecs.Secret.fromSecretsManager(ackLinkSecret),
+          CONSOLE_SESSION_SECRET: ecs.Secret.fromSecretsManager(consoleSessionSecret),
+          RESEND_API_KEY: ecs.Secret.fromSecretsManager(resendApiKey), // the console's sign-in mails
+          ALERTMANAGER_TOKENS: ecs.Secret.fromSecretsManager(alertmanagerToken),
+          HEARTBEAT_SECRET: ecs.Secret.fromSecretsManager(heartbeatSecret),
+          ...(props.eventsV2RoutingKeysSecretArn
+            ? {
+                EVENTS_V2_ROUTING_KEYS: ecs.Secret.fromSecretsManager(
+                  secretsmanager.Secret.fromSecretCompleteArn(
+                    this,
+                    'EventsV2RoutingKeys',
+                    props.eventsV2RoutingKeysSecretArn,
+                  ),
+                ),
+              }
+            : {}),
         },
       },
     });
@@ -255,6 +302,9 @@ export class Services extends Construct {
     stream.grant(receiverRole, 'kinesis:DescribeStreamSummary'); // GET /healthz (producers/receiver/stream-health.ts)
     ledger.grant(receiverRole, 'dynamodb:GetItem'); // ack codes typed back by SMS (AckCodes.resolve)
     incidents.grant(receiverRole, 'dynamodb:GetItem'); // ack pages: already acknowledged / escalated? (IncidentReader)
+    incidents.grant(receiverRole, 'dynamodb:Scan'); // GET /api/v1/incidents (producers/receiver/api/incidents.ts)
+    // sign-in links (issue, consume once), rate counters, API key lookups (producers/receiver/auth/store.ts)
+    consoleAuth.grant(receiverRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     const errorObjects = bucket.arnForObjects(`${ERROR_PREFIX}*`);
     receiverRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errorObjects] }),

@@ -141,7 +141,7 @@ describe('storage', () => {
     const tables = Object.fromEntries(
       resources('AWS::DynamoDB::Table').map(([id, r]) => [id.replace(/^Storage|[0-9A-F]{8}$/g, ''), r.Properties]),
     );
-    expect(Object.keys(tables).sort()).toEqual(['Checkpoints', 'DispatchLedger', 'Incidents']);
+    expect(Object.keys(tables).sort()).toEqual(['Checkpoints', 'ConsoleAuth', 'DispatchLedger', 'Incidents']);
     for (const t of Object.values(tables)) {
       expect(t.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -154,7 +154,7 @@ describe('storage', () => {
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'sk', AttributeType: 'S' },
     ]);
-    for (const name of ['DispatchLedger', 'Incidents']) {
+    for (const name of ['DispatchLedger', 'Incidents', 'ConsoleAuth']) {
       expect(tables[name].KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
       expect(tables[name].AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
       expect(tables[name].TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
@@ -411,9 +411,15 @@ describe('receiver (ECS Fargate)', () => {
       PUBLIC_BASE_URL: 'https://pagetrail.example.com',
       ALARM_NAMESPACES: 'AWS/ECS,AWS/RDS,ECS/ContainerInsights',
     });
+    // the console's sign-in (producers/receiver/auth/wiring.ts): its table, session key and the Resend key
+    expect(env.CONSOLE_AUTH_TABLE).toEqual({ Ref: expect.stringMatching(/^StorageConsoleAuth[0-9A-F]{8}$/) });
     expect(((c.Secrets ?? []) as Json[]).map((s) => s.Name).sort()).toEqual([
       'ACK_LINK_SECRET',
+      'ALERTMANAGER_TOKENS',
       'API_KEY',
+      'CONSOLE_SESSION_SECRET',
+      'HEARTBEAT_SECRET',
+      'RESEND_API_KEY',
       'RESEND_WEBHOOK_SECRET',
       'TWILIO_AUTH_TOKEN',
     ]);
@@ -514,7 +520,7 @@ describe('secrets', () => {
   it('every secret name of a stage passes it, and PROVIDER_SECRET_NAMES stays stage-qualified', () => {
     for (const stage of ['dev', 'prod', 'test', 'a-b']) {
       const names = [...Object.values(PROVIDER_SECRET_NAMES(stage)), ...Object.values(GENERATED_SECRET_NAMES(stage))];
-      expect(names).toHaveLength(5);
+      expect(names).toHaveLength(8);
       for (const n of names) {
         expect(() => assertResolvableSecretName(n), n).not.toThrow();
         expect(n.startsWith(`pagetrail/${stage}/`), n).toBe(true);
@@ -555,7 +561,7 @@ describe('secrets', () => {
       expect(() => assertResolvableSecretName(r.Properties.Name)).not.toThrow();
     }
     const refs = references();
-    expect(refs.length).toBe(4 + 3); // receiver: 4 secrets; paging: 3
+    expect(refs.length).toBe(8 + 3); // receiver: 8 secrets; paging: 3
     for (const { where, value } of refs) {
       if (typeof value === 'object' && 'Ref' in value) {
         expect(owned.has(value.Ref), where).toBe(true); // Ref of a Secret = its full ARN
@@ -864,11 +870,31 @@ describe('IAM', () => {
 
   it('receiver: PutRecords, DescribeStreamSummary (health), ledger and incidents GetItem, errors/ PutObject', () => {
     const st = receiverStatements();
-    const expected = ['dynamodb:GetItem', 'kinesis:DescribeStreamSummary', 'kinesis:PutRecords', 's3:PutObject'];
+    const expected = [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'kinesis:DescribeStreamSummary',
+      'kinesis:PutRecords',
+      's3:PutObject',
+    ];
     expect(actionsOf(st)).toEqual(expected);
+    const tableOf = (r: Json) => JSON.stringify(r).replace(/^.*"(Storage[A-Za-z]+?)[0-9A-F]{8}".*$/, '$1');
+    // the console (producers/receiver/auth, api): its own table's items, and a Scan of the incidents (the list)
+    const consoleAuth = st.filter((s) => asArray(s.Resource as Json).some((r) => tableOf(r) === 'StorageConsoleAuth'));
+    expect(consoleAuth.flatMap((s) => asArray(s.Action)).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    const scans = st.filter((s) => asArray(s.Action).includes('dynamodb:Scan'));
+    expect(scans.flatMap((s) => asArray(s.Resource as Json)).map(tableOf)).toEqual(['StorageIncidents']);
     expect(resourceOf(st, 's3:PutObject')).toContain('/errors/*');
     // GetItem on the two tables, nothing else: ack codes (ledger) and the ack page's incident (IncidentReader).
-    const getItemStatements = st.filter((s) => asArray(s.Action).includes('dynamodb:GetItem'));
+    const getItemStatements = st.filter(
+      (s) => asArray(s.Action).includes('dynamodb:GetItem') && !consoleAuth.includes(s),
+    );
     const getItem = getItemStatements.flatMap((s) => asArray(s.Resource as Json));
     const tables = getItem.map((r) => JSON.stringify(r).replace(/^.*"(Storage[A-Za-z]+?)[0-9A-F]{8}".*$/, '$1')).sort();
     expect(tables).toEqual(['StorageDispatchLedger', 'StorageIncidents']);
@@ -944,19 +970,14 @@ describe('IAM', () => {
   );
 
   it(
-    'lake: stream read (mapping), its prefixes, checkpoints; no ledger, incidents, stream writes, scheduler or ' +
-      'secrets',
+    'lake: stream read (mapping), PutRecords (ticks), its prefixes, checkpoints; no ledger, incidents, scheduler ' +
+      'or secrets',
     () => {
       const st = functionStatements('Lake');
       const actions = actionsOf(st);
-      expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'dynamodb:Query']));
-      for (const a of [
-        'kinesis:PutRecord',
-        'kinesis:PutRecords',
-        'dynamodb:UpdateItem',
-        'iam:PassRole',
-        'secretsmanager:GetSecretValue',
-      ])
+      // PutRecords: the ticks after a flush that leaves receipts waiting (processors/lake/ticks.ts)
+      expect(actions).toEqual(expect.arrayContaining([...STREAM_READ, 'dynamodb:Query', 'kinesis:PutRecords']));
+      for (const a of ['kinesis:PutRecord', 'dynamodb:UpdateItem', 'iam:PassRole', 'secretsmanager:GetSecretValue'])
         expect(actions).not.toContain(a);
       expect(actions.some((a) => a.startsWith('scheduler:'))).toBe(false);
       expect(JSON.stringify(st)).not.toMatch(/StorageDispatchLedger|StorageIncidents/);

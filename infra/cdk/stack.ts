@@ -10,6 +10,7 @@ import { Deadlines, schedulerGroupName } from './deadlines.js';
 import { PipelineAlarms } from './pipeline-alarms.js';
 import { Processors } from './processors.js';
 import { Services } from './services.js';
+import { SecondRoute } from './second-route.js';
 import { Storage } from './storage.js';
 
 export interface PagetrailStackProps extends StackProps {
@@ -38,6 +39,15 @@ export interface PagetrailStackProps extends StackProps {
    * prod, production, prod-… or production-…); any other stage gets a synth warning.
    */
   readonly production?: boolean;
+  /**
+   * The second route for SMS and voice (AWS End User Messaging SMS and Voice): the ARNs of the origination identity
+   * of SMS pages and, optionally, of a voice-capable number (second-route.ts). Absent: Twilio only.
+   */
+  readonly smsVoice?: { originationArn: string; voiceOriginationArn?: string };
+  /** Full ARN of the secret of the Events API v2 routing keys (services.ts); absent: /v2/enqueue knows no key. */
+  readonly eventsV2RoutingKeysSecretArn?: string;
+  /** SNS topics whose HTTPS subscriptions `POST /events/sns` accepts (SNS_ALERT_TOPIC_ARNS); absent: none. */
+  readonly snsAlertTopicArns?: string[];
   /** Override the container image (tests); default: built from the repo's Dockerfile. */
   readonly image?: ecs.ContainerImage;
   /** Root of the prebuilt Lambda bundles (default dist/lambda, `make lambdas`). */
@@ -99,6 +109,8 @@ export class PagetrailStack extends Stack {
       receiverMaxCount: props.receiverMaxTasks,
       natGateways: props.natGateways,
       accessLogs: this.storage.accessLogs,
+      eventsV2RoutingKeysSecretArn: props.eventsV2RoutingKeysSecretArn,
+      oncallFile: props.oncallFile,
     });
 
     const groupName = props.schedulerGroup ?? schedulerGroupName(stage);
@@ -115,6 +127,24 @@ export class PagetrailStack extends Stack {
       bundleDir: props.lambdaBundleDir,
     });
 
+    // POST /events/sns: the alert topics the receiver accepts (subscribing them: infra/cdk/README.md "Alert topics")
+    if (props.snsAlertTopicArns?.length)
+      this.services.receiver.taskDefinition.defaultContainer!.addEnvironment(
+        'SNS_ALERT_TOPIC_ARNS',
+        props.snsAlertTopicArns.join(','),
+      );
+
+    let secondRoute: SecondRoute | undefined;
+    if (props.smsVoice) {
+      secondRoute = new SecondRoute(this, 'SecondRoute', {
+        ...props.smsVoice,
+        publicBaseUrl: this.services.publicBaseUrl,
+        paging: this.processors.paging,
+        receiverContainer: this.services.receiver.taskDefinition.defaultContainer!,
+        stage,
+      });
+    }
+
     const pipeline = new PipelineAlarms(this, 'PipelineAlarms', {
       bucket,
       loadBalancer: this.services.receiver.loadBalancer,
@@ -122,6 +152,7 @@ export class PagetrailStack extends Stack {
       alarmDeadLetters: alarmRule.deadLetters,
       intake: alarmRule.intake, // the rule's target: errors, dropped events, its dead-letter queue
       deadlines: this.deadlines,
+      smsVoiceDeadLetters: secondRoute?.deadLetters,
       processors: this.processors,
       operators: props.operators,
       flushIntervalS: props.flushIntervalS,

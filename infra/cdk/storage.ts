@@ -49,6 +49,8 @@ export class Storage extends Construct {
   readonly checkpoints: dynamodb.Table;
   readonly ledger: dynamodb.Table;
   readonly incidents: dynamodb.Table;
+  /** The console's sign-in links, rate counters and API keys (producers/receiver/auth/store.ts). */
+  readonly consoleAuth: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
@@ -131,6 +133,13 @@ export class Storage extends Construct {
     });
     // Paging state, one item per incident (processors/paging/incident-store.ts); items expire via `ttl`.
     this.incidents = new dynamodb.Table(this, 'Incidents', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'ttl',
+    });
+    // Console sign-in links (hashed, 10 minutes, once), sign-in rate counters and API keys (hashed); links and
+    // counters expire via `ttl`, keys have none.
+    this.consoleAuth = new dynamodb.Table(this, 'ConsoleAuth', {
       ...tableDefaults,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'ttl',

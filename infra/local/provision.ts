@@ -340,6 +340,28 @@ export async function ensureTable(
   return { name: spec.name, created, status: table.TableStatus ?? 'ACTIVE' };
 }
 
+/** The console's auth table (producers/receiver/auth/store.ts): HASH `pk`, TTL attribute `ttl`. */
+export function consoleAuthTableSpec(name: string): TableSpec & { ttlAttribute: string } {
+  return {
+    name,
+    keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    attributes: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    ttlAttribute: 'ttl',
+  };
+}
+
+/** Creates the console's auth table when missing, with its TTL. */
+export async function ensureConsoleAuthTable(
+  dynamodb: DynamoDBClient,
+  name: string,
+  wait: WaitOptions = {},
+): Promise<TableInfo> {
+  const spec = consoleAuthTableSpec(name);
+  const info = await ensureTable(dynamodb, spec, wait);
+  info.ttl = await ensureTimeToLive(dynamodb, spec.name, spec.ttlAttribute);
+  return info;
+}
+
 export async function ensureTables(
   dynamodb: DynamoDBClient,
   names: { checkpointTable: string; ledgerTable: string; incidentsTable: string },
@@ -394,6 +416,8 @@ export interface ProvisionSummary {
   tables: { checkpoint: TableInfo; ledger: TableInfo; incidents: TableInfo };
   /** Present when a scheduler client was given. */
   scheduleGroup?: ScheduleGroupInfo;
+  /** Present when CONSOLE_AUTH_TABLE was given. */
+  consoleAuthTable?: TableInfo;
 }
 
 /**
@@ -410,7 +434,8 @@ export async function provisionAll(
     | 'LEDGER_TABLE'
     | 'INCIDENTS_TABLE'
     | 'SCHEDULER_GROUP'
-  >,
+  > &
+    Partial<Pick<Config, 'CONSOLE_AUTH_TABLE'>>,
   clients: AwsClients & { scheduler?: SchedulerClient },
   wait: WaitOptions = {},
 ): Promise<ProvisionSummary> {
@@ -427,6 +452,9 @@ export async function provisionAll(
       wait,
     ),
     clients.scheduler ? ensureScheduleGroup(clients.scheduler, config.SCHEDULER_GROUP) : Promise.resolve(undefined),
+    config.CONSOLE_AUTH_TABLE
+      ? ensureConsoleAuthTable(clients.dynamodb, config.CONSOLE_AUTH_TABLE, wait)
+      : Promise.resolve(undefined),
   ]);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length === 1) throw failures[0];
@@ -436,16 +464,18 @@ export async function provisionAll(
       { cause: failures },
     );
   }
-  const [stream, bucket, tables, group] = results as [
+  const [stream, bucket, tables, group, consoleAuth] = results as [
     PromiseFulfilledResult<StreamInfo>,
     PromiseFulfilledResult<BucketInfo>,
     PromiseFulfilledResult<ProvisionSummary['tables']>,
     PromiseFulfilledResult<ScheduleGroupInfo | undefined>,
+    PromiseFulfilledResult<TableInfo | undefined>,
   ];
   return {
     stream: stream.value,
     bucket: bucket.value,
     tables: tables.value,
     ...(group.value ? { scheduleGroup: group.value } : {}),
+    ...(consoleAuth.value ? { consoleAuthTable: consoleAuth.value } : {}),
   };
 }

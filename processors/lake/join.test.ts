@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DISPATCH_WAIT_REASON, EventJoin, eventTimeError, joinOptions } from './join.js';
-import { ShardPipeline } from './shard-pipeline.js';
+import { ShardPipeline, type FlushBatch, type LakeInputRecord } from './shard-pipeline.js';
+import { flushRecords } from './flush.js';
 import {
   ALARM_ARN,
   T0,
@@ -12,7 +13,7 @@ import {
   escalation,
   receipt,
 } from '../../test/fixtures/records.js';
-import type { StreamRecordIn } from '../../schemas/envelope.js';
+import { encodeRecord, encodeTick, partitionKeyOf, type StreamRecordIn } from '../../schemas/envelope.js';
 
 const meta = (i: number) => ({
   shardId: 'shardId-000000000000',
@@ -481,5 +482,116 @@ describe('EventJoin: a receipt waits for its dispatch at most maxWaitMs of arriv
 
   it('defaults to 10 s', () => {
     expect(joinOptions().maxWaitMs).toBe(10_000);
+  });
+});
+
+describe('ticks: the clock of a shard with no other traffic', () => {
+  const SHARD = 'shardId-000000000000';
+  const tickBytes = (n: number) =>
+    encodeTick({ v: 1, kind: 'tick', event_id: `evt_tick_${n}`, event_time: new Date(T0 + n).toISOString() });
+  /** Shard records at the arrival times given (the clock the join reads), sequence numbers in order. */
+  const onShard = (items: [StreamRecordIn | Uint8Array, number][]): LakeInputRecord[] =>
+    items.map(([r, arrivalTime], i) => ({
+      shardId: SHARD,
+      sequenceNumber: String(49650000000000000000000000000000000000000000000000000n + BigInt(i) * 10n),
+      partitionKey: r instanceof Uint8Array ? ALARM_ARN : partitionKeyOf(r),
+      data: r instanceof Uint8Array ? r : encodeRecord(r),
+      arrivalTime,
+    }));
+  const rowsOf = (batches: FlushBatch[]) =>
+    batches
+      .flatMap((b) => b.events)
+      .map((r) => `${r.kind}:${r.message_id}:${r.join_status}:${r.kind === 'receipt' ? (r.reason ?? '') : ''}`);
+
+  // A receipt whose dispatch never comes, then only ticks: one early (5 s), one at the bound (10 s).
+  const quiet = onShard([
+    [alarmEvent(), T0],
+    [receipt('SM1', 'delivered', T0 + 500), T0 + 1_000],
+    [tickBytes(1), T0 + 6_000],
+    [tickBytes(2), T0 + 11_000],
+  ]);
+
+  it('a tick arriving maxWaitMs after a waiting receipt releases it (dispatch_wait); an earlier one does not', () => {
+    const join = new EventJoin({ maxWaitMs: 10_000 });
+    const emitted = quiet.map((r) => flushRecords(SHARD, join, [r]).batch);
+    expect(emitted.map((b) => rowsOf([b]))).toEqual([
+      ['alarm:null:none:'],
+      [],
+      [],
+      [`receipt:SM1:unmatched:${DISPATCH_WAIT_REASON}`],
+    ]);
+    expect(emitted[3].events[0]).toMatchObject({ arrival_time: T0 + 1_000, alarm_name: 'api-cpu-high' });
+    expect(join.pendingCount).toBe(0);
+    expect(join.counters).toMatchObject({ records: 2, ticks: 2, waitTimeouts: 1, unmatched: 1 });
+  });
+
+  it('a tick alone writes no row and no error, is archived, and changes nothing but the clock', () => {
+    const join = new EventJoin({ maxWaitMs: 10_000 });
+    flushRecords(SHARD, join, quiet.slice(0, 2));
+    const before = join.snapshot();
+    const { batch } = flushRecords(SHARD, join, [quiet[2]]);
+    expect(batch.events).toEqual([]);
+    expect(batch.errors).toEqual([]);
+    expect(batch.raw.map((r) => r.sequence_number)).toEqual([quiet[2].sequenceNumber]);
+    const after = join.snapshot();
+    expect(after).toEqual({
+      ...before,
+      maxArrivalTime: T0 + 6_000,
+      counters: { ...before.counters, ticks: 1 },
+    });
+    // a tick redelivered, or one that arrives before the newest record, changes nothing at all
+    flushRecords(SHARD, join, [{ ...quiet[2], sequenceNumber: `${quiet[2].sequenceNumber}1` }]);
+    flushRecords(SHARD, join, [{ ...quiet[2], arrivalTime: T0 + 2_000 }]);
+    expect({ ...join.snapshot(), counters: after.counters }).toEqual(after);
+    expect(join.drain()).toEqual([]);
+  });
+
+  it('a replay of the same records (ticks included) releases the same receipts in the same rows, any cut', () => {
+    const mixed = onShard([
+      [alarmEvent(), T0],
+      [receipt('SM1', 'delivered', T0 + 500), T0 + 1_000], // never dispatched: released by the second tick
+      [receipt('SM2', 'delivered', T0 + 600), T0 + 2_000], // dispatched after the first tick
+      [tickBytes(1), T0 + 6_000],
+      [dispatch('SM2', T0 + 400), T0 + 7_000],
+      [receipt('SM3', 'delivered', T0 + 700), T0 + 8_000], // still waiting at the end
+      [tickBytes(2), T0 + 11_000],
+    ]);
+    const live = new EventJoin({ maxWaitMs: 10_000 });
+    const expected = rowsOf(mixed.map((r) => flushRecords(SHARD, live, [r]).batch));
+    expect(expected).toEqual([
+      'alarm:null:none:',
+      'dispatch:SM2:none:',
+      'receipt:SM2:matched:',
+      `receipt:SM1:unmatched:${DISPATCH_WAIT_REASON}`,
+    ]);
+    expect(live.waitingPartitionKeys(16)).toEqual([ALARM_ARN]); // SM3: the next flush ticks again
+    for (let cut = 1; cut < mixed.length; cut++) {
+      const first = new EventJoin({ maxWaitMs: 10_000 });
+      const a = flushRecords(SHARD, first, mixed.slice(0, cut)).batch;
+      const restored = EventJoin.restore([JSON.parse(JSON.stringify(first.snapshot()))], { maxWaitMs: 10_000 });
+      const b = flushRecords(SHARD, restored, mixed.slice(cut)).batch;
+      expect(rowsOf([a, b])).toEqual(expected);
+      expect(restored.snapshot()).toEqual(live.snapshot());
+    }
+  });
+
+  it('names where ticks go: each waiting receipt partition key once, the longest-waiting first, capped', () => {
+    const join = new EventJoin({ maxWaitMs: 10_000 });
+    expect(join.waitingPartitionKeys(16)).toEqual([]);
+    const pk = (n: number) => `${ALARM_ARN}-${n}`;
+    for (let n = 0; n < 5; n++)
+      for (const m of ['a', 'b'])
+        join.push(decoded(receipt(`SM${n}${m}`, 'delivered', T0 + n)), {
+          shardId: SHARD,
+          sequenceNumber: String(1000 + n * 2 + (m === 'a' ? 0 : 1)),
+          arrivalTime: T0 + 100 - n, // arrival times step back: the last one pushed has waited longest
+          partitionKey: pk(n),
+        });
+    expect(join.waitingPartitionKeys(16).sort()).toEqual([0, 1, 2, 3, 4].map(pk).sort());
+    expect(join.waitingPartitionKeys(2)).toHaveLength(2);
+    expect(join.waitingPartitionKeys(1)).toEqual([pk(4)]);
+    expect(new EventJoin({ maxWaitMs: Infinity }).waitingPartitionKeys(16)).toEqual([]);
+    const unbounded = EventJoin.restore([join.snapshot()], { maxWaitMs: Infinity });
+    expect(unbounded.waitingPartitionKeys(16)).toEqual([]); // a tick would release nothing: none
   });
 });

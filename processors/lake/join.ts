@@ -3,6 +3,8 @@ import type { EventRow } from '../../schemas/lake.js';
 import type { DispatchRecord } from '../../schemas/dispatch-record.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { partitionKeyFor } from '../../schemas/partition-key.js';
+import { isDrillId } from '../../schemas/drill-record.js';
+import { parseTimestamp } from '../../schemas/time.js';
 import { MinHeap } from './min-heap.js';
 
 /**
@@ -29,8 +31,13 @@ import { MinHeap } from './min-heap.js';
  *   `unmatched` with `reason = dispatch_wait` (the watermark's release keeps `reason` null). Its dispatch,
  *   arriving later, is written as any dispatch is (as after a `late` receipt); the views join them by
  *   message id. The clock is the shard's newest arrival time, never the process's clock: a redo, a
- *   restart or a backfill of the same records releases the same receipts in the same rows. A shard that
- *   receives no record at all holds the receipt until its next record (in the state, never lost).
+ *   restart or a backfill of the same records releases the same receipts in the same rows.
+ * - Ticks (schemas/tick-record.ts) keep that clock going on a shard with no other traffic: the live
+ *   handler puts one, keyed by a waiting receipt's partition key, after each committed flush that leaves
+ *   receipts waiting (processors/lake/ticks.ts). A tick is an arrival (`tick()`: it advances the newest
+ *   arrival time and releases what is overdue by it) and nothing else: no row, no remembered id, no event
+ *   time. Ticks are records of the stream and of the raw archive, so a replay meets them at the same
+ *   places and releases the same receipts in the same rows; a backfill or replay never puts any.
  * - State is bounded: entries past the window are dropped (counted as `expired`); above
  *   `maxStateEntries` the oldest are evicted first (counted as `evicted`; a pending receipt evicted is
  *   emitted `unmatched`, never lost).
@@ -132,6 +139,8 @@ export interface JoinCounters {
   evicted: number;
   /** Receipts written `unmatched` because their wait hit `maxWaitMs` (also counted in `unmatched`). */
   waitTimeouts: number;
+  /** Ticks read (not in `records`): schemas/tick-record.ts. */
+  ticks: number;
 }
 
 interface DispatchInfo {
@@ -140,11 +149,26 @@ interface DispatchInfo {
   severity: string | null;
   channel: string;
   provider: string;
+  /** Absent in snapshots saved before routes were recorded. */
+  route?: string | null;
   recipient: string;
   person: string | null;
   level: number;
   escalate_at: number | null;
 }
+
+/** An alarm's open incident in the join's view (`incidentOfAlarm`). */
+interface OpenAlarm {
+  id: string;
+  t: number;
+}
+
+/**
+ * Open alarms the join remembers at most (the oldest opened is forgotten first; its later re-evaluations and OK then
+ * land under their own ids, as before the join remembered any). Not tied to the window: an incident may stay open
+ * for days.
+ */
+const MAX_OPEN_ALARMS = 50_000;
 
 interface IncidentInfo {
   t: number;
@@ -174,6 +198,8 @@ export interface JoinSnapshot {
   seen: [string, number][];
   dispatches: [string, DispatchInfo][];
   incidents: [string, IncidentInfo][];
+  /** Each CloudWatch alarm's open incident (absent in snapshots before it was kept: none known). */
+  openAlarms?: [string, OpenAlarm][];
   pending: Pending[];
   counters: JoinCounters;
 }
@@ -207,9 +233,11 @@ function baseRow(r: StreamRecord, meta: RecordMeta): EventRow {
     incident_id: r.incident_id,
     alarm_arn: r.alarm_arn,
     alarm_name: null,
+    source: null,
     severity: null,
     channel: null,
     provider: null,
+    route: null,
     message_id: null,
     recipient: null,
     person: null,
@@ -231,6 +259,36 @@ function baseRow(r: StreamRecord, meta: RecordMeta): EventRow {
   };
 }
 
+/** The source's own word for an intake record's state (the lake's `status`: never an incident's alarm|ok). */
+const INTAKE_STATUS = {
+  alertmanager: { ALARM: 'firing', OK: 'resolved', ACK: 'acknowledge' },
+  'events-v2': { ALARM: 'trigger', OK: 'resolve', ACK: 'acknowledge' },
+  heartbeat: { ALARM: 'missed', OK: 'checkin', ACK: 'acknowledge' },
+} as const;
+
+/**
+ * An alert source's alarm row (schemas/alert-record.ts): the intake record keeps its payload and the source's word
+ * for its state; the paging engine's restatement (the incident's alarm row) a small summary.
+ */
+function alertRow(
+  record: Extract<StreamRecord, { kind: 'alarm'; source: 'alertmanager' | 'events-v2' | 'heartbeat' }>,
+  row: EventRow,
+) {
+  if (record.restates === undefined) {
+    row.status = INTAKE_STATUS[record.source][record.state];
+    row.detail = record.raw ?? null;
+    return;
+  }
+  row.detail = JSON.stringify({
+    restates: record.restates,
+    key: record.key,
+    ...(record.service !== undefined ? { service: record.service } : {}),
+    ...(record.firing !== undefined ? { firing: record.firing } : {}),
+    ...(record.truncated !== undefined ? { truncated: record.truncated } : {}),
+    ...(record.labels.team !== undefined ? { team: record.labels.team } : {}),
+  });
+}
+
 export class EventJoin {
   readonly options: Required<JoinOptions>;
   /** Event id → arrival time of its first sighting, in arrival order. */
@@ -243,10 +301,13 @@ export class EventJoin {
     expired: 0,
     evicted: 0,
     waitTimeouts: 0,
+    ticks: 0,
   };
   private readonly seen = new Map<string, number>();
   private readonly dispatches = new Map<string, DispatchInfo>();
   private readonly incidents = new Map<string, IncidentInfo>();
+  /** Each CloudWatch alarm's open incident (its id and opening time), by alarm ARN: `incidentOfAlarm`. */
+  private readonly openByAlarm = new Map<string, OpenAlarm>();
   private readonly pending = new MinHeap<Pending>(byEventTime);
   /** The same waiting receipts in arrival order, for the wall-clock bound. */
   private readonly pendingByArrival = new MinHeap<Pending>(byArrival);
@@ -275,14 +336,7 @@ export class EventJoin {
   /** Feeds one decoded record. Rows that are ready collect until `drain()`. */
   push(record: StreamRecord, meta: RecordMeta): void {
     this.counters.records++;
-    if (meta.arrivalTime > this.maxArrivalTime) {
-      // First record after restoring a v1/v2 snapshot (ids by event time, maybe far ahead): none later than now.
-      if (this.maxArrivalTime === -Infinity)
-        for (const [k, t] of this.seen) if (t > meta.arrivalTime) this.seen.set(k, meta.arrivalTime);
-      this.maxArrivalTime = meta.arrivalTime;
-      const horizon = this.maxArrivalTime - this.options.dedupeWindowMs;
-      this.counters.expired += expireOldest(this.seen, (t) => t < horizon);
-    }
+    this.arrive(meta.arrivalTime);
     const wm = this.watermark;
     if (this.seen.has(record.event_id)) {
       this.counters.duplicates++;
@@ -298,10 +352,20 @@ export class EventJoin {
       case 'alarm':
         row.status = record.state.toLowerCase();
         row.alarm_name = record.alarm_name;
+        row.source = record.source;
         row.severity = record.severity ?? null;
         row.reason = record.reason || null;
-        row.detail = JSON.stringify(record.event);
-        this.rememberIncident(record.incident_id, record.event_time, record.alarm_name, record.severity ?? null);
+        if (record.source !== 'cloudwatch') {
+          alertRow(record, row);
+          if (record.restates === undefined) {
+            this.out.push(row); // the intake record: evidence under its provisional id, no incident's
+            break;
+          }
+        } else {
+          row.detail = JSON.stringify(record.event);
+          row.incident_id = this.incidentOfAlarm(record);
+        }
+        this.rememberIncident(row.incident_id, record.event_time, record.alarm_name, record.severity ?? null);
         this.out.push(row);
         break;
       case 'dispatch':
@@ -312,6 +376,7 @@ export class EventJoin {
         row.provider_status = record.provider_status;
         row.channel = record.channel;
         row.provider = record.provider;
+        row.route = record.provider === 'external' ? null : record.provider;
         row.message_id = record.message_id;
         row.recipient = record.recipient ?? null;
         row.error_code = record.error_code ?? null;
@@ -340,9 +405,10 @@ export class EventJoin {
         // suppressed / retrigger: the maintenance window and the alarm record behind it; unrouted: the fallback
         // paged instead of the missing (team, severity) policy, and an ignored severity tag; failover on silence:
         // its cause and how long the page was silent
-        if (record.maintenance_window || record.alarm_event_id || record.fallback || record.cause)
+        if (record.maintenance_window || record.alarm_event_id || record.fallback || record.cause || record.to_route)
           row.detail = JSON.stringify({
             ...(record.cause ? { cause: record.cause, silence_ms: record.silence_ms } : {}),
+            ...(record.to_route ? { to_route: record.to_route } : {}),
             ...(record.maintenance_window ? { maintenance_window: record.maintenance_window } : {}),
             ...(record.alarm_event_id ? { alarm_event_id: record.alarm_event_id } : {}),
             ...(record.fallback ? { fallback: record.fallback } : {}),
@@ -357,10 +423,60 @@ export class EventJoin {
         row.level = record.level;
         this.out.push(row);
         break;
+      case 'drill':
+        // a reachability drill (never a page): its phase, or its result's outcome with each channel's evidence
+        row.status = record.phase === 'result' ? (record.outcome ?? 'result') : record.phase;
+        row.reason = record.phase === 'result' ? (record.why ?? 'drill_result') : `drill_${record.phase}`;
+        row.person = record.person ?? null;
+        if (record.phase !== 'plan')
+          row.detail = JSON.stringify({
+            schedule: record.schedule,
+            shift_start: record.shift_start === undefined ? undefined : new Date(record.shift_start).toISOString(),
+            ...(record.channels ? { channels: record.channels } : {}),
+            ...(record.summary ? { summary: record.summary } : {}),
+          });
+        this.out.push(row);
+        break;
+      case 'action':
+        // resolved by hand, or a note, on the incident API or the console (schemas/action-record.ts)
+        row.status = record.action === 'resolve' ? 'resolved' : 'noted';
+        row.reason = record.via;
+        row.person = record.person;
+        if (record.note) row.detail = JSON.stringify({ note: record.note });
+        this.out.push(row);
+        break;
     }
     if (this.maxEventTime - this.options.allowedLatenessMs > wm) this.advance();
     this.releaseOverdue();
     this.enforceBound();
+  }
+
+  /**
+   * A tick arrived (schemas/tick-record.ts): the shard's clock moves to its arrival time and the receipts that have
+   * waited `maxWaitMs` by it are written `unmatched` (`dispatch_wait`). Nothing else: no row, no remembered id, and
+   * its event time (the putter's clock) is not read. A duplicate tick changes nothing.
+   */
+  tick(meta: Pick<RecordMeta, 'arrivalTime'>): void {
+    this.counters.ticks++;
+    this.arrive(meta.arrivalTime);
+    this.releaseOverdue();
+  }
+
+  /**
+   * The partition keys of the waiting receipts, each once, at most `max`, the longest-waiting receipt's first: where a
+   * tick must go to reach them (the shard holding them, after a reshard the child). Empty when nothing waits or the
+   * wall-clock bound is off (`maxWaitMs` Infinity: a tick would release nothing).
+   */
+  waitingPartitionKeys(max: number): string[] {
+    if (!Number.isFinite(this.options.maxWaitMs) || max < 1) return [];
+    const keys = new Set<string>();
+    const first = this.pendingByArrival.peek();
+    if (first) keys.add(pendingPartitionKey(first));
+    for (const p of this.pendingByArrival.toArray()) {
+      if (keys.size >= max) break;
+      keys.add(pendingPartitionKey(p));
+    }
+    return [...keys];
   }
 
   /** Waiting receipts whose row satisfies `which` (default: all). */
@@ -395,6 +511,8 @@ export class EventJoin {
     row.message_id = d.message_id;
     row.channel = d.channel;
     row.provider = d.provider;
+    // records written before routes were recorded: the provider was the route
+    row.route = d.route ?? (d.provider === 'external' ? null : d.provider);
     row.recipient = d.recipient;
     row.person = d.person ?? null;
     row.level = d.level;
@@ -407,14 +525,19 @@ export class EventJoin {
     // a notice of the ack or resolve (not a page): `reason` notice_ack / notice_resolve (the views leave it out
     // of the pages)
     if (d.notice) row.reason = `notice_${d.notice}`;
+    // a reachability drill's test page (level 1) or its failure told to the person and the owner (level 2): never a
+    // page (the views leave every row of a drill out)
+    if (isDrillId(d.incident_id)) row.reason = d.level === 1 ? 'drill' : 'drill_notice';
     // why this person (the on-call schedule, layer, override), whether the page may be a duplicate, quiet
     // hours, the notice
-    if (d.resolved_by || d.possible_duplicate || d.quiet_hours || d.notice) {
+    if (d.resolved_by || d.possible_duplicate || d.quiet_hours || d.notice || d.rerouted) {
       row.detail = JSON.stringify({
         ...(d.resolved_by ? { resolved_by: d.resolved_by } : {}),
         ...(d.possible_duplicate ? { possible_duplicate: true } : {}),
         ...(d.quiet_hours ? { quiet_hours: true } : {}),
         ...(d.notice ? { notice: d.notice } : {}),
+        // sent by the second route because the first failed (from which route, and why)
+        ...(d.rerouted ? { rerouted: d.rerouted } : {}),
       });
     }
     this.rememberIncident(d.incident_id, d.event_time, row.alarm_name, row.severity);
@@ -427,6 +550,7 @@ export class EventJoin {
       severity: row.severity,
       channel: d.channel,
       provider: d.provider,
+      route: row.route,
       recipient: d.recipient,
       person: row.person,
       level: d.level,
@@ -497,6 +621,7 @@ export class EventJoin {
     row.severity = d.severity;
     row.channel ??= d.channel;
     row.provider ??= d.provider;
+    row.route ??= d.route ?? null;
     row.recipient ??= d.recipient;
     row.person ??= d.person;
     row.level = d.level;
@@ -512,6 +637,32 @@ export class EventJoin {
     }
   }
 
+  /**
+   * The incident a CloudWatch alarm record belongs to, as the paging handler decides it (processors/paging/handler.ts):
+   * its own id, except for a record that continues the alarm's open episode (an ALARM → ALARM re-evaluation, or
+   * the OK after one, or an OK by SNS, whose message has no time for the old state) and derives another id: it
+   * belongs to the alarm's open incident, if that opened no later than the record's previous state. Without this
+   * the lake would keep the incident open and count a second one (the engine aliases the id; the lake sees only
+   * the record). A pure function of the records, like the rest of the join.
+   */
+  private incidentOfAlarm(record: Extract<StreamRecord, { kind: 'alarm'; source: 'cloudwatch' }>): string {
+    const arn = record.alarm_arn;
+    const previous = record.event.detail.previousState;
+    const open = this.openByAlarm.get(arn);
+    let id = record.incident_id;
+    if (previous?.value === 'ALARM') {
+      if (open && open.id !== id && open.t <= parseTimestamp(previous.timestamp)) id = open.id;
+    }
+    if (record.state === 'OK') {
+      if (open?.id === id) this.openByAlarm.delete(arn);
+    } else if (record.state === 'ALARM' && open?.id !== id) {
+      this.openByAlarm.delete(arn); // insertion order = age, for the bound
+      this.openByAlarm.set(arn, { id, t: record.event_time });
+      if (this.openByAlarm.size > MAX_OPEN_ALARMS) this.openByAlarm.delete(this.openByAlarm.keys().next().value!);
+    }
+    return id;
+  }
+
   private rememberIncident(id: string, t: number, alarmName: string | null, severity: string | null): void {
     const prev = this.incidents.get(id);
     if (prev && prev.alarm_name && prev.severity) return;
@@ -521,6 +672,17 @@ export class EventJoin {
       alarm_name: alarmName ?? prev?.alarm_name ?? null,
       severity: severity ?? prev?.severity ?? null,
     });
+  }
+
+  /** A record or tick arrived: the shard's newest arrival time, and the remembered ids it expires. */
+  private arrive(arrivalTime: number): void {
+    if (!(arrivalTime > this.maxArrivalTime)) return;
+    // First record after restoring a v1/v2 snapshot (ids by event time, maybe far ahead): none later than now.
+    if (this.maxArrivalTime === -Infinity)
+      for (const [k, t] of this.seen) if (t > arrivalTime) this.seen.set(k, arrivalTime);
+    this.maxArrivalTime = arrivalTime;
+    const horizon = this.maxArrivalTime - this.options.dedupeWindowMs;
+    this.counters.expired += expireOldest(this.seen, (t) => t < horizon);
   }
 
   /** The watermark moved: release receipts it passed, drop state it expired. */
@@ -604,6 +766,7 @@ export class EventJoin {
       seen: [...this.seen],
       dispatches: [...this.dispatches],
       incidents: [...this.incidents],
+      openAlarms: [...this.openByAlarm],
       pending: this.pending.toArray().sort((a, b) => (byEventTime(a, b) ? -1 : byEventTime(b, a) ? 1 : 0)),
       counters: { ...this.counters },
     };
@@ -633,6 +796,7 @@ export class EventJoin {
       for (const [k, v] of s.seen) seen.set(k, Math.min(v, seen.get(k) ?? v));
       for (const [k, v] of s.dispatches) join.dispatches.set(k, v);
       for (const [k, v] of s.incidents) join.incidents.set(k, v);
+      for (const [k, v] of s.openAlarms ?? []) join.openByAlarm.set(k, v);
       for (const p of s.pending) {
         if (keepPending && !keepPending(pendingPartitionKey(p))) continue;
         join.pending.push(p);
@@ -643,6 +807,7 @@ export class EventJoin {
       }
       if (snapshots.length === 1) Object.assign(join.counters, s.counters);
       join.counters.waitTimeouts ??= 0; // snapshots before the wall-clock bound
+      join.counters.ticks ??= 0; // snapshots before ticks
     }
     // Arrival order, so expiry from the front works (several parents interleave; v1/v2 held event times).
     for (const [k, v] of [...seen].sort((a, b) => a[1] - b[1])) join.seen.set(k, v);

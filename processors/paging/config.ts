@@ -32,6 +32,18 @@ export const PagingConfigSchema = z.object({
   PAGING_POLL_MS: z.coerce.number().int().positive().default(25),
   PAGING_MAX_ALARM_AGE_S: z.coerce.number().int().positive().default(3600),
   /**
+   * The second route for SMS and voice (AWS End User Messaging SMS and Voice): the origination identity SMS pages go
+   * from (phone number, pool, sender id or ARN) and the configuration set whose event destination (SNS) sends the
+   * delivery events back. Both or neither; neither: Twilio only. A voice page goes by it only with a voice-capable
+   * AWS_SMS_VOICE_VOICE_ORIGINATION. Region: AWS_SMS_VOICE_REGION, else AWS_REGION; endpoint: AWS_SMS_VOICE_ENDPOINT
+   * (locally the provider simulator).
+   */
+  AWS_SMS_VOICE_ORIGINATION: z.string().min(1).max(256).optional(),
+  AWS_SMS_VOICE_VOICE_ORIGINATION: z.string().min(1).max(256).optional(),
+  AWS_SMS_VOICE_CONFIGURATION_SET: z.string().min(1).max(256).optional(),
+  AWS_SMS_VOICE_REGION: z.string().min(1).optional(),
+  AWS_SMS_VOICE_ENDPOINT: optionalUrl,
+  /**
    * SEVERITY_DEFAULT, SEVERITY_MAP: shared with the receiver (schemas/alarm-routing.ts), for alarm records that carry
    * no severity.
    */
@@ -50,5 +62,14 @@ export function loadPagingConfig(env: NodeJS.ProcessEnv = process.env): PagingCo
       }),
     );
   }
-  return parsed.data;
+  const d = parsed.data;
+  if (!d.AWS_SMS_VOICE_ORIGINATION !== !d.AWS_SMS_VOICE_CONFIGURATION_SET) {
+    const missing = d.AWS_SMS_VOICE_ORIGINATION ? 'AWS_SMS_VOICE_CONFIGURATION_SET' : 'AWS_SMS_VOICE_ORIGINATION';
+    throw new ConfigError([{ name: missing, message: 'required with the other setting of the second route' }]);
+  }
+  if (d.AWS_SMS_VOICE_VOICE_ORIGINATION && !d.AWS_SMS_VOICE_ORIGINATION)
+    throw new ConfigError([
+      { name: 'AWS_SMS_VOICE_ORIGINATION', message: 'required with AWS_SMS_VOICE_VOICE_ORIGINATION' },
+    ]);
+  return d;
 }

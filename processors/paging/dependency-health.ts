@@ -3,7 +3,7 @@ import { silentLogger } from '../../platform/logger.js';
 import type { MappingStatus } from '../runtime/health.js';
 
 /** What paging depends on besides the stream and the tables (those are the event source mapping's). */
-export type Dependency = 'scheduler' | 'twilio' | 'resend';
+export type Dependency = 'scheduler' | 'twilio' | 'resend' | 'aws';
 
 export interface DependencyState {
   /** Why it is degraded, e.g. 'scheduler unreachable: ECONNREFUSED' or 'twilio hanging: …'. */

@@ -19,7 +19,8 @@ import {
   type ScheduleEffect,
 } from './incident-state.js';
 import type { DispatchLedger } from './ledger.js';
-import { runbookFor, type OnCallConfig } from '../../schemas/oncall/config.js';
+import { runbookFor, type OnCallConfig, type PageChannel } from '../../schemas/oncall/config.js';
+import { ProviderError } from './errors.js';
 
 /**
  * Carries out an incident's outbox, every effect exactly once in effect:
@@ -122,11 +123,21 @@ export interface EffectRunnerOptions {
   wakeupIntervalMs?: number;
   /** Where dependency outages are reported. Default: one of its own (logs only). */
   health?: DependencyHealth;
+  /**
+   * The channels a second route carries (as the engine's `secondRoute`). A Twilio page of such a channel whose send
+   * outcome stayed unknown (timed out, over its budget) is not sent by Twilio again when Twilio does not have it, or
+   * cannot be asked: its dispatch record says `failed` (`timeout`) and the engine sends it by the other route.
+   */
+  secondRoute?: readonly PageChannel[];
   now?: () => number;
   logger?: Logger;
 }
 
 const BUDGET = Symbol('budget');
+
+/** The provider (the route) a page goes by. */
+const providerOf = (e: Pick<PageEffect, 'channel' | 'route'>): 'twilio' | 'resend' | 'aws' =>
+  e.channel === 'email' ? 'resend' : e.route === 'aws' ? 'aws' : 'twilio';
 /** The code of a Scheduler call that outlived `scheduleBudgetMs`. */
 const BUDGET_CODE = 'ScheduleBudgetExceeded';
 
@@ -448,11 +459,27 @@ export class EffectRunner {
     } else {
       const claimedAt = claim.claimedAt;
       // a receipt naming this dispatch already came back: the provider has it, under this message id
+      // a Twilio send that timed out (not a crash before the send): a second route takes it over
+      const reroutable =
+        !!page?.sendUnknown && providerOf(e) === 'twilio' && (this.opts.secondRoute ?? []).includes(e.channel);
       const lookup = page?.messageId
         ? { found: page.messageId, possibleDuplicate: false }
-        : await this.lookup(state, e, req, claimedAt);
+        : await this.lookup(state, e, req, claimedAt, reroutable);
       if (lookup === 'later') return false;
-      if (lookup.found) {
+      if (!lookup.found && reroutable) {
+        // Twilio timed out and does not have the page (or cannot say): not sent by Twilio again; the engine sends it
+        // by the second route (a Twilio message that appears later after all is recorded by its callback)
+        this.log.warn(
+          { incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey },
+          'unknown Twilio send not found: the page goes by the second route',
+        );
+        const why = lookup.possibleDuplicate ? 'and its message list could not be read' : 'and Twilio does not have it';
+        result = {
+          ok: false,
+          provider: 'twilio',
+          error: new ProviderError('twilio', 'timeout', undefined, true, `no answer in time ${why}`),
+        };
+      } else if (lookup.found) {
         this.log.info(
           {
             incidentId: state.incidentId,
@@ -463,7 +490,7 @@ export class EffectRunner {
           },
           'settled an unknown send: the provider has it',
         );
-        result = { ok: true, messageId: lookup.found, provider: req.channel === 'email' ? 'resend' : 'twilio' };
+        result = { ok: true, messageId: lookup.found, provider: providerOf(e) };
       } else {
         possibleDuplicate =
           lookup.possibleDuplicate ||
@@ -485,8 +512,9 @@ export class EffectRunner {
       }
     }
     crashpoint('after-send');
-    this.observe(req.channel === 'email' ? 'resend' : 'twilio', result);
+    this.observe(providerOf(e), result);
     if (result === BUDGET || (!result.ok && 'unknown' in result && result.unknown)) {
+      if (page) page.sendUnknown = true;
       this.log.warn(
         { incidentId: state.incidentId, person: e.person, channel: e.channel, messageId: null, stepKey: e.stepKey },
         'send outcome unknown (slow or timed out): settling it later through the provider',
@@ -512,6 +540,7 @@ export class EffectRunner {
     e: PageEffect,
     req: PageRequest,
     claimedAt: number,
+    reroutable = false,
   ): Promise<'later' | { found?: string; possibleDuplicate: boolean }> {
     try {
       return { found: await this.opts.dispatcher.find(req, claimedAt), possibleDuplicate: false };
@@ -523,7 +552,8 @@ export class EffectRunner {
         failures = page.lookupFailures;
       }
       const retryable = (err as { retryable?: boolean }).retryable !== false;
-      const giveUp = !retryable || failures >= (this.opts.maxLookupFailures ?? 5);
+      // a second route waits: no more lookups (the page goes by it)
+      const giveUp = reroutable || !retryable || failures >= (this.opts.maxLookupFailures ?? 5);
       this.log.warn(
         {
           incidentId: state.incidentId,
@@ -546,7 +576,14 @@ export class EffectRunner {
     const page = state.pages[e.stepKey];
     remember(state, record.event_id);
     if (!page) return;
-    const note = this.opts.engine.dispatched(state, page, record.message_id ?? undefined, record.outcome, this.now());
+    const note = this.opts.engine.dispatched(
+      state,
+      page,
+      record.message_id ?? undefined,
+      record.outcome,
+      this.now(),
+      record.error_code,
+    );
     const log = record.outcome === 'failed' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
     // `escalationLevel`, not `level`: pino's own `level` field would be overwritten
     log(
@@ -566,7 +603,7 @@ export class EffectRunner {
   }
 
   /** A send's outcome as its provider's health: hanging (over budget, timed out), refusing (5xx, 429, unreachable). */
-  private observe(provider: 'twilio' | 'resend', result: PageResult | typeof BUDGET): void {
+  private observe(provider: 'twilio' | 'resend' | 'aws', result: PageResult | typeof BUDGET): void {
     if (result === BUDGET) {
       this.health.fail(provider, `${provider} hanging: a send took over the ${this.sendBudgetMs} ms send budget`);
     } else if (result.ok || !result.error.retryable) {
@@ -616,6 +653,7 @@ export class EffectRunner {
       dispatchId: e.dispatchId,
       channel: e.channel,
       address: e.address,
+      ...(e.route ? { route: e.route } : {}),
       content: {
         incidentId: state.incidentId,
         alarmName: state.alarmName,
@@ -636,6 +674,18 @@ export class EffectRunner {
         openedAt: state.openedAt,
         escalateAt: e.notice ? undefined : e.escalateAt,
         alarmArn: state.alarmArn,
+        // a reachability drill's test page, or its failure told to the person and the owner (drills/engine.ts)
+        ...(state.drill
+          ? {
+              drill: {
+                schedule: state.drill.schedule,
+                shiftStart: state.drill.shiftStart,
+                windowEndsAt: state.drill.windowEndsAt ?? e.escalateAt,
+                personName: this.opts.oncall.people[state.drill.person]?.name ?? state.drill.person,
+                ...(e.drillFailure ? { failure: e.drillFailure } : {}),
+              },
+            }
+          : {}),
         ...(e.notice
           ? {
               notice: {
@@ -677,6 +727,8 @@ export class EffectRunner {
       ...(e.resolvedBy ? { resolved_by: e.resolvedBy } : {}),
       ...(e.quietHours ? { quiet_hours: true } : {}),
       ...(e.notice ? { notice: e.notice.kind } : { escalate_at: new Date(e.escalateAt).toISOString() }),
+      route: result.provider,
+      ...(e.rerouted ? { rerouted: e.rerouted } : {}),
     };
   }
 }

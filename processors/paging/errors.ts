@@ -1,7 +1,7 @@
 /** A provider refused or failed a page; `retryable` says whether trying again can help. */
 export class ProviderError extends Error {
   constructor(
-    readonly provider: 'twilio' | 'resend',
+    readonly provider: 'twilio' | 'resend' | 'aws',
     readonly code: string,
     readonly status: number | undefined,
     readonly retryable: boolean,
@@ -44,7 +44,7 @@ export class IncidentCorruptError extends Error {
  */
 export class PageLookupError extends Error {
   constructor(
-    readonly provider: 'twilio' | 'resend',
+    readonly provider: 'twilio' | 'resend' | 'aws',
     readonly dispatchId: string,
     readonly code: string,
     readonly retryable: boolean,
@@ -73,5 +73,20 @@ export class DeadlineScheduleError extends Error {
   ) {
     super(`${operation} ${scheduleName}: ${code}: ${message}`, options);
     this.name = 'DeadlineScheduleError';
+  }
+}
+
+/** Reading or writing a heartbeat check's state item (heartbeats.ts) failed: the record is retried. */
+export class HeartbeatStateError extends Error {
+  constructor(
+    readonly checkId: string,
+    readonly operation: 'GetItem' | 'PutItem',
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `heartbeat check ${checkId}: ${operation} failed: ${(options?.cause as Error | undefined)?.message}`,
+      options,
+    );
+    this.name = 'HeartbeatStateError';
   }
 }

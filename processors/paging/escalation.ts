@@ -5,6 +5,7 @@ import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity
 import {
   isActive,
   PAGES_CAP,
+  type RerouteCause,
   type Effect,
   type IncidentState,
   type NoticeKind,
@@ -25,11 +26,22 @@ import {
   type Policy,
   type PolicyRoute,
 } from '../../schemas/oncall/config.js';
-import { resolveLevel } from './schedules/resolve.js';
-import type { IcalCalendar } from './schedules/ical.js';
+import { resolveLevel } from '../../shared/schedules/resolve.js';
+import type { IcalCalendar } from '../../shared/schedules/ical.js';
 import { deadlineScheduleName } from './deadlines.js';
-import { DEFAULT_SEVERITY_SETTINGS, routeAlarm, type SeveritySettings } from '../../schemas/alarm-routing.js';
+import {
+  DEFAULT_SEVERITY_SETTINGS,
+  resolveSeverity,
+  routeAlarm,
+  type SeveritySettings,
+} from '../../schemas/alarm-routing.js';
 import { alarmMetricName } from '../../schemas/cloudwatch-alarm.js';
+import { sourceSeverity, sourceTeam } from '../../schemas/oncall/sources.js';
+
+/** An alarm record from an alert source (Alertmanager, events-v2): schemas/alert-record.ts. */
+type AlertAlarm = Extract<StreamRecord, { kind: 'alarm'; source: 'alertmanager' | 'events-v2' | 'heartbeat' }>;
+import { isDrillId } from '../../schemas/drill-record.js';
+import { DrillEngine } from './drills/engine.js';
 
 /**
  * The escalation policy as a pure state machine: a record and the incident's state in, the new state
@@ -75,7 +87,16 @@ export interface EngineOptions {
    * nobody.
    */
   calendars?: () => ReadonlyMap<string, IcalCalendar> | undefined;
+  /**
+   * The channels a second route carries (AWS End User Messaging: `sms`, and `voice` with a voice number); empty
+   * (the default): one route per channel, as before. See `failover` and `routeFor`.
+   */
+  secondRoute?: readonly PageChannel[];
 }
+
+/** The other route of a page's route. */
+const otherRoute = (route: 'twilio' | 'aws'): 'twilio' | 'aws' => (route === 'aws' ? 'twilio' : 'aws');
+const ROUTE_NAME = { twilio: 'Twilio', aws: 'AWS End User Messaging' } as const;
 
 export interface Applied {
   /**
@@ -114,6 +135,9 @@ export class EscalationEngine {
   private readonly maxAlarmAgeMs: number;
   private readonly calendars?: () => ReadonlyMap<string, IcalCalendar> | undefined;
   private readonly severity: SeveritySettings;
+  private readonly secondRoute: ReadonlySet<PageChannel>;
+  /** Reachability drills (drills/engine.ts): every record of a drill (a `drl_` id) is theirs. */
+  readonly drills: DrillEngine;
 
   constructor(
     private readonly cfg: OnCallConfig,
@@ -122,6 +146,8 @@ export class EscalationEngine {
     this.maxAlarmAgeMs = opts.maxAlarmAgeMs ?? 3600_000;
     this.severity = opts.severity ?? DEFAULT_SEVERITY_SETTINGS;
     this.calendars = opts.calendars;
+    this.drills = new DrillEngine(cfg, { calendars: opts.calendars });
+    this.secondRoute = new Set(opts.secondRoute ?? []);
   }
 
   /**
@@ -133,6 +159,7 @@ export class EscalationEngine {
     team: string;
     unknownSeverityTag?: string;
   } {
+    if (r.source !== 'cloudwatch') return this.alertRouting(r);
     const hint = routeAlarm(r.event, this.severity);
     const severity = r.severity ?? hint.severity;
     const team = teamFor(this.cfg, {
@@ -157,6 +184,7 @@ export class EscalationEngine {
    * the record left alone) that remembers the record's event id.
    */
   apply(state: IncidentState | undefined, r: StreamRecord, now: number): Applied {
+    if (state?.drill || isDrillId(r.incident_id)) return this.drills.apply(state, r, now);
     if (state?.seen.includes(r.event_id)) return { state, changed: false };
     if (!state) {
       if (r.kind !== 'alarm' || r.state !== 'ALARM') return {};
@@ -174,6 +202,7 @@ export class EscalationEngine {
     const state = d.state;
     switch (r.kind) {
       case 'alarm':
+        if (r.source !== 'cloudwatch') return this.alertUpdate(d, r, now);
         if (r.state !== 'ALARM' && r.previous_state === 'ALARM' && state.resolvedAt === undefined) {
           d.set('resolvedAt', r.event_time);
           const told = this.notify(d, 'resolve', now);
@@ -192,14 +221,14 @@ export class EscalationEngine {
       case 'dispatch': {
         const key = state.dispatches[r.event_id];
         if (!key || !state.pages[key]) return undefined;
-        return this.dispatchedIn(d, key, r.message_id ?? undefined, r.outcome, r.event_time);
+        return this.dispatchedIn(d, key, r.message_id ?? undefined, r.outcome, r.event_time, r.error_code);
       }
       case 'receipt': {
         const key = (r.dispatch_id && state.dispatches[r.dispatch_id]) || state.messages[r.message_id];
         if (!key || !state.pages[key]) return undefined;
         if (!state.pages[key].messageId) this.bindMessage(d, key, r.message_id);
         d.setPage(key, 'status', r.status);
-        if (FAILED_STATUSES.has(r.status)) return this.failover(d, key, now);
+        if (FAILED_STATUSES.has(r.status)) return this.failover(d, key, now, undefined, 'failed_receipt');
         const page = state.pages[key];
         const level = this.levelOf(state, page.level);
         const current = page.level === state.level && page.round === state.round;
@@ -214,6 +243,14 @@ export class EscalationEngine {
         d.set('ackedBy', by);
         const told = this.notify(d, 'ack', now, by);
         return `acknowledged by ${by ?? 'someone'} via ${r.via}${told ? `; telling ${told} page(s)` : ''}`;
+      }
+      case 'action': {
+        // resolved by hand (incident API, console): as an OK would, it stops the incident and tells those paged;
+        // a note changes nothing here (the lake keeps it)
+        if (r.action !== 'resolve' || state.resolvedAt !== undefined) return undefined;
+        d.set('resolvedAt', r.event_time);
+        const told = this.notify(d, 'resolve', now);
+        return `resolved by ${r.person} via ${r.via}${told ? `; telling ${told} page(s)` : ''}`;
       }
       case 'escalation':
         return undefined; // our own records coming back: the decision is already in the state
@@ -234,8 +271,11 @@ export class EscalationEngine {
     messageId: string | undefined,
     outcome: 'sent' | 'failed',
     at: number,
+    errorCode?: string,
   ): string | undefined {
-    return this.dispatchedIn(new StateDraft(state, { inPlace: true }), page.stepKey, messageId, outcome, at);
+    if (state.drill) return this.drills.dispatched(state, page, messageId, outcome, at, errorCode);
+    const d = new StateDraft(state, { inPlace: true });
+    return this.dispatchedIn(d, page.stepKey, messageId, outcome, at, errorCode);
   }
 
   /** A page's send outcome (the send's result, or its dispatch record read back). */
@@ -245,12 +285,14 @@ export class EscalationEngine {
     messageId: string | undefined,
     outcome: 'sent' | 'failed',
     at: number,
+    errorCode?: string,
   ): string | undefined {
     if (messageId) this.bindMessage(d, stepKey, messageId);
     const first = !d.state.pages[stepKey].dispatched;
     d.setPage(stepKey, 'dispatched', true);
     if (d.state.pages[stepKey].status === 'pending') d.setPage(stepKey, 'status', outcome);
-    if (outcome === 'failed') return this.failover(d, stepKey, at);
+    if (outcome === 'failed')
+      return this.failover(d, stepKey, at, undefined, errorCode === 'timeout' ? 'timeout' : 'error');
     if (first) {
       d.setPage(stepKey, 'sentAt', at);
       this.scheduleDelivery(d, stepKey, at);
@@ -339,7 +381,7 @@ export class EscalationEngine {
       severity,
       team,
       namespace: r.namespace,
-      metric: alarmMetricName(r.event),
+      metric: r.source === 'cloudwatch' ? alarmMetricName(r.event) : undefined,
       reason: r.reason,
       openedAt: r.event_time,
       round: 0,
@@ -353,9 +395,10 @@ export class EscalationEngine {
       outbox: [],
     };
     const d = new StateDraft(state, { inPlace: true }); // a new state: ours to write
+    if (r.source !== 'cloudwatch') this.restate(d, r, 'ALARM');
     const window = maintenanceFor(
       this.cfg.maintenance,
-      { alarmName: r.alarm_name, team, tags: r.event.detail.alarmTags },
+      { alarmName: r.alarm_name, team, tags: r.source === 'cloudwatch' ? r.event.detail.alarmTags : r.labels },
       r.event_time,
     );
     if (window) {
@@ -409,6 +452,96 @@ export class EscalationEngine {
         : [`${why} → unrouted_fallback (${pages} page(s))`, 'warn'];
     }
     return [`${why}, and no default_policy or unrouted_fallback: NOT PAGED (recorded as unrouted)`, 'error'];
+  }
+
+  /**
+   * Severity and team of an alert-source alarm (schemas/oncall/sources.ts): the record's severity, else its labels'
+   * through `sources.severities`, else SEVERITY_MAP by name / SEVERITY_DEFAULT; the team label or the routing key's
+   * service, else the routes by alarm-name prefix, else the default team.
+   */
+  private alertRouting(r: AlertAlarm): { severity: Severity; team: string } {
+    const sources = this.cfg.sources;
+    const severity =
+      r.severity ?? sourceSeverity(sources, r.labels) ?? resolveSeverity({ alarmName: r.alarm_name }, this.severity);
+    // a heartbeat check's team is the check's (schemas/oncall/heartbeats.ts)
+    const hinted =
+      r.source === 'heartbeat'
+        ? this.cfg.heartbeats[r.key]?.team
+        : sourceTeam(sources, this.cfg.teams, r.labels, r.service);
+    const team = teamFor(this.cfg, { alarmName: r.alarm_name, tags: hinted ? { team: hinted } : undefined });
+    return { severity, team };
+  }
+
+  /**
+   * An alert-source record on its open incident (the handler brought it here; docs/design/closed-loop.md "Alarm
+   * intake"): OK resolves it (Alertmanager: every member resolved; events-v2: `resolve`); ACK (events-v2
+   * `acknowledge`) acknowledges it, as an `ack` record via `events-v2`; ALARM (a changed group, a repeated trigger)
+   * is recorded and pages nobody. Each is restated for the lake under the incident's id.
+   */
+  private alertUpdate(d: StateDraft, r: AlertAlarm, now: number): string | undefined {
+    const state = d.state;
+    if (state.resolvedAt !== undefined) return undefined; // a late record of a closed incident: nothing to change
+    const counts = r.firing === undefined ? '' : ` (${r.firing} firing of ${r.members?.length ?? 0})`;
+    if (r.state === 'OK') {
+      d.set('resolvedAt', r.event_time);
+      this.restate(d, r, 'OK');
+      const told = this.notify(d, 'resolve', now);
+      return `resolved by ${r.source}${told ? `; telling ${told} page(s)` : ''}`;
+    }
+    if (r.state === 'ACK') {
+      if (state.ackedAt !== undefined) return undefined;
+      d.set('ackedAt', r.event_time);
+      d.set('ackedBy', undefined);
+      d.push({
+        type: 'record',
+        record: {
+          v: 1,
+          kind: 'ack',
+          event_id: eventId('ack', state.incidentId, r.event_id),
+          incident_id: state.incidentId,
+          alarm_arn: state.alarmArn,
+          event_time: new Date(r.event_time).toISOString(),
+          channel: 'webhook',
+          via: 'events-v2',
+        },
+      });
+      const told = this.notify(d, 'ack', now);
+      return `acknowledged via events-v2${told ? `; telling ${told} page(s)` : ''}`;
+    }
+    d.set('reevaluations', (state.reevaluations ?? 0) + 1);
+    d.set('reevaluatedAt', Math.max(state.reevaluatedAt ?? 0, r.event_time));
+    this.restate(d, r, 'ALARM');
+    return `${r.source} update${counts}: same incident, no page`;
+  }
+
+  /**
+   * The intake record restated under the incident's id (an alarm record with `restates`): what the lake counts as
+   * the incident opening, changing and resolving. Small (no payload: the intake record keeps it); deterministic id.
+   */
+  private restate(d: StateDraft, r: AlertAlarm, state: 'ALARM' | 'OK'): void {
+    const s = d.state;
+    d.push({
+      type: 'record',
+      record: {
+        v: 1,
+        kind: 'alarm',
+        source: r.source,
+        event_id: eventId('restated', s.incidentId, r.event_id),
+        incident_id: s.incidentId,
+        alarm_arn: s.alarmArn,
+        event_time: new Date(r.event_time).toISOString(),
+        key: r.key.slice(0, 2048),
+        alarm_name: s.alarmName.slice(0, 1024),
+        state,
+        severity: s.severity,
+        reason: r.reason.slice(0, 4096),
+        ...(r.firing !== undefined ? { firing: r.firing } : {}),
+        ...(r.truncated !== undefined ? { truncated: r.truncated } : {}),
+        ...(r.service !== undefined ? { service: r.service } : {}),
+        labels: { team: s.team },
+        restates: r.event_id,
+      },
+    });
   }
 
   /** The flapping window (the on-call file's flapping.window_s, in ms); 0 when off. */
@@ -639,10 +772,89 @@ export class EscalationEngine {
     const dispatchId = dispatchIdOf(stepKey);
     const { round, level, person, channel } = p;
     const notice = p.notice ? { notice: p.notice.kind } : {};
-    d.addPage({ stepKey, dispatchId, round, level, person, channel, address: p.address, status: 'pending', ...notice });
-    const effect: Effect = { type: 'page', stepKey, dispatchId, ...p };
+    const route = p.route ?? this.routeFor(state, person, channel);
+    const r = route ? { route } : {};
+    d.addPage({
+      stepKey,
+      dispatchId,
+      round,
+      level,
+      person,
+      channel,
+      address: p.address,
+      status: 'pending',
+      ...notice,
+      ...r,
+    });
+    const effect: Effect = { type: 'page', stepKey, dispatchId, ...p, ...r };
     d.push(effect);
     return true;
+  }
+
+  /**
+   * The route of a new SMS or voice page to a person (undefined: the first route, Twilio). The second route once the
+   * person's latest page on that channel in this incident failed by the first (failed, undelivered, silent: failed
+   * over), and back to the first once the second failed; a page that did not fail keeps its route.
+   */
+  private routeFor(state: IncidentState, person: string, channel: PageChannel): 'aws' | undefined {
+    if (!this.secondRoute.has(channel)) return undefined;
+    let last: PageState | undefined;
+    for (const p of Object.values(state.pages)) if (!p.notice && p.person === person && p.channel === channel) last = p;
+    if (!last) return undefined;
+    const failed = last.failedOver || last.status === 'failed' || FAILED_STATUSES.has(last.status as DeliveryStatus);
+    const route = last.route ?? 'twilio';
+    return (failed ? otherRoute(route) : route) === 'aws' ? 'aws' : undefined;
+  }
+
+  /**
+   * A second route: the same page by the channel's other route, once per round, level, person and channel (exactly
+   * once: a deterministic step key `…|<route>`), when the failed page's channel has one. Returns the note, or
+   * undefined when there is none (then the next channel).
+   */
+  private reroute(
+    d: StateDraft,
+    page: PageState,
+    now: number,
+    cause: RerouteCause,
+    silent?: { cause: 'no_receipt'; silence_ms: number },
+  ): string | undefined {
+    const state = d.state;
+    if (!this.secondRoute.has(page.channel) || page.notice) return undefined;
+    const from = page.route ?? 'twilio';
+    const to = otherRoute(from);
+    const base = pageStepKey(state.incidentId, page.round, page.level, page.person, page.channel);
+    const tried = Object.values(state.pages).some(
+      (p) =>
+        !p.notice &&
+        p.round === page.round &&
+        p.level === page.level &&
+        p.person === page.person &&
+        p.channel === page.channel &&
+        (p.route ?? 'twilio') === to,
+    );
+    const address = addressOf(this.cfg, page.person, page.channel);
+    if (tried || !address) return undefined;
+    this.record(d, `${state.incidentId}|failover|${page.stepKey}`, {
+      reason: 'failover',
+      from: page.level,
+      to: page.level,
+      round: page.round,
+      at: now,
+      extra: {
+        from_channel: page.channel,
+        to_channel: page.channel,
+        ...(page.messageId ? { message_id: page.messageId } : {}),
+        person: page.person,
+        ...silent,
+        to_route: to,
+      },
+    });
+    const escalateAt = page.level === state.level && page.round === state.round ? state.deadlineAt : now;
+    const { round, level, person, channel } = page;
+    const route = to === 'aws' ? ('aws' as const) : undefined;
+    const p = { round, level, person, channel, address, reason: 'failover' as const, escalateAt, decidedAt: now };
+    this.page(d, { ...p, ...(route ? { route } : {}), rerouted: { from, cause } }, `${base}|${to}`);
+    return `${page.person}: ${page.channel} by ${ROUTE_NAME[from]} failed; sending it by ${ROUTE_NAME[to]}`;
   }
 
   private failover(
@@ -650,11 +862,14 @@ export class EscalationEngine {
     stepKey: string,
     now: number,
     silent?: { cause: 'no_receipt'; silence_ms: number },
+    cause: RerouteCause = silent ? 'no_receipt' : 'failed_receipt',
   ): string | undefined {
     const state = d.state;
     const page = state.pages[stepKey];
     if (page.failedOver || page.notice || !isActive(state)) return undefined;
     d.setPage(stepKey, 'failedOver', true);
+    const rerouted = this.reroute(d, page, now, cause, silent);
+    if (rerouted) return rerouted;
     const policy = this.policyOf(state);
     const tried = new Set(
       Object.values(state.pages)

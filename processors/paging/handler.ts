@@ -1,4 +1,4 @@
-import { decodeRecord, type StreamRecord } from '../../schemas/envelope.js';
+import { decodeRecordOrTick, type RecordOrTick, type StreamRecord } from '../../schemas/envelope.js';
 import { parseTimestamp } from '../../schemas/time.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import type { Logger } from '../../platform/logger.js';
@@ -10,6 +10,7 @@ import { claimPages } from './incident-state.js';
 import type { EscalationEngine } from './escalation.js';
 import type { IncidentState } from './incident-state.js';
 import type { Found, IncidentStore, OpenIncidentPointer, StoredIncident } from './incident-store.js';
+import type { HeartbeatKeeper } from './heartbeats.js';
 
 /**
  * The paging handler (Lambda Kinesis event contract): one batch of one shard in, the records that
@@ -55,6 +56,11 @@ export interface PagingHandlerOptions {
   concurrency?: number;
   now?: () => number;
   logger?: Logger;
+  /**
+   * Heartbeat checks (heartbeats.ts): sees each check-in and deadline first, keeps the check's state and arms its next
+   * deadline; a stale deadline stops there. Without it, heartbeat records go straight to the incident logic.
+   */
+  heartbeats?: Pick<HeartbeatKeeper, 'admit'>;
 }
 
 interface Item {
@@ -97,7 +103,26 @@ const hasUnclaimedPages = (state: IncidentState) =>
 
 /** An ALARM whose previous state was not ALARM: a new episode, or the alarm flapping back. */
 const isNewAlarm = (record: StreamRecord): record is Extract<StreamRecord, { kind: 'alarm' }> =>
-  record.kind === 'alarm' && record.state === 'ALARM' && record.event.detail.previousState?.value !== 'ALARM';
+  record.kind === 'alarm' &&
+  record.source === 'cloudwatch' &&
+  record.state === 'ALARM' &&
+  record.event.detail.previousState?.value !== 'ALARM';
+
+/**
+ * A CloudWatch record whose previous state was ALARM (a re-evaluation, or the OK after one), or any record of an alert
+ * source (Alertmanager, events-v2: the receiver keeps no state, so each of its records may continue the alarm's open
+ * incident): both look for the alarm's open incident.
+ */
+const continuesOpen = (record: StreamRecord): record is Extract<StreamRecord, { kind: 'alarm' }> =>
+  record.kind === 'alarm' &&
+  (record.source === 'cloudwatch' ? record.event.detail.previousState?.value === 'ALARM' : true);
+
+/** How far apart the receiver tasks' clocks may be when an alert source's resolve looks for its open incident. */
+export const ALERT_CLOCK_SKEW_MS = 60_000;
+
+/** The paging engine's restatement of an alert-source record for the lake (escalation.ts `restate`): skipped. */
+const isRestatement = (record: StreamRecord): boolean =>
+  record.kind === 'alarm' && record.source !== 'cloudwatch' && record.restates !== undefined;
 
 export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHandler {
   const log = opts.logger ?? silentLogger;
@@ -121,9 +146,7 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     // An alarm record may belong to the alarm's open incident (a re-evaluation, the OK after it) or continue the
     // one an OK resolved (flapping): its pointer is read with the incident's own item, in one request, so a new
     // incident's first page waits for one read. Unused when the incident is known (a redelivery).
-    const withPointer =
-      record.kind === 'alarm' &&
-      (record.event.detail.previousState?.value === 'ALARM' || (isNewAlarm(record) && opts.engine.flapWindowMs() > 0));
+    const withPointer = continuesOpen(record) || (isNewAlarm(record) && opts.engine.flapWindowMs() > 0);
     let found: Found;
     if (withPointer) {
       const read = await opts.store.findWithPointer(own, record.alarm_arn);
@@ -136,18 +159,27 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     }
     if (found) return { id: own, stored: found };
     if (record.kind !== 'alarm') return { id: own };
-    const previous = record.event.detail.previousState;
     const pointer = group.pointer ?? undefined;
-    if (previous?.value !== 'ALARM') return withPointer ? flappedBack(record, own, known, pointer) : { id: own };
+    if (!continuesOpen(record)) return withPointer ? flappedBack(record, own, known, pointer) : { id: own };
     // A re-evaluation (ALARM → ALARM), or the OK after one: the alarm's open incident, if it opened
-    // no later than this record's previous state (a stale record never lands on a newer episode).
+    // no later than this record's previous state (a stale record never lands on a newer episode). An alert
+    // source's firing or acknowledge: the open incident, whenever it opened (receiver tasks' clocks differ, and
+    // two Alertmanager replicas post a group at once: a second incident would page twice); its resolve: the open
+    // incident if it opened no later than ALERT_CLOCK_SKEW_MS after the resolve was received (a stale resolve
+    // never closes a newer one).
+    const bound =
+      record.source === 'cloudwatch'
+        ? parseTimestamp(record.event.detail.previousState!.timestamp)
+        : record.state === 'OK'
+          ? record.event_time + ALERT_CLOCK_SKEW_MS
+          : Number.POSITIVE_INFINITY;
     const open = pointer;
-    if (!open || open.incidentId === own || open.openedAt > parseTimestamp(previous.timestamp)) return { id: own };
+    if (!open || open.incidentId === own || open.openedAt > bound) return { id: own };
     const stored = known.get(open.incidentId) ?? (await opts.store.get(open.incidentId));
     if (!stored || stored.state.resolvedAt !== undefined) return { id: own };
     await opts.store.alias(own, stored.state);
     log.info(
-      { incidentId: open.incidentId, alias: own, state: record.state },
+      { incidentId: open.incidentId, alias: own, state: record.state, source: record.source },
       'alarm record of the open incident (re-evaluation)',
     );
     return { id: open.incidentId, stored };
@@ -184,6 +216,12 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     // our own records read back, when this process already saved what they say: nothing to read or write
     if (record.kind === 'escalation' && !group.known.has(record.incident_id)) return;
     if (record.kind === 'dispatch' && recorded.has(record.event_id)) return;
+    if (isRestatement(record)) return;
+    if (record.kind === 'alarm' && record.source === 'heartbeat' && opts.heartbeats) {
+      const admitted = await opts.heartbeats.admit(record);
+      if (admitted.note) log.info({ check: record.key, phase: record.phase }, admitted.note);
+      if (!admitted.pass) return;
+    }
     group.current = undefined;
     const { id, stored } = await incidentOf(record, group);
     group.current = id;
@@ -217,7 +255,7 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
     }
     // the alarm's pointer: open while open (written by an ALARM record whose pointer does not say so already),
     // marked resolved once resolved
-    if (record.kind === 'alarm') {
+    if (record.kind === 'alarm' || (record.kind === 'action' && record.action === 'resolve')) {
       pointer ??=
         state.resolvedAt !== undefined ? markResolved(state, group) : opening ? markOpen(state, group) : undefined;
     }
@@ -306,11 +344,12 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
 
   return async (event) => {
     const byAlarm = new Map<string, Item[]>();
+    let ticks = 0;
     for (const r of event.Records) {
       const sr = fromKinesisStreamRecord(r);
-      let record: StreamRecord;
+      let record: RecordOrTick;
       try {
-        record = decodeRecord(sr.data);
+        record = decodeRecordOrTick(sr.data);
       } catch (err) {
         log.warn(
           { shardId: sr.shardId, sequenceNumber: sr.sequenceNumber, reason: (err as Error).message },
@@ -318,11 +357,16 @@ export function createPagingHandler(opts: PagingHandlerOptions): KinesisBatchHan
         );
         continue;
       }
+      if (record.kind === 'tick') {
+        ticks++; // the lake's clock (schemas/tick-record.ts): no incident's, nothing to do
+        continue;
+      }
       const items = byAlarm.get(record.alarm_arn);
       if (items) items.push({ seq: sr.sequenceNumber, record });
       else byAlarm.set(record.alarm_arn, [{ seq: sr.sequenceNumber, record }]);
     }
 
+    if (ticks > 0) log.debug({ ticks }, 'ticks skipped');
     const failed: string[] = [];
     const queue = [...byAlarm.values()];
     const worker = async () => {

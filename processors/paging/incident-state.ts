@@ -41,11 +41,18 @@ export interface PageState extends PageStep {
   dispatched?: boolean;
   /** When the provider took it (epoch ms): its delivery deadline counts from here. */
   sentAt?: number;
+  /** A send of it timed out or outlived its budget (its outcome is unknown): not a crash before the send. */
+  sendUnknown?: true;
   /** Provider lookups of this page (an unknown send) that failed so far. */
   lookupFailures?: number;
   /** Not a page but a notice to someone already paged: the incident was acknowledged or resolved. */
   notice?: NoticeKind;
+  /** SMS or voice by the second route (AWS End User Messaging); absent: the channel's first route (Twilio). */
+  route?: 'aws';
 }
+
+/** Why a page went by the other route (schemas/dispatch-record.ts `rerouted`). */
+export type RerouteCause = 'error' | 'timeout' | 'no_receipt' | 'failed_receipt';
 
 export type NoticeKind = 'ack' | 'resolve';
 
@@ -62,7 +69,7 @@ export interface Notice {
 export interface PageEffect extends PageStep {
   type: 'page';
   address: string;
-  reason: 'level' | 'failover' | 'fallback' | 'notice';
+  reason: 'level' | 'failover' | 'fallback' | 'notice' | 'drill';
   /** When the page's level escalates (shown in the message, recorded on the dispatch). */
   escalateAt: number;
   /** When the decision was made (the dispatch record's time if the send happens on a retry). */
@@ -73,6 +80,12 @@ export interface PageEffect extends PageStep {
   quietHours?: true;
   /** A notice (reason `notice`): what it tells. */
   notice?: Notice;
+  /** A drill's failure told to the person or the schedule's owner (reason `drill`, level 2): what failed. */
+  drillFailure?: string;
+  /** SMS or voice by the second route (AWS End User Messaging); absent: the channel's first route. */
+  route?: 'aws';
+  /** Sent by the other route because the same page by the first one failed (escalation.ts `reroute`). */
+  rerouted?: { from: 'twilio' | 'aws'; cause: RerouteCause };
 }
 
 export interface ResolvedBy {
@@ -157,6 +170,31 @@ export interface IncidentState {
   wakeups?: number;
   /** Effects decided and not yet known to be done, in order. */
   outbox: Effect[];
+  /** Not an incident: a reachability drill (drills/engine.ts), or the drill planner's tick. */
+  drill?: DrillState;
+}
+
+/** A reachability drill's progress (drills/engine.ts): its pages are the state's `pages`. */
+export interface DrillState {
+  /** `plan`: the planner's tick (no pages). */
+  kind: 'drill' | 'plan';
+  schedule: string;
+  person: string;
+  shiftStart: number;
+  /** When its proof window closes (set when the test pages are decided). */
+  windowEndsAt?: number;
+  /** Waiting for quiet hours to end: when it is due again. */
+  waitingUntil?: number;
+  /** Channels the person answered on (`OK <code>`, key 1, the email's link). */
+  responded: string[];
+  /** Channels a delivery receipt (delivered, opened, clicked; voice: answered by a person) came back for. */
+  delivered: string[];
+  /** Per channel: the provider's error code of a failed send or receipt. */
+  errors: Record<string, { code?: string; provider?: string }>;
+  outcome?: 'passed' | 'failed' | 'skipped';
+  /** The result in words (what failed, or why it was skipped), and when it was decided (epoch ms). */
+  summary?: string;
+  decidedAt?: number;
 }
 
 /** Bounds that keep one incident's item far below DynamoDB's 400 KB. */

@@ -31,6 +31,26 @@ export interface PageContent {
   alarmArn?: string;
   /** Not a page: tells someone already paged that the incident was acknowledged (by whom) or resolved. */
   notice?: { kind: 'ack' | 'resolve'; at: number; byName?: string };
+  /**
+   * Not a page: a reachability drill before a shift (processors/paging/drills): a test asking for an answer, or
+   * (`failure`) a failed drill told to the person and the schedule's owner.
+   */
+  drill?: { schedule: string; shiftStart: number; windowEndsAt: number; failure?: string; personName?: string };
+}
+
+/** A drill's message in one paragraph: the test and how to answer it, or what failed. */
+export function drillText(c: PageContent): string {
+  const d = c.drill!;
+  if (d.failure)
+    return (
+      `Reachability drill FAILED for ${d.personName ?? c.personName} before the ${d.schedule} shift at ` +
+      `${utcTime(d.shiftStart)}: ` +
+      `${clip(d.failure, 300)}. Fix the phone or the address before the shift.`
+    );
+  return (
+    `Reachability drill (not an alarm): you go on call for ${d.schedule} at ${utcTime(d.shiftStart)}. ` +
+    `Reply OK ${c.ackCode} (or press 1, or open the link in the email) by ${utcTime(d.windowEndsAt)}.`
+  );
 }
 
 /** "billing-db-connections acknowledged by Carol" / "billing-db-connections resolved" (a notice's headline). */
@@ -82,6 +102,7 @@ export const referenceText = (reference: string) => `Ref ${reference}`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function smsBody(c: PageContent, reference: string): string {
+  if (c.drill) return `[DRILL] ${drillText(c)} ${referenceText(reference)}`;
   if (c.notice)
     return (
       `[${c.severity}] ${clip(noticeHeadline(c), 120)}. No action needed. ` +
@@ -99,6 +120,14 @@ export function smsBody(c: PageContent, reference: string): string {
  * body is what Twilio's message list returns and what Dispatcher.find matches).
  */
 export function whatsappVariables(c: PageContent, reference: string): Record<string, string> {
+  if (c.drill)
+    return {
+      '1': 'DRILL',
+      '2': `reachability drill (${c.drill.schedule})`,
+      '3': clip(drillText(c), 200),
+      '4': `OK ${c.ackCode}`,
+      '5': referenceText(reference),
+    };
   return {
     '1': c.severity,
     '2': c.alarmName,
@@ -109,6 +138,10 @@ export function whatsappVariables(c: PageContent, reference: string): Record<str
 }
 
 export function emailSubject(c: PageContent): string {
+  if (c.drill)
+    return c.drill.failure
+      ? `[DRILL FAILED] ${c.drill.personName ?? c.personName} is not reachable for ${c.drill.schedule}`
+      : `[DRILL] Are you reachable? ${c.drill.schedule} shift at ${utcTime(c.drill.shiftStart)}`;
   if (c.notice) return `[${c.severity}] ${noticeHeadline(c)}`;
   return `[${c.severity}] ${c.alarmName} is in ALARM`;
 }
@@ -118,6 +151,13 @@ const esc = (s: string) =>
 
 /** The plain-text part of the email (sent with the HTML). */
 export function emailText(c: PageContent, reference: string): string {
+  if (c.drill)
+    return [
+      drillText(c),
+      '',
+      ...(c.drill.failure ? [] : [`I got this: ${c.ackUrl}`, '']),
+      referenceText(reference),
+    ].join('\n');
   if (c.notice) {
     return [
       `${c.severity} · ${noticeHeadline(c)}`,
@@ -168,6 +208,19 @@ ${body}</td></tr></table>
 }
 
 export function emailHtml(c: PageContent, reference: string): string {
+  if (c.drill)
+    return emailPage(
+      c.drill.failure ? '#b42318' : '#475467',
+      c.drill.failure ? 'Reachability drill failed' : 'Reachability drill',
+      `<p style="margin:0 0 16px">${esc(drillText(c))}</p>${
+        c.drill.failure
+          ? ''
+          : `<p style="margin:0"><a href="${esc(c.ackUrl)}" style="display:inline-block;background:#475467;` +
+            `color:#fff;text-decoration:none;padding:10px 18px;border-radius:6px;font-weight:600">I got this</a></p>`
+      }
+`,
+      reference,
+    );
   const color = COLORS[c.severity] ?? '#475467';
   if (c.notice) {
     return emailPage(
@@ -217,5 +270,23 @@ Until someone acknowledges, this page escalates.</p>
 const spoken = (s: string) => s.replace(/[_-]+/g, ' ');
 
 export function voiceIntro(c: PageContent): string {
+  if (c.drill)
+    return c.drill.failure
+      ? `This is pagetrail. ${drillText(c)}`
+      : `This is pagetrail, a reachability drill, not an alarm. You go on call for ${spoken(c.drill.schedule)} soon.`;
   return `This is pagetrail. ${c.severity} alarm. ${spoken(c.alarmName)} is in alarm. ${clip(c.reason, 200)}`;
+}
+
+/**
+ * What a voice page by AWS End User Messaging reads out: the alarm, then how to acknowledge — such a call cannot
+ * take a key press (SendVoiceMessage only speaks), so it names the SMS reply and the email link — and the page
+ * reference.
+ */
+export function awsVoiceBody(c: PageContent, reference: string): string {
+  if (c.notice)
+    return `This is pagetrail. ${clip(noticeHeadline(c), 200)}. No action needed. ${referenceText(reference)}`;
+  return (
+    `${voiceIntro(c)}. To acknowledge, reply ACK ${c.ackCode.split('').join(' ')} to a pagetrail text message, ` +
+    `or open the link in the email. ${referenceText(reference)}`
+  );
 }

@@ -44,7 +44,7 @@ function oncall(opts: { teamDefault?: boolean; global?: boolean }) {
 
 /** The alarm as the EventBridge rule writes it (no severity: the engine resolves P9 → SEVERITY_DEFAULT P2). */
 function p9AlarmIn(tags: Record<string, string> = { severity: 'P9', team: 'tstorm' }) {
-  const a = alarmEvent({ arn: ARN, at: T0 }) as Extract<StreamRecordIn, { kind: 'alarm' }>;
+  const a = alarmEvent({ arn: ARN, at: T0 });
   delete a.severity;
   a.event.detail.alarmTags = tags;
   return a;

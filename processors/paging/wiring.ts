@@ -4,22 +4,24 @@ import { awsClients, schedulerClient, streamArn } from '../../platform/aws.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { twilioClient } from '../../platform/providers/twilio.js';
 import { resendClient } from '../../platform/providers/resend.js';
+import { awsSmsVoiceClient } from '../../platform/providers/aws-sms-voice.js';
 import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
 import { ackLinkUrl } from '../../shared/ack-links.js';
 import type { KinesisBatchHandler } from '../runtime/kinesis-event.js';
 import { AckCodes } from '../../shared/ack-codes.js';
 import { loadPagingConfig } from './config.js';
 import { EventBridgeDeadlines } from './deadlines.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, secondRouteChannels, type SecondRoute } from './dispatcher.js';
 import { DependencyHealth } from './dependency-health.js';
 import { EffectRunner } from './effects.js';
 import { EscalationEngine } from './escalation.js';
 import { createPagingHandler } from './handler.js';
 import { IncidentStore } from './incident-store.js';
+import { DynamoHeartbeatStore, HeartbeatKeeper } from './heartbeats.js';
 import { DispatchLedger } from './ledger.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
-import { loadIcalFeeds } from './schedules/ical-feed.js';
-import type { IcalCalendar } from './schedules/ical.js';
+import { loadIcalFeeds } from '../../shared/schedules/ical-feed.js';
+import type { IcalCalendar } from '../../shared/schedules/ical.js';
 
 /**
  * The paging handler built from the environment (platform/config.ts + processors/paging/config.ts), for
@@ -64,10 +66,25 @@ export function pagingHandlerFromEnv(
     void load();
     setInterval(load, 15 * 60_000).unref();
   }
+  // the second route for SMS and voice: configured → a Twilio failure sends the page by AWS End User Messaging
+  const secondRoute: SecondRoute | undefined =
+    paging.AWS_SMS_VOICE_ORIGINATION && paging.AWS_SMS_VOICE_CONFIGURATION_SET
+      ? {
+          client: awsSmsVoiceClient({
+            region: paging.AWS_SMS_VOICE_REGION ?? config.AWS_REGION,
+            endpoint: paging.AWS_SMS_VOICE_ENDPOINT,
+            timeoutMs: Math.min(8000, paging.PAGING_MAX_SEND_MS),
+          }),
+          smsOrigination: paging.AWS_SMS_VOICE_ORIGINATION,
+          voiceOrigination: paging.AWS_SMS_VOICE_VOICE_ORIGINATION,
+          configurationSet: paging.AWS_SMS_VOICE_CONFIGURATION_SET,
+        }
+      : undefined;
   const engine = new EscalationEngine(oncall, {
     maxAlarmAgeMs: paging.PAGING_MAX_ALARM_AGE_S * 1000,
     calendars: () => calendars,
     severity: paging,
+    secondRoute: secondRouteChannels(secondRoute),
   });
   const dispatcher = new Dispatcher({
     twilio: twilioClient({
@@ -81,26 +98,39 @@ export function pagingHandlerFromEnv(
     // every call of one send ends within PAGING_MAX_SEND_MS: an open claim is settled only after it
     budgetMs: paging.PAGING_MAX_SEND_MS,
     timeoutMs: Math.min(8000, paging.PAGING_MAX_SEND_MS),
+    secondRoute,
     logger,
+  });
+  const producer = new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, logger });
+  // Reachability drills: this hour's planner tick, put on the stream at start (a no-op when it ran already); each
+  // tick plans the drills of the next hours and schedules the next two ticks (drills/engine.ts), so the Scheduler
+  // keeps the chain going and every start mends it.
+  if (engine.drills.enabled())
+    void producer
+      .putStreamRecords([engine.drills.tickRecord(Date.now())])
+      .catch((err) =>
+        logger.warn({ err: (err as Error).message }, 'drill planner tick not put; the next start puts it'),
+      );
+  const deadlines = new EventBridgeDeadlines({
+    client: schedulerClient(config),
+    groupName: config.SCHEDULER_GROUP,
+    streamArn: streamArn(config),
+    roleArn: config.SCHEDULER_ROLE_ARN,
+    deadLetterArn: config.SCHEDULER_DLQ_ARN,
   });
   const effects = new EffectRunner({
     engine,
     oncall,
     ledger: new DispatchLedger(clients.dynamodb, config.LEDGER_TABLE),
     dispatcher,
-    producer: new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, logger }),
-    deadlines: new EventBridgeDeadlines({
-      client: schedulerClient(config),
-      groupName: config.SCHEDULER_GROUP,
-      streamArn: streamArn(config),
-      roleArn: config.SCHEDULER_ROLE_ARN,
-      deadLetterArn: config.SCHEDULER_DLQ_ARN,
-    }),
+    producer,
+    deadlines,
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
     ackLink: (ref) => ackLinkUrl(paging.PUBLIC_BASE_URL, ref, paging.ACK_LINK_SECRET, ref.expiresAt),
     ackLinkTtlMs: paging.ACK_LINK_TTL_S * 1000,
     sendBudgetMs: paging.PAGING_SEND_BUDGET_MS,
     maxSendMs: paging.PAGING_MAX_SEND_MS,
+    secondRoute: secondRouteChannels(secondRoute),
     health,
     logger,
   });
@@ -109,5 +139,13 @@ export function pagingHandlerFromEnv(
     engine,
     effects,
     logger,
+    // heartbeat checks (heartbeats.ts): their state beside the incidents, their deadlines on the same Scheduler group
+    heartbeats: new HeartbeatKeeper({
+      cfg: oncall,
+      store: new DynamoHeartbeatStore(clients.dynamodb, config.INCIDENTS_TABLE),
+      deadlines,
+      producer,
+      logger,
+    }),
   });
 }

@@ -25,7 +25,13 @@ export const LAKE_CRASH_POINTS = [
   'lake-after-objects',
   'lake-after-commit',
 ] as const;
-export type CrashPoint = (typeof CRASH_POINTS)[number] | (typeof LAKE_CRASH_POINTS)[number];
+/** A heartbeat check's boundary (processors/paging/heartbeats.ts): its deadline scheduled, the check's state not yet
+ * written (test/paging/heartbeat-crash.test.ts). */
+export const HEARTBEAT_CRASH_POINTS = ['heartbeat-after-armed'] as const;
+export type CrashPoint =
+  | (typeof CRASH_POINTS)[number]
+  | (typeof LAKE_CRASH_POINTS)[number]
+  | (typeof HEARTBEAT_CRASH_POINTS)[number];
 
 const spec = process.env.PAGETRAIL_CRASH_AT?.trim();
 const [target, nth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? 1)] : [undefined, 0];

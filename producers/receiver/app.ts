@@ -1,6 +1,12 @@
 import { Hono } from 'hono';
 import { ackRoutes, type AckPageDeps } from './ack-page.js';
+import { apiRoutes, type ApiDeps } from './api/routes.js';
+import { signInRoutes } from './auth/routes.js';
+import { awsSmsVoiceRoutes } from './aws-sms-voice-webhook.js';
 import { alarmRoutes } from './alarm-route.js';
+import { alertRoutes } from './alert-routes.js';
+import { heartbeatRoutes } from './heartbeat-route.js';
+import { snsEventsRoutes } from './sns-events.js';
 import type { AppDeps, RouteDeps } from './http.js';
 import { ingestRoutes } from './ingest.js';
 import { resendRoutes } from './resend-webhook.js';
@@ -26,9 +32,17 @@ export type {
  * | POST /webhooks/twilio | X-Twilio-Signature | receipt (status callback) or ack (`ACK <code>` reply) |
  * | POST /webhooks/twilio/voice, …/voice/gather | X-Twilio-Signature | receipt (call status) / ack (key 1) |
  * | POST /webhooks/resend | Svix signature | receipt |
+ * | POST /webhooks/aws-sms-voice | SNS signature, topic allow-list (403) | receipt (second route's events) |
+ * | POST /webhooks/aws-sms-voice/inbound | SNS signature, topic allow-list (403) | ack (`ACK <code>` reply, two-way) |
  * | POST /events/cloudwatch | x-api-key | alarm |
+ * | POST /events/alertmanager | Bearer / Basic (ALERTMANAGER_TOKENS) | alarm (source alertmanager): alert-routes.ts |
+ * | POST /events/sns | SNS signature, topic allow-list (SNS_ALERT_TOPIC_ARNS, 403) | alarm (sns-events.ts) |
+ * | POST /v2/enqueue | routing key (EVENTS_V2_ROUTING_KEYS) | alarm (source events-v2); PagerDuty's answers |
+ * | GET/POST /heartbeat/<token> | the token (HEARTBEAT_SECRET; wrong: 404) | check-in: heartbeat-route.ts |
  * | POST /api/v1/ingest/events | x-api-key | receipts |
  * | GET /ack, POST /ack | signed link | ack (POST only) |
+ * | GET/POST /console/sign-in…, POST /console/sign-out | emailed one-time link → session cookie | — (auth/) |
+ * | /api/v1/incidents…, /api/v1/me, /api/v1/openapi.json | session + CSRF, or Bearer API key | ack (api/) |
  * | GET /healthz | — | — (200 `{status, stream: {reachable, checkedAt, error?}, rejected: {<kind>: n}}`) |
  *
  * 2xx only after the stream acknowledged the records; 401 (nothing written) when not authentic; 413
@@ -40,7 +54,7 @@ export type {
  * expect becomes a logged 400, or 202 on a verified webhook (http.ts `guarded`). Duplicates get the same
  * event_id. Test/receiver/fuzz.test.ts holds every POST route to this.
  */
-export function createApp(deps: AppDeps & AckPageDeps): Hono {
+export function createApp(deps: AppDeps & AckPageDeps & { console?: ApiDeps }): Hono {
   const now = deps.now ?? Date.now;
   const rejections = deps.rejections ?? new RejectionLog(deps.logger, { now });
   const routeDeps: RouteDeps & AckPageDeps = { ...deps, now, rejections };
@@ -58,9 +72,18 @@ export function createApp(deps: AppDeps & AckPageDeps): Hono {
   twilioRoutes(app, routeDeps);
   twilioVoiceRoutes(app, routeDeps);
   resendRoutes(app, routeDeps);
+  awsSmsVoiceRoutes(app, routeDeps);
   alarmRoutes(app, routeDeps);
+  alertRoutes(app, routeDeps);
+  heartbeatRoutes(app, routeDeps);
+  snsEventsRoutes(app, routeDeps);
   ingestRoutes(app, routeDeps);
   ackRoutes(app, routeDeps);
+  // Sign-in and the incident API (auth/routes.ts, api/routes.ts): mounted when the console is configured.
+  if (deps.console) {
+    signInRoutes(app, routeDeps, deps.console);
+    apiRoutes(app, routeDeps, deps.console);
+  }
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((err, c) => {
     deps.logger.error({ err: err.message, path: c.req.path }, 'unhandled error');

@@ -48,6 +48,28 @@ describe('loadReceiverConfig', () => {
     });
   });
 
+  it("reads the alert sources' credentials: Alertmanager tokens and Events API v2 routing keys", () => {
+    const c = loadReceiverConfig({
+      ...TEST_ENV,
+      ALERTMANAGER_TOKENS: ' am-token-0123456789abcdef , am-token-old-0123456789ab ',
+      EVENTS_V2_ROUTING_KEYS: '{"e93facc04764012d7bfb002500d5d1a6":"db","checkout-key-0123":"checkout-api"}',
+    });
+    expect(c.ALERTMANAGER_TOKENS).toEqual(['am-token-0123456789abcdef', 'am-token-old-0123456789ab']);
+    expect(c.EVENTS_V2_ROUTING_KEYS).toEqual({
+      e93facc04764012d7bfb002500d5d1a6: 'db',
+      'checkout-key-0123': 'checkout-api',
+    });
+    for (const [name, value] of [
+      ['ALERTMANAGER_TOKENS', 'short'],
+      ['EVENTS_V2_ROUTING_KEYS', 'not json'],
+      ['EVENTS_V2_ROUTING_KEYS', '{"e93facc04764012d7bfb002500d5d1a6":"no spaces allowed"}'],
+    ]) {
+      const err = configError({ ...TEST_ENV, [name]: value });
+      expect(err.issues.map((i) => i.name)).toEqual([name]);
+      expect(JSON.stringify(err.issues)).not.toContain(value);
+    }
+  });
+
   it('names every missing variable', () => {
     const err = configError({});
     expect(err.issues.map((i) => i.name).sort()).toEqual([

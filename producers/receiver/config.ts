@@ -36,6 +36,51 @@ const csv = z
   )
   .pipe(z.array(z.string()).min(1, { message: 'must list at least one namespace' }));
 
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+const arnList = z
+  .string()
+  .transform(list)
+  .pipe(
+    z.array(z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'must be SNS topic ARNs')),
+  );
+const urlList = z
+  .string()
+  .transform(list)
+  .pipe(z.array(z.url({ protocol: /^https?$/, message: 'must be http(s) URLs' })));
+
+/** Secrets, comma-separated, each at least 16 characters (several: one per sender, or old and new while rotating). */
+const secretList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().min(16, { message: 'each must be at least 16 characters' })).min(1));
+
+/** `{"<routing key>": "<team or service>"}` from a JSON string. */
+const RoutingKeys = z
+  .string()
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().min(8, { message: 'routing keys must be at least 8 characters' }),
+      z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, { message: 'must map routing keys to team or service names' }),
+    ),
+  );
+
 /** Settings the alarm intake needs (also used by `send-alarm.ts --direct`). */
 export const AlarmIntakeSettingsSchema = z.object({
   ALARM_NAMESPACES: csv.default(['AWS/ECS', 'AWS/RDS', 'ECS/ContainerInsights']),
@@ -60,6 +105,37 @@ export const ReceiverConfigSchema = AlarmIntakeSettingsSchema.extend({
   RESEND_WEBHOOK_SECRET: SvixSecret,
   API_KEY: z.string().min(16, { message: 'required, at least 16 characters' }),
   ACK_LINK_SECRET: z.string().min(32, { message: 'required, at least 32 characters' }),
+  /**
+   * What `POST /events/alertmanager` accepts as Alertmanager's `http_config` sends it: `authorization` (Bearer
+   * <token>) or `basic_auth` whose password is a token (any username). Comma-separated. Unset: every request → 401.
+   */
+  ALERTMANAGER_TOKENS: secretList.optional(),
+  /**
+   * The Events API v2 routing keys `POST /v2/enqueue` accepts, each naming a team or an on-call `sources.services`
+   * entry: `{"<key>": "<name>"}` (PagerDuty's are 32 characters). Unset: every event → 400 "Invalid routing key".
+   */
+  EVENTS_V2_ROUTING_KEYS: RoutingKeys.optional(),
+  /**
+   * The key of the heartbeat check-in tokens (`GET|POST /heartbeat/<check id>.<mac>`, shared/heartbeat-token.ts;
+   * `make heartbeat-url CHECK=<id>` prints a check's URL). Unset: every check-in → 404.
+   */
+  HEARTBEAT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  /**
+   * The SNS topics whose messages `POST /webhooks/aws-sms-voice` and `…/inbound` accept (comma-separated ARNs: the
+   * topic of the AWS End User Messaging configuration set's event destination, and the origination number's two-way
+   * channel). Unset: none (every message → 403).
+   */
+  AWS_SMS_VOICE_TOPIC_ARNS: arnList.optional(),
+  /**
+   * The SNS topics whose messages `POST /events/sns` accepts (comma-separated ARNs: CloudWatch alarm actions' topics,
+   * Amazon Managed Service for Prometheus's alert manager topic, …). Unset: none (every message → 403).
+   */
+  SNS_ALERT_TOPIC_ARNS: arnList.optional(),
+  /**
+   * SigningCertURLs trusted as they are besides AWS's own (`https://sns.<region>.amazonaws.com/…`): exact URLs,
+   * comma-separated — only the local stack's provider simulator, whose certificate it generates. Unset in production.
+   */
+  SNS_TRUSTED_CERT_URLS: urlList.optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

@@ -8,6 +8,7 @@ import { parseJson } from './body-parse.js';
 import { safeHeaders, type ErrorSink } from './error-sink.js';
 import { BodyReadError, BodyTooLargeError, PayloadError, SignatureError, UnavailableError } from './errors.js';
 import type { RejectionLog } from './rejections.js';
+import type { SnsVerifier } from './sns-signature.js';
 
 /** Shared plumbing of every route: dependencies, body reading, the stream write, error → response. */
 
@@ -52,6 +53,10 @@ export interface AppDeps {
   now?: () => number;
   /** Rejected requests, counted and logged by sampling. Default: one over `logger` (rejections.ts). */
   rejections?: RejectionLog;
+  /** The SNS verifier of `/webhooks/aws-sms-voice` (tests: its certificate fetch). Default: from the settings. */
+  snsVerifier?: SnsVerifier;
+  /** The SNS verifier of `/events/sns` (sns-events.ts; tests). Default: from SNS_ALERT_TOPIC_ARNS. */
+  snsEventsVerifier?: SnsVerifier;
 }
 
 export type RouteDeps = AppDeps & { now: () => number; rejections: RejectionLog };

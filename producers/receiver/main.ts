@@ -17,6 +17,7 @@ import { createApp } from './app.js';
 import { loadReceiverConfig } from './config.js';
 import { S3ErrorSink } from './error-sink.js';
 import { loadServerSettings, serveReceiver } from './server.js';
+import { consoleDepsOf } from './auth/wiring.js';
 import { StreamHealthCheck } from './stream-health.js';
 
 const logger = createLogger('receiver');
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
     // the ack page says when the incident was already acknowledged or escalated (read-only)
     incidents: new IncidentReader<AckIncidentView>({ dynamodb: clients.dynamodb, table: infra.INCIDENTS_TABLE }),
     logger,
+    // sign-in and the incident API, when CONSOLE_SESSION_SECRET is set (auth/wiring.ts)
+    console: consoleDepsOf(process.env, infra, clients.dynamodb, logger),
   });
 
   const { server, address } = await serveReceiver(app.fetch, { ...settings, PORT: config.PORT });

@@ -1,7 +1,13 @@
 import type { StructuredLogger } from '../../platform/logger.js';
 
 /** Why a request was turned away (before anything was written for it). */
-export type RejectionKind = 'not_authentic' | 'too_large' | 'body_not_received' | 'invalid_payload' | 'ack_link';
+export type RejectionKind =
+  | 'not_authentic'
+  | 'too_large'
+  | 'body_not_received'
+  | 'invalid_payload'
+  | 'ack_link'
+  | 'topic_not_allowed';
 
 export interface RejectionLogOptions {
   /** Lines logged per kind per window; the rest are counted only. Default 10. */

@@ -107,3 +107,42 @@ export function resendStatus(type: string, path = 'type'): MappedStatus {
   if (!status) throw new UnknownStatusError('resend', type, path);
   return { status, provider_status: type };
 }
+
+/**
+ * Every AWS End User Messaging SMS and voice event type ("Event types for SMS, MMS, and voice",
+ * https://docs.aws.amazon.com/sms-voice/latest/userguide/configuration-sets-event-types.html). TEXT_SUCCESSFUL is
+ * "accepted by the recipient's carrier": handed on, not proof of delivery (`sent`, like Twilio's `sent`), so a page
+ * that only ever gets it fails over at its delivery deadline; TEXT_DELIVERED is. A call cannot tell a person from a
+ * voicemail (no answering-machine detection on this route): answered and completed are `delivered`, not `opened`.
+ */
+export const AWS_SMS_VOICE_STATUS: Readonly<Record<string, DeliveryStatus>> = {
+  TEXT_QUEUED: 'queued',
+  TEXT_PENDING: 'queued',
+  TEXT_SUCCESSFUL: 'sent',
+  TEXT_DELIVERED: 'delivered',
+  TEXT_BLOCKED: 'undelivered',
+  TEXT_TTL_EXPIRED: 'undelivered',
+  TEXT_CARRIER_UNREACHABLE: 'undelivered',
+  TEXT_UNREACHABLE: 'undelivered',
+  TEXT_CARRIER_BLOCKED: 'undelivered',
+  TEXT_SPAM: 'undelivered',
+  TEXT_UNKNOWN: 'undelivered',
+  TEXT_INVALID: 'failed',
+  TEXT_INVALID_MESSAGE: 'failed',
+  TEXT_PROTECT_BLOCKED: 'failed',
+  VOICE_INITIATED: 'sent',
+  VOICE_RINGING: 'delivered',
+  VOICE_ANSWERED: 'delivered',
+  VOICE_COMPLETED: 'delivered',
+  VOICE_BUSY: 'undelivered',
+  VOICE_NO_ANSWER: 'undelivered',
+  VOICE_TTL_EXPIRED: 'undelivered',
+  VOICE_FAILED: 'failed',
+};
+
+/** An AWS End User Messaging `eventType` → status; `provider_status` is the event type. */
+export function awsSmsVoiceStatus(eventType: string, path = 'Message.eventType'): MappedStatus {
+  const status = lookup(AWS_SMS_VOICE_STATUS, eventType);
+  if (!status) throw new UnknownStatusError('aws', eventType, path);
+  return { status, provider_status: eventType };
+}

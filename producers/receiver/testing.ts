@@ -77,6 +77,8 @@ export function testApp(
     streamHealth?: StreamHealth;
     now?: () => number;
     logger?: StructuredLogger;
+    snsVerifier?: AppDeps['snsVerifier'];
+    snsEventsVerifier?: AppDeps['snsEventsVerifier'];
   } = {},
 ) {
   const producer = new FakeProducer();
@@ -91,6 +93,8 @@ export function testApp(
     streamHealth: opts.streamHealth,
     logger: opts.logger ?? silentLogger,
     now: opts.now,
+    ...(opts.snsVerifier ? { snsVerifier: opts.snsVerifier } : {}),
+    ...(opts.snsEventsVerifier ? { snsEventsVerifier: opts.snsEventsVerifier } : {}),
   };
   return { app: createApp(deps), producer, errorSink, ackCodes, config };
 }

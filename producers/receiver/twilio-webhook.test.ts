@@ -281,6 +281,11 @@ describe('POST /webhooks/twilio: inbound replies', () => {
     expect(parseAckReply('on it')).toBeUndefined();
     expect(parseAckReply('ACK')).toBeUndefined();
     expect(parseAckReply('please ACK 7KQ2MX')).toBeUndefined();
+    // a reachability drill asks for OK <code> (README "Reachability drills"); OK needs a separator before the code
+    expect(parseAckReply('OK 7KQ2MX')).toBe('7KQ2MX');
+    expect(parseAckReply('ok: 7kq2mx!')).toBe('7kq2mx');
+    expect(parseAckReply('okay')).toBeUndefined();
+    expect(parseAckReply('OK')).toBeUndefined();
     expect(isInboundMessage(fixture('twilio/inbound-sms.json'))).toBe(true);
     expect(isInboundMessage(fixture('twilio/sms-delivered.json'))).toBe(false);
   });

@@ -7,6 +7,19 @@ const demoPath = new URL('../../infra/local/oncall/demo.json', import.meta.url).
 const demo = () => JSON.parse(readFileSync(demoPath, 'utf8'));
 
 describe('on-call configuration', () => {
+  it("a schedule's drill: the defaults (1 h lead, 15 min window, delivery and an answer on any channel, quiet)", () => {
+    const c = demo();
+    c.schedules['payments-primary'].drill = { owner: ['team:payments', 'alice'] };
+    expect(parseOnCallConfig(c).schedules['payments-primary'].drill).toEqual({
+      lead_s: 3600,
+      window_s: 900,
+      proof: { delivery: true, response: 'any' },
+      owner: ['team:payments', 'alice'],
+      allow_in_quiet_hours: false,
+      notify_channels: ['sms', 'email'],
+    });
+  });
+
   it('loads the demo file and routes alarms to teams', () => {
     const cfg = loadOnCallConfig(demoPath);
     expect(teamFor(cfg, { alarmName: 'billing-db-connections', namespace: 'AWS/RDS' })).toBe('db');
@@ -28,6 +41,16 @@ describe('on-call configuration', () => {
       'teams.db.escalation.P1.levels[1].targets[0]: unknown person "zoe"',
     ],
     ['an unknown team in a route', (c: any) => (c.routes[0].team = 'dba'), 'routes[0].team: unknown team "dba"'],
+    [
+      "an unknown owner of a schedule's drill",
+      (c: any) => (c.schedules['payments-primary'].drill = { owner: ['team:ops'] }),
+      'schedules.payments-primary.drill.owner[0]: unknown team "ops"',
+    ],
+    [
+      'a drill without an owner',
+      (c: any) => (c.schedules['payments-primary'].drill = { owner: [] }),
+      'schedules.payments-primary.drill.owner',
+    ],
     [
       'an unknown person in a default policy',
       (c: any) => (c.teams.db.default_policy = { levels: [{ targets: ['zoe'], channels: ['sms'], deadline_s: 60 }] }),

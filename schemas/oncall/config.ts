@@ -5,6 +5,8 @@ import { OnCallConfigError } from './errors.js';
 import { jsonSyntaxProblem } from './json-text.js';
 import { Schedule, unknownPeopleIn } from './schedule.js';
 import { Flapping, MaintenanceWindow, QuietHours } from './quiet.js';
+import { Sources } from './sources.js';
+import { Heartbeats } from './heartbeats.js';
 
 /**
  * The on-call configuration: people and their addresses, teams, and an escalation policy per severity.
@@ -35,7 +37,14 @@ const Person = z.strictObject({
     .string()
     .regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number like +15551230001')
     .optional(),
+  /**
+   * What the person may do in the console and the incident API (they sign in by a link mailed to `email`):
+   * `viewer` reads, `responder` (the default) also acts on the incidents of the teams they are a member of,
+   * `admin` acts on every team's.
+   */
+  role: z.enum(['viewer', 'responder', 'admin']).optional(),
 });
+export type ConsoleRole = 'viewer' | 'responder' | 'admin';
 
 const Level = z.strictObject({
   /** People ids, `team:<id>` for every member of a team, or `schedule:<id>` for whoever is on call in a schedule. */
@@ -136,7 +145,7 @@ export const OnCallConfig = z
   .strictObject({
     people: z.record(z.string().regex(/^[a-z0-9_.-]+$/, 'lowercase id'), Person),
     teams: z.record(z.string(), Team),
-    /** Who is on call when (processors/paging/schedules): targeted as `schedule:<id>`. */
+    /** Who is on call when (shared/schedules): targeted as `schedule:<id>`. */
     schedules: z.record(z.string().regex(/^[a-z0-9_.-]+$/, 'lowercase id'), Schedule).default({}),
     /** First match wins; an alarm tag `team` overrides; else `default_team`. */
     routes: z.array(Route).default([]),
@@ -180,6 +189,10 @@ export const OnCallConfig = z
      * alarm pages nobody: an `unrouted` record and an error-level log line.
      */
     unrouted_fallback: FallbackTargets.optional(),
+    /** Alarms from Alertmanager and Events API v2 clients: severity and team by label (schemas/oncall/sources.ts). */
+    sources: Sources,
+    /** Checks that must check in every period (schemas/oncall/heartbeats.ts): a missed one opens an incident. */
+    heartbeats: Heartbeats,
   })
   .superRefine((cfg, ctx) => {
     const teamKnown = (t: string, path: PropertyKey[]) => {
@@ -202,9 +215,14 @@ export const OnCallConfig = z
         if (problem) ctx.addIssue({ code: 'custom', path: [...path, j], message: problem });
       });
     };
+    for (const [id, schedule] of Object.entries(cfg.schedules))
+      targetsKnown(schedule.drill?.owner ?? [], ['schedules', id, 'drill', 'owner']);
     cfg.routes.forEach((r, i) => {
       teamKnown(r.team, ['routes', i, 'team']);
     });
+    for (const [name, service] of Object.entries(cfg.sources.services))
+      teamKnown(service.team, ['sources', 'services', name, 'team']);
+    for (const [id, check] of Object.entries(cfg.heartbeats)) teamKnown(check.team, ['heartbeats', id, 'team']);
     cfg.maintenance.forEach((w, i) => {
       if (w.match.team !== undefined) teamKnown(w.match.team, ['maintenance', i, 'match', 'team']);
     });

@@ -1,5 +1,6 @@
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { Drill } from './drill.js';
 
 /**
  * The `schedules` section of the on-call file: who is on call when. A schedule has a time zone, layers
@@ -70,6 +71,8 @@ export const Schedule = z
     time_zone: z.string().refine((tz) => IANAZone.isValidZone(tz), 'an IANA time zone like Europe/Berlin'),
     layers: z.array(Layer).default([]),
     overrides: z.array(Override).default([]),
+    /** A reachability drill before each shift (schemas/oncall/drill.ts); none when absent. */
+    drill: Drill.optional(),
   })
   .superRefine((s, ctx) => {
     s.layers.forEach((layer, i) => {

@@ -5,6 +5,7 @@
  * handlers behind the local event source mapping, either in-process or as a real child process
  * (`processors/paging/main.ts`, `processors/lake/main.ts`) that a test can SIGKILL.
  */
+import { DEFAULT_SNS_ALERT_TOPIC_ARN } from '../../infra/local/provider-simulator/sns-publish.js';
 import type http from 'node:http';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,6 +38,10 @@ export const SECRETS = {
   webhookSecret: 'whsec_' + Buffer.from('e2e-resend-webhook-secret!').toString('base64'),
   apiKey: 'e2e-api-key-0123456789',
   ackSecret: 'e2e-ack-link-secret-0123456789abcdef',
+  /** POST /events/alertmanager's bearer token; /v2/enqueue's routing key (team db). */
+  alertmanagerToken: 'e2e-alertmanager-token-0123',
+  eventsV2RoutingKey: 'e2e0routing0key0for0team0db00000',
+  heartbeatSecret: 'e2e-heartbeat-secret-0123456789abcdef',
 };
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -49,6 +54,8 @@ export interface ClosedLoopOptions {
   stepDelayMs?: number;
   /** Extra environment for the handlers (both in-process and child processes). */
   env?: Record<string, string>;
+  /** Configure the second route for SMS and voice (AWS End User Messaging, the simulator's endpoint). */
+  secondRoute?: boolean;
   /** Simulator options over the defaults (behaviours, hangFraction, hangMs, seed…). */
   simulator?: Partial<ProviderSimulatorOptions>;
 }
@@ -89,21 +96,6 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
   const receiver = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' }) as http.Server;
   await new Promise((r) => receiver.once('listening', r));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-  app = createApp({
-    config: ReceiverConfigSchema.parse({
-      PUBLIC_BASE_URL: receiverUrl,
-      PORT: '1',
-      TWILIO_AUTH_TOKEN: SECRETS.authToken,
-      RESEND_WEBHOOK_SECRET: SECRETS.webhookSecret,
-      API_KEY: SECRETS.apiKey,
-      ACK_LINK_SECRET: SECRETS.ackSecret,
-    }),
-    // as producers/receiver/main.ts: concurrent requests share PutRecords calls
-    producer: new BatchingProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME }),
-    ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
-    errorSink: new S3ErrorSink({ s3: clients.s3, bucket: config.LAKE_BUCKET }),
-    logger: { info: () => {}, warn: () => {}, error: () => {} },
-  });
   const sim = await startProviderSimulator({
     accountSid: SECRETS.accountSid,
     twilioAuthToken: SECRETS.authToken,
@@ -115,6 +107,29 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
     ...opts.simulator,
   });
 
+  app = createApp({
+    config: ReceiverConfigSchema.parse({
+      PUBLIC_BASE_URL: receiverUrl,
+      PORT: '1',
+      TWILIO_AUTH_TOKEN: SECRETS.authToken,
+      RESEND_WEBHOOK_SECRET: SECRETS.webhookSecret,
+      API_KEY: SECRETS.apiKey,
+      ACK_LINK_SECRET: SECRETS.ackSecret,
+      ALERTMANAGER_TOKENS: SECRETS.alertmanagerToken,
+      EVENTS_V2_ROUTING_KEYS: JSON.stringify({ [SECRETS.eventsV2RoutingKey]: 'db' }),
+      HEARTBEAT_SECRET: SECRETS.heartbeatSecret,
+      // the simulator's SNS delivery of the second route's events (its own certificate, trusted here only)
+      AWS_SMS_VOICE_TOPIC_ARNS: `${sim.sns.topicArn},${sim.sns.inboundTopicArn}`,
+      SNS_TRUSTED_CERT_URLS: sim.sns.certUrl,
+      // POST /events/sns: the simulator's local alert topic (sns-publish.ts)
+      SNS_ALERT_TOPIC_ARNS: DEFAULT_SNS_ALERT_TOPIC_ARN,
+    }),
+    // as producers/receiver/main.ts: concurrent requests share PutRecords calls
+    producer: new BatchingProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME }),
+    ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
+    errorSink: new S3ErrorSink({ s3: clients.s3, bucket: config.LAKE_BUCKET }),
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+  });
   const env: NodeJS.ProcessEnv = {
     ...stackEnv(config),
     ONCALL_FILE: opts.oncallFile ?? 'infra/local/oncall/demo.json',
@@ -125,6 +140,14 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
     RESEND_API_KEY: SECRETS.resendApiKey,
     RESEND_BASE_URL: sim.url,
     ACK_LINK_SECRET: SECRETS.ackSecret,
+    // the second route (AWS End User Messaging, the simulator's endpoint), when the test asks for it
+    ...(opts.secondRoute
+      ? {
+          AWS_SMS_VOICE_ORIGINATION: '+15550000009',
+          AWS_SMS_VOICE_CONFIGURATION_SET: 'pagetrail-pages',
+          AWS_SMS_VOICE_ENDPOINT: sim.url,
+        }
+      : {}),
     FLUSH_INTERVAL_S: '1',
     PAGING_POLL_MS: '50',
     LOG_LEVEL: 'warn',

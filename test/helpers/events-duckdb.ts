@@ -48,9 +48,11 @@ export function eventRowBuilder(base: Partial<EventRow> & Pick<EventRow, 'timest
     incident_id: 'inc_1',
     alarm_arn: 'arn:aws:cloudwatch:us-east-1:1:alarm:api',
     alarm_name: 'api',
+    source: null,
     severity: 'P1',
     channel: 'sms',
     provider: 'twilio',
+    route: 'twilio',
     message_id: null,
     recipient: null,
     person: null,
@@ -75,6 +77,7 @@ export function eventRowBuilder(base: Partial<EventRow> & Pick<EventRow, 'timest
 
 /** What a receipt row carries over from the dispatch row it answers: its message, person, level and times. */
 export function receiptOf(dispatch: EventRow): Partial<EventRow> {
-  const { channel, provider, message_id, recipient, person, level, escalate_at } = dispatch;
-  return { channel, provider, message_id, recipient, person, level, dispatched_at: dispatch.timestamp, escalate_at };
+  const { channel, provider, route, message_id, recipient, person, level, escalate_at } = dispatch;
+  const times = { dispatched_at: dispatch.timestamp, escalate_at };
+  return { channel, provider, route, message_id, recipient, person, level, ...times };
 }

@@ -9,12 +9,31 @@
  * encodable for the stream, and Object.prototype untouched.
  */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { encodeRecord, decodeRecord } from '../../schemas/envelope.js';
 import { parseForm } from '../../producers/receiver/body-parse.js';
 import { ackLinkUrl } from '../../shared/ack-links.js';
+import { awsContext } from '../../schemas/correlation.js';
+import { SnsVerifier } from '../../producers/receiver/sns-signature.js';
+import { localSnsSigner } from '../../infra/local/provider-simulator/sns-signer.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { z } from 'zod';
+import { dynamoClient } from '../../platform/aws.js';
+import { startDynalite, type RunningEngine } from '../../infra/local/engines.js';
+import { API_ROUTES } from '../../producers/receiver/api/openapi.js';
+import { heartbeatToken } from '../../shared/heartbeat-token.js';
 import {
+  MemoryIncidents,
+  consoleTestApp,
+  createAuthTable,
+  incidentState,
+} from '../../producers/receiver/api/testing.js';
+import {
+  FakeAckCodes,
   PAGE,
   TEST_ENV,
   fixture,
@@ -364,8 +383,148 @@ function voiceCase(rng: Rng): Case {
   };
 }
 
+const AM = jsonFixture<Record<string, unknown>>('../../../schemas/fixtures/alertmanager-group-firing.json');
+const AM_TOKEN = 'fuzz-alertmanager-token-0123';
+const EV2 = jsonFixture<Record<string, unknown>>('../../../schemas/fixtures/events-v2-trigger.json');
+const EV2_KEY = EV2.routing_key as string;
+
+/** Alertmanager's webhook with Bearer or Basic auth (or a wrong or missing token). */
+function alertmanagerCase(rng: Rng): Case {
+  const token = rng.chance(0.85) ? AM_TOKEN : rng.pick(['', 'wrong-token-0123456789abc']);
+  const auth = rng.chance(0.5) ? `Bearer ${token}` : `Basic ${Buffer.from(`alertmanager:${token}`).toString('base64')}`;
+  return {
+    route: '/events/alertmanager',
+    path: '/events/alertmanager',
+    headers: { 'content-type': contentType(rng, 'application/json'), ...(token ? { authorization: auth } : {}) },
+    body: bytesOr(rng, jsonText(rng, AM)),
+    label: 'alertmanager',
+  };
+}
+
+/** An Events API v2 event: the routing key is its credential (PagerDuty answers 400 for an unknown one). */
+function eventsV2Case(rng: Rng): Case {
+  const base = rng.chance(0.85) ? EV2 : { ...EV2, routing_key: rng.pick(['', 'f'.repeat(32)]) };
+  return {
+    route: '/v2/enqueue',
+    path: '/v2/enqueue',
+    headers: { 'content-type': contentType(rng, 'application/json') },
+    body: bytesOr(rng, jsonText(rng, base)),
+    label: 'events-v2',
+  };
+}
+
+const HEARTBEAT_SECRET = 'fuzz-heartbeat-secret-0123456789abcdef';
+const WATCHDOG = jsonFixture<Record<string, unknown>>('../../../schemas/fixtures/alertmanager-watchdog-firing.json');
+
+/** A heartbeat check-in: the check's token (or a mangled, foreign or hostile one), any body or a Watchdog one. */
+function heartbeatCase(rng: Rng): Case {
+  const good = heartbeatToken(HEARTBEAT_SECRET, rng.pick(['nightly-backup', 'prometheus-watchdog', 'x']));
+  const token = rng.chance(0.7)
+    ? good
+    : rng.pick([
+        good.slice(0, -1),
+        `${good}A`,
+        heartbeatToken('another-secret-0123456789abcdef-0123', 'nightly-backup'),
+        `other.${good.split('.')[1]}`,
+        encodeURIComponent(String(rng.pick(HOSTILE_VALUES)).replace(/[\uD800-\uDFFF]/g, '?')),
+        '%ff%00%2e%2e%2f',
+      ]);
+  return {
+    route: '/heartbeat',
+    path: `/heartbeat/${token}`,
+    headers: { 'content-type': contentType(rng, 'application/json') },
+    body: rng.chance(0.5) ? bytesOr(rng, jsonText(rng, WATCHDOG)) : bytesOr(rng, 'dump ok\n'),
+    label: 'heartbeat',
+  };
+}
+
+/**
+ * The second route's SNS intakes (delivery events, inbound SMS): a Notification signed by the local SNS signer over a
+ * mutated event / inbound SMS (AWS docs' examples), or altered after signing, of a topic not allowed, or junk.
+ */
+const SNS_SIGNER = localSnsSigner(mkdtempSync(path.join(tmpdir(), 'fuzz-sns-')));
+const SNS_CERT = 'http://127.0.0.1:4580/__sim/sns/SimpleNotificationService-local.pem';
+const SNS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:pagetrail-sms-voice-events';
+const SNS_EVENT = {
+  eventType: 'TEXT_DELIVERED',
+  eventVersion: '1.0',
+  eventTimestamp: NOW,
+  isFinal: true,
+  originationPhoneNumber: '+12065550152',
+  destinationPhoneNumber: '+14255550156',
+  messageId: '862a8790-60c0-4430-9b2b-658bdexample',
+  messageStatus: 'DELIVERED',
+  messageStatusDescription: 'Message has been delivered to the handset',
+  context: awsContext(PAGE),
+};
+const SNS_INBOUND = {
+  originationNumber: '+14255550182',
+  destinationNumber: '+12125550101',
+  messageKeyword: 'KEYWORD_123456789012',
+  messageBody: 'ACK 7KQ2MX',
+  inboundMessageId: 'cae173d2-66b9-564c-8309-21f858e9fb84',
+  previousPublishedMessageId: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+};
+
+function snsCase(rng: Rng): Case {
+  const inbound = rng.chance(0.5);
+  const topic = rng.chance(0.9) ? SNS_TOPIC : 'arn:aws:sns:us-east-1:123456789012:someone-else';
+  const msg: Record<string, unknown> = SNS_SIGNER.notification(
+    topic,
+    rng.chance(0.3)
+      ? JSON.stringify(inbound ? SNS_INBOUND : SNS_EVENT)
+      : jsonText(rng, inbound ? SNS_INBOUND : SNS_EVENT),
+    SNS_CERT,
+  );
+  // altered after signing
+  if (rng.chance(0.2)) msg[rng.pick([...Object.keys(msg), ...HOSTILE_KEYS])] = rng.pick(HOSTILE_VALUES);
+  const text = rng.chance(0.15) ? jsonText(rng, msg) : JSON.stringify(msg);
+  const route = inbound ? 'sns-inbound' : 'sns-events';
+  return {
+    route,
+    path: inbound ? '/webhooks/aws-sms-voice/inbound' : '/webhooks/aws-sms-voice',
+    headers: {
+      'content-type': contentType(rng, 'text/plain; charset=UTF-8'),
+      'x-amz-sns-message-type': 'Notification',
+    },
+    body: bytesOr(rng, text),
+    label: route,
+  };
+}
+
+/** POST /events/sns: a signed CloudWatch alarm notification, AMP template or Events v2 event, mutated or altered. */
+const SNS_ALERT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:pagetrail-alarms';
+const CW_SNS = jsonFixture<Record<string, unknown>>(
+  '../../../schemas/fixtures/cloudwatch-alarm-sns-single-metric.json',
+);
+const AMP = readFileSync(new URL('../../schemas/fixtures/amp-sns-json-template-firing.txt', import.meta.url), 'utf8');
+function snsAlarmCase(rng: Rng): Case {
+  const topic = rng.chance(0.9) ? SNS_ALERT_TOPIC : 'arn:aws:sns:us-east-1:123456789012:someone-else';
+  const base = rng.pick<unknown>([CW_SNS, CW_SNS, EV2, AM]);
+  const message = rng.chance(0.15) ? AMP : rng.chance(0.3) ? JSON.stringify(base) : jsonText(rng, base);
+  const msg: Record<string, unknown> = SNS_SIGNER.notification(topic, message, SNS_CERT);
+  if (rng.chance(0.2)) msg[rng.pick([...Object.keys(msg), ...HOSTILE_KEYS])] = rng.pick(HOSTILE_VALUES);
+  const text = rng.chance(0.15) ? jsonText(rng, msg) : JSON.stringify(msg);
+  return {
+    route: '/events/sns',
+    path: '/events/sns',
+    headers: {
+      'content-type': contentType(rng, 'text/plain; charset=UTF-8'),
+      'x-amz-sns-message-type': 'Notification',
+    },
+    body: bytesOr(rng, text),
+    label: 'sns-alarms',
+  };
+}
+
 function nextCase(rng: Rng): Case {
-  switch (rng.int(6)) {
+  const n = rng.int(11);
+  if (n === 10) return heartbeatCase(rng);
+  if (n === 9) return snsAlarmCase(rng);
+  if (n === 8) return snsCase(rng);
+  if (n === 6) return alertmanagerCase(rng);
+  if (n === 7) return eventsV2Case(rng);
+  switch (n) {
     case 0:
       return twilioCase(rng);
     case 5:
@@ -409,7 +568,7 @@ async function run(h: Harness, k: Case, allow503: boolean): Promise<{ status: nu
   // A hang detector, not a speed bound (speed: make bench-receiver): every case is answered, in-process.
   expect(ms, `no answer for 10 s: ${where}`).toBeLessThan(10_000);
   if (res.status >= 500) expect(allow503 && res.status === 503, `${res.status} for ${where}`).toBe(true);
-  if (res.status === 401) {
+  if (res.status === 401 || (k.route === '/heartbeat' && res.status === 404)) {
     expect(h.producer.records.length, `401 wrote a record: ${where}`).toBe(before.records);
     expect(h.errorSink.calls.length, `401 kept a body: ${where}`).toBe(before.kept);
   }
@@ -420,8 +579,33 @@ async function run(h: Harness, k: Case, allow503: boolean): Promise<{ status: nu
 
 function harness(): Harness {
   return testApp({
-    config: { BODY_LIMIT_BYTES: 256 * 1024, ALARM_NAMESPACES: ['AWS/EC2', 'AWS/ECS'] },
+    config: {
+      BODY_LIMIT_BYTES: 256 * 1024,
+      ALARM_NAMESPACES: ['AWS/EC2', 'AWS/ECS'],
+      ALERTMANAGER_TOKENS: [AM_TOKEN],
+      EVENTS_V2_ROUTING_KEYS: { [EV2_KEY]: 'db' },
+      HEARTBEAT_SECRET,
+    },
     now: () => NOW,
+    // the inbound SMS's sender paged with its code: an authentic, intact reply acks
+    ackCodes: new FakeAckCodes({
+      '7KQ2MX': {
+        incidentId: PAGE.incidentId,
+        alarmArn: PAGE.alarmArn,
+        expiresAt: NOW + 3_600_000,
+        recipients: [{ address: SNS_INBOUND.originationNumber }],
+      },
+    }),
+    snsVerifier: new SnsVerifier({
+      allowedTopics: [SNS_TOPIC],
+      trustedCertUrls: [SNS_CERT],
+      fetchCert: async () => SNS_SIGNER.cert,
+    }),
+    snsEventsVerifier: new SnsVerifier({
+      allowedTopics: [SNS_ALERT_TOPIC],
+      trustedCertUrls: [SNS_CERT],
+      fetchCert: async () => SNS_SIGNER.cert,
+    }),
   });
 }
 
@@ -450,6 +634,12 @@ describe('receiver fuzz (bounded, seeded)', () => {
       'voice-status',
       'voice-gather',
       'voice-answer',
+      '/events/alertmanager',
+      '/v2/enqueue',
+      'sns-events',
+      'sns-inbound',
+      '/events/sns',
+      '/heartbeat',
     ]) {
       expect(
         seen.some((s) => s.startsWith(route + ' 4')),
@@ -465,8 +655,17 @@ describe('receiver fuzz (bounded, seeded)', () => {
       'voice-status 200',
       'voice-gather 200',
       'voice-answer 200',
+      '/events/alertmanager 200',
+      '/v2/enqueue 202',
+      'sns-events 200',
+      'sns-inbound 200',
+      '/events/sns 200',
+      '/events/sns 202',
+      '/heartbeat 200',
     ])
       expect(seen).toContain(accepted);
+    expect(seen).toContain('sns-events 403'); // an authentic message of a topic not allowed
+    expect(seen).toContain('/events/sns 403');
     expect(seen.some((s) => s.endsWith(' 401'))).toBe(true);
     expect(h.errorSink.calls.length).toBeGreaterThan(0);
   }, 30_000);
@@ -483,4 +682,182 @@ describe('receiver fuzz (bounded, seeded)', () => {
     }
     expect(saw503).toBe(true);
   }, 30_000);
+});
+
+/**
+ * The console's sign-in and the incident API (producers/receiver/{auth,api}) under the same kind of fuzz: hostile
+ * paths, queries, bodies and credentials (a signed-in responder with and without the CSRF token, API keys with and
+ * without the action, forged ones, none). Asserted: never a 5xx, an answer within 10 s, nothing written but by an
+ * authorized acknowledge, every /api/v1 answer valid against its OpenAPI schema for its status.
+ */
+describe('console and incident API fuzz (bounded, seeded)', () => {
+  let engine: RunningEngine;
+  let dynamodb: DynamoDBClient;
+  beforeAll(async () => {
+    engine = await startDynalite();
+    dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
+    await createAuthTable(dynamodb, 'fuzz-console');
+  });
+  afterAll(async () => {
+    dynamodb?.destroy();
+    await engine?.close();
+  });
+
+  const API_CASES = Number(process.env.FUZZ_API_CASES ?? 1000);
+  const IDS = ['inc_app_open_000001', 'inc_app_resolved_03', 'inc_db_open_0000004', 'inc_nope_0000001'];
+  const HOSTILE_IDS = ['..%2F..%2Fetc', '%00', 'a', 'x'.repeat(300), '%3Cscript%3E', '__proto__', 'constructor', '%F0'];
+
+  it(`${API_CASES} hostile requests to /console and /api/v1: no 5xx, answers fit their OpenAPI schemas`, async () => {
+    const rng = prng(SEED + 2);
+    const incidents = new MemoryIncidents([
+      incidentState('inc_app_open_000001', { team: 'app', openedAt: NOW - 60_000 }),
+      incidentState('inc_app_resolved_03', { team: 'app', openedAt: NOW - 180_000, resolvedAt: NOW - 1000 }),
+      incidentState('inc_db_open_0000004', { team: 'db', openedAt: NOW - 30_000 }),
+    ]);
+    const env = consoleTestApp({
+      dynamodb,
+      table: 'fuzz-console',
+      incidents,
+      now: () => NOW,
+      signInLimits: { perEmail: 100_000, perIp: 100_000, windowMs: 60_000 },
+    });
+    // a signed-in responder of team app, and keys with and without the acknowledge action
+    const mail = env.mailbox.next();
+    await env.app.request('/console/sign-in', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"email":"alice@example.com"}',
+    });
+    const token = new URL((await mail).link).searchParams.get('token')!;
+    const signedIn = await env.app.request('/console/sign-in/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    const { csrf } = (await signedIn.json()) as { csrf: string };
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
+    const ackKey = (
+      await env.keys.createApiKey({ name: 'a', teams: ['app'], actions: ['acknowledge', 'resolve', 'note'] }, NOW)
+    ).key;
+    const readKey = (await env.keys.createApiKey({ name: 'r', teams: ['*'], actions: ['read'] }, NOW)).key;
+    const credentials = (): Record<string, string> =>
+      rng.pick<Record<string, string>>([
+        { cookie, 'x-csrf-token': csrf },
+        { cookie },
+        { cookie, 'x-csrf-token': rng.pick(['', csrf.slice(1), 'x'.repeat(43)]) },
+        { authorization: `Bearer ${ackKey}` },
+        { authorization: `Bearer ${readKey}` },
+        { authorization: rng.pick(['Bearer', 'Bearer ptk_', `Bearer ${ackKey}x`, 'Basic Zm9vOmJhcg==']) },
+        { cookie: `${cookie.split('=')[0]}=${rng.pick(['', 'a.b', cookie.split('=')[1].slice(2)])}` },
+        {},
+      ]);
+    const id = () => (rng.chance(0.7) ? rng.pick(IDS) : rng.pick(HOSTILE_IDS));
+    const queryValue = () => {
+      const v = String(rng.pick<unknown>([...HOSTILE_VALUES, 'open', 'app', '5', '2026-12-08T00:00:00Z']));
+      try {
+        return encodeURIComponent(v);
+      } catch {
+        return '%ED%A0%80%FF'; // a lone surrogate: not UTF-8, sent as the raw bytes a client could send
+      }
+    };
+    const statuses = new Map<string, number>();
+    for (let i = 0; i < API_CASES; i++) {
+      const kind = rng.int(8);
+      let method = 'GET';
+      let url: string;
+      let spec: (typeof API_ROUTES)[number] | undefined;
+      let headers: Record<string, string> = credentials();
+      let body: string | Uint8Array | undefined;
+      if (kind === 0) {
+        const params = Array.from({ length: rng.int(4) }, () => {
+          const k = rng.pick(['status', 'team', 'since', 'cursor', 'limit', '__proto__', 'x']);
+          return `${k}=${queryValue()}`;
+        });
+        url = `/api/v1/incidents?${params.join('&')}`;
+        spec = API_ROUTES.find((r) => r.path === '/incidents');
+      } else if (kind === 1) {
+        url = `/api/v1/incidents/${id()}`;
+        spec = API_ROUTES.find((r) => r.path === '/incidents/{id}');
+      } else if (kind === 6) {
+        const at = rng.chance(0.5) ? '2026-12-08T20:00:00Z' : queryValue();
+        url = `/api/v1/oncall${rng.chance(0.7) ? `?at=${at}` : ''}`;
+        spec = API_ROUTES.find((r) => r.path === '/oncall');
+      } else if (kind === 7) {
+        const sid = rng.pick(['app-primary', 'nope', ...HOSTILE_IDS]);
+        const params = Array.from({ length: rng.int(3) }, () => `${rng.pick(['from', 'to', 'x'])}=${queryValue()}`);
+        url = `/api/v1/schedules/${sid}/shifts?${params.join('&')}`;
+        spec = API_ROUTES.find((r) => r.path === '/schedules/{id}/shifts');
+      } else if (kind <= 3) {
+        method = 'POST';
+        const action = rng.pick(['acknowledge', 'acknowledge', 'resolve', 'notes']);
+        url = `/api/v1/incidents/${id()}/${action}`;
+        spec = API_ROUTES.find((r) => r.path === `/incidents/{id}/${action}`);
+        headers = { ...headers, 'content-type': contentType(rng, 'application/json') };
+        const base = action === 'acknowledge' ? {} : { note: rng.pick(['root cause: pool', 'x']) };
+        // a valid body often (empty: no fields; or the fields as they should be), else a hostile one
+        body = rng.chance(0.4) ? rng.pick(['', JSON.stringify(base)]) : bytesOr(rng, jsonText(rng, base));
+      } else {
+        method = 'POST';
+        const [path, base] = rng.pick<[string, unknown]>([
+          ['/console/sign-in', { email: rng.pick(['alice@example.com', 'mallory@example.com']) }],
+          ['/console/sign-in/verify', { token: rng.pick([token, 'A'.repeat(43), '']) }],
+          ['/console/sign-out', { csrf }],
+        ]);
+        url = path;
+        const json = rng.chance(0.5);
+        const text = json
+          ? jsonText(rng, base)
+          : new URLSearchParams(
+              Object.entries(mutate(rng, base) as Record<string, unknown>).map(([k, v]): [string, string] => [
+                k,
+                String(v),
+              ]),
+            ).toString();
+        headers = {
+          ...headers,
+          'content-type': contentType(rng, json ? 'application/json' : 'application/x-www-form-urlencoded'),
+        };
+        body = bytesOr(rng, text);
+      }
+      const before = env.producer.records.length;
+      const started = performance.now();
+      const res = await env.app.request(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      const where = `${method} ${url.slice(0, 120)} ${JSON.stringify(headers).slice(0, 160)}`;
+      expect(performance.now() - started, `no answer for 10 s: ${where}`).toBeLessThan(10_000);
+      expect(res.status, `${res.status} for ${where}: ${text.slice(0, 200)}`).toBeLessThan(500);
+      const wrote = env.producer.records.length - before;
+      if (wrote > 0) {
+        expect(res.status, `wrote a record for ${where}`).toBe(202);
+        for (const r of env.producer.records.slice(before)) expect(() => decodeRecord(encodeRecord(r))).not.toThrow();
+      }
+      if (spec && res.status !== 404) {
+        const schema = spec.responses[res.status]?.schema as z.ZodType | undefined;
+        expect(schema, `${res.status} not in ${spec.path}'s responses: ${where}`).toBeDefined();
+        expect(schema!.safeParse(JSON.parse(text)).success, `${where}: ${text.slice(0, 200)}`).toBe(true);
+      }
+      const label = spec?.path ?? url;
+      statuses.set(`${label} ${res.status}`, (statuses.get(`${label} ${res.status}`) ?? 0) + 1);
+    }
+    await env.settled();
+    if (process.env.FUZZ_VERBOSE) console.log(Object.fromEntries([...statuses].sort()));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const seen = [...statuses.keys()];
+    for (const s of [
+      '/incidents 200',
+      '/incidents 400',
+      '/incidents 401',
+      '/incidents/{id} 200',
+      '/incidents/{id} 404',
+    ]) {
+      expect(seen).toContain(s);
+    }
+    for (const s of ['/oncall 200', '/oncall 400', '/schedules/{id}/shifts 200', '/schedules/{id}/shifts 400'])
+      expect(seen).toContain(s);
+    for (const s of ['202', '400', '401', '403', '409'])
+      expect(seen, `acknowledge never ${s}`).toContain(`/incidents/{id}/acknowledge ${s}`);
+    for (const s of ['/incidents/{id}/resolve 202', '/incidents/{id}/resolve 409', '/incidents/{id}/notes 202'])
+      expect(seen).toContain(s);
+    expect(seen.some((s) => s.startsWith('/console/sign-in 4'))).toBe(true);
+  }, 60_000);
 });

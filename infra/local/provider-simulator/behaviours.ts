@@ -16,7 +16,8 @@ import { z } from 'zod';
  * - `undelivered` status callback `undelivered`, ErrorCode 30003 (unreachable handset)
  * - `failed`      status callback `failed`, ErrorCode 30008 (no `sent` before it when it is the first step)
  * - `reply_ack`   the recipient replies `ACK <code>` (inbound message webhook), the code taken from the
- *                 outbound Body / ContentVariables
+ *                 outbound Body / ContentVariables; to an SMS of the AWS route, an inbound SMS published by
+ *                 the origination number's two-way channel (SNS → /webhooks/aws-sms-voice/inbound)
  * - `delayed`     a long pause (3 steps), then `delivered`
  * - `no_answer`   nothing more (the message stays `sent`)
  *

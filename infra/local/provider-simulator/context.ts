@@ -17,8 +17,17 @@ import type { ResendWebhookEndpoint } from './resend-webhook-api.js';
 import { createTwilioAccountState, type TwilioAccountState } from './twilio-account.js';
 import type { TwilioMessage } from './twilio-model.js';
 import type { TwilioCall } from './twilio-voice.js';
+import type { AwsMessage } from './aws-sms-voice-api.js';
+import { localSnsSigner, type SnsSigner } from './sns-signer.js';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export type SimApp = Hono<{ Bindings: HttpBindings }>;
+
+/** The SNS topic of the simulated configuration set's event destination (AWS_SMS_VOICE_TOPIC_ARNS locally). */
+export const DEFAULT_SNS_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:pagetrail-sms-voice-events';
+/** The SNS topic of the simulated origination number's two-way channel (inbound SMS; also in that list locally). */
+export const DEFAULT_SNS_INBOUND_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:pagetrail-sms-voice-inbound';
 
 /** The options with their defaults applied. */
 export interface Settings {
@@ -80,6 +89,23 @@ export interface SimContext {
   };
   faults: FaultBook;
   life: Lifecycle;
+  /** AWS End User Messaging SMS and Voice (aws-sms-voice-api.ts) and the SNS delivery of its events. */
+  aws: {
+    messages: Map<string, AwsMessage>;
+    signer: SnsSigner;
+    topicArn: string;
+    /** The receiver path its events go to. */
+    path: string;
+    /** The two-way channel's topic and the receiver path inbound SMS (replies) go to. */
+    inboundTopicArn: string;
+    inboundPath: string;
+    /** The simulator's own base URL, once it listens (server.ts sets it). */
+    baseUrl: string;
+    /** The SigningCertURL of its notifications. */
+    certUrl(): string;
+    /** Tokens of the subscription confirmations it answered. */
+    confirmed: string[];
+  };
   /** The receiver URL for a public URL (same path and query); other URLs are used as they are. */
   toReceiver(url: string): string;
 }
@@ -147,5 +173,16 @@ export function createContext(opts: ProviderSimulatorOptions): SimContext {
       return receiverBase + url.slice(publicBase.length);
     return url;
   };
-  return { opts, log, settings, svix, behaviours, records, twilio, resend, faults, life, toReceiver };
+  const aws: SimContext['aws'] = {
+    messages: new Map(),
+    signer: localSnsSigner(opts.awsSmsVoice?.certDir ?? path.join(tmpdir(), 'pagetrail-sim-sns')),
+    topicArn: opts.awsSmsVoice?.topicArn ?? DEFAULT_SNS_TOPIC_ARN,
+    path: opts.awsSmsVoice?.webhookPath ?? '/webhooks/aws-sms-voice',
+    inboundTopicArn: opts.awsSmsVoice?.inboundTopicArn ?? DEFAULT_SNS_INBOUND_TOPIC_ARN,
+    inboundPath: opts.awsSmsVoice?.inboundPath ?? '/webhooks/aws-sms-voice/inbound',
+    baseUrl: '',
+    certUrl: () => `${aws.baseUrl}${'/__sim/sns/SimpleNotificationService-local.pem'}`,
+    confirmed: [],
+  };
+  return { opts, log, settings, svix, behaviours, records, twilio, resend, faults, life, toReceiver, aws };
 }

@@ -31,8 +31,11 @@ export interface Plan {
 export interface FaultBook {
   /** Queues one-shot faults for a recipient's next sending requests (validated). */
   inject(recipient: string, list: ApiFault[]): void;
-  /** The plan of one sending request (consumes a one-shot fault and a seeded draw). */
-  planFor(recipient: string, pageKey: string): Plan;
+  /**
+   * The plan of one sending request (consumes a one-shot fault and a seeded draw). `outage: false`: a provider the
+   * outage is not about (AWS End User Messaging, the second route: `make chaos` takes down Twilio and Resend).
+   */
+  planFor(recipient: string, pageKey: string, o?: { outage?: boolean }): Plan;
   /**
    * Every sending request gets `fault` (validated) until it is cleared (`undefined`); one-shot faults
    * wait meanwhile.
@@ -88,9 +91,9 @@ export function createFaultBook(opts: ProviderSimulatorOptions, behaviours: Beha
     return { create: true, delayMs: f.ms ?? (hangMs || DEFAULT_HANG_MS), fault: `${prefix}hang` };
   }
 
-  function planFor(recipient: string, pageKey: string): Plan {
+  function planFor(recipient: string, pageKey: string, o: { outage?: boolean } = {}): Plan {
     const seeded = seededHang(pageKey);
-    if (outage) return faultPlan(outage, 'outage: ');
+    if (outage && o.outage !== false) return faultPlan(outage, 'outage: ');
     const f = faults.get(recipientKey(recipient))?.shift();
     if (f) return faultPlan(f, '');
     const step = behaviours

@@ -2,7 +2,7 @@
 
 /** "Ref 7Q2M9XKD": the page reference as messages carry it (Crockford base32, 8–10 characters). */
 const REF_RE = /(?:^|[^0-9A-Za-z])Ref\s+([0-9A-HJKMNP-TV-Z]{8,10})(?![0-9A-Za-z])/;
-const ACK_RE = /ACK\s+([A-Z0-9]{4,8})(?![A-Z0-9])/;
+const ACK_RE = /\b(?:ACK|OK)\s+([A-Z0-9]{4,8})(?![A-Z0-9])/; // OK <code>: what a reachability drill asks for
 
 /** The page reference found in the first text that carries one. */
 export const referenceIn = (...texts: (string | null | undefined)[]): string | undefined => {

@@ -55,12 +55,30 @@ export interface ProviderSimulatorOptions {
   whatsappSenders?: string[];
   /** The account's Messaging Service SIDs (MG + 32 hex). Default: none. */
   messagingServices?: string[];
+  /**
+   * AWS End User Messaging SMS and Voice (aws-sms-voice-api.ts): the SNS topic its events are published to (default
+   * arn:aws:sns:us-east-1:000000000000:pagetrail-sms-voice-events), the receiver path they go to (default
+   * /webhooks/aws-sms-voice), and where the locally generated SNS signing key and certificate are kept (default
+   * <tmpdir>/pagetrail-sim-sns; reused across restarts). Replies (`reply_ack` to an SMS of this route) go as the
+   * origination number's two-way channel publishes them: to `inboundTopicArn` (default
+   * arn:aws:sns:us-east-1:000000000000:pagetrail-sms-voice-inbound), delivered to `inboundPath` (default
+   * /webhooks/aws-sms-voice/inbound).
+   */
+  awsSmsVoice?: {
+    topicArn?: string;
+    webhookPath?: string;
+    inboundTopicArn?: string;
+    inboundPath?: string;
+    certDir?: string;
+  };
   logger?: Logger;
 }
 
 export interface ProviderSimulator {
   url: string;
   port: number;
+  /** What the local receiver trusts: the SigningCertURL of the simulator's SNS messages, and their topic. */
+  sns: { certUrl: string; topicArn: string; inboundTopicArn: string };
   close(): Promise<void>;
   requests(): ApiRequestRecord[];
   callbacks(): CallbackRecord[];

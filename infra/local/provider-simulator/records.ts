@@ -6,7 +6,7 @@ export interface ApiRequestRecord {
   receivedAt: number;
   /** When it was answered (epoch ms); absent while a hung answer is pending or after a reset. */
   answeredAt?: number;
-  api: 'twilio' | 'resend';
+  api: 'twilio' | 'resend' | 'aws';
   method: string;
   path: string;
   status: number;
@@ -42,6 +42,7 @@ export type CallbackKind =
   | 'twilio.answer'
   | 'twilio.gather'
   | 'resend.webhook'
+  | 'aws.sns'
   | 'ack.get'
   | 'ack.post'
   | 'link.scan';
@@ -78,7 +79,7 @@ export interface Records {
   readonly callbacks: CallbackRecord[];
   /** Records a request received now (status 0 until answered). */
   newRequest(
-    api: 'twilio' | 'resend',
+    api: 'twilio' | 'resend' | 'aws',
     method: string,
     path: string,
     extra?: Partial<ApiRequestRecord>,

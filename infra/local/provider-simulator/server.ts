@@ -21,6 +21,9 @@
  *   while the first request has not been answered yet (a hung answer) → 409
  *   `concurrent_idempotent_requests`.
  *
+ * - AWS End User Messaging SMS and Voice (the second route): `POST /` with `X-Amz-Target:
+ *   PinpointSMSVoiceV2.SendTextMessage | SendVoiceMessage` (AWS JSON 1.0) → `{MessageId}`; then its delivery events
+ *   as SNS-signed Notifications to the receiver's `/webhooks/aws-sms-voice` (aws-sms-voice-api.ts, sns-signer.ts).
  * - Account configuration (what `make providers` sets, twilio-account.ts / resend-webhook-api.ts): the
  *   account's IncomingPhoneNumbers (list by PhoneNumber, fetch, update SmsUrl/VoiceUrl/…), WhatsApp
  *   senders (Senders API v2, `webhook.callback_url`), Messaging Services (InboundRequestUrl), and
@@ -59,6 +62,8 @@ import { registerControl } from './control.js';
 import { registerInbox } from './inbox.js';
 import type { ProviderSimulator, ProviderSimulatorOptions } from './options.js';
 import { registerResendApi } from './resend-api.js';
+import { registerAwsSmsVoiceApi } from './aws-sms-voice-api.js';
+import { registerSnsPublish } from './sns-publish.js';
 import { registerResendWebhookApi } from './resend-webhook-api.js';
 import { registerTwilioAccount } from './twilio-account.js';
 import { registerTwilioApi } from './twilio-api.js';
@@ -78,6 +83,8 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   registerTwilioApi(app, ctx);
   registerTwilioVoice(app, ctx);
   registerResendApi(app, ctx);
+  registerAwsSmsVoiceApi(app, ctx);
+  registerSnsPublish(app, ctx);
   registerTwilioAccount(app, ctx);
   registerResendWebhookApi(app, ctx);
   registerControl(app, ctx);
@@ -104,6 +111,7 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host}:${port}`;
+  ctx.aws.baseUrl = url;
   log.info(
     { url, receiver: ctx.settings.receiverBase, public: ctx.settings.publicBase },
     'provider simulator listening',
@@ -113,6 +121,7 @@ export async function startProviderSimulator(opts: ProviderSimulatorOptions): Pr
   return {
     url,
     port,
+    sns: { certUrl: ctx.aws.certUrl(), topicArn: ctx.aws.topicArn, inboundTopicArn: ctx.aws.inboundTopicArn },
     requests: () => records.requests.map((r) => structuredClone(r)),
     callbacks: () => records.callbacks.map((r) => structuredClone(r)),
     setBehaviour(recipient, behaviour) {
