@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AlertRecordIn, AlertSource } from '../../schemas/alert-record.js';
 import type { StreamRecord, StreamRecordIn } from '../../schemas/envelope.js';
@@ -118,6 +119,11 @@ export interface HeartbeatKeeperOptions {
   producer: { putStreamRecords(records: readonly StreamRecordIn[]): Promise<unknown> };
   now?: () => number;
   logger?: Logger;
+  /**
+   * Least time between two attempts to arm one check while the Scheduler refuses (each failed attempt puts its record
+   * back on the stream, and the next attempt comes when it is read back). Default 1000 ms.
+   */
+  rearmIntervalMs?: number;
 }
 
 /** What the keeper made of a record: `pass` it on to the incident logic, or stop here; a note for the log. */
@@ -161,13 +167,36 @@ export function heartbeatDue(checkId: string, check: HeartbeatCheck, after: numb
   };
 }
 
+/** A record as read, back in the form it is written in (to put it on the stream again: `arm`). */
+function asWritten(r: HeartbeatRecord): AlertRecordIn {
+  const { previous_state: _p, namespace: _n, episode_start: _e, event_time, after, members, ...rest } = r;
+  return {
+    ...rest,
+    event_time: iso(event_time),
+    ...(after !== undefined ? { after: iso(after) } : {}),
+    ...(members
+      ? {
+          members: members.map((m) => ({
+            ...m,
+            starts_at: m.starts_at === undefined ? undefined : iso(m.starts_at),
+            ends_at: m.ends_at === undefined ? undefined : iso(m.ends_at),
+          })),
+        }
+      : {}),
+  };
+}
+
 export class HeartbeatKeeper {
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly rearmIntervalMs: number;
+  /** When arming each check last failed (this process): paces the retries. */
+  private readonly failedAt = new Map<string, number>();
 
   constructor(private readonly opts: HeartbeatKeeperOptions) {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger ?? silentLogger;
+    this.rearmIntervalMs = opts.rearmIntervalMs ?? 1000;
   }
 
   /** Applies a check's record to its state (arming its next deadline); whether the incident logic sees it. */
@@ -180,24 +209,34 @@ export class HeartbeatKeeper {
       const after = r.after ?? r.event_time;
       if (s === undefined || s.last <= after) return { pass: true, note: `check ${r.key} missed its check-in` };
       // a newer check-in came first: the next deadline follows it
-      if (s.armedAfter !== s.last) await this.opts.store.put(r.key, await this.arm(r.key, check, s));
+      if (s.armedAfter !== s.last) await this.opts.store.put(r.key, await this.arm(r.key, check, s, r));
       return { pass: false, note: `deadline of check ${r.key}: a newer check-in came first, re-armed` };
     }
     const t = r.event_time;
     const next: CheckState = { ...s, last: Math.max(s?.last ?? 0, t) };
     const pending = s?.armedDue !== undefined && s.armedDue >= t;
-    const state = pending ? next : await this.arm(r.key, check, next);
+    const state = pending ? next : await this.arm(r.key, check, next, r);
     if (!pending) crashpoint('heartbeat-after-armed'); // scheduled, not yet written: a replay arms the same name
     if (!s || state.last !== s.last || state.armedAfter !== s.armedAfter) await this.opts.store.put(r.key, state);
     return { pass: true };
   }
 
   /**
-   * The deadline after `s.last`, scheduled (or put on the stream when already due). A Scheduler that cannot take it:
-   * logged as an error and left unarmed, so the next check-in arms it (a record failed here would hold up every later
-   * record of the shard).
+   * The deadline after `s.last`, scheduled (or put on the stream when already due). A Scheduler that cannot take it
+   * (failing the record would hold up every later record of the shard): logged as an error, the check left unarmed,
+   * and `trigger` (the record being handled) put back on the stream, so that reading it again tries again — at most
+   * once per `rearmIntervalMs` per check, until the Scheduler takes it or the deadline is due (then the deadline goes
+   * on the stream directly). A check never stays unwatched because its job died during a Scheduler outage. The
+   * record read again is the same record (same event id: the lake and the incident keep it once).
    */
-  private async arm(checkId: string, check: HeartbeatCheck, s: CheckState): Promise<CheckState> {
+  private async arm(
+    checkId: string,
+    check: HeartbeatCheck,
+    s: CheckState,
+    trigger: HeartbeatRecord,
+  ): Promise<CheckState> {
+    const since = this.now() - (this.failedAt.get(checkId) ?? Number.NEGATIVE_INFINITY);
+    if (since < this.rearmIntervalMs) await delay(this.rearmIntervalMs - since);
     const now = this.now();
     const record = heartbeatDue(checkId, check, s.last, now);
     const at = s.last + (check.period_s + check.grace_s) * 1000;
@@ -210,12 +249,16 @@ export class HeartbeatKeeper {
           record,
         });
     } catch (err) {
+      this.failedAt.set(checkId, this.now());
       this.log.error(
         { check: checkId, dueAt: iso(at), err: (err as Error).message },
-        'heartbeat deadline not armed (the Scheduler or the stream failed); the next check-in arms it',
+        'heartbeat deadline not armed (the Scheduler or the stream failed); its record is put back to try again',
       );
+      // the stream down too: throws, and the mapping retries the batch (nothing else could be written either)
+      await this.opts.producer.putStreamRecords([asWritten(trigger)]);
       return { last: s.last };
     }
+    this.failedAt.delete(checkId);
     return { last: s.last, armedAfter: s.last, armedDue: at };
   }
 }

@@ -32,6 +32,8 @@ let scheduled: DeadlineRequest[];
 let stream: TestStream;
 let clock = 0;
 let n = 0;
+/** How many more times the fake Scheduler refuses (a Scheduler outage). */
+let refusals = 0;
 let check = '';
 const T0 = Date.parse('2026-12-07T22:00:00.000Z');
 const PERIOD_S = 600;
@@ -71,8 +73,13 @@ beforeEach(() => {
   const oncall = OnCallConfig.parse(file);
   const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
   const names = new Set<string>();
+  refusals = 0;
   const scheduler: DeadlineScheduler = {
     schedule: async (req) => {
+      if (refusals > 0) {
+        refusals--;
+        throw new Error('ServiceUnavailableException: the Scheduler is down');
+      }
       if (names.has(req.name)) return 'exists';
       names.add(req.name);
       scheduled.push(req);
@@ -107,6 +114,7 @@ beforeEach(() => {
     deadlines: scheduler,
     producer,
     now: () => clock,
+    rearmIntervalMs: 0,
   });
   handler = createPagingHandler({ store, engine, effects, heartbeats, now: () => clock });
 });
@@ -126,6 +134,24 @@ describe('a heartbeat check', () => {
       event_time: T0 + DUE_MS,
     });
     expect(heartbeatAlarms()).toEqual([]);
+  });
+
+  it('a Scheduler outage: the check-in goes back on the stream until its deadline is armed; a miss still pages', async () => {
+    refusals = 3;
+    const first = checkin();
+    stream.push(first);
+    await pump();
+    // refused three times: the same check-in read again each time (same event id), then armed once
+    const again = parsed().filter((r) => r.kind === 'alarm' && r.source === 'heartbeat' && r.phase === 'checkin');
+    expect(again.map((r) => r.event_id)).toEqual(Array(4).fill(StreamRecord.parse(first).event_id));
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0].at).toBe(T0 + DUE_MS);
+    expect(reached).toEqual([]);
+    // the job died meanwhile: no further check-in; the deadline fires and pages
+    clock = T0 + DUE_MS + 30_000;
+    fire();
+    await pump();
+    expect(pages().length).toBeGreaterThan(0);
   });
 
   it('missed: one incident (the check team, severity, reason in words), also when redelivered', async () => {
