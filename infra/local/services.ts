@@ -136,6 +136,10 @@ export const simulatorUrl = (env: NodeJS.ProcessEnv = process.env) =>
 /** The simulator's inbox page: every SMS, WhatsApp, email and call it was sent, with the ack links. */
 export const inboxUrl = (env: NodeJS.ProcessEnv = process.env) => `${simulatorUrl(env)}/__sim/inbox`;
 
+/** The console on the local receiver, or undefined when it is off (CONSOLE_SESSION_SECRET unset). */
+export const consoleUrl = (env: NodeJS.ProcessEnv = process.env) =>
+  env.CONSOLE_SESSION_SECRET ? `http://${LOCALHOST}:${portOf(service('receiver'), env)}/console/` : undefined;
+
 const SDK_QUIET = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
 function managed(s: Service, ctx: StackContext): ManagedProcess {

@@ -31,7 +31,7 @@ import { GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-s
 import { loadConfig, type Config } from '../../platform/config.js';
 import { awsClients, schedulerClient, type AwsClients } from '../../platform/aws.js';
 import { provisionAll, type ProvisionSummary } from './provision.js';
-import { SERVICES, inboxUrl, managedProcesses, portOf } from './services.js';
+import { SERVICES, consoleUrl, inboxUrl, managedProcesses, portOf } from './services.js';
 import { LogFilesError, logFiles } from './logs.js';
 import { cleanPlan, runClean } from './clean.js';
 import {
@@ -160,6 +160,9 @@ export async function up(ctx: StackContext = stackContext(), procs = managedProc
   if (procs.some((p) => p.name === 'simulator')) {
     console.log(`  inbox     ${inboxUrl(ctx.env)}  (every page the simulator was sent, with its ack link)`);
   }
+  const consoleAt = consoleUrl(ctx.env);
+  if (consoleAt && procs.some((p) => p.name === 'receiver'))
+    console.log(`  console   ${consoleAt}  (sign in with an on-call file's email: the link arrives in the inbox)`);
   if (s.stream.openShardCount !== config.STREAM_SHARDS) {
     console.warn(
       `warning: stream ${s.stream.name} has ${s.stream.openShardCount} open shards, ` +

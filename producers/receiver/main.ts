@@ -22,6 +22,9 @@ import { StreamHealthCheck } from './stream-health.js';
 
 const logger = createLogger('receiver');
 
+const withReports = <T extends object>(deps: T | undefined, dir: string | undefined) =>
+  deps && (dir?.trim() ? { ...deps, reportsDir: dir.trim() } : deps);
+
 async function main(): Promise<void> {
   const infra = loadConfig();
   const config = loadReceiverConfig();
@@ -48,8 +51,9 @@ async function main(): Promise<void> {
     // the ack page says when the incident was already acknowledged or escalated (read-only)
     incidents: new IncidentReader<AckIncidentView>({ dynamodb: clients.dynamodb, table: infra.INCIDENTS_TABLE }),
     logger,
-    // sign-in and the incident API, when CONSOLE_SESSION_SECRET is set (auth/wiring.ts)
-    console: consoleDepsOf(process.env, infra, clients.dynamodb, logger),
+    // sign-in, the incident API and the console, when CONSOLE_SESSION_SECRET is set (auth/wiring.ts); the console's
+    // analytics page lists and serves the saved `make report` outputs of CONSOLE_REPORTS_DIR (unset: none)
+    console: withReports(consoleDepsOf(process.env, infra, clients.dynamodb, logger), process.env.CONSOLE_REPORTS_DIR),
   });
 
   const { server, address } = await serveReceiver(app.fetch, { ...settings, PORT: config.PORT });

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resendClient } from '../../../platform/providers/resend.js';
+import { signInMessage } from '../../../producers/receiver/auth/mailer.js';
 import { twilioClient } from '../../../platform/providers/twilio.js';
 import type { InboxEntry } from './inbox.js';
 import { startProviderSimulator, type ProviderSimulator } from './server.js';
@@ -144,5 +145,19 @@ describe('the simulator inbox', () => {
     // the reply is the person's, not a page: the inbox does not list it
     expect((await inboxJson()).filter((e) => e.channel === 'sms')).toHaveLength(1);
     expect((await fetch(`${sim.url}/__sim/inbox/SMnope/reply`, { method: 'POST' })).status).toBe(404);
+  });
+  it("links a console sign-in mail's link, opened on the local receiver", async () => {
+    const resend = resendClient({ apiKey: RESEND_KEY, baseUrl: sim.url });
+    const link = `${PUBLIC_BASE}/console/sign-in/verify?token=${'A'.repeat(43)}`;
+    const msg = signInMessage({ to: 'alice@example.com', name: 'Alice Ng', link, expiresAt: Date.now() + 600_000 });
+    await resend.emails.send({ from: 'pagetrail <pages@example.com>', to: 'alice@example.com', ...msg });
+    const [mail] = await inboxJson();
+    expect(mail).toMatchObject({
+      subject: 'Your pagetrail sign-in link',
+      signInLink: { sent: link, open: `${receiver.url}/console/sign-in/verify?token=${'A'.repeat(43)}` },
+    });
+    expect(mail.ackLink).toBeUndefined();
+    const html = await (await fetch(`${sim.url}/__sim/inbox`, { headers: { accept: 'text/html' } })).text();
+    expect(html).toContain(`<a href="${receiver.url}/console/sign-in/verify?token=${'A'.repeat(43)}">sign in to the`);
   });
 });

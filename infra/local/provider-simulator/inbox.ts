@@ -3,14 +3,15 @@
  * a person's phone and mailbox would show them — the time, the channel, the recipient (masked as the logs
  * mask it), the subject and body, and how to acknowledge: the email's ack link (a link a local browser can
  * open: the public URL mapped to the receiver), the SMS/WhatsApp "reply ACK <code>" (a button that makes the
- * simulator send that reply, signed, as the person would), the key a call asks for. HTML for a browser, JSON
+ * simulator send that reply, signed, as the person would), the key a call asks for; a console sign-in mail's link
+ * (opened the same way). HTML for a browser, JSON
  * with `Accept: application/json`. `POST /__sim/inbox/<message sid>/reply` sends the reply.
  *
  * Read from the simulator's own stores (in memory: what it was sent since it started).
  */
 import { maskPii } from '../../../platform/logger.js';
 import type { SimApp, SimContext } from './context.js';
-import { decodeEntities, findAckLink } from './html.js';
+import { decodeEntities, findAckLink, links } from './html.js';
 import { ackCodeOf, render } from './message-text.js';
 import { replyAck } from './twilio-callbacks.js';
 
@@ -31,6 +32,8 @@ export interface InboxEntry {
   body: string;
   /** The acknowledge link the email carries, as sent, and where a local browser opens it. */
   ackLink?: { sent: string; open: string };
+  /** The console's sign-in link a sign-in mail carries, as sent, and where a local browser opens it. */
+  signInLink?: { sent: string; open: string };
   /** SMS/WhatsApp: what to reply (`ACK 7KQ2MX`), and the simulator route that sends that reply. */
   ackReply?: { text: string; send: string };
   /** Voice: the key the call asks for. */
@@ -68,6 +71,8 @@ export function inboxEntries(ctx: SimContext): InboxEntry[] {
   for (const e of ctx.resend.emails.values()) {
     const link = findAckLink(e.html ?? '');
     const sent = link ? new URL(link, `${ctx.settings.publicBase}/`).toString() : undefined;
+    const signIn = links(e.html ?? '').find((h) => h.includes('/console/sign-in/verify?'));
+    const signInSent = signIn ? new URL(signIn, `${ctx.settings.publicBase}/`).toString() : undefined;
     entries.push({
       ms: e.createdAt.getTime(),
       entry: {
@@ -79,6 +84,7 @@ export function inboxEntries(ctx: SimContext): InboxEntry[] {
         subject: maskPii(e.subject),
         body: maskPii(e.text?.trim() || textOf(e.html ?? '')),
         ...(sent ? { ackLink: { sent, open: ctx.toReceiver(sent) } } : {}),
+        ...(signInSent ? { signInLink: { sent: signInSent, open: ctx.toReceiver(signInSent) } } : {}),
       },
     });
   }
@@ -114,6 +120,7 @@ const CHANNEL = { sms: 'SMS', whatsapp: 'WhatsApp', email: 'email', voice: 'call
 
 function ackCell(e: InboxEntry): string {
   if (e.ackLink) return `<a href="${esc(e.ackLink.open)}">acknowledge</a>`;
+  if (e.signInLink) return `<a href="${esc(e.signInLink.open)}">sign in to the console</a>`;
   if (e.ackReply) {
     return (
       `<form method="post" action="${esc(e.ackReply.send)}"><button type="submit">reply ` +

@@ -9,7 +9,9 @@ export const esc = (s: string) =>
 export const HTML_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer a browser's form POST says `Origin: null`, which checkOrigin
+  // must refuse; same-origin still sends no Referer (nor the sign-in link's token) to another site
+  'referrer-policy': 'same-origin',
   'x-robots-tag': 'noindex',
   'x-frame-options': 'DENY',
   'content-security-policy':

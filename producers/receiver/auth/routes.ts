@@ -38,6 +38,8 @@ export interface ConsoleDeps {
   signInLimits?: { perEmail: number; perIp: number; windowMs: number };
   /** Work done after the answer (the sign-in mail): tests wait on it. Default: run it, log a failure. */
   background?: (work: Promise<unknown>) => void;
+  /** Called when a session signs out (the console ends its live streams: console/live.ts). */
+  onSignOut?: (sessionId: string) => void;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 12 * 3_600_000;
@@ -207,6 +209,7 @@ export function signInRoutes(app: Hono, deps: RouteDeps, cd: ConsoleDeps): void 
       const fields = (read.fields ?? {}) as Record<string, unknown>;
       const presented = c.req.header('x-csrf-token') ?? (typeof fields.csrf === 'string' ? fields.csrf : undefined);
       checkCsrf(principal, cd.sessionSecret, presented);
+      if (principal.kind === 'person') cd.onSignOut?.(principal.sessionId);
       const clear = sessionCookie('', 0, auth.secure);
       if (read.json) return c.json({ status: 'signed out' }, 200, { 'set-cookie': clear });
       return html(c, 200, authPage('Signed out', '<p><a href="/console/sign-in">Sign in again</a></p>'), {
