@@ -12,6 +12,10 @@ import { Channel, Severity } from './status.js';
  * escalation time. No silent routing: an alarm whose team has no policy for its severity is recorded `unrouted`
  * with the `fallback` it pages instead — the team's `default_policy` (`team_default`, to_level 1), the on-call file's
  * `unrouted_fallback` (`global`, to_level 99) or nobody (`none`, to_level 0: nobody was paged).
+ * By hand (incident API, console: an `action` record): `manual` (escalated to the next level now, `by` the person;
+ * past the last level the `repeat` / `exhausted` record carries `by`), `reassign` (`person` paged now and made the
+ * responder, `by`), `resume` (a snooze of an acknowledged incident ended: the ack is lifted and the level paged
+ * again; `by` who snoozed).
  * Example:
  * {"v":1,"kind":"escalation","event_id":"evt_…","incident_id":"inc_…",
  *  "alarm_arn":"arn:aws:cloudwatch:…:alarm:api-cpu",
@@ -19,7 +23,18 @@ import { Channel, Severity } from './status.js';
  */
 export const EscalationRecord = RecordBase.extend({
   kind: z.literal('escalation'),
-  reason: z.enum(['deadline', 'failover', 'repeat', 'exhausted', 'suppressed', 'retrigger', 'unrouted']),
+  reason: z.enum([
+    'deadline',
+    'failover',
+    'repeat',
+    'exhausted',
+    'suppressed',
+    'retrigger',
+    'unrouted',
+    'manual',
+    'reassign',
+    'resume',
+  ]),
   /** Repeat round the escalation leads into (0 = first pass). */
   round: z.number().int().min(0).optional(),
   /** 0: no level was paged (a suppressed incident). */
@@ -51,6 +66,8 @@ export const EscalationRecord = RecordBase.extend({
    * the route the next page goes by (processors/paging/routes.ts).
    */
   to_route: z.enum(['twilio', 'aws']).optional(),
+  /** By hand (`manual`, `reassign`, `resume`, or a `repeat` / `exhausted` by hand): who (person id or `key:<id>`). */
+  by: z.string().min(1).max(128).optional(),
 });
 export type EscalationRecordIn = z.input<typeof EscalationRecord>;
 export type EscalationRecord = z.output<typeof EscalationRecord>;

@@ -153,7 +153,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
   escalation: {
     ...BASE,
     kind: kind('escalation'),
-    reason: req(oneOf(['deadline', 'failover', 'repeat', 'exhausted', 'suppressed', 'retrigger', 'unrouted'])),
+    reason: req(oneOf(EscalationRecord.shape.reason.options)),
     round: opt(int(0)),
     from_level: req(int(0)),
     to_level: req(int(0)),
@@ -170,6 +170,7 @@ const FIELDS: Record<string, Record<string, Field>> = {
     severity: opt(oneOf(Severity.options)),
     severity_tag: opt(str(1, 256)),
     to_route: opt(oneOf(['twilio', 'aws'])),
+    by: opt(str(1, 128)),
   },
   deadline: {
     ...BASE,
@@ -201,7 +202,7 @@ export const FINGERPRINTS: Record<TrustedKind, string> = {
   dispatch: '54519985d698842e',
   receipt: 'e6e1f822ed1fa5ed',
   ack: '33a739f81f0329a0',
-  escalation: 'f4fb66cc382a5daf',
+  escalation: '0143fe1a9a7ac476',
   deadline: '6b1ad01972d2ac4f',
 };
 

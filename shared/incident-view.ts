@@ -41,6 +41,12 @@ export const IncidentStateView = z
     resolvedAt: z.number().optional(),
     exhaustedAt: z.number().optional(),
     suppressedBy: z.string().optional(),
+    /** round: the policy's repeat round; responder: made so by a reassign by hand. */
+    round: z.number().optional(),
+    responder: z.string().optional(),
+    /** A snooze by hand in force (until when, by whom); `reopens`: how many times an ack was lifted. */
+    snooze: z.object({ until: z.number(), by: z.string() }).passthrough().optional(),
+    reopens: z.number().optional(),
   })
   .passthrough();
 export type IncidentStateView = z.infer<typeof IncidentStateView>;

@@ -5,7 +5,8 @@
  *   make api-key LIST=1                                               lists them (id, name, teams, actions, state)
  *   make api-key REVOKE=<key id>                                      revokes one (the API refuses it at once)
  *
- * TEAMS: team ids of the on-call file, or `*` for every team. ACTIONS: read, acknowledge, resolve, note (default
+ * TEAMS: team ids of the on-call file, or `*` for every team. ACTIONS: read, acknowledge, resolve, note, escalate,
+ * reassign, snooze (default
  * read). The key is
  * shown once and never stored: the table keeps its SHA-256 (producers/receiver/auth/api-keys.ts).
  */

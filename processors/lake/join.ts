@@ -118,6 +118,15 @@ export function eventTimeError(
 }
 
 // Module-level (not closures per call): eventTimeError runs for every record.
+/** An action record's row status (action-record.ts): what the person did or asked for. */
+const ACTION_STATUS = {
+  resolve: 'resolved',
+  note: 'noted',
+  escalate: 'escalate',
+  reassign: 'reassign',
+  snooze: 'snoozed',
+} as const;
+
 const iso = (t: number) => (Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t));
 const hours = (ms: number) => `${(ms / 3600_000).toFixed(1)} h`;
 
@@ -405,8 +414,17 @@ export class EventJoin {
         // suppressed / retrigger: the maintenance window and the alarm record behind it; unrouted: the fallback
         // paged instead of the missing (team, severity) policy, and an ignored severity tag; failover on silence:
         // its cause and how long the page was silent
-        if (record.maintenance_window || record.alarm_event_id || record.fallback || record.cause || record.to_route)
+        // by hand (manual, reassign, resume; a repeat or exhausted by hand): who
+        if (
+          record.maintenance_window ||
+          record.alarm_event_id ||
+          record.fallback ||
+          record.cause ||
+          record.to_route ||
+          record.by
+        )
           row.detail = JSON.stringify({
+            ...(record.by ? { by: record.by } : {}),
             ...(record.cause ? { cause: record.cause, silence_ms: record.silence_ms } : {}),
             ...(record.to_route ? { to_route: record.to_route } : {}),
             ...(record.maintenance_window ? { maintenance_window: record.maintenance_window } : {}),
@@ -438,11 +456,18 @@ export class EventJoin {
         this.out.push(row);
         break;
       case 'action':
-        // resolved by hand, or a note, on the incident API or the console (schemas/action-record.ts)
-        row.status = record.action === 'resolve' ? 'resolved' : 'noted';
+        // by hand on the incident API or the console (schemas/action-record.ts): resolved, a note, or an escalate /
+        // reassign / snooze asked for (the engine's decision is its escalation record)
+        row.status = ACTION_STATUS[record.action];
         row.reason = record.via;
         row.person = record.person;
-        if (record.note) row.detail = JSON.stringify({ note: record.note });
+        if (record.from_level !== undefined) row.level = record.from_level;
+        if (record.note || record.to_person || record.minutes)
+          row.detail = JSON.stringify({
+            ...(record.note ? { note: record.note } : {}),
+            ...(record.to_person ? { to_person: record.to_person } : {}),
+            ...(record.minutes ? { minutes: record.minutes } : {}),
+          });
         this.out.push(row);
         break;
     }

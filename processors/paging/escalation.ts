@@ -1,5 +1,6 @@
 import type { StreamRecord } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
+import type { EscalationRecordIn } from '../../schemas/escalation-record.js';
 import { FALLBACK_LEVEL } from '../../schemas/dispatch-record.js';
 import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus, type Severity } from '../../schemas/status.js';
 import {
@@ -74,6 +75,10 @@ import { DrillEngine } from './drills/engine.js';
  *   at night); an ALARM within the flapping window after the OK (the handler brings it here) reopens
  *   the incident it resolved: a `retrigger` record, no new page, and the current level's deadline
  *   re-armed unless the incident was acknowledged or its level confirmed.
+ * - By hand (an `action` record from the incident API or the console): escalate (the next level now, `manual`),
+ *   reassign (page a person now, make them the responder, restart the level's deadline) and snooze (pause the
+ *   escalation; an acknowledged incident's ack is lifted at the end): docs/design/closed-loop.md "Escalate, reassign,
+ *   snooze (by hand)".
  */
 export interface EngineOptions {
   /** Alarms older than this when read are recorded but not paged (a replay must not page). Default 1 h. */
@@ -93,6 +98,10 @@ export interface EngineOptions {
    */
   secondRoute?: readonly PageChannel[];
 }
+
+type EscalationReason = EscalationRecordIn['reason'];
+type ActionRecord = Extract<StreamRecord, { kind: 'action' }>;
+const SNOOZE_WORDS = (until: number) => new Date(until).toISOString().replace('.000Z', 'Z');
 
 /** The other route of a page's route. */
 const otherRoute = (route: 'twilio' | 'aws'): 'twilio' | 'aws' => (route === 'aws' ? 'twilio' : 'aws');
@@ -245,6 +254,9 @@ export class EscalationEngine {
         return `acknowledged by ${by ?? 'someone'} via ${r.via}${told ? `; telling ${told} page(s)` : ''}`;
       }
       case 'action': {
+        if (r.action === 'escalate') return this.escalateByHand(d, r, now);
+        if (r.action === 'reassign') return this.reassign(d, r, now);
+        if (r.action === 'snooze') return this.snooze(d, r, now);
         // resolved by hand (incident API, console): as an OK would, it stops the incident and tells those paged;
         // a note changes nothing here (the lake keeps it)
         if (r.action !== 'resolve' || state.resolvedAt !== undefined) return undefined;
@@ -256,7 +268,7 @@ export class EscalationEngine {
         return undefined; // our own records coming back: the decision is already in the state
       case 'deadline':
         if (r.purpose === 'delivery') return this.silence(d, r.dispatch_id, r.event_time, now);
-        return r.purpose === 'level' ? this.deadline(d, r.round, r.level, now) : undefined;
+        return r.purpose === 'level' ? this.deadline(d, r.round, r.level, now, r.event_time) : undefined;
     }
   }
 
@@ -625,33 +637,186 @@ export class EscalationEngine {
     return this.policyOf(state)?.levels[level - 1];
   }
 
-  /** A deadline record arrived: escalate if it is the current level's and the level is unconfirmed. */
-  private deadline(d: StateDraft, round: number, level: number, now: number): string | undefined {
+  /**
+   * A deadline record arrived: escalate if it is the current level's and the level is unconfirmed. `dueAt`: the
+   * record's time. A snooze of an acknowledged incident ends with its own deadline of the level (`resume`).
+   */
+  private deadline(d: StateDraft, round: number, level: number, now: number, dueAt = now): string | undefined {
     const state = d.state;
+    const snooze = state.snooze;
+    const current = round === state.round && level === state.level;
+    if (snooze?.acked && current && dueAt >= snooze.until && state.resolvedAt === undefined) {
+      // an ack after the snooze was asked wins (nothing is lifted); so does a resolve
+      if (state.ackedAt !== undefined && state.ackedAt <= snooze.at) return this.resume(d, now);
+    }
     if (!isActive(state) || state.exhaustedAt !== undefined) return undefined;
-    if (round !== state.round || level !== state.level)
+    if (!current)
       return `stale deadline (round ${round} level ${level}; now round ${state.round} level ${state.level}): ignored`;
+    if (state.rearmed && dueAt < state.deadlineAt)
+      return `level ${level}'s deadline was moved by hand to ${new Date(state.deadlineAt).toISOString()}: ignored`;
     if (state.levelStopped) return `level ${level} was confirmed before its deadline: no escalation`;
+    return this.advance(d, now);
+  }
+
+  /**
+   * Goes to the next level now (a deadline, or by hand: `by` and the action's event id `key`): pages it and schedules
+   * its deadline; after the last level, the policy's repeat, then exhausted (the fallback paged once).
+   */
+  private advance(d: StateDraft, now: number, by?: { person: string; key: string }): string | undefined {
+    const state = d.state;
     const policy = this.policyOf(state);
     const from = state.level;
+    const extra = by ? { by: by.person } : undefined;
+    const keyOf = (auto: string) => (by ? `${state.incidentId}|manual|${by.key}` : auto);
     if (policy && from < policy.levels.length) {
       const r = state.round;
-      const key = `${state.incidentId}|esc|${r ? `r${r}|` : ''}L${from}>L${from + 1}`;
-      this.record(d, key, { reason: 'deadline', from, to: from + 1, round: r, at: now });
+      const key = keyOf(`${state.incidentId}|esc|${r ? `r${r}|` : ''}L${from}>L${from + 1}`);
+      this.record(d, key, { reason: by ? 'manual' : 'deadline', from, to: from + 1, round: r, at: now, extra });
       return this.enterLevel(d, state.round, from + 1, now);
     }
     if (policy && state.round < policy.repeat) {
-      const key = `${state.incidentId}|repeat|r${state.round + 1}`;
-      this.record(d, key, { reason: 'repeat', from, to: 1, round: state.round + 1, at: now });
+      const key = keyOf(`${state.incidentId}|repeat|r${state.round + 1}`);
+      this.record(d, key, { reason: 'repeat', from, to: 1, round: state.round + 1, at: now, extra });
       return this.enterLevel(d, state.round + 1, 1, now);
     }
     d.set('exhaustedAt', now);
-    const e = { reason: 'exhausted' as const, from, to: from, round: state.round, at: now };
-    this.record(d, `${state.incidentId}|exhausted`, e);
+    const e = { reason: 'exhausted' as const, from, to: from, round: state.round, at: now, extra };
+    this.record(d, keyOf(`${state.incidentId}|exhausted`), e);
     const fallback = policy?.fallback;
     if (!fallback) return `escalation policy exhausted after ${state.round + 1} round(s); no fallback configured`;
     const pages = this.pageTargets(d, fallback, state.round, FALLBACK_LEVEL, 'fallback', now, now);
     return `escalation policy exhausted after ${state.round + 1} round(s): paging the fallback (${pages} page(s))`;
+  }
+
+  /**
+   * Escalate by hand (an `action` record, escalate): the next level now, as its deadline would (past the last level:
+   * repeat, then exhausted), recorded `manual` with `by`, whatever the level's confirmation. An acknowledged incident
+   * is reopened (the ack lifted: the next level must acknowledge again); a snooze ends. No-op: resolved, exhausted,
+   * no policy levels (suppressed, unrouted to the global fallback or nobody), or the incident has left the level the
+   * person saw (`from_level` / `round`: two people pressing Escalate escalate once).
+   */
+  private escalateByHand(d: StateDraft, r: ActionRecord, now: number): string | undefined {
+    const state = d.state;
+    const who = `escalate by ${r.person}`;
+    if (state.resolvedAt !== undefined) return `${who}: the incident is resolved; nothing to escalate`;
+    if (state.exhaustedAt !== undefined) return `${who}: the escalation policy is exhausted; nothing left`;
+    if (!this.policyOf(state) || state.suppressedBy !== undefined || state.level === 0)
+      return `${who}: the incident runs no escalation policy; nothing to escalate`;
+    if (r.from_level !== undefined && (r.from_level !== state.level || (r.round ?? 0) !== state.round))
+      return `${who} from level ${r.from_level}: the incident is at level ${state.level} already; ignored`;
+    const lifted = this.liftAck(d);
+    const from = state.level;
+    const note = this.advance(d, now, { person: r.person, key: r.event_id });
+    const to = d.state.exhaustedAt !== undefined ? 'the fallback (policy exhausted)' : `level ${d.state.level}`;
+    const said = `escalated by ${r.person} via ${r.via} from level ${from} to ${to}${lifted ? ' (ack lifted)' : ''}`;
+    return note ? `${said}; ${note}` : said;
+  }
+
+  /**
+   * Reassign by hand: page `to_person` now on the current level's channels they have an address on (else the first
+   * of the policy's failover channels they have), make them the responder, and restart the current level's deadline
+   * from now: unconfirmed by then, the escalation goes on to the next level per policy. An acknowledged incident is
+   * reopened (the new responder acknowledges); a snooze ends. Recorded `reassign` (person, by). An incident that runs
+   * no level (suppressed, exhausted) pages the person and arms nothing.
+   */
+  private reassign(d: StateDraft, r: ActionRecord, now: number): string | undefined {
+    const state = d.state;
+    const to = r.to_person;
+    const who = `reassign by ${r.person}`;
+    if (to === undefined) return undefined;
+    if (state.resolvedAt !== undefined) return `${who}: the incident is resolved; nothing to reassign`;
+    if (!this.cfg.people[to]) return `${who}: ${to} is not in the on-call file; ignored`;
+    const level = Math.max(1, state.level);
+    const def = this.levelOf(state, level);
+    const has = (c: PageChannel) => addressOf(this.cfg, to, c) !== undefined;
+    let channels = (def?.channels ?? []).filter(has);
+    if (channels.length === 0)
+      channels = (this.policyOf(state)?.failover ?? (['sms', 'voice', 'email'] as PageChannel[]))
+        .filter(has)
+        .slice(0, 1);
+    if (channels.length === 0) return `${who}: ${to} has no address to page; ignored`;
+    const lifted = this.liftAck(d);
+    if (state.snooze) d.set('snooze', undefined);
+    const n = (state.reassigns ?? 0) + 1;
+    d.set('reassigns', n);
+    d.set('responder', to);
+    d.set('levelStopped', false);
+    const deadline = def ? Math.ceil((now + def.deadline_s * 1000) / 1000) * 1000 : now;
+    const extra = { person: to, by: r.person };
+    const e = { reason: 'reassign' as const, from: state.level, to: state.level, round: state.round, at: now, extra };
+    this.record(d, `${state.incidentId}|reassign|${r.event_id}`, e);
+    for (const channel of channels) {
+      const address = addressOf(this.cfg, to, channel)!;
+      const p = { round: state.round, level, person: to, channel, address, reason: 'level' as const };
+      this.page(d, { ...p, escalateAt: deadline, decidedAt: now }, `${state.incidentId}|reassign${n}|${to}|${channel}`);
+    }
+    const on = channels.join('/');
+    const said = `reassigned by ${r.person} via ${r.via} to ${to} (${on})${lifted ? '; ack lifted' : ''}`;
+    // no level runs (suppressed: nobody was paged; exhausted): the person is paged, nothing escalates after
+    if (!def || state.exhaustedAt !== undefined || state.level === 0) return said;
+    d.set('deadlineAt', deadline);
+    d.set('rearmed', true);
+    this.scheduleDeadline(d, `a${n}`, now);
+    return `${said}; level ${level} escalates at ${new Date(deadline).toISOString()} unless confirmed`;
+  }
+
+  /**
+   * Snooze by hand for `minutes` (5..1440). Resolved: no-op. Open (not acknowledged): the escalation pauses — no
+   * page, failover or escalation until the snooze ends — and the level's deadline moves by the snooze (what was left
+   * of it runs after the snooze ends). Acknowledged: at the snooze's end the ack is lifted and the current level is
+   * paged again with a fresh deadline (`resume`), unless it was resolved or acknowledged again meanwhile. A new
+   * snooze replaces the one in force. The wake-up is a deadline of the level (its own name and event id).
+   */
+  private snooze(d: StateDraft, r: ActionRecord, now: number): string | undefined {
+    const state = d.state;
+    if (r.minutes === undefined) return undefined;
+    const who = `snooze by ${r.person}`;
+    if (state.resolvedAt !== undefined) return `${who}: the incident is resolved; nothing to snooze`;
+    if (state.level === 0 || state.exhaustedAt !== undefined)
+      return `${who}: nothing escalates on this incident; nothing to snooze`;
+    const until = Math.ceil((r.event_time + r.minutes * 60_000) / 1000) * 1000;
+    const acked = state.ackedAt !== undefined;
+    // what was left of the level's deadline (after the snooze in force, if any) runs after this one
+    const left = acked ? 0 : Math.max(0, state.deadlineAt - Math.max(r.event_time, state.snooze?.until ?? 0));
+    const n = (state.snoozes ?? 0) + 1;
+    d.set('snoozes', n);
+    d.set('snooze', { until, by: r.person, at: r.event_time, acked });
+    d.set('deadlineAt', Math.ceil((until + left) / 1000) * 1000);
+    d.set('rearmed', true);
+    this.scheduleDeadline(d, `s${n}`, now);
+    const said = `snoozed by ${r.person} via ${r.via} for ${r.minutes} min until ${SNOOZE_WORDS(until)}`;
+    if (acked) return `${said}: then the ack is lifted and level ${state.level} paged again unless resolved`;
+    return `${said}: no page until then; level ${state.level} escalates at ${SNOOZE_WORDS(d.state.deadlineAt)}`;
+  }
+
+  /** The snooze of an acknowledged incident ended: lift the ack and page the current level again. */
+  private resume(d: StateDraft, now: number): string | undefined {
+    const state = d.state;
+    const snooze = state.snooze!;
+    d.set('snooze', undefined);
+    this.liftAck(d);
+    const n = state.snoozes ?? 1;
+    const { level, round } = state;
+    const e = { reason: 'resume' as const, from: level, to: level, round, at: now, extra: { by: snooze.by } };
+    this.record(d, `${state.incidentId}|resume|${n}`, e);
+    const def = this.levelOf(state, level);
+    const said = `snooze by ${snooze.by} ended: ack lifted`;
+    if (!def) return `${said}; level ${level} is not defined`;
+    d.set('levelStopped', false);
+    d.set('deadlineAt', Math.ceil((now + def.deadline_s * 1000) / 1000) * 1000);
+    d.set('rearmed', true);
+    const pages = this.pageTargets(d, def, round, level, 'level', state.deadlineAt, now, `resume${n}`);
+    this.scheduleDeadline(d, `r${n}`, now);
+    return `${said}; level ${level} paged again (${pages} page(s))`;
+  }
+
+  /** Reopens an acknowledged incident (an escalate or reassign by hand, a snooze's end); whether it was acked. */
+  private liftAck(d: StateDraft): boolean {
+    if (d.state.ackedAt === undefined) return false;
+    d.set('ackedAt', undefined);
+    d.set('ackedBy', undefined);
+    d.set('reopens', (d.state.reopens ?? 0) + 1);
+    return true;
   }
 
   /** Queues an escalation record; `key` makes its event id (deterministic: a redo is a no-op). */
@@ -659,7 +824,7 @@ export class EscalationEngine {
     d: StateDraft,
     key: string,
     e: {
-      reason: 'deadline' | 'repeat' | 'exhausted' | 'failover' | 'suppressed' | 'retrigger' | 'unrouted';
+      reason: EscalationReason;
       from: number;
       to: number;
       round: number;
@@ -692,6 +857,8 @@ export class EscalationEngine {
     d.set('round', round);
     d.set('level', level);
     d.set('levelStopped', false);
+    if (d.state.rearmed) d.set('rearmed', undefined);
+    if (d.state.snooze) d.set('snooze', undefined);
     // whole seconds: EventBridge Scheduler's at() has no finer resolution, so the deadline a person is
     // promised is the one the schedule can keep
     d.set('deadlineAt', Math.ceil((now + (def?.deadline_s ?? 0) * 1000) / 1000) * 1000);
@@ -735,6 +902,7 @@ export class EscalationEngine {
     reason: PageEffect['reason'],
     escalateAt: number,
     now: number,
+    keySuffix?: string,
   ): number {
     const state = d.state;
     let n = 0;
@@ -756,7 +924,11 @@ export class EscalationEngine {
         const address = addressOf(this.cfg, person, channel);
         if (!address) continue;
         const why = { ...(resolvedBy ? { resolvedBy } : {}), ...(quiet ? { quietHours: true as const } : {}) };
-        if (this.page(d, { round, level, person, channel, address, reason, escalateAt, decidedAt: now, ...why })) n++;
+        const p = { round, level, person, channel, address, reason, escalateAt, decidedAt: now, ...why };
+        const key = keySuffix
+          ? `${pageStepKey(state.incidentId, round, level, person, channel)}|${keySuffix}`
+          : undefined;
+        if (this.page(d, p, key)) n++;
       }
     }
     return n;
@@ -867,6 +1039,8 @@ export class EscalationEngine {
     const state = d.state;
     const page = state.pages[stepKey];
     if (page.failedOver || page.notice || !isActive(state)) return undefined;
+    if (state.snooze && now < state.snooze.until)
+      return `${page.person}: ${page.channel} failed; snoozed until ${new Date(state.snooze.until).toISOString()}`;
     d.setPage(stepKey, 'failedOver', true);
     const rerouted = this.reroute(d, page, now, cause, silent);
     if (rerouted) return rerouted;

@@ -154,6 +154,19 @@ export interface IncidentState {
    */
   retriggers?: number;
   retriggeredAt?: number;
+  /**
+   * By hand (incident API, console; escalation.ts "Escalate, reassign, snooze"): the person a `reassign` made the
+   * responder; the snooze in force (until when, who, when asked, and whether the incident was acknowledged then);
+   * how many snoozes and reassigns so far (they name their schedules and pages); how many times an ack was lifted
+   * (an escalate or reassign of an acknowledged incident, a snooze of one ending: the next ack is a new record);
+   * `rearmed`: the current level's deadline was moved by hand, so an earlier deadline of the level is stale.
+   */
+  responder?: string;
+  snooze?: { until: number; by: string; at: number; acked: boolean };
+  snoozes?: number;
+  reassigns?: number;
+  reopens?: number;
+  rearmed?: true;
   /** ALARM → ALARM re-evaluations applied to this incident (no page), and the latest one's time. */
   reevaluations?: number;
   reevaluatedAt?: number;

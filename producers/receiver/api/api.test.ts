@@ -465,6 +465,69 @@ describe('the incident API', () => {
     expect(env.producer.records).toHaveLength(3);
   });
 
+  it('escalates, reassigns and snoozes by hand: action records with the person; 400 names the field; 409', async () => {
+    const env = await setup();
+    const { cookie, csrf } = await signIn(env, 'alice@example.com');
+    const post = (id: string, what: 'escalate' | 'reassign' | 'snooze', body?: string) =>
+      env.app.request(`/api/v1/incidents/${id}/${what}`, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+        ...(body !== undefined ? { body } : {}),
+      });
+    const escalated = await post('inc_app_open_000001', 'escalate');
+    expect(escalated.status).toBe(202);
+    await conforms(escalated, 'post', '/incidents/{id}/escalate');
+    await post('inc_app_open_000001', 'escalate'); // a double click: the same record
+    const reassigned = await post('inc_app_acked_00002', 'reassign', '{"person":"bob","note":"db side"}');
+    expect(await conforms(reassigned, 'post', '/incidents/{id}/reassign')).toMatchObject({ action: 'reassign' });
+    const snoozed = await post('inc_app_acked_00002', 'snooze', '{"minutes":30}');
+    expect(await conforms(snoozed, 'post', '/incidents/{id}/snooze')).toMatchObject({ action: 'snooze', via: 'api' });
+    const [e1, e2, r, z] = env.producer.records.map((x) => StreamRecord.parse(x));
+    expect(e1).toMatchObject({ kind: 'action', action: 'escalate', person: 'alice', from_level: 1, round: 0 });
+    expect(e2.event_id).toBe(e1.event_id);
+    expect(r).toMatchObject({ action: 'reassign', to_person: 'bob', note: 'db side', from_level: 1 });
+    expect(z).toMatchObject({ action: 'snooze', minutes: 30, person: 'alice' });
+    // 400 naming the field
+    for (const [what, bad, field] of [
+      ['snooze', '{"minutes":4}', 'minutes'],
+      ['snooze', '{"minutes":1441}', 'minutes'],
+      ['snooze', '{"minutes":"30"}', 'minutes'],
+      ['snooze', '', 'minutes'],
+      ['reassign', '{"person":"mallory"}', 'person'],
+      ['reassign', '{}', 'person'],
+      ['escalate', '{"level":3}', ''],
+    ] as const) {
+      const res = await post('inc_app_open_000001', what, bad);
+      expect(res.status, `${what} ${bad}`).toBe(400);
+      const body = (await conforms(res, 'post', `/incidents/{id}/${what}`)) as { error: string };
+      expect(body.error, `${what} ${bad}`).toContain(field);
+    }
+    // 409 in words on a resolved incident; 403 on another team's
+    for (const [what, body] of [
+      ['escalate', undefined],
+      ['reassign', '{"person":"bob"}'],
+      ['snooze', '{"minutes":5}'],
+    ] as const) {
+      const res = await post('inc_app_resolved_03', what, body);
+      expect(res.status).toBe(409);
+      expect(await conforms(res, 'post', `/incidents/{id}/${what}`)).toMatchObject({
+        error: expect.stringMatching(/^incident inc_app_resolved_03 was resolved at 2026-12-07T02:58:20Z: /),
+      });
+      expect((await post('inc_db_open_0000004', what, body)).status).toBe(403);
+    }
+    // a key needs the action by name
+    const { key } = await env.keys.createApiKey({ name: 's', teams: ['app'], actions: ['snooze'] }, T0);
+    const bearer = (what: string, body: string) =>
+      env.app.request(`/api/v1/incidents/inc_app_open_000001/${what}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
+    expect((await bearer('snooze', '{"minutes":10}')).status).toBe(202);
+    expect((await bearer('escalate', '{}')).status).toBe(403);
+    expect(env.producer.records).toHaveLength(5);
+  });
+
   it('an admin acts on every team; a key with acknowledge on its team writes person key:<id>', async () => {
     const env = await setup();
     const ada = await signIn(env, 'ada@example.com');

@@ -87,6 +87,8 @@ export function summaryOf(s: IncidentStateView): IncidentSummary {
     ...(s.ackedBy ? { acked_by: s.ackedBy } : {}),
     ...(s.resolvedAt !== undefined ? { resolved_at: iso(s.resolvedAt) } : {}),
     ...(s.exhaustedAt !== undefined ? { exhausted_at: iso(s.exhaustedAt) } : {}),
+    ...(s.responder ? { responder: s.responder } : {}),
+    ...(s.snooze && s.resolvedAt === undefined ? { snoozed_until: iso(s.snooze.until), snoozed_by: s.snooze.by } : {}),
   };
 }
 
@@ -137,6 +139,9 @@ export function timelineOf(s: IncidentStateView, cfg: OnCallConfig | undefined):
   if (s.ackedAt !== undefined) steps.push({ at: s.ackedAt, what: `acknowledged by ${name(s.ackedBy ?? 'someone')}` });
   if (s.exhaustedAt !== undefined)
     steps.push({ at: s.exhaustedAt, what: 'escalation policy exhausted: the fallback was paged' });
+  const snooze = s.snooze as { until: number; by: string; at?: number } | undefined;
+  if (snooze?.at !== undefined && s.resolvedAt === undefined)
+    steps.push({ at: snooze.at, what: `snoozed by ${name(snooze.by)} until ${iso(snooze.until)}: no page until then` });
   if (s.resolvedAt !== undefined) steps.push({ at: s.resolvedAt, what: 'alarm back to OK: incident resolved' });
   return steps.sort((a, b) => a.at - b.at).map((e) => ({ at: iso(e.at)!, what: e.what }));
 }

@@ -3,7 +3,10 @@ import {
   AcknowledgeBody,
   ActionAccepted,
   NoteBody,
+  ReassignBody,
   ResolveBody,
+  EscalateBody,
+  SnoozeBody,
   ErrorBody,
   IncidentDetail,
   IncidentIdParam,
@@ -160,7 +163,53 @@ export const API_ROUTES: ApiRouteSpec[] = [
       ...AUTH,
     },
   },
+  byHand(
+    'escalate',
+    'escalateIncident',
+    'Escalate now: an action record (escalate); the paging engine pages the next level as its deadline would ' +
+      '(past the last: repeat, then exhausted) and records it `manual`; an acknowledged incident is reopened',
+    EscalateBody,
+    'the incident is resolved, its policy is exhausted, or it runs no policy (the message says which)',
+  ),
+  byHand(
+    'reassign',
+    'reassignIncident',
+    'Reassign: an action record (reassign); the paging engine pages the person now on the level’s channels, makes ' +
+      'them the responder and restarts the level’s deadline (then the policy goes on)',
+    ReassignBody,
+    'the incident is resolved',
+  ),
+  byHand(
+    'snooze',
+    'snoozeIncident',
+    'Snooze 5..1440 minutes: an action record (snooze). Open: no page until it ends, the level’s deadline moves by ' +
+      'the snooze; acknowledged: at its end the ack is lifted and the level paged again. An ack or resolve wins',
+    SnoozeBody,
+    'the incident is resolved, its policy is exhausted, or it runs no policy (the message says which)',
+  ),
 ];
+
+/** An action by hand on an incident (escalate, reassign, snooze): the same answers. */
+function byHand(action: string, operationId: string, summary: string, body: z.ZodType, conflict: string): ApiRouteSpec {
+  return {
+    method: 'post',
+    path: `/incidents/{id}/${action}`,
+    operationId,
+    summary,
+    params: IncidentIdParam,
+    body,
+    changes: true,
+    responses: {
+      202: { description: 'the action record is on the stream', schema: ActionAccepted },
+      400: err('the body or id is invalid (the message names the field)'),
+      403: err('not allowed on this team’s incidents, or the CSRF token is missing or wrong'),
+      404: err('no such incident'),
+      409: err(conflict),
+      413: err('body too large'),
+      ...AUTH,
+    },
+  };
+}
 
 const toSchema = (schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> => {
   const id = apiRegistry.get(schema)?.id;

@@ -6,21 +6,25 @@ import { parseJson } from '../body-parse.js';
 import { authDepsOf, type ConsoleDeps } from '../auth/routes.js';
 import { authenticate, checkCsrf, checkOrigin, presentedCsrf, requireRead, type Principal } from '../auth/principal.js';
 import { csrfTokenOf } from '../auth/session.js';
-import { acknowledge, addNote, incidentOrNotFound, resolve } from './actions.js';
+import { acknowledge, addNote, escalate, incidentOrNotFound, reassign, resolve, snooze } from './actions.js';
 import { ApiInputError } from './errors.js';
 import { errorAnswer, validate } from './guard.js';
+import type { ActionAccepted } from './schemas.js';
 import { pagesOf, statusOf, summaryOf, timelineOf, type IncidentSource } from './incidents.js';
 import { openApiDocument } from './openapi.js';
 import { onCallAnswer, shiftsAnswer } from './oncall.js';
 import {
   AcknowledgeBody,
+  EscalateBody,
   IncidentIdParam,
   ListQuery,
   NoteBody,
   OnCallQuery,
+  ReassignBody,
   ResolveBody,
   ScheduleIdParam,
   ShiftsQuery,
+  SnoozeBody,
 } from './schemas.js';
 import type { IcalCalendar } from '../../../shared/schedules/ical.js';
 
@@ -221,6 +225,33 @@ export function apiRoutes(app: Hono, deps: RouteDeps, api: ApiDeps): void {
       return c.json(accepted, 202);
     }),
   );
+
+  // escalate, reassign, snooze: an action record each; the paging engine decides (escalation.ts)
+  const acts = { ...deps, incidents: api.incidents, oncall: api.oncall };
+  const post = (action: string, run: (c: Context, p: Principal, id: string) => Promise<ActionAccepted>) =>
+    app.post(
+      `${base}/incidents/:id/${action}`,
+      route(`POST /api/v1/incidents/:id/${action}`, async (c, p) => {
+        if (p.kind === 'person') checkOrigin(c, deps.config.PUBLIC_BASE_URL);
+        checkCsrf(p, api.sessionSecret, presentedCsrf(c));
+        const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
+        const accepted = await run(c, p, id);
+        deps.logger.info(
+          { route: `POST /api/v1/incidents/:id/${action}`, incident_id: id, person: accepted.person },
+          `${action} by the API`,
+        );
+        return c.json(accepted, 202);
+      }),
+    );
+  post('escalate', async (c, p, id) => escalate(acts, p, id, 'api', (await jsonBodyOf(c, deps, EscalateBody)).note));
+  post('reassign', async (c, p, id) => {
+    const body = await jsonBodyOf(c, deps, ReassignBody);
+    return reassign(acts, p, id, 'api', body.person, body.note);
+  });
+  post('snooze', async (c, p, id) => {
+    const body = await jsonBodyOf(c, deps, SnoozeBody);
+    return snooze(acts, p, id, 'api', body.minutes, body.note);
+  });
 }
 
 /** A key lists only the teams it may read (a person reads every team). */

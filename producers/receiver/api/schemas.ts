@@ -59,6 +59,9 @@ export const IncidentSummary = z
     acked_by: z.string().optional(),
     resolved_at: Iso.optional(),
     exhausted_at: Iso.optional(),
+    responder: z.string().optional().describe('the person a reassign made the responder'),
+    snoozed_until: Iso.optional().describe('a snooze in force: the escalation pauses until then'),
+    snoozed_by: z.string().optional(),
   })
   .register(apiRegistry, { id: 'IncidentSummary' });
 export type IncidentSummary = z.infer<typeof IncidentSummary>;
@@ -110,10 +113,38 @@ export const NoteBody = z
   .strictObject({ note: z.string().trim().min(1).max(2000) })
   .register(apiRegistry, { id: 'NoteBody' });
 
+/** POST /incidents/{id}/escalate: optional words on why (kept with the record). */
+export const EscalateBody = z
+  .strictObject({ note: z.string().trim().min(1).max(2000).optional() })
+  .register(apiRegistry, { id: 'EscalateBody' });
+
+/** POST /incidents/{id}/reassign: the person (an id of the on-call file) paged now and made the responder. */
+export const ReassignBody = z
+  .strictObject({
+    person: z
+      .string()
+      .regex(/^[a-z0-9_.-]{1,128}$/)
+      .describe('a person id of the on-call file'),
+    note: z.string().trim().min(1).max(2000).optional(),
+  })
+  .register(apiRegistry, { id: 'ReassignBody' });
+
+/** Snooze bounds (minutes). */
+export const SNOOZE_MIN = 5;
+export const SNOOZE_MAX = 1440;
+
+/** POST /incidents/{id}/snooze: how long the escalation pauses. */
+export const SnoozeBody = z
+  .strictObject({
+    minutes: z.number().int().min(SNOOZE_MIN).max(SNOOZE_MAX).describe('5..1440'),
+    note: z.string().trim().min(1).max(2000).optional(),
+  })
+  .register(apiRegistry, { id: 'SnoozeBody' });
+
 export const ActionAccepted = z
   .object({
     accepted: z.literal(true),
-    action: z.enum(['acknowledge', 'resolve', 'note']),
+    action: z.enum(['acknowledge', 'resolve', 'note', 'escalate', 'reassign', 'snooze']),
     incident_id: z.string(),
     event_id: z.string().describe('the record written to the stream; the paging engine applies it'),
     via: z.enum(['api', 'console']),

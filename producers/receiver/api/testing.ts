@@ -12,6 +12,7 @@ import type { SignInMail, SignInMailer } from '../auth/mailer.js';
 import { ApiKeys } from '../auth/api-keys.js';
 import { AuthStore } from '../auth/store.js';
 import type { IncidentSource } from './incidents.js';
+import type { ConsoleUiOptions } from '../console/routes.js';
 
 export const SESSION_SECRET = 'test-console-session-secret-0123456789abcdef';
 
@@ -132,6 +133,8 @@ export function consoleTestApp(opts: {
   now: () => number;
   publicBaseUrl?: string;
   signInLimits?: { perEmail: number; perIp: number; windowMs: number };
+  /** The console pages' options (live poll, saved reports: console/routes.ts). */
+  ui?: ConsoleUiOptions;
 }) {
   const producer = new FakeProducer();
   const mailbox = new MailBox();
@@ -154,6 +157,7 @@ export function consoleTestApp(opts: {
       incidents,
       ...(opts.signInLimits ? { signInLimits: opts.signInLimits } : {}),
       background: (work) => pending.push(work.catch(() => undefined)),
+      ...opts.ui,
     },
   });
   /** Waits for the work the answers left behind (sign-in mails). */

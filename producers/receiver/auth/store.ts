@@ -34,7 +34,7 @@ export const SIGN_IN_LINK_TTL_MS = 10 * 60_000;
 export const API_KEY_PATTERN = /^ptk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 /** What an API key may do: read the API, or one action on the incidents of its teams. */
-export const ApiKeyAction = z.enum(['read', 'acknowledge', 'resolve', 'note']);
+export const ApiKeyAction = z.enum(['read', 'acknowledge', 'resolve', 'note', 'escalate', 'reassign', 'snooze']);
 export type ApiKeyAction = z.infer<typeof ApiKeyAction>;
 
 export interface ApiKeyEntry {
