@@ -39,6 +39,10 @@ function statusText(s: IncidentStateView, people: People, time: (ms: number) => 
   if (s.exhaustedAt !== undefined) parts.push(`every level paged, nobody acknowledged (${time(s.exhaustedAt)})`);
   if (s.resolvedAt !== undefined) parts.push(`resolved at ${time(s.resolvedAt)}`);
   if (parts.length === 0) parts.push('open, not acknowledged');
+  // by hand (incident API, console): the responder a reassign made, a snooze in force
+  if (s.responder) parts.push(`reassigned to ${nameOf(people, s.responder)}`);
+  if (s.snooze && s.resolvedAt === undefined)
+    parts.push(`snoozed by ${nameOf(people, s.snooze.by)} until ${time(s.snooze.until)}`);
   return parts.join(' · ');
 }
 

@@ -143,6 +143,14 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
       );
     }
     case 'escalated':
+      if (step.reason === 'manual')
+        return `escalated by hand to ${levelName(step.toLevel)} by ${step.by?.name ?? 'someone'} (manual)`;
+      if (step.by)
+        return step.reason === 'repeat'
+          ? `escalated by hand by ${step.by.name} past the last level: the policy repeats from ` +
+              `${levelName(step.toLevel)} (repeat)`
+          : `escalated by hand by ${step.by.name} past the last level: escalation policy exhausted, only the ` +
+              'fallback (if any) is paged (exhausted)';
       if (step.reason === 'deadline')
         return `escalated to ${levelName(step.toLevel)} (deadline: ${levelName(step.fromLevel)} not confirmed)`;
       if (step.reason === 'repeat')
@@ -168,6 +176,18 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
       );
     case 'suppressed':
       return `inside maintenance window ${step.window ?? '(unnamed)'}: recorded as suppressed, nobody paged`;
+    case 'reassigned':
+      return `reassigned to ${step.person.name} by ${step.by?.name ?? 'someone'}: paged now, the responder`;
+    case 'snoozed':
+      return (
+        `snoozed ${step.minutes === null ? '' : `${step.minutes} min `}by ${step.by?.name ?? 'someone'}` +
+        `${step.via ? ` (${VIA[step.via] ?? step.via})` : ''}: no page until it ends`
+      );
+    case 'resumed':
+      return (
+        `snooze by ${step.by?.name ?? 'someone'} ended: acknowledgement lifted, ` +
+        `${levelName(step.level)} paged again`
+      );
     case 'retriggered':
       return 'alarm back to ALARM soon after its OK (flapping): the incident continues, no new page';
     case 'unrouted': {
@@ -184,8 +204,19 @@ export function describeStep(step: TimelineStep, time: (ms: number) => string): 
         `${e.word}${e.failed ? errorText(null, e.errorCode, e.errorMessage) : ''}`
       );
     }
+    case 'members': {
+      const [n, was] = [step.firing, step.was];
+      const alerts = (k: number) => `${k} alert${k === 1 ? '' : 's'}`;
+      const who = step.source ?? 'the source';
+      return n < was
+        ? `${who}: ${was - n} of the group's ${alerts(was)} resolved, ${n} still firing: the incident stays open`
+        : `${who}: ${n - was} more alert${n - was === 1 ? '' : 's'} firing in the group (${n} now): ` +
+            'the same incident, no new page';
+    }
     case 'resolved':
-      return 'alarm back to OK: incident resolved';
+      return step.source === 'alertmanager'
+        ? 'alertmanager: every alert of the group resolved: incident resolved'
+        : 'alarm back to OK: incident resolved';
   }
 }
 

@@ -217,3 +217,74 @@ describe('toEpochMs', () => {
 
   it('refuses what is no timestamp', () => expect(() => toEpochMs('soon')).toThrow(/not a timestamp/));
 });
+
+describe('buildTimeline: by hand (incident API, console)', () => {
+  it('says an escalate, a reassign, a snooze and its end with who, in words', () => {
+    const rows = structuredClone(BILLING);
+    const at = (s: number) => T + s * 1000;
+    rows.events.push(
+      {
+        event_id: 'm1',
+        kind: 'escalation',
+        status: 'escalated',
+        reason: 'manual',
+        level: 1,
+        to_level: 2,
+        timestamp: at(100),
+        detail: '{"by":"carol"}',
+      },
+      {
+        event_id: 'x1',
+        kind: 'escalation',
+        status: 'escalated',
+        reason: 'exhausted',
+        level: 2,
+        to_level: 2,
+        timestamp: at(110),
+        detail: '{"by":"carol"}',
+      },
+      {
+        event_id: 'r1',
+        kind: 'escalation',
+        status: 'escalated',
+        reason: 'reassign',
+        level: 2,
+        to_level: 2,
+        person: 'bob',
+        timestamp: at(120),
+        detail: '{"by":"carol"}',
+      },
+      {
+        event_id: 'z1',
+        kind: 'action',
+        status: 'snoozed',
+        reason: 'console',
+        person: 'bob',
+        timestamp: at(130),
+        detail: '{"minutes":30}',
+      },
+      {
+        event_id: 'u1',
+        kind: 'escalation',
+        status: 'escalated',
+        reason: 'resume',
+        level: 2,
+        to_level: 2,
+        timestamp: at(1930),
+        detail: '{"by":"bob"}',
+      },
+    );
+    const t = buildTimeline(rows, PEOPLE);
+    const said = t.steps
+      .filter((x) => x.at >= at(100) && x.at < at(300))
+      .concat(t.steps.filter((x) => x.at === at(1930)));
+    expect(said.map((x) => describeStep(x, () => ''))).toEqual([
+      'escalated by hand to level 2 by Carol Otieno (manual)',
+      'escalated by hand by Carol Otieno past the last level: escalation policy exhausted, only the fallback ' +
+        '(if any) is paged (exhausted)',
+      'reassigned to Bob Diaz by Carol Otieno: paged now, the responder',
+      'snoozed 30 min by Bob Diaz (console): no page until it ends',
+      'snooze by Bob Diaz ended: acknowledgement lifted, level 2 paged again',
+    ]);
+  });
+});

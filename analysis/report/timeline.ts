@@ -90,10 +90,16 @@ export type TimelineStep =
   | {
       kind: 'escalated';
       at: number;
-      reason: 'deadline' | 'repeat' | 'exhausted';
+      /** `manual`: escalated by hand (incident API, console); `by` who (also on a repeat or exhausted by hand). */
+      reason: 'deadline' | 'repeat' | 'exhausted' | 'manual';
       fromLevel: number | null;
       toLevel: number | null;
+      by?: PersonRef;
     }
+  /** By hand: reassigned to `person` (paged now, the responder); a snooze asked for; a snooze ending (ack lifted). */
+  | { kind: 'reassigned'; at: number; person: PersonRef; by: PersonRef | null }
+  | { kind: 'snoozed'; at: number; by: PersonRef | null; minutes: number | null; via: string | null }
+  | { kind: 'resumed'; at: number; level: number | null; by: PersonRef | null }
   | { kind: 'deadline'; at: number; level: number | null }
   | { kind: 'acknowledged'; at: number; person: PersonRef | null; via: string | null; channel: string | null }
   | { kind: 'told'; at: number; person: PersonRef; notice: 'ack' | 'resolve'; channels: PagedChannel[] }
@@ -116,7 +122,9 @@ export type TimelineStep =
       recipient: string | null;
       event: ChannelEvent;
     }
-  | { kind: 'resolved'; at: number };
+  /** An alert source's group (Alertmanager) changed while the incident stayed open: alerts resolved or joined it. */
+  | { kind: 'members'; at: number; source: string | null; firing: number; was: number }
+  | { kind: 'resolved'; at: number; source?: string | null };
 
 export interface Verdicts {
   /** incidents.first_responder_opened_before_escalation: yes | no | pending | no (delivered, no read receipt). */
@@ -151,6 +159,11 @@ export interface IncidentRows {
   incident: LakeRow;
   /** The incident's `alert_events` rows (any order). */
   events: LakeRow[];
+  /**
+   * The incident's ALARM rows restating an alert source's notifications (`events`: `timestamp`, `source`, `detail`
+   * with the group's `firing` count), any order: alerts of the group resolving while it stays open.
+   */
+  updates?: LakeRow[];
 }
 
 /** `people` of the on-call file (only `name` is read). */
@@ -186,7 +199,17 @@ export async function incidentRows(query: QueryFn, id: string): Promise<Incident
         `ORDER BY "timestamp", event_id`,
     ),
   );
-  return { incident, events };
+  // only an alert source's incident has them (one more query, not for a CloudWatch alarm's)
+  if (incident.source === null || incident.source === undefined || incident.source === 'cloudwatch')
+    return { incident, events };
+  const updates = rowObjects(
+    await query(
+      `SELECT DISTINCT event_id, "timestamp", source, detail FROM events ` +
+        `WHERE incident_id = ${sqlString(String(incident.incident_id))} AND kind = 'alarm' AND status = 'alarm' ` +
+        `AND source = ${sqlString(String(incident.source))}`,
+    ),
+  );
+  return { incident, events, updates };
 }
 
 /**
@@ -266,8 +289,35 @@ function channelEvent(r: LakeRow): ChannelEvent {
   };
 }
 
+type EscalatedReason = Extract<TimelineStep, { kind: 'escalated' }>['reason'];
+
 /** Dispatches of one person at one level this close together are one `paged` step. */
 const SAME_MOMENT_MS = 5000;
+
+/** The `firing` count an alert source's restated ALARM row carries in its detail, else null. */
+function firingOf(detail: unknown): number | null {
+  if (typeof detail !== 'string') return null;
+  try {
+    const firing = (JSON.parse(detail) as { firing?: unknown }).firing;
+    return typeof firing === 'number' ? firing : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A step each time the group's firing count changed between two of its notifications while the incident was open. */
+function memberSteps(updates: LakeRow[]): TimelineStep[] {
+  const steps: TimelineStep[] = [];
+  let was: number | null = null;
+  const rows = updates.map((r) => ({ r, at: toEpochMs(r.timestamp), firing: firingOf(r.detail) }));
+  rows.sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
+  for (const { r, at, firing } of rows) {
+    if (at === null || firing === null) continue;
+    if (was !== null && firing !== was) steps.push({ kind: 'members', at, source: str(r.source), firing, was });
+    was = firing;
+  }
+  return steps;
+}
 
 export function buildTimeline(rows: IncidentRows, people: People): Timeline {
   const inc = rows.incident;
@@ -401,9 +451,28 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
             ...(detail.cause === 'no_receipt' ? { silenceMs: Number(detail.silence_ms ?? 0) } : {}),
             ...(typeof detail.to_route === 'string' ? { toRoute: detail.to_route } : {}),
           });
-        } else if (reason === 'deadline' || reason === 'repeat' || reason === 'exhausted') {
-          steps.push({ kind: 'escalated', at, reason, fromLevel: int(r.level), toLevel: int(r.to_level) });
+        } else if (reason === 'deadline' || reason === 'repeat' || reason === 'exhausted' || reason === 'manual') {
+          const by = str(detailOf(r).by);
+          const step = {
+            kind: 'escalated' as const,
+            at,
+            reason: reason as EscalatedReason,
+            fromLevel: int(r.level),
+            toLevel: int(r.to_level),
+          };
+          steps.push({ ...step, ...(by ? { by: personRef(people, by) } : {}) });
           escalatedFrom.push({ level: int(r.level), at });
+        } else if (reason === 'reassign') {
+          const by = str(detailOf(r).by);
+          steps.push({
+            kind: 'reassigned',
+            at,
+            person: personRef(people, str(r.person)),
+            by: by ? personRef(people, by) : null,
+          });
+        } else if (reason === 'resume') {
+          const by = str(detailOf(r).by);
+          steps.push({ kind: 'resumed', at, level: int(r.level), by: by ? personRef(people, by) : null });
         } else if (reason === 'suppressed') {
           steps.push({ kind: 'suppressed', at, window: str(detailOf(r).maintenance_window) });
         } else if (reason === 'retrigger') {
@@ -421,6 +490,15 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
         }
         break;
       }
+      case 'action': {
+        // by hand: a snooze asked for (escalate and reassign are said by the engine's escalation record)
+        if (r.status !== 'snoozed') break;
+        const minutes = Number(detailOf(r).minutes);
+        const by = str(r.person);
+        const via = str(r.reason);
+        steps.push({ kind: 'snoozed', at, by: by ? personRef(people, by) : null, minutes: minutes || null, via });
+        break;
+      }
       case 'deadline': {
         if (r.reason !== 'level') break; // `settle` wakes the handler for an unsettled send: not a step
         steps.push({ kind: 'deadline', at, level: int(r.level) });
@@ -428,13 +506,16 @@ export function buildTimeline(rows: IncidentRows, people: People): Timeline {
       }
     }
   }
+  steps.push(...memberSteps(rows.updates ?? []));
   // A deadline that led to an escalation is said by the escalation.
   const shown = steps.filter(
     (s) =>
       s.kind !== 'deadline' || !escalatedFrom.some((e) => e.level === s.level && e.at >= s.at && e.at - s.at < 120_000),
   );
   const resolvedAt = toEpochMs(inc.resolved_at);
-  if (resolvedAt !== null) shown.push({ kind: 'resolved', at: resolvedAt });
+  const source = str(inc.source);
+  if (resolvedAt !== null)
+    shown.push({ kind: 'resolved', at: resolvedAt, ...(source && source !== 'cloudwatch' ? { source } : {}) });
   shown.sort((a, b) => a.at - b.at);
   for (const ch of channelsByMessage.values()) ch.events.sort((a, b) => a.at - b.at);
 

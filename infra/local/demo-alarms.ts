@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { AlertmanagerWebhook } from '../../schemas/alertmanager-webhook.js';
 import type { CloudWatchAlarmEvent } from '../../schemas/cloudwatch-alarm.js';
 import { incidentId } from '../../schemas/ids.js';
 
@@ -148,3 +150,102 @@ export function demoAlarmEvent(
 
 export const demoIncidentId = (s: DemoStory, enteredAlarmAt: number) =>
   incidentId(demoAlarmArn(s.alarmName), enteredAlarmAt);
+
+/**
+ * The demo's last story, after the CloudWatch ones: an Alertmanager group (two alerts) posted to
+ * POST /events/alertmanager as Alertmanager's webhook sends it. Its notifications are the repo's samples
+ * (schemas/fixtures/alertmanager-group-{firing,partial,resolved}.json) with fresh times and the `team` label of a
+ * demo team with a short policy (demo.json `checkout`: grace by SMS, told when it resolves); the sample's severity
+ * `critical` reads P1. Its incident id is the paging engine's (found in the lake by the restatement of the
+ * firing notification), not computed ahead like a CloudWatch alarm's.
+ */
+export interface DemoGroupStory {
+  /** The group's `alertname` (its incident's alarm name). */
+  alarmName: string;
+  /** The `team` label the demo gives the group's alerts. */
+  team: string;
+  severity: 'P1';
+  story: string;
+  /** What the lake must show for the story to be told (checked on the `incidents` view). */
+  done: string;
+}
+
+export const DEMO_GROUP_STORY: DemoGroupStory = {
+  alarmName: 'CheckoutErrorRate',
+  team: 'checkout',
+  severity: 'P1',
+  story:
+    'P1 from Alertmanager: a group of two alerts pages grace once by SMS; one alert resolves (still open), ' +
+    'then the other: resolved, and grace is told',
+  done: 'resolved_at IS NOT NULL AND notices > 0',
+};
+
+/** Every story the demo tells: the CloudWatch alarms, then the Alertmanager group. */
+export const DEMO_STORY_COUNT = DEMO_STORIES.length + 1;
+
+/** What `make demo` says it plays: "six CloudWatch alarms (ECS and RDS) and an Alertmanager group". */
+export function demoPlays(stories: readonly DemoStory[] = DEMO_STORIES): string {
+  return `${demoHeadline(stories)} and an Alertmanager group`;
+}
+
+/** A count in words, as the demo's printout and the README say it ("seven"). */
+export const inWords = (n: number) => WORDS[n] ?? String(n);
+
+export type GroupStage = 'firing' | 'partial' | 'resolved';
+
+/**
+ * Prometheus' label-set fingerprint (FNV-1a 64 over the sorted names and values, each followed by 0xff:
+ * prometheus/common `model.LabelsToSignature`), as Alertmanager writes an alert's `fingerprint`: the samples'
+ * fingerprints are these.
+ */
+export function labelsFingerprint(labels: Record<string, string>): string {
+  const MASK = (1n << 64n) - 1n;
+  let h = 0xcbf29ce484222325n;
+  const add = (bytes: Iterable<number>) => {
+    for (const b of bytes) h = ((h ^ BigInt(b)) * 0x100000001b3n) & MASK;
+  };
+  for (const k of Object.keys(labels).sort()) {
+    add(Buffer.from(k, 'utf8'));
+    add([0xff]);
+    add(Buffer.from(labels[k], 'utf8'));
+    add([0xff]);
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * One notification of the demo's group: the sample of that stage with the story's team label (the groupKey and each
+ * alert's fingerprint follow the labels, as Alertmanager computes them), the alerts' `startsAt` moved to `startedAt`
+ * (keeping their spacing), and the `endsAt` of a resolved alert the time it resolved: `endedAt[i]` for the sample's
+ * i-th alert (the last time given when there is none for it).
+ */
+export function demoGroupNotification(
+  stage: GroupStage,
+  startedAt: number,
+  endedAt: readonly number[] = [],
+): AlertmanagerWebhook {
+  const sample = JSON.parse(
+    readFileSync(new URL(`../../schemas/fixtures/alertmanager-group-${stage}.json`, import.meta.url), 'utf8'),
+  ) as AlertmanagerWebhook;
+  const team = DEMO_GROUP_STORY.team;
+  const first = Math.min(...sample.alerts.map((a) => Date.parse(a.startsAt)));
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const relabel = (labels: Record<string, string>) => ('team' in labels ? { ...labels, team } : labels);
+  return {
+    ...sample,
+    alerts: sample.alerts.map((a, i) => {
+      const labels = relabel(a.labels);
+      const ended = endedAt[i] ?? endedAt.at(-1);
+      return {
+        ...a,
+        labels,
+        startsAt: iso(startedAt + (Date.parse(a.startsAt) - first)),
+        ...(a.status === 'resolved' && ended !== undefined ? { endsAt: iso(ended) } : {}),
+        fingerprint: labelsFingerprint(labels),
+      };
+    }),
+    groupLabels: relabel(sample.groupLabels),
+    commonLabels: relabel(sample.commonLabels),
+    groupKey: sample.groupKey.replace(/team="[^"]*"/, `team="${team}"`),
+  };
+}

@@ -4,19 +4,19 @@ import { IncidentViewReader } from '../../shared/incident-view.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { formatTable } from '../../analysis/query/result.js';
 import { widthOf } from '../../analysis/query/text-table.js';
-import { inboxUrl, managedProcesses, simulatorUrl } from './services.js';
+import { consoleUrl, inboxUrl, managedProcesses, simulatorUrl } from './services.js';
 import { down, up } from './stack.js';
 import { processEnv, runningPid, stackContext, type ManagedProcess, type StackContext } from './supervisor.js';
 import { SEED_QUERY, runDemo } from './demo-run.js';
 import { waitForLakeComplete } from './demo-settle.js';
 import { formatFreshness, lakeFreshness } from '../../analysis/query/freshness.js';
 import { LakeCache } from '../../analysis/query/lake-cache.js';
-import { demoHeadline } from './demo-alarms.js';
+import { demoPlays } from './demo-alarms.js';
 
 /**
  * `make demo`: bring the local stack to the state the demo needs, play the demo scenario
- * (infra/local/demo-alarms.ts), print the seed query and the per-incident verdicts from the lake, and
- * put the stack back as it was.
+ * (infra/local/demo-alarms.ts: CloudWatch alarms, then an Alertmanager group), print the seed query and the
+ * per-incident verdicts from the lake, and put the stack back as it was.
  *
  * The demo needs its own settings in the services (`demoSettings`): the demo on-call file and
  * simulator behaviours, a lake flushing every few seconds, and every page going to the provider
@@ -81,10 +81,14 @@ async function main() {
     const dynamodb = dynamoClient(config);
     const query = (sql: string) =>
       queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR });
-    console.log(`\nplaying the demo: ${demoHeadline()} posted to the alarm endpoint`);
+    const alertmanagerToken = (demoEnv.ALERTMANAGER_TOKENS ?? '').split(',')[0]?.trim();
+    if (!alertmanagerToken)
+      throw new Error('ALERTMANAGER_TOKENS is not set (the demo posts an Alertmanager group; .env.example sets one)');
+    console.log(`\nplaying the demo: ${demoPlays()} posted to their endpoints`);
     const result = await runDemo({
       receiverUrl: `http://127.0.0.1:${demoEnv.PORT ?? 8080}`,
       apiKey: demoEnv.API_KEY ?? '',
+      alertmanagerToken,
       query,
       timeoutMs: 100_000,
       log: (line) => console.log(line),
@@ -116,6 +120,12 @@ async function main() {
       `every SMS, WhatsApp, email and call it sent, with its ack link: ${inboxUrl(demoEnv)} ` +
         '(the simulator keeps them in memory: while the stack runs; run make up first to keep it running)',
     );
+    const consoleAt = consoleUrl(demoEnv);
+    if (consoleAt)
+      console.log(
+        `the console (open incidents live, acknowledge, on call): ${consoleAt} — sign in as alice@example.com; ` +
+          'the sign-in link arrives in the inbox',
+      );
   } catch (err) {
     failed = true;
     throw err;

@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { ackRoutes, type AckPageDeps } from './ack-page.js';
 import { apiRoutes, type ApiDeps } from './api/routes.js';
 import { signInRoutes } from './auth/routes.js';
+import { consoleRoutes, type ConsoleUiOptions } from './console/routes.js';
+import type { LiveHub } from './console/live.js';
 import { awsSmsVoiceRoutes } from './aws-sms-voice-webhook.js';
 import { alarmRoutes } from './alarm-route.js';
 import { alertRoutes } from './alert-routes.js';
@@ -42,6 +44,7 @@ export type {
  * | POST /api/v1/ingest/events | x-api-key | receipts |
  * | GET /ack, POST /ack | signed link | ack (POST only) |
  * | GET/POST /console/sign-in…, POST /console/sign-out | emailed one-time link → session cookie | — (auth/) |
+ * | GET /console/…, POST /console/incidents/{id}/… | session (+ CSRF on POST) | ack, action (console/) |
  * | /api/v1/incidents…, /api/v1/me, /api/v1/openapi.json | session + CSRF, or Bearer API key | ack (api/) |
  * | GET /healthz | — | — (200 `{status, stream: {reachable, checkedAt, error?}, rejected: {<kind>: n}}`) |
  *
@@ -54,7 +57,7 @@ export type {
  * expect becomes a logged 400, or 202 on a verified webhook (http.ts `guarded`). Duplicates get the same
  * event_id. Test/receiver/fuzz.test.ts holds every POST route to this.
  */
-export function createApp(deps: AppDeps & AckPageDeps & { console?: ApiDeps }): Hono {
+export function createApp(deps: AppDeps & AckPageDeps & { console?: ApiDeps & ConsoleUiOptions }): Hono {
   const now = deps.now ?? Date.now;
   const rejections = deps.rejections ?? new RejectionLog(deps.logger, { now });
   const routeDeps: RouteDeps & AckPageDeps = { ...deps, now, rejections };
@@ -80,9 +83,12 @@ export function createApp(deps: AppDeps & AckPageDeps & { console?: ApiDeps }): 
   ingestRoutes(app, routeDeps);
   ackRoutes(app, routeDeps);
   // Sign-in and the incident API (auth/routes.ts, api/routes.ts): mounted when the console is configured.
+  // The console's pages (console/routes.ts): its live streams end when their session signs out.
   if (deps.console) {
-    signInRoutes(app, routeDeps, deps.console);
+    let live: LiveHub | undefined;
+    signInRoutes(app, routeDeps, { ...deps.console, onSignOut: (id) => live?.closeSession(id) });
     apiRoutes(app, routeDeps, deps.console);
+    live = consoleRoutes(app, routeDeps, deps.console);
   }
   app.notFound((c) => c.json({ error: 'not found' }, 404));
   app.onError((err, c) => {

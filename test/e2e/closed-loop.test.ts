@@ -1,27 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
+import type { QueryResult } from '../../analysis/query/result.js';
+import { loadLakeData } from '../../analysis/report/data.js';
+import { buildTimeline, incidentRows, toEpochMs } from '../../analysis/report/timeline.js';
+import { formatTimelineText } from '../../analysis/report/timeline-format.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { runDemo, type DemoRunResult } from '../../infra/local/demo-run.js';
 
 /**
  * The demo scenario end to end on the real engines (kinesalite, s3rver, dynalite, the Scheduler
  * emulator) with the provider simulator: alarm endpoint → stream → paging handler (local event source
  * mapping) → official SDKs → simulator → signed callbacks → receiver → stream → lake handler → S3 →
- * DuckDB. Every verdict is asserted.
+ * DuckDB. Every verdict is asserted; the last story, an Alertmanager group, resolves on its last notification only.
  */
 let loop: ClosedLoop;
 let result: DemoRunResult;
+let query: (sql: string) => Promise<QueryResult>;
 
 beforeAll(async () => {
   loop = await startClosedLoop({ shards: 2 });
   const { clients, config } = loop.stack;
   loop.startMapping('lake');
   loop.startMapping('paging');
+  query = (sql) =>
+    queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` });
   result = await runDemo({
     receiverUrl: loop.receiverUrl,
     apiKey: SECRETS.apiKey,
-    query: (sql) =>
-      queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` }),
+    alertmanagerToken: SECRETS.alertmanagerToken,
+    query,
     timeoutMs: 60_000,
     pollMs: 500,
   });
@@ -113,6 +121,61 @@ describe('closed loop, end to end', () => {
     },
   );
 
+  it('an Alertmanager group pages grace once; one alert resolves (still open), then the rest; grace told', () => {
+    expect(result.incidents[6].alarmName).toBe('CheckoutErrorRate');
+    expect(verdict(6)).toMatchObject({
+      sev: 'P1',
+      paged: 'grace:sms@L1',
+      escalated: null,
+      failed: '0',
+      told: 'grace:sms:resolve',
+    });
+    // the lake, once it had the partial notification: one alert still firing, the incident open
+    expect(result.groupAfterPartial).toEqual({ firing: 1, resolved: false });
+  });
+
+  it('the group resolves on its last notification, not before; make incident and the report tell it', async () => {
+    const id = result.incidents[6].incidentId;
+    // the incident's own alarm rows (the paging engine's restatements of the notifications; not the intake rows)
+    const alarms = (
+      await query(
+        `SELECT DISTINCT event_id, status, "timestamp", detail FROM events ` +
+          `WHERE incident_id = '${id}' AND kind = 'alarm' AND status IN ('alarm', 'ok') ORDER BY "timestamp"`,
+      )
+    ).rows.map(([, status, at, detail]) => ({ status, at: toEpochMs(at), firing: JSON.parse(String(detail)).firing }));
+    expect(alarms.map((a) => [a.status, a.firing])).toEqual([
+      ['alarm', 2],
+      ['alarm', 1],
+      ['ok', 0],
+    ]);
+    const [inc] = (await query(`SELECT source, resolved_at FROM incidents WHERE incident_id = '${id}'`)).rows;
+    expect(inc[0]).toBe('alertmanager');
+    expect(toEpochMs(inc[1])).toBe(alarms[2].at);
+    expect(alarms[1].at!).toBeLessThan(alarms[2].at!);
+
+    const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
+    const text = formatTimelineText(buildTimeline((await incidentRows(query, id))!, oncall.people));
+    const at = (s: string) => {
+      const i = text.indexOf(s);
+      expect(i, `${s} in\n${text}`).toBeGreaterThan(-1);
+      return i;
+    };
+    const steps = [
+      'alertmanager alarm CheckoutErrorRate (P1) fired: incident opened',
+      'paged Grace Moyo (level 1) by SMS',
+      "alertmanager: 1 of the group's 2 alerts resolved, 1 still firing: the incident stays open",
+      'alertmanager: every alert of the group resolved: incident resolved',
+      'told Grace Moyo the incident was resolved by SMS',
+    ].map(at);
+    expect(steps).toEqual([...steps].sort((x, y) => x - y));
+
+    const data = await loadLakeData(query, { from: 0, to: Date.now() + 3600_000, oncall });
+    expect(data.incidents.find((i) => i.incident_id === id)).toMatchObject({
+      team: 'checkout',
+      source: 'alertmanager',
+    });
+  });
+
   it('answers the seed query', () => {
     const rows = result.seed.rows
       .map(
@@ -132,7 +195,8 @@ describe('closed loop, end to end', () => {
   it('never pages twice: a second paging mapping re-reading the whole stream sends nothing', async () => {
     const posts = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId).length;
     const sent = posts();
-    expect(sent).toBe(14); // twelve pages of the message stories, the call, the ack notice
+    // twelve pages of the message stories, the call, the ack notice; the group's page and its resolve notice
+    expect(sent).toBe(16);
     const replay = loop.startMapping('paging', { group: 'paging-replay' }); // no checkpoint: TRIM_HORIZON
     await replay.mapping.waitCaughtUp(30_000); // every record read and handled: a signal, not a sleep
     expect(replay.mapping.status().invocations).toBeGreaterThan(0);

@@ -29,6 +29,7 @@ beforeAll(async () => {
   result = await runDemo({
     receiverUrl: loop.receiverUrl,
     apiKey: SECRETS.apiKey,
+    alertmanagerToken: SECRETS.alertmanagerToken,
     query,
     timeoutMs: 60_000,
     pollMs: 500,

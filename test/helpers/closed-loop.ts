@@ -20,6 +20,7 @@ import { loadBehavioursFile } from '../../infra/local/provider-simulator/behavio
 import { streamArn } from '../../platform/aws.js';
 import { BatchingProducer } from '../../platform/stream/batching-producer.js';
 import { createApp } from '../../producers/receiver/app.js';
+import { consoleDepsOf } from '../../producers/receiver/auth/wiring.js';
 import { ReceiverConfigSchema } from '../../producers/receiver/config.js';
 import { S3ErrorSink } from '../../producers/receiver/error-sink.js';
 import { AckCodes } from '../../shared/ack-codes.js';
@@ -42,6 +43,7 @@ export const SECRETS = {
   alertmanagerToken: 'e2e-alertmanager-token-0123',
   eventsV2RoutingKey: 'e2e0routing0key0for0team0db00000',
   heartbeatSecret: 'e2e-heartbeat-secret-0123456789abcdef',
+  consoleSessionSecret: 'e2e-console-session-secret-0123456789abcdef',
 };
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -58,6 +60,8 @@ export interface ClosedLoopOptions {
   secondRoute?: boolean;
   /** Simulator options over the defaults (behaviours, hangFraction, hangMs, seed…). */
   simulator?: Partial<ProviderSimulatorOptions>;
+  /** Mount the console (sign-in mails by the simulator's Resend; producers/receiver/console). */
+  console?: boolean;
 }
 
 export interface Mapping {
@@ -129,6 +133,24 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
     ackCodes: new AckCodes({ dynamodb: clients.dynamodb, table: config.LEDGER_TABLE }),
     errorSink: new S3ErrorSink({ s3: clients.s3, bucket: config.LAKE_BUCKET }),
     logger: { info: () => {}, warn: () => {}, error: () => {} },
+    ...(opts.console
+      ? {
+          console: {
+            ...consoleDepsOf(
+              {
+                CONSOLE_SESSION_SECRET: SECRETS.consoleSessionSecret,
+                RESEND_API_KEY: SECRETS.resendApiKey,
+                RESEND_BASE_URL: sim.url,
+                ONCALL_FILE: opts.oncallFile ?? 'infra/local/oncall/demo.json',
+              },
+              config,
+              clients.dynamodb,
+              silentLogger,
+            )!,
+            livePollMs: 250,
+          },
+        }
+      : {}),
   });
   const env: NodeJS.ProcessEnv = {
     ...stackEnv(config),

@@ -136,7 +136,7 @@ describe('a heartbeat check', () => {
     expect(heartbeatAlarms()).toEqual([]);
   });
 
-  it('a Scheduler outage: the check-in goes back on the stream until its deadline is armed; a miss still pages', async () => {
+  it('Scheduler outage: the check-in goes back on the stream until its deadline is armed; a miss pages', async () => {
     refusals = 3;
     const first = checkin();
     stream.push(first);

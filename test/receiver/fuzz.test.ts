@@ -737,7 +737,10 @@ describe('console and incident API fuzz (bounded, seeded)', () => {
     const { csrf } = (await signedIn.json()) as { csrf: string };
     const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
     const ackKey = (
-      await env.keys.createApiKey({ name: 'a', teams: ['app'], actions: ['acknowledge', 'resolve', 'note'] }, NOW)
+      await env.keys.createApiKey(
+        { name: 'a', teams: ['app'], actions: ['acknowledge', 'resolve', 'note', 'escalate', 'reassign', 'snooze'] },
+        NOW,
+      )
     ).key;
     const readKey = (await env.keys.createApiKey({ name: 'r', teams: ['*'], actions: ['read'] }, NOW)).key;
     const credentials = (): Record<string, string> =>
@@ -839,6 +842,39 @@ describe('console and incident API fuzz (bounded, seeded)', () => {
       const label = spec?.path ?? url;
       statuses.set(`${label} ${res.status}`, (statuses.get(`${label} ${res.status}`) ?? 0) + 1);
     }
+    // escalate, reassign, snooze: their own cases after the ones above (which stay as they were), valid credentials,
+    // ids and bodies more often so each answer (202, 400, 409) is seen
+    for (let i = 0; i < API_CASES / 4; i++) {
+      const action = rng.pick(['escalate', 'reassign', 'snooze']);
+      const spec = API_ROUTES.find((r) => r.path === `/incidents/{id}/${action}`)!;
+      const good = action === 'reassign' ? { person: rng.pick(['bob', 'mallory']) } : { minutes: rng.pick([5, 1440]) };
+      const r = rng.int(10);
+      const target = r < 4 ? 'inc_app_open_000001' : r < 7 ? 'inc_app_resolved_03' : id();
+      const valid = rng.pick<Record<string, string>>([
+        { cookie, 'x-csrf-token': csrf },
+        { authorization: `Bearer ${ackKey}` },
+      ]);
+      const headers: Record<string, string> = {
+        ...(rng.chance(0.5) ? valid : credentials()),
+        'content-type': contentType(rng, 'application/json'),
+      };
+      const body = rng.chance(0.5)
+        ? JSON.stringify(action === 'escalate' ? {} : good)
+        : bytesOr(rng, jsonText(rng, good));
+      const before = env.producer.records.length;
+      const res = await env.app.request(`/api/v1/incidents/${target}/${action}`, { method: 'POST', headers, body });
+      const text = await res.text();
+      const where = `POST ${target.slice(0, 60)}/${action} ${JSON.stringify(headers).slice(0, 160)}`;
+      expect(res.status, `${res.status} for ${where}: ${text.slice(0, 200)}`).toBeLessThan(500);
+      if (env.producer.records.length > before) expect(res.status, `wrote a record for ${where}`).toBe(202);
+      for (const rec of env.producer.records.slice(before)) expect(() => decodeRecord(encodeRecord(rec))).not.toThrow();
+      if (res.status !== 404) {
+        const schema = spec.responses[res.status]?.schema as z.ZodType | undefined;
+        expect(schema, `${res.status} not in ${spec.path}'s responses: ${where}`).toBeDefined();
+        expect(schema!.safeParse(JSON.parse(text)).success, `${where}: ${text.slice(0, 200)}`).toBe(true);
+      }
+      statuses.set(`${spec.path} ${res.status}`, (statuses.get(`${spec.path} ${res.status}`) ?? 0) + 1);
+    }
     await env.settled();
     if (process.env.FUZZ_VERBOSE) console.log(Object.fromEntries([...statuses].sort()));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -858,6 +894,70 @@ describe('console and incident API fuzz (bounded, seeded)', () => {
       expect(seen, `acknowledge never ${s}`).toContain(`/incidents/{id}/acknowledge ${s}`);
     for (const s of ['/incidents/{id}/resolve 202', '/incidents/{id}/resolve 409', '/incidents/{id}/notes 202'])
       expect(seen).toContain(s);
+    for (const a of ['escalate', 'reassign', 'snooze'])
+      for (const s of ['202', '400', '409']) expect(seen).toContain(`/incidents/{id}/${a} ${s}`);
     expect(seen.some((s) => s.startsWith('/console/sign-in 4'))).toBe(true);
+  }, 60_000);
+
+  const PAGE_CASES = Number(process.env.FUZZ_CONSOLE_CASES ?? 400);
+  it(`${PAGE_CASES} hostile requests to the console's pages and forms: no 5xx, written only by a 303`, async () => {
+    const rng = prng(SEED + 3);
+    const incidents = new MemoryIncidents([
+      incidentState('inc_app_open_000001', { team: 'app', openedAt: NOW - 60_000 }),
+      incidentState('inc_app_resolved_03', { team: 'app', openedAt: NOW - 180_000, resolvedAt: NOW - 1000 }),
+      incidentState('inc_db_open_0000004', { team: 'db', openedAt: NOW - 30_000 }),
+    ]);
+    const env = consoleTestApp({ dynamodb, table: 'fuzz-console', incidents, now: () => NOW });
+    const mail = env.mailbox.next();
+    await env.app.request('/console/sign-in', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"email":"alice@example.com"}',
+    });
+    const token = new URL((await mail).link).searchParams.get('token')!;
+    const signedIn = await env.app.request('/console/sign-in/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    const { csrf } = (await signedIn.json()) as { csrf: string };
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
+    const id = () => (rng.chance(0.7) ? rng.pick(IDS) : rng.pick(HOSTILE_IDS));
+    const statuses = new Set<string>();
+    for (let i = 0; i < PAGE_CASES; i++) {
+      const headers = rng.pick<Record<string, string>>([{ cookie }, { cookie: `${cookie}x` }, {}]);
+      let url: string;
+      let init: RequestInit = { headers };
+      if (rng.chance(0.5)) {
+        url = rng.pick([
+          `/console/incidents/${id()}`,
+          `/console/events?incident=${id()}`,
+          `/console/analytics?from=${id()}&to=2026-13-45`,
+          `/console/reports/${id()}/${id()}.html`,
+          '/console/oncall',
+          '/console/',
+        ]);
+      } else {
+        url = `/console/incidents/${id()}/${rng.pick(['acknowledge', 'resolve', 'notes'])}`;
+        const fields = mutate(rng, { csrf: rng.pick([csrf, csrf.slice(1), '']), note: 'x' }) as Record<string, unknown>;
+        const text = new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]));
+        init = {
+          method: 'POST',
+          headers: { ...headers, 'content-type': contentType(rng, 'application/x-www-form-urlencoded') },
+          body: bytesOr(rng, text.toString()),
+        };
+      }
+      const before = env.producer.records.length;
+      const res = await env.app.request(url, init);
+      // a live stream stays open: its status is the answer
+      if (res.headers.get('content-type')?.startsWith('text/event-stream')) await res.body?.cancel();
+      else await res.text();
+      const where = `${init.method ?? 'GET'} ${url.slice(0, 120)}`;
+      expect(res.status, where).toBeLessThan(500);
+      if (env.producer.records.length > before) expect(res.status, `wrote a record for ${where}`).toBe(303);
+      statuses.add(`${url.split('/').slice(0, 3).join('/')} ${res.status}`);
+    }
+    for (const s of ['/console/incidents 200', '/console/incidents 303', '/console/incidents 403'])
+      expect([...statuses]).toContain(s);
   }, 60_000);
 });
