@@ -3,14 +3,11 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { TestStream } from '../helpers/test-stream.js';
-import { DispatchLedger } from '../../processors/paging/ledger.js';
-import { IncidentStore, openPointerKey } from '../../processors/paging/incident-store.js';
+import { pagingHarness } from '../helpers/paging-harness.js';
+import { type IncidentStore, openPointerKey } from '../../processors/paging/incident-store.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
-import { EscalationEngine } from '../../processors/paging/escalation.js';
-import { EffectRunner } from '../../processors/paging/effects.js';
-import { createPagingHandler } from '../../processors/paging/handler.js';
-import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
-import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
+import type { DeadlineRequest } from '../../processors/paging/deadlines.js';
+import type { PageRequest } from '../../processors/paging/dispatcher.js';
 import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 import { incidentId } from '../../schemas/ids.js';
@@ -72,41 +69,10 @@ afterAll(async () => stack?.stop());
 beforeEach(() => {
   arn = `arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServiceAggregatedAlarm-${++n}`;
   clock = T0 + 1000;
-  reached = [];
-  scheduled = [];
   stream = new TestStream(() => clock);
   // the demo's file turns flapping off (each demo replays the same alarms); these tests run the default window
   const oncall = { ...loadOnCallConfig('infra/local/oncall/demo.json'), flapping: { window_s: 300 } };
-  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
-  const scheduler: DeadlineScheduler = {
-    schedule: async (r: DeadlineRequest) => (scheduled.push(r), 'created' as const),
-    cancel: async () => undefined,
-  };
-  const effects = new EffectRunner({
-    engine,
-    oncall,
-    ledger: new DispatchLedger(stack.clients.dynamodb, stack.config.LEDGER_TABLE),
-    dispatcher: {
-      send: async (req: PageRequest): Promise<PageResult> => {
-        reached.push(req);
-        return {
-          ok: true,
-          messageId: `SM${String(reached.length).padStart(32, '0')}`,
-          provider: req.channel === 'email' ? 'resend' : 'twilio',
-        };
-      },
-      find: async () => undefined,
-    },
-    producer: { putStreamRecords: async (rs) => void stream.push(...rs) },
-    deadlines: scheduler,
-    ackCodes: { allocate: async () => 'ABC234', addRecipients: async () => undefined },
-    ackLink: () => 'https://alerts.example.com/ack',
-    sendBudgetMs: 5000,
-    maxSendMs: 2000,
-    now: () => clock,
-  });
-  store = new IncidentStore({ dynamodb: stack.clients.dynamodb, table: stack.config.INCIDENTS_TABLE });
-  handler = createPagingHandler({ store, engine, effects, now: () => clock });
+  ({ handler, store, reached, scheduled } = pagingHarness({ stack, oncall, stream, now: () => clock }));
 });
 
 describe('ALARM → ALARM re-evaluations', () => {
@@ -209,7 +175,7 @@ describe('flapping', () => {
       expect((await store.get(first))!.state.resolvedAt).toBe(T0 + 60_000);
 
       clock = T0 + 180_000;
-      scheduled = [];
+      scheduled.length = 0;
       stream.push(alarm('ALARM', T0 + 180_000, 'OK', T0 + 60_000));
       await pump();
       expect(reached).toHaveLength(2); // no new page

@@ -2,14 +2,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { TestStream } from '../helpers/test-stream.js';
-import { DispatchLedger } from '../../processors/paging/ledger.js';
-import { IncidentStore } from '../../processors/paging/incident-store.js';
+import { pagingHarness } from '../helpers/paging-harness.js';
+import type { IncidentStore } from '../../processors/paging/incident-store.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
-import { EscalationEngine } from '../../processors/paging/escalation.js';
-import { EffectRunner } from '../../processors/paging/effects.js';
-import { createPagingHandler } from '../../processors/paging/handler.js';
-import type { DeadlineScheduler } from '../../processors/paging/deadlines.js';
-import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
+import type { PageRequest } from '../../processors/paging/dispatcher.js';
 import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import { AlertmanagerWebhook } from '../../schemas/alertmanager-webhook.js';
@@ -63,36 +59,9 @@ afterAll(async () => stack?.stop());
 beforeEach(() => {
   n++;
   clock = T0;
-  reached = [];
   stream = new TestStream(() => clock);
   const oncall = loadOnCallConfig('infra/local/oncall/demo.json');
-  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
-  const scheduler: DeadlineScheduler = { schedule: async () => 'created' as const, cancel: async () => undefined };
-  const effects = new EffectRunner({
-    engine,
-    oncall,
-    ledger: new DispatchLedger(stack.clients.dynamodb, stack.config.LEDGER_TABLE),
-    dispatcher: {
-      send: async (req: PageRequest): Promise<PageResult> => {
-        reached.push(req);
-        return {
-          ok: true,
-          messageId: `SM${String(reached.length).padStart(32, '0')}`,
-          provider: req.channel === 'email' ? 'resend' : 'twilio',
-        };
-      },
-      find: async () => undefined,
-    },
-    producer: { putStreamRecords: async (rs) => void stream.push(...rs) },
-    deadlines: scheduler,
-    ackCodes: { allocate: async () => 'ABC234', addRecipients: async () => undefined },
-    ackLink: () => 'https://alerts.example.com/ack',
-    sendBudgetMs: 5000,
-    maxSendMs: 2000,
-    now: () => clock,
-  });
-  store = new IncidentStore({ dynamodb: stack.clients.dynamodb, table: stack.config.INCIDENTS_TABLE });
-  handler = createPagingHandler({ store, engine, effects, now: () => clock });
+  ({ handler, store, reached } = pagingHarness({ stack, oncall, stream, now: () => clock }));
 });
 
 describe('an Alertmanager group', () => {

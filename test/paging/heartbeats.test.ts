@@ -2,15 +2,12 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { TestStream } from '../helpers/test-stream.js';
-import { DispatchLedger } from '../../processors/paging/ledger.js';
-import { IncidentStore } from '../../processors/paging/incident-store.js';
+import { pagingHarness } from '../helpers/paging-harness.js';
+import type { IncidentStore } from '../../processors/paging/incident-store.js';
 import { OnCallConfig } from '../../schemas/oncall/config.js';
-import { EscalationEngine } from '../../processors/paging/escalation.js';
-import { EffectRunner } from '../../processors/paging/effects.js';
-import { createPagingHandler } from '../../processors/paging/handler.js';
 import { DynamoHeartbeatStore, HeartbeatKeeper } from '../../processors/paging/heartbeats.js';
 import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
-import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
+import type { PageRequest } from '../../processors/paging/dispatcher.js';
 import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
 import { StreamRecord, type StreamRecordIn } from '../../schemas/envelope.js';
 import { heartbeatCheckin } from '../../producers/receiver/heartbeat-route.js';
@@ -62,7 +59,6 @@ beforeEach(() => {
   n++;
   check = `backup-${n}`;
   clock = T0;
-  reached = [];
   scheduled = [];
   stream = new TestStream(() => clock);
   const file = JSON.parse(readFileSync('infra/local/oncall/demo.json', 'utf8'));
@@ -71,7 +67,6 @@ beforeEach(() => {
     [`watchdog-${n}`]: { preset: 'watchdog', team: 'app', severity: 'P2' },
   };
   const oncall = OnCallConfig.parse(file);
-  const engine = new EscalationEngine(oncall, { maxAlarmAgeMs: 3600_000 });
   const names = new Set<string>();
   refusals = 0;
   const scheduler: DeadlineScheduler = {
@@ -88,26 +83,6 @@ beforeEach(() => {
     cancel: async () => undefined,
   };
   const producer = { putStreamRecords: async (rs: readonly StreamRecordIn[]) => void stream.push(...rs) };
-  const effects = new EffectRunner({
-    engine,
-    oncall,
-    ledger: new DispatchLedger(stack.clients.dynamodb, stack.config.LEDGER_TABLE),
-    dispatcher: {
-      send: async (req: PageRequest): Promise<PageResult> => {
-        reached.push(req);
-        return { ok: true, messageId: `SM${String(reached.length).padStart(32, '0')}`, provider: 'twilio' };
-      },
-      find: async () => undefined,
-    },
-    producer,
-    deadlines: { schedule: async () => 'created' as const, cancel: async () => undefined },
-    ackCodes: { allocate: async () => 'ABC234', addRecipients: async () => undefined },
-    ackLink: () => 'https://alerts.example.com/ack',
-    sendBudgetMs: 5000,
-    maxSendMs: 2000,
-    now: () => clock,
-  });
-  store = new IncidentStore({ dynamodb: stack.clients.dynamodb, table: stack.config.INCIDENTS_TABLE });
   const heartbeats = new HeartbeatKeeper({
     cfg: oncall,
     store: new DynamoHeartbeatStore(stack.clients.dynamodb, stack.config.INCIDENTS_TABLE),
@@ -116,7 +91,7 @@ beforeEach(() => {
     now: () => clock,
     rearmIntervalMs: 0,
   });
-  handler = createPagingHandler({ store, engine, effects, heartbeats, now: () => clock });
+  ({ handler, store, reached } = pagingHarness({ stack, oncall, stream, producer, heartbeats, now: () => clock }));
 });
 
 describe('a heartbeat check', () => {
