@@ -13,6 +13,7 @@ import {
   type PageEffect,
   type PageState,
   type ResolvedBy,
+  newIncidentState,
 } from './incident-state.js';
 import { StateDraft } from './state-draft.js';
 import { maintenanceFor, quietChannels } from './quiet/windows.js';
@@ -386,7 +387,7 @@ export class EscalationEngine {
       const all = [tagNote, note].filter((n) => n !== undefined).join('; ');
       return { ...(all ? { note: all } : {}), ...(level ? { level } : tagNote ? { level: 'warn' as const } : {}) };
     };
-    const state: IncidentState = {
+    const state = newIncidentState({
       incidentId: r.incident_id,
       alarmArn: r.alarm_arn,
       alarmName: r.alarm_name,
@@ -396,16 +397,9 @@ export class EscalationEngine {
       metric: r.source === 'cloudwatch' ? alarmMetricName(r.event) : undefined,
       reason: r.reason,
       openedAt: r.event_time,
-      round: 0,
-      level: 0,
       deadlineAt: now,
-      levelStopped: false,
-      pages: {},
-      dispatches: {},
-      messages: {},
       seen: [r.event_id],
-      outbox: [],
-    };
+    });
     const d = new StateDraft(state, { inPlace: true }); // a new state: ours to write
     if (r.source !== 'cloudwatch') this.restate(d, r, 'ALARM');
     const window = maintenanceFor(

@@ -187,6 +187,24 @@ export interface IncidentState {
   drill?: DrillState;
 }
 
+/** The parts every new incident's state starts with: level 0 of round 0, nothing paged, recorded or due yet. */
+type Fresh = 'round' | 'level' | 'levelStopped' | 'pages' | 'dispatches' | 'messages' | 'seen' | 'outbox';
+
+/** A new incident's state (an alarm's, a drill's, the drill planner's): `s` over the fresh parts. */
+export function newIncidentState(s: Omit<IncidentState, Fresh> & Partial<Pick<IncidentState, Fresh>>): IncidentState {
+  return {
+    round: 0,
+    level: 0,
+    levelStopped: false,
+    pages: {},
+    dispatches: {},
+    messages: {},
+    seen: [],
+    outbox: [],
+    ...s,
+  };
+}
+
 /** A reachability drill's progress (drills/engine.ts): its pages are the state's `pages`. */
 export interface DrillState {
   /** `plan`: the planner's tick (no pages). */

@@ -11,7 +11,7 @@ import { addressOf, type OnCallConfig, type PageChannel } from '../../../schemas
 import { CONFIRMED_STATUSES, FAILED_STATUSES, type DeliveryStatus } from '../../../schemas/status.js';
 import { explainFailure } from '../../../shared/provider-codes.js';
 import { deadlineScheduleName } from '../deadlines.js';
-import type { DrillState, IncidentState, PageState } from '../incident-state.js';
+import { newIncidentState, type DrillState, type IncidentState, type PageState } from '../incident-state.js';
 import type { IcalCalendar } from '../../../shared/schedules/ical.js';
 import { onCallAt, resolveLevel } from '../../../shared/schedules/resolve.js';
 import { StateDraft } from '../state-draft.js';
@@ -100,7 +100,7 @@ export class DrillEngine {
       if (r.phase !== 'due') return {};
       const drill = this.cfg.schedules[r.schedule!]?.drill;
       if (!drill) return { note: `drill of schedule ${r.schedule} due, but the schedule has no drill now: dropped` };
-      const fresh: IncidentState = {
+      const fresh = newIncidentState({
         incidentId: r.incident_id,
         alarmArn: r.alarm_arn,
         alarmName: `reachability drill of ${r.schedule}`,
@@ -108,15 +108,7 @@ export class DrillEngine {
         team: '',
         reason: `reachability drill before ${r.person}'s shift of ${r.schedule}`,
         openedAt: now,
-        round: 0,
-        level: 0,
         deadlineAt: r.shift_start!,
-        levelStopped: false,
-        pages: {},
-        dispatches: {},
-        messages: {},
-        seen: [],
-        outbox: [],
         drill: {
           kind: 'drill',
           schedule: r.schedule!,
@@ -126,7 +118,7 @@ export class DrillEngine {
           delivered: [],
           errors: {},
         },
-      };
+      });
       state = fresh;
     }
     const draft = new StateDraft(state);
@@ -229,7 +221,7 @@ export class DrillEngine {
   /** A planner tick: every drill due within the horizon scheduled, and the next two ticks. */
   private plan(r: Extract<StreamRecord, { kind: 'drill' }>, now: number): DrillApplied {
     const slot = Math.floor(r.event_time / HOUR) * HOUR;
-    const state: IncidentState = {
+    const state = newIncidentState({
       incidentId: r.incident_id,
       alarmArn: r.alarm_arn,
       alarmName: 'reachability drill planner',
@@ -237,18 +229,11 @@ export class DrillEngine {
       team: '',
       reason: 'plans the drills due in the next hours',
       openedAt: now,
-      round: 0,
-      level: 0,
       deadlineAt: now,
-      levelStopped: false,
-      pages: {},
-      dispatches: {},
-      messages: {},
       seen: [r.event_id],
-      outbox: [],
       resolvedAt: now, // nothing to page: kept 7 days, then expires
       drill: { kind: 'plan', schedule: '', person: '', shiftStart: slot, responded: [], delivered: [], errors: {} },
-    };
+    });
     if (!this.enabled()) return { state, changed: true, note: 'drill planner: no schedule has a drill' };
     const drills = plannedDrills(this.cfg, Math.max(now, r.event_time), this.planHorizonMs, this.opts.calendars?.());
     for (const p of drills) {
