@@ -1,3 +1,4 @@
+import { until } from '../helpers/clock.js';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -27,15 +28,9 @@ let browser: Browser;
 let page: Page;
 const errors: string[] = [];
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `until` (test/helpers/clock.ts), polling every 100 ms. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000) =>
+  until(what, probe, ms, 100);
 
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;

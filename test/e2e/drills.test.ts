@@ -1,3 +1,4 @@
+import { until } from '../helpers/clock.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
@@ -37,15 +38,9 @@ const TESTS = new Map([
 const TOLD_ALICE = dispatchOf(DAVE_DRILL, 'drill-failed|alice|sms');
 const TOLD_DAVE = dispatchOf(DAVE_DRILL, 'drill-failed|dave|sms');
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `until` (test/helpers/clock.ts), polling every 100 ms. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000) =>
+  until(what, probe, ms, 100);
 
 const lake = (sql: string) =>
   queryDuckDb(sql, {

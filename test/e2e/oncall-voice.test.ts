@@ -1,3 +1,4 @@
+import { until } from '../helpers/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,15 +24,9 @@ const INCIDENT = demoIncidentId(STORY, T_ALARM);
 const FRANK_VOICE = '+15551230016';
 const GRACE_SMS = '+15551230007';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 45_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `until` (test/helpers/clock.ts), polling every 100 ms. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 45_000) =>
+  until(what, probe, ms, 100);
 
 const lake = (sql: string) =>
   queryDuckDb(sql, {

@@ -1,3 +1,4 @@
+import { until } from '../helpers/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
@@ -22,15 +23,9 @@ const T_ALARM = Date.now();
 const INCIDENT = demoIncidentId(STORY, T_ALARM);
 const HANK = '+15551230008';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 45_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `until` (test/helpers/clock.ts), polling every 100 ms. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 45_000) =>
+  until(what, probe, ms, 100);
 
 const lake = (sql: string) =>
   queryDuckDb(sql, {
