@@ -142,7 +142,8 @@ export function inboxHtml(entries: InboxEntry[]): string {
     )
     .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Simulator inbox (${entries.length})</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>Simulator inbox (${entries.length})</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left;vertical-align:top}td:nth-child(5){max-width:60ch}
 button{font:inherit;cursor:pointer}</style></head><body>
