@@ -100,10 +100,12 @@ export interface EffectRunnerOptions {
   /** How long the handler waits for one send before leaving it to a settle wake-up. Default 1000 ms. */
   sendBudgetMs?: number;
   /**
-   * The longest one send can take (the dispatcher's total time bound: attempts × timeout). An open
-   * claim younger than this may still have its call in flight, so it is settled only after it (a
-   * lookup before would miss a page still on its way, and resend it). The settle wake-up fires just
-   * after it. Default 10 s.
+   * The longest one send can take (the dispatcher's total time bound: attempts × timeout). An open claim whose call
+   * this process still has in flight (over the send budget) is settled only after it (a lookup before would miss a
+   * page still on its way, and resend it); the settle wake-up fires just after it. An open claim this process is not
+   * sending was made by a run that has ended — a crash, or a timed-out invocation (Lambda restarts its environment),
+   * since the event source mapping runs one invocation per shard at a time — so none of its calls is in flight: it
+   * is settled at once, and a level's pages never wait behind a crash for longer than the lookup. Default 10 s.
    */
   maxSendMs?: number;
   /** Ack codes stay valid this long. Default 7 days. */
@@ -168,6 +170,8 @@ export class EffectRunner {
   /** Scheduler failures in a row, and when it may be asked again (process-wide: one Scheduler for all). */
   private schedulerFailures = 0;
   private schedulerRetryAt = 0;
+  /** Step keys whose send this process has in flight (their calls outlive the send budget until they end). */
+  private readonly inFlight = new Set<string>();
   /** Ack codes being allocated, by incident state (its pages go out at once). */
   private readonly allocating = new WeakMap<IncidentState, Promise<string>>();
 
@@ -413,12 +417,15 @@ export class EffectRunner {
     state: IncidentState,
     e: PageEffect,
     prepared: Prepared,
-  ): Promise<{ send: true; ledger?: true } | { done: string } | { claimedAt: number }> {
+  ): Promise<{ send: true; ledger?: true } | { done: string } | { claimedAt: number; inFlight?: true }> {
     const page = state.pages[e.stepKey];
     // once only: a later run (the next record of the batch) finds the claim open
     if (prepared.claimed?.delete(e.stepKey)) return { send: true };
+    // our own call, still on its way: settled after it (a call that outlives maxSendMs is settled like a dead one's)
+    const since = page?.claimedAt ?? this.now();
+    if (this.inFlight.has(e.stepKey) && this.now() - since < this.maxSendMs)
+      return { claimedAt: since, inFlight: true };
     if (page?.claimedAt !== undefined) {
-      if (this.now() - page.claimedAt < this.maxSendMs) return { claimedAt: page.claimedAt }; // may be in flight
       const result = await this.opts.ledger.result(e.stepKey);
       return result ? { done: result.record } : { claimedAt: page.claimedAt };
     }
@@ -450,12 +457,12 @@ export class EffectRunner {
     if ('done' in claim) {
       return JSON.parse(claim.done) as Extract<StreamRecordIn, { kind: 'dispatch' }>;
     }
-    if ('claimedAt' in claim && this.now() - claim.claimedAt < this.maxSendMs) return false; // settle after its call
+    if ('inFlight' in claim) return false; // settled after its call
     const req = await this.request(state, e, prepared);
     let result: PageResult | typeof BUDGET;
     let possibleDuplicate = false;
     if ('send' in claim) {
-      result = await this.withinBudget(this.opts.dispatcher.send(req));
+      result = await this.withinBudget(this.sending(e.stepKey, req));
     } else {
       const claimedAt = claim.claimedAt;
       // a receipt naming this dispatch already came back: the provider has it, under this message id
@@ -508,7 +515,7 @@ export class EffectRunner {
             ? 'unknown send could not be settled: sending it again, recorded as a possible duplicate'
             : 'settled an unknown send: not at the provider, sending it now',
         );
-        result = await this.withinBudget(this.opts.dispatcher.send(req));
+        result = await this.withinBudget(this.sending(e.stepKey, req));
       }
     }
     crashpoint('after-send');
@@ -613,6 +620,17 @@ export class EffectRunner {
     } else {
       this.health.fail(provider, `${provider} refusing: ${result.error.status ?? result.error.code}`);
     }
+  }
+
+  /** The dispatcher's send, known as in flight here until it ends (however long after the send budget). */
+  private sending(stepKey: string, req: PageRequest): Promise<PageResult> {
+    this.inFlight.add(stepKey);
+    const call = Promise.resolve().then(() => this.opts.dispatcher.send(req));
+    call.then(
+      () => this.inFlight.delete(stepKey),
+      () => this.inFlight.delete(stepKey),
+    );
+    return call;
   }
 
   private withinBudget(p: Promise<PageResult>): Promise<PageResult | typeof BUDGET> {

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
   oncall.heartbeats = { [CHECK]: { period_s: 3, grace_s: 1, team: 'db', severity: 'P1', name: 'Crash backup' } };
   // db P1's first level waits 8 s in the demo; three paging starts on a loaded machine take longer than that, and
-  // this test is about the kills, not about escalating past a level (tested elsewhere): give it a minute
+  // this test is about the kills, not about escalating past a level (late-restart.test.ts): give it a minute
   oncall.teams.db.escalation.P1.levels[0].deadline_s = 60;
   fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
   loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
