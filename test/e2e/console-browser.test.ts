@@ -60,16 +60,15 @@ beforeAll(async () => {
   };
   // Alice's mail is delivered, then opened a few seconds later (the console must show both, live); Bob's delivered
   const behaviours = { 'alice@example.com': ['delivered', 'opened'], default: ['delivered'] };
-  await fs.writeFile(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
-  await fs.writeFile(path.join(dir, 'behaviours.json'), JSON.stringify(behaviours));
   loop = await startClosedLoop({
     shards: 1,
     console: true,
-    oncallFile: path.join(dir, 'oncall.json'),
-    behavioursFile: path.join(dir, 'behaviours.json'),
+    oncall,
+    behaviours,
     stepDelayMs: 2500,
   });
   loop.startMapping('paging');
+  loop.startMapping('lake'); // the analytics page reads what the lake processor flushed
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   // the console's errors only: an event reported late (a load machine) from the simulator's inbox is not the console's
@@ -203,7 +202,15 @@ describe.skipIf(!HAVE_CHROMIUM)(`the console in a real browser, 390×844 (${CHRO
     await page.waitForSelector('text=On call now');
     await check('8-oncall');
     await page.click('header a:has-text("Analytics")');
-    await page.waitForSelector('text=make report FROM=');
+    // the lake's analytics for the last 7 days, drawn by the report's charts once the lake has flushed the incident
+    await page.waitForSelector('text=Delivery funnel per channel');
+    await waitFor('the incident in the lake: the funnel drawn', async () => {
+      if ((await page.locator('#funnel figure svg').count()) > 0) return true;
+      await page.reload();
+      return undefined;
+    });
+    expect(await page.locator('#data-age').textContent()).toMatch(/^lake data as of /);
+    await tabTo('#funnel .scroll'); // a chart wider than the phone scrolls by keyboard
     await check('9-analytics');
   }, 120_000);
 });

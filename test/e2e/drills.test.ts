@@ -1,11 +1,8 @@
 import { until } from '../helpers/clock.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClosedLoop, type ClosedLoop } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, type ClosedLoop } from '../helpers/closed-loop.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { drillId } from '../../schemas/drill-record.js';
 import { eventId } from '../../schemas/ids.js';
@@ -23,8 +20,6 @@ import { eventId } from '../../schemas/ids.js';
  * `make oncall` (its entry point, run as a child) shows Frank reachable and Dave unreachable.
  */
 let loop: ClosedLoop;
-let dir: string;
-let file: string;
 const T = Date.now();
 const SHIFT = Math.ceil((T + 63_000) / 1000) * 1000;
 const FRANK_DRILL = drillId('frank-drill', 'frank', SHIFT);
@@ -50,26 +45,21 @@ const lake = (sql: string) =>
   });
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-drills-'));
-  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
   const shift = (person: string, channels: string[]) => ({
     time_zone: 'UTC',
     overrides: [{ person, from: new Date(SHIFT).toISOString(), to: new Date(SHIFT + 3600_000).toISOString() }],
     drill: { lead_s: 60, window_s: 10, owner: ['alice'], channels },
   });
-  oncall.schedules['frank-drill'] = shift('frank', ['voice', 'sms', 'email']);
-  oncall.schedules['dave-drill'] = shift('dave', ['sms']);
-  file = path.join(dir, 'oncall.json');
-  fs.writeFileSync(file, JSON.stringify(oncall));
-  loop = await startClosedLoop({ shards: 1, oncallFile: file });
+  const oncall = demoOnCall((o) => {
+    o.schedules['frank-drill'] = shift('frank', ['voice', 'sms', 'email']);
+    o.schedules['dave-drill'] = shift('dave', ['sms']);
+  });
+  loop = await startClosedLoop({ shards: 1, oncall });
   loop.startMapping('lake');
   loop.startMapping('paging');
 }, 60_000);
 
-afterAll(async () => {
-  await loop?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => loop?.stop());
 
 describe('reachability drills before a shift', () => {
   it('a reachable person passes, an unreachable number fails and the owner is told; never a page', async () => {
@@ -144,7 +134,7 @@ describe('reachability drills before a shift', () => {
         'tsx',
         'processors/paging/schedules/oncall-cli.ts',
         '--file',
-        file,
+        loop.env.ONCALL_FILE!,
         '--at',
         new Date(SHIFT + 1000).toISOString(),
       ],

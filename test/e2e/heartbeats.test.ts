@@ -1,10 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { childEnv, until } from '../helpers/clock.js';
 import { readStream, type StreamEntry } from '../helpers/read-stream.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
@@ -25,7 +22,6 @@ const CHECK = 'e2e-backup';
 const ARN = `arn:pagetrail:heartbeat:::${CHECK}`;
 let loop: ClosedLoop;
 let query: (sql: string) => Promise<QueryResult>;
-let oncallFile = '';
 
 const rows = (r: QueryResult) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
 const stream = () => readStream(loop.stack.clients.kinesis, loop.stack.config.STREAM_NAME);
@@ -33,13 +29,12 @@ type Rec = { kind: string; incident_id: string; alarm_arn: string; state?: strin
 const recs = (s: StreamEntry[]) => s.map((e) => e.record as Rec | undefined).filter((r): r is Rec => !!r);
 
 beforeAll(async () => {
-  const file = JSON.parse(readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  file.heartbeats = {
-    [CHECK]: { period_s: 1, grace_s: 1, team: 'db', severity: 'P1', name: 'E2E backup', description: 'the e2e job' },
-  };
-  oncallFile = path.join(mkdtempSync(path.join(tmpdir(), 'pagetrail-heartbeat-')), 'oncall.json');
-  writeFileSync(oncallFile, JSON.stringify(file));
-  loop = await startClosedLoop({ shards: 2, oncallFile });
+  const oncall = demoOnCall((o) => {
+    o.heartbeats = {
+      [CHECK]: { period_s: 1, grace_s: 1, team: 'db', severity: 'P1', name: 'E2E backup', description: 'the e2e job' },
+    };
+  });
+  loop = await startClosedLoop({ shards: 2, oncall });
   const { clients, config } = loop.stack;
   loop.startMapping('lake');
   loop.startMapping('paging');
@@ -110,7 +105,7 @@ describe('a heartbeat check through the closed loop', () => {
     const data = await loadLakeData(query, {
       from: 0,
       to: Date.now() + 3600_000,
-      oncall: loadOnCallConfig(oncallFile),
+      oncall: loadOnCallConfig(loop.env.ONCALL_FILE!),
     });
     expect(data.incidents.find((i) => i.incident_id === incident)).toMatchObject({ team: 'db', source: 'heartbeat' });
   }, 40_000);

@@ -1,9 +1,6 @@
 import { until } from '../helpers/clock.js';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 
@@ -17,7 +14,6 @@ import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
  * resolved Frank (the schedule's override), the call's receipts, the ack, and the notice.
  */
 let loop: ClosedLoop;
-let dir: string;
 const STORY = DEMO_STORIES.find((s) => s.team === 'payments')!;
 const T_ALARM = Date.now();
 const INCIDENT = demoIncidentId(STORY, T_ALARM);
@@ -36,25 +32,16 @@ const lake = (sql: string) =>
   });
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-oncall-'));
-  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  oncall.schedules['payments-primary'].overrides = [
-    {
-      person: 'frank',
-      from: new Date(T_ALARM - 3600_000).toISOString(),
-      to: new Date(T_ALARM + 3600_000).toISOString(),
-    },
-  ];
-  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
-  loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
+  const oncall = demoOnCall((o) => {
+    const [from, to] = [T_ALARM - 3600_000, T_ALARM + 3600_000].map((t) => new Date(t).toISOString());
+    o.schedules['payments-primary'].overrides = [{ person: 'frank', from, to }];
+  });
+  loop = await startClosedLoop({ shards: 1, oncall });
   loop.startMapping('lake');
   loop.startMapping('paging');
 }, 60_000);
 
-afterAll(async () => {
-  await loop?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => loop?.stop());
 
 describe('a schedule-resolved P1 answered by voice and acknowledged by key press', () => {
   it('calls the override, takes the key press as the ack, tells the team, and the lake shows why', async () => {

@@ -6,7 +6,9 @@
  * (`processors/paging/main.ts`, `processors/lake/main.ts`) that a test can SIGKILL.
  */
 import { DEFAULT_SNS_ALERT_TOPIC_ARN } from '../../infra/local/provider-simulator/sns-publish.js';
+import fs from 'node:fs';
 import type http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { serve } from '@hono/node-server';
@@ -21,6 +23,8 @@ import { streamArn } from '../../platform/aws.js';
 import { BatchingProducer } from '../../platform/stream/batching-producer.js';
 import { createApp } from '../../producers/receiver/app.js';
 import { consoleDepsOf } from '../../producers/receiver/auth/wiring.js';
+import { QueryLakeHistory } from '../../producers/receiver/api/lake.js';
+import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { ReceiverConfigSchema } from '../../producers/receiver/config.js';
 import { S3ErrorSink } from '../../producers/receiver/error-sink.js';
 import { AckCodes } from '../../shared/ack-codes.js';
@@ -48,10 +52,25 @@ export const SECRETS = {
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
+/** Parsed JSON, as loose as the tests that change it need. */
+type Json = ReturnType<typeof JSON.parse>;
+
+/** The demo's on-call file (infra/local/oncall/demo.json) as an object of the test's own, changed by `change`. */
+export function demoOnCall(change: (oncall: Json) => void = () => {}): Record<string, unknown> {
+  const oncall = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'infra/local/oncall/demo.json'), 'utf8'));
+  change(oncall);
+  return oncall;
+}
+
 export interface ClosedLoopOptions {
   shards?: number;
+  /** The on-call file. Default: the demo's (infra/local/oncall/demo.json). */
   oncallFile?: string;
+  /** Or its content: written to a directory of the loop's own (the file in `env.ONCALL_FILE`), removed on stop. */
+  oncall?: Record<string, unknown>;
   behavioursFile?: string;
+  /** Or the simulator's behaviours themselves (infra/local/provider-simulator/behaviours.ts). */
+  behaviours?: Record<string, unknown>;
   /** Spacing of the simulator's behaviour steps. Default 100 ms. */
   stepDelayMs?: number;
   /** Extra environment for the handlers (both in-process and child processes). */
@@ -93,7 +112,18 @@ export interface ClosedLoop {
   stop(): Promise<void>;
 }
 
-export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<ClosedLoop> {
+export async function startClosedLoop(options: ClosedLoopOptions = {}): Promise<ClosedLoop> {
+  const own = options.oncall || options.behaviours ? fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-loop-')) : '';
+  const fileOf = (name: string, content: unknown) => {
+    const file = path.join(own, name);
+    fs.writeFileSync(file, JSON.stringify(content));
+    return file;
+  };
+  const opts: ClosedLoopOptions = {
+    ...options,
+    ...(options.oncall ? { oncallFile: fileOf('oncall.json', options.oncall) } : {}),
+    ...(options.behaviours ? { behavioursFile: fileOf('behaviours.json', options.behaviours) } : {}),
+  };
   const stack = await startLocalStack({ shards: opts.shards ?? 2, scheduler: true });
   const { clients, config } = stack;
   let app: ReturnType<typeof createApp> | undefined;
@@ -148,6 +178,12 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
               silentLogger,
             )!,
             livePollMs: 250,
+            // the lake (history, analytics) through DuckDB over a cache of the test's own
+            lake: new QueryLakeHistory({
+              config: { ...config, ENGINE: 'duckdb', QUERY_CACHE_DIR: `${stack.s3Directory}-console-cache` },
+              s3: clients.s3,
+              oncall: () => loadOnCallConfig(opts.oncallFile ?? 'infra/local/oncall/demo.json'),
+            }),
           },
         }
       : {}),
@@ -253,6 +289,7 @@ export async function startClosedLoop(opts: ClosedLoopOptions = {}): Promise<Clo
       await sim.close();
       await new Promise((r) => receiver.close(r));
       await stack.stop();
+      if (own) fs.rmSync(own, { recursive: true, force: true });
     },
   };
 }

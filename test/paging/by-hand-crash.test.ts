@@ -1,9 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { until } from '../helpers/clock.js';
 import { readStream } from '../helpers/read-stream.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId, demoAlarmArn } from '../../infra/local/demo-alarms.js';
@@ -18,19 +15,12 @@ import { eventId } from '../../schemas/ids.js';
  */
 const BILLING = DEMO_STORIES[1];
 let loop: ClosedLoop;
-let dir: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-by-hand-crash-'));
-  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  oncall.teams.db.escalation.P1.levels[0].deadline_s = 600;
-  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
-  loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
+  const oncall = demoOnCall((o) => (o.teams.db.escalation.P1.levels[0].deadline_s = 600));
+  loop = await startClosedLoop({ shards: 1, oncall });
 }, 60_000);
-afterAll(async () => {
-  await loop?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => loop?.stop());
 
 const sends = () =>
   loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300 && !r.replayed);

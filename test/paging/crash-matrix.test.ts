@@ -1,8 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClosedLoop, SECRETS, type ClosedLoop, type ChildRunner } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop, type ChildRunner } from '../helpers/closed-loop.js';
 import { CRASH_POINTS } from '../../processors/runtime/crashpoint.js';
 import { DEMO_STORIES, demoAlarmEvent } from '../../infra/local/demo-alarms.js';
 import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
@@ -72,34 +69,26 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what:
   }
 }
 
-let dir: string;
 beforeAll(async () => {
   // The demo's on-call file, but alice's level (app P1) waits 10 minutes: twelve restarts on a busy
   // machine can delay her page past its 20 s deadline, and the escalation to dave that follows would
   // be right, but not the pages this test counts. Bob's 8 s escalation to carol stays.
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-crash-'));
-  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  oncall.teams.app.escalation.P1.levels[0].deadline_s = 600;
-  // payments (the voice story): Frank is on call by an override, and his call waits 10 minutes too
-  oncall.teams.payments.escalation.P1.levels[0].deadline_s = 600;
-  oncall.schedules['payments-primary'].overrides = [
-    {
-      person: 'frank',
-      from: new Date(T_ALARM - 3600_000).toISOString(),
-      to: new Date(T_ALARM + 3600_000).toISOString(),
-    },
-  ];
-  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
+  const oncall = demoOnCall((o) => {
+    o.teams.app.escalation.P1.levels[0].deadline_s = 600;
+    // payments (the voice story): Frank is on call by an override, and his call waits 10 minutes too
+    o.teams.payments.escalation.P1.levels[0].deadline_s = 600;
+    const frank = { person: 'frank', from: T_ALARM - 3600_000, to: T_ALARM + 3600_000 };
+    o.schedules['payments-primary'].overrides = [
+      { ...frank, from: new Date(frank.from).toISOString(), to: new Date(frank.to).toISOString() },
+    ];
+  });
   loop = await startClosedLoop({
     shards: 2,
-    oncallFile: path.join(dir, 'oncall.json'),
+    oncall,
     env: { PAGING_SEND_BUDGET_MS: '1000', PAGING_MAX_SEND_MS: '1500' },
   });
 }, 60_000);
-afterAll(async () => {
-  await loop?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => loop?.stop());
 
 describe('crash matrix: the paging service SIGKILLed at every step boundary', () => {
   it('every policy step reaches the provider exactly once, and the lake shows each', async () => {

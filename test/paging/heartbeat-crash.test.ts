@@ -1,8 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { until } from '../helpers/clock.js';
 import { readStream } from '../helpers/read-stream.js';
 import { heartbeatToken } from '../../shared/heartbeat-token.js';
@@ -17,22 +14,17 @@ import { heartbeatToken } from '../../shared/heartbeat-token.js';
 const CHECK = 'crash-backup';
 const ARN = `arn:pagetrail:heartbeat:::${CHECK}`;
 let loop: ClosedLoop;
-let dir: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-heartbeat-crash-'));
-  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  oncall.heartbeats = { [CHECK]: { period_s: 3, grace_s: 1, team: 'db', severity: 'P1', name: 'Crash backup' } };
-  // db P1's first level waits 8 s in the demo; three paging starts on a loaded machine take longer than that, and
-  // this test is about the kills, not about escalating past a level (late-restart.test.ts): give it a minute
-  oncall.teams.db.escalation.P1.levels[0].deadline_s = 60;
-  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
-  loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
+  const oncall = demoOnCall((o) => {
+    o.heartbeats = { [CHECK]: { period_s: 3, grace_s: 1, team: 'db', severity: 'P1', name: 'Crash backup' } };
+    // db P1's first level waits 8 s in the demo; three paging starts on a loaded machine take longer than that, and
+    // this test is about the kills, not about escalating past a level (late-restart.test.ts): give it a minute
+    o.teams.db.escalation.P1.levels[0].deadline_s = 60;
+  });
+  loop = await startClosedLoop({ shards: 1, oncall });
 }, 60_000);
-afterAll(async () => {
-  await loop?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => loop?.stop());
 
 type Rec = {
   kind: string;

@@ -1,8 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { until } from '../helpers/clock.js';
 import { DEMO_STORIES, demoAlarmEvent } from '../../infra/local/demo-alarms.js';
 
@@ -17,20 +14,15 @@ const STORY = DEMO_STORIES.find((s) => s.alarmName === 'billing-db-connections')
 const BOB = ['+15551230002', 'bob@example.com'];
 const CAROL = ['+15551230003', 'whatsapp:+15551230003'];
 let loop: ClosedLoop;
-let dir: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-late-restart-'));
-  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  oncall.teams.db.escalation.P1.levels[0].deadline_s = 2;
-  oncall.teams.db.escalation.P1.levels[1].deadline_s = 600;
-  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
-  loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
+  const oncall = demoOnCall((o) => {
+    o.teams.db.escalation.P1.levels[0].deadline_s = 2;
+    o.teams.db.escalation.P1.levels[1].deadline_s = 600;
+  });
+  loop = await startClosedLoop({ shards: 1, oncall });
 }, 60_000);
-afterAll(async () => {
-  await loop?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => loop?.stop());
 
 const sends = () => loop.sim.requests().filter((r) => r.method === 'POST' && r.dispatchId && r.status < 300);
 

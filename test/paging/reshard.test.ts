@@ -1,10 +1,7 @@
-import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
-import { startClosedLoop, type ClosedLoop, type Mapping } from '../helpers/closed-loop.js';
+import { demoOnCall, startClosedLoop, type ClosedLoop, type Mapping } from '../helpers/closed-loop.js';
 import { readStream } from '../helpers/read-stream.js';
 import { compareSequenceNumbers } from '../../schemas/sequence-number.js';
 import { KinesisProducer } from '../../platform/stream/kinesis-producer.js';
@@ -21,7 +18,6 @@ import type { IncidentState } from '../../processors/paging/incident-state.js';
 let loop: ClosedLoop;
 let producer: KinesisProducer;
 let store: IncidentStore;
-let dir: string;
 let paging: Mapping;
 const BILLING = DEMO_STORIES[1]; // bob (sms, email; stop_on opened — bob never opens) → carol
 
@@ -82,23 +78,16 @@ async function handled(eventId: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pagetrail-reshard-'));
-  const oncall = JSON.parse(fs.readFileSync('infra/local/oncall/demo.json', 'utf8'));
-  for (const team of Object.values(oncall.teams) as {
-    escalation: Record<string, { levels: { deadline_s: number }[] }>;
-  }[]) {
-    for (const p of Object.values(team.escalation)) for (const l of p.levels) l.deadline_s = 2;
-  }
-  fs.writeFileSync(path.join(dir, 'oncall.json'), JSON.stringify(oncall));
-  loop = await startClosedLoop({ shards: 1, oncallFile: path.join(dir, 'oncall.json') });
+  const oncall = demoOnCall((o) => {
+    for (const team of Object.values(o.teams) as { escalation: Record<string, { levels: { deadline_s: number }[] }> }[])
+      for (const p of Object.values(team.escalation)) for (const l of p.levels) l.deadline_s = 2;
+  });
+  loop = await startClosedLoop({ shards: 1, oncall });
   producer = new KinesisProducer({ kinesis: loop.stack.clients.kinesis, streamName: loop.stack.config.STREAM_NAME });
   store = new IncidentStore({ dynamodb: loop.stack.clients.dynamodb, table: loop.stack.config.INCIDENTS_TABLE });
   paging = loop.startMapping('paging');
 }, 60_000);
-afterAll(async () => {
-  await loop?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => loop?.stop());
 
 describe('paging across a shard split', () => {
   it('an ack read on the child shard stops escalation', async () => {
