@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
-import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import type { QueryResult } from '../../analysis/query/result.js';
 import { loadLakeData } from '../../analysis/report/data.js';
 import { buildTimeline, incidentRows, toEpochMs } from '../../analysis/report/timeline.js';
@@ -20,11 +19,9 @@ let query: (sql: string) => Promise<QueryResult>;
 
 beforeAll(async () => {
   loop = await startClosedLoop({ shards: 2 });
-  const { clients, config } = loop.stack;
   loop.startMapping('lake');
   loop.startMapping('paging');
-  query = (sql) =>
-    queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` });
+  query = (sql) => loop.lake(sql);
   result = await runDemo({
     receiverUrl: loop.receiverUrl,
     apiKey: SECRETS.apiKey,

@@ -24,8 +24,7 @@ beforeAll(async () => {
   loop.startMapping('lake');
   loop.startMapping('paging');
   paging = new IncidentViewReader({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE });
-  const query = (sql: string) =>
-    queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` });
+  const query = (sql: string) => loop.lake(sql);
   result = await runDemo({
     receiverUrl: loop.receiverUrl,
     apiKey: SECRETS.apiKey,

@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOnCall, startClosedLoop, type ClosedLoop } from '../helpers/closed-loop.js';
-import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { drillId } from '../../schemas/drill-record.js';
 import { eventId } from '../../schemas/ids.js';
 
@@ -37,12 +36,7 @@ const TOLD_DAVE = dispatchOf(DAVE_DRILL, 'drill-failed|dave|sms');
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000) =>
   until(what, probe, ms, 100);
 
-const lake = (sql: string) =>
-  queryDuckDb(sql, {
-    s3: loop.stack.clients.s3,
-    bucket: loop.stack.config.LAKE_BUCKET,
-    cacheDir: `${loop.stack.s3Directory}-cache-drills`,
-  });
+const lake = (sql: string) => loop.lake(sql);
 
 beforeAll(async () => {
   const shift = (person: string, channels: string[]) => ({

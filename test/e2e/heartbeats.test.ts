@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { childEnv, until } from '../helpers/clock.js';
 import { readStream, type StreamEntry } from '../helpers/read-stream.js';
-import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import type { QueryResult } from '../../analysis/query/result.js';
 import { incidentRows } from '../../analysis/report/timeline.js';
 import { loadLakeData } from '../../analysis/report/data.js';
@@ -35,11 +34,9 @@ beforeAll(async () => {
     };
   });
   loop = await startClosedLoop({ shards: 2, oncall });
-  const { clients, config } = loop.stack;
   loop.startMapping('lake');
   loop.startMapping('paging');
-  query = (sql) =>
-    queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${loop.stack.s3Directory}-cache` });
+  query = (sql) => loop.lake(sql);
 }, 60_000);
 
 afterAll(async () => loop?.stop());

@@ -2,7 +2,6 @@ import { until } from '../helpers/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
-import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 
 /**
  * On-call as teams run it, end to end on the real engines with the provider simulator: the payments
@@ -24,12 +23,7 @@ const GRACE_SMS = '+15551230007';
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 45_000) =>
   until(what, probe, ms, 100);
 
-const lake = (sql: string) =>
-  queryDuckDb(sql, {
-    s3: loop.stack.clients.s3,
-    bucket: loop.stack.config.LAKE_BUCKET,
-    cacheDir: `${loop.stack.s3Directory}-cache-oncall`,
-  });
+const lake = (sql: string) => loop.lake(sql);
 
 beforeAll(async () => {
   const oncall = demoOnCall((o) => {

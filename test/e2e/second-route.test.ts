@@ -2,7 +2,6 @@ import { until } from '../helpers/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClosedLoop, SECRETS, type ClosedLoop } from '../helpers/closed-loop.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
-import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 import { readStream } from '../helpers/read-stream.js';
 import type { Mapping } from '../helpers/closed-loop.js';
 
@@ -27,12 +26,7 @@ const HANK = '+15551230008';
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 45_000) =>
   until(what, probe, ms, 100);
 
-const lake = (sql: string) =>
-  queryDuckDb(sql, {
-    s3: loop.stack.clients.s3,
-    bucket: loop.stack.config.LAKE_BUCKET,
-    cacheDir: `${loop.stack.s3Directory}-cache-second-route`,
-  });
+const lake = (sql: string) => loop.lake(sql);
 
 let paging: Mapping;
 

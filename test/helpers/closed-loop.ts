@@ -35,6 +35,8 @@ import { pagingHandlerFromEnv } from '../../processors/paging/wiring.js';
 import { lakeHandlerFromEnv } from '../../processors/lake/wiring.js';
 import { silentLogger } from '../../platform/logger.js';
 import { childEnv } from './clock.js';
+import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
+import type { QueryResult } from '../../analysis/query/result.js';
 
 export const SECRETS = {
   accountSid: 'AC0123456789abcdef0123456789abcdef',
@@ -109,6 +111,8 @@ export interface ClosedLoop {
    * `built` the esbuild bundle `dist/local/<role>-service/index.mjs` (make storm builds it first).
    */
   startChild(role: 'paging' | 'lake', env?: Record<string, string>, opts?: { built?: boolean }): ChildRunner;
+  /** SQL over the lake as it is committed now (DuckDB over a local cache of the bucket, as `make query` reads it). */
+  lake(sql: string): Promise<QueryResult>;
   stop(): Promise<void>;
 }
 
@@ -283,6 +287,8 @@ export async function startClosedLoop(options: ClosedLoopOptions = {}): Promise<
     env,
     startMapping,
     startChild,
+    lake: (sql) =>
+      queryDuckDb(sql, { s3: clients.s3, bucket: config.LAKE_BUCKET, cacheDir: `${stack.s3Directory}-cache` }),
     stop: async () => {
       await Promise.allSettled(children.map((c) => c.stop()));
       await Promise.allSettled(mappings.map((m) => m.stop()));

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOnCall, startClosedLoop, SECRETS, type ClosedLoop, type ChildRunner } from '../helpers/closed-loop.js';
 import { CRASH_POINTS } from '../../processors/runtime/crashpoint.js';
 import { DEMO_STORIES, demoAlarmEvent } from '../../infra/local/demo-alarms.js';
-import { queryDuckDb } from '../../analysis/query/duckdb-engine.js';
 
 /**
  * The crash matrix: the paging service runs as a real child process and is SIGKILLed at every step
@@ -148,13 +147,7 @@ describe('crash matrix: the paging service SIGKILLed at every step boundary', ()
     // record for every page that reached the provider (a page settled after a crash gets its record
     // only once its settle wake-up ran)
     await loop.sim.idle();
-    const { clients, config } = loop.stack;
-    const lakeRows = () =>
-      queryDuckDb("SELECT event_id, kind FROM events WHERE kind IN ('dispatch', 'escalation')", {
-        s3: clients.s3,
-        bucket: config.LAKE_BUCKET,
-        cacheDir: `${loop.stack.s3Directory}-cache`,
-      });
+    const lakeRows = () => loop.lake("SELECT event_id, kind FROM events WHERE kind IN ('dispatch', 'escalation')");
     await waitFor(
       async () => {
         const rows = await lakeRows();
