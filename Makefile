@@ -227,6 +227,17 @@ api-key: install
 	@$(TSX) infra/console/api-key.ts $(if $(LIST),--list) $(if $(REVOKE),--revoke "$(REVOKE)") \
 		$(if $(NAME),--name "$(NAME)") $(if $(TEAMS),--teams "$(TEAMS)") $(if $(ACTIONS),--actions "$(ACTIONS)")
 
+## Once, after the deploy that added the incidents table's list index: index the incidents written before it
+## (infra/console/incident-index.ts; without it they are listed at their next write, or age out by TTL)
+.PHONY: incident-index
+incident-index: install
+	@$(TSX) infra/console/incident-index.ts
+
+## A person's console sessions: make sessions PERSON=alice [REVOKE=1] (REVOKE=1 ends them all)
+.PHONY: sessions
+sessions: install
+	@$(TSX) infra/console/sessions.ts $(if $(PERSON),--person "$(PERSON)") $(if $(REVOKE),--revoke)
+
 ## Who is on call for each team and escalation level at AT (ISO 8601, default now), schedules resolved:
 ## make oncall [AT=2026-12-24T20:00:00+01:00] [FILE=infra/local/oncall/example-teams.json] (default ONCALL_FILE)
 .PHONY: oncall oncall-check

@@ -50,18 +50,24 @@ describe('layers', () => {
     expect(found.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)).toEqual([]);
   }, 60_000);
 
+  // producers/ read the lake through analysis/ (the incident API's history, the console's analytics); processors/ not
   it('an upward import fails, a test may import anything, a type-only back edge closes no cycle', async () => {
     const dir = tree({
       'platform/clock.ts': "import { escalate } from '../processors/paging/engine.js';\nexport const now = escalate;\n",
       'platform/clock.test.ts':
         "import { escalate } from '../processors/paging/engine.js';\nexport const t = escalate;\n",
       'processors/paging/engine.ts': 'export const escalate = 1;\n',
+      'analysis/report/data.ts': 'export const lake = 1;\n',
+      'producers/receiver/api/lake.ts':
+        "import { lake } from '../../../analysis/report/data.js';\nexport const l = lake;\n",
+      'processors/paging/lake.ts': "import { lake } from '../../analysis/report/data.js';\nexport const l = lake;\n",
+      'analysis/report/back.ts': "import { l } from '../../producers/receiver/api/lake.js';\nexport const b = l;\n",
       'shared/a.ts': "import { b } from './b.js';\nexport const a = b;\n",
       'shared/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
       'schemas/x.ts': "import type { Y } from './y.js';\nexport interface X { y?: Y }\nexport const x = 1;\n",
       'schemas/y.ts': "import { x } from './x.js';\nexport interface Y { n: typeof x }\n",
     });
-    const found = await cruise(dir, ['platform', 'processors', 'shared', 'schemas']);
+    const found = await cruise(dir, ['platform', 'processors', 'shared', 'schemas', 'producers', 'analysis']);
     const names = found.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`);
     expect(names.filter((n) => n.startsWith('platform-'))).toEqual([
       'platform-imports-only-below: platform/clock.ts → processors/paging/engine.ts',
@@ -71,6 +77,12 @@ describe('layers', () => {
     expect(names.find((n) => n.startsWith('no-circular'))).toMatch(
       /^no-circular: shared\/[ab]\.ts → shared\/[ab]\.ts$/,
     );
-    expect(names).toHaveLength(2);
+    expect(
+      names.filter((n) => n.startsWith('processors-') || n.startsWith('analysis-') || n.startsWith('producers-')),
+    ).toEqual([
+      'analysis-imports-only-below: analysis/report/back.ts → producers/receiver/api/lake.ts',
+      'processors-imports-only-below: processors/paging/lake.ts → analysis/report/data.ts',
+    ]);
+    expect(names).toHaveLength(4);
   }, 60_000);
 });

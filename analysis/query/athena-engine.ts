@@ -4,6 +4,8 @@ import {
   StartQueryExecutionCommand,
   paginateGetQueryResults,
 } from '@aws-sdk/client-athena';
+import { awsRequestHandler } from '../../platform/aws.js';
+import { AthenaTimeoutError } from './errors.js';
 import type { QueryResult } from './result.js';
 
 export class AthenaQueryError extends Error {
@@ -17,12 +19,45 @@ export class AthenaQueryError extends Error {
   }
 }
 
+export interface AthenaQueryOptions {
+  region: string;
+  workgroup: string;
+  database: string;
+  outputLocation?: string;
+  pollMs?: number;
+  /**
+   * The whole query's deadline, ms (start, polls, results): past it the query fails with AthenaTimeoutError (the
+   * execution itself runs on to the workgroup's limits). Default none: `make query` waits as long as Athena takes.
+   */
+  timeoutMs?: number;
+}
+
+/** Each Athena call's own connection and request timeouts, ms (platform/aws.ts defaults). */
+const CALL_TIMEOUTS = { connectionTimeoutMs: 2_000, requestTimeoutMs: 10_000 };
+
 /** Runs SQL on Athena in a workgroup (which sets the result location and the bytes-scanned limit). */
-export async function queryAthena(
+export async function queryAthena(sql: string, opts: AthenaQueryOptions): Promise<QueryResult> {
+  const athena = new AthenaClient({ region: opts.region, requestHandler: awsRequestHandler(CALL_TIMEOUTS) });
+  const abort = new AbortController();
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => abort.abort(), opts.timeoutMs);
+  timer?.unref?.();
+  try {
+    return await run(athena, sql, opts, abort.signal);
+  } catch (err) {
+    if (abort.signal.aborted) throw new AthenaTimeoutError(opts.timeoutMs ?? 0, { cause: err });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    athena.destroy();
+  }
+}
+
+async function run(
+  athena: AthenaClient,
   sql: string,
-  opts: { region: string; workgroup: string; database: string; outputLocation?: string; pollMs?: number },
+  opts: AthenaQueryOptions,
+  abortSignal: AbortSignal,
 ): Promise<QueryResult> {
-  const athena = new AthenaClient({ region: opts.region });
   const { QueryExecutionId: id } = await athena.send(
     new StartQueryExecutionCommand({
       QueryString: sql,
@@ -30,19 +65,23 @@ export async function queryAthena(
       QueryExecutionContext: { Database: opts.database },
       ResultConfiguration: opts.outputLocation ? { OutputLocation: opts.outputLocation } : undefined,
     }),
+    { abortSignal },
   );
   for (;;) {
-    const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }), {
+      abortSignal,
+    });
     const state = q?.Status?.State;
     if (state === 'SUCCEEDED') break;
     if (state === 'FAILED' || state === 'CANCELLED')
       throw new AthenaQueryError(id!, state, q?.Status?.StateChangeReason);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    abortSignal.throwIfAborted();
   }
   let columns: string[] = [];
   const rows: unknown[][] = [];
   let first = true;
-  for await (const page of paginateGetQueryResults({ client: athena }, { QueryExecutionId: id })) {
+  for await (const page of paginateGetQueryResults({ client: athena }, { QueryExecutionId: id }, { abortSignal })) {
     columns = page.ResultSet?.ResultSetMetadata?.ColumnInfo?.map((c) => c.Name ?? '') ?? columns;
     for (const row of page.ResultSet?.Rows ?? []) {
       if (first) {

@@ -1,11 +1,11 @@
-import { DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
+import type { DuckDBResultReader } from '@duckdb/node-api';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ColumnType, TableDef } from '../../schemas/lake.js';
 import { VIEWS } from '../../schemas/views.js';
 import { CATALOG, ERRORS_TABLE, QUERY_TABLES, isShowTables } from './catalog.js';
 import { TRINO_MACROS } from './dialect.js';
 import { UnknownTableError } from './errors.js';
-import type { LakeCache, OfflineState } from './lake-cache.js';
+import { LakeCache, type OfflineState } from './lake-cache.js';
 import { partitionFilter, tablesOf } from './partitions.js';
 import type { QueryResult } from './result.js';
 
@@ -87,12 +87,16 @@ export async function queryDuckDb(sql: string, opts: DuckDbQueryOptions): Promis
   const needed = new Set<string>(tablesOf(sql).map((t) => t.name));
   if (readsErrors(sql)) needed.add(ERRORS_TABLE.name);
   const lake = needed.size > 0;
-  // Loaded only for a query that reads the lake: the S3 client is most of a small query's start-up.
+  // A cache only for a query that reads the lake. (Imported statically: a dynamic import would make a bundle keep the
+  // whole S3 client, every command, which the receiver's grants check refuses: infra/cdk/sdk-calls.ts.)
   let cache = opts.cache;
   if (lake && !cache) {
     if (!opts.s3) throw new TypeError('queryDuckDb: a query that reads the lake needs opts.s3 or opts.cache');
-    cache = new (await import('./lake-cache.js')).LakeCache(opts.s3, opts.bucket, opts.cacheDir);
+    cache = new LakeCache(opts.s3, opts.bucket, opts.cacheDir);
   }
+  // Loaded at the first query: a native module, which the receiver's bundle leaves out (infra/lambda/bundle.ts; on
+  // AWS it reads the lake through Athena).
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn = await instance.connect();
   try {

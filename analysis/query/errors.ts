@@ -49,3 +49,14 @@ export class LakeUnreachableError extends Error {
     this.name = 'LakeUnreachableError';
   }
 }
+
+/** An Athena query that did not finish within its deadline (`timeoutMs` of queryAthena). */
+export class AthenaTimeoutError extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`Athena query did not finish within ${timeoutMs} ms`, options);
+    this.name = 'AthenaTimeoutError';
+  }
+}

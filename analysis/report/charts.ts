@@ -30,7 +30,10 @@ export async function renderSvg(spec: TopLevelSpec, opts: { label: string }): Pr
     const svg = await view.toSVG();
     // An accessible name for the chart (Vega writes its own markup; the label is escaped here).
     const label = opts.label.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-    return new Html(`<figure class="chart" role="img" aria-label="${label}">${svg}</figure>`);
+    // The figure is the chart's one accessible image; Vega's own ARIA roles on its marks would be unnamed images
+    // inside it (axe: svg-img-alt, serious): the drawing itself is hidden from assistive technology.
+    const hidden = svg.replace(/^<svg\b/, '<svg aria-hidden="true"');
+    return new Html(`<figure class="chart" role="img" aria-label="${label}">${hidden}</figure>`);
   } finally {
     view.finalize();
   }

@@ -1,16 +1,13 @@
 import path from 'node:path';
 import { loadConfig } from '../../platform/config.js';
 import { s3Client } from '../../platform/aws.js';
-import { queryDuckDb } from '../query/duckdb-engine.js';
-import { queryAthena } from '../query/athena-engine.js';
 import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { loadIcalFeeds } from '../../shared/schedules/ical-feed.js';
-import { LakeCache } from '../query/lake-cache.js';
 import { buildReport } from './build.js';
 import { dataAgeLine } from './data-age.js';
 import { defaultReportDir } from './out-dir.js';
 import { ReportOptionError } from './errors.js';
-import type { QueryFn } from './data.js';
+import { lakeSession } from './lake-session.js';
 
 /**
  * `make report [FROM=… TO=… OUT=…]`: the static HTML report of the incidents that opened in [FROM, TO)
@@ -58,32 +55,14 @@ async function main() {
   // One lake cache for every query and for the data's age: with S3 down, the queries read the cache and
   // the age line says so (the cache's offline state, as `make query` reports it).
   const s3 = s3Client(config);
-  const cache = new LakeCache(s3, config.LAKE_BUCKET, config.QUERY_CACHE_DIR);
-  let missing = 0;
-  let query: QueryFn;
-  if (config.ENGINE === 'athena') {
-    if (!config.ATHENA_WORKGROUP) throw new Error('ENGINE=athena needs ATHENA_WORKGROUP (and ATHENA_DATABASE)');
-    const athena = {
-      region: config.AWS_REGION,
-      workgroup: config.ATHENA_WORKGROUP,
-      database: config.ATHENA_DATABASE,
-      outputLocation: config.ATHENA_OUTPUT,
-    };
-    query = (sql) => queryAthena(sql, athena);
-  } else {
-    query = async (sql) => {
-      const r = await queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR, cache });
-      missing = Math.max(missing, r.offline?.missing ?? 0);
-      return r;
-    };
-  }
+  const lake = lakeSession(config, s3);
   let asOf = '';
   const dataAsOf = async () => {
-    asOf = await dataAgeLine(cache, { now: Date.now, timeZone, missing: () => missing });
+    asOf = await dataAgeLine(lake.dataAge, { now: Date.now, timeZone });
     return asOf;
   };
   const result = await buildReport({
-    query,
+    query: lake.query,
     oncall,
     calendars,
     icalMissing,

@@ -76,13 +76,17 @@ export function formatDataAge(age: DataAge, timeZone = 'UTC'): string {
   );
 }
 
-/** The same, or why the age is unknown (the listing failed): a report still goes out without it. */
+/**
+ * The same, or why the age is unknown (the listing failed): a report still goes out without it. `source`: the lake
+ * cache to list, or a session's `dataAge` (lake-session.ts).
+ */
 export async function dataAgeLine(
-  cache: LakeCache,
+  source: LakeCache | (() => Promise<DataAge>),
   opts: { now: () => number; timeZone?: string; missing?: () => number },
 ): Promise<string> {
   try {
-    return formatDataAge(await readDataAge(cache, opts.now, opts.missing), opts.timeZone);
+    const age = typeof source === 'function' ? await source() : await readDataAge(source, opts.now, opts.missing);
+    return formatDataAge(age, opts.timeZone);
   } catch (err) {
     return `lake data age unknown: ${err instanceof Error ? err.message : String(err)}`;
   }

@@ -12,6 +12,7 @@ import type { QueryFn } from './timeline.js';
 export interface IncidentSummary {
   incident_id: string;
   alarm_name?: string;
+  alarm_arn?: string;
   /** cloudwatch | alertmanager | events-v2 (the `incidents` view's `source`). */
   source?: string;
   severity?: string;
@@ -150,49 +151,66 @@ function teamsOf(alarms: Record<string, unknown>[], oncall: OnCallConfig | undef
   return out;
 }
 
+/** An `incidents` view row as the report reads it, with its team. */
+export function summaryOfRow(r: Record<string, unknown>, team: string): IncidentSummary {
+  return {
+    incident_id: String(r.incident_id),
+    alarm_name: toStr(r.alarm_name),
+    alarm_arn: toStr(r.alarm_arn),
+    source: toStr(r.source),
+    severity: toStr(r.severity),
+    team,
+    opened_at: toMs(r.opened_at),
+    first_paged_at: toMs(r.first_paged_at),
+    acknowledged_at: toMs(r.acknowledged_at),
+    acknowledged_by: toStr(r.acknowledged_by),
+    escalated_at: toMs(r.escalated_at),
+    resolved_at: toMs(r.resolved_at),
+    pages: toNum(r.pages) ?? 0,
+    notices: toNum(r.notices) ?? 0,
+    failed_deliveries: toNum(r.failed_deliveries) ?? 0,
+    silent_failovers: toNum(r.silent_failovers) ?? 0,
+    max_level: toNum(r.max_level),
+    first_responder_opened_before_escalation: toStr(r.first_responder_opened_before_escalation),
+    any_responder_opened_before_escalation: toStr(r.any_responder_opened_before_escalation),
+  };
+}
+
+/** The team of one incident (its alarm routed again, as loadLakeIncidents does): one query. */
+export async function lakeIncidentTeam(query: QueryFn, incidentId: string, oncall?: OnCallConfig): Promise<string> {
+  const alarms = await query(`${ALARMS_SQL} AND incident_id = '${incidentId.replaceAll("'", "''")}'`);
+  return teamsOf(records(alarms), oncall).get(incidentId) ?? oncall?.default_team ?? 'unknown';
+}
+
 /**
- * The incidents that opened in [from, to) (by the alarm's time, else the first page), their pages and
- * their failures. `oncall` routes each incident to its team; without it the team is the alarm's tag or
- * `unknown`.
+ * The incidents that opened in [from, to) (by the alarm's time, else the first page), oldest first, each routed to
+ * its team by `oncall` (without it: the alarm's tag, or `unknown`). Two queries: the `incidents` view and the alarms.
  */
-export async function loadLakeData(
+export async function loadLakeIncidents(
   query: QueryFn,
   opts: { from: number; to: number; oncall?: OnCallConfig },
-): Promise<LakeData> {
+): Promise<IncidentSummary[]> {
   // One after another: each query may sync the same local cache.
   const inc = await query('SELECT * FROM incidents');
-  const pages = await query(PAGES_SQL);
-  const failures = await query(FAILURES_SQL);
   const alarms = await query(ALARMS_SQL);
   const teams = teamsOf(records(alarms), opts.oncall);
-  const incidents = records(inc)
-    .map(
-      (r): IncidentSummary => ({
-        incident_id: String(r.incident_id),
-        alarm_name: toStr(r.alarm_name),
-        source: toStr(r.source),
-        severity: toStr(r.severity),
-        team: teams.get(String(r.incident_id)) ?? opts.oncall?.default_team ?? 'unknown',
-        opened_at: toMs(r.opened_at),
-        first_paged_at: toMs(r.first_paged_at),
-        acknowledged_at: toMs(r.acknowledged_at),
-        acknowledged_by: toStr(r.acknowledged_by),
-        escalated_at: toMs(r.escalated_at),
-        resolved_at: toMs(r.resolved_at),
-        pages: toNum(r.pages) ?? 0,
-        notices: toNum(r.notices) ?? 0,
-        failed_deliveries: toNum(r.failed_deliveries) ?? 0,
-        silent_failovers: toNum(r.silent_failovers) ?? 0,
-        max_level: toNum(r.max_level),
-        first_responder_opened_before_escalation: toStr(r.first_responder_opened_before_escalation),
-        any_responder_opened_before_escalation: toStr(r.any_responder_opened_before_escalation),
-      }),
-    )
+  return records(inc)
+    .map((r) => summaryOfRow(r, teams.get(String(r.incident_id)) ?? opts.oncall?.default_team ?? 'unknown'))
     .filter((i) => {
       const at = i.opened_at ?? i.first_paged_at;
       return at !== undefined && at >= opts.from && at < opts.to;
     })
     .sort((a, b) => (a.opened_at ?? a.first_paged_at ?? 0) - (b.opened_at ?? b.first_paged_at ?? 0));
+}
+
+/** The incidents that opened in [from, to) (loadLakeIncidents), their pages and their failures. */
+export async function loadLakeData(
+  query: QueryFn,
+  opts: { from: number; to: number; oncall?: OnCallConfig },
+): Promise<LakeData> {
+  const incidents = await loadLakeIncidents(query, opts);
+  const pages = await query(PAGES_SQL);
+  const failures = await query(FAILURES_SQL);
   const ids = new Set(incidents.map((i) => i.incident_id));
   return {
     incidents,

@@ -42,3 +42,11 @@ export class IncidentPageError extends Error {
     this.name = 'IncidentPageError';
   }
 }
+
+/** ENGINE=athena without the variable that names the workgroup. */
+export class LakeConfigError extends Error {
+  constructor(readonly variable: string) {
+    super(`ENGINE=athena needs ${variable} (and ATHENA_DATABASE)`);
+    this.name = 'LakeConfigError';
+  }
+}

@@ -4,14 +4,12 @@ import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { dynamoClient, s3Client } from '../../platform/aws.js';
 import { IncidentViewReader, type IncidentStateView } from '../../shared/incident-view.js';
 import { LakeUnreachableError } from '../query/errors.js';
-import { LakeCache } from '../query/lake-cache.js';
-import { formatDataAge, readDataAge, type DataAge } from './data-age.js';
+import { formatDataAge, type DataAge } from './data-age.js';
+import { lakeSession } from './lake-session.js';
 import { pagingNowJson, pagingNowText } from './paging-now.js';
 import { buildTimeline, incidentRows, toEpochMs, type IncidentRows, type People, type QueryFn } from './timeline.js';
 import { clock, formatTimelineText, timelineJson } from './timeline-format.js';
 import { IncidentNotFoundError } from './errors.js';
-import { queryDuckDb } from '../query/duckdb-engine.js';
-import { queryAthena } from '../query/athena-engine.js';
 
 /**
  * `make incident ID=<incident id or alarm name> [FORMAT=json] [TZ=Europe/Paris]`: the incident's
@@ -192,33 +190,14 @@ async function main() {
   const s3 = s3Client(config);
   const dynamodb = dynamoClient(config);
   // One cache for the query and the age: with S3 down, both read the cache and the age line says so.
-  const cache = new LakeCache(s3, config.LAKE_BUCKET, config.QUERY_CACHE_DIR);
-  let missing = 0;
-  let query: QueryFn;
-  if (config.ENGINE === 'athena') {
-    const workgroup = config.ATHENA_WORKGROUP;
-    if (!workgroup) throw new Error('ENGINE=athena needs ATHENA_WORKGROUP (and ATHENA_DATABASE)');
-    query = (sql) =>
-      queryAthena(sql, {
-        region: config.AWS_REGION,
-        workgroup,
-        database: config.ATHENA_DATABASE,
-        outputLocation: config.ATHENA_OUTPUT,
-      });
-  } else {
-    query = async (sql) => {
-      const r = await queryDuckDb(sql, { s3, bucket: config.LAKE_BUCKET, cacheDir: config.QUERY_CACHE_DIR, cache });
-      missing = Math.max(missing, r.offline?.missing ?? 0);
-      return r;
-    };
-  }
+  const lake = lakeSession(config, s3);
   try {
     const out = await incidentCommand({
       ...args,
-      query,
+      query: lake.query,
       people: people(),
       paging: new IncidentViewReader({ dynamodb, table: config.INCIDENTS_TABLE }),
-      dataAge: () => readDataAge(cache, Date.now, () => missing),
+      dataAge: lake.dataAge,
     });
     console.log(out);
   } finally {

@@ -1,16 +1,9 @@
-import { barSpec, funnelSpec, percentileSpec, renderSvg } from './charts.js';
+import { barSpec, renderSvg } from './charts.js';
 import type { LakeData } from './data.js';
 import { type Html, html, page, statusBadge, table, verdictBadge } from './html.js';
 import { incidentStatus, summaryTimes, timeToAck, timeToResolve } from './incident-status.js';
-import {
-  failureReasons,
-  funnel,
-  latencies,
-  mttaPerTeam,
-  notOpenedBeforeEscalation,
-  percentileRows,
-  totals,
-} from './stats.js';
+import { funnelSection, latencySection, mttaSection } from './overview-sections.js';
+import { failureReasons, notOpenedBeforeEscalation, totals } from './stats.js';
 import { formatDuration, formatTime } from './values.js';
 
 export interface OverviewOptions {
@@ -77,74 +70,7 @@ ${table(
   },
 )}</section>`);
 
-  const f = funnel(data.pages);
-  sections.push(html`<section id="funnel"><h2>Delivery funnel per channel</h2>
-<p class="note">Pages sent on each channel, and how many the provider reported delivered, opened/read \
-(email open, WhatsApp read; SMS reports no reads) and were acknowledged. Notices (an ack or resolve told to \
-people) are not pages: not counted here.</p>
-${
-  f.length
-    ? await renderSvg(funnelSpec(f), { label: 'delivery funnel per channel' })
-    : html`<p class="empty">No page sent in this range.</p>`
-}</section>`);
-
-  const lat = latencies(data.pages);
-  const pr = percentileRows(lat);
-  sections.push(html`<section id="latency"><h2>Time to deliver, open and acknowledge</h2>
-<p class="note">Seconds from the page's send, per channel and severity: p50 / p90 / p99 (n = pages with that step; \
-a group of one page is one dot, its single value).</p>
-${pr.length ? await renderSvg(percentileSpec(pr), { label: 'latency percentiles per channel and severity' }) : ''}
-${table(
-  ['channel', 'severity', 'step', 'n', 'p50', 'p90', 'p99'],
-  lat
-    .filter((r) => r.n > 0)
-    .map((r) => [
-      r.channel,
-      r.severity,
-      r.metric,
-      r.n,
-      formatDuration(r.p50),
-      // one sample has no spread: its value once, not three times
-      r.n === 1 ? 'n = 1' : formatDuration(r.p90),
-      r.n === 1 ? 'n = 1' : formatDuration(r.p99),
-    ]),
-  {
-    id: 'latency-table',
-    cls: [undefined, undefined, undefined, 'num', 'num', 'num', 'num'],
-    empty: 'No delivery, open or ack reported in this range.',
-  },
-)}</section>`);
-
-  const mtta = mttaPerTeam(data.incidents);
-  // the bars' labels are the table's words (one formatting function for both)
-  const mttaRows = mtta
-    .filter((m) => m.mtta !== undefined)
-    .map((m) => ({ label: `${m.team} · n = ${m.acked}`, value: m.mtta!, text: formatDuration(m.mtta) }));
-  sections.push(html`<section id="mtta"><h2>Mean time to acknowledge and to resolve per team</h2>
-<p class="note">From the alarm to the first acknowledgement (MTTA), and to the alarm's OK (MTTR), over the team's \
-acknowledged (resolved) incidents (team: the alarm's <code>team</code> tag, else the on-call file's routes).</p>
-${
-  mttaRows.length
-    ? await renderSvg(barSpec(mttaRows, { title: 'MTTA (seconds)' }), { label: 'mean time to acknowledge per team' })
-    : ''
-}
-${table(
-  ['team', 'incidents', 'acknowledged', 'MTTA', 'median', 'resolved', 'MTTR'],
-  mtta.map((m) => [
-    m.team,
-    m.incidents,
-    m.acked,
-    formatDuration(m.mtta),
-    formatDuration(m.p50),
-    m.resolved,
-    formatDuration(m.mttr),
-  ]),
-  {
-    id: 'mtta-table',
-    cls: [undefined, 'num', 'num', 'num', 'num', 'num', 'num'],
-    empty: 'No incident in this range.',
-  },
-)}</section>`);
+  sections.push(await funnelSection(data), await latencySection(data), await mttaSection(data));
 
   const reasons = failureReasons(data.failures);
   sections.push(html`<section id="failures"><h2>Failure reasons by provider code</h2>

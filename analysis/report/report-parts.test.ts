@@ -42,7 +42,7 @@ describe('html', () => {
     const svg = (
       await renderSvg(barSpec([{ label: '<script>x</script>', value: 3 }], { title: 'n' }), { label: 'a "chart"' })
     ).markup;
-    expect(svg).toMatch(/^<figure class="chart" role="img" aria-label="a &#34;chart&#34;"><svg /);
+    expect(svg).toMatch(/^<figure class="chart" role="img" aria-label="a &#34;chart&#34;"><svg aria-hidden="true" /);
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&lt;script&gt;');
   });

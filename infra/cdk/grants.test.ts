@@ -5,10 +5,13 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_PREFIX, LAKE_TABLES } from '../../schemas/lake.js';
 import { STATE_PREFIX } from '../../processors/lake/lake-store.js';
+import { INCIDENT_LIST_INDEX } from '../../shared/incident-list-index.js';
 import { LAMBDA_BUNDLES, RECEIVER_BUNDLE, type BundleSpec } from '../lambda/bundle.js';
 import type { AlarmRule } from './alarm-rule.js';
+import { ATHENA_RESULTS_PREFIX } from './storage.js';
 import {
   asyncInvokeNeeds,
+  athenaNeeds,
   bundleCalls,
   checkUnit,
   formatFinding,
@@ -65,12 +68,18 @@ const CALL_SITES: Record<string, CallSite> = {
   'processors/paging/heartbeats.ts': { env: 'INCIDENTS_TABLE' }, // heartbeat checks' state items (GetItem, PutItem)
   'shared/incident-item.ts': { env: 'INCIDENTS_TABLE' }, // IncidentReader (the receiver's ack page)
   'shared/incident-view.ts': { env: 'INCIDENTS_TABLE' }, // the incident API's GET /incidents/{id}
-  'producers/receiver/api/incidents.ts': { env: 'INCIDENTS_TABLE' }, // the incident API's list: Scan
+  // the incident API's and the console's list: a Query of the list index, then BatchGetItem of the page's items
+  'producers/receiver/api/incidents.ts': { env: 'INCIDENTS_TABLE', queryIndex: INCIDENT_LIST_INDEX },
   'producers/receiver/auth/store.ts': { env: 'CONSOLE_AUTH_TABLE' }, // sign-in links, rate counters, API keys
+  'producers/receiver/auth/session-store.ts': { env: 'CONSOLE_AUTH_TABLE' }, // sessions: put, get, delete
   'processors/consumer/checkpoint-store.ts': { env: 'CHECKPOINT_TABLE' },
   // The lake rewrites, and after a failed flush deletes, objects under everything it writes.
   'processors/lake/lake-store.ts': { env: 'LAKE_BUCKET', prefixes: LAKE_PREFIXES },
   'producers/receiver/error-sink.ts': { env: 'LAKE_BUCKET', prefixes: [ERROR_PREFIX] },
+  // The receiver reads the lake through Athena (the incident API's history, the console's analytics), and lists raw/
+  // for the data's age through the lake cache (whose object reads are DuckDB's: the lake tables' objects).
+  'analysis/query/athena-engine.ts': { env: 'ATHENA_WORKGROUP' },
+  'analysis/query/lake-cache.ts': { env: 'LAKE_BUCKET', prefixes: LAKE_TABLES.map((t) => t.prefix) },
   // Schedules of the group; CreateSchedule passes the Scheduler role (iam:PassRole).
   'processors/paging/deadlines.ts': { env: 'SCHEDULER_GROUP', passRoleEnv: 'SCHEDULER_ROLE_ARN' },
   // Every `<NAME>_SECRET_ARN` of the function's environment (none: no call, no grant).
@@ -86,11 +95,18 @@ const CALL_SITES: Record<string, CallSite> = {
 const NOT_CALLED: Partial<Record<UnitName, UnitGrants['notCalled']>> = {
   // The receiver holds AckCodes as an AckCodeResolver (producers/receiver/http.ts): resolve() → GetItem
   // only. Issuing codes (PutItem, UpdateItem) and the batch lookup are the paging function's.
-  receiver: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'].map((action) => ({
-    action,
-    file: 'shared/ack-codes.ts',
-    why: 'AckCodes methods the receiver does not call',
-  })),
+  receiver: [
+    ...['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'].map((action) => ({
+      action,
+      file: 'shared/ack-codes.ts',
+      why: 'AckCodes methods the receiver does not call',
+    })),
+    {
+      action: 'dynamodb:Scan',
+      file: 'shared/incident-view.ts',
+      why: "IncidentViewReader.latestByAlarmName is make incident's (a person's command), not the receiver's",
+    },
+  ],
 };
 
 /**
@@ -132,6 +148,8 @@ function units({ stack, template }: { stack: PagetrailStack; template: Json }): 
     calls: derived.receiver.calls,
     notCalled: NOT_CALLED.receiver,
   };
+  const lakeReads = { tablePrefixes: LAKE_TABLES.map((t) => t.prefix), resultsPrefix: ATHENA_RESULTS_PREFIX };
+  const withAthena: UnitGrants = { ...receiver, onBehalf: athenaNeeds(receiver, template, ctx, lakeReads) };
   const fn = (name: 'paging' | 'lake'): UnitGrants => {
     const f = stack.processors[name];
     const id = logicalId(stack, f);
@@ -156,7 +174,7 @@ function units({ stack, template }: { stack: PagetrailStack; template: Json }): 
     onBehalf: asyncInvokeNeeds(template, intakeId, ctx),
     managedPolicies: [LAMBDA_LOGS],
   };
-  return [receiver, fn('paging'), fn('lake'), alarmIntake];
+  return [withAthena, fn('paging'), fn('lake'), alarmIntake];
 }
 
 function findings(s: { stack: PagetrailStack; template: Json }): Finding[] {
@@ -185,7 +203,14 @@ describe('calls vs grants', () => {
     const actions = (n: UnitName) => new Set(derived[n].calls.map((c) => c.action));
     // Anchors: a derivation that finds nothing would pass every check below.
     const anchors: Record<UnitName, string[]> = {
-      receiver: ['kinesis:PutRecords', 'kinesis:DescribeStreamSummary', 's3:PutObject', 'dynamodb:GetItem'],
+      receiver: [
+        'kinesis:PutRecords',
+        'kinesis:DescribeStreamSummary',
+        's3:PutObject',
+        'dynamodb:GetItem',
+        'athena:StartQueryExecution',
+        's3:ListBucket',
+      ],
       paging: ['kinesis:PutRecords', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'dynamodb:UpdateItem'],
       lake: ['s3:PutObject', 's3:DeleteObject', 'dynamodb:Query', 'kinesis:ListShards', 'kinesis:PutRecords'],
       'alarm-intake': ['kinesis:PutRecords'],

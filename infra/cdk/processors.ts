@@ -190,7 +190,7 @@ export class Processors extends Construct {
     // ledger + ack codes
     ledger.grant(this.paging, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem');
     // IncidentStore (conditional puts on version; the alarm's pointer is marked resolved on resolve)
-    incidents.grant(
+    storage.grantIncidentItems(
       this.paging,
       'dynamodb:GetItem',
       'dynamodb:BatchGetItem',

@@ -364,6 +364,8 @@ export interface CallSite {
   readonly prefixes?: readonly string[];
   /** scheduler:CreateSchedule passes this role (iam:PassRole on the role this variable names). */
   readonly passRoleEnv?: string;
+  /** dynamodb:Query reads this index of the table (`<table ARN>/index/<name>`), not the table. */
+  readonly queryIndex?: string;
 }
 
 /** An action on a resource that the role needs, and why. */
@@ -423,6 +425,7 @@ function arnOf(service: string, value: unknown, template: Json, ctx: ArnContext)
     dynamodb: `arn:${p}:dynamodb:${r}:${a}:table/${s}`,
     s3: `arn:${p}:s3:::${s}`,
     iam: `arn:${p}:iam::${a}:role/${s}`,
+    athena: `arn:${p}:athena:${r}:${a}:workgroup/${s}`,
   };
   if (byName[service] === undefined) throw new Error(`${service}: no ARN format for the name ${s}`);
   return byName[service];
@@ -457,9 +460,45 @@ function resourcesOf(
       return [arn.startsWith('${') || /-[A-Za-z0-9]{6}$/.test(arn) ? arn : `${arn}-??????`];
     }
     const arn = arnOf(service, v, template, ctx);
+    if (service === 'dynamodb' && name === 'Query' && site.queryIndex) return [`${arn}/index/${site.queryIndex}`];
     if (service !== 's3' || name === 'ListBucket') return [arn];
     return (site.prefixes ?? ['']).map((prefix) => `${arn}/${prefix}*`);
   });
+}
+
+/**
+ * What Athena calls with the caller's credentials for a query in the workgroup ATHENA_WORKGROUP names, on the
+ * database ATHENA_DATABASE names, over the lake in LAKE_BUCKET (from the unit's environment): the Glue catalog's
+ * database and tables (views included), the objects under the lake tables' `tablePrefixes`, and the results the
+ * workgroup writes under `resultsPrefix` (GetBucketLocation and ListBucket on the bucket). None without
+ * ATHENA_WORKGROUP.
+ */
+export function athenaNeeds(
+  unit: Pick<UnitGrants, 'env'>,
+  template: Json,
+  ctx: ArnContext,
+  opts: { tablePrefixes: readonly string[]; resultsPrefix: string },
+): Need[] {
+  if (unit.env.ATHENA_WORKGROUP === undefined) return [];
+  const { partition: p, region: r, account: a } = ctx;
+  const db = render(unit.env.ATHENA_DATABASE, ctx);
+  const bucket = arnOf('s3', unit.env.LAKE_BUCKET, template, ctx);
+  const why = 'Athena, for the queries of ATHENA_WORKGROUP';
+  const glue = (resource: string) => `arn:${p}:glue:${r}:${a}:${resource}`;
+  const catalog = [glue('catalog'), glue(`database/${db}`), glue(`table/${db}/*`)];
+  return [
+    ...['glue:GetDatabase', 'glue:GetTable'].flatMap((action) =>
+      catalog.map((resource) => ({ action, resource, why })),
+    ),
+    ...opts.tablePrefixes.map((prefix) => ({ action: 's3:GetObject', resource: `${bucket}/${prefix}*`, why })),
+    ...['s3:GetObject', 's3:PutObject'].map((action) => ({
+      action,
+      resource: `${bucket}/${opts.resultsPrefix}*`,
+      why: `${why}: its results`,
+    })),
+    { action: 's3:ListBucket', resource: bucket, why },
+    { action: 's3:GetBucketLocation', resource: bucket, why },
+  ];
 }
 
 /**

@@ -13,10 +13,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ERROR_PREFIX } from '../../schemas/lake.js';
+import { ERROR_PREFIX, LAKE_TABLES } from '../../schemas/lake.js';
 import { suppress, wildcards } from './nag.js';
 import { DEFAULT_ONCALL_FILE } from './processors.js';
-import type { Storage } from './storage.js';
+import { ATHENA_RESULTS_PREFIX, type Storage } from './storage.js';
 
 /** The Docker build context: the repository root (its .dockerignore keeps node_modules and data out). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -105,6 +105,11 @@ export interface ServicesProps {
   readonly eventsV2RoutingKeysSecretArn?: string;
   /** The on-call file baked into the image (the console's people, roles and teams); default the demo's. */
   readonly oncallFile?: string;
+  /**
+   * The lake's Athena workgroup and Glue database: the incident API's history and the console's analytics read the
+   * lake through them (ENGINE=athena, analysis/query/athena-engine.ts). Absent: the receiver reads no lake.
+   */
+  readonly lakeQueries?: { readonly workGroupName: string; readonly databaseName: string };
 }
 
 /**
@@ -301,10 +306,19 @@ export class Services extends Construct {
     stream.grant(receiverRole, 'kinesis:PutRecords'); // the batching producer (platform/stream/); no PutRecord call
     stream.grant(receiverRole, 'kinesis:DescribeStreamSummary'); // GET /healthz (producers/receiver/stream-health.ts)
     ledger.grant(receiverRole, 'dynamodb:GetItem'); // ack codes typed back by SMS (AckCodes.resolve)
-    incidents.grant(receiverRole, 'dynamodb:GetItem'); // ack pages: already acknowledged / escalated? (IncidentReader)
-    incidents.grant(receiverRole, 'dynamodb:Scan'); // GET /api/v1/incidents (producers/receiver/api/incidents.ts)
-    // sign-in links (issue, consume once), rate counters, API key lookups (producers/receiver/auth/store.ts)
-    consoleAuth.grant(receiverRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    storage.grantIncidentItems(receiverRole, 'dynamodb:GetItem'); // ack pages: acknowledged already? (IncidentReader)
+    // the incident list (producers/receiver/api/incidents.ts): a Query of the list index, its page's items by key
+    storage.grantIncidentList(receiverRole);
+    storage.grantIncidentItems(receiverRole, 'dynamodb:BatchGetItem');
+    // sign-in links (issue, consume once), rate counters, API key lookups (producers/receiver/auth/store.ts), and
+    // sessions: put at sign-in, read (cached) per request, deleted at sign-out (auth/session-store.ts)
+    consoleAuth.grant(
+      receiverRole,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
     const errorObjects = bucket.arnForObjects(`${ERROR_PREFIX}*`);
     receiverRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [errorObjects] }),
@@ -318,11 +332,54 @@ export class Services extends Construct {
       const message = 'No region: the receiver ALB writes no access logs (set context region).';
       Annotations.of(this).addWarningV2('pagetrail:alb-access-logs', message);
     }
-    this.suppressNagFindings(errorObjects);
+    const lakeReads = props.lakeQueries ? this.readLake(receiverRole, storage, props.lakeQueries) : [];
+    this.suppressNagFindings(errorObjects, lakeReads);
+  }
+
+  /**
+   * The lake through Athena (producers/receiver/api/lake.ts → analysis/query/athena-engine.ts): the workgroup's
+   * queries; what Athena does with the role on the receiver's behalf (the Glue catalog's tables and views, the lake's
+   * tables' objects, the results under athena-results/ that the workgroup enforces); and the lake cache's listing of
+   * `raw/` for the data's age (analysis/report/data-age.ts). Returns the wildcard resources (cdk-nag).
+   */
+  private readLake(role: iam.IRole, storage: Storage, q: NonNullable<ServicesProps['lakeQueries']>): string[] {
+    const { bucket } = storage;
+    const stack = Stack.of(this);
+    const container = this.receiver.taskDefinition.defaultContainer!;
+    container.addEnvironment('ENGINE', 'athena');
+    container.addEnvironment('ATHENA_WORKGROUP', q.workGroupName);
+    container.addEnvironment('ATHENA_DATABASE', q.databaseName);
+    // the image's /app is not writable by its user: the lake cache's saved listings go to /tmp
+    container.addEnvironment('QUERY_CACHE_DIR', '/tmp/pagetrail-lake-cache');
+    const workgroup = stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: q.workGroupName });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
+        resources: [workgroup],
+      }),
+    );
+    const glue = (resource: string) => stack.formatArn({ service: 'glue', resource });
+    const tables = glue(`table/${q.databaseName}/*`);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable'],
+        resources: [glue('catalog'), glue(`database/${q.databaseName}`), tables],
+      }),
+    );
+    const tableObjects = LAKE_TABLES.map((t) => bucket.arnForObjects(`${t.prefix}*`));
+    const results = bucket.arnForObjects(`${ATHENA_RESULTS_PREFIX}*`);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [...tableObjects] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [results] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:GetBucketLocation'], resources: [bucket.bucketArn] }),
+    );
+    return [tables, ...tableObjects, results];
   }
 
   /** What cdk-nag reports on the receiver and stays by design (nag.test.ts). */
-  private suppressNagFindings(errorObjects: string): void {
+  private suppressNagFindings(errorObjects: string, lakeReads: string[]): void {
     const { loadBalancer, taskDefinition } = this.receiver;
     suppress(loadBalancer.connections.securityGroups[0], [
       {
@@ -357,8 +414,13 @@ export class Services extends Construct {
       [
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'The receiver writes rejected requests as new objects with generated keys, under errors/ only.',
-          appliesTo: wildcards(this, [errorObjects]),
+          reason:
+            'The receiver writes rejected requests as new objects with generated keys, under errors/ only' +
+            (lakeReads.length
+              ? '; Athena reads the lake for it (incident history, analytics): the database’s tables and views, ' +
+                'the objects under the lake tables’ prefixes, and its results under athena-results/.'
+              : '.'),
+          appliesTo: wildcards(this, [errorObjects, ...lakeReads]),
         },
       ],
       true,

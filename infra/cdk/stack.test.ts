@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_PREFIX, EVENTS_TABLE, LAKE_TABLES, RAW_TABLE, glueType } from '../../schemas/lake.js';
 import { ALERT_EVENTS_VIEW, INCIDENTS_VIEW } from '../../schemas/views.js';
 import { SEED_QUERY } from '../local/demo-run.js';
+import { incidentsTableSpec } from '../local/provision.js';
+import { INCIDENT_LIST_INDEX } from '../../shared/incident-list-index.js';
 import { BUNDLE_DIR_CONTEXT } from './alarm-rule.js';
 import { assertStage, stackPropsFromContext } from './context.js';
 import { glueColumns, viewSelect, VIEW_COLUMNS } from './glue-columns.js';
@@ -156,9 +158,26 @@ describe('storage', () => {
     ]);
     for (const name of ['DispatchLedger', 'Incidents', 'ConsoleAuth']) {
       expect(tables[name].KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-      expect(tables[name].AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
       expect(tables[name].TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
     }
+    for (const name of ['DispatchLedger', 'ConsoleAuth']) {
+      expect(tables[name].AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+      expect(tables[name].GlobalSecondaryIndexes).toBeUndefined();
+    }
+    // the incident list's sparse index (shared/incident-list-index.ts), as the local stack makes it
+    const local = incidentsTableSpec('x');
+    expect(tables.Incidents.AttributeDefinitions).toEqual(local.attributes);
+    expect(tables.Incidents.GlobalSecondaryIndexes).toEqual(local.indexes);
+    expect(tables.Incidents.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: INCIDENT_LIST_INDEX,
+        KeySchema: [
+          { AttributeName: 'listPk', KeyType: 'HASH' },
+          { AttributeName: 'listSk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['listTeam'] },
+      },
+    ]);
   });
 });
 
@@ -413,6 +432,14 @@ describe('receiver (ECS Fargate)', () => {
     });
     // the console's sign-in (producers/receiver/auth/wiring.ts): its table, session key and the Resend key
     expect(env.CONSOLE_AUTH_TABLE).toEqual({ Ref: expect.stringMatching(/^StorageConsoleAuth[0-9A-F]{8}$/) });
+    // the lake through Athena (the incident API's history, the console's analytics: producers/receiver/api/lake.ts),
+    // the lake cache's saved listings (the data's age) where the image's user may write
+    expect(env).toMatchObject({
+      ENGINE: 'athena',
+      ATHENA_WORKGROUP: expect.stringMatching(/^pagetrail-/),
+      ATHENA_DATABASE: expect.stringMatching(/^pagetrail_/),
+      QUERY_CACHE_DIR: expect.stringMatching(/^\/tmp\//),
+    });
     expect(((c.Secrets ?? []) as Json[]).map((s) => s.Name).sort()).toEqual([
       'ACK_LINK_SECRET',
       'ALERTMANAGER_TOKENS',
@@ -871,25 +898,53 @@ describe('IAM', () => {
   it('receiver: PutRecords, DescribeStreamSummary (health), ledger and incidents GetItem, errors/ PutObject', () => {
     const st = receiverStatements();
     const expected = [
+      'athena:GetQueryExecution',
+      'athena:GetQueryResults',
+      'athena:StartQueryExecution',
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
-      'dynamodb:Scan',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
+      'glue:GetDatabase',
+      'glue:GetTable',
       'kinesis:DescribeStreamSummary',
       'kinesis:PutRecords',
+      's3:GetBucketLocation',
+      's3:GetObject',
+      's3:ListBucket',
       's3:PutObject',
     ];
     expect(actionsOf(st)).toEqual(expected);
+    // the lake, read through Athena: the stage's workgroup only; its Glue database's tables and views; the lake
+    // tables' objects and the workgroup's results (athena-results/), nothing else of the bucket
+    expect(resourceOf(st, 'athena:StartQueryExecution')).toMatch(/:workgroup\/pagetrail-test"/);
+    const glue = resourceOf(st, 'glue:GetTable');
+    for (const r of [':catalog"', ':database/pagetrail_test"', ':table/pagetrail_test/*"']) expect(glue).toContain(r);
+    const reads = resourceOf(st, 's3:GetObject');
+    for (const p of ['/tables/events/*', '/raw/*', '/athena-results/*']) expect(reads).toContain(p);
+    expect(reads).not.toContain('/errors/');
+    expect(resourceOf(st, 's3:PutObject')).toContain('/athena-results/*');
     const tableOf = (r: Json) => JSON.stringify(r).replace(/^.*"(Storage[A-Za-z]+?)[0-9A-F]{8}".*$/, '$1');
-    // the console (producers/receiver/auth, api): its own table's items, and a Scan of the incidents (the list)
+    // the console (producers/receiver/auth, api): its own table's items (sessions deleted on sign-out), and the
+    // incident list: a Query of the incidents table's list index (not of the table), then its page's items by key
     const consoleAuth = st.filter((s) => asArray(s.Resource as Json).some((r) => tableOf(r) === 'StorageConsoleAuth'));
     expect(consoleAuth.flatMap((s) => asArray(s.Action)).sort()).toEqual([
+      'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
     ]);
-    const scans = st.filter((s) => asArray(s.Action).includes('dynamodb:Scan'));
-    expect(scans.flatMap((s) => asArray(s.Resource as Json)).map(tableOf)).toEqual(['StorageIncidents']);
+    expect(st.some((s) => asArray(s.Action).includes('dynamodb:Scan'))).toBe(false);
+    const queries = st.filter((s) => asArray(s.Action).includes('dynamodb:Query'));
+    expect(queries.map((s) => asArray(s.Action))).toEqual([['dynamodb:Query']]);
+    const queried = JSON.stringify(queries[0].Resource);
+    expect(queried).toMatch(/StorageIncidents[0-9A-F]{8}/);
+    expect(queried).toContain(`/index/${INCIDENT_LIST_INDEX}`);
+    const batchGets = st.filter((s) => asArray(s.Action).includes('dynamodb:BatchGetItem'));
+    expect(batchGets.flatMap((s) => asArray(s.Resource as Json)).map(tableOf)).toEqual(['StorageIncidents']);
+    expect(JSON.stringify(batchGets)).not.toContain('/index/');
     expect(resourceOf(st, 's3:PutObject')).toContain('/errors/*');
     // GetItem on the two tables, nothing else: ack codes (ledger) and the ack page's incident (IncidentReader).
     const getItemStatements = st.filter(

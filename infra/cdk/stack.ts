@@ -111,6 +111,7 @@ export class PagetrailStack extends Stack {
       accessLogs: this.storage.accessLogs,
       eventsV2RoutingKeysSecretArn: props.eventsV2RoutingKeysSecretArn,
       oncallFile: props.oncallFile,
+      lakeQueries: { workGroupName: workGroupName(stage), databaseName: db },
     });
 
     const groupName = props.schedulerGroup ?? schedulerGroupName(stage);

@@ -1,9 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ERROR_PREFIX, RAW_TABLE } from '../../schemas/lake.js';
+import { INCIDENT_LIST_INDEX } from '../../shared/incident-list-index.js';
 import { suppress } from './nag.js';
 
 export const STATE_PREFIX = 'state/';
@@ -51,6 +53,23 @@ export class Storage extends Construct {
   readonly incidents: dynamodb.Table;
   /** The console's sign-in links, rate counters and API keys (producers/receiver/auth/store.ts). */
   readonly consoleAuth: dynamodb.Table;
+
+  /**
+   * `actions` on the incidents table's items only. Table.grant would add its indexes (`/index/*`) to every action
+   * since the table has one: an item action needs none, and the list index is granted on its own (grantIncidentList).
+   */
+  grantIncidentItems(grantee: iam.IGrantable, ...actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.incidents.tableArn] });
+  }
+
+  /** dynamodb:Query on the incidents table's list index (shared/incident-list-index.ts), and nothing else. */
+  grantIncidentList(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.incidents.tableArn}/index/${INCIDENT_LIST_INDEX}`],
+    });
+  }
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
@@ -131,11 +150,19 @@ export class Storage extends Construct {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'ttl',
     });
-    // Paging state, one item per incident (processors/paging/incident-store.ts); items expire via `ttl`.
+    // Paging state, one item per incident (processors/paging/incident-store.ts); items expire via `ttl`. Its
+    // sparse list index holds incident items only (shared/incident-list-index.ts): the receiver's incident list.
     this.incidents = new dynamodb.Table(this, 'Incidents', {
       ...tableDefaults,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'ttl',
+    });
+    this.incidents.addGlobalSecondaryIndex({
+      indexName: INCIDENT_LIST_INDEX,
+      partitionKey: { name: 'listPk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'listSk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['listTeam'],
     });
     // Console sign-in links (hashed, 10 minutes, once), sign-in rate counters and API keys (hashed); links and
     // counters expire via `ttl`, keys have none.

@@ -19,6 +19,8 @@ export interface BundleSpec {
   readonly entry: string;
   /** An export the bundle must have (Lambda: `handler`); the build fails without it. */
   readonly requiredExport?: string;
+  /** Packages left out of the bundle (never loaded where it is deployed). */
+  readonly external?: readonly string[];
 }
 
 /** The Lambda functions (handler `index.handler`). */
@@ -30,8 +32,12 @@ export const LAMBDA_BUNDLES = {
 } as const satisfies Record<string, BundleSpec>;
 export type LambdaName = keyof typeof LAMBDA_BUNDLES;
 
-/** The receiver's container entry (Dockerfile: `node index.mjs`). */
-export const RECEIVER_BUNDLE: BundleSpec = { entry: 'producers/receiver/main.ts' };
+/**
+ * The receiver's container entry (Dockerfile: `node index.mjs`). DuckDB, the local lake engine, is a native module the
+ * bundle cannot hold: on AWS the receiver reads the lake through Athena (ENGINE=athena, infra/cdk/services.ts), and
+ * analysis/query/duckdb-engine.ts loads it only at its first query.
+ */
+export const RECEIVER_BUNDLE: BundleSpec = { entry: 'producers/receiver/main.ts', external: ['@duckdb/node-api'] };
 
 /**
  * The local services behind the local event source mapping (`processors/<role>/main.ts`), built so a
@@ -109,6 +115,7 @@ export function esbuildOptions(spec: BundleSpec, root: string, outfile: string):
     target: 'node20',
     format: 'esm',
     alias: BUNDLE_ALIAS,
+    ...(spec.external ? { external: [...spec.external] } : {}),
     // Whitespace and syntax only: stack traces keep readable function names.
     minifyWhitespace: true,
     minifySyntax: true,

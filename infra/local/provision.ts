@@ -2,7 +2,7 @@
  * Idempotent creation of the stream, bucket, tables and schedule group the product uses. Safe to run
  * any number of times, concurrently too (a create that loses a race is treated as "already exists").
  * Works against the local engines and AWS alike; an existing resource is never modified, except that
- * TTL is turned on for the incidents table when it is off.
+ * TTL is turned on for the incidents table when it is off, and its list index is added when it lacks it.
  */
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -13,12 +13,15 @@ import {
   type KeySchemaElement,
   type AttributeDefinition,
   type TableDescription,
+  type GlobalSecondaryIndex,
   DescribeTimeToLiveCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateScheduleGroupCommand, GetScheduleGroupCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Config } from '../../platform/config.js';
 import type { AwsClients } from '../../platform/aws.js';
+import { INCIDENT_LIST_INDEX } from '../../shared/incident-list-index.js';
 
 export class ProvisionError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -197,7 +200,10 @@ export async function ensureBucket(s3: S3Client, name: string): Promise<BucketIn
 export interface TableSpec {
   name: string;
   keySchema: KeySchemaElement[];
+  /** The key attributes of the table and of its indexes. */
   attributes: AttributeDefinition[];
+  /** Global secondary indexes (on-demand, like the table). */
+  indexes?: GlobalSecondaryIndex[];
 }
 
 export interface TableInfo {
@@ -232,12 +238,29 @@ export function ledgerTableSpec(name: string): TableSpec {
   };
 }
 
-/** Paging state, one item per incident: HASH pk (S); TTL attribute `ttl` (epoch seconds). */
+/**
+ * Paging state, one item per incident: HASH pk (S); TTL attribute `ttl` (epoch seconds); the incident list's sparse
+ * index (shared/incident-list-index.ts): HASH listPk, RANGE listSk, projecting the keys and `listTeam`.
+ */
 export function incidentsTableSpec(name: string): TableSpec & { ttlAttribute: string } {
   return {
     name,
     keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    attributes: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    attributes: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'listPk', AttributeType: 'S' },
+      { AttributeName: 'listSk', AttributeType: 'S' },
+    ],
+    indexes: [
+      {
+        IndexName: INCIDENT_LIST_INDEX,
+        KeySchema: [
+          { AttributeName: 'listPk', KeyType: 'HASH' },
+          { AttributeName: 'listSk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['listTeam'] },
+      },
+    ],
     ttlAttribute: 'ttl',
   };
 }
@@ -314,6 +337,7 @@ export async function ensureTable(
           TableName: spec.name,
           KeySchema: spec.keySchema,
           AttributeDefinitions: spec.attributes,
+          ...(spec.indexes?.length ? { GlobalSecondaryIndexes: spec.indexes } : {}),
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );
@@ -337,7 +361,52 @@ export async function ensureTable(
       `table ${spec.name} exists with key schema [${have}], expected [${want}]; delete it or use another table name`,
     );
   }
+  for (const index of spec.indexes ?? []) await ensureIndex(dynamodb, spec, table, index, wait);
   return { name: spec.name, created, status: table.TableStatus ?? 'ACTIVE' };
+}
+
+/**
+ * Adds a global secondary index a table made before it lacks (UpdateTable), and waits for it to be ACTIVE (on AWS
+ * DynamoDB backfills it from the table's items). dynalite cannot add one to an existing table: ProvisionError
+ * saying what to do.
+ */
+async function ensureIndex(
+  dynamodb: DynamoDBClient,
+  spec: TableSpec,
+  table: TableDescription,
+  index: GlobalSecondaryIndex,
+  wait: WaitOptions,
+): Promise<void> {
+  if (table.GlobalSecondaryIndexes?.some((i) => i.IndexName === index.IndexName)) return;
+  const keyNames = new Set(index.KeySchema?.map((k) => k.AttributeName));
+  try {
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: spec.name,
+        AttributeDefinitions: spec.attributes.filter((a) => keyNames.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [
+          { Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } },
+        ],
+      }),
+    );
+  } catch (err) {
+    throw new ProvisionError(
+      `table ${spec.name} has no index ${index.IndexName} and it could not be added ` +
+        `(${errName(err)}: dynalite cannot add one to an existing table): \`make clean\` drops the local data and ` +
+        'its tables, or set another table name',
+      { cause: err },
+    );
+  }
+  await until(
+    `index ${index.IndexName} of ${spec.name} to become ACTIVE`,
+    async () => {
+      const t = await describeTable(dynamodb, spec.name);
+      return t?.GlobalSecondaryIndexes?.find((i) => i.IndexName === index.IndexName)?.IndexStatus === 'ACTIVE'
+        ? true
+        : undefined;
+    },
+    wait,
+  );
 }
 
 /** The console's auth table (producers/receiver/auth/store.ts): HASH `pk`, TTL attribute `ttl`. */

@@ -9,12 +9,15 @@ import {
 import { isConditionFailure } from '../../platform/aws-errors.js';
 import { batchGetByPk } from '../../platform/batch-get.js';
 import { encodeIncidentState, incidentKey, parseIncidentItem } from '../../shared/incident-item.js';
+import { listIndexAttributes } from '../../shared/incident-list-index.js';
 import { closedAt, type IncidentState } from './incident-state.js';
 import { IncidentConflictError, IncidentCorruptError } from './errors.js';
 
 /**
  * Paging state, one DynamoDB item per incident (INCIDENTS_TABLE, HASH key `pk` = incident id):
- * `version` (N) for optimistic concurrency, `stateZ` (B, the JSON deflated), `ttl` (N, epoch s, DynamoDB TTL).
+ * `version` (N) for optimistic concurrency, `stateZ` (B, the JSON deflated), `ttl` (N, epoch s, DynamoDB TTL), and
+ * the incident list's index attributes (`listPk`, `listSk`, `listTeam`: shared/incident-list-index.ts; a drill has
+ * none), in the same PutItem.
  * The item's shape, as others read it (the receiver, read-only): shared/incident-item.ts.
  * Nothing is tied to a shard. An item expires `retainClosedS` after the incident was acked or
  * resolved, and `maxOpenS` after it opened in any case (an incident nobody closes stops costing).
@@ -132,6 +135,7 @@ export class IncidentStore {
             ...incidentKey(state.incidentId),
             version: { N: String(version) },
             ...encodeIncidentState(state),
+            ...listIndexAttributes(state),
             ttl: { N: String(Math.ceil(expires)) },
             updatedAt: { S: new Date().toISOString() },
           },

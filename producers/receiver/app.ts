@@ -46,7 +46,7 @@ export type {
  * | GET/POST /console/sign-in…, POST /console/sign-out | emailed one-time link → session cookie | — (auth/) |
  * | GET /console/…, POST /console/incidents/{id}/… | session (+ CSRF on POST) | ack, action (console/) |
  * | /api/v1/incidents…, /api/v1/me, /api/v1/openapi.json | session + CSRF, or Bearer API key | ack (api/) |
- * | GET /healthz | — | — (200 `{status, stream: {reachable, checkedAt, error?}, rejected: {<kind>: n}}`) |
+ * | GET /healthz | — | — (200 `{status, stream: {reachable, checkedAt, error?}, console_auth?: {…}, rejected}`) |
  *
  * 2xx only after the stream acknowledged the records; 401 (nothing written) when not authentic; 413
  * over BODY_LIMIT_BYTES; for an authentic but malformed payload (kept in the error sink; JSON nested
@@ -66,11 +66,20 @@ export function createApp(deps: AppDeps & AckPageDeps & { console?: ApiDeps & Co
   // '200') would otherwise deregister and ECS replace every healthy receiver during a Kinesis outage,
   // which fixes nothing and drops the requests in flight; the receiver's own 503s on failed writes
   // already tell Twilio and Resend to retry. `degraded` is for people and dashboards.
+  // With the console on, `console_auth` is its sign-in table (sessions are checked there on every request).
   app.get('/healthz', async (c) => {
     const rejected = rejections.counts();
-    if (!deps.streamHealth) return c.json({ status: 'ok', rejected });
-    const stream = await deps.streamHealth.check();
-    return c.json({ status: stream.reachable ? 'ok' : 'degraded', stream, rejected }, 200);
+    const [stream, consoleAuth] = await Promise.all([deps.streamHealth?.check(), deps.console?.authHealth?.check()]);
+    const down = [stream, consoleAuth].some((d) => d !== undefined && !d.reachable);
+    return c.json(
+      {
+        status: down ? 'degraded' : 'ok',
+        ...(stream ? { stream } : {}),
+        ...(consoleAuth ? { console_auth: consoleAuth } : {}),
+        rejected,
+      },
+      200,
+    );
   });
   twilioRoutes(app, routeDeps);
   twilioVoiceRoutes(app, routeDeps);

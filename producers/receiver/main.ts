@@ -19,11 +19,20 @@ import { S3ErrorSink } from './error-sink.js';
 import { loadServerSettings, serveReceiver } from './server.js';
 import { consoleDepsOf } from './auth/wiring.js';
 import { StreamHealthCheck } from './stream-health.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { LakeEngineConfig } from '../../analysis/report/lake-session.js';
+import { LAKE_TIMEOUT_MS } from './api/history.js';
+import { QueryLakeHistory } from './api/lake.js';
+import type { ApiDeps } from './api/routes.js';
 
 const logger = createLogger('receiver');
 
-const withReports = <T extends object>(deps: T | undefined, dir: string | undefined) =>
-  deps && (dir?.trim() ? { ...deps, reportsDir: dir.trim() } : deps);
+/** The console's deps with the lake reader (api/lake.ts); each Athena query gives up with the answer's deadline. */
+const withLake = (deps: ApiDeps | undefined, config: LakeEngineConfig, s3: S3Client): ApiDeps | undefined =>
+  deps && {
+    ...deps,
+    lake: new QueryLakeHistory({ config, s3, oncall: deps.oncall, athenaTimeoutMs: LAKE_TIMEOUT_MS }),
+  };
 
 async function main(): Promise<void> {
   const infra = loadConfig();
@@ -51,9 +60,9 @@ async function main(): Promise<void> {
     // the ack page says when the incident was already acknowledged or escalated (read-only)
     incidents: new IncidentReader<AckIncidentView>({ dynamodb: clients.dynamodb, table: infra.INCIDENTS_TABLE }),
     logger,
-    // sign-in, the incident API and the console, when CONSOLE_SESSION_SECRET is set (auth/wiring.ts); the console's
-    // analytics page lists and serves the saved `make report` outputs of CONSOLE_REPORTS_DIR (unset: none)
-    console: withReports(consoleDepsOf(process.env, infra, clients.dynamodb, logger), process.env.CONSOLE_REPORTS_DIR),
+    // sign-in, the incident API and the console, when CONSOLE_SESSION_SECRET is set (auth/wiring.ts), with the lake
+    // (ENGINE: DuckDB over QUERY_CACHE_DIR locally, Athena on AWS) for the history and the console's analytics
+    console: withLake(consoleDepsOf(process.env, infra, clients.dynamodb, logger), infra, clients.s3),
   });
 
   const { server, address } = await serveReceiver(app.fetch, { ...settings, PORT: config.PORT });

@@ -21,10 +21,17 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { awsClients } from '../../platform/aws.js';
-import { ensureStream, ensureTable, provisionAll, ProvisionError } from '../../infra/local/provision.js';
+import {
+  ensureStream,
+  ensureTable,
+  incidentsTableSpec,
+  provisionAll,
+  ProvisionError,
+} from '../../infra/local/provision.js';
+import { INCIDENT_LIST_INDEX } from '../../shared/incident-list-index.js';
 
 async function putAndGetRecord(kinesis: KinesisClient, stream: string) {
   const data = randomBytes(512);
@@ -297,6 +304,24 @@ describe('local stack (kinesalite, s3rver, dynalite)', () => {
         attributes: [{ AttributeName: 'id', AttributeType: 'S' }],
       }),
     ).rejects.toThrow(ProvisionError);
+  });
+
+  it('the incidents table has its list index; one made before it is refused with what to do (dynalite)', async () => {
+    const made = await stack.clients.dynamodb.send(
+      new DescribeTableCommand({ TableName: stack.config.INCIDENTS_TABLE }),
+    );
+    expect(made.Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.IndexStatus])).toEqual([
+      [INCIDENT_LIST_INDEX, 'ACTIVE'],
+    ]);
+    const old = `${stack.config.INCIDENTS_TABLE}-old`;
+    await ensureTable(stack.clients.dynamodb, {
+      name: old,
+      keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      attributes: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    });
+    await expect(ensureTable(stack.clients.dynamodb, incidentsTableSpec(old))).rejects.toThrow(
+      /has no index byStatus and it could not be added .*`make clean`/,
+    );
   });
 });
 

@@ -124,7 +124,7 @@ function apiDeps(): ActionDeps & { written: StreamRecordIn[] } {
         const found = await store.get(id);
         return found ? IncidentStateView.parse(JSON.parse(JSON.stringify(found.state))) : undefined;
       },
-      list: async () => [],
+      list: async () => ({ incidents: [] }),
     },
     now: () => clock,
     oncall: () => oncall,

@@ -201,9 +201,14 @@ describe('the auth failure table', () => {
     const forged = signSession('another-secret-0123456789abcdef0123456789', 'ada', T0, 3_600_000).value;
     const expired = signSession(SESSION_SECRET, 'ada', T0 - 7_200_000, 3_600_000).value;
     const gone = signSession(SESSION_SECRET, 'mallory', T0, 3_600_000).value;
-    const valid = signSession(SESSION_SECRET, 'ada', T0, 3_600_000).value;
+    const recorded = signSession(SESSION_SECRET, 'ada', T0, 3_600_000);
+    await env.store.sessions.create(recorded);
+    const valid = recorded.value;
+    // signed with the secret, but never recorded by a sign-in (or ended since): a cookie alone is not a session
+    const unrecorded = signSession(SESSION_SECRET, 'ada', T0, 3_600_000).value;
     const cases: [string, Record<string, string>][] = [
       ['nothing', {}],
+      ['session not on record', { cookie: `__Host-pagetrail_session=${unrecorded}` }],
       ['forged session', { cookie: `__Host-pagetrail_session=${forged}` }],
       ['expired session', { cookie: `__Host-pagetrail_session=${expired}` }],
       ['person gone from the on-call file', { cookie: `__Host-pagetrail_session=${gone}` }],

@@ -1,6 +1,7 @@
 /**
  * Failures of the incident API (producers/receiver/api): ApiInputError → 400 (names the field),
  * NotFoundError → 404, ConflictError → 409 (the incident's state does not allow the action: says why).
+ * LakeTimeoutError: the lake's part of an answer took too long (history.ts: the answer goes out without it).
  * Auth failures: ../auth/errors.ts.
  */
 
@@ -36,5 +37,13 @@ export class ConflictError extends Error {
   ) {
     super(message);
     this.name = 'ConflictError';
+  }
+}
+
+/** The lake did not answer within the answer's deadline (history.ts `readLake`). */
+export class LakeTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the lake did not answer within ${timeoutMs} ms`);
+    this.name = 'LakeTimeoutError';
   }
 }

@@ -1,23 +1,82 @@
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { OnCallConfig } from '../../../schemas/oncall/config.js';
+import { batchGetByPk } from '../../../platform/batch-get.js';
 import { parseIncidentItem } from '../../../shared/incident-item.js';
+import {
+  INCIDENT_LIST_INDEX,
+  INCIDENT_LIST_STATUSES,
+  listSortKey,
+  listSortKeyFrom,
+  listStatusOf,
+  type IncidentListStatus,
+} from '../../../shared/incident-list-index.js';
 import { IncidentStateView, IncidentViewReader } from '../../../shared/incident-view.js';
 import { UnavailableError } from '../errors.js';
 import type { IncidentStatus, IncidentSummary } from './schemas.js';
 
 /**
  * The incidents as the paging processor holds them now (INCIDENTS_TABLE, read-only): live, unlike the lake, which
- * is up to a minute behind. A list is a filtered Scan of the incident items (pointers and aliases skipped), at most
- * `maxItems` (default 20,000) per answer: the table keeps an incident for its TTL (days), so it stays small.
+ * is up to a minute behind. One incident: GetItem. A list: a Query of the table's sparse list index per status asked
+ * (shared/incident-list-index.ts: newest first; only incident items are in it, never an alias, a pointer, a
+ * heartbeat check or a drill), merged newest first, then one BatchGetItem of the page's incidents. It reads the
+ * index entries of its page (and, with a team filter, those of other teams in between) and the page's items: not
+ * the table.
  */
+export interface IncidentListQuery {
+  /** Default all three. */
+  statuses?: readonly IncidentListStatus[];
+  /** Only these teams' incidents (an unrouted one is in no team); default every incident. */
+  teams?: readonly string[];
+  /** Opened at or after (epoch ms); default any time. */
+  since?: number;
+  /** The last incident of the page before (a cursor): the list goes on after it. */
+  after?: { openedAt: number; id: string };
+  /** At most this many (1..1000). */
+  limit: number;
+}
+
+export interface IncidentPage {
+  /** Newest first (opened later first; at the same time, the greater id first). */
+  incidents: IncidentStateView[];
+  /** The last incident of this page when more follow (the next page's `after`). */
+  next?: { openedAt: number; id: string };
+}
+
 export interface IncidentSource {
   get(incidentId: string): Promise<IncidentStateView | undefined>;
-  list(): Promise<IncidentStateView[]>;
+  list(query: IncidentListQuery): Promise<IncidentPage>;
 }
+
+/** The list's order: the index's (listSk descending). */
+export const listOrder = (a: IncidentStateView, b: IncidentStateView) => {
+  const ka = listSortKey(a.openedAt, a.incidentId);
+  const kb = listSortKey(b.openedAt, b.incidentId);
+  return ka < kb ? 1 : ka > kb ? -1 : 0;
+};
+
+/** Whether a state answers the query (the state decides: the index may lag it by a moment). */
+export function inQuery(s: IncidentStateView, q: IncidentListQuery): boolean {
+  if (q.statuses && !q.statuses.includes(listStatusOf(s))) return false;
+  if (q.teams && (s.team === undefined || !q.teams.includes(s.team))) return false;
+  if (q.since !== undefined && s.openedAt < q.since) return false;
+  if (q.after && listSortKey(s.openedAt, s.incidentId) >= listSortKey(q.after.openedAt, q.after.id)) return false;
+  return true;
+}
+
+export interface DynamoIncidentSourceOptions {
+  dynamodb: Pick<DynamoDBClient, 'send'>;
+  table: string;
+  /** Index entries one Query reads at most (its Limit). Default 100. */
+  queryLimit?: number;
+  /** Gives up on one call (its retries included) after this long. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+type Item = Record<string, AttributeValue>;
 
 export class DynamoIncidentSource implements IncidentSource {
   private readonly reader: IncidentViewReader;
-  constructor(private readonly opts: { dynamodb: Pick<DynamoDBClient, 'send'>; table: string; maxItems?: number }) {
+  constructor(private readonly opts: DynamoIncidentSourceOptions) {
     this.reader = new IncidentViewReader(opts);
   }
 
@@ -29,35 +88,103 @@ export class DynamoIncidentSource implements IncidentSource {
     }
   }
 
-  async list(): Promise<IncidentStateView[]> {
-    const out: IncidentStateView[] = [];
-    const max = this.opts.maxItems ?? 20_000;
-    let start: Record<string, AttributeValue> | undefined;
+  async list(query: IncidentListQuery): Promise<IncidentPage> {
+    if (query.teams?.length === 0) return { incidents: [] };
+    const streams = (query.statuses ?? INCIDENT_LIST_STATUSES).map((status) => this.indexStream(status, query));
+    // the page's ids in the index's order, merged across the statuses; one more tells whether a next page exists
+    const keys: string[] = [];
     try {
-      do {
-        const page = await this.opts.dynamodb.send(
-          new ScanCommand({
-            TableName: this.opts.table,
-            FilterExpression: 'attribute_exists(stateZ) OR attribute_exists(#s)',
-            ExpressionAttributeNames: { '#s': 'state' },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const view = viewOf(item);
-          if (view) out.push(view);
+      await Promise.all(streams.map((s) => s.peek())); // the statuses' first Query pages, side by side
+      while (keys.length <= query.limit) {
+        let best: { stream: (typeof streams)[number]; sk: string } | undefined;
+        for (const stream of streams) {
+          const sk = await stream.peek();
+          if (sk !== undefined && (!best || sk > best.sk)) best = { stream, sk };
         }
-        start = page.LastEvaluatedKey;
-      } while (start && out.length < max);
+        if (!best) break;
+        best.stream.take();
+        // an incident whose status just changed can be in two statuses' entries for a moment: listed once
+        if (keys.at(-1) !== best.sk) keys.push(best.sk);
+      }
+      const page = keys.slice(0, query.limit).map((sk) => positionOf(sk).id);
+      const items = await this.items(page);
+      const incidents = page
+        .map((id) => viewOf(items.get(id)))
+        .filter((s): s is IncidentStateView => s !== undefined && inQuery(s, query));
+      const last = keys.length > query.limit ? keys[query.limit - 1] : undefined;
+      return { incidents, ...(last ? { next: positionOf(last) } : {}) };
     } catch (cause) {
-      throw new UnavailableError('incidents table (scan)', { cause });
+      throw new UnavailableError('incidents table (list)', { cause });
     }
-    return out;
+  }
+
+  /** The index entries of one status that answer the query, newest first, a Query page at a time. */
+  private indexStream(status: IncidentListStatus, q: IncidentListQuery) {
+    const buffer: string[] = [];
+    let start: Item | undefined;
+    let done = false;
+    const hi = q.after ? listSortKey(q.after.openedAt, q.after.id) : undefined;
+    const values: Item = { ':s': { S: status }, ':lo': { S: listSortKeyFrom(q.since ?? 0) } };
+    if (hi) values[':hi'] = { S: hi };
+    const teams = q.teams ?? [];
+    for (const [i, t] of teams.entries()) values[`:t${i}`] = { S: t };
+    const fetch = async () => {
+      const out = await this.opts.dynamodb.send(
+        new QueryCommand({
+          TableName: this.opts.table,
+          IndexName: INCIDENT_LIST_INDEX,
+          KeyConditionExpression: `listPk = :s AND listSk ${hi ? 'BETWEEN :lo AND :hi' : '>= :lo'}`,
+          ...(teams.length ? { FilterExpression: `listTeam IN (${teams.map((_, i) => `:t${i}`).join(', ')})` } : {}),
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          // the page needs limit + 1 entries at most (the one more says a next page exists)
+          Limit: Math.min(this.opts.queryLimit ?? 100, q.limit + 1),
+          ExclusiveStartKey: start,
+        }),
+        { abortSignal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000) },
+      );
+      for (const item of out.Items ?? []) {
+        const sk = item.listSk?.S;
+        // BETWEEN includes the cursor's own entry: the page before had it
+        if (sk !== undefined && sk !== hi) buffer.push(sk);
+      }
+      start = out.LastEvaluatedKey;
+      done = start === undefined;
+    };
+    return {
+      async peek(): Promise<string | undefined> {
+        while (buffer.length === 0 && !done) await fetch();
+        return buffer[0];
+      },
+      take() {
+        buffer.shift();
+      },
+    };
+  }
+
+  /** The page's items by id (eventually consistent, like the index), a BatchGetItem per 100. */
+  private async items(ids: string[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    for (let i = 0; i < ids.length; i += 100) {
+      const part = await batchGetByPk(this.opts.table, ids.slice(i, i + 100), (Keys) =>
+        this.opts.dynamodb.send(new BatchGetItemCommand({ RequestItems: { [this.opts.table]: { Keys } } }), {
+          abortSignal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000),
+        }),
+      );
+      for (const [k, v] of part) found.set(k, v);
+    }
+    return found;
   }
 }
 
-/** An item's state as a view; undefined for a drill, an alias, or a state the view cannot read. */
-function viewOf(item: Record<string, AttributeValue>): IncidentStateView | undefined {
+/** An index sort key's incident: when it opened, its id. */
+function positionOf(sk: string): { openedAt: number; id: string } {
+  const hash = sk.indexOf('#');
+  return { openedAt: Number(sk.slice(0, hash)), id: sk.slice(hash + 1) };
+}
+
+/** An item's state as a view; undefined for none, a drill, an alias, or a state the view cannot read. */
+function viewOf(item: Item | undefined): IncidentStateView | undefined {
   try {
     const found = parseIncidentItem<Record<string, unknown>>(item);
     if (!found || !('state' in found) || found.state.drill) return undefined;
@@ -70,8 +197,7 @@ function viewOf(item: Record<string, AttributeValue>): IncidentStateView | undef
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-export const statusOf = (s: IncidentStateView): IncidentStatus =>
-  s.resolvedAt !== undefined ? 'resolved' : s.ackedAt !== undefined ? 'acknowledged' : 'open';
+export const statusOf = (s: IncidentStateView): IncidentStatus => listStatusOf(s);
 
 export function summaryOf(s: IncidentStateView): IncidentSummary {
   return {

@@ -43,7 +43,7 @@ export interface ApiRouteSpec {
 const err = (description: string) => ({ description, schema: ErrorBody });
 const AUTH = {
   401: err('no session cookie nor API key, or an invalid one'),
-  503: err('a dependency (DynamoDB, the stream) failed: retry'),
+  503: err('a dependency (DynamoDB, the stream; the lake for an incident only it holds) failed: retry'),
 };
 
 export const API_ROUTES: ApiRouteSpec[] = [
@@ -58,7 +58,9 @@ export const API_ROUTES: ApiRouteSpec[] = [
     method: 'get',
     path: '/incidents',
     operationId: 'listIncidents',
-    summary: 'Incidents, newest first, live from the paging state; paged by cursor',
+    summary:
+      'Incidents, newest first, live from the paging state; without status or with status=resolved also the ' +
+      'resolved incidents the lake keeps beyond the paging state (the live one wins); paged by cursor',
     query: ListQuery,
     responses: {
       200: { description: 'a page of incidents', schema: IncidentList },
@@ -71,13 +73,15 @@ export const API_ROUTES: ApiRouteSpec[] = [
     method: 'get',
     path: '/incidents/{id}',
     operationId: 'getIncident',
-    summary: 'One incident: its state, the pages with their delivery evidence, and its timeline',
+    summary:
+      'One incident: its state, the pages with their delivery evidence, and its timeline; from the paging state ' +
+      'with the lake’s timeline as `history`, or, once the paging state no longer holds it, from the lake',
     params: IncidentIdParam,
     responses: {
       200: { description: 'the incident', schema: IncidentDetail },
       400: err('the id is malformed'),
       403: err('the API key may not read this incident’s team'),
-      404: err('no such incident in the paging state'),
+      404: err('no such incident in the paging state nor in the lake'),
       ...AUTH,
     },
   },
@@ -287,7 +291,8 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       title: 'pagetrail incident API',
       version: '1.0.0',
       description:
-        'Live incidents from the paging state, and actions that write records to the stream like every other ' +
+        'Live incidents from the paging state, their history from the lake (each answer’s `source` says which, and ' +
+        'how fresh the lake part is), and actions that write records to the stream like every other ' +
         'acknowledgement. Sign in by the console (a session cookie) or send an API key (`make api-key`).',
     },
     servers: [{ url: `${serverUrl}/api/v1` }],

@@ -7,10 +7,13 @@ import { authDepsOf, type ConsoleDeps } from '../auth/routes.js';
 import { authenticate, checkCsrf, checkOrigin, presentedCsrf, requireRead, type Principal } from '../auth/principal.js';
 import { csrfTokenOf } from '../auth/session.js';
 import { acknowledge, addNote, escalate, incidentOrNotFound, reassign, resolve, snooze } from './actions.js';
-import { ApiInputError } from './errors.js';
+import { UnavailableError } from '../errors.js';
+import { ApiInputError, NotFoundError } from './errors.js';
+import { lakePagesOf, lakeSummaryOf, lakeTimelineOf, mergeResolved, readLake, sourceOf } from './history.js';
+import type { LakeHistory } from './lake.js';
 import { errorAnswer, validate } from './guard.js';
 import type { ActionAccepted } from './schemas.js';
-import { pagesOf, statusOf, summaryOf, timelineOf, type IncidentSource } from './incidents.js';
+import { pagesOf, summaryOf, timelineOf, type IncidentSource } from './incidents.js';
 import { openApiDocument } from './openapi.js';
 import { onCallAnswer, shiftsAnswer } from './oncall.js';
 import {
@@ -32,7 +35,9 @@ import type { IcalCalendar } from '../../../shared/schedules/ical.js';
  * The incident API under /api/v1 (JSON; the routes and their schemas: openapi.ts, served as /api/v1/openapi.json).
  * Every route but the document needs a principal (auth/principal.ts): a session cookie or `Authorization: Bearer
  * <API key>`; a POST with a session needs its CSRF token (`x-csrf-token`). Answers: guard.ts `errorAnswer` — never
- * a 500 for a bad request.
+ * a 500 for a bad request. Live data comes from the paging state, history from the lake (history.ts): the resolved
+ * incidents the paging state no longer holds, each incident's lake timeline; `source` says which, and how fresh the
+ * lake part is. A lake that cannot be read leaves its part out (`source.lake.available: false`), never the answer.
  */
 export interface ApiDeps extends ConsoleDeps {
   incidents: IncidentSource;
@@ -40,6 +45,10 @@ export interface ApiDeps extends ConsoleDeps {
   calendars?: () => ReadonlyMap<string, IcalCalendar>;
   /** When the on-call file was loaded (epoch ms); default when the routes were mounted. */
   oncallLoadedAt?: number;
+  /** The lake: incidents the paging state no longer holds, each incident's history, the analytics (lake.ts). */
+  lake?: LakeHistory;
+  /** How long an answer waits for the lake before it answers without it (default history.ts LAKE_TIMEOUT_MS). */
+  lakeTimeoutMs?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -66,7 +75,6 @@ async function jsonBodyOf<T extends z.ZodType>(c: Context, deps: RouteDeps, sche
 export function apiRoutes(app: Hono, deps: RouteDeps, api: ApiDeps): void {
   const auth = authDepsOf(deps, api);
   const base = '/api/v1';
-  const freshness = () => ({ from: 'paging-state' as const, read_at: new Date(deps.now()).toISOString() });
   const loadedAt = new Date(api.oncallLoadedAt ?? deps.now()).toISOString();
   const fileSource = { from: 'oncall-file' as const, loaded_at: loadedAt };
   const calendars = () => api.calendars?.() ?? NO_CALENDARS;
@@ -115,24 +123,40 @@ export function apiRoutes(app: Hono, deps: RouteDeps, api: ApiDeps): void {
       requireRead(p, q.team);
       const since = q.since ? Date.parse(q.since) : deps.now() - 7 * DAY_MS;
       const after = q.cursor ? parseCursor(q.cursor) : undefined;
-      const all = (await api.incidents.list())
-        .filter((s) => s.openedAt >= since)
-        .filter((s) => !q.status || statusOf(s) === q.status)
-        .filter((s) => (q.team ? s.team === q.team : p.kind === 'person' || requireReadable(p, s.team)))
-        .sort((a, b) => b.openedAt - a.openedAt || a.incidentId.localeCompare(b.incidentId))
-        .filter(
-          (s) =>
-            !after ||
-            s.openedAt < after.openedAt ||
-            (s.openedAt === after.openedAt && s.incidentId.localeCompare(after.id) > 0),
+      // a key without `*` lists its own teams only (a person reads every team): the index filters by team
+      const keyTeams = p.kind === 'key' && !p.teams.includes('*') ? p.teams : undefined;
+      const query = {
+        ...(q.status ? { statuses: [q.status] } : {}),
+        ...(q.team ? { teams: [q.team] } : keyTeams ? { teams: keyTeams } : {}),
+        since,
+        ...(after ? { after } : {}),
+        limit: q.limit,
+      };
+      const page = await api.incidents.list(query);
+      const readAt = deps.now();
+      if (!api.lake || (q.status && q.status !== 'resolved')) {
+        // open and acknowledged incidents are live: the paging state alone
+        return c.json(
+          {
+            incidents: page.incidents.map(summaryOf),
+            next_cursor: page.next ? cursorOf(page.next.openedAt, page.next.id) : null,
+            source: sourceOf({ live: true }, readAt),
+          },
+          200,
         );
-      const page = all.slice(0, q.limit);
-      const last = page.at(-1);
+      }
+      // resolved incidents the paging state no longer holds (its TTL): from the lake, the live ones win
+      const lake = await readLake(api.lake, (r) => r.incidents(since, readAt + DAY_MS), {
+        logger: deps.logger,
+        route: 'GET /api/v1/incidents',
+        timeoutMs: api.lakeTimeoutMs,
+      });
+      const merged = await mergeResolved(page, lake.value ?? [], query, async (id) => !!(await api.incidents.get(id)));
       return c.json(
         {
-          incidents: page.map(summaryOf),
-          next_cursor: all.length > q.limit && last ? cursorOf(last.openedAt, last.incidentId) : null,
-          source: freshness(),
+          incidents: merged.incidents,
+          next_cursor: merged.next ? cursorOf(merged.next.openedAt, merged.next.id) : null,
+          source: sourceOf({ live: true, lake: { ...lake, used: merged.fromLake > 0 } }, readAt),
         },
         200,
       );
@@ -143,15 +167,42 @@ export function apiRoutes(app: Hono, deps: RouteDeps, api: ApiDeps): void {
     `${base}/incidents/:id`,
     route('GET /api/v1/incidents/:id', async (c, p) => {
       const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
-      const state = await incidentOrNotFound(api.incidents, id);
-      requireRead(p, state.team);
+      const state = await api.incidents.get(id);
+      if (state) requireRead(p, state.team);
+      const readAt = deps.now();
+      const lake = api.lake
+        ? await readLake(api.lake, (r) => r.incident(id), {
+            logger: deps.logger,
+            route: 'GET /api/v1/incidents/:id',
+            timeoutMs: api.lakeTimeoutMs,
+          })
+        : undefined;
+      const found = lake?.value;
       const cfg = api.oncall();
+      if (state)
+        // live: the paging state's state, pages and steps; the lake's timeline of it as its history
+        return c.json(
+          {
+            incident: summaryOf(state),
+            pages: pagesOf(state, cfg),
+            timeline: timelineOf(state, cfg),
+            ...(lake?.freshness.available ? { history: found ? lakeTimelineOf(found.timeline) : [] } : {}),
+            source: sourceOf({ live: true, ...(lake ? { lake: { ...lake, used: found !== undefined } } : {}) }, readAt),
+          },
+          200,
+        );
+      // no longer in the paging state (its TTL), or never: the lake's history alone
+      if (lake && !lake.freshness.available)
+        throw new UnavailableError('lake', { cause: new Error(lake.freshness.error) });
+      if (!lake || !found) throw new NotFoundError(`incident ${id}`);
+      const summary = lakeSummaryOf(found.summary);
+      requireRead(p, summary.team ?? undefined);
       return c.json(
         {
-          incident: summaryOf(state),
-          pages: pagesOf(state, cfg),
-          timeline: timelineOf(state, cfg),
-          source: freshness(),
+          incident: summary,
+          pages: lakePagesOf(found.timeline),
+          timeline: lakeTimelineOf(found.timeline),
+          source: sourceOf({ live: false, lake: { ...lake, used: true } }, readAt),
         },
         200,
       );
@@ -252,9 +303,4 @@ export function apiRoutes(app: Hono, deps: RouteDeps, api: ApiDeps): void {
     const body = await jsonBodyOf(c, deps, SnoozeBody);
     return snooze(acts, p, id, 'api', body.minutes, body.note);
   });
-}
-
-/** A key lists only the teams it may read (a person reads every team). */
-function requireReadable(p: Principal, team: string | undefined): boolean {
-  return p.kind === 'person' || p.teams.includes('*') || (team !== undefined && p.teams.includes(team));
 }

@@ -14,13 +14,42 @@ const Iso = z.iso.datetime({ offset: true });
 export const IncidentStatus = z.enum(['open', 'acknowledged', 'resolved']);
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
 
+/**
+ * The lake's part of an answer: how fresh it is (its data age: the newest committed flush of any shard), or why it
+ * could not be read (S3 or Athena down, a timeout): the live part answers all the same.
+ */
+export const LakeFreshness = z
+  .discriminatedUnion('available', [
+    z.object({
+      available: z.literal(true),
+      engine: z.enum(['duckdb', 'athena']).describe('DuckDB over the local lake cache, or Athena (ENGINE)'),
+      data_as_of: Iso.nullable().describe('the newest flush the lake holds; null: nothing flushed yet, or unknown'),
+      age_seconds: z.number().int().min(0).nullable().describe('read_at − data_as_of'),
+      from_cache: z.boolean().describe('S3 did not answer: read from the local lake cache, as of its last listing'),
+      text: z.string().describe('the same in words, as `make incident` says it ("lake data as of …")'),
+    }),
+    z.object({
+      available: z.literal(false),
+      error: z.string().describe('why the lake part is missing from this answer'),
+    }),
+  ])
+  .register(apiRegistry, { id: 'LakeFreshness' });
+export type LakeFreshness = z.infer<typeof LakeFreshness>;
+
 /** Where an answer's data comes from and when it was read. */
 export const Freshness = z
   .object({
-    from: z.literal('paging-state').describe('the paging processor’s DynamoDB state (live, read at read_at)'),
+    from: z
+      .enum(['paging-state', 'lake', 'paging-state+lake'])
+      .describe(
+        'paging-state: the paging processor’s DynamoDB state (live, read at read_at); lake: the history the ' +
+          'lake keeps (seconds to a minute behind; see lake); paging-state+lake: both',
+      ),
     read_at: Iso,
+    lake: LakeFreshness.optional().describe('present when the answer asked the lake'),
   })
   .register(apiRegistry, { id: 'Freshness' });
+export type Freshness = z.infer<typeof Freshness>;
 
 export const ErrorBody = z
   .object({ error: z.string() })
@@ -34,7 +63,10 @@ export const ListQuery = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,128}$/)
     .optional(),
-  since: Iso.optional().describe('incidents opened at or after this time; default: 7 days ago'),
+  since: Iso.optional().describe(
+    'incidents opened at or after this time; default: 7 days ago. Without status or with status=resolved, the ' +
+      'resolved incidents the lake keeps beyond the paging state’s are listed too',
+  ),
   cursor: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,400}$/)
@@ -95,7 +127,16 @@ export const IncidentDetail = z
   .object({
     incident: IncidentSummary,
     pages: z.array(PageEvidence),
-    timeline: z.array(TimelineEntry),
+    timeline: z
+      .array(TimelineEntry)
+      .describe('the paging state’s steps; an incident only the lake has: the lake’s timeline (`make incident`)'),
+    history: z
+      .array(TimelineEntry)
+      .optional()
+      .describe(
+        'an incident the paging state has: the lake’s timeline of it in `make incident`’s words (every receipt ' +
+          'with its time; empty while the lake has nothing of it yet); absent when the lake was not read',
+      ),
     source: Freshness,
   })
   .register(apiRegistry, { id: 'IncidentDetail' });

@@ -2,7 +2,8 @@
  * Test support for the console's sign-in and the incident API: a dynalite-backed auth table, an in-memory incident
  * source holding paging states, a mailer that keeps the mails, and the receiver app with the console mounted.
  */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { until } from '../../../test/helpers/clock.js';
 import { parseOnCallConfig, type OnCallConfig } from '../../../schemas/oncall/config.js';
 import type { IncidentStateView } from '../../../shared/incident-view.js';
 import { silentLogger } from '../../../platform/logger.js';
@@ -11,12 +12,17 @@ import { FakeAckCodes, FakeErrorSink, FakeProducer, testConfig } from '../testin
 import type { SignInMail, SignInMailer } from '../auth/mailer.js';
 import { ApiKeys } from '../auth/api-keys.js';
 import { AuthStore } from '../auth/store.js';
-import type { IncidentSource } from './incidents.js';
+import { DependencyHealthCheck } from '../dependency-health.js';
+import { inQuery, listOrder, type IncidentListQuery, type IncidentPage, type IncidentSource } from './incidents.js';
 import type { ConsoleUiOptions } from '../console/routes.js';
+import type { LakeHistory } from './lake.js';
 
 export const SESSION_SECRET = 'test-console-session-secret-0123456789abcdef';
 
-/** Creates a console auth table (HASH pk) named `name`. */
+/**
+ * Creates a console auth table (HASH pk) named `name`, and waits until it is ACTIVE (dynalite answers CreateTable
+ * before: an item written at once can meet ResourceNotFoundException on a loaded machine).
+ */
 export async function createAuthTable(dynamodb: DynamoDBClient, name: string): Promise<void> {
   await dynamodb.send(
     new CreateTableCommand({
@@ -25,6 +31,13 @@ export async function createAuthTable(dynamodb: DynamoDBClient, name: string): P
       AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
       BillingMode: 'PAY_PER_REQUEST',
     }),
+  );
+  await until(
+    `table ${name} ACTIVE`,
+    async () =>
+      (await dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus === 'ACTIVE' || undefined,
+    10_000,
+    10,
   );
 }
 
@@ -43,15 +56,21 @@ export class MailBox implements SignInMailer {
   }
 }
 
+/** The paging states in memory, listed in the index's order with the same query semantics (api/incidents.ts). */
 export class MemoryIncidents implements IncidentSource {
   constructor(readonly states: IncidentStateView[] = []) {}
   async get(id: string) {
     return this.states.find((s) => s.incidentId === id);
   }
-  async list() {
-    return [...this.states];
+  async list(q: IncidentListQuery): Promise<IncidentPage> {
+    const all = this.states.filter((s) => inQuery(s, q)).sort(listOrder);
+    const page = all.slice(0, q.limit);
+    const last = page.at(-1);
+    return { incidents: page, ...(all.length > q.limit && last ? { next: nextOf(last) } : {}) };
   }
 }
+
+const nextOf = (s: IncidentStateView) => ({ openedAt: s.openedAt, id: s.incidentId });
 
 /** People and teams of the tests: alice (responder, app), bob (responder, db), vera (viewer), ada (admin). */
 export const CONSOLE_ONCALL: OnCallConfig = parseOnCallConfig({
@@ -127,18 +146,28 @@ export function incidentState(
 }
 
 export function consoleTestApp(opts: {
-  dynamodb: DynamoDBClient;
+  /** The auth table's client (a wrapper that fails on demand: an outage). */
+  dynamodb: Pick<DynamoDBClient, 'send'>;
   table: string;
   incidents?: MemoryIncidents;
   now: () => number;
   publicBaseUrl?: string;
   signInLimits?: { perEmail: number; perIp: number; windowMs: number };
-  /** The console pages' options (live poll, saved reports: console/routes.ts). */
+  /** The console pages' options (live poll: console/routes.ts). */
   ui?: ConsoleUiOptions;
+  /** The lake (api/lake.ts): history and analytics; default none (the paging state alone). */
+  lake?: LakeHistory;
+  lakeTimeoutMs?: number;
 }) {
   const producer = new FakeProducer();
   const mailbox = new MailBox();
   const store = new AuthStore({ dynamodb: opts.dynamodb, table: opts.table });
+  // the auth table's reachability on /healthz, on the test's clock (cached 5 s like the receiver's)
+  const authHealth = new DependencyHealthCheck({
+    name: 'console auth table',
+    probe: (signal) => store.sessions.probe(signal),
+    now: opts.now,
+  });
   const keys = new ApiKeys({ dynamodb: opts.dynamodb, table: opts.table });
   const incidents = opts.incidents ?? new MemoryIncidents();
   const pending: Promise<unknown>[] = [];
@@ -155,7 +184,10 @@ export function consoleTestApp(opts: {
       oncall: () => CONSOLE_ONCALL,
       mailer: mailbox,
       incidents,
+      authHealth,
       ...(opts.signInLimits ? { signInLimits: opts.signInLimits } : {}),
+      ...(opts.lake ? { lake: opts.lake } : {}),
+      ...(opts.lakeTimeoutMs ? { lakeTimeoutMs: opts.lakeTimeoutMs } : {}),
       background: (work) => pending.push(work.catch(() => undefined)),
       ...opts.ui,
     },

@@ -27,7 +27,7 @@ export const actorOf = (p: Principal) => (p.kind === 'person' ? p.person : `key:
 
 export interface AuthDeps {
   sessionSecret: string;
-  store: Pick<AuthStore, 'verifyApiKey'>;
+  store: Pick<AuthStore, 'verifyApiKey' | 'sessions'>;
   /** The on-call file as loaded now (roles and team membership). */
   oncall: () => OnCallConfig;
   /** PUBLIC_BASE_URL is https: the cookie is `Secure` and `__Host-` named. */
@@ -39,7 +39,10 @@ export const teamsOf = (cfg: OnCallConfig, person: string) =>
     .filter(([, t]) => t.members.includes(person))
     .map(([id]) => id);
 
-/** The principal of a request: Bearer API key first, else the session cookie; NotSignedInError when neither. */
+/**
+ * The principal of a request: Bearer API key first, else the session cookie (signed, unexpired, and still on record:
+ * not signed out nor revoked); NotSignedInError when neither.
+ */
 export async function authenticate(c: Context, deps: AuthDeps, now: number): Promise<Principal> {
   const auth = c.req.header('authorization');
   if (auth !== undefined) {
@@ -54,6 +57,9 @@ export async function authenticate(c: Context, deps: AuthDeps, now: number): Pro
   const cfg = deps.oncall();
   const person = cfg.people[session.person];
   if (!person) throw new NotSignedInError('person no longer in the on-call file');
+  // signed out or revoked (session-store.ts: a few seconds' cache); UnavailableError (503) when it cannot be told
+  if (!(await deps.store.sessions.alive(session.sessionId, session.person, now)))
+    throw new NotSignedInError('session ended (signed out or revoked)');
   return {
     kind: 'person',
     person: session.person,

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { OnCallConfig } from '../../../schemas/oncall/config.js';
-import { readBody, utf8, type RouteDeps } from '../http.js';
+import { readBody, utf8, type RouteDeps, type StreamHealth } from '../http.js';
 import { parseJson } from '../body-parse.js';
 import { errorAnswer } from '../api/guard.js';
 import { ApiInputError } from '../api/errors.js';
@@ -21,7 +21,10 @@ import { SIGN_IN_LINK_TTL_MS, type AuthStore } from './store.js';
  * | POST /console/sign-in | form `email=` or JSON `{email}`: the same answer whether or not the address is known |
  * | GET /console/sign-in/verify?token= | a confirmation page with a POST form (mail scanners follow GET links) |
  * | POST /console/sign-in/verify | form `token=`: consumes the link (once, 10 minutes) and sets the session cookie |
- * | POST /console/sign-out | form with the session's `csrf`: clears the cookie |
+ * | POST /console/sign-out | form with the session's `csrf`: ends the session (its item deleted), clears the cookie |
+ *
+ * A session is revocable (session-store.ts): signing in records it, signing out deletes it, and every request checks
+ * it is still on record (cached a few seconds per receiver task).
  *
  * The link's mail is sent in the background, after the answer: a known address and an unknown one take the same
  * time to answer too. Sign-in requests are counted per address (CONSOLE_SIGNIN_MAX_PER_EMAIL, default 5) and per
@@ -40,6 +43,8 @@ export interface ConsoleDeps {
   background?: (work: Promise<unknown>) => void;
   /** Called when a session signs out (the console ends its live streams: console/live.ts). */
   onSignOut?: (sessionId: string) => void;
+  /** The auth table's reachability for GET /healthz (`console_auth`; dependency-health.ts); default none. */
+  authHealth?: StreamHealth;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 12 * 3_600_000;
@@ -176,6 +181,7 @@ export function signInRoutes(app: Hono, deps: RouteDeps, cd: ConsoleDeps): void 
           : html(c, 401, invalidLink());
       }
       const session = signSession(cd.sessionSecret, person, now, ttlMs);
+      await cd.store.sessions.create(session);
       const cookie = sessionCookie(session.value, ttlMs / 1000, auth.secure);
       deps.logger.info({ route: 'POST /console/sign-in/verify', person }, 'signed in');
       const csrf = csrfTokenOf(cd.sessionSecret, session.sessionId);
@@ -209,7 +215,10 @@ export function signInRoutes(app: Hono, deps: RouteDeps, cd: ConsoleDeps): void 
       const fields = (read.fields ?? {}) as Record<string, unknown>;
       const presented = c.req.header('x-csrf-token') ?? (typeof fields.csrf === 'string' ? fields.csrf : undefined);
       checkCsrf(principal, cd.sessionSecret, presented);
-      if (principal.kind === 'person') cd.onSignOut?.(principal.sessionId);
+      if (principal.kind === 'person') {
+        await cd.store.sessions.end(principal.sessionId, deps.now());
+        cd.onSignOut?.(principal.sessionId);
+      }
       const clear = sessionCookie('', 0, auth.secure);
       if (read.json) return c.json({ status: 'signed out' }, 200, { 'set-cookie': clear });
       return html(c, 200, authPage('Signed out', '<p><a href="/console/sign-in">Sign in again</a></p>'), {

@@ -2,10 +2,12 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * The console's session: a cookie the server signs (HMAC-SHA256 with CONSOLE_SESSION_SECRET) and keeps nothing of.
- * Its value is `<payload>.<mac>`, both base64url; the payload names the person, a random session id and when it was
- * issued and expires. The person's role is not in it: it is read from the on-call file on every request, so a role
- * change or a person removed from the file takes effect at once.
+ * The console's session: a cookie the server signs (HMAC-SHA256 with CONSOLE_SESSION_SECRET). Its value is
+ * `<payload>.<mac>`, both base64url; the payload names the person, a random session id and when it was issued and
+ * expires. The signature alone is not enough: the session id must still be on record in the auth table
+ * (session-store.ts: put at sign-in, deleted at sign-out or by `make sessions REVOKE=1`), checked on each request.
+ * The person's role is not in it: it is read from the on-call file on every request, so a role change or a person
+ * removed from the file takes effect at once.
  *
  * The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, with `Max-Age`; on an https PUBLIC_BASE_URL it is `Secure`
  * and named with the `__Host-` prefix (the browser then refuses it from http or for another host).

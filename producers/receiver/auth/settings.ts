@@ -11,6 +11,11 @@ export const ConsoleSettingsSchema = z.object({
   CONSOLE_SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   /** How long a session lasts, hours (1..168, default 12). */
   CONSOLE_SESSION_HOURS: z.coerce.number().int().min(1).max(168).default(12),
+  /**
+   * How long a receiver task reuses a session check, ms (0..60000, default 5000): a session signed out or revoked
+   * is refused by every task within this time (auth/session-store.ts).
+   */
+  CONSOLE_SESSION_CHECK_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   /** Sign-in requests per address and per client IP in 15 minutes (defaults 5 and 30). */
   CONSOLE_SIGNIN_MAX_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(5),
   CONSOLE_SIGNIN_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),

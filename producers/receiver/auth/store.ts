@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { isConditionFailure } from '../../../platform/aws-errors.js';
 import { UnavailableError } from '../errors.js';
 import { RateLimitedError } from './errors.js';
+import { SessionStore } from './session-store.js';
 
 /**
  * The console's auth table (CONSOLE_AUTH_TABLE: HASH `pk` (S), TTL attribute `ttl`), written by the receiver only:
@@ -19,6 +20,7 @@ import { RateLimitedError } from './errors.js';
  * | `signin#<sha256 of the token>` | a sign-in link: `person`, `expiresAt`, `usedAt` once consumed | TTL: a day |
  * | `rate#<email or ip>#<sha256>#<window>` | sign-in requests counted in a window (`n`) | TTL: the window's end |
  * | `apikey#<key id>` | an API key: `hash` (SHA-256 of the key), `teams`, `actions`, `name`, `revokedAt` | none |
+ * | `session#<sha256 of the session id>` | a session: `person`, `issuedAt`, `expiresAt` (session-store.ts) | TTL |
  *
  * Neither a link's token nor a key is stored: only their SHA-256 (both are 256-bit random, so a plain hash is enough;
  * a leaked table lets nobody sign in). A link is consumed by one conditional update (exists, unused, not expired):
@@ -52,10 +54,17 @@ export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex'
 export interface AuthStoreOptions {
   dynamodb: Pick<DynamoDBClient, 'send'>;
   table: string;
+  /** How long a session check is reused (session-store.ts). Default 5000 ms. */
+  sessionCheckMs?: number;
 }
 
 export class AuthStore {
-  constructor(private readonly opts: AuthStoreOptions) {}
+  /** The console's sessions, in the same table (session-store.ts). */
+  readonly sessions: SessionStore;
+
+  constructor(private readonly opts: AuthStoreOptions) {
+    this.sessions = new SessionStore({ dynamodb: opts.dynamodb, table: opts.table, cacheMs: opts.sessionCheckMs });
+  }
 
   private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
     try {

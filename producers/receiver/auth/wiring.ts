@@ -11,6 +11,7 @@ import type { ApiDeps } from '../api/routes.js';
 import { ResendSignInMailer } from './mailer.js';
 import { loadConsoleSettings } from './settings.js';
 import { AuthStore } from './store.js';
+import { DependencyHealthCheck } from '../dependency-health.js';
 
 /**
  * The console's dependencies from the environment (settings.ts), or undefined when CONSOLE_SESSION_SECRET is unset
@@ -44,10 +45,20 @@ export function consoleDepsOf(
     })
     .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'console: iCalendar feeds not loaded'));
   const resend = resendClient({ apiKey: settings.RESEND_API_KEY!, baseUrl: settings.RESEND_BASE_URL });
+  const store = new AuthStore({
+    dynamodb,
+    table: infra.CONSOLE_AUTH_TABLE,
+    sessionCheckMs: settings.CONSOLE_SESSION_CHECK_MS,
+  });
   return {
     sessionSecret: settings.CONSOLE_SESSION_SECRET,
     sessionTtlMs: settings.CONSOLE_SESSION_HOURS * 3_600_000,
-    store: new AuthStore({ dynamodb, table: infra.CONSOLE_AUTH_TABLE }),
+    store,
+    authHealth: new DependencyHealthCheck({
+      name: 'console auth table',
+      probe: (signal) => store.sessions.probe(signal),
+      logger,
+    }),
     oncall: () => oncall,
     mailer: new ResendSignInMailer(resend, () => oncall.email.from),
     incidents: new DynamoIncidentSource({ dynamodb, table: infra.INCIDENTS_TABLE }),

@@ -1,42 +1,33 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoClient } from '../../../platform/aws.js';
 import { startDynalite, type RunningEngine } from '../../../infra/local/engines.js';
 import { MemoryIncidents, consoleTestApp, createAuthTable, incidentState } from '../api/testing.js';
+import { MemoryLake } from '../api/lake.fixtures.js';
+import type { LakeIncidentSummary } from '../api/lake.js';
+import type { PageFact } from '../../../analysis/report/data.js';
 
 /**
  * The console's pages in-process (hono `app.request`) against a dynalite auth table and an in-memory paging state:
  * no session → the sign-in page, the open incidents with each page's delivery, the actions by form (CSRF refused,
  * 303 back with a message, 409 and 403 in words), the live stream (an update when the state changes, ended by
- * sign-out), the on-call calendar with its override, the saved reports.
+ * sign-out), the on-call calendar with its override, the lake's analytics for a range.
  */
 const T0 = Date.parse('2026-12-07T03:00:00.000Z');
 let engine: RunningEngine;
 let dynamodb: DynamoDBClient;
 let tables = 0;
-let reportsDir: string;
 
 beforeAll(async () => {
   engine = await startDynalite();
   dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
-  reportsDir = await mkdtemp(path.join(os.tmpdir(), 'pagetrail-console-reports-'));
-  await mkdir(path.join(reportsDir, '2026-12-07T02-00-00-000Z'));
-  await writeFile(
-    path.join(reportsDir, '2026-12-07T02-00-00-000Z', 'index.html'),
-    '<!doctype html><html><head><title>pagetrail report 2026-11-30 – 2026-12-07</title></head><body>' +
-      '<svg><title>funnel</title></svg></body></html>',
-  );
 });
 afterAll(async () => {
   dynamodb?.destroy();
   await engine?.close();
-  if (reportsDir) await rm(reportsDir, { recursive: true, force: true });
 });
 
-async function setup() {
+async function setup(lake?: MemoryLake) {
   const table = `console-ui-${++tables}`;
   await createAuthTable(dynamodb, table);
   const clock = { now: T0 };
@@ -52,7 +43,7 @@ async function setup() {
     incidentState('inc_app_resolved_03', { team: 'app', openedAt: T0 - 180_000, resolvedAt: T0 - 100_000 }),
     incidentState('inc_db_open_0000004', { team: 'db', openedAt: T0 - 30_000 }),
   ]);
-  const env = consoleTestApp({ dynamodb, table, incidents, now: () => clock.now, ui: { livePollMs: 20, reportsDir } });
+  const env = consoleTestApp({ dynamodb, table, incidents, now: () => clock.now, ui: { livePollMs: 20 }, lake });
   return { ...env, clock, open };
 }
 type Env = Awaited<ReturnType<typeof setup>>;
@@ -285,20 +276,95 @@ describe('on call and analytics', () => {
     expect(html).toContain('Bob Diaz');
   });
 
-  it('links the saved reports and serves their pages; a path outside the folder is a 404', async () => {
+  /** Two app incidents of 2026-12-05 in the lake, their SMS and email pages, one acknowledged after 45 s. */
+  const at = (h: number) => Date.parse('2026-12-05T00:00:00Z') + h * 3_600_000;
+  const inc = (id: string, opened: number, ackedAfterS?: number): LakeIncidentSummary => ({
+    incident_id: id,
+    alarm_name: `${id}-cpu`,
+    severity: 'P1',
+    team: 'app',
+    opened_at: opened,
+    ...(ackedAfterS !== undefined
+      ? { acknowledged_at: opened + ackedAfterS * 1000, acknowledged_by: 'alice', resolved_at: opened + 600_000 }
+      : {}),
+    pages: 2,
+    notices: 0,
+    failed_deliveries: 0,
+    silent_failovers: 0,
+  });
+  const page = (id: string, sent: number, channel: string, deliveredS?: number, ackedS?: number): PageFact => ({
+    incident_id: id,
+    message_id: `${id}-${channel}`,
+    channel,
+    person: 'alice',
+    severity: 'P1',
+    level: 1,
+    sent_at: sent,
+    ...(deliveredS !== undefined ? { delivered_at: sent + deliveredS * 1000 } : {}),
+    ...(ackedS !== undefined ? { acked_at: sent + ackedS * 1000 } : {}),
+  });
+  const lakeOf = () =>
+    new MemoryLake({ asOf: T0 - 26_000, now: T0 }, [], [inc('inc_a', at(1), 45), inc('inc_b', at(5))], {
+      pages: [
+        page('inc_a', at(1) + 1000, 'sms', 3, 44),
+        page('inc_a', at(1) + 1000, 'email', 6),
+        page('inc_b', at(5) + 1000, 'sms', 4),
+        page('inc_b', at(5) + 1000, 'email'),
+      ],
+      failures: [],
+    });
+
+  it('draws the lake’s funnel, percentiles and MTTA for a range by the report’s charts, and its age', async () => {
+    const env = await setup(lakeOf());
+    const { cookie } = await signIn(env, 'vera@example.com');
+    const res = await env.app.request('/console/analytics?from=2026-12-01&to=2026-12-07', { headers: { cookie } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<input id="from" name="from" type="date" value="2026-12-01">');
+    expect(html).toContain('<input id="to" name="to" type="date" value="2026-12-07">');
+    expect(html).toContain('<strong>2</strong> incidents, <strong>4</strong> pages, 0 failed');
+    expect(html).toContain('lake data as of 02:59:34 UTC, 26 s ago (duckdb)');
+    // the report's own sections: charts as inline SVG (with their accessible names), in boxes a phone scrolls
+    for (const id of ['funnel', 'latency', 'mtta']) expect(html).toContain(`<section id="${id}">`);
+    expect(html).toMatch(/<div class="scroll" tabindex="0" role="group" aria-label="delivery funnel chart">/);
+    expect(html).toContain(
+      '<figure class="chart" role="img" aria-label="delivery funnel per channel"><svg aria-hidden="true"',
+    );
+    expect(html).toContain('aria-label="mean time to acknowledge per team"');
+    // MTTA: one acknowledged incident of two, 45 s
+    expect(html).toMatch(/<table id="mtta-table">.*<td>app<\/td><td class="num">2<\/td><td class="num">1<\/td>/s);
+    expect(html).toContain('make report FROM=2026-12-01T00:00:00Z TO=2026-12-07T00:00:00Z');
+    // a range without those incidents
+    const empty = await (
+      await env.app.request('/console/analytics?from=2026-11-01&to=2026-11-08', { headers: { cookie } })
+    ).text();
+    expect(empty).toContain('<strong>0</strong> incidents');
+    expect(empty).toContain('No page sent in this range.');
+  });
+
+  it('a bad range says why and shows the last 7 days; the lake down says so (200, never a 500)', async () => {
+    const lake = lakeOf();
+    const env = await setup(lake);
+    const { cookie } = await signIn(env, 'vera@example.com');
+    const get = async (q: string) => env.app.request(`/console/analytics${q}`, { headers: { cookie } });
+    const backwards = await (await get('?from=2026-12-07&to=2026-12-01')).text();
+    expect(backwards).toContain('The “to” day must be after the “from” day. Showing the last 7 days.');
+    expect(backwards).toContain('value="2026-12-01"'); // the default: 7 UTC days up to the end of today
+    expect(backwards).toContain('value="2026-12-08"');
+    expect(await (await get('?from=2026-01-01&to=2026-12-01')).text()).toContain('At most 92 days at once.');
+    expect(await (await get('?from=yesterday&to=2026-12-01')).text()).toContain('Give both days as dates');
+    lake.state = 'down';
+    const down = await get('?from=2026-12-01&to=2026-12-07');
+    expect(down.status).toBe(200);
+    expect(await down.text()).toContain(
+      'No analytics: S3 unreachable, and the local lake cache has no copy to answer from. Try again in a moment.',
+    );
+  });
+
+  it('a receiver with no lake says so', async () => {
     const env = await setup();
     const { cookie } = await signIn(env, 'vera@example.com');
-    const html = await (
-      await env.app.request('/console/analytics?from=2026-11-30&to=2026-12-07', { headers: { cookie } })
-    ).text();
-    expect(html).toContain('make report FROM=2026-11-30T00:00:00Z TO=2026-12-07T00:00:00Z');
-    expect(html).toContain('href="/console/reports/2026-12-07T02-00-00-000Z/index.html">pagetrail report');
-    const page = await env.app.request('/console/reports/2026-12-07T02-00-00-000Z/index.html', {
-      headers: { cookie },
-    });
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('<svg>');
-    const out = await env.app.request('/console/reports/..%2F..%2Fetc/passwd.html', { headers: { cookie } });
-    expect(out.status).toBe(404);
+    const html = await (await env.app.request('/console/analytics', { headers: { cookie } })).text();
+    expect(html).toContain('This receiver reads no lake: no analytics here.');
   });
 });

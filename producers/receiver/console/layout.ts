@@ -56,7 +56,14 @@ input,select,textarea{width:100%;font:inherit;padding:10px;min-height:44px;borde
 background:#fff;color:#101828}
 ol.timeline{padding-left:1.2rem;margin:0}ol.timeline li{margin:0 0 6px}time{font-variant-numeric:tabular-nums}
 dl.days{margin:0}dl.days dt{font-weight:700;margin-top:8px}dl.days dd{margin:0 0 0 0;padding:4px 0;border-bottom:1px \
-solid #eaecf0}.svg svg{max-width:100%;height:auto}`;
+solid #eaecf0}.svg svg{max-width:100%;height:auto}
+.report section{background:#fff;border-radius:8px;padding:12px 14px;margin:0 0 12px;border:1px solid #d0d5dd}
+.report h2{margin:0 0 6px;font-size:1.05rem}.report p.note{background:none;border:0;padding:0;color:#475467;\
+font-size:.9rem}.report p.empty{color:#475467;font-style:italic}.report figure{margin:0}
+.scroll{overflow-x:auto;max-width:100%;margin:6px 0}.scroll svg{display:block;max-width:none}
+.report table{border-collapse:collapse;font-size:.9rem;min-width:100%}.report th,.report td{text-align:left;\
+padding:6px 8px;border-bottom:1px solid #eaecf0;white-space:nowrap}.report td.num{text-align:right;\
+font-variant-numeric:tabular-nums}.report th{color:#344054;font-size:.8rem}`;
 
 export interface Shell {
   title: string;

@@ -2,14 +2,23 @@ import type { IncidentStateView } from '../../../shared/incident-view.js';
 
 /**
  * The console's live updates: one poll of the paging state shared by every connected browser (Server-Sent Events),
- * every `pollMs` (default 2 s) while at least one is connected, none otherwise. Each subscriber renders its fragment
- * (the open incidents, or one incident) from the poll's answer and gets an `update` event only when its HTML
- * changed; every `heartbeatMs` (default 15 s) a comment line keeps proxies from closing the stream. Bounded: at most
- * `maxClients` streams (default 200) and `maxPerSession` per session (default 6): past either, the route answers 429.
- * A stream ends when its session expires, when the session signs out (`closeSession`), or when the browser leaves.
+ * every `pollMs` (default 2 s) while at least one is connected, none otherwise. A poll reads what its streams show:
+ * the open incidents if a stream shows the list, and each incident an incident page's stream shows. Each subscriber
+ * renders its fragment (the open incidents, or one incident) from the poll's answer and gets an `update` event only
+ * when its HTML changed; every `heartbeatMs` (default 15 s) a comment line keeps proxies from closing the stream.
+ * Bounded: at most `maxClients` streams (default 200) and `maxPerSession` per session (default 6): past either, the
+ * route answers 429.
+ * A stream ends when its session expires, when the session signs out (`closeSession`; on another receiver task or by
+ * a revocation: at the first poll after the session check's cache window, `alive`), or when the browser leaves.
  */
+/** What a poll reads: the open incidents (a stream shows the list), and these incidents (incident pages). */
+export interface LiveWant {
+  open: boolean;
+  incidents: ReadonlySet<string>;
+}
+
 export interface LiveOptions {
-  list: () => Promise<IncidentStateView[]>;
+  read: (want: LiveWant) => Promise<IncidentStateView[]>;
   now: () => number;
   pollMs?: number;
   heartbeatMs?: number;
@@ -20,9 +29,17 @@ export interface LiveOptions {
 
 export interface Subscriber {
   sessionId: string;
+  /** The incident the stream shows (an incident page); absent: the list of open incidents. */
+  incidentId?: string;
   expiresAt: number;
   /** The fragment's HTML from the poll's answer (undefined: nothing to send, e.g. an incident gone from the table). */
   render: (states: IncidentStateView[], now: number) => string | undefined;
+  /**
+   * Whether the stream's session is still on record (auth/session-store.ts: cached a few seconds), asked every poll:
+   * a session signed out on another receiver task, or revoked, ends its streams here too. Rejects when it cannot be
+   * told (the stream stays). Default: always.
+   */
+  alive?: () => Promise<boolean>;
   /** Writes SSE text; returns false when the stream is closed. */
   write: (text: string) => boolean;
   close: () => void;
@@ -68,7 +85,7 @@ export class LiveHub {
     this.subs.add(entry);
     this.start();
     try {
-      const states = await this.read();
+      const states = await this.read([entry]);
       this.push(entry, states, this.opts.now());
     } catch (err) {
       this.opts.onError?.(err);
@@ -91,10 +108,11 @@ export class LiveHub {
     if (this.polling) return this.polling;
     this.polling = (async () => {
       try {
-        const states = await this.read();
+        const states = await this.read([...this.subs]);
         const now = this.opts.now();
         for (const s of [...this.subs]) {
           if (s.expiresAt <= now) this.end(s, 'expired');
+          else if (!(await this.alive(s))) this.end(s, 'signed-out');
           else this.push(s, states, now);
         }
       } catch (err) {
@@ -106,9 +124,24 @@ export class LiveHub {
     return this.polling;
   }
 
-  private async read() {
+  private async read(subs: Subscriber[]) {
     this.reads++;
-    return this.opts.list();
+    const incidents = new Set<string>();
+    let open = false;
+    for (const s of subs) {
+      if (s.incidentId === undefined) open = true;
+      else incidents.add(s.incidentId);
+    }
+    return this.opts.read({ open, incidents });
+  }
+
+  private async alive(s: Entry): Promise<boolean> {
+    try {
+      return (await s.alive?.()) ?? true;
+    } catch (err) {
+      this.opts.onError?.(err);
+      return true;
+    }
   }
 
   private push(s: Entry, states: IncidentStateView[], now: number) {

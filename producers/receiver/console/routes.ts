@@ -1,5 +1,3 @@
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Context, Hono } from 'hono';
 import type { RouteDeps } from '../http.js';
 import { UnavailableError, StreamWriteError, BodyTooLargeError, BodyReadError } from '../errors.js';
@@ -18,6 +16,7 @@ import { LIVE_JS } from './client.js';
 import { CONSOLE_HEADERS, consolePage, esc, timeTag } from './layout.js';
 import { LiveHub } from './live.js';
 import { incidentFragment, incidentsFragment } from './views.js';
+import { analyticsBody, analyticsRange } from './analytics.js';
 
 /**
  * The console under /console, for people signed in by the emailed link (auth/routes.ts):
@@ -30,8 +29,8 @@ import { incidentFragment, incidentsFragment } from './views.js';
  * | | `csrf`; 303 back with a message (api/actions.ts, `via: console`) |
  * | GET /console/events[?incident=] | Server-Sent Events: the live region's HTML when it changes (live.ts) |
  * | GET /console/oncall | who is on call now, and each schedule's shifts for two weeks (overrides marked) |
- * | GET /console/analytics[?from&to] | the saved `make report` outputs (CONSOLE_REPORTS_DIR) and how to make one |
- * | GET /console/reports/{dir}/{file}.html | a saved report's page, as written (no script) |
+ * | GET /console/analytics[?from&to] | the lake's funnel, percentiles and MTTA for a range of UTC days, drawn by |
+ * | | the report's own chart code, with the lake data's age (analytics.ts) |
  *
  * Without a session every route sends the browser to the sign-in page (303); an API key is refused (403: the
  * console is for people). An action answers 303 to the incident page (post/redirect/get) with a message, or the
@@ -41,11 +40,11 @@ export interface ConsoleUiOptions {
   /** The paging state's poll for the live updates, ms (default 2000), and the heartbeat (default 15000). */
   livePollMs?: number;
   liveHeartbeatMs?: number;
-  /** Where `make report` saves its reports (default none: the analytics page says how to make one). */
-  reportsDir?: string;
 }
 
 const DAY_MS = 86_400_000;
+/** The most open incidents the console's list shows (newest first). */
+const OPEN_MAX = 500;
 const NO_CALENDARS: ReadonlyMap<string, IcalCalendar> = new Map();
 
 type Person = Extract<Principal, { kind: 'person' }>;
@@ -72,8 +71,18 @@ export function consoleRoutes(app: Hono, deps: RouteDeps, api: ApiDeps & Console
   const auth = authDepsOf(deps, api);
   const limit = Math.min(deps.config.BODY_LIMIT_BYTES, 16 * 1024);
   const calendars = () => api.calendars?.() ?? NO_CALENDARS;
+  /** The open (and acknowledged) incidents, newest first, at most OPEN_MAX (the list index: api/incidents.ts). */
+  const openIncidents = async () =>
+    (await api.incidents.list({ statuses: ['open', 'acknowledged'], limit: OPEN_MAX })).incidents;
   const live = new LiveHub({
-    list: () => api.incidents.list(),
+    read: async (want) => {
+      const open = want.open ? await openIncidents() : [];
+      const listed = new Set(open.map((s) => s.incidentId));
+      const pages = await Promise.all(
+        [...want.incidents].filter((id) => !listed.has(id)).map((id) => api.incidents.get(id)),
+      );
+      return [...open, ...pages.filter((s) => s !== undefined)];
+    },
     now: deps.now,
     pollMs: api.livePollMs,
     heartbeatMs: api.liveHeartbeatMs,
@@ -131,6 +140,13 @@ export function consoleRoutes(app: Hono, deps: RouteDeps, api: ApiDeps & Console
     if (err instanceof BodyReadError) return say(408, 'Not done', 'The form did not arrive: try again.');
     if (err instanceof UnavailableError || err instanceof StreamWriteError) {
       deps.logger.error({ route: name, err: (err.cause as Error | undefined)?.message }, 'console: 503');
+      if (err instanceof UnavailableError && err.dependency.startsWith('console auth table'))
+        return say(
+          503,
+          'Try again',
+          'Your session cannot be checked right now (the sign-in table is not answering): nothing was changed. ' +
+            'Retry in a few seconds.',
+        );
       return say(503, 'Try again', 'The paging state or the stream is not answering: nothing was changed. Retry.');
     }
     deps.logger.error({ route: name, err: err instanceof Error ? err.name : typeof err }, 'console: unexpected');
@@ -151,7 +167,7 @@ export function consoleRoutes(app: Hono, deps: RouteDeps, api: ApiDeps & Console
     '/console/',
     page('GET /console/', async (c, p) => {
       const now = deps.now();
-      const states = await api.incidents.list();
+      const states = await openIncidents();
       const body =
         `<div id="live" data-live="/console/events" data-now="${now}" aria-live="polite">` +
         `${incidentsFragment(states, api.oncall(), now)}</div>` +
@@ -195,6 +211,8 @@ export function consoleRoutes(app: Hono, deps: RouteDeps, api: ApiDeps & Console
       c.req.raw.signal?.addEventListener('abort', close);
       remove = await live.add({
         sessionId: p.sessionId,
+        ...(id !== undefined ? { incidentId: id } : {}),
+        alive: () => api.store.sessions.alive(p.sessionId, p.person, deps.now()),
         expiresAt,
         render: (states, now) => {
           if (id === undefined) return incidentsFragment(states, cfg(), now);
@@ -374,83 +392,13 @@ export function consoleRoutes(app: Hono, deps: RouteDeps, api: ApiDeps & Console
   app.get(
     '/console/analytics',
     page('GET /console/analytics', async (c, p) => {
-      const now = deps.now();
-      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-      const fromQ = c.req.query('from');
-      const toQ = c.req.query('to');
-      const from = fromQ && /^\d{4}-\d{2}-\d{2}$/.test(fromQ) ? fromQ : day(now - 7 * DAY_MS);
-      const to = toQ && /^\d{4}-\d{2}-\d{2}$/.test(toQ) ? toQ : day(now + DAY_MS);
-      const saved = api.reportsDir ? await savedReports(api.reportsDir) : [];
-      const list = saved.length
-        ? `<ul>${saved
-            .map(
-              (r) =>
-                `<li><a href="/console/reports/${encodeURIComponent(r.dir)}/index.html">${esc(r.title)}</a>` +
-                ` <span class="muted">(${esc(r.dir)})</span></li>`,
-            )
-            .join('')}</ul>`
-        : '<p>No saved report here yet.</p>';
-      const body =
-        `<form method="get" action="/console/analytics" class="card"><h2>Range</h2>` +
-        `<label for="from">From (UTC day)</label><input id="from" name="from" type="date" value="${from}">` +
-        `<label for="to">To (UTC day, excluded)</label><input id="to" name="to" type="date" value="${to}">` +
-        '<button class="act" type="submit">Show the command</button></form>' +
-        `<section class="card"><h2>Funnel, percentiles, MTTA</h2><p>The analytics come from the lake, which the ` +
-        `console does not read (the receiver reads only the paging state). Make the report for this range — its ` +
-        `charts are the funnel, the delivery percentiles and the time to acknowledge:</p>` +
-        `<p><code>make report FROM=${from}T00:00:00Z TO=${to}T00:00:00Z</code></p>` +
-        `<h3>Saved reports</h3>${list}</section>`;
+      const range = analyticsRange(c.req.query('from'), c.req.query('to'), deps.now());
+      const body = await analyticsBody(range, api, deps.logger);
       return send(c, 200, consolePage({ title: 'Analytics', nav: 'analytics', who: whoOf(p), body }));
     }),
   );
 
-  app.get(
-    '/console/reports/:dir/:file',
-    page('GET /console/reports/:dir/:file', async (c) => {
-      const dir = c.req.param('dir') ?? '';
-      const file = c.req.param('file') ?? '';
-      if (!api.reportsDir || !/^[\w-]{1,64}$/.test(dir) || !/^[\w.-]{1,160}\.html$/.test(file) || file.includes('..'))
-        throw new NotFoundError('report page');
-      let text: string;
-      try {
-        text = await readFile(path.join(api.reportsDir, dir, file), 'utf8');
-      } catch {
-        throw new NotFoundError('report page');
-      }
-      return c.body(text, 200, {
-        ...CONSOLE_HEADERS,
-        'content-security-policy':
-          "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
-      });
-    }),
-  );
-
   return live;
-}
-
-/** The saved reports (newest first): each folder with an index.html, titled by its <title>. */
-async function savedReports(dir: string): Promise<{ dir: string; title: string }[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-  } catch {
-    return [];
-  }
-  const out: { dir: string; title: string }[] = [];
-  for (const name of names
-    .filter((n) => /^[\w-]{1,64}$/.test(n))
-    .sort()
-    .reverse()
-    .slice(0, 30)) {
-    try {
-      const head = (await readFile(path.join(dir, name, 'index.html'), 'utf8')).slice(0, 4000);
-      const title = /<title>([^<]{1,200})<\/title>/.exec(head)?.[1] ?? name;
-      out.push({ dir: name, title: title.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') });
-    } catch {
-      // a folder without a report
-    }
-  }
-  return out;
 }
 
 /** A schedule's shifts as an agenda: per day (in the schedule's zone), each shift with who and why. */
