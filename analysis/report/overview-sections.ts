@@ -15,7 +15,7 @@ export interface SectionOptions {
 }
 
 /** A chart or table, in a keyboard-scrollable box when `scroll`. */
-const boxed = (inner: Html | string, label: string, opts: SectionOptions): Html | string =>
+export const scrollBox = (inner: Html | string, label: string, opts: SectionOptions): Html | string =>
   opts.scroll && inner !== ''
     ? html`<div class="scroll" tabindex="0" role="group" aria-label="${label}">${inner}</div>`
     : inner;
@@ -29,7 +29,7 @@ export async function funnelSection(data: LakeData, opts: SectionOptions = {}): 
 people) are not pages: not counted here.</p>
 ${
   f.length
-    ? boxed(await renderSvg(funnelSpec(f), { label: 'delivery funnel per channel' }), 'delivery funnel chart', opts)
+    ? scrollBox(await renderSvg(funnelSpec(f), { label: 'delivery funnel per channel' }), 'delivery funnel chart', opts)
     : html`<p class="empty">No page sent in this range.</p>`
 }</section>`;
 }
@@ -43,14 +43,14 @@ export async function latencySection(data: LakeData, opts: SectionOptions = {}):
 a group of one page is one dot, its single value).</p>
 ${
   pr.length
-    ? boxed(
+    ? scrollBox(
         await renderSvg(percentileSpec(pr), { label: 'latency percentiles per channel and severity' }),
         'latency percentiles chart',
         opts,
       )
     : ''
 }
-${boxed(
+${scrollBox(
   table(
     ['channel', 'severity', 'step', 'n', 'p50', 'p90', 'p99'],
     lat
@@ -88,14 +88,14 @@ export async function mttaSection(data: LakeData, opts: SectionOptions = {}): Pr
 acknowledged (resolved) incidents (team: the alarm's <code>team</code> tag, else the on-call file's routes).</p>
 ${
   mttaRows.length
-    ? boxed(
+    ? scrollBox(
         await renderSvg(barSpec(mttaRows, { title: 'MTTA (seconds)' }), { label: 'mean time to acknowledge per team' }),
         'MTTA chart',
         opts,
       )
     : ''
 }
-${boxed(
+${scrollBox(
   table(
     ['team', 'incidents', 'acknowledged', 'MTTA', 'median', 'resolved', 'MTTR'],
     mtta.map((m) => [

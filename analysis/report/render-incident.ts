@@ -7,6 +7,7 @@ import { explainFailure } from './provider-codes.js';
 import type { PagedChannel, PersonRef, Timeline } from './timeline.js';
 import { clock, describeStep } from './timeline-format.js';
 import { formatDuration, formatTime } from './values.js';
+import { scrollBox, type SectionOptions } from './overview-sections.js';
 import { whyPaged } from './why-paged.js';
 
 const CHANNEL_NAME: Record<string, string> = {
@@ -161,6 +162,32 @@ const VERDICT_HELP = {
   any: "Did anyone paged open their page before that page's own level escalated?",
 };
 
+/** The two verdicts as cards: was the page opened before it escalated (the report's and the console's). */
+export function verdictsSection(timeline: Timeline): Html {
+  const v = timeline.verdicts;
+  return html`<section id="verdicts"><h2>Was the page opened before it escalated?</h2><div class="cards">
+<div class="card" data-verdict-name="first_responder_opened_before_escalation"><h3>First responder</h3>\
+${verdictBadge(v.firstResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.first}</p></div>
+<div class="card" data-verdict-name="any_responder_opened_before_escalation"><h3>Any responder</h3>\
+${verdictBadge(v.anyResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.any}</p></div>
+</div></section>`;
+}
+
+/** The timeline chart: one lane per person, channel and level (the report's and the console's; `scroll` as there). */
+export async function timelineSection(timeline: Timeline, timeZone: string, opts: SectionOptions = {}): Promise<Html> {
+  const t0 = timeline.openedAt ?? timeline.steps[0]?.at ?? 0;
+  const { points, markers } = chartData(timeline, t0, timeZone);
+  const label = `timeline of ${timeline.alarmName ?? timeline.incidentId}`;
+  return html`<section id="timeline-chart"><h2>Timeline</h2>\
+<p class="note">One lane per person, channel and level; seconds after the alarm opened. \
+Dashed lines: escalations.</p>
+${
+  points.length
+    ? scrollBox(await renderSvg(timelineSpec(points, markers), { label }), 'timeline chart', opts)
+    : html`<p class="empty">No page was sent.</p>`
+}</section>`;
+}
+
 /** One incident's page. */
 export async function renderIncident(
   timeline: Timeline,
@@ -170,7 +197,6 @@ export async function renderIncident(
   const t = (ms: number | null | undefined) => formatTime(ms ?? undefined, opts.timeZone);
   const time = clock(opts.timeZone).time;
   const t0 = timeline.openedAt ?? timeline.steps[0]?.at ?? 0;
-  const { points, markers } = chartData(timeline, t0, opts.timeZone);
   const v = timeline.verdicts;
   const times = timesOf({ ...timeline, firstPagedAt: opts.summary?.first_paged_at });
   const after = (ms: number | null) => (ms === null ? '' : ` (after ${formatDuration((ms - t0) / 1000)})`);
@@ -229,22 +255,8 @@ export async function renderIncident(
 <dt>time to acknowledge</dt><dd data-duration="time-to-acknowledge">${formatDuration(timeToAck(times))}</dd>
 <dt>time to resolve</dt><dd data-duration="time-to-resolve">${formatDuration(timeToResolve(times))}</dd>
 </dl></section>`,
-    html`<section id="verdicts"><h2>Was the page opened before it escalated?</h2><div class="cards">
-<div class="card" data-verdict-name="first_responder_opened_before_escalation"><h3>First responder</h3>\
-${verdictBadge(v.firstResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.first}</p></div>
-<div class="card" data-verdict-name="any_responder_opened_before_escalation"><h3>Any responder</h3>\
-${verdictBadge(v.anyResponderOpenedBeforeEscalation)}<p>${VERDICT_HELP.any}</p></div>
-</div></section>`,
-    html`<section id="timeline-chart"><h2>Timeline</h2>\
-<p class="note">One lane per person, channel and level; seconds after the alarm opened. \
-Dashed lines: escalations.</p>
-${
-  points.length
-    ? await renderSvg(timelineSpec(points, markers), {
-        label: `timeline of ${timeline.alarmName ?? timeline.incidentId}`,
-      })
-    : html`<p class="empty">No page was sent.</p>`
-}</section>`,
+    verdictsSection(timeline),
+    await timelineSection(timeline, opts.timeZone),
     html`<section id="pages"><h2>Pages</h2>\
 <p class="note">Why this person: the on-call schedule and the layer or override that had them on call (as the page \
 recorded it), else a target the policy names. Last column: opened before <em>this page's</em> level escalated \

@@ -5,7 +5,9 @@ import { startDynalite, type RunningEngine } from '../../../infra/local/engines.
 import { MemoryIncidents, consoleTestApp, createAuthTable, incidentState } from '../api/testing.js';
 import { MemoryLake } from '../api/lake.fixtures.js';
 import type { LakeIncidentSummary } from '../api/lake.js';
-import type { PageFact } from '../../../analysis/report/data.js';
+import { summaryOfRow, type PageFact } from '../../../analysis/report/data.js';
+import { BILLING, PEOPLE } from '../../../analysis/report/timeline.fixtures.js';
+import { buildTimeline } from '../../../analysis/report/timeline.js';
 
 /**
  * The console's pages in-process (hono `app.request`) against a dynalite auth table and an in-memory paging state:
@@ -366,5 +368,60 @@ describe('on call and analytics', () => {
     const { cookie } = await signIn(env, 'vera@example.com');
     const html = await (await env.app.request('/console/analytics', { headers: { cookie } })).text();
     expect(html).toContain('This receiver reads no lake: no analytics here.');
+  });
+});
+
+describe('an incident’s timeline chart and verdicts, from the lake', () => {
+  /** The billing-db story of the timeline fixtures (bob never opened; escalated to carol, who acked), in the lake. */
+  const billing = () =>
+    new MemoryLake(
+      { asOf: T0 - 26_000, now: T0 },
+      [{ summary: summaryOfRow(BILLING.incident, 'db'), timeline: buildTimeline(BILLING, PEOPLE) }],
+      [],
+    );
+
+  it('the incident page links them; the fragment and a page of their own draw the report’s chart', async () => {
+    const env = await setup(billing());
+    const { cookie } = await signIn(env, 'alice@example.com');
+    const get = async (path: string) => env.app.request(path, { headers: { cookie } });
+    const page = await (await get('/console/incidents/inc_app_open_000001')).text();
+    // the page itself does not wait for the lake: its script fetches the fragment, its link works without one
+    expect(page).toContain('data-history="/console/incidents/inc_app_open_000001/history?part=1"');
+    expect(page).toContain('<a href="/console/incidents/inc_app_open_000001/history">');
+    const part = await get('/console/incidents/inc_b/history?part=1');
+    expect(part.status).toBe(200);
+    expect(part.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const fragment = await part.text();
+    expect(fragment).not.toContain('<html');
+    expect(fragment).toContain('lake data as of 02:59:34 UTC, 26 s ago (duckdb)');
+    // the report's verdict cards (bob never opened his page before it escalated) and its timeline chart, boxed
+    expect(fragment).toMatch(/data-verdict-name="first_responder_opened_before_escalation">.*data-verdict="no[^"]*"/s);
+    expect(fragment).toContain('<section id="timeline-chart">');
+    expect(fragment).toContain('<div class="scroll" tabindex="0" role="group" aria-label="timeline chart">');
+    const own = await (await get('/console/incidents/inc_b/history')).text();
+    expect(own).toContain('<html');
+    expect(own).toContain('<a href="/console/incidents/inc_b">← the incident</a>');
+    expect(own).toContain('<section id="verdicts">');
+  });
+
+  it('not in the lake yet, the lake down, no lake: said in words, 200 (never a 500)', async () => {
+    const lake = billing();
+    const env = await setup(lake);
+    const { cookie } = await signIn(env, 'alice@example.com');
+    const get = async (id: string) =>
+      env.app.request(`/console/incidents/${id}/history?part=1`, { headers: { cookie } });
+    const fresh = await get('inc_app_open_000001');
+    expect(fresh.status).toBe(200);
+    expect(await fresh.text()).toContain('The lake has nothing of this incident yet');
+    lake.state = 'down';
+    const down = await get('inc_b');
+    expect(down.status).toBe(200);
+    expect(await down.text()).toContain('The lake could not be read: S3 unreachable');
+    const none = await setup();
+    const signedIn = await signIn(none, 'alice@example.com');
+    const html = await (
+      await none.app.request('/console/incidents/inc_b/history?part=1', { headers: { cookie: signedIn.cookie } })
+    ).text();
+    expect(html).toContain('This receiver reads no lake');
   });
 });

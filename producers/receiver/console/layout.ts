@@ -61,6 +61,10 @@ solid #eaecf0}.svg svg{max-width:100%;height:auto}
 .report h2{margin:0 0 6px;font-size:1.05rem}.report p.note{background:none;border:0;padding:0;color:#475467;\
 font-size:.9rem}.report p.empty{color:#475467;font-style:italic}.report figure{margin:0}
 .scroll{overflow-x:auto;max-width:100%;margin:6px 0}.scroll svg{display:block;max-width:none}
+.report .cards{display:flex;gap:12px;flex-wrap:wrap}.report .card{flex:1 1 240px;margin:0}\
+.report .card p{margin:6px 0 0}
+.verdict{display:inline-block;padding:1px 9px;border-radius:10px;font-weight:700;color:#fff;background:#57606a}
+.verdict-yes{background:#1a7f37}.verdict-no{background:#cf222e}.verdict-pending{background:#9a6700}
 .report table{border-collapse:collapse;font-size:.9rem;min-width:100%}.report th,.report td{text-align:left;\
 padding:6px 8px;border-bottom:1px solid #eaecf0;white-space:nowrap}.report td.num{text-align:right;\
 font-variant-numeric:tabular-nums}.report th{color:#344054;font-size:.8rem}`;

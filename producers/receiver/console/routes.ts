@@ -17,6 +17,7 @@ import { CONSOLE_HEADERS, consolePage, esc, timeTag } from './layout.js';
 import { LiveHub } from './live.js';
 import { incidentFragment, incidentsFragment } from './views.js';
 import { analyticsBody, analyticsRange } from './analytics.js';
+import { historyFragment } from './history.js';
 
 /**
  * The console under /console, for people signed in by the emailed link (auth/routes.ts):
@@ -25,6 +26,8 @@ import { analyticsBody, analyticsRange } from './analytics.js';
  * |---|---|
  * | GET /console/ | the open incidents now (paging state): severity, level, who is paged, their delivery |
  * | GET /console/incidents/{id} | status, pages, timeline; forms: Acknowledge, Resolve, Escalate, Snooze, … |
+ * | GET /console/incidents/{id}/history[?part=1] | the lake's timeline chart and verdicts, drawn by the report's |
+ * | | code (history.ts); `part=1`: the fragment the incident page's script puts in place |
  * | POST /console/incidents/{id}/{action} | acknowledge, resolve, notes, escalate, reassign, snooze: a form with |
  * | | `csrf`; 303 back with a message (api/actions.ts, `via: console`) |
  * | GET /console/events[?incident=] | Server-Sent Events: the live region's HTML when it changes (live.ts) |
@@ -286,7 +289,10 @@ export function consoleRoutes(app: Hono, deps: RouteDeps, api: ApiDeps & Console
       `<section class="card actions" aria-labelledby="act-h"><h2 id="act-h">Act</h2>${forms}` +
       `<form method="post" action="${action('notes')}">${csrf}<label for="note">Add a note</label>` +
       '<textarea id="note" name="note" rows="3" maxlength="2000" required></textarea>' +
-      '<button type="submit" class="secondary">Add note</button></form></section>';
+      '<button type="submit" class="secondary">Add note</button></form></section>' +
+      `<section class="card" aria-labelledby="history-h"><h2 id="history-h">Timeline and verdicts</h2>` +
+      `<div id="history" data-history="${action('history')}?part=1"><p><a href="${action('history')}">` +
+      'The timeline chart and the verdicts, from the lake</a></p></div></section>';
     return send(
       c,
       status,
@@ -300,6 +306,18 @@ export function consoleRoutes(app: Hono, deps: RouteDeps, api: ApiDeps & Console
       const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
       const done = c.req.query('done');
       return incidentPage(c, p, id, 200, done && DONE[done] ? DONE[done] : undefined, true);
+    }),
+  );
+
+  app.get(
+    '/console/incidents/:id/history',
+    page('GET /console/incidents/:id/history', async (c, p) => {
+      const { id } = validate(IncidentIdParam, { id: c.req.param('id') }, 'path');
+      const inner = await historyFragment(id, api, deps.logger);
+      if (c.req.query('part') === '1') return send(c, 200, inner);
+      const back = `<p><a href="/console/incidents/${encodeURIComponent(id)}">← the incident</a></p>`;
+      const title = 'Timeline and verdicts';
+      return send(c, 200, consolePage({ title, nav: 'incidents', who: whoOf(p), body: `${back}${inner}` }));
     }),
   );
 

@@ -117,7 +117,7 @@ export function incidentFragment(s: IncidentStateView, cfg: OnCallConfig, now: n
     `</section><section class="card" aria-labelledby="pages-h"><h2 id="pages-h">Pages</h2>${pagesList(s, cfg)}` +
     `${noticesLine(s, cfg)}</section>` +
     `<section class="card" aria-labelledby="tl-h"><h2 id="tl-h">Timeline</h2><ol class="timeline">${timeline}</ol>` +
-    `<p class="muted">From the paging state, in <code>make incident</code>'s words; the lake's full timeline ` +
-    `(every receipt) and verdicts: <code>make incident ID=${esc(s.incidentId)}</code> or the report.</p></section>`
+    `<p class="muted">From the paging state, in <code>make incident</code>'s words; the lake's timeline chart and ` +
+    `verdicts are below, every receipt in <code>make incident ID=${esc(s.incidentId)}</code>.</p></section>`
   );
 }
