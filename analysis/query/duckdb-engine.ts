@@ -70,6 +70,18 @@ const readsErrors = (sql: string) => /\berrors\b/i.test(sql);
 export const readsLake = (sql: string) => !isShowTables(sql) && (tablesOf(sql).length > 0 || readsErrors(sql));
 
 /**
+ * @duckdb/node-api, loaded at the first query. A bundle that keeps it (make query's, infra/bin.ts) hands a dynamic
+ * import of it over as a CommonJS namespace, its exports under `default`; tsx and the receiver's external load give
+ * them by name.
+ */
+async function duckdbModule(): Promise<typeof import('@duckdb/node-api')> {
+  const m = (await import('@duckdb/node-api')) as typeof import('@duckdb/node-api') & {
+    default?: typeof import('@duckdb/node-api');
+  };
+  return m.DuckDBInstance ? m : m.default!;
+}
+
+/**
  * The local Athena: the lake's tables (events, raw_records, errors) and views in an in-memory DuckDB
  * over a local cache of exactly the objects of the partitions the query reads (pruned only where that
  * cannot change the answer: `partitionPlan`; otherwise every partition of each table the query
@@ -96,7 +108,7 @@ export async function queryDuckDb(sql: string, opts: DuckDbQueryOptions): Promis
   }
   // Loaded at the first query: a native module, which the receiver's bundle leaves out (infra/lambda/bundle.ts; on
   // AWS it reads the lake through Athena).
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = await duckdbModule();
   const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn = await instance.connect();
   try {

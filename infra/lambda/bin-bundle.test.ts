@@ -109,7 +109,7 @@ describe('bin bundles: make query', () => {
     expect(JSON.parse(json.stdout)).toEqual([{ answer: 42, y: true }]);
   }, 60_000);
 
-  it('a lake query loads the S3 path lazily: S3 down and nothing cached is a clear error', async () => {
+  it('a lake query with S3 down and nothing cached is a clear error', async () => {
     const failed = await query(['--', 'SELECT count(*) FROM events'], await freePort()).catch(
       (e: { code: number; stderr: string }) => e,
     );
