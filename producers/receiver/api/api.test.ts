@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { dynaliteForFile } from '../../../test/helpers/dynalite.js';
 import type { z } from 'zod';
-import { dynamoClient } from '../../../platform/aws.js';
-import { startDynalite, type RunningEngine } from '../../../infra/local/engines.js';
 import { StreamRecord } from '../../../schemas/envelope.js';
 import { API_ROUTES, openApiDocument } from './openapi.js';
 import {
@@ -20,25 +18,15 @@ import { signSession } from '../auth/session.js';
  * end to end, the auth failure table, and every route's answers against the schemas the OpenAPI document is made of.
  */
 const T0 = Date.parse('2026-12-07T03:00:00.000Z');
-let engine: RunningEngine;
-let dynamodb: DynamoDBClient;
+const local = dynaliteForFile();
 let tables = 0;
-
-beforeAll(async () => {
-  engine = await startDynalite();
-  dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
-});
-afterAll(async () => {
-  dynamodb?.destroy();
-  await engine?.close();
-});
 
 /** A fresh app: its own table, incidents in app (open, acked, resolved) and db (open), a clock the test moves. */
 async function setup(
   opts: { publicBaseUrl?: string; signInLimits?: { perEmail: number; perIp: number; windowMs: number } } = {},
 ) {
   const table = `console-api-${++tables}`;
-  await createAuthTable(dynamodb, table);
+  await createAuthTable(local.dynamodb, table);
   const clock = { now: T0 };
   const incidents = new MemoryIncidents([
     incidentState('inc_app_open_000001', { team: 'app', openedAt: T0 - 60_000 }),
@@ -51,7 +39,7 @@ async function setup(
     incidentState('inc_app_resolved_03', { team: 'app', openedAt: T0 - 180_000, resolvedAt: T0 - 100_000 }),
     incidentState('inc_db_open_0000004', { team: 'db', openedAt: T0 - 30_000 }),
   ]);
-  const env = consoleTestApp({ dynamodb, table, incidents, now: () => clock.now, ...opts });
+  const env = consoleTestApp({ dynamodb: local.dynamodb, table, incidents, now: () => clock.now, ...opts });
   return { ...env, clock };
 }
 type Env = Awaited<ReturnType<typeof setup>>;

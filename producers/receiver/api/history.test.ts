@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { dynaliteForFile } from '../../../test/helpers/dynalite.js';
 import type { z } from 'zod';
-import { dynamoClient } from '../../../platform/aws.js';
-import { startDynalite, type RunningEngine } from '../../../infra/local/engines.js';
 import { summaryOfRow } from '../../../analysis/report/data.js';
 import { BILLING, PEOPLE, T } from '../../../analysis/report/timeline.fixtures.js';
 import { buildTimeline } from '../../../analysis/report/timeline.js';
@@ -43,28 +41,19 @@ const lakeRow = (id: string, openedAt: number, team: string, resolved = true): L
   silent_failovers: 0,
 });
 
-let engine: RunningEngine;
-let dynamodb: DynamoDBClient;
+const local = dynaliteForFile();
 let tables = 0;
-beforeAll(async () => {
-  engine = await startDynalite();
-  dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
-});
-afterAll(async () => {
-  dynamodb?.destroy();
-  await engine?.close();
-});
 
 /** The paging state holds two app incidents (one open, one resolved) and a db one; the lake older ones too. */
 async function setup(lake: MemoryLake | undefined, lakeTimeoutMs?: number) {
   const table = `history-${++tables}`;
-  await createAuthTable(dynamodb, table);
+  await createAuthTable(local.dynamodb, table);
   const incidents = new MemoryIncidents([
     incidentState('inc_app_open_000001', { team: 'app', openedAt: T0 - 60_000 }),
     incidentState('inc_app_resolved_03', { team: 'app', openedAt: T0 - 180_000, resolvedAt: T0 - 100_000 }),
     incidentState('inc_db_open_0000004', { team: 'db', openedAt: T0 - 30_000 }),
   ]);
-  const env = consoleTestApp({ dynamodb, table, incidents, now: () => T0, lake, lakeTimeoutMs });
+  const env = consoleTestApp({ dynamodb: local.dynamodb, table, incidents, now: () => T0, lake, lakeTimeoutMs });
   const { key } = await env.keys.createApiKey({ name: 'all', teams: ['*'], actions: ['read'] }, T0);
   const get = async (path: string, route: string, bearer = key) => {
     const res = await env.app.request(`/api/v1${path}`, { headers: { authorization: `Bearer ${bearer}` } });

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { dynaliteForFile } from '../../../test/helpers/dynalite.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient } from '../../../platform/aws.js';
-import { startDynalite, type RunningEngine } from '../../../infra/local/engines.js';
 import { runSessions, sessionsCommand } from '../../../infra/console/sessions.js';
 import { consoleTestApp, createAuthTable, incidentState, MemoryIncidents, SESSION_SECRET } from '../api/testing.js';
 import { signSession } from './session.js';
@@ -15,18 +14,8 @@ import { DEFAULT_SESSION_CHECK_MS } from './session-store.js';
  * recorded is refused; and an auth table that does not answer is a 503 (console and API) and `degraded` on /healthz.
  */
 const T0 = Date.parse('2026-12-07T03:00:00.000Z');
-let engine: RunningEngine;
-let dynamodb: DynamoDBClient;
+const local = dynaliteForFile();
 let tables = 0;
-
-beforeAll(async () => {
-  engine = await startDynalite();
-  dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
-});
-afterAll(async () => {
-  dynamodb?.destroy();
-  await engine?.close();
-});
 
 /** The auth table's client, failing every call while `down` (an outage: the tasks' view of it). */
 function flaky() {
@@ -35,7 +24,7 @@ function flaky() {
     send: ((command: never, options?: never) =>
       state.down
         ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' }))
-        : dynamodb.send(command, options)) as DynamoDBClient['send'],
+        : local.dynamodb.send(command, options)) as DynamoDBClient['send'],
   };
   return { client, state };
 }
@@ -43,7 +32,7 @@ function flaky() {
 /** Two receiver tasks on one auth table and one clock. */
 async function setup() {
   const table = `sessions-${++tables}`;
-  await createAuthTable(dynamodb, table);
+  await createAuthTable(local.dynamodb, table);
   const clock = { now: T0 };
   const db = flaky();
   const incidents = new MemoryIncidents([incidentState('inc_s_000000000001', { team: 'app', openedAt: T0 - 1000 })]);
@@ -98,7 +87,7 @@ describe('revocable sessions', () => {
     const phone = await signIn(a, 'alice@example.com');
     const laptop = await signIn(b, 'alice@example.com');
     const bob = await signIn(a, 'bob@example.com');
-    const admin = new SessionsAdmin({ dynamodb, table });
+    const admin = new SessionsAdmin({ dynamodb: local.dynamodb, table });
     const cmd = sessionsCommand(['--person', 'alice'], ['alice', 'bob']);
     const listed = await runSessions(cmd, admin, clock.now);
     expect(listed).toHaveLength(2);

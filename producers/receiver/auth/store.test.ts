@@ -1,31 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { dynaliteForFile } from '../../../test/helpers/dynalite.js';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
-import { dynamoClient } from '../../../platform/aws.js';
-import { startDynalite, type RunningEngine } from '../../../infra/local/engines.js';
 import { createAuthTable } from '../api/testing.js';
 import { RateLimitedError } from './errors.js';
 import { ApiKeys } from './api-keys.js';
 import { API_KEY_PATTERN, AuthStore, SIGN_IN_LINK_TTL_MS } from './store.js';
 
 const NOW = Date.parse('2026-12-07T03:00:00.000Z');
-let engine: RunningEngine;
-let dynamodb: DynamoDBClient;
+const local = dynaliteForFile();
 let n = 0;
 const freshStore = async () => {
   const table = `console-auth-${++n}`;
+  const { dynamodb } = local;
   await createAuthTable(dynamodb, table);
   return { store: new AuthStore({ dynamodb, table }), keys: new ApiKeys({ dynamodb, table }), table };
 };
-
-beforeAll(async () => {
-  engine = await startDynalite();
-  dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
-});
-afterAll(async () => {
-  dynamodb?.destroy();
-  await engine?.close();
-});
 
 describe('sign-in links', () => {
   it('are stored hashed and consumed once', async () => {
@@ -33,7 +23,7 @@ describe('sign-in links', () => {
     const token = await store.issueSignInToken('alice', NOW);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const key = `signin#${createHash('sha256').update(token).digest('hex')}`;
-    const item = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } } }));
+    const item = await local.dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } } }));
     expect(item.Item?.person?.S).toBe('alice');
     expect(JSON.stringify(item.Item)).not.toContain(token);
     expect(await store.consumeSignInToken(token, NOW + 1000)).toBe('alice');
@@ -78,7 +68,7 @@ describe('API keys', () => {
       NOW,
     );
     expect(key).toMatch(API_KEY_PATTERN);
-    const raw = await dynamodb.send(
+    const raw = await local.dynamodb.send(
       new GetItemCommand({ TableName: table, Key: { pk: { S: `apikey#${entry.keyId}` } } }),
     );
     expect(raw.Item?.hash?.S).toBe(createHash('sha256').update(key).digest('hex'));

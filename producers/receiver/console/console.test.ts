@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient } from '../../../platform/aws.js';
-import { startDynalite, type RunningEngine } from '../../../infra/local/engines.js';
+import { describe, expect, it } from 'vitest';
+import { dynaliteForFile } from '../../../test/helpers/dynalite.js';
 import { MemoryIncidents, consoleTestApp, createAuthTable, incidentState } from '../api/testing.js';
 import { MemoryLake } from '../api/lake.fixtures.js';
 import type { LakeIncidentSummary } from '../api/lake.js';
@@ -16,22 +14,12 @@ import { buildTimeline } from '../../../analysis/report/timeline.js';
  * sign-out), the on-call calendar with its override, the lake's analytics for a range.
  */
 const T0 = Date.parse('2026-12-07T03:00:00.000Z');
-let engine: RunningEngine;
-let dynamodb: DynamoDBClient;
+const local = dynaliteForFile();
 let tables = 0;
-
-beforeAll(async () => {
-  engine = await startDynalite();
-  dynamodb = dynamoClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: engine.endpoint });
-});
-afterAll(async () => {
-  dynamodb?.destroy();
-  await engine?.close();
-});
 
 async function setup(lake?: MemoryLake) {
   const table = `console-ui-${++tables}`;
-  await createAuthTable(dynamodb, table);
+  await createAuthTable(local.dynamodb, table);
   const clock = { now: T0 };
   const open = incidentState('inc_app_open_000001', { team: 'app', openedAt: T0 - 60_000 });
   const incidents = new MemoryIncidents([
@@ -45,7 +33,14 @@ async function setup(lake?: MemoryLake) {
     incidentState('inc_app_resolved_03', { team: 'app', openedAt: T0 - 180_000, resolvedAt: T0 - 100_000 }),
     incidentState('inc_db_open_0000004', { team: 'db', openedAt: T0 - 30_000 }),
   ]);
-  const env = consoleTestApp({ dynamodb, table, incidents, now: () => clock.now, ui: { livePollMs: 20 }, lake });
+  const env = consoleTestApp({
+    dynamodb: local.dynamodb,
+    table,
+    incidents,
+    now: () => clock.now,
+    ui: { livePollMs: 20 },
+    lake,
+  });
   return { ...env, clock, open };
 }
 type Env = Awaited<ReturnType<typeof setup>>;
