@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DrillPlannerMend } from './drills/planner-mend.js';
 import { loadConfig } from '../../platform/config.js';
 import { awsClients, schedulerClient, streamArn } from '../../platform/aws.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
@@ -102,15 +103,11 @@ export function pagingHandlerFromEnv(
     logger,
   });
   const producer = new KinesisProducer({ kinesis: clients.kinesis, streamName: config.STREAM_NAME, logger });
-  // Reachability drills: this hour's planner tick, put on the stream at start (a no-op when it ran already); each
-  // tick plans the drills of the next hours and schedules the next two ticks (drills/engine.ts), so the Scheduler
-  // keeps the chain going and every start mends it.
-  if (engine.drills.enabled())
-    void producer
-      .putStreamRecords([engine.drills.tickRecord(Date.now())])
-      .catch((err) =>
-        logger.warn({ err: (err as Error).message }, 'drill planner tick not put; the next start puts it'),
-      );
+  // Reachability drills: each planner tick plans the drills of the next hours and schedules the next two ticks
+  // (drills/engine.ts), so the Scheduler keeps the chain going; this hour's tick is put at start and at the first
+  // batch of each new hour (a no-op when it ran already), so a lost tick is mended within the hour
+  const mend = new DrillPlannerMend({ drills: engine.drills, producer, logger });
+  void mend.check();
   const deadlines = new EventBridgeDeadlines({
     client: schedulerClient(config),
     groupName: config.SCHEDULER_GROUP,
@@ -134,7 +131,7 @@ export function pagingHandlerFromEnv(
     health,
     logger,
   });
-  return createPagingHandler({
+  const handler = createPagingHandler({
     store: new IncidentStore({ dynamodb: clients.dynamodb, table: config.INCIDENTS_TABLE }),
     engine,
     effects,
@@ -148,4 +145,5 @@ export function pagingHandlerFromEnv(
       logger,
     }),
   });
+  return mend.around(handler);
 }
