@@ -16,6 +16,19 @@ import { FakeProducer } from '../../producers/receiver/testing.js';
 const cfg = loadOnCallConfig(new URL('../../infra/local/oncall/demo.json', import.meta.url).pathname);
 const T0 = Date.parse('2026-11-28T10:00:00.000Z');
 const RDS_ARN = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:billing-db-connections';
+/** Level 1's deadline of the incident (round 0), falling at T0 + 8 s. */
+const levelOneDeadline = (incident: string) =>
+  StreamRecord.parse({
+    v: 1,
+    kind: 'deadline',
+    event_id: eventId('deadline', incident, '0', '1'),
+    incident_id: incident,
+    alarm_arn: RDS_ARN,
+    event_time: iso(T0 + 8000),
+    purpose: 'level',
+    round: 0,
+    level: 1,
+  });
 
 describe('an ack from the incident API', () => {
   it.each(['api', 'console'] as const)(
@@ -57,18 +70,7 @@ describe('an ack from the incident API', () => {
       expect(state.outbox.filter((e) => e.type === 'page')).toEqual([]);
       state.outbox = [];
       // the level's deadline is now a no-op, and the same record again changes nothing
-      const deadline = StreamRecord.parse({
-        v: 1,
-        kind: 'deadline',
-        event_id: eventId('deadline', state.incidentId, '0', '1'),
-        incident_id: state.incidentId,
-        alarm_arn: RDS_ARN,
-        event_time: iso(T0 + 8000),
-        purpose: 'level',
-        round: 0,
-        level: 1,
-      });
-      state = engine.apply(state, deadline, T0 + 8000).state!;
+      state = engine.apply(state, levelOneDeadline(state.incidentId), T0 + 8000).state!;
       expect(state.outbox).toEqual([]);
       expect(engine.apply(state, record, T0 + 9000).changed).toBe(false);
       expect(state.incidentId).toBe(incidentId(RDS_ARN, T0));
@@ -97,18 +99,7 @@ describe('a resolve and a note from the incident API', () => {
     state = applied.state!;
     expect(state.resolvedAt).toBe(T0 + 5000);
     state.outbox = [];
-    const deadline = StreamRecord.parse({
-      v: 1,
-      kind: 'deadline',
-      event_id: eventId('deadline', state.incidentId, '0', '1'),
-      incident_id: state.incidentId,
-      alarm_arn: RDS_ARN,
-      event_time: iso(T0 + 8000),
-      purpose: 'level',
-      round: 0,
-      level: 1,
-    });
-    state = engine.apply(state, deadline, T0 + 8000).state!;
+    state = engine.apply(state, levelOneDeadline(state.incidentId), T0 + 8000).state!;
     expect(state.outbox).toEqual([]);
     expect(engine.apply(state, resolved, T0 + 9000).changed).toBe(false);
   });

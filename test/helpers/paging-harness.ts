@@ -76,3 +76,30 @@ export function pagingHarness(o: {
   const handler = createPagingHandler({ store, engine, effects, heartbeats: o.heartbeats, now: o.now });
   return { handler, store, engine, reached, scheduled, producer };
 }
+
+/**
+ * A Scheduler that keeps the schedules it is asked for (by name: asked twice, made once) until `due` hands over those
+ * whose time has come at `now` and forgets them (ActionAfterCompletion DELETE).
+ */
+export class KeepingScheduler implements DeadlineScheduler {
+  readonly schedules = new Map<string, DeadlineRequest>();
+  constructor(private readonly now: () => number) {}
+  async schedule(req: DeadlineRequest) {
+    if (this.schedules.has(req.name)) return 'exists' as const;
+    this.schedules.set(req.name, req);
+    return 'created' as const;
+  }
+  async cancel(name: string) {
+    this.schedules.delete(name);
+  }
+  /** The records of the schedules due now, removed. */
+  due(): StreamRecordIn[] {
+    const out: StreamRecordIn[] = [];
+    for (const [name, s] of this.schedules) {
+      if (s.at > this.now()) continue;
+      out.push(s.record);
+      this.schedules.delete(name);
+    }
+    return out;
+  }
+}

@@ -7,7 +7,6 @@ import { loadOnCallConfig } from '../../schemas/oncall/config.js';
 import { EscalationEngine } from '../../processors/paging/escalation.js';
 import { EffectRunner } from '../../processors/paging/effects.js';
 import { createPagingHandler } from '../../processors/paging/handler.js';
-import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
 import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
 import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
@@ -22,6 +21,7 @@ import {
   type ActionDeps,
 } from '../../producers/receiver/api/actions.js';
 import type { Principal } from '../../producers/receiver/auth/principal.js';
+import { KeepingScheduler } from '../helpers/paging-harness.js';
 
 /**
  * Escalate, reassign and snooze by hand (incident API, console) through the paging handler on the real DynamoDB
@@ -58,25 +58,8 @@ class FakeProvider {
   }
 }
 
-class FakeScheduler implements DeadlineScheduler {
-  schedules = new Map<string, DeadlineRequest>();
-  async schedule(req: DeadlineRequest) {
-    if (this.schedules.has(req.name)) return 'exists' as const;
-    this.schedules.set(req.name, req);
-    return 'created' as const;
-  }
-  async cancel(name: string) {
-    this.schedules.delete(name);
-  }
-  due(): StreamRecordIn[] {
-    const out: StreamRecordIn[] = [];
-    for (const [name, s] of this.schedules) if (s.at <= clock) out.push(s.record), this.schedules.delete(name);
-    return out;
-  }
-}
-
 let provider: FakeProvider;
-let scheduler: FakeScheduler;
+let scheduler: KeepingScheduler;
 let stream: TestStream;
 let handler: KinesisBatchHandler;
 let store: IncidentStore;
@@ -160,7 +143,7 @@ beforeEach(() => {
   t0 += 86_400_000;
   clock = t0 + 1000;
   provider = new FakeProvider();
-  scheduler = new FakeScheduler();
+  scheduler = new KeepingScheduler(() => clock);
   stream = new TestStream(() => clock);
   failPut = undefined;
   build();

@@ -7,13 +7,13 @@ import { loadOnCallConfig, type OnCallConfig } from '../../schemas/oncall/config
 import { EscalationEngine } from '../../processors/paging/escalation.js';
 import { EffectRunner } from '../../processors/paging/effects.js';
 import { createPagingHandler } from '../../processors/paging/handler.js';
-import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
 import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
 import { ProviderError } from '../../processors/paging/errors.js';
 import { toKinesisStreamRecord, type KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { DEMO_STORIES, demoAlarmArn, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
+import { KeepingScheduler } from '../helpers/paging-harness.js';
 
 /**
  * The paging handler on the real DynamoDB engine (incident items, ledger, ack codes) with a fake
@@ -61,26 +61,8 @@ class FakeProvider {
   }
 }
 
-class FakeScheduler implements DeadlineScheduler {
-  schedules = new Map<string, DeadlineRequest>();
-  async schedule(req: DeadlineRequest) {
-    if (this.schedules.has(req.name)) return 'exists' as const;
-    this.schedules.set(req.name, req);
-    return 'created' as const;
-  }
-  async cancel(name: string) {
-    this.schedules.delete(name);
-  }
-  /** Schedules due at the clock, removed (ActionAfterCompletion DELETE). */
-  due(): StreamRecordIn[] {
-    const out: StreamRecordIn[] = [];
-    for (const [name, s] of this.schedules) if (s.at <= clock) out.push(s.record), this.schedules.delete(name);
-    return out;
-  }
-}
-
 let provider: FakeProvider;
-let scheduler: FakeScheduler;
+let scheduler: KeepingScheduler;
 let stream: TestStream;
 let handler: KinesisBatchHandler;
 let failPut: ((r: StreamRecordIn) => boolean) | undefined;
@@ -139,7 +121,7 @@ beforeEach(async () => {
   t0 += 86_400_000;
   clock = t0 + 1000;
   provider = new FakeProvider();
-  scheduler = new FakeScheduler();
+  scheduler = new KeepingScheduler(() => clock);
   stream = new TestStream(() => clock);
   failPut = undefined;
   build();

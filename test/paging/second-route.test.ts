@@ -7,13 +7,13 @@ import { loadOnCallConfig, type OnCallConfig } from '../../schemas/oncall/config
 import { EscalationEngine } from '../../processors/paging/escalation.js';
 import { EffectRunner } from '../../processors/paging/effects.js';
 import { createPagingHandler } from '../../processors/paging/handler.js';
-import type { DeadlineRequest, DeadlineScheduler } from '../../processors/paging/deadlines.js';
 import type { PageRequest, PageResult } from '../../processors/paging/dispatcher.js';
 import { PageLookupError, ProviderError } from '../../processors/paging/errors.js';
 import type { KinesisBatchHandler } from '../../processors/runtime/kinesis-event.js';
 import type { StreamRecordIn } from '../../schemas/envelope.js';
 import { eventId } from '../../schemas/ids.js';
 import { DEMO_STORIES, demoAlarmEvent, demoIncidentId } from '../../infra/local/demo-alarms.js';
+import { KeepingScheduler } from '../helpers/paging-harness.js';
 
 /**
  * The second route for SMS and voice (issue 21 item 3) through the paging handler, on the real DynamoDB engine
@@ -68,29 +68,8 @@ class FakeRoutes {
   }
 }
 
-class FakeScheduler implements DeadlineScheduler {
-  schedules = new Map<string, DeadlineRequest>();
-  async schedule(req: DeadlineRequest) {
-    if (this.schedules.has(req.name)) return 'exists' as const;
-    this.schedules.set(req.name, req);
-    return 'created' as const;
-  }
-  async cancel(name: string) {
-    this.schedules.delete(name);
-  }
-  due(): StreamRecordIn[] {
-    const out: StreamRecordIn[] = [];
-    for (const [name, s] of this.schedules) {
-      if (s.at > clock) continue;
-      out.push(s.record);
-      this.schedules.delete(name);
-    }
-    return out;
-  }
-}
-
 let routes: FakeRoutes;
-let scheduler: FakeScheduler;
+let scheduler: KeepingScheduler;
 let stream: TestStream;
 let handler: KinesisBatchHandler;
 
@@ -146,7 +125,7 @@ beforeEach(() => {
   t0 += 86_400_000;
   clock = t0 + 1000;
   routes = new FakeRoutes();
-  scheduler = new FakeScheduler();
+  scheduler = new KeepingScheduler(() => clock);
   stream = new TestStream(() => clock);
   build();
 });
