@@ -1000,6 +1000,27 @@ export class EscalationEngine {
     );
     const address = addressOf(this.cfg, page.person, page.channel);
     if (tried || !address) return undefined;
+    const escalateAt = this.recordFailover(d, page, page.channel, now, silent, { to_route: to });
+    const { round, level, person, channel } = page;
+    const route = to === 'aws' ? ('aws' as const) : undefined;
+    const p = { round, level, person, channel, address, reason: 'failover' as const, escalateAt, decidedAt: now };
+    this.page(d, { ...p, ...(route ? { route } : {}), rerouted: { from, cause } }, `${base}|${to}`);
+    return `${page.person}: ${page.channel} by ${ROUTE_NAME[from]} failed; sending it by ${ROUTE_NAME[to]}`;
+  }
+
+  /**
+   * Records the failover of `page` to `toChannel` (its own channel when a second route takes it), once per page, and
+   * returns when the page that replaces it escalates: the level's deadline while it is the current level, else now.
+   */
+  private recordFailover(
+    d: StateDraft,
+    page: PageState,
+    toChannel: PageChannel,
+    now: number,
+    silent?: { cause: 'no_receipt'; silence_ms: number },
+    more: { to_route?: string } = {},
+  ): number {
+    const state = d.state;
     this.record(d, `${state.incidentId}|failover|${page.stepKey}`, {
       reason: 'failover',
       from: page.level,
@@ -1008,19 +1029,14 @@ export class EscalationEngine {
       at: now,
       extra: {
         from_channel: page.channel,
-        to_channel: page.channel,
+        to_channel: toChannel,
         ...(page.messageId ? { message_id: page.messageId } : {}),
         person: page.person,
         ...silent,
-        to_route: to,
+        ...more,
       },
     });
-    const escalateAt = page.level === state.level && page.round === state.round ? state.deadlineAt : now;
-    const { round, level, person, channel } = page;
-    const route = to === 'aws' ? ('aws' as const) : undefined;
-    const p = { round, level, person, channel, address, reason: 'failover' as const, escalateAt, decidedAt: now };
-    this.page(d, { ...p, ...(route ? { route } : {}), rerouted: { from, cause } }, `${base}|${to}`);
-    return `${page.person}: ${page.channel} by ${ROUTE_NAME[from]} failed; sending it by ${ROUTE_NAME[to]}`;
+    return page.level === state.level && page.round === state.round ? state.deadlineAt : now;
   }
 
   private failover(
@@ -1049,21 +1065,7 @@ export class EscalationEngine {
       (c) => !tried.has(c) && (!quiet || quiet.includes(c)) && addressOf(this.cfg, page.person, c),
     );
     if (!next) return `${page.person}: ${page.channel} failed and no channel is left to fail over to`;
-    this.record(d, `${state.incidentId}|failover|${page.stepKey}`, {
-      reason: 'failover',
-      from: page.level,
-      to: page.level,
-      round: page.round,
-      at: now,
-      extra: {
-        from_channel: page.channel,
-        to_channel: next,
-        ...(page.messageId ? { message_id: page.messageId } : {}),
-        person: page.person,
-        ...silent,
-      },
-    });
-    const escalateAt = page.level === state.level && page.round === state.round ? state.deadlineAt : now;
+    const escalateAt = this.recordFailover(d, page, next, now, silent);
     const address = addressOf(this.cfg, page.person, next)!;
     const { round, level, person } = page;
     this.page(d, { round, level, person, channel: next, address, reason: 'failover', escalateAt, decidedAt: now });
